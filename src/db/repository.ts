@@ -1,0 +1,349 @@
+import { and, asc, count, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { dependencyDown, isUniqueViolation } from "../http/errors";
+import { log } from "../log";
+import * as schema from "./schema";
+import { apiKeys, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
+
+export type OrganizationRow = typeof organizations.$inferSelect;
+export type ModelGroupRow = typeof modelGroups.$inferSelect;
+export type TeamRow = typeof teams.$inferSelect;
+export type PricingRow = typeof modelPricing.$inferSelect;
+export interface GroupModel {
+  modelName: string;
+  priority: number;
+}
+export type ModelGroupWithModels = ModelGroupRow & { models: GroupModel[] };
+export type TeamWithGroups = TeamRow & { modelGroups: string[]; keyPrefix: string | null };
+
+export class Conflict extends Error {}
+
+/**
+ * Everything the gateway reads and writes in D1. A D1 failure becomes a 503 (the caller fails
+ * closed); a UNIQUE violation becomes a Conflict the route turns into "already exists".
+ */
+export class Repository {
+  private readonly db: DrizzleD1Database<typeof schema>;
+
+  constructor(d1: D1Database) {
+    this.db = drizzle(d1, { schema });
+  }
+
+  private async run<T>(operation: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new Conflict(operation);
+      log("error", "d1 query failed", { operation, error: error instanceof Error ? error.message : String(error) });
+      throw dependencyDown.database();
+    }
+  }
+
+  // ------------------------------------------------------------ organizations
+
+  createOrganization(row: { organizationId: string; name: string; metadata: Record<string, unknown> }): Promise<OrganizationRow> {
+    const now = new Date().toISOString();
+    return this.run("createOrganization", async () => {
+      const [created] = await this.db
+        .insert(organizations)
+        .values({ ...row, status: "active", createdAt: now, updatedAt: now })
+        .returning();
+      return created;
+    });
+  }
+
+  getOrganization(organizationId: string): Promise<OrganizationRow | undefined> {
+    return this.run("getOrganization", () =>
+      this.db.query.organizations.findFirst({ where: eq(organizations.organizationId, organizationId) }),
+    );
+  }
+
+  listOrganizations(limit: number, offset: number): Promise<OrganizationRow[]> {
+    return this.run("listOrganizations", () =>
+      this.db.select().from(organizations).orderBy(asc(organizations.organizationId)).limit(limit).offset(offset),
+    );
+  }
+
+  // ------------------------------------------------------------ model groups
+
+  createModelGroup(group: { groupName: string; displayName: string; description: string | null; models: GroupModel[] }): Promise<ModelGroupWithModels> {
+    const now = new Date().toISOString();
+    return this.run("createModelGroup", async () => {
+      const { models, ...row } = group;
+      await this.db.batch([
+        this.db.insert(modelGroups).values({ ...row, status: "active", createdAt: now, updatedAt: now }),
+        ...models.map((m) => this.db.insert(modelGroupModels).values({ groupName: group.groupName, ...m })),
+      ]);
+      return { ...row, status: "active", createdAt: now, updatedAt: now, models: sortModels(models) };
+    });
+  }
+
+  async getModelGroup(groupName: string): Promise<ModelGroupWithModels | undefined> {
+    const [group] = await this.listModelGroupsWhere(eq(modelGroups.groupName, groupName), 1, 0);
+    return group;
+  }
+
+  listModelGroups(limit: number, offset: number): Promise<ModelGroupWithModels[]> {
+    return this.listModelGroupsWhere(undefined, limit, offset);
+  }
+
+  private listModelGroupsWhere(where: ReturnType<typeof eq> | undefined, limit: number, offset: number): Promise<ModelGroupWithModels[]> {
+    return this.run("listModelGroups", async () => {
+      const groups = await this.db.select().from(modelGroups).where(where).orderBy(asc(modelGroups.groupName)).limit(limit).offset(offset);
+      if (groups.length === 0) return [];
+      const models = await this.db
+        .select()
+        .from(modelGroupModels)
+        .where(inArray(modelGroupModels.groupName, groups.map((g) => g.groupName)));
+      return groups.map((g) => ({
+        ...g,
+        models: sortModels(models.filter((m) => m.groupName === g.groupName)),
+      }));
+    });
+  }
+
+  /** Replaces a group's model list atomically. Returns false when the group does not exist. */
+  replaceModelGroupModels(groupName: string, models: GroupModel[]): Promise<boolean> {
+    return this.run("replaceModelGroupModels", async () => {
+      const now = new Date().toISOString();
+      const [updated] = await this.db.batch([
+        this.db.update(modelGroups).set({ updatedAt: now }).where(eq(modelGroups.groupName, groupName)).returning({ groupName: modelGroups.groupName }),
+        // The inserts below only apply when the group exists, so a missing group changes nothing.
+        this.db.delete(modelGroupModels).where(eq(modelGroupModels.groupName, groupName)),
+        ...models.map((m) =>
+          this.db.run(
+            sql`INSERT INTO model_group_models (group_name, model_name, priority)
+                SELECT ${groupName}, ${m.modelName}, ${m.priority} WHERE EXISTS (SELECT 1 FROM model_groups WHERE group_name = ${groupName})`,
+          ),
+        ),
+      ]);
+      return updated.length > 0;
+    });
+  }
+
+  /** Deletes a group unless a team uses it. */
+  deleteModelGroup(groupName: string): Promise<"deleted" | "missing" | { inUseBy: number }> {
+    return this.run("deleteModelGroup", async () => {
+      const [[usage], deleted] = await this.db.batch([
+        this.db.select({ n: count() }).from(teamModelGroups).where(eq(teamModelGroups.groupName, groupName)),
+        this.db
+          .delete(modelGroups)
+          .where(and(eq(modelGroups.groupName, groupName), sql`NOT EXISTS (SELECT 1 FROM team_model_groups WHERE group_name = ${groupName})`))
+          .returning({ groupName: modelGroups.groupName }),
+      ]);
+      if (deleted.length > 0) return "deleted";
+      return usage.n > 0 ? { inUseBy: usage.n } : "missing";
+    });
+  }
+
+  /** The names among `names` that are not model groups. */
+  missingModelGroups(names: string[]): Promise<string[]> {
+    if (names.length === 0) return Promise.resolve([]);
+    return this.run("missingModelGroups", async () => {
+      const found = await this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names));
+      const existing = new Set(found.map((f) => f.name));
+      return names.filter((n) => !existing.has(n));
+    });
+  }
+
+  /** A team's group, resolved to its models in priority order; null when not assigned (or absent). */
+  resolveModelGroup(teamId: string, groupName: string): Promise<string[] | null> {
+    return this.run("resolveModelGroup", async () => {
+      const rows = await this.db
+        .select({ modelName: modelGroupModels.modelName, priority: modelGroupModels.priority })
+        .from(teamModelGroups)
+        .innerJoin(modelGroups, eq(modelGroups.groupName, teamModelGroups.groupName))
+        .leftJoin(modelGroupModels, eq(modelGroupModels.groupName, teamModelGroups.groupName))
+        .where(and(eq(teamModelGroups.teamId, teamId), eq(teamModelGroups.groupName, groupName)));
+      if (rows.length === 0) return null;
+      return sortModels(rows.filter((r): r is GroupModel => r.modelName !== null)).map((m) => m.modelName);
+    });
+  }
+
+  // ------------------------------------------------------------ teams and keys
+
+  createTeam(team: {
+    teamId: string;
+    organizationId: string;
+    teamAlias: string | null;
+    metadata: Record<string, unknown>;
+    modelGroups: string[];
+    key: { keyId: string; keyHash: string; keyPrefix: string };
+  }): Promise<void> {
+    const now = new Date().toISOString();
+    return this.run("createTeam", async () => {
+      await this.db.batch([
+        this.db.insert(teams).values({
+          teamId: team.teamId,
+          organizationId: team.organizationId,
+          teamAlias: team.teamAlias,
+          metadata: team.metadata,
+          status: "active",
+          createdAt: now,
+          updatedAt: now,
+        }),
+        ...team.modelGroups.map((groupName) => this.db.insert(teamModelGroups).values({ teamId: team.teamId, groupName, assignedAt: now })),
+        this.db.insert(apiKeys).values({ ...team.key, teamId: team.teamId, createdAt: now }),
+      ]);
+    });
+  }
+
+  getTeam(teamId: string): Promise<TeamWithGroups | undefined> {
+    return this.run("getTeam", async () => {
+      const [rows, groups, keys] = await this.db.batch([
+        this.db.select().from(teams).where(eq(teams.teamId, teamId)),
+        this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+        this.db
+          .select({ keyPrefix: apiKeys.keyPrefix })
+          .from(apiKeys)
+          .where(and(eq(apiKeys.teamId, teamId), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+      ]);
+      if (rows.length === 0) return undefined;
+      return { ...rows[0], modelGroups: groups.map((g) => g.groupName).sort(), keyPrefix: keys[0]?.keyPrefix ?? null };
+    });
+  }
+
+  listTeams(organizationId: string | undefined, limit: number, offset: number): Promise<TeamWithGroups[]> {
+    return this.run("listTeams", async () => {
+      const rows = await this.db
+        .select()
+        .from(teams)
+        .where(organizationId === undefined ? undefined : eq(teams.organizationId, organizationId))
+        .orderBy(asc(teams.teamId))
+        .limit(limit)
+        .offset(offset);
+      if (rows.length === 0) return [];
+      const ids = rows.map((t) => t.teamId);
+      const [groups, keys] = await this.db.batch([
+        this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids)),
+        this.db
+          .select({ teamId: apiKeys.teamId, keyPrefix: apiKeys.keyPrefix })
+          .from(apiKeys)
+          .where(and(inArray(apiKeys.teamId, ids), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+      ]);
+      return rows.map((t) => ({
+        ...t,
+        modelGroups: groups.filter((g) => g.teamId === t.teamId).map((g) => g.groupName).sort(),
+        keyPrefix: keys.find((k) => k.teamId === t.teamId)?.keyPrefix ?? null,
+      }));
+    });
+  }
+
+  /** Replaces a team's groups. Returns false when the team does not exist. */
+  replaceTeamModelGroups(teamId: string, groupNames: string[]): Promise<boolean> {
+    const now = new Date().toISOString();
+    return this.run("replaceTeamModelGroups", async () => {
+      const [updated] = await this.db.batch([
+        this.db.update(teams).set({ updatedAt: now }).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
+        this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+        ...groupNames.map((groupName) =>
+          this.db.run(
+            sql`INSERT INTO team_model_groups (team_id, group_name, assigned_at)
+                SELECT ${teamId}, ${groupName}, ${now} WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ${teamId})`,
+          ),
+        ),
+      ]);
+      return updated.length > 0;
+    });
+  }
+
+  updateTeam(teamId: string, changes: { teamAlias?: string | null; metadata?: Record<string, unknown>; status?: string }): Promise<boolean> {
+    return this.run("updateTeam", async () => {
+      const updated = await this.db
+        .update(teams)
+        .set({ ...changes, updatedAt: new Date().toISOString() })
+        .where(eq(teams.teamId, teamId))
+        .returning({ teamId: teams.teamId });
+      return updated.length > 0;
+    });
+  }
+
+  deleteTeam(teamId: string): Promise<boolean> {
+    return this.run("deleteTeam", async () => {
+      const [, , deleted] = await this.db.batch([
+        this.db.delete(apiKeys).where(eq(apiKeys.teamId, teamId)),
+        this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+        this.db.delete(teams).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
+      ]);
+      return deleted.length > 0;
+    });
+  }
+
+  /**
+   * Issues a new key for a team. Old keys stop at once, or keep working for `graceSeconds`.
+   * Returns false when the team does not exist (and then nothing is written).
+   */
+  rotateTeamKey(teamId: string, key: { keyId: string; keyHash: string; keyPrefix: string }, graceSeconds: number): Promise<boolean> {
+    const now = new Date();
+    const nowIso = now.toISOString();
+    const retireOld =
+      graceSeconds > 0
+        ? { expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString() }
+        : { revokedAt: nowIso };
+    return this.run("rotateTeamKey", async () => {
+      const [, inserted] = await this.db.batch([
+        this.db
+          .update(apiKeys)
+          .set(retireOld)
+          .where(and(eq(apiKeys.teamId, teamId), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso)))),
+        this.db.run(
+          sql`INSERT INTO api_keys (key_id, team_id, key_hash, key_prefix, created_at)
+              SELECT ${key.keyId}, ${teamId}, ${key.keyHash}, ${key.keyPrefix}, ${nowIso}
+              WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ${teamId})`,
+        ),
+      ]);
+      return (inserted.meta.changes ?? 0) > 0;
+    });
+  }
+
+  /** The team a key belongs to, if the key is live (not revoked, not past its grace period). */
+  findTeamIdByKeyHash(keyHash: string): Promise<string | null> {
+    const nowIso = new Date().toISOString();
+    return this.run("findTeamIdByKeyHash", async () => {
+      const [row] = await this.db
+        .select({ teamId: apiKeys.teamId })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))))
+        .limit(1);
+      return row?.teamId ?? null;
+    });
+  }
+
+  // ------------------------------------------------------------ pricing
+
+  getPricing(modelName: string): Promise<PricingRow | undefined> {
+    return this.run("getPricing", () => this.db.query.modelPricing.findFirst({ where: eq(modelPricing.modelName, modelName) }));
+  }
+
+  listPricing(): Promise<PricingRow[]> {
+    return this.run("listPricing", () => this.db.select().from(modelPricing).orderBy(asc(modelPricing.modelName)));
+  }
+
+  upsertPricing(row: { modelName: string; inputPerMillionUsd: number; outputPerMillionUsd: number }): Promise<PricingRow> {
+    const updatedAt = new Date().toISOString();
+    return this.run("upsertPricing", async () => {
+      const [saved] = await this.db
+        .insert(modelPricing)
+        .values({ ...row, updatedAt })
+        .onConflictDoUpdate({
+          target: modelPricing.modelName,
+          set: { inputPerMillionUsd: row.inputPerMillionUsd, outputPerMillionUsd: row.outputPerMillionUsd, updatedAt },
+        })
+        .returning();
+      return saved;
+    });
+  }
+
+  deletePricing(modelName: string): Promise<boolean> {
+    return this.run("deletePricing", async () => {
+      const deleted = await this.db.delete(modelPricing).where(eq(modelPricing.modelName, modelName)).returning();
+      return deleted.length > 0;
+    });
+  }
+}
+
+function sortModels(models: GroupModel[]): GroupModel[] {
+  return models
+    .map((m) => ({ modelName: m.modelName, priority: m.priority }))
+    .sort((a, b) => a.priority - b.priority || a.modelName.localeCompare(b.modelName));
+}

@@ -1,0 +1,106 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// D1 is the control plane: who exists, which key belongs to whom, what a group routes to,
+// what a model costs. Balances, jobs, calls and the ledger live in each team's TeamLedger object.
+
+const timestamps = {
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+};
+
+export const organizations = sqliteTable("organizations", {
+  organizationId: text("organization_id").primaryKey(),
+  name: text("name").notNull(),
+  status: text("status").notNull().default("active"),
+  metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  ...timestamps,
+});
+
+export const modelGroups = sqliteTable("model_groups", {
+  groupName: text("group_name").primaryKey(),
+  displayName: text("display_name").notNull(),
+  description: text("description"),
+  status: text("status").notNull().default("active"),
+  ...timestamps,
+});
+
+export const modelGroupModels = sqliteTable(
+  "model_group_models",
+  {
+    groupName: text("group_name")
+      .notNull()
+      .references(() => modelGroups.groupName, { onDelete: "cascade" }),
+    modelName: text("model_name").notNull(),
+    priority: integer("priority").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupName, t.modelName] })],
+);
+
+export const teams = sqliteTable(
+  "teams",
+  {
+    teamId: text("team_id").primaryKey(),
+    organizationId: text("organization_id")
+      .notNull()
+      .references(() => organizations.organizationId),
+    teamAlias: text("team_alias"),
+    // Mirror of the status kept by the team's ledger object (which is authoritative), for listings.
+    status: text("status").notNull().default("active"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    ...timestamps,
+  },
+  (t) => [index("teams_organization_idx").on(t.organizationId)],
+);
+
+export const teamModelGroups = sqliteTable(
+  "team_model_groups",
+  {
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.teamId, { onDelete: "cascade" }),
+    groupName: text("group_name")
+      .notNull()
+      .references(() => modelGroups.groupName),
+    assignedAt: text("assigned_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.groupName] }), index("team_model_groups_group_idx").on(t.groupName)],
+);
+
+// Virtual keys are stored only as HMAC-SHA-256(KEY_PEPPER, key). A rotated key keeps working
+// until expires_at (the grace period); a revoked key stops at once.
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    keyId: text("key_id").primaryKey(),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.teamId, { onDelete: "cascade" }),
+    keyHash: text("key_hash").notNull(),
+    keyPrefix: text("key_prefix").notNull(),
+    createdAt: text("created_at").notNull(),
+    expiresAt: text("expires_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_uq").on(t.keyHash), index("api_keys_team_idx").on(t.teamId)],
+);
+
+// USD per 1M tokens, used when LiteLLM does not report a cost for a call.
+export const modelPricing = sqliteTable("model_pricing", {
+  modelName: text("model_name").primaryKey(),
+  inputPerMillionUsd: real("input_per_million_usd").notNull(),
+  outputPerMillionUsd: real("output_per_million_usd").notNull(),
+  updatedAt: text("updated_at")
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+});
+
+// A request with an Idempotency-Key whose first answer is replayed for 24 h.
+export const idempotencyRecords = sqliteTable("idempotency_records", {
+  scope: text("scope").notNull(),
+  idempotencyKey: text("idempotency_key").notNull(),
+  requestHash: text("request_hash").notNull(),
+  status: integer("status"),
+  body: text("body"),
+  createdAt: text("created_at").notNull(),
+}, (t) => [primaryKey({ columns: [t.scope, t.idempotencyKey] })]);

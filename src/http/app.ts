@@ -1,0 +1,123 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
+import { Repository } from "../db/repository";
+import { log } from "../log";
+import type { AppEnv } from "./context";
+import { apiError } from "./errors";
+import { creditRoutes } from "./routes/credits";
+import { jobRoutes, teamJobRoutes } from "./routes/jobs";
+import { modelGroupRoutes } from "./routes/model-groups";
+import { organizationRoutes } from "./routes/organizations";
+import { pricingRoutes } from "./routes/pricing";
+import { teamRoutes } from "./routes/teams";
+import { validationHook } from "./validation";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Gives every response an x-request-id (the client's, when it sent a sane one) and logs one line per request. */
+function requestContext() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const given = c.req.header("x-request-id");
+    const requestId = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
+    const started = Date.now();
+    c.set("requestId", requestId);
+    c.set("repo", new Repository(c.env.DB));
+    await next();
+    try {
+      c.res.headers.set("x-request-id", requestId);
+    } catch {
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("x-request-id", requestId);
+    }
+    const principal = c.get("principal");
+    log("info", "request", {
+      request_id: requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Date.now() - started,
+      ...(principal?.kind === "team" ? { team_id: principal.teamId } : principal ? { caller: "admin" } : {}),
+    });
+  });
+}
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestContext());
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw apiError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.openapi(
+    {
+      method: "get",
+      path: "/health",
+      tags: ["Health"],
+      summary: "Liveness",
+      responses: {
+        200: {
+          description: "The gateway is up",
+          content: { "application/json": { schema: z.object({ status: z.literal("healthy"), service: z.string() }) } },
+        },
+      },
+    },
+    (c) => c.json({ status: "healthy" as const, service: "llm-job-gateway" }, 200),
+  );
+
+  app.route("/api/organizations", organizationRoutes);
+  app.route("/api/model-groups", modelGroupRoutes);
+  app.route("/api/teams", teamRoutes);
+  app.route("/api/teams", teamJobRoutes);
+  app.route("/api/credits", creditRoutes);
+  app.route("/api/jobs", jobRoutes);
+  app.route("/api/pricing", pricingRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A team's virtual key, or the admin key",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "apiKey", in: "header", name: "X-Admin-Key" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "LLM job gateway",
+      version: "0.1.0",
+      description: "Multi-tenant LLM gateway with job-based billing. Errors are `{\"detail\": ...}`; validation errors are 422.",
+    },
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+
+  app.notFound(() => {
+    throw apiError(404, "Not found");
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      if (error.res) return error.getResponse();
+      // Hono's own exceptions (e.g. a JSON body that does not parse) get our error shape.
+      if (error.status === 400 && /JSON/i.test(error.message)) {
+        return c.json({ detail: [{ loc: ["body"], msg: "body is not valid JSON", type: "json_invalid" }] }, 422);
+      }
+      return c.json({ detail: error.message || "Bad request" }, error.status);
+    }
+    log("error", "unhandled error", {
+      request_id: c.get("requestId"),
+      path: c.req.path,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return c.json({ detail: "Internal error; the request was not completed" }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,141 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { onLedger } from "../../ledger/client";
+import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
+import type { AppEnv } from "../context";
+import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
+import { Balance, BudgetFields, BudgetMode, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
+import { validationHook } from "../validation";
+
+const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
+
+const AddCredits = z.object({
+  credits: z
+    .number()
+    .int({ error: "must be a positive integer" })
+    .positive({ error: "must be a positive integer" })
+    .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
+  reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
+});
+
+const Refund = z.object({
+  job_id: ServerId,
+  reason: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
+});
+
+const BudgetModeChange = z.object({ ...BudgetFields, budget_mode: BudgetMode });
+
+export const creditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+creditRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/teams/{team_id}/balance",
+    tags: ["Credits"],
+    summary: "A team's balance",
+    description: "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs).",
+    security: security.teamOrAdmin,
+    middleware: [requireTeamOrAdmin] as const,
+    request: { params: TeamParam },
+    responses: { 200: jsonResponse(Balance, "The balance"), ...pick(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const principal = c.get("principal");
+    assertTeamAccess(principal, team_id, "the credit balance");
+    return c.json(await onLedger(c.env, team_id, "getBalance", principal.kind), 200);
+  },
+);
+
+creditRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/teams/{team_id}/add",
+    tags: ["Credits"],
+    summary: "Add credits to a team (admin only: a team never funds itself)",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam, body: jsonBody(AddCredits) },
+    responses: {
+      200: jsonResponse(z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }), "The allocation"),
+      ...pick(401, 403, 404, 413, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const added = await onLedger(c.env, team_id, "addCredits", body.credits, body.reason ?? "Manual credit allocation");
+    return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
+  },
+);
+
+creditRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/teams/{team_id}/transactions",
+    tags: ["Credits"],
+    summary: "A team's ledger, newest first",
+    security: security.teamOrAdmin,
+    middleware: [requireTeamOrAdmin] as const,
+    request: { params: TeamParam, query: Pagination },
+    responses: {
+      200: jsonResponse(z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }), "A page of ledger rows"),
+      ...pick(401, 403, 404, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const { limit, offset } = c.req.valid("query");
+    const principal = c.get("principal");
+    assertTeamAccess(principal, team_id, "the transactions");
+    const page = await onLedger(c.env, team_id, "listTransactions", principal.kind, limit, offset);
+    return c.json({ team_id, transactions: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
+  },
+);
+
+creditRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/teams/{team_id}/budget-mode",
+    tags: ["Credits"],
+    summary: "Change a team's budget mode and conversion rates",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam, body: jsonBody(BudgetModeChange) },
+    responses: { 200: jsonResponse(Balance, "The balance with the new settings"), ...pick(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const balance = await onLedger(c.env, team_id, "updateSettings", {
+        budgetMode: body.budget_mode,
+        creditsPerDollar: body.credits_per_dollar,
+        tokensPerCredit: body.tokens_per_credit,
+        costMarkupPercentage: body.cost_markup_percentage,
+        jobTtlSeconds: body.job_ttl_seconds,
+      },
+    );
+    return c.json(balance, 200);
+  },
+);
+
+creditRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/teams/{team_id}/refund",
+    tags: ["Credits"],
+    summary: "Refund what a completed job was charged (once)",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam, body: jsonBody(Refund) },
+    responses: {
+      200: jsonResponse(z.object({ team_id: z.string(), job_id: z.string(), credits_refunded: z.number().int(), balance: Balance, transaction: LedgerEntry }), "The refund"),
+      ...pick(400, 401, 403, 404, 409, 413, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const refund = await onLedger(c.env, team_id, "refundJob", body.job_id, body.reason);
+    return c.json({ team_id, job_id: body.job_id, credits_refunded: refund.transaction.amount, ...refund }, 200);
+  },
+);

@@ -1,0 +1,199 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { onLedger } from "../../ledger/client";
+import { runChatCall } from "../../llm/run-call";
+import type { ChatParameters } from "../../llm/upstream-request";
+import { assertTeamAccess, requireTeam, requireTeamOrAdmin, teamOf } from "../auth";
+import type { AppContext, AppEnv } from "../context";
+import { apiError } from "../errors";
+import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
+import { CompleteJobBody, CompletionSummary, CreateJobBody, Job, JobCreated, JobStatusValue, JobSummary, LlmCallAnswer, LlmCallBody } from "../schemas/jobs";
+import { validationHook } from "../validation";
+
+const JobParam = z.object({ job_id: ServerId.openapi({ param: { name: "job_id", in: "path" } }) });
+const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
+
+/** The team whose ledger holds a job: the key's team, or for the admin key the `team_id` query. */
+function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
+  const principal = c.get("principal");
+  if (principal.kind === "team") return principal.teamId;
+  if (!teamIdQuery) {
+    throw apiError(422, [{ loc: ["query", "team_id"], msg: "field 'team_id' is required when using the admin key", type: "missing" }]);
+  }
+  return teamIdQuery;
+}
+
+export const jobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+jobRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/create",
+    tags: ["Jobs"],
+    summary: "Open a job (reserves its minimum charge)",
+    security: security.team,
+    middleware: [requireTeam] as const,
+    request: { body: jsonBody(CreateJobBody) },
+    responses: { 200: jsonResponse(JobCreated, "The new job"), ...pick(401, 402, 403, 413, 422, 429, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const teamId = teamOf(c.get("principal"));
+    if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
+    const job = await onLedger(c.env, teamId, "createJob", { jobId: crypto.randomUUID(), jobType: body.job_type, userId: body.user_id ?? null, metadata: body.metadata ?? {} },
+    );
+    return c.json(job, 200);
+  },
+);
+
+jobRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{job_id}",
+    tags: ["Jobs"],
+    summary: "Get a job with its calls",
+    security: security.teamOrAdmin,
+    middleware: [requireTeamOrAdmin] as const,
+    request: { params: JobParam, query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }) }) },
+    responses: { 200: jsonResponse(Job, "The job"), ...pick(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { job_id } = c.req.valid("param");
+    const teamId = jobTeam(c, c.req.valid("query").team_id);
+    const job = await onLedger(c.env, teamId, "getJob", c.get("principal").kind, job_id);
+    return c.json(job, 200);
+  },
+);
+
+jobRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{job_id}/llm-call",
+    tags: ["Jobs"],
+    summary: "Make an LLM call inside a job",
+    description:
+      "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded.",
+    security: security.team,
+    middleware: [requireTeam] as const,
+    request: { params: JobParam, body: jsonBody(LlmCallBody) },
+    responses: { 200: jsonResponse(LlmCallAnswer, "The model's answer"), ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504) },
+  }),
+  async (c) => {
+    const { job_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const teamId = teamOf(c.get("principal"));
+    const modelGroup = (body.model_group ?? body.model)!;
+    const repo = c.get("repo");
+    const models = await repo.resolveModelGroup(teamId, modelGroup);
+    if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
+    if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
+    const admission = await onLedger(c.env, teamId, "beginCall", job_id, modelGroup);
+    const answer = await runChatCall(
+      c.env,
+      repo,
+      { teamId, jobId: job_id, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission },
+      c.req.raw.signal,
+    );
+    return c.json(answer, 200);
+  },
+);
+
+jobRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{job_id}/complete",
+    tags: ["Jobs"],
+    summary: "Complete a job: charge it (status completed) or release it (failed, cancelled)",
+    description: "Idempotent: completing again with the same status returns the same summary and charges nothing.",
+    security: security.team,
+    middleware: [requireTeam] as const,
+    request: { params: JobParam, body: jsonBody(CompleteJobBody) },
+    responses: { 200: jsonResponse(CompletionSummary, "The cost summary"), ...pick(401, 403, 404, 409, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { job_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const teamId = teamOf(c.get("principal"));
+    const summary = await onLedger(c.env, teamId, "completeJob", { jobId: job_id, status: body.status, errorMessage: body.error_message ?? null, metadata: body.metadata ?? null },
+    );
+    return c.json(summary, 200);
+  },
+);
+
+/** Routes under /api/teams/{team_id} that read a team's jobs and usage. */
+export const teamJobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+teamJobRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{team_id}/jobs",
+    tags: ["Jobs"],
+    summary: "List a team's jobs, newest first",
+    security: security.teamOrAdmin,
+    middleware: [requireTeamOrAdmin] as const,
+    request: {
+      params: TeamParam,
+      query: Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() }),
+    },
+    responses: {
+      200: jsonResponse(z.object({ team_id: z.string(), jobs: z.array(JobSummary), ...PageInfo }), "A page of jobs"),
+      ...pick(401, 403, 404, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const { limit, offset, status, job_type } = c.req.valid("query");
+    const principal = c.get("principal");
+    assertTeamAccess(principal, team_id, "the jobs");
+    const page = await onLedger(c.env, team_id, "listJobs", principal.kind, { status, jobType: job_type, limit, offset });
+    return c.json({ team_id, jobs: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
+  },
+);
+
+const UsageTotals = z.object({
+  jobs: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  expired: z.number().int(),
+  calls: z.number().int(),
+  credits_charged: z.number().int(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  client_cost_usd: z.number(),
+});
+
+teamJobRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{team_id}/usage",
+    tags: ["Jobs"],
+    summary: "A team's usage for one month, in total and per job type",
+    security: security.teamOrAdmin,
+    middleware: [requireTeamOrAdmin] as const,
+    request: {
+      params: TeamParam,
+      query: z.object({
+        period: z
+          .string()
+          .regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "must be a month as YYYY-MM" })
+          .optional()
+          .openapi({ description: "YYYY-MM (UTC); defaults to the current month" }),
+      }),
+    },
+    responses: {
+      200: jsonResponse(
+        z.object({ team_id: z.string(), period: z.string(), summary: UsageTotals, job_types: z.record(z.string(), UsageTotals) }),
+        "Usage for the month (by job creation time)",
+      ),
+      ...pick(401, 403, 404, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const period = c.req.valid("query").period ?? new Date().toISOString().slice(0, 7);
+    const principal = c.get("principal");
+    assertTeamAccess(principal, team_id, "the usage");
+    return c.json(await onLedger(c.env, team_id, "usage", principal.kind, period), 200);
+  },
+);

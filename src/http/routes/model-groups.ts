@@ -1,0 +1,180 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { Conflict, type ModelGroupWithModels } from "../../db/repository";
+import { requireAdmin } from "../auth";
+import type { AppEnv } from "../context";
+import { apiError } from "../errors";
+import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, Timestamp, security } from "../schemas/common";
+import { validationHook } from "../validation";
+
+/** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
+const ModelName = z
+  .string()
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" })
+  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
+
+const GroupModelInput = z.object({
+  model_name: ModelName,
+  priority: z.number().int({ error: "must be an integer" }).min(0, { error: "must not be negative" }).max(1000, { error: "must be at most 1000" }).default(0),
+});
+
+const GroupModels = z
+  .array(GroupModelInput)
+  .min(1, { error: "must list at least one model" })
+  .max(20, { error: "must list at most 20 models" })
+  .refine((models) => new Set(models.map((m) => m.model_name)).size === models.length, { error: "must not list a model twice" });
+
+const ModelGroup = z
+  .object({
+    group_name: z.string(),
+    display_name: z.string(),
+    description: z.string().nullable(),
+    status: z.string(),
+    models: z.array(z.object({ model_name: z.string(), priority: z.number().int() })),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("ModelGroup");
+
+const CreateModelGroup = z.object({
+  group_name: ClientId,
+  display_name: z.string().max(200, { error: "must be at most 200 characters" }).optional(),
+  description: z.string().max(2000, { error: "must be at most 2000 characters" }).nullable().optional(),
+  models: GroupModels,
+});
+
+const GroupParam = z.object({ group_name: ClientId.openapi({ param: { name: "group_name", in: "path" } }) });
+
+function present(g: ModelGroupWithModels) {
+  return {
+    group_name: g.groupName,
+    display_name: g.displayName,
+    description: g.description,
+    status: g.status,
+    models: g.models.map((m) => ({ model_name: m.modelName, priority: m.priority })),
+    created_at: g.createdAt,
+    updated_at: g.updatedAt,
+  };
+}
+
+function toModels(models: z.infer<typeof GroupModels>) {
+  return models.map((m) => ({ modelName: m.model_name, priority: m.priority }));
+}
+
+
+export const modelGroupRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+modelGroupRoutes.use("*", requireAdmin);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/create",
+    tags: ["Model groups"],
+    summary: "Create a model group (a prioritized list of models)",
+    security: security.admin,
+    request: { body: jsonBody(CreateModelGroup) },
+    responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...pick(400, 401, 403, 413, 422, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    try {
+      const group = await c.get("repo").createModelGroup({
+        groupName: body.group_name,
+        displayName: body.display_name ?? body.group_name,
+        description: body.description ?? null,
+        models: toModels(body.models),
+      });
+      return c.json(present(group), 200);
+    } catch (error) {
+      if (error instanceof Conflict) throw apiError(400, `Model group '${body.group_name}' already exists`);
+      throw error;
+    }
+  },
+);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["Model groups"],
+    summary: "List model groups",
+    security: security.admin,
+    request: { query: Pagination },
+    responses: {
+      200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
+      ...pick(401, 403, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const groups = await c.get("repo").listModelGroups(limit + 1, offset);
+    return c.json({ model_groups: groups.slice(0, limit).map(present), limit, offset, has_more: groups.length > limit }, 200);
+  },
+);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{group_name}",
+    tags: ["Model groups"],
+    summary: "Get a model group",
+    security: security.admin,
+    request: { params: GroupParam },
+    responses: { 200: jsonResponse(ModelGroup, "The model group"), ...pick(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { group_name } = c.req.valid("param");
+    const group = await c.get("repo").getModelGroup(group_name);
+    if (!group) throw apiError(404, `Model group '${group_name}' not found`);
+    return c.json(present(group), 200);
+  },
+);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/{group_name}/models",
+    tags: ["Model groups"],
+    summary: "Replace a model group's models",
+    description: "The body is the new list, either bare or as `{\"models\": [...]}`.",
+    security: security.admin,
+    request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
+    responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...pick(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { group_name } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const models = Array.isArray(body) ? body : body.models;
+    const repo = c.get("repo");
+    if (!(await repo.replaceModelGroupModels(group_name, toModels(models)))) {
+      throw apiError(404, `Model group '${group_name}' not found`);
+    }
+    const group = await repo.getModelGroup(group_name);
+    if (!group) throw apiError(404, `Model group '${group_name}' not found`);
+    return c.json(present(group), 200);
+  },
+);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{group_name}",
+    tags: ["Model groups"],
+    summary: "Delete a model group that no team uses",
+    security: security.admin,
+    request: { params: GroupParam },
+    responses: {
+      200: jsonResponse(z.object({ group_name: z.string(), message: z.string() }), "Deleted"),
+      ...pick(400, 401, 403, 404, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { group_name } = c.req.valid("param");
+    const outcome = await c.get("repo").deleteModelGroup(group_name);
+    if (outcome === "missing") throw apiError(404, `Model group '${group_name}' not found`);
+    if (outcome !== "deleted") {
+      throw apiError(400, `Model group '${group_name}' is assigned to ${outcome.inUseBy} team(s); remove it from them first`);
+    }
+    return c.json({ group_name, message: `Model group '${group_name}' deleted` }, 200);
+  },
+);

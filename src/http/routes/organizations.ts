@@ -1,0 +1,104 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { Conflict, type OrganizationRow } from "../../db/repository";
+import { requireAdmin } from "../auth";
+import type { AppEnv } from "../context";
+import { apiError } from "../errors";
+import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, Timestamp, security } from "../schemas/common";
+import { validationHook } from "../validation";
+
+const Organization = z
+  .object({
+    organization_id: z.string(),
+    name: z.string(),
+    status: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Organization");
+
+const CreateOrganization = z.object({
+  organization_id: ClientId,
+  name: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
+  metadata: Metadata.default({}),
+});
+
+function present(o: OrganizationRow) {
+  return {
+    organization_id: o.organizationId,
+    name: o.name,
+    status: o.status,
+    metadata: o.metadata,
+    created_at: o.createdAt,
+    updated_at: o.updatedAt,
+  };
+}
+
+const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
+
+export const organizationRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+organizationRoutes.use("*", requireAdmin);
+
+organizationRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/create",
+    tags: ["Organizations"],
+    summary: "Create an organization",
+    security: security.admin,
+    request: { body: jsonBody(CreateOrganization) },
+    responses: { 200: jsonResponse(Organization, "The new organization"), ...pick(400, 401, 403, 413, 422, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    try {
+      const created = await c.get("repo").createOrganization({
+        organizationId: body.organization_id,
+        name: body.name,
+        metadata: body.metadata,
+      });
+      return c.json(present(created), 200);
+    } catch (error) {
+      if (error instanceof Conflict) throw apiError(400, `Organization '${body.organization_id}' already exists`);
+      throw error;
+    }
+  },
+);
+
+organizationRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["Organizations"],
+    summary: "List organizations",
+    security: security.admin,
+    request: { query: Pagination },
+    responses: {
+      200: jsonResponse(z.object({ organizations: z.array(Organization), ...PageInfo }), "A page of organizations"),
+      ...pick(401, 403, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { limit, offset } = c.req.valid("query");
+    const rows = await c.get("repo").listOrganizations(limit + 1, offset);
+    return c.json({ organizations: rows.slice(0, limit).map(present), limit, offset, has_more: rows.length > limit }, 200);
+  },
+);
+
+organizationRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{organization_id}",
+    tags: ["Organizations"],
+    summary: "Get an organization",
+    security: security.admin,
+    request: { params: OrgIdParam },
+    responses: { 200: jsonResponse(Organization, "The organization"), ...pick(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { organization_id } = c.req.valid("param");
+    const org = await c.get("repo").getOrganization(organization_id);
+    if (!org) throw apiError(404, `Organization '${organization_id}' not found`);
+    return c.json(present(org), 200);
+  },
+);

@@ -1,0 +1,85 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { PricingRow } from "../../db/repository";
+import { requireAdmin } from "../auth";
+import type { AppEnv } from "../context";
+import { apiError } from "../errors";
+import { jsonBody, jsonResponse, pick, Timestamp, security } from "../schemas/common";
+import { validationHook } from "../validation";
+
+const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
+const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
+
+const ModelPrice = z
+  .object({
+    model_name: z.string(),
+    input_per_million_usd: z.number(),
+    output_per_million_usd: z.number(),
+    updated_at: Timestamp,
+  })
+  .openapi("ModelPrice");
+
+const SetPrice = z.object({ model_name: ModelName, input_per_million_usd: Price, output_per_million_usd: Price });
+
+function present(p: PricingRow) {
+  return {
+    model_name: p.modelName,
+    input_per_million_usd: p.inputPerMillionUsd,
+    output_per_million_usd: p.outputPerMillionUsd,
+    updated_at: p.updatedAt,
+  };
+}
+
+
+/** The pricing table: used for a call's cost when LiteLLM reports none. */
+export const pricingRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+pricingRoutes.use("*", requireAdmin);
+
+pricingRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["Pricing"],
+    summary: "List model prices (USD per 1M tokens)",
+    security: security.admin,
+    responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...pick(401, 403, 503) },
+  }),
+  async (c) => c.json({ prices: (await c.get("repo").listPricing()).map(present) }, 200),
+);
+
+pricingRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/",
+    tags: ["Pricing"],
+    summary: "Set a model's price (USD per 1M input and output tokens)",
+    security: security.admin,
+    request: { body: jsonBody(SetPrice) },
+    responses: { 200: jsonResponse(ModelPrice, "The saved price"), ...pick(401, 403, 413, 422, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const saved = await c.get("repo").upsertPricing({
+      modelName: body.model_name,
+      inputPerMillionUsd: body.input_per_million_usd,
+      outputPerMillionUsd: body.output_per_million_usd,
+    });
+    return c.json(present(saved), 200);
+  },
+);
+
+pricingRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{model_name}",
+    tags: ["Pricing"],
+    summary: "Remove a model's price",
+    security: security.admin,
+    request: { params: z.object({ model_name: ModelName.openapi({ param: { name: "model_name", in: "path" } }) }) },
+    responses: { 200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"), ...pick(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { model_name } = c.req.valid("param");
+    if (!(await c.get("repo").deletePricing(model_name))) throw apiError(404, `No price for model '${model_name}'`);
+    return c.json({ model_name, message: `Price for '${model_name}' removed` }, 200);
+  },
+);

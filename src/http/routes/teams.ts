@@ -1,0 +1,355 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { Conflict, type TeamWithGroups } from "../../db/repository";
+import { onLedger, tryLedger } from "../../ledger/client";
+import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
+import type { Balance as LedgerBalance, TeamStatus } from "../../ledger/types";
+import { log } from "../../log";
+import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
+import { requireAdmin } from "../auth";
+import type { AppContext, AppEnv } from "../context";
+import { apiError } from "../errors";
+import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security } from "../schemas/common";
+import { BudgetFields, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance } from "../schemas/teams";
+import { validationHook } from "../validation";
+
+const GroupNames = z
+  .array(ClientId)
+  .max(50, { error: "must list at most 50 model groups" })
+  .refine((names) => new Set(names).size === names.length, { error: "must not list a model group twice" });
+
+const CreateTeam = z.object({
+  organization_id: ClientId,
+  team_id: ClientId,
+  team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
+  model_groups: GroupNames.default([]),
+  credits_allocated: Credits.default(0),
+  metadata: Metadata.default({}),
+  ...BudgetFields,
+});
+
+const CreatedTeam = TeamWithBalance.extend({
+  allowed_models: z.array(z.string()),
+  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
+  message: z.string(),
+}).openapi("CreatedTeam");
+
+const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
+
+const UpdateTeam = z.object({
+  team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
+  metadata: Metadata.optional(),
+  ...BudgetFields,
+});
+
+const RotateKey = z.object({
+  grace_seconds: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(7 * 24 * 60 * 60, { error: "must be at most 604800 (7 days)" })
+    .default(0),
+});
+
+const RotatedKey = z.object({
+  team_id: z.string(),
+  virtual_key: z.string(),
+  key_prefix: z.string(),
+  previous_keys_valid_until: z.string().nullable(),
+  message: z.string(),
+});
+
+const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
+
+function presentTeam(team: TeamWithGroups) {
+  return {
+    team_id: team.teamId,
+    organization_id: team.organizationId,
+    team_alias: team.teamAlias,
+    status: team.status,
+    model_groups: team.modelGroups,
+    key_prefix: team.keyPrefix,
+    metadata: team.metadata,
+    created_at: team.createdAt,
+    updated_at: team.updatedAt,
+  };
+}
+
+function withBalance(team: TeamWithGroups, balance: LedgerBalance) {
+  const { team_id: _t, organization_id: _o, ...money } = balance;
+  return { ...presentTeam(team), ...money, status: balance.status };
+}
+
+async function loadTeam(c: AppContext, teamId: string): Promise<TeamWithGroups> {
+  const team = await c.get("repo").getTeam(teamId);
+  if (!team) throw apiError(404, `Team '${teamId}' not found`);
+  return team;
+}
+
+function pepper(c: AppContext): string {
+  const value = c.env.KEY_PEPPER;
+  if (!value) throw apiError(503, "Team keys are not configured on this deployment (KEY_PEPPER is missing)");
+  return value;
+}
+
+
+export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+teamRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/create",
+    tags: ["Teams"],
+    summary: "Create a team with its virtual key and opening credits",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { body: jsonBody(CreateTeam) },
+    responses: { 200: jsonResponse(CreatedTeam, "The new team; `virtual_key` is shown only here"), ...pick(400, 401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const repo = c.get("repo");
+    const [organization, missingGroups] = await Promise.all([
+      repo.getOrganization(body.organization_id),
+      repo.missingModelGroups(body.model_groups),
+    ]);
+    if (!organization) throw apiError(404, `Organization '${body.organization_id}' not found`);
+    if (missingGroups.length > 0) throw apiError(404, `Model group '${missingGroups[0]}' not found`);
+
+    const { key, prefix } = generateVirtualKey();
+    try {
+      await repo.createTeam({
+        teamId: body.team_id,
+        organizationId: body.organization_id,
+        teamAlias: body.team_alias ?? null,
+        metadata: body.metadata,
+        modelGroups: body.model_groups,
+        key: { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
+      });
+    } catch (error) {
+      if (error instanceof Conflict) throw apiError(400, `Team '${body.team_id}' already exists`);
+      throw error;
+    }
+
+    const init = {
+      teamId: body.team_id,
+      organizationId: body.organization_id,
+      creditsAllocated: body.credits_allocated,
+      budgetMode: body.budget_mode ?? "job_based",
+      creditsPerDollar: body.credits_per_dollar ?? DEFAULT_CREDITS_PER_DOLLAR,
+      tokensPerCredit: body.tokens_per_credit ?? DEFAULT_TOKENS_PER_CREDIT,
+      costMarkupPercentage: body.cost_markup_percentage ?? 0,
+      jobTtlSeconds: body.job_ttl_seconds ?? DEFAULT_JOB_TTL_SECONDS,
+    };
+    let balance: LedgerBalance;
+    try {
+      let opened = await tryLedger(c.env, body.team_id, "openAccount", init);
+      if (!opened.ok && opened.code === "ACCOUNT_EXISTS") {
+        // D1 had no such team, so this ledger belongs to a deleted team of the same id whose erasure did not finish.
+        await tryLedger(c.env, body.team_id, "closeAccount");
+        opened = await tryLedger(c.env, body.team_id, "openAccount", init);
+      }
+      if (!opened.ok) throw apiError(503, "Team ledger could not be opened; please retry");
+      balance = opened.value;
+    } catch (error) {
+      // Without a ledger the team must not exist either: undo the D1 rows so a retry can succeed.
+      await repo.deleteTeam(body.team_id).catch((e) => log("error", "could not undo team creation", { team_id: body.team_id, error: String(e) }));
+      throw error;
+    }
+
+    const team = await loadTeam(c, body.team_id);
+    const allowedModels = new Set<string>();
+    for (const groupName of team.modelGroups) {
+      for (const m of (await repo.getModelGroup(groupName))?.models ?? []) allowedModels.add(m.modelName);
+    }
+    return c.json(
+      {
+        ...withBalance(team, balance),
+        allowed_models: [...allowedModels].sort(),
+        virtual_key: key,
+        message: "Team created. Store the virtual key now: it is not shown again.",
+      },
+      200,
+    );
+  },
+);
+
+teamRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["Teams"],
+    summary: "List teams (optionally of one organization)",
+    description: "Balances are not included (they live in each team's ledger); use GET /api/teams/{team_id}.",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { query: Pagination.extend({ organization_id: ClientId.optional() }) },
+    responses: {
+      200: jsonResponse(z.object({ teams: z.array(Team), ...PageInfo }), "A page of teams"),
+      ...pick(401, 403, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { limit, offset, organization_id } = c.req.valid("query");
+    const rows = await c.get("repo").listTeams(organization_id, limit + 1, offset);
+    return c.json({ teams: rows.slice(0, limit).map(presentTeam), limit, offset, has_more: rows.length > limit }, 200);
+  },
+);
+
+teamRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{team_id}",
+    tags: ["Teams"],
+    summary: "Get a team and its balance (never its key)",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam },
+    responses: { 200: jsonResponse(TeamWithBalance, "The team"), ...pick(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const team = await loadTeam(c, team_id);
+    const balance = await onLedger(c.env, team_id, "getBalance", "admin");
+    return c.json(withBalance(team, balance), 200);
+  },
+);
+
+teamRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/{team_id}/model-groups",
+    tags: ["Teams"],
+    summary: "Replace a team's model groups",
+    description: "The body is the list of group names, either bare or as `{\"model_groups\": [...]}`.",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
+    responses: { 200: jsonResponse(Team, "The team with its new groups"), ...pick(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const groups = Array.isArray(body) ? body : body.model_groups;
+    const repo = c.get("repo");
+    const missing = await repo.missingModelGroups(groups);
+    if (missing.length > 0) throw apiError(404, `Model group '${missing[0]}' not found`);
+    if (!(await repo.replaceTeamModelGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
+    return c.json(presentTeam(await loadTeam(c, team_id)), 200);
+  },
+);
+
+teamRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{team_id}",
+    tags: ["Teams"],
+    summary: "Update a team's alias, metadata, budget settings or job time-to-live",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam, body: jsonBody(UpdateTeam) },
+    responses: { 200: jsonResponse(TeamWithBalance, "The updated team"), ...pick(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const repo = c.get("repo");
+    await loadTeam(c, team_id);
+    if (body.team_alias !== undefined || body.metadata !== undefined) {
+      await repo.updateTeam(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
+    }
+    const balance = await onLedger(c.env, team_id, "updateSettings", {
+        budgetMode: body.budget_mode,
+        creditsPerDollar: body.credits_per_dollar,
+        tokensPerCredit: body.tokens_per_credit,
+        costMarkupPercentage: body.cost_markup_percentage,
+        jobTtlSeconds: body.job_ttl_seconds,
+      },
+    );
+    return c.json(withBalance(await loadTeam(c, team_id), balance), 200);
+  },
+);
+
+async function changeStatus(c: AppContext, teamId: string, status: TeamStatus, verb: string) {
+  await loadTeam(c, teamId);
+  // The ledger decides (atomically with credit operations); D1 keeps a copy for listings.
+  await onLedger(c.env, teamId, "setStatus", status);
+  await c.get("repo").updateTeam(teamId, { status });
+  return c.json({ team_id: teamId, status, message: `Team '${teamId}' ${verb}` }, 200);
+}
+
+for (const [path, status, verb, summary] of [
+  ["suspend", "suspended", "suspended", "Suspend a team: every team route answers 403"],
+  ["pause", "paused", "paused", "Pause a team: new jobs and calls answer 429, reads still work"],
+  ["resume", "active", "resumed", "Resume a suspended or paused team"],
+] as const) {
+  teamRoutes.openapi(
+    createRoute({
+      method: "put",
+      path: `/{team_id}/${path}`,
+      tags: ["Teams"],
+      summary,
+      security: security.admin,
+      middleware: [requireAdmin] as const,
+      request: { params: TeamParam },
+      responses: { 200: jsonResponse(StatusChange, "The new status"), ...pick(401, 403, 404, 422, 503) },
+    }),
+    async (c) => changeStatus(c, c.req.valid("param").team_id, status, verb),
+  );
+}
+
+teamRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{team_id}/keys/rotate",
+    tags: ["Teams"],
+    summary: "Issue a new virtual key; the old one stops at once or after grace_seconds",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
+    responses: { 200: jsonResponse(RotatedKey, "The new key, shown once"), ...pick(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    const { grace_seconds } = RotateKey.parse((c.req.valid("json") as z.infer<typeof RotateKey> | undefined) ?? {});
+    const { key, prefix } = generateVirtualKey();
+    const rotated = await c.get("repo").rotateTeamKey(
+      team_id,
+      { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
+      grace_seconds,
+    );
+    if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
+    return c.json(
+      {
+        team_id,
+        virtual_key: key,
+        key_prefix: prefix,
+        previous_keys_valid_until: grace_seconds > 0 ? new Date(Date.now() + grace_seconds * 1000).toISOString() : null,
+        message: "Key rotated. Store the new key now: it is not shown again.",
+      },
+      200,
+    );
+  },
+);
+
+teamRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/{team_id}",
+    tags: ["Teams"],
+    summary: "Delete a team, its keys and its ledger",
+    security: security.admin,
+    middleware: [requireAdmin] as const,
+    request: { params: TeamParam },
+    responses: {
+      200: jsonResponse(z.object({ team_id: z.string(), message: z.string() }), "Deleted"),
+      ...pick(401, 403, 404, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { team_id } = c.req.valid("param");
+    // D1 first, so the team's keys stop working before its ledger is erased.
+    if (!(await c.get("repo").deleteTeam(team_id))) throw apiError(404, `Team '${team_id}' not found`);
+    await onLedger(c.env, team_id, "closeAccount");
+    return c.json({ team_id, message: `Team '${team_id}' deleted` }, 200);
+  },
+);

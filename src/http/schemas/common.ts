@@ -1,0 +1,110 @@
+import { z } from "@hono/zod-openapi";
+
+/** Ids chosen by clients (organization, team, model group). */
+export const ClientId = z
+  .string()
+  .min(1, { error: "must not be empty" })
+  .max(128, { error: "must be at most 128 characters" })
+  .regex(/^[A-Za-z0-9._-]+$/, { error: "may contain only letters, digits, '.', '_' and '-'" });
+
+/** Ids made by the server (job, call, transaction). */
+export const ServerId = z.uuid({ error: "must be a UUID" });
+
+export const MAX_METADATA_BYTES = 16 * 1024;
+const MAX_METADATA_DEPTH = 8;
+
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  let deepest = 0;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child));
+  return deepest + 1;
+}
+
+/** Free-form JSON object, bounded in size and depth so one tenant cannot bloat storage. */
+export const Metadata = z
+  .record(z.string(), z.unknown())
+  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).byteLength <= MAX_METADATA_BYTES, {
+    error: `must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
+  })
+  .refine((m) => depthOf(m) <= MAX_METADATA_DEPTH, { error: `must be nested at most ${MAX_METADATA_DEPTH} levels deep` })
+  .openapi({ type: "object", additionalProperties: true, example: { customer_id: "customer_12345" } });
+
+export const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-27T12:00:00.000Z" });
+
+export const ErrorBody = z.object({ detail: z.string() }).openapi("Error");
+
+export const ValidationErrorBody = z
+  .object({
+    detail: z.array(
+      z.object({
+        loc: z.array(z.union([z.string(), z.number()])),
+        msg: z.string(),
+        type: z.string(),
+      }),
+    ),
+  })
+  .openapi("ValidationError");
+
+export const Pagination = z.object({
+  limit: z.coerce
+    .number({ error: "must be an integer" })
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be at least 1" })
+    .max(200, { error: "must be at most 200" })
+    .default(50),
+  offset: z.coerce
+    .number({ error: "must be an integer" })
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(1_000_000, { error: "must be at most 1000000" })
+    .default(0),
+});
+
+export const PageInfo = {
+  limit: z.number().int(),
+  offset: z.number().int(),
+  has_more: z.boolean(),
+};
+
+function errorResponse(description: string) {
+  return { description, content: { "application/json": { schema: ErrorBody } } };
+}
+
+/** The error responses a route may give, by status, for the OpenAPI document. */
+export const errors = {
+  400: errorResponse("Duplicate, or a rule broken"),
+  401: errorResponse("Missing, unknown or revoked key"),
+  402: errorResponse("Not enough credits"),
+  403: errorResponse("Forbidden: another team's data, a suspended team, or a model group not assigned"),
+  404: errorResponse("Not found"),
+  409: errorResponse("State conflict"),
+  413: errorResponse("Request body larger than 1 MiB"),
+  422: { description: "Invalid input", content: { "application/json": { schema: ValidationErrorBody } } },
+  429: errorResponse("Paused team or rate limited (see Retry-After)"),
+  502: errorResponse("Every model in the group failed"),
+  503: errorResponse("A dependency (D1, the team's ledger, configuration) is unavailable"),
+  504: errorResponse("LiteLLM timed out"),
+} as const;
+
+export function pick<K extends keyof typeof errors>(...codes: K[]): Pick<typeof errors, K> {
+  const out = {} as Pick<typeof errors, K>;
+  for (const code of codes) out[code] = errors[code];
+  return out;
+}
+
+/** A JSON request body that must be present (otherwise validation is skipped without a Content-Type). */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { content: { "application/json": { schema } }, required: true } as const;
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } } as const;
+}
+
+type SecurityRequirement = Record<string, string[]>;
+/** OpenAPI security requirements: which keys a route accepts. */
+export const security: Record<"admin" | "team" | "teamOrAdmin", SecurityRequirement[]> = {
+  admin: [{ bearer: [] }, { adminKey: [] }],
+  team: [{ bearer: [] }],
+  teamOrAdmin: [{ bearer: [] }, { adminKey: [] }],
+};

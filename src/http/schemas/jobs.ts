@@ -1,0 +1,171 @@
+import { z } from "@hono/zod-openapi";
+import { TERMINAL_JOB_STATUSES } from "../../ledger/types";
+import { ClientId, Metadata, Timestamp } from "./common";
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+const Message = z
+  .object({
+    role: z.enum(["system", "user", "assistant", "tool", "function", "developer"], {
+      error: "must be one of system, user, assistant, tool, function, developer",
+    }),
+    content: z
+      .union([z.string().max(1_000_000), z.array(JsonObject).max(100)], { error: "must be a string or a list of content parts" })
+      .nullable()
+      .optional(),
+    name: z.string().max(256).optional(),
+    tool_calls: z.array(JsonObject).max(128).optional(),
+    tool_call_id: z.string().max(256).optional(),
+  })
+  .openapi("ChatMessage");
+
+/** The body of an LLM call: which group to use, and the OpenAI parameters that will be forwarded. */
+export const LlmCallFields = {
+  model_group: ClientId.optional().openapi({ description: "The model group to call (or `model`, its alias)" }),
+  model: ClientId.optional().openapi({ description: "Alias of model_group" }),
+  messages: z.array(Message).min(1, { error: "must contain at least one message" }).max(1000, { error: "must contain at most 1000 messages" }),
+  temperature: z.number().min(0, { error: "must be between 0 and 2" }).max(2, { error: "must be between 0 and 2" }).default(0.7),
+  max_tokens: z.number().int({ error: "must be an integer" }).positive({ error: "must be a positive integer" }).max(1_000_000).nullable().optional(),
+  max_completion_tokens: z.number().int({ error: "must be an integer" }).positive({ error: "must be a positive integer" }).max(1_000_000).nullable().optional(),
+  top_p: z.number().min(0, { error: "must be between 0 and 1" }).max(1, { error: "must be between 0 and 1" }).nullable().optional(),
+  stop: z.union([z.string().max(1000), z.array(z.string().max(1000)).max(4, { error: "must list at most 4 sequences" })]).nullable().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullable().optional(),
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+  seed: z.number().int({ error: "must be an integer" }).nullable().optional(),
+  response_format: JsonObject.nullable().optional(),
+  tools: z.array(JsonObject).max(128, { error: "must list at most 128 tools" }).nullable().optional(),
+  tool_choice: z.union([z.enum(["none", "auto", "required"]), JsonObject]).nullable().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  purpose: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
+};
+
+export const LlmCallBody = z
+  .object(LlmCallFields)
+  .refine((b) => b.model_group !== undefined || b.model !== undefined, {
+    error: "is required (or its alias 'model')",
+    path: ["model_group"],
+  })
+  .openapi("LlmCallRequest");
+
+export const LlmCallAnswer = z
+  .object({
+    call_id: z.string(),
+    response: z.object({
+      content: z.string(),
+      finish_reason: z.string().nullable(),
+      tool_calls: z.array(z.unknown()).optional(),
+    }),
+    metadata: z.object({
+      tokens_used: z.number().int(),
+      prompt_tokens: z.number().int(),
+      completion_tokens: z.number().int(),
+      latency_ms: z.number().int(),
+      model_group: z.string(),
+    }),
+  })
+  .openapi("LlmCallResponse");
+
+export const CreateJobFields = {
+  team_id: ClientId,
+  job_type: z.string().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" }),
+  user_id: z.string().max(256, { error: "must be at most 256 characters" }).nullable().optional(),
+  metadata: Metadata.nullable().optional(),
+};
+export const CreateJobBody = z.object(CreateJobFields).openapi("CreateJobRequest");
+
+export const JobCreated = z
+  .object({
+    job_id: z.string(),
+    team_id: z.string(),
+    job_type: z.string(),
+    status: z.literal("pending"),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+  })
+  .openapi("JobCreated");
+
+export const CompleteJobBody = z
+  .object({
+    status: z.enum(TERMINAL_JOB_STATUSES, { error: "must be one of completed, failed, cancelled (lowercase)" }),
+    error_message: z.string().max(1000, { error: "must be at most 1000 characters" }).nullable().optional(),
+    metadata: Metadata.nullable().optional(),
+  })
+  .openapi("CompleteJobRequest");
+
+export const JobCosts = z.object({
+  total_calls: z.number().int(),
+  successful_calls: z.number().int(),
+  failed_calls: z.number().int(),
+  total_tokens: z.number().int(),
+  total_cost_usd: z.number(),
+  avg_latency_ms: z.number().int(),
+  credit_applied: z.boolean(),
+  credits_charged: z.number().int(),
+  credits_remaining: z.number().int(),
+});
+
+export const CompletionSummary = z
+  .object({
+    job_id: z.string(),
+    status: z.enum(TERMINAL_JOB_STATUSES),
+    completed_at: Timestamp,
+    costs: JobCosts,
+    calls: z.array(
+      z.object({
+        call_id: z.string(),
+        purpose: z.string().nullable(),
+        model_group: z.string(),
+        tokens: z.number().int(),
+        latency_ms: z.number().int(),
+        error: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi("JobCompletion");
+
+export const JobStatusValue = z.enum(["pending", "in_progress", "completed", "failed", "cancelled", "expired"], {
+  error: "must be one of pending, in_progress, completed, failed, cancelled, expired (lowercase)",
+});
+
+export const JobSummary = z
+  .object({
+    job_id: z.string(),
+    team_id: z.string(),
+    job_type: z.string(),
+    user_id: z.string().nullable(),
+    status: JobStatusValue,
+    metadata: z.record(z.string(), z.unknown()),
+    error_message: z.string().nullable(),
+    created_at: Timestamp,
+    started_at: Timestamp.nullable(),
+    completed_at: Timestamp.nullable(),
+    expires_at: Timestamp,
+    credit_applied: z.boolean(),
+    credits_charged: z.number().int(),
+    model_groups_used: z.array(z.string()),
+    costs: JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true }),
+  })
+  .openapi("JobSummary");
+
+export const Job = JobSummary.extend({
+  calls: z.array(
+    z.object({
+      call_id: z.string(),
+      purpose: z.string().nullable(),
+      model_group: z.string(),
+      status: z.enum(["success", "failed", "aborted"]),
+      prompt_tokens: z.number().int(),
+      completion_tokens: z.number().int(),
+      total_tokens: z.number().int(),
+      cost_usd: z.number(),
+      usage_estimated: z.boolean(),
+      latency_ms: z.number().int(),
+      error: z.string().nullable(),
+      stream: z.boolean(),
+      created_at: Timestamp,
+    }),
+  ),
+}).openapi("Job");

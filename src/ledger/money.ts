@@ -1,0 +1,70 @@
+// The money rules, as pure functions: what a completed job costs in credits, what a call
+// costs the client. Kept free of storage so they can be read (and tested) on their own.
+
+export const BUDGET_MODES = ["job_based", "consumption_usd", "consumption_tokens"] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+
+export const DEFAULT_CREDITS_PER_DOLLAR = 10;
+export const DEFAULT_TOKENS_PER_CREDIT = 10_000;
+/** Credits held by an open job: the minimum charge of any completed job. */
+export const JOB_RESERVATION_CREDITS = 1;
+
+/** USD amounts are kept as integer nano-dollars so sums are exact. */
+export const NANO_PER_USD = 1_000_000_000;
+
+export function usdToNano(usd: number): number {
+  return Math.round(usd * NANO_PER_USD);
+}
+
+export function nanoToUsd(nano: number): number {
+  return nano / NANO_PER_USD;
+}
+
+export interface BudgetSettings {
+  budgetMode: BudgetMode;
+  creditsPerDollar: number;
+  tokensPerCredit: number;
+  costMarkupPercentage: number;
+}
+
+/** Client cost = provider cost × (1 + markup/100), in nano-dollars, rounded to the nearest. */
+export function clientCostNano(providerCostNano: number, markupPercentage: number): number {
+  return Math.round((providerCostNano * (100 + markupPercentage)) / 100);
+}
+
+/**
+ * Credits a job has consumed so far, as a fraction (not rounded): used for admission in the
+ * consumption modes. job_based jobs consume exactly their reservation.
+ */
+export function consumedCredits(settings: BudgetSettings, clientCostNanoTotal: number, totalTokens: number): number {
+  switch (settings.budgetMode) {
+    case "job_based":
+      return 0;
+    case "consumption_usd":
+      return (clientCostNanoTotal * settings.creditsPerDollar) / NANO_PER_USD;
+    case "consumption_tokens":
+      return totalTokens / settings.tokensPerCredit;
+  }
+}
+
+/**
+ * The charge for a job completed with status `completed`:
+ * job_based → 1; consumption_usd → max(1, floor(client cost × credits_per_dollar));
+ * consumption_tokens → max(1, floor(tokens / tokens_per_credit)).
+ */
+export function completionCharge(settings: BudgetSettings, clientCostNanoTotal: number, totalTokens: number): number {
+  if (settings.budgetMode === "job_based") return JOB_RESERVATION_CREDITS;
+  // Integer arithmetic where possible so that e.g. $0.30 × 10 is exactly 3, not 2.9999.
+  const exact =
+    settings.budgetMode === "consumption_usd"
+      ? floorRatio(clientCostNanoTotal * settings.creditsPerDollar, NANO_PER_USD)
+      : floorRatio(totalTokens, settings.tokensPerCredit);
+  return Math.max(JOB_RESERVATION_CREDITS, exact);
+}
+
+function floorRatio(numerator: number, denominator: number): number {
+  const q = numerator / denominator;
+  const rounded = Math.round(q);
+  // Treat values within float noise of an integer as that integer.
+  return Math.abs(q - rounded) < 1e-9 ? rounded : Math.floor(q);
+}

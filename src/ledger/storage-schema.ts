@@ -1,0 +1,109 @@
+// The team ledger's SQLite schema, as an append-only list of migrations run when the
+// object starts. Never edit a shipped entry: add a new one.
+export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
+  {
+    id: 1,
+    sql: `
+      CREATE TABLE account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        team_id TEXT NOT NULL,
+        organization_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        budget_mode TEXT NOT NULL,
+        credits_per_dollar REAL NOT NULL,
+        tokens_per_credit INTEGER NOT NULL,
+        cost_markup_percentage REAL NOT NULL,
+        job_ttl_seconds INTEGER NOT NULL,
+        credits_allocated INTEGER NOT NULL,
+        credits_used INTEGER NOT NULL,
+        credits_reserved INTEGER NOT NULL,
+        -- Σ over open jobs of max(reserved, consumed): what open jobs already hold (consumption admission).
+        open_jobs_hold REAL NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE jobs (
+        job_id TEXT PRIMARY KEY,
+        job_type TEXT NOT NULL,
+        user_id TEXT,
+        status TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        error_message TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        completed_at TEXT,
+        expires_at TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        reserved INTEGER NOT NULL,
+        hold REAL NOT NULL,
+        credit_applied INTEGER NOT NULL DEFAULT 0,
+        credits_charged INTEGER NOT NULL DEFAULT 0,
+        refunded INTEGER NOT NULL DEFAULT 0,
+        model_groups_used TEXT NOT NULL DEFAULT '[]',
+        total_calls INTEGER NOT NULL DEFAULT 0,
+        successful_calls INTEGER NOT NULL DEFAULT 0,
+        failed_calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        latency_sum_ms INTEGER NOT NULL DEFAULT 0,
+        latency_count INTEGER NOT NULL DEFAULT 0,
+        inflight_calls INTEGER NOT NULL DEFAULT 0,
+        summary TEXT
+      );
+      CREATE INDEX jobs_open_expiry ON jobs (expires_at_ms) WHERE status IN ('pending', 'in_progress');
+      CREATE INDEX jobs_created ON jobs (created_at);
+      CREATE TABLE calls (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id TEXT NOT NULL UNIQUE,
+        job_id TEXT NOT NULL,
+        model_group TEXT NOT NULL,
+        model_used TEXT,
+        attempts TEXT NOT NULL,
+        purpose TEXT,
+        status TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        total_tokens INTEGER NOT NULL,
+        provider_cost_nano INTEGER,
+        client_cost_nano INTEGER NOT NULL,
+        cost_source TEXT NOT NULL,
+        usage_estimated INTEGER NOT NULL,
+        latency_ms INTEGER NOT NULL,
+        error TEXT,
+        stream INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX calls_job ON calls (job_id, seq);
+      CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        transaction_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        reserved_change INTEGER NOT NULL,
+        balance_before INTEGER NOT NULL,
+        balance_after INTEGER NOT NULL,
+        job_id TEXT,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE usage_monthly (
+        period TEXT NOT NULL,
+        job_type TEXT NOT NULL,
+        jobs INTEGER NOT NULL DEFAULT 0,
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        credits_charged INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (period, job_type)
+      );
+    `,
+  },
+];

@@ -1,0 +1,193 @@
+import type { BudgetMode } from "./money";
+
+// Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
+// Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
+// how each code becomes an HTTP status.
+
+export type LedgerErrorCode =
+  | "ACCOUNT_NOT_FOUND"
+  | "ACCOUNT_EXISTS"
+  | "TEAM_SUSPENDED"
+  | "TEAM_PAUSED"
+  | "INSUFFICIENT_CREDITS"
+  | "JOB_NOT_FOUND"
+  | "JOB_EXISTS"
+  | "JOB_FINISHED"
+  | "JOB_STATUS_CONFLICT"
+  | "JOB_NOT_CHARGED"
+  | "ALREADY_REFUNDED"
+  | "INVALID_ARGUMENT";
+
+export type LedgerResult<T> = { ok: true; value: T } | { ok: false; code: LedgerErrorCode; detail: string };
+
+export type TeamStatus = "active" | "suspended" | "paused";
+export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";
+export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
+export type CompletionStatus = (typeof TERMINAL_JOB_STATUSES)[number];
+export type CallStatus = "success" | "failed" | "aborted";
+
+export interface AccountInit {
+  teamId: string;
+  organizationId: string;
+  creditsAllocated: number;
+  budgetMode: BudgetMode;
+  creditsPerDollar: number;
+  tokensPerCredit: number;
+  costMarkupPercentage: number;
+  jobTtlSeconds: number;
+}
+
+export interface Balance {
+  team_id: string;
+  organization_id: string;
+  credits_allocated: number;
+  credits_used: number;
+  credits_remaining: number;
+  credits_reserved: number;
+  credits_available: number;
+  budget_mode: BudgetMode;
+  credits_per_dollar: number;
+  tokens_per_credit: number;
+  cost_markup_percentage: number;
+  job_ttl_seconds: number;
+  status: TeamStatus;
+}
+
+export interface LedgerEntry {
+  transaction_id: string;
+  team_id: string;
+  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment";
+  /** Signed change to credits_remaining. */
+  amount: number;
+  /** Signed change to credits_reserved. */
+  reserved_change: number;
+  balance_before: number;
+  balance_after: number;
+  job_id: string | null;
+  reason: string;
+  created_at: string;
+}
+
+export interface JobCreated {
+  job_id: string;
+  team_id: string;
+  job_type: string;
+  status: "pending";
+  created_at: string;
+  expires_at: string;
+}
+
+export interface CallAdmission {
+  jobType: string;
+  userId: string | null;
+  markupPercentage: number;
+}
+
+/** What the Worker observed about one LLM call, sent to the object to be recorded. */
+export interface CallRecord {
+  callId: string;
+  modelGroup: string;
+  modelUsed: string | null;
+  attempts: Array<{ model: string; outcome: string; status?: number; latency_ms: number }>;
+  purpose: string | null;
+  status: CallStatus;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** Provider cost in nano-USD; null when unpriced. */
+  providerCostNano: number | null;
+  costSource: "litellm" | "pricing_table" | "unpriced";
+  usageEstimated: boolean;
+  latencyMs: number;
+  error: string | null;
+  stream: boolean;
+}
+
+export interface JobCosts {
+  total_calls: number;
+  successful_calls: number;
+  failed_calls: number;
+  total_tokens: number;
+  total_cost_usd: number;
+  avg_latency_ms: number;
+  credit_applied: boolean;
+  credits_remaining: number;
+}
+
+export interface CallSummary {
+  call_id: string;
+  purpose: string | null;
+  model_group: string;
+  tokens: number;
+  latency_ms: number;
+  error: string | null;
+}
+
+export interface CompletionSummary {
+  job_id: string;
+  status: CompletionStatus;
+  completed_at: string;
+  costs: JobCosts & { credits_charged: number };
+  calls: CallSummary[];
+}
+
+export interface JobView {
+  job_id: string;
+  team_id: string;
+  job_type: string;
+  user_id: string | null;
+  status: JobStatus;
+  metadata: Record<string, unknown>;
+  error_message: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  expires_at: string;
+  credit_applied: boolean;
+  credits_charged: number;
+  model_groups_used: string[];
+  costs: Omit<JobCosts, "credits_remaining" | "credit_applied">;
+  calls: Array<{
+    call_id: string;
+    purpose: string | null;
+    model_group: string;
+    status: CallStatus;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    cost_usd: number;
+    usage_estimated: boolean;
+    latency_ms: number;
+    error: string | null;
+    stream: boolean;
+    created_at: string;
+  }>;
+}
+
+export interface Page<T> {
+  items: T[];
+  limit: number;
+  offset: number;
+  has_more: boolean;
+}
+
+export interface UsageTotals {
+  jobs: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  expired: number;
+  calls: number;
+  credits_charged: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_usd: number;
+}
+
+export interface UsageReport {
+  team_id: string;
+  period: string;
+  summary: UsageTotals;
+  job_types: Record<string, UsageTotals>;
+}

@@ -1,0 +1,129 @@
+// Calls to LiteLLM's /chat/completions, with fallback down a model group's priority list.
+
+export type AttemptOutcome = "ok" | "http_error" | "timeout" | "connection_error" | "invalid_response" | "client_closed";
+
+export interface Attempt {
+  model: string;
+  outcome: AttemptOutcome;
+  status?: number;
+  latency_ms: number;
+}
+
+export interface UpstreamConfig {
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+}
+
+/** A failure the next model in the group may not have: rate limits, outages, timeouts, unknown models. */
+function isRetryableStatus(status: number, message: string): boolean {
+  if (status === 408 || status === 429 || status >= 500 || status === 404) return true;
+  return status === 400 && /invalid model name|model not found|does not exist|no healthy deployment|no deployments available/i.test(message);
+}
+
+/** LiteLLM's error body is {"error": {"message": ...}}; a load balancer may send HTML instead. */
+export function upstreamErrorMessage(text: string): string {
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; detail?: unknown };
+    const inner = typeof parsed.error === "string" ? parsed.error : parsed.error?.message ?? parsed.detail;
+    if (typeof inner === "string") message = inner;
+  } catch {
+    message = text.startsWith("<") ? "non-JSON error page" : text;
+  }
+  return sanitizeUpstreamMessage(message);
+}
+
+/** Upstream messages go back to clients and into call records: strip anything key-like, bound the length. */
+export function sanitizeUpstreamMessage(message: string): string {
+  return message
+    .replace(/\b(sk|pk|rk)[-_][A-Za-z0-9_\-.]{6,}/g, "$1-***")
+    .replace(/Bearer\s+\S+/gi, "Bearer ***")
+    .replace(/https?:\/\/\S+/g, "<url>")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 300);
+}
+
+export type AttemptResult =
+  | { ok: true; response: Response; attempt: Attempt }
+  | { ok: false; retryable: boolean; attempt: Attempt; message: string };
+
+/**
+ * One POST to LiteLLM for one model. A non-2xx answer has its body read (it is small) and is
+ * classified; a 2xx answer is returned unread, so a stream can be passed through.
+ */
+export async function attemptModel(
+  config: UpstreamConfig,
+  model: string,
+  body: Record<string, unknown>,
+  callId: string,
+  clientSignal?: AbortSignal,
+): Promise<AttemptResult> {
+  const started = performance.now();
+  const deadline = AbortSignal.timeout(config.timeoutMs);
+  const signal = clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-litellm-call-id": callId,
+  };
+  if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
+  const elapsed = () => Math.round(performance.now() - started);
+  let response: Response;
+  try {
+    response = await fetch(`${config.baseUrl.replace(/\/+$/, "")}/chat/completions`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ ...body, model }),
+      signal,
+    });
+  } catch (error) {
+    const outcome: AttemptOutcome = clientSignal?.aborted ? "client_closed" : deadline.aborted ? "timeout" : "connection_error";
+    const message = outcome === "timeout" ? `LiteLLM did not answer within ${config.timeoutMs} ms` : outcome === "client_closed" ? "client closed the connection" : "could not connect to LiteLLM";
+    return { ok: false, retryable: outcome !== "client_closed", attempt: { model, outcome, latency_ms: elapsed() }, message };
+  }
+  if (response.ok) return { ok: true, response, attempt: { model, outcome: "ok", status: response.status, latency_ms: elapsed() } };
+  let text = "";
+  try {
+    text = await response.text();
+  } catch {
+    // The body is only used for the message.
+  }
+  const message = upstreamErrorMessage(text) || `HTTP ${response.status}`;
+  return {
+    ok: false,
+    retryable: isRetryableStatus(response.status, message),
+    attempt: { model, outcome: "http_error", status: response.status, latency_ms: elapsed() },
+    message,
+  };
+}
+
+export type FallbackResult =
+  | { ok: true; response: Response; model: string; attempts: Attempt[] }
+  | { ok: false; attempts: Attempt[]; message: string; retryable: boolean; status?: number };
+
+/** Tries each model in priority order until one answers 2xx or fails in a way the next cannot fix. */
+export async function attemptInOrder(
+  config: UpstreamConfig,
+  models: string[],
+  body: Record<string, unknown>,
+  callId: string,
+  clientSignal?: AbortSignal,
+): Promise<FallbackResult> {
+  const attempts: Attempt[] = [];
+  let last: Extract<AttemptResult, { ok: false }> | undefined;
+  for (const model of models) {
+    const result = await attemptModel(config, model, body, callId, clientSignal);
+    attempts.push(result.attempt);
+    if (result.ok) return { ok: true, response: result.response, model, attempts };
+    last = result;
+    if (!result.retryable) break;
+  }
+  return {
+    ok: false,
+    attempts,
+    message: last?.message ?? "the model group has no models",
+    retryable: last?.retryable ?? true,
+    status: last?.attempt.status,
+  };
+}

@@ -1,0 +1,180 @@
+import type { Repository } from "../db/repository";
+import { apiError } from "../http/errors";
+import { tryLedger } from "../ledger/client";
+import type { CallAdmission, CallRecord, CallStatus } from "../ledger/types";
+import { log } from "../log";
+import { estimateTokens, parseUsage, providerCost, reportedCostHeader, type Usage } from "./cost";
+import { type Attempt, attemptInOrder, sanitizeUpstreamMessage, type UpstreamConfig } from "./litellm-client";
+import { buildUpstreamBody, type ChatParameters } from "./upstream-request";
+
+export interface CallInput {
+  teamId: string;
+  jobId: string;
+  modelGroup: string;
+  models: string[];
+  params: ChatParameters;
+  purpose: string | null;
+  admission: CallAdmission;
+}
+
+export interface CallAnswer {
+  call_id: string;
+  response: { content: string; finish_reason: string | null; tool_calls?: unknown[] };
+  metadata: {
+    tokens_used: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    latency_ms: number;
+    model_group: string;
+  };
+}
+
+export function upstreamConfig(env: Env): UpstreamConfig {
+  const timeoutMs = Number.parseInt(env.LITELLM_TIMEOUT_MS ?? "", 10);
+  return {
+    baseUrl: env.LITELLM_BASE_URL,
+    apiKey: env.LITELLM_API_KEY,
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 60_000,
+  };
+}
+
+interface ChatCompletion {
+  choices?: Array<{ message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }>;
+  usage?: unknown;
+}
+
+function promptText(params: ChatParameters): string {
+  return JSON.stringify(params.messages ?? []);
+}
+
+/**
+ * One non-streamed LLM call inside an admitted job: fallback down the group, cost, and the
+ * record in the team's ledger. The answer is only returned once the call is recorded, so
+ * nothing is served unmetered.
+ */
+export async function runChatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<CallAnswer> {
+  const callId = crypto.randomUUID();
+  const started = performance.now();
+  const body = buildUpstreamBody(
+    input.params,
+    input.models[0] ?? "",
+    {
+      teamId: input.teamId,
+      jobId: input.jobId,
+      jobType: input.admission.jobType,
+      purpose: input.purpose,
+      endUser: input.admission.userId,
+      callId,
+    },
+    false,
+  );
+  const outcome = await attemptInOrder(upstreamConfig(env), input.models, body, callId, clientSignal);
+  const record = (fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
+    callId,
+    modelGroup: input.modelGroup,
+    modelUsed: null,
+    attempts: outcome.attempts,
+    purpose: input.purpose,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    providerCostNano: null,
+    costSource: "unpriced",
+    usageEstimated: false,
+    latencyMs: performance.now() - started,
+    error: null,
+    stream: false,
+    ...fields,
+  });
+
+  if (!outcome.ok) {
+    const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
+    const message = hideModelNames(outcome.message, input.models);
+    await recordOrLog(env, input, record({ status: closed ? "aborted" : "failed", error: message }));
+    throw failureError(input.modelGroup, outcome.attempts, message, outcome.retryable, outcome.status);
+  }
+
+  let completion: ChatCompletion;
+  try {
+    completion = (await outcome.response.json()) as ChatCompletion;
+    if (!Array.isArray(completion.choices) || completion.choices.length === 0) throw new Error("no choices");
+  } catch {
+    const attempts: Attempt[] = [...outcome.attempts.slice(0, -1), { ...outcome.attempts.at(-1)!, outcome: "invalid_response" }];
+    await recordOrLog(env, input, record({ status: "failed", attempts, modelUsed: outcome.model, error: "LiteLLM returned an invalid response" }));
+    throw apiError(502, `The model group '${input.modelGroup}' returned an invalid response`);
+  }
+
+  const choice = completion.choices![0];
+  const content = typeof choice.message?.content === "string" ? choice.message.content : "";
+  const toolCalls = Array.isArray(choice.message?.tool_calls) ? choice.message.tool_calls : undefined;
+  let usage: Usage | null = parseUsage(completion.usage);
+  const usageEstimated = usage === null;
+  if (usage === null) {
+    const promptTokens = estimateTokens(promptText(input.params));
+    const completionTokens = estimateTokens(content + (toolCalls ? JSON.stringify(toolCalls) : ""));
+    usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  }
+  const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(outcome.response.headers));
+  const latencyMs = performance.now() - started;
+  const recorded = await tryLedger(env, input.teamId, "recordCall", 
+      input.jobId,
+      record({
+        status: "success",
+        modelUsed: outcome.model,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        totalTokens: usage.totalTokens,
+        providerCostNano: cost.nano,
+        costSource: cost.source,
+        usageEstimated,
+        latencyMs,
+      }),
+  );
+  if (!recorded.ok) {
+    log("error", "call could not be recorded", { team_id: input.teamId, job_id: input.jobId, call_id: callId, code: recorded.code });
+    throw apiError(503, "The call could not be recorded; it was not charged, please retry");
+  }
+  return {
+    call_id: callId,
+    response: { content, finish_reason: typeof choice.finish_reason === "string" ? choice.finish_reason : null, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+    metadata: {
+      tokens_used: usage.totalTokens,
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      latency_ms: Math.round(latencyMs),
+      model_group: input.modelGroup,
+    },
+  };
+}
+
+async function recordOrLog(env: Env, input: CallInput, call: CallRecord): Promise<void> {
+  try {
+    const result = await tryLedger(env, input.teamId, "recordCall", input.jobId, call);
+    if (!result.ok) log("error", "failed call could not be recorded", { team_id: input.teamId, call_id: call.callId, code: result.code });
+  } catch {
+    log("error", "failed call could not be recorded", { team_id: input.teamId, call_id: call.callId });
+  }
+}
+
+/** Teams ask for groups, never models: upstream messages must not tell them which model served. */
+export function hideModelNames(message: string, models: string[]): string {
+  let hidden = message;
+  for (const model of [...models].sort((a, b) => b.length - a.length)) {
+    if (model) hidden = hidden.split(model).join("<model>");
+  }
+  return hidden;
+}
+
+/** How a call that produced no answer is reported to the client. */
+export function failureError(modelGroup: string, attempts: Attempt[], message: string, retryable: boolean, status?: number) {
+  if (!retryable && status !== undefined) {
+    if (status === 401 || status === 403) {
+      return apiError(502, "LiteLLM refused the gateway's credentials; the operator must check LITELLM_API_KEY");
+    }
+    return apiError(400, `The model rejected the request: ${sanitizeUpstreamMessage(message)}`);
+  }
+  if (attempts.length > 0 && attempts.every((a) => a.outcome === "timeout")) {
+    return apiError(504, `Every model in group '${modelGroup}' timed out`);
+  }
+  return apiError(502, `Every model in group '${modelGroup}' failed (${attempts.length} attempt${attempts.length === 1 ? "" : "s"})`);
+}

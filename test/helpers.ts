@@ -1,0 +1,118 @@
+import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const ADMIN_KEY = "sk-admin-test-0f3c9a2b7d4e4c1f9a8b6d5e";
+const BASE = "http://gateway.test";
+
+let counter = 0;
+/** A fresh client-chosen id, so each test owns its data. */
+export function uid(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export interface CallOptions {
+  key?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+  rawBody?: BodyInit;
+}
+
+/** One request to the gateway, in-process (no server), the way clients send it. */
+export async function api(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key !== null) headers.authorization ??= `Bearer ${options.key ?? ADMIN_KEY}`;
+  let body: BodyInit | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(options.body);
+  }
+  return exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+}
+
+/** Like api(), but expects `status` and returns the parsed JSON body. */
+export async function json<T = any>(method: string, path: string, status: number, options: CallOptions = {}): Promise<T> {
+  const res = await api(method, path, options);
+  const text = await res.text();
+  expect(res.status, `${method} ${path} → ${res.status}: ${text}`).toBe(status);
+  return text ? JSON.parse(text) : (undefined as T);
+}
+
+export async function createOrg(id = uid("org")): Promise<string> {
+  await json("POST", "/api/organizations/create", 200, { body: { organization_id: id, name: `Org ${id}` } });
+  return id;
+}
+
+export async function createGroup(models: string[], name = uid("group")): Promise<string> {
+  await json("POST", "/api/model-groups/create", 200, {
+    body: { group_name: name, models: models.map((model_name, priority) => ({ model_name, priority })) },
+  });
+  return name;
+}
+
+export interface TestTeam {
+  teamId: string;
+  organizationId: string;
+  key: string;
+  groups: string[];
+  created: any;
+}
+
+export async function createTeam(options: { credits?: number; models?: string[][]; extra?: Record<string, unknown> } = {}): Promise<TestTeam> {
+  const organizationId = await createOrg();
+  const groups: string[] = [];
+  for (const models of options.models ?? [["gpt-4o-mini"]]) groups.push(await createGroup(models));
+  const teamId = uid("team");
+  const created = await json("POST", "/api/teams/create", 200, {
+    body: { organization_id: organizationId, team_id: teamId, model_groups: groups, credits_allocated: options.credits ?? 100, ...options.extra },
+  });
+  return { teamId, organizationId, key: created.virtual_key, groups, created };
+}
+
+export async function createJob(team: TestTeam, jobType = "test_job"): Promise<string> {
+  const job = await json("POST", "/api/jobs/create", 200, { key: team.key, body: { team_id: team.teamId, job_type: jobType } });
+  return job.job_id;
+}
+
+export function userMessage(content = "How do I reset my password?") {
+  return [{ role: "user", content }];
+}
+
+export async function llmCall(team: TestTeam, jobId: string, group = team.groups[0], extra: Record<string, unknown> = {}) {
+  return api("POST", `/api/jobs/${jobId}/llm-call`, { key: team.key, body: { model_group: group, messages: userMessage(), ...extra } });
+}
+
+export async function balance(team: TestTeam) {
+  return json("GET", `/api/credits/teams/${team.teamId}/balance`, 200, { key: team.key });
+}
+
+export async function allTransactions(team: TestTeam): Promise<any[]> {
+  const rows: any[] = [];
+  for (let offset = 0; ; offset += 200) {
+    const page = await json("GET", `/api/credits/teams/${team.teamId}/transactions?limit=200&offset=${offset}`, 200);
+    rows.push(...page.transactions);
+    if (!page.has_more) return rows;
+  }
+}
+
+/** The money invariant: remaining = Σ ledger amounts, reserved = Σ reserved changes, each row chains. */
+export async function expectLedgerConsistent(team: TestTeam) {
+  const [b, rows] = await Promise.all([json("GET", `/api/credits/teams/${team.teamId}/balance`, 200), allTransactions(team)]);
+  const sum = rows.reduce((s, r) => s + r.amount, 0);
+  const reserved = rows.reduce((s, r) => s + r.reserved_change, 0);
+  expect(b.credits_remaining).toBe(sum);
+  expect(b.credits_reserved).toBe(reserved);
+  expect(b.credits_available).toBe(b.credits_remaining - b.credits_reserved);
+  const chronological = [...rows].reverse();
+  for (let i = 1; i < chronological.length; i++) {
+    expect(chronological[i].balance_before).toBe(chronological[i - 1].balance_after);
+  }
+  for (const r of rows) expect(r.balance_after - r.balance_before).toBe(r.amount);
+  return b;
+}
+
+/** Mock LiteLLM's request log, filtered by the `user` (team id) the gateway sent. */
+export async function upstreamRequests(mockUrl: string, teamId: string): Promise<any[]> {
+  const res = await fetch(`${mockUrl}/__mock/requests?user=${encodeURIComponent(teamId)}`);
+  return ((await res.json()) as { requests: any[] }).requests;
+}
