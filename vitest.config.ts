@@ -31,6 +31,8 @@ export default defineConfig(async () => {
       include: ["test/**/*.test.ts"],
       globalSetup: ["./test/global-setup.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
+      // Request logs are printed only for failing tests.
+      silent: "passed-only",
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

@@ -3,7 +3,7 @@ import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import { dependencyDown, isUniqueViolation } from "../http/errors";
 import { log } from "../log";
 import * as schema from "./schema";
-import { apiKeys, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
+import { apiKeys, idempotencyRecords, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type ModelGroupRow = typeof modelGroups.$inferSelect;
@@ -306,6 +306,59 @@ export class Repository {
         .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))))
         .limit(1);
       return row?.teamId ?? null;
+    });
+  }
+
+  // ------------------------------------------------------------ idempotency
+
+  /**
+   * Claims an idempotency key for a request. Returns "claimed" when this request must run,
+   * or the existing record (in progress when its status is null). Records older than
+   * `maxAgeMs` are forgotten and the key is claimed afresh.
+   */
+  claimIdempotencyKey(scope: string, key: string, requestHash: string, maxAgeMs: number): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null }> {
+    const now = new Date();
+    const staleBefore = new Date(now.getTime() - maxAgeMs).toISOString();
+    return this.run("claimIdempotencyKey", async () => {
+      const [, claimed, existing] = await this.db.batch([
+        this.db
+          .delete(idempotencyRecords)
+          .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key), sql`${idempotencyRecords.createdAt} < ${staleBefore}`)),
+        this.db
+          .insert(idempotencyRecords)
+          .values({ scope, idempotencyKey: key, requestHash, createdAt: now.toISOString() })
+          .onConflictDoNothing()
+          .returning({ scope: idempotencyRecords.scope }),
+        this.db
+          .select()
+          .from(idempotencyRecords)
+          .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key))),
+      ]);
+      if (claimed.length > 0) return "claimed";
+      const record = existing[0];
+      return { requestHash: record.requestHash, status: record.status, body: record.body };
+    });
+  }
+
+  saveIdempotentResponse(scope: string, key: string, status: number, body: string): Promise<void> {
+    return this.run("saveIdempotentResponse", async () => {
+      await this.db
+        .update(idempotencyRecords)
+        .set({ status, body })
+        .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key)));
+    });
+  }
+
+  releaseIdempotencyKey(scope: string, key: string): Promise<void> {
+    return this.run("releaseIdempotencyKey", async () => {
+      await this.db.delete(idempotencyRecords).where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key)));
+    });
+  }
+
+  purgeIdempotencyRecords(olderThanMs: number): Promise<void> {
+    const before = new Date(Date.now() - olderThanMs).toISOString();
+    return this.run("purgeIdempotencyRecords", async () => {
+      await this.db.delete(idempotencyRecords).where(sql`${idempotencyRecords.createdAt} < ${before}`);
     });
   }
 

@@ -4,6 +4,7 @@ import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
 import { Balance, BudgetFields, BudgetMode, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
+import { idempotent } from "../idempotency";
 import { validationHook } from "../validation";
 
 const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
@@ -53,7 +54,7 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "Add credits to a team (admin only: a team never funds itself)",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }), "The allocation"),
@@ -125,7 +126,7 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "Refund what a completed job was charged (once)",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: jsonBody(Refund) },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), job_id: z.string(), credits_refunded: z.number().int(), balance: Balance, transaction: LedgerEntry }), "The refund"),

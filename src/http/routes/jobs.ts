@@ -7,6 +7,7 @@ import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
 import { CompleteJobBody, CompletionSummary, CreateJobBody, Job, JobCreated, JobStatusValue, JobSummary, LlmCallAnswer, LlmCallBody } from "../schemas/jobs";
+import { idempotent } from "../idempotency";
 import { validationHook } from "../validation";
 
 const JobParam = z.object({ job_id: ServerId.openapi({ param: { name: "job_id", in: "path" } }) });
@@ -31,7 +32,7 @@ jobRoutes.openapi(
     tags: ["Jobs"],
     summary: "Open a job (reserves its minimum charge)",
     security: security.team,
-    middleware: [requireTeam] as const,
+    middleware: [requireTeam, idempotent] as const,
     request: { body: jsonBody(CreateJobBody) },
     responses: { 200: jsonResponse(JobCreated, "The new job"), ...pick(401, 402, 403, 413, 422, 429, 503) },
   }),
@@ -105,7 +106,7 @@ jobRoutes.openapi(
     summary: "Complete a job: charge it (status completed) or release it (failed, cancelled)",
     description: "Idempotent: completing again with the same status returns the same summary and charges nothing.",
     security: security.team,
-    middleware: [requireTeam] as const,
+    middleware: [requireTeam, idempotent] as const,
     request: { params: JobParam, body: jsonBody(CompleteJobBody) },
     responses: { 200: jsonResponse(CompletionSummary, "The cost summary"), ...pick(401, 403, 404, 409, 413, 422, 503) },
   }),

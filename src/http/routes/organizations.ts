@@ -4,6 +4,7 @@ import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, Timestamp, security } from "../schemas/common";
+import { idempotent } from "../idempotency";
 import { validationHook } from "../validation";
 
 const Organization = z
@@ -44,6 +45,7 @@ organizationRoutes.openapi(
     method: "post",
     path: "/create",
     tags: ["Organizations"],
+    middleware: [idempotent] as const,
     summary: "Create an organization",
     security: security.admin,
     request: { body: jsonBody(CreateOrganization) },

@@ -10,6 +10,7 @@ import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security } from "../schemas/common";
 import { BudgetFields, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance } from "../schemas/teams";
+import { idempotent } from "../idempotency";
 import { validationHook } from "../validation";
 
 const GroupNames = z
@@ -101,7 +102,7 @@ teamRoutes.openapi(
     tags: ["Teams"],
     summary: "Create a team with its virtual key and opening credits",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin, idempotent] as const,
     request: { body: jsonBody(CreateTeam) },
     responses: { 200: jsonResponse(CreatedTeam, "The new team; `virtual_key` is shown only here"), ...pick(400, 401, 403, 404, 413, 422, 503) },
   }),
@@ -304,7 +305,7 @@ teamRoutes.openapi(
     tags: ["Teams"],
     summary: "Issue a new virtual key; the old one stops at once or after grace_seconds",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
     responses: { 200: jsonResponse(RotatedKey, "The new key, shown once"), ...pick(401, 403, 404, 413, 422, 503) },
   }),
