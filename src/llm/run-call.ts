@@ -43,7 +43,8 @@ interface ChatCompletion {
   usage?: unknown;
 }
 
-function promptText(params: ChatParameters): string {
+/** The prompt as counted for a usage estimate when the upstream reported none. */
+export function promptText(params: ChatParameters): string {
   return JSON.stringify(params.messages ?? []);
 }
 
@@ -116,6 +117,7 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
   }
   const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(outcome.response.headers));
   const latencyMs = performance.now() - started;
+  const unrecorded = () => apiError(503, "The call could not be recorded; it was not charged, please retry");
   const recorded = await tryLedger(env, input.teamId, "recordCall", 
       input.jobId,
       record({
@@ -129,10 +131,12 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
         usageEstimated,
         latencyMs,
       }),
-  );
+  ).catch(() => {
+    throw unrecorded();
+  });
   if (!recorded.ok) {
     log("error", "call could not be recorded", { team_id: input.teamId, job_id: input.jobId, call_id: callId, code: recorded.code });
-    throw apiError(503, "The call could not be recorded; it was not charged, please retry");
+    throw unrecorded();
   }
   return {
     call_id: callId,

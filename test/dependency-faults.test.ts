@@ -1,0 +1,98 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import worker from "../src/index";
+import { ADMIN_KEY, balance, createJob, createTeam, expectLedgerConsistent, json, upstreamRequests, userMessage } from "./helpers";
+
+/** A D1 binding that fails every query, as when the database is unreachable. */
+const brokenDb = new Proxy(env.DB, {
+  get(target, prop) {
+    if (prop === "prepare" || prop === "batch" || prop === "exec") {
+      return () => {
+        throw new Error("D1_ERROR: network connection lost");
+      };
+    }
+    return Reflect.get(target, prop);
+  },
+});
+
+/** A ledger namespace whose objects fail the named methods (all of them when none is named). */
+function brokenLedger(failing?: string[]) {
+  return {
+    getByName(name: string) {
+      const real = env.TEAM_LEDGER.getByName(name) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return new Proxy(real, {
+        get(target, prop: string) {
+          if (!failing || failing.includes(prop)) {
+            return async () => {
+              throw new Error("Durable Object reset because its code was updated");
+            };
+          }
+          return (...args: unknown[]) => target[prop](...args);
+        },
+      });
+    },
+  };
+}
+
+async function send(overrides: Partial<Env>, method: string, path: string, key: string, body?: unknown) {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`http://gateway.test${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    { ...env, ...overrides } as Env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("fail closed when a dependency is down", () => {
+  it("D1 down: admin and team requests get 503 with a clear detail, and nothing changes", async () => {
+    const team = await createTeam({ credits: 3 });
+    const job = await createJob(team);
+    const admin = await send({ DB: brokenDb }, "POST", "/api/organizations/create", ADMIN_KEY, { organization_id: "down-org", name: "x" });
+    expect(admin.status).toBe(503);
+    expect(await admin.json()).toEqual({ detail: "Database unavailable; please retry" });
+    const call = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/llm-call`, team.key, { model_group: team.groups[0], messages: userMessage() });
+    expect(call.status).toBe(503);
+    expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(0);
+    expect((await send({ DB: brokenDb }, "POST", "/api/jobs/create", team.key, { team_id: team.teamId, job_type: "t" })).status).toBe(503);
+    const b = await expectLedgerConsistent(team);
+    expect([b.credits_remaining, b.credits_reserved]).toEqual([3, 1]);
+    expect((await json("GET", "/api/organizations/down-org", 404)).detail).toMatch(/not found/);
+  });
+
+  it("team ledger down: no job, no call reaches LiteLLM, no completion", async () => {
+    const team = await createTeam({ credits: 3 });
+    const job = await createJob(team);
+    const ledger = brokenLedger() as unknown as Env["TEAM_LEDGER"];
+    const created = await send({ TEAM_LEDGER: ledger }, "POST", "/api/jobs/create", team.key, { team_id: team.teamId, job_type: "t" });
+    expect(created.status).toBe(503);
+    expect(await created.json()).toEqual({ detail: "Team ledger unavailable; please retry" });
+    const call = await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/llm-call`, team.key, { model_group: team.groups[0], messages: userMessage() });
+    expect(call.status).toBe(503);
+    expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(0);
+    expect((await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/complete`, team.key, { status: "completed" })).status).toBe(503);
+    expect((await send({ TEAM_LEDGER: ledger }, "GET", `/api/credits/teams/${team.teamId}/balance`, team.key)).status).toBe(503);
+    const b = await expectLedgerConsistent(team);
+    expect([b.credits_remaining, b.credits_reserved]).toEqual([3, 1]);
+  });
+
+  it("ledger lost after the upstream answered: the answer is withheld (503), never served unmetered", async () => {
+    const team = await createTeam({ credits: 3 });
+    const job = await createJob(team);
+    const ledger = brokenLedger(["recordCall"]) as unknown as Env["TEAM_LEDGER"];
+    const call = await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/llm-call`, team.key, { model_group: team.groups[0], messages: userMessage() });
+    expect(call.status).toBe(503);
+    const body = await call.json<any>();
+    expect(body).toEqual({ detail: "The call could not be recorded; it was not charged, please retry" });
+    // The job is still open and holds only its reservation; completing it charges the usual 1 credit.
+    const done = await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    expect(done.costs.credits_remaining).toBe(2);
+    expect((await balance(team)).credits_reserved).toBe(0);
+    await expectLedgerConsistent(team);
+  });
+});
