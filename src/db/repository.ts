@@ -296,6 +296,31 @@ export class Repository {
     });
   }
 
+  /**
+   * For an LLM call, in one D1 round trip: the team a live key belongs to, and the named group
+   * resolved to its models (null when the team is not assigned that group). Null for a dead key.
+   */
+  teamForCall(keyHash: string, groupName: string): Promise<{ teamId: string; models: string[] | null } | null> {
+    const nowIso = new Date().toISOString();
+    return this.run("teamForCall", async () => {
+      const rows = await this.db
+        .select({
+          teamId: apiKeys.teamId,
+          assigned: teamModelGroups.groupName,
+          modelName: modelGroupModels.modelName,
+          priority: modelGroupModels.priority,
+        })
+        .from(apiKeys)
+        .leftJoin(teamModelGroups, and(eq(teamModelGroups.teamId, apiKeys.teamId), eq(teamModelGroups.groupName, groupName)))
+        .leftJoin(modelGroupModels, eq(modelGroupModels.groupName, teamModelGroups.groupName))
+        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))));
+      if (rows.length === 0) return null;
+      if (rows[0].assigned === null) return { teamId: rows[0].teamId, models: null };
+      const models = rows.filter((r): r is typeof r & GroupModel => r.modelName !== null && r.priority !== null);
+      return { teamId: rows[0].teamId, models: sortModels(models).map((m) => m.modelName) };
+    });
+  }
+
   /** The team a key belongs to, if the key is live (not revoked, not past its grace period). */
   findTeamIdByKeyHash(keyHash: string): Promise<string | null> {
     const nowIso = new Date().toISOString();

@@ -12,6 +12,7 @@ import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { modelGroupRoutes } from "./routes/model-groups";
 import { organizationRoutes } from "./routes/organizations";
 import { pricingRoutes } from "./routes/pricing";
+import { streamingRoutes } from "./routes/streaming";
 import { teamRoutes } from "./routes/teams";
 import { validationHook } from "./validation";
 
@@ -80,6 +81,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/teams", teamJobRoutes);
   app.route("/api/credits", creditRoutes);
   app.route("/api/jobs", jobRoutes);
+  app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -21,13 +21,17 @@ async function isAdminKey(c: AppContext, key: string): Promise<boolean> {
   return secretsEqual(key, adminKey);
 }
 
-async function teamIdForKey(c: AppContext, key: string): Promise<string | null> {
+async function teamIdForKey(c: AppContext, key: string, callGroup?: string): Promise<string | null> {
   const pepper = c.env.KEY_PEPPER;
   if (!pepper) throw apiError(503, "Team keys are not configured on this deployment");
-  return c.get("repo").findTeamIdByKeyHash(await hashVirtualKey(pepper, key));
+  const keyHash = await hashVirtualKey(pepper, key);
+  if (callGroup === undefined) return c.get("repo").findTeamIdByKeyHash(keyHash);
+  const found = await c.get("repo").teamForCall(keyHash, callGroup);
+  if (found) c.set("callGroup", { name: callGroup, models: found.models });
+  return found?.teamId ?? null;
 }
 
-async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }): Promise<Principal> {
+async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }, callGroup?: string): Promise<Principal> {
   if (accept.admin && !accept.team && !c.env.ADMIN_API_KEY) {
     throw apiError(503, "The admin API is not configured on this deployment");
   }
@@ -42,7 +46,7 @@ async function authenticate(c: AppContext, accept: { admin: boolean; team: boole
   if (bearer === null) throw apiError(401, "Missing credentials: send 'Authorization: Bearer <key>'");
   // The admin key is checked first only where it is accepted, so team routes do not pay for it.
   if (accept.admin && c.env.ADMIN_API_KEY && (await isAdminKey(c, bearer))) return { kind: "admin" };
-  const teamId = await teamIdForKey(c, bearer);
+  const teamId = await teamIdForKey(c, bearer, callGroup);
   if (teamId !== null) {
     if (!accept.team) throw apiError(403, "This route needs the admin key; a team key cannot use it");
     return { kind: "team", teamId };
@@ -59,6 +63,26 @@ function requirePrincipal(accept: { admin: boolean; team: boolean }) {
     await next();
   });
 }
+
+/** The model group an LLM-call body names, if it names one (validation reports the rest later). */
+async function requestedGroup(c: AppContext): Promise<string | undefined> {
+  try {
+    const body = (await c.req.json()) as { model_group?: unknown; model?: unknown } | null;
+    const group = body?.model_group ?? body?.model;
+    return typeof group === "string" ? group : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A team's key on an LLM-call route: the key lookup also resolves the requested model group,
+ * so a call costs one D1 round trip before it reaches the team's ledger.
+ */
+export const requireTeamCall = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("principal", await authenticate(c, { admin: false, team: true }, await requestedGroup(c)));
+  await next();
+});
 
 /** Admin only: organizations, model groups, teams, funding, pricing. */
 export const requireAdmin = requirePrincipal({ admin: true, team: false });

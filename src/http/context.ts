@@ -9,6 +9,8 @@ export interface AppEnv {
     requestId: string;
     repo: Repository;
     principal: Principal;
+    /** For LLM-call routes: the requested group, resolved with the key in one D1 query. */
+    callGroup?: { name: string; models: string[] | null };
   };
 }
 

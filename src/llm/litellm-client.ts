@@ -52,6 +52,8 @@ export type AttemptResult =
 /**
  * One POST to LiteLLM for one model. A non-2xx answer has its body read (it is small) and is
  * classified; a 2xx answer is returned unread, so a stream can be passed through.
+ * `timeoutMs` bounds the whole answer, or with `deadline: "headers"` (streams, whose caller
+ * paces the body itself) only the wait for the response headers.
  */
 export async function attemptModel(
   config: UpstreamConfig,
@@ -59,9 +61,12 @@ export async function attemptModel(
   body: Record<string, unknown>,
   callId: string,
   clientSignal?: AbortSignal,
+  options: { deadline?: "answer" | "headers" } = {},
 ): Promise<AttemptResult> {
   const started = performance.now();
-  const deadline = AbortSignal.timeout(config.timeoutMs);
+  const deadlineController = new AbortController();
+  const deadline = deadlineController.signal;
+  const timer = setTimeout(() => deadlineController.abort(new DOMException("LiteLLM timed out", "TimeoutError")), config.timeoutMs);
   const signal = clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline;
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -78,10 +83,12 @@ export async function attemptModel(
       signal,
     });
   } catch (error) {
+    clearTimeout(timer);
     const outcome: AttemptOutcome = clientSignal?.aborted ? "client_closed" : deadline.aborted ? "timeout" : "connection_error";
     const message = outcome === "timeout" ? `LiteLLM did not answer within ${config.timeoutMs} ms` : outcome === "client_closed" ? "client closed the connection" : "could not connect to LiteLLM";
     return { ok: false, retryable: outcome !== "client_closed", attempt: { model, outcome, latency_ms: elapsed() }, message };
   }
+  if (options.deadline === "headers") clearTimeout(timer);
   if (response.ok) return { ok: true, response, attempt: { model, outcome: "ok", status: response.status, latency_ms: elapsed() } };
   let text = "";
   try {

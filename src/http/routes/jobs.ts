@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { runChatCall } from "../../llm/run-call";
 import type { ChatParameters } from "../../llm/upstream-request";
-import { assertTeamAccess, requireTeam, requireTeamOrAdmin, teamOf } from "../auth";
+import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
@@ -21,6 +21,13 @@ function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
     throw apiError(422, [{ loc: ["query", "team_id"], msg: "field 'team_id' is required when using the admin key", type: "missing" }]);
   }
   return teamIdQuery;
+}
+
+/** The call's model group, resolved by requireTeamCall along with the key (or here, if it could not be). */
+export async function resolveCallGroup(c: AppContext, teamId: string, modelGroup: string): Promise<string[] | null> {
+  const resolved = c.get("callGroup");
+  if (resolved?.name === modelGroup) return resolved.models;
+  return c.get("repo").resolveModelGroup(teamId, modelGroup);
 }
 
 export const jobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -74,7 +81,7 @@ jobRoutes.openapi(
     description:
       "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded.",
     security: security.team,
-    middleware: [requireTeam] as const,
+    middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
     responses: { 200: jsonResponse(LlmCallAnswer, "The model's answer"), ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504) },
   }),
@@ -84,7 +91,7 @@ jobRoutes.openapi(
     const teamId = teamOf(c.get("principal"));
     const modelGroup = (body.model_group ?? body.model)!;
     const repo = c.get("repo");
-    const models = await repo.resolveModelGroup(teamId, modelGroup);
+    const models = await resolveCallGroup(c, teamId, modelGroup);
     if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
     if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
     const admission = await onLedger(c.env, teamId, "beginCall", job_id, modelGroup);

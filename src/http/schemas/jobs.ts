@@ -169,3 +169,23 @@ export const Job = JobSummary.extend({
     }),
   ),
 }).openapi("Job");
+
+/** One job with one call, completed and charged in one request: the job's fields and the call's. */
+export const CreateAndCallBody = z
+  .object({ ...CreateJobFields, ...LlmCallFields })
+  .refine((b) => b.model_group !== undefined || b.model !== undefined, {
+    error: "is required (or its alias 'model')",
+    path: ["model_group"],
+  })
+  .openapi("CreateAndCallRequest");
+
+/** How a one-request job ended, with what it cost: the end of create-and-call and its stream's `job_summary` event. */
+export const OneRequestJobResult = {
+  job_id: z.string(),
+  status: z.enum(TERMINAL_JOB_STATUSES),
+  costs: JobCosts,
+};
+
+export const CreateAndCallAnswer = LlmCallAnswer.extend(OneRequestJobResult).openapi("CreateAndCallResponse");
+
+export const JobSummaryEvent = z.object(OneRequestJobResult).openapi("JobSummaryEvent");

@@ -1,0 +1,229 @@
+// The tap between LiteLLM's SSE stream and the client: it passes every event on as it
+// arrives and, on the side, meters the call (usage, cost, delivered text) and sees how the
+// stream ended. It never waits for more than the event it is reading.
+
+import { parseUsage, type Usage } from "./cost";
+import { upstreamErrorMessage } from "./litellm-client";
+
+/** How a streamed call ended, decided exactly once. */
+export interface StreamOutcome {
+  /** completed: the upstream finished; failed: it broke or sent an error event; aborted: the client left. */
+  status: "completed" | "failed" | "aborted";
+  /** From the chunk whose `usage` is non-null; null when none arrived. */
+  usage: Usage | null;
+  /** LiteLLM's `usage.cost` (USD) when it sent one. */
+  reportedCostUsd: number | null;
+  /** Content and tool-call text passed on to the client: the base of a usage estimate. */
+  deliveredText: string;
+  finishReason: string | null;
+  /** Why the stream failed (already cleaned of model names and secrets). */
+  error: string | null;
+  endedAt: number;
+}
+
+export interface MeterOptions {
+  /** What clients see as each chunk's `model`: the group they asked for, never the model that served. */
+  modelGroup: string;
+  /** Cleans an upstream error message before it reaches the client or the ledger. */
+  cleanMessage: (message: string) => string;
+  /**
+   * Runs when the stream ends with the client still there (not after a disconnect); whatever
+   * text it returns (e.g. a job summary event) is written just before `data: [DONE]`.
+   */
+  beforeDone?: (outcome: StreamOutcome) => Promise<string | null>;
+}
+
+/** A readable/writable pair for `pipeThrough`, with the call's outcome on the side. */
+export interface StreamMeter {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly outcome: Promise<StreamOutcome>;
+  /** The upstream broke (connection lost, stalled): the stream ends with an error event. */
+  upstreamFailed(message: string): void;
+  /** The client went away: the call ends as aborted. */
+  clientLeft(): void;
+}
+
+const DONE_EVENT = "data: [DONE]\n\n";
+
+/** The SSE event a client gets when the upstream fails after the stream has started. */
+export function streamErrorEvent(message: string, code = "502"): string {
+  return `data: ${JSON.stringify({ error: { message, type: "upstream_error", param: null, code } })}\n\n`;
+}
+
+interface ChunkLike {
+  model?: unknown;
+  usage?: unknown;
+  error?: unknown;
+  choices?: Array<{
+    delta?: { content?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> };
+    finish_reason?: unknown;
+  }>;
+}
+
+/**
+ * A TransformStream that forwards LiteLLM's chat-completion stream event by event and meters
+ * it. An event is forwarded as soon as its closing blank line arrives (an SSE client acts on
+ * nothing earlier), with three changes: `model` becomes the group's name, an upstream error
+ * event is replaced by a cleaned one, and data lines that are not JSON are dropped (they
+ * would break OpenAI SDK parsers). Comments pass through. The upstream's `[DONE]` is held
+ * until the end, so `beforeDone` can write first and the stream always ends with `[DONE]`.
+ */
+export function meterStream(options: MeterOptions): StreamMeter {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let buffer = "";
+  let eventLines: string[] = [];
+  let usage: Usage | null = null;
+  let reportedCostUsd: number | null = null;
+  let deliveredText = "";
+  let finishReason: string | null = null;
+  let sawDone = false;
+  let failure: string | null = null;
+  let upstreamBroke: string | null = null;
+
+  let settle!: (outcome: StreamOutcome) => void;
+  let decided: StreamOutcome | null = null;
+  const outcome = new Promise<StreamOutcome>((resolve) => {
+    settle = resolve;
+  });
+  const decide = (status: StreamOutcome["status"], error: string | null): StreamOutcome => {
+    if (decided === null) {
+      decided = { status, usage, reportedCostUsd, deliveredText, finishReason, error, endedAt: performance.now() };
+      settle(decided);
+    }
+    return decided;
+  };
+
+  let controllerRef: TransformStreamDefaultController<Uint8Array> | null = null;
+  const send = (text: string) => {
+    try {
+      controllerRef?.enqueue(encoder.encode(text));
+    } catch {
+      // The client's side is gone; the outcome is decided by cancel.
+    }
+  };
+
+  const fail = (message: string, code?: string) => {
+    if (failure !== null || sawDone) return;
+    failure = message;
+    send(streamErrorEvent(message, code));
+    decide("failed", message);
+  };
+
+  const meterChunk = (chunk: ChunkLike) => {
+    if (chunk.usage !== null && chunk.usage !== undefined) {
+      usage = parseUsage(chunk.usage) ?? usage;
+      const cost = (chunk.usage as { cost?: unknown }).cost;
+      if (typeof cost === "number" && Number.isFinite(cost) && cost >= 0) reportedCostUsd = cost;
+    }
+    for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
+      const delta = choice?.delta;
+      if (typeof delta?.content === "string") deliveredText += delta.content;
+      for (const call of Array.isArray(delta?.tool_calls) ? delta.tool_calls : []) {
+        if (typeof call?.function?.name === "string") deliveredText += call.function.name;
+        if (typeof call?.function?.arguments === "string") deliveredText += call.function.arguments;
+      }
+      if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason;
+    }
+  };
+
+  const handleEvent = (lines: string[]) => {
+    const data: string[] = [];
+    const comments: string[] = [];
+    for (const line of lines) {
+      if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+      else if (line.startsWith(":")) comments.push(line);
+    }
+    if (data.length === 0) {
+      if (comments.length > 0 && failure === null && !sawDone) send(`${comments.join("\n")}\n\n`);
+      return;
+    }
+    const text = data.join("\n");
+    if (failure !== null || sawDone) return; // nothing follows an error or [DONE]
+    if (text.trim() === "[DONE]") {
+      sawDone = true;
+      return;
+    }
+    let chunk: ChunkLike;
+    try {
+      chunk = JSON.parse(text) as ChunkLike;
+    } catch {
+      return;
+    }
+    if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk)) return;
+    if (chunk.error !== undefined && chunk.error !== null) {
+      const code = (chunk.error as { code?: unknown }).code;
+      const status = typeof code === "number" || (typeof code === "string" && /^\d{3}$/.test(code)) ? String(code) : undefined;
+      fail(options.cleanMessage(upstreamErrorMessage(text)) || "The model failed mid-stream", status);
+      return;
+    }
+    let forwarded = text;
+    if (typeof chunk.model === "string" && chunk.model !== options.modelGroup) {
+      chunk.model = options.modelGroup;
+      forwarded = JSON.stringify(chunk);
+    }
+    send(`data: ${forwarded}\n\n`);
+    meterChunk(chunk);
+  };
+
+  /** Splits the text read so far into lines, and lines into events at each blank line. */
+  const consume = (text: string, final: boolean) => {
+    buffer += text;
+    for (;;) {
+      const match = /\r\n|\r|\n/.exec(buffer);
+      if (!match) break;
+      // A lone '\r' at the very end may be the first half of "\r\n": wait for the next read.
+      if (match[0] === "\r" && match.index === buffer.length - 1 && !final) break;
+      const line = buffer.slice(0, match.index);
+      buffer = buffer.slice(match.index + match[0].length);
+      if (line === "") {
+        if (eventLines.length > 0) handleEvent(eventLines);
+        eventLines = [];
+      } else {
+        eventLines.push(line);
+      }
+    }
+    if (final) {
+      if (buffer !== "") eventLines.push(buffer);
+      buffer = "";
+      if (eventLines.length > 0) handleEvent(eventLines);
+      eventLines = [];
+    }
+  };
+
+  const transform = new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      controllerRef = controller;
+    },
+    transform(bytes) {
+      consume(decoder.decode(bytes, { stream: true }), false);
+    },
+    async flush() {
+      consume(decoder.decode(), true);
+      if (upstreamBroke !== null) fail(upstreamBroke);
+      else if (!sawDone && finishReason === null) fail("The model's stream ended before it was complete");
+      const ended = decide("completed", null);
+      if (ended.status !== "aborted" && options.beforeDone) {
+        const extra = await options.beforeDone(ended).catch(() => null);
+        if (extra) send(extra);
+      }
+      send(DONE_EVENT);
+    },
+    cancel() {
+      decide("aborted", null);
+    },
+  });
+
+  return {
+    readable: transform.readable,
+    writable: transform.writable,
+    outcome,
+    upstreamFailed(message: string) {
+      upstreamBroke ??= message;
+    },
+    clientLeft() {
+      decide("aborted", null);
+    },
+  };
+}

@@ -1,0 +1,321 @@
+import type { Repository } from "../db/repository";
+import { tryLedger } from "../ledger/client";
+import type { CallRecord, CallStatus } from "../ledger/types";
+import { log } from "../log";
+import { estimateTokens, providerCost, type Usage } from "./cost";
+import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
+import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
+import { type CallInput, failureError, hideModelNames, promptText, upstreamConfig } from "./run-call";
+import { buildUpstreamBody } from "./upstream-request";
+
+/** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
+export interface BackgroundWork {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** A streamed call once it has ended and been recorded (or failed to be). */
+export interface StreamedCall {
+  outcome: StreamOutcome;
+  call: CallRecord;
+  recorded: boolean;
+}
+
+export interface StreamCallOptions {
+  /**
+   * Runs after the call is recorded, however the stream ended (also after a disconnect, in the
+   * background). Text it returns is written to the client just before `data: [DONE]`.
+   */
+  afterRecord?: (ended: StreamedCall) => Promise<string | null>;
+  /** Extra response headers (e.g. the job id of a one-request job). */
+  headers?: Record<string, string>;
+}
+
+/** How long the end of a stream may wait for the ledger before `[DONE]` is sent anyway. */
+const END_OF_STREAM_LEDGER_WAIT_MS = 10_000;
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+} as const;
+
+type Opened = { ok: true; model: string; attempts: Attempt[]; reader: ReadableStreamDefaultReader<Uint8Array>; first: Uint8Array };
+type NotOpened = { ok: false; attempts: Attempt[]; message: string; retryable: boolean; status?: number };
+
+/**
+ * One streamed LLM call inside an admitted job. Models are tried in priority order until one
+ * sends its first byte (fallback happens only before anything reached the client); failing
+ * that, the failed call is recorded and the error thrown, as for a plain call. Otherwise the
+ * answer is the upstream's SSE stream, passed through a meter, and the call is recorded in the
+ * team's ledger when the stream ends (completed, failed mid-stream, or abandoned by the client)
+ * through `waitUntil`. The ledger sees the call once, at the end; it is never in the byte path.
+ */
+export async function runStreamCall(
+  env: Env,
+  repo: Repository,
+  work: BackgroundWork,
+  input: CallInput,
+  clientSignal?: AbortSignal,
+  options: StreamCallOptions = {},
+): Promise<Response> {
+  const callId = crypto.randomUUID();
+  const started = performance.now();
+  const config = upstreamConfig(env);
+  const body = buildUpstreamBody(
+    input.params,
+    input.models[0] ?? "",
+    {
+      teamId: input.teamId,
+      jobId: input.jobId,
+      jobType: input.admission.jobType,
+      purpose: input.purpose,
+      endUser: input.admission.userId,
+      callId,
+    },
+    true,
+  );
+  const baseRecord = (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
+    callId,
+    modelGroup: input.modelGroup,
+    modelUsed: null,
+    attempts,
+    purpose: input.purpose,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    providerCostNano: null,
+    costSource: "unpriced",
+    usageEstimated: false,
+    latencyMs: performance.now() - started,
+    error: null,
+    stream: true,
+    ...fields,
+  });
+
+  const opened = await openUpstream(config, input.models, body, callId, clientSignal);
+  if (!opened.ok) {
+    const closed = opened.attempts.at(-1)?.outcome === "client_closed";
+    const message = hideModelNames(opened.message, input.models);
+    await recordStreamedCall(env, input, baseRecord(opened.attempts, { status: closed ? "aborted" : "failed", error: message }));
+    throw failureError(input.modelGroup, opened.attempts, message, opened.retryable, opened.status);
+  }
+
+  const meter: StreamMeter = meterStream({
+    modelGroup: input.modelGroup,
+    cleanMessage: (message) => hideModelNames(message, input.models),
+    // The client learns the stream is over only once the call is recorded, so a job completed
+    // right after `[DONE]` already counts it.
+    beforeDone: () => withinLimit(settled, END_OF_STREAM_LEDGER_WAIT_MS).then((text) => text ?? null),
+  });
+  const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
+    const call = await streamedCallRecord(repo, input, opened, outcome, started, baseRecord);
+    const recorded = await recordStreamedCall(env, input, call);
+    return { outcome, call, recorded };
+  });
+  const settled: Promise<string | null> = ended.then(async (result) => {
+    if (!options.afterRecord) return null;
+    try {
+      return await options.afterRecord(result);
+    } catch (error) {
+      log("error", "work after a streamed call failed", { team_id: input.teamId, job_id: input.jobId, call_id: callId, error: String(error) });
+      return null;
+    }
+  });
+  work.waitUntil(settled);
+  clientSignal?.addEventListener("abort", () => meter.clientLeft(), { once: true });
+
+  const relay = relayUpstream(opened.reader, opened.first, meter, config.timeoutMs, clientSignal);
+  return new Response(relay.pipeThrough(meter), {
+    status: 200,
+    headers: { ...SSE_HEADERS, "x-call-id": callId, ...options.headers },
+  });
+}
+
+/**
+ * Tries the group's models in order until one answers 2xx and sends a first byte. A model
+ * whose stream breaks or stalls before that byte is passed over like one that answered 5xx:
+ * the client has seen nothing yet.
+ */
+async function openUpstream(
+  config: UpstreamConfig,
+  models: string[],
+  body: Record<string, unknown>,
+  callId: string,
+  clientSignal?: AbortSignal,
+): Promise<Opened | NotOpened> {
+  const attempts: Attempt[] = [];
+  let last: Omit<NotOpened, "ok" | "attempts"> = { message: "the model group has no models", retryable: true };
+  for (const model of models) {
+    const started = performance.now();
+    const result = await attemptModel(config, model, body, callId, clientSignal, { deadline: "headers" });
+    if (!result.ok) {
+      attempts.push(result.attempt);
+      last = { message: result.message, retryable: result.retryable, status: result.attempt.status };
+      if (!result.retryable) break;
+      continue;
+    }
+    const first = await firstBytes(result.response, config.timeoutMs - (performance.now() - started), clientSignal);
+    const latency_ms = Math.round(performance.now() - started);
+    if (first.ok) {
+      attempts.push({ ...result.attempt, latency_ms });
+      return { ok: true, model, attempts, reader: first.reader, first: first.bytes };
+    }
+    attempts.push({ ...result.attempt, outcome: first.outcome, latency_ms });
+    last = { message: first.message, retryable: first.outcome !== "client_closed" };
+    if (!last.retryable) break;
+  }
+  return { ok: false, attempts, ...last };
+}
+
+type FirstBytes =
+  | { ok: true; reader: ReadableStreamDefaultReader<Uint8Array>; bytes: Uint8Array }
+  | { ok: false; outcome: AttemptOutcome; message: string };
+
+/** Waits (within the attempt's deadline) for the first non-empty read of a 2xx stream. */
+async function firstBytes(response: Response, remainingMs: number, clientSignal?: AbortSignal): Promise<FirstBytes> {
+  if (!response.body) return { ok: false, outcome: "invalid_response", message: "LiteLLM answered the stream with no body" };
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  const deadline = Date.now() + Math.max(0, remainingMs);
+  try {
+    for (;;) {
+      const read = await readWithin(reader, deadline - Date.now());
+      if (read === "timeout") {
+        reader.cancel().catch(() => {});
+        return { ok: false, outcome: "timeout", message: `LiteLLM sent nothing within ${Math.round(remainingMs)} ms` };
+      }
+      if (read.done) return { ok: false, outcome: "invalid_response", message: "LiteLLM ended the stream before sending anything" };
+      if (read.value && read.value.byteLength > 0) return { ok: true, reader, bytes: read.value };
+    }
+  } catch {
+    reader.cancel().catch(() => {});
+    if (clientSignal?.aborted) return { ok: false, outcome: "client_closed", message: "client closed the connection" };
+    return { ok: false, outcome: "connection_error", message: "LiteLLM's stream broke before its first byte" };
+  }
+}
+
+/** One read, or "timeout" if nothing came within `ms` (the read is then abandoned). */
+async function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T> | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([reader.read(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The upstream body as the meter's source: the peeked first bytes, then the rest as the client
+ * pulls (so backpressure reaches LiteLLM). A broken or stalled upstream (no byte for `idleMs`)
+ * ends this stream cleanly and tells the meter, so the client gets an error event and
+ * `[DONE]` rather than a cut connection; the client leaving cancels the upstream.
+ */
+function relayUpstream(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  first: Uint8Array,
+  meter: StreamMeter,
+  idleMs: number,
+  clientSignal?: AbortSignal,
+): ReadableStream<Uint8Array> {
+  let pending: Uint8Array | null = first;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending) {
+          controller.enqueue(pending);
+          pending = null;
+          return;
+        }
+        let failure: string;
+        try {
+          const read = await readWithin(reader, idleMs);
+          if (read !== "timeout") {
+            if (read.done) controller.close();
+            else controller.enqueue(read.value);
+            return;
+          }
+          failure = `The model sent nothing for ${idleMs} ms`;
+        } catch {
+          failure = "The connection to the model broke mid-stream";
+        }
+        reader.cancel().catch(() => {});
+        if (clientSignal?.aborted) meter.clientLeft();
+        else meter.upstreamFailed(failure);
+        controller.close();
+      },
+      cancel(reason) {
+        meter.clientLeft();
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** The ledger's record of a streamed call: usage as reported, or estimated from what was delivered. */
+async function streamedCallRecord(
+  repo: Repository,
+  input: CallInput,
+  opened: Opened,
+  outcome: StreamOutcome,
+  started: number,
+  baseRecord: (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }) => CallRecord,
+): Promise<CallRecord> {
+  let usage: Usage | null = outcome.usage;
+  const usageEstimated = usage === null;
+  if (usage === null) {
+    const promptTokens = estimateTokens(promptText(input.params));
+    const completionTokens = estimateTokens(outcome.deliveredText);
+    usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  }
+  let cost: Awaited<ReturnType<typeof providerCost>> = { nano: null, source: "unpriced" };
+  try {
+    cost = await providerCost(repo, opened.model, usage, outcome.reportedCostUsd);
+  } catch (error) {
+    log("error", "pricing lookup failed for a streamed call", { team_id: input.teamId, error: String(error) });
+  }
+  const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
+  const endedAs: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";
+  const attempts = outcome.status === "completed" ? opened.attempts : [...opened.attempts.slice(0, -1), { ...opened.attempts.at(-1)!, outcome: endedAs }];
+  return baseRecord(attempts, {
+    status,
+    modelUsed: opened.model,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    totalTokens: usage.totalTokens,
+    providerCostNano: cost.nano,
+    costSource: cost.source,
+    usageEstimated,
+    latencyMs: outcome.endedAt - started,
+    error: outcome.status === "aborted" ? "Client disconnected mid-stream" : outcome.error,
+  });
+}
+
+/** Records a call in the team's ledger; a failure is logged (the answer has already been served). */
+async function recordStreamedCall(env: Env, input: CallInput, call: CallRecord): Promise<boolean> {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      const result = await tryLedger(env, input.teamId, "recordCall", input.jobId, call);
+      if (result.ok) return true;
+      log("error", "streamed call could not be recorded", { team_id: input.teamId, job_id: input.jobId, call_id: call.callId, code: result.code });
+      return false;
+    } catch {
+      if (attempt === 2) log("error", "streamed call could not be recorded: ledger unreachable", { team_id: input.teamId, call_id: call.callId });
+    }
+  }
+  return false;
+}
+
+async function withinLimit<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const limit = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
