@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { api } from "./helpers";
+
+describe("the API describes itself", () => {
+  it("serves an OpenAPI 3.1 document generated from the request schemas", async () => {
+    const res = await api("GET", "/openapi.json", { key: null });
+    expect(res.status).toBe(200);
+    const doc = await res.json<any>();
+    expect(doc.openapi).toBe("3.1.0");
+    for (const path of [
+      "/api/organizations/create",
+      "/api/model-groups/create",
+      "/api/teams/create",
+      "/api/credits/teams/{team_id}/balance",
+      "/api/jobs/create",
+      "/api/jobs/{job_id}/llm-call",
+      "/api/jobs/{job_id}/complete",
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const create = doc.paths["/api/teams/create"].post;
+    expect(create.requestBody.required).toBe(true);
+    const schema = create.requestBody.content["application/json"].schema;
+    const resolved = schema.$ref ? doc.components.schemas[schema.$ref.split("/").pop()] : schema;
+    expect(resolved.required).toEqual(expect.arrayContaining(["organization_id", "team_id"]));
+    expect(doc.components.securitySchemes.adminKey).toMatchObject({ type: "apiKey", name: "X-Admin-Key" });
+  });
+
+  it("renders readable docs at /docs", async () => {
+    const res = await api("GET", "/docs", { key: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});
