@@ -25,7 +25,9 @@ export class Conflict extends Error {}
 export class Repository {
   private readonly db: DrizzleD1Database<typeof schema>;
 
-  constructor(d1: D1Database) {
+  // Conditional multi-row replacements are written as plain D1 statements (still bound
+  // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
+  constructor(private readonly d1: D1Database) {
     this.db = drizzle(d1, { schema });
   }
 
@@ -105,19 +107,20 @@ export class Repository {
   /** Replaces a group's model list atomically. Returns false when the group does not exist. */
   replaceModelGroupModels(groupName: string, models: GroupModel[]): Promise<boolean> {
     return this.run("replaceModelGroupModels", async () => {
-      const now = new Date().toISOString();
-      const [updated] = await this.db.batch([
-        this.db.update(modelGroups).set({ updatedAt: now }).where(eq(modelGroups.groupName, groupName)).returning({ groupName: modelGroups.groupName }),
-        // The inserts below only apply when the group exists, so a missing group changes nothing.
-        this.db.delete(modelGroupModels).where(eq(modelGroupModels.groupName, groupName)),
+      const [updated] = await this.d1.batch([
+        this.d1.prepare("UPDATE model_groups SET updated_at = ? WHERE group_name = ?").bind(new Date().toISOString(), groupName),
+        this.d1.prepare("DELETE FROM model_group_models WHERE group_name = ?").bind(groupName),
+        // Each insert applies only when the group exists, so a missing group changes nothing.
         ...models.map((m) =>
-          this.db.run(
-            sql`INSERT INTO model_group_models (group_name, model_name, priority)
-                SELECT ${groupName}, ${m.modelName}, ${m.priority} WHERE EXISTS (SELECT 1 FROM model_groups WHERE group_name = ${groupName})`,
-          ),
+          this.d1
+            .prepare(
+              `INSERT INTO model_group_models (group_name, model_name, priority)
+               SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM model_groups WHERE group_name = ?1)`,
+            )
+            .bind(groupName, m.modelName, m.priority),
         ),
       ]);
-      return updated.length > 0;
+      return (updated.meta.changes ?? 0) > 0;
     });
   }
 
@@ -233,17 +236,19 @@ export class Repository {
   replaceTeamModelGroups(teamId: string, groupNames: string[]): Promise<boolean> {
     const now = new Date().toISOString();
     return this.run("replaceTeamModelGroups", async () => {
-      const [updated] = await this.db.batch([
-        this.db.update(teams).set({ updatedAt: now }).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
-        this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+      const [updated] = await this.d1.batch([
+        this.d1.prepare("UPDATE teams SET updated_at = ? WHERE team_id = ?").bind(now, teamId),
+        this.d1.prepare("DELETE FROM team_model_groups WHERE team_id = ?").bind(teamId),
         ...groupNames.map((groupName) =>
-          this.db.run(
-            sql`INSERT INTO team_model_groups (team_id, group_name, assigned_at)
-                SELECT ${teamId}, ${groupName}, ${now} WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ${teamId})`,
-          ),
+          this.d1
+            .prepare(
+              `INSERT INTO team_model_groups (team_id, group_name, assigned_at)
+               SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?1)`,
+            )
+            .bind(teamId, groupName, now),
         ),
       ]);
-      return updated.length > 0;
+      return (updated.meta.changes ?? 0) > 0;
     });
   }
 
@@ -276,21 +281,23 @@ export class Repository {
   rotateTeamKey(teamId: string, key: { keyId: string; keyHash: string; keyPrefix: string }, graceSeconds: number): Promise<boolean> {
     const now = new Date();
     const nowIso = now.toISOString();
-    const retireOld =
-      graceSeconds > 0
-        ? { expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString() }
-        : { revokedAt: nowIso };
+    const retireOld: { expiresAt?: string; revokedAt?: string } =
+      graceSeconds > 0 ? { expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString() } : { revokedAt: nowIso };
     return this.run("rotateTeamKey", async () => {
-      const [, inserted] = await this.db.batch([
-        this.db
-          .update(apiKeys)
-          .set(retireOld)
-          .where(and(eq(apiKeys.teamId, teamId), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso)))),
-        this.db.run(
-          sql`INSERT INTO api_keys (key_id, team_id, key_hash, key_prefix, created_at)
-              SELECT ${key.keyId}, ${teamId}, ${key.keyHash}, ${key.keyPrefix}, ${nowIso}
-              WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ${teamId})`,
-        ),
+      const [, inserted] = await this.d1.batch([
+        this.d1
+          .prepare(
+            `UPDATE api_keys SET revoked_at = COALESCE(?2, revoked_at),
+               expires_at = CASE WHEN ?3 IS NOT NULL AND (expires_at IS NULL OR expires_at > ?3) THEN ?3 ELSE expires_at END
+             WHERE team_id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?4)`,
+          )
+          .bind(teamId, retireOld.revokedAt ?? null, retireOld.expiresAt ?? null, nowIso),
+        this.d1
+          .prepare(
+            `INSERT INTO api_keys (key_id, team_id, key_hash, key_prefix, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?2)`,
+          )
+          .bind(key.keyId, teamId, key.keyHash, key.keyPrefix, nowIso),
       ]);
       return (inserted.meta.changes ?? 0) > 0;
     });

@@ -2,11 +2,14 @@
 
 export type AttemptOutcome = "ok" | "http_error" | "timeout" | "connection_error" | "invalid_response" | "client_closed";
 
+/** One try of one model. Kept in the call record for operators; never shown to teams. */
 export interface Attempt {
   model: string;
   outcome: AttemptOutcome;
   status?: number;
   latency_ms: number;
+  /** The upstream's error message, sanitized. */
+  error?: string;
 }
 
 export interface UpstreamConfig {
@@ -86,7 +89,7 @@ export async function attemptModel(
     clearTimeout(timer);
     const outcome: AttemptOutcome = clientSignal?.aborted ? "client_closed" : deadline.aborted ? "timeout" : "connection_error";
     const message = outcome === "timeout" ? `LiteLLM did not answer within ${config.timeoutMs} ms` : outcome === "client_closed" ? "client closed the connection" : "could not connect to LiteLLM";
-    return { ok: false, retryable: outcome !== "client_closed", attempt: { model, outcome, latency_ms: elapsed() }, message };
+    return { ok: false, retryable: outcome !== "client_closed", attempt: { model, outcome, latency_ms: elapsed(), error: message }, message };
   }
   if (options.deadline === "headers") clearTimeout(timer);
   if (response.ok) return { ok: true, response, attempt: { model, outcome: "ok", status: response.status, latency_ms: elapsed() } };
@@ -100,7 +103,7 @@ export async function attemptModel(
   return {
     ok: false,
     retryable: isRetryableStatus(response.status, message),
-    attempt: { model, outcome: "http_error", status: response.status, latency_ms: elapsed() },
+    attempt: { model, outcome: "http_error", status: response.status, latency_ms: elapsed(), error: message },
     message,
   };
 }

@@ -90,9 +90,9 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
 
   if (!outcome.ok) {
     const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
-    const message = hideModelNames(outcome.message, input.models);
-    await recordOrLog(env, input, record({ status: closed ? "aborted" : "failed", error: message }));
-    throw failureError(input.modelGroup, outcome.attempts, message, outcome.retryable, outcome.status);
+    const error = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
+    await recordOrLog(env, input, record({ status: closed ? "aborted" : "failed", error }));
+    throw failureError(input.modelGroup, outcome.attempts, error, outcome.retryable, outcome.status);
   }
 
   let completion: ChatCompletion;
@@ -160,22 +160,56 @@ async function recordOrLog(env: Env, input: CallInput, call: CallRecord): Promis
   }
 }
 
+/** Model families, so an upstream message cannot name the provider model behind a group either. */
+const MODEL_NAME_PATTERN =
+  /\b(?:gpt|chatgpt|o[1-9]|text-embedding|dall-e|whisper|claude|gemini|gemma|llama|mistral|mixtral|codestral|command|deepseek|qwen|phi|grok|sonar)[\w.:/@+=-]*/gi;
+
 /** Teams ask for groups, never models: upstream messages must not tell them which model served. */
 export function hideModelNames(message: string, models: string[]): string {
-  let hidden = message;
-  for (const model of [...models].sort((a, b) => b.length - a.length)) {
-    if (model) hidden = hidden.split(model).join("<model>");
+  const names = new Set<string>();
+  for (const model of models) {
+    if (!model) continue;
+    names.add(model);
+    names.add(model.split("+")[0]);
+    names.add(model.split("/").pop()!.split("+")[0]);
   }
-  return hidden;
+  let hidden = message;
+  for (const name of [...names].filter(Boolean).sort((a, b) => b.length - a.length)) hidden = hidden.split(name).join("<model>");
+  return hidden.replace(MODEL_NAME_PATTERN, "<model>");
+}
+
+function describeAttempt(attempt: Attempt): string {
+  switch (attempt.outcome) {
+    case "http_error":
+      return attempt.status === 429 ? "rate limited (HTTP 429)" : `HTTP ${attempt.status}`;
+    case "timeout":
+      return "timed out";
+    case "connection_error":
+      return "connection failed";
+    case "invalid_response":
+      return "invalid response";
+    default:
+      return attempt.outcome.replace("_", " ");
+  }
+}
+
+/** What a team is told (and what its job records) about a call that got no answer. */
+export function describeFailure(attempts: Attempt[], message: string, retryable: boolean, models: string[]): string {
+  const last = attempts.at(-1);
+  if (last?.outcome === "client_closed") return "The client closed the connection";
+  if (!retryable && last?.status !== undefined) {
+    return `The model rejected the request (HTTP ${last.status}): ${hideModelNames(sanitizeUpstreamMessage(message), models)}`;
+  }
+  return `Every model in the group failed: ${attempts.map(describeAttempt).join("; ")}`;
 }
 
 /** How a call that produced no answer is reported to the client. */
-export function failureError(modelGroup: string, attempts: Attempt[], message: string, retryable: boolean, status?: number) {
+export function failureError(modelGroup: string, attempts: Attempt[], teamMessage: string, retryable: boolean, status?: number) {
   if (!retryable && status !== undefined) {
     if (status === 401 || status === 403) {
       return apiError(502, "LiteLLM refused the gateway's credentials; the operator must check LITELLM_API_KEY");
     }
-    return apiError(400, `The model rejected the request: ${sanitizeUpstreamMessage(message)}`);
+    return apiError(400, teamMessage);
   }
   if (attempts.length > 0 && attempts.every((a) => a.outcome === "timeout")) {
     return apiError(504, `Every model in group '${modelGroup}' timed out`);

@@ -5,7 +5,7 @@ import { log } from "../log";
 import { estimateTokens, providerCost, type Usage } from "./cost";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import { type CallInput, failureError, hideModelNames, promptText, upstreamConfig } from "./run-call";
+import { type CallInput, describeFailure, failureError, hideModelNames, promptText, upstreamConfig } from "./run-call";
 import { buildUpstreamBody } from "./upstream-request";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
@@ -95,9 +95,9 @@ export async function runStreamCall(
   const opened = await openUpstream(config, input.models, body, callId, clientSignal);
   if (!opened.ok) {
     const closed = opened.attempts.at(-1)?.outcome === "client_closed";
-    const message = hideModelNames(opened.message, input.models);
-    await recordStreamedCall(env, input, baseRecord(opened.attempts, { status: closed ? "aborted" : "failed", error: message }));
-    throw failureError(input.modelGroup, opened.attempts, message, opened.retryable, opened.status);
+    const error = describeFailure(opened.attempts, opened.message, opened.retryable, input.models);
+    await recordStreamedCall(env, input, baseRecord(opened.attempts, { status: closed ? "aborted" : "failed", error }));
+    throw failureError(input.modelGroup, opened.attempts, error, opened.retryable, opened.status);
   }
 
   const meter: StreamMeter = meterStream({

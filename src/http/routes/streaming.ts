@@ -6,13 +6,14 @@ import { type CallInput, runChatCall } from "../../llm/run-call";
 import { runStreamCall, type StreamedCall } from "../../llm/run-stream";
 import type { ChatParameters } from "../../llm/upstream-request";
 import { log } from "../../log";
-import { requireTeam, teamOf } from "../auth";
+import { requireTeamCall, teamOf } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent } from "../idempotency";
 import { jsonBody, jsonResponse, pick, ServerId, security } from "../schemas/common";
 import { CreateAndCallAnswer, CreateAndCallBody, LlmCallBody } from "../schemas/jobs";
 import { validationHook } from "../validation";
+import { resolveCallGroup } from "./jobs";
 
 // Streamed calls and one-request jobs. Mounted beside jobRoutes under /api/jobs.
 
@@ -33,7 +34,7 @@ const STREAM_DESCRIPTION =
 /** The model group a body asks for, and its models in priority order; 403 when not the team's. */
 async function resolveGroup(c: AppContext, teamId: string, body: { model_group?: string; model?: string }) {
   const modelGroup = (body.model_group ?? body.model)!;
-  const models = await c.get("repo").resolveModelGroup(teamId, modelGroup);
+  const models = await resolveCallGroup(c, teamId, modelGroup);
   if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
   if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
   return { modelGroup, models };
@@ -111,7 +112,7 @@ streamingRoutes.openapi(
     summary: "Make a streamed LLM call inside a job",
     description: STREAM_DESCRIPTION,
     security: security.team,
-    middleware: [requireTeam] as const,
+    middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
     responses: { 200: sseResponse("The model's answer as server-sent events"), ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504) },
   }),
@@ -136,7 +137,7 @@ streamingRoutes.openapi(
       "Creates the job, makes the call, and completes the job: `completed` (charged) when the call succeeds, `failed` (released) when it does not. " +
       "A failed call answers with the call's error and the job's `job_id`.",
     security: security.team,
-    middleware: [requireTeam, idempotent] as const,
+    middleware: [requireTeamCall, idempotent] as const,
     request: { body: jsonBody(CreateAndCallBody) },
     responses: {
       200: jsonResponse(CreateAndCallAnswer, "The model's answer, and the completed job's costs"),
@@ -172,7 +173,7 @@ streamingRoutes.openapi(
       "(the same fields as create-and-call's answer; OpenAI SDK parsers skip named events), then `data: [DONE]`. " +
       "The job's id is also in the `x-job-id` header. Idempotency-Key is not honoured here: a stream cannot be replayed.",
     security: security.team,
-    middleware: [requireTeam] as const,
+    middleware: [requireTeamCall] as const,
     request: { body: jsonBody(CreateAndCallBody) },
     responses: {
       200: sseResponse("The model's answer as server-sent events, then the job summary"),

@@ -187,5 +187,3 @@ export const OneRequestJobResult = {
 };
 
 export const CreateAndCallAnswer = LlmCallAnswer.extend(OneRequestJobResult).openapi("CreateAndCallResponse");
-
-export const JobSummaryEvent = z.object(OneRequestJobResult).openapi("JobSummaryEvent");
