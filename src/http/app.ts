@@ -111,6 +111,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
       if (error.status === 400 && /JSON/i.test(error.message)) {
         return c.json({ detail: [{ loc: ["body"], msg: "body is not valid JSON", type: "json_invalid" }] }, 422);
       }
+      // A body that is not declared as JSON is invalid input (422, as FastAPI answers), not a 415 clients do not expect.
+      if (error.status === 415) {
+        return c.json({ detail: [{ loc: ["body"], msg: "body must be JSON, sent with 'Content-Type: application/json'", type: "content_type" }] }, 422);
+      }
       return c.json({ detail: error.message || "Bad request" }, error.status);
     }
     log("error", "unhandled error", {

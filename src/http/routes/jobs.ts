@@ -23,11 +23,17 @@ function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
   return teamIdQuery;
 }
 
-/** The call's model group, resolved by requireTeamCall along with the key (or here, if it could not be). */
-export async function resolveCallGroup(c: AppContext, teamId: string, modelGroup: string): Promise<string[] | null> {
+/**
+ * The model group a call body asks for, and its models in priority order: resolved by
+ * requireTeamCall along with the key (or here, if it could not be). 403 when not the team's.
+ */
+export async function resolveGroup(c: AppContext, teamId: string, body: { model_group?: string; model?: string }) {
+  const modelGroup = (body.model_group ?? body.model)!;
   const resolved = c.get("callGroup");
-  if (resolved?.name === modelGroup) return resolved.models;
-  return c.get("repo").resolveModelGroup(teamId, modelGroup);
+  const models = resolved?.name === modelGroup ? resolved.models : await c.get("repo").resolveModelGroup(teamId, modelGroup);
+  if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
+  if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
+  return { modelGroup, models };
 }
 
 export const jobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -89,11 +95,8 @@ jobRoutes.openapi(
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
-    const modelGroup = (body.model_group ?? body.model)!;
+    const { modelGroup, models } = await resolveGroup(c, teamId, body);
     const repo = c.get("repo");
-    const models = await resolveCallGroup(c, teamId, modelGroup);
-    if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
-    if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
     const admission = await onLedger(c.env, teamId, "beginCall", job_id, modelGroup);
     const answer = await runChatCall(
       c.env,

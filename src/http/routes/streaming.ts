@@ -13,7 +13,7 @@ import { idempotent } from "../idempotency";
 import { jsonBody, jsonResponse, pick, ServerId, security } from "../schemas/common";
 import { CreateAndCallAnswer, CreateAndCallBody, LlmCallBody } from "../schemas/jobs";
 import { validationHook } from "../validation";
-import { resolveCallGroup } from "./jobs";
+import { resolveGroup } from "./jobs";
 
 // Streamed calls and one-request jobs. Mounted beside jobRoutes under /api/jobs.
 
@@ -30,15 +30,6 @@ const STREAM_DESCRIPTION =
   "An upstream failure after the stream has started becomes `data: {\"error\": {...}}` followed by `data: [DONE]`. " +
   "Errors before the stream starts (auth, job state, group, credits, every model failing) are ordinary JSON answers. " +
   "The call is recorded in the job before `[DONE]` is sent; a client that disconnects still leaves an `aborted` call.";
-
-/** The model group a body asks for, and its models in priority order; 403 when not the team's. */
-async function resolveGroup(c: AppContext, teamId: string, body: { model_group?: string; model?: string }) {
-  const modelGroup = (body.model_group ?? body.model)!;
-  const models = await resolveCallGroup(c, teamId, modelGroup);
-  if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
-  if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
-  return { modelGroup, models };
-}
 
 type JobFields = { job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
