@@ -312,10 +312,13 @@ function openaiError(status, message, type, param = null, code = null) {
   return { status, body: { error: { message, type, param, code } } };
 }
 
-/** LiteLLM appends router context to upstream errors. */
+/** LiteLLM (1.106.12) appends the router's verdict to upstream errors. */
 function routerSuffix(model) {
-  return ` Received Model Group=${model}\nAvailable Model Group Fallbacks=None`;
+  return `\n\nLiteLLM: model group '${model}' failed with the error above. No fallback was attempted.`;
 }
+
+/** The upstream's (OpenAI's) 500 message, which LiteLLM passes on. */
+const UPSTREAM_500_TEXT = 'The server had an error while processing your request. Sorry about that!';
 
 function contextLengthText(base) {
   const max = CONTEXT_WINDOWS[base].max_input_tokens;
@@ -332,26 +335,42 @@ function simulatedError(kind, mode, parsed) {
       case '408': return openaiError(408, 'Request timed out.', 'timeout');
       case '400': return openaiError(400, contextLengthText(base), 'invalid_request_error', 'messages', 'context_length_exceeded');
       case '401': return openaiError(401, 'Incorrect API key provided: sk-mock***. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', null, 'invalid_api_key');
-      default: return openaiError(500, 'The server had an error while processing your request. Sorry about that!', 'server_error');
+      default: return openaiError(500, UPSTREAM_500_TEXT, 'server_error');
     }
   }
+  // What LiteLLM 1.106.12 answers when the upstream fails this way (checked by
+  // test/litellm/contract.test.ts against the real proxy): a mapped class, a
+  // `type` per class, `param` null.
   switch (kind) {
-    case '503': return proxyError(503, `litellm.ServiceUnavailableError: OpenAIException - The server is overloaded or not ready yet.${routerSuffix(name)}`);
-    case '429': return proxyError(429, `litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for ${base} on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms.${routerSuffix(name)}`);
-    case '408': return proxyError(408, `litellm.Timeout: APITimeoutError - Request timed out. Error_str: Request timed out.${routerSuffix(name)}`);
-    case '400': return proxyError(400, `litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: OpenAIException - ${contextLengthText(base)}${routerSuffix(name)}`);
-    case '401': return proxyError(401, `litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided: sk-mock***. You can find your API key at https://platform.openai.com/account/api-keys.${routerSuffix(name)}`);
-    default: return proxyError(500, `litellm.APIConnectionError: APIConnectionError: OpenAIException - Connection error.${routerSuffix(name)}`);
+    case '503': return proxyError(503, `litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - The server is overloaded or not ready yet.${routerSuffix(name)}`, 'internal_server_error', null);
+    case '429': return proxyError(429, `litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for ${base} in organization org-mock on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms.${routerSuffix(name)}`, 'throttling_error', null);
+    case '408': return proxyError(408, `litellm.Timeout: APITimeoutError - Request timed out. Error_str: Error code: 408 - {'error': {'message': 'Request timed out.', 'type': 'timeout', 'param': None, 'code': None}}\n\nDeployment Info: request_timeout: None\ntimeout: None${routerSuffix(name)}`, 'invalid_request_error', null);
+    case '400': return proxyError(400, `litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: OpenAIException - ${contextLengthText(base)}\nmodel=${name}. context_window_fallbacks=None. fallbacks=None.\n\nSet 'context_window_fallback' - https://docs.litellm.ai/docs/routing#fallbacks${routerSuffix(name)}`, 'invalid_request_error', null);
+    case '401': return proxyError(401, `litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided: sk-mock***. You can find your API key at https://platform.openai.com/account/api-keys.${routerSuffix(name)}`, 'authentication_error', null);
+    default: return proxyError(500, `litellm.InternalServerError: InternalServerError: OpenAIException - ${UPSTREAM_500_TEXT}${routerSuffix(name)}`, 'internal_server_error', null);
   }
+}
+
+/**
+ * The event LiteLLM sends when the upstream breaks after the stream started
+ * (then the stream ends, with no [DONE]); serialised with Python's json.dumps.
+ */
+function midstreamErrorEvent() {
+  return { error: { message: `litellm.APIConnectionError: APIConnectionError: OpenAIException - ${UPSTREAM_500_TEXT}`, type: null, param: null, code: '500' } };
 }
 
 function invalidModelError(mode, model) {
   if (mode === 'upstream') {
     return openaiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found');
   }
-  // LiteLLM repr()s the HTTPException detail dict, hence the Python quoting.
+  // LiteLLM 1.106.12: the plain message (older releases repr()'d the detail
+  // dict), type invalid_request_error, param null, and the detail again under
+  // provider_specific_fields.
   const shown = model === undefined || model === null ? 'None' : model;
-  return proxyError(400, `{'error': '/chat/completions: Invalid model name passed in model=${shown}. Call \`/v1/models\` to view available models for your key.'}`);
+  const message = `/chat/completions: Invalid model name passed in model=${shown}. Call \`/v1/models\` to view available models for your key.`;
+  const error = proxyError(400, message, 'invalid_request_error', null);
+  error.body.error.provider_specific_fields = { error: message };
+  return error;
 }
 
 function missingMessagesError(mode) {
@@ -414,40 +433,56 @@ function requestContext(req) {
   return { callId: sentCallId || randomUUID(), startedAt: performance.now(), simulatedMs: 0 };
 }
 
-/** x-litellm-* headers on a success; cost only when > 0, as LiteLLM drops a zero cost. */
-function successHeaders(state, ctx, parsed, cost) {
+/**
+ * x-litellm-* headers on a success. `x-litellm-response-cost` only when > 0 (LiteLLM
+ * drops a zero cost), so never on a stream (pass cost 0): the cost is unknown when
+ * the headers go out. The cost breakdown headers are there either way (all 0.0 on
+ * a stream), as in LiteLLM 1.106.12: a client must read the cost itself from
+ * `x-litellm-response-cost`, not from `-original`/`-input`/`-output`.
+ */
+function successHeaders(state, ctx, parsed, cost, answer = null) {
   if (state.mode !== 'proxy') return { 'x-request-id': `req_${ctx.callId.replace(/-/g, '')}`, 'openai-processing-ms': '1' };
   const elapsed = performance.now() - ctx.startedAt;
+  const price = MODEL_PRICES[parsed.base];
+  const inputCost = cost && answer ? answer.promptTokens * price.input_cost_per_token : 0;
+  const outputCost = cost && answer ? answer.completionTokens * price.output_cost_per_token : 0;
   const headers = {
     'x-litellm-call-id': ctx.callId,
     'x-litellm-model-id': `mock-${parsed.base}`,
+    'x-litellm-model-name': `openai/${parsed.base}`,
     'x-litellm-model-group': parsed.name,
     'x-litellm-model-api-base': MOCK_API_BASE,
     'x-litellm-version': MOCK_VERSION,
-    'x-litellm-key-spend': '0.0',
+    'x-litellm-key-spend': pythonFloatRepr(cost || 0),
     'x-litellm-response-duration-ms': msHeader(elapsed),
     'x-litellm-overhead-duration-ms': msHeader(Math.max(0.001, elapsed - ctx.simulatedMs)),
+    'x-litellm-callback-duration-ms': '0.0',
     'x-litellm-attempted-retries': '0',
     'x-litellm-attempted-fallbacks': '0',
+    'x-litellm-response-cost-original': pythonFloatRepr(cost || 0),
+    'x-litellm-response-cost-input': pythonFloatRepr(inputCost),
+    'x-litellm-response-cost-output': pythonFloatRepr(outputCost),
+    'x-litellm-response-cost-tool-usage': '0.0',
+    'x-litellm-response-cost-discount-amount': '0.0',
+    'x-litellm-response-cost-margin-amount': '0.0',
+    'x-litellm-response-cost-margin-percent': '0.0',
   };
   if (cost) headers['x-litellm-response-cost'] = pythonFloatRepr(cost);
   return headers;
 }
 
-/** Headers LiteLLM's _handle_llm_api_exception adds: cost is passed as 0 there. */
-function errorHeaders(state, ctx, parsed) {
+/**
+ * Headers LiteLLM's _handle_llm_api_exception adds: the call id, and the cost
+ * passed as 0 (so here `x-litellm-response-cost: 0` IS present). LiteLLM 1.106.12
+ * sends no version or model ids on errors.
+ */
+function errorHeaders(state, ctx) {
   if (state.mode !== 'proxy') return {};
-  const headers = {
+  return {
     'x-litellm-call-id': ctx.callId,
-    'x-litellm-version': MOCK_VERSION,
     'x-litellm-response-cost': '0',
     'x-litellm-key-spend': '0.0',
   };
-  if (parsed) {
-    headers['x-litellm-model-id'] = `mock-${parsed.base}`;
-    headers['x-litellm-model-group'] = parsed.name;
-  }
-  return headers;
 }
 
 // ---------------------------------------------------------------------------
@@ -568,15 +603,19 @@ function completionBody(state, meta, answer) {
       usage, service_tier: 'default', system_fingerprint: meta.fingerprint,
     };
   }
+  // LiteLLM 1.106.12: no tool_calls/function_call members when there are none
+  // (content is always there, null beside tool calls), provider_specific_fields
+  // on the message and the choice, service_tier.
+  const message = { content: answer.content, role: 'assistant' };
+  if (answer.toolCalls) message.tool_calls = answer.toolCalls;
+  message.provider_specific_fields = { refusal: null };
+  message.annotations = [];
   return {
     id: meta.id, created: meta.created, model: meta.model, object: 'chat.completion',
     system_fingerprint: meta.fingerprint,
-    choices: [{
-      finish_reason: answer.finishReason,
-      index: 0,
-      message: { role: 'assistant', content: answer.content, tool_calls: answer.toolCalls, function_call: null },
-    }],
+    choices: [{ finish_reason: answer.finishReason, index: 0, message, provider_specific_fields: {} }],
     usage,
+    service_tier: 'default',
   };
 }
 
@@ -609,7 +648,9 @@ function streamChunks(state, meta, answer, options) {
       tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }],
     }));
     for (const fragment of splitIntoChunks(call.function.arguments, options.chunks)) {
-      content.push(chunk({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }));
+      // LiteLLM repeats `type` on every fragment; OpenAI sends it on the first only.
+      const toolDelta = state.mode === 'proxy' ? { index: 0, type: 'function', function: { arguments: fragment } } : { index: 0, function: { arguments: fragment } };
+      content.push(chunk({ tool_calls: [toolDelta] }));
     }
   } else {
     splitIntoChunks(answer.content, options.chunks).forEach((piece, i) => {
@@ -661,7 +702,7 @@ async function writeStream(res, state, ctx, meta, answer, options, signal) {
     if (options.fail === 'malformed' && i < MALFORMED_FRAMES.length) res.write(MALFORMED_FRAMES[i]);
     if (options.fail === 'midstream' && i === Math.min(1, content.length - 1)) {
       // LiteLLM: one error event, then the stream just ends, with no [DONE].
-      const { body } = simulatedError('500', state.mode, meta.parsed);
+      const body = state.mode === 'proxy' ? midstreamErrorEvent() : simulatedError('500', state.mode, meta.parsed).body;
       res.end(`data: ${state.mode === 'proxy' ? pythonJsonDumps(body) : JSON.stringify(body)}\n\n`);
       return;
     }
@@ -691,7 +732,7 @@ async function answerFailure(res, state, ctx, meta, options, signal) {
       return res.end(LOAD_BALANCER_502);
     default: {
       const kind = options.fail === 'midstream' ? '500' : options.fail;
-      return sendError(res, simulatedError(kind, state.mode, meta.parsed), errorHeaders(state, ctx, meta.parsed));
+      return sendError(res, simulatedError(kind, state.mode, meta.parsed), errorHeaders(state, ctx));
     }
   }
 }
@@ -738,10 +779,10 @@ async function handleChatCompletion(req, res, state, ctx, parsedBody, signal) {
 
   const answer = buildAnswer(body, parsed.base);
   if (options.fail === 'badjson') {
-    return sendTruncatedJson(res, successHeaders(state, ctx, parsed, answer.cost), completionBody(state, meta, answer));
+    return sendTruncatedJson(res, successHeaders(state, ctx, parsed, answer.cost, answer), completionBody(state, meta, answer));
   }
   if (stream) return writeStream(res, state, ctx, meta, answer, options, signal);
-  return sendJson(res, 200, completionBody(state, meta, answer), successHeaders(state, ctx, parsed, answer.cost));
+  return sendJson(res, 200, completionBody(state, meta, answer), successHeaders(state, ctx, parsed, answer.cost, answer));
 }
 
 // ---------------------------------------------------------------------------

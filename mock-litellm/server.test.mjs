@@ -164,10 +164,13 @@ describe('proxy mode', () => {
     assert.equal(body.model, 'gpt-4o-mini');
     assert.equal(typeof body.created, 'number');
     assert.match(body.system_fingerprint, /^fp_/);
+    // LiteLLM 1.106.12's shape: no tool_calls/function_call members when there are none.
     assert.deepEqual(body.choices, [{
       finish_reason: 'stop', index: 0,
-      message: { role: 'assistant', content: expected.content, tool_calls: null, function_call: null },
+      message: { content: expected.content, role: 'assistant', provider_specific_fields: { refusal: null }, annotations: [] },
+      provider_specific_fields: {},
     }]);
+    assert.equal(body.service_tier, 'default');
     assert.equal(body.usage.prompt_tokens, expected.promptTokens);
     assert.equal(body.usage.completion_tokens, expected.completionTokens);
     assert.equal(body.usage.total_tokens, expected.promptTokens + expected.completionTokens);
@@ -182,11 +185,15 @@ describe('proxy mode', () => {
     assert.equal(h.get('x-litellm-version'), 'mock');
     assert.equal(h.get('x-litellm-attempted-retries'), '0');
     assert.equal(h.get('x-litellm-attempted-fallbacks'), '0');
-    assert.equal(h.get('x-litellm-key-spend'), '0.0');
+    assert.equal(h.get('x-litellm-model-name'), 'openai/gpt-4o-mini');
     assert.ok(Number.parseFloat(h.get('x-litellm-response-duration-ms')) >= 0);
     assert.ok(Number.parseFloat(h.get('x-litellm-overhead-duration-ms')) >= 0);
     const cost = expected.promptTokens * 0.00000015 + expected.completionTokens * 0.0000006;
     assert.equal(Number.parseFloat(h.get('x-litellm-response-cost')), cost);
+    assert.equal(Number.parseFloat(h.get('x-litellm-key-spend')), cost);
+    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost-original')), cost);
+    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost-input')), expected.promptTokens * 0.00000015);
+    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost-output')), expected.completionTokens * 0.0000006);
   });
 
   test('call id is generated when not sent', async () => {
@@ -204,6 +211,7 @@ describe('proxy mode', () => {
     assert.equal(res.headers.get('x-accel-buffering'), 'no');
     assert.equal(res.headers.get('cache-control'), 'no-cache');
     assert.equal(res.headers.get('x-litellm-response-cost'), null, 'no cost header on streams');
+    assert.equal(res.headers.get('x-litellm-response-cost-original'), '0.0', 'the breakdown headers are there, at 0.0');
     assert.ok(res.headers.get('x-litellm-call-id'));
     assert.ok(res.headers.get('x-litellm-model-id'));
 
@@ -282,11 +290,12 @@ describe('proxy mode', () => {
     assert.equal(deltas[0].id, call.id);
     assert.equal(deltas[0].function.name, 'get_weather');
     assert.equal(deltas.map((d) => d.function.arguments).join(''), call.function.arguments);
+    assert.ok(deltas.every((d) => d.type === 'function' && d.index === 0), 'LiteLLM repeats type on every fragment');
     assert.equal(chunks.find((c) => c.choices[0]?.finish_reason).choices[0].finish_reason, 'tool_calls');
     assert.equal(chunks.at(-1).usage.completion_tokens, plain.usage.completion_tokens);
 
     const none = await (await chat(mock, { ...body, tool_choice: 'none' })).json();
-    assert.equal(none.choices[0].message.tool_calls, null);
+    assert.equal('tool_calls' in none.choices[0].message, false);
     assert.equal(typeof none.choices[0].message.content, 'string');
   });
 
@@ -316,15 +325,16 @@ describe('proxy mode', () => {
     }
   });
 
+  // [fail mode, status, message, type]: as LiteLLM 1.106.12 answers an upstream failing this way.
   const STATUS_FAILURES = [
-    ['500', 500, /^litellm\.APIConnectionError: /],
-    ['503', 503, /^litellm\.ServiceUnavailableError: /],
-    ['429', 429, /^litellm\.RateLimitError: /],
-    ['408', 408, /^litellm\.Timeout: /],
-    ['400', 400, /context length/],
-    ['401', 401, /^litellm\.AuthenticationError: /],
+    ['500', 500, /^litellm\.InternalServerError: /, 'internal_server_error'],
+    ['503', 503, /^litellm\.ServiceUnavailableError: /, 'internal_server_error'],
+    ['429', 429, /^litellm\.RateLimitError: /, 'throttling_error'],
+    ['408', 408, /^litellm\.Timeout: /, 'invalid_request_error'],
+    ['400', 400, /^litellm\.ContextWindowExceededError: .*context length/, 'invalid_request_error'],
+    ['401', 401, /^litellm\.AuthenticationError: /, 'authentication_error'],
   ];
-  for (const [mode, status, pattern] of STATUS_FAILURES) {
+  for (const [mode, status, pattern, type] of STATUS_FAILURES) {
     test(`fail=${mode} -> ${status} LiteLLM envelope`, async () => {
       for (const stream of [false, true]) {
         const res = await chat(mock, { model: `gpt-4+fail=${mode}`, messages: MESSAGES, stream }, { 'x-litellm-call-id': 'c1' });
@@ -334,9 +344,10 @@ describe('proxy mode', () => {
         assert.equal(res.headers.get('x-litellm-response-cost'), '0');
         const { error } = await res.json();
         assert.match(error.message, pattern);
+        assert.match(error.message, /\n\nLiteLLM: model group 'gpt-4\+fail=\d+' failed with the error above\. No fallback was attempted\.$/);
         assert.equal(error.code, String(status));
-        assert.equal(error.type, 'None');
-        assert.equal(error.param, 'None');
+        assert.equal(error.type, type);
+        assert.equal(error.param, null);
       }
     });
   }
@@ -382,11 +393,13 @@ describe('proxy mode', () => {
     const { error } = objects[2];
     assert.match(error.message, /^litellm\.APIConnectionError/);
     assert.equal(error.code, '500');
+    assert.equal(error.type, null);
+    assert.equal(error.param, null);
     assert.ok(events[2].frame.startsWith('data: {"error": {"message": '), 'Python json.dumps spacing');
 
     const plain = await chat(mock, { model: 'gpt-4+fail=midstream', messages: MESSAGES });
     assert.equal(plain.status, 500);
-    assert.match((await plain.json()).error.message, /APIConnectionError/);
+    assert.match((await plain.json()).error.message, /^litellm\.InternalServerError: /);
   });
 
   test('fail=malformed mixes junk lines into a valid stream', async () => {
@@ -435,9 +448,9 @@ describe('proxy mode', () => {
     for (const model of ['nope', 'fail-notfound', 'gpt-4+bogus=1']) {
       const res = await chat(mock, { model, messages: MESSAGES });
       assert.equal(res.status, 400);
+      const message = `/chat/completions: Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models for your key.`;
       assert.deepEqual(await res.json(), { error: {
-        message: `{'error': '/chat/completions: Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models for your key.'}`,
-        type: 'None', param: 'None', code: '400',
+        message, type: 'invalid_request_error', param: null, code: '400', provider_specific_fields: { error: message },
       } });
     }
     const missing = await chat(mock, { model: 'gpt-4' });

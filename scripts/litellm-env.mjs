@@ -327,17 +327,21 @@ const EXEC_WITH_PARENT_DEATH_SIGNAL = [
 /**
  * Starts the pinned LiteLLM proxy on 127.0.0.1 in front of an OpenAI-compatible
  * upstream. Options: upstreamUrl (required; "/v1" is appended if missing),
- * port (0 or absent = pick a free one), configPath, startupTimeoutMs, env
- * (extra environment), quiet (no "ready" line).
+ * port (0 or absent = pick a free one), masterKey (absent = a random sk-<64 hex>; pass one to
+ * hand it to a client before the proxy is up), configPath, startupTimeoutMs, env (extra
+ * environment), quiet (no "ready" line).
  * Resolves to { url, port, masterKey, version, pid, logFile, startupSeconds, stop() }.
  */
-export async function startLiteLLM({ upstreamUrl, port = 0, configPath = CONFIG_FILE, startupTimeoutMs, env: extraEnv = {}, quiet = false } = {}) {
+export async function startLiteLLM({ upstreamUrl, port = 0, masterKey: givenMasterKey, configPath = CONFIG_FILE, startupTimeoutMs, env: extraEnv = {}, quiet = false } = {}) {
   if (!upstreamUrl) throw new Error('litellm-env: startLiteLLM needs { upstreamUrl }');
   await ensureLiteLLMVenv();
   const timeoutMs = Number(startupTimeoutMs ?? process.env.LITELLM_STARTUP_TIMEOUT_MS ?? DEFAULT_STARTUP_TIMEOUT_MS);
   const listenPort = port || (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
-  const masterKey = `sk-${randomBytes(32).toString('hex')}`;
+  if (givenMasterKey !== undefined && !/^sk-[A-Za-z0-9_-]{32,}$/.test(givenMasterKey)) {
+    throw new Error('litellm-env: masterKey must be "sk-" followed by at least 32 letters, digits, "-" or "_"');
+  }
+  const masterKey = givenMasterKey ?? `sk-${randomBytes(32).toString('hex')}`;
   const apiBase = upstreamApiBase(upstreamUrl);
 
   const logDir = mkdtempSync(join(tmpdir(), 'litellm-proxy-'));
