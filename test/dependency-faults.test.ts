@@ -95,4 +95,19 @@ describe("fail closed when a dependency is down", () => {
     expect((await balance(team)).credits_reserved).toBe(0);
     await expectLedgerConsistent(team);
   });
+
+  it("LiteLLM refusing the gateway's own key is the operator's problem: 502, not blamed on the team's request", async () => {
+    const team = await createTeam({ credits: 3 });
+    const job = await createJob(team);
+    const call = await send({ LITELLM_API_KEY: "sk-wrong-litellm-key" }, "POST", `/api/jobs/${job}/llm-call`, team.key, {
+      model_group: team.groups[0],
+      messages: userMessage(),
+    });
+    expect(call.status).toBe(502);
+    expect((await call.json<any>()).detail).toMatch(/LITELLM_API_KEY/);
+    const view = await json("GET", `/api/jobs/${job}`, 200, { key: team.key });
+    expect(view.calls).toHaveLength(1);
+    expect(view.calls[0].status).toBe("failed");
+    await expectLedgerConsistent(team);
+  });
 });
