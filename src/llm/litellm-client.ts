@@ -24,6 +24,8 @@ function isRetryableStatus(status: number, message: string): boolean {
   return status === 400 && /invalid model name|model not found|does not exist|no healthy deployment|no deployments available/i.test(message);
 }
 
+const GATEWAY_KEY_REFUSED = /no connected db|authentication error|invalid proxy server token/i;
+
 /** LiteLLM's error body is {"error": {"message": ...}}; a load balancer may send HTML instead. */
 export function upstreamErrorMessage(text: string): string {
   let message = text;
@@ -100,10 +102,14 @@ export async function attemptModel(
     // The body is only used for the message.
   }
   const message = upstreamErrorMessage(text) || `HTTP ${response.status}`;
+  // A LiteLLM without a database answers a key it does not know with 400 "No connected db":
+  // that is the gateway's credential being refused, like a 401, not the team's request.
+  const status = response.status === 400 && GATEWAY_KEY_REFUSED.test(message) ? 401 : response.status;
   return {
     ok: false,
-    retryable: isRetryableStatus(response.status, message),
-    attempt: { model, outcome: "http_error", status: response.status, latency_ms: elapsed(), error: message },
+    retryable: isRetryableStatus(status, message),
+    // LiteLLM answers 408 when its provider timed out: for the client that is an upstream timeout (504), like our own deadline.
+    attempt: { model, outcome: status === 408 ? "timeout" : "http_error", status, latency_ms: elapsed(), error: message },
     message,
   };
 }
