@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import worker from "../src/index";
-import { ADMIN_KEY, balance, createJob, createTeam, expectLedgerConsistent, json, upstreamRequests, userMessage } from "./helpers";
+import { ADMIN_KEY, balance, createGroup, createJob, createOrg, createTeam, expectLedgerConsistent, json, uid, upstreamRequests, userMessage } from "./helpers";
 
 /** A D1 binding that fails every query, as when the database is unreachable. */
 const brokenDb = new Proxy(env.DB, {
@@ -109,5 +109,28 @@ describe("fail closed when a dependency is down", () => {
     expect(view.calls).toHaveLength(1);
     expect(view.calls[0].status).toBe("failed");
     await expectLedgerConsistent(team);
+  });
+});
+
+describe("nothing half-written when the ledger fails during team creation", () => {
+  it("the team, its key and its groups are undone in D1 (503), and the same request then succeeds", async () => {
+    const org = await createOrg();
+    const group = await createGroup(["gpt-4o-mini"]);
+    const teamId = uid("half");
+    const body = { organization_id: org, team_id: teamId, model_groups: [group], credits_allocated: 7 };
+    const ledger = brokenLedger(["openAccount"]) as unknown as Env["TEAM_LEDGER"];
+    const res = await send({ TEAM_LEDGER: ledger }, "POST", "/api/teams/create", ADMIN_KEY, body);
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).not.toMatch(/sk-[0-9a-f]{16}/);
+    for (const table of ["teams", "api_keys", "team_model_groups"]) {
+      const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE team_id = ?`).bind(teamId).first<number>("n");
+      expect(rows, table).toBe(0);
+    }
+    await json("GET", `/api/teams/${teamId}`, 404);
+    const created = await json("POST", "/api/teams/create", 200, { body });
+    expect(created).toMatchObject({ team_id: teamId, credits_allocated: 7, credits_remaining: 7 });
+    const b = await expectLedgerConsistent({ teamId, organizationId: org, key: created.virtual_key, groups: [group], created });
+    expect(b.credits_remaining).toBe(7);
   });
 });

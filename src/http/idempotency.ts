@@ -6,9 +6,70 @@ import { apiError } from "./errors";
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
+const encoder = new TextEncoder();
+
 async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// A kept answer can carry a one-time secret (the virtual key of a new team or a rotation), and
+// keys live in D1 only as keyed hashes. So answers are kept sealed: AES-GCM under a key derived
+// from KEY_PEPPER, bound to their scope and Idempotency-Key. (Without a pepper no key can be
+// issued, so there is nothing secret to seal.)
+const SEALED = "sealed:v1:";
+const sealingKeys = new Map<string, Promise<CryptoKey>>();
+
+function sealingKey(pepper: string): Promise<CryptoKey> {
+  let key = sealingKeys.get(pepper);
+  if (!key) {
+    key = crypto.subtle
+      .importKey("raw", encoder.encode(pepper), "HKDF", false, ["deriveKey"])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("idempotency-records/v1") },
+          base,
+          { name: "AES-GCM", length: 256 },
+          false,
+          ["encrypt", "decrypt"],
+        ),
+      );
+    sealingKeys.set(pepper, key);
+  }
+  return key;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+async function seal(pepper: string | undefined, text: string, context: string): Promise<string> {
+  if (!pepper) return text;
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(context) }, await sealingKey(pepper), encoder.encode(text));
+  const out = new Uint8Array(iv.length + sealed.byteLength);
+  out.set(iv);
+  out.set(new Uint8Array(sealed), iv.length);
+  return SEALED + toBase64(out);
+}
+
+/** The kept answer in clear, or null if it cannot be opened (the pepper changed since). */
+async function unseal(pepper: string | undefined, stored: string, context: string): Promise<string | null> {
+  if (!stored.startsWith(SEALED)) return stored;
+  if (!pepper) return null;
+  try {
+    const bytes = Uint8Array.from(atob(stored.slice(SEALED.length)), (ch) => ch.charCodeAt(0));
+    const opened = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.subarray(0, 12), additionalData: encoder.encode(context) },
+      await sealingKey(pepper),
+      bytes.subarray(12),
+    );
+    return new TextDecoder().decode(opened);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -37,7 +98,9 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     if (claim.status === null || claim.body === null) {
       throw apiError(409, "A request with this Idempotency-Key is still in progress; retry shortly");
     }
-    return c.newResponse(claim.body, claim.status as 200, { "content-type": "application/json", "idempotent-replayed": "true" });
+    const body = await unseal(c.env.KEY_PEPPER, claim.body, `${scope}\n${key}`);
+    if (body === null) throw apiError(409, "The answer kept for this Idempotency-Key can no longer be read; send the request with a new key");
+    return c.newResponse(body, claim.status as 200, { "content-type": "application/json", "idempotent-replayed": "true" });
   }
 
   try {
@@ -52,7 +115,8 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   async function settle(response: Response | null): Promise<void> {
     try {
       if (response && response.status < 500) {
-        await repo.saveIdempotentResponse(scope, key!, response.status, await response.clone().text());
+        const sealed = await seal(c.env.KEY_PEPPER, await response.clone().text(), `${scope}\n${key}`);
+        await repo.saveIdempotentResponse(scope, key!, response.status, sealed);
       } else {
         await repo.releaseIdempotencyKey(scope, key!);
       }

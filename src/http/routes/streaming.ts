@@ -21,7 +21,14 @@ const JobParam = z.object({ job_id: ServerId.openapi({ param: { name: "job_id", 
 
 const sseResponse = (description: string) => ({
   description,
-  content: { "text/event-stream": { schema: z.string().openapi({ description: "Server-sent events, ending with `data: [DONE]`" }) } },
+  content: {
+    "text/event-stream": {
+      // One server-sent event; the stream ends with `data: [DONE]`.
+      schema: z
+        .object({ data: z.string(), event: z.string().optional(), id: z.string().optional(), retry: z.number().int().optional() })
+        .openapi({ description: "A server-sent event: `data` is a chat.completion.chunk, an error, a job summary or [DONE]" }),
+    },
+  },
 });
 
 const STREAM_DESCRIPTION =

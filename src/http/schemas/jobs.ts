@@ -42,13 +42,16 @@ export const LlmCallFields = {
   purpose: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
 };
 
+/** The refine below, as the OpenAPI document states it (so generated clients and fuzzers send one of the two). */
+const GROUP_REQUIRED = { anyOf: [{ required: ["model_group"] }, { required: ["model"] }] };
+
 export const LlmCallBody = z
   .object(LlmCallFields)
   .refine((b) => b.model_group !== undefined || b.model !== undefined, {
     error: "is required (or its alias 'model')",
     path: ["model_group"],
   })
-  .openapi("LlmCallRequest");
+  .openapi("LlmCallRequest", GROUP_REQUIRED);
 
 export const LlmCallAnswer = z
   .object({
@@ -177,7 +180,7 @@ export const CreateAndCallBody = z
     error: "is required (or its alias 'model')",
     path: ["model_group"],
   })
-  .openapi("CreateAndCallRequest");
+  .openapi("CreateAndCallRequest", GROUP_REQUIRED);
 
 /** How a one-request job ended, with what it cost: the end of create-and-call and its stream's `job_summary` event. */
 export const OneRequestJobResult = {
