@@ -588,6 +588,54 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     ).toBe("ChatFastJS");
   });
 
+  it("streams a call through npm start: events as they come, usage, [DONE], and the call billed with its job", async () => {
+    dumpServerLogOnFailure();
+    const admin = { Authorization: `Bearer ${SEED_ADMIN_KEY}`, "Content-Type": "application/json" };
+    const post = (path: string, headers: Record<string, string>, body: unknown) => send("POST", `${server.apiUrl}${path}`, headers, JSON.stringify(body));
+    raiseForStatus(await post("/organizations/create", admin, { organization_id: "acme-corp-stream", name: "Acme (stream)" }), "org");
+    raiseForStatus(
+      await post("/model-groups/create", admin, { group_name: "ChatStream", models: [{ model_name: "gpt-4o-mini+delay=40+chunks=6", priority: 0 }] }),
+      "group",
+    );
+    const team = raiseForStatus(
+      await post("/teams/create", admin, { organization_id: "acme-corp-stream", team_id: "stream-team", model_groups: ["ChatStream"], credits_allocated: 10 }),
+      "team",
+    );
+    const teamHeaders = { Authorization: `Bearer ${team.virtual_key}`, "Content-Type": "application/json" };
+    const job = raiseForStatus(await post("/jobs/create", teamHeaders, { team_id: "stream-team", job_type: "stream_demo" }), "job");
+
+    const res = await fetch(`${server.apiUrl}/jobs/${job.job_id}/llm-call-stream`, {
+      method: "POST",
+      headers: teamHeaders,
+      body: JSON.stringify({ model_group: "ChatStream", messages: [{ role: "user", content: "Stream me an answer" }], purpose: "stream" }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const arrivals: number[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      arrivals.push(performance.now());
+      text += decoder.decode(value, { stream: true });
+    }
+    const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+    expect(data.at(-1)).toBe("[DONE]");
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    for (const chunk of chunks) expect(chunk.object).toBe("chat.completion.chunk");
+    const usage = chunks.find((c) => c.usage)?.usage;
+    expect(usage.total_tokens).toBeGreaterThan(0);
+    // Paced at 40 ms a chunk upstream: the answer arrived in pieces over time, not in one buffer.
+    expect(arrivals.length).toBeGreaterThan(3);
+    expect(arrivals.at(-1)! - arrivals[0]).toBeGreaterThan(120);
+
+    const done = raiseForStatus(await post(`/jobs/${job.job_id}/complete`, teamHeaders, { status: "completed" }), "complete");
+    expect(done.costs).toMatchObject({ total_calls: 1, successful_calls: 1, total_tokens: usage.total_tokens, credit_applied: true, credits_remaining: 9 });
+    expect(done.costs.total_cost_usd).toBeGreaterThan(0);
+  });
+
   it("runs the seed's cURL script unmodified (only the port in API_URL differs)", async (ctx) => {
     dumpServerLogOnFailure();
     const missingTools = ["curl", "jq"].filter((tool) => spawnSync(tool, ["--version"], { stdio: "ignore" }).error);
