@@ -95,13 +95,35 @@ export async function allTransactions(team: TestTeam): Promise<any[]> {
   }
 }
 
-/** The money invariant: remaining = Σ ledger amounts, reserved = Σ reserved changes, each row chains. */
-export async function expectLedgerConsistent(team: TestTeam) {
-  const [b, rows] = await Promise.all([json("GET", `/api/credits/teams/${team.teamId}/balance`, 200), allTransactions(team)]);
+async function openJobsReserved(team: TestTeam): Promise<number> {
+  let open = 0;
+  for (const status of ["pending", "in_progress"]) {
+    for (let offset = 0; ; offset += 200) {
+      const page = await json("GET", `/api/teams/${team.teamId}/jobs?status=${status}&limit=200&offset=${offset}`, 200);
+      open += page.jobs.length;
+      if (!page.has_more) break;
+    }
+  }
+  return open; // each open job holds a reservation of 1 credit
+}
+
+/**
+ * The money invariant: remaining = Σ ledger amounts; reserved = Σ reserved changes = what the
+ * open jobs hold; every row chains to the previous one; no negative balance unless the test
+ * is about the documented consumption overrun.
+ */
+export async function expectLedgerConsistent(team: TestTeam, options: { allowOverrun?: boolean } = {}) {
+  const [b, rows, openReserved] = await Promise.all([
+    json("GET", `/api/credits/teams/${team.teamId}/balance`, 200),
+    allTransactions(team),
+    openJobsReserved(team),
+  ]);
   const sum = rows.reduce((s, r) => s + r.amount, 0);
   const reserved = rows.reduce((s, r) => s + r.reserved_change, 0);
   expect(b.credits_remaining).toBe(sum);
   expect(b.credits_reserved).toBe(reserved);
+  expect(b.credits_reserved).toBe(openReserved);
+  if (!options.allowOverrun) expect(b.credits_remaining).toBeGreaterThanOrEqual(0);
   expect(b.credits_available).toBe(b.credits_remaining - b.credits_reserved);
   const chronological = [...rows].reverse();
   for (let i = 1; i < chronological.length; i++) {
