@@ -38,6 +38,19 @@ export function upstreamConfig(env: Env): UpstreamConfig {
   };
 }
 
+/** The body sent to LiteLLM for a call (the model is set per attempt). */
+export function upstreamBodyFor(input: CallInput, callId: string, stream: boolean): Record<string, unknown> {
+  const attribution = {
+    teamId: input.teamId,
+    jobId: input.jobId,
+    jobType: input.admission.jobType,
+    purpose: input.purpose,
+    endUser: input.admission.userId,
+    callId,
+  };
+  return buildUpstreamBody(input.params, input.models[0] ?? "", attribution, stream);
+}
+
 interface ChatCompletion {
   choices?: Array<{ message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }>;
   usage?: unknown;
@@ -56,19 +69,7 @@ export function promptText(params: ChatParameters): string {
 export async function runChatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<CallAnswer> {
   const callId = crypto.randomUUID();
   const started = performance.now();
-  const body = buildUpstreamBody(
-    input.params,
-    input.models[0] ?? "",
-    {
-      teamId: input.teamId,
-      jobId: input.jobId,
-      jobType: input.admission.jobType,
-      purpose: input.purpose,
-      endUser: input.admission.userId,
-      callId,
-    },
-    false,
-  );
+  const body = upstreamBodyFor(input, callId, false);
   const outcome = await attemptInOrder(upstreamConfig(env), input.models, body, callId, clientSignal);
   const record = (fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
     callId,

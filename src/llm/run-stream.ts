@@ -5,8 +5,7 @@ import { log } from "../log";
 import { estimateTokens, providerCost, type Usage } from "./cost";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import { type CallInput, describeFailure, failureError, hideModelNames, promptText, upstreamConfig } from "./run-call";
-import { buildUpstreamBody } from "./upstream-request";
+import { type CallInput, describeFailure, failureError, hideModelNames, promptText, upstreamBodyFor, upstreamConfig } from "./run-call";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
 export interface BackgroundWork {
@@ -61,19 +60,7 @@ export async function runStreamCall(
   const callId = crypto.randomUUID();
   const started = performance.now();
   const config = upstreamConfig(env);
-  const body = buildUpstreamBody(
-    input.params,
-    input.models[0] ?? "",
-    {
-      teamId: input.teamId,
-      jobId: input.jobId,
-      jobType: input.admission.jobType,
-      purpose: input.purpose,
-      endUser: input.admission.userId,
-      callId,
-    },
-    true,
-  );
+  const body = upstreamBodyFor(input, callId, true);
   const baseRecord = (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
     callId,
     modelGroup: input.modelGroup,

@@ -3,7 +3,7 @@ import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
-import { Balance, BudgetFields, BudgetMode, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
+import { Balance, BudgetFields, BudgetMode, LedgerEntry, MAX_CREDITS, budgetSettingsOf } from "../schemas/teams";
 import { idempotent } from "../idempotency";
 import { validationHook } from "../validation";
 
@@ -107,14 +107,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const balance = await onLedger(c.env, team_id, "updateSettings", {
-        budgetMode: body.budget_mode,
-        creditsPerDollar: body.credits_per_dollar,
-        tokensPerCredit: body.tokens_per_credit,
-        costMarkupPercentage: body.cost_markup_percentage,
-        jobTtlSeconds: body.job_ttl_seconds,
-      },
-    );
+    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body));
     return c.json(balance, 200);
   },
 );

@@ -9,7 +9,7 @@ import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security } from "../schemas/common";
-import { BudgetFields, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance } from "../schemas/teams";
+import { BudgetFields, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance, budgetSettingsOf } from "../schemas/teams";
 import { idempotent } from "../idempotency";
 import { validationHook } from "../validation";
 
@@ -258,14 +258,7 @@ teamRoutes.openapi(
     if (body.team_alias !== undefined || body.metadata !== undefined) {
       await repo.updateTeam(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
     }
-    const balance = await onLedger(c.env, team_id, "updateSettings", {
-        budgetMode: body.budget_mode,
-        creditsPerDollar: body.credits_per_dollar,
-        tokensPerCredit: body.tokens_per_credit,
-        costMarkupPercentage: body.cost_markup_percentage,
-        jobTtlSeconds: body.job_ttl_seconds,
-      },
-    );
+    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body));
     return c.json(withBalance(await loadTeam(c, team_id), balance), 200);
   },
 );

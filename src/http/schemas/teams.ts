@@ -91,3 +91,20 @@ export const Team = z
   .openapi("TeamSummary");
 
 export const TeamWithBalance = Team.extend(Balance.omit({ team_id: true, organization_id: true, status: true }).shape).openapi("Team");
+
+/** The budget fields of a request, in the ledger's words. */
+export function budgetSettingsOf(body: {
+  budget_mode?: (typeof BUDGET_MODES)[number];
+  credits_per_dollar?: number;
+  tokens_per_credit?: number;
+  cost_markup_percentage?: number;
+  job_ttl_seconds?: number;
+}) {
+  return {
+    budgetMode: body.budget_mode,
+    creditsPerDollar: body.credits_per_dollar,
+    tokensPerCredit: body.tokens_per_credit,
+    costMarkupPercentage: body.cost_markup_percentage,
+    jobTtlSeconds: body.job_ttl_seconds,
+  };
+}
