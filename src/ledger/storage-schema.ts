@@ -49,7 +49,6 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         client_cost_nano INTEGER NOT NULL DEFAULT 0,
         latency_sum_ms INTEGER NOT NULL DEFAULT 0,
         latency_count INTEGER NOT NULL DEFAULT 0,
-        inflight_calls INTEGER NOT NULL DEFAULT 0,
         summary TEXT
       );
       CREATE INDEX jobs_open_expiry ON jobs (expires_at_ms) WHERE status IN ('pending', 'in_progress');

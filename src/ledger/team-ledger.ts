@@ -75,7 +75,6 @@ type JobRow = {
   client_cost_nano: number;
   latency_sum_ms: number;
   latency_count: number;
-  inflight_calls: number;
   summary: string | null;
 };
 
@@ -296,15 +295,17 @@ export class TeamLedger extends DurableObject<Env> {
         return fail("INSUFFICIENT_CREDITS", "Insufficient credits: the team's available credits are used up by its open jobs");
       }
     }
+    // Admission is read-only once a job is running and knows the group: the hot path writes nothing.
     const groups: string[] = JSON.parse(job.model_groups_used);
-    if (!groups.includes(modelGroup)) groups.push(modelGroup);
-    this.sql.exec(
-      `UPDATE jobs SET status = 'in_progress', started_at = COALESCE(started_at, ?), inflight_calls = inflight_calls + 1,
-         model_groups_used = ? WHERE job_id = ?`,
-      isoNow(),
-      JSON.stringify(groups),
-      jobId,
-    );
+    if (job.status === "pending" || !groups.includes(modelGroup)) {
+      if (!groups.includes(modelGroup)) groups.push(modelGroup);
+      this.sql.exec(
+        `UPDATE jobs SET status = 'in_progress', started_at = COALESCE(started_at, ?), model_groups_used = ? WHERE job_id = ?`,
+        isoNow(),
+        JSON.stringify(groups),
+        jobId,
+      );
+    }
     return ok({ jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage });
   }
 
@@ -346,8 +347,7 @@ export class TeamLedger extends DurableObject<Env> {
         `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,
            prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
            provider_cost_nano = provider_cost_nano + ?, client_cost_nano = client_cost_nano + ?,
-           latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1,
-           inflight_calls = MAX(0, inflight_calls - 1) WHERE job_id = ?`,
+           latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1 WHERE job_id = ?`,
         succeeded ? 1 : 0,
         succeeded ? 0 : 1,
         call.promptTokens,
@@ -367,6 +367,8 @@ export class TeamLedger extends DurableObject<Env> {
       });
       const updated = this.job(jobId)!;
       if (OPEN_STATUSES.has(updated.status)) {
+        // In job_based mode a job holds exactly its reservation whatever it consumes.
+        if (settings.budgetMode === "job_based") return;
         const hold = Math.max(updated.reserved, consumedCredits(settings, updated.client_cost_nano, updated.total_tokens));
         this.sql.exec("UPDATE jobs SET hold = ? WHERE job_id = ?", hold, jobId);
         this.sql.exec("UPDATE account SET open_jobs_hold = open_jobs_hold + ? WHERE id = 1", hold - updated.hold);
