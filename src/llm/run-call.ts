@@ -38,6 +38,27 @@ export function upstreamConfig(env: Env): UpstreamConfig {
   };
 }
 
+/** Builds a call's ledger record: nothing observed yet, then whatever the caller knows. */
+export function callRecorder(input: CallInput, callId: string, started: number, stream: boolean) {
+  return (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
+    callId,
+    modelGroup: input.modelGroup,
+    modelUsed: null,
+    attempts,
+    purpose: input.purpose,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    providerCostNano: null,
+    costSource: "unpriced",
+    usageEstimated: false,
+    latencyMs: performance.now() - started,
+    error: null,
+    stream,
+    ...fields,
+  });
+}
+
 /** The body sent to LiteLLM for a call (the model is set per attempt). */
 export function upstreamBodyFor(input: CallInput, callId: string, stream: boolean): Record<string, unknown> {
   const attribution = {
@@ -71,23 +92,8 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
   const started = performance.now();
   const body = upstreamBodyFor(input, callId, false);
   const outcome = await attemptInOrder(upstreamConfig(env), input.models, body, callId, clientSignal);
-  const record = (fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
-    callId,
-    modelGroup: input.modelGroup,
-    modelUsed: null,
-    attempts: outcome.attempts,
-    purpose: input.purpose,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    providerCostNano: null,
-    costSource: "unpriced",
-    usageEstimated: false,
-    latencyMs: performance.now() - started,
-    error: null,
-    stream: false,
-    ...fields,
-  });
+  const recordOf = callRecorder(input, callId, started, false);
+  const record = (fields: Partial<CallRecord> & { status: CallStatus }) => recordOf(outcome.attempts, fields);
 
   if (!outcome.ok) {
     const closed = outcome.attempts.at(-1)?.outcome === "client_closed";

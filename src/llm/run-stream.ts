@@ -5,7 +5,7 @@ import { log } from "../log";
 import { estimateTokens, providerCost, type Usage } from "./cost";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import { type CallInput, describeFailure, failureError, hideModelNames, promptText, upstreamBodyFor, upstreamConfig } from "./run-call";
+import { type CallInput, callRecorder, describeFailure, failureError, hideModelNames, promptText, upstreamBodyFor, upstreamConfig } from "./run-call";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
 export interface BackgroundWork {
@@ -61,23 +61,7 @@ export async function runStreamCall(
   const started = performance.now();
   const config = upstreamConfig(env);
   const body = upstreamBodyFor(input, callId, true);
-  const baseRecord = (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }): CallRecord => ({
-    callId,
-    modelGroup: input.modelGroup,
-    modelUsed: null,
-    attempts,
-    purpose: input.purpose,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    providerCostNano: null,
-    costSource: "unpriced",
-    usageEstimated: false,
-    latencyMs: performance.now() - started,
-    error: null,
-    stream: true,
-    ...fields,
-  });
+  const baseRecord = callRecorder(input, callId, started, true);
 
   const opened = await openUpstream(config, input.models, body, callId, clientSignal);
   if (!opened.ok) {

@@ -56,6 +56,16 @@ async function openOneRequestJob(c: AppContext, teamId: string, body: JobFields,
   }
 }
 
+/** The common start of create-and-call and its stream variant: the team, its group, the job, the admitted call. */
+async function startOneRequestJob(c: AppContext, body: z.infer<typeof CreateAndCallBody>) {
+  const teamId = teamOf(c.get("principal"));
+  if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
+  const { modelGroup, models } = await resolveGroup(c, teamId, body);
+  const { jobId, admission } = await openOneRequestJob(c, teamId, body, modelGroup);
+  const input: CallInput = { teamId, jobId, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
+  return { teamId, jobId, input };
+}
+
 async function closeJob(env: Env, teamId: string, jobId: string, status: CompletionStatus, errorMessage: string | null): Promise<CompletionSummary> {
   return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null });
 }
@@ -143,12 +153,7 @@ streamingRoutes.openapi(
     },
   }),
   async (c) => {
-    const body = c.req.valid("json");
-    const teamId = teamOf(c.get("principal"));
-    if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const { modelGroup, models } = await resolveGroup(c, teamId, body);
-    const { jobId, admission } = await openOneRequestJob(c, teamId, body, modelGroup);
-    const input: CallInput = { teamId, jobId, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
+    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
     let answer: Awaited<ReturnType<typeof runChatCall>>;
     try {
       answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
@@ -179,12 +184,7 @@ streamingRoutes.openapi(
     },
   }),
   async (c) => {
-    const body = c.req.valid("json");
-    const teamId = teamOf(c.get("principal"));
-    if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const { modelGroup, models } = await resolveGroup(c, teamId, body);
-    const { jobId, admission } = await openOneRequestJob(c, teamId, body, modelGroup);
-    const input: CallInput = { teamId, jobId, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
+    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
     try {
       return await runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, {
         headers: { "x-job-id": jobId },
