@@ -1,4 +1,5 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createScheduledController, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import worker from "../src/index";
 import { describe, expect, it } from "vitest";
 import { api, balance, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam } from "./helpers";
 
@@ -129,6 +130,22 @@ describe("idempotency keys", () => {
     expect(await r2.text()).toBe(await r1.text());
     expect((await balance(team)).credits_remaining).toBe(10);
     await expectLedgerConsistent(team);
+  });
+});
+
+describe("idempotency records expire", () => {
+  it("the hourly cron forgets answers older than 24 h, and a key may then be used afresh", async () => {
+    const team = await createTeam({ credits: 10 });
+    const headers = { "idempotency-key": "old-key" };
+    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "a" }, headers })).status).toBe(200);
+    const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000).toISOString();
+    await env.DB.prepare("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'old-key'").bind(dayAgo).run();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env);
+    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM idempotency_records WHERE idempotency_key = 'old-key'").first<{ n: number }>();
+    expect(left?.n).toBe(0);
+    // The same key with another body is now a new request, not a 422.
+    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "b" }, headers })).status).toBe(200);
+    expect((await balance(team)).credits_reserved).toBe(2);
   });
 });
 
