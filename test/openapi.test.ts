@@ -33,3 +33,25 @@ describe("the API describes itself", () => {
     expect(await res.text()).toContain("/openapi.json");
   });
 });
+
+describe("request ids", () => {
+  it("every response carries x-request-id, the client's own when it sent a sane one", async () => {
+    const responses = [
+      await api("GET", "/nowhere", { key: null }),
+      await api("POST", "/api/organizations/create", { rawBody: "x".repeat(1024 * 1024 + 1), headers: { "content-type": "application/json" } }),
+      await api("POST", "/api/organizations/create", { body: { name: "no id" } }),
+      await api("GET", "/api/organizations", { key: "sk-unknown" }),
+    ];
+    expect(responses.map((r) => r.status)).toEqual([404, 413, 422, 401]);
+    expect(responses.map((r) => [r.status, /^[0-9a-f-]{36}$/.test(r.headers.get("x-request-id") ?? "")])).toEqual([
+      [404, true],
+      [413, true],
+      [422, true],
+      [401, true],
+    ]);
+    const echoed = await api("GET", "/health", { key: null, headers: { "x-request-id": "client-trace-42" } });
+    expect(echoed.headers.get("x-request-id")).toBe("client-trace-42");
+    const unsafe = await api("GET", "/health", { key: null, headers: { "x-request-id": "bad id with spaces" } });
+    expect(unsafe.headers.get("x-request-id")).not.toBe("bad id with spaces");
+  });
+});

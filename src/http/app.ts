@@ -100,9 +100,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json" }));
 
-  app.notFound(() => {
-    throw apiError(404, "Not found");
-  });
+  app.notFound((c) => c.json({ detail: "Not found" }, 404));
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) {
