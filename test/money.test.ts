@@ -149,6 +149,28 @@ describe("idempotency records expire", () => {
   });
 });
 
+describe("abandoned idempotency claims", () => {
+  it("a claim left without an answer (the Worker stopped mid-request) frees its key after 15 minutes", async () => {
+    const team = await createTeam({ credits: 10 });
+    const headers = { "idempotency-key": "abandoned-1" };
+    const body = { team_id: team.teamId, job_type: "a" };
+    // The first request's claim, as a stopped Worker leaves it: no status, no body.
+    const scope = `team:${team.teamId} POST /api/jobs/create`;
+    const claimAt = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    await env.DB.prepare("INSERT INTO idempotency_records (scope, idempotency_key, request_hash, created_at) VALUES (?, ?, 'x', ?)")
+      .bind(scope, "abandoned-1", claimAt(1))
+      .run();
+    const hashOf = async (text: string) =>
+      Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))), (b) => b.toString(16).padStart(2, "0")).join("");
+    await env.DB.prepare("UPDATE idempotency_records SET request_hash = ? WHERE idempotency_key = 'abandoned-1'").bind(await hashOf(JSON.stringify(body))).run();
+    expect((await api("POST", "/api/jobs/create", { key: team.key, body, headers })).status).toBe(409);
+    await env.DB.prepare("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'abandoned-1'").bind(claimAt(16)).run();
+    const retried = await api("POST", "/api/jobs/create", { key: team.key, body, headers });
+    expect(retried.status).toBe(200);
+    expect((await balance(team)).credits_reserved).toBe(1);
+  });
+});
+
 describe("refunds", () => {
   it("reverses a completed job's charge once", async () => {
     const team = await createTeam({ credits: 10 });

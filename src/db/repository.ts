@@ -346,16 +346,32 @@ export class Repository {
   /**
    * Claims an idempotency key for a request. Returns "claimed" when this request must run,
    * or the existing record (in progress when its status is null). Records older than
-   * `maxAgeMs` are forgotten and the key is claimed afresh.
+   * `maxAgeMs`, and claims left unanswered for `abandonedAfterMs`, are forgotten and the key is
+   * claimed afresh.
    */
-  claimIdempotencyKey(scope: string, key: string, requestHash: string, maxAgeMs: number): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null }> {
+  claimIdempotencyKey(
+    scope: string,
+    key: string,
+    requestHash: string,
+    maxAgeMs: number,
+    abandonedAfterMs: number,
+  ): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null }> {
     const now = new Date();
     const staleBefore = new Date(now.getTime() - maxAgeMs).toISOString();
+    // A claim still without an answer long after any request could have finished was abandoned
+    // (the Worker was stopped mid-request): the key may be used again.
+    const abandonedBefore = new Date(now.getTime() - abandonedAfterMs).toISOString();
     return this.run("claimIdempotencyKey", async () => {
       const [, claimed, existing] = await this.db.batch([
         this.db
           .delete(idempotencyRecords)
-          .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key), sql`${idempotencyRecords.createdAt} < ${staleBefore}`)),
+          .where(
+            and(
+              eq(idempotencyRecords.scope, scope),
+              eq(idempotencyRecords.idempotencyKey, key),
+              or(sql`${idempotencyRecords.createdAt} < ${staleBefore}`, and(isNull(idempotencyRecords.status), sql`${idempotencyRecords.createdAt} < ${abandonedBefore}`)),
+            ),
+          ),
         this.db
           .insert(idempotencyRecords)
           .values({ scope, idempotencyKey: key, requestHash, createdAt: now.toISOString() })

@@ -4,6 +4,8 @@ import type { AppEnv } from "./context";
 import { apiError } from "./errors";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Longer than any request can run (calls time out per attempt); an older unanswered claim was abandoned. */
+const ABANDONED_CLAIM_MS = 15 * 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 const encoder = new TextEncoder();
@@ -90,7 +92,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const requestHash = await sha256Hex(await c.req.text());
   const repo = c.get("repo");
 
-  const claim = await repo.claimIdempotencyKey(scope, key, requestHash, IDEMPOTENCY_TTL_MS);
+  const claim = await repo.claimIdempotencyKey(scope, key, requestHash, IDEMPOTENCY_TTL_MS, ABANDONED_CLAIM_MS);
   if (claim !== "claimed") {
     if (claim.requestHash !== requestHash) {
       throw apiError(422, [{ loc: ["header", "Idempotency-Key"], msg: "this Idempotency-Key was already used with a different request body", type: "idempotency_mismatch" }]);

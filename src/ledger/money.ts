@@ -47,6 +47,18 @@ export function consumedCredits(settings: BudgetSettings, clientCostNanoTotal: n
   }
 }
 
+/** Credits a job holds are counted in integer micro-credits, so adding and removing holds never drifts. */
+export const MICRO_PER_CREDIT = 1_000_000;
+
+/**
+ * What an open job holds against the team's balance, in micro-credits: its reservation, or what
+ * it has consumed so far if that is more (consumption modes only).
+ */
+export function jobHoldMicro(settings: BudgetSettings, reserved: number, clientCostNanoTotal: number, totalTokens: number): number {
+  const consumed = Math.round(consumedCredits(settings, clientCostNanoTotal, totalTokens) * MICRO_PER_CREDIT);
+  return Math.max(reserved * MICRO_PER_CREDIT, consumed);
+}
+
 /**
  * The charge for a job completed with status `completed`:
  * job_based → 1; consumption_usd → max(1, floor(client cost × credits_per_dollar));

@@ -17,8 +17,8 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         credits_allocated INTEGER NOT NULL,
         credits_used INTEGER NOT NULL,
         credits_reserved INTEGER NOT NULL,
-        -- Σ over open jobs of max(reserved, consumed): what open jobs already hold (consumption admission).
-        open_jobs_hold REAL NOT NULL DEFAULT 0,
+        -- Σ over open jobs of their hold (max(reserved, consumed)), in integer micro-credits.
+        open_jobs_hold_micro INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL
       );
       CREATE TABLE jobs (
@@ -34,7 +34,7 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         expires_at TEXT NOT NULL,
         expires_at_ms INTEGER NOT NULL,
         reserved INTEGER NOT NULL,
-        hold REAL NOT NULL,
+        hold_micro INTEGER NOT NULL,
         credit_applied INTEGER NOT NULL DEFAULT 0,
         credits_charged INTEGER NOT NULL DEFAULT 0,
         refunded INTEGER NOT NULL DEFAULT 0,

@@ -4,8 +4,9 @@ import {
   type BudgetSettings,
   clientCostNano,
   completionCharge,
-  consumedCredits,
   JOB_RESERVATION_CREDITS,
+  jobHoldMicro,
+  MICRO_PER_CREDIT,
   nanoToUsd,
 } from "./money";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
@@ -43,7 +44,7 @@ type AccountRow = {
   credits_allocated: number;
   credits_used: number;
   credits_reserved: number;
-  open_jobs_hold: number;
+  open_jobs_hold_micro: number;
   created_at: string;
 };
 
@@ -60,7 +61,7 @@ type JobRow = {
   expires_at: string;
   expires_at_ms: number;
   reserved: number;
-  hold: number;
+  hold_micro: number;
   credit_applied: number;
   credits_charged: number;
   refunded: number;
@@ -197,7 +198,22 @@ export class TeamLedger extends DurableObject<Env> {
       settings.costMarkupPercentage ?? acct.cost_markup_percentage,
       settings.jobTtlSeconds ?? acct.job_ttl_seconds,
     );
+    this.recomputeHolds();
     return ok(this.balanceOf(this.account()!));
+  }
+
+  /** After a change of budget settings, what each open job holds is worked out again under the new ones. */
+  private recomputeHolds(): void {
+    const settings = this.settings(this.account()!);
+    this.ctx.storage.transactionSync(() => {
+      let total = 0;
+      for (const job of this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress')").toArray()) {
+        const hold = jobHoldMicro(settings, job.reserved, job.client_cost_nano, job.total_tokens);
+        if (hold !== job.hold_micro) this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", hold, job.job_id);
+        total += hold;
+      }
+      this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", total);
+    });
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
@@ -237,9 +253,10 @@ export class TeamLedger extends DurableObject<Env> {
     if (!acct) return this.missingAccount();
     const refusal = this.refuseInactive(acct);
     if (refusal) return refusal;
-    const headroom = acct.credits_allocated - acct.credits_used - acct.open_jobs_hold;
-    if (headroom < JOB_RESERVATION_CREDITS) {
-      return fail("INSUFFICIENT_CREDITS", `Insufficient credits: ${Math.max(0, Math.floor(headroom))} available, ${JOB_RESERVATION_CREDITS} required to open a job`);
+    const headroomMicro = this.headroomMicro(acct);
+    if (headroomMicro < JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT) {
+      const available = Math.max(0, Math.floor(headroomMicro / MICRO_PER_CREDIT));
+      return fail("INSUFFICIENT_CREDITS", `Insufficient credits: ${available} available, ${JOB_RESERVATION_CREDITS} required to open a job`);
     }
     if (this.job(input.jobId)) return fail("JOB_EXISTS", `Job '${input.jobId}' already exists`);
 
@@ -256,7 +273,7 @@ export class TeamLedger extends DurableObject<Env> {
     };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold)
+        `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro)
          VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
         input.jobId,
         input.jobType,
@@ -266,9 +283,9 @@ export class TeamLedger extends DurableObject<Env> {
         created.expires_at,
         expiresAtMs,
         JOB_RESERVATION_CREDITS,
-        JOB_RESERVATION_CREDITS,
+        JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT,
       );
-      this.sql.exec("UPDATE account SET open_jobs_hold = open_jobs_hold + ? WHERE id = 1", JOB_RESERVATION_CREDITS);
+      this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1", JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT);
       this.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
       this.bumpUsage(createdAt, input.jobType, { jobs: 1 });
     });
@@ -289,9 +306,10 @@ export class TeamLedger extends DurableObject<Env> {
     if (!job) return this.jobNotFound(jobId);
     if (!OPEN_STATUSES.has(job.status)) return fail("JOB_FINISHED", `Job '${jobId}' is ${job.status}; no more calls can be made in it`);
     if (acct.budget_mode !== "job_based") {
-      const consumed = consumedCredits(this.settings(acct), job.client_cost_nano, job.total_tokens);
-      const headroom = acct.credits_allocated - acct.credits_used - acct.open_jobs_hold;
-      if (consumed >= job.reserved && headroom <= 0) {
+      // What this job may still consume: what is left of its own reservation, plus the team's
+      // headroom beyond everything the open jobs (this one included) already hold.
+      const ownRoomMicro = Math.max(0, job.reserved * MICRO_PER_CREDIT - this.consumedMicro(acct, job));
+      if (ownRoomMicro + this.headroomMicro(acct) <= 0) {
         return fail("INSUFFICIENT_CREDITS", "Insufficient credits: the team's available credits are used up by its open jobs");
       }
     }
@@ -369,9 +387,9 @@ export class TeamLedger extends DurableObject<Env> {
       if (OPEN_STATUSES.has(updated.status)) {
         // In job_based mode a job holds exactly its reservation whatever it consumes.
         if (settings.budgetMode === "job_based") return;
-        const hold = Math.max(updated.reserved, consumedCredits(settings, updated.client_cost_nano, updated.total_tokens));
-        this.sql.exec("UPDATE jobs SET hold = ? WHERE job_id = ?", hold, jobId);
-        this.sql.exec("UPDATE account SET open_jobs_hold = open_jobs_hold + ? WHERE id = 1", hold - updated.hold);
+        const hold = jobHoldMicro(settings, updated.reserved, updated.client_cost_nano, updated.total_tokens);
+        this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", hold, jobId);
+        this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1", hold - updated.hold_micro);
       } else if (updated.status === "completed" && updated.credit_applied && !updated.refunded) {
         // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
         const due = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
@@ -419,7 +437,7 @@ export class TeamLedger extends DurableObject<Env> {
       } else {
         this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} ${input.status}: reservation released`);
       }
-      this.sql.exec("UPDATE account SET open_jobs_hold = open_jobs_hold - ? WHERE id = 1", job.hold);
+      this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro - ? WHERE id = 1", job.hold_micro);
       const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
       const after = this.account()!;
       summary = {
@@ -443,7 +461,7 @@ export class TeamLedger extends DurableObject<Env> {
       };
       this.sql.exec(
         `UPDATE jobs SET status = ?, completed_at = ?, error_message = ?, metadata = ?, credit_applied = ?, credits_charged = ?,
-           hold = 0, summary = ? WHERE job_id = ?`,
+           hold_micro = 0, summary = ? WHERE job_id = ?`,
         input.status,
         completedAt,
         input.errorMessage,
@@ -553,9 +571,9 @@ export class TeamLedger extends DurableObject<Env> {
         .toArray();
       for (const job of stale) {
         this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-        this.sql.exec("UPDATE account SET open_jobs_hold = open_jobs_hold - ? WHERE id = 1", job.hold);
+        this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro - ? WHERE id = 1", job.hold_micro);
         this.sql.exec(
-          "UPDATE jobs SET status = 'expired', completed_at = ?, hold = 0, error_message = 'Job expired before completion' WHERE job_id = ?",
+          "UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = 0, error_message = 'Job expired before completion' WHERE job_id = ?",
           isoNow(nowMs),
           job.job_id,
         );
@@ -603,6 +621,16 @@ export class TeamLedger extends DurableObject<Env> {
         jobId,
       )
       .toArray();
+  }
+
+  /** Credits, in micro-credits, the team has beyond everything its open jobs hold (negative after an overrun). */
+  private headroomMicro(acct: AccountRow): number {
+    return (acct.credits_allocated - acct.credits_used) * MICRO_PER_CREDIT - acct.open_jobs_hold_micro;
+  }
+
+  /** What a job has consumed so far, in micro-credits (0 in job_based mode). */
+  private consumedMicro(acct: AccountRow, job: JobRow): number {
+    return jobHoldMicro(this.settings(acct), 0, job.client_cost_nano, job.total_tokens);
   }
 
   private settings(acct: AccountRow): BudgetSettings {

@@ -14,14 +14,15 @@ export interface ProviderCost {
 
 /**
  * Provider cost of a call: what LiteLLM reported (`x-litellm-response-cost`, or `usage.cost` in a
- * stream) when it did, else tokens × the pricing table, else unpriced (0, flagged).
+ * stream) when it did, else tokens × the pricing table, else unpriced (0, flagged). Never throws.
  */
 export async function providerCost(repo: Repository, model: string | null, usage: Usage, reportedUsd: number | null): Promise<ProviderCost> {
   if (reportedUsd !== null && Number.isFinite(reportedUsd) && reportedUsd >= 0) {
     return { nano: usdToNano(reportedUsd), source: "litellm" };
   }
   if (model !== null) {
-    const price = await repo.getPricing(model);
+    // The call happened whatever D1 says: a failed lookup leaves it unpriced, never unrecorded.
+    const price = await repo.getPricing(model).catch(() => undefined);
     if (price) {
       const usd = (usage.promptTokens * price.inputPerMillionUsd + usage.completionTokens * price.outputPerMillionUsd) / 1_000_000;
       return { nano: usdToNano(usd), source: "pricing_table" };

@@ -241,12 +241,7 @@ async function streamedCallRecord(
     const completionTokens = estimateTokens(outcome.deliveredText);
     usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
   }
-  let cost: Awaited<ReturnType<typeof providerCost>> = { nano: null, source: "unpriced" };
-  try {
-    cost = await providerCost(repo, opened.model, usage, outcome.reportedCostUsd);
-  } catch (error) {
-    log("error", "pricing lookup failed for a streamed call", { team_id: input.teamId, error: String(error) });
-  }
+  const cost = await providerCost(repo, opened.model, usage, outcome.reportedCostUsd);
   const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
   const endedAs: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";
   const attempts = outcome.status === "completed" ? opened.attempts : [...opened.attempts.slice(0, -1), { ...opened.attempts.at(-1)!, outcome: endedAs }];
