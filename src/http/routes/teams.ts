@@ -341,9 +341,12 @@ teamRoutes.openapi(
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
-    // D1 first, so the team's keys stop working before its ledger is erased.
-    if (!(await c.get("repo").deleteTeam(team_id))) throw apiError(404, `Team '${team_id}' not found`);
+    await loadTeam(c, team_id);
+    // The ledger first: while the team's D1 rows exist no team of the same id can be created, so
+    // the erasure cannot hit a new team's ledger. If the D1 delete then fails, deleting again
+    // finishes the job (erasing an erased ledger changes nothing).
     await onLedger(c.env, team_id, "closeAccount");
+    if (!(await c.get("repo").deleteTeam(team_id))) throw apiError(404, `Team '${team_id}' not found`);
     return c.json({ team_id, message: `Team '${team_id}' deleted` }, 200);
   },
 );
