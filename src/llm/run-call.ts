@@ -171,6 +171,10 @@ async function recordOrLog(env: Env, input: CallInput, call: CallRecord): Promis
 const MODEL_NAME_PATTERN =
   /\b(?:gpt|chatgpt|o[1-9]|text-embedding|dall-e|whisper|claude|gemini|gemma|llama|mistral|mixtral|codestral|command|deepseek|qwen|phi|grok|sonar)[\w.:/@+=-]*/gi;
 
+/** Provider names as LiteLLM puts them in messages ("OpenAIException - ..."), which would name the provider. */
+const PROVIDER_PATTERN =
+  /\b(?:OpenAI|AzureOpenAI|Azure|Anthropic|Bedrock|Vertex(?:AI)?|Gemini|Google|Mistral|Cohere|Groq|Together(?:AI)?|Fireworks(?:AI)?|Ollama|Perplexity|DeepSeek|xAI|HuggingFace|Replicate|Databricks|WatsonX|Sagemaker)(?=Exception\b)/g;
+
 /** Teams ask for groups, never models: upstream messages must not tell them which model served. */
 export function hideModelNames(message: string, models: string[]): string {
   const names = new Set<string>();
@@ -182,7 +186,7 @@ export function hideModelNames(message: string, models: string[]): string {
   }
   let hidden = message;
   for (const name of [...names].filter(Boolean).sort((a, b) => b.length - a.length)) hidden = hidden.split(name).join("<model>");
-  return hidden.replace(MODEL_NAME_PATTERN, "<model>");
+  return hidden.replace(MODEL_NAME_PATTERN, "<model>").replace(PROVIDER_PATTERN, "Provider");
 }
 
 function describeAttempt(attempt: Attempt): string {
