@@ -259,6 +259,28 @@ describe("team status", () => {
   });
 });
 
+describe("rate limit", () => {
+  it("a team's new jobs and calls beyond its per-minute rate get 429 with Retry-After; reads and completion still work", async () => {
+    const team = await createTeam({ credits: 20, extra: { rate_limit_per_minute: 3 } });
+    expect(team.created.rate_limit_per_minute).toBe(3);
+    const job = await createJob(team); // 1
+    expect((await llmCall(team, job)).status).toBe(200); // 2
+    expect((await llmCall(team, job)).status).toBe(200); // 3
+    const limited = await llmCall(team, job);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await limited.json<any>()).detail).toMatch(/rate limit of 3/i);
+    const create = await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "t" } });
+    expect(create.status).toBe(429);
+    expect((await balance(team)).rate_limit_per_minute).toBe(3);
+    expect((await completeJob(team, job)).status).toBe(200);
+    // The admin lifts the limit: the team goes on at once.
+    await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { rate_limit_per_minute: null } });
+    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "t" } })).status).toBe(200);
+    await expectLedgerConsistent(team);
+  });
+});
+
 describe("usage", () => {
   it("reports the month's jobs, outcomes, credits, tokens and cost per job type", async () => {
     const team = await createTeam({ credits: 20 });

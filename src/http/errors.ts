@@ -33,6 +33,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   ACCOUNT_EXISTS: 400,
   TEAM_SUSPENDED: 403,
   TEAM_PAUSED: 429,
+  RATE_LIMITED: 429,
   INSUFFICIENT_CREDITS: 402,
   JOB_NOT_FOUND: 404,
   JOB_EXISTS: 409,
@@ -46,9 +47,9 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
 /** Seconds a paused team is told to wait before trying again. */
 const PAUSED_RETRY_AFTER_SECONDS = "60";
 
-export function ledgerError(code: LedgerErrorCode, detail: string): HTTPException {
-  const headers: Record<string, string> = code === "TEAM_PAUSED" ? { "Retry-After": PAUSED_RETRY_AFTER_SECONDS } : {};
-  return apiError(LEDGER_STATUS[code], detail, headers);
+export function ledgerError(code: LedgerErrorCode, detail: string, retryAfterSeconds?: number): HTTPException {
+  const retryAfter = retryAfterSeconds !== undefined ? String(retryAfterSeconds) : code === "TEAM_PAUSED" ? PAUSED_RETRY_AFTER_SECONDS : undefined;
+  return apiError(LEDGER_STATUS[code], detail, retryAfter ? { "Retry-After": retryAfter } : {});
 }
 
 export const dependencyDown = {

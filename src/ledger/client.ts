@@ -29,6 +29,6 @@ export async function tryLedger<K extends LedgerMethod>(env: Env, teamId: string
 /** Like tryLedger, but a refusal becomes its HTTP error and the value comes back otherwise. */
 export async function onLedger<K extends LedgerMethod>(env: Env, teamId: string, method: K, ...args: Args<K>): Promise<Value<K>> {
   const result = (await tryLedger(env, teamId, method, ...args)) as LedgerResult<Value<K>>;
-  if (!result.ok) throw ledgerError(result.code, result.detail);
+  if (!result.ok) throw ledgerError(result.code, result.detail, result.retryAfterSeconds);
   return result.value;
 }

@@ -105,4 +105,9 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       );
     `,
   },
+  {
+    id: 2,
+    // New jobs and calls per minute; NULL means no limit.
+    sql: "ALTER TABLE account ADD COLUMN rate_limit_per_minute INTEGER",
+  },
 ];

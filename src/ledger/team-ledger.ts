@@ -9,6 +9,7 @@ import {
   MICRO_PER_CREDIT,
   nanoToUsd,
 } from "./money";
+import { RequestRate } from "./rate-limit";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
 import type {
   AccountInit,
@@ -41,6 +42,7 @@ type AccountRow = {
   tokens_per_credit: number;
   cost_markup_percentage: number;
   job_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
   credits_allocated: number;
   credits_used: number;
   credits_reserved: number;
@@ -133,6 +135,8 @@ function isoNow(ms = Date.now()): string {
  */
 export class TeamLedger extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The team's request rate (in memory: a restarted object starts with a full bucket). */
+  private rate: RequestRate | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -148,8 +152,8 @@ export class TeamLedger extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
         `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
-           cost_markup_percentage, job_ttl_seconds, credits_allocated, credits_used, credits_reserved, created_at)
-         VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, 0, 0, 0, ?)`,
+           cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at)
+         VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?)`,
         init.teamId,
         init.organizationId,
         init.budgetMode,
@@ -157,6 +161,7 @@ export class TeamLedger extends DurableObject<Env> {
         init.tokensPerCredit,
         init.costMarkupPercentage,
         init.jobTtlSeconds,
+        init.rateLimitPerMinute,
         now,
       );
       this.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
@@ -186,17 +191,19 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(this.balanceOf(this.account()!));
   }
 
-  updateSettings(settings: Partial<BudgetSettings> & { jobTtlSeconds?: number }): LedgerResult<Balance> {
+  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
+  updateSettings(settings: Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null }): LedgerResult<Balance> {
     const acct = this.account();
     if (!acct) return this.missingAccount();
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ? WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ? WHERE id = 1`,
       settings.budgetMode ?? acct.budget_mode,
       settings.creditsPerDollar ?? acct.credits_per_dollar,
       settings.tokensPerCredit ?? acct.tokens_per_credit,
       settings.costMarkupPercentage ?? acct.cost_markup_percentage,
       settings.jobTtlSeconds ?? acct.job_ttl_seconds,
+      settings.rateLimitPerMinute === undefined ? acct.rate_limit_per_minute : settings.rateLimitPerMinute,
     );
     this.recomputeHolds();
     return ok(this.balanceOf(this.account()!));
@@ -714,6 +721,7 @@ export class TeamLedger extends DurableObject<Env> {
       tokens_per_credit: acct.tokens_per_credit,
       cost_markup_percentage: acct.cost_markup_percentage,
       job_ttl_seconds: acct.job_ttl_seconds,
+      rate_limit_per_minute: acct.rate_limit_per_minute,
       status: acct.status,
     };
   }
@@ -779,7 +787,21 @@ export class TeamLedger extends DurableObject<Env> {
     const suspended = this.refuseSuspended(acct, "team");
     if (suspended) return suspended;
     if (acct.status === "paused") return fail("TEAM_PAUSED", `Team '${acct.team_id}' is paused: new jobs and calls are refused`);
-    return null;
+    return this.refuseOverRate(acct);
+  }
+
+  /** New jobs and calls beyond the team's rate: 429 with the seconds until one more is allowed. */
+  private refuseOverRate(acct: AccountRow): Refusal | null {
+    const limit = acct.rate_limit_per_minute;
+    if (limit === null) return null;
+    const now = Date.now();
+    if (this.rate?.perMinute !== limit) this.rate = new RequestRate(limit, now);
+    const taken = this.rate.take(now);
+    if (taken.ok) return null;
+    return {
+      ...fail("RATE_LIMITED", `Rate limit of ${limit} new jobs and calls per minute reached; retry in ${taken.retryAfterSeconds} s`),
+      retryAfterSeconds: taken.retryAfterSeconds,
+    };
   }
 
   private missingAccount(): Refusal {

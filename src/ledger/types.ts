@@ -9,6 +9,7 @@ export type LedgerErrorCode =
   | "ACCOUNT_EXISTS"
   | "TEAM_SUSPENDED"
   | "TEAM_PAUSED"
+  | "RATE_LIMITED"
   | "INSUFFICIENT_CREDITS"
   | "JOB_NOT_FOUND"
   | "JOB_EXISTS"
@@ -18,7 +19,9 @@ export type LedgerErrorCode =
   | "ALREADY_REFUNDED"
   | "INVALID_ARGUMENT";
 
-export type LedgerResult<T> = { ok: true; value: T } | { ok: false; code: LedgerErrorCode; detail: string };
+export type LedgerResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number };
 
 export type TeamStatus = "active" | "suspended" | "paused";
 export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";
@@ -35,6 +38,7 @@ export interface AccountInit {
   tokensPerCredit: number;
   costMarkupPercentage: number;
   jobTtlSeconds: number;
+  rateLimitPerMinute: number | null;
 }
 
 export interface Balance {
@@ -50,6 +54,7 @@ export interface Balance {
   tokens_per_credit: number;
   cost_markup_percentage: number;
   job_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
   status: TeamStatus;
 }
 

@@ -140,6 +140,7 @@ teamRoutes.openapi(
       tokensPerCredit: body.tokens_per_credit ?? DEFAULT_TOKENS_PER_CREDIT,
       costMarkupPercentage: body.cost_markup_percentage ?? 0,
       jobTtlSeconds: body.job_ttl_seconds ?? DEFAULT_JOB_TTL_SECONDS,
+      rateLimitPerMinute: body.rate_limit_per_minute ?? null,
     };
     let balance: LedgerBalance;
     try {

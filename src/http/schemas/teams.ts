@@ -41,6 +41,14 @@ export const BudgetFields = {
     .max(30 * 24 * 60 * 60, { error: "must be at most 2592000 (30 days)" })
     .optional()
     .openapi({ description: `Open jobs expire after this long (default ${DEFAULT_JOB_TTL_SECONDS})` }),
+  rate_limit_per_minute: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be at least 1" })
+    .max(1_000_000, { error: "must be at most 1000000" })
+    .nullable()
+    .optional()
+    .openapi({ description: "New jobs and calls allowed per minute (429 with Retry-After beyond it); null for no limit (the default)" }),
 };
 
 export const Balance = z
@@ -57,6 +65,7 @@ export const Balance = z
     tokens_per_credit: z.number().int(),
     cost_markup_percentage: z.number(),
     job_ttl_seconds: z.number().int(),
+    rate_limit_per_minute: z.number().int().nullable(),
     status: z.enum(["active", "suspended", "paused"]),
   })
   .openapi("Balance");
@@ -99,6 +108,7 @@ export function budgetSettingsOf(body: {
   tokens_per_credit?: number;
   cost_markup_percentage?: number;
   job_ttl_seconds?: number;
+  rate_limit_per_minute?: number | null;
 }) {
   return {
     budgetMode: body.budget_mode,
@@ -106,5 +116,6 @@ export function budgetSettingsOf(body: {
     tokensPerCredit: body.tokens_per_credit,
     costMarkupPercentage: body.cost_markup_percentage,
     jobTtlSeconds: body.job_ttl_seconds,
+    rateLimitPerMinute: body.rate_limit_per_minute,
   };
 }
