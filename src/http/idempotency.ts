@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
 import { log } from "../log";
 import type { AppEnv } from "./context";
 import { apiError } from "./errors";
@@ -106,10 +107,11 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   }
 
   try {
+    // Hono turns an error thrown by the handler into c.res (through onError) before next() returns.
     await next();
   } catch (error) {
-    // Errors thrown past this point become responses in onError; keep client errors, drop server errors.
-    await settle(error instanceof Error && "getResponse" in error ? (error as { getResponse(): Response }).getResponse() : null);
+    // Only an error that carries the exact response the client gets may be kept.
+    await settle(error instanceof HTTPException && error.res ? error.res : null);
     throw error;
   }
   await settle(c.res);
