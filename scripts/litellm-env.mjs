@@ -22,10 +22,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/processes.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const VENV_DIR = join(REPO_ROOT, '.venv-litellm');
@@ -254,16 +254,6 @@ async function ensureVenvUncached() {
 // Proxy
 // ---------------------------------------------------------------------------
 
-async function freePort() {
-  return new Promise((resolvePromise, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePromise(port));
-    });
-  });
-}
 
 /** OpenAI base URL of the upstream, ending in /v1 (the mock's url has no path). */
 function upstreamApiBase(upstreamUrl) {

@@ -31,10 +31,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort } from './lib/processes.mjs';
 
 export const SCHEMATHESIS_VERSION = '4.32.5';
 
@@ -104,16 +104,6 @@ async function ensureSchemathesis() {
 // The gateway: a process group we own, stopped as a whole
 // ---------------------------------------------------------------------------
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, HOST, () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
-  });
-}
 
 const groups = new Set();
 

@@ -28,6 +28,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { signalGroup } from './lib/processes.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER_JS = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -53,14 +54,6 @@ class StartError extends Error {}
 /** Live children (process-group leaders) that must die with us. */
 const children = new Set();
 
-function killGroup(child, signal) {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
 
 /** Forwards a stream line by line with a prefix, so wrangler's output is recognisable. */
 function forwardLines(stream, out, prefix, onLine) {
@@ -117,7 +110,7 @@ function startWrangler(args, { onLine } = {}) {
     child.once('exit', (code, signal) => {
       children.delete(child);
       // The wrapper is gone; make sure nothing it started (workerd, esbuild) outlives it.
-      killGroup(child, 'SIGKILL');
+      signalGroup(child.pid, 'SIGKILL');
       resolveExit({ code, signal, error: null });
     });
   });
@@ -128,15 +121,15 @@ function startWrangler(args, { onLine } = {}) {
 
 async function stopChild({ child, exited }) {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  killGroup(child, 'SIGTERM');
-  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
+  signalGroup(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
 }
 
 // Last resort (uncaught error, process.exit elsewhere): no wrangler group survives us.
 process.on('exit', () => {
-  for (const child of children) killGroup(child, 'SIGKILL');
+  for (const child of children) signalGroup(child.pid, 'SIGKILL');
 });
 
 // ---------------------------------------------------------------------------
@@ -220,7 +213,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
     if (stopping) {
       // A second Ctrl-C: do not wait for the grace period.
-      for (const child of children) killGroup(child, 'SIGKILL');
+      for (const child of children) signalGroup(child.pid, 'SIGKILL');
       return;
     }
     const what = [migrate && 'the D1 migrations', dev && 'wrangler dev', mock && 'the mock LiteLLM'].filter(Boolean).join(' and ');

@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMockLiteLLM } from '../mock-litellm/server.mjs';
 import { ensureLiteLLMVenv, pinnedLiteLLMVersion, startLiteLLM } from './litellm-env.mjs';
+import { freePort, signalGroup } from './lib/processes.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const START_SCRIPT = join(REPO_ROOT, 'scripts', 'start.mjs');
@@ -54,13 +55,6 @@ class RunError extends Error {}
 /** Every child we started, each the leader of its own process group. */
 const groups = new Set();
 
-function killGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is gone.
-  }
-}
 
 function groupAlive(pid) {
   try {
@@ -96,35 +90,25 @@ function spawnGroup(name, cmd, args, { env, logFile, inherit = false } = {}) {
 async function stopGroup(entry) {
   if (!groups.has(entry)) return;
   groups.delete(entry);
-  killGroup(entry.pid, 'SIGTERM');
+  signalGroup(entry.pid, 'SIGTERM');
   const deadline = Date.now() + STOP_GRACE_MS;
   await Promise.race([entry.exited, sleep(STOP_GRACE_MS)]);
   while (groupAlive(entry.pid) && Date.now() < deadline) await sleep(100);
   if (groupAlive(entry.pid)) {
     say(`${entry.name} did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing its process group`);
-    killGroup(entry.pid, 'SIGKILL');
+    signalGroup(entry.pid, 'SIGKILL');
   }
 }
 
 // Last resort (uncaught error, process.exit elsewhere): no group outlives us.
 process.on('exit', () => {
-  for (const entry of groups) killGroup(entry.pid, 'SIGKILL');
+  for (const entry of groups) signalGroup(entry.pid, 'SIGKILL');
 });
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 function isListening(port) {
   return new Promise((resolveListening) => {
@@ -284,7 +268,7 @@ async function finish(code, message) {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
     if (finishing) {
-      for (const entry of groups) killGroup(entry.pid, 'SIGKILL');
+      for (const entry of groups) signalGroup(entry.pid, 'SIGKILL');
       return;
     }
     void finish(130, `${signal} received: stopping everything`);

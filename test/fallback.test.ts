@@ -1,21 +1,8 @@
 import { describe, expect, inject, it } from "vitest";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import { api, balance, createJob, createTeam, expectLedgerConsistent, expectNoModelNames, jobView, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
 
 const mockUrl = inject("mockLiteLLMUrl");
 
-/** Every model name the mock knows, as a team might see it leak. */
-const BASE_MODELS = ["gpt-3.5-turbo", "gpt-4o-mini", "gpt-4-turbo", "gpt-4"];
-
-async function jobView(team: TestTeam, jobId: string) {
-  const res = await api("GET", `/api/jobs/${jobId}`, { key: team.key });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return { job: JSON.parse(text), text };
-}
-
-function expectNoModelNames(text: string) {
-  for (const model of BASE_MODELS) expect(text).not.toContain(model);
-}
 
 describe("fallback down the model group", () => {
   for (const [label, primary] of [

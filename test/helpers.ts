@@ -138,3 +138,18 @@ export async function upstreamRequests(mockUrl: string, teamId: string): Promise
   const res = await fetch(`${mockUrl}/__mock/requests?user=${encodeURIComponent(teamId)}`);
   return ((await res.json()) as { requests: any[] }).requests;
 }
+
+/** Every model name the mock knows, as a team might see it leak. */
+export const BASE_MODELS = ["gpt-3.5-turbo", "gpt-4o-mini", "gpt-4-turbo", "gpt-4"];
+
+/** A job as its team sees it, with the raw text for leak checks. */
+export async function jobView(team: TestTeam, jobId: string) {
+  const res = await api("GET", `/api/jobs/${jobId}`, { key: team.key });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return { job: JSON.parse(text), text };
+}
+
+export function expectNoModelNames(text: string) {
+  for (const model of BASE_MODELS) expect(text).not.toContain(model);
+}

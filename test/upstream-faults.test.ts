@@ -1,25 +1,13 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import worker from "../src/index";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import { api, balance, createJob, createTeam, expectLedgerConsistent, expectNoModelNames, jobView, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
 
 // Every way the mock LiteLLM can fail a non-streamed call: the client gets the status SPEC §6
 // names (fallback on 429, 5xx, timeout, connection failure; 502, or 504 for timeouts, when the
 // whole group fails), the call is recorded on the job, and the money stays consistent.
 
 const mockUrl = inject("mockLiteLLMUrl");
-const BASE_MODELS = ["gpt-3.5-turbo", "gpt-4o-mini", "gpt-4-turbo", "gpt-4"];
-
-async function jobView(team: TestTeam, jobId: string) {
-  const res = await api("GET", `/api/jobs/${jobId}`, { key: team.key });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return { job: JSON.parse(text), text };
-}
-
-function expectNoModelNames(text: string) {
-  for (const model of BASE_MODELS) expect(text).not.toContain(model);
-}
 
 /** Completes the job as `completed` and checks it was charged its one credit, exactly once. */
 async function completeAndCheck(team: TestTeam, jobId: string, expected: { successful: number; failed: number }) {

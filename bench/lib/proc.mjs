@@ -2,8 +2,8 @@
 // what it started (wrangler's workerd children). Only groups started here are ever signalled.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { freePort, signalGroup } from '../../scripts/lib/processes.mjs';
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 export const WRANGLER_JS = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -18,25 +18,8 @@ export function nodeForWrangler() {
   throw new Error(`wrangler needs Node >= 22.12 (this is ${process.versions.node}); run "npm install" and "npm run bench"`);
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
-function killGroup(child, signal) {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
 
 /**
  * Starts a command detached (own process group), its output appended to logFile.
@@ -77,14 +60,14 @@ export function startGroup(cmd, args, { logFile, env = {}, cwd = REPO_ROOT } = {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('exit', (code, signal) => {
       live.delete(child);
-      killGroup(child, 'SIGKILL'); // stragglers (workerd) must not outlive the leader
+      signalGroup(child.pid, 'SIGKILL'); // stragglers (workerd) must not outlive the leader
       resolve({ code, signal, error: null });
     });
   }).finally(() => out?.end());
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return exited;
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+    signalGroup(child.pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 5000);
     const result = await exited;
     clearTimeout(timer);
     return result;
@@ -112,10 +95,10 @@ export function startWranglerDev(args, { logFile }) {
 export async function stopAll() {
   await Promise.all(
     [...live].map(async (child) => {
-      killGroup(child, 'SIGTERM');
+      signalGroup(child.pid, 'SIGTERM');
       await new Promise((resolve) => {
         const timer = setTimeout(() => {
-          killGroup(child, 'SIGKILL');
+          signalGroup(child.pid, 'SIGKILL');
           resolve();
         }, 5000);
         child.once('exit', () => {
@@ -132,7 +115,7 @@ export async function stopAll() {
 }
 
 process.on('exit', () => {
-  for (const child of live) killGroup(child, 'SIGKILL');
+  for (const child of live) signalGroup(child.pid, 'SIGKILL');
 });
 
 export function tail(file, chars = 3000) {

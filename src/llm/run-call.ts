@@ -3,7 +3,7 @@ import { apiError } from "../http/errors";
 import { tryLedger } from "../ledger/client";
 import type { CallAdmission, CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
-import { estimateTokens, parseUsage, providerCost, reportedCostHeader, type Usage } from "./cost";
+import { estimateTokens, type ProviderCost, parseUsage, providerCost, reportedCostHeader, type Usage } from "./cost";
 import { type Attempt, attemptInOrder, sanitizeUpstreamMessage, type UpstreamConfig } from "./litellm-client";
 import { buildUpstreamBody, type ChatParameters } from "./upstream-request";
 
@@ -57,6 +57,18 @@ export function callRecorder(input: CallInput, callId: string, started: number, 
     stream,
     ...fields,
   });
+}
+
+/** What a call record says about usage and cost, whichever way the call was made. */
+export function meteredFields(usage: Usage, cost: ProviderCost, usageEstimated: boolean) {
+  return {
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    totalTokens: usage.totalTokens,
+    providerCostNano: cost.nano,
+    costSource: cost.source,
+    usageEstimated,
+  };
 }
 
 /** The body sent to LiteLLM for a call (the model is set per attempt). */
@@ -130,12 +142,7 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
       record({
         status: "success",
         modelUsed: outcome.model,
-        promptTokens: usage.promptTokens,
-        completionTokens: usage.completionTokens,
-        totalTokens: usage.totalTokens,
-        providerCostNano: cost.nano,
-        costSource: cost.source,
-        usageEstimated,
+        ...meteredFields(usage, cost, usageEstimated),
         latencyMs,
       }),
   ).catch(() => {

@@ -5,7 +5,7 @@ import { log } from "../log";
 import { estimateTokens, providerCost, type Usage } from "./cost";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import { type CallInput, callRecorder, describeFailure, failureError, hideModelNames, promptText, upstreamBodyFor, upstreamConfig } from "./run-call";
+import { type CallInput, callRecorder, describeFailure, meteredFields, failureError, hideModelNames, promptText, upstreamBodyFor, upstreamConfig } from "./run-call";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
 export interface BackgroundWork {
@@ -248,12 +248,7 @@ async function streamedCallRecord(
   return baseRecord(attempts, {
     status,
     modelUsed: opened.model,
-    promptTokens: usage.promptTokens,
-    completionTokens: usage.completionTokens,
-    totalTokens: usage.totalTokens,
-    providerCostNano: cost.nano,
-    costSource: cost.source,
-    usageEstimated,
+    ...meteredFields(usage, cost, usageEstimated),
     latencyMs: outcome.endedAt - started,
     error: outcome.status === "aborted" ? "Client disconnected mid-stream" : outcome.error,
   });

@@ -9,10 +9,11 @@
 // is stopped with SIGTERM at the end; the test then checks that nothing is left listening.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { freePort, signalGroup } from "../../scripts/lib/processes.mjs";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const SEED_CURL_SCRIPT = join(import.meta.dirname, "seed-curl.sh");
@@ -38,16 +39,6 @@ interface Server {
 
 let server: Server;
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolveListening) => {
@@ -62,14 +53,6 @@ function isListening(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals) {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
 
 async function startServer(): Promise<Server> {
   const port = await freePort();
@@ -91,7 +74,7 @@ async function startServer(): Promise<Server> {
   while (!output.includes(READY_LINE)) {
     if (exited) throw new Error(`npm start exited before it was ready. Its output:\n${output}`);
     if (Date.now() - started > STARTUP_TIMEOUT_MS) {
-      killGroup(proc.pid, "SIGTERM");
+      signalGroup(proc.pid, "SIGTERM");
       throw new Error(`npm start was not ready within ${STARTUP_TIMEOUT_MS} ms. Its output:\n${output}`);
     }
     await sleep(200);
@@ -103,9 +86,9 @@ async function startServer(): Promise<Server> {
 
 /** SIGTERM to npm start's group, wait until every process holding its output has exited. */
 async function stopServer(s: Server): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }> {
-  killGroup(s.proc.pid, "SIGTERM");
+  signalGroup(s.proc.pid, "SIGTERM");
   const timedOut = await Promise.race([s.closed.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-  if (timedOut) killGroup(s.proc.pid, "SIGKILL");
+  if (timedOut) signalGroup(s.proc.pid, "SIGKILL");
   const { code, signal } = await s.closed;
   return { code, signal, timedOut };
 }

@@ -1,0 +1,2 @@
+export function freePort(): Promise<number>;
+export function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void;
