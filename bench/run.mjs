@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 // `npm run bench` (node bench/run.mjs): what the gateway costs, measured against a bare
 // passthrough Worker in the same run, on this machine, over loopback only.
 //
@@ -15,18 +16,18 @@
 //
 // Bounded: about 8-10 minutes in full, about 2 in --quick (for working on the harness).
 
-import autocannon from 'autocannon';
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { forDuration, json, parseServerTiming, pool, request, takeSseEvents } from './lib/http.mjs';
-import { freePort, REPO_ROOT, runWrangler, startGroup, startWranglerDev, stopAll, tail } from './lib/proc.mjs';
-import { diff, mean, median, medianTree, ratio, roundTree, summarize } from './lib/stats.mjs';
-import { writeReport } from './lib/report.mjs';
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+import autocannon from "autocannon";
+import { forDuration, json, parseServerTiming, pool, request, takeSseEvents } from "./lib/http.mjs";
+import { freePort, REPO_ROOT, runWrangler, startGroup, startWranglerDev, stopAll, tail } from "./lib/proc.mjs";
+import { writeReport } from "./lib/report.mjs";
+import { diff, mean, median, medianTree, ratio, roundTree, summarize } from "./lib/stats.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -38,9 +39,9 @@ const option = (name, fallback) => {
   const i = argv.indexOf(name);
   return i !== -1 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
-const QUICK = flag('--quick');
+const QUICK = flag("--quick");
 const CFG = {
-  repeats: Number(option('--repeats', QUICK ? 1 : 3)),
+  repeats: Number(option("--repeats", QUICK ? 1 : 3)),
   latencySeconds: QUICK ? 1.5 : 6, // c=1 latency, per target per run
   latencySlices: QUICK ? 1 : 3, // ... in this many alternating slices
   loadSeconds: QUICK ? 1.5 : 4, // c=10 and c=32 throughput, per target per run
@@ -65,15 +66,15 @@ const CFG = {
   litellmRounds: QUICK ? 1 : 3,
   budgetMs: 14 * 60_000, // optional sections are skipped past this
 };
-const OUT_JSON = option('--out', join(REPO_ROOT, 'bench', 'results', 'latest.json'));
-const WRITE_MD = !flag('--no-md');
-const SKIP_LITELLM = flag('--no-litellm');
+const OUT_JSON = option("--out", join(REPO_ROOT, "bench", "results", "latest.json"));
+const WRITE_MD = !flag("--no-md");
+const SKIP_LITELLM = flag("--no-litellm");
 
-const ADMIN_KEY = `sk-bench-admin-${randomBytes(12).toString('hex')}`;
-const KEY_PEPPER = `bench-pepper-${randomBytes(12).toString('hex')}`;
-const MOCK_KEY = `sk-bench-mock-${randomBytes(12).toString('hex')}`;
-const MESSAGES = [{ role: 'user', content: 'Summarise what a benchmark of an LLM gateway should measure.' }];
-const PLAIN_MODEL = 'gpt-4o-mini';
+const ADMIN_KEY = `sk-bench-admin-${randomBytes(12).toString("hex")}`;
+const KEY_PEPPER = `bench-pepper-${randomBytes(12).toString("hex")}`;
+const MOCK_KEY = `sk-bench-mock-${randomBytes(12).toString("hex")}`;
+const MESSAGES = [{ role: "user", content: "Summarise what a benchmark of an LLM gateway should measure." }];
+const PLAIN_MODEL = "gpt-4o-mini";
 const STREAM_MODEL = `gpt-4o-mini+delay=${CFG.streamDelayMs}+chunks=${CFG.streamChunks}`;
 
 const started = Date.now();
@@ -97,14 +98,19 @@ function noteError(section, what, detail) {
 function cannon(section, { url, headers, body, connections, duration, amount }) {
   return new Promise((resolve, reject) => {
     const latencies = [];
-    const opts = { url, method: 'POST', headers, body, connections, timeout: 30 };
+    const opts = { url, method: "POST", headers, body, connections, timeout: 30 };
     if (amount !== undefined) opts.amount = amount;
     else opts.duration = duration;
     const instance = autocannon(opts, (err, res) => {
       if (err) return reject(err);
-      const ok = res['2xx'];
+      const ok = res["2xx"];
       const bad = res.non2xx + res.errors + res.timeouts;
-      if (bad > 0) noteError(section, `${connections} conn ${new URL(url).pathname}`, `non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} codes=${JSON.stringify(res.statusCodeStats)}`);
+      if (bad > 0)
+        noteError(
+          section,
+          `${connections} conn ${new URL(url).pathname}`,
+          `non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} codes=${JSON.stringify(res.statusCodeStats)}`,
+        );
       resolve({
         connections,
         seconds: res.duration,
@@ -117,7 +123,7 @@ function cannon(section, { url, headers, body, connections, duration, amount }) 
         latencies,
       });
     });
-    instance.on('response', (_client, statusCode, _bytes, ms) => {
+    instance.on("response", (_client, statusCode, _bytes, ms) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(ms);
     });
   });
@@ -129,42 +135,45 @@ const withoutSamples = ({ latencies, ...rest }) => rest;
 // Gateway API helpers
 // ---------------------------------------------------------------------------------------------
 
-const adminHeaders = { 'x-admin-key': ADMIN_KEY };
+const adminHeaders = { "x-admin-key": ADMIN_KEY };
 const teamHeaders = (key) => ({ authorization: `Bearer ${key}` });
 
 async function setupTenancy(base, teams) {
-  await json('POST', `${base}/api/organizations/create`, { headers: adminHeaders, body: { organization_id: 'bench-org', name: 'Bench' } });
-  for (const [group, model] of [['bench', PLAIN_MODEL], ['bench-stream', STREAM_MODEL]]) {
-    await json('POST', `${base}/api/model-groups/create`, {
+  await json("POST", `${base}/api/organizations/create`, { headers: adminHeaders, body: { organization_id: "bench-org", name: "Bench" } });
+  for (const [group, model] of [
+    ["bench", PLAIN_MODEL],
+    ["bench-stream", STREAM_MODEL],
+  ]) {
+    await json("POST", `${base}/api/model-groups/create`, {
       headers: adminHeaders,
       body: { group_name: group, display_name: group, models: [{ model_name: model, priority: 0 }] },
     });
   }
   const keys = {};
   for (const teamId of teams) {
-    const created = await json('POST', `${base}/api/teams/create`, {
+    const created = await json("POST", `${base}/api/teams/create`, {
       headers: adminHeaders,
-      body: { organization_id: 'bench-org', team_id: teamId, model_groups: ['bench', 'bench-stream'], credits_allocated: 100_000_000 },
+      body: { organization_id: "bench-org", team_id: teamId, model_groups: ["bench", "bench-stream"], credits_allocated: 100_000_000 },
     });
     keys[teamId] = created.json.virtual_key;
   }
   return keys;
 }
 
-async function createJob(base, teamId, key, jobType = 'bench') {
-  const res = await json('POST', `${base}/api/jobs/create`, { headers: teamHeaders(key), body: { team_id: teamId, job_type: jobType } });
+async function createJob(base, teamId, key, jobType = "bench") {
+  const res = await json("POST", `${base}/api/jobs/create`, { headers: teamHeaders(key), body: { team_id: teamId, job_type: jobType } });
   return res.json.job_id;
 }
 
-async function completeJob(base, key, jobId, status = 'completed') {
-  return json('POST', `${base}/api/jobs/${jobId}/complete`, { headers: teamHeaders(key), body: { status } });
+async function completeJob(base, key, jobId, status = "completed") {
+  return json("POST", `${base}/api/jobs/${jobId}/complete`, { headers: teamHeaders(key), body: { status } });
 }
 
-const gatewayCallBody = (group = 'bench') => ({ model_group: group, messages: MESSAGES });
+const gatewayCallBody = (group = "bench") => ({ model_group: group, messages: MESSAGES });
 const upstreamBody = (model = PLAIN_MODEL, extra = {}) => ({ model, messages: MESSAGES, ...extra });
 
 async function llmCall(base, key, jobId) {
-  return json('POST', `${base}/api/jobs/${jobId}/llm-call`, { headers: teamHeaders(key), body: gatewayCallBody() });
+  return json("POST", `${base}/api/jobs/${jobId}/llm-call`, { headers: teamHeaders(key), body: gatewayCallBody() });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,27 +181,27 @@ async function llmCall(base, key, jobId) {
 // ---------------------------------------------------------------------------------------------
 
 async function streamOnce(url, headers, body) {
-  let buffer = '';
+  let buffer = "";
   let firstByte = null;
   const contentTimes = [];
-  const res = await request('POST', url, {
+  const res = await request("POST", url, {
     headers,
     body,
     onChunk: (chunk, t) => {
       firstByte ??= t;
-      buffer += chunk.toString('utf8');
+      buffer += chunk.toString("utf8");
       const [events, rest] = takeSseEvents(buffer);
       buffer = rest;
       for (const event of events) {
         const data = event
-          .split('\n')
-          .filter((line) => line.startsWith('data:'))
+          .split("\n")
+          .filter((line) => line.startsWith("data:"))
           .map((line) => line.slice(5).trim())
-          .join('\n');
-        if (!data || data === '[DONE]') continue;
+          .join("\n");
+        if (!data || data === "[DONE]") continue;
         try {
           const content = JSON.parse(data).choices?.[0]?.delta?.content;
-          if (typeof content === 'string' && content.length > 0) contentTimes.push(t);
+          if (typeof content === "string" && content.length > 0) contentTimes.push(t);
         } catch {
           // not a chunk
         }
@@ -201,14 +210,14 @@ async function streamOnce(url, headers, body) {
   });
   return {
     status: res.status,
-    text: res.status === 200 ? '' : res.text.slice(0, 300),
+    text: res.status === 200 ? "" : res.text.slice(0, 300),
     headersMs: res.tHeaders - res.t0,
     firstByteMs: firstByte === null ? null : firstByte - res.t0,
     firstTokenMs: contentTimes.length ? contentTimes[0] - res.t0 : null,
     offsets: contentTimes.map((t) => t - contentTimes[0]),
     lastTokenMs: contentTimes.length ? contentTimes.at(-1) - res.t0 : null,
     totalMs: res.ms,
-    serverTiming: parseServerTiming(res.headers['server-timing']),
+    serverTiming: parseServerTiming(res.headers["server-timing"]),
   };
 }
 
@@ -247,14 +256,28 @@ function rotate(list, r) {
 
 /** The three load targets. The gateway's target opens a job per run and completes it after. */
 function loadTargets(env) {
-  const jsonHeaders = { 'content-type': 'application/json' };
+  const jsonHeaders = { "content-type": "application/json" };
   return {
-    mock: { prepare: async () => ({ url: `${env.mock.url}/chat/completions`, headers: { ...jsonHeaders, authorization: `Bearer ${MOCK_KEY}` }, body: JSON.stringify(upstreamBody()), after: async () => {} }) },
-    bare: { prepare: async () => ({ url: `${env.bare.url}/chat/completions`, headers: jsonHeaders, body: JSON.stringify(upstreamBody()), after: async () => {} }) },
+    mock: {
+      prepare: async () => ({
+        url: `${env.mock.url}/chat/completions`,
+        headers: { ...jsonHeaders, authorization: `Bearer ${MOCK_KEY}` },
+        body: JSON.stringify(upstreamBody()),
+        after: async () => {},
+      }),
+    },
+    bare: {
+      prepare: async () => ({
+        url: `${env.bare.url}/chat/completions`,
+        headers: jsonHeaders,
+        body: JSON.stringify(upstreamBody()),
+        after: async () => {},
+      }),
+    },
     gateway: {
       prepare: async () => {
-        const key = env.gwKeys['bench-main'];
-        const jobId = await createJob(env.gateway.url, 'bench-main', key);
+        const key = env.gwKeys["bench-main"];
+        const jobId = await createJob(env.gateway.url, "bench-main", key);
         return {
           url: `${env.gateway.url}/api/jobs/${jobId}/llm-call`,
           headers: { ...jsonHeaders, ...teamHeaders(key) },
@@ -274,10 +297,12 @@ function loadTargets(env) {
  */
 async function measureLoad(env, r, connections, seconds, section, slices) {
   const targets = loadTargets(env);
-  const names = rotate(['mock', 'bare', 'gateway'], r);
+  const names = rotate(["mock", "bare", "gateway"], r);
   const prepared = {};
   for (const name of names) prepared[name] = await targets[name].prepare();
-  const merged = Object.fromEntries(names.map((n) => [n, { connections, seconds: 0, requests_ok: 0, non2xx: 0, errors: 0, timeouts: 0, latencies: [] }]));
+  const merged = Object.fromEntries(
+    names.map((n) => [n, { connections, seconds: 0, requests_ok: 0, non2xx: 0, errors: 0, timeouts: 0, latencies: [] }]),
+  );
   for (let i = 0; i < slices; i++) {
     for (const name of rotate(names, i)) {
       const one = await cannon(section, { ...prepared[name], connections, duration: seconds / slices });
@@ -302,7 +327,7 @@ async function measureLoad(env, r, connections, seconds, section, slices) {
 async function measureStreaming(env, r) {
   const delay = CFG.streamDelayMs;
   const streamBody = upstreamBody(STREAM_MODEL, { stream: true, stream_options: { include_usage: true } });
-  const key = env.gwKeys['bench-main'];
+  const key = env.gwKeys["bench-main"];
   const targets = {
     mock: { url: `${env.mock.url}/chat/completions`, headers: { authorization: `Bearer ${MOCK_KEY}` }, body: streamBody },
     bare: { url: `${env.bare.url}/chat/completions`, headers: {}, body: streamBody },
@@ -310,11 +335,19 @@ async function measureStreaming(env, r) {
   let jobId = null;
   let probeJob = null;
   if (env.streaming.available) {
-    jobId = await createJob(env.gateway.url, 'bench-main', key);
-    targets.gateway = { url: `${env.gateway.url}/api/jobs/${jobId}/llm-call-stream`, headers: teamHeaders(key), body: gatewayCallBody('bench-stream') };
+    jobId = await createJob(env.gateway.url, "bench-main", key);
+    targets.gateway = {
+      url: `${env.gateway.url}/api/jobs/${jobId}/llm-call-stream`,
+      headers: teamHeaders(key),
+      body: gatewayCallBody("bench-stream"),
+    };
     // The probe (same code, with Server-Timing) says what happens before the first byte.
-    probeJob = await createJob(env.probe.url, 'probe-main', env.probeKeys['probe-main']);
-    targets.probe = { url: `${env.probe.url}/api/jobs/${probeJob}/llm-call-stream`, headers: teamHeaders(env.probeKeys['probe-main']), body: gatewayCallBody('bench-stream') };
+    probeJob = await createJob(env.probe.url, "probe-main", env.probeKeys["probe-main"]);
+    targets.probe = {
+      url: `${env.probe.url}/api/jobs/${probeJob}/llm-call-stream`,
+      headers: teamHeaders(env.probeKeys["probe-main"]),
+      body: gatewayCallBody("bench-stream"),
+    };
   }
   const samples = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   // Interleave the targets stream by stream, so drift in machine load hits them alike.
@@ -323,15 +356,15 @@ async function measureStreaming(env, r) {
       const t = targets[name];
       try {
         const s = await streamOnce(t.url, t.headers, t.body);
-        if (s.status !== 200) noteError('streaming', name, `HTTP ${s.status} ${s.text}`);
+        if (s.status !== 200) noteError("streaming", name, `HTTP ${s.status} ${s.text}`);
         samples[name].push(s);
       } catch (error) {
-        noteError('streaming', name, error.message);
+        noteError("streaming", name, error.message);
       }
     }
   }
   if (jobId) await completeJob(env.gateway.url, key, jobId);
-  if (probeJob) await completeJob(env.probe.url, env.probeKeys['probe-main'], probeJob);
+  if (probeJob) await completeJob(env.probe.url, env.probeKeys["probe-main"], probeJob);
   const stats = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, streamStats(v, delay)]));
   const added = (a, b) => ({
     headers_p50: diff(stats[a]?.headers.p50, stats[b].headers.p50),
@@ -343,8 +376,8 @@ async function measureStreaming(env, r) {
   });
   return {
     ...stats,
-    bare_over_mock: added('bare', 'mock'),
-    ...(stats.gateway ? { gateway_over_bare: added('gateway', 'bare') } : {}),
+    bare_over_mock: added("bare", "mock"),
+    ...(stats.gateway ? { gateway_over_bare: added("gateway", "bare") } : {}),
   };
 }
 
@@ -379,14 +412,16 @@ async function measureCycles(env, section, teamId, calls, concurrency, seconds) 
 }
 
 /** Job create + complete driven straight at one TeamLedger over RPC from inside the probe. */
-async function measureLedgerDirect(env, r) {
-  const drive = async (spec) => (await json('POST', `${env.probe.url}/__bench/ledger`, { body: spec })).json;
-  const rpc = await drive({ team_id: 'probe-admit', jobs: CFG.ledgerDirectJobs, concurrency: CFG.admissionConcurrency });
-  if (rpc.failures) noteError('ledger-direct', 'cycle', `${rpc.failures} refusals, first: ${rpc.first_failure}`);
-  const rpcSerial = await drive({ team_id: 'probe-admit', jobs: Math.round(CFG.ledgerDirectJobs / 4), concurrency: 1 });
-  const reads = await drive({ team_id: 'probe-admit', jobs: CFG.ledgerDirectJobs * 2, concurrency: CFG.admissionConcurrency, op: 'read' });
+async function measureLedgerDirect(env, _r) {
+  const drive = async (spec) => (await json("POST", `${env.probe.url}/__bench/ledger`, { body: spec })).json;
+  const rpc = await drive({ team_id: "probe-admit", jobs: CFG.ledgerDirectJobs, concurrency: CFG.admissionConcurrency });
+  if (rpc.failures) noteError("ledger-direct", "cycle", `${rpc.failures} refusals, first: ${rpc.first_failure}`);
+  const rpcSerial = await drive({ team_id: "probe-admit", jobs: Math.round(CFG.ledgerDirectJobs / 4), concurrency: 1 });
+  const reads = await drive({ team_id: "probe-admit", jobs: CFG.ledgerDirectJobs * 2, concurrency: CFG.admissionConcurrency, op: "read" });
   // In-object cost: the same methods called inside the object, no RPC and one commit per 500 jobs.
-  const inObject = (await json('POST', `${env.probe.url}/__bench/seed-history`, { body: { team_id: 'probe-inobject', jobs: 1000, calls_per_job: 0 } })).json;
+  const inObject = (
+    await json("POST", `${env.probe.url}/__bench/seed-history`, { body: { team_id: "probe-inobject", jobs: 1000, calls_per_job: 0 } })
+  ).json;
   return {
     rpc_concurrent: { jobs_per_s: rpc.jobs_per_s, concurrency: rpc.concurrency, rpc_median_ms: rpc.rpc_median_ms },
     rpc_serial: { jobs_per_s: rpcSerial.jobs_per_s, rpc_median_ms: rpcSerial.rpc_median_ms },
@@ -398,19 +433,19 @@ async function measureLedgerDirect(env, r) {
 /** Completing a job with 1, 100 and 1,000 calls in it (each job filled through llm-call). */
 async function measureCompleteGrowth(env) {
   const base = env.gateway.url;
-  const key = env.gwKeys['bench-complete'];
+  const key = env.gwKeys["bench-complete"];
   const out = {};
   for (const n of CFG.completeSizes) {
-    const jobId = await createJob(base, 'bench-complete', key);
+    const jobId = await createJob(base, "bench-complete", key);
     await pool(n, CFG.completeFillConcurrency, async () => {
       try {
         await llmCall(base, key, jobId);
       } catch (error) {
-        noteError('complete-growth', `fill ${n}`, error.message);
+        noteError("complete-growth", `fill ${n}`, error.message);
       }
     });
-    const res = await request('POST', `${base}/api/jobs/${jobId}/complete`, { headers: teamHeaders(key), body: { status: 'completed' } });
-    if (res.status !== 200) noteError('complete-growth', `complete ${n}`, `HTTP ${res.status}`);
+    const res = await request("POST", `${base}/api/jobs/${jobId}/complete`, { headers: teamHeaders(key), body: { status: "completed" } });
+    if (res.status !== 200) noteError("complete-growth", `complete ${n}`, `HTTP ${res.status}`);
     out[`calls_${n}`] = { ms: res.ms, response_bytes: Buffer.byteLength(res.text) };
   }
   const sizes = CFG.completeSizes;
@@ -421,13 +456,13 @@ async function measureCompleteGrowth(env) {
 }
 
 function doMs(timings) {
-  return timings.filter(([name]) => name.startsWith('do.')).reduce((a, [, ms]) => a + ms, 0);
+  return timings.filter(([name]) => name.startsWith("do.")).reduce((a, [, ms]) => a + ms, 0);
 }
 
 /** Reads (balance, usage, transactions, jobs) and a 1-call job's completion, small vs large history. */
 async function measureHistory(env, r) {
   const base = env.probe.url;
-  const teams = { small: `probe-hist-small-${r}`, large: 'probe-hist-large' };
+  const teams = { small: `probe-hist-small-${r}`, large: "probe-hist-large" };
   const period = new Date().toISOString().slice(0, 7);
   const reads = {
     balance: (t) => `/api/credits/teams/${t}/balance`,
@@ -441,15 +476,15 @@ async function measureHistory(env, r) {
     const e2e = { small: [], large: [] };
     const dob = { small: [], large: [] };
     for (let i = 0; i < CFG.readSamples; i++) {
-      for (const size of rotate(['small', 'large'], r + i)) {
+      for (const size of rotate(["small", "large"], r + i)) {
         const teamId = teams[size];
-        const res = await request('GET', `${base}${path(teamId)}`, { headers: teamHeaders(env.probeKeys[teamId]) });
+        const res = await request("GET", `${base}${path(teamId)}`, { headers: teamHeaders(env.probeKeys[teamId]) });
         if (res.status !== 200) {
-          noteError('history', `${read} ${size}`, `HTTP ${res.status} ${res.text.slice(0, 200)}`);
+          noteError("history", `${read} ${size}`, `HTTP ${res.status} ${res.text.slice(0, 200)}`);
           continue;
         }
         e2e[size].push(res.ms);
-        dob[size].push(doMs(parseServerTiming(res.headers['server-timing'])));
+        dob[size].push(doMs(parseServerTiming(res.headers["server-timing"])));
       }
     }
     out[read] = {
@@ -462,18 +497,21 @@ async function measureHistory(env, r) {
   const complete = { small: [], large: [] };
   const completeDo = { small: [], large: [] };
   for (let i = 0; i < CFG.completeWithHistorySamples; i++) {
-    for (const size of rotate(['small', 'large'], r + i)) {
+    for (const size of rotate(["small", "large"], r + i)) {
       const teamId = teams[size];
       const key = env.probeKeys[teamId];
       try {
-        const jobId = await createJob(base, teamId, key, 'bench-history');
+        const jobId = await createJob(base, teamId, key, "bench-history");
         await llmCall(base, key, jobId);
-        const res = await request('POST', `${base}/api/jobs/${jobId}/complete`, { headers: teamHeaders(key), body: { status: 'completed' } });
+        const res = await request("POST", `${base}/api/jobs/${jobId}/complete`, {
+          headers: teamHeaders(key),
+          body: { status: "completed" },
+        });
         if (res.status !== 200) throw new Error(`complete HTTP ${res.status}`);
         complete[size].push(res.ms);
-        completeDo[size].push(doMs(parseServerTiming(res.headers['server-timing'])));
+        completeDo[size].push(doMs(parseServerTiming(res.headers["server-timing"])));
       } catch (error) {
-        noteError('history', `complete ${size}`, error.message);
+        noteError("history", `complete ${size}`, error.message);
       }
     }
   }
@@ -484,10 +522,23 @@ async function measureHistory(env, r) {
   };
   // In-object cost of the same operations (no RPC, no HTTP): where history could cost, precisely.
   const profile = async (teamId) =>
-    (await json('POST', `${base}/__bench/profile`, { body: { team_id: teamId, reps: CFG.profileReps, read_reps: CFG.profileReadReps, period } }, 'profile')).json.value;
+    (
+      await json(
+        "POST",
+        `${base}/__bench/profile`,
+        { body: { team_id: teamId, reps: CFG.profileReps, read_reps: CFG.profileReadReps, period } },
+        "profile",
+      )
+    ).json.value;
   const inSmall = await profile(teams.small);
   const inLarge = await profile(teams.large);
-  for (const [op, key] of [['balance', 'balance'], ['usage', 'usage'], ['transactions', 'transactions'], ['jobs', 'jobs'], ['complete', 'complete_1_call']]) {
+  for (const [op, key] of [
+    ["balance", "balance"],
+    ["usage", "usage"],
+    ["transactions", "transactions"],
+    ["jobs", "jobs"],
+    ["complete", "complete_1_call"],
+  ]) {
     out[key].small.in_object_ms = inSmall[op];
     out[key].large.in_object_ms = inLarge[op];
   }
@@ -503,20 +554,25 @@ async function measureHistory(env, r) {
  * one DO read).
  */
 async function measureBreakdown(env, r, samples = CFG.breakdownSamples) {
-  const jsonHeaders = { 'content-type': 'application/json' };
-  const gwKey = env.gwKeys['bench-main'];
-  const prKey = env.probeKeys['probe-main'];
-  const gwJob = await createJob(env.gateway.url, 'bench-main', gwKey);
-  const prJob = await createJob(env.probe.url, 'probe-main', prKey);
+  const jsonHeaders = { "content-type": "application/json" };
+  const gwKey = env.gwKeys["bench-main"];
+  const prKey = env.probeKeys["probe-main"];
+  const gwJob = await createJob(env.gateway.url, "bench-main", gwKey);
+  const prJob = await createJob(env.probe.url, "probe-main", prKey);
   const calls = {
-    mock: () => request('POST', `${env.mock.url}/chat/completions`, { headers: { ...jsonHeaders, authorization: `Bearer ${MOCK_KEY}` }, body: upstreamBody() }),
-    bare: () => request('POST', `${env.bare.url}/chat/completions`, { headers: jsonHeaders, body: upstreamBody() }),
-    gateway: () => request('POST', `${env.gateway.url}/api/jobs/${gwJob}/llm-call`, { headers: teamHeaders(gwKey), body: gatewayCallBody() }),
-    probe: () => request('POST', `${env.probe.url}/api/jobs/${prJob}/llm-call`, { headers: teamHeaders(prKey), body: gatewayCallBody() }),
-    probe_health: () => request('GET', `${env.probe.url}/health`),
-    probe_d1_read: () => request('GET', `${env.probe.url}/api/pricing`, { headers: adminHeaders }),
-    probe_do_read: () => request('GET', `${env.probe.url}/api/credits/teams/probe-main/balance`, { headers: adminHeaders }),
-    probe_d1_do_read: () => request('GET', `${env.probe.url}/api/credits/teams/probe-main/balance`, { headers: teamHeaders(prKey) }),
+    mock: () =>
+      request("POST", `${env.mock.url}/chat/completions`, {
+        headers: { ...jsonHeaders, authorization: `Bearer ${MOCK_KEY}` },
+        body: upstreamBody(),
+      }),
+    bare: () => request("POST", `${env.bare.url}/chat/completions`, { headers: jsonHeaders, body: upstreamBody() }),
+    gateway: () =>
+      request("POST", `${env.gateway.url}/api/jobs/${gwJob}/llm-call`, { headers: teamHeaders(gwKey), body: gatewayCallBody() }),
+    probe: () => request("POST", `${env.probe.url}/api/jobs/${prJob}/llm-call`, { headers: teamHeaders(prKey), body: gatewayCallBody() }),
+    probe_health: () => request("GET", `${env.probe.url}/health`),
+    probe_d1_read: () => request("GET", `${env.probe.url}/api/pricing`, { headers: adminHeaders }),
+    probe_do_read: () => request("GET", `${env.probe.url}/api/credits/teams/probe-main/balance`, { headers: adminHeaders }),
+    probe_d1_do_read: () => request("GET", `${env.probe.url}/api/credits/teams/probe-main/balance`, { headers: teamHeaders(prKey) }),
   };
   const e2e = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
   const timing = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
@@ -524,11 +580,11 @@ async function measureBreakdown(env, r, samples = CFG.breakdownSamples) {
     for (const name of rotate(Object.keys(calls), r + i)) {
       const res = await calls[name]();
       if (res.status !== 200) {
-        noteError('breakdown', name, `HTTP ${res.status} ${res.text.slice(0, 200)}`);
+        noteError("breakdown", name, `HTTP ${res.status} ${res.text.slice(0, 200)}`);
         continue;
       }
       e2e[name].push(res.ms);
-      if (res.headers['server-timing']) timing[name].push(parseServerTiming(res.headers['server-timing']));
+      if (res.headers["server-timing"]) timing[name].push(parseServerTiming(res.headers["server-timing"]));
     }
   }
   await completeJob(env.gateway.url, gwKey, gwJob);
@@ -543,26 +599,33 @@ async function measureBreakdown(env, r, samples = CFG.breakdownSamples) {
   };
   const result = {
     e2e: Object.fromEntries(Object.entries(e2e).map(([k, v]) => [k, summarize(v)])),
-    server_timing_mean: Object.fromEntries(Object.entries(timing).filter(([, v]) => v.length).map(([k, v]) => [k, components(v)])),
+    server_timing_mean: Object.fromEntries(
+      Object.entries(timing)
+        .filter(([, v]) => v.length)
+        .map(([k, v]) => [k, components(v)]),
+    ),
   };
   // The call, component by component (means; the runtime's clock ticks in whole ms, so only
   // means over many requests are meaningful).
   const c = result.server_timing_mean.probe ?? {};
-  const sum = (prefix) => Object.entries(c).filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
-  const d1 = sum('d1.');
-  const beginCall = c['do.beginCall'] ?? 0;
-  const recordCall = c['do.recordCall'] ?? 0;
+  const sum = (prefix) =>
+    Object.entries(c)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((a, [, v]) => a + v, 0);
+  const d1 = sum("d1.");
+  const beginCall = c["do.beginCall"] ?? 0;
+  const recordCall = c["do.recordCall"] ?? 0;
   const upstream = c.upstream ?? 0;
   const upstreamBodyMs = c["upstream.body"] ?? 0;
   const logLines = c.log ?? 0;
-  const crypto = sum('crypto.');
+  const crypto = sum("crypto.");
   const app = c.app ?? 0;
   result.call = {
     e2e_mean: result.e2e.probe.mean,
     outside_isolate: result.e2e.probe.mean - app, // client + wrangler dev proxy + HTTP
     in_isolate: app,
     key_and_group_lookup_d1: d1,
-    d1_queries: Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('d1.'))),
+    d1_queries: Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith("d1."))),
     admission_do: beginCall,
     upstream,
     upstream_body: upstreamBodyMs,
@@ -576,11 +639,25 @@ async function measureBreakdown(env, r, samples = CFG.breakdownSamples) {
   result.call.probe_added_mean = result.e2e.probe.mean - bareMean;
   result.call.bare_added_over_mock_mean = bareMean - result.e2e.mock.mean;
   // The same I/O alone and right after a Durable Object RPC (inside the probe's isolate).
-  result.after_do = (await json('POST', `${env.probe.url}/__bench/after-do`, { body: { n: Math.max(10, Math.round(samples / 3)), team_id: 'probe-main' } }, 'after-do')).json;
+  result.after_do = (
+    await json(
+      "POST",
+      `${env.probe.url}/__bench/after-do`,
+      { body: { n: Math.max(10, Math.round(samples / 3)), team_id: "probe-main" } },
+      "after-do",
+    )
+  ).json;
   result.after_do.penalty_timer = result.after_do.timer_0_after_do - result.after_do.timer_0_alone;
   result.after_do.penalty_fetch = result.after_do.fetch_after_do - result.after_do.fetch_alone;
   // The current admission RPC against the proposed read-only one, same object, interleaved.
-  result.admission_variants = (await json('POST', `${env.probe.url}/__bench/admit`, { body: { n: Math.max(20, Math.round(samples / 2)), team_id: 'probe-admit' } }, 'admit')).json;
+  result.admission_variants = (
+    await json(
+      "POST",
+      `${env.probe.url}/__bench/admit`,
+      { body: { n: Math.max(20, Math.round(samples / 2)), team_id: "probe-admit" } },
+      "admit",
+    )
+  ).json;
   result.route_floor = {
     health_e2e_mean: result.e2e.probe_health.mean,
     one_d1_query_e2e_mean_over_health: result.e2e.probe_d1_read.mean - result.e2e.probe_health.mean,
@@ -595,58 +672,78 @@ async function measureBreakdown(env, r, samples = CFG.breakdownSamples) {
 // ---------------------------------------------------------------------------------------------
 
 async function litellmModule() {
-  const modulePath = join(REPO_ROOT, 'scripts', 'litellm-env.mjs');
-  const venv = join(REPO_ROOT, '.venv-litellm');
-  if (!existsSync(modulePath)) return { available: false, reason: 'scripts/litellm-env.mjs is not in the repository' };
-  if (!existsSync(join(venv, 'bin', 'litellm'))) return { available: false, reason: '.venv-litellm/ is not installed (node -e "import(\'./scripts/litellm-env.mjs\').then(m => m.ensureLiteLLMVenv())")' };
+  const modulePath = join(REPO_ROOT, "scripts", "litellm-env.mjs");
+  const venv = join(REPO_ROOT, ".venv-litellm");
+  if (!existsSync(modulePath)) return { available: false, reason: "scripts/litellm-env.mjs is not in the repository" };
+  if (!existsSync(join(venv, "bin", "litellm")))
+    return {
+      available: false,
+      reason: ".venv-litellm/ is not installed (node -e \"import('./scripts/litellm-env.mjs').then(m => m.ensureLiteLLMVenv())\")",
+    };
   const mod = await import(pathToFileURL(modulePath).href);
-  if (typeof mod.startLiteLLM !== 'function' || typeof mod.ensureLiteLLMVenv !== 'function') {
-    return { available: false, reason: 'scripts/litellm-env.mjs does not export startLiteLLM and ensureLiteLLMVenv' };
+  if (typeof mod.startLiteLLM !== "function" || typeof mod.ensureLiteLLMVenv !== "function") {
+    return { available: false, reason: "scripts/litellm-env.mjs does not export startLiteLLM and ensureLiteLLMVenv" };
   }
   // Never let the bench trigger a (networked, minutes-long) venv rebuild: only use a current venv.
-  const reqFile = join(REPO_ROOT, 'litellm', 'requirements.txt');
-  const stampFile = join(venv, '.requirements.sha256');
-  const want = createHash('sha256').update(readFileSync(reqFile)).digest('hex');
-  const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : null;
-  if (want !== have) return { available: false, reason: '.venv-litellm/ is stale (litellm/requirements.txt changed); rebuild it with ensureLiteLLMVenv()' };
+  const reqFile = join(REPO_ROOT, "litellm", "requirements.txt");
+  const stampFile = join(venv, ".requirements.sha256");
+  const want = createHash("sha256").update(readFileSync(reqFile)).digest("hex");
+  const have = existsSync(stampFile) ? readFileSync(stampFile, "utf8").trim() : null;
+  if (want !== have)
+    return { available: false, reason: ".venv-litellm/ is stale (litellm/requirements.txt changed); rebuild it with ensureLiteLLMVenv()" };
   return { available: true, mod };
 }
 
 async function measureLiteLLM(env, logDir) {
   const found = await litellmModule();
   if (!found.available) return { available: false, reason: found.reason };
-  const upstream = await startMock(logDir, 'mock-upstream', ['--mode', 'upstream']);
+  const upstream = await startMock(logDir, "mock-upstream", ["--mode", "upstream"]);
   let proxy;
   try {
     proxy = await found.mod.startLiteLLM({ upstreamUrl: upstream.url, port: 0, quiet: true });
   } catch (error) {
     await upstream.proc.stop();
-    return { available: false, reason: `LiteLLM did not start: ${error.message.split('\n')[0]}` };
+    return { available: false, reason: `LiteLLM did not start: ${error.message.split("\n")[0]}` };
   }
   try {
-    const jsonHeaders = { 'content-type': 'application/json' };
-    const key = env.gwKeys['bench-main'];
+    const jsonHeaders = { "content-type": "application/json" };
+    const _key = env.gwKeys["bench-main"];
     const targets = {
-      upstream_direct: async () => ({ url: `${upstream.url}/v1/chat/completions`, headers: { ...jsonHeaders, authorization: 'Bearer fake' }, body: JSON.stringify(upstreamBody()), after: async () => {} }),
-      litellm: async () => ({ url: `${proxy.url}/chat/completions`, headers: { ...jsonHeaders, authorization: `Bearer ${proxy.masterKey}` }, body: JSON.stringify(upstreamBody()), after: async () => {} }),
-      mock_direct: async () => ({ url: `${env.mock.url}/chat/completions`, headers: { ...jsonHeaders, authorization: `Bearer ${MOCK_KEY}` }, body: JSON.stringify(upstreamBody()), after: async () => {} }),
+      upstream_direct: async () => ({
+        url: `${upstream.url}/v1/chat/completions`,
+        headers: { ...jsonHeaders, authorization: "Bearer fake" },
+        body: JSON.stringify(upstreamBody()),
+        after: async () => {},
+      }),
+      litellm: async () => ({
+        url: `${proxy.url}/chat/completions`,
+        headers: { ...jsonHeaders, authorization: `Bearer ${proxy.masterKey}` },
+        body: JSON.stringify(upstreamBody()),
+        after: async () => {},
+      }),
+      mock_direct: async () => ({
+        url: `${env.mock.url}/chat/completions`,
+        headers: { ...jsonHeaders, authorization: `Bearer ${MOCK_KEY}` },
+        body: JSON.stringify(upstreamBody()),
+        after: async () => {},
+      }),
       gateway: loadTargets(env).gateway.prepare,
     };
     // Warm LiteLLM up (its first requests import and cache a lot).
     const warm = await targets.litellm();
-    await cannon('litellm-warmup', { ...warm, connections: 1, amount: 50 });
+    await cannon("litellm-warmup", { ...warm, connections: 1, amount: 50 });
     const rounds = [];
     for (let r = 0; r < CFG.litellmRounds; r++) {
       if (overBudget()) break;
       const round = { c1: {}, c10: {} };
       for (const name of rotate(Object.keys(targets), r)) {
         const t = await targets[name]();
-        round.c1[name] = withoutSamples(await cannon('litellm', { ...t, connections: 1, duration: CFG.litellmSeconds }));
+        round.c1[name] = withoutSamples(await cannon("litellm", { ...t, connections: 1, duration: CFG.litellmSeconds }));
         await t.after();
       }
-      for (const name of rotate(['litellm', 'gateway'], r)) {
+      for (const name of rotate(["litellm", "gateway"], r)) {
         const t = await targets[name]();
-        round.c10[name] = withoutSamples(await cannon('litellm', { ...t, connections: 10, duration: CFG.litellmSeconds }));
+        round.c10[name] = withoutSamples(await cannon("litellm", { ...t, connections: 10, duration: CFG.litellmSeconds }));
         await t.after();
       }
       const c1 = round.c1;
@@ -658,7 +755,13 @@ async function measureLiteLLM(env, logDir) {
       };
       rounds.push(round);
     }
-    return { available: true, version: proxy.version ?? null, startup_seconds: proxy.startupSeconds ?? null, rounds: rounds.length, median: medianTree(rounds) };
+    return {
+      available: true,
+      version: proxy.version ?? null,
+      startup_seconds: proxy.startupSeconds ?? null,
+      rounds: rounds.length,
+      median: medianTree(rounds),
+    };
   } finally {
     await proxy.stop().catch(() => {});
     await upstream.proc.stop();
@@ -670,15 +773,17 @@ async function measureLiteLLM(env, logDir) {
 // ---------------------------------------------------------------------------------------------
 
 function rootWranglerSettings() {
-  const toml = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');
+  const toml = readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8");
   const date = toml.match(/^compatibility_date\s*=\s*"([^"]+)"/m)?.[1];
-  const flags = [...(toml.match(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]);
-  if (!date) throw new Error('no compatibility_date in wrangler.toml');
+  const flags = [...(toml.match(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  if (!date) throw new Error("no compatibility_date in wrangler.toml");
   return { date, flags };
 }
 
 async function startMock(logDir, name, extra = []) {
-  const proc = startGroup(process.execPath, [join(REPO_ROOT, 'mock-litellm', 'server.mjs'), '--port', '0', '--quiet', ...extra], { logFile: join(logDir, `${name}.log`) });
+  const proc = startGroup(process.execPath, [join(REPO_ROOT, "mock-litellm", "server.mjs"), "--port", "0", "--quiet", ...extra], {
+    logFile: join(logDir, `${name}.log`),
+  });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 15_000);
     proc.onLine((line) => {
@@ -712,8 +817,8 @@ async function waitReady(name, proc, probe, timeoutMs = 180_000) {
 }
 
 async function bundleSize(tmp, logDir) {
-  const outdir = join(tmp, 'bundle');
-  const run = await runWrangler(['deploy', '--dry-run', '--outdir', outdir], { logFile: join(logDir, 'deploy-dry-run.log') });
+  const outdir = join(tmp, "bundle");
+  const run = await runWrangler(["deploy", "--dry-run", "--outdir", outdir], { logFile: join(logDir, "deploy-dry-run.log") });
   if (run.code !== 0) return { ok: false, reason: `wrangler deploy --dry-run exited ${run.code}: ${run.output.slice(-500)}` };
   const m = run.output.match(/Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/);
   let raw = 0;
@@ -723,7 +828,7 @@ async function bundleSize(tmp, logDir) {
     for (const entry of readdirSync(dir)) {
       const p = join(dir, entry);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!entry.endsWith('.map') && !entry.endsWith('README.md')) {
+      else if (!entry.endsWith(".map") && !entry.endsWith("README.md")) {
         const buf = readFileSync(p);
         raw += buf.length;
         const g = gzipSync(buf).length;
@@ -748,28 +853,34 @@ function machine() {
   const cpus = os.cpus();
   const version = (pkg) => {
     try {
-      return JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+      return JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
     } catch {
       return null;
     }
   };
   let git = null;
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'wrangler.toml', 'migrations', 'mock-litellm', 'package.json'], { cwd: REPO_ROOT }).toString().trim();
-    git = { head, src_dirty: dirty.length > 0, dirty_files: dirty ? dirty.split('\n').map((l) => l.trim()) : [] };
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT }).toString().trim();
+    const dirty = execFileSync(
+      "git",
+      ["status", "--porcelain", "--", "src", "wrangler.toml", "migrations", "mock-litellm", "package.json"],
+      { cwd: REPO_ROOT },
+    )
+      .toString()
+      .trim();
+    git = { head, src_dirty: dirty.length > 0, dirty_files: dirty ? dirty.split("\n").map((l) => l.trim()) : [] };
   } catch {
     // not a git checkout
   }
   return {
-    cpu: cpus[0]?.model ?? 'unknown',
+    cpu: cpus[0]?.model ?? "unknown",
     cores: cpus.length,
     memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    wrangler: version('wrangler'),
-    workerd: version('@cloudflare/workerd-linux-64') ?? version('workerd'),
-    autocannon: version('autocannon'),
+    wrangler: version("wrangler"),
+    workerd: version("@cloudflare/workerd-linux-64") ?? version("workerd"),
+    autocannon: version("autocannon"),
     git,
   };
 }
@@ -781,12 +892,12 @@ const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const tmp = mkdtempSync(join(os.tmpdir(), 'llm-gateway-bench-'));
-  const logDir = join(tmp, 'logs');
+  const tmp = mkdtempSync(join(os.tmpdir(), "llm-gateway-bench-"));
+  const logDir = join(tmp, "logs");
   mkdirSync(logDir);
   let keepTmp = false;
   const results = {
-    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
     date: new Date().toISOString(),
     quick: QUICK,
     config: CFG,
@@ -807,82 +918,149 @@ async function main() {
     await stopAll();
     process.exit(130);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
 
   try {
-    say(`machine: ${results.machine.cores} × ${results.machine.cpu}; load average ${results.load.start.join(' ')}; logs in ${logDir}`);
+    say(`machine: ${results.machine.cores} × ${results.machine.cpu}; load average ${results.load.start.join(" ")}; logs in ${logDir}`);
     const compat = rootWranglerSettings();
 
     // 1. Bundle size (before anything else loads the machine).
-    say('bundle: wrangler deploy --dry-run ...');
-    results.bundle = await section('bundle', () => bundleSize(tmp, logDir));
+    say("bundle: wrangler deploy --dry-run ...");
+    results.bundle = await section("bundle", () => bundleSize(tmp, logDir));
 
     // 2. Processes.
-    say('starting the mock LiteLLM, the bare Worker, the gateway and the probe ...');
-    const mock = await startMock(logDir, 'mock', ['--master-key', MOCK_KEY]);
-    const gwState = join(tmp, 'gateway-state');
-    const probeState = join(tmp, 'probe-state');
-    const bareState = join(tmp, 'bare-state');
-    const probeConfig = join(REPO_ROOT, 'bench', 'probe-worker', 'wrangler.toml');
-    const bareConfig = join(REPO_ROOT, 'bench', 'bare-worker', 'wrangler.toml');
-    await section('startup', async () => {
+    say("starting the mock LiteLLM, the bare Worker, the gateway and the probe ...");
+    const mock = await startMock(logDir, "mock", ["--master-key", MOCK_KEY]);
+    const gwState = join(tmp, "gateway-state");
+    const probeState = join(tmp, "probe-state");
+    const bareState = join(tmp, "bare-state");
+    const probeConfig = join(REPO_ROOT, "bench", "probe-worker", "wrangler.toml");
+    const bareConfig = join(REPO_ROOT, "bench", "bare-worker", "wrangler.toml");
+    await section("startup", async () => {
       const migrations = await Promise.all([
-        runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', gwState], { logFile: join(logDir, 'migrate-gateway.log') }),
-        runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '-c', probeConfig, '--persist-to', probeState], { logFile: join(logDir, 'migrate-probe.log') }),
+        runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", gwState], {
+          logFile: join(logDir, "migrate-gateway.log"),
+        }),
+        runWrangler(["d1", "migrations", "apply", "DB", "--local", "-c", probeConfig, "--persist-to", probeState], {
+          logFile: join(logDir, "migrate-probe.log"),
+        }),
       ]);
       for (const m of migrations) if (m.code !== 0) throw new Error(`d1 migrations apply failed:\n${m.output.slice(-1500)}`);
     });
-    const [barePort, gwPort, probePort, i1, i2, i3] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const compatArgs = ['--compatibility-date', compat.date, ...compat.flags.flatMap((f) => ['--compatibility-flags', f])];
-    const gatewayVars = ['--var', `LITELLM_BASE_URL:${mock.url}`, '--var', `LITELLM_API_KEY:${MOCK_KEY}`, '--var', `ADMIN_API_KEY:${ADMIN_KEY}`, '--var', `KEY_PEPPER:${KEY_PEPPER}`];
-    const common = (port, inspector) => ['--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--show-interactive-dev-session=false'];
-    const bareProc = startWranglerDev(['-c', bareConfig, ...common(barePort, i1), '--persist-to', bareState, ...compatArgs, '--var', `UPSTREAM_URL:${mock.url}`, '--var', `UPSTREAM_KEY:${MOCK_KEY}`], { logFile: join(logDir, 'bare.log') });
-    const gwProc = startWranglerDev([...common(gwPort, i2), '--persist-to', gwState, ...gatewayVars], { logFile: join(logDir, 'gateway.log') });
-    const probeProc = startWranglerDev(['-c', probeConfig, ...common(probePort, i3), '--persist-to', probeState, ...compatArgs, ...gatewayVars], { logFile: join(logDir, 'probe.log') });
+    const [barePort, gwPort, probePort, i1, i2, i3] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    const compatArgs = ["--compatibility-date", compat.date, ...compat.flags.flatMap((f) => ["--compatibility-flags", f])];
+    const gatewayVars = [
+      "--var",
+      `LITELLM_BASE_URL:${mock.url}`,
+      "--var",
+      `LITELLM_API_KEY:${MOCK_KEY}`,
+      "--var",
+      `ADMIN_API_KEY:${ADMIN_KEY}`,
+      "--var",
+      `KEY_PEPPER:${KEY_PEPPER}`,
+    ];
+    const common = (port, inspector) => [
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--show-interactive-dev-session=false",
+    ];
+    const bareProc = startWranglerDev(
+      [
+        "-c",
+        bareConfig,
+        ...common(barePort, i1),
+        "--persist-to",
+        bareState,
+        ...compatArgs,
+        "--var",
+        `UPSTREAM_URL:${mock.url}`,
+        "--var",
+        `UPSTREAM_KEY:${MOCK_KEY}`,
+      ],
+      { logFile: join(logDir, "bare.log") },
+    );
+    const gwProc = startWranglerDev([...common(gwPort, i2), "--persist-to", gwState, ...gatewayVars], {
+      logFile: join(logDir, "gateway.log"),
+    });
+    const probeProc = startWranglerDev(
+      ["-c", probeConfig, ...common(probePort, i3), "--persist-to", probeState, ...compatArgs, ...gatewayVars],
+      { logFile: join(logDir, "probe.log") },
+    );
     const env = {
       mock,
       bare: { url: `http://127.0.0.1:${barePort}`, proc: bareProc },
       gateway: { url: `http://127.0.0.1:${gwPort}`, proc: gwProc },
       probe: { url: `http://127.0.0.1:${probePort}`, proc: probeProc },
     };
-    await section('startup', () =>
+    await section("startup", () =>
       Promise.all([
-        waitReady('bare worker', bareProc, async () => (await request('POST', `${env.bare.url}/chat/completions`, { body: upstreamBody() })).status === 200),
-        waitReady('gateway', gwProc, async () => (await request('GET', `${env.gateway.url}/health`)).status === 200),
-        waitReady('probe', probeProc, async () => (await request('GET', `${env.probe.url}/health`)).status === 200),
+        waitReady(
+          "bare worker",
+          bareProc,
+          async () => (await request("POST", `${env.bare.url}/chat/completions`, { body: upstreamBody() })).status === 200,
+        ),
+        waitReady("gateway", gwProc, async () => (await request("GET", `${env.gateway.url}/health`)).status === 200),
+        waitReady("probe", probeProc, async () => (await request("GET", `${env.probe.url}/health`)).status === 200),
       ]),
     );
     say(`up: mock ${mock.url}, bare ${env.bare.url}, gateway ${env.gateway.url}, probe ${env.probe.url}`);
 
     // 3. Tenancy, history, streaming probe.
-    await section('setup', async () => {
-      env.gwKeys = await setupTenancy(env.gateway.url, ['bench-main', 'bench-cycle', 'bench-admit', 'bench-complete']);
-      env.probeKeys = await setupTenancy(env.probe.url, ['probe-main', 'probe-admit', 'probe-inobject', 'probe-hist-large', ...Array.from({ length: CFG.repeats }, (_, r) => `probe-hist-small-${r}`)]);
-      const seed = async (teamId, jobs) => (await json('POST', `${env.probe.url}/__bench/seed-history`, { body: { team_id: teamId, jobs, calls_per_job: 1 } }, 'seed-history')).json;
+    await section("setup", async () => {
+      env.gwKeys = await setupTenancy(env.gateway.url, ["bench-main", "bench-cycle", "bench-admit", "bench-complete"]);
+      env.probeKeys = await setupTenancy(env.probe.url, [
+        "probe-main",
+        "probe-admit",
+        "probe-inobject",
+        "probe-hist-large",
+        ...Array.from({ length: CFG.repeats }, (_, r) => `probe-hist-small-${r}`),
+      ]);
+      const seed = async (teamId, jobs) =>
+        (await json("POST", `${env.probe.url}/__bench/seed-history`, { body: { team_id: teamId, jobs, calls_per_job: 1 } }, "seed-history"))
+          .json;
       say(`history: ${CFG.historySmall} and ${CFG.historyJobs} past jobs (1 call each) ...`);
       let small;
       for (let r = 0; r < CFG.repeats; r++) small = await seed(`probe-hist-small-${r}`, CFG.historySmall); // a fresh one per run
-      const large = await seed('probe-hist-large', CFG.historyJobs);
+      const large = await seed("probe-hist-large", CFG.historyJobs);
       results.history_seed = { small_jobs: small.jobs, large_jobs: large.jobs, large_seed_ms: large.ms };
       // Is the streaming route there?
-      const key = env.gwKeys['bench-main'];
-      const jobId = await createJob(env.gateway.url, 'bench-main', key);
-      const probe = await streamOnce(`${env.gateway.url}/api/jobs/${jobId}/llm-call-stream`, teamHeaders(key), gatewayCallBody('bench-stream'));
+      const key = env.gwKeys["bench-main"];
+      const jobId = await createJob(env.gateway.url, "bench-main", key);
+      const probe = await streamOnce(
+        `${env.gateway.url}/api/jobs/${jobId}/llm-call-stream`,
+        teamHeaders(key),
+        gatewayCallBody("bench-stream"),
+      );
       await completeJob(env.gateway.url, key, jobId);
-      env.streaming = probe.status === 200 && probe.firstTokenMs !== null
-        ? { available: true }
-        : { available: false, reason: `POST /api/jobs/{id}/llm-call-stream answered HTTP ${probe.status}${probe.status === 200 ? ' without content chunks' : ''}` };
+      env.streaming =
+        probe.status === 200 && probe.firstTokenMs !== null
+          ? { available: true }
+          : {
+              available: false,
+              reason: `POST /api/jobs/{id}/llm-call-stream answered HTTP ${probe.status}${probe.status === 200 ? " without content chunks" : ""}`,
+            };
       results.streaming_route = env.streaming;
-      say(`streaming route: ${env.streaming.available ? 'available' : `not available (${env.streaming.reason})`}`);
+      say(`streaming route: ${env.streaming.available ? "available" : `not available (${env.streaming.reason})`}`);
     });
 
     // 4. Warm-up (discarded): JIT, connections, object and database caches.
-    await section('warmup', async () => {
+    await section("warmup", async () => {
       const targets = loadTargets(env);
-      for (const name of ['mock', 'bare', 'gateway']) {
+      for (const name of ["mock", "bare", "gateway"]) {
         const t = await targets[name].prepare();
-        await cannon('warmup', { ...t, connections: 4, duration: QUICK ? 1 : 2 });
+        await cannon("warmup", { ...t, connections: 4, duration: QUICK ? 1 : 2 });
         await t.after();
       }
       await measureBreakdown(env, 0, 10); // the probe and the breakdown's client paths
@@ -892,8 +1070,8 @@ async function main() {
     const runs = [];
     for (let r = 0; r < CFG.repeats; r++) {
       const run = { load_at_start: loadavg() };
-      say(`repeat ${r + 1}/${CFG.repeats} (load ${run.load_at_start.join(' ')}): latency at 1 connection ...`);
-      run.latency = await section('latency', () => measureLoad(env, r, 1, CFG.latencySeconds, 'latency', CFG.latencySlices));
+      say(`repeat ${r + 1}/${CFG.repeats} (load ${run.load_at_start.join(" ")}): latency at 1 connection ...`);
+      run.latency = await section("latency", () => measureLoad(env, r, 1, CFG.latencySeconds, "latency", CFG.latencySlices));
       run.latency_ratio = {
         p50: ratio(run.latency.gateway.latency.p50, run.latency.bare.latency.p50),
         p95: ratio(run.latency.gateway.latency.p95, run.latency.bare.latency.p95),
@@ -904,28 +1082,45 @@ async function main() {
         gateway_over_bare_p99: diff(run.latency.gateway.latency.p99, run.latency.bare.latency.p99),
         bare_over_mock_p50: diff(run.latency.bare.latency.p50, run.latency.mock.latency.p50),
       };
-      say(`  p50 mock ${run.latency.mock.latency.p50.toFixed(2)} / bare ${run.latency.bare.latency.p50.toFixed(2)} / gateway ${run.latency.gateway.latency.p50.toFixed(2)} ms; throughput at 10 and 32 connections ...`);
-      run.throughput = {};
-      for (const c of [10, 32]) run.throughput[`c${c}`] = await section('throughput', () => measureLoad(env, r, c, CFG.loadSeconds, `throughput c=${c}`, CFG.loadSlices));
-      run.throughput_ratio = Object.fromEntries(
-        Object.entries(run.throughput).map(([k, v]) => [k, { rps_gateway_over_bare: ratio(v.gateway.rps, v.bare.rps), p50_gateway_over_bare: ratio(v.gateway.latency.p50, v.bare.latency.p50) }]),
+      say(
+        `  p50 mock ${run.latency.mock.latency.p50.toFixed(2)} / bare ${run.latency.bare.latency.p50.toFixed(2)} / gateway ${run.latency.gateway.latency.p50.toFixed(2)} ms; throughput at 10 and 32 connections ...`,
       );
-      say('  streaming ...');
-      run.streaming = await section('streaming', () => measureStreaming(env, r));
-      say('  job cycles and admissions ...');
-      run.job_cycle = await section('job_cycle', () => measureCycles(env, 'job-cycle', 'bench-cycle', 3, CFG.cycleConcurrency, CFG.cycleSeconds));
-      run.admissions_http = await section('admissions', () => measureCycles(env, 'admissions', 'bench-admit', 0, CFG.admissionConcurrency, CFG.cycleSeconds));
-      run.admissions_ledger = await section('admissions', () => measureLedgerDirect(env, r));
-      say(`  cycles ${run.job_cycle.per_s.toFixed(1)}/s, admissions HTTP ${run.admissions_http.per_s.toFixed(1)}/s, RPC ${run.admissions_ledger.rpc_concurrent.jobs_per_s.toFixed(1)}/s; complete growth ...`);
-      run.complete_growth = await section('complete_growth', () => measureCompleteGrowth(env));
-      say('  reads and completion with history ...');
-      run.history = await section('history', () => measureHistory(env, r));
-      say('  breakdown ...');
-      run.breakdown = await section('breakdown', () => measureBreakdown(env, r));
+      run.throughput = {};
+      for (const c of [10, 32])
+        run.throughput[`c${c}`] = await section("throughput", () =>
+          measureLoad(env, r, c, CFG.loadSeconds, `throughput c=${c}`, CFG.loadSlices),
+        );
+      run.throughput_ratio = Object.fromEntries(
+        Object.entries(run.throughput).map(([k, v]) => [
+          k,
+          {
+            rps_gateway_over_bare: ratio(v.gateway.rps, v.bare.rps),
+            p50_gateway_over_bare: ratio(v.gateway.latency.p50, v.bare.latency.p50),
+          },
+        ]),
+      );
+      say("  streaming ...");
+      run.streaming = await section("streaming", () => measureStreaming(env, r));
+      say("  job cycles and admissions ...");
+      run.job_cycle = await section("job_cycle", () =>
+        measureCycles(env, "job-cycle", "bench-cycle", 3, CFG.cycleConcurrency, CFG.cycleSeconds),
+      );
+      run.admissions_http = await section("admissions", () =>
+        measureCycles(env, "admissions", "bench-admit", 0, CFG.admissionConcurrency, CFG.cycleSeconds),
+      );
+      run.admissions_ledger = await section("admissions", () => measureLedgerDirect(env, r));
+      say(
+        `  cycles ${run.job_cycle.per_s.toFixed(1)}/s, admissions HTTP ${run.admissions_http.per_s.toFixed(1)}/s, RPC ${run.admissions_ledger.rpc_concurrent.jobs_per_s.toFixed(1)}/s; complete growth ...`,
+      );
+      run.complete_growth = await section("complete_growth", () => measureCompleteGrowth(env));
+      say("  reads and completion with history ...");
+      run.history = await section("history", () => measureHistory(env, r));
+      say("  breakdown ...");
+      run.breakdown = await section("breakdown", () => measureBreakdown(env, r));
       run.load_at_end = loadavg();
       runs.push(run);
       if (overBudget()) {
-        say('time budget reached: no further repeats');
+        say("time budget reached: no further repeats");
         break;
       }
     }
@@ -934,11 +1129,11 @@ async function main() {
     results.median = medianTree(runs);
 
     // 6. LiteLLM.
-    if (SKIP_LITELLM) results.litellm = { available: false, reason: 'skipped (--no-litellm)' };
-    else if (overBudget()) results.litellm = { available: false, reason: 'skipped: the time budget was used up' };
+    if (SKIP_LITELLM) results.litellm = { available: false, reason: "skipped (--no-litellm)" };
+    else if (overBudget()) results.litellm = { available: false, reason: "skipped: the time budget was used up" };
     else {
-      say('LiteLLM comparison ...');
-      results.litellm = await section('litellm', () => measureLiteLLM(env, logDir));
+      say("LiteLLM comparison ...");
+      results.litellm = await section("litellm", () => measureLiteLLM(env, logDir));
       if (!results.litellm.available) say(`LiteLLM: not available (${results.litellm.reason})`);
     }
 
@@ -946,14 +1141,16 @@ async function main() {
     results.errors = { count: errors.length, list: errors.slice(0, 50) };
     results.total_seconds = (Date.now() - started) / 1000;
     const rounded = roundTree(results);
-    mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+    mkdirSync(join(REPO_ROOT, "bench", "results"), { recursive: true });
     writeFileSync(OUT_JSON, `${JSON.stringify(rounded, null, 2)}\n`);
-    say(`wrote ${OUT_JSON.replace(`${REPO_ROOT}/`, '')}`);
+    say(`wrote ${OUT_JSON.replace(`${REPO_ROOT}/`, "")}`);
     if (WRITE_MD) {
-      const file = writeReport(rounded, join(REPO_ROOT, 'BENCHMARKS.md'));
-      say(`wrote ${file.replace(`${REPO_ROOT}/`, '')}`);
+      const file = writeReport(rounded, join(REPO_ROOT, "BENCHMARKS.md"));
+      say(`wrote ${file.replace(`${REPO_ROOT}/`, "")}`);
     }
-    say(`done in ${results.total_seconds.toFixed(0)} s; errors: ${errors.length}; load average ${results.load.start.join(' ')} → ${results.load.end.join(' ')}`);
+    say(
+      `done in ${results.total_seconds.toFixed(0)} s; errors: ${errors.length}; load average ${results.load.start.join(" ")} → ${results.load.end.join(" ")}`,
+    );
   } catch (error) {
     keepTmp = true;
     process.stderr.write(`[bench] failed: ${error.stack ?? error}\n[bench] logs kept in ${logDir}\n`);

@@ -1,23 +1,30 @@
 // Tests for mock-litellm/server.mjs. Run: node --test mock-litellm/
-import { test, describe, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import {
-  startMockLiteLLM, MODEL_PRICES, buildAnswer, countPromptTokens, countTokens,
-  splitIntoChunks, pythonFloatRepr, parseModelName,
-} from './server.mjs';
+  buildAnswer,
+  countPromptTokens,
+  countTokens,
+  MODEL_PRICES,
+  parseModelName,
+  pythonFloatRepr,
+  splitIntoChunks,
+  startMockLiteLLM,
+} from "./server.mjs";
 
 const MESSAGES = [
-  { role: 'system', content: 'You are terse.' },
-  { role: 'user', content: 'Tell me something about gateways and billing.' },
+  { role: "system", content: "You are terse." },
+  { role: "user", content: "Tell me something about gateways and billing." },
 ];
 const WEATHER_TOOL = {
-  type: 'function',
+  type: "function",
   function: {
-    name: 'get_weather',
-    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } }, required: ['city'] },
+    name: "get_weather",
+    parameters: { type: "object", properties: { city: { type: "string" }, unit: { enum: ["c", "f"] } }, required: ["city"] },
   },
 };
 
@@ -25,9 +32,9 @@ const WEATHER_TOOL = {
 
 function chat(mock, body, headers = {}, signal) {
   return fetch(`${mock.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
     signal,
   });
 }
@@ -40,8 +47,8 @@ async function readEvents(res, { stopAfter } = {}) {
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   const events = [];
-  let buffer = '';
-  let raw = '';
+  let buffer = "";
+  let raw = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -50,7 +57,7 @@ async function readEvents(res, { stopAfter } = {}) {
     buffer += text;
     const at = performance.now();
     let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
       events.push({ frame: buffer.slice(0, cut), at });
       buffer = buffer.slice(cut + 2);
     }
@@ -66,7 +73,7 @@ async function readEvents(res, { stopAfter } = {}) {
 function dataObjects(events) {
   const out = [];
   for (const { frame } of events) {
-    if (!frame.startsWith('data: ') || frame === 'data: [DONE]') continue;
+    if (!frame.startsWith("data: ") || frame === "data: [DONE]") continue;
     try {
       out.push(JSON.parse(frame.slice(6)));
     } catch {
@@ -77,12 +84,12 @@ function dataObjects(events) {
 }
 
 function concatContent(chunks) {
-  return chunks.map((c) => c.choices?.[0]?.delta?.content ?? '').join('');
+  return chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("");
 }
 
 function hasNullDeep(value) {
   if (value === null) return true;
-  if (typeof value !== 'object') return false;
+  if (typeof value !== "object") return false;
   return Object.values(value).some(hasNullDeep);
 }
 
@@ -90,87 +97,94 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- pure helpers ----------------------------------------------------------
 
-describe('exported helpers', () => {
-  test('prices match LiteLLM cost map', () => {
-    assert.deepEqual(MODEL_PRICES['gpt-4o-mini'], { input_cost_per_token: 0.00000015, output_cost_per_token: 0.0000006 });
-    assert.deepEqual(Object.keys(MODEL_PRICES).sort(), ['gpt-3.5-turbo', 'gpt-4', 'gpt-4-turbo', 'gpt-4o-mini']);
+describe("exported helpers", () => {
+  test("prices match LiteLLM cost map", () => {
+    assert.deepEqual(MODEL_PRICES["gpt-4o-mini"], { input_cost_per_token: 0.00000015, output_cost_per_token: 0.0000006 });
+    assert.deepEqual(Object.keys(MODEL_PRICES).sort(), ["gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4o-mini"]);
   });
 
-  test('token counting rules', () => {
+  test("token counting rules", () => {
     // ceil(14/4)+4 + ceil(45/4)+4 + 3
     assert.equal(countPromptTokens(MESSAGES), 4 + 4 + 12 + 4 + 3);
-    assert.equal(countTokens('Hello big  world.'), 3);
-    const answer = buildAnswer({ messages: MESSAGES }, 'gpt-4');
+    assert.equal(countTokens("Hello big  world."), 3);
+    const answer = buildAnswer({ messages: MESSAGES }, "gpt-4");
     assert.equal(answer.completionTokens, countTokens(answer.content));
     const words = answer.content.split(/\s+/).length;
     assert.ok(words >= 20 && words <= 90, `word count ${words}`);
-    assert.ok(answer.content.startsWith('Mock answer from gpt-4: '));
-    assert.deepEqual(buildAnswer({ messages: MESSAGES }, 'gpt-4'), answer, 'deterministic');
+    assert.ok(answer.content.startsWith("Mock answer from gpt-4: "));
+    assert.deepEqual(buildAnswer({ messages: MESSAGES }, "gpt-4"), answer, "deterministic");
   });
 
-  test('chunk splitting keeps the text and honours the count', () => {
-    const text = 'one two three four five';
-    assert.deepEqual(splitIntoChunks(text), ['one', ' two', ' three', ' four', ' five']);
-    assert.equal(splitIntoChunks(text, 2).join(''), text);
-    assert.equal(splitIntoChunks('ab', 5).length, 2);
-    assert.equal(splitIntoChunks('word', 3).length, 3, 'at least 3 by default even for one piece');
+  test("chunk splitting keeps the text and honours the count", () => {
+    const text = "one two three four five";
+    assert.deepEqual(splitIntoChunks(text), ["one", " two", " three", " four", " five"]);
+    assert.equal(splitIntoChunks(text, 2).join(""), text);
+    assert.equal(splitIntoChunks("ab", 5).length, 2);
+    assert.equal(splitIntoChunks("word", 3).length, 3, "at least 3 by default even for one piece");
   });
 
-  test('python float formatting of header values', () => {
-    assert.equal(pythonFloatRepr(0.000015), '1.5e-05');
-    assert.equal(pythonFloatRepr(0.00012), '0.00012');
-    assert.equal(pythonFloatRepr(2), '2.0');
-    assert.equal(pythonFloatRepr(0), '0.0');
+  test("python float formatting of header values", () => {
+    assert.equal(pythonFloatRepr(0.000015), "1.5e-05");
+    assert.equal(pythonFloatRepr(0.00012), "0.00012");
+    assert.equal(pythonFloatRepr(2), "2.0");
+    assert.equal(pythonFloatRepr(0), "0.0");
   });
 
-  test('model name grammar', () => {
-    assert.deepEqual(parseModelName('gpt-4+fail=500+delay=5').options, { fail: '500', delay: 5 });
-    assert.equal(parseModelName('nope'), null);
-    assert.equal(parseModelName('gpt-4+bogus=1'), null);
-    assert.equal(parseModelName('gpt-4+delay=abc'), null);
+  test("model name grammar", () => {
+    assert.deepEqual(parseModelName("gpt-4+fail=500+delay=5").options, { fail: "500", delay: 5 });
+    assert.equal(parseModelName("nope"), null);
+    assert.equal(parseModelName("gpt-4+bogus=1"), null);
+    assert.equal(parseModelName("gpt-4+delay=abc"), null);
   });
 });
 
 // --- proxy mode ------------------------------------------------------------
 
-describe('proxy mode', () => {
+describe("proxy mode", () => {
   let mock;
   before(async () => {
-    mock = await startMockLiteLLM({ port: 0, quiet: true, masterKey: '' });
+    mock = await startMockLiteLLM({ port: 0, quiet: true, masterKey: "" });
   });
   after(() => mock.close());
 
-  test('health, readiness and models', async () => {
+  test("health, readiness and models", async () => {
     assert.equal(await (await fetch(`${mock.url}/health/liveliness`)).json(), "I'm alive!");
     assert.equal(await (await fetch(`${mock.url}/health/liveness`)).json(), "I'm alive!");
     assert.deepEqual(await (await fetch(`${mock.url}/health/readiness`)).json(), {
-      status: 'healthy', db: 'Not connected', cache: null, litellm_version: 'mock', success_callbacks: [],
+      status: "healthy",
+      db: "Not connected",
+      cache: null,
+      litellm_version: "mock",
+      success_callbacks: [],
     });
-    for (const path of ['/v1/models', '/models']) {
+    for (const path of ["/v1/models", "/models"]) {
       const models = await (await fetch(`${mock.url}${path}`)).json();
-      assert.equal(models.object, 'list');
-      assert.deepEqual(models.data[0], { id: 'gpt-3.5-turbo', object: 'model', created: 1677610602, owned_by: 'openai' });
+      assert.equal(models.object, "list");
+      assert.deepEqual(models.data[0], { id: "gpt-3.5-turbo", object: "model", created: 1677610602, owned_by: "openai" });
     }
   });
 
-  test('non-stream body and headers', async () => {
-    const res = await chat(mock, { model: 'gpt-4o-mini', messages: MESSAGES }, { 'x-litellm-call-id': 'call-123' });
+  test("non-stream body and headers", async () => {
+    const res = await chat(mock, { model: "gpt-4o-mini", messages: MESSAGES }, { "x-litellm-call-id": "call-123" });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.headers.get("content-type"), "application/json");
     const body = await res.json();
-    const expected = buildAnswer({ messages: MESSAGES }, 'gpt-4o-mini');
+    const expected = buildAnswer({ messages: MESSAGES }, "gpt-4o-mini");
     assert.match(body.id, /^chatcmpl-[0-9a-f-]{36}$/);
-    assert.equal(body.object, 'chat.completion');
-    assert.equal(body.model, 'gpt-4o-mini');
-    assert.equal(typeof body.created, 'number');
+    assert.equal(body.object, "chat.completion");
+    assert.equal(body.model, "gpt-4o-mini");
+    assert.equal(typeof body.created, "number");
     assert.match(body.system_fingerprint, /^fp_/);
     // LiteLLM 1.106.12's shape: no tool_calls/function_call members when there are none.
-    assert.deepEqual(body.choices, [{
-      finish_reason: 'stop', index: 0,
-      message: { content: expected.content, role: 'assistant', provider_specific_fields: { refusal: null }, annotations: [] },
-      provider_specific_fields: {},
-    }]);
-    assert.equal(body.service_tier, 'default');
+    assert.deepEqual(body.choices, [
+      {
+        finish_reason: "stop",
+        index: 0,
+        message: { content: expected.content, role: "assistant", provider_specific_fields: { refusal: null }, annotations: [] },
+        provider_specific_fields: {},
+      },
+    ]);
+    assert.equal(body.service_tier, "default");
     assert.equal(body.usage.prompt_tokens, expected.promptTokens);
     assert.equal(body.usage.completion_tokens, expected.completionTokens);
     assert.equal(body.usage.total_tokens, expected.promptTokens + expected.completionTokens);
@@ -178,61 +192,64 @@ describe('proxy mode', () => {
     assert.equal(body.usage.completion_tokens_details.reasoning_tokens, 0);
 
     const h = res.headers;
-    assert.equal(h.get('x-litellm-call-id'), 'call-123');
-    assert.equal(h.get('x-litellm-model-id'), 'mock-gpt-4o-mini');
-    assert.equal(h.get('x-litellm-model-group'), 'gpt-4o-mini');
-    assert.ok(h.get('x-litellm-model-api-base'));
-    assert.equal(h.get('x-litellm-version'), 'mock');
-    assert.equal(h.get('x-litellm-attempted-retries'), '0');
-    assert.equal(h.get('x-litellm-attempted-fallbacks'), '0');
-    assert.equal(h.get('x-litellm-model-name'), 'openai/gpt-4o-mini');
-    assert.ok(Number.parseFloat(h.get('x-litellm-response-duration-ms')) >= 0);
-    assert.ok(Number.parseFloat(h.get('x-litellm-overhead-duration-ms')) >= 0);
+    assert.equal(h.get("x-litellm-call-id"), "call-123");
+    assert.equal(h.get("x-litellm-model-id"), "mock-gpt-4o-mini");
+    assert.equal(h.get("x-litellm-model-group"), "gpt-4o-mini");
+    assert.ok(h.get("x-litellm-model-api-base"));
+    assert.equal(h.get("x-litellm-version"), "mock");
+    assert.equal(h.get("x-litellm-attempted-retries"), "0");
+    assert.equal(h.get("x-litellm-attempted-fallbacks"), "0");
+    assert.equal(h.get("x-litellm-model-name"), "openai/gpt-4o-mini");
+    assert.ok(Number.parseFloat(h.get("x-litellm-response-duration-ms")) >= 0);
+    assert.ok(Number.parseFloat(h.get("x-litellm-overhead-duration-ms")) >= 0);
     const cost = expected.promptTokens * 0.00000015 + expected.completionTokens * 0.0000006;
-    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost')), cost);
-    assert.equal(Number.parseFloat(h.get('x-litellm-key-spend')), cost);
-    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost-original')), cost);
-    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost-input')), expected.promptTokens * 0.00000015);
-    assert.equal(Number.parseFloat(h.get('x-litellm-response-cost-output')), expected.completionTokens * 0.0000006);
+    assert.equal(Number.parseFloat(h.get("x-litellm-response-cost")), cost);
+    assert.equal(Number.parseFloat(h.get("x-litellm-key-spend")), cost);
+    assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-original")), cost);
+    assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-input")), expected.promptTokens * 0.00000015);
+    assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-output")), expected.completionTokens * 0.0000006);
   });
 
-  test('call id is generated when not sent', async () => {
-    const res = await chat(mock, { model: 'gpt-4', messages: MESSAGES });
-    assert.match(res.headers.get('x-litellm-call-id'), /^[0-9a-f-]{36}$/);
+  test("call id is generated when not sent", async () => {
+    const res = await chat(mock, { model: "gpt-4", messages: MESSAGES });
+    assert.match(res.headers.get("x-litellm-call-id"), /^[0-9a-f-]{36}$/);
     await res.arrayBuffer();
   });
 
-  test('stream framing matches the non-stream answer exactly', async () => {
-    const request = { model: 'gpt-4o-mini', messages: MESSAGES };
+  test("stream framing matches the non-stream answer exactly", async () => {
+    const request = { model: "gpt-4o-mini", messages: MESSAGES };
     const plain = await (await chat(mock, request)).json();
     const res = await chat(mock, { ...request, stream: true, stream_options: { include_usage: true } });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-    assert.equal(res.headers.get('x-accel-buffering'), 'no');
-    assert.equal(res.headers.get('cache-control'), 'no-cache');
-    assert.equal(res.headers.get('x-litellm-response-cost'), null, 'no cost header on streams');
-    assert.equal(res.headers.get('x-litellm-response-cost-original'), '0.0', 'the breakdown headers are there, at 0.0');
-    assert.ok(res.headers.get('x-litellm-call-id'));
-    assert.ok(res.headers.get('x-litellm-model-id'));
+    assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    assert.equal(res.headers.get("x-accel-buffering"), "no");
+    assert.equal(res.headers.get("cache-control"), "no-cache");
+    assert.equal(res.headers.get("x-litellm-response-cost"), null, "no cost header on streams");
+    assert.equal(res.headers.get("x-litellm-response-cost-original"), "0.0", "the breakdown headers are there, at 0.0");
+    assert.ok(res.headers.get("x-litellm-call-id"));
+    assert.ok(res.headers.get("x-litellm-model-id"));
 
     const { raw, events, rest } = await readEvents(res);
-    assert.equal(rest, '', 'stream ends on an event boundary');
-    assert.ok(raw.endsWith('data: [DONE]\n\n'));
-    assert.ok(events.every((e) => e.frame.startsWith('data: ')));
+    assert.equal(rest, "", "stream ends on an event boundary");
+    assert.ok(raw.endsWith("data: [DONE]\n\n"));
+    assert.ok(events.every((e) => e.frame.startsWith("data: ")));
     const chunks = dataObjects(events);
-    assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'gpt-4o-mini'));
-    assert.ok(chunks.every((c) => !hasNullDeep(c)), 'nulls are omitted in chunks');
+    assert.ok(chunks.every((c) => c.object === "chat.completion.chunk" && c.model === "gpt-4o-mini"));
+    assert.ok(
+      chunks.every((c) => !hasNullDeep(c)),
+      "nulls are omitted in chunks",
+    );
     assert.equal(new Set(chunks.map((c) => c.id)).size, 1);
-    assert.equal(chunks[0].choices[0].delta.role, 'assistant');
-    assert.ok(chunks[0].choices[0].delta.content.length > 0, 'first delta carries the first piece');
+    assert.equal(chunks[0].choices[0].delta.role, "assistant");
+    assert.ok(chunks[0].choices[0].delta.content.length > 0, "first delta carries the first piece");
 
     const usageChunks = chunks.filter((c) => c.usage);
     assert.equal(usageChunks.length, 1);
     const [usageChunk] = usageChunks;
-    assert.equal(chunks.at(-1), usageChunk, 'usage is the last JSON chunk');
-    assert.deepEqual(usageChunk.choices, [{ index: 0, delta: {} }], 'LiteLLM quirk by default');
+    assert.equal(chunks.at(-1), usageChunk, "usage is the last JSON chunk");
+    assert.deepEqual(usageChunk.choices, [{ index: 0, delta: {} }], "LiteLLM quirk by default");
     const finish = chunks.at(-2);
-    assert.deepEqual(finish.choices, [{ index: 0, delta: {}, finish_reason: 'stop' }]);
+    assert.deepEqual(finish.choices, [{ index: 0, delta: {}, finish_reason: "stop" }]);
 
     assert.equal(concatContent(chunks), plain.choices[0].message.content);
     assert.equal(usageChunk.usage.prompt_tokens, plain.usage.prompt_tokens);
@@ -244,67 +261,83 @@ describe('proxy mode', () => {
     assert.equal(chunks.length - 2, countTokens(plain.choices[0].message.content));
   });
 
-  test('usage chunk only with include_usage; usagechoices=empty', async () => {
-    const without = await readEvents(await chat(mock, { model: 'gpt-4', messages: MESSAGES, stream: true }));
+  test("usage chunk only with include_usage; usagechoices=empty", async () => {
+    const without = await readEvents(await chat(mock, { model: "gpt-4", messages: MESSAGES, stream: true }));
     assert.ok(dataObjects(without.events).every((c) => !c.usage));
-    assert.ok(without.raw.endsWith('data: [DONE]\n\n'));
+    assert.ok(without.raw.endsWith("data: [DONE]\n\n"));
 
-    const empty = await readEvents(await chat(mock, {
-      model: 'gpt-4+usagechoices=empty', messages: MESSAGES, stream: true, stream_options: { include_usage: true },
-    }));
+    const empty = await readEvents(
+      await chat(mock, {
+        model: "gpt-4+usagechoices=empty",
+        messages: MESSAGES,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
     const usage = dataObjects(empty.events).find((c) => c.usage);
     assert.deepEqual(usage.choices, []);
   });
 
-  test('chunks=N and max_tokens', async () => {
-    const { events } = await readEvents(await chat(mock, { model: 'gpt-4+chunks=4', messages: MESSAGES, stream: true }));
+  test("chunks=N and max_tokens", async () => {
+    const { events } = await readEvents(await chat(mock, { model: "gpt-4+chunks=4", messages: MESSAGES, stream: true }));
     const chunks = dataObjects(events);
     assert.equal(chunks.filter((c) => c.choices[0].delta.content !== undefined).length, 4);
 
-    const body = { model: 'gpt-3.5-turbo', messages: MESSAGES, max_tokens: 5 };
+    const body = { model: "gpt-3.5-turbo", messages: MESSAGES, max_tokens: 5 };
     const plain = await (await chat(mock, body)).json();
-    assert.equal(plain.choices[0].finish_reason, 'length');
+    assert.equal(plain.choices[0].finish_reason, "length");
     assert.equal(plain.usage.completion_tokens, 5);
     assert.equal(countTokens(plain.choices[0].message.content), 5);
     const streamed = dataObjects((await readEvents(await chat(mock, { ...body, stream: true }))).events);
     assert.equal(concatContent(streamed), plain.choices[0].message.content);
-    assert.equal(streamed.at(-1).choices[0].finish_reason, 'length');
+    assert.equal(streamed.at(-1).choices[0].finish_reason, "length");
   });
 
-  test('tool calls, plain and streamed', async () => {
-    const body = { model: 'gpt-4', messages: MESSAGES, tools: [WEATHER_TOOL] };
+  test("tool calls, plain and streamed", async () => {
+    const body = { model: "gpt-4", messages: MESSAGES, tools: [WEATHER_TOOL] };
     const plain = await (await chat(mock, body)).json();
     const message = plain.choices[0].message;
-    assert.equal(plain.choices[0].finish_reason, 'tool_calls');
+    assert.equal(plain.choices[0].finish_reason, "tool_calls");
     assert.equal(message.content, null);
     assert.equal(message.tool_calls.length, 1);
     const [call] = message.tool_calls;
-    assert.equal(call.type, 'function');
-    assert.equal(call.function.name, 'get_weather');
-    assert.deepEqual(JSON.parse(call.function.arguments), { city: 'mock value', unit: 'c' });
+    assert.equal(call.type, "function");
+    assert.equal(call.function.name, "get_weather");
+    assert.deepEqual(JSON.parse(call.function.arguments), { city: "mock value", unit: "c" });
 
-    const chunks = dataObjects((await readEvents(await chat(mock, {
-      ...body, stream: true, stream_options: { include_usage: true },
-    }))).events);
+    const chunks = dataObjects(
+      (
+        await readEvents(
+          await chat(mock, {
+            ...body,
+            stream: true,
+            stream_options: { include_usage: true },
+          }),
+        )
+      ).events,
+    );
     const deltas = chunks.flatMap((c) => c.choices?.[0]?.delta?.tool_calls ?? []);
     assert.equal(deltas[0].id, call.id);
-    assert.equal(deltas[0].function.name, 'get_weather');
-    assert.equal(deltas.map((d) => d.function.arguments).join(''), call.function.arguments);
-    assert.ok(deltas.every((d) => d.type === 'function' && d.index === 0), 'LiteLLM repeats type on every fragment');
-    assert.equal(chunks.find((c) => c.choices[0]?.finish_reason).choices[0].finish_reason, 'tool_calls');
+    assert.equal(deltas[0].function.name, "get_weather");
+    assert.equal(deltas.map((d) => d.function.arguments).join(""), call.function.arguments);
+    assert.ok(
+      deltas.every((d) => d.type === "function" && d.index === 0),
+      "LiteLLM repeats type on every fragment",
+    );
+    assert.equal(chunks.find((c) => c.choices[0]?.finish_reason).choices[0].finish_reason, "tool_calls");
     assert.equal(chunks.at(-1).usage.completion_tokens, plain.usage.completion_tokens);
 
-    const none = await (await chat(mock, { ...body, tool_choice: 'none' })).json();
-    assert.equal('tool_calls' in none.choices[0].message, false);
-    assert.equal(typeof none.choices[0].message.content, 'string');
+    const none = await (await chat(mock, { ...body, tool_choice: "none" })).json();
+    assert.equal("tool_calls" in none.choices[0].message, false);
+    assert.equal(typeof none.choices[0].message.content, "string");
   });
 
-  test('pacing: ttfb and delay between chunks, no buffering', async () => {
+  test("pacing: ttfb and delay between chunks, no buffering", async () => {
     const n = 5;
     const gap = 60;
     const t0 = performance.now();
     const res = await chat(mock, { model: `gpt-4o-mini+ttfb=100+delay=${gap}+chunks=${n}`, messages: MESSAGES, stream: true });
-    assert.ok(performance.now() - t0 >= 95, 'headers wait for ttfb');
+    assert.ok(performance.now() - t0 >= 95, "headers wait for ttfb");
     const { events } = await readEvents(res);
     const content = events.filter((e) => e.frame.includes('"content"'));
     assert.equal(content.length, n);
@@ -314,10 +347,10 @@ describe('proxy mode', () => {
     }
   });
 
-  test('defaultChunkDelayMs applies when the name has no delay', async () => {
-    const slow = await startMockLiteLLM({ quiet: true, masterKey: '', defaultChunkDelayMs: 30 });
+  test("defaultChunkDelayMs applies when the name has no delay", async () => {
+    const slow = await startMockLiteLLM({ quiet: true, masterKey: "", defaultChunkDelayMs: 30 });
     try {
-      const { events } = await readEvents(await chat(slow, { model: 'gpt-4+chunks=4', messages: MESSAGES, stream: true }));
+      const { events } = await readEvents(await chat(slow, { model: "gpt-4+chunks=4", messages: MESSAGES, stream: true }));
       const content = events.filter((e) => e.frame.includes('"content"'));
       assert.ok(content.at(-1).at - content[0].at >= 3 * 30 - 5);
     } finally {
@@ -327,24 +360,27 @@ describe('proxy mode', () => {
 
   // [fail mode, status, message, type]: as LiteLLM 1.106.12 answers an upstream failing this way.
   const STATUS_FAILURES = [
-    ['500', 500, /^litellm\.InternalServerError: /, 'internal_server_error'],
-    ['503', 503, /^litellm\.ServiceUnavailableError: /, 'internal_server_error'],
-    ['429', 429, /^litellm\.RateLimitError: /, 'throttling_error'],
-    ['408', 408, /^litellm\.Timeout: /, 'invalid_request_error'],
-    ['400', 400, /^litellm\.ContextWindowExceededError: .*context length/, 'invalid_request_error'],
-    ['401', 401, /^litellm\.AuthenticationError: /, 'authentication_error'],
+    ["500", 500, /^litellm\.InternalServerError: /, "internal_server_error"],
+    ["503", 503, /^litellm\.ServiceUnavailableError: /, "internal_server_error"],
+    ["429", 429, /^litellm\.RateLimitError: /, "throttling_error"],
+    ["408", 408, /^litellm\.Timeout: /, "invalid_request_error"],
+    ["400", 400, /^litellm\.ContextWindowExceededError: .*context length/, "invalid_request_error"],
+    ["401", 401, /^litellm\.AuthenticationError: /, "authentication_error"],
   ];
   for (const [mode, status, pattern, type] of STATUS_FAILURES) {
     test(`fail=${mode} -> ${status} LiteLLM envelope`, async () => {
       for (const stream of [false, true]) {
-        const res = await chat(mock, { model: `gpt-4+fail=${mode}`, messages: MESSAGES, stream }, { 'x-litellm-call-id': 'c1' });
+        const res = await chat(mock, { model: `gpt-4+fail=${mode}`, messages: MESSAGES, stream }, { "x-litellm-call-id": "c1" });
         assert.equal(res.status, status);
-        assert.equal(res.headers.get('content-type'), 'application/json', 'errors before the first chunk are JSON');
-        assert.equal(res.headers.get('x-litellm-call-id'), 'c1');
-        assert.equal(res.headers.get('x-litellm-response-cost'), '0');
+        assert.equal(res.headers.get("content-type"), "application/json", "errors before the first chunk are JSON");
+        assert.equal(res.headers.get("x-litellm-call-id"), "c1");
+        assert.equal(res.headers.get("x-litellm-response-cost"), "0");
         const { error } = await res.json();
         assert.match(error.message, pattern);
-        assert.match(error.message, /\n\nLiteLLM: model group 'gpt-4\+fail=\d+' failed with the error above\. No fallback was attempted\.$/);
+        assert.match(
+          error.message,
+          /\n\nLiteLLM: model group 'gpt-4\+fail=\d+' failed with the error above\. No fallback was attempted\.$/,
+        );
         assert.equal(error.code, String(status));
         assert.equal(error.type, type);
         assert.equal(error.param, null);
@@ -352,122 +388,147 @@ describe('proxy mode', () => {
     });
   }
 
-  test('fail=timeout never answers; the client gives up', async () => {
+  test("fail=timeout never answers; the client gives up", async () => {
     const t0 = performance.now();
     await assert.rejects(
-      chat(mock, { model: 'gpt-4+fail=timeout', messages: MESSAGES }, {}, AbortSignal.timeout(300)),
-      (err) => err.name === 'TimeoutError' || err.name === 'AbortError',
+      chat(mock, { model: "gpt-4+fail=timeout", messages: MESSAGES }, {}, AbortSignal.timeout(300)),
+      (err) => err.name === "TimeoutError" || err.name === "AbortError",
     );
     assert.ok(performance.now() - t0 >= 290);
-    assert.equal((await fetch(`${mock.url}/health/liveliness`)).status, 200, 'server still fine');
+    assert.equal((await fetch(`${mock.url}/health/liveliness`)).status, 200, "server still fine");
   });
 
-  test('fail=reset destroys the socket', async () => {
-    await assert.rejects(chat(mock, { model: 'gpt-4+fail=reset', messages: MESSAGES }), TypeError);
+  test("fail=reset destroys the socket", async () => {
+    await assert.rejects(chat(mock, { model: "gpt-4+fail=reset", messages: MESSAGES }), TypeError);
   });
 
-  test('fail=badjson gives a 200 with an unparsable JSON body', async () => {
-    const res = await chat(mock, { model: 'gpt-4+fail=badjson', messages: MESSAGES });
+  test("fail=badjson gives a 200 with an unparsable JSON body", async () => {
+    const res = await chat(mock, { model: "gpt-4+fail=badjson", messages: MESSAGES });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.headers.get("content-type"), "application/json");
     const text = await res.text();
-    assert.ok(text.startsWith('{'));
+    assert.ok(text.startsWith("{"));
     assert.throws(() => JSON.parse(text), SyntaxError);
   });
 
-  test('fail=html gives a load-balancer 502', async () => {
-    const res = await chat(mock, { model: 'gpt-4+fail=html', messages: MESSAGES });
+  test("fail=html gives a load-balancer 502", async () => {
+    const res = await chat(mock, { model: "gpt-4+fail=html", messages: MESSAGES });
     assert.equal(res.status, 502);
-    assert.equal(res.headers.get('content-type'), 'text/html');
+    assert.equal(res.headers.get("content-type"), "text/html");
     assert.match(await res.text(), /<h1>502 Bad Gateway<\/h1>/);
   });
 
-  test('fail=midstream: two chunks, an error event, no [DONE]', async () => {
-    const res = await chat(mock, { model: 'gpt-4+fail=midstream', messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
+  test("fail=midstream: two chunks, an error event, no [DONE]", async () => {
+    const res = await chat(mock, {
+      model: "gpt-4+fail=midstream",
+      messages: MESSAGES,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     assert.equal(res.status, 200);
     const { raw, events } = await readEvents(res);
-    assert.ok(!raw.includes('[DONE]'));
+    assert.ok(!raw.includes("[DONE]"));
     const objects = dataObjects(events);
     assert.equal(objects.length, 3);
     assert.equal(objects.filter((o) => o.choices).length, 2);
     const { error } = objects[2];
     assert.match(error.message, /^litellm\.APIConnectionError/);
-    assert.equal(error.code, '500');
+    assert.equal(error.code, "500");
     assert.equal(error.type, null);
     assert.equal(error.param, null);
-    assert.ok(events[2].frame.startsWith('data: {"error": {"message": '), 'Python json.dumps spacing');
+    assert.ok(events[2].frame.startsWith('data: {"error": {"message": '), "Python json.dumps spacing");
 
-    const plain = await chat(mock, { model: 'gpt-4+fail=midstream', messages: MESSAGES });
+    const plain = await chat(mock, { model: "gpt-4+fail=midstream", messages: MESSAGES });
     assert.equal(plain.status, 500);
     assert.match((await plain.json()).error.message, /^litellm\.InternalServerError: /);
   });
 
-  test('fail=malformed mixes junk lines into a valid stream', async () => {
-    const request = { model: 'gpt-4o-mini', messages: MESSAGES };
+  test("fail=malformed mixes junk lines into a valid stream", async () => {
+    const request = { model: "gpt-4o-mini", messages: MESSAGES };
     const plain = await (await chat(mock, request)).json();
-    const { raw, events } = await readEvents(await chat(mock, {
-      ...request, model: 'gpt-4o-mini+fail=malformed', stream: true, stream_options: { include_usage: true },
-    }));
-    assert.ok(events.some((e) => !e.frame.startsWith('data: ')), 'has non-data lines');
-    assert.ok(events.some((e) => e.frame.startsWith('data: {') && !e.frame.endsWith('}')), 'has invalid JSON data');
+    const { raw, events } = await readEvents(
+      await chat(mock, {
+        ...request,
+        model: "gpt-4o-mini+fail=malformed",
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
+    assert.ok(
+      events.some((e) => !e.frame.startsWith("data: ")),
+      "has non-data lines",
+    );
+    assert.ok(
+      events.some((e) => e.frame.startsWith("data: {") && !e.frame.endsWith("}")),
+      "has invalid JSON data",
+    );
     const chunks = dataObjects(events);
     assert.equal(concatContent(chunks), plain.choices[0].message.content);
     assert.equal(chunks.at(-1).usage.total_tokens, plain.usage.total_tokens);
-    assert.ok(raw.endsWith('data: [DONE]\n\n'));
+    assert.ok(raw.endsWith("data: [DONE]\n\n"));
   });
 
-  test('hang=N sends N chunks then stalls until the client leaves', async () => {
+  test("hang=N sends N chunks then stalls until the client leaves", async () => {
     const controller = new AbortController();
-    const res = await chat(mock, { model: 'gpt-4+hang=2', messages: MESSAGES, stream: true }, {}, controller.signal);
+    const res = await chat(mock, { model: "gpt-4+hang=2", messages: MESSAGES, stream: true }, {}, controller.signal);
     const reader = res.body.getReader();
-    let text = '';
+    let text = "";
     const deadline = performance.now() + 300;
     while (performance.now() < deadline) {
       const next = await Promise.race([reader.read(), delay(deadline - performance.now()).then(() => null)]);
       if (!next || next.done) break;
       text += new TextDecoder().decode(next.value);
     }
-    assert.equal(text.split('\n\n').filter((f) => f.startsWith('data: ')).length, 2);
-    assert.ok(!text.includes('[DONE]'));
+    assert.equal(text.split("\n\n").filter((f) => f.startsWith("data: ")).length, 2);
+    assert.ok(!text.includes("[DONE]"));
     controller.abort();
     await reader.cancel().catch(() => {});
   });
 
-  test('client disconnect mid-stream is harmless', async () => {
+  test("client disconnect mid-stream is harmless", async () => {
     const controller = new AbortController();
-    const res = await chat(mock, { model: 'gpt-4+delay=20+chunks=30', messages: MESSAGES, stream: true }, {}, controller.signal);
+    const res = await chat(mock, { model: "gpt-4+delay=20+chunks=30", messages: MESSAGES, stream: true }, {}, controller.signal);
     await readEvents(res, { stopAfter: 2 });
     controller.abort();
     await delay(100);
-    const after = await chat(mock, { model: 'gpt-4', messages: MESSAGES });
+    const after = await chat(mock, { model: "gpt-4", messages: MESSAGES });
     assert.equal(after.status, 200);
     await after.arrayBuffer();
   });
 
-  test('unknown model, bad option, missing messages, invalid JSON', async () => {
-    for (const model of ['nope', 'fail-notfound', 'gpt-4+bogus=1']) {
+  test("unknown model, bad option, missing messages, invalid JSON", async () => {
+    for (const model of ["nope", "fail-notfound", "gpt-4+bogus=1"]) {
       const res = await chat(mock, { model, messages: MESSAGES });
       assert.equal(res.status, 400);
       const message = `/chat/completions: Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models for your key.`;
-      assert.deepEqual(await res.json(), { error: {
-        message, type: 'invalid_request_error', param: null, code: '400', provider_specific_fields: { error: message },
-      } });
+      assert.deepEqual(await res.json(), {
+        error: {
+          message,
+          type: "invalid_request_error",
+          param: null,
+          code: "400",
+          provider_specific_fields: { error: message },
+        },
+      });
     }
-    const missing = await chat(mock, { model: 'gpt-4' });
+    const missing = await chat(mock, { model: "gpt-4" });
     assert.equal(missing.status, 400);
     assert.deepEqual((await missing.json()).error, {
-      message: "/chat/completions: Missing required parameter: 'messages'.", type: 'invalid_request_error', param: 'messages', code: '400',
+      message: "/chat/completions: Missing required parameter: 'messages'.",
+      type: "invalid_request_error",
+      param: "messages",
+      code: "400",
     });
     const invalid = await chat(mock, '{"model": "gpt-4", ');
     assert.equal(invalid.status, 400);
-    assert.equal((await invalid.json()).error.code, '400');
+    assert.equal((await invalid.json()).error.code, "400");
   });
 
-  test('request log: redaction, user filter, limit, clear', async () => {
-    await fetch(`${mock.url}/__mock/requests`, { method: 'DELETE' });
+  test("request log: redaction, user filter, limit, clear", async () => {
+    await fetch(`${mock.url}/__mock/requests`, { method: "DELETE" });
     assert.equal(mock.requests.length, 0);
-    for (const user of ['alice', 'bob', 'alice']) {
-      const res = await chat(mock, { model: 'gpt-4', messages: MESSAGES, user }, { authorization: 'Bearer sk-secret' });
+    for (const user of ["alice", "bob", "alice"]) {
+      const res = await chat(mock, { model: "gpt-4", messages: MESSAGES, user }, { authorization: "Bearer sk-secret" });
       await res.arrayBuffer();
     }
     const all = await (await fetch(`${mock.url}/__mock/requests`)).json();
@@ -475,54 +536,59 @@ describe('proxy mode', () => {
     const alice = await (await fetch(`${mock.url}/__mock/requests?user=alice`)).json();
     assert.equal(alice.requests.length, 2);
     const [entry] = alice.requests;
-    assert.equal(entry.method, 'POST');
-    assert.equal(entry.path, '/v1/chat/completions');
-    assert.equal(entry.headers.authorization, 'present');
-    assert.equal(entry.headers['content-type'], 'application/json');
-    assert.equal(entry.body.user, 'alice');
-    assert.ok(!JSON.stringify(all).includes('sk-secret'));
+    assert.equal(entry.method, "POST");
+    assert.equal(entry.path, "/v1/chat/completions");
+    assert.equal(entry.headers.authorization, "present");
+    assert.equal(entry.headers["content-type"], "application/json");
+    assert.equal(entry.body.user, "alice");
+    assert.ok(!JSON.stringify(all).includes("sk-secret"));
     assert.ok(!Number.isNaN(Date.parse(entry.received_at)));
     const last = await (await fetch(`${mock.url}/__mock/requests?limit=1`)).json();
     assert.equal(last.requests.length, 1);
-    assert.equal(last.requests[0].body.user, 'alice', 'newest last');
-    assert.equal(mock.requests.length, 3, 'same buffer as the API');
-    assert.equal((await fetch(`${mock.url}/__mock/requests`, { method: 'DELETE' })).status, 200);
+    assert.equal(last.requests[0].body.user, "alice", "newest last");
+    assert.equal(mock.requests.length, 3, "same buffer as the API");
+    assert.equal((await fetch(`${mock.url}/__mock/requests`, { method: "DELETE" })).status, 200);
     assert.equal(mock.requests.length, 0);
   });
 });
 
 // --- auth --------------------------------------------------------------------
 
-describe('auth with a master key', () => {
+describe("auth with a master key", () => {
   let mock;
-  const key = 'sk-mock-master-0123';
+  const key = "sk-mock-master-0123";
   before(async () => {
     mock = await startMockLiteLLM({ quiet: true, masterKey: key });
   });
   after(() => mock.close());
-  const body = { model: 'gpt-4', messages: MESSAGES };
+  const body = { model: "gpt-4", messages: MESSAGES };
 
-  test('missing key -> 401', async () => {
+  test("missing key -> 401", async () => {
     const res = await chat(mock, body);
     assert.equal(res.status, 401);
-    assert.deepEqual(await res.json(), { error: {
-      message: 'Authentication Error, No api key passed in.', type: 'auth_error', param: 'None', code: '401',
-    } });
+    assert.deepEqual(await res.json(), {
+      error: {
+        message: "Authentication Error, No api key passed in.",
+        type: "auth_error",
+        param: "None",
+        code: "401",
+      },
+    });
   });
 
-  test('bare key without Bearer fails', async () => {
+  test("bare key without Bearer fails", async () => {
     const res = await chat(mock, body, { authorization: key });
     assert.equal(res.status, 401);
     assert.match((await res.json()).error.message, /Malformed API Key/);
   });
 
-  test('wrong key -> 400 no_db_connection', async () => {
-    const res = await chat(mock, body, { authorization: 'Bearer sk-wrong' });
+  test("wrong key -> 400 no_db_connection", async () => {
+    const res = await chat(mock, body, { authorization: "Bearer sk-wrong" });
     assert.equal(res.status, 400);
-    assert.deepEqual(await res.json(), { error: { message: 'No connected db.', type: 'no_db_connection', param: null, code: '400' } });
+    assert.deepEqual(await res.json(), { error: { message: "No connected db.", type: "no_db_connection", param: null, code: "400" } });
   });
 
-  test('right key passes; health and control routes need none', async () => {
+  test("right key passes; health and control routes need none", async () => {
     const ok = await chat(mock, body, { authorization: `Bearer ${key}` });
     assert.equal(ok.status, 200);
     await ok.arrayBuffer();
@@ -535,65 +601,71 @@ describe('auth with a master key', () => {
 
 // --- upstream mode -----------------------------------------------------------
 
-describe('upstream mode (plain OpenAI-compatible provider)', () => {
+describe("upstream mode (plain OpenAI-compatible provider)", () => {
   let mock;
   before(async () => {
-    mock = await startMockLiteLLM({ quiet: true, mode: 'upstream', masterKey: 'ignored-here' });
+    mock = await startMockLiteLLM({ quiet: true, mode: "upstream", masterKey: "ignored-here" });
   });
   after(() => mock.close());
 
-  test('no x-litellm headers, OpenAI body, any bearer accepted', async () => {
-    const res = await chat(mock, { model: 'gpt-4o-mini', messages: MESSAGES }, { authorization: 'Bearer whatever' });
+  test("no x-litellm headers, OpenAI body, any bearer accepted", async () => {
+    const res = await chat(mock, { model: "gpt-4o-mini", messages: MESSAGES }, { authorization: "Bearer whatever" });
     assert.equal(res.status, 200);
-    assert.ok(![...res.headers.keys()].some((k) => k.startsWith('x-litellm-')));
+    assert.ok(![...res.headers.keys()].some((k) => k.startsWith("x-litellm-")));
     const body = await res.json();
     assert.equal(body.choices[0].message.refusal, null);
     assert.equal(body.usage.cost, undefined);
-    assert.equal(body.choices[0].message.content, buildAnswer({ messages: MESSAGES }, 'gpt-4o-mini').content);
+    assert.equal(body.choices[0].message.content, buildAnswer({ messages: MESSAGES }, "gpt-4o-mini").content);
   });
 
-  test('usage chunk has choices [] and no cost, even when asked for delta', async () => {
+  test("usage chunk has choices [] and no cost, even when asked for delta", async () => {
     const res = await chat(mock, {
-      model: 'gpt-4o-mini+usagechoices=delta', messages: MESSAGES, stream: true, stream_options: { include_usage: true },
+      model: "gpt-4o-mini+usagechoices=delta",
+      messages: MESSAGES,
+      stream: true,
+      stream_options: { include_usage: true },
     });
-    assert.ok(![...res.headers.keys()].some((k) => k.startsWith('x-litellm-')));
+    assert.ok(![...res.headers.keys()].some((k) => k.startsWith("x-litellm-")));
     const chunks = dataObjects((await readEvents(res)).events);
     const usage = chunks.at(-1);
     assert.deepEqual(usage.choices, []);
     assert.equal(usage.usage.cost, undefined);
-    assert.ok(chunks.slice(0, -1).every((c) => c.usage === null), 'OpenAI sends usage: null before');
+    assert.ok(
+      chunks.slice(0, -1).every((c) => c.usage === null),
+      "OpenAI sends usage: null before",
+    );
   });
 
-  test('errors use the OpenAI envelope', async () => {
-    const res = await chat(mock, { model: 'nope', messages: MESSAGES });
+  test("errors use the OpenAI envelope", async () => {
+    const res = await chat(mock, { model: "nope", messages: MESSAGES });
     assert.equal(res.status, 404);
-    assert.equal((await res.json()).error.code, 'model_not_found');
-    const limited = await chat(mock, { model: 'gpt-4+fail=429', messages: MESSAGES });
+    assert.equal((await res.json()).error.code, "model_not_found");
+    const limited = await chat(mock, { model: "gpt-4+fail=429", messages: MESSAGES });
     assert.equal(limited.status, 429);
-    assert.equal((await limited.json()).error.code, 'rate_limit_exceeded');
+    assert.equal((await limited.json()).error.code, "rate_limit_exceeded");
   });
 });
 
 // --- CLI ---------------------------------------------------------------------
 
-test('CLI prints one ready line and exits cleanly on SIGTERM', async () => {
-  const script = fileURLToPath(new URL('./server.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, '--port', '0', '--mode', 'upstream', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8');
+test("CLI prints one ready line and exits cleanly on SIGTERM", async () => {
+  const script = fileURLToPath(new URL("./server.mjs", import.meta.url));
+  const child = spawn(process.execPath, [script, "--port", "0", "--mode", "upstream", "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.setEncoding("utf8");
   const ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
+    child.stdout.on("data", (d) => {
       stdout += d;
-      if (stdout.includes('\n')) resolve();
+      if (stdout.includes("\n")) resolve();
     });
-    child.once('exit', () => reject(new Error('exited early')));
+    child.once("exit", () => reject(new Error("exited early")));
   });
   await ready;
   const match = /^mock-litellm listening on (http:\/\/127\.0\.0\.1:\d+) \(mode=upstream\)\n$/.exec(stdout);
   assert.ok(match, stdout);
   assert.equal((await fetch(`${match[1]}/health/liveliness`)).status, 200);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  child.kill('SIGTERM');
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  child.kill("SIGTERM");
   assert.deepEqual(await exited, { code: 0, signal: null });
-  assert.equal(stdout.split('\n').filter(Boolean).length, 1);
+  assert.equal(stdout.split("\n").filter(Boolean).length, 1);
 });

@@ -17,25 +17,23 @@
 // Env overrides: LITELLM_PYTHON (interpreter used to create the venv, default
 // python3), LITELLM_STARTUP_TIMEOUT_MS (default 90000).
 
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from './lib/processes.mjs';
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "./lib/processes.mjs";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const VENV_DIR = join(REPO_ROOT, '.venv-litellm');
-export const REQUIREMENTS_FILE = join(REPO_ROOT, 'litellm', 'requirements.txt');
-export const CONFIG_FILE = join(REPO_ROOT, 'litellm', 'config.yaml');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const VENV_DIR = join(REPO_ROOT, ".venv-litellm");
+export const REQUIREMENTS_FILE = join(REPO_ROOT, "litellm", "requirements.txt");
+export const CONFIG_FILE = join(REPO_ROOT, "litellm", "config.yaml");
 
-const VENV_PYTHON = join(VENV_DIR, 'bin', 'python');
-const VENV_LITELLM = join(VENV_DIR, 'bin', 'litellm');
-const STAMP_FILE = join(VENV_DIR, '.requirements.sha256');
-const INSTALL_LOG = join(VENV_DIR, 'install.log');
+const VENV_PYTHON = join(VENV_DIR, "bin", "python");
+const VENV_LITELLM = join(VENV_DIR, "bin", "litellm");
+const STAMP_FILE = join(VENV_DIR, ".requirements.sha256");
+const INSTALL_LOG = join(VENV_DIR, "install.log");
 const INSTALL_TIMEOUT_MS = 20 * 60_000;
 const DEFAULT_STARTUP_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 5_000;
@@ -44,7 +42,7 @@ const log = (msg) => process.stderr.write(`[litellm-env] ${msg}\n`);
 
 /** The exact litellm version pinned in litellm/requirements.txt. */
 export function pinnedLiteLLMVersion() {
-  const text = readFileSync(REQUIREMENTS_FILE, 'utf8');
+  const text = readFileSync(REQUIREMENTS_FILE, "utf8");
   const m = text.match(/^litellm(?:\[[^\]]*\])?==([^\s\\;]+)/m);
   if (!m) throw new Error(`litellm-env: no "litellm==<version>" pin found in ${REQUIREMENTS_FILE}`);
   return m[1];
@@ -57,27 +55,31 @@ export function pinnedLiteLLMVersion() {
 /** Runs a command to completion; resolves { code, signal, stdout, stderr, error }. Never rejects. */
 function run(cmd, args, { timeoutMs = 60_000, stdoutFd, env, cwd = REPO_ROOT } = {}) {
   return new Promise((resolvePromise) => {
-    let stdout = '';
-    let stderr = '';
+    let stdout = "";
+    let stderr = "";
     let child;
     try {
       child = spawn(cmd, args, {
         cwd,
         env: env ?? process.env,
-        stdio: ['ignore', stdoutFd ?? 'pipe', stdoutFd ?? 'pipe'],
+        stdio: ["ignore", stdoutFd ?? "pipe", stdoutFd ?? "pipe"],
       });
     } catch (error) {
       resolvePromise({ code: null, signal: null, stdout, stderr, error });
       return;
     }
-    child.stdout?.on('data', (d) => { stdout += d; });
-    child.stderr?.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
+    child.stdout?.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (error) => {
       clearTimeout(timer);
       resolvePromise({ code: null, signal: null, stdout, stderr, error });
     });
-    child.on('close', (code, signal) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolvePromise({ code, signal, stdout, stderr, error: null });
     });
@@ -88,17 +90,18 @@ function tailOfFile(path, maxBytes = 6000) {
   try {
     const size = statSync(path).size;
     const start = Math.max(0, size - maxBytes);
-    const fd = openSync(path, 'r');
+    const fd = openSync(path, "r");
     try {
       const buf = Buffer.alloc(size - start);
       readSync(fd, buf, 0, buf.length, start);
       // Strip ANSI colour codes from LiteLLM's banner/log lines.
-      return buf.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes stripped here
+      return buf.toString("utf8").replace(/\x1b\[[0-9;]*m/g, "");
     } finally {
       closeSync(fd);
     }
   } catch {
-    return '(no log)';
+    return "(no log)";
   }
 }
 
@@ -111,7 +114,7 @@ function isAlive(pid) {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    return err.code === "EPERM";
   }
 }
 
@@ -120,23 +123,23 @@ function isAlive(pid) {
 // ---------------------------------------------------------------------------
 
 async function findPython() {
-  const python = process.env.LITELLM_PYTHON || 'python3';
-  const probe = await run(python, ['-c', 'import sys, venv; print("%d.%d.%d" % sys.version_info[:3])']);
-  if (probe.error?.code === 'ENOENT') {
+  const python = process.env.LITELLM_PYTHON || "python3";
+  const probe = await run(python, ["-c", 'import sys, venv; print("%d.%d.%d" % sys.version_info[:3])']);
+  if (probe.error?.code === "ENOENT") {
     throw new Error(
       `litellm-env: "${python}" was not found. Running the real LiteLLM proxy needs Python 3.10-3.14 with the ` +
-      'venv module (Debian/Ubuntu: apt-get install python3 python3-venv), and access to PyPI for the first ' +
-      'install. Set LITELLM_PYTHON to use another interpreter.',
+        "venv module (Debian/Ubuntu: apt-get install python3 python3-venv), and access to PyPI for the first " +
+        "install. Set LITELLM_PYTHON to use another interpreter.",
     );
   }
   if (probe.code !== 0) {
     throw new Error(
       `litellm-env: "${python}" cannot create virtualenvs (the venv module is missing or python is broken; ` +
-      `Debian/Ubuntu: apt-get install python3-venv):\n${(probe.stderr || String(probe.error ?? '')).trim()}`,
+        `Debian/Ubuntu: apt-get install python3-venv):\n${(probe.stderr || String(probe.error ?? "")).trim()}`,
     );
   }
   const version = probe.stdout.trim();
-  const [major, minor] = version.split('.').map(Number);
+  const [major, minor] = version.split(".").map(Number);
   if (major !== 3 || minor < 10 || minor > 14) {
     throw new Error(`litellm-env: LiteLLM needs Python 3.10-3.14, but "${python}" is ${version}. Set LITELLM_PYTHON.`);
   }
@@ -145,18 +148,18 @@ async function findPython() {
 
 async function installedLiteLLMVersion() {
   if (!existsSync(VENV_PYTHON) || !existsSync(VENV_LITELLM)) return null;
-  const r = await run(VENV_PYTHON, ['-c', 'import importlib.metadata as m; print(m.version("litellm"))'], { timeoutMs: 30_000 });
+  const r = await run(VENV_PYTHON, ["-c", 'import importlib.metadata as m; print(m.version("litellm"))'], { timeoutMs: 30_000 });
   return r.code === 0 ? r.stdout.trim() : null;
 }
 
 function requirementsHash() {
-  return createHash('sha256').update(readFileSync(REQUIREMENTS_FILE)).digest('hex');
+  return createHash("sha256").update(readFileSync(REQUIREMENTS_FILE)).digest("hex");
 }
 
 /** Cross-process lock (several test workers may call ensureLiteLLMVenv at once). */
 async function withInstallLock(fn) {
-  const lockDir = join(tmpdir(), `litellm-venv-${createHash('sha256').update(VENV_DIR).digest('hex').slice(0, 16)}.lock`);
-  const ownerFile = join(lockDir, 'pid');
+  const lockDir = join(tmpdir(), `litellm-venv-${createHash("sha256").update(VENV_DIR).digest("hex").slice(0, 16)}.lock`);
+  const ownerFile = join(lockDir, "pid");
   const deadline = Date.now() + INSTALL_TIMEOUT_MS + 60_000;
   for (;;) {
     try {
@@ -164,11 +167,19 @@ async function withInstallLock(fn) {
       writeFileSync(ownerFile, String(process.pid));
       break;
     } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
+      if (err.code !== "EEXIST") throw err;
       let owner = NaN;
-      try { owner = Number(readFileSync(ownerFile, 'utf8')); } catch { /* being created */ }
+      try {
+        owner = Number(readFileSync(ownerFile, "utf8"));
+      } catch {
+        /* being created */
+      }
       let ageMs = 0;
-      try { ageMs = Date.now() - statSync(lockDir).mtimeMs; } catch { continue; }
+      try {
+        ageMs = Date.now() - statSync(lockDir).mtimeMs;
+      } catch {
+        continue;
+      }
       if ((Number.isInteger(owner) && owner > 0 && !isAlive(owner)) || (Number.isNaN(owner) && ageMs > 10_000)) {
         rmSync(lockDir, { recursive: true, force: true }); // stale lock
         continue;
@@ -206,11 +217,18 @@ async function ensureVenvUncached() {
   const wantHash = requirementsHash();
   const isCurrent = async () => {
     let stamp = null;
-    try { stamp = readFileSync(STAMP_FILE, 'utf8').trim(); } catch { /* none */ }
+    try {
+      stamp = readFileSync(STAMP_FILE, "utf8").trim();
+    } catch {
+      /* none */
+    }
     return stamp === wantHash && (await installedLiteLLMVersion()) === pinned;
   };
   const result = (reused) => ({
-    python: VENV_PYTHON, litellm: VENV_LITELLM, version: pinned, reused,
+    python: VENV_PYTHON,
+    litellm: VENV_LITELLM,
+    version: pinned,
+    reused,
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   });
 
@@ -221,28 +239,31 @@ async function ensureVenvUncached() {
     const { python, version: pyVersion } = await findPython();
     log(`installing litellm ${pinned} into ${VENV_DIR} (python ${pyVersion}; one-time, about 1-3 minutes)...`);
     rmSync(VENV_DIR, { recursive: true, force: true });
-    const mk = await run(python, ['-m', 'venv', VENV_DIR], { timeoutMs: 5 * 60_000 });
+    const mk = await run(python, ["-m", "venv", VENV_DIR], { timeoutMs: 5 * 60_000 });
     if (mk.code !== 0) {
-      throw new Error(`litellm-env: "${python} -m venv ${VENV_DIR}" failed (exit ${mk.code ?? mk.signal ?? mk.error}):\n${mk.stderr || mk.stdout}`);
+      throw new Error(
+        `litellm-env: "${python} -m venv ${VENV_DIR}" failed (exit ${mk.code ?? mk.signal ?? mk.error}):\n${mk.stderr || mk.stdout}`,
+      );
     }
-    const fd = openSync(INSTALL_LOG, 'w');
+    const fd = openSync(INSTALL_LOG, "w");
     let pip;
     try {
-      pip = await run(VENV_PYTHON, [
-        '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--require-hashes',
-        '-r', REQUIREMENTS_FILE,
-      ], { timeoutMs: INSTALL_TIMEOUT_MS, stdoutFd: fd, env: { ...process.env, PIP_NO_INPUT: '1' } });
+      pip = await run(
+        VENV_PYTHON,
+        ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--require-hashes", "-r", REQUIREMENTS_FILE],
+        { timeoutMs: INSTALL_TIMEOUT_MS, stdoutFd: fd, env: { ...process.env, PIP_NO_INPUT: "1" } },
+      );
     } finally {
       closeSync(fd);
     }
     if (pip.code !== 0) {
       throw new Error(
         `litellm-env: pip install -r litellm/requirements.txt failed (exit ${pip.code ?? pip.signal ?? pip.error}); ` +
-        `full log in ${INSTALL_LOG}. Tail:\n${tailOfFile(INSTALL_LOG, 4000)}`,
+          `full log in ${INSTALL_LOG}. Tail:\n${tailOfFile(INSTALL_LOG, 4000)}`,
       );
     }
     const got = await installedLiteLLMVersion();
-    if (got !== pinned) throw new Error(`litellm-env: after install, litellm is ${got ?? 'missing'}, expected ${pinned}`);
+    if (got !== pinned) throw new Error(`litellm-env: after install, litellm is ${got ?? "missing"}, expected ${pinned}`);
     writeFileSync(STAMP_FILE, `${wantHash}\n`);
     const res = result(false);
     log(`installed litellm ${pinned} in ${res.seconds} s`);
@@ -254,13 +275,12 @@ async function ensureVenvUncached() {
 // Proxy
 // ---------------------------------------------------------------------------
 
-
 /** OpenAI base URL of the upstream, ending in /v1 (the mock's url has no path). */
 function upstreamApiBase(upstreamUrl) {
   const u = new URL(upstreamUrl);
-  const path = u.pathname.replace(/\/+$/, '');
-  u.pathname = path.endsWith('/v1') ? path : `${path}/v1`;
-  return u.toString().replace(/\/+$/, '');
+  const path = u.pathname.replace(/\/+$/, "");
+  u.pathname = path.endsWith("/v1") ? path : `${path}/v1`;
+  return u.toString().replace(/\/+$/, "");
 }
 
 /** Environment for the proxy: inherited, minus anything that would reach out or change behaviour. */
@@ -268,34 +288,42 @@ function proxyEnv({ masterKey, apiBase, extraEnv }) {
   const env = { ...process.env };
   for (const key of Object.keys(env)) {
     if (
-      key === 'DATABASE_URL' || key === 'DIRECT_URL' || key.startsWith('LITELLM_') || key.startsWith('REDIS_') ||
-      key.startsWith('OPENAI_') || key.startsWith('AZURE_') || key.startsWith('ANTHROPIC_') ||
-      key === 'STORE_MODEL_IN_DB' || key === 'CONFIG_FILE_PATH' || key === 'PORT'
-    ) delete env[key];
+      key === "DATABASE_URL" ||
+      key === "DIRECT_URL" ||
+      key.startsWith("LITELLM_") ||
+      key.startsWith("REDIS_") ||
+      key.startsWith("OPENAI_") ||
+      key.startsWith("AZURE_") ||
+      key.startsWith("ANTHROPIC_") ||
+      key === "STORE_MODEL_IN_DB" ||
+      key === "CONFIG_FILE_PATH" ||
+      key === "PORT"
+    )
+      delete env[key];
   }
-  const noProxy = ['127.0.0.1', 'localhost', '::1', env.NO_PROXY || env.no_proxy].filter(Boolean).join(',');
+  const noProxy = ["127.0.0.1", "localhost", "::1", env.NO_PROXY || env.no_proxy].filter(Boolean).join(",");
   return {
     ...env,
     MOCK_UPSTREAM_URL: apiBase,
     LITELLM_MASTER_KEY: masterKey,
     // Offline: use the bundled cost map / beta headers / blog posts / policy templates.
-    LITELLM_LOCAL_MODEL_COST_MAP: 'True',
-    LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS: 'True',
-    LITELLM_LOCAL_BLOG_POSTS: 'True',
-    LITELLM_LOCAL_POLICY_TEMPLATES: 'true',
-    LITELLM_LOG: 'ERROR',
-    NO_DOCS: 'True',
+    LITELLM_LOCAL_MODEL_COST_MAP: "True",
+    LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS: "True",
+    LITELLM_LOCAL_BLOG_POSTS: "True",
+    LITELLM_LOCAL_POLICY_TEMPLATES: "true",
+    LITELLM_LOG: "ERROR",
+    NO_DOCS: "True",
     // Quiet, and never fetch tokenizers/telemetry from the internet.
-    LITELLM_DONT_SHOW_FEEDBACK_BOX: 'True',
-    LITELLM_DISABLE_NO_REDIS_WARNING: 'true',
-    HF_HUB_OFFLINE: '1',
-    TRANSFORMERS_OFFLINE: '1',
-    DO_NOT_TRACK: '1',
+    LITELLM_DONT_SHOW_FEEDBACK_BOX: "True",
+    LITELLM_DISABLE_NO_REDIS_WARNING: "true",
+    HF_HUB_OFFLINE: "1",
+    TRANSFORMERS_OFFLINE: "1",
+    DO_NOT_TRACK: "1",
     // Loopback must never go through an HTTP proxy.
     NO_PROXY: noProxy,
     no_proxy: noProxy,
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONUNBUFFERED: "1",
+    PYTHONDONTWRITEBYTECODE: "1",
     ...extraEnv,
   };
 }
@@ -304,15 +332,15 @@ function proxyEnv({ masterKey, apiBase, extraEnv }) {
 // the Node process that spawned it dies (so a crashed test run leaves no
 // orphan proxy), then replaces itself with the litellm console script.
 const EXEC_WITH_PARENT_DEATH_SIGNAL = [
-  'import ctypes, os, signal, sys',
-  'try:',
-  '    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG',
-  'except Exception:',
-  '    pass',
-  'if os.getppid() != int(sys.argv[1]):',
-  '    sys.exit(0)  # parent already gone',
-  'os.execv(sys.argv[2], sys.argv[2:])',
-].join('\n');
+  "import ctypes, os, signal, sys",
+  "try:",
+  "    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG",
+  "except Exception:",
+  "    pass",
+  "if os.getppid() != int(sys.argv[1]):",
+  "    sys.exit(0)  # parent already gone",
+  "os.execv(sys.argv[2], sys.argv[2:])",
+].join("\n");
 
 /**
  * Starts the pinned LiteLLM proxy on 127.0.0.1 in front of an OpenAI-compatible
@@ -322,8 +350,16 @@ const EXEC_WITH_PARENT_DEATH_SIGNAL = [
  * environment), quiet (no "ready" line).
  * Resolves to { url, port, masterKey, version, pid, logFile, startupSeconds, stop() }.
  */
-export async function startLiteLLM({ upstreamUrl, port = 0, masterKey: givenMasterKey, configPath = CONFIG_FILE, startupTimeoutMs, env: extraEnv = {}, quiet = false } = {}) {
-  if (!upstreamUrl) throw new Error('litellm-env: startLiteLLM needs { upstreamUrl }');
+export async function startLiteLLM({
+  upstreamUrl,
+  port = 0,
+  masterKey: givenMasterKey,
+  configPath = CONFIG_FILE,
+  startupTimeoutMs,
+  env: extraEnv = {},
+  quiet = false,
+} = {}) {
+  if (!upstreamUrl) throw new Error("litellm-env: startLiteLLM needs { upstreamUrl }");
   await ensureLiteLLMVenv();
   const timeoutMs = Number(startupTimeoutMs ?? process.env.LITELLM_STARTUP_TIMEOUT_MS ?? DEFAULT_STARTUP_TIMEOUT_MS);
   const listenPort = port || (await freePort());
@@ -331,52 +367,80 @@ export async function startLiteLLM({ upstreamUrl, port = 0, masterKey: givenMast
   if (givenMasterKey !== undefined && !/^sk-[A-Za-z0-9_-]{32,}$/.test(givenMasterKey)) {
     throw new Error('litellm-env: masterKey must be "sk-" followed by at least 32 letters, digits, "-" or "_"');
   }
-  const masterKey = givenMasterKey ?? `sk-${randomBytes(32).toString('hex')}`;
+  const masterKey = givenMasterKey ?? `sk-${randomBytes(32).toString("hex")}`;
   const apiBase = upstreamApiBase(upstreamUrl);
 
-  const logDir = mkdtempSync(join(tmpdir(), 'litellm-proxy-'));
-  const logFile = join(logDir, 'proxy.log');
-  const logFd = openSync(logFile, 'a');
+  const logDir = mkdtempSync(join(tmpdir(), "litellm-proxy-"));
+  const logFile = join(logDir, "proxy.log");
+  const logFd = openSync(logFile, "a");
   const args = [
-    '-c', EXEC_WITH_PARENT_DEATH_SIGNAL, String(process.pid),
-    VENV_LITELLM, '--config', configPath, '--host', '127.0.0.1', '--port', String(listenPort), '--num_workers', '1',
+    "-c",
+    EXEC_WITH_PARENT_DEATH_SIGNAL,
+    String(process.pid),
+    VENV_LITELLM,
+    "--config",
+    configPath,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(listenPort),
+    "--num_workers",
+    "1",
   ];
   const started = performance.now();
   const child = spawn(VENV_PYTHON, args, {
     cwd: REPO_ROOT,
     env: proxyEnv({ masterKey, apiBase, extraEnv }),
     detached: true, // own process group: stop() kills the whole group
-    stdio: ['ignore', logFd, logFd],
+    stdio: ["ignore", logFd, logFd],
   });
   closeSync(logFd);
   const pid = child.pid;
 
   let exited = null;
   const exitPromise = new Promise((resolveExit) => {
-    child.once('exit', (code, signal) => { exited = { code, signal }; resolveExit(exited); });
-    child.once('error', (error) => { exited = { code: null, signal: null, error }; resolveExit(exited); });
+    child.once("exit", (code, signal) => {
+      exited = { code, signal };
+      resolveExit(exited);
+    });
+    child.once("error", (error) => {
+      exited = { code: null, signal: null, error };
+      resolveExit(exited);
+    });
   });
 
   // Best effort if the test process exits without calling stop().
-  const killOnExit = () => { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } };
-  process.once('exit', killOnExit);
+  const killOnExit = () => {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  };
+  process.once("exit", killOnExit);
 
   let stopPromise = null;
   let keepLog = false; // kept when startup failed, so the error's log path stays valid
   const stop = () => {
     stopPromise ??= (async () => {
-      process.removeListener('exit', killOnExit);
+      process.removeListener("exit", killOnExit);
       if (!pid) return;
-      const signalGroup = (sig) => { try { process.kill(-pid, sig); } catch { /* ESRCH: group gone */ } };
+      const signalGroup = (sig) => {
+        try {
+          process.kill(-pid, sig);
+        } catch {
+          /* ESRCH: group gone */
+        }
+      };
       if (!exited) {
-        signalGroup('SIGTERM');
+        signalGroup("SIGTERM");
         const gone = await Promise.race([exitPromise.then(() => true), unrefSleep(STOP_GRACE_MS).then(() => false)]);
         if (!gone) {
-          signalGroup('SIGKILL');
+          signalGroup("SIGKILL");
           await Promise.race([exitPromise, unrefSleep(STOP_GRACE_MS)]);
         }
       }
-      signalGroup('SIGKILL'); // stragglers left in the group after the leader exited
+      signalGroup("SIGKILL"); // stragglers left in the group after the leader exited
       if (!keepLog) rmSync(logDir, { recursive: true, force: true });
     })();
     return stopPromise;
@@ -399,7 +463,9 @@ export async function startLiteLLM({ upstreamUrl, port = 0, masterKey: givenMast
       const res = await fetch(`${url}/health/liveliness`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) break;
       await res.arrayBuffer();
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) await fail(`did not answer GET /health/liveliness within ${Math.round(timeoutMs / 1000)} s`);
     await sleep(200);
   }
@@ -408,14 +474,19 @@ export async function startLiteLLM({ upstreamUrl, port = 0, masterKey: givenMast
   // Version: authenticated readiness details, then public readiness, then pip metadata.
   let version = null;
   for (const [path, headers] of [
-    ['/health/readiness/details', { authorization: `Bearer ${masterKey}` }],
-    ['/health/readiness', {}],
+    ["/health/readiness/details", { authorization: `Bearer ${masterKey}` }],
+    ["/health/readiness", {}],
   ]) {
     try {
       const res = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(5000) });
       const body = await res.json().catch(() => null);
-      if (res.ok && body?.litellm_version) { version = String(body.litellm_version); break; }
-    } catch { /* try the next */ }
+      if (res.ok && body?.litellm_version) {
+        version = String(body.litellm_version);
+        break;
+      }
+    } catch {
+      /* try the next */
+    }
   }
   version ??= await installedLiteLLMVersion();
   const pinned = pinnedLiteLLMVersion();

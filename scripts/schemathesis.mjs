@@ -28,31 +28,31 @@
 //
 // No npm dependencies; Node >= 20.
 
-import { spawn } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort } from './lib/processes.mjs';
+import { spawn } from "node:child_process";
+import { randomBytes, randomInt } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { freePort } from "./lib/processes.mjs";
 
-export const SCHEMATHESIS_VERSION = '4.32.5';
+export const SCHEMATHESIS_VERSION = "4.32.5";
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const VENV_DIR = join(REPO_ROOT, '.venv-fuzz');
-const SCHEMATHESIS = join(VENV_DIR, 'bin', 'schemathesis');
-const START_SCRIPT = join(REPO_ROOT, 'scripts', 'start.mjs');
-const WRANGLER_JS = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-const PINNED_NODE_DIR = join(REPO_ROOT, 'node_modules', '.bin');
-const HOST = '127.0.0.1';
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const VENV_DIR = join(REPO_ROOT, ".venv-fuzz");
+const SCHEMATHESIS = join(VENV_DIR, "bin", "schemathesis");
+const START_SCRIPT = join(REPO_ROOT, "scripts", "start.mjs");
+const WRANGLER_JS = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const PINNED_NODE_DIR = join(REPO_ROOT, "node_modules", ".bin");
+const HOST = "127.0.0.1";
 
-const CHECKS = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance'];
+const CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance"];
 const MAX_EXAMPLES = positiveInt(process.env.FUZZ_MAX_EXAMPLES, 40);
 const MAX_TIME_SECONDS = positiveInt(process.env.FUZZ_MAX_TIME, 150);
 // One worker by default: schemathesis' threads can trip a CPython 3.11 AST race ("AST constructor recursion depth mismatch").
 const WORKERS = positiveInt(process.env.FUZZ_WORKERS, 1);
 const SEED = process.env.FUZZ_SEED ? positiveInt(process.env.FUZZ_SEED, 1) : randomInt(1, 2 ** 31);
-const REPORT_DIR = resolve(process.env.FUZZ_REPORT_DIR || join(VENV_DIR, 'reports'));
+const REPORT_DIR = resolve(process.env.FUZZ_REPORT_DIR || join(VENV_DIR, "reports"));
 const STARTUP_TIMEOUT_MS = 180_000;
 const STOP_GRACE_MS = 10_000;
 
@@ -67,12 +67,16 @@ function positiveInt(raw, fallback) {
 /** Runs a command to completion with inherited output (or captured, with `capture`). */
 function run(cmd, args, { capture = false, env = process.env } = {}) {
   return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'] });
-    let out = '';
-    child.stdout?.on('data', (d) => { out += d; });
-    child.stderr?.on('data', (d) => { out += d; });
-    child.on('error', (error) => done({ code: null, out: `${out}${error.message}` }));
-    child.on('close', (code) => done({ code, out }));
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ["ignore", capture ? "pipe" : "inherit", capture ? "pipe" : "inherit"] });
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+    });
+    child.stderr?.on("data", (d) => {
+      out += d;
+    });
+    child.on("error", (error) => done({ code: null, out: `${out}${error.message}` }));
+    child.on("close", (code) => done({ code, out }));
   });
 }
 
@@ -82,17 +86,23 @@ function run(cmd, args, { capture = false, env = process.env } = {}) {
 
 async function ensureSchemathesis() {
   if (existsSync(SCHEMATHESIS)) {
-    const probe = await run(SCHEMATHESIS, ['--version'], { capture: true });
+    const probe = await run(SCHEMATHESIS, ["--version"], { capture: true });
     if (probe.code === 0 && probe.out.includes(`version ${SCHEMATHESIS_VERSION}`)) return;
     say(`.venv-fuzz has another schemathesis (${probe.out.trim()}); rebuilding it`);
   }
   rmSync(VENV_DIR, { recursive: true, force: true });
-  const python = process.env.FUZZ_PYTHON || 'python3';
+  const python = process.env.FUZZ_PYTHON || "python3";
   say(`creating .venv-fuzz with ${python} and installing schemathesis==${SCHEMATHESIS_VERSION}...`);
-  const venv = await run(python, ['-m', 'venv', VENV_DIR]);
+  const venv = await run(python, ["-m", "venv", VENV_DIR]);
   if (venv.code !== 0) throw new Error(`"${python} -m venv ${VENV_DIR}" failed; install python3 with the venv module`);
-  const pip = await run(join(VENV_DIR, 'bin', 'python'), [
-    '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--quiet', `schemathesis==${SCHEMATHESIS_VERSION}`,
+  const pip = await run(join(VENV_DIR, "bin", "python"), [
+    "-m",
+    "pip",
+    "install",
+    "--no-input",
+    "--disable-pip-version-check",
+    "--quiet",
+    `schemathesis==${SCHEMATHESIS_VERSION}`,
   ]);
   if (pip.code !== 0) {
     rmSync(VENV_DIR, { recursive: true, force: true });
@@ -104,25 +114,24 @@ async function ensureSchemathesis() {
 // The gateway: a process group we own, stopped as a whole
 // ---------------------------------------------------------------------------
 
-
 const groups = new Set();
 
 /** Starts a command as the leader of a new process group; its output is prefixed. */
 function startGroup(label, cmd, args, env) {
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   groups.add(child);
   const exited = new Promise((done) => {
-    child.once('error', (error) => done({ code: null, error }));
-    child.once('exit', (code, signal) => done({ code, signal }));
+    child.once("error", (error) => done({ code: null, error }));
+    child.once("exit", (code, signal) => done({ code, signal }));
   });
   exited.then(() => groups.delete(child));
   for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
+    let buffered = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => {
       buffered += chunk;
       let nl;
-      while ((nl = buffered.indexOf('\n')) !== -1) {
+      while ((nl = buffered.indexOf("\n")) !== -1) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         // wrangler dev prints one line per request; thousands of them would drown the report.
@@ -145,60 +154,87 @@ function signalGroup(child, signal) {
 
 async function stopGroup({ child, exited }) {
   if (child.exitCode === null && child.signalCode === null) {
-    signalGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), STOP_GRACE_MS);
+    signalGroup(child, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
   }
   // Anything the leader left behind in its group goes too.
-  signalGroup(child, 'SIGKILL');
+  signalGroup(child, "SIGKILL");
 }
 
-process.on('exit', () => {
-  for (const child of groups) signalGroup(child, 'SIGKILL');
+process.on("exit", () => {
+  for (const child of groups) signalGroup(child, "SIGKILL");
 });
 
 async function waitForHealth(url, exited) {
   let exit = null;
-  exited.then((e) => { exit = e; });
+  exited.then((e) => {
+    exit = e;
+  });
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline && !exit) {
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok && (await res.json()).status === 'healthy') return;
+      if (res.ok && (await res.json()).status === "healthy") return;
     } catch {
       // not listening yet
     }
     await sleep(300);
   }
-  throw new Error(exit ? `the gateway exited (code ${exit.code ?? exit.signal}) before it was ready` : `the gateway did not answer /health within ${STARTUP_TIMEOUT_MS} ms`);
+  throw new Error(
+    exit
+      ? `the gateway exited (code ${exit.code ?? exit.signal}) before it was ready`
+      : `the gateway did not answer /health within ${STARTUP_TIMEOUT_MS} ms`,
+  );
 }
 
 /** `npm start` (scripts/start.mjs), or wrangler dev directly when that script is missing. */
 async function startGateway({ port, stateDir, adminKey, pepper }) {
-  const env = { ...process.env, PORT: String(port), ADMIN_API_KEY: adminKey, KEY_PEPPER: pepper, GATEWAY_STATE_DIR: stateDir, WRANGLER_SEND_METRICS: 'false' };
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    ADMIN_API_KEY: adminKey,
+    KEY_PEPPER: pepper,
+    GATEWAY_STATE_DIR: stateDir,
+    WRANGLER_SEND_METRICS: "false",
+  };
   delete env.LITELLM_BASE_URL; // the mock, always: fuzzing must not reach a real provider
   delete env.LITELLM_API_KEY;
   if (existsSync(START_SCRIPT)) {
     say(`starting npm start (scripts/start.mjs) on port ${port}...`);
-    const server = startGroup('start', process.execPath, [START_SCRIPT], env);
+    const server = startGroup("start", process.execPath, [START_SCRIPT], env);
     return { servers: [server], close: async () => {} };
   }
-  say('scripts/start.mjs is missing: running wrangler dev with the mock LiteLLM directly');
-  const { startMockLiteLLM } = await import(pathToFileURL(join(REPO_ROOT, 'mock-litellm', 'server.mjs')).href);
-  const litellmKey = `sk-mock-${randomBytes(16).toString('hex')}`;
+  say("scripts/start.mjs is missing: running wrangler dev with the mock LiteLLM directly");
+  const { startMockLiteLLM } = await import(pathToFileURL(join(REPO_ROOT, "mock-litellm", "server.mjs")).href);
+  const litellmKey = `sk-mock-${randomBytes(16).toString("hex")}`;
   const mock = await startMockLiteLLM({ port: 0, host: HOST, masterKey: litellmKey, quiet: true });
-  env.PATH = `${PINNED_NODE_DIR}:${env.PATH ?? ''}`;
-  const migrate = await run(process.execPath, [WRANGLER_JS, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], { env });
+  env.PATH = `${PINNED_NODE_DIR}:${env.PATH ?? ""}`;
+  const migrate = await run(process.execPath, [WRANGLER_JS, "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+    env,
+  });
   if (migrate.code !== 0) {
     await mock.close();
-    throw new Error('wrangler d1 migrations apply DB --local failed');
+    throw new Error("wrangler d1 migrations apply DB --local failed");
   }
   const vars = { LITELLM_BASE_URL: mock.url, LITELLM_API_KEY: litellmKey, ADMIN_API_KEY: adminKey, KEY_PEPPER: pepper };
-  const server = startGroup('wrangler', process.execPath, [
-    WRANGLER_JS, 'dev', '--ip', HOST, '--port', String(port), '--persist-to', stateDir,
-    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-  ], env);
+  const server = startGroup(
+    "wrangler",
+    process.execPath,
+    [
+      WRANGLER_JS,
+      "dev",
+      "--ip",
+      HOST,
+      "--port",
+      String(port),
+      "--persist-to",
+      stateDir,
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ],
+    env,
+  );
   return { servers: [server], close: () => mock.close() };
 }
 
@@ -207,23 +243,32 @@ async function startGateway({ port, stateDir, adminKey, pepper }) {
 // ---------------------------------------------------------------------------
 
 async function post(url, key, body) {
-  const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`setup: POST ${url} → ${res.status} ${text}`);
   return JSON.parse(text);
 }
 
 async function createFixtures(url, adminKey) {
-  const suffix = randomBytes(4).toString('hex');
+  const suffix = randomBytes(4).toString("hex");
   const organizationId = `fuzz-org-${suffix}`;
   const group = `fuzz-group-${suffix}`;
   const teamId = `fuzz-team-${suffix}`;
-  await post(`${url}/api/organizations/create`, adminKey, { organization_id: organizationId, name: 'Fuzzing' });
-  await post(`${url}/api/model-groups/create`, adminKey, { group_name: group, models: [{ model_name: 'gpt-4o-mini', priority: 0 }] });
-  const team = await post(`${url}/api/teams/create`, adminKey, { organization_id: organizationId, team_id: teamId, model_groups: [group], credits_allocated: 1_000_000 });
+  await post(`${url}/api/organizations/create`, adminKey, { organization_id: organizationId, name: "Fuzzing" });
+  await post(`${url}/api/model-groups/create`, adminKey, { group_name: group, models: [{ model_name: "gpt-4o-mini", priority: 0 }] });
+  const team = await post(`${url}/api/teams/create`, adminKey, {
+    organization_id: organizationId,
+    team_id: teamId,
+    model_groups: [group],
+    credits_allocated: 1_000_000,
+  });
   const jobIds = [];
   for (let i = 0; i < 5; i++) {
-    jobIds.push((await post(`${url}/api/jobs/create`, team.virtual_key, { team_id: teamId, job_type: 'fuzzing' })).job_id);
+    jobIds.push((await post(`${url}/api/jobs/create`, team.virtual_key, { team_id: teamId, job_type: "fuzzing" })).job_id);
   }
   return { teamId, group, jobIds, teamKey: team.virtual_key };
 }
@@ -235,15 +280,18 @@ async function createFixtures(url, adminKey) {
 /** A config file that offers real ids to the generator half of the time. */
 function writeConfig(dir, name, fixtures) {
   const path = join(dir, `${name}.toml`);
-  const list = (values) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
+  const list = (values) => `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
   // No state left in the repository between runs (schemathesis would keep it in .schemathesis/).
-  const lines = ['[cache]', 'enabled = false'];
+  const lines = ["[cache]", "enabled = false"];
   if (fixtures) {
     lines.push(
-      '[dictionaries.team]', `values = ${list([fixtures.teamId])}`,
-      '[dictionaries.group]', `values = ${list([fixtures.group])}`,
-      '[dictionaries.job]', `values = ${list(fixtures.jobIds)}`,
-      '[parameters]',
+      "[dictionaries.team]",
+      `values = ${list([fixtures.teamId])}`,
+      "[dictionaries.group]",
+      `values = ${list([fixtures.group])}`,
+      "[dictionaries.job]",
+      `values = ${list(fixtures.jobIds)}`,
+      "[parameters]",
       '"path.team_id" = { dictionary = "team", probability = 0.5 }',
       '"query.team_id" = { dictionary = "team", probability = 0.5 }',
       '"body.team_id" = { dictionary = "team", probability = 0.5 }',
@@ -251,7 +299,7 @@ function writeConfig(dir, name, fixtures) {
       '"body.model_group" = { dictionary = "group", probability = 0.5 }',
     );
   }
-  writeFileSync(path, `${lines.join('\n')}\n`);
+  writeFileSync(path, `${lines.join("\n")}\n`);
   return path;
 }
 
@@ -260,23 +308,38 @@ async function fuzz(name, url, key, configPath) {
   say(`schemathesis run "${name}": up to ${MAX_EXAMPLES} examples per operation, at most ${MAX_TIME_SECONDS} s, seed ${SEED}`);
   const started = Date.now();
   const { code } = await run(SCHEMATHESIS, [
-    '--config-file', configPath,
-    'run', `${url}/openapi.json`,
-    '--url', url,
-    '--header', `Authorization: Bearer ${key}`,
-    '--checks', CHECKS.join(','),
-    '--phases', 'examples,coverage,fuzzing',
-    '--max-examples', String(MAX_EXAMPLES),
-    '--max-time', String(MAX_TIME_SECONDS),
-    '--workers', String(WORKERS),
-    '--seed', String(SEED),
-    '--request-timeout', '30',
-    '--suppress-health-check', 'too_slow,filter_too_much',
-    '--continue-on-failure',
-    '--generation-database', 'none',
-    '--no-color',
-    '--report', 'junit',
-    '--report-junit-path', join(REPORT_DIR, `${name}.xml`),
+    "--config-file",
+    configPath,
+    "run",
+    `${url}/openapi.json`,
+    "--url",
+    url,
+    "--header",
+    `Authorization: Bearer ${key}`,
+    "--checks",
+    CHECKS.join(","),
+    "--phases",
+    "examples,coverage,fuzzing",
+    "--max-examples",
+    String(MAX_EXAMPLES),
+    "--max-time",
+    String(MAX_TIME_SECONDS),
+    "--workers",
+    String(WORKERS),
+    "--seed",
+    String(SEED),
+    "--request-timeout",
+    "30",
+    "--suppress-health-check",
+    "too_slow,filter_too_much",
+    "--continue-on-failure",
+    "--generation-database",
+    "none",
+    "--no-color",
+    "--report",
+    "junit",
+    "--report-junit-path",
+    join(REPORT_DIR, `${name}.xml`),
   ]);
   say(`schemathesis run "${name}" finished in ${Math.round((Date.now() - started) / 1000)} s with exit code ${code}`);
   return code === 0;
@@ -289,10 +352,10 @@ async function main() {
   await ensureSchemathesis();
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
-  const stateDir = mkdtempSync(join(tmpdir(), 'gateway-fuzz-state-'));
-  const workDir = mkdtempSync(join(tmpdir(), 'gateway-fuzz-'));
-  const adminKey = `sk-admin-fuzz-${randomBytes(16).toString('hex')}`;
-  const pepper = `pepper-fuzz-${randomBytes(16).toString('hex')}`;
+  const stateDir = mkdtempSync(join(tmpdir(), "gateway-fuzz-state-"));
+  const workDir = mkdtempSync(join(tmpdir(), "gateway-fuzz-"));
+  const adminKey = `sk-admin-fuzz-${randomBytes(16).toString("hex")}`;
+  const pepper = `pepper-fuzz-${randomBytes(16).toString("hex")}`;
   const gateway = await startGateway({ port, stateDir, adminKey, pepper });
   let stopping = false;
   const stop = async () => {
@@ -300,11 +363,11 @@ async function main() {
     stopping = true;
     for (const server of gateway.servers) await stopGroup(server);
     await gateway.close();
-    if (process.env.FUZZ_KEEP_STATE === '1') say(`state kept in ${stateDir}`);
+    if (process.env.FUZZ_KEEP_STATE === "1") say(`state kept in ${stateDir}`);
     else rmSync(stateDir, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => {
       say(`${signal}: stopping the gateway`);
       stop().finally(() => process.exit(130));
@@ -314,8 +377,8 @@ async function main() {
     await waitForHealth(url, gateway.servers[0].exited);
     say(`gateway ready at ${url} after ${Math.round((Date.now() - started) / 1000)} s`);
     const fixtures = await createFixtures(url, adminKey);
-    const teamOk = await fuzz('team-key', url, fixtures.teamKey, writeConfig(workDir, 'team', fixtures));
-    const adminOk = await fuzz('admin-key', url, adminKey, writeConfig(workDir, 'admin', null));
+    const teamOk = await fuzz("team-key", url, fixtures.teamKey, writeConfig(workDir, "team", fixtures));
+    const adminOk = await fuzz("admin-key", url, adminKey, writeConfig(workDir, "admin", null));
     say(`reports: ${REPORT_DIR}; total ${Math.round((Date.now() - started) / 1000)} s`);
     return teamOk && adminOk;
   } finally {
@@ -325,7 +388,7 @@ async function main() {
 
 main().then(
   (ok) => {
-    say(ok ? 'no findings' : 'FINDINGS: see the schemathesis output above');
+    say(ok ? "no findings" : "FINDINGS: see the schemathesis output above");
     process.exit(ok ? 0 : 1);
   },
   (error) => {

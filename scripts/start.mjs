@@ -22,23 +22,23 @@
 // [vars] and .dev.vars); nothing is written to disk. No npm dependencies; runs on Node >= 20
 // (wrangler itself is run with a Node >= 22.12: this one, or the pinned node_modules/.bin/node).
 
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { signalGroup } from './lib/processes.mjs';
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { signalGroup } from "./lib/processes.mjs";
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const WRANGLER_JS = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-const PINNED_NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
-const MOCK_MODULE = join(REPO_ROOT, 'mock-litellm', 'server.mjs');
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const WRANGLER_JS = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const PINNED_NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
+const MOCK_MODULE = join(REPO_ROOT, "mock-litellm", "server.mjs");
 
-const HOST = '127.0.0.1';
+const HOST = "127.0.0.1";
 const DEFAULT_PORT = 8003;
-const SEED_ADMIN_KEY = 'sk-admin-key-change-me';
-const LOCAL_DEV_PEPPER = 'local-dev-pepper-0f6b1c2e9a7d4e3f-not-for-production';
+const SEED_ADMIN_KEY = "sk-admin-key-change-me";
+const LOCAL_DEV_PEPPER = "local-dev-pepper-0f6b1c2e9a7d4e3f-not-for-production";
 const STOP_GRACE_MS = 5_000;
 const MIGRATIONS_TIMEOUT_MS = 120_000;
 
@@ -54,28 +54,27 @@ class StartError extends Error {}
 /** Live children (process-group leaders) that must die with us. */
 const children = new Set();
 
-
 /** Forwards a stream line by line with a prefix, so wrangler's output is recognisable. */
 function forwardLines(stream, out, prefix, onLine) {
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
+  let buffered = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk) => {
     buffered += chunk;
     let nl;
-    while ((nl = buffered.indexOf('\n')) !== -1) {
+    while ((nl = buffered.indexOf("\n")) !== -1) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       out.write(`${prefix}${line}\n`);
       onLine?.(line);
     }
   });
-  stream.on('end', () => {
+  stream.on("end", () => {
     if (buffered) out.write(`${prefix}${buffered}\n`);
   });
 }
 
 function nodeForWrangler() {
-  const [major, minor] = process.versions.node.split('.').map(Number);
+  const [major, minor] = process.versions.node.split(".").map(Number);
   if (major > 22 || (major === 22 && minor >= 12)) return process.execPath;
   if (existsSync(PINNED_NODE)) return PINNED_NODE;
   throw new StartError(
@@ -94,42 +93,42 @@ function startWrangler(args, { onLine } = {}) {
     cwd: REPO_ROOT,
     // stdin is not a terminal: wrangler skips its prompts and hotkeys (a background process
     // group reading the terminal would be stopped by SIGTTIN).
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ["ignore", "pipe", "pipe"],
     detached: true,
     env: {
       ...process.env,
-      PATH: `${dirname(PINNED_NODE)}:${process.env.PATH ?? ''}`,
+      PATH: `${dirname(PINNED_NODE)}:${process.env.PATH ?? ""}`,
     },
   });
   children.add(child);
   const exited = new Promise((resolveExit) => {
-    child.once('error', (error) => {
+    child.once("error", (error) => {
       children.delete(child);
       resolveExit({ code: null, signal: null, error });
     });
-    child.once('exit', (code, signal) => {
+    child.once("exit", (code, signal) => {
       children.delete(child);
       // The wrapper is gone; make sure nothing it started (workerd, esbuild) outlives it.
-      signalGroup(child.pid, 'SIGKILL');
+      signalGroup(child.pid, "SIGKILL");
       resolveExit({ code, signal, error: null });
     });
   });
-  forwardLines(child.stdout, process.stdout, '[wrangler] ', onLine);
-  forwardLines(child.stderr, process.stderr, '[wrangler] ', onLine);
+  forwardLines(child.stdout, process.stdout, "[wrangler] ", onLine);
+  forwardLines(child.stderr, process.stderr, "[wrangler] ", onLine);
   return { child, exited };
 }
 
 async function stopChild({ child, exited }) {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  signalGroup(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), STOP_GRACE_MS);
+  signalGroup(child.pid, "SIGTERM");
+  const timer = setTimeout(() => signalGroup(child.pid, "SIGKILL"), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
 }
 
 // Last resort (uncaught error, process.exit elsewhere): no wrangler group survives us.
-process.on('exit', () => {
-  for (const child of children) signalGroup(child.pid, 'SIGKILL');
+process.on("exit", () => {
+  for (const child of children) signalGroup(child.pid, "SIGKILL");
 });
 
 // ---------------------------------------------------------------------------
@@ -145,10 +144,10 @@ function parsePort(raw, name) {
 function assertPortFree(port) {
   return new Promise((resolveFree, reject) => {
     const probe = createServer();
-    probe.once('error', (error) => {
+    probe.once("error", (error) => {
       reject(
         new StartError(
-          error.code === 'EADDRINUSE'
+          error.code === "EADDRINUSE"
             ? `port ${port} on ${HOST} is already in use (another gateway still running?). Stop it or set PORT.`
             : `cannot listen on ${HOST}:${port}: ${error.message}`,
         ),
@@ -173,7 +172,7 @@ async function waitForHealth(url, exited, timeoutMs) {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) {
         const body = await res.json().catch(() => null);
-        if (body?.status === 'healthy') return { ok: true };
+        if (body?.status === "healthy") return { ok: true };
       } else {
         await res.body?.cancel();
       }
@@ -209,24 +208,24 @@ async function shutdown(exitCode, reason) {
   process.exit(exitCode);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     if (stopping) {
       // A second Ctrl-C: do not wait for the grace period.
-      for (const child of children) signalGroup(child.pid, 'SIGKILL');
+      for (const child of children) signalGroup(child.pid, "SIGKILL");
       return;
     }
-    const what = [migrate && 'the D1 migrations', dev && 'wrangler dev', mock && 'the mock LiteLLM'].filter(Boolean).join(' and ');
-    void shutdown(0, `${signal} received: stopping${what ? ` ${what}` : ''}...`);
+    const what = [migrate && "the D1 migrations", dev && "wrangler dev", mock && "the mock LiteLLM"].filter(Boolean).join(" and ");
+    void shutdown(0, `${signal} received: stopping${what ? ` ${what}` : ""}...`);
   });
 }
 
 async function main() {
-  const port = parsePort(process.env.PORT || DEFAULT_PORT, 'PORT');
-  if (port === 0) throw new StartError('PORT=0 is not supported; give a real port.');
+  const port = parsePort(process.env.PORT || DEFAULT_PORT, "PORT");
+  if (port === 0) throw new StartError("PORT=0 is not supported; give a real port.");
   const stateDir = process.env.GATEWAY_STATE_DIR ? resolve(process.env.GATEWAY_STATE_DIR) : null;
-  const persistArgs = stateDir ? ['--persist-to', stateDir] : [];
-  const stateLabel = stateDir ?? join(REPO_ROOT, '.wrangler', 'state');
+  const persistArgs = stateDir ? ["--persist-to", stateDir] : [];
+  const stateLabel = stateDir ?? join(REPO_ROOT, ".wrangler", "state");
   const startupTimeoutMs = Number(process.env.GATEWAY_STARTUP_TIMEOUT_MS) || 120_000;
 
   await assertPortFree(port);
@@ -240,7 +239,7 @@ async function main() {
 
   // 1. Local D1 migrations.
   say(`applying local D1 migrations (state: ${stateLabel})...`);
-  migrate = startWrangler(['d1', 'migrations', 'apply', 'DB', '--local', ...persistArgs]);
+  migrate = startWrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs]);
   let migrationsTimer;
   const migrated = await Promise.race([
     migrate.exited,
@@ -252,7 +251,9 @@ async function main() {
   if (stopping) return;
   if (!migrated) {
     await stopChild(migrate);
-    throw new StartError(`"wrangler d1 migrations apply DB --local" did not finish within ${MIGRATIONS_TIMEOUT_MS} ms; see its output above.`);
+    throw new StartError(
+      `"wrangler d1 migrations apply DB --local" did not finish within ${MIGRATIONS_TIMEOUT_MS} ms; see its output above.`,
+    );
   }
   migrate = null;
   if (migrated.error || migrated.code !== 0) {
@@ -260,16 +261,16 @@ async function main() {
   }
 
   // 2. LiteLLM: the given one, or the mock in this process.
-  let litellmUrl = process.env.LITELLM_BASE_URL?.trim() || '';
-  let litellmKey = process.env.LITELLM_API_KEY || '';
+  let litellmUrl = process.env.LITELLM_BASE_URL?.trim() || "";
+  let litellmKey = process.env.LITELLM_API_KEY || "";
   let litellmLabel;
   if (litellmUrl) {
     litellmLabel = `${litellmUrl} (from LITELLM_BASE_URL)`;
-    if (!litellmKey) warn('LITELLM_BASE_URL is set but LITELLM_API_KEY is not; LLM calls will go out without a key.');
+    if (!litellmKey) warn("LITELLM_BASE_URL is set but LITELLM_API_KEY is not; LLM calls will go out without a key.");
   } else {
     const { startMockLiteLLM } = await import(pathToFileURL(MOCK_MODULE).href);
-    const mockPort = process.env.MOCK_LITELLM_PORT ? parsePort(process.env.MOCK_LITELLM_PORT, 'MOCK_LITELLM_PORT') : 0;
-    litellmKey = `sk-mock-${randomBytes(16).toString('hex')}`;
+    const mockPort = process.env.MOCK_LITELLM_PORT ? parsePort(process.env.MOCK_LITELLM_PORT, "MOCK_LITELLM_PORT") : 0;
+    litellmKey = `sk-mock-${randomBytes(16).toString("hex")}`;
     try {
       mock = await startMockLiteLLM({ port: mockPort, host: HOST, masterKey: litellmKey });
     } catch (error) {
@@ -284,7 +285,7 @@ async function main() {
   // 3. Secrets for local development, passed as --var (never written to wrangler.toml or .dev.vars).
   const adminKey = process.env.ADMIN_API_KEY || SEED_ADMIN_KEY;
   const adminLabel = process.env.ADMIN_API_KEY
-    ? 'from ADMIN_API_KEY in the environment'
+    ? "from ADMIN_API_KEY in the environment"
     : `${SEED_ADMIN_KEY} (the seed's local-development default; set ADMIN_API_KEY to change it)`;
   const vars = {
     LITELLM_BASE_URL: litellmUrl,
@@ -292,11 +293,11 @@ async function main() {
     KEY_PEPPER: process.env.KEY_PEPPER || LOCAL_DEV_PEPPER,
     ...(litellmKey ? { LITELLM_API_KEY: litellmKey } : {}),
   };
-  const varArgs = Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 
   const url = `http://${HOST}:${port}`;
   say(`starting wrangler dev on ${url}...`);
-  dev = startWrangler(['dev', '--ip', HOST, '--port', String(port), ...persistArgs, ...varArgs]);
+  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs]);
 
   const ready = await waitForHealth(url, dev.exited, startupTimeoutMs);
   if (stopping) return;
@@ -310,16 +311,16 @@ async function main() {
 
   process.stdout.write(
     [
-      '',
-      '==========================================================================',
+      "",
+      "==========================================================================",
       ` LLM job gateway ready at ${url}   (API: ${url}/api, docs: ${url}/docs)`,
       ` Admin key: ${adminLabel}`,
       ` LiteLLM:   ${litellmLabel}`,
-      ` State:     ${stateLabel}${stateDir ? ' (from GATEWAY_STATE_DIR)' : ''}; delete it to start fresh`,
-      ' Press Ctrl-C to stop.',
-      '==========================================================================',
-      '',
-    ].join('\n'),
+      ` State:     ${stateLabel}${stateDir ? " (from GATEWAY_STATE_DIR)" : ""}; delete it to start fresh`,
+      " Press Ctrl-C to stop.",
+      "==========================================================================",
+      "",
+    ].join("\n"),
   );
 
   // 4. Stay up until a signal, or until wrangler dies on its own.

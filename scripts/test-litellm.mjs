@@ -19,23 +19,23 @@
 // used when scripts/start.mjs does not exist).
 // Logs of LiteLLM and the gateway are kept in a temp folder when something fails.
 
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startMockLiteLLM } from '../mock-litellm/server.mjs';
-import { ensureLiteLLMVenv, pinnedLiteLLMVersion, startLiteLLM } from './litellm-env.mjs';
-import { freePort, signalGroup } from './lib/processes.mjs';
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startMockLiteLLM } from "../mock-litellm/server.mjs";
+import { freePort, signalGroup } from "./lib/processes.mjs";
+import { ensureLiteLLMVenv, pinnedLiteLLMVersion, startLiteLLM } from "./litellm-env.mjs";
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const START_SCRIPT = join(REPO_ROOT, 'scripts', 'start.mjs');
-const WRANGLER_JS = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-const VITEST_JS = join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-const PINNED_NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');
-const VITEST_CONFIG = 'vitest.litellm.config.ts';
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const START_SCRIPT = join(REPO_ROOT, "scripts", "start.mjs");
+const WRANGLER_JS = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const VITEST_JS = join(REPO_ROOT, "node_modules", "vitest", "vitest.mjs");
+const PINNED_NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
+const VITEST_CONFIG = "vitest.litellm.config.ts";
 
 const RUN_TIMEOUT_MS = Number(process.env.TEST_LITELLM_TIMEOUT_MS) || 570_000;
 const GATEWAY_STARTUP_TIMEOUT_MS = 180_000;
@@ -55,13 +55,12 @@ class RunError extends Error {}
 /** Every child we started, each the leader of its own process group. */
 const groups = new Set();
 
-
 function groupAlive(pid) {
   try {
     process.kill(-pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    return err.code === "EPERM";
   }
 }
 
@@ -69,18 +68,18 @@ function groupAlive(pid) {
 function spawnGroup(name, cmd, args, { env, logFile, inherit = false } = {}) {
   if (finishing) throw new RunError(`not starting ${name}: the run is stopping`);
   let fd = null;
-  if (logFile) fd = openSync(logFile, 'a');
+  if (logFile) fd = openSync(logFile, "a");
   const child = spawn(cmd, args, {
     cwd: REPO_ROOT,
     env,
     detached: true,
-    stdio: inherit ? ['ignore', 'inherit', 'inherit'] : ['ignore', fd ?? 'ignore', fd ?? 'ignore'],
+    stdio: inherit ? ["ignore", "inherit", "inherit"] : ["ignore", fd ?? "ignore", fd ?? "ignore"],
   });
   if (fd !== null) closeSync(fd);
   const entry = { name, child, pid: child.pid, logFile };
   entry.exited = new Promise((resolveExit) => {
-    child.once('error', (error) => resolveExit({ code: null, signal: null, error }));
-    child.once('exit', (code, signal) => resolveExit({ code, signal, error: null }));
+    child.once("error", (error) => resolveExit({ code: null, signal: null, error }));
+    child.once("exit", (code, signal) => resolveExit({ code, signal, error: null }));
   });
   if (child.pid !== undefined) groups.add(entry);
   return entry;
@@ -90,37 +89,36 @@ function spawnGroup(name, cmd, args, { env, logFile, inherit = false } = {}) {
 async function stopGroup(entry) {
   if (!groups.has(entry)) return;
   groups.delete(entry);
-  signalGroup(entry.pid, 'SIGTERM');
+  signalGroup(entry.pid, "SIGTERM");
   const deadline = Date.now() + STOP_GRACE_MS;
   await Promise.race([entry.exited, sleep(STOP_GRACE_MS)]);
   while (groupAlive(entry.pid) && Date.now() < deadline) await sleep(100);
   if (groupAlive(entry.pid)) {
     say(`${entry.name} did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing its process group`);
-    signalGroup(entry.pid, 'SIGKILL');
+    signalGroup(entry.pid, "SIGKILL");
   }
 }
 
 // Last resort (uncaught error, process.exit elsewhere): no group outlives us.
-process.on('exit', () => {
-  for (const entry of groups) signalGroup(entry.pid, 'SIGKILL');
+process.on("exit", () => {
+  for (const entry of groups) signalGroup(entry.pid, "SIGKILL");
 });
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-
 function isListening(port) {
   return new Promise((resolveListening) => {
     const probe = createServer();
-    probe.once('error', () => resolveListening(true));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolveListening(false)));
+    probe.once("error", () => resolveListening(true));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolveListening(false)));
   });
 }
 
 /** A Node that can run wrangler and vitest (>= 22.12): this one, or the pinned node_modules/.bin/node. */
 function modernNode() {
-  const [major, minor] = process.versions.node.split('.').map(Number);
+  const [major, minor] = process.versions.node.split(".").map(Number);
   if (major > 22 || (major === 22 && minor >= 12)) return process.execPath;
   if (existsSync(PINNED_NODE)) return PINNED_NODE;
   throw new RunError(
@@ -131,10 +129,11 @@ function modernNode() {
 
 function tail(path, maxBytes = 8000) {
   try {
-    const text = readFileSync(path, 'utf8');
-    return text.slice(-maxBytes).replace(/\x1b\[[0-9;]*m/g, '');
+    const text = readFileSync(path, "utf8");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes stripped here
+    return text.slice(-maxBytes).replace(/\x1b\[[0-9;]*m/g, "");
   } catch {
-    return '(no log)';
+    return "(no log)";
   }
 }
 
@@ -150,20 +149,27 @@ function describeExit({ code, signal, error }) {
 /** Polls GET /health until {"status":"healthy"}, the process exits, or the deadline passes. */
 async function waitForGateway(url, entry, timeoutMs) {
   let exit = null;
-  entry.exited.then((e) => { exit = e; });
+  entry.exited.then((e) => {
+    exit = e;
+  });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (exit) throw new RunError(`the gateway (${entry.name}) ${describeExit(exit)} before it was ready.\n--- its log (${entry.logFile}) ---\n${tail(entry.logFile)}`);
+    if (exit)
+      throw new RunError(
+        `the gateway (${entry.name}) ${describeExit(exit)} before it was ready.\n--- its log (${entry.logFile}) ---\n${tail(entry.logFile)}`,
+      );
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
       const body = await res.json().catch(() => null);
-      if (res.ok && body?.status === 'healthy') return;
+      if (res.ok && body?.status === "healthy") return;
     } catch {
       // not listening yet
     }
     await sleep(250);
   }
-  throw new RunError(`the gateway did not answer GET ${url}/health within ${timeoutMs / 1000} s.\n--- its log (${entry.logFile}) ---\n${tail(entry.logFile)}`);
+  throw new RunError(
+    `the gateway did not answer GET ${url}/health within ${timeoutMs / 1000} s.\n--- its log (${entry.logFile}) ---\n${tail(entry.logFile)}`,
+  );
 }
 
 /**
@@ -177,33 +183,45 @@ async function startGateway({ port, litellmUrl, litellmKey, adminKey, stateDir, 
   const node = modernNode();
   const env = {
     ...process.env,
-    PATH: `${dirname(PINNED_NODE)}:${process.env.PATH ?? ''}`,
+    PATH: `${dirname(PINNED_NODE)}:${process.env.PATH ?? ""}`,
     PORT: String(port),
     GATEWAY_STATE_DIR: stateDir,
     LITELLM_BASE_URL: litellmUrl,
     LITELLM_API_KEY: litellmKey,
     ADMIN_API_KEY: adminKey,
-    KEY_PEPPER: `pepper-${randomBytes(24).toString('hex')}`,
+    KEY_PEPPER: `pepper-${randomBytes(24).toString("hex")}`,
     GATEWAY_STARTUP_TIMEOUT_MS: String(GATEWAY_STARTUP_TIMEOUT_MS),
-    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_SEND_METRICS: "false",
   };
   delete env.MOCK_LITELLM_PORT;
   let entry;
-  if (existsSync(START_SCRIPT) && process.env.TEST_LITELLM_GATEWAY !== 'wrangler') {
+  if (existsSync(START_SCRIPT) && process.env.TEST_LITELLM_GATEWAY !== "wrangler") {
     say(`starting the gateway with "npm start" (scripts/start.mjs) on ${url}, LITELLM_BASE_URL=${litellmUrl}`);
-    entry = spawnGroup('npm start', 'npm', ['start'], { env, logFile });
+    entry = spawnGroup("npm start", "npm", ["start"], { env, logFile });
   } else {
-    say(`${existsSync(START_SCRIPT) ? 'TEST_LITELLM_GATEWAY=wrangler' : 'scripts/start.mjs not found'}: starting the gateway with wrangler dev directly on ${url}`);
+    say(
+      `${existsSync(START_SCRIPT) ? "TEST_LITELLM_GATEWAY=wrangler" : "scripts/start.mjs not found"}: starting the gateway with wrangler dev directly on ${url}`,
+    );
     if (!existsSync(WRANGLER_JS)) throw new RunError(`wrangler is not installed (${WRANGLER_JS}); run "npm install" first.`);
-    const migrate = spawnGroup('wrangler d1 migrations apply', node, [WRANGLER_JS, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], { env, logFile });
+    const migrate = spawnGroup(
+      "wrangler d1 migrations apply",
+      node,
+      [WRANGLER_JS, "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir],
+      { env, logFile },
+    );
     const migrated = await migrate.exited;
     groups.delete(migrate);
     if (migrated.error || migrated.code !== 0) {
       throw new RunError(`"wrangler d1 migrations apply DB --local" ${describeExit(migrated)}.\n--- log ---\n${tail(logFile)}`);
     }
     const vars = { LITELLM_BASE_URL: litellmUrl, LITELLM_API_KEY: litellmKey, ADMIN_API_KEY: adminKey, KEY_PEPPER: env.KEY_PEPPER };
-    const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-    entry = spawnGroup('wrangler dev', node, [WRANGLER_JS, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', stateDir, ...varArgs], { env, logFile });
+    const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    entry = spawnGroup(
+      "wrangler dev",
+      node,
+      [WRANGLER_JS, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir, ...varArgs],
+      { env, logFile },
+    );
   }
   await waitForGateway(url, entry, GATEWAY_STARTUP_TIMEOUT_MS);
   return { url, entry };
@@ -213,9 +231,9 @@ async function startGateway({ port, litellmUrl, litellmKey, adminKey, stateDir, 
 // Main
 // ---------------------------------------------------------------------------
 
-const workDir = mkdtempSync(join(tmpdir(), 'test-litellm-'));
-const stateDir = join(workDir, 'gateway-state');
-const gatewayLog = join(workDir, 'gateway.log');
+const workDir = mkdtempSync(join(tmpdir(), "test-litellm-"));
+const stateDir = join(workDir, "gateway-state");
+const gatewayLog = join(workDir, "gateway.log");
 let mock = null;
 let litellm = null;
 let litellmPromise = null;
@@ -240,14 +258,18 @@ async function cleanup() {
     const proxy = litellm ?? (await litellmPromise?.catch(() => null));
     // stop() deletes the proxy's log; keep a copy when the run failed.
     if (keepLogs && proxy?.logFile) {
-      try { copyFileSync(proxy.logFile, join(workDir, 'litellm.log')); } catch { /* no log */ }
+      try {
+        copyFileSync(proxy.logFile, join(workDir, "litellm.log"));
+      } catch {
+        /* no log */
+      }
     }
     await proxy?.stop();
     await mock?.close();
     for (const entry of [...groups]) await stopGroup(entry);
     if (keepLogs) {
-      const logs = readdirSync(workDir).filter((f) => f.endsWith('.log'));
-      say(`logs kept in ${workDir} (${logs.join(', ') || 'none written'})`);
+      const logs = readdirSync(workDir).filter((f) => f.endsWith(".log"));
+      say(`logs kept in ${workDir} (${logs.join(", ") || "none written"})`);
     } else {
       rmSync(workDir, { recursive: true, force: true });
     }
@@ -265,10 +287,10 @@ async function finish(code, message) {
   process.exit(code);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     if (finishing) {
-      for (const entry of groups) signalGroup(entry.pid, 'SIGKILL');
+      for (const entry of groups) signalGroup(entry.pid, "SIGKILL");
       return;
     }
     void finish(130, `${signal} received: stopping everything`);
@@ -285,25 +307,35 @@ async function main() {
 
   // 1. The venv. A missing Python or a failed install throws: this run fails, it is never skipped.
   const venv = await ensureLiteLLMVenv();
-  say(`LiteLLM venv .venv-litellm: litellm ${venv.version} (${venv.reused ? 'reused' : `installed in ${venv.seconds} s`})`);
+  say(`LiteLLM venv .venv-litellm: litellm ${venv.version} (${venv.reused ? "reused" : `installed in ${venv.seconds} s`})`);
 
   // 2. Mock upstream, then LiteLLM and the gateway side by side.
-  mock = await startMockLiteLLM({ port: 0, mode: 'upstream', quiet: true });
+  mock = await startMockLiteLLM({ port: 0, mode: "upstream", quiet: true });
   say(`mock OpenAI-compatible upstream (mock-litellm, mode=upstream) on ${mock.url}`);
   const litellmPort = await freePort();
-  const litellmKey = `sk-${randomBytes(32).toString('hex')}`;
+  const litellmKey = `sk-${randomBytes(32).toString("hex")}`;
   const litellmUrl = `http://127.0.0.1:${litellmPort}`;
-  const adminKey = `sk-admin-${randomBytes(24).toString('hex')}`;
+  const adminKey = `sk-admin-${randomBytes(24).toString("hex")}`;
   const gatewayPort = await freePort();
 
   say(`starting LiteLLM on ${litellmUrl} (master key random, no database)`);
   litellmPromise = startLiteLLM({ upstreamUrl: mock.url, port: litellmPort, masterKey: litellmKey, quiet: true });
-  litellmPromise.then((p) => { litellm = p; }, () => {});
+  litellmPromise.then(
+    (p) => {
+      litellm = p;
+    },
+    () => {},
+  );
   const gatewayPromise = startGateway({ port: gatewayPort, litellmUrl, litellmKey, adminKey, stateDir, logFile: gatewayLog });
-  gatewayPromise.then((g) => { gateway = g; }, () => {});
+  gatewayPromise.then(
+    (g) => {
+      gateway = g;
+    },
+    () => {},
+  );
   const [proxyResult, gatewayResult] = await Promise.allSettled([litellmPromise, gatewayPromise]);
-  if (proxyResult.status === 'rejected') throw proxyResult.reason;
-  if (gatewayResult.status === 'rejected') throw gatewayResult.reason;
+  if (proxyResult.status === "rejected") throw proxyResult.reason;
+  if (gatewayResult.status === "rejected") throw gatewayResult.reason;
   litellm = proxyResult.value;
   gateway = gatewayResult.value;
   if (finishing) return;
@@ -317,7 +349,7 @@ async function main() {
   const node = modernNode();
   if (!existsSync(VITEST_JS)) throw new RunError(`vitest is not installed (${VITEST_JS}); run "npm install" first.`);
   say(`running: vitest run -c ${VITEST_CONFIG}`);
-  vitest = spawnGroup('vitest', node, [VITEST_JS, 'run', '-c', VITEST_CONFIG], {
+  vitest = spawnGroup("vitest", node, [VITEST_JS, "run", "-c", VITEST_CONFIG], {
     inherit: true,
     env: {
       ...process.env,
@@ -341,7 +373,7 @@ main().then(
   () => finish(0),
   (error) => {
     // litellm-env's errors (no Python, failed pip install, proxy not starting) say what is needed.
-    const plain = error instanceof RunError || String(error?.message).startsWith('litellm-env:');
+    const plain = error instanceof RunError || String(error?.message).startsWith("litellm-env:");
     const message = plain ? error.message : (error?.stack ?? String(error));
     return finish(1, `error: ${message}`);
   },

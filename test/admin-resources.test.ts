@@ -119,7 +119,13 @@ describe("model groups", () => {
       { model_name: "gpt-3.5-turbo", priority: 1 },
       { model_name: "gpt-4", priority: 2 },
     ];
-    expect(created).toMatchObject({ group_name: name, display_name: "Fast", description: "cheap models", status: "active", models: sorted });
+    expect(created).toMatchObject({
+      group_name: name,
+      display_name: "Fast",
+      description: "cheap models",
+      status: "active",
+      models: sorted,
+    });
     expect(created.created_at).toMatch(ISO_UTC);
 
     const got = await json("GET", `/api/model-groups/${name}`, 200);
@@ -137,7 +143,10 @@ describe("model groups", () => {
   });
 
   it("invalid groups are 422: no models, a model twice, a negative priority", async () => {
-    expectValidationBody(await json("POST", "/api/model-groups/create", 422, { body: { group_name: uid("g"), models: [] } }), ["body", "models"]);
+    expectValidationBody(await json("POST", "/api/model-groups/create", 422, { body: { group_name: uid("g"), models: [] } }), [
+      "body",
+      "models",
+    ]);
     expectValidationBody(
       await json("POST", "/api/model-groups/create", 422, {
         body: { group_name: uid("g"), models: [{ model_name: "gpt-4" }, { model_name: "gpt-4", priority: 1 }] },
@@ -145,7 +154,9 @@ describe("model groups", () => {
       ["body", "models"],
     );
     expectValidationBody(
-      await json("POST", "/api/model-groups/create", 422, { body: { group_name: uid("g"), models: [{ model_name: "gpt-4", priority: -1 }] } }),
+      await json("POST", "/api/model-groups/create", 422, {
+        body: { group_name: uid("g"), models: [{ model_name: "gpt-4", priority: -1 }] },
+      }),
       ["body", "models", 0, "priority"],
     );
   });
@@ -237,7 +248,13 @@ describe("teams", () => {
     expect(text).not.toContain(created.virtual_key.slice(3));
     const got = JSON.parse(text);
     expect(got).not.toHaveProperty("virtual_key");
-    expect(got).toMatchObject({ team_id: teamId, organization_id: org, key_prefix: created.key_prefix, credits_remaining: 100, model_groups: [group] });
+    expect(got).toMatchObject({
+      team_id: teamId,
+      organization_id: org,
+      key_prefix: created.key_prefix,
+      credits_remaining: 100,
+      model_groups: [group],
+    });
 
     const listed = await listAll(`/api/teams?organization_id=${org}`, "teams");
     expect(JSON.stringify(listed)).not.toContain(created.virtual_key);
@@ -266,11 +283,15 @@ describe("teams", () => {
     const org = await createOrg();
     const group = await createGroup(["gpt-4o-mini"]);
     const t1 = uid("team");
-    const noOrg = await json("POST", "/api/teams/create", 404, { body: { organization_id: uid("nope"), team_id: t1, model_groups: [group] } });
+    const noOrg = await json("POST", "/api/teams/create", 404, {
+      body: { organization_id: uid("nope"), team_id: t1, model_groups: [group] },
+    });
     expect(typeof noOrg.detail).toBe("string");
     await json("GET", `/api/teams/${t1}`, 404);
     const t2 = uid("team");
-    const noGroup = await json("POST", "/api/teams/create", 404, { body: { organization_id: org, team_id: t2, model_groups: [group, uid("nope")] } });
+    const noGroup = await json("POST", "/api/teams/create", 404, {
+      body: { organization_id: org, team_id: t2, model_groups: [group, uid("nope")] },
+    });
     expect(typeof noGroup.detail).toBe("string");
     await json("GET", `/api/teams/${t2}`, 404);
   });
@@ -310,7 +331,9 @@ describe("teams", () => {
     expect((await llmCall(team, jobId, team.groups[0])).status).toBe(403);
     expect((await llmCall(team, jobId, newGroup)).status).toBe(200);
 
-    const wrapped = await json("PUT", `/api/teams/${team.teamId}/model-groups`, 200, { body: { model_groups: [team.groups[0], newGroup] } });
+    const wrapped = await json("PUT", `/api/teams/${team.teamId}/model-groups`, 200, {
+      body: { model_groups: [team.groups[0], newGroup] },
+    });
     expect(wrapped.model_groups).toEqual([team.groups[0], newGroup].sort());
 
     await json("PUT", `/api/teams/${team.teamId}/model-groups`, 404, { body: [uid("nope")] });
@@ -323,9 +346,19 @@ describe("teams", () => {
     const patched = await json("PATCH", `/api/teams/${team.teamId}`, 200, {
       body: { team_alias: "Renamed", metadata: { cost_center: "42" }, budget_mode: "consumption_tokens", tokens_per_credit: 500 },
     });
-    expect(patched).toMatchObject({ team_alias: "Renamed", metadata: { cost_center: "42" }, budget_mode: "consumption_tokens", tokens_per_credit: 500 });
+    expect(patched).toMatchObject({
+      team_alias: "Renamed",
+      metadata: { cost_center: "42" },
+      budget_mode: "consumption_tokens",
+      tokens_per_credit: 500,
+    });
     const got = await json("GET", `/api/teams/${team.teamId}`, 200);
-    expect(got).toMatchObject({ team_alias: "Renamed", metadata: { cost_center: "42" }, budget_mode: "consumption_tokens", tokens_per_credit: 500 });
+    expect(got).toMatchObject({
+      team_alias: "Renamed",
+      metadata: { cost_center: "42" },
+      budget_mode: "consumption_tokens",
+      tokens_per_credit: 500,
+    });
     expect((await balance(team)).budget_mode).toBe("consumption_tokens");
 
     await json("PATCH", `/api/teams/${uid("nope")}`, 404, { body: { team_alias: "x" } });
@@ -395,7 +428,10 @@ describe("teams", () => {
     expect(until - Date.now()).toBeLessThanOrEqual(300_000);
 
     await json("POST", `/api/teams/${uid("nope")}/keys/rotate`, 404, { body: {} });
-    expectValidationBody(await json("POST", `/api/teams/${team.teamId}/keys/rotate`, 422, { body: { grace_seconds: -1 } }), ["body", "grace_seconds"]);
+    expectValidationBody(await json("POST", `/api/teams/${team.teamId}/keys/rotate`, 422, { body: { grace_seconds: -1 } }), [
+      "body",
+      "grace_seconds",
+    ]);
   });
 
   it("DELETE removes the team: its key stops working and it is 404 afterwards", async () => {
@@ -429,7 +465,9 @@ describe("teams", () => {
 describe("pricing", () => {
   it("a price is set, listed, updated and removed", async () => {
     const model = uid("model");
-    const saved = await json("PUT", "/api/pricing", 200, { body: { model_name: model, input_per_million_usd: 0.15, output_per_million_usd: 0.6 } });
+    const saved = await json("PUT", "/api/pricing", 200, {
+      body: { model_name: model, input_per_million_usd: 0.15, output_per_million_usd: 0.6 },
+    });
     expect(saved).toMatchObject({ model_name: model, input_per_million_usd: 0.15, output_per_million_usd: 0.6 });
     expect(saved.updated_at).toMatch(ISO_UTC);
     let listed = (await json("GET", "/api/pricing", 200)).prices;
@@ -437,7 +475,9 @@ describe("pricing", () => {
 
     await json("PUT", "/api/pricing", 200, { body: { model_name: model, input_per_million_usd: 1, output_per_million_usd: 2 } });
     listed = (await json("GET", "/api/pricing", 200)).prices;
-    expect(listed.filter((p: any) => p.model_name === model).map((p: any) => [p.input_per_million_usd, p.output_per_million_usd])).toEqual([[1, 2]]);
+    expect(listed.filter((p: any) => p.model_name === model).map((p: any) => [p.input_per_million_usd, p.output_per_million_usd])).toEqual([
+      [1, 2],
+    ]);
 
     expect((await json("DELETE", `/api/pricing/${model}`, 200)).model_name).toBe(model);
     listed = (await json("GET", "/api/pricing", 200)).prices;
@@ -463,7 +503,11 @@ describe("admin authentication", () => {
     await json("GET", `/api/organizations/${id}`, 200, { key: ADMIN_KEY });
     await json("GET", `/api/organizations/${id}`, 200, { key: null, headers: { "x-admin-key": ADMIN_KEY } });
     const viaHeader = uid("org");
-    await json("POST", "/api/organizations/create", 200, { key: null, headers: { "x-admin-key": ADMIN_KEY }, body: { organization_id: viaHeader, name: "x" } });
+    await json("POST", "/api/organizations/create", 200, {
+      key: null,
+      headers: { "x-admin-key": ADMIN_KEY },
+      body: { organization_id: viaHeader, name: "x" },
+    });
     await json("GET", `/api/organizations/${viaHeader}`, 200);
   });
 

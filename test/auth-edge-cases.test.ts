@@ -1,5 +1,17 @@
 import { describe, expect, inject, it } from "vitest";
-import { ADMIN_KEY, api, balance, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import {
+  ADMIN_KEY,
+  api,
+  balance,
+  createJob,
+  createTeam,
+  expectLedgerConsistent,
+  json,
+  llmCall,
+  type TestTeam,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 // Credentials at the edges: missing, malformed, unknown, revoked, rotated, the wrong kind of key,
 // and a team probing for another team's jobs. The happy paths and the per-route 403s for team
@@ -26,7 +38,8 @@ describe("missing and malformed credentials are 401", () => {
   it("no Authorization header at all", async () => {
     const team = await createTeam({ credits: 3 });
     const answers = await asHeader(team, {});
-    for (const a of Object.values(answers)) expect(a).toEqual({ status: 401, detail: "Missing credentials: send 'Authorization: Bearer <key>'" });
+    for (const a of Object.values(answers))
+      expect(a).toEqual({ status: 401, detail: "Missing credentials: send 'Authorization: Bearer <key>'" });
     expect((await balance(team)).credits_reserved).toBe(0);
   });
 
@@ -59,10 +72,16 @@ describe("missing and malformed credentials are 401", () => {
   it("what RFC 7235/6750 allow is accepted: a lowercase scheme and several spaces; with a bad key they are 401", async () => {
     const team = await createTeam({ credits: 3 });
     for (const header of [`bearer ${team.key}`, `BEARER ${team.key}`, `Bearer  ${team.key}`]) {
-      expect((await status(await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: null, headers: { authorization: header } }))).status, header).toBe(200);
+      expect(
+        (await status(await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: null, headers: { authorization: header } })))
+          .status,
+        header,
+      ).toBe(200);
     }
     for (const header of [`bearer ${team.key}x`, `Bearer  sk-${"0".repeat(64)}`]) {
-      expect(await status(await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: null, headers: { authorization: header } }))).toEqual({ status: 401, detail: "Invalid API key" });
+      expect(
+        await status(await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: null, headers: { authorization: header } })),
+      ).toEqual({ status: 401, detail: "Invalid API key" });
     }
   });
 
@@ -87,7 +106,15 @@ describe("unknown, revoked and rotated keys are 401", () => {
   it("a well-formed key nobody was given, a prefix of a real key, and a real key with a changed letter", async () => {
     const team = await createTeam({ credits: 3 });
     const flipped = team.key.slice(0, -1) + (team.key.endsWith("0") ? "1" : "0");
-    for (const key of [`sk-${"a".repeat(64)}`, team.key.slice(0, 11), team.key.slice(0, -1), `${team.key}0`, flipped, team.key.toUpperCase(), "x".repeat(10_000)]) {
+    for (const key of [
+      `sk-${"a".repeat(64)}`,
+      team.key.slice(0, 11),
+      team.key.slice(0, -1),
+      `${team.key}0`,
+      flipped,
+      team.key.toUpperCase(),
+      "x".repeat(10_000),
+    ]) {
       const answers = await asHeader(team, { authorization: `Bearer ${key}` });
       for (const a of Object.values(answers)) expect(a).toEqual({ status: 401, detail: "Invalid API key" });
     }
@@ -122,7 +149,10 @@ describe("unknown, revoked and rotated keys are 401", () => {
     expect((await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: first.virtual_key })).status).toBe(200);
     const second = await json("POST", `/api/teams/${team.teamId}/keys/rotate`, 200, { body: { grace_seconds: 0 } });
     for (const key of [team.key, first.virtual_key]) {
-      expect(await status(await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key }))).toEqual({ status: 401, detail: "Invalid API key" });
+      expect(await status(await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key }))).toEqual({
+        status: 401,
+        detail: "Invalid API key",
+      });
     }
     expect((await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: second.virtual_key })).status).toBe(200);
   });
@@ -132,7 +162,10 @@ describe("unknown, revoked and rotated keys are 401", () => {
     const job = await createJob(team);
     await json("DELETE", `/api/teams/${team.teamId}`, 200);
     expect(await status(await api("GET", `/api/jobs/${job}`, { key: team.key }))).toEqual({ status: 401, detail: "Invalid API key" });
-    expect(await status(await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "t" } }))).toEqual({ status: 401, detail: "Invalid API key" });
+    expect(await status(await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "t" } }))).toEqual({
+      status: 401,
+      detail: "Invalid API key",
+    });
   });
 });
 
@@ -161,7 +194,11 @@ describe("the wrong kind of key", () => {
       ["GET", `/api/credits/teams/${team.teamId}/balance`],
       ["POST", "/api/jobs/create"],
     ] as const) {
-      const res = await api(method, path, { key: null, headers: { "x-admin-key": team.key }, body: method === "POST" ? { team_id: team.teamId, job_type: "t" } : undefined });
+      const res = await api(method, path, {
+        key: null,
+        headers: { "x-admin-key": team.key },
+        body: method === "POST" ? { team_id: team.teamId, job_type: "t" } : undefined,
+      });
       expect(await status(res)).toEqual({ status: 401, detail: "Invalid admin key" });
     }
   });
@@ -209,10 +246,12 @@ describe("never a hint that another team's job exists", () => {
     const probes: Record<string, (id: string) => Promise<Response>> = {
       get: (id) => api("GET", `/api/jobs/${id}`, { key: a.key }),
       call: (id) => api("POST", `/api/jobs/${id}/llm-call`, { key: a.key, body: { model_group: a.groups[0], messages: userMessage() } }),
-      stream: (id) => api("POST", `/api/jobs/${id}/llm-call-stream`, { key: a.key, body: { model_group: a.groups[0], messages: userMessage() } }),
+      stream: (id) =>
+        api("POST", `/api/jobs/${id}/llm-call-stream`, { key: a.key, body: { model_group: a.groups[0], messages: userMessage() } }),
       complete: (id) => api("POST", `/api/jobs/${id}/complete`, { key: a.key, body: { status: "completed" } }),
       cancel: (id) => api("POST", `/api/jobs/${id}/complete`, { key: a.key, body: { status: "cancelled" } }),
-      "complete with an idempotency key": (id) => api("POST", `/api/jobs/${id}/complete`, { key: a.key, body: { status: "failed" }, headers: { "idempotency-key": "probe-1" } }),
+      "complete with an idempotency key": (id) =>
+        api("POST", `/api/jobs/${id}/complete`, { key: a.key, body: { status: "failed" }, headers: { "idempotency-key": "probe-1" } }),
       "admin, asking in A's ledger": (id) => api("GET", `/api/jobs/${id}?team_id=${a.teamId}`, {}),
     };
     for (const [name, probe] of Object.entries(probes)) {
@@ -236,7 +275,12 @@ describe("never a hint that another team's job exists", () => {
     const a = await createTeam({ credits: 3 });
     const b = await createTeam({ credits: 3 });
     const ghost = `team-that-never-was-${crypto.randomUUID().slice(0, 8)}`;
-    for (const path of ["/api/credits/teams/{t}/balance", "/api/credits/teams/{t}/transactions", "/api/teams/{t}/jobs", "/api/teams/{t}/usage"]) {
+    for (const path of [
+      "/api/credits/teams/{t}/balance",
+      "/api/credits/teams/{t}/transactions",
+      "/api/teams/{t}/jobs",
+      "/api/teams/{t}/usage",
+    ]) {
       const real = await answer(await api("GET", path.replace("{t}", b.teamId), { key: a.key }), b.teamId);
       const none = await answer(await api("GET", path.replace("{t}", ghost), { key: a.key }), ghost);
       expect(real.status, path).toBe(403);
@@ -258,7 +302,11 @@ describe("never a hint that another team's job exists", () => {
     expect(aJob.job_id).not.toBe(bJob.job_id);
     expect(aJob.team_id).toBe(a.teamId);
     // The same body from A (B's team id) is A's 403, not B's stored answer.
-    const replay = await api("POST", "/api/jobs/create", { key: a.key, headers: { "idempotency-key": "shared-key-2" }, body: { team_id: b.teamId, job_type: "t" } });
+    const replay = await api("POST", "/api/jobs/create", {
+      key: a.key,
+      headers: { "idempotency-key": "shared-key-2" },
+      body: { team_id: b.teamId, job_type: "t" },
+    });
     expect(replay.status).toBe(403);
     expect(replay.headers.get("idempotent-replayed")).toBeNull();
     expect(await balance(a)).toMatchObject({ credits_reserved: 1 });

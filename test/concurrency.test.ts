@@ -23,7 +23,9 @@ describe("concurrent money operations", () => {
   it("100 concurrent job creates against 1 available credit admit exactly one", async () => {
     const team = await createTeam({ credits: 1 });
     const responses = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: `race_${i}` } })),
+      Array.from({ length: 100 }, (_, i) =>
+        api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: `race_${i}` } }),
+      ),
     );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -76,7 +78,9 @@ describe("concurrent money operations", () => {
   it("concurrent creates and completes never take the balance below zero", async () => {
     const team = await createTeam({ credits: 5 });
     const first = await Promise.all(
-      Array.from({ length: 20 }, () => api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "burst" } })),
+      Array.from({ length: 20 }, () =>
+        api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "burst" } }),
+      ),
     );
     const admitted = await Promise.all(first.filter((r) => r.status === 200).map(async (r) => ((await r.json()) as any).job_id as string));
     expect(admitted).toHaveLength(5);
@@ -85,7 +89,9 @@ describe("concurrent money operations", () => {
     // Complete them all while more creates race against the completions.
     const mixed = await Promise.all([
       ...admitted.map((id) => api("POST", `/api/jobs/${id}/complete`, { key: team.key, body: { status: "completed" } })),
-      ...Array.from({ length: 10 }, () => api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "late" } })),
+      ...Array.from({ length: 10 }, () =>
+        api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "late" } }),
+      ),
     ]);
     expect(mixed.slice(0, 5).map((r) => r.status)).toEqual(Array(5).fill(200));
     // Every completion charged the credit its job already held, so no late create can be admitted.

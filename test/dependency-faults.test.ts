@@ -1,7 +1,19 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import worker from "../src/index";
-import { ADMIN_KEY, balance, createGroup, createJob, createOrg, createTeam, expectLedgerConsistent, json, uid, upstreamRequests, userMessage } from "./helpers";
+import {
+  ADMIN_KEY,
+  balance,
+  createGroup,
+  createJob,
+  createOrg,
+  createTeam,
+  expectLedgerConsistent,
+  json,
+  uid,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 /** A D1 binding that fails every query, as when the database is unreachable. */
 const brokenDb = new Proxy(env.DB, {
@@ -56,7 +68,10 @@ describe("fail closed when a dependency is down", () => {
     const admin = await send({ DB: brokenDb }, "POST", "/api/organizations/create", ADMIN_KEY, { organization_id: "down-org", name: "x" });
     expect(admin.status).toBe(503);
     expect(await admin.json()).toEqual({ detail: "Database unavailable; please retry" });
-    const call = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/llm-call`, team.key, { model_group: team.groups[0], messages: userMessage() });
+    const call = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/llm-call`, team.key, {
+      model_group: team.groups[0],
+      messages: userMessage(),
+    });
     expect(call.status).toBe(503);
     expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(0);
     expect((await send({ DB: brokenDb }, "POST", "/api/jobs/create", team.key, { team_id: team.teamId, job_type: "t" })).status).toBe(503);
@@ -72,7 +87,10 @@ describe("fail closed when a dependency is down", () => {
     const created = await send({ TEAM_LEDGER: ledger }, "POST", "/api/jobs/create", team.key, { team_id: team.teamId, job_type: "t" });
     expect(created.status).toBe(503);
     expect(await created.json()).toEqual({ detail: "Team ledger unavailable; please retry" });
-    const call = await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/llm-call`, team.key, { model_group: team.groups[0], messages: userMessage() });
+    const call = await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/llm-call`, team.key, {
+      model_group: team.groups[0],
+      messages: userMessage(),
+    });
     expect(call.status).toBe(503);
     expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(0);
     expect((await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/complete`, team.key, { status: "completed" })).status).toBe(503);
@@ -85,7 +103,10 @@ describe("fail closed when a dependency is down", () => {
     const team = await createTeam({ credits: 3 });
     const job = await createJob(team);
     const ledger = brokenLedger(["recordCall"]) as unknown as Env["TEAM_LEDGER"];
-    const call = await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/llm-call`, team.key, { model_group: team.groups[0], messages: userMessage() });
+    const call = await send({ TEAM_LEDGER: ledger }, "POST", `/api/jobs/${job}/llm-call`, team.key, {
+      model_group: team.groups[0],
+      messages: userMessage(),
+    });
     expect(call.status).toBe(503);
     const body = await call.json<any>();
     expect(body).toEqual({ detail: "The call could not be recorded; it was not charged, please retry" });

@@ -1,8 +1,19 @@
 import { describe, expect, inject, it } from "vitest";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, expectNoModelNames, jobView, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import {
+  api,
+  balance,
+  createJob,
+  createTeam,
+  expectLedgerConsistent,
+  expectNoModelNames,
+  jobView,
+  json,
+  llmCall,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 const mockUrl = inject("mockLiteLLMUrl");
-
 
 describe("fallback down the model group", () => {
   for (const [label, primary] of [
@@ -25,7 +36,12 @@ describe("fallback down the model group", () => {
       for (const r of sent) {
         expect(r.path).toBe("/chat/completions");
         expect(r.body.user).toBe(team.teamId);
-        expect(r.body.metadata).toMatchObject({ team_id: team.teamId, job_id: jobId, job_type: "customer_support", purpose: "initial_response" });
+        expect(r.body.metadata).toMatchObject({
+          team_id: team.teamId,
+          job_id: jobId,
+          job_type: "customer_support",
+          purpose: "initial_response",
+        });
         // The mock redacts credentials in its log; it answered the second attempt, which it
         // only does for its master key (TEST_SECRETS.LITELLM_API_KEY).
         expect(r.headers.authorization).toBe("present");
@@ -34,7 +50,12 @@ describe("fallback down the model group", () => {
 
       const { job, text } = await jobView(team, jobId);
       expect(job.calls).toHaveLength(1);
-      expect(job.calls[0]).toMatchObject({ call_id: call.call_id, status: "success", error: null, total_tokens: call.metadata.tokens_used });
+      expect(job.calls[0]).toMatchObject({
+        call_id: call.call_id,
+        status: "success",
+        error: null,
+        total_tokens: call.metadata.tokens_used,
+      });
       expect(job.costs).toMatchObject({ total_calls: 1, successful_calls: 1, failed_calls: 0 });
       expectNoModelNames(text);
       expect(text).not.toContain("no-such-model");
@@ -79,7 +100,10 @@ describe("when no model can answer", () => {
     expect(res.status, text).toBe(502);
     expect(typeof JSON.parse(text).detail).toBe("string");
     expectNoModelNames(text);
-    expect((await upstreamRequests(mockUrl, team.teamId)).map((r) => r.body.model)).toEqual(["gpt-4o-mini+fail=500", "gpt-3.5-turbo+fail=503"]);
+    expect((await upstreamRequests(mockUrl, team.teamId)).map((r) => r.body.model)).toEqual([
+      "gpt-4o-mini+fail=500",
+      "gpt-3.5-turbo+fail=503",
+    ]);
 
     const { job, text: jobText } = await jobView(team, jobId);
     expect(job.calls).toHaveLength(1);
@@ -87,8 +111,18 @@ describe("when no model can answer", () => {
     expect(typeof job.calls[0].error).toBe("string");
     expectNoModelNames(jobText);
 
-    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "failed", error_message: "no model answered" } });
-    expect(done.costs).toMatchObject({ total_calls: 1, successful_calls: 0, failed_calls: 1, total_tokens: 0, credit_applied: false, credits_remaining: 100 });
+    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, {
+      key: team.key,
+      body: { status: "failed", error_message: "no model answered" },
+    });
+    expect(done.costs).toMatchObject({
+      total_calls: 1,
+      successful_calls: 0,
+      failed_calls: 1,
+      total_tokens: 0,
+      credit_applied: false,
+      credits_remaining: 100,
+    });
     expect(done.calls).toHaveLength(1);
     expect(typeof done.calls[0].error).toBe("string");
     expect((await balance(team)).credits_reserved).toBe(0);
@@ -113,7 +147,10 @@ describe("when no model can answer", () => {
     const text = await res.text();
     expect(res.status, text).toBe(504);
     expect(typeof JSON.parse(text).detail).toBe("string");
-    expect((await upstreamRequests(mockUrl, team.teamId)).map((r) => r.body.model)).toEqual(["gpt-4o-mini+fail=timeout", "gpt-3.5-turbo+fail=timeout"]);
+    expect((await upstreamRequests(mockUrl, team.teamId)).map((r) => r.body.model)).toEqual([
+      "gpt-4o-mini+fail=timeout",
+      "gpt-3.5-turbo+fail=timeout",
+    ]);
     const { job } = await jobView(team, jobId);
     expect(job.calls.map((c: any) => c.status)).toEqual(["failed"]);
     expect(job.costs.failed_calls).toBe(1);
@@ -134,7 +171,9 @@ describe("when no model can answer", () => {
     const { job } = await jobView(team, jobId);
     expect(job.calls.map((c: any) => c.status)).toEqual(["failed"]);
     // The job stays usable after a rejected call.
-    expect((await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } })).costs.credit_applied).toBe(true);
+    expect(
+      (await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } })).costs.credit_applied,
+    ).toBe(true);
     await expectLedgerConsistent(team);
   });
 });

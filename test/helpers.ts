@@ -58,13 +58,21 @@ export interface TestTeam {
   created: any;
 }
 
-export async function createTeam(options: { credits?: number; models?: string[][]; extra?: Record<string, unknown> } = {}): Promise<TestTeam> {
+export async function createTeam(
+  options: { credits?: number; models?: string[][]; extra?: Record<string, unknown> } = {},
+): Promise<TestTeam> {
   const organizationId = await createOrg();
   const groups: string[] = [];
   for (const models of options.models ?? [["gpt-4o-mini"]]) groups.push(await createGroup(models));
   const teamId = uid("team");
   const created = await json("POST", "/api/teams/create", 200, {
-    body: { organization_id: organizationId, team_id: teamId, model_groups: groups, credits_allocated: options.credits ?? 100, ...options.extra },
+    body: {
+      organization_id: organizationId,
+      team_id: teamId,
+      model_groups: groups,
+      credits_allocated: options.credits ?? 100,
+      ...options.extra,
+    },
   });
   return { teamId, organizationId, key: created.virtual_key, groups, created };
 }

@@ -1,6 +1,19 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import { api, balance, createGroup, createJob, createOrg, createTeam, json, llmCall, type TestTeam, uid, upstreamRequests, userMessage } from "./helpers";
+import {
+  api,
+  balance,
+  createGroup,
+  createJob,
+  createOrg,
+  createTeam,
+  json,
+  llmCall,
+  type TestTeam,
+  uid,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 const mockUrl = inject("mockLiteLLMUrl");
 /** KEY_PEPPER from vitest.config.ts TEST_SECRETS (that file cannot be imported inside workerd). */
@@ -161,8 +174,11 @@ describe("virtual keys at rest", () => {
 
   it("no other D1 table holds the key either", async () => {
     const team = await createTeam();
-    const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>())
-      .results;
+    const tables = (
+      await env.DB.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+      ).all<{ name: string }>()
+    ).results;
     expect(tables.length).toBeGreaterThan(3);
     for (const { name } of tables) {
       const rows = (await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results;
@@ -173,7 +189,8 @@ describe("virtual keys at rest", () => {
   it("a rotated key is stored as its keyed hash too, and the old hash no longer admits", async () => {
     const team = await createTeam();
     const rotated = await json("POST", `/api/teams/${team.teamId}/keys/rotate`, 200, { body: {} });
-    const rows = (await env.DB.prepare("SELECT key_hash FROM api_keys WHERE team_id = ?").bind(team.teamId).all<{ key_hash: string }>()).results;
+    const rows = (await env.DB.prepare("SELECT key_hash FROM api_keys WHERE team_id = ?").bind(team.teamId).all<{ key_hash: string }>())
+      .results;
     expect(rows.map((r) => r.key_hash)).toContain(await hmacHex(TEST_PEPPER, rotated.virtual_key));
     expect(JSON.stringify(rows)).not.toContain(rotated.virtual_key.slice(3));
     expect((await api("GET", `/api/credits/teams/${team.teamId}/balance`, { key: team.key })).status).toBe(401);

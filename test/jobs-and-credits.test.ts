@@ -108,7 +108,10 @@ describe("LLM calls", () => {
   it("`model` is accepted as an alias of `model_group`", async () => {
     const team = await createTeam();
     const jobId = await createJob(team);
-    const call = await json("POST", `/api/jobs/${jobId}/llm-call`, 200, { key: team.key, body: { model: team.groups[0], messages: userMessage() } });
+    const call = await json("POST", `/api/jobs/${jobId}/llm-call`, 200, {
+      key: team.key,
+      body: { model: team.groups[0], messages: userMessage() },
+    });
     expect(call.metadata.model_group).toBe(team.groups[0]);
   });
 
@@ -133,7 +136,12 @@ describe("LLM calls", () => {
       [first.call_id, "initial_response", team.groups[0], "success", first.metadata.tokens_used],
       [second.call_id, "follow_up", team.groups[0], "success", second.metadata.tokens_used],
     ]);
-    expect(job.costs).toMatchObject({ total_calls: 2, successful_calls: 2, failed_calls: 0, total_tokens: first.metadata.tokens_used + second.metadata.tokens_used });
+    expect(job.costs).toMatchObject({
+      total_calls: 2,
+      successful_calls: 2,
+      failed_calls: 0,
+      total_tokens: first.metadata.tokens_used + second.metadata.tokens_used,
+    });
     for (const model of ["gpt-3.5-turbo", "gpt-4o-mini", "gpt-"]) expect(text).not.toContain(model);
     expect(text).not.toMatch(/provider|model_used|attempts/i);
 
@@ -221,7 +229,10 @@ describe("job completion", () => {
       key: team.key,
       body: { model_group: team.groups[0], messages: userMessage(), purpose: "answer" },
     });
-    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed", error_message: null } });
+    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, {
+      key: team.key,
+      body: { status: "completed", error_message: null },
+    });
     expect(done).toMatchObject({ job_id: jobId, status: "completed" });
     expect(done.completed_at).toMatch(ISO_UTC);
     expect(done.costs).toMatchObject({
@@ -236,12 +247,32 @@ describe("job completion", () => {
     expect(done.costs.total_cost_usd).toBeGreaterThan(0);
     expect(typeof done.costs.avg_latency_ms).toBe("number");
     expect(done.calls).toEqual([
-      { call_id: call.call_id, purpose: "answer", model_group: team.groups[0], tokens: call.metadata.tokens_used, latency_ms: expect.any(Number), error: null },
+      {
+        call_id: call.call_id,
+        purpose: "answer",
+        model_group: team.groups[0],
+        tokens: call.metadata.tokens_used,
+        latency_ms: expect.any(Number),
+        error: null,
+      },
     ]);
 
-    expect(await balance(team)).toMatchObject({ credits_allocated: 100, credits_used: 1, credits_remaining: 99, credits_reserved: 0, credits_available: 99 });
+    expect(await balance(team)).toMatchObject({
+      credits_allocated: 100,
+      credits_used: 1,
+      credits_remaining: 99,
+      credits_reserved: 0,
+      credits_available: 99,
+    });
     const [deduction] = await allTransactions(team);
-    expect(deduction).toMatchObject({ kind: "deduction", amount: -1, reserved_change: -1, job_id: jobId, balance_before: 100, balance_after: 99 });
+    expect(deduction).toMatchObject({
+      kind: "deduction",
+      amount: -1,
+      reserved_change: -1,
+      job_id: jobId,
+      balance_before: 100,
+      balance_after: 99,
+    });
     const job = await json("GET", `/api/jobs/${jobId}`, 200, { key: team.key });
     expect(job).toMatchObject({ status: "completed", credit_applied: true, credits_charged: 1 });
     await expectLedgerConsistent(team);
@@ -322,7 +353,13 @@ describe("credits", () => {
     const team = await createTeam({ credits: 10 });
     const added = await json("POST", `/api/credits/teams/${team.teamId}/add`, 200, { body: { credits: 25, reason: "monthly top-up" } });
     expect(added).toMatchObject({ team_id: team.teamId, credits_added: 25 });
-    expect(added.transaction).toMatchObject({ kind: "allocation", amount: 25, balance_before: 10, balance_after: 35, reason: "monthly top-up" });
+    expect(added.transaction).toMatchObject({
+      kind: "allocation",
+      amount: 25,
+      balance_before: 10,
+      balance_after: 35,
+      reason: "monthly top-up",
+    });
     expect(added.transaction.transaction_id).toMatch(UUID);
     expect(await balance(team)).toMatchObject({ credits_allocated: 35, credits_remaining: 35, credits_available: 35 });
     await expectLedgerConsistent(team);

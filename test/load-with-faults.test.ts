@@ -1,5 +1,16 @@
 import { describe, expect, inject, it } from "vitest";
-import { allTransactions, api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import {
+  allTransactions,
+  api,
+  balance,
+  createJob,
+  createTeam,
+  expectLedgerConsistent,
+  json,
+  type TestTeam,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 // Many concurrent calls while LiteLLM fails a share of them: every call sent is either answered
 // and recorded as a success, or refused and recorded as a failure (or, racing a completion,
@@ -64,8 +75,17 @@ describe("load with upstream faults", () => {
       const mineOk = mine.filter((s) => s.status === 200);
       expect(view.status).toBe("in_progress");
       expect(view.calls).toHaveLength(mine.length);
-      expect(view.costs).toMatchObject({ total_calls: mine.length, successful_calls: mineOk.length, failed_calls: mine.length - mineOk.length });
-      expect(view.calls.filter((c: any) => c.status === "success").map((c: any) => c.call_id).sort()).toEqual(mineOk.map((s) => s.body.call_id).sort());
+      expect(view.costs).toMatchObject({
+        total_calls: mine.length,
+        successful_calls: mineOk.length,
+        failed_calls: mine.length - mineOk.length,
+      });
+      expect(
+        view.calls
+          .filter((c: any) => c.status === "success")
+          .map((c: any) => c.call_id)
+          .sort(),
+      ).toEqual(mineOk.map((s) => s.body.call_id).sort());
       expect(view.costs.total_tokens).toBe(mineOk.reduce((n, s) => n + s.body.metadata.tokens_used, 0));
       for (const c of view.calls.filter((c: any) => c.status === "failed")) expect(c.total_tokens).toBe(0);
       recorded += view.calls.length;
@@ -84,13 +104,26 @@ describe("load with upstream faults", () => {
     // Completions, each sent 3 times at once: 2 completed (charged once), 1 failed, 1 cancelled.
     const endings = ["completed", "completed", "failed", "cancelled"] as const;
     const completions = await Promise.all(
-      jobs.flatMap((job, i) => Array.from({ length: 3 }, () => api("POST", `/api/jobs/${job}/complete`, { key: team.key, body: { status: endings[i] } }).then(async (r) => ({ job, status: r.status, body: (await r.json()) as any })))),
+      jobs.flatMap((job, i) =>
+        Array.from({ length: 3 }, () =>
+          api("POST", `/api/jobs/${job}/complete`, { key: team.key, body: { status: endings[i] } }).then(async (r) => ({
+            job,
+            status: r.status,
+            body: (await r.json()) as any,
+          })),
+        ),
+      ),
     );
     for (const c of completions) expect(c.status, JSON.stringify(c.body)).toBe(200);
     for (const [i, job] of jobs.entries()) {
       const summaries = completions.filter((c) => c.job === job).map((c) => c.body);
       for (const s of summaries) expect(s).toEqual(summaries[0]);
-      expect(summaries[0].costs).toMatchObject({ total_calls: 15, successful_calls: 9, failed_calls: 6, credit_applied: endings[i] === "completed" });
+      expect(summaries[0].costs).toMatchObject({
+        total_calls: 15,
+        successful_calls: 9,
+        failed_calls: 6,
+        credit_applied: endings[i] === "completed",
+      });
       expect(summaries[0].calls).toHaveLength(15);
     }
 
@@ -98,7 +131,10 @@ describe("load with upstream faults", () => {
     expect(b).toMatchObject({ credits_allocated: 10, credits_used: 2, credits_remaining: 8, credits_reserved: 0 });
     const rows = await allTransactions(team);
     for (const [i, job] of jobs.entries()) {
-      const kinds = rows.filter((r) => r.job_id === job).map((r) => r.kind).sort();
+      const kinds = rows
+        .filter((r) => r.job_id === job)
+        .map((r) => r.kind)
+        .sort();
       expect(kinds, endings[i]).toEqual(endings[i] === "completed" ? ["deduction", "reservation"] : ["release", "reservation"]);
     }
     const usage = await json("GET", `/api/teams/${team.teamId}/usage`, 200, { key: team.key });
@@ -106,7 +142,11 @@ describe("load with upstream faults", () => {
   });
 
   it("calls racing their job's completion: each is recorded or refused before LiteLLM, and usage is charged in full, once", async () => {
-    const team = await createTeam({ credits: 100_000, models: GROUPS.map((g) => [...g.models]), extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10 } });
+    const team = await createTeam({
+      credits: 100_000,
+      models: GROUPS.map((g) => [...g.models]),
+      extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10 },
+    });
     const jobs = [await createJob(team, "race"), await createJob(team, "race")];
 
     // 40 calls started over ~160 ms; both jobs completed ~60 ms in, with calls in flight and more to come.
@@ -130,11 +170,17 @@ describe("load with upstream faults", () => {
       const mine = admitted.filter((s) => s.job === job);
       const mineOk = mine.filter((s) => s.status === 200);
       expect(view.status).toBe("completed");
-      expect(view.costs).toMatchObject({ total_calls: mine.length, successful_calls: mineOk.length, failed_calls: mine.length - mineOk.length });
+      expect(view.costs).toMatchObject({
+        total_calls: mine.length,
+        successful_calls: mineOk.length,
+        failed_calls: mine.length - mineOk.length,
+      });
       expect(view.costs.total_tokens).toBe(mineOk.reduce((n, s) => n + s.body.metadata.tokens_used, 0));
       // Late calls are billed too: the charge matches all the job's tokens, not just those before completion.
       expect(view.credits_charged).toBe(Math.max(1, Math.floor(view.costs.total_tokens / 10)));
-      const deducted = (await allTransactions(team)).filter((r) => r.job_id === job && r.kind === "deduction").reduce((n, r) => n - r.amount, 0);
+      const deducted = (await allTransactions(team))
+        .filter((r) => r.job_id === job && r.kind === "deduction")
+        .reduce((n, r) => n - r.amount, 0);
       expect(deducted).toBe(view.credits_charged);
       charged += view.credits_charged;
     }

@@ -1,6 +1,6 @@
 import { createScheduledController, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import worker from "../src/index";
 import { describe, expect, it } from "vitest";
+import worker from "../src/index";
 import { api, balance, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam } from "./helpers";
 
 // The mock LiteLLM's prices (USD per token), the same as LiteLLM's bundled cost map.
@@ -23,7 +23,9 @@ describe("budget modes", () => {
     const job = await createJob(team);
     const calls = [];
     for (let i = 0; i < 3; i++) {
-      const res = await llmCall(team, job, team.groups[0], { messages: [{ role: "user", content: `question ${i}: ${"x".repeat(i * 40)}` }] });
+      const res = await llmCall(team, job, team.groups[0], {
+        messages: [{ role: "user", content: `question ${i}: ${"x".repeat(i * 40)}` }],
+      });
       expect(res.status).toBe(200);
       calls.push(await res.json<any>());
     }
@@ -106,7 +108,10 @@ describe("idempotency keys", () => {
     const team = await createTeam({ credits: 10 });
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
-        api("POST", `/api/credits/teams/${team.teamId}/add`, { body: { credits: 5, reason: "top-up" }, headers: { "idempotency-key": "topup-1" } }),
+        api("POST", `/api/credits/teams/${team.teamId}/add`, {
+          body: { credits: 5, reason: "top-up" },
+          headers: { "idempotency-key": "topup-1" },
+        }),
       ),
     );
     const statuses = results.map((r) => r.status);
@@ -137,14 +142,20 @@ describe("idempotency records expire", () => {
   it("the hourly cron forgets answers older than 24 h, and a key may then be used afresh", async () => {
     const team = await createTeam({ credits: 10 });
     const headers = { "idempotency-key": "old-key" };
-    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "a" }, headers })).status).toBe(200);
+    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "a" }, headers })).status).toBe(
+      200,
+    );
     const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000).toISOString();
     await env.DB.prepare("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'old-key'").bind(dayAgo).run();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env);
-    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM idempotency_records WHERE idempotency_key = 'old-key'").first<{ n: number }>();
+    const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM idempotency_records WHERE idempotency_key = 'old-key'").first<{
+      n: number;
+    }>();
     expect(left?.n).toBe(0);
     // The same key with another body is now a new request, not a 422.
-    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "b" }, headers })).status).toBe(200);
+    expect((await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "b" }, headers })).status).toBe(
+      200,
+    );
     expect((await balance(team)).credits_reserved).toBe(2);
   });
 });
@@ -161,8 +172,12 @@ describe("abandoned idempotency claims", () => {
       .bind(scope, "abandoned-1", claimAt(1))
       .run();
     const hashOf = async (text: string) =>
-      Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))), (b) => b.toString(16).padStart(2, "0")).join("");
-    await env.DB.prepare("UPDATE idempotency_records SET request_hash = ? WHERE idempotency_key = 'abandoned-1'").bind(await hashOf(JSON.stringify(body))).run();
+      Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))), (b) =>
+        b.toString(16).padStart(2, "0"),
+      ).join("");
+    await env.DB.prepare("UPDATE idempotency_records SET request_hash = ? WHERE idempotency_key = 'abandoned-1'")
+      .bind(await hashOf(JSON.stringify(body)))
+      .run();
     expect((await api("POST", "/api/jobs/create", { key: team.key, body, headers })).status).toBe(409);
     await env.DB.prepare("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'abandoned-1'").bind(claimAt(16)).run();
     const retried = await api("POST", "/api/jobs/create", { key: team.key, body, headers });
@@ -184,7 +199,9 @@ describe("refunds", () => {
     expect(again.status).toBe(409);
     expect((await balance(team)).credits_remaining).toBe(10);
     // A team cannot refund itself, and an uncharged job has nothing to refund.
-    expect((await api("POST", `/api/credits/teams/${team.teamId}/refund`, { key: team.key, body: { job_id: job, reason: "x" } })).status).toBe(403);
+    expect(
+      (await api("POST", `/api/credits/teams/${team.teamId}/refund`, { key: team.key, body: { job_id: job, reason: "x" } })).status,
+    ).toBe(403);
     const failed = await createJob(team);
     await completeJob(team, failed, "failed");
     expect((await api("POST", `/api/credits/teams/${team.teamId}/refund`, { body: { job_id: failed, reason: "x" } })).status).toBe(400);
@@ -285,7 +302,11 @@ describe("usage", () => {
   it("reports the month's jobs, outcomes, credits, tokens and cost per job type", async () => {
     const team = await createTeam({ credits: 20 });
     const tokens: number[] = [];
-    for (const [type, status] of [["support", "completed"], ["support", "failed"], ["triage", "completed"]] as const) {
+    for (const [type, status] of [
+      ["support", "completed"],
+      ["support", "failed"],
+      ["triage", "completed"],
+    ] as const) {
       const job = await createJob(team, type);
       tokens.push((await (await llmCall(team, job)).json<any>()).metadata.tokens_used);
       await completeJob(team, job, status);
@@ -293,7 +314,14 @@ describe("usage", () => {
     await createJob(team, "triage"); // still open
     const period = new Date().toISOString().slice(0, 7);
     const usage = await json("GET", `/api/teams/${team.teamId}/usage?period=${period}`, 200, { key: team.key });
-    expect(usage.summary).toMatchObject({ jobs: 4, completed: 2, failed: 1, calls: 3, credits_charged: 2, total_tokens: tokens.reduce((a, b) => a + b, 0) });
+    expect(usage.summary).toMatchObject({
+      jobs: 4,
+      completed: 2,
+      failed: 1,
+      calls: 3,
+      credits_charged: 2,
+      total_tokens: tokens.reduce((a, b) => a + b, 0),
+    });
     expect(usage.summary.client_cost_usd).toBeGreaterThan(0);
     expect(usage.job_types.support).toMatchObject({ jobs: 2, completed: 1, failed: 1, credits_charged: 1 });
     expect(usage.job_types.triage).toMatchObject({ jobs: 2, completed: 1, credits_charged: 1 });

@@ -38,7 +38,10 @@ describe("request ids", () => {
   it("every response carries x-request-id, the client's own when it sent a sane one", async () => {
     const responses = [
       await api("GET", "/nowhere", { key: null }),
-      await api("POST", "/api/organizations/create", { rawBody: "x".repeat(1024 * 1024 + 1), headers: { "content-type": "application/json" } }),
+      await api("POST", "/api/organizations/create", {
+        rawBody: "x".repeat(1024 * 1024 + 1),
+        headers: { "content-type": "application/json" },
+      }),
       await api("POST", "/api/organizations/create", { body: { name: "no id" } }),
       await api("GET", "/api/organizations", { key: "sk-unknown" }),
     ];

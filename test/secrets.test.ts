@@ -53,7 +53,11 @@ describe("no secret in any response, header or log line", () => {
   beforeEach(() => {
     for (const level of ["log", "info", "warn", "error", "debug"] as const) {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-        logLines.push(args.map((a) => (typeof a === "string" ? a : a instanceof Error ? `${a.name}: ${a.message}\n${a.stack}` : JSON.stringify(a))).join(" "));
+        logLines.push(
+          args
+            .map((a) => (typeof a === "string" ? a : a instanceof Error ? `${a.name}: ${a.message}\n${a.stack}` : JSON.stringify(a)))
+            .join(" "),
+        );
       });
     }
   });
@@ -72,8 +76,16 @@ describe("no secret in any response, header or log line", () => {
 
     // Organizations.
     const org = uid("org");
-    await expectStatus(200, "POST", "/api/organizations/create", { ...admin, body: { organization_id: org, name: "Acme", metadata: { tier: "gold" } }, headers: { "idempotency-key": `org-${org}` } });
-    await expectStatus(200, "POST", "/api/organizations/create", { ...admin, body: { organization_id: org, name: "Acme", metadata: { tier: "gold" } }, headers: { "idempotency-key": `org-${org}` } });
+    await expectStatus(200, "POST", "/api/organizations/create", {
+      ...admin,
+      body: { organization_id: org, name: "Acme", metadata: { tier: "gold" } },
+      headers: { "idempotency-key": `org-${org}` },
+    });
+    await expectStatus(200, "POST", "/api/organizations/create", {
+      ...admin,
+      body: { organization_id: org, name: "Acme", metadata: { tier: "gold" } },
+      headers: { "idempotency-key": `org-${org}` },
+    });
     await expectStatus(400, "POST", "/api/organizations/create", { ...xAdmin, body: { organization_id: org, name: "Again" } });
     await expectStatus(200, "GET", `/api/organizations/${org}`, xAdmin);
     await expectStatus(404, "GET", `/api/organizations/${uid("none")}`, admin);
@@ -99,9 +111,15 @@ describe("no secret in any response, header or log line", () => {
       spare: ["gpt-4"],
     };
     for (const [name, group] of Object.entries(groups)) {
-      await expectStatus(200, "POST", "/api/model-groups/create", { ...admin, body: { group_name: group, models: models[name as keyof typeof groups].map((model_name, priority) => ({ model_name, priority })) } });
+      await expectStatus(200, "POST", "/api/model-groups/create", {
+        ...admin,
+        body: { group_name: group, models: models[name as keyof typeof groups].map((model_name, priority) => ({ model_name, priority })) },
+      });
     }
-    await expectStatus(400, "POST", "/api/model-groups/create", { ...admin, body: { group_name: groups.ok, models: [{ model_name: "gpt-4" }] } });
+    await expectStatus(400, "POST", "/api/model-groups/create", {
+      ...admin,
+      body: { group_name: groups.ok, models: [{ model_name: "gpt-4" }] },
+    });
     await expectStatus(200, "GET", `/api/model-groups/${groups.ok}`, admin);
     await expectStatus(200, "GET", "/api/model-groups?limit=3", admin);
     await expectStatus(200, "PUT", `/api/model-groups/${groups.spare}/models`, { ...admin, body: [{ model_name: "gpt-4-turbo" }] });
@@ -109,9 +127,22 @@ describe("no secret in any response, header or log line", () => {
 
     // Teams: created with an Idempotency-Key, so its replay is seen too.
     const teamId = uid("team");
-    const createBody = { organization_id: org, team_id: teamId, model_groups: Object.values(groups).filter((g) => g !== groups.spare), credits_allocated: 50 };
-    const created = await expectStatus(200, "POST", "/api/teams/create", { ...admin, body: createBody, headers: { "idempotency-key": `team-${teamId}` } });
-    const replayed = await expectStatus(200, "POST", "/api/teams/create", { ...admin, body: createBody, headers: { "idempotency-key": `team-${teamId}` } });
+    const createBody = {
+      organization_id: org,
+      team_id: teamId,
+      model_groups: Object.values(groups).filter((g) => g !== groups.spare),
+      credits_allocated: 50,
+    };
+    const created = await expectStatus(200, "POST", "/api/teams/create", {
+      ...admin,
+      body: createBody,
+      headers: { "idempotency-key": `team-${teamId}` },
+    });
+    const replayed = await expectStatus(200, "POST", "/api/teams/create", {
+      ...admin,
+      body: createBody,
+      headers: { "idempotency-key": `team-${teamId}` },
+    });
     expect(replayed.virtual_key).toBe(created.virtual_key);
     let key: string = created.virtual_key;
     const team = { key };
@@ -119,24 +150,47 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(200, "GET", `/api/teams/${teamId}`, admin);
     await expectStatus(200, "GET", `/api/teams?organization_id=${org}`, admin);
     await expectStatus(200, "PUT", `/api/teams/${teamId}/model-groups`, { ...admin, body: { model_groups: createBody.model_groups } });
-    await expectStatus(200, "PATCH", `/api/teams/${teamId}`, { ...admin, body: { team_alias: "Support", metadata: { cost_center: "42" } } });
+    await expectStatus(200, "PATCH", `/api/teams/${teamId}`, {
+      ...admin,
+      body: { team_alias: "Support", metadata: { cost_center: "42" } },
+    });
     await expectStatus(400, "DELETE", `/api/model-groups/${groups.ok}`, admin);
     await expectStatus(200, "DELETE", `/api/model-groups/${groups.spare}`, admin);
 
     // Credits and pricing.
     await expectStatus(200, "GET", `/api/credits/teams/${teamId}/balance`, team);
-    await expectStatus(200, "POST", `/api/credits/teams/${teamId}/add`, { ...admin, body: { credits: 5, reason: "top-up" }, headers: { "idempotency-key": `add-${teamId}` } });
-    await expectStatus(200, "POST", `/api/credits/teams/${teamId}/add`, { ...admin, body: { credits: 5, reason: "top-up" }, headers: { "idempotency-key": `add-${teamId}` } });
+    await expectStatus(200, "POST", `/api/credits/teams/${teamId}/add`, {
+      ...admin,
+      body: { credits: 5, reason: "top-up" },
+      headers: { "idempotency-key": `add-${teamId}` },
+    });
+    await expectStatus(200, "POST", `/api/credits/teams/${teamId}/add`, {
+      ...admin,
+      body: { credits: 5, reason: "top-up" },
+      headers: { "idempotency-key": `add-${teamId}` },
+    });
     await expectStatus(200, "GET", `/api/credits/teams/${teamId}/transactions?limit=5`, team);
     await expectStatus(200, "PATCH", `/api/credits/teams/${teamId}/budget-mode`, { ...admin, body: { budget_mode: "job_based" } });
-    await expectStatus(200, "PUT", "/api/pricing", { ...admin, body: { model_name: "gpt-4-turbo", input_per_million_usd: 10, output_per_million_usd: 30 } });
+    await expectStatus(200, "PUT", "/api/pricing", {
+      ...admin,
+      body: { model_name: "gpt-4-turbo", input_per_million_usd: 10, output_per_million_usd: 30 },
+    });
     await expectStatus(200, "GET", "/api/pricing", admin);
     await expectStatus(200, "DELETE", "/api/pricing/gpt-4-turbo", admin);
     await expectStatus(404, "DELETE", "/api/pricing/gpt-4-turbo", admin);
 
     // A job through every call path.
-    const job = (await expectStatus(200, "POST", "/api/jobs/create", { ...team, body: { team_id: teamId, job_type: "support", metadata: { ticket: 1 } }, headers: { "idempotency-key": `job-${teamId}` } })).job_id;
-    const call = (group: string, extra: Record<string, unknown> = {}) => ({ ...team, body: { model_group: group, messages: userMessage(), purpose: "p", ...extra } });
+    const job = (
+      await expectStatus(200, "POST", "/api/jobs/create", {
+        ...team,
+        body: { team_id: teamId, job_type: "support", metadata: { ticket: 1 } },
+        headers: { "idempotency-key": `job-${teamId}` },
+      })
+    ).job_id;
+    const call = (group: string, extra: Record<string, unknown> = {}) => ({
+      ...team,
+      body: { model_group: group, messages: userMessage(), purpose: "p", ...extra },
+    });
     await expectStatus(200, "POST", `/api/jobs/${job}/llm-call`, call(groups.ok));
     await expectStatus(200, "POST", `/api/jobs/${job}/llm-call`, call(groups.fallback));
     await expectStatus(502, "POST", `/api/jobs/${job}/llm-call`, call(groups.broken));
@@ -154,8 +208,14 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(409, "POST", `/api/jobs/${job}/complete`, { ...team, body: { status: "failed" } });
     await expectStatus(409, "POST", `/api/jobs/${job}/llm-call`, call(groups.ok));
     await expectStatus(404, "GET", `/api/jobs/${crypto.randomUUID()}`, team);
-    await expectStatus(200, "POST", "/api/jobs/create-and-call", { ...team, body: { team_id: teamId, job_type: "one-shot", model_group: groups.ok, messages: userMessage() } });
-    await expectStatus(200, "POST", "/api/jobs/create-and-call-stream", { ...team, body: { team_id: teamId, job_type: "one-shot", model_group: groups.ok, messages: userMessage() } });
+    await expectStatus(200, "POST", "/api/jobs/create-and-call", {
+      ...team,
+      body: { team_id: teamId, job_type: "one-shot", model_group: groups.ok, messages: userMessage() },
+    });
+    await expectStatus(200, "POST", "/api/jobs/create-and-call-stream", {
+      ...team,
+      body: { team_id: teamId, job_type: "one-shot", model_group: groups.ok, messages: userMessage() },
+    });
     await expectStatus(200, "GET", `/api/teams/${teamId}/jobs?status=completed`, team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/usage`, team);
     await expectStatus(200, "POST", `/api/credits/teams/${teamId}/refund`, { ...admin, body: { job_id: job, reason: "goodwill" } });
@@ -178,13 +238,28 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(401, "GET", "/api/organizations", { key: null, headers: { authorization: `Token ${ADMIN_KEY}` } });
     await expectStatus(403, "GET", "/api/organizations", team);
     await expectStatus(403, "POST", "/api/jobs/create", { ...admin, body: { team_id: teamId, job_type: "t" } });
-    await expectStatus(413, "POST", "/api/jobs/create", { ...team, body: { team_id: teamId, job_type: "t", metadata: { blob: "x".repeat(1_100_000) } } });
-    await expectStatus(422, "POST", "/api/organizations/create", { ...admin, rawBody: "{bad json", headers: { "content-type": "application/json" } });
+    await expectStatus(413, "POST", "/api/jobs/create", {
+      ...team,
+      body: { team_id: teamId, job_type: "t", metadata: { blob: "x".repeat(1_100_000) } },
+    });
+    await expectStatus(422, "POST", "/api/organizations/create", {
+      ...admin,
+      rawBody: "{bad json",
+      headers: { "content-type": "application/json" },
+    });
 
     // Rotation (with grace, then without), each with a replay.
     const rotate = async (body: unknown, idem: string) => {
-      const first = await expectStatus(200, "POST", `/api/teams/${teamId}/keys/rotate`, { ...admin, body, headers: { "idempotency-key": idem } });
-      const again = await expectStatus(200, "POST", `/api/teams/${teamId}/keys/rotate`, { ...admin, body, headers: { "idempotency-key": idem } });
+      const first = await expectStatus(200, "POST", `/api/teams/${teamId}/keys/rotate`, {
+        ...admin,
+        body,
+        headers: { "idempotency-key": idem },
+      });
+      const again = await expectStatus(200, "POST", `/api/teams/${teamId}/keys/rotate`, {
+        ...admin,
+        body,
+        headers: { "idempotency-key": idem },
+      });
       expect(again.virtual_key).toBe(first.virtual_key);
       return first.virtual_key as string;
     };
@@ -204,7 +279,10 @@ describe("no secret in any response, header or log line", () => {
     for (const [template, operations] of Object.entries(openapi.paths as Record<string, Record<string, unknown>>)) {
       const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`);
       for (const method of Object.keys(operations)) {
-        expect(ran.some((r) => r.startsWith(`${method.toUpperCase()} `) && pattern.test(r.slice(method.length + 1))), `${method.toUpperCase()} ${template} was not exercised`).toBe(true);
+        expect(
+          ran.some((r) => r.startsWith(`${method.toUpperCase()} `) && pattern.test(r.slice(method.length + 1))),
+          `${method.toUpperCase()} ${template} was not exercised`,
+        ).toBe(true);
       }
     }
     expect(virtualKeys.size).toBe(3);
@@ -232,7 +310,11 @@ describe("no secret in any response, header or log line", () => {
     for (const vk of virtualKeys) for (const part of fragments(vk)) expect(logs, "a virtual key in a log line").not.toContain(part);
 
     // --- At rest: D1 and the team's ledger hold none of them either (keys only as keyed hashes).
-    const tables = (await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>()).results;
+    const tables = (
+      await env.DB.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+      ).all<{ name: string }>()
+    ).results;
     expect(tables.map((t) => t.name)).toContain("idempotency_records");
     const d1 = [];
     for (const { name } of tables) d1.push(JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results));
@@ -241,17 +323,24 @@ describe("no secret in any response, header or log line", () => {
       const stub = env.TEAM_LEDGER.getByName(id);
       ledgers.push(
         await runInDurableObject(stub, (_instance, state) => {
-          const names = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
+          const names = state.storage.sql
+            .exec<{ name: string }>(
+              "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+            )
+            .toArray();
           return JSON.stringify(names.map(({ name }) => state.storage.sql.exec(`SELECT * FROM "${name}"`).toArray()));
         }),
       );
     }
     for (const stored of [...d1, ...ledgers]) {
       for (const [name, secret] of Object.entries(fixed)) expect(stored, `${name} stored`).not.toContain(secret);
-      for (const vk of virtualKeys) for (const part of fragments(vk)) expect(stored, "a virtual key stored in plain text").not.toContain(part);
+      for (const vk of virtualKeys)
+        for (const part of fragments(vk)) expect(stored, "a virtual key stored in plain text").not.toContain(part);
     }
     // The call paths really reached LiteLLM (so its key was in play) and it never got a virtual key.
-    const upstream = await fetch(`${mockUrl}/__mock/requests?user=${encodeURIComponent(teamId)}`).then((r) => r.json<{ requests: unknown[] }>());
+    const upstream = await fetch(`${mockUrl}/__mock/requests?user=${encodeURIComponent(teamId)}`).then((r) =>
+      r.json<{ requests: unknown[] }>(),
+    );
     expect(upstream.requests.length).toBeGreaterThan(5);
     for (const vk of virtualKeys) expect(JSON.stringify(upstream)).not.toContain(vk.slice(11));
   });

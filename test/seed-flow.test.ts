@@ -18,11 +18,18 @@ describe("the seed's full chain, in-process", () => {
     const before = await json("GET", `/api/credits/teams/${teamId}/balance`, 200, { key });
     expect([before.credits_remaining, before.credits_allocated]).toEqual([100, 100]);
 
-    const job = await json("POST", "/api/jobs/create", 200, { key, body: { team_id: teamId, job_type: "customer_support", metadata: { priority: "high" } } });
+    const job = await json("POST", "/api/jobs/create", 200, {
+      key,
+      body: { team_id: teamId, job_type: "customer_support", metadata: { priority: "high" } },
+    });
     expect(job.status).toBe("pending");
 
     let tokens = 0;
-    for (const [group, purpose] of [[fast, "initial_response"], [fast, "follow_up"], [advanced, "analysis"]]) {
+    for (const [group, purpose] of [
+      [fast, "initial_response"],
+      [fast, "follow_up"],
+      [advanced, "analysis"],
+    ]) {
       const call = await json("POST", `/api/jobs/${job.job_id}/llm-call`, 200, {
         key,
         body: { model_group: group, messages: [{ role: "user", content: `question for ${purpose}` }], temperature: 0.7, purpose },
@@ -35,7 +42,14 @@ describe("the seed's full chain, in-process", () => {
     }
 
     const done = await json("POST", `/api/jobs/${job.job_id}/complete`, 200, { key, body: { status: "completed", error_message: null } });
-    expect(done.costs).toMatchObject({ total_calls: 3, successful_calls: 3, failed_calls: 0, total_tokens: tokens, credit_applied: true, credits_remaining: 99 });
+    expect(done.costs).toMatchObject({
+      total_calls: 3,
+      successful_calls: 3,
+      failed_calls: 0,
+      total_tokens: tokens,
+      credit_applied: true,
+      credits_remaining: 99,
+    });
     expect(done.costs.total_cost_usd).toBeGreaterThan(0);
 
     const after = await json("GET", `/api/credits/teams/${teamId}/balance`, 200, { key });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { meterStream, type StreamOutcome } from "../src/llm/meter-stream";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam, userMessage } from "./helpers";
+import { api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
 
 interface SseEvent {
   event: string | null;
@@ -24,8 +24,15 @@ async function* sseEvents(res: Response, sentAt: number): AsyncGenerator<SseEven
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const lines = block.split("\n");
-        const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() ?? null;
-        const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        const event =
+          lines
+            .find((l) => l.startsWith("event:"))
+            ?.slice(6)
+            .trim() ?? null;
+        const data = lines
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trimStart())
+          .join("\n");
         yield { event, data, at: Date.now() - sentAt };
       }
     }
@@ -41,7 +48,10 @@ async function collect(res: Response, sentAt: number): Promise<SseEvent[]> {
 }
 
 function streamCall(team: TestTeam, jobId: string, group = team.groups[0], extra: Record<string, unknown> = {}) {
-  return api("POST", `/api/jobs/${jobId}/llm-call-stream`, { key: team.key, body: { model_group: group, messages: userMessage(), ...extra } });
+  return api("POST", `/api/jobs/${jobId}/llm-call-stream`, {
+    key: team.key,
+    body: { model_group: group, messages: userMessage(), ...extra },
+  });
 }
 
 function chunksOf(events: SseEvent[]): any[] {
@@ -108,7 +118,12 @@ describe("llm-call-stream passes the upstream through as it arrives", () => {
     // Recorded before [DONE] was sent: no polling needed.
     const job = await getJob(team, jobId);
     expect(job.calls).toHaveLength(1);
-    expect(job.calls[0]).toMatchObject({ status: "success", stream: true, usage_estimated: false, total_tokens: usageChunk.usage.total_tokens });
+    expect(job.calls[0]).toMatchObject({
+      status: "success",
+      stream: true,
+      usage_estimated: false,
+      total_tokens: usageChunk.usage.total_tokens,
+    });
     expect(job.calls[0].latency_ms).toBeGreaterThanOrEqual(1_000);
   });
 
@@ -116,7 +131,10 @@ describe("llm-call-stream passes the upstream through as it arrives", () => {
     for (const model of ["gpt-4o-mini", "gpt-4o-mini+usagechoices=empty"]) {
       const team = await createTeam({ models: [[model]] });
       const jobId = await createJob(team);
-      const plain = await json("POST", `/api/jobs/${jobId}/llm-call`, 200, { key: team.key, body: { model_group: team.groups[0], messages: userMessage() } });
+      const plain = await json("POST", `/api/jobs/${jobId}/llm-call`, 200, {
+        key: team.key,
+        body: { model_group: team.groups[0], messages: userMessage() },
+      });
       const events = await collect(await streamCall(team, jobId), Date.now());
       expect(contentOf(chunksOf(events))).toBe(plain.response.content);
 
@@ -138,11 +156,24 @@ describe("llm-call-stream passes the upstream through as it arrives", () => {
   it("a call streamed mid-job counts in the summary of a job completed right after [DONE] (the seed's chain with a stream)", async () => {
     const team = await createTeam({ models: [["gpt-4o-mini"], ["gpt-3.5-turbo+delay=20"]] });
     const jobId = await createJob(team, "customer_support");
-    const first = await json("POST", `/api/jobs/${jobId}/llm-call`, 200, { key: team.key, body: { model_group: team.groups[0], messages: userMessage("hello"), purpose: "initial_response" } });
+    const first = await json("POST", `/api/jobs/${jobId}/llm-call`, 200, {
+      key: team.key,
+      body: { model_group: team.groups[0], messages: userMessage("hello"), purpose: "initial_response" },
+    });
     const events = await collect(await streamCall(team, jobId, team.groups[1], { purpose: "streamed_follow_up" }), Date.now());
     const usage = chunksOf(events).find((c) => c.usage).usage;
-    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed", error_message: null } });
-    expect(done.costs).toMatchObject({ total_calls: 2, successful_calls: 2, failed_calls: 0, total_tokens: first.metadata.tokens_used + usage.total_tokens, credit_applied: true, credits_remaining: 99 });
+    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, {
+      key: team.key,
+      body: { status: "completed", error_message: null },
+    });
+    expect(done.costs).toMatchObject({
+      total_calls: 2,
+      successful_calls: 2,
+      failed_calls: 0,
+      total_tokens: first.metadata.tokens_used + usage.total_tokens,
+      credit_applied: true,
+      credits_remaining: 99,
+    });
     expect(done.calls.map((c: any) => c.purpose)).toEqual(["initial_response", "streamed_follow_up"]);
     await expectLedgerConsistent(team);
   });
@@ -258,7 +289,14 @@ describe("create-and-call: one job, one call, one charge", () => {
     expect(answer.response.content.length).toBeGreaterThan(0);
     expect(answer.metadata.tokens_used).toBeGreaterThan(0);
     expect(answer.status).toBe("completed");
-    expect(answer.costs).toMatchObject({ total_calls: 1, successful_calls: 1, total_tokens: answer.metadata.tokens_used, credit_applied: true, credits_charged: 1, credits_remaining: 99 });
+    expect(answer.costs).toMatchObject({
+      total_calls: 1,
+      successful_calls: 1,
+      total_tokens: answer.metadata.tokens_used,
+      credit_applied: true,
+      credits_charged: 1,
+      credits_remaining: 99,
+    });
 
     const job = await getJob(team, answer.job_id);
     expect(job).toMatchObject({ status: "completed", job_type: "quick_answer", credit_applied: true, credits_charged: 1 });
@@ -294,7 +332,10 @@ describe("create-and-call: one job, one call, one charge", () => {
     const team = await createTeam();
     const body = { team_id: "someone-else", job_type: "x", model_group: team.groups[0], messages: userMessage() };
     await json("POST", "/api/jobs/create-and-call", 403, { key: team.key, body });
-    await json("POST", "/api/jobs/create-and-call-stream", 403, { key: team.key, body: { ...body, team_id: team.teamId, model_group: "not-ours" } });
+    await json("POST", "/api/jobs/create-and-call-stream", 403, {
+      key: team.key,
+      body: { ...body, team_id: team.teamId, model_group: "not-ours" },
+    });
     const jobs = await json("GET", `/api/teams/${team.teamId}/jobs`, 200, { key: team.key });
     expect(jobs.jobs).toHaveLength(0);
   });
@@ -315,7 +356,14 @@ describe("create-and-call: one job, one call, one charge", () => {
     const summary = JSON.parse(summaryEvent.data);
     expect(summary).toMatchObject({ job_id: jobId, status: "completed" });
     const usage = chunksOf(events).find((c) => c.usage).usage;
-    expect(summary.costs).toMatchObject({ total_calls: 1, successful_calls: 1, total_tokens: usage.total_tokens, credit_applied: true, credits_charged: 1, credits_remaining: 99 });
+    expect(summary.costs).toMatchObject({
+      total_calls: 1,
+      successful_calls: 1,
+      total_tokens: usage.total_tokens,
+      credit_applied: true,
+      credits_charged: 1,
+      credits_remaining: 99,
+    });
 
     const job = await getJob(team, jobId);
     expect(job).toMatchObject({ status: "completed", credit_applied: true, credits_charged: 1 });
@@ -339,9 +387,14 @@ describe("create-and-call: one job, one call, one charge", () => {
       body: { team_id: team.teamId, job_type: "streamed_answer", model_group: team.groups[0], messages: userMessage() },
     });
     const events = await collect(res, Date.now());
-    expect(events.map((e) => e.event ?? (e.data.startsWith('{"error"') ? "error" : e.data === "[DONE]" ? "done" : "chunk")).slice(-3)).toEqual(["error", "job_summary", "done"]);
+    expect(
+      events.map((e) => e.event ?? (e.data.startsWith('{"error"') ? "error" : e.data === "[DONE]" ? "done" : "chunk")).slice(-3),
+    ).toEqual(["error", "job_summary", "done"]);
     const summary = JSON.parse(events.at(-2)!.data);
-    expect(summary).toMatchObject({ status: "failed", costs: { total_calls: 1, failed_calls: 1, credit_applied: false, credits_charged: 0 } });
+    expect(summary).toMatchObject({
+      status: "failed",
+      costs: { total_calls: 1, failed_calls: 1, credit_applied: false, credits_charged: 0 },
+    });
     expect((await getJob(team, summary.job_id)).status).toBe("failed");
     const b = await expectLedgerConsistent(team);
     expect([b.credits_used, b.credits_reserved]).toEqual([0, 0]);
@@ -411,7 +464,12 @@ describe("meterStream, on its own", () => {
 
   it("meters events split anywhere, even inside a character or a CRLF, and takes usage from the chunk that has it", async () => {
     const usage = `data: ${JSON.stringify({ object: "chat.completion.chunk", model: "secret-model", choices: [{ index: 0, delta: {} }], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, cost: 0.00042 } })}\r\n\r\n`;
-    const whole = chunk("Grüß ") + chunk("dich", { usage: null }) + `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n` + usage + "data: [DONE]\n\n";
+    const whole =
+      chunk("Grüß ") +
+      chunk("dich", { usage: null }) +
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n` +
+      usage +
+      "data: [DONE]\n\n";
     const bytes = encoder.encode(whole);
     // One byte at a time: every boundary is exercised, including inside "ü" and "\r\n".
     const { out, outcome } = await (async () => {

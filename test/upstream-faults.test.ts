@@ -1,7 +1,19 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import worker from "../src/index";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, expectNoModelNames, jobView, json, llmCall, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import {
+  balance,
+  createJob,
+  createTeam,
+  expectLedgerConsistent,
+  expectNoModelNames,
+  jobView,
+  json,
+  llmCall,
+  type TestTeam,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 // Every way the mock LiteLLM can fail a non-streamed call: the client gets the status SPEC §6
 // names (fallback on 429, 5xx, timeout, connection failure; 502, or 504 for timeouts, when the
@@ -49,12 +61,20 @@ describe("the primary fails, the next model answers", () => {
       expect(res.status, text).toBe(200);
       const call = JSON.parse(text);
       expect(call.response.content).toMatch(/^Mock answer from gpt-3\.5-turbo: /);
-      expect((await upstreamRequests(mockUrl, team.teamId)).map((r) => r.body.model)).toEqual([`gpt-4o-mini+fail=${fault}`, "gpt-3.5-turbo"]);
+      expect((await upstreamRequests(mockUrl, team.teamId)).map((r) => r.body.model)).toEqual([
+        `gpt-4o-mini+fail=${fault}`,
+        "gpt-3.5-turbo",
+      ]);
 
       const { job, text: jobText } = await jobView(team, jobId);
       expect(job.status).toBe("in_progress");
       expect(job.calls).toHaveLength(1);
-      expect(job.calls[0]).toMatchObject({ call_id: call.call_id, status: "success", error: null, total_tokens: call.metadata.tokens_used });
+      expect(job.calls[0]).toMatchObject({
+        call_id: call.call_id,
+        status: "success",
+        error: null,
+        total_tokens: call.metadata.tokens_used,
+      });
       expectNoModelNames(jobText);
       await completeAndCheck(team, jobId, { successful: 1, failed: 0 });
     });

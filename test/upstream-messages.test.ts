@@ -8,7 +8,9 @@ describe("upstream messages shown to teams", () => {
     const shown = hideModelNames(message, ["gpt-4o-mini+fail=500", "gpt-3.5-turbo"]);
     expect(shown).not.toMatch(/gpt|openai/i);
     expect(shown).toContain("ProviderException");
-    expect(hideModelNames("AnthropicException - overloaded; claude-3-5-sonnet busy", [])).toBe("ProviderException - overloaded; <model> busy");
+    expect(hideModelNames("AnthropicException - overloaded; claude-3-5-sonnet busy", [])).toBe(
+      "ProviderException - overloaded; <model> busy",
+    );
   });
 
   it("leave ordinary words alone", () => {

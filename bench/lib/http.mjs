@@ -1,6 +1,6 @@
 // A minimal keep-alive HTTP/1.1 client on node:http that timestamps headers and every body
 // chunk (performance.now(), sub-millisecond). Loopback only.
-import http from 'node:http';
+import http from "node:http";
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
@@ -11,35 +11,40 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 export function request(method, url, { headers = {}, body, onChunk, timeoutMs = 60_000 } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    if (u.hostname !== '127.0.0.1') {
+    if (u.hostname !== "127.0.0.1") {
       reject(new Error(`bench requests go to 127.0.0.1 only, not ${u.hostname}`));
       return;
     }
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     const allHeaders = { ...headers };
     if (payload !== undefined) {
-      allHeaders['content-type'] ??= 'application/json';
-      allHeaders['content-length'] = Buffer.byteLength(payload);
+      allHeaders["content-type"] ??= "application/json";
+      allHeaders["content-length"] = Buffer.byteLength(payload);
     }
     const t0 = performance.now();
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: allHeaders },
-      (res) => {
-        const tHeaders = performance.now();
-        const chunks = [];
-        res.on('data', (chunk) => {
-          const t = performance.now();
-          chunks.push(chunk);
-          onChunk?.(chunk, t);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: allHeaders }, (res) => {
+      const tHeaders = performance.now();
+      const chunks = [];
+      res.on("data", (chunk) => {
+        const t = performance.now();
+        chunks.push(chunk);
+        onChunk?.(chunk, t);
+      });
+      res.on("end", () => {
+        const tEnd = performance.now();
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString("utf8"),
+          t0,
+          tHeaders,
+          tEnd,
+          ms: tEnd - t0,
         });
-        res.on('end', () => {
-          const tEnd = performance.now();
-          resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), t0, tHeaders, tEnd, ms: tEnd - t0 });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${u.pathname}`)));
     if (payload !== undefined) req.write(payload);
     req.end();
@@ -64,12 +69,12 @@ export async function json(method, url, options = {}, what = `${method} ${new UR
 export function parseServerTiming(value) {
   if (!value) return [];
   return String(value)
-    .split(',')
+    .split(",")
     .map((part) => part.trim())
     .filter(Boolean)
     .map((part) => {
-      const [name, ...params] = part.split(';');
-      const dur = params.map((p) => p.trim()).find((p) => p.startsWith('dur='));
+      const [name, ...params] = part.split(";");
+      const dur = params.map((p) => p.trim()).find((p) => p.startsWith("dur="));
       return [name.trim(), dur ? Number(dur.slice(4)) : 0];
     });
 }
@@ -100,9 +105,9 @@ export async function forDuration(durationMs, concurrency, fn) {
 /** Splits a growing SSE buffer into complete events; returns [events, rest]. */
 export function takeSseEvents(buffer) {
   const events = [];
-  let rest = buffer.replace(/\r\n/g, '\n');
+  let rest = buffer.replace(/\r\n/g, "\n");
   let idx;
-  while ((idx = rest.indexOf('\n\n')) !== -1) {
+  while ((idx = rest.indexOf("\n\n")) !== -1) {
     events.push(rest.slice(0, idx));
     rest = rest.slice(idx + 2);
   }

@@ -8,7 +8,7 @@ export function percentileSorted(sorted, p) {
 }
 
 export function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  const v = values.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return null;
   const mid = Math.floor(v.length / 2);
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
@@ -32,11 +32,11 @@ export function summarize(values) {
 }
 
 export function ratio(a, b) {
-  return typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : null;
+  return typeof a === "number" && typeof b === "number" && b !== 0 ? a / b : null;
 }
 
 export function diff(a, b) {
-  return typeof a === 'number' && typeof b === 'number' ? a - b : null;
+  return typeof a === "number" && typeof b === "number" ? a - b : null;
 }
 
 /**
@@ -47,12 +47,12 @@ export function medianTree(trees) {
   const present = trees.filter((t) => t !== undefined && t !== null);
   if (present.length === 0) return null;
   const first = present[0];
-  if (typeof first === 'number') return median(present);
+  if (typeof first === "number") return median(present);
   if (Array.isArray(first)) return first;
-  if (typeof first === 'object') {
-    const keys = new Set(present.flatMap((t) => (typeof t === 'object' ? Object.keys(t) : [])));
+  if (typeof first === "object") {
+    const keys = new Set(present.flatMap((t) => (typeof t === "object" ? Object.keys(t) : [])));
     const out = {};
-    for (const k of keys) out[k] = medianTree(present.map((t) => (typeof t === 'object' ? t[k] : undefined)));
+    for (const k of keys) out[k] = medianTree(present.map((t) => (typeof t === "object" ? t[k] : undefined)));
     return out;
   }
   return first;
@@ -60,8 +60,8 @@ export function medianTree(trees) {
 
 /** Rounds every number in a tree (for JSON output). */
 export function roundTree(value, digits = 3) {
-  if (typeof value === 'number') return Number.isInteger(value) ? value : Number(value.toFixed(digits));
+  if (typeof value === "number") return Number.isInteger(value) ? value : Number(value.toFixed(digits));
   if (Array.isArray(value)) return value.map((v) => roundTree(v, digits));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundTree(v, digits)]));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundTree(v, digits)]));
   return value;
 }

@@ -9,8 +9,8 @@
 // crypto.subtle.sign/digest. The runtime's clock ticks in whole milliseconds: read means over
 // many requests, not single values.
 import { AsyncLocalStorage } from "node:async_hooks";
-import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
 import { Repository } from "../../src/db/repository";
+import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
 import { attemptModel } from "../../src/llm/litellm-client";
 import { upstreamConfig } from "../../src/llm/run-call";
 
@@ -40,7 +40,10 @@ const SAMPLE_CALL = {
  * seconds rather than minutes. Every product route sees the real class's behaviour.
  */
 export class TeamLedger extends GatewayLedger {
-  async benchSeedHistory(jobs: number, callsPerJob: number): Promise<{ ok: boolean; value?: { jobs: number; ms: number }; code?: string; detail?: string }> {
+  async benchSeedHistory(
+    jobs: number,
+    callsPerJob: number,
+  ): Promise<{ ok: boolean; value?: { jobs: number; ms: number }; code?: string; detail?: string }> {
     const started = performance.now();
     for (let i = 0; i < jobs; i++) {
       const jobId = crypto.randomUUID();
@@ -70,7 +73,14 @@ export class TeamLedger extends GatewayLedger {
     };
     const acct = self.account();
     const job = self.job(jobId);
-    if (!acct || !job || acct.status !== "active" || acct.budget_mode !== "job_based" || job.status !== "in_progress" || !JSON.parse(job.model_groups_used).includes(modelGroup)) {
+    if (
+      !acct ||
+      !job ||
+      acct.status !== "active" ||
+      acct.budget_mode !== "job_based" ||
+      job.status !== "in_progress" ||
+      !JSON.parse(job.model_groups_used).includes(modelGroup)
+    ) {
       return this.beginCall(jobId, modelGroup);
     }
     return { ok: true as const, value: { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage } };
@@ -81,7 +91,11 @@ export class TeamLedger extends GatewayLedger {
    * creating and completing a 1-call job, against whatever history this object holds. Each
    * figure is a mean over `reps` operations, so the runtime's whole-millisecond clock is fine.
    */
-  async benchProfile(reps: number, period: string, readReps = reps): Promise<{ ok: boolean; value?: Record<string, number>; code?: string; detail?: string }> {
+  async benchProfile(
+    reps: number,
+    period: string,
+    readReps = reps,
+  ): Promise<{ ok: boolean; value?: Record<string, number>; code?: string; detail?: string }> {
     const time = (fn: () => unknown) => {
       const t0 = performance.now();
       for (let i = 0; i < readReps; i++) fn();
@@ -140,8 +154,7 @@ for (const name of Object.getOwnPropertyNames(Repository.prototype)) {
 
 // ---- Upstream: the global fetch (the gateway's only outbound fetch is LiteLLM).
 const originalFetch = globalThis.fetch;
-globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
-  timed("upstream", () => originalFetch(input, init))) as typeof fetch;
+globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => timed("upstream", () => originalFetch(input, init))) as typeof fetch;
 
 // ---- Reading the upstream's JSON answer (the only Response.json() in the gateway's call path).
 const originalResponseJson = Response.prototype.json;
@@ -166,7 +179,10 @@ for (const op of ["sign", "digest"] as const) {
   try {
     const subtle = crypto.subtle as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const original = subtle[op].bind(crypto.subtle);
-    Object.defineProperty(subtle, op, { value: (...args: unknown[]) => timed(`crypto.${op}`, () => original(...args)), configurable: true });
+    Object.defineProperty(subtle, op, {
+      value: (...args: unknown[]) => timed(`crypto.${op}`, () => original(...args)),
+      configurable: true,
+    });
   } catch {
     // Not patchable here: its time stays inside `app`.
   }
@@ -298,7 +314,10 @@ export default {
       const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as { getBalance(caller: string): Promise<unknown> };
       const repo = new Repository(env.DB);
       const io: Record<string, () => Promise<unknown>> = {
-        fetch: async () => (await originalFetch(upstreamUrl, { method: "POST", headers, body: JSON.stringify({ ...body, model: "gpt-4o-mini" }) })).arrayBuffer(),
+        fetch: async () =>
+          (
+            await originalFetch(upstreamUrl, { method: "POST", headers, body: JSON.stringify({ ...body, model: "gpt-4o-mini" }) })
+          ).arrayBuffer(),
         attempt_model: async () => {
           const res = await attemptModel(config, "gpt-4o-mini", body, crypto.randomUUID(), request.signal);
           if (res.ok) await res.response.json();

@@ -1,14 +1,14 @@
 // Process helpers shared by the scripts that start servers (npm start, the LiteLLM and schema
 // suites, the bench, the end-to-end test). Every server runs as the leader of its own process
 // group, so signalling the group also reaches what it started (wrangler's workerd children).
-import { createServer } from 'node:net';
+import { createServer } from "node:net";
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
       const { port } = probe.address();
       probe.close(() => resolvePort(port));
     });

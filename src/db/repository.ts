@@ -1,5 +1,5 @@
 import { and, asc, count, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { dependencyDown, isUniqueViolation } from "../http/errors";
 import { log } from "../log";
 import * as schema from "./schema";
@@ -68,7 +68,12 @@ export class Repository {
 
   // ------------------------------------------------------------ model groups
 
-  createModelGroup(group: { groupName: string; displayName: string; description: string | null; models: GroupModel[] }): Promise<ModelGroupWithModels> {
+  createModelGroup(group: {
+    groupName: string;
+    displayName: string;
+    description: string | null;
+    models: GroupModel[];
+  }): Promise<ModelGroupWithModels> {
     const now = new Date().toISOString();
     return this.run("createModelGroup", async () => {
       const { models, ...row } = group;
@@ -96,7 +101,12 @@ export class Repository {
       const models = await this.db
         .select()
         .from(modelGroupModels)
-        .where(inArray(modelGroupModels.groupName, groups.map((g) => g.groupName)));
+        .where(
+          inArray(
+            modelGroupModels.groupName,
+            groups.map((g) => g.groupName),
+          ),
+        );
       return groups.map((g) => ({
         ...g,
         models: sortModels(models.filter((m) => m.groupName === g.groupName)),
@@ -131,7 +141,9 @@ export class Repository {
         this.db.select({ n: count() }).from(teamModelGroups).where(eq(teamModelGroups.groupName, groupName)),
         this.db
           .delete(modelGroups)
-          .where(and(eq(modelGroups.groupName, groupName), sql`NOT EXISTS (SELECT 1 FROM team_model_groups WHERE group_name = ${groupName})`))
+          .where(
+            and(eq(modelGroups.groupName, groupName), sql`NOT EXISTS (SELECT 1 FROM team_model_groups WHERE group_name = ${groupName})`),
+          )
           .returning({ groupName: modelGroups.groupName }),
       ]);
       if (deleted.length > 0) return "deleted";
@@ -226,7 +238,10 @@ export class Repository {
       ]);
       return rows.map((t) => ({
         ...t,
-        modelGroups: groups.filter((g) => g.teamId === t.teamId).map((g) => g.groupName).sort(),
+        modelGroups: groups
+          .filter((g) => g.teamId === t.teamId)
+          .map((g) => g.groupName)
+          .sort(),
         keyPrefix: keys.find((k) => k.teamId === t.teamId)?.keyPrefix ?? null,
       }));
     });
@@ -252,7 +267,10 @@ export class Repository {
     });
   }
 
-  updateTeam(teamId: string, changes: { teamAlias?: string | null; metadata?: Record<string, unknown>; status?: string }): Promise<boolean> {
+  updateTeam(
+    teamId: string,
+    changes: { teamAlias?: string | null; metadata?: Record<string, unknown>; status?: string },
+  ): Promise<boolean> {
     return this.run("updateTeam", async () => {
       const updated = await this.db
         .update(teams)
@@ -369,7 +387,10 @@ export class Repository {
             and(
               eq(idempotencyRecords.scope, scope),
               eq(idempotencyRecords.idempotencyKey, key),
-              or(sql`${idempotencyRecords.createdAt} < ${staleBefore}`, and(isNull(idempotencyRecords.status), sql`${idempotencyRecords.createdAt} < ${abandonedBefore}`)),
+              or(
+                sql`${idempotencyRecords.createdAt} < ${staleBefore}`,
+                and(isNull(idempotencyRecords.status), sql`${idempotencyRecords.createdAt} < ${abandonedBefore}`),
+              ),
             ),
           ),
         this.db

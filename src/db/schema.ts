@@ -90,17 +90,19 @@ export const modelPricing = sqliteTable("model_pricing", {
   modelName: text("model_name").primaryKey(),
   inputPerMillionUsd: real("input_per_million_usd").notNull(),
   outputPerMillionUsd: real("output_per_million_usd").notNull(),
-  updatedAt: text("updated_at")
-    .notNull()
-    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
+  updatedAt: text("updated_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
 });
 
 // A request with an Idempotency-Key whose first answer is replayed for 24 h.
-export const idempotencyRecords = sqliteTable("idempotency_records", {
-  scope: text("scope").notNull(),
-  idempotencyKey: text("idempotency_key").notNull(),
-  requestHash: text("request_hash").notNull(),
-  status: integer("status"),
-  body: text("body"),
-  createdAt: text("created_at").notNull(),
-}, (t) => [primaryKey({ columns: [t.scope, t.idempotencyKey] })]);
+export const idempotencyRecords = sqliteTable(
+  "idempotency_records",
+  {
+    scope: text("scope").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: integer("status"),
+    body: text("body"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.idempotencyKey] })],
+);

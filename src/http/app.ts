@@ -1,5 +1,5 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
@@ -95,7 +95,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
     info: {
       title: "LLM job gateway",
       version: "0.1.0",
-      description: "Multi-tenant LLM gateway with job-based billing. Errors are `{\"detail\": ...}`; validation errors are 422.",
+      description: 'Multi-tenant LLM gateway with job-based billing. Errors are `{"detail": ...}`; validation errors are 422.',
     },
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json" }));
@@ -111,7 +111,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
       }
       // A body that is not declared as JSON is invalid input (422, as FastAPI answers), not a 415 clients do not expect.
       if (error.status === 415) {
-        return c.json({ detail: [{ loc: ["body"], msg: "body must be JSON, sent with 'Content-Type: application/json'", type: "content_type" }] }, 422);
+        return c.json(
+          { detail: [{ loc: ["body"], msg: "body must be JSON, sent with 'Content-Type: application/json'", type: "content_type" }] },
+          422,
+        );
       }
       return c.json({ detail: error.message || "Bad request" }, error.status);
     }

@@ -48,7 +48,8 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
 const PAUSED_RETRY_AFTER_SECONDS = "60";
 
 export function ledgerError(code: LedgerErrorCode, detail: string, retryAfterSeconds?: number): HTTPException {
-  const retryAfter = retryAfterSeconds !== undefined ? String(retryAfterSeconds) : code === "TEAM_PAUSED" ? PAUSED_RETRY_AFTER_SECONDS : undefined;
+  const retryAfter =
+    retryAfterSeconds !== undefined ? String(retryAfterSeconds) : code === "TEAM_PAUSED" ? PAUSED_RETRY_AFTER_SECONDS : undefined;
   return apiError(LEDGER_STATUS[code], detail, retryAfter ? { "Retry-After": retryAfter } : {});
 }
 

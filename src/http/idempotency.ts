@@ -51,7 +51,11 @@ function toBase64(bytes: Uint8Array): string {
 async function seal(pepper: string | undefined, text: string, context: string): Promise<string> {
   if (!pepper) return text;
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(context) }, await sealingKey(pepper), encoder.encode(text));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+    await sealingKey(pepper),
+    encoder.encode(text),
+  );
   const out = new Uint8Array(iv.length + sealed.byteLength);
   out.set(iv);
   out.set(new Uint8Array(sealed), iv.length);
@@ -86,7 +90,13 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return next();
   if (!KEY_PATTERN.test(key)) {
-    throw apiError(422, [{ loc: ["header", "Idempotency-Key"], msg: "header 'Idempotency-Key' must be 1 to 255 printable ASCII characters", type: "value_error" }]);
+    throw apiError(422, [
+      {
+        loc: ["header", "Idempotency-Key"],
+        msg: "header 'Idempotency-Key' must be 1 to 255 printable ASCII characters",
+        type: "value_error",
+      },
+    ]);
   }
   const principal = c.get("principal");
   const scope = `${principal.kind === "team" ? `team:${principal.teamId}` : "admin"} ${c.req.method} ${c.req.path}`;
@@ -96,13 +106,20 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const claim = await repo.claimIdempotencyKey(scope, key, requestHash, IDEMPOTENCY_TTL_MS, ABANDONED_CLAIM_MS);
   if (claim !== "claimed") {
     if (claim.requestHash !== requestHash) {
-      throw apiError(422, [{ loc: ["header", "Idempotency-Key"], msg: "this Idempotency-Key was already used with a different request body", type: "idempotency_mismatch" }]);
+      throw apiError(422, [
+        {
+          loc: ["header", "Idempotency-Key"],
+          msg: "this Idempotency-Key was already used with a different request body",
+          type: "idempotency_mismatch",
+        },
+      ]);
     }
     if (claim.status === null || claim.body === null) {
       throw apiError(409, "A request with this Idempotency-Key is still in progress; retry shortly");
     }
     const body = await unseal(c.env.KEY_PEPPER, claim.body, `${scope}\n${key}`);
-    if (body === null) throw apiError(409, "The answer kept for this Idempotency-Key can no longer be read; send the request with a new key");
+    if (body === null)
+      throw apiError(409, "The answer kept for this Idempotency-Key can no longer be read; send the request with a new key");
     return c.newResponse(body, claim.status as 200, { "content-type": "application/json", "idempotent-replayed": "true" });
   }
 

@@ -14,7 +14,7 @@ interface ZodIssueLike {
 export function toValidationIssues(target: string, issues: ReadonlyArray<ZodIssueLike>): ValidationIssue[] {
   return issues.map((issue) => {
     const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
-    const field = path.length > 0 ? `field '${path.join(".")}'` : TARGET_LOC[target] ?? target;
+    const field = path.length > 0 ? `field '${path.join(".")}'` : (TARGET_LOC[target] ?? target);
     const missing = issue.code === "invalid_type" && /received undefined/.test(issue.message);
     return {
       loc: [TARGET_LOC[target] ?? target, ...path],

@@ -192,7 +192,9 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
-  updateSettings(settings: Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null }): LedgerResult<Balance> {
+  updateSettings(
+    settings: Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null },
+  ): LedgerResult<Balance> {
     const acct = this.account();
     if (!acct) return this.missingAccount();
     this.sql.exec(
@@ -244,7 +246,13 @@ export class TeamLedger extends DurableObject<Env> {
         offset,
       )
       .toArray();
-    return ok(this.page(rows.map((r) => ({ ...r, team_id: acct.team_id })), limit, offset));
+    return ok(
+      this.page(
+        rows.map((r) => ({ ...r, team_id: acct.team_id })),
+        limit,
+        offset,
+      ),
+    );
   }
 
   // ---------------------------------------------------------------- jobs
@@ -263,7 +271,10 @@ export class TeamLedger extends DurableObject<Env> {
     const headroomMicro = this.headroomMicro(acct);
     if (headroomMicro < JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT) {
       const available = Math.max(0, Math.floor(headroomMicro / MICRO_PER_CREDIT));
-      return fail("INSUFFICIENT_CREDITS", `Insufficient credits: ${available} available, ${JOB_RESERVATION_CREDITS} required to open a job`);
+      return fail(
+        "INSUFFICIENT_CREDITS",
+        `Insufficient credits: ${available} available, ${JOB_RESERVATION_CREDITS} required to open a job`,
+      );
     }
     if (this.job(input.jobId)) return fail("JOB_EXISTS", `Job '${input.jobId}' already exists`);
 
@@ -292,7 +303,10 @@ export class TeamLedger extends DurableObject<Env> {
         JOB_RESERVATION_CREDITS,
         JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT,
       );
-      this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1", JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT);
+      this.sql.exec(
+        "UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1",
+        JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT,
+      );
       this.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
       this.bumpUsage(createdAt, input.jobType, { jobs: 1 });
     });
@@ -440,7 +454,12 @@ export class TeamLedger extends DurableObject<Env> {
     let summary!: CompletionSummary;
     this.ctx.storage.transactionSync(() => {
       if (charge > 0) {
-        this.appendLedger("deduction", { used: charge, reserved: -job.reserved }, job.job_id, `Job ${job.job_type} completed (${settings.budgetMode}: ${charge} credit${charge === 1 ? "" : "s"})`);
+        this.appendLedger(
+          "deduction",
+          { used: charge, reserved: -job.reserved },
+          job.job_id,
+          `Job ${job.job_type} completed (${settings.budgetMode}: ${charge} credit${charge === 1 ? "" : "s"})`,
+        );
       } else {
         this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} ${input.status}: reservation released`);
       }
@@ -493,7 +512,8 @@ export class TeamLedger extends DurableObject<Env> {
     const job = this.job(jobId);
     if (!job) return this.jobNotFound(jobId);
     if (job.refunded) return fail("ALREADY_REFUNDED", `Job '${jobId}' has already been refunded`);
-    if (job.status !== "completed" || job.credits_charged === 0) return fail("JOB_NOT_CHARGED", `Job '${jobId}' was not charged; there is nothing to refund`);
+    if (job.status !== "completed" || job.credits_charged === 0)
+      return fail("JOB_NOT_CHARGED", `Job '${jobId}' was not charged; there is nothing to refund`);
     let transaction!: LedgerEntry;
     this.ctx.storage.transactionSync(() => {
       transaction = this.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
@@ -531,7 +551,16 @@ export class TeamLedger extends DurableObject<Env> {
         filter.offset,
       )
       .toArray();
-    return ok(this.page(rows.map((j) => { const { calls: _calls, ...view } = this.viewOf(acct, j, []); return view; }), filter.limit, filter.offset));
+    return ok(
+      this.page(
+        rows.map((j) => {
+          const { calls: _calls, ...view } = this.viewOf(acct, j, []);
+          return view;
+        }),
+        filter.limit,
+        filter.offset,
+      ),
+    );
   }
 
   /** A month's usage from the aggregates kept as jobs and calls happen: as cheap with a million jobs as with ten. */
@@ -540,7 +569,9 @@ export class TeamLedger extends DurableObject<Env> {
     if (!acct) return this.missingAccount();
     const refusal = this.refuseSuspended(acct, caller);
     if (refusal) return refusal;
-    const rows = this.sql.exec<UsageRow & { job_type: string }>("SELECT * FROM usage_monthly WHERE period = ? ORDER BY job_type", period).toArray();
+    const rows = this.sql
+      .exec<UsageRow & { job_type: string }>("SELECT * FROM usage_monthly WHERE period = ? ORDER BY job_type", period)
+      .toArray();
     const present = (r: UsageRow): UsageTotals => ({
       jobs: r.jobs,
       completed: r.completed,
@@ -555,8 +586,17 @@ export class TeamLedger extends DurableObject<Env> {
       client_cost_usd: nanoToUsd(r.client_cost_nano),
     });
     const total: UsageRow = {
-      jobs: 0, completed: 0, failed: 0, cancelled: 0, expired: 0, calls: 0, credits_charged: 0,
-      prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, client_cost_nano: 0,
+      jobs: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      expired: 0,
+      calls: 0,
+      credits_charged: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      total_tokens: 0,
+      client_cost_nano: 0,
     };
     for (const r of rows) for (const k of Object.keys(total) as Array<keyof UsageRow>) total[k] += r[k];
     return ok({
@@ -597,7 +637,12 @@ export class TeamLedger extends DurableObject<Env> {
 
   private migrate(): void {
     this.sql.exec("CREATE TABLE IF NOT EXISTS _ledger_migrations (id INTEGER PRIMARY KEY)");
-    const applied = new Set(this.sql.exec<{ id: number }>("SELECT id FROM _ledger_migrations").toArray().map((r) => r.id));
+    const applied = new Set(
+      this.sql
+        .exec<{ id: number }>("SELECT id FROM _ledger_migrations")
+        .toArray()
+        .map((r) => r.id),
+    );
     for (const migration of LEDGER_MIGRATIONS) {
       if (applied.has(migration.id)) continue;
       this.ctx.storage.transactionSync(() => {

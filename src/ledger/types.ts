@@ -19,9 +19,7 @@ export type LedgerErrorCode =
   | "ALREADY_REFUNDED"
   | "INVALID_ARGUMENT";
 
-export type LedgerResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number };
+export type LedgerResult<T> = { ok: true; value: T } | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number };
 
 export type TeamStatus = "active" | "suspended" | "paused";
 export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";

@@ -16,7 +16,12 @@ export interface ProviderCost {
  * Provider cost of a call: what LiteLLM reported (`x-litellm-response-cost`, or `usage.cost` in a
  * stream) when it did, else tokens × the pricing table, else unpriced (0, flagged). Never throws.
  */
-export async function providerCost(repo: Repository, model: string | null, usage: Usage, reportedUsd: number | null): Promise<ProviderCost> {
+export async function providerCost(
+  repo: Repository,
+  model: string | null,
+  usage: Usage,
+  reportedUsd: number | null,
+): Promise<ProviderCost> {
   if (reportedUsd !== null && Number.isFinite(reportedUsd) && reportedUsd >= 0) {
     return { nano: usdToNano(reportedUsd), source: "litellm" };
   }

@@ -21,7 +21,9 @@ export interface UpstreamConfig {
 /** A failure the next model in the group may not have: rate limits, outages, timeouts, unknown models. */
 function isRetryableStatus(status: number, message: string): boolean {
   if (status === 408 || status === 429 || status >= 500 || status === 404) return true;
-  return status === 400 && /invalid model name|model not found|does not exist|no healthy deployment|no deployments available/i.test(message);
+  return (
+    status === 400 && /invalid model name|model not found|does not exist|no healthy deployment|no deployments available/i.test(message)
+  );
 }
 
 const GATEWAY_KEY_REFUSED = /no connected db|authentication error|invalid proxy server token/i;
@@ -31,7 +33,7 @@ export function upstreamErrorMessage(text: string): string {
   let message = text;
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } | string; detail?: unknown };
-    const inner = typeof parsed.error === "string" ? parsed.error : parsed.error?.message ?? parsed.detail;
+    const inner = typeof parsed.error === "string" ? parsed.error : (parsed.error?.message ?? parsed.detail);
     if (typeof inner === "string") message = inner;
   } catch {
     message = text.startsWith("<") ? "non-JSON error page" : text;
@@ -87,11 +89,21 @@ export async function attemptModel(
       body: JSON.stringify({ ...body, model }),
       signal,
     });
-  } catch (error) {
+  } catch (_error) {
     clearTimeout(timer);
     const outcome: AttemptOutcome = clientSignal?.aborted ? "client_closed" : deadline.aborted ? "timeout" : "connection_error";
-    const message = outcome === "timeout" ? `LiteLLM did not answer within ${config.timeoutMs} ms` : outcome === "client_closed" ? "client closed the connection" : "could not connect to LiteLLM";
-    return { ok: false, retryable: outcome !== "client_closed", attempt: { model, outcome, latency_ms: elapsed(), error: message }, message };
+    const message =
+      outcome === "timeout"
+        ? `LiteLLM did not answer within ${config.timeoutMs} ms`
+        : outcome === "client_closed"
+          ? "client closed the connection"
+          : "could not connect to LiteLLM";
+    return {
+      ok: false,
+      retryable: outcome !== "client_closed",
+      attempt: { model, outcome, latency_ms: elapsed(), error: message },
+      message,
+    };
   }
   if (options.deadline === "headers") clearTimeout(timer);
   if (response.ok) return { ok: true, response, attempt: { model, outcome: "ok", status: response.status, latency_ms: elapsed() } };

@@ -120,7 +120,11 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
     if (!Array.isArray(completion.choices) || completion.choices.length === 0) throw new Error("no choices");
   } catch {
     const attempts: Attempt[] = [...outcome.attempts.slice(0, -1), { ...outcome.attempts.at(-1)!, outcome: "invalid_response" }];
-    await recordOrLog(env, input, record({ status: "failed", attempts, modelUsed: outcome.model, error: "LiteLLM returned an invalid response" }));
+    await recordOrLog(
+      env,
+      input,
+      record({ status: "failed", attempts, modelUsed: outcome.model, error: "LiteLLM returned an invalid response" }),
+    );
     throw apiError(502, `The model group '${input.modelGroup}' returned an invalid response`);
   }
 
@@ -137,14 +141,17 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
   const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(outcome.response.headers));
   const latencyMs = performance.now() - started;
   const unrecorded = () => apiError(503, "The call could not be recorded; it was not charged, please retry");
-  const recorded = await tryLedger(env, input.teamId, "recordCall", 
-      input.jobId,
-      record({
-        status: "success",
-        modelUsed: outcome.model,
-        ...meteredFields(usage, cost, usageEstimated),
-        latencyMs,
-      }),
+  const recorded = await tryLedger(
+    env,
+    input.teamId,
+    "recordCall",
+    input.jobId,
+    record({
+      status: "success",
+      modelUsed: outcome.model,
+      ...meteredFields(usage, cost, usageEstimated),
+      latencyMs,
+    }),
   ).catch(() => {
     throw unrecorded();
   });
@@ -154,7 +161,11 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
   }
   return {
     call_id: callId,
-    response: { content, finish_reason: typeof choice.finish_reason === "string" ? choice.finish_reason : null, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+    response: {
+      content,
+      finish_reason: typeof choice.finish_reason === "string" ? choice.finish_reason : null,
+      ...(toolCalls ? { tool_calls: toolCalls } : {}),
+    },
     metadata: {
       tokens_used: usage.totalTokens,
       prompt_tokens: usage.promptTokens,

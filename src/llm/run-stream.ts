@@ -5,7 +5,17 @@ import { log } from "../log";
 import { estimateTokens, providerCost, type Usage } from "./cost";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import { type CallInput, callRecorder, describeFailure, meteredFields, failureError, hideModelNames, promptText, upstreamBodyFor, upstreamConfig } from "./run-call";
+import {
+  type CallInput,
+  callRecorder,
+  describeFailure,
+  failureError,
+  hideModelNames,
+  meteredFields,
+  promptText,
+  upstreamBodyFor,
+  upstreamConfig,
+} from "./run-call";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
 export interface BackgroundWork {
@@ -88,7 +98,12 @@ export async function runStreamCall(
     try {
       return await options.afterRecord(result);
     } catch (error) {
-      log("error", "work after a streamed call failed", { team_id: input.teamId, job_id: input.jobId, call_id: callId, error: String(error) });
+      log("error", "work after a streamed call failed", {
+        team_id: input.teamId,
+        job_id: input.jobId,
+        call_id: callId,
+        error: String(error),
+      });
       return null;
     }
   });
@@ -244,7 +259,8 @@ async function streamedCallRecord(
   const cost = await providerCost(repo, opened.model, usage, outcome.reportedCostUsd);
   const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
   const endedAs: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";
-  const attempts = outcome.status === "completed" ? opened.attempts : [...opened.attempts.slice(0, -1), { ...opened.attempts.at(-1)!, outcome: endedAs }];
+  const attempts =
+    outcome.status === "completed" ? opened.attempts : [...opened.attempts.slice(0, -1), { ...opened.attempts.at(-1)!, outcome: endedAs }];
   return baseRecord(attempts, {
     status,
     modelUsed: opened.model,
@@ -260,10 +276,16 @@ async function recordStreamedCall(env: Env, input: CallInput, call: CallRecord):
     try {
       const result = await tryLedger(env, input.teamId, "recordCall", input.jobId, call);
       if (result.ok) return true;
-      log("error", "streamed call could not be recorded", { team_id: input.teamId, job_id: input.jobId, call_id: call.callId, code: result.code });
+      log("error", "streamed call could not be recorded", {
+        team_id: input.teamId,
+        job_id: input.jobId,
+        call_id: call.callId,
+        code: result.code,
+      });
       return false;
     } catch {
-      if (attempt === 2) log("error", "streamed call could not be recorded: ledger unreachable", { team_id: input.teamId, call_id: call.callId });
+      if (attempt === 2)
+        log("error", "streamed call could not be recorded: ledger unreachable", { team_id: input.teamId, call_id: call.callId });
     }
   }
   return false;

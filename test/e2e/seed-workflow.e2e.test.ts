@@ -7,8 +7,8 @@
 // and no LITELLM_BASE_URL / ADMIN_API_KEY / KEY_PEPPER, so it uses its local-development defaults:
 // the seed's admin key and the in-process mock LiteLLM. It runs in its own process group, which
 // is stopped with SIGTERM at the end; the test then checks that nothing is left listening.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,7 +39,6 @@ interface Server {
 
 let server: Server;
 
-
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolveListening) => {
     const socket = createConnection({ port, host: "127.0.0.1" });
@@ -52,7 +51,6 @@ function isListening(port: number): Promise<boolean> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 async function startServer(): Promise<Server> {
   const port = await freePort();
@@ -128,7 +126,7 @@ interface HttpResult {
 async function send(method: string, url: string, headers: Record<string, string>, body?: string): Promise<HttpResult> {
   const res = await fetch(url, { method, headers, body });
   const text = await res.text();
-  let json: any = undefined;
+  let json: any;
   try {
     json = JSON.parse(text);
   } catch {
@@ -154,7 +152,11 @@ class PythonSeedClient {
   printed: string[] = [];
 
   constructor(private apiUrl: string) {
-    this.adminHeaders = { Authorization: `Bearer ${SEED_ADMIN_KEY}`, "Content-Type": "application/json", ...PythonSeedClient.requestsDefaults };
+    this.adminHeaders = {
+      Authorization: `Bearer ${SEED_ADMIN_KEY}`,
+      "Content-Type": "application/json",
+      ...PythonSeedClient.requestsDefaults,
+    };
   }
 
   static requestsDefaults = { "User-Agent": "python-requests/2.32.3", Accept: "*/*" };
@@ -168,7 +170,11 @@ class PythonSeedClient {
   }
 
   async createOrganization(orgId: string, name: string, metadata?: Record<string, unknown>) {
-    const response = await this.post("/organizations/create", this.adminHeaders, { organization_id: orgId, name, metadata: metadata ?? {} });
+    const response = await this.post("/organizations/create", this.adminHeaders, {
+      organization_id: orgId,
+      name,
+      metadata: metadata ?? {},
+    });
     if (response.status === 400 && response.text.includes("already exists")) {
       this.printed.push(`Organization ${orgId} already exists, fetching details...`);
       return this.getOrganization(orgId);
@@ -213,7 +219,11 @@ class PythonSeedClient {
     const result = raiseForStatus(response, "create_team");
     this.virtualKey = result.virtual_key;
     this.teamId = teamId;
-    this.teamHeaders = { Authorization: `Bearer ${this.virtualKey}`, "Content-Type": "application/json", ...PythonSeedClient.requestsDefaults };
+    this.teamHeaders = {
+      Authorization: `Bearer ${this.virtualKey}`,
+      "Content-Type": "application/json",
+      ...PythonSeedClient.requestsDefaults,
+    };
     return result;
   }
 
@@ -235,7 +245,7 @@ class PythonSeedClient {
       await this.post("/jobs/create", this.team(), { team_id: this.teamId, job_type: jobType, metadata: metadata ?? {} }),
       "create_job",
     );
-    return result["job_id"];
+    return result.job_id;
   }
 
   async makeLlmCall(jobId: string, modelGroup: string, messages: unknown[], purpose?: string, temperature = 0.7, maxTokens?: number) {
@@ -269,7 +279,10 @@ class JsSeedClient {
   /** axios: resolves with response.data on 2xx, rejects with error.response otherwise. */
   private async axios(method: string, path: string, headers: Record<string, string>, data?: unknown) {
     const r = await send(method, `${this.apiUrl}${path}`, headers, data === undefined ? undefined : JSON.stringify(data));
-    if (r.status < 200 || r.status >= 300) throw Object.assign(new Error(`Request failed with status code ${r.status}`), { response: { status: r.status, data: r.json ?? r.text } });
+    if (r.status < 200 || r.status >= 300)
+      throw Object.assign(new Error(`Request failed with status code ${r.status}`), {
+        response: { status: r.status, data: r.json ?? r.text },
+      });
     return r.json;
   }
 
@@ -285,7 +298,12 @@ class JsSeedClient {
   }
   async createModelGroup(groupName: string, displayName: string, description: string, models: unknown[]) {
     try {
-      return await this.axios("POST", "/model-groups/create", this.admin(), { group_name: groupName, display_name: displayName, description, models });
+      return await this.axios("POST", "/model-groups/create", this.admin(), {
+        group_name: groupName,
+        display_name: displayName,
+        description,
+        models,
+      });
     } catch (error: any) {
       if (error.response?.status === 400) return await this.axios("GET", `/model-groups/${groupName}`, this.admin());
       throw error;
@@ -306,7 +324,12 @@ class JsSeedClient {
   async createJob(jobType: string, metadata = {}) {
     return (await this.axios("POST", "/jobs/create", this.teamHeaders(), { team_id: this.teamId, job_type: jobType, metadata })).job_id;
   }
-  async makeLLMCall(jobId: string, modelGroup: string, messages: unknown[], options: { temperature?: number; purpose?: string; maxTokens?: number } = {}) {
+  async makeLLMCall(
+    jobId: string,
+    modelGroup: string,
+    messages: unknown[],
+    options: { temperature?: number; purpose?: string; maxTokens?: number } = {},
+  ) {
     return this.axios("POST", `/jobs/${jobId}/llm-call`, this.teamHeaders(), {
       model_group: modelGroup,
       messages,
@@ -406,7 +429,7 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
 
     // Step 1: Create Organization
     const org = await client.createOrganization("acme-corp", "Acme Corporation", { industry: "technology", tier: "enterprise" });
-    expect(org["organization_id"]).toBe("acme-corp");
+    expect(org.organization_id).toBe("acme-corp");
     expect(client.printed).toEqual([]); // a fresh state: the normal branch, not "already exists"
 
     // Step 2: Create Model Groups
@@ -414,27 +437,27 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       { model_name: "gpt-3.5-turbo", priority: 0 },
       { model_name: "gpt-4o-mini", priority: 1 },
     ]);
-    expect(fastGroup["group_name"]).toBe("ChatFast");
+    expect(fastGroup.group_name).toBe("ChatFast");
     const advancedGroup = await client.createModelGroup("ChatAdvanced", "Advanced Chat Model", "Powerful model for complex reasoning", [
       { model_name: "gpt-4", priority: 0 },
       { model_name: "gpt-4-turbo", priority: 1 },
     ]);
-    expect(advancedGroup["group_name"]).toBe("ChatAdvanced");
+    expect(advancedGroup.group_name).toBe("ChatAdvanced");
 
     // Step 3: Create Team
     const team = await client.createTeam("acme-corp", "engineering-team", "Engineering Team", ["ChatFast", "ChatAdvanced"], 100);
-    expect(team["team_id"]).toBe("engineering-team");
-    expect(team["virtual_key"]).toBeTypeOf("string"); // team['virtual_key'][:50]
-    expect(team["virtual_key"]).toMatch(/^sk-/);
-    expect(team["credits_allocated"]).toBe(100);
-    expect(Array.isArray(team["model_groups"])).toBe(true); // ', '.join(team['model_groups'])
-    expect([...team["model_groups"]].sort()).toEqual(["ChatAdvanced", "ChatFast"]);
-    for (const g of team["model_groups"]) expect(g).toBeTypeOf("string");
+    expect(team.team_id).toBe("engineering-team");
+    expect(team.virtual_key).toBeTypeOf("string"); // team['virtual_key'][:50]
+    expect(team.virtual_key).toMatch(/^sk-/);
+    expect(team.credits_allocated).toBe(100);
+    expect(Array.isArray(team.model_groups)).toBe(true); // ', '.join(team['model_groups'])
+    expect([...team.model_groups].sort()).toEqual(["ChatAdvanced", "ChatFast"]);
+    for (const g of team.model_groups) expect(g).toBeTypeOf("string");
 
     // Step 4: Check Initial Credits
     const credits = await client.getCreditBalance();
-    expect(credits["credits_remaining"]).toBe(100);
-    expect(credits["credits_allocated"]).toBe(100);
+    expect(credits.credits_remaining).toBe(100);
+    expect(credits.credits_allocated).toBe(100);
 
     // Step 5: Create Job
     const jobId = await client.createJob("customer_support", { customer_id: "customer_12345", priority: "high" });
@@ -449,7 +472,12 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     const response2 = await client.makeLlmCall(
       jobId,
       "ChatFast",
-      [system, question, { role: "assistant", content: response1["response"]["content"] }, { role: "user", content: "I didn't receive the reset email." }],
+      [
+        system,
+        question,
+        { role: "assistant", content: response1.response.content },
+        { role: "user", content: "I didn't receive the reset email." },
+      ],
       "follow_up",
     );
     expectLlmCallReadable(response2);
@@ -473,25 +501,25 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
 
     // Step 7: Complete Job
     const completion = await client.completeJob(jobId, "completed");
-    expect(completion["job_id"]).toBe(jobId);
-    const costs = completion["costs"];
-    expect(costs["total_calls"]).toBe(3);
-    expect(costs["successful_calls"]).toBe(3);
-    expect(costs["failed_calls"]).toBe(0);
-    const tokens = [response1, response2, response3].reduce((n, r) => n + r["metadata"]["tokens_used"], 0);
-    expect(costs["total_tokens"]).toBe(tokens);
-    expect(costs["total_cost_usd"]).toBeTypeOf("number"); // f"{...:.6f}"
-    expect(Number.isFinite(costs["total_cost_usd"])).toBe(true);
-    expect(costs["total_cost_usd"]).toBeGreaterThan(0);
-    expect(costs["avg_latency_ms"]).toBeTypeOf("number");
-    expect(costs["credit_applied"]).toBe(true);
-    expect(costs["credits_remaining"]).toBe(99);
+    expect(completion.job_id).toBe(jobId);
+    const costs = completion.costs;
+    expect(costs.total_calls).toBe(3);
+    expect(costs.successful_calls).toBe(3);
+    expect(costs.failed_calls).toBe(0);
+    const tokens = [response1, response2, response3].reduce((n, r) => n + r.metadata.tokens_used, 0);
+    expect(costs.total_tokens).toBe(tokens);
+    expect(costs.total_cost_usd).toBeTypeOf("number"); // f"{...:.6f}"
+    expect(Number.isFinite(costs.total_cost_usd)).toBe(true);
+    expect(costs.total_cost_usd).toBeGreaterThan(0);
+    expect(costs.avg_latency_ms).toBeTypeOf("number");
+    expect(costs.credit_applied).toBe(true);
+    expect(costs.credits_remaining).toBe(99);
 
     // Final credit check
     const finalCredits = await client.getCreditBalance();
-    expect(finalCredits["credits_remaining"]).toBe(99);
-    expect(finalCredits["credits_allocated"]).toBe(100);
-    expect(finalCredits["credits_used"]).toBe(1);
+    expect(finalCredits.credits_remaining).toBe(99);
+    expect(finalCredits.credits_allocated).toBe(100);
+    expect(finalCredits.credits_used).toBe(1);
   });
 
   it("re-running the Python setup takes the 'already exists' 400 branch and fetches the existing objects", async () => {
@@ -499,7 +527,12 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     const admin = { Authorization: `Bearer ${SEED_ADMIN_KEY}`, "Content-Type": "application/json" };
 
     // The raw 400s: the status and text the Python client tests, and the string `detail` the JS client tests.
-    const orgAgain = await send("POST", `${server.apiUrl}/organizations/create`, admin, pyJsonDumps({ organization_id: "acme-corp", name: "Acme Corporation", metadata: {} }));
+    const orgAgain = await send(
+      "POST",
+      `${server.apiUrl}/organizations/create`,
+      admin,
+      pyJsonDumps({ organization_id: "acme-corp", name: "Acme Corporation", metadata: {} }),
+    );
     expect(orgAgain.status).toBe(400);
     expect(orgAgain.text).toContain("already exists");
     expect(orgAgain.json.detail).toBeTypeOf("string");
@@ -507,7 +540,12 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       "POST",
       `${server.apiUrl}/model-groups/create`,
       admin,
-      pyJsonDumps({ group_name: "ChatFast", display_name: "Fast Chat Model", description: "Quick responses for simple queries", models: [{ model_name: "gpt-3.5-turbo", priority: 0 }] }),
+      pyJsonDumps({
+        group_name: "ChatFast",
+        display_name: "Fast Chat Model",
+        description: "Quick responses for simple queries",
+        models: [{ model_name: "gpt-3.5-turbo", priority: 0 }],
+      }),
     );
     expect(groupAgain.status).toBe(400);
     expect(groupAgain.text).toContain("already exists");
@@ -515,21 +553,21 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     // Through the client, as a second run of full_workflow_example's steps 1-3 would go.
     const client = new PythonSeedClient(server.apiUrl);
     const org = await client.createOrganization("acme-corp", "Acme Corporation", { industry: "technology", tier: "enterprise" });
-    expect(org["organization_id"]).toBe("acme-corp");
+    expect(org.organization_id).toBe("acme-corp");
     const fast = await client.createModelGroup("ChatFast", "Fast Chat Model", "Quick responses for simple queries", [
       { model_name: "gpt-3.5-turbo", priority: 0 },
       { model_name: "gpt-4o-mini", priority: 1 },
     ]);
-    expect(fast["group_name"]).toBe("ChatFast");
+    expect(fast.group_name).toBe("ChatFast");
     const advanced = await client.createModelGroup("ChatAdvanced", "Advanced Chat Model", "Powerful model for complex reasoning", [
       { model_name: "gpt-4", priority: 0 },
       { model_name: "gpt-4-turbo", priority: 1 },
     ]);
-    expect(advanced["group_name"]).toBe("ChatAdvanced");
+    expect(advanced.group_name).toBe("ChatAdvanced");
     const team = await client.createTeam("acme-corp", "engineering-team", "Engineering Team", ["ChatFast", "ChatAdvanced"], 100);
-    expect(team["team_id"]).toBe("engineering-team");
-    expect(team["credits_allocated"]).toBe(100);
-    expect([...team["model_groups"]].sort()).toEqual(["ChatAdvanced", "ChatFast"]);
+    expect(team.team_id).toBe("engineering-team");
+    expect(team.credits_allocated).toBe(100);
+    expect([...team.model_groups].sort()).toEqual(["ChatAdvanced", "ChatFast"]);
     expect(client.printed).toEqual([
       "Organization acme-corp already exists, fetching details...",
       "Model group ChatFast already exists",
@@ -562,26 +600,39 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     const balance = await client.getCreditBalance();
     expect([balance.credits_remaining, balance.credits_allocated, balance.credits_used]).toEqual([49, 50, 1]);
     // The JS variant's re-run: org 400 with a string detail, group 400 → the existing objects.
-    expect((await client.createOrganization("acme-corp-js", "Acme Corporation (JS)", { industry: "technology" })).organization_id).toBe("acme-corp-js");
+    expect((await client.createOrganization("acme-corp-js", "Acme Corporation (JS)", { industry: "technology" })).organization_id).toBe(
+      "acme-corp-js",
+    );
     expect(
-      (await client.createModelGroup("ChatFastJS", "Fast Chat (JS)", "Quick responses", [
-        { model_name: "gpt-3.5-turbo", priority: 0 },
-        { model_name: "gpt-4o-mini", priority: 1 },
-      ])).group_name,
+      (
+        await client.createModelGroup("ChatFastJS", "Fast Chat (JS)", "Quick responses", [
+          { model_name: "gpt-3.5-turbo", priority: 0 },
+          { model_name: "gpt-4o-mini", priority: 1 },
+        ])
+      ).group_name,
     ).toBe("ChatFastJS");
   });
 
   it("streams a call through npm start: events as they come, usage, [DONE], and the call billed with its job", async () => {
     dumpServerLogOnFailure();
     const admin = { Authorization: `Bearer ${SEED_ADMIN_KEY}`, "Content-Type": "application/json" };
-    const post = (path: string, headers: Record<string, string>, body: unknown) => send("POST", `${server.apiUrl}${path}`, headers, JSON.stringify(body));
+    const post = (path: string, headers: Record<string, string>, body: unknown) =>
+      send("POST", `${server.apiUrl}${path}`, headers, JSON.stringify(body));
     raiseForStatus(await post("/organizations/create", admin, { organization_id: "acme-corp-stream", name: "Acme (stream)" }), "org");
     raiseForStatus(
-      await post("/model-groups/create", admin, { group_name: "ChatStream", models: [{ model_name: "gpt-4o-mini+delay=40+chunks=6", priority: 0 }] }),
+      await post("/model-groups/create", admin, {
+        group_name: "ChatStream",
+        models: [{ model_name: "gpt-4o-mini+delay=40+chunks=6", priority: 0 }],
+      }),
       "group",
     );
     const team = raiseForStatus(
-      await post("/teams/create", admin, { organization_id: "acme-corp-stream", team_id: "stream-team", model_groups: ["ChatStream"], credits_allocated: 10 }),
+      await post("/teams/create", admin, {
+        organization_id: "acme-corp-stream",
+        team_id: "stream-team",
+        model_groups: ["ChatStream"],
+        credits_allocated: 10,
+      }),
       "team",
     );
     const teamHeaders = { Authorization: `Bearer ${team.virtual_key}`, "Content-Type": "application/json" };
@@ -604,7 +655,10 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       arrivals.push(performance.now());
       text += decoder.decode(value, { stream: true });
     }
-    const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6));
+    const data = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => l.slice(6));
     expect(data.at(-1)).toBe("[DONE]");
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
     for (const chunk of chunks) expect(chunk.object).toBe("chat.completion.chunk");
@@ -615,7 +669,13 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     expect(arrivals.at(-1)! - arrivals[0]).toBeGreaterThan(120);
 
     const done = raiseForStatus(await post(`/jobs/${job.job_id}/complete`, teamHeaders, { status: "completed" }), "complete");
-    expect(done.costs).toMatchObject({ total_calls: 1, successful_calls: 1, total_tokens: usage.total_tokens, credit_applied: true, credits_remaining: 9 });
+    expect(done.costs).toMatchObject({
+      total_calls: 1,
+      successful_calls: 1,
+      total_tokens: usage.total_tokens,
+      credit_applied: true,
+      credits_remaining: 9,
+    });
     expect(done.costs.total_cost_usd).toBeGreaterThan(0);
   });
 

@@ -8,7 +8,18 @@
 // mock follow the real proxy (and its tests, mock-litellm/server.test.mjs), then check the
 // gateway's suites still pass.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeLiteLLM, http, type HttpResult, litellmRun, loadMock, parseSse, randomHex, type Sse, streamedContent, usageChunks } from "./harness";
+import {
+  describeLiteLLM,
+  type HttpResult,
+  http,
+  litellmRun,
+  loadMock,
+  parseSse,
+  randomHex,
+  type Sse,
+  streamedContent,
+  usageChunks,
+} from "./harness";
 
 interface Target {
   name: "real" | "mock";
@@ -56,7 +67,10 @@ interface Answer extends HttpResult {
 async function send(target: Target, body: Record<string, unknown>, { key = target.key, path = "/chat/completions" } = {}): Promise<Answer> {
   const sentCallId = `contract-${target.name}-${randomHex(6)}`;
   const withModel = typeof body.model === "string" ? { ...body, model: target.model(body.model) } : body;
-  const res = await http("POST", `${target.url}${path}`, { headers: { authorization: `Bearer ${key}`, "x-litellm-call-id": sentCallId }, body: withModel });
+  const res = await http("POST", `${target.url}${path}`, {
+    headers: { authorization: `Bearer ${key}`, "x-litellm-call-id": sentCallId },
+    body: withModel,
+  });
   const isSse = (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
   return { ...res, target: target.name, sentCallId, sse: isSse ? parseSse(res.text) : null };
 }
@@ -77,7 +91,9 @@ function typeOf(value: unknown): string {
 
 /** `expect(mock).toEqual(real)` with both sides in the message. */
 function agree(what: string, realValue: unknown, mockValue: unknown) {
-  expect(mockValue, `${what}: the real LiteLLM gives ${JSON.stringify(realValue)}, the mock ${JSON.stringify(mockValue)}`).toEqual(realValue);
+  expect(mockValue, `${what}: the real LiteLLM gives ${JSON.stringify(realValue)}, the mock ${JSON.stringify(mockValue)}`).toEqual(
+    realValue,
+  );
 }
 
 const mediaType = (a: Answer) => (a.headers.get("content-type") ?? "").split(";")[0].trim();
@@ -185,7 +201,9 @@ describeLiteLLM("contract: the repo's mock LiteLLM behaves like the real one, wh
     mockServer = await startMockLiteLLM({ port: 0, mode: "proxy", masterKey: mockKey, quiet: true });
     real = { name: "real", url: run.litellmUrl, key: run.litellmKey, model: (m) => m };
     mockTarget = { name: "mock", url: mockServer!.url, key: mockKey, model: (m) => MOCK_MODEL[m] ?? m };
-    console.log(`contract: real LiteLLM ${run.litellmVersion} at ${run.litellmUrl} vs the mock (proxy mode${run.mockModule ? `, ${run.mockModule}` : ""}) at ${mockServer!.url}`);
+    console.log(
+      `contract: real LiteLLM ${run.litellmVersion} at ${run.litellmUrl} vs the mock (proxy mode${run.mockModule ? `, ${run.mockModule}` : ""}) at ${mockServer!.url}`,
+    );
   });
 
   afterAll(async () => {
@@ -201,7 +219,15 @@ describeLiteLLM("contract: the repo's mock LiteLLM behaves like the real one, wh
     it("text: body fields, usage, x-litellm-response-cost, x-litellm-call-id, content-type", async () => {
       const [r, m] = await both({ model: "gpt-4o-mini", messages: MESSAGES });
       const view = plainView(r);
-      expect(view).toMatchObject({ status: 200, mediaType: "application/json", content: "string", toolCalls: "none", finishReason: "stop", costHeader: "positive", callIdEchoed: true });
+      expect(view).toMatchObject({
+        status: 200,
+        mediaType: "application/json",
+        content: "string",
+        toolCalls: "none",
+        finishReason: "stop",
+        costHeader: "positive",
+        callIdEchoed: true,
+      });
       agree("non-stream text answer", view, plainView(m));
     });
 
@@ -266,12 +292,20 @@ describeLiteLLM("contract: the repo's mock LiteLLM behaves like the real one, wh
       const [r, m] = await both({ model: "gpt-4o-mini", messages: MESSAGES, tools: [WEATHER_TOOL], ...STREAM });
       agree("streamed tool-call answer", streamView(r), streamView(m));
       const deltas = (a: Answer) =>
-        a.sse!.objects
-          .flatMap((o) => o?.choices?.[0]?.delta?.tool_calls ?? [])
-          .map((t: any, i: number) => ({ first: i === 0, keys: Object.keys(t).sort(), functionKeys: Object.keys(t.function ?? {}).sort() }));
+        a
+          .sse!.objects.flatMap((o) => o?.choices?.[0]?.delta?.tool_calls ?? [])
+          .map((t: any, i: number) => ({
+            first: i === 0,
+            keys: Object.keys(t).sort(),
+            functionKeys: Object.keys(t.function ?? {}).sort(),
+          }));
       const dedupe = (xs: unknown[]) => [...new Set(xs.map((x) => JSON.stringify(x)))];
       agree("tool-call delta shapes", dedupe(deltas(r)), dedupe(deltas(m)));
-      const args = (a: Answer) => a.sse!.objects.flatMap((o) => o?.choices?.[0]?.delta?.tool_calls ?? []).map((t: any) => t.function?.arguments ?? "").join("");
+      const args = (a: Answer) =>
+        a
+          .sse!.objects.flatMap((o) => o?.choices?.[0]?.delta?.tool_calls ?? [])
+          .map((t: any) => t.function?.arguments ?? "")
+          .join("");
       expect(() => JSON.parse(args(r))).not.toThrow();
       expect(() => JSON.parse(args(m))).not.toThrow();
     });
@@ -320,7 +354,13 @@ describeLiteLLM("contract: the repo's mock LiteLLM behaves like the real one, wh
       it(`a model failing inside LiteLLM (${mode}): 500 JSON, not SSE`, async () => {
         const [r, m] = await both({ model: "always-fails", messages: MESSAGES, ...(stream ? STREAM : {}) });
         const view = errorView(r, "always-fails");
-        expect(view).toMatchObject({ status: 500, mediaType: "application/json", type: "internal_server_error", litellmClass: "InternalServerError", routerVerdict: true });
+        expect(view).toMatchObject({
+          status: 500,
+          mediaType: "application/json",
+          type: "internal_server_error",
+          litellmClass: "InternalServerError",
+          routerVerdict: true,
+        });
         agree(`failing model (${mode})`, view, errorView(m, MOCK_MODEL["always-fails"]));
       });
     }

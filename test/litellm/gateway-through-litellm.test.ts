@@ -8,7 +8,18 @@
 // - cost: what the gateway records equals what LiteLLM reports for the same request
 //   (`x-litellm-response-cost` for a plain call, `usage.cost` for a streamed one).
 import { beforeAll, describe, expect, it } from "vitest";
-import { describeLiteLLM, http, type HttpResult, litellmRun, loadMock, parseSse, randomSuffix, streamedContent, usageChunks, type LiteLLMRun } from "./harness";
+import {
+  describeLiteLLM,
+  type HttpResult,
+  http,
+  type LiteLLMRun,
+  litellmRun,
+  loadMock,
+  parseSse,
+  randomSuffix,
+  streamedContent,
+  usageChunks,
+} from "./harness";
 
 let run: LiteLLMRun;
 let mock: any;
@@ -35,7 +46,12 @@ async function createGroup(name: string, models: string[]) {
   return ok(
     await http("POST", api("/model-groups/create"), {
       headers: admin(),
-      body: { group_name: name, display_name: name, description: `test:litellm ${name}`, models: models.map((model_name, priority) => ({ model_name, priority })) },
+      body: {
+        group_name: name,
+        display_name: name,
+        description: `test:litellm ${name}`,
+        models: models.map((model_name, priority) => ({ model_name, priority })),
+      },
     }),
     `create model group ${name}`,
   );
@@ -45,12 +61,22 @@ async function createGroup(name: string, models: string[]) {
 async function createTeam(groups: string[]): Promise<{ teamId: string; key: string }> {
   const suffix = randomSuffix();
   const orgId = `org-${suffix}`;
-  ok(await http("POST", api("/organizations/create"), { headers: admin(), body: { organization_id: orgId, name: `Org ${suffix}` } }), "create org");
+  ok(
+    await http("POST", api("/organizations/create"), { headers: admin(), body: { organization_id: orgId, name: `Org ${suffix}` } }),
+    "create org",
+  );
   const teamId = `team-${suffix}`;
   const created = ok(
     await http("POST", api("/teams/create"), {
       headers: admin(),
-      body: { organization_id: orgId, team_id: teamId, team_alias: `Team ${suffix}`, model_groups: groups, credits_allocated: 100, cost_markup_percentage: 0 },
+      body: {
+        organization_id: orgId,
+        team_id: teamId,
+        team_alias: `Team ${suffix}`,
+        model_groups: groups,
+        credits_allocated: 100,
+        cost_markup_percentage: 0,
+      },
     }),
     "create team",
   );
@@ -58,7 +84,10 @@ async function createTeam(groups: string[]): Promise<{ teamId: string; key: stri
 }
 
 async function createJob(key: string, teamId: string, jobType = "litellm_check"): Promise<string> {
-  return ok(await http("POST", api("/jobs/create"), { headers: team(key), body: { team_id: teamId, job_type: jobType, metadata: {} } }), "create job").job_id;
+  return ok(
+    await http("POST", api("/jobs/create"), { headers: team(key), body: { team_id: teamId, job_type: jobType, metadata: {} } }),
+    "create job",
+  ).job_id;
 }
 
 async function getJob(key: string, jobId: string) {
@@ -119,7 +148,13 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
       const created = ok(
         await http("POST", api("/teams/create"), {
           headers: admin(),
-          body: { organization_id: "acme-corp", team_id: "engineering-team", team_alias: "Engineering Team", model_groups: ["ChatFast", "ChatAdvanced"], credits_allocated: 100 },
+          body: {
+            organization_id: "acme-corp",
+            team_id: "engineering-team",
+            team_alias: "Engineering Team",
+            model_groups: ["ChatFast", "ChatAdvanced"],
+            credits_allocated: 100,
+          },
         }),
         "create_team",
       );
@@ -131,19 +166,36 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
       const jobId = ok(
         await http("POST", api("/jobs/create"), {
           headers: team(key),
-          body: { team_id: "engineering-team", job_type: "customer_support", metadata: { customer_id: "customer_12345", priority: "high" } },
+          body: {
+            team_id: "engineering-team",
+            job_type: "customer_support",
+            metadata: { customer_id: "customer_12345", priority: "high" },
+          },
         }),
         "create_job",
       ).job_id;
 
       const call = async (modelGroup: string, messages: unknown[], purpose: string, temperature = 0.7) =>
-        ok(await http("POST", api(`/jobs/${jobId}/llm-call`), { headers: team(key), body: { model_group: modelGroup, messages, purpose, temperature } }), `call ${purpose}`);
+        ok(
+          await http("POST", api(`/jobs/${jobId}/llm-call`), {
+            headers: team(key),
+            body: { model_group: modelGroup, messages, purpose, temperature },
+          }),
+          `call ${purpose}`,
+        );
 
       const messages1 = [SYSTEM, QUESTION];
       const r1 = await call("ChatFast", messages1, "initial_response");
-      const messages2 = [SYSTEM, QUESTION, { role: "assistant", content: r1.response.content }, { role: "user", content: "I didn't receive the reset email." }];
+      const messages2 = [
+        SYSTEM,
+        QUESTION,
+        { role: "assistant", content: r1.response.content },
+        { role: "user", content: "I didn't receive the reset email." },
+      ];
       const r2 = await call("ChatFast", messages2, "follow_up");
-      const messages3 = [{ role: "user", content: "Analyze this customer interaction and suggest improvements to our password reset process." }];
+      const messages3 = [
+        { role: "user", content: "Analyze this customer interaction and suggest improvements to our password reset process." },
+      ];
       const r3 = await call("ChatAdvanced", messages3, "analysis", 0.3);
 
       // Each answer is the upstream's, passed through LiteLLM unchanged: text, finish reason, usage.
@@ -155,12 +207,26 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
         const expected = mock.buildAnswer({ messages }, base);
         expect(r.response.content).toBe(expected.content);
         expect(r.response.finish_reason).toBe("stop");
-        expect(r.metadata).toMatchObject({ prompt_tokens: expected.promptTokens, completion_tokens: expected.completionTokens, tokens_used: expected.totalTokens });
+        expect(r.metadata).toMatchObject({
+          prompt_tokens: expected.promptTokens,
+          completion_tokens: expected.completionTokens,
+          tokens_used: expected.totalTokens,
+        });
         expect(r.metadata.latency_ms).toBeGreaterThanOrEqual(0);
       }
 
-      const completion = ok(await http("POST", api(`/jobs/${jobId}/complete`), { headers: team(key), body: { status: "completed" } }), "complete_job");
-      expect(completion.costs).toMatchObject({ total_calls: 3, successful_calls: 3, failed_calls: 0, credit_applied: true, credits_charged: 1, credits_remaining: 99 });
+      const completion = ok(
+        await http("POST", api(`/jobs/${jobId}/complete`), { headers: team(key), body: { status: "completed" } }),
+        "complete_job",
+      );
+      expect(completion.costs).toMatchObject({
+        total_calls: 3,
+        successful_calls: 3,
+        failed_calls: 0,
+        credit_applied: true,
+        credits_charged: 1,
+        credits_remaining: 99,
+      });
       expect(completion.costs.total_tokens).toBe(r1.metadata.tokens_used + r2.metadata.tokens_used + r3.metadata.tokens_used);
       const after = ok(await http("GET", api("/credits/teams/engineering-team/balance"), { headers: team(key) }), "balance");
       expect(after).toMatchObject({ credits_allocated: 100, credits_used: 1, credits_remaining: 99 });
@@ -176,7 +242,10 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
         expect(c).toMatchObject({ status: "success", stream: false, usage_estimated: false, error: null });
         expectSameUsd(c.cost_usd, mock.computeCost(base, r.metadata.prompt_tokens, r.metadata.completion_tokens));
       }
-      expectSameUsd(completion.costs.total_cost_usd, job.calls.reduce((sum: number, c: any) => sum + c.cost_usd, 0));
+      expectSameUsd(
+        completion.costs.total_cost_usd,
+        job.calls.reduce((sum: number, c: any) => sum + c.cost_usd, 0),
+      );
 
       // The calls went gateway → LiteLLM → upstream: the upstream saw the provider models, for this team.
       const sent = await upstreamRequests("engineering-team");
@@ -201,12 +270,19 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
       const chunks = sse.objects;
       expect(chunks.length).toBeGreaterThan(2);
       expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
-      expect(chunks.every((c) => c.model === group.group_name), "chunks name the group, never the model").toBe(true);
+      expect(
+        chunks.every((c) => c.model === group.group_name),
+        "chunks name the group, never the model",
+      ).toBe(true);
       const expected = mock.buildAnswer({ messages }, "gpt-4o-mini");
       expect(streamedContent(chunks)).toBe(expected.content);
       const usage = usageChunks(chunks);
       expect(usage).toHaveLength(1);
-      expect(usage[0].usage).toMatchObject({ prompt_tokens: expected.promptTokens, completion_tokens: expected.completionTokens, total_tokens: expected.totalTokens });
+      expect(usage[0].usage).toMatchObject({
+        prompt_tokens: expected.promptTokens,
+        completion_tokens: expected.completionTokens,
+        total_tokens: expected.totalTokens,
+      });
 
       const job = await getJob(key, jobId);
       expect(job.calls).toHaveLength(1);
@@ -221,7 +297,10 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
       });
       if (res.headers.get("x-call-id")) expect(job.calls[0].call_id).toBe(res.headers.get("x-call-id"));
       expect(job.calls[0].cost_usd).toBeGreaterThan(0);
-      const done = ok(await http("POST", api(`/jobs/${jobId}/complete`), { headers: team(key), body: { status: "completed" } }), "complete");
+      const done = ok(
+        await http("POST", api(`/jobs/${jobId}/complete`), { headers: team(key), body: { status: "completed" } }),
+        "complete",
+      );
       expect(done.costs).toMatchObject({ total_calls: 1, successful_calls: 1, credits_remaining: 99 });
     });
   });
@@ -238,7 +317,11 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
 
     it("LiteLLM itself answers 500 for always-fails (the upstream failed), even for a stream request", async () => {
       for (const stream of [false, true]) {
-        const res = await direct({ model: "always-fails", messages: userMessage("fail please"), ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
+        const res = await direct({
+          model: "always-fails",
+          messages: userMessage("fail please"),
+          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+        });
         expect(res.status).toBe(500);
         expect(res.headers.get("content-type")).toMatch(/^application\/json/);
         expect(res.json.error).toMatchObject({ code: "500", type: "internal_server_error" });
@@ -248,7 +331,10 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
     it("group [always-fails, gpt-4o-mini]: the call succeeds on gpt-4o-mini and the job shows it successful", async () => {
       const jobId = await createJob(key, teamId);
       const messages = userMessage("Fallback check: answer even though the first model is down.");
-      const answer = ok(await http("POST", api(`/jobs/${jobId}/llm-call`), { headers: team(key), body: { model_group: group, messages } }), "llm-call");
+      const answer = ok(
+        await http("POST", api(`/jobs/${jobId}/llm-call`), { headers: team(key), body: { model_group: group, messages } }),
+        "llm-call",
+      );
       const expected = mock.buildAnswer({ messages }, "gpt-4o-mini");
       expect(answer.response.content).toBe(expected.content);
       expect(answer.metadata.tokens_used).toBe(expected.totalTokens);
@@ -257,7 +343,13 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
 
       const job = await getJob(key, jobId);
       expect(job.calls).toHaveLength(1);
-      expect(job.calls[0]).toMatchObject({ call_id: answer.call_id, status: "success", error: null, stream: false, total_tokens: expected.totalTokens });
+      expect(job.calls[0]).toMatchObject({
+        call_id: answer.call_id,
+        status: "success",
+        error: null,
+        stream: false,
+        total_tokens: expected.totalTokens,
+      });
       expectSameUsd(job.calls[0].cost_usd, mock.computeCost("gpt-4o-mini", expected.promptTokens, expected.completionTokens));
       expect(job.costs).toMatchObject({ total_calls: 1, successful_calls: 1, failed_calls: 0 });
 
@@ -265,7 +357,10 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
       const all = ok(await http("GET", `${run.upstreamUrl}/__mock/requests?limit=10`), "mock upstream log").requests;
       const seen = all.map((r: any) => ({ model: r.body?.model, user: r.body?.user, messages: r.body?.messages }));
       const sent = seen.filter((r: any) => JSON.stringify(r.messages) === JSON.stringify(messages));
-      expect(sent.map((r: any) => r.model), `upstream saw: ${JSON.stringify(seen)}`).toEqual(["gpt-4o-mini+fail=500", "gpt-4o-mini"]);
+      expect(
+        sent.map((r: any) => r.model),
+        `upstream saw: ${JSON.stringify(seen)}`,
+      ).toEqual(["gpt-4o-mini+fail=500", "gpt-4o-mini"]);
     });
 
     it("the same fallback for a streamed call", async () => {
@@ -296,7 +391,10 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
     it("a non-streamed call's cost_usd equals x-litellm-response-cost for the same request", async () => {
       const messages = userMessage("Cost check: how much does this non-streamed answer cost?");
       const jobId = await createJob(key, teamId);
-      const answer = ok(await http("POST", api(`/jobs/${jobId}/llm-call`), { headers: team(key), body: { model_group: group, messages } }), "llm-call");
+      const answer = ok(
+        await http("POST", api(`/jobs/${jobId}/llm-call`), { headers: team(key), body: { model_group: group, messages } }),
+        "llm-call",
+      );
 
       const same = await direct({ model: "gpt-4", messages, temperature: 0.7 });
       expect(same.status).toBe(200);
@@ -318,7 +416,13 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
       const streamedUsage = usageChunks(parseSse(res.text).objects)[0]?.usage;
       expect(streamedUsage, "the gateway's stream carries the usage chunk").toBeTruthy();
 
-      const sameStream = await direct({ model: "gpt-4", messages, temperature: 0.7, stream: true, stream_options: { include_usage: true } });
+      const sameStream = await direct({
+        model: "gpt-4",
+        messages,
+        temperature: 0.7,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       expect(sameStream.status).toBe(200);
       expect(sameStream.headers.get("x-litellm-response-cost"), "no cost header on a stream").toBeNull();
       const litellmUsage = usageChunks(parseSse(sameStream.text).objects)[0]?.usage;

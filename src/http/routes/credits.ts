@@ -2,9 +2,9 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
-import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
-import { Balance, BudgetFields, BudgetMode, LedgerEntry, MAX_CREDITS, budgetSettingsOf } from "../schemas/teams";
 import { idempotent } from "../idempotency";
+import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
+import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
 import { validationHook } from "../validation";
 
 const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
@@ -57,7 +57,10 @@ creditRoutes.openapi(
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }), "The allocation"),
+      200: jsonResponse(
+        z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }),
+        "The allocation",
+      ),
       ...pick(401, 403, 404, 413, 422, 503),
     },
   }),
@@ -122,7 +125,16 @@ creditRoutes.openapi(
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: jsonBody(Refund) },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), job_id: z.string(), credits_refunded: z.number().int(), balance: Balance, transaction: LedgerEntry }), "The refund"),
+      200: jsonResponse(
+        z.object({
+          team_id: z.string(),
+          job_id: z.string(),
+          credits_refunded: z.number().int(),
+          balance: Balance,
+          transaction: LedgerEntry,
+        }),
+        "The refund",
+      ),
       ...pick(400, 401, 403, 404, 409, 413, 422, 503),
     },
   }),

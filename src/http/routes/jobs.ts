@@ -5,9 +5,19 @@ import type { ChatParameters } from "../../llm/upstream-request";
 import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
-import { CompleteJobBody, CompletionSummary, CreateJobBody, Job, JobCreated, JobStatusValue, JobSummary, LlmCallAnswer, LlmCallBody } from "../schemas/jobs";
 import { idempotent } from "../idempotency";
+import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
+import {
+  CompleteJobBody,
+  CompletionSummary,
+  CreateJobBody,
+  Job,
+  JobCreated,
+  JobStatusValue,
+  JobSummary,
+  LlmCallAnswer,
+  LlmCallBody,
+} from "../schemas/jobs";
 import { validationHook } from "../validation";
 
 const JobParam = z.object({ job_id: ServerId.openapi({ param: { name: "job_id", in: "path" } }) });
@@ -53,8 +63,12 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", { jobId: crypto.randomUUID(), jobType: body.job_type, userId: body.user_id ?? null, metadata: body.metadata ?? {} },
-    );
+    const job = await onLedger(c.env, teamId, "createJob", {
+      jobId: crypto.randomUUID(),
+      jobType: body.job_type,
+      userId: body.user_id ?? null,
+      metadata: body.metadata ?? {},
+    });
     return c.json(job, 200);
   },
 );
@@ -67,7 +81,10 @@ jobRoutes.openapi(
     summary: "Get a job with its calls",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin] as const,
-    request: { params: JobParam, query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }) }) },
+    request: {
+      params: JobParam,
+      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }) }),
+    },
     responses: { 200: jsonResponse(Job, "The job"), ...pick(401, 403, 404, 422, 503) },
   }),
   async (c) => {
@@ -89,7 +106,10 @@ jobRoutes.openapi(
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
-    responses: { 200: jsonResponse(LlmCallAnswer, "The model's answer"), ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504) },
+    responses: {
+      200: jsonResponse(LlmCallAnswer, "The model's answer"),
+      ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
+    },
   }),
   async (c) => {
     const { job_id } = c.req.valid("param");
@@ -124,8 +144,12 @@ jobRoutes.openapi(
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
-    const summary = await onLedger(c.env, teamId, "completeJob", { jobId: job_id, status: body.status, errorMessage: body.error_message ?? null, metadata: body.metadata ?? null },
-    );
+    const summary = await onLedger(c.env, teamId, "completeJob", {
+      jobId: job_id,
+      status: body.status,
+      errorMessage: body.error_message ?? null,
+      metadata: body.metadata ?? null,
+    });
     return c.json(summary, 200);
   },
 );

@@ -3,7 +3,7 @@ import { Conflict, type ModelGroupWithModels } from "../../db/repository";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, Timestamp, security } from "../schemas/common";
+import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 /** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
@@ -15,7 +15,12 @@ const ModelName = z
 
 const GroupModelInput = z.object({
   model_name: ModelName,
-  priority: z.number().int({ error: "must be an integer" }).min(0, { error: "must not be negative" }).max(1000, { error: "must be at most 1000" }).default(0),
+  priority: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(1000, { error: "must be at most 1000" })
+    .default(0),
 });
 
 const GroupModels = z
@@ -60,7 +65,6 @@ function present(g: ModelGroupWithModels) {
 function toModels(models: z.infer<typeof GroupModels>) {
   return models.map((m) => ({ modelName: m.model_name, priority: m.priority }));
 }
-
 
 export const modelGroupRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 modelGroupRoutes.use("*", requireAdmin);
@@ -136,7 +140,7 @@ modelGroupRoutes.openapi(
     path: "/{group_name}/models",
     tags: ["Model groups"],
     summary: "Replace a model group's models",
-    description: "The body is the new list, either bare or as `{\"models\": [...]}`.",
+    description: 'The body is the new list, either bare or as `{"models": [...]}`.',
     security: security.admin,
     request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
     responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...pick(401, 403, 404, 413, 422, 503) },

@@ -3,8 +3,8 @@ import { Conflict, type OrganizationRow } from "../../db/repository";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, Timestamp, security } from "../schemas/common";
 import { idempotent } from "../idempotency";
+import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Organization = z

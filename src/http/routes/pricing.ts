@@ -3,11 +3,15 @@ import type { PricingRow } from "../../db/repository";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { jsonBody, jsonResponse, pick, Timestamp, security } from "../schemas/common";
+import { jsonBody, jsonResponse, pick, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
-const ModelName = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
+const ModelName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
 
 const ModelPrice = z
   .object({
@@ -28,7 +32,6 @@ function present(p: PricingRow) {
     updated_at: p.updatedAt,
   };
 }
-
 
 /** The pricing table: used for a call's cost when LiteLLM reports none. */
 export const pricingRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -75,7 +78,10 @@ pricingRoutes.openapi(
     summary: "Remove a model's price",
     security: security.admin,
     request: { params: z.object({ model_name: ModelName.openapi({ param: { name: "model_name", in: "path" } }) }) },
-    responses: { 200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"), ...pick(401, 403, 404, 422, 503) },
+    responses: {
+      200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"),
+      ...pick(401, 403, 404, 422, 503),
+    },
   }),
   async (c) => {
     const { model_name } = c.req.valid("param");

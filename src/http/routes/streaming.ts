@@ -34,7 +34,7 @@ const sseResponse = (description: string) => ({
 const STREAM_DESCRIPTION =
   "The answer is LiteLLM's SSE stream of `chat.completion.chunk` events, passed on as each event arrives. " +
   "The chunk carrying `usage` is always included (it is how the call is metered). `model` in each chunk is the model group. " +
-  "An upstream failure after the stream has started becomes `data: {\"error\": {...}}` followed by `data: [DONE]`. " +
+  'An upstream failure after the stream has started becomes `data: {"error": {...}}` followed by `data: [DONE]`. ' +
   "Errors before the stream starts (auth, job state, group, credits, every model failing) are ordinary JSON answers. " +
   "The call is recorded in the job before `[DONE]` is sent; a client that disconnects still leaves an `aborted` call.";
 
@@ -66,7 +66,13 @@ async function startOneRequestJob(c: AppContext, body: z.infer<typeof CreateAndC
   return { teamId, jobId, input };
 }
 
-async function closeJob(env: Env, teamId: string, jobId: string, status: CompletionStatus, errorMessage: string | null): Promise<CompletionSummary> {
+async function closeJob(
+  env: Env,
+  teamId: string,
+  jobId: string,
+  status: CompletionStatus,
+  errorMessage: string | null,
+): Promise<CompletionSummary> {
   return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null });
 }
 
@@ -83,7 +89,10 @@ async function closeAfterError(env: Env, teamId: string, jobId: string, error: u
     log("error", "one-request job could not be closed: ledger unreachable", { team_id: teamId, job_id: jobId });
   }
   if (!(error instanceof HTTPException) || !error.res) return error;
-  const body = (await error.res.clone().json().catch(() => null)) as Record<string, unknown> | null;
+  const body = (await error.res
+    .clone()
+    .json()
+    .catch(() => null)) as Record<string, unknown> | null;
   if (body === null) return error;
   return new HTTPException(error.status, {
     message: error.message,
@@ -122,7 +131,10 @@ streamingRoutes.openapi(
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
-    responses: { 200: sseResponse("The model's answer as server-sent events"), ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504) },
+    responses: {
+      200: sseResponse("The model's answer as server-sent events"),
+      ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
+    },
   }),
   async (c) => {
     const { job_id } = c.req.valid("param");
@@ -130,7 +142,15 @@ streamingRoutes.openapi(
     const teamId = teamOf(c.get("principal"));
     const { modelGroup, models } = await resolveGroup(c, teamId, body);
     const admission = await onLedger(c.env, teamId, "beginCall", job_id, modelGroup);
-    const input: CallInput = { teamId, jobId: job_id, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
+    const input: CallInput = {
+      teamId,
+      jobId: job_id,
+      modelGroup,
+      models,
+      params: body as ChatParameters,
+      purpose: body.purpose ?? null,
+      admission,
+    };
     return runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
   },
 );

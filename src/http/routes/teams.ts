@@ -8,9 +8,9 @@ import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security } from "../schemas/common";
-import { BudgetFields, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance, budgetSettingsOf } from "../schemas/teams";
 import { idempotent } from "../idempotency";
+import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security } from "../schemas/common";
+import { BudgetFields, budgetSettingsOf, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance } from "../schemas/teams";
 import { validationHook } from "../validation";
 
 const GroupNames = z
@@ -92,7 +92,6 @@ function pepper(c: AppContext): string {
   return value;
 }
 
-
 export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 teamRoutes.openapi(
@@ -104,7 +103,10 @@ teamRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { body: jsonBody(CreateTeam) },
-    responses: { 200: jsonResponse(CreatedTeam, "The new team; `virtual_key` is shown only here"), ...pick(400, 401, 403, 404, 413, 422, 503) },
+    responses: {
+      200: jsonResponse(CreatedTeam, "The new team; `virtual_key` is shown only here"),
+      ...pick(400, 401, 403, 404, 413, 422, 503),
+    },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -154,7 +156,9 @@ teamRoutes.openapi(
       balance = opened.value;
     } catch (error) {
       // Without a ledger the team must not exist either: undo the D1 rows so a retry can succeed.
-      await repo.deleteTeam(body.team_id).catch((e) => log("error", "could not undo team creation", { team_id: body.team_id, error: String(e) }));
+      await repo
+        .deleteTeam(body.team_id)
+        .catch((e) => log("error", "could not undo team creation", { team_id: body.team_id, error: String(e) }));
       throw error;
     }
 
@@ -222,7 +226,7 @@ teamRoutes.openapi(
     path: "/{team_id}/model-groups",
     tags: ["Teams"],
     summary: "Replace a team's model groups",
-    description: "The body is the list of group names, either bare or as `{\"model_groups\": [...]}`.",
+    description: 'The body is the list of group names, either bare or as `{"model_groups": [...]}`.',
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
@@ -307,11 +311,13 @@ teamRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const { grace_seconds } = RotateKey.parse((c.req.valid("json") as z.infer<typeof RotateKey> | undefined) ?? {});
     const { key, prefix } = generateVirtualKey();
-    const rotated = await c.get("repo").rotateTeamKey(
-      team_id,
-      { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
-      grace_seconds,
-    );
+    const rotated = await c
+      .get("repo")
+      .rotateTeamKey(
+        team_id,
+        { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
+        grace_seconds,
+      );
     if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
     return c.json(
       {

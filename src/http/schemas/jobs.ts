@@ -23,12 +23,30 @@ const Message = z
 export const LlmCallFields = {
   model_group: ClientId.optional().openapi({ description: "The model group to call (or `model`, its alias)" }),
   model: ClientId.optional().openapi({ description: "Alias of model_group" }),
-  messages: z.array(Message).min(1, { error: "must contain at least one message" }).max(1000, { error: "must contain at most 1000 messages" }),
+  messages: z
+    .array(Message)
+    .min(1, { error: "must contain at least one message" })
+    .max(1000, { error: "must contain at most 1000 messages" }),
   temperature: z.number().min(0, { error: "must be between 0 and 2" }).max(2, { error: "must be between 0 and 2" }).default(0.7),
-  max_tokens: z.number().int({ error: "must be an integer" }).positive({ error: "must be a positive integer" }).max(1_000_000).nullable().optional(),
-  max_completion_tokens: z.number().int({ error: "must be an integer" }).positive({ error: "must be a positive integer" }).max(1_000_000).nullable().optional(),
+  max_tokens: z
+    .number()
+    .int({ error: "must be an integer" })
+    .positive({ error: "must be a positive integer" })
+    .max(1_000_000)
+    .nullable()
+    .optional(),
+  max_completion_tokens: z
+    .number()
+    .int({ error: "must be an integer" })
+    .positive({ error: "must be a positive integer" })
+    .max(1_000_000)
+    .nullable()
+    .optional(),
   top_p: z.number().min(0, { error: "must be between 0 and 1" }).max(1, { error: "must be between 0 and 1" }).nullable().optional(),
-  stop: z.union([z.string().max(1000), z.array(z.string().max(1000)).max(4, { error: "must list at most 4 sequences" })]).nullable().optional(),
+  stop: z
+    .union([z.string().max(1000), z.array(z.string().max(1000)).max(4, { error: "must list at most 4 sequences" })])
+    .nullable()
+    .optional(),
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
   frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
   logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullable().optional(),
@@ -37,7 +55,10 @@ export const LlmCallFields = {
   seed: z.number().int({ error: "must be an integer" }).nullable().optional(),
   response_format: JsonObject.nullable().optional(),
   tools: z.array(JsonObject).max(128, { error: "must list at most 128 tools" }).nullable().optional(),
-  tool_choice: z.union([z.enum(["none", "auto", "required"]), JsonObject]).nullable().optional(),
+  tool_choice: z
+    .union([z.enum(["none", "auto", "required"]), JsonObject])
+    .nullable()
+    .optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
   purpose: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
 };
