@@ -14,8 +14,9 @@
 // upstream answer of type text/event-stream is handed over as `new Response(body, response)`
 // (same body stream, mutable headers): one object per stream, nothing else changes. Plain JSON
 // answers are left exactly as Node's fetch returns them.
-import net from "node:net";
+
 import { createRequire } from "node:module";
+import net from "node:net";
 import { pathToFileURL } from "node:url";
 
 const listen = net.Server.prototype.listen;
