@@ -4,7 +4,7 @@
 import { adminHeaders, completeJob, createJob, gatewayCallBody, teamHeaders, upstreamBody } from "../api.mjs";
 import { CFG, MOCK_KEY, noteError, rotate } from "../config.mjs";
 import { json, parseServerTiming, request } from "../lib/http.mjs";
-import { mean } from "../lib/stats.mjs";
+import { mean, summarize } from "../lib/stats.mjs";
 
 /**
  * Where one call's time goes. The same sequential client hits, in turn, the mock, the bare
