@@ -77,6 +77,12 @@ export function evaluateTargets(res, baseline = readBaseline()) {
       : "not measured: the probe did not report x-bench-d1-statements",
   );
 
+  const baseMachine = baseline?.source?.machine;
+  const sameMachine = !baseMachine || (baseMachine.cpu === res.machine?.cpu && baseMachine.cores === res.machine?.cores);
+  const machineNote = sameMachine
+    ? ""
+    : `; baseline recorded on ${baseMachine.cores} × ${baseMachine.cpu}, this run on ${res.machine?.cores} × ${res.machine?.cpu}: not comparable`;
+
   const peers = res.peers?.median?.added ?? {};
   const own = peers.gateway_over_bare;
   for (const [peer, label] of [
@@ -116,7 +122,9 @@ export function evaluateTargets(res, baseline = readBaseline()) {
       value,
       base ?? null,
       isNum(base) ? judge(value, (v) => v >= base) : "not measured",
-      isNum(base) ? `${f(value, 1)}/s vs baseline ${f(base, 1)}/s (bench/baseline.json)` : "no baseline in bench/baseline.json",
+      isNum(base)
+        ? `${f(value, 1)}/s vs baseline ${f(base, 1)}/s (bench/baseline.json${machineNote})`
+        : "no baseline in bench/baseline.json",
     );
   }
   return out;
