@@ -8,6 +8,11 @@
 // Proxy on env.TEAM_LEDGER, globalThis.fetch, Response.prototype.json, console.*, and
 // crypto.subtle.sign/digest. The runtime's clock ticks in whole milliseconds: read means over
 // many requests, not single values.
+//
+// It also counts the D1 statements each request runs (a Proxy on env.DB: every prepared
+// statement executed through first/all/run/raw counts 1, a batch counts its statements, exec
+// counts 1) and reports the count in an `x-bench-d1-statements` header. For a streamed answer
+// the header leaves with the first byte, so it counts what ran before it.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
@@ -200,7 +205,55 @@ function wrapStub(stub: object): object {
   });
 }
 
+// ---- D1 statement counter (per request, through env.DB).
+const statementCount = new AsyncLocalStorage<{ n: number }>();
+const unwrapped = new WeakMap<object, object>();
+const count = (n: number) => {
+  const store = statementCount.getStore();
+  if (store) store.n += n;
+};
+
+function wrapStatement(statement: object): object {
+  const wrapped = new Proxy(statement, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop === "bind") return (...args: unknown[]) => wrapStatement(value.apply(target, args));
+      if (prop === "first" || prop === "all" || prop === "run" || prop === "raw")
+        return (...args: unknown[]) => {
+          count(1);
+          return value.apply(target, args);
+        };
+      return value.bind(target);
+    },
+  });
+  unwrapped.set(wrapped, statement);
+  return wrapped;
+}
+
+function wrapDatabase(db: D1Database): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql));
+      if (prop === "batch")
+        return (statements: object[]) => {
+          count(statements.length);
+          return target.batch(statements.map((s) => unwrapped.get(s) ?? s) as D1PreparedStatement[]);
+        };
+      if (prop === "exec")
+        return (sql: string) => {
+          count(1);
+          return target.exec(sql);
+        };
+      return value.bind(target);
+    },
+  });
+}
+
 function probedEnv(env: Env): Env {
+  const db = wrapDatabase(env.DB);
   const namespace = env.TEAM_LEDGER;
   const wrappedNamespace = new Proxy(namespace, {
     get(target, prop) {
@@ -209,7 +262,9 @@ function probedEnv(env: Env): Env {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return new Proxy(env, { get: (target, prop) => (prop === "TEAM_LEDGER" ? wrappedNamespace : Reflect.get(target, prop)) });
+  return new Proxy(env, {
+    get: (target, prop) => (prop === "TEAM_LEDGER" ? wrappedNamespace : prop === "DB" ? db : Reflect.get(target, prop)),
+  });
 }
 
 function serverTiming(list: Timing[]): string {
@@ -376,14 +431,18 @@ export default {
       return Response.json({ cpu_loop_ms: performance.now() - t0, x });
     }
     const list: Timing[] = [];
-    return timings.run(list, async () => {
-      const started = performance.now();
-      const response = await gateway.fetch(request, probedEnv(env), ctx);
-      list.push(["app", performance.now() - started]);
-      const out = new Response(response.body, response);
-      out.headers.set("server-timing", serverTiming(list));
-      return out;
-    });
+    const statements = { n: 0 };
+    return statementCount.run(statements, () =>
+      timings.run(list, async () => {
+        const started = performance.now();
+        const response = await gateway.fetch(request, probedEnv(env), ctx);
+        list.push(["app", performance.now() - started]);
+        const out = new Response(response.body, response);
+        out.headers.set("server-timing", serverTiming(list));
+        out.headers.set("x-bench-d1-statements", String(statements.n));
+        return out;
+      }),
+    );
   },
   scheduled: gateway.scheduled,
 } satisfies ExportedHandler<Env>;
