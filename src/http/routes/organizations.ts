@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Conflict, type OrganizationRow } from "../../db/repository";
+import type { OrganizationRow } from "../../db/repository";
+import { Conflict } from "../../errors";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";

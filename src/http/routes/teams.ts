@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Conflict, type TeamWithGroups } from "../../db/repository";
+import type { TeamWithGroups } from "../../db/repository";
+import { Conflict } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
 import type { Balance as LedgerBalance, TeamStatus } from "../../ledger/types";
