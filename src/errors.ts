@@ -1,5 +1,3 @@
-import type { LedgerErrorCode } from "./ledger/types";
-
 // How the layers below HTTP (D1, the team ledger, the calls to LiteLLM) say a request cannot
 // be served. Plain errors with no HTTP in them: src/http/errors.ts gives each its status and
 // `{"detail": ...}` body, in one place. Each message is written for the team that sent the
@@ -13,6 +11,22 @@ export class DependencyDown extends Error {
     super(dependency === "database" ? "Database unavailable; please retry" : "Team ledger unavailable; please retry");
   }
 }
+
+/** Why a team's ledger refuses a request (each has its status in src/http/errors.ts). */
+export type LedgerErrorCode =
+  | "ACCOUNT_NOT_FOUND"
+  | "ACCOUNT_EXISTS"
+  | "TEAM_SUSPENDED"
+  | "TEAM_PAUSED"
+  | "RATE_LIMITED"
+  | "INSUFFICIENT_CREDITS"
+  | "JOB_NOT_FOUND"
+  | "JOB_EXISTS"
+  | "JOB_FINISHED"
+  | "JOB_STATUS_CONFLICT"
+  | "JOB_NOT_CHARGED"
+  | "ALREADY_REFUNDED"
+  | "INVALID_ARGUMENT";
 
 /** The team's ledger refused (no credits, job finished, team paused...): its code says why. */
 export class LedgerRefusal extends Error {
