@@ -10,6 +10,6 @@ export default {
   fetch: app.fetch,
   /** Hourly: forget idempotency records past their 24 h (a stale record is also ignored when met). */
   async scheduled(_controller, env) {
-    await new Repository(env.DB).purgeIdempotencyRecords(IDEMPOTENCY_TTL_MS);
+    await new Repository(env.DB).idempotency.purgeOlderThan(IDEMPOTENCY_TTL_MS);
   },
 } satisfies ExportedHandler<Env>;

@@ -14,10 +14,10 @@
 // counts 1) and reports the count in an `x-bench-d1-statements` header. For a streamed answer
 // the header leaves with the first byte, so it counts what ran before it.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { IdempotencyRecords } from "../../src/db/idempotency-records";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
-import { attemptModel } from "../../src/llm/litellm-client";
-import { upstreamConfig } from "../../src/llm/run-call";
+import { attemptModel, upstreamConfig } from "../../src/llm/litellm-client";
 
 /** Page size for the list reads compared across history sizes: small enough that a 10-job team fills it too. */
 const LIST_LIMIT = 5;
@@ -72,12 +72,14 @@ export class TeamLedger extends GatewayLedger {
    * else falls through to the real beginCall. Used to measure the "after" beside the "before".
    */
   benchAdmitReadOnly(jobId: string, modelGroup: string) {
-    const self = this as unknown as {
-      account(): { status: string; budget_mode: string; cost_markup_percentage: number } | null;
-      job(id: string): { status: string; model_groups_used: string; job_type: string; user_id: string | null } | null;
+    const { store } = this as unknown as {
+      store: {
+        account(): { status: string; budget_mode: string; cost_markup_percentage: number } | null;
+        job(id: string): { status: string; model_groups_used: string; job_type: string; user_id: string | null } | null;
+      };
     };
-    const acct = self.account();
-    const job = self.job(jobId);
+    const acct = store.account();
+    const job = store.job(jobId);
     if (
       !acct ||
       !job ||
@@ -147,14 +149,19 @@ function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
   return run().finally(() => store.push([name, performance.now() - started]));
 }
 
-// ---- D1: every public Repository method.
-const proto = Repository.prototype as unknown as Record<string, unknown>;
-for (const name of Object.getOwnPropertyNames(Repository.prototype)) {
-  const original = proto[name];
-  if (name === "constructor" || name === "run" || typeof original !== "function") continue;
-  proto[name] = function (this: unknown, ...args: unknown[]) {
-    return timed(`d1.${name}`, () => (original as (...a: unknown[]) => Promise<unknown>).apply(this, args));
-  };
+// ---- D1: every public method of the Repository and of its idempotency records.
+for (const [prefix, cls] of [
+  ["d1", Repository],
+  ["d1.idempotency", IdempotencyRecords],
+] as const) {
+  const proto = cls.prototype as unknown as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(cls.prototype)) {
+    const original = proto[name];
+    if (name === "constructor" || name === "run" || typeof original !== "function") continue;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      return timed(`${prefix}.${name}`, () => (original as (...a: unknown[]) => Promise<unknown>).apply(this, args));
+    };
+  }
 }
 
 // ---- Upstream: the global fetch (the gateway's only outbound fetch is LiteLLM).

@@ -1,9 +1,9 @@
 import { and, asc, count, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { dependencyDown, isUniqueViolation } from "../http/errors";
-import { log } from "../log";
+import { IdempotencyRecords } from "./idempotency-records";
+import { runQuery } from "./query";
 import * as schema from "./schema";
-import { apiKeys, idempotencyRecords, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
+import { apiKeys, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type ModelGroupRow = typeof modelGroups.$inferSelect;
@@ -16,29 +16,25 @@ export interface GroupModel {
 export type ModelGroupWithModels = ModelGroupRow & { models: GroupModel[] };
 export type TeamWithGroups = TeamRow & { modelGroups: string[]; keyPrefix: string | null };
 
-export class Conflict extends Error {}
-
 /**
- * Everything the gateway reads and writes in D1. A D1 failure becomes a 503 (the caller fails
+ * Everything the gateway reads and writes in D1 (idempotency records in idempotency-records.ts).
+ * Every query goes through runQuery: a D1 failure becomes DependencyDown (the caller fails
  * closed); a UNIQUE violation becomes a Conflict the route turns into "already exists".
  */
 export class Repository {
   private readonly db: DrizzleD1Database<typeof schema>;
+  /** Kept answers for Idempotency-Key. */
+  readonly idempotency: IdempotencyRecords;
 
   // Conditional multi-row replacements are written as plain D1 statements (still bound
   // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
   constructor(private readonly d1: D1Database) {
     this.db = drizzle(d1, { schema });
+    this.idempotency = new IdempotencyRecords(this.db);
   }
 
-  private async run<T>(operation: string, op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new Conflict(operation);
-      log("error", "d1 query failed", { operation, error: error instanceof Error ? error.message : String(error) });
-      throw dependencyDown.database();
-    }
+  private run<T>(operation: string, op: () => Promise<T>): Promise<T> {
+    return runQuery(operation, op);
   }
 
   // ------------------------------------------------------------ organizations
@@ -356,78 +352,6 @@ export class Repository {
         .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))))
         .limit(1);
       return row?.teamId ?? null;
-    });
-  }
-
-  // ------------------------------------------------------------ idempotency
-
-  /**
-   * Claims an idempotency key for a request. Returns "claimed" when this request must run,
-   * or the existing record (in progress when its status is null). Records older than
-   * `maxAgeMs`, and claims left unanswered for `abandonedAfterMs`, are forgotten and the key is
-   * claimed afresh.
-   */
-  claimIdempotencyKey(
-    scope: string,
-    key: string,
-    requestHash: string,
-    maxAgeMs: number,
-    abandonedAfterMs: number,
-  ): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null }> {
-    const now = new Date();
-    const staleBefore = new Date(now.getTime() - maxAgeMs).toISOString();
-    // A claim still without an answer long after any request could have finished was abandoned
-    // (the Worker was stopped mid-request): the key may be used again.
-    const abandonedBefore = new Date(now.getTime() - abandonedAfterMs).toISOString();
-    return this.run("claimIdempotencyKey", async () => {
-      const [, claimed, existing] = await this.db.batch([
-        this.db
-          .delete(idempotencyRecords)
-          .where(
-            and(
-              eq(idempotencyRecords.scope, scope),
-              eq(idempotencyRecords.idempotencyKey, key),
-              or(
-                sql`${idempotencyRecords.createdAt} < ${staleBefore}`,
-                and(isNull(idempotencyRecords.status), sql`${idempotencyRecords.createdAt} < ${abandonedBefore}`),
-              ),
-            ),
-          ),
-        this.db
-          .insert(idempotencyRecords)
-          .values({ scope, idempotencyKey: key, requestHash, createdAt: now.toISOString() })
-          .onConflictDoNothing()
-          .returning({ scope: idempotencyRecords.scope }),
-        this.db
-          .select()
-          .from(idempotencyRecords)
-          .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key))),
-      ]);
-      if (claimed.length > 0) return "claimed";
-      const record = existing[0];
-      return { requestHash: record.requestHash, status: record.status, body: record.body };
-    });
-  }
-
-  saveIdempotentResponse(scope: string, key: string, status: number, body: string): Promise<void> {
-    return this.run("saveIdempotentResponse", async () => {
-      await this.db
-        .update(idempotencyRecords)
-        .set({ status, body })
-        .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key)));
-    });
-  }
-
-  releaseIdempotencyKey(scope: string, key: string): Promise<void> {
-    return this.run("releaseIdempotencyKey", async () => {
-      await this.db.delete(idempotencyRecords).where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key)));
-    });
-  }
-
-  purgeIdempotencyRecords(olderThanMs: number): Promise<void> {
-    const before = new Date(Date.now() - olderThanMs).toISOString();
-    return this.run("purgeIdempotencyRecords", async () => {
-      await this.db.delete(idempotencyRecords).where(sql`${idempotencyRecords.createdAt} < ${before}`);
     });
   }
 

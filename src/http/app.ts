@@ -4,9 +4,10 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { Repository } from "../db/repository";
+import { isGatewayFailure } from "../errors";
 import { log } from "../log";
 import type { AppEnv } from "./context";
-import { apiError } from "./errors";
+import { apiError, failureToHttp } from "./errors";
 import { creditRoutes } from "./routes/credits";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { modelGroupRoutes } from "./routes/model-groups";
@@ -103,6 +104,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.notFound((c) => c.json({ detail: "Not found" }, 404));
 
   app.onError((error, c) => {
+    if (isGatewayFailure(error)) return failureToHttp(error).getResponse();
     if (error instanceof HTTPException) {
       if (error.res) return error.getResponse();
       // Hono's own exceptions (e.g. a JSON body that does not parse) get our error shape.

@@ -1,5 +1,6 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type CallFailureKind, type GatewayFailure, isGatewayFailure, type LedgerRefusal } from "../errors";
 import type { LedgerErrorCode } from "../ledger/types";
 
 /** A validation problem in FastAPI's shape, which existing clients parse. */
@@ -47,21 +48,42 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
 /** Seconds a paused team is told to wait before trying again. */
 const PAUSED_RETRY_AFTER_SECONDS = "60";
 
-export function ledgerError(code: LedgerErrorCode, detail: string, retryAfterSeconds?: number): HTTPException {
+function ledgerError(refusal: LedgerRefusal): HTTPException {
+  const { code, detail, retryAfterSeconds } = refusal;
   const retryAfter =
     retryAfterSeconds !== undefined ? String(retryAfterSeconds) : code === "TEAM_PAUSED" ? PAUSED_RETRY_AFTER_SECONDS : undefined;
   return apiError(LEDGER_STATUS[code], detail, retryAfter ? { "Retry-After": retryAfter } : {});
 }
 
-export const dependencyDown = {
-  database: () => apiError(503, "Database unavailable; please retry"),
-  ledger: () => apiError(503, "Team ledger unavailable; please retry"),
+const CALL_FAILURE_STATUS: Record<CallFailureKind, ContentfulStatusCode> = {
+  credentials_refused: 502,
+  request_rejected: 400,
+  timed_out: 504,
+  every_model_failed: 502,
+  invalid_response: 502,
+  not_recorded: 503,
 };
 
-/** Turns D1 "UNIQUE constraint failed" (single query: in e.cause; batch: in e.message) into a boolean. */
-export function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/UNIQUE constraint failed|PRIMARY KEY/i.test(e.message)) return true;
+/**
+ * The one mapping from what a lower layer reports to what the client gets. Exhaustive: a new
+ * kind of failure does not compile until it has its answer here.
+ */
+export function failureToHttp(failure: GatewayFailure): HTTPException {
+  switch (failure.kind) {
+    case "dependency_down":
+      return apiError(503, failure.message);
+    case "ledger_refusal":
+      return ledgerError(failure);
+    case "call_failure":
+      return apiError(CALL_FAILURE_STATUS[failure.reason], failure.message);
+    default: {
+      const unmapped: never = failure;
+      throw new Error(`unmapped failure ${String(unmapped)}`);
+    }
   }
-  return false;
+}
+
+/** An error as the HTTPException carrying its answer: a lower layer's failure is mapped, anything else is left as it is. */
+export function asHttpError(error: unknown): unknown {
+  return isGatewayFailure(error) ? failureToHttp(error) : error;
 }

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { log } from "../log";
 import type { AppEnv } from "./context";
-import { apiError } from "./errors";
+import { apiError, asHttpError } from "./errors";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longer than any request can run (calls time out per attempt); an older unanswered claim was abandoned. */
@@ -101,9 +101,9 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const principal = c.get("principal");
   const scope = `${principal.kind === "team" ? `team:${principal.teamId}` : "admin"} ${c.req.method} ${c.req.path}`;
   const requestHash = await sha256Hex(await c.req.text());
-  const repo = c.get("repo");
+  const records = c.get("repo").idempotency;
 
-  const claim = await repo.claimIdempotencyKey(scope, key, requestHash, IDEMPOTENCY_TTL_MS, ABANDONED_CLAIM_MS);
+  const claim = await records.claim(scope, key, requestHash, IDEMPOTENCY_TTL_MS, ABANDONED_CLAIM_MS);
   if (claim !== "claimed") {
     if (claim.requestHash !== requestHash) {
       throw apiError(422, [
@@ -128,7 +128,8 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     await next();
   } catch (error) {
     // Only an error that carries the exact response the client gets may be kept.
-    await settle(error instanceof HTTPException && error.res ? error.res : null);
+    const answered = asHttpError(error);
+    await settle(answered instanceof HTTPException && answered.res ? answered.res : null);
     throw error;
   }
   await settle(c.res);
@@ -137,9 +138,9 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     try {
       if (response && response.status < 500) {
         const sealed = await seal(c.env.KEY_PEPPER, await response.clone().text(), `${scope}\n${key}`);
-        await repo.saveIdempotentResponse(scope, key!, response.status, sealed);
+        await records.saveAnswer(scope, key!, response.status, sealed);
       } else {
-        await repo.releaseIdempotencyKey(scope, key!);
+        await records.release(scope, key!);
       }
     } catch {
       log("error", "idempotency record could not be saved", { scope });

@@ -1,4 +1,4 @@
-import { dependencyDown, ledgerError } from "../http/errors";
+import { DependencyDown, LedgerRefusal } from "../errors";
 import { log } from "../log";
 import type { TeamLedger } from "./team-ledger";
 import type { LedgerResult } from "./types";
@@ -14,7 +14,7 @@ type Value<K extends LedgerMethod> = ValueOf<Result<K>>;
 
 /**
  * Calls one method on a team's ledger and hands its result back as-is; an unreachable object
- * is a 503 (fail closed). Types come from the class itself rather than the RPC stub.
+ * throws DependencyDown (the caller fails closed). Types come from the class itself rather than the RPC stub.
  */
 export async function tryLedger<K extends LedgerMethod>(env: Env, teamId: string, method: K, ...args: Args<K>): Promise<Result<K>> {
   const stub = env.TEAM_LEDGER.getByName(teamId) as unknown as Record<K, (...a: Args<K>) => Promise<Result<K>>>;
@@ -22,13 +22,13 @@ export async function tryLedger<K extends LedgerMethod>(env: Env, teamId: string
     return await stub[method](...args);
   } catch (error) {
     log("error", "team ledger unreachable", { team_id: teamId, method, error: error instanceof Error ? error.message : String(error) });
-    throw dependencyDown.ledger();
+    throw new DependencyDown("ledger");
   }
 }
 
-/** Like tryLedger, but a refusal becomes its HTTP error and the value comes back otherwise. */
+/** Like tryLedger, but a refusal is thrown as a LedgerRefusal and the value comes back otherwise. */
 export async function onLedger<K extends LedgerMethod>(env: Env, teamId: string, method: K, ...args: Args<K>): Promise<Value<K>> {
   const result = (await tryLedger(env, teamId, method, ...args)) as LedgerResult<Value<K>>;
-  if (!result.ok) throw ledgerError(result.code, result.detail, result.retryAfterSeconds);
+  if (!result.ok) throw new LedgerRefusal(result.code, result.detail, result.retryAfterSeconds);
   return result.value;
 }

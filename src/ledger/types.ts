@@ -1,23 +1,11 @@
+import type { LedgerErrorCode } from "../errors";
 import type { BudgetMode } from "./money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
 // how each code becomes an HTTP status.
 
-export type LedgerErrorCode =
-  | "ACCOUNT_NOT_FOUND"
-  | "ACCOUNT_EXISTS"
-  | "TEAM_SUSPENDED"
-  | "TEAM_PAUSED"
-  | "RATE_LIMITED"
-  | "INSUFFICIENT_CREDITS"
-  | "JOB_NOT_FOUND"
-  | "JOB_EXISTS"
-  | "JOB_FINISHED"
-  | "JOB_STATUS_CONFLICT"
-  | "JOB_NOT_CHARGED"
-  | "ALREADY_REFUNDED"
-  | "INVALID_ARGUMENT";
+export type { LedgerErrorCode };
 
 export type LedgerResult<T> = { ok: true; value: T } | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number };
 

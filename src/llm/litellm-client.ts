@@ -1,4 +1,6 @@
-// Calls to LiteLLM's /chat/completions, with fallback down a model group's priority list.
+// Calls to LiteLLM's /chat/completions: one attempt of one model (fallback.ts tries them in order).
+
+import { sanitizeUpstreamMessage } from "./redact";
 
 export type AttemptOutcome = "ok" | "http_error" | "timeout" | "connection_error" | "invalid_response" | "client_closed";
 
@@ -39,17 +41,6 @@ export function upstreamErrorMessage(text: string): string {
     message = text.startsWith("<") ? "non-JSON error page" : text;
   }
   return sanitizeUpstreamMessage(message);
-}
-
-/** Upstream messages go back to clients and into call records: strip anything key-like, bound the length. */
-export function sanitizeUpstreamMessage(message: string): string {
-  return message
-    .replace(/\b(sk|pk|rk)[-_][A-Za-z0-9_\-.]{6,}/g, "$1-***")
-    .replace(/Bearer\s+\S+/gi, "Bearer ***")
-    .replace(/https?:\/\/\S+/g, "<url>")
-    .replace(/\s+/g, " ")
-    .trim()
-    .slice(0, 300);
 }
 
 export type AttemptResult =
@@ -126,32 +117,11 @@ export async function attemptModel(
   };
 }
 
-export type FallbackResult =
-  | { ok: true; response: Response; model: string; attempts: Attempt[] }
-  | { ok: false; attempts: Attempt[]; message: string; retryable: boolean; status?: number };
-
-/** Tries each model in priority order until one answers 2xx or fails in a way the next cannot fix. */
-export async function attemptInOrder(
-  config: UpstreamConfig,
-  models: string[],
-  body: Record<string, unknown>,
-  callId: string,
-  clientSignal?: AbortSignal,
-): Promise<FallbackResult> {
-  const attempts: Attempt[] = [];
-  let last: Extract<AttemptResult, { ok: false }> | undefined;
-  for (const model of models) {
-    const result = await attemptModel(config, model, body, callId, clientSignal);
-    attempts.push(result.attempt);
-    if (result.ok) return { ok: true, response: result.response, model, attempts };
-    last = result;
-    if (!result.retryable) break;
-  }
+export function upstreamConfig(env: Env): UpstreamConfig {
+  const timeoutMs = Number.parseInt(env.LITELLM_TIMEOUT_MS ?? "", 10);
   return {
-    ok: false,
-    attempts,
-    message: last?.message ?? "the model group has no models",
-    retryable: last?.retryable ?? true,
-    status: last?.attempt.status,
+    baseUrl: env.LITELLM_BASE_URL,
+    apiKey: env.LITELLM_API_KEY,
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 60_000,
   };
 }

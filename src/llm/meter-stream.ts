@@ -4,6 +4,7 @@
 
 import { parseUsage, type Usage } from "./cost";
 import { upstreamErrorMessage } from "./litellm-client";
+import { type SseEvent, sseParser } from "./sse";
 
 /** How a streamed call ended, decided exactly once. */
 export interface StreamOutcome {
@@ -72,8 +73,6 @@ interface ChunkLike {
 export function meterStream(options: MeterOptions): StreamMeter {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  let buffer = "";
-  let eventLines: string[] = [];
   let usage: Usage | null = null;
   let reportedCostUsd: number | null = null;
   let deliveredText = "";
@@ -128,18 +127,11 @@ export function meterStream(options: MeterOptions): StreamMeter {
     }
   };
 
-  const handleEvent = (lines: string[]) => {
-    const data: string[] = [];
-    const comments: string[] = [];
-    for (const line of lines) {
-      if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-      else if (line.startsWith(":")) comments.push(line);
-    }
-    if (data.length === 0) {
+  const forwardEvent = ({ data: text, comments }: SseEvent) => {
+    if (text === null) {
       if (comments.length > 0 && failure === null && !sawDone) send(`${comments.join("\n")}\n\n`);
       return;
     }
-    const text = data.join("\n");
     if (failure !== null || sawDone) return; // nothing follows an error or [DONE]
     if (text.trim() === "[DONE]") {
       sawDone = true;
@@ -167,40 +159,18 @@ export function meterStream(options: MeterOptions): StreamMeter {
     meterChunk(chunk);
   };
 
-  /** Splits the text read so far into lines, and lines into events at each blank line. */
-  const consume = (text: string, final: boolean) => {
-    buffer += text;
-    for (;;) {
-      const match = /\r\n|\r|\n/.exec(buffer);
-      if (!match) break;
-      // A lone '\r' at the very end may be the first half of "\r\n": wait for the next read.
-      if (match[0] === "\r" && match.index === buffer.length - 1 && !final) break;
-      const line = buffer.slice(0, match.index);
-      buffer = buffer.slice(match.index + match[0].length);
-      if (line === "") {
-        if (eventLines.length > 0) handleEvent(eventLines);
-        eventLines = [];
-      } else {
-        eventLines.push(line);
-      }
-    }
-    if (final) {
-      if (buffer !== "") eventLines.push(buffer);
-      buffer = "";
-      if (eventLines.length > 0) handleEvent(eventLines);
-      eventLines = [];
-    }
-  };
+  const parser = sseParser(forwardEvent);
 
   const transform = new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
       controllerRef = controller;
     },
     transform(bytes) {
-      consume(decoder.decode(bytes, { stream: true }), false);
+      parser.push(decoder.decode(bytes, { stream: true }));
     },
     async flush() {
-      consume(decoder.decode(), true);
+      parser.push(decoder.decode());
+      parser.end();
       if (upstreamBroke !== null) fail(upstreamBroke);
       else if (!sawDone && finishReason === null) fail("The model's stream ended before it was complete");
       const ended = decide("completed", null);

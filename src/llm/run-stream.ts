@@ -1,21 +1,14 @@
 import type { Repository } from "../db/repository";
-import { tryLedger } from "../ledger/client";
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
-import { estimateTokens, providerCost, type Usage } from "./cost";
-import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig } from "./litellm-client";
+import { callFailureOf, describeFailure } from "./call-failure";
+import { type CallInput, callRecorder, meteredFields, recordCallOrLog, upstreamBodyFor, usageOrEstimate } from "./call-record";
+import { providerCost } from "./cost";
+import { readWithin, withinLimit } from "./deadline";
+import { fallBackInOrder, type ModelTry } from "./fallback";
+import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig, upstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import {
-  type CallInput,
-  callRecorder,
-  describeFailure,
-  failureError,
-  hideModelNames,
-  meteredFields,
-  promptText,
-  upstreamBodyFor,
-  upstreamConfig,
-} from "./run-call";
+import { hideModelNames } from "./redact";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
 export interface BackgroundWork {
@@ -48,8 +41,14 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 } as const;
 
-type Opened = { ok: true; model: string; attempts: Attempt[]; reader: ReadableStreamDefaultReader<Uint8Array>; first: Uint8Array };
-type NotOpened = { ok: false; attempts: Attempt[]; message: string; retryable: boolean; status?: number };
+/** A stream is open once its model has sent a first byte: until then, fallback may still try the next model. */
+interface OpenStream {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  first: Uint8Array;
+}
+
+/** The model that opened the stream, and every attempt it took. */
+type Opened = { model: string; attempts: Attempt[] } & OpenStream;
 
 /**
  * One streamed LLM call inside an admitted job. Models are tried in priority order until one
@@ -73,13 +72,14 @@ export async function runStreamCall(
   const body = upstreamBodyFor(input, callId, true);
   const baseRecord = callRecorder(input, callId, started, true);
 
-  const opened = await openUpstream(config, input.models, body, callId, clientSignal);
-  if (!opened.ok) {
-    const closed = opened.attempts.at(-1)?.outcome === "client_closed";
-    const error = describeFailure(opened.attempts, opened.message, opened.retryable, input.models);
-    await recordStreamedCall(env, input, baseRecord(opened.attempts, { status: closed ? "aborted" : "failed", error }));
-    throw failureError(input.modelGroup, opened.attempts, error, opened.retryable, opened.status);
+  const outcome = await fallBackInOrder(input.models, (model) => openStream(config, model, body, callId, clientSignal));
+  if (!outcome.ok) {
+    const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
+    const error = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
+    await recordCallOrLog(env, input, baseRecord(outcome.attempts, { status: closed ? "aborted" : "failed", error }), 2);
+    throw callFailureOf(input.modelGroup, outcome.attempts, error, outcome.retryable, outcome.status);
   }
+  const opened: Opened = { model: outcome.model, attempts: outcome.attempts, ...outcome.opened };
 
   const meter: StreamMeter = meterStream({
     modelGroup: input.modelGroup,
@@ -90,7 +90,7 @@ export async function runStreamCall(
   });
   const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
     const call = await streamedCallRecord(repo, input, opened, outcome, started, baseRecord);
-    const recorded = await recordStreamedCall(env, input, call);
+    const recorded = await recordCallOrLog(env, input, call, 2);
     return { outcome, call, recorded };
   });
   const settled: Promise<string | null> = ended.then(async (result) => {
@@ -118,39 +118,31 @@ export async function runStreamCall(
 }
 
 /**
- * Tries the group's models in order until one answers 2xx and sends a first byte. A model
- * whose stream breaks or stalls before that byte is passed over like one that answered 5xx:
- * the client has seen nothing yet.
+ * One model's try at a stream: it must answer 2xx and then send a first byte within the
+ * deadline. A model whose stream breaks or stalls before that byte is passed over like one
+ * that answered 5xx: the client has seen nothing yet.
  */
-async function openUpstream(
+async function openStream(
   config: UpstreamConfig,
-  models: string[],
+  model: string,
   body: Record<string, unknown>,
   callId: string,
   clientSignal?: AbortSignal,
-): Promise<Opened | NotOpened> {
-  const attempts: Attempt[] = [];
-  let last: Omit<NotOpened, "ok" | "attempts"> = { message: "the model group has no models", retryable: true };
-  for (const model of models) {
-    const started = performance.now();
-    const result = await attemptModel(config, model, body, callId, clientSignal, { deadline: "headers" });
-    if (!result.ok) {
-      attempts.push(result.attempt);
-      last = { message: result.message, retryable: result.retryable, status: result.attempt.status };
-      if (!result.retryable) break;
-      continue;
-    }
-    const first = await firstBytes(result.response, config.timeoutMs - (performance.now() - started), clientSignal);
-    const latency_ms = Math.round(performance.now() - started);
-    if (first.ok) {
-      attempts.push({ ...result.attempt, latency_ms });
-      return { ok: true, model, attempts, reader: first.reader, first: first.bytes };
-    }
-    attempts.push({ ...result.attempt, outcome: first.outcome, latency_ms });
-    last = { message: first.message, retryable: first.outcome !== "client_closed" };
-    if (!last.retryable) break;
+): Promise<ModelTry<OpenStream>> {
+  const started = performance.now();
+  const result = await attemptModel(config, model, body, callId, clientSignal, { deadline: "headers" });
+  if (!result.ok) {
+    return { ok: false, attempt: result.attempt, message: result.message, retryable: result.retryable, status: result.attempt.status };
   }
-  return { ok: false, attempts, ...last };
+  const first = await firstBytes(result.response, config.timeoutMs - (performance.now() - started), clientSignal);
+  const latency_ms = Math.round(performance.now() - started);
+  if (first.ok) return { ok: true, attempt: { ...result.attempt, latency_ms }, opened: { reader: first.reader, first: first.bytes } };
+  return {
+    ok: false,
+    attempt: { ...result.attempt, outcome: first.outcome, latency_ms },
+    message: first.message,
+    retryable: first.outcome !== "client_closed",
+  };
 }
 
 type FirstBytes =
@@ -176,19 +168,6 @@ async function firstBytes(response: Response, remainingMs: number, clientSignal?
     reader.cancel().catch(() => {});
     if (clientSignal?.aborted) return { ok: false, outcome: "client_closed", message: "client closed the connection" };
     return { ok: false, outcome: "connection_error", message: "LiteLLM's stream broke before its first byte" };
-  }
-}
-
-/** One read, or "timeout" if nothing came within `ms` (the read is then abandoned). */
-async function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T> | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([reader.read(), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -249,13 +228,7 @@ async function streamedCallRecord(
   started: number,
   baseRecord: (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }) => CallRecord,
 ): Promise<CallRecord> {
-  let usage: Usage | null = outcome.usage;
-  const usageEstimated = usage === null;
-  if (usage === null) {
-    const promptTokens = estimateTokens(promptText(input.params));
-    const completionTokens = estimateTokens(outcome.deliveredText);
-    usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
-  }
+  const { usage, estimated } = usageOrEstimate(outcome.usage, input.params, outcome.deliveredText);
   const cost = await providerCost(repo, opened.model, usage, outcome.reportedCostUsd);
   const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
   const endedAs: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";
@@ -264,41 +237,8 @@ async function streamedCallRecord(
   return baseRecord(attempts, {
     status,
     modelUsed: opened.model,
-    ...meteredFields(usage, cost, usageEstimated),
+    ...meteredFields(usage, cost, estimated),
     latencyMs: outcome.endedAt - started,
     error: outcome.status === "aborted" ? "Client disconnected mid-stream" : outcome.error,
   });
-}
-
-/** Records a call in the team's ledger; a failure is logged (the answer has already been served). */
-async function recordStreamedCall(env: Env, input: CallInput, call: CallRecord): Promise<boolean> {
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    try {
-      const result = await tryLedger(env, input.teamId, "recordCall", input.jobId, call);
-      if (result.ok) return true;
-      log("error", "streamed call could not be recorded", {
-        team_id: input.teamId,
-        job_id: input.jobId,
-        call_id: call.callId,
-        code: result.code,
-      });
-      return false;
-    } catch {
-      if (attempt === 2)
-        log("error", "streamed call could not be recorded: ledger unreachable", { team_id: input.teamId, call_id: call.callId });
-    }
-  }
-  return false;
-}
-
-async function withinLimit<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const limit = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

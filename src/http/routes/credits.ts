@@ -3,11 +3,10 @@ import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { idempotent } from "../idempotency";
-import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
+import { TeamParam } from "../params";
+import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
 import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
 import { validationHook } from "../validation";
-
-const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
 
 const AddCredits = z.object({
   credits: z
@@ -37,7 +36,7 @@ creditRoutes.openapi(
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin] as const,
     request: { params: TeamParam },
-    responses: { 200: jsonResponse(Balance, "The balance"), ...pick(401, 403, 404, 422, 503) },
+    responses: { 200: jsonResponse(Balance, "The balance"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
@@ -61,7 +60,7 @@ creditRoutes.openapi(
         z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }),
         "The allocation",
       ),
-      ...pick(401, 403, 404, 413, 422, 503),
+      ...errorResponses(401, 403, 404, 413, 422, 503),
     },
   }),
   async (c) => {
@@ -83,7 +82,7 @@ creditRoutes.openapi(
     request: { params: TeamParam, query: Pagination },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }), "A page of ledger rows"),
-      ...pick(401, 403, 404, 422, 503),
+      ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {
@@ -105,7 +104,7 @@ creditRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam, body: jsonBody(BudgetModeChange) },
-    responses: { 200: jsonResponse(Balance, "The balance with the new settings"), ...pick(401, 403, 404, 413, 422, 503) },
+    responses: { 200: jsonResponse(Balance, "The balance with the new settings"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
@@ -135,7 +134,7 @@ creditRoutes.openapi(
         }),
         "The refund",
       ),
-      ...pick(400, 401, 403, 404, 409, 413, 422, 503),
+      ...errorResponses(400, 401, 403, 404, 409, 413, 422, 503),
     },
   }),
   async (c) => {

@@ -1,15 +1,19 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { runChatCall } from "../../llm/run-call";
-import type { ChatParameters } from "../../llm/upstream-request";
 import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
+import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent } from "../idempotency";
-import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, ServerId, security } from "../schemas/common";
+import { closeAfterError, closeJob, newJobOf, startOneRequestJob } from "../one-request-job";
+import { JobParam, TeamParam } from "../params";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
 import {
   CompleteJobBody,
   CompletionSummary,
+  CreateAndCallAnswer,
+  CreateAndCallBody,
   CreateJobBody,
   Job,
   JobCreated,
@@ -20,9 +24,6 @@ import {
 } from "../schemas/jobs";
 import { validationHook } from "../validation";
 
-const JobParam = z.object({ job_id: ServerId.openapi({ param: { name: "job_id", in: "path" } }) });
-const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
-
 /** The team whose ledger holds a job: the key's team, or for the admin key the `team_id` query. */
 function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
   const principal = c.get("principal");
@@ -31,19 +32,6 @@ function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
     throw apiError(422, [{ loc: ["query", "team_id"], msg: "field 'team_id' is required when using the admin key", type: "missing" }]);
   }
   return teamIdQuery;
-}
-
-/**
- * The model group a call body asks for, and its models in priority order: resolved by
- * requireTeamCall along with the key (or here, if it could not be). 403 when not the team's.
- */
-export async function resolveGroup(c: AppContext, teamId: string, body: { model_group?: string; model?: string }) {
-  const modelGroup = (body.model_group ?? body.model)!;
-  const resolved = c.get("callGroup");
-  const models = resolved?.name === modelGroup ? resolved.models : await c.get("repo").resolveModelGroup(teamId, modelGroup);
-  if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
-  if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
-  return { modelGroup, models };
 }
 
 export const jobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -57,18 +45,13 @@ jobRoutes.openapi(
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { body: jsonBody(CreateJobBody) },
-    responses: { 200: jsonResponse(JobCreated, "The new job"), ...pick(401, 402, 403, 413, 422, 429, 503) },
+    responses: { 200: jsonResponse(JobCreated, "The new job"), ...errorResponses(401, 402, 403, 413, 422, 429, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", {
-      jobId: crypto.randomUUID(),
-      jobType: body.job_type,
-      userId: body.user_id ?? null,
-      metadata: body.metadata ?? {},
-    });
+    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body));
     return c.json(job, 200);
   },
 );
@@ -85,7 +68,7 @@ jobRoutes.openapi(
       params: JobParam,
       query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }) }),
     },
-    responses: { 200: jsonResponse(Job, "The job"), ...pick(401, 403, 404, 422, 503) },
+    responses: { 200: jsonResponse(Job, "The job"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
     const { job_id } = c.req.valid("param");
@@ -108,22 +91,14 @@ jobRoutes.openapi(
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
     responses: {
       200: jsonResponse(LlmCallAnswer, "The model's answer"),
-      ...pick(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
+      ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
     },
   }),
   async (c) => {
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const teamId = teamOf(c.get("principal"));
-    const { modelGroup, models } = await resolveGroup(c, teamId, body);
-    const repo = c.get("repo");
-    const admission = await onLedger(c.env, teamId, "beginCall", job_id, modelGroup);
-    const answer = await runChatCall(
-      c.env,
-      repo,
-      { teamId, jobId: job_id, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission },
-      c.req.raw.signal,
-    );
+    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
+    const answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
     return c.json(answer, 200);
   },
 );
@@ -138,7 +113,7 @@ jobRoutes.openapi(
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { params: JobParam, body: jsonBody(CompleteJobBody) },
-    responses: { 200: jsonResponse(CompletionSummary, "The cost summary"), ...pick(401, 403, 404, 409, 413, 422, 503) },
+    responses: { 200: jsonResponse(CompletionSummary, "The cost summary"), ...errorResponses(401, 403, 404, 409, 413, 422, 503) },
   }),
   async (c) => {
     const { job_id } = c.req.valid("param");
@@ -151,6 +126,36 @@ jobRoutes.openapi(
       metadata: body.metadata ?? null,
     });
     return c.json(summary, 200);
+  },
+);
+
+jobRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/create-and-call",
+    tags: ["Jobs"],
+    summary: "One job, one call, completed and charged in one request",
+    description:
+      "Creates the job, makes the call, and completes the job: `completed` (charged) when the call succeeds, `failed` (released) when it does not. " +
+      "A failed call answers with the call's error and the job's `job_id`.",
+    security: security.team,
+    middleware: [requireTeamCall, idempotent] as const,
+    request: { body: jsonBody(CreateAndCallBody) },
+    responses: {
+      200: jsonResponse(CreateAndCallAnswer, "The model's answer, and the completed job's costs"),
+      ...errorResponses(400, 401, 402, 403, 413, 422, 429, 502, 503, 504),
+    },
+  }),
+  async (c) => {
+    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
+    let answer: Awaited<ReturnType<typeof runChatCall>>;
+    try {
+      answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
+    } catch (error) {
+      throw await closeAfterError(c.env, teamId, jobId, error);
+    }
+    const summary = await closeJob(c.env, teamId, jobId, "completed", null);
+    return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200);
   },
 );
 
@@ -171,7 +176,7 @@ teamJobRoutes.openapi(
     },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), jobs: z.array(JobSummary), ...PageInfo }), "A page of jobs"),
-      ...pick(401, 403, 404, 422, 503),
+      ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {
@@ -221,7 +226,7 @@ teamJobRoutes.openapi(
         z.object({ team_id: z.string(), period: z.string(), summary: UsageTotals, job_types: z.record(z.string(), UsageTotals) }),
         "Usage for the month (by job creation time)",
       ),
-      ...pick(401, 403, 404, 422, 503),
+      ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {

@@ -1,9 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Conflict, type ModelGroupWithModels } from "../../db/repository";
+import type { ModelGroupWithModels } from "../../db/repository";
+import { Conflict } from "../../errors";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, jsonBody, jsonResponse, PageInfo, Pagination, pick, security, Timestamp } from "../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 /** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
@@ -77,7 +78,7 @@ modelGroupRoutes.openapi(
     summary: "Create a model group (a prioritized list of models)",
     security: security.admin,
     request: { body: jsonBody(CreateModelGroup) },
-    responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...pick(400, 401, 403, 413, 422, 503) },
+    responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -106,7 +107,7 @@ modelGroupRoutes.openapi(
     request: { query: Pagination },
     responses: {
       200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
-      ...pick(401, 403, 422, 503),
+      ...errorResponses(401, 403, 422, 503),
     },
   }),
   async (c) => {
@@ -124,7 +125,7 @@ modelGroupRoutes.openapi(
     summary: "Get a model group",
     security: security.admin,
     request: { params: GroupParam },
-    responses: { 200: jsonResponse(ModelGroup, "The model group"), ...pick(401, 403, 404, 422, 503) },
+    responses: { 200: jsonResponse(ModelGroup, "The model group"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
     const { group_name } = c.req.valid("param");
@@ -143,7 +144,7 @@ modelGroupRoutes.openapi(
     description: 'The body is the new list, either bare or as `{"models": [...]}`.',
     security: security.admin,
     request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
-    responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...pick(401, 403, 404, 413, 422, 503) },
+    responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
     const { group_name } = c.req.valid("param");
@@ -169,7 +170,7 @@ modelGroupRoutes.openapi(
     request: { params: GroupParam },
     responses: {
       200: jsonResponse(z.object({ group_name: z.string(), message: z.string() }), "Deleted"),
-      ...pick(400, 401, 403, 404, 422, 503),
+      ...errorResponses(400, 401, 403, 404, 422, 503),
     },
   }),
   async (c) => {

@@ -1,10 +1,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Conflict, type OrganizationRow } from "../../db/repository";
+import type { OrganizationRow } from "../../db/repository";
+import { Conflict } from "../../errors";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent } from "../idempotency";
-import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security, Timestamp } from "../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Organization = z
@@ -49,7 +50,7 @@ organizationRoutes.openapi(
     summary: "Create an organization",
     security: security.admin,
     request: { body: jsonBody(CreateOrganization) },
-    responses: { 200: jsonResponse(Organization, "The new organization"), ...pick(400, 401, 403, 413, 422, 503) },
+    responses: { 200: jsonResponse(Organization, "The new organization"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -77,7 +78,7 @@ organizationRoutes.openapi(
     request: { query: Pagination },
     responses: {
       200: jsonResponse(z.object({ organizations: z.array(Organization), ...PageInfo }), "A page of organizations"),
-      ...pick(401, 403, 422, 503),
+      ...errorResponses(401, 403, 422, 503),
     },
   }),
   async (c) => {
@@ -95,7 +96,7 @@ organizationRoutes.openapi(
     summary: "Get an organization",
     security: security.admin,
     request: { params: OrgIdParam },
-    responses: { 200: jsonResponse(Organization, "The organization"), ...pick(401, 403, 404, 422, 503) },
+    responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
     const { organization_id } = c.req.valid("param");

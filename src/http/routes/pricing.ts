@@ -3,7 +3,7 @@ import type { PricingRow } from "../../db/repository";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { jsonBody, jsonResponse, pick, security, Timestamp } from "../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
@@ -44,7 +44,7 @@ pricingRoutes.openapi(
     tags: ["Pricing"],
     summary: "List model prices (USD per 1M tokens)",
     security: security.admin,
-    responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...pick(401, 403, 503) },
+    responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...errorResponses(401, 403, 503) },
   }),
   async (c) => c.json({ prices: (await c.get("repo").listPricing()).map(present) }, 200),
 );
@@ -57,7 +57,7 @@ pricingRoutes.openapi(
     summary: "Set a model's price (USD per 1M input and output tokens)",
     security: security.admin,
     request: { body: jsonBody(SetPrice) },
-    responses: { 200: jsonResponse(ModelPrice, "The saved price"), ...pick(401, 403, 413, 422, 503) },
+    responses: { 200: jsonResponse(ModelPrice, "The saved price"), ...errorResponses(401, 403, 413, 422, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -80,7 +80,7 @@ pricingRoutes.openapi(
     request: { params: z.object({ model_name: ModelName.openapi({ param: { name: "model_name", in: "path" } }) }) },
     responses: {
       200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"),
-      ...pick(401, 403, 404, 422, 503),
+      ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {

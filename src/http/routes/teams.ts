@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Conflict, type TeamWithGroups } from "../../db/repository";
+import type { TeamWithGroups } from "../../db/repository";
+import { Conflict } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
 import type { Balance as LedgerBalance, TeamStatus } from "../../ledger/types";
@@ -9,7 +10,8 @@ import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent } from "../idempotency";
-import { ClientId, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, pick, security } from "../schemas/common";
+import { TeamParam } from "../params";
+import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, security } from "../schemas/common";
 import { BudgetFields, budgetSettingsOf, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance } from "../schemas/teams";
 import { validationHook } from "../validation";
 
@@ -33,8 +35,6 @@ const CreatedTeam = TeamWithBalance.extend({
   virtual_key: z.string().openapi({ description: "Shown once, never again" }),
   message: z.string(),
 }).openapi("CreatedTeam");
-
-const TeamParam = z.object({ team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }) });
 
 const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
@@ -105,7 +105,7 @@ teamRoutes.openapi(
     request: { body: jsonBody(CreateTeam) },
     responses: {
       200: jsonResponse(CreatedTeam, "The new team; `virtual_key` is shown only here"),
-      ...pick(400, 401, 403, 404, 413, 422, 503),
+      ...errorResponses(400, 401, 403, 404, 413, 422, 503),
     },
   }),
   async (c) => {
@@ -191,7 +191,7 @@ teamRoutes.openapi(
     request: { query: Pagination.extend({ organization_id: ClientId.optional() }) },
     responses: {
       200: jsonResponse(z.object({ teams: z.array(Team), ...PageInfo }), "A page of teams"),
-      ...pick(401, 403, 422, 503),
+      ...errorResponses(401, 403, 422, 503),
     },
   }),
   async (c) => {
@@ -210,7 +210,7 @@ teamRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam },
-    responses: { 200: jsonResponse(TeamWithBalance, "The team"), ...pick(401, 403, 404, 422, 503) },
+    responses: { 200: jsonResponse(TeamWithBalance, "The team"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
@@ -230,7 +230,7 @@ teamRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
-    responses: { 200: jsonResponse(Team, "The team with its new groups"), ...pick(401, 403, 404, 413, 422, 503) },
+    responses: { 200: jsonResponse(Team, "The team with its new groups"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
@@ -253,7 +253,7 @@ teamRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam, body: jsonBody(UpdateTeam) },
-    responses: { 200: jsonResponse(TeamWithBalance, "The updated team"), ...pick(401, 403, 404, 413, 422, 503) },
+    responses: { 200: jsonResponse(TeamWithBalance, "The updated team"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
@@ -290,7 +290,7 @@ for (const [path, status, verb, summary] of [
       security: security.admin,
       middleware: [requireAdmin] as const,
       request: { params: TeamParam },
-      responses: { 200: jsonResponse(StatusChange, "The new status"), ...pick(401, 403, 404, 422, 503) },
+      responses: { 200: jsonResponse(StatusChange, "The new status"), ...errorResponses(401, 403, 404, 422, 503) },
     }),
     async (c) => changeStatus(c, c.req.valid("param").team_id, status, verb),
   );
@@ -305,7 +305,7 @@ teamRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
-    responses: { 200: jsonResponse(RotatedKey, "The new key, shown once"), ...pick(401, 403, 404, 413, 422, 503) },
+    responses: { 200: jsonResponse(RotatedKey, "The new key, shown once"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
@@ -343,7 +343,7 @@ teamRoutes.openapi(
     request: { params: TeamParam },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), message: z.string() }), "Deleted"),
-      ...pick(401, 403, 404, 422, 503),
+      ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {

@@ -86,7 +86,8 @@ export const errors = {
   504: errorResponse("LiteLLM timed out"),
 } as const;
 
-export function pick<K extends keyof typeof errors>(...codes: K[]): Pick<typeof errors, K> {
+/** The error responses a route lists in the OpenAPI document, from the table above. */
+export function errorResponses<K extends keyof typeof errors>(...codes: K[]): Pick<typeof errors, K> {
   const out = {} as Pick<typeof errors, K>;
   for (const code of codes) out[code] = errors[code];
   return out;

@@ -1,0 +1,81 @@
+// How the layers below HTTP (D1, the team ledger, the calls to LiteLLM) say a request cannot
+// be served. Plain errors with no HTTP in them: src/http/errors.ts gives each its status and
+// `{"detail": ...}` body, in one place. Each message is written for the team that sent the
+// request: it never names a model, a key or a stack.
+
+/** A store the gateway needs is unreachable: it fails closed. */
+export class DependencyDown extends Error {
+  readonly kind = "dependency_down";
+
+  constructor(readonly dependency: "database" | "ledger") {
+    super(dependency === "database" ? "Database unavailable; please retry" : "Team ledger unavailable; please retry");
+  }
+}
+
+/** Why a team's ledger refuses a request (each has its status in src/http/errors.ts). */
+export type LedgerErrorCode =
+  | "ACCOUNT_NOT_FOUND"
+  | "ACCOUNT_EXISTS"
+  | "TEAM_SUSPENDED"
+  | "TEAM_PAUSED"
+  | "RATE_LIMITED"
+  | "INSUFFICIENT_CREDITS"
+  | "JOB_NOT_FOUND"
+  | "JOB_EXISTS"
+  | "JOB_FINISHED"
+  | "JOB_STATUS_CONFLICT"
+  | "JOB_NOT_CHARGED"
+  | "ALREADY_REFUNDED"
+  | "INVALID_ARGUMENT";
+
+/** The team's ledger refused (no credits, job finished, team paused...): its code says why. */
+export class LedgerRefusal extends Error {
+  readonly kind = "ledger_refusal";
+
+  constructor(
+    readonly code: LedgerErrorCode,
+    readonly detail: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(detail);
+  }
+}
+
+/** Why an LLM call produced no answer the team can have. */
+export type CallFailureKind =
+  /** LiteLLM refused the gateway's own key: the operator's problem, not the team's. */
+  | "credentials_refused"
+  /** A model rejected the request itself (the next model would too). */
+  | "request_rejected"
+  /** Every model in the group timed out. */
+  | "timed_out"
+  /** Every model in the group failed, not all by timing out. */
+  | "every_model_failed"
+  /** A model answered 2xx with something that is not a chat completion. */
+  | "invalid_response"
+  /** The answer came, but the ledger could not record it, so it is not served. */
+  | "not_recorded";
+
+export class CallFailure extends Error {
+  readonly kind = "call_failure";
+
+  constructor(
+    readonly reason: CallFailureKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Every failure a lower layer reports; the HTTP layer maps each exhaustively. */
+export type GatewayFailure = DependencyDown | LedgerRefusal | CallFailure;
+
+export function isGatewayFailure(error: unknown): error is GatewayFailure {
+  return error instanceof DependencyDown || error instanceof LedgerRefusal || error instanceof CallFailure;
+}
+
+/**
+ * A write D1 refused because the row already exists (a UNIQUE violation). Routes catch it and
+ * say what already exists; it is not a GatewayFailure because only the route knows what.
+ */
+export class Conflict extends Error {}

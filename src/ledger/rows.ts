@@ -1,0 +1,84 @@
+import type { BudgetMode } from "./money";
+import type { JobStatus, LedgerEntry, TeamStatus } from "./types";
+
+// The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
+
+export type AccountRow = {
+  team_id: string;
+  organization_id: string;
+  status: TeamStatus;
+  budget_mode: BudgetMode;
+  credits_per_dollar: number;
+  tokens_per_credit: number;
+  cost_markup_percentage: number;
+  job_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
+  credits_allocated: number;
+  credits_used: number;
+  credits_reserved: number;
+  open_jobs_hold_micro: number;
+  created_at: string;
+};
+
+export type JobRow = {
+  job_id: string;
+  job_type: string;
+  user_id: string | null;
+  status: JobStatus;
+  metadata: string;
+  error_message: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  expires_at: string;
+  expires_at_ms: number;
+  reserved: number;
+  hold_micro: number;
+  credit_applied: number;
+  credits_charged: number;
+  refunded: number;
+  model_groups_used: string;
+  total_calls: number;
+  successful_calls: number;
+  failed_calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  provider_cost_nano: number;
+  client_cost_nano: number;
+  latency_sum_ms: number;
+  latency_count: number;
+  summary: string | null;
+};
+
+export type CallRow = {
+  call_id: string;
+  model_group: string;
+  purpose: string | null;
+  status: "success" | "failed" | "aborted";
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_nano: number;
+  usage_estimated: number;
+  latency_ms: number;
+  error: string | null;
+  stream: number;
+  created_at: string;
+};
+
+export type UsageRow = {
+  jobs: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  expired: number;
+  calls: number;
+  credits_charged: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_nano: number;
+};
+
+export type LedgerRow = Omit<LedgerEntry, "team_id">;

@@ -1,0 +1,154 @@
+import { nanoToUsd } from "./money";
+import type { AccountRow, CallRow, JobRow, UsageRow } from "./rows";
+import type { Balance, CallSummary, CompletionStatus, CompletionSummary, JobView, Page, UsageReport, UsageTotals } from "./types";
+
+// What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
+
+export function balanceOf(acct: AccountRow): Balance {
+  const remaining = acct.credits_allocated - acct.credits_used;
+  return {
+    team_id: acct.team_id,
+    organization_id: acct.organization_id,
+    credits_allocated: acct.credits_allocated,
+    credits_used: acct.credits_used,
+    credits_remaining: remaining,
+    credits_reserved: acct.credits_reserved,
+    credits_available: remaining - acct.credits_reserved,
+    budget_mode: acct.budget_mode,
+    credits_per_dollar: acct.credits_per_dollar,
+    tokens_per_credit: acct.tokens_per_credit,
+    cost_markup_percentage: acct.cost_markup_percentage,
+    job_ttl_seconds: acct.job_ttl_seconds,
+    rate_limit_per_minute: acct.rate_limit_per_minute,
+    status: acct.status,
+  };
+}
+
+export function costsOf(job: JobRow): JobView["costs"] {
+  return {
+    total_calls: job.total_calls,
+    successful_calls: job.successful_calls,
+    failed_calls: job.failed_calls,
+    total_tokens: job.total_tokens,
+    total_cost_usd: nanoToUsd(job.client_cost_nano),
+    avg_latency_ms: job.latency_count === 0 ? 0 : Math.round(job.latency_sum_ms / job.latency_count),
+  };
+}
+
+/** A job's calls as its completion summary lists them. */
+export function callSummariesOf(calls: CallRow[]): CallSummary[] {
+  return calls.map((c) => ({
+    call_id: c.call_id,
+    purpose: c.purpose,
+    model_group: c.model_group,
+    tokens: c.total_tokens,
+    latency_ms: c.latency_ms,
+    error: c.error,
+  }));
+}
+
+export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[]): JobView {
+  return {
+    job_id: job.job_id,
+    team_id: teamId,
+    job_type: job.job_type,
+    user_id: job.user_id,
+    status: job.status,
+    metadata: JSON.parse(job.metadata),
+    error_message: job.error_message,
+    created_at: job.created_at,
+    started_at: job.started_at,
+    completed_at: job.completed_at,
+    expires_at: job.expires_at,
+    credit_applied: job.credit_applied === 1,
+    credits_charged: job.credits_charged,
+    model_groups_used: JSON.parse(job.model_groups_used),
+    costs: costsOf(job),
+    calls: calls.map((c) => ({
+      call_id: c.call_id,
+      purpose: c.purpose,
+      model_group: c.model_group,
+      status: c.status,
+      prompt_tokens: c.prompt_tokens,
+      completion_tokens: c.completion_tokens,
+      total_tokens: c.total_tokens,
+      cost_usd: nanoToUsd(c.client_cost_nano),
+      usage_estimated: c.usage_estimated === 1,
+      latency_ms: c.latency_ms,
+      error: c.error,
+      stream: c.stream === 1,
+      created_at: c.created_at,
+    })),
+  };
+}
+
+/** A job as listed (its calls are only in the single-job view). */
+export function jobListingOf(teamId: string, job: JobRow): Omit<JobView, "calls"> {
+  const { calls: _calls, ...view } = jobViewOf(teamId, job, []);
+  return view;
+}
+
+/** `rows` holds one more row than `limit` when there is a next page. */
+export function pageOf<T>(rows: T[], limit: number, offset: number): Page<T> {
+  return { items: rows.slice(0, limit), limit, offset, has_more: rows.length > limit };
+}
+
+function usageTotalsOf(r: UsageRow): UsageTotals {
+  return {
+    jobs: r.jobs,
+    completed: r.completed,
+    failed: r.failed,
+    cancelled: r.cancelled,
+    expired: r.expired,
+    calls: r.calls,
+    credits_charged: r.credits_charged,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    total_tokens: r.total_tokens,
+    client_cost_usd: nanoToUsd(r.client_cost_nano),
+  };
+}
+
+/** A month's usage, in total and per job type, from that month's aggregate rows. */
+export function usageReportOf(teamId: string, period: string, rows: Array<UsageRow & { job_type: string }>): UsageReport {
+  const total: UsageRow = {
+    jobs: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    expired: 0,
+    calls: 0,
+    credits_charged: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    total_tokens: 0,
+    client_cost_nano: 0,
+  };
+  for (const r of rows) for (const k of Object.keys(total) as Array<keyof UsageRow>) total[k] += r[k];
+  return {
+    team_id: teamId,
+    period,
+    summary: usageTotalsOf(total),
+    job_types: Object.fromEntries(rows.map((r) => [r.job_type, usageTotalsOf(r)])),
+  };
+}
+
+/** What completing a job answers, and what a repeated completion replays. */
+export function completionSummaryOf(
+  job: JobRow,
+  closed: { status: CompletionStatus; completedAt: string; charge: number; creditsRemaining: number },
+  calls: CallRow[],
+): CompletionSummary {
+  return {
+    job_id: job.job_id,
+    status: closed.status,
+    completed_at: closed.completedAt,
+    costs: {
+      ...costsOf(job),
+      credit_applied: closed.charge > 0,
+      credits_charged: closed.charge,
+      credits_remaining: closed.creditsRemaining,
+    },
+    calls: callSummariesOf(calls),
+  };
+}

@@ -1,0 +1,57 @@
+// Server-sent events as LiteLLM sends them, parsed with no I/O: text in, events out. Lines
+// end with "\n", "\r\n" or "\r"; an event ends at a blank line (see the WHATWG SSE spec).
+
+/** One event as read: its `data:` lines joined by "\n" (null without any), and its comment lines. */
+export interface SseEvent {
+  data: string | null;
+  comments: string[];
+}
+
+export function readEvent(lines: string[]): SseEvent {
+  const data: string[] = [];
+  const comments: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+    else if (line.startsWith(":")) comments.push(line);
+  }
+  return { data: data.length === 0 ? null : data.join("\n"), comments };
+}
+
+export interface SseParser {
+  /** Text read so far; every event it completes is passed to `onEvent` before this returns. */
+  push(text: string): void;
+  /** The stream ended: whatever is left counts as a last event. */
+  end(): void;
+}
+
+/** Splits text into lines, and lines into events at each blank line; keeps only the unfinished tail. */
+export function sseParser(onEvent: (event: SseEvent) => void): SseParser {
+  let buffer = "";
+  let eventLines: string[] = [];
+  const emit = () => {
+    if (eventLines.length > 0) onEvent(readEvent(eventLines));
+    eventLines = [];
+  };
+  const consume = (text: string, final: boolean) => {
+    buffer += text;
+    for (;;) {
+      const match = /\r\n|\r|\n/.exec(buffer);
+      if (!match) break;
+      // A lone '\r' at the very end may be the first half of "\r\n": wait for the next read.
+      if (match[0] === "\r" && match.index === buffer.length - 1 && !final) break;
+      const line = buffer.slice(0, match.index);
+      buffer = buffer.slice(match.index + match[0].length);
+      if (line === "") emit();
+      else eventLines.push(line);
+    }
+    if (final) {
+      if (buffer !== "") eventLines.push(buffer);
+      buffer = "";
+      emit();
+    }
+  };
+  return {
+    push: (text) => consume(text, false),
+    end: () => consume("", true),
+  };
+}

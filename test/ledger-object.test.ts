@@ -1,0 +1,149 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { TeamLedger } from "../src/ledger/team-ledger";
+import type { AccountInit, CallRecord, JobView } from "../src/ledger/types";
+import { uid } from "./helpers";
+
+// The TeamLedger object through its RPC methods, with no HTTP in front: each test owns a fresh team.
+
+function account(teamId: string, creditsAllocated: number): AccountInit {
+  return {
+    teamId,
+    organizationId: "org-ledger-object",
+    creditsAllocated,
+    budgetMode: "job_based",
+    creditsPerDollar: 10,
+    tokensPerCredit: 10_000,
+    costMarkupPercentage: 0,
+    jobTtlSeconds: 3600,
+    rateLimitPerMinute: null,
+  };
+}
+
+function call(modelGroup: string, overrides: Partial<CallRecord> = {}): CallRecord {
+  return {
+    callId: crypto.randomUUID(),
+    modelGroup,
+    modelUsed: "gpt-4o-mini",
+    attempts: [{ model: "gpt-4o-mini", outcome: "ok", status: 200, latency_ms: 12 }],
+    purpose: "test",
+    status: "success",
+    promptTokens: 10,
+    completionTokens: 5,
+    totalTokens: 15,
+    providerCostNano: 1_000_000,
+    costSource: "litellm",
+    usageEstimated: false,
+    latencyMs: 12,
+    error: null,
+    stream: false,
+    ...overrides,
+  };
+}
+
+/** A fresh team's ledger, opened with `credits`. */
+async function openLedger(credits = 5) {
+  const teamId = uid("ledger-team");
+  const ledger = env.TEAM_LEDGER.getByName(teamId);
+  const opened = await ledger.openAccount(account(teamId, credits));
+  expect(opened).toMatchObject({ ok: true, value: { credits_remaining: credits, credits_reserved: 0 } });
+  return { teamId, ledger };
+}
+
+function accepted<T>(result: { ok: true; value: T } | { ok: false; code: string; detail: string }): T {
+  if (!result.ok) throw new Error(`${result.code}: ${result.detail}`);
+  return result.value;
+}
+
+async function newJob(ledger: Awaited<ReturnType<typeof openLedger>>["ledger"]) {
+  const jobId = crypto.randomUUID();
+  accepted(await ledger.createJob({ jobId, jobType: "summarize", userId: null, metadata: { source: "test" } }));
+  return jobId;
+}
+
+describe("the TeamLedger object", () => {
+  it("opens an account once", async () => {
+    const { teamId, ledger } = await openLedger();
+    expect(await ledger.openAccount(account(teamId, 1))).toMatchObject({ ok: false, code: "ACCOUNT_EXISTS" });
+  });
+
+  it("a new job reserves one credit, recorded in the ledger", async () => {
+    const { ledger } = await openLedger(3);
+    const jobId = await newJob(ledger);
+    expect(accepted(await ledger.getBalance("team"))).toMatchObject({ credits_remaining: 3, credits_reserved: 1, credits_available: 2 });
+    const page = accepted(await ledger.listTransactions("admin", 10, 0));
+    expect(page.items.map((t) => [t.kind, t.job_id])).toEqual([
+      ["reservation", jobId],
+      ["allocation", null],
+    ]);
+  });
+
+  it("with nothing available, no job opens", async () => {
+    const { ledger } = await openLedger(0);
+    const refused = await ledger.createJob({ jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {} });
+    expect(refused).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
+  });
+
+  it("admits a call in an open job and records it in the job", async () => {
+    const { ledger } = await openLedger();
+    const jobId = await newJob(ledger);
+    expect(accepted(await ledger.beginCall(jobId, "fast"))).toEqual({ jobType: "summarize", userId: null, markupPercentage: 0 });
+    const recorded = accepted(await ledger.recordCall(jobId, call("fast")));
+    expect(recorded.client_cost_usd).toBe(0.001);
+    const job = accepted(await ledger.getJob("team", jobId)) as JobView;
+    expect(job).toMatchObject({ status: "in_progress", model_groups_used: ["fast"], costs: { total_calls: 1, total_tokens: 15 } });
+    expect(job.calls.map((c) => c.call_id)).toEqual([recorded.call_id]);
+  });
+
+  it("a second complete returns the same summary and charges nothing", async () => {
+    const { ledger } = await openLedger(5);
+    const jobId = await newJob(ledger);
+    accepted(await ledger.beginCall(jobId, "fast"));
+    accepted(await ledger.recordCall(jobId, call("fast")));
+    const complete = { jobId, status: "completed" as const, errorMessage: null, metadata: null };
+    const first = accepted(await ledger.completeJob(complete));
+    const second = accepted(await ledger.completeJob(complete));
+    expect(second).toEqual(first);
+    expect(first.costs).toMatchObject({ credits_charged: 1, credit_applied: true, credits_remaining: 4 });
+    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
+    const kinds = accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind);
+    expect(kinds.filter((k) => k === "deduction")).toHaveLength(1);
+    expect(await ledger.completeJob({ ...complete, status: "failed" })).toMatchObject({ ok: false, code: "JOB_STATUS_CONFLICT" });
+  });
+
+  it("no call is admitted in a completed job", async () => {
+    const { ledger } = await openLedger();
+    const jobId = await newJob(ledger);
+    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null }));
+    expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
+  });
+
+  it("a refund gives back the charge once", async () => {
+    const { ledger } = await openLedger(5);
+    const jobId = await newJob(ledger);
+    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null }));
+    const refund = accepted(await ledger.refundJob(jobId, "customer complaint"));
+    expect(refund.transaction).toMatchObject({ kind: "refund", amount: 1, job_id: jobId });
+    expect(refund.balance).toMatchObject({ credits_used: 0, credits_remaining: 5 });
+    expect(await ledger.refundJob(jobId, "again")).toMatchObject({ ok: false, code: "ALREADY_REFUNDED" });
+  });
+
+  it("a failed job is released, never charged, and cannot be refunded", async () => {
+    const { ledger } = await openLedger(2);
+    const jobId = await newJob(ledger);
+    const summary = accepted(await ledger.completeJob({ jobId, status: "failed", errorMessage: "boom", metadata: null }));
+    expect(summary.costs).toMatchObject({ credits_charged: 0, credit_applied: false, credits_remaining: 2 });
+    expect(await ledger.refundJob(jobId, "nothing to give")).toMatchObject({ ok: false, code: "JOB_NOT_CHARGED" });
+  });
+
+  it("the alarm expires jobs past their time-to-live and releases them", async () => {
+    const { ledger } = await openLedger(2);
+    const jobId = await newJob(ledger);
+    await runInDurableObject(ledger, async (instance: TeamLedger, state) => {
+      state.storage.sql.exec("UPDATE jobs SET expires_at_ms = 0 WHERE job_id = ?", jobId);
+      await instance.alarm();
+    });
+    expect(accepted(await ledger.getJob("admin", jobId))).toMatchObject({ status: "expired", credits_charged: 0 });
+    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_reserved: 0, credits_used: 0 });
+  });
+});

@@ -1,0 +1,76 @@
+import type { AccountRow, CallRow, JobRow } from "../../src/ledger/rows";
+
+// Ledger rows as storage.ts reads them, for the pure admission and view tests.
+
+export function accountRow(overrides: Partial<AccountRow> = {}): AccountRow {
+  return {
+    team_id: "team-a",
+    organization_id: "org-a",
+    status: "active",
+    budget_mode: "job_based",
+    credits_per_dollar: 10,
+    tokens_per_credit: 10_000,
+    cost_markup_percentage: 0,
+    job_ttl_seconds: 3600,
+    rate_limit_per_minute: null,
+    credits_allocated: 10,
+    credits_used: 0,
+    credits_reserved: 0,
+    open_jobs_hold_micro: 0,
+    created_at: "2026-01-01T00:00:00.000Z",
+    ...overrides,
+  };
+}
+
+export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
+  return {
+    job_id: "job-1",
+    job_type: "summarize",
+    user_id: null,
+    status: "pending",
+    metadata: "{}",
+    error_message: null,
+    created_at: "2026-01-01T00:00:00.000Z",
+    started_at: null,
+    completed_at: null,
+    expires_at: "2026-01-01T01:00:00.000Z",
+    expires_at_ms: 0,
+    reserved: 1,
+    hold_micro: 1_000_000,
+    credit_applied: 0,
+    credits_charged: 0,
+    refunded: 0,
+    model_groups_used: "[]",
+    total_calls: 0,
+    successful_calls: 0,
+    failed_calls: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    total_tokens: 0,
+    provider_cost_nano: 0,
+    client_cost_nano: 0,
+    latency_sum_ms: 0,
+    latency_count: 0,
+    summary: null,
+    ...overrides,
+  };
+}
+
+export function callRow(overrides: Partial<CallRow> = {}): CallRow {
+  return {
+    call_id: "call-1",
+    model_group: "fast",
+    purpose: null,
+    status: "success",
+    prompt_tokens: 10,
+    completion_tokens: 5,
+    total_tokens: 15,
+    client_cost_nano: 1_500_000,
+    usage_estimated: 0,
+    latency_ms: 120,
+    error: null,
+    stream: 0,
+    created_at: "2026-01-01T00:00:01.000Z",
+    ...overrides,
+  };
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { balanceOf, completionSummaryOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "../../src/ledger/views";
+import { accountRow, callRow, jobRow } from "./ledger-rows";
+
+const usage = (jobType: string, n: number) => ({
+  job_type: jobType,
+  jobs: n,
+  completed: n,
+  failed: 0,
+  cancelled: 0,
+  expired: 0,
+  calls: 2 * n,
+  credits_charged: n,
+  prompt_tokens: 10 * n,
+  completion_tokens: 5 * n,
+  total_tokens: 15 * n,
+  client_cost_nano: 500_000_000 * n,
+});
+
+describe("ledger views", () => {
+  it("a balance: remaining is allocated minus used; available also leaves out what is reserved", () => {
+    const balance = balanceOf(accountRow({ credits_allocated: 10, credits_used: 3, credits_reserved: 2 }));
+    expect(balance).toMatchObject({ credits_remaining: 7, credits_available: 5, credits_reserved: 2, team_id: "team-a" });
+  });
+
+  it("a job view: costs in USD, the average latency rounded, flags as booleans", () => {
+    const job = jobRow({
+      client_cost_nano: 2_500_000,
+      latency_sum_ms: 301,
+      latency_count: 2,
+      credit_applied: 1,
+      model_groups_used: '["fast"]',
+    });
+    const view = jobViewOf("team-a", job, [callRow({ stream: 1 })]);
+    expect(view.costs).toEqual({
+      total_calls: 0,
+      successful_calls: 0,
+      failed_calls: 0,
+      total_tokens: 0,
+      total_cost_usd: 0.0025,
+      avg_latency_ms: 151,
+    });
+    expect(view).toMatchObject({ credit_applied: true, model_groups_used: ["fast"], team_id: "team-a" });
+    expect(view.calls[0]).toMatchObject({ stream: true, usage_estimated: false, cost_usd: 0.0015 });
+    expect(jobListingOf("team-a", job)).not.toHaveProperty("calls");
+  });
+
+  it("a completion summary lists the calls and what was charged", () => {
+    const summary = completionSummaryOf(
+      jobRow(),
+      { status: "completed", completedAt: "2026-01-01T00:10:00.000Z", charge: 1, creditsRemaining: 9 },
+      [callRow()],
+    );
+    expect(summary.costs).toMatchObject({ credit_applied: true, credits_charged: 1, credits_remaining: 9 });
+    expect(summary.calls).toEqual([{ call_id: "call-1", purpose: null, model_group: "fast", tokens: 15, latency_ms: 120, error: null }]);
+  });
+
+  it("a page holds at most `limit` rows and says whether more follow", () => {
+    expect(pageOf([1, 2, 3], 2, 0)).toEqual({ items: [1, 2], limit: 2, offset: 0, has_more: true });
+    expect(pageOf([1, 2], 2, 4)).toEqual({ items: [1, 2], limit: 2, offset: 4, has_more: false });
+  });
+
+  it("a usage report sums the job types of the month", () => {
+    const report = usageReportOf("team-a", "2026-01", [usage("a", 1), usage("b", 2)]);
+    expect(report.summary).toMatchObject({ jobs: 3, calls: 6, total_tokens: 45, client_cost_usd: 1.5 });
+    expect(Object.keys(report.job_types)).toEqual(["a", "b"]);
+    expect(report.job_types.b.client_cost_usd).toBe(1);
+  });
+});
