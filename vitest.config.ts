@@ -11,6 +11,9 @@ export const TEST_SECRETS = {
 };
 
 export default defineConfig(async () => {
+  // wrangler.toml requires these [secrets] and the plugin looks for them in the environment
+  // (it warns when one is missing); the Worker gets them from the bindings below either way.
+  Object.assign(process.env, TEST_SECRETS);
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [

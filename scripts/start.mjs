@@ -84,7 +84,7 @@ function nodeForWrangler() {
 }
 
 /** Starts `wrangler <args>` detached (its own process group); stdout/stderr are forwarded. */
-function startWrangler(args, { onLine } = {}) {
+function startWrangler(args, { onLine, env = {} } = {}) {
   if (!existsSync(WRANGLER_JS)) {
     throw new StartError(`wrangler is not installed (${WRANGLER_JS} is missing); run "npm install" first.`);
   }
@@ -97,6 +97,7 @@ function startWrangler(args, { onLine } = {}) {
     detached: true,
     env: {
       ...process.env,
+      ...env,
       PATH: `${dirname(PINNED_NODE)}:${process.env.PATH ?? ""}`,
     },
   });
@@ -282,7 +283,9 @@ async function main() {
   }
   if (stopping) return;
 
-  // 3. Secrets for local development, passed as --var (never written to wrangler.toml or .dev.vars).
+  // 3. Secrets for local development, passed as --var (never written to wrangler.toml or .dev.vars;
+  // --var also wins over a .dev.vars). They go in wrangler's environment too, where it looks for
+  // the [secrets] that wrangler.toml requires (otherwise it warns that they are missing).
   const adminKey = process.env.ADMIN_API_KEY || SEED_ADMIN_KEY;
   const adminLabel = process.env.ADMIN_API_KEY
     ? "from ADMIN_API_KEY in the environment"
@@ -297,7 +300,7 @@ async function main() {
 
   const url = `http://${HOST}:${port}`;
   say(`starting wrangler dev on ${url}...`);
-  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs]);
+  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs], { env: vars });
 
   const ready = await waitForHealth(url, dev.exited, startupTimeoutMs);
   if (stopping) return;

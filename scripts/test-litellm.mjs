@@ -348,8 +348,10 @@ async function main() {
   // 3. The tests.
   const node = modernNode();
   if (!existsSync(VITEST_JS)) throw new RunError(`vitest is not installed (${VITEST_JS}); run "npm install" first.`);
-  say(`running: vitest run -c ${VITEST_CONFIG}`);
-  vitest = spawnGroup("vitest", node, [VITEST_JS, "run", "-c", VITEST_CONFIG], {
+  // Arguments after `npm run test:litellm --` go to vitest (CI adds a JSON reporter to count tests).
+  const vitestArgs = ["run", "-c", VITEST_CONFIG, ...process.argv.slice(2)];
+  say(`running: vitest ${vitestArgs.join(" ")}`);
+  vitest = spawnGroup("vitest", node, [VITEST_JS, ...vitestArgs], {
     inherit: true,
     env: {
       ...process.env,
