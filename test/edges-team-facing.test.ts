@@ -12,7 +12,11 @@ async function sseEvents(res: Response): Promise<Array<{ event: string | null; d
     .filter((block) => block.trim() !== "")
     .map((block) => {
       const lines = block.split("\n");
-      const event = lines.find((l) => l.startsWith("event:"))?.slice(6).trim() ?? null;
+      const event =
+        lines
+          .find((l) => l.startsWith("event:"))
+          ?.slice(6)
+          .trim() ?? null;
       const data = lines
         .filter((l) => l.startsWith("data:"))
         .map((l) => l.slice(5).trimStart())
@@ -70,7 +74,7 @@ describe("streamed chunks a team receives", () => {
       const callId = res.headers.get("x-call-id");
       const chunks = chunksOf(await sseEvents(res));
       expect(chunks.length).toBeGreaterThan(2);
-      chunks.forEach((chunk, i) => expectTeamChunk(chunk, `chunk ${i}`));
+      for (const [i, chunk] of chunks.entries()) expectTeamChunk(chunk, `chunk ${i}`);
       // One gateway id per call, made from the call id: the upstream's id never reaches the team.
       expect(new Set(chunks.map((c) => c.id))).toEqual(new Set([`chatcmpl-${callId}`]));
       expect(chunks.every((c) => c.model === team.groups[0])).toBe(true);
@@ -91,7 +95,7 @@ describe("streamed chunks a team receives", () => {
       body: { team_id: team.teamId, job_type: "streamed", model_group: team.groups[0], messages: userMessage() },
     });
     const events = await sseEvents(res);
-    chunksOf(events).forEach((chunk, i) => expectTeamChunk(chunk, `chunk ${i}`));
+    for (const [i, chunk] of chunksOf(events).entries()) expectTeamChunk(chunk, `chunk ${i}`);
     const summary = events.find((e) => e.event === "job_summary")!.data;
     expect(summary).not.toMatch(/markup|provider/i);
   });
