@@ -24,6 +24,7 @@ export type LedgerErrorCode =
   | "JOB_EXISTS"
   | "JOB_FINISHED"
   | "JOB_STATUS_CONFLICT"
+  | "JOB_OWNED_BY_GATEWAY"
   | "JOB_NOT_CHARGED"
   | "ALREADY_REFUNDED"
   | "INVALID_ARGUMENT";
@@ -56,12 +57,17 @@ export type CallFailureKind =
   /** The answer came, but the ledger could not record it, so it is not served. */
   | "not_recorded";
 
+/**
+ * `message` is the gateway's own words (what a job records); `rejection` is why a model
+ * rejected the request, cleaned, added only to the immediate answer so the client can fix it.
+ */
 export class CallFailure extends Error {
   readonly kind = "call_failure";
 
   constructor(
     readonly reason: CallFailureKind,
     message: string,
+    readonly rejection?: string,
   ) {
     super(message);
   }

@@ -136,6 +136,20 @@ describe("the TeamLedger object", () => {
     expect(await ledger.refundJob(jobId, "nothing to give")).toMatchObject({ ok: false, code: "JOB_NOT_CHARGED" });
   });
 
+  it("a job the gateway opened admits calls and completion from the gateway only", async () => {
+    const { ledger } = await openLedger(3);
+    const jobId = crypto.randomUUID();
+    accepted(await ledger.createJob({ jobId, jobType: "one_request", userId: null, metadata: {}, owner: "gateway" }));
+    accepted(await ledger.beginCall(jobId, "fast", "gateway"));
+    expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    accepted(await ledger.recordCall(jobId, call("fast")));
+    const byTeam = { jobId, status: "cancelled" as const, errorMessage: null, metadata: null };
+    expect(await ledger.completeJob(byTeam)).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    expect(await ledger.completeJob({ ...byTeam, closedBy: "team" })).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    const done = accepted(await ledger.completeJob({ ...byTeam, status: "completed", closedBy: "gateway" }));
+    expect(done.costs).toMatchObject({ credit_applied: true, credits_charged: 1, credits_remaining: 2 });
+  });
+
   it("the alarm expires jobs past their time-to-live and releases them", async () => {
     const { ledger } = await openLedger(2);
     const jobId = await newJob(ledger);

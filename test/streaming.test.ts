@@ -214,14 +214,16 @@ describe("llm-call-stream when things go wrong", () => {
     const events = await collect(res, Date.now());
     expect(events.at(-1)!.data).toBe("[DONE]");
     const errorEvent = JSON.parse(events.at(-2)!.data);
-    expect(errorEvent.error.message).toMatch(/APIConnectionError/);
-    expect(errorEvent.error.message, "model names are hidden").not.toContain("gpt-4o-mini");
+    // The team gets the gateway's words; LiteLLM's text is kept for the admin key.
+    expect(errorEvent.error.message).toBe("The model failed mid-stream");
     const delivered = contentOf(chunksOf(events).filter((c) => !c.error));
     expect(delivered.length).toBeGreaterThan(0);
 
     const job = await getJob(team, jobId);
     expect(job.calls[0]).toMatchObject({ status: "failed", stream: true, usage_estimated: true });
-    expect(job.calls[0].error).toMatch(/APIConnectionError/);
+    expect(job.calls[0].error).toBe("The model failed mid-stream");
+    const asAdmin = await json("GET", `/api/jobs/${jobId}?team_id=${team.teamId}`, 200);
+    expect(asAdmin.calls[0].upstream_error).toMatch(/APIConnectionError/);
     expect(job.calls[0].completion_tokens).toBe(Math.ceil(delivered.length / 4));
     expect(job.calls[0].cost_usd).toBeGreaterThan(0);
     await expectLedgerConsistent(team);
@@ -437,7 +439,7 @@ describe("meterStream, on its own", () => {
   const encoder = new TextEncoder();
 
   async function meter(pieces: string[], options: { cancelAfter?: number } = {}) {
-    const m = meterStream({ modelGroup: "support-fast", cleanMessage: (s) => s.replaceAll("secret-model", "<model>") });
+    const m = meterStream({ modelGroup: "support-fast", callId: "call-1", cleanMessage: (s) => s.replaceAll("secret-model", "<model>") });
     const source = new ReadableStream<Uint8Array>({
       start(controller) {
         for (const p of pieces) controller.enqueue(encoder.encode(p));
@@ -473,7 +475,7 @@ describe("meterStream, on its own", () => {
     const bytes = encoder.encode(whole);
     // One byte at a time: every boundary is exercised, including inside "ü" and "\r\n".
     const { out, outcome } = await (async () => {
-      const m = meterStream({ modelGroup: "support-fast", cleanMessage: (s) => s });
+      const m = meterStream({ modelGroup: "support-fast", callId: "call-1", cleanMessage: (s) => s });
       const source = new ReadableStream<Uint8Array>({
         start(controller) {
           for (const b of bytes) controller.enqueue(new Uint8Array([b]));
@@ -492,7 +494,8 @@ describe("meterStream, on its own", () => {
       error: null,
     });
     expect(out).not.toContain("secret-model");
-    expect(out.match(/"model":"support-fast"/g)).toHaveLength(3);
+    // Every chunk carries the group, also the one the upstream sent without a model.
+    expect(out.match(/"model":"support-fast"/g)).toHaveLength(4);
     expect(out.endsWith("data: [DONE]\n\n")).toBe(true);
   });
 
@@ -512,11 +515,19 @@ describe("meterStream, on its own", () => {
     expect(out).not.toContain("not an SSE field");
   });
 
-  it("an error event is cleaned, forwarded, and ends the call as failed; [DONE] still closes the stream", async () => {
+  it("an error event becomes the gateway's own and ends the call as failed; the upstream's text is kept cleaned; [DONE] still closes the stream", async () => {
     const { out, outcome } = await meter([chunk("partial"), 'data: {"error": {"message": "boom on secret-model", "code": "500"}}\n\n']);
-    expect(outcome).toMatchObject({ status: "failed", error: "boom on <model>", deliveredText: "partial" });
+    expect(outcome).toMatchObject({
+      status: "failed",
+      error: "The model failed mid-stream",
+      upstreamError: "boom on <model>",
+      deliveredText: "partial",
+    });
     const events = out.split("\n\n").filter(Boolean);
-    expect(JSON.parse(events.at(-2)!.slice(6))).toMatchObject({ error: { message: "boom on <model>", code: "500" } });
+    expect(JSON.parse(events.at(-2)!.slice(6))).toEqual({
+      error: { message: "The model failed mid-stream", type: "upstream_error", param: null, code: "500" },
+    });
+    expect(out).not.toContain("boom");
     expect(events.at(-1)).toBe("data: [DONE]");
   });
 

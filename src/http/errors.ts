@@ -40,6 +40,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   JOB_EXISTS: 409,
   JOB_FINISHED: 409,
   JOB_STATUS_CONFLICT: 409,
+  JOB_OWNED_BY_GATEWAY: 409,
   JOB_NOT_CHARGED: 400,
   ALREADY_REFUNDED: 409,
   INVALID_ARGUMENT: 422,
@@ -75,7 +76,10 @@ export function failureToHttp(failure: GatewayFailure): HTTPException {
     case "ledger_refusal":
       return ledgerError(failure);
     case "call_failure":
-      return apiError(CALL_FAILURE_STATUS[failure.reason], failure.message);
+      return apiError(
+        CALL_FAILURE_STATUS[failure.reason],
+        failure.rejection ? `${failure.message}: ${failure.rejection}` : failure.message,
+      );
     default: {
       const unmapped: never = failure;
       throw new Error(`unmapped failure ${String(unmapped)}`);

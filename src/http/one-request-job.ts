@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { isGatewayFailure } from "../errors";
 import { onLedger, tryLedger } from "../ledger/client";
 import type { CompletionStatus, CompletionSummary } from "../ledger/types";
 import type { CallInput } from "../llm/call-record";
@@ -13,6 +14,8 @@ import type { CreateAndCallBody } from "./schemas/jobs";
 
 // A one-request job (create-and-call, plain or streamed): the job is opened, its one call
 // made, and the job closed, all in one request. Money still moves only in the team's ledger.
+// The gateway owns these jobs: the team may read one (its id is in `x-job-id`), but only the
+// gateway makes its call and completes it, so a team cannot cancel it mid-stream to go uncharged.
 
 type JobFields = { job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
@@ -23,9 +26,9 @@ export function newJobOf(body: JobFields) {
 
 /** Opens the job of a one-request call and admits its call; a job whose call cannot start is closed as failed. */
 async function openOneRequestJob(c: AppContext, teamId: string, body: JobFields, modelGroup: string) {
-  const job = await onLedger(c.env, teamId, "createJob", newJobOf(body));
+  const job = await onLedger(c.env, teamId, "createJob", { ...newJobOf(body), owner: "gateway" });
   try {
-    const admission = await onLedger(c.env, teamId, "beginCall", job.job_id, modelGroup);
+    const admission = await onLedger(c.env, teamId, "beginCall", job.job_id, modelGroup, "gateway");
     return { jobId: job.job_id, admission };
   } catch (error) {
     throw await closeAfterError(c.env, teamId, job.job_id, error);
@@ -49,18 +52,25 @@ export async function closeJob(
   status: CompletionStatus,
   errorMessage: string | null,
 ): Promise<CompletionSummary> {
-  return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null });
+  return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null, closedBy: "gateway" });
 }
 
 /**
  * A one-request job whose call failed is completed as failed (released, never charged); the
- * error goes back to the client with the job's id added, so the job can be looked up.
+ * error goes back to the client with the job's id added, so the job can be looked up. The job
+ * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */
 export async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown): Promise<unknown> {
   const answered = asHttpError(error);
-  const detail = answered instanceof HTTPException ? answered.message : "the call failed";
+  const detail = isGatewayFailure(error) ? error.message : answered instanceof HTTPException ? answered.message : "the call failed";
   try {
-    const closed = await tryLedger(env, teamId, "completeJob", { jobId, status: "failed", errorMessage: detail, metadata: null });
+    const closed = await tryLedger(env, teamId, "completeJob", {
+      jobId,
+      status: "failed",
+      errorMessage: detail,
+      metadata: null,
+      closedBy: "gateway",
+    });
     if (!closed.ok) log("error", "one-request job could not be closed", { team_id: teamId, job_id: jobId, code: closed.code });
   } catch {
     log("error", "one-request job could not be closed: ledger unreachable", { team_id: teamId, job_id: jobId });

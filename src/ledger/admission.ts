@@ -1,6 +1,6 @@
 import { type BudgetSettings, JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
 import type { AccountRow, JobRow } from "./rows";
-import type { CompletionStatus, CompletionSummary, JobStatus, LedgerErrorCode, LedgerResult } from "./types";
+import type { CompletionStatus, CompletionSummary, JobOwner, JobStatus, LedgerErrorCode, LedgerResult } from "./types";
 
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.
@@ -77,6 +77,18 @@ export function refuseNewJob(acct: AccountRow, existing: JobRow | null, jobId: s
   }
   if (existing) return refusal("JOB_EXISTS", `Job '${jobId}' already exists`);
   return null;
+}
+
+/**
+ * A job the gateway opened (a one-request job) is the gateway's: a team can read it, but
+ * cannot make another call in it or complete it, so it cannot end its own job uncharged.
+ */
+export function refuseNotOwner(job: JobRow | null, by: JobOwner): Refusal | null {
+  if (job?.owner !== "gateway" || by === "gateway") return null;
+  return refusal(
+    "JOB_OWNED_BY_GATEWAY",
+    `Job '${job.job_id}' was opened by the gateway for a one-request call; only the gateway completes it, and no other call can be made in it`,
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { BudgetMode } from "./money";
-import type { JobStatus, LedgerEntry, TeamStatus } from "./types";
+import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
 // The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
 
@@ -49,6 +49,7 @@ export type JobRow = {
   latency_sum_ms: number;
   latency_count: number;
   summary: string | null;
+  owner: JobOwner;
 };
 
 export type CallRow = {
@@ -63,6 +64,7 @@ export type CallRow = {
   usage_estimated: number;
   latency_ms: number;
   error: string | null;
+  upstream_error: string | null;
   stream: number;
   created_at: string;
 };

@@ -110,4 +110,13 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     // New jobs and calls per minute; NULL means no limit.
     sql: "ALTER TABLE account ADD COLUMN rate_limit_per_minute INTEGER",
   },
+  {
+    id: 4,
+    // Who completes a job: 'team' (jobs/create) or 'gateway' (one-request jobs, closed only by
+    // the gateway). And a call's upstream error text, kept apart from what the team is shown.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'team';
+      ALTER TABLE calls ADD COLUMN upstream_error TEXT;
+    `,
+  },
 ];

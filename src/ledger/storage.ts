@@ -1,6 +1,6 @@
 import type { AccountRow, CallRow, JobRow, LedgerRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
-import type { AccountInit, CallRecord, CompletionStatus, JobStatus, LedgerEntry, TeamStatus } from "./types";
+import type { AccountInit, CallRecord, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
 // Every SQL statement of a team's ledger: the reads and writes the TeamLedger object makes. Nothing here decides anything; it runs inside the object, synchronously.
 
@@ -60,7 +60,7 @@ export class LedgerStore {
     return this.sql
       .exec<CallRow>(
         `SELECT call_id, model_group, purpose, status, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-           usage_estimated, latency_ms, error, stream, created_at FROM calls WHERE job_id = ? ORDER BY seq`,
+           usage_estimated, latency_ms, error, upstream_error, stream, created_at FROM calls WHERE job_id = ? ORDER BY seq`,
         jobId,
       )
       .toArray();
@@ -230,10 +230,11 @@ export class LedgerStore {
     expiresAtMs: number;
     reserved: number;
     holdMicro: number;
+    owner: JobOwner;
   }): void {
     this.sql.exec(
-      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
       job.jobId,
       job.jobType,
       job.userId,
@@ -243,6 +244,7 @@ export class LedgerStore {
       job.expiresAtMs,
       job.reserved,
       job.holdMicro,
+      job.owner,
     );
   }
 
@@ -265,8 +267,9 @@ export class LedgerStore {
     const succeeded = call.status === "success";
     this.sql.exec(
       `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
-         total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, stream, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
+         created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       call.callId,
       jobId,
       call.modelGroup,
@@ -283,6 +286,7 @@ export class LedgerStore {
       call.usageEstimated ? 1 : 0,
       Math.round(call.latencyMs),
       call.error,
+      call.upstreamError ?? null,
       call.stream ? 1 : 0,
       createdAt,
     );

@@ -12,6 +12,7 @@ import {
   refuseCall,
   refuseInactive,
   refuseNewJob,
+  refuseNotOwner,
   refuseRefund,
   refuseSuspended,
   settingsOf,
@@ -36,6 +37,7 @@ import type {
   CompletionStatus,
   CompletionSummary,
   JobCreated,
+  JobOwner,
   JobStatus,
   JobView,
   LedgerEntry,
@@ -74,26 +76,26 @@ export class TeamLedger extends DurableObject<Env> {
       this.store.insertAccount(init, isoNow());
       this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
     });
-    return ok(balanceOf(this.store.account()!));
+    return ok(balanceOf(this.store.account()!, "admin"));
   }
 
   getBalance(caller: Caller): LedgerResult<Balance> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
-    return refuseSuspended(acct, caller) ?? ok(balanceOf(acct));
+    return refuseSuspended(acct, caller) ?? ok(balanceOf(acct, caller));
   }
 
   addCredits(credits: number, reason: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry }> {
     if (!this.store.account()) return accountNotFound();
     if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
     const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
-    return ok({ balance: balanceOf(this.store.account()!), transaction });
+    return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
     if (!this.store.account()) return accountNotFound();
     this.store.setStatus(status);
-    return ok(balanceOf(this.store.account()!));
+    return ok(balanceOf(this.store.account()!, "admin"));
   }
 
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
@@ -122,7 +124,7 @@ export class TeamLedger extends DurableObject<Env> {
       }
       this.store.setOpenJobsHold(total);
     });
-    return ok(balanceOf(this.store.account()!));
+    return ok(balanceOf(this.store.account()!, "admin"));
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
@@ -144,12 +146,16 @@ export class TeamLedger extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- jobs
 
-  /** Opens a job and reserves its minimum charge. Refused with nothing available. */
+  /**
+   * Opens a job and reserves its minimum charge. Refused with nothing available. A job whose
+   * `owner` is the gateway (default: the team) is used and completed only by the gateway.
+   */
   async createJob(input: {
     jobId: string;
     jobType: string;
     userId: string | null;
     metadata: Record<string, unknown>;
+    owner?: JobOwner;
   }): Promise<LedgerResult<JobCreated>> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
@@ -175,6 +181,7 @@ export class TeamLedger extends DurableObject<Env> {
         expiresAtMs,
         reserved: JOB_RESERVATION_CREDITS,
         holdMicro,
+        owner: input.owner ?? "team",
       });
       this.store.addToOpenJobsHold(holdMicro);
       this.store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
@@ -185,12 +192,12 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(created);
   }
 
-  /** Admits one LLM call in a job (see refuseCall for the rules). */
-  beginCall(jobId: string, modelGroup: string): LedgerResult<CallAdmission> {
+  /** Admits one LLM call in a job (see refuseCall for the rules); `by` says who makes it. */
+  beginCall(jobId: string, modelGroup: string, by: JobOwner = "team"): LedgerResult<CallAdmission> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
-    const refused = this.refuseNewWork(acct) ?? refuseCall(acct, job, jobId);
+    const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
     if (refused) return refused;
     // Admission is read-only once a job is running and knows the group: the hot path writes nothing.
     const groups: string[] = JSON.parse(job!.model_groups_used);
@@ -241,12 +248,14 @@ export class TeamLedger extends DurableObject<Env> {
   /**
    * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
    * `cancelled` release it. Completing again with the same status replays the stored summary.
+   * `closedBy` (default: the team) is who asks; a job the gateway opened only it can close.
    */
   completeJob(input: {
     jobId: string;
     status: CompletionStatus;
     errorMessage: string | null;
     metadata: Record<string, unknown> | null;
+    closedBy?: JobOwner;
   }): LedgerResult<CompletionSummary> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
@@ -254,6 +263,8 @@ export class TeamLedger extends DurableObject<Env> {
     if (suspended) return suspended;
     const job = this.store.job(input.jobId);
     if (!job) return jobNotFound(input.jobId);
+    const notOwner = refuseNotOwner(job, input.closedBy ?? "team");
+    if (notOwner) return notOwner;
     const completion = completionOf(job, input.status);
     if (!completion.open) return "replay" in completion ? ok(completion.replay) : completion.refusal;
 
@@ -304,7 +315,7 @@ export class TeamLedger extends DurableObject<Env> {
       this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
       return entry;
     });
-    return ok({ transaction, balance: balanceOf(this.store.account()!) });
+    return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
   }
 
   getJob(caller: Caller, jobId: string): LedgerResult<JobView> {
@@ -314,7 +325,7 @@ export class TeamLedger extends DurableObject<Env> {
     if (refused) return refused;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
-    return ok(jobViewOf(acct.team_id, job, this.store.callRows(jobId)));
+    return ok(jobViewOf(acct.team_id, job, this.store.callRows(jobId), caller));
   }
 
   listJobs(

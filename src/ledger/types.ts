@@ -14,6 +14,8 @@ export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "ca
 export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
 export type CompletionStatus = (typeof TERMINAL_JOB_STATUSES)[number];
 export type CallStatus = "success" | "failed" | "aborted";
+/** Who completes a job: the team that opened it, or the gateway for the one-request jobs it opens. */
+export type JobOwner = "team" | "gateway";
 
 export interface AccountInit {
   teamId: string;
@@ -38,7 +40,8 @@ export interface Balance {
   budget_mode: BudgetMode;
   credits_per_dollar: number;
   tokens_per_credit: number;
-  cost_markup_percentage: number;
+  /** Admins only: teams never see the markup on provider cost. */
+  cost_markup_percentage?: number;
   job_ttl_seconds: number;
   rate_limit_per_minute: number | null;
   status: TeamStatus;
@@ -90,7 +93,10 @@ export interface CallRecord {
   costSource: "litellm" | "pricing_table" | "unpriced";
   usageEstimated: boolean;
   latencyMs: number;
+  /** What the team is told, in the gateway's words. */
   error: string | null;
+  /** The upstream's own text (secrets removed): admins only. */
+  upstreamError?: string | null;
   stream: boolean;
 }
 
@@ -150,6 +156,8 @@ export interface JobView {
     usage_estimated: boolean;
     latency_ms: number;
     error: string | null;
+    /** Admins only: the upstream's own error text. */
+    upstream_error?: string | null;
     stream: boolean;
     created_at: string;
   }>;

@@ -1,10 +1,13 @@
+import type { Caller } from "./admission";
 import { nanoToUsd } from "./money";
 import type { AccountRow, CallRow, JobRow, UsageRow } from "./rows";
 import type { Balance, CallSummary, CompletionStatus, CompletionSummary, JobView, Page, UsageReport, UsageTotals } from "./types";
 
 // What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
+// What only an admin may see (the markup, LiteLLM's error text) depends on who is asking:
+// a team never learns what its calls cost the operator or which provider served them.
 
-export function balanceOf(acct: AccountRow): Balance {
+export function balanceOf(acct: AccountRow, viewer: Caller): Balance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
     team_id: acct.team_id,
@@ -17,7 +20,7 @@ export function balanceOf(acct: AccountRow): Balance {
     budget_mode: acct.budget_mode,
     credits_per_dollar: acct.credits_per_dollar,
     tokens_per_credit: acct.tokens_per_credit,
-    cost_markup_percentage: acct.cost_markup_percentage,
+    ...(viewer === "admin" ? { cost_markup_percentage: acct.cost_markup_percentage } : {}),
     job_ttl_seconds: acct.job_ttl_seconds,
     rate_limit_per_minute: acct.rate_limit_per_minute,
     status: acct.status,
@@ -47,7 +50,7 @@ export function callSummariesOf(calls: CallRow[]): CallSummary[] {
   }));
 }
 
-export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[]): JobView {
+export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: Caller): JobView {
   return {
     job_id: job.job_id,
     team_id: teamId,
@@ -76,6 +79,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[]): JobVie
       usage_estimated: c.usage_estimated === 1,
       latency_ms: c.latency_ms,
       error: c.error,
+      ...(viewer === "admin" ? { upstream_error: c.upstream_error } : {}),
       stream: c.stream === 1,
       created_at: c.created_at,
     })),
@@ -84,7 +88,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[]): JobVie
 
 /** A job as listed (its calls are only in the single-job view). */
 export function jobListingOf(teamId: string, job: JobRow): Omit<JobView, "calls"> {
-  const { calls: _calls, ...view } = jobViewOf(teamId, job, []);
+  const { calls: _calls, ...view } = jobViewOf(teamId, job, [], "team");
   return view;
 }
 

@@ -20,21 +20,36 @@ function describeAttempt(attempt: Attempt): string {
   }
 }
 
-/** What a team is told (and what its job records) about a call that got no answer. */
-export function describeFailure(attempts: Attempt[], message: string, retryable: boolean, models: string[]): string {
+/** A call that got no answer, in the words of each audience. */
+export interface DescribedFailure {
+  /** The gateway's words: what the team sees in its job and what the call records as `error`. */
+  error: string;
+  /** The upstream's own text, cleaned of secrets: recorded for admins only. */
+  upstreamError: string | null;
+  /** Why a model rejected the request, cleaned of secrets and model names: only in the immediate answer. */
+  rejection: string | null;
+}
+
+/** What a call that got no answer records, and what its client may be told. */
+export function describeFailure(attempts: Attempt[], message: string, retryable: boolean, models: string[]): DescribedFailure {
   const last = attempts.at(-1);
-  if (last?.outcome === "client_closed") return "The client closed the connection";
+  const upstreamError = message ? sanitizeUpstreamMessage(message) : null;
+  if (last?.outcome === "client_closed") return { error: "The client closed the connection", upstreamError: null, rejection: null };
   if (!retryable && last?.status !== undefined) {
-    return `The model rejected the request (HTTP ${last.status}): ${hideModelNames(sanitizeUpstreamMessage(message), models)}`;
+    return {
+      error: `The model rejected the request (HTTP ${last.status})`,
+      upstreamError,
+      rejection: hideModelNames(sanitizeUpstreamMessage(message), models),
+    };
   }
-  return `Every model in the group failed: ${attempts.map(describeAttempt).join("; ")}`;
+  return { error: `Every model in the group failed: ${attempts.map(describeAttempt).join("; ")}`, upstreamError, rejection: null };
 }
 
 /** How a call that produced no answer is reported to the client. */
 export function callFailureOf(
   modelGroup: string,
   attempts: Attempt[],
-  teamMessage: string,
+  failure: DescribedFailure,
   retryable: boolean,
   status?: number,
 ): CallFailure {
@@ -42,7 +57,7 @@ export function callFailureOf(
     if (status === 401 || status === 403) {
       return new CallFailure("credentials_refused", "LiteLLM refused the gateway's credentials; the operator must check LITELLM_API_KEY");
     }
-    return new CallFailure("request_rejected", teamMessage);
+    return new CallFailure("request_rejected", failure.error, failure.rejection ?? undefined);
   }
   if (attempts.length > 0 && attempts.every((a) => a.outcome === "timeout")) {
     return new CallFailure("timed_out", `Every model in group '${modelGroup}' timed out`);

@@ -5,6 +5,7 @@
 import { parseUsage, type Usage } from "./cost";
 import { upstreamErrorMessage } from "./litellm-client";
 import { type SseEvent, sseParser } from "./sse";
+import { toTeamChunk } from "./team-chunk";
 
 /** How a streamed call ended, decided exactly once. */
 export interface StreamOutcome {
@@ -17,15 +18,19 @@ export interface StreamOutcome {
   /** Content and tool-call text passed on to the client: the base of a usage estimate. */
   deliveredText: string;
   finishReason: string | null;
-  /** Why the stream failed (already cleaned of model names and secrets). */
+  /** Why the stream failed, in the gateway's words (what the team sees). */
   error: string | null;
+  /** The upstream's own error text, cleaned of secrets: kept for admins, never sent to the team. */
+  upstreamError: string | null;
   endedAt: number;
 }
 
 export interface MeterOptions {
   /** What clients see as each chunk's `model`: the group they asked for, never the model that served. */
   modelGroup: string;
-  /** Cleans an upstream error message before it reaches the client or the ledger. */
+  /** The gateway's call id: each chunk's `id` is made from it, never the upstream's. */
+  callId: string;
+  /** Cleans an upstream error message before it is kept (for admins; teams get the gateway's words). */
   cleanMessage: (message: string) => string;
   /**
    * Runs when the stream ends with the client still there (not after a disconnect); whatever
@@ -47,13 +52,15 @@ export interface StreamMeter {
 
 const DONE_EVENT = "data: [DONE]\n\n";
 
+/** What a team is told when the upstream sends an error event mid-stream (its text is kept for admins). */
+const MIDSTREAM_FAILURE = "The model failed mid-stream";
+
 /** The SSE event a client gets when the upstream fails after the stream has started. */
 export function streamErrorEvent(message: string, code = "502"): string {
   return `data: ${JSON.stringify({ error: { message, type: "upstream_error", param: null, code } })}\n\n`;
 }
 
 interface ChunkLike {
-  model?: unknown;
   usage?: unknown;
   error?: unknown;
   choices?: Array<{
@@ -65,9 +72,10 @@ interface ChunkLike {
 /**
  * A TransformStream that forwards LiteLLM's chat-completion stream event by event and meters
  * it. An event is forwarded as soon as its closing blank line arrives (an SSE client acts on
- * nothing earlier), with three changes: `model` becomes the group's name, an upstream error
- * event is replaced by a cleaned one, and data lines that are not JSON are dropped (they
- * would break OpenAI SDK parsers). Comments pass through. The upstream's `[DONE]` is held
+ * nothing earlier), with three changes: each chunk is rebuilt for the team (toTeamChunk: the
+ * gateway's id, the group as `model`, OpenAI's fields only), an upstream error event is
+ * replaced by the gateway's own, and data lines that are not JSON are dropped (they would
+ * break OpenAI SDK parsers). Comments pass through. The upstream's `[DONE]` is held
  * until the end, so `beforeDone` can write first and the stream always ends with `[DONE]`.
  */
 export function meterStream(options: MeterOptions): StreamMeter {
@@ -79,6 +87,7 @@ export function meterStream(options: MeterOptions): StreamMeter {
   let finishReason: string | null = null;
   let sawDone = false;
   let failure: string | null = null;
+  let upstreamError: string | null = null;
   let upstreamBroke: string | null = null;
 
   let settle!: (outcome: StreamOutcome) => void;
@@ -88,7 +97,7 @@ export function meterStream(options: MeterOptions): StreamMeter {
   });
   const decide = (status: StreamOutcome["status"], error: string | null): StreamOutcome => {
     if (decided === null) {
-      decided = { status, usage, reportedCostUsd, deliveredText, finishReason, error, endedAt: performance.now() };
+      decided = { status, usage, reportedCostUsd, deliveredText, finishReason, error, upstreamError, endedAt: performance.now() };
       settle(decided);
     }
     return decided;
@@ -147,15 +156,11 @@ export function meterStream(options: MeterOptions): StreamMeter {
     if (chunk.error !== undefined && chunk.error !== null) {
       const code = (chunk.error as { code?: unknown }).code;
       const status = typeof code === "number" || (typeof code === "string" && /^\d{3}$/.test(code)) ? String(code) : undefined;
-      fail(options.cleanMessage(upstreamErrorMessage(text)) || "The model failed mid-stream", status);
+      upstreamError = options.cleanMessage(upstreamErrorMessage(text)) || null;
+      fail(MIDSTREAM_FAILURE, status);
       return;
     }
-    let forwarded = text;
-    if (typeof chunk.model === "string" && chunk.model !== options.modelGroup) {
-      chunk.model = options.modelGroup;
-      forwarded = JSON.stringify(chunk);
-    }
-    send(`data: ${forwarded}\n\n`);
+    send(`data: ${JSON.stringify(toTeamChunk(chunk as Record<string, unknown>, options))}\n\n`);
     meterChunk(chunk);
   };
 

@@ -54,9 +54,13 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
 
   if (!outcome.ok) {
     const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
-    const error = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
-    await recordCallOrLog(env, input, record({ status: closed ? "aborted" : "failed", error }));
-    throw callFailureOf(input.modelGroup, outcome.attempts, error, outcome.retryable, outcome.status);
+    const failure = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
+    await recordCallOrLog(
+      env,
+      input,
+      record({ status: closed ? "aborted" : "failed", error: failure.error, upstreamError: failure.upstreamError }),
+    );
+    throw callFailureOf(input.modelGroup, outcome.attempts, failure, outcome.retryable, outcome.status);
   }
 
   const response = outcome.opened;

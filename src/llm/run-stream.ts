@@ -8,7 +8,7 @@ import { readWithin, withinLimit } from "./deadline";
 import { fallBackInOrder, type ModelTry } from "./fallback";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig, upstreamConfig } from "./litellm-client";
 import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
-import { hideModelNames } from "./redact";
+import { sanitizeUpstreamMessage } from "./redact";
 
 /** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
 export interface BackgroundWork {
@@ -75,15 +75,21 @@ export async function runStreamCall(
   const outcome = await fallBackInOrder(input.models, (model) => openStream(config, model, body, callId, clientSignal));
   if (!outcome.ok) {
     const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
-    const error = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
-    await recordCallOrLog(env, input, baseRecord(outcome.attempts, { status: closed ? "aborted" : "failed", error }), 2);
-    throw callFailureOf(input.modelGroup, outcome.attempts, error, outcome.retryable, outcome.status);
+    const failure = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
+    await recordCallOrLog(
+      env,
+      input,
+      baseRecord(outcome.attempts, { status: closed ? "aborted" : "failed", error: failure.error, upstreamError: failure.upstreamError }),
+      2,
+    );
+    throw callFailureOf(input.modelGroup, outcome.attempts, failure, outcome.retryable, outcome.status);
   }
   const opened: Opened = { model: outcome.model, attempts: outcome.attempts, ...outcome.opened };
 
   const meter: StreamMeter = meterStream({
     modelGroup: input.modelGroup,
-    cleanMessage: (message) => hideModelNames(message, input.models),
+    callId,
+    cleanMessage: sanitizeUpstreamMessage,
     // The client learns the stream is over only once the call is recorded, so a job completed
     // right after `[DONE]` already counts it.
     beforeDone: () => withinLimit(settled, END_OF_STREAM_LEDGER_WAIT_MS).then((text) => text ?? null),
@@ -240,5 +246,6 @@ async function streamedCallRecord(
     ...meteredFields(usage, cost, estimated),
     latencyMs: outcome.endedAt - started,
     error: outcome.status === "aborted" ? "Client disconnected mid-stream" : outcome.error,
+    upstreamError: outcome.upstreamError,
   });
 }

@@ -52,6 +52,7 @@ export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
     latency_sum_ms: 0,
     latency_count: 0,
     summary: null,
+    owner: "team",
     ...overrides,
   };
 }
@@ -69,6 +70,7 @@ export function callRow(overrides: Partial<CallRow> = {}): CallRow {
     usage_estimated: 0,
     latency_ms: 120,
     error: null,
+    upstream_error: null,
     stream: 0,
     created_at: "2026-01-01T00:00:01.000Z",
     ...overrides,

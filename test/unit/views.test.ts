@@ -19,8 +19,22 @@ const usage = (jobType: string, n: number) => ({
 
 describe("ledger views", () => {
   it("a balance: remaining is allocated minus used; available also leaves out what is reserved", () => {
-    const balance = balanceOf(accountRow({ credits_allocated: 10, credits_used: 3, credits_reserved: 2 }));
+    const balance = balanceOf(accountRow({ credits_allocated: 10, credits_used: 3, credits_reserved: 2 }), "team");
     expect(balance).toMatchObject({ credits_remaining: 7, credits_available: 5, credits_reserved: 2, team_id: "team-a" });
+  });
+
+  it("the markup is the admin's to see, never the team's", () => {
+    const acct = accountRow({ cost_markup_percentage: 35 });
+    expect(balanceOf(acct, "team")).not.toHaveProperty("cost_markup_percentage");
+    expect(balanceOf(acct, "admin").cost_markup_percentage).toBe(35);
+  });
+
+  it("a call's upstream error text is in the admin's job view only; the team sees the gateway's words", () => {
+    const calls = [callRow({ status: "failed", error: "The model failed mid-stream", upstream_error: "litellm.APIConnectionError: x" })];
+    const asTeam = jobViewOf("team-a", jobRow(), calls, "team").calls[0];
+    expect(asTeam.error).toBe("The model failed mid-stream");
+    expect(asTeam).not.toHaveProperty("upstream_error");
+    expect(jobViewOf("team-a", jobRow(), calls, "admin").calls[0].upstream_error).toBe("litellm.APIConnectionError: x");
   });
 
   it("a job view: costs in USD, the average latency rounded, flags as booleans", () => {
@@ -31,7 +45,7 @@ describe("ledger views", () => {
       credit_applied: 1,
       model_groups_used: '["fast"]',
     });
-    const view = jobViewOf("team-a", job, [callRow({ stream: 1 })]);
+    const view = jobViewOf("team-a", job, [callRow({ stream: 1 })], "team");
     expect(view.costs).toEqual({
       total_calls: 0,
       successful_calls: 0,

@@ -32,7 +32,9 @@ creditRoutes.openapi(
     path: "/teams/{team_id}/balance",
     tags: ["Credits"],
     summary: "A team's balance",
-    description: "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs).",
+    description:
+      "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs). " +
+      "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin] as const,
     request: { params: TeamParam },

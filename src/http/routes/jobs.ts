@@ -62,6 +62,8 @@ jobRoutes.openapi(
     path: "/{job_id}",
     tags: ["Jobs"],
     summary: "Get a job with its calls",
+    description:
+      "A call's `error` is the gateway's own message. With the admin key each call also has `upstream_error`, LiteLLM's text (secrets removed).",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin] as const,
     request: {
@@ -109,7 +111,10 @@ jobRoutes.openapi(
     path: "/{job_id}/complete",
     tags: ["Jobs"],
     summary: "Complete a job: charge it (status completed) or release it (failed, cancelled)",
-    description: "Idempotent: completing again with the same status returns the same summary and charges nothing.",
+    description:
+      "Idempotent: completing again with the same status returns the same summary and charges nothing. " +
+      "Only `completed` is charged; a job completed as `failed` or `cancelled` is not, whatever calls it made (they still show in its costs and in usage). " +
+      "A job opened by create-and-call (or its stream variant) is completed by the gateway: completing it here is 409.",
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { params: JobParam, body: jsonBody(CompleteJobBody) },
@@ -137,7 +142,7 @@ jobRoutes.openapi(
     summary: "One job, one call, completed and charged in one request",
     description:
       "Creates the job, makes the call, and completes the job: `completed` (charged) when the call succeeds, `failed` (released) when it does not. " +
-      "A failed call answers with the call's error and the job's `job_id`.",
+      "A failed call answers with the call's error and the job's `job_id`. The job is the gateway's: the team cannot complete it or make another call in it (409).",
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { body: jsonBody(CreateAndCallBody) },

@@ -24,8 +24,10 @@ const sseResponse = (description: string) => ({
 
 const STREAM_DESCRIPTION =
   "The answer is LiteLLM's SSE stream of `chat.completion.chunk` events, passed on as each event arrives. " +
-  "The chunk carrying `usage` is always included (it is how the call is metered). `model` in each chunk is the model group. " +
-  'An upstream failure after the stream has started becomes `data: {"error": {...}}` followed by `data: [DONE]`. ' +
+  "Each chunk is rebuilt from OpenAI's chunk fields only (`id`, `object`, `created`, `model`, `choices`, `usage`): " +
+  "`id` is `chatcmpl-<call id>` for every chunk of the call, `model` is the model group, and `usage` carries token counts only " +
+  "(never a cost). The chunk carrying `usage` is always included (it is how the call is metered). " +
+  'An upstream failure after the stream has started becomes the gateway\'s `data: {"error": {...}}` followed by `data: [DONE]`. ' +
   "Errors before the stream starts (auth, job state, group, credits, every model failing) are ordinary JSON answers. " +
   "The call is recorded in the job before `[DONE]` is sent; a client that disconnects still leaves an `aborted` call.";
 
@@ -63,7 +65,8 @@ streamingRoutes.openapi(
     description:
       `${STREAM_DESCRIPTION} After the model's chunks comes \`event: job_summary\` with \`data: {"job_id", "status", "costs"}\` ` +
       "(the same fields as create-and-call's answer; OpenAI SDK parsers skip named events), then `data: [DONE]`. " +
-      "The job's id is also in the `x-job-id` header. Idempotency-Key is not honoured here: a stream cannot be replayed.",
+      "The job's id is also in the `x-job-id` header; the job is the gateway's: the team can read it, but completing it or " +
+      "making another call in it is 409. Idempotency-Key is not honoured here: a stream cannot be replayed.",
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { body: jsonBody(CreateAndCallBody) },

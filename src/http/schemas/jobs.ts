@@ -187,7 +187,12 @@ export const Job = JobSummary.extend({
       cost_usd: z.number(),
       usage_estimated: z.boolean(),
       latency_ms: z.number().int(),
-      error: z.string().nullable(),
+      error: z.string().nullable().openapi({ description: "Why the call failed, in the gateway's words" }),
+      upstream_error: z
+        .string()
+        .nullable()
+        .optional()
+        .openapi({ description: "Admin key only: LiteLLM's own error text (secrets removed). A team key never sees it" }),
       stream: z.boolean(),
       created_at: Timestamp,
     }),

@@ -63,7 +63,10 @@ export const Balance = z
     budget_mode: BudgetMode,
     credits_per_dollar: z.number(),
     tokens_per_credit: z.number().int(),
-    cost_markup_percentage: z.number(),
+    cost_markup_percentage: z
+      .number()
+      .optional()
+      .openapi({ description: "Admin key only: the markup on provider cost. A team key never sees it" }),
     job_ttl_seconds: z.number().int(),
     rate_limit_per_minute: z.number().int().nullable(),
     status: z.enum(["active", "suspended", "paused"]),
