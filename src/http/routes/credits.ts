@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
-import { idempotent } from "../idempotency";
+import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
 import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
 import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
@@ -66,7 +66,8 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const added = await onLedger(c.env, team_id, "addCredits", body.credits, body.reason ?? "Manual credit allocation");
+    const reason = body.reason ?? "Manual credit allocation";
+    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) });
     return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
   },
 );
@@ -109,7 +110,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body));
+    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
     return c.json(balance, 200);
   },
 );
@@ -140,7 +141,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const refund = await onLedger(c.env, team_id, "refundJob", body.job_id, body.reason);
+    const refund = await onLedger(c.env, team_id, "refundJob", body.job_id, body.reason, { id: operationId(c) });
     return c.json({ team_id, job_id: body.job_id, credits_refunded: refund.transaction.amount, ...refund }, 200);
   },
 );

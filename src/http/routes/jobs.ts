@@ -5,8 +5,8 @@ import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, tea
 import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { idempotent } from "../idempotency";
-import { closeAfterError, closeJob, newJobOf, startOneRequestJob } from "../one-request-job";
+import { idempotent, operationId } from "../idempotency";
+import { closeAfterError, closeJob, earlierOneRequestAnswer, newJobOf, oneRequestAnswer, startOneRequestJob } from "../one-request-job";
 import { JobParam, TeamParam } from "../params";
 import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
 import {
@@ -51,7 +51,7 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body));
+    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body, operationId(c)));
     return c.json(job, 200);
   },
 );
@@ -124,6 +124,7 @@ jobRoutes.openapi(
       status: body.status,
       errorMessage: body.error_message ?? null,
       metadata: body.metadata ?? null,
+      operation: { id: operationId(c) },
     });
     return c.json(summary, 200);
   },
@@ -147,15 +148,20 @@ jobRoutes.openapi(
     },
   }),
   async (c) => {
-    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const earlier = await earlierOneRequestAnswer(c, body);
+    if (earlier) return earlier;
+    const { teamId, jobId, input } = await startOneRequestJob(c, body);
     let answer: Awaited<ReturnType<typeof runChatCall>>;
     try {
       answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
     } catch (error) {
-      throw await closeAfterError(c.env, teamId, jobId, error);
+      throw await closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete"));
     }
-    const summary = await closeJob(c.env, teamId, jobId, "completed", null);
-    return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200);
+    // The answer is kept with the completion, so a retry after a lost completion gets it again.
+    const operation = { id: operationId(c, "complete"), keep: JSON.stringify(answer) };
+    const summary = await closeJob(c.env, teamId, jobId, "completed", null, operation);
+    return oneRequestAnswer(c, answer, jobId, summary);
   },
 );
 
