@@ -111,7 +111,10 @@ describe("the TeamLedger object", () => {
     expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
     const kinds = accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind);
     expect(kinds.filter((k) => k === "deduction")).toHaveLength(1);
-    expect(await ledger.completeJob({ ...complete, status: "failed", operation: op() })).toMatchObject({ ok: false, code: "JOB_STATUS_CONFLICT" });
+    expect(await ledger.completeJob({ ...complete, status: "failed", operation: op() })).toMatchObject({
+      ok: false,
+      code: "JOB_STATUS_CONFLICT",
+    });
   });
 
   it("no call is admitted in a completed job", async () => {

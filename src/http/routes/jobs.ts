@@ -42,6 +42,9 @@ jobRoutes.openapi(
     path: "/create",
     tags: ["Jobs"],
     summary: "Open a job (reserves its minimum charge)",
+    description:
+      "With an `Idempotency-Key`, a retry (also after a 5xx) returns the job the first attempt opened and reserves nothing more. " +
+      "402, 403 and 429 answers are not kept: the same key runs again once credits, status or rate allow.",
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { body: jsonBody(CreateJobBody) },
@@ -109,7 +112,9 @@ jobRoutes.openapi(
     path: "/{job_id}/complete",
     tags: ["Jobs"],
     summary: "Complete a job: charge it (status completed) or release it (failed, cancelled)",
-    description: "Idempotent: completing again with the same status returns the same summary and charges nothing.",
+    description:
+      "Idempotent: completing again with the same status returns the same summary and charges nothing " +
+      "(with an `Idempotency-Key`, also after a 5xx).",
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { params: JobParam, body: jsonBody(CompleteJobBody) },
@@ -138,7 +143,11 @@ jobRoutes.openapi(
     summary: "One job, one call, completed and charged in one request",
     description:
       "Creates the job, makes the call, and completes the job: `completed` (charged) when the call succeeds, `failed` (released) when it does not. " +
-      "A failed call answers with the call's error and the job's `job_id`.",
+      "A failed call answers with the call's error and the job's `job_id`; the job's id is also in the `x-job-id` header. " +
+      "With an `Idempotency-Key`, a retry (also after a 5xx) never opens a second job nor calls the model twice: it answers " +
+      "the first answer if the job was completed with it; if the first attempt opened the job but made no call, it makes the call in that job; " +
+      "otherwise (the job ended without an answer to give, or its answer was lost after the call) it is 409 with the `job_id`, " +
+      "the job is closed uncharged, and a new key calls again.",
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { body: jsonBody(CreateAndCallBody) },

@@ -67,6 +67,9 @@ teamRoutes.openapi(
     path: "/create",
     tags: ["Teams"],
     summary: "Create a team with its virtual key and opening credits",
+    description:
+      "With an `Idempotency-Key`, a retry after a 5xx that finds the team already created by the first attempt answers 200 " +
+      "with that attempt's virtual key (kept sealed in the team's ledger for 24 h, for this key only); without it, a duplicate is 400.",
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { body: jsonBody(CreateTeam) },
