@@ -27,7 +27,9 @@ export type LedgerErrorCode =
   | "JOB_OWNED_BY_GATEWAY"
   | "JOB_NOT_CHARGED"
   | "ALREADY_REFUNDED"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  /** An operation id (an Idempotency-Key) already used for another request. */
+  | "OPERATION_MISMATCH";
 
 /** The team's ledger refused (no credits, job finished, team paused...): its code says why. */
 export class LedgerRefusal extends Error {

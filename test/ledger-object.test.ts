@@ -41,11 +41,14 @@ function call(modelGroup: string, overrides: Partial<CallRecord> = {}): CallReco
   };
 }
 
+/** A fresh operation id: each change below is its own request unless a test says otherwise. */
+const op = () => ({ id: crypto.randomUUID() });
+
 /** A fresh team's ledger, opened with `credits`. */
 async function openLedger(credits = 5) {
   const teamId = uid("ledger-team");
   const ledger = env.TEAM_LEDGER.getByName(teamId);
-  const opened = await ledger.openAccount(account(teamId, credits));
+  const opened = await ledger.openAccount(account(teamId, credits), op());
   expect(opened).toMatchObject({ ok: true, value: { credits_remaining: credits, credits_reserved: 0 } });
   return { teamId, ledger };
 }
@@ -57,14 +60,14 @@ function accepted<T>(result: { ok: true; value: T } | { ok: false; code: string;
 
 async function newJob(ledger: Awaited<ReturnType<typeof openLedger>>["ledger"]) {
   const jobId = crypto.randomUUID();
-  accepted(await ledger.createJob({ jobId, jobType: "summarize", userId: null, metadata: { source: "test" } }));
+  accepted(await ledger.createJob({ jobId, jobType: "summarize", userId: null, metadata: { source: "test" }, operation: op() }));
   return jobId;
 }
 
 describe("the TeamLedger object", () => {
   it("opens an account once", async () => {
     const { teamId, ledger } = await openLedger();
-    expect(await ledger.openAccount(account(teamId, 1))).toMatchObject({ ok: false, code: "ACCOUNT_EXISTS" });
+    expect(await ledger.openAccount(account(teamId, 1), op())).toMatchObject({ ok: false, code: "ACCOUNT_EXISTS" });
   });
 
   it("a new job reserves one credit, recorded in the ledger", async () => {
@@ -80,7 +83,7 @@ describe("the TeamLedger object", () => {
 
   it("with nothing available, no job opens", async () => {
     const { ledger } = await openLedger(0);
-    const refused = await ledger.createJob({ jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {} });
+    const refused = await ledger.createJob({ jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: op() });
     expect(refused).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
   });
 
@@ -101,52 +104,58 @@ describe("the TeamLedger object", () => {
     accepted(await ledger.beginCall(jobId, "fast"));
     accepted(await ledger.recordCall(jobId, call("fast")));
     const complete = { jobId, status: "completed" as const, errorMessage: null, metadata: null };
-    const first = accepted(await ledger.completeJob(complete));
-    const second = accepted(await ledger.completeJob(complete));
+    const first = accepted(await ledger.completeJob({ ...complete, operation: op() }));
+    const second = accepted(await ledger.completeJob({ ...complete, operation: op() }));
     expect(second).toEqual(first);
     expect(first.costs).toMatchObject({ credits_charged: 1, credit_applied: true, credits_remaining: 4 });
     expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
     const kinds = accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind);
     expect(kinds.filter((k) => k === "deduction")).toHaveLength(1);
-    expect(await ledger.completeJob({ ...complete, status: "failed" })).toMatchObject({ ok: false, code: "JOB_STATUS_CONFLICT" });
+    expect(await ledger.completeJob({ ...complete, status: "failed", operation: op() })).toMatchObject({
+      ok: false,
+      code: "JOB_STATUS_CONFLICT",
+    });
   });
 
   it("no call is admitted in a completed job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null }));
+    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
     expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
   });
 
   it("a refund gives back the charge once", async () => {
     const { ledger } = await openLedger(5);
     const jobId = await newJob(ledger);
-    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null }));
-    const refund = accepted(await ledger.refundJob(jobId, "customer complaint"));
+    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
+    const refund = accepted(await ledger.refundJob(jobId, "customer complaint", op()));
     expect(refund.transaction).toMatchObject({ kind: "refund", amount: 1, job_id: jobId });
     expect(refund.balance).toMatchObject({ credits_used: 0, credits_remaining: 5 });
-    expect(await ledger.refundJob(jobId, "again")).toMatchObject({ ok: false, code: "ALREADY_REFUNDED" });
+    expect(await ledger.refundJob(jobId, "again", op())).toMatchObject({ ok: false, code: "ALREADY_REFUNDED" });
   });
 
   it("a failed job is released, never charged, and cannot be refunded", async () => {
     const { ledger } = await openLedger(2);
     const jobId = await newJob(ledger);
-    const summary = accepted(await ledger.completeJob({ jobId, status: "failed", errorMessage: "boom", metadata: null }));
+    const summary = accepted(await ledger.completeJob({ jobId, status: "failed", errorMessage: "boom", metadata: null, operation: op() }));
     expect(summary.costs).toMatchObject({ credits_charged: 0, credit_applied: false, credits_remaining: 2 });
-    expect(await ledger.refundJob(jobId, "nothing to give")).toMatchObject({ ok: false, code: "JOB_NOT_CHARGED" });
+    expect(await ledger.refundJob(jobId, "nothing to give", op())).toMatchObject({ ok: false, code: "JOB_NOT_CHARGED" });
   });
 
   it("a job the gateway opened admits calls and completion from the gateway only", async () => {
     const { ledger } = await openLedger(3);
     const jobId = crypto.randomUUID();
-    accepted(await ledger.createJob({ jobId, jobType: "one_request", userId: null, metadata: {}, owner: "gateway" }));
+    accepted(await ledger.createJob({ jobId, jobType: "one_request", userId: null, metadata: {}, owner: "gateway", operation: op() }));
     accepted(await ledger.beginCall(jobId, "fast", "gateway"));
     expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
     accepted(await ledger.recordCall(jobId, call("fast")));
     const byTeam = { jobId, status: "cancelled" as const, errorMessage: null, metadata: null };
-    expect(await ledger.completeJob(byTeam)).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
-    expect(await ledger.completeJob({ ...byTeam, closedBy: "team" })).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
-    const done = accepted(await ledger.completeJob({ ...byTeam, status: "completed", closedBy: "gateway" }));
+    expect(await ledger.completeJob({ ...byTeam, operation: op() })).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    expect(await ledger.completeJob({ ...byTeam, closedBy: "team", operation: op() })).toMatchObject({
+      ok: false,
+      code: "JOB_OWNED_BY_GATEWAY",
+    });
+    const done = accepted(await ledger.completeJob({ ...byTeam, status: "completed", closedBy: "gateway", operation: op() }));
     expect(done.costs).toMatchObject({ credit_applied: true, credits_charged: 1, credits_remaining: 2 });
   });
 
@@ -159,5 +168,87 @@ describe("the TeamLedger object", () => {
     });
     expect(accepted(await ledger.getJob("admin", jobId))).toMatchObject({ status: "expired", credits_charged: 0 });
     expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_reserved: 0, credits_used: 0 });
+  });
+});
+
+describe("the TeamLedger object applies each operation once", () => {
+  it("a repeated operation answers its first result and changes nothing", async () => {
+    const { ledger } = await openLedger(5);
+    const topUp = op();
+    const first = accepted(await ledger.addCredits(3, "top-up", topUp));
+    const again = accepted(await ledger.addCredits(3, "top-up", topUp));
+    expect(again).toEqual(first);
+    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_allocated: 8 });
+    const opening = op();
+    const jobId = crypto.randomUUID();
+    const job = accepted(await ledger.createJob({ jobId, jobType: "t", userId: null, metadata: {}, operation: opening }));
+    // A retry makes a new job id, and still gets the first job.
+    const retried = { jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: opening };
+    expect(accepted(await ledger.createJob(retried))).toEqual(job);
+    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_reserved: 1 });
+    expect(accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind)).toEqual([
+      "reservation",
+      "allocation",
+      "allocation",
+    ]);
+  });
+
+  it("an operation id used again for other arguments or another method is refused, and changes nothing", async () => {
+    const { ledger } = await openLedger(5);
+    const topUp = op();
+    accepted(await ledger.addCredits(3, "top-up", topUp));
+    expect(await ledger.addCredits(4, "top-up", topUp)).toMatchObject({ ok: false, code: "OPERATION_MISMATCH" });
+    expect(await ledger.updateSettings({ creditsPerDollar: 20 }, topUp)).toMatchObject({ ok: false, code: "OPERATION_MISMATCH" });
+    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_allocated: 8, credits_per_dollar: 10 });
+  });
+
+  it("a refusal is not remembered: the same operation runs once the moment has passed", async () => {
+    const { ledger } = await openLedger(0);
+    const opening = op();
+    const request = { jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: opening };
+    expect(await ledger.createJob(request)).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
+    accepted(await ledger.addCredits(1, "top-up", op()));
+    expect(accepted(await ledger.createJob(request)).job_id).toBe(request.jobId);
+  });
+
+  it("a call recorded twice under its call id is counted once", async () => {
+    const { ledger } = await openLedger();
+    const jobId = await newJob(ledger);
+    accepted(await ledger.beginCall(jobId, "fast"));
+    const record = call("fast");
+    const first = accepted(await ledger.recordCall(jobId, record));
+    expect(accepted(await ledger.recordCall(jobId, record))).toEqual(first);
+    const job = accepted(await ledger.getJob("team", jobId)) as JobView;
+    expect(job.costs).toMatchObject({ total_calls: 1, total_tokens: 15 });
+    expect(job.calls).toHaveLength(1);
+  });
+
+  it("recall gives an operation's result and the text kept with it, only for the same method and arguments", async () => {
+    const { ledger } = await openLedger(5);
+    const topUp = { id: crypto.randomUUID(), keep: "kept text" };
+    const first = accepted(await ledger.addCredits(3, "top-up", topUp));
+    expect(accepted(await ledger.recall(topUp.id, "addCredits", { credits: 3, reason: "top-up" }))).toEqual({
+      method: "addCredits",
+      result: first,
+      kept: "kept text",
+    });
+    expect(await ledger.recall(topUp.id, "addCredits", { credits: 4, reason: "top-up" })).toMatchObject({ code: "OPERATION_MISMATCH" });
+    expect(accepted(await ledger.recall(crypto.randomUUID(), "addCredits"))).toBeNull();
+  });
+
+  it("an operation is forgotten after 24 hours: the same id then applies again", async () => {
+    const { ledger } = await openLedger(5);
+    const topUp = op();
+    accepted(await ledger.addCredits(3, "top-up", topUp));
+    await runInDurableObject(ledger, (_instance: TeamLedger, state) => {
+      state.storage.sql.exec("UPDATE operations SET created_at_ms = created_at_ms - ?", 24 * 60 * 60 * 1000 + 1);
+    });
+    accepted(await ledger.addCredits(3, "top-up", topUp));
+    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_allocated: 11 });
+    // Writes sweep what is forgotten (here the opening and the first top-up): only the new record is left.
+    const rows = await runInDurableObject(ledger, (_instance: TeamLedger, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM operations").one(),
+    );
+    expect(rows.n).toBe(1);
   });
 });

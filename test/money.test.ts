@@ -147,6 +147,10 @@ describe("idempotency records expire", () => {
     );
     const dayAgo = new Date(Date.now() - 25 * 60 * 60 * 1000).toISOString();
     await env.DB.prepare("UPDATE idempotency_records SET created_at = ? WHERE idempotency_key = 'old-key'").bind(dayAgo).run();
+    // A day passes for the team's ledger too: the operation made under the key is as old.
+    await runInDurableObject(env.TEAM_LEDGER.getByName(team.teamId), (_instance, state) => {
+      state.storage.sql.exec("UPDATE operations SET created_at_ms = created_at_ms - ?", 25 * 60 * 60 * 1000);
+    });
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env);
     const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM idempotency_records WHERE idempotency_key = 'old-key'").first<{
       n: number;

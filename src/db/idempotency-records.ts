@@ -20,7 +20,7 @@ export class IdempotencyRecords {
     requestHash: string,
     maxAgeMs: number,
     abandonedAfterMs: number,
-  ): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null }> {
+  ): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null; headers: string | null }> {
     const now = new Date();
     const staleBefore = new Date(now.getTime() - maxAgeMs).toISOString();
     // A claim still without an answer long after any request could have finished was abandoned
@@ -52,15 +52,15 @@ export class IdempotencyRecords {
       ]);
       if (claimed.length > 0) return "claimed";
       const record = existing[0];
-      return { requestHash: record.requestHash, status: record.status, body: record.body };
+      return { requestHash: record.requestHash, status: record.status, body: record.body, headers: record.headers };
     });
   }
 
-  saveAnswer(scope: string, key: string, status: number, body: string): Promise<void> {
+  saveAnswer(scope: string, key: string, status: number, body: string, headers: string): Promise<void> {
     return runQuery("saveIdempotentResponse", async () => {
       await this.db
         .update(idempotencyRecords)
-        .set({ status, body })
+        .set({ status, body, headers })
         .where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key)));
     });
   }
@@ -69,6 +69,26 @@ export class IdempotencyRecords {
     return runQuery("releaseIdempotencyKey", async () => {
       await this.db.delete(idempotencyRecords).where(and(eq(idempotencyRecords.scope, scope), eq(idempotencyRecords.idempotencyKey, key)));
     });
+  }
+
+  /**
+   * The records a deleted team leaves (for the Repository's deleteTeam batch): its own
+   * (`team:<id> ...`) and the admin's on its paths (`.../teams/<id>/...`), so a team later created
+   * with the same id never gets them replayed.
+   */
+  forTeam(teamId: string) {
+    const own = `team:${teamId} `;
+    return this.db
+      .delete(idempotencyRecords)
+      .where(
+        or(
+          sql`substr(${idempotencyRecords.scope}, 1, length(${own})) = ${own}`,
+          and(
+            sql`substr(${idempotencyRecords.scope}, 1, 6) = 'admin '`,
+            sql`instr(${idempotencyRecords.scope}, ${`/teams/${teamId}/`}) > 0`,
+          ),
+        ),
+      );
   }
 
   purgeOlderThan(olderThanMs: number): Promise<void> {

@@ -283,6 +283,7 @@ export class Repository {
         this.db.delete(apiKeys).where(eq(apiKeys.teamId, teamId)),
         this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
         this.db.delete(teams).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
+        this.idempotency.forTeam(teamId),
       ]);
       return deleted.length > 0;
     });

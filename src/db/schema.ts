@@ -102,6 +102,8 @@ export const idempotencyRecords = sqliteTable(
     requestHash: text("request_hash").notNull(),
     status: integer("status"),
     body: text("body"),
+    // The answer's headers a replay repeats (content type, Retry-After, x-job-id), as JSON.
+    headers: text("headers"),
     createdAt: text("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.scope, t.idempotencyKey] })],

@@ -11,6 +11,8 @@ export interface AppEnv {
     principal: Principal;
     /** For LLM-call routes: the requested group, resolved with the key in one D1 query. */
     callGroup?: { name: string; models: string[] | null };
+    /** Set by the idempotent middleware when the request has an Idempotency-Key: see operationId(). */
+    operationBase?: string;
   };
 }
 

@@ -44,6 +44,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   JOB_NOT_CHARGED: 400,
   ALREADY_REFUNDED: 409,
   INVALID_ARGUMENT: 422,
+  OPERATION_MISMATCH: 422,
 };
 
 /** Seconds a paused team is told to wait before trying again. */

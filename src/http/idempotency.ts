@@ -1,90 +1,52 @@
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { log } from "../log";
-import type { AppEnv } from "./context";
+import { seal, unseal } from "../security/sealing";
+import type { AppContext, AppEnv } from "./context";
 import { apiError, asHttpError } from "./errors";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longer than any request can run (calls time out per attempt); an older unanswered claim was abandoned. */
 const ABANDONED_CLAIM_MS = 15 * 60 * 1000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
-const encoder = new TextEncoder();
+/** Refusals that hold only for the moment (credits, suspension, a conflict, a rate): a retry runs again. */
+const MOMENT_STATUSES = new Set([402, 403, 409, 429]);
+/** The headers a replay must carry, as the first answer had them. */
+const KEPT_HEADERS = ["content-type", "retry-after", "x-job-id"] as const;
 
 async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// A kept answer can carry a one-time secret (the virtual key of a new team or a rotation), and
-// keys live in D1 only as keyed hashes. So answers are kept sealed: AES-GCM under a key derived
-// from KEY_PEPPER, bound to their scope and Idempotency-Key. (Without a pepper no key can be
-// issued, so there is nothing secret to seal.)
-const SEALED = "sealed:v1:";
-const sealingKeys = new Map<string, Promise<CryptoKey>>();
+/**
+ * The operation id of a ledger change made by this request: derived from the caller's scope and
+ * Idempotency-Key (so the team's ledger applies it once however often the request is retried),
+ * with `step` telling apart the changes of one request; fresh when there is no key.
+ */
+export function operationId(c: AppContext, step?: string): string {
+  const base = c.get("operationBase");
+  if (!base) return crypto.randomUUID();
+  return step ? `${base}:${step}` : base;
+}
 
-function sealingKey(pepper: string): Promise<CryptoKey> {
-  let key = sealingKeys.get(pepper);
-  if (!key) {
-    key = crypto.subtle
-      .importKey("raw", encoder.encode(pepper), "HKDF", false, ["deriveKey"])
-      .then((base) =>
-        crypto.subtle.deriveKey(
-          { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("idempotency-records/v1") },
-          base,
-          { name: "AES-GCM", length: 256 },
-          false,
-          ["encrypt", "decrypt"],
-        ),
-      );
-    sealingKeys.set(pepper, key);
+function keptHeaders(response: Response): string {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) kept[name] = value;
   }
-  return key;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-async function seal(pepper: string | undefined, text: string, context: string): Promise<string> {
-  if (!pepper) return text;
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
-    await sealingKey(pepper),
-    encoder.encode(text),
-  );
-  const out = new Uint8Array(iv.length + sealed.byteLength);
-  out.set(iv);
-  out.set(new Uint8Array(sealed), iv.length);
-  return SEALED + toBase64(out);
-}
-
-/** The kept answer in clear, or null if it cannot be opened (the pepper changed since). */
-async function unseal(pepper: string | undefined, stored: string, context: string): Promise<string | null> {
-  if (!stored.startsWith(SEALED)) return stored;
-  if (!pepper) return null;
-  try {
-    const bytes = Uint8Array.from(atob(stored.slice(SEALED.length)), (ch) => ch.charCodeAt(0));
-    const opened = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: bytes.subarray(0, 12), additionalData: encoder.encode(context) },
-      await sealingKey(pepper),
-      bytes.subarray(12),
-    );
-    return new TextDecoder().decode(opened);
-  } catch {
-    return null;
-  }
+  return JSON.stringify(kept);
 }
 
 /**
- * `Idempotency-Key` on a POST that moves money or creates something: the first answer (status
- * and body, byte for byte) is kept for 24 h and replayed for the same key; the same key with a
- * different body is 422; a second request while the first still runs is 409, so it runs once.
- * Scoped by caller and path, so two teams can use the same key. Server errors are not kept,
- * so a retry after a 5xx runs again.
+ * `Idempotency-Key` on a POST that moves money or creates something: the first answer (status,
+ * body byte for byte, and its content type, Retry-After and x-job-id) is kept for 24 h and
+ * replayed for the same key; the same key with a different body is 422; a second request while
+ * the first still runs is 409, so it runs once. Scoped by caller and path, so two teams can use
+ * the same key. Server errors and refusals of the moment (402, 403, 409, 429) are not kept, so a
+ * retry runs again; the ledger changes it makes carry operation ids derived from the key, so a
+ * retry after a server error never applies a change the first attempt already made.
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
@@ -120,9 +82,11 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     const body = await unseal(c.env.KEY_PEPPER, claim.body, `${scope}\n${key}`);
     if (body === null)
       throw apiError(409, "The answer kept for this Idempotency-Key can no longer be read; send the request with a new key");
-    return c.newResponse(body, claim.status as 200, { "content-type": "application/json", "idempotent-replayed": "true" });
+    const headers: Record<string, string> = claim.headers ? JSON.parse(claim.headers) : { "content-type": "application/json" };
+    return c.newResponse(body, claim.status as 200, { ...headers, "idempotent-replayed": "true" });
   }
 
+  c.set("operationBase", await sha256Hex(`${scope}\n${key}`));
   try {
     // Hono turns an error thrown by the handler into c.res (through onError) before next() returns.
     await next();
@@ -136,9 +100,9 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
 
   async function settle(response: Response | null): Promise<void> {
     try {
-      if (response && response.status < 500) {
+      if (response && response.status < 500 && !MOMENT_STATUSES.has(response.status)) {
         const sealed = await seal(c.env.KEY_PEPPER, await response.clone().text(), `${scope}\n${key}`);
-        await records.saveAnswer(scope, key!, response.status, sealed);
+        await records.saveAnswer(scope, key!, response.status, sealed, keptHeaders(response));
       } else {
         await records.release(scope, key!);
       }

@@ -2,14 +2,17 @@ import type { z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { isGatewayFailure } from "../errors";
 import { onLedger, tryLedger } from "../ledger/client";
-import type { CompletionStatus, CompletionSummary } from "../ledger/types";
+import type { Operation } from "../ledger/operations";
+import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../ledger/types";
 import type { CallInput } from "../llm/call-record";
+import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
 import { teamOf } from "./auth";
 import { callInputOf, resolveModelGroup } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError } from "./errors";
+import { operationId } from "./idempotency";
 import type { CreateAndCallBody } from "./schemas/jobs";
 
 // A one-request job (create-and-call, plain or streamed): the job is opened, its one call
@@ -19,19 +22,24 @@ import type { CreateAndCallBody } from "./schemas/jobs";
 
 type JobFields = { job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
+/** What a job is opened with, as its operation is compared on a repeat. */
+function jobRequestOf(body: JobFields, owner: JobOwner) {
+  return { jobType: body.job_type, userId: body.user_id ?? null, metadata: body.metadata ?? {}, owner };
+}
+
 /** What the ledger's createJob is given for a job a client asked to open. */
-export function newJobOf(body: JobFields) {
-  return { jobId: crypto.randomUUID(), jobType: body.job_type, userId: body.user_id ?? null, metadata: body.metadata ?? {} };
+export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "team") {
+  return { jobId: crypto.randomUUID(), ...jobRequestOf(body, owner), operation: { id: operation } };
 }
 
 /** Opens the job of a one-request call and admits its call; a job whose call cannot start is closed as failed. */
 async function openOneRequestJob(c: AppContext, teamId: string, body: JobFields, modelGroup: string) {
-  const job = await onLedger(c.env, teamId, "createJob", { ...newJobOf(body), owner: "gateway" });
+  const job = await onLedger(c.env, teamId, "createJob", newJobOf(body, operationId(c, "create"), "gateway"));
   try {
     const admission = await onLedger(c.env, teamId, "beginCall", job.job_id, modelGroup, "gateway");
     return { jobId: job.job_id, admission };
   } catch (error) {
-    throw await closeAfterError(c.env, teamId, job.job_id, error);
+    throw await closeAfterError(c.env, teamId, job.job_id, error, operationId(c, "complete"));
   }
 }
 
@@ -51,8 +59,48 @@ export async function closeJob(
   jobId: string,
   status: CompletionStatus,
   errorMessage: string | null,
+  operation: Operation,
 ): Promise<CompletionSummary> {
-  return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null, closedBy: "gateway" });
+  return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null, closedBy: "gateway", operation });
+}
+
+/** create-and-call's answer: the call's, with the completed job's id, status and costs. */
+export function oneRequestAnswer(c: AppContext, answer: CallAnswer, jobId: string, summary: CompletionSummary) {
+  return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200, { "x-job-id": jobId });
+}
+
+function refusalWithJob(status: 409, detail: string, jobId: string): HTTPException {
+  return new HTTPException(status, { message: detail, res: Response.json({ detail, job_id: jobId }, { status }) });
+}
+
+/**
+ * create-and-call retried with its Idempotency-Key, when the first attempt got as far as opening
+ * its job (the operation ids make the retry reuse that job, never open a second). The first
+ * answer if the job was closed with it (kept by the ledger with the completion). Otherwise the
+ * call is never made twice: a job whose call was made but whose answer was lost is closed
+ * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
+ * opened no job or made no call in it: then this request makes the call, in that same job.
+ */
+export async function earlierOneRequestAnswer(c: AppContext, body: z.infer<typeof CreateAndCallBody>) {
+  const teamId = teamOf(c.get("principal"));
+  if (!c.get("operationBase") || body.team_id !== teamId) return null;
+  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(body, "gateway"));
+  if (!created) return null;
+  const jobId = (created.result as JobCreated).job_id;
+  const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
+  if (closed?.kept) return oneRequestAnswer(c, JSON.parse(closed.kept), jobId, closed.result as CompletionSummary);
+  const job = await onLedger(c.env, teamId, "getJob", "team", jobId);
+  const open = job.status === "pending" || job.status === "in_progress";
+  if (open && job.calls.length === 0) return null;
+  if (open) {
+    const lost = "The call's answer was lost before it reached the client; not charged";
+    await closeJob(c.env, teamId, jobId, "failed", lost, { id: operationId(c, "complete") });
+  }
+  throw refusalWithJob(
+    409,
+    `This Idempotency-Key's job already ended without an answer to give again; nothing was called twice. Send a new Idempotency-Key to call again`,
+    jobId,
+  );
 }
 
 /**
@@ -60,7 +108,7 @@ export async function closeJob(
  * error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */
-export async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown): Promise<unknown> {
+export async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown, operation: string): Promise<unknown> {
   const answered = asHttpError(error);
   const detail = isGatewayFailure(error) ? error.message : answered instanceof HTTPException ? answered.message : "the call failed";
   try {
@@ -70,6 +118,7 @@ export async function closeAfterError(env: Env, teamId: string, jobId: string, e
       errorMessage: detail,
       metadata: null,
       closedBy: "gateway",
+      operation: { id: operation },
     });
     if (!closed.ok) log("error", "one-request job could not be closed", { team_id: teamId, job_id: jobId, code: closed.code });
   } catch {

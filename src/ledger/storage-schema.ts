@@ -111,6 +111,22 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     sql: "ALTER TABLE account ADD COLUMN rate_limit_per_minute INTEGER",
   },
   {
+    id: 3,
+    // Exactly-once: each money change's operation id, with what it answered (and, for some, a
+    // kept text such as a sealed answer), written in the same transaction as the change.
+    sql: `
+      CREATE TABLE operations (
+        op_id TEXT PRIMARY KEY,
+        method TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        result TEXT NOT NULL,
+        kept TEXT,
+        created_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX operations_created ON operations (created_at_ms);
+      `,
+  },
+  {
     id: 4,
     // Who completes a job: 'team' (jobs/create) or 'gateway' (one-request jobs, closed only by
     // the gateway). And a call's upstream error text, kept apart from what the team is shown.

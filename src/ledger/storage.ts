@@ -66,6 +66,15 @@ export class LedgerStore {
       .toArray();
   }
 
+  /** A call already recorded under this id, if any. */
+  recordedCall(callId: string): { job_id: string; client_cost_nano: number } | null {
+    return (
+      this.sql
+        .exec<{ job_id: string; client_cost_nano: number }>("SELECT job_id, client_cost_nano FROM calls WHERE call_id = ?", callId)
+        .toArray()[0] ?? null
+    );
+  }
+
   openJobs(): JobRow[] {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress')").toArray();
   }
@@ -149,8 +158,15 @@ export class LedgerStore {
     );
   }
 
-  setOpenJobsHold(totalMicro: number): void {
-    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", totalMicro);
+  /** Sets what every open job holds to `holdOf(job)`, and the account's total to their sum. */
+  resetOpenJobHolds(holdOf: (job: JobRow) => number): void {
+    let total = 0;
+    for (const job of this.openJobs()) {
+      const hold = holdOf(job);
+      if (hold !== job.hold_micro) this.setJobHold(job.job_id, hold);
+      total += hold;
+    }
+    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", total);
   }
 
   addToOpenJobsHold(deltaMicro: number): void {

@@ -26,6 +26,7 @@ import {
   MICRO_PER_CREDIT,
   nanoToUsd,
 } from "./money";
+import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
 import { RequestRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
 import { isoNow, LedgerStore } from "./storage";
@@ -50,6 +51,17 @@ import { balanceOf, completionSummaryOf, jobListingOf, jobViewOf, pageOf, usageR
 
 export type { Caller } from "./admission";
 
+type SettingsChange = Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null };
+type NewJob = { jobId: string; jobType: string; userId: string | null; metadata: Record<string, unknown>; owner?: JobOwner };
+/** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
+type Completion = {
+  jobId: string;
+  status: CompletionStatus;
+  errorMessage: string | null;
+  metadata: Record<string, unknown> | null;
+  closedBy?: JobOwner;
+};
+
 /**
  * One object per team: the only place where a team's balance, reservations, jobs, calls and
  * ledger change. Every method that checks and then changes money does so synchronously, with
@@ -59,6 +71,7 @@ export type { Caller } from "./admission";
  */
 export class TeamLedger extends DurableObject<Env> {
   private readonly store: LedgerStore;
+  private readonly operations: OperationLog;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
   private rate: RequestRate | undefined;
 
@@ -66,17 +79,28 @@ export class TeamLedger extends DurableObject<Env> {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
+    this.operations = new OperationLog(ctx.storage.sql);
+  }
+
+  /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
+  private once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
+    return this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+  }
+
+  /** What an applied operation answered, and the text kept with it (null if it never ran or was forgotten). */
+  recall(operationId: string, method: OperationMethod, args?: unknown): Promise<LedgerResult<Recalled | null>> {
+    return this.operations.recall(operationId, method, args);
   }
 
   // ---------------------------------------------------------------- account
 
-  openAccount(init: AccountInit): LedgerResult<Balance> {
-    if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
-    this.store.transaction(() => {
+  openAccount(init: AccountInit, operation: Operation): Promise<LedgerResult<Balance>> {
+    return this.once("openAccount", operation, init, () => {
+      if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
       this.store.insertAccount(init, isoNow());
       this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
+      return ok(balanceOf(this.store.account()!, "admin"));
     });
-    return ok(balanceOf(this.store.account()!, "admin"));
   }
 
   getBalance(caller: Caller): LedgerResult<Balance> {
@@ -85,11 +109,13 @@ export class TeamLedger extends DurableObject<Env> {
     return refuseSuspended(acct, caller) ?? ok(balanceOf(acct, caller));
   }
 
-  addCredits(credits: number, reason: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry }> {
-    if (!this.store.account()) return accountNotFound();
-    if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
-    const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
-    return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
+  addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
+    return this.once("addCredits", operation, { credits, reason }, () => {
+      if (!this.store.account()) return accountNotFound();
+      if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
+      const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
+      return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
+    });
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
@@ -99,9 +125,11 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
-  updateSettings(
-    settings: Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null },
-  ): LedgerResult<Balance> {
+  updateSettings(settings: SettingsChange, operation: Operation): Promise<LedgerResult<Balance>> {
+    return this.once("updateSettings", operation, settings, () => this.applySettings(settings));
+  }
+
+  private applySettings(settings: SettingsChange) {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     this.store.updateSettings({
@@ -115,15 +143,7 @@ export class TeamLedger extends DurableObject<Env> {
     });
     // What each open job holds is worked out again under the new settings.
     const newSettings = settingsOf(this.store.account()!);
-    this.store.transaction(() => {
-      let total = 0;
-      for (const job of this.store.openJobs()) {
-        const hold = jobHoldMicro(newSettings, job.reserved, job.client_cost_nano, job.total_tokens);
-        if (hold !== job.hold_micro) this.store.setJobHold(job.job_id, hold);
-        total += hold;
-      }
-      this.store.setOpenJobsHold(total);
-    });
+    this.store.resetOpenJobHolds((job) => jobHoldMicro(newSettings, job.reserved, job.client_cost_nano, job.total_tokens));
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -146,17 +166,17 @@ export class TeamLedger extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- jobs
 
-  /**
-   * Opens a job and reserves its minimum charge. Refused with nothing available. A job whose
-   * `owner` is the gateway (default: the team) is used and completed only by the gateway.
-   */
-  async createJob(input: {
-    jobId: string;
-    jobType: string;
-    userId: string | null;
-    metadata: Record<string, unknown>;
-    owner?: JobOwner;
-  }): Promise<LedgerResult<JobCreated>> {
+  /** Opens a job and reserves its minimum charge. Refused with nothing available. */
+  async createJob(input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+    const { operation, jobId, ...request } = input;
+    // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
+    const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
+    // After the money is written: the alarm only expires jobs, it never decides a charge.
+    if (created.ok) await this.scheduleExpiry(Date.parse(created.value.expires_at));
+    return created;
+  }
+
+  private openJob(input: NewJob) {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const refused = this.refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
@@ -173,22 +193,18 @@ export class TeamLedger extends DurableObject<Env> {
       expires_at: isoNow(expiresAtMs),
     };
     const holdMicro = JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT;
-    this.store.transaction(() => {
-      this.store.insertJob({
-        ...input,
-        createdAt: created.created_at,
-        expiresAt: created.expires_at,
-        expiresAtMs,
-        reserved: JOB_RESERVATION_CREDITS,
-        holdMicro,
-        owner: input.owner ?? "team",
-      });
-      this.store.addToOpenJobsHold(holdMicro);
-      this.store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
-      this.store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
+    this.store.insertJob({
+      ...input,
+      createdAt: created.created_at,
+      expiresAt: created.expires_at,
+      expiresAtMs,
+      reserved: JOB_RESERVATION_CREDITS,
+      holdMicro,
+      owner: input.owner ?? "team",
     });
-    // After the money is written: the alarm only expires jobs, it never decides a charge.
-    await this.scheduleExpiry(expiresAtMs);
+    this.store.addToOpenJobsHold(holdMicro);
+    this.store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
+    this.store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
     return ok(created);
   }
 
@@ -208,12 +224,18 @@ export class TeamLedger extends DurableObject<Env> {
     return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage });
   }
 
-  /** Records the outcome of a call admitted by beginCall, whatever it was. */
+  /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
   recordCall(jobId: string, call: CallRecord): LedgerResult<{ call_id: string; client_cost_usd: number }> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
+    const recorded = this.store.recordedCall(call.callId);
+    if (recorded) {
+      // A repeat (the first answer was lost on the way back) changes nothing.
+      if (recorded.job_id !== jobId) return operationMismatch();
+      return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
+    }
     const settings = settingsOf(acct);
     const clientNano = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
     this.store.transaction(() => {
@@ -248,15 +270,13 @@ export class TeamLedger extends DurableObject<Env> {
   /**
    * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
    * `cancelled` release it. Completing again with the same status replays the stored summary.
-   * `closedBy` (default: the team) is who asks; a job the gateway opened only it can close.
    */
-  completeJob(input: {
-    jobId: string;
-    status: CompletionStatus;
-    errorMessage: string | null;
-    metadata: Record<string, unknown> | null;
-    closedBy?: JobOwner;
-  }): LedgerResult<CompletionSummary> {
+  completeJob(input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
+    const { operation, ...request } = input;
+    return this.once("completeJob", operation, request, () => this.settleJob(request));
+  }
+
+  private settleJob(input: Completion): LedgerResult<CompletionSummary> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const suspended = refuseSuspended(acct, "team");
@@ -271,51 +291,47 @@ export class TeamLedger extends DurableObject<Env> {
     const settings = settingsOf(acct);
     const charge = input.status === "completed" ? completionCharge(settings, job.client_cost_nano, job.total_tokens) : 0;
     const completedAt = isoNow();
-    const summary = this.store.transaction(() => {
-      if (charge > 0) {
-        this.store.appendLedger(
-          "deduction",
-          { used: charge, reserved: -job.reserved },
-          job.job_id,
-          `Job ${job.job_type} completed (${settings.budgetMode}: ${charge} credit${charge === 1 ? "" : "s"})`,
-        );
-      } else {
-        this.store.appendLedger(
-          "release",
-          { reserved: -job.reserved },
-          job.job_id,
-          `Job ${job.job_type} ${input.status}: reservation released`,
-        );
-      }
-      this.store.addToOpenJobsHold(-job.hold_micro);
-      const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
-      const after = this.store.account()!;
-      const summary = completionSummaryOf(
-        job,
-        { status: input.status, completedAt, charge, creditsRemaining: after.credits_allocated - after.credits_used },
-        this.store.callRows(job.job_id),
+    if (charge > 0) {
+      this.store.appendLedger(
+        "deduction",
+        { used: charge, reserved: -job.reserved },
+        job.job_id,
+        `Job ${job.job_type} completed (${settings.budgetMode}: ${charge} credit${charge === 1 ? "" : "s"})`,
       );
-      this.store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
-      this.store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
-      return summary;
-    });
+    } else {
+      this.store.appendLedger(
+        "release",
+        { reserved: -job.reserved },
+        job.job_id,
+        `Job ${job.job_type} ${input.status}: reservation released`,
+      );
+    }
+    this.store.addToOpenJobsHold(-job.hold_micro);
+    const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
+    const after = this.store.account()!;
+    const summary = completionSummaryOf(
+      job,
+      { status: input.status, completedAt, charge, creditsRemaining: after.credits_allocated - after.credits_used },
+      this.store.callRows(job.job_id),
+    );
+    this.store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
+    this.store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
     return ok(summary);
   }
 
   /** Gives back what a completed job was charged, once. */
-  refundJob(jobId: string, reason: string): LedgerResult<{ transaction: LedgerEntry; balance: Balance }> {
-    if (!this.store.account()) return accountNotFound();
-    const job = this.store.job(jobId);
-    if (!job) return jobNotFound(jobId);
-    const refused = refuseRefund(job);
-    if (refused) return refused;
-    const transaction = this.store.transaction(() => {
-      const entry = this.store.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
+  refundJob(jobId: string, reason: string, operation: Operation): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
+    return this.once("refundJob", operation, { jobId, reason }, () => {
+      if (!this.store.account()) return accountNotFound();
+      const job = this.store.job(jobId);
+      if (!job) return jobNotFound(jobId);
+      const refused = refuseRefund(job);
+      if (refused) return refused;
+      const transaction = this.store.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
       this.store.markJobRefunded(jobId);
       this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
-      return entry;
+      return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
     });
-    return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
   }
 
   getJob(caller: Caller, jobId: string): LedgerResult<JobView> {

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
-import { idempotent } from "../idempotency";
+import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
 import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
 import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
@@ -54,6 +54,7 @@ creditRoutes.openapi(
     path: "/teams/{team_id}/add",
     tags: ["Credits"],
     summary: "Add credits to a team (admin only: a team never funds itself)",
+    description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more.",
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
@@ -68,7 +69,8 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const added = await onLedger(c.env, team_id, "addCredits", body.credits, body.reason ?? "Manual credit allocation");
+    const reason = body.reason ?? "Manual credit allocation";
+    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) });
     return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
   },
 );
@@ -111,7 +113,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body));
+    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
     return c.json(balance, 200);
   },
 );
@@ -122,6 +124,7 @@ creditRoutes.openapi(
     path: "/teams/{team_id}/refund",
     tags: ["Credits"],
     summary: "Refund what a completed job was charged (once)",
+    description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first refund.",
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: jsonBody(Refund) },
@@ -142,7 +145,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const refund = await onLedger(c.env, team_id, "refundJob", body.job_id, body.reason);
+    const refund = await onLedger(c.env, team_id, "refundJob", body.job_id, body.reason, { id: operationId(c) });
     return c.json({ team_id, job_id: body.job_id, credits_refunded: refund.transaction.amount, ...refund }, 200);
   },
 );

@@ -5,8 +5,8 @@ import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, tea
 import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { idempotent } from "../idempotency";
-import { closeAfterError, closeJob, newJobOf, startOneRequestJob } from "../one-request-job";
+import { idempotent, operationId } from "../idempotency";
+import { closeAfterError, closeJob, earlierOneRequestAnswer, newJobOf, oneRequestAnswer, startOneRequestJob } from "../one-request-job";
 import { JobParam, TeamParam } from "../params";
 import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
 import {
@@ -42,6 +42,9 @@ jobRoutes.openapi(
     path: "/create",
     tags: ["Jobs"],
     summary: "Open a job (reserves its minimum charge)",
+    description:
+      "With an `Idempotency-Key`, a retry (also after a 5xx) returns the job the first attempt opened and reserves nothing more. " +
+      "402, 403 and 429 answers are not kept: the same key runs again once credits, status or rate allow.",
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { body: jsonBody(CreateJobBody) },
@@ -51,7 +54,7 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body));
+    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body, operationId(c)));
     return c.json(job, 200);
   },
 );
@@ -112,7 +115,8 @@ jobRoutes.openapi(
     tags: ["Jobs"],
     summary: "Complete a job: charge it (status completed) or release it (failed, cancelled)",
     description:
-      "Idempotent: completing again with the same status returns the same summary and charges nothing. " +
+      "Idempotent: completing again with the same status returns the same summary and charges nothing " +
+      "(with an `Idempotency-Key`, also after a 5xx). " +
       "Only `completed` is charged; a job completed as `failed` or `cancelled` is not, whatever calls it made (they still show in its costs and in usage). " +
       "A job opened by create-and-call (or its stream variant) is completed by the gateway: completing it here is 409.",
     security: security.team,
@@ -129,6 +133,7 @@ jobRoutes.openapi(
       status: body.status,
       errorMessage: body.error_message ?? null,
       metadata: body.metadata ?? null,
+      operation: { id: operationId(c) },
     });
     return c.json(summary, 200);
   },
@@ -142,7 +147,12 @@ jobRoutes.openapi(
     summary: "One job, one call, completed and charged in one request",
     description:
       "Creates the job, makes the call, and completes the job: `completed` (charged) when the call succeeds, `failed` (released) when it does not. " +
-      "A failed call answers with the call's error and the job's `job_id`. The job is the gateway's: the team cannot complete it or make another call in it (409).",
+      "A failed call answers with the call's error and the job's `job_id`; the job's id is also in the `x-job-id` header. " +
+      "With an `Idempotency-Key`, a retry (also after a 5xx) never opens a second job nor calls the model twice: it answers " +
+      "the first answer if the job was completed with it; if the first attempt opened the job but made no call, it makes the call in that job; " +
+      "otherwise (the job ended without an answer to give, or its answer was lost after the call) it is 409 with the `job_id`, " +
+      "the job is closed uncharged, and a new key calls again. " +
+      "The job is the gateway's: the team cannot complete it or make another call in it (409).",
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { body: jsonBody(CreateAndCallBody) },
@@ -152,15 +162,20 @@ jobRoutes.openapi(
     },
   }),
   async (c) => {
-    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const earlier = await earlierOneRequestAnswer(c, body);
+    if (earlier) return earlier;
+    const { teamId, jobId, input } = await startOneRequestJob(c, body);
     let answer: Awaited<ReturnType<typeof runChatCall>>;
     try {
       answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
     } catch (error) {
-      throw await closeAfterError(c.env, teamId, jobId, error);
+      throw await closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete"));
     }
-    const summary = await closeJob(c.env, teamId, jobId, "completed", null);
-    return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200);
+    // The answer is kept with the completion, so a retry after a lost completion gets it again.
+    const operation = { id: operationId(c, "complete"), keep: JSON.stringify(answer) };
+    const summary = await closeJob(c.env, teamId, jobId, "completed", null, operation);
+    return oneRequestAnswer(c, answer, jobId, summary);
   },
 );
 

@@ -3,6 +3,7 @@ import { runStreamCall } from "../../llm/run-stream";
 import { requireTeamCall, teamOf } from "../auth";
 import { admitCall } from "../calls";
 import type { AppEnv } from "../context";
+import { operationId } from "../idempotency";
 import { closeAfterError, closeJob, oneRequestJobStatus, startOneRequestJob } from "../one-request-job";
 import { JobParam } from "../params";
 import { errorResponses, jsonBody, security } from "../schemas/common";
@@ -82,13 +83,13 @@ streamingRoutes.openapi(
         headers: { "x-job-id": jobId },
         afterRecord: async (ended) => {
           const { status, errorMessage } = oneRequestJobStatus(ended);
-          const summary = await closeJob(c.env, teamId, jobId, status, errorMessage);
+          const summary = await closeJob(c.env, teamId, jobId, status, errorMessage, { id: operationId(c, "complete") });
           const event = { job_id: jobId, status: summary.status, costs: summary.costs };
           return `event: job_summary\ndata: ${JSON.stringify(event)}\n\n`;
         },
       });
     } catch (error) {
-      throw await closeAfterError(c.env, teamId, jobId, error);
+      throw await closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete"));
     }
   },
 );

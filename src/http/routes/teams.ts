@@ -1,18 +1,16 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { TeamWithGroups } from "../../db/repository";
-import { Conflict } from "../../errors";
-import { onLedger, tryLedger } from "../../ledger/client";
-import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
-import type { Balance as LedgerBalance, TeamStatus } from "../../ledger/types";
-import { log } from "../../log";
+import { onLedger } from "../../ledger/client";
+import type { TeamStatus } from "../../ledger/types";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { idempotent } from "../idempotency";
+import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
 import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, security } from "../schemas/common";
-import { BudgetFields, budgetSettingsOf, Credits, DEFAULT_JOB_TTL_SECONDS, Team, TeamWithBalance } from "../schemas/teams";
+import { BudgetFields, budgetSettingsOf, Credits, Team, TeamWithBalance } from "../schemas/teams";
+import { createTeamWithLedger } from "../team-creation";
+import { loadTeam, pepper, presentTeam, withBalance } from "../team-views";
 import { validationHook } from "../validation";
 
 const GroupNames = z
@@ -20,7 +18,7 @@ const GroupNames = z
   .max(50, { error: "must list at most 50 model groups" })
   .refine((names) => new Set(names).size === names.length, { error: "must not list a model group twice" });
 
-const CreateTeam = z.object({
+export const CreateTeam = z.object({
   organization_id: ClientId,
   team_id: ClientId,
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
@@ -61,37 +59,6 @@ const RotatedKey = z.object({
 
 const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
 
-function presentTeam(team: TeamWithGroups) {
-  return {
-    team_id: team.teamId,
-    organization_id: team.organizationId,
-    team_alias: team.teamAlias,
-    status: team.status,
-    model_groups: team.modelGroups,
-    key_prefix: team.keyPrefix,
-    metadata: team.metadata,
-    created_at: team.createdAt,
-    updated_at: team.updatedAt,
-  };
-}
-
-function withBalance(team: TeamWithGroups, balance: LedgerBalance) {
-  const { team_id: _t, organization_id: _o, ...money } = balance;
-  return { ...presentTeam(team), ...money, status: balance.status };
-}
-
-async function loadTeam(c: AppContext, teamId: string): Promise<TeamWithGroups> {
-  const team = await c.get("repo").getTeam(teamId);
-  if (!team) throw apiError(404, `Team '${teamId}' not found`);
-  return team;
-}
-
-function pepper(c: AppContext): string {
-  const value = c.env.KEY_PEPPER;
-  if (!value) throw apiError(503, "Team keys are not configured on this deployment (KEY_PEPPER is missing)");
-  return value;
-}
-
 export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 teamRoutes.openapi(
@@ -100,6 +67,9 @@ teamRoutes.openapi(
     path: "/create",
     tags: ["Teams"],
     summary: "Create a team with its virtual key and opening credits",
+    description:
+      "With an `Idempotency-Key`, a retry after a 5xx that finds the team already created by the first attempt answers 200 " +
+      "with that attempt's virtual key (kept sealed in the team's ledger for 24 h, for this key only); without it, a duplicate is 400.",
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { body: jsonBody(CreateTeam) },
@@ -108,75 +78,7 @@ teamRoutes.openapi(
       ...errorResponses(400, 401, 403, 404, 413, 422, 503),
     },
   }),
-  async (c) => {
-    const body = c.req.valid("json");
-    const repo = c.get("repo");
-    const [organization, missingGroups] = await Promise.all([
-      repo.getOrganization(body.organization_id),
-      repo.missingModelGroups(body.model_groups),
-    ]);
-    if (!organization) throw apiError(404, `Organization '${body.organization_id}' not found`);
-    if (missingGroups.length > 0) throw apiError(404, `Model group '${missingGroups[0]}' not found`);
-
-    const { key, prefix } = generateVirtualKey();
-    try {
-      await repo.createTeam({
-        teamId: body.team_id,
-        organizationId: body.organization_id,
-        teamAlias: body.team_alias ?? null,
-        metadata: body.metadata,
-        modelGroups: body.model_groups,
-        key: { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
-      });
-    } catch (error) {
-      if (error instanceof Conflict) throw apiError(400, `Team '${body.team_id}' already exists`);
-      throw error;
-    }
-
-    const init = {
-      teamId: body.team_id,
-      organizationId: body.organization_id,
-      creditsAllocated: body.credits_allocated,
-      budgetMode: body.budget_mode ?? "job_based",
-      creditsPerDollar: body.credits_per_dollar ?? DEFAULT_CREDITS_PER_DOLLAR,
-      tokensPerCredit: body.tokens_per_credit ?? DEFAULT_TOKENS_PER_CREDIT,
-      costMarkupPercentage: body.cost_markup_percentage ?? 0,
-      jobTtlSeconds: body.job_ttl_seconds ?? DEFAULT_JOB_TTL_SECONDS,
-      rateLimitPerMinute: body.rate_limit_per_minute ?? null,
-    };
-    let balance: LedgerBalance;
-    try {
-      let opened = await tryLedger(c.env, body.team_id, "openAccount", init);
-      if (!opened.ok && opened.code === "ACCOUNT_EXISTS") {
-        // D1 had no such team, so this ledger belongs to a deleted team of the same id whose erasure did not finish.
-        await tryLedger(c.env, body.team_id, "closeAccount");
-        opened = await tryLedger(c.env, body.team_id, "openAccount", init);
-      }
-      if (!opened.ok) throw apiError(503, "Team ledger could not be opened; please retry");
-      balance = opened.value;
-    } catch (error) {
-      // Without a ledger the team must not exist either: undo the D1 rows so a retry can succeed.
-      await repo
-        .deleteTeam(body.team_id)
-        .catch((e) => log("error", "could not undo team creation", { team_id: body.team_id, error: String(e) }));
-      throw error;
-    }
-
-    const team = await loadTeam(c, body.team_id);
-    const allowedModels = new Set<string>();
-    for (const groupName of team.modelGroups) {
-      for (const m of (await repo.getModelGroup(groupName))?.models ?? []) allowedModels.add(m.modelName);
-    }
-    return c.json(
-      {
-        ...withBalance(team, balance),
-        allowed_models: [...allowedModels].sort(),
-        virtual_key: key,
-        message: "Team created. Store the virtual key now: it is not shown again.",
-      },
-      200,
-    );
-  },
+  async (c) => createTeamWithLedger(c, c.req.valid("json")),
 );
 
 teamRoutes.openapi(
@@ -263,7 +165,7 @@ teamRoutes.openapi(
     if (body.team_alias !== undefined || body.metadata !== undefined) {
       await repo.updateTeam(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
     }
-    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body));
+    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
     return c.json(withBalance(await loadTeam(c, team_id), balance), 200);
   },
 );
