@@ -46,7 +46,7 @@ const REQUEST_LOG_SIZE = 2000;
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 const FAIL_MODES = new Set(["500", "503", "429", "408", "400", "401", "timeout", "reset", "badjson", "html", "midstream", "malformed"]);
-const INTEGER_OPTIONS = new Set(["ttfb", "delay", "chunks", "hang"]);
+const INTEGER_OPTIONS = new Set(["ttfb", "delay", "chunks", "hang", "hugeevent", "hugebody"]);
 
 /**
  * Parses `<base>[+key=value]...`. Returns null when the name is not one this
@@ -771,6 +771,11 @@ function usageChunk(state, meta, answer, options) {
   };
 }
 
+/** A copy of a content chunk whose delta content is `size` characters (for the gateway's event cap). */
+function paddedChunk(chunk, size) {
+  return { ...chunk, choices: [{ ...chunk.choices[0], delta: { content: "x".repeat(size) } }] };
+}
+
 // Lines a sloppy upstream or middlebox may interleave; parsers must skip them.
 const MALFORMED_FRAMES = [": keep-alive\n\n", "this line is not an SSE field\n\n", 'data: {"id": "chatcmpl-broken", "choices": [\n\n'];
 
@@ -790,6 +795,8 @@ async function writeStream(res, state, ctx, meta, answer, options, signal) {
     if (i > 0) await pause(delay, signal);
     if (isClosed(res)) return;
     res.write(serialize(content[i]));
+    // hugeevent=N: after the first chunk, one event whose content delta is N characters long.
+    if (i === 0 && options.hugeevent !== undefined) res.write(serialize(paddedChunk(content[0], options.hugeevent)));
     if (options.fail === "malformed" && i < MALFORMED_FRAMES.length) res.write(MALFORMED_FRAMES[i]);
     if (options.fail === "midstream" && i === Math.min(1, content.length - 1)) {
       // LiteLLM: one error event, then the stream just ends, with no [DONE].
@@ -868,7 +875,9 @@ async function handleChatCompletion(req, res, state, ctx, parsedBody, signal) {
   if (isClosed(res)) return undefined;
   if (failsBeforeAnswer(options.fail, stream)) return answerFailure(res, state, ctx, meta, options, signal);
 
-  const answer = buildAnswer(body, parsed.base);
+  let answer = buildAnswer(body, parsed.base);
+  // hugebody=N: a non-streamed answer whose content has N more characters (for the gateway's body cap).
+  if (options.hugebody !== undefined && !stream) answer = { ...answer, content: `${answer.content ?? ""}${"x".repeat(options.hugebody)}` };
   if (options.fail === "badjson") {
     return sendTruncatedJson(res, successHeaders(state, ctx, parsed, answer.cost, answer), completionBody(state, meta, answer));
   }
