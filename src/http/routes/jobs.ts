@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
+import { outliving } from "../../llm/call-record";
 import { runChatCall } from "../../llm/run-call";
 import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import { admitCall } from "../calls";
@@ -98,7 +99,7 @@ jobRoutes.openapi(
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
-    const answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
+    const answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
     return c.json(answer, 200);
   },
 );
@@ -150,11 +151,12 @@ jobRoutes.openapi(
     const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
     let answer: Awaited<ReturnType<typeof runChatCall>>;
     try {
-      answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
+      answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
     } catch (error) {
-      throw await closeAfterError(c.env, teamId, jobId, error);
+      throw await outliving(c.executionCtx, closeAfterError(c.env, teamId, jobId, error));
     }
-    const summary = await closeJob(c.env, teamId, jobId, "completed", null);
+    // Like the call's record, closing the job survives a client that leaves.
+    const summary = await outliving(c.executionCtx, closeJob(c.env, teamId, jobId, "completed", null));
     return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200);
   },
 );
