@@ -24,6 +24,7 @@ export type LedgerErrorCode =
   | "JOB_EXISTS"
   | "JOB_FINISHED"
   | "JOB_STATUS_CONFLICT"
+  | "JOB_CALL_LIMIT"
   | "JOB_NOT_CHARGED"
   | "ALREADY_REFUNDED"
   | "INVALID_ARGUMENT";

@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import type { TeamLedger } from "../src/ledger/team-ledger";
+import type { CallRecord } from "../src/ledger/types";
 import { MAX_SSE_EVENT_CHARS, meterStream } from "../src/llm/meter-stream";
-import { api, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
+import { api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, upstreamRequests, userMessage } from "./helpers";
 
 // Memory per request and calls per job are bounded: what a team sees past each bound.
 
@@ -98,5 +101,83 @@ describe("bounded memory per request", () => {
     expect(cancelled).toBe(true);
     expect(sent).toBeLessThanOrEqual(MAX_SSE_EVENT_CHARS + 64 * 1024);
     expect(await meter.outcome).toMatchObject({ status: "failed", deliveredChars: 5 });
+  });
+});
+
+/** Records `count` calls in a job directly inside the team's object (admitted, then recorded), as fast as SQLite allows. */
+async function recordCalls(team: TestTeam, jobId: string, count: number) {
+  const stub = env.TEAM_LEDGER.getByName(team.teamId);
+  await runInDurableObject(stub, (ledger: TeamLedger) => {
+    for (let i = 0; i < count; i++) {
+      const admitted = ledger.beginCall(jobId, team.groups[0]);
+      if (!admitted.ok) throw new Error(`call ${i} refused: ${admitted.detail}`);
+      const call: CallRecord = {
+        callId: crypto.randomUUID(),
+        modelGroup: team.groups[0],
+        modelUsed: "gpt-4o-mini",
+        attempts: [{ model: "gpt-4o-mini", outcome: "ok", status: 200, latency_ms: 10 }],
+        purpose: `step ${i}`,
+        status: "success",
+        promptTokens: 2,
+        completionTokens: 1,
+        totalTokens: 3,
+        providerCostNano: 1_000,
+        costSource: "litellm",
+        usageEstimated: false,
+        latencyMs: 10,
+        error: null,
+        stream: false,
+      };
+      const recorded = ledger.recordCall(jobId, call);
+      if (!recorded.ok) throw new Error(`call ${i} not recorded: ${recorded.detail}`);
+    }
+  });
+}
+
+describe("bounded jobs", () => {
+  it("a job with 15,000 calls completes, is charged once, and its calls come in pages", async () => {
+    const team = await createTeam({ credits: 5 });
+    const jobId = await createJob(team);
+    await recordCalls(team, jobId, 15_000);
+
+    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    expect(done.costs).toMatchObject({ total_calls: 15_000, successful_calls: 15_000, total_tokens: 45_000, credit_applied: true });
+    expect(done.calls).toHaveLength(100);
+    expect(done.calls[0].purpose).toBe("step 0");
+    expect(done.calls_has_more).toBe(true);
+    const again = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    expect(again).toEqual(done);
+    const b = await expectLedgerConsistent(team);
+    expect([b.credits_used, b.credits_reserved]).toEqual([1, 0]);
+
+    const first = await json("GET", `/api/jobs/${jobId}`, 200, { key: team.key });
+    expect(first.calls).toHaveLength(100);
+    expect(first).toMatchObject({ calls_limit: 100, calls_offset: 0, calls_has_more: true });
+    expect(first.costs.total_calls).toBe(15_000);
+    const last = await json("GET", `/api/jobs/${jobId}?calls_limit=1000&calls_offset=14500`, 200, { key: team.key });
+    expect(last.calls).toHaveLength(500);
+    expect(last.calls[0].purpose).toBe("step 14500");
+    expect(last.calls.at(-1).purpose).toBe("step 14999");
+    expect(last).toMatchObject({ calls_limit: 1000, calls_offset: 14_500, calls_has_more: false });
+    const tooMany = await json("GET", `/api/jobs/${jobId}?calls_limit=1001`, 422, { key: team.key });
+    expect(tooMany.detail[0]).toMatchObject({ loc: ["query", "calls_limit"], msg: "field 'calls_limit' must be at most 1000" });
+  });
+
+  it("a job takes at most 20,000 calls: the next one is refused with 409 before reaching LiteLLM", async () => {
+    const team = await createTeam({ credits: 5 });
+    const jobId = await createJob(team);
+    await recordCalls(team, jobId, 20_000);
+    const refused = await api("POST", `/api/jobs/${jobId}/llm-call`, {
+      key: team.key,
+      body: { model_group: team.groups[0], messages: userMessage() },
+    });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({
+      detail: `Job '${jobId}' already has 20000 calls, the most one job can hold; open a new job for more calls`,
+    });
+    expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(0);
+    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    expect(done.costs.total_calls).toBe(20_000);
+    expect((await balance(team)).credits_used).toBe(1);
   });
 });
