@@ -28,6 +28,25 @@ function slowRecordingLedger(ms: number): Env["TEAM_LEDGER"] {
   } as unknown as Env["TEAM_LEDGER"];
 }
 
+/** A ledger namespace whose recordCall always fails, as an unreachable object does. */
+function unrecordingLedger(): Env["TEAM_LEDGER"] {
+  return {
+    getByName(name: string) {
+      const real = env.TEAM_LEDGER.getByName(name) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return new Proxy(real, {
+        get(target, prop: string) {
+          if (prop === "recordCall") {
+            return async () => {
+              throw new Error("Durable Object reset because its code was updated");
+            };
+          }
+          return (...args: unknown[]) => target[prop](...args);
+        },
+      });
+    },
+  } as unknown as Env["TEAM_LEDGER"];
+}
+
 /** One request straight into the Worker with its own execution context (to wait on its background work). */
 function send(overrides: Partial<Env>, path: string, team: TestTeam, body: unknown, signal?: AbortSignal) {
   const ctx = createExecutionContext();
@@ -145,6 +164,27 @@ describe("the end of a stream waits for the record, within a bound", () => {
     expect(job.calls).toHaveLength(1);
     const b = await expectLedgerConsistent(team);
     expect([b.credits_used, b.credits_reserved]).toEqual([1, 0]);
+  });
+
+  it("a ledger that never takes the record: an error event saying so before [DONE], and the job stays without the call", async () => {
+    const team = await createTeam();
+    const jobId = await createJob(team);
+    const { ctx, response } = send(
+      { TEAM_LEDGER: unrecordingLedger(), LEDGER_END_OF_STREAM_WAIT_MS: "10000" },
+      `/api/jobs/${jobId}/llm-call-stream`,
+      team,
+      { model_group: team.groups[0], messages: userMessage() },
+    );
+    const events = await sseEvents(await response);
+    await waitOnExecutionContext(ctx);
+    expect(events.at(-1)!.data).toBe("[DONE]");
+    expect(JSON.parse(events.at(-2)!.data).error).toEqual({
+      message: `The call could not be recorded in job ${jobId}. Check GET /api/jobs/${jobId} before completing the job.`,
+      type: "ledger_unavailable",
+      param: null,
+      code: "503",
+    });
+    expect((await getJob(team, jobId)).calls).toHaveLength(0);
   });
 
   it("a ledger that answers within the wait: the job_summary, then [DONE], and no error event", async () => {

@@ -57,7 +57,7 @@ function recordingEvent(jobId: string, problem: "late" | "failed" | "after_recor
   const check = `Check GET /api/jobs/${jobId} before completing the job.`;
   const message = {
     late: `The call could not yet be recorded in job ${jobId}; it is still being recorded in the background. ${check}`,
-    failed: `The call could not be recorded in job ${jobId}; it was not charged. ${check}`,
+    failed: `The call could not be recorded in job ${jobId}. ${check}`,
     after_record_failed: `The call was recorded in job ${jobId}, but the job's summary could not be produced. Check GET /api/jobs/${jobId}.`,
   }[problem];
   return streamErrorEvent(message, "503", problem === "late" ? "call_not_yet_recorded" : "ledger_unavailable");
@@ -128,10 +128,10 @@ export async function runStreamCall(
     return { outcome, call, recorded };
   });
   const settled: Promise<string> = ended.then(async (result) => {
-    if (!result.recorded) return recordingEvent(input.jobId, "failed");
-    if (!options.afterRecord) return "";
+    const unrecorded = result.recorded ? "" : recordingEvent(input.jobId, "failed");
+    if (!options.afterRecord) return unrecorded;
     try {
-      return (await options.afterRecord(result)) ?? "";
+      return unrecorded + ((await options.afterRecord(result)) ?? "");
     } catch (error) {
       log("error", "work after a streamed call failed", {
         team_id: input.teamId,
@@ -139,7 +139,7 @@ export async function runStreamCall(
         call_id: callId,
         error: String(error),
       });
-      return recordingEvent(input.jobId, "after_record_failed");
+      return unrecorded || recordingEvent(input.jobId, "after_record_failed");
     }
   });
   work.waitUntil(settled);
