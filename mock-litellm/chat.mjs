@@ -126,7 +126,9 @@ export async function handleChatCompletion(req, res, state, ctx, parsedBody, sig
   if (isClosed(res)) return undefined;
   if (failsBeforeAnswer(options.fail, stream)) return answerFailure(res, state, ctx, meta, options, signal);
 
-  const answer = buildAnswer(body, parsed.base);
+  let answer = buildAnswer(body, parsed.base);
+  // hugebody=N: a non-streamed answer whose content has N more characters (for the gateway's body cap).
+  if (options.hugebody !== undefined && !stream) answer = { ...answer, content: `${answer.content ?? ""}${"x".repeat(options.hugebody)}` };
   if (options.fail === "badjson") {
     return sendTruncatedJson(res, successHeaders(state, ctx, parsed, answer.cost, answer), completionBody(state, meta, answer));
   }

@@ -485,6 +485,16 @@ describe("proxy mode", () => {
     await reader.cancel().catch(() => {});
   });
 
+  test("hugeevent=N adds one N-character content event after the first; hugebody=N pads a plain answer", async () => {
+    const streamed = await chat(mock, { model: "gpt-4+hugeevent=5000", messages: MESSAGES, stream: true });
+    const chunks = dataObjects((await readEvents(streamed)).events);
+    assert.equal(chunks[1].choices[0].delta.content, "x".repeat(5000));
+    const plain = await chat(mock, { model: "gpt-4+hugebody=7000", messages: MESSAGES });
+    const body = await plain.json();
+    assert.ok(body.choices[0].message.content.endsWith("x".repeat(7000)));
+    assert.equal(body.usage.total_tokens, buildAnswer({ messages: MESSAGES }, "gpt-4").totalTokens);
+  });
+
   test("client disconnect mid-stream is harmless", async () => {
     const controller = new AbortController();
     const res = await chat(mock, { model: "gpt-4+delay=20+chunks=30", messages: MESSAGES, stream: true }, {}, controller.signal);

@@ -23,7 +23,7 @@ export const CONTEXT_WINDOWS = {
 };
 
 const FAIL_MODES = new Set(["500", "503", "429", "408", "400", "401", "timeout", "reset", "badjson", "html", "midstream", "malformed"]);
-const INTEGER_OPTIONS = new Set(["ttfb", "delay", "chunks", "hang"]);
+const INTEGER_OPTIONS = new Set(["ttfb", "delay", "chunks", "hang", "hugeevent", "hugebody"]);
 
 /**
  * Parses `<base>[+key=value]...`. Returns null when the name is not one this

@@ -48,6 +48,11 @@ function streamChunks(state, meta, answer, options) {
 }
 
 /** The usage chunk; LiteLLM's own one carries choices [{index:0,delta:{}}]. */
+/** A copy of a content chunk whose delta content is `size` characters (for the gateway's event cap). */
+function paddedChunk(chunk, size) {
+  return { ...chunk, choices: [{ ...chunk.choices[0], delta: { content: "x".repeat(size) } }] };
+}
+
 function usageChunk(state, meta, answer, options) {
   const usage = {
     prompt_tokens: answer.promptTokens,
@@ -89,6 +94,8 @@ export async function writeStream(res, state, ctx, meta, answer, options, signal
     if (i > 0) await pause(delay, signal);
     if (isClosed(res)) return;
     res.write(serialize(content[i]));
+    // hugeevent=N: after the first chunk, one event whose content delta is N characters long.
+    if (i === 0 && options.hugeevent !== undefined) res.write(serialize(paddedChunk(content[0], options.hugeevent)));
     if (options.fail === "malformed" && i < MALFORMED_FRAMES.length) res.write(MALFORMED_FRAMES[i]);
     if (options.fail === "midstream" && i === Math.min(1, content.length - 1)) {
       // LiteLLM: one error event, then the stream just ends, with no [DONE].

@@ -489,7 +489,7 @@ describe("meterStream, on its own", () => {
       status: "completed",
       usage: { promptTokens: 7, completionTokens: 3, totalTokens: 10 },
       reportedCostUsd: 0.00042,
-      deliveredText: "Grüß dich",
+      deliveredChars: "Grüß dich".length,
       finishReason: "stop",
       error: null,
     });
@@ -509,7 +509,7 @@ describe("meterStream, on its own", () => {
       `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } })}\n\n`,
       "data: [DONE]\n\n",
     ]);
-    expect(outcome).toMatchObject({ status: "completed", usage: { totalTokens: 3 }, reportedCostUsd: null, deliveredText: "ab" });
+    expect(outcome).toMatchObject({ status: "completed", usage: { totalTokens: 3 }, reportedCostUsd: null, deliveredChars: 2 });
     expect(out).toContain(": keep-alive\n\n");
     expect(out).not.toContain("chatcmpl-broken");
     expect(out).not.toContain("not an SSE field");
@@ -521,7 +521,7 @@ describe("meterStream, on its own", () => {
       status: "failed",
       error: "The model failed mid-stream",
       upstreamError: "boom on <model>",
-      deliveredText: "partial",
+      deliveredChars: "partial".length,
     });
     const events = out.split("\n\n").filter(Boolean);
     expect(JSON.parse(events.at(-2)!.slice(6))).toEqual({
@@ -533,7 +533,7 @@ describe("meterStream, on its own", () => {
 
   it("a stream that just stops, without a finish or [DONE], is a failure", async () => {
     const { outcome } = await meter([chunk("cut")]);
-    expect(outcome).toMatchObject({ status: "failed", deliveredText: "cut" });
+    expect(outcome).toMatchObject({ status: "failed", deliveredChars: 3 });
   });
 
   it("a reader that cancels makes the outcome aborted, decided once", async () => {

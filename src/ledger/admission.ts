@@ -1,6 +1,7 @@
 import { type BudgetSettings, JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
 import type { AccountRow, JobRow } from "./rows";
-import type { CompletionStatus, CompletionSummary, JobOwner, JobStatus, LedgerErrorCode, LedgerResult } from "./types";
+import type { CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerErrorCode, LedgerResult, StoredCompletion } from "./types";
+import { CALLS_PAGE_MAX } from "./views";
 
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.
@@ -17,6 +18,13 @@ export function refusal(code: LedgerErrorCode, detail: string): Refusal {
 export function ok<T>(value: T): LedgerResult<T> {
   return { ok: true, value };
 }
+
+/**
+ * The most calls one job holds. A job is one business operation; this bounds what one job's
+ * pages, summary and row counters can grow to. Calls already in flight when a job reaches it
+ * are still recorded, so a job can pass it by the number of its concurrent calls.
+ */
+export const MAX_CALLS_PER_JOB = 20_000;
 
 export const OPEN_STATUSES: ReadonlySet<JobStatus> = new Set(["pending", "in_progress"]);
 
@@ -98,6 +106,12 @@ export function refuseNotOwner(job: JobRow | null, by: JobOwner): Refusal | null
 export function refuseCall(acct: AccountRow, job: JobRow | null, jobId: string): Refusal | null {
   if (!job) return jobNotFound(jobId);
   if (!OPEN_STATUSES.has(job.status)) return refusal("JOB_FINISHED", `Job '${jobId}' is ${job.status}; no more calls can be made in it`);
+  if (job.total_calls >= MAX_CALLS_PER_JOB) {
+    return refusal(
+      "JOB_CALL_LIMIT",
+      `Job '${jobId}' already has ${MAX_CALLS_PER_JOB} calls, the most one job can hold; open a new job for more calls`,
+    );
+  }
   if (acct.budget_mode !== "job_based") {
     // What this job may still consume: what is left of its own reservation, plus the team's
     // headroom beyond everything the open jobs (this one included) already hold.
@@ -116,9 +130,9 @@ export function refuseCall(acct: AccountRow, job: JobRow | null, jobId: string):
 export function completionOf(
   job: JobRow,
   status: CompletionStatus,
-): { open: true } | { open: false; replay: CompletionSummary } | { open: false; refusal: Refusal } {
+): { open: true } | { open: false; replay: StoredCompletion } | { open: false; refusal: Refusal } {
   if (job.summary !== null) {
-    if (job.status === status) return { open: false, replay: JSON.parse(job.summary) as CompletionSummary };
+    if (job.status === status) return { open: false, replay: JSON.parse(job.summary) as StoredCompletion };
     return {
       open: false,
       refusal: refusal("JOB_STATUS_CONFLICT", `Job '${job.job_id}' is already ${job.status}; it cannot become ${status}`),
@@ -128,6 +142,13 @@ export function completionOf(
     return { open: false, refusal: refusal("JOB_STATUS_CONFLICT", `Job '${job.job_id}' is ${job.status}; it cannot become ${status}`) };
   }
   return { open: true };
+}
+
+/** A page of a job's calls holds 1 to CALLS_PAGE_MAX of them, from a non-negative offset. */
+export function refuseCallsPage(page: CallsPage): Refusal | null {
+  const { limit, offset } = page;
+  if (Number.isSafeInteger(limit) && limit >= 1 && limit <= CALLS_PAGE_MAX && Number.isSafeInteger(offset) && offset >= 0) return null;
+  return refusal("INVALID_ARGUMENT", `calls_limit must be 1 to ${CALLS_PAGE_MAX} and calls_offset 0 or more`);
 }
 
 /** Only a completed, charged job can be refunded, and only once. */

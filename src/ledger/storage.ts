@@ -1,6 +1,6 @@
 import type { AccountRow, CallRow, JobRow, LedgerRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
-import type { AccountInit, CallRecord, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
+import type { AccountInit, CallRecord, CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
 // Every SQL statement of a team's ledger: the reads and writes the TeamLedger object makes. Nothing here decides anything; it runs inside the object, synchronously.
 
@@ -56,12 +56,17 @@ export class LedgerStore {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE job_id = ?", jobId).toArray()[0] ?? null;
   }
 
-  callRows(jobId: string): CallRow[] {
+  /** One more row than `page.limit`, in recording order; with `throughSeq`, only calls recorded up to it. */
+  callRows(jobId: string, page: CallsPage & { throughSeq?: number }): CallRow[] {
     return this.sql
       .exec<CallRow>(
         `SELECT call_id, model_group, purpose, status, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-           usage_estimated, latency_ms, error, upstream_error, stream, created_at FROM calls WHERE job_id = ? ORDER BY seq`,
+           usage_estimated, latency_ms, error, upstream_error, stream, created_at FROM calls
+         WHERE job_id = ?1 AND (?2 IS NULL OR seq <= ?2) ORDER BY seq LIMIT ?3 OFFSET ?4`,
         jobId,
+        page.throughSeq ?? null,
+        page.limit + 1,
+        page.offset,
       )
       .toArray();
   }
@@ -73,6 +78,11 @@ export class LedgerStore {
         .exec<{ job_id: string; client_cost_nano: number }>("SELECT job_id, client_cost_nano FROM calls WHERE call_id = ?", callId)
         .toArray()[0] ?? null
     );
+  }
+
+  /** The position of the job's last recorded call (0 with none). */
+  lastCallSeq(jobId: string): number {
+    return this.sql.exec<{ last: number | null }>("SELECT MAX(seq) AS last FROM calls WHERE job_id = ?", jobId).one().last ?? 0;
   }
 
   openJobs(): JobRow[] {

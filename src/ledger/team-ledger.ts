@@ -10,6 +10,7 @@ import {
   rateLimited,
   refusal,
   refuseCall,
+  refuseCallsPage,
   refuseInactive,
   refuseNewJob,
   refuseNotOwner,
@@ -35,19 +36,32 @@ import type {
   Balance,
   CallAdmission,
   CallRecord,
+  CallsPage,
   CompletionStatus,
   CompletionSummary,
   JobCreated,
   JobOwner,
   JobStatus,
   JobView,
+  JobWithCalls,
   LedgerEntry,
   LedgerResult,
   Page,
+  StoredCompletion,
   TeamStatus,
   UsageReport,
 } from "./types";
-import { balanceOf, completionSummaryOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./views";
+import {
+  balanceOf,
+  CALLS_PAGE_DEFAULT,
+  COMPLETION_CALLS_SHOWN,
+  completionAnswerOf,
+  completionSummaryOf,
+  jobListingOf,
+  jobViewOf,
+  pageOf,
+  usageReportOf,
+} from "./views";
 
 export type { Caller } from "./admission";
 
@@ -286,7 +300,7 @@ export class TeamLedger extends DurableObject<Env> {
     const notOwner = refuseNotOwner(job, input.closedBy ?? "team");
     if (notOwner) return notOwner;
     const completion = completionOf(job, input.status);
-    if (!completion.open) return "replay" in completion ? ok(completion.replay) : completion.refusal;
+    if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
     const settings = settingsOf(acct);
     const charge = input.status === "completed" ? completionCharge(settings, job.client_cost_nano, job.total_tokens) : 0;
@@ -309,14 +323,18 @@ export class TeamLedger extends DurableObject<Env> {
     this.store.addToOpenJobsHold(-job.hold_micro);
     const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
     const after = this.store.account()!;
-    const summary = completionSummaryOf(
-      job,
-      { status: input.status, completedAt, charge, creditsRemaining: after.credits_allocated - after.credits_used },
-      this.store.callRows(job.job_id),
-    );
+    const creditsRemaining = after.credits_allocated - after.credits_used;
+    const callsThroughSeq = this.store.lastCallSeq(job.job_id);
+    const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
     this.store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
     this.store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
-    return ok(summary);
+    return ok(this.completionAnswer(job.job_id, summary));
+  }
+
+  /** A kept completion summary with the job's first calls, as completing answers it. */
+  private completionAnswer(jobId: string, stored: StoredCompletion): CompletionSummary {
+    const first = { limit: COMPLETION_CALLS_SHOWN, offset: 0, throughSeq: stored.calls_through_seq };
+    return completionAnswerOf(stored, stored.calls ? [] : this.store.callRows(jobId, first));
   }
 
   /** Gives back what a completed job was charged, once. */
@@ -334,14 +352,17 @@ export class TeamLedger extends DurableObject<Env> {
     });
   }
 
-  getJob(caller: Caller, jobId: string): LedgerResult<JobView> {
+  /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
+  getJob(caller: Caller, jobId: string, calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 }): LedgerResult<JobWithCalls> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
+    const refused = refuseSuspended(acct, caller) ?? refuseCallsPage(calls);
     if (refused) return refused;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
-    return ok(jobViewOf(acct.team_id, job, this.store.callRows(jobId), caller));
+    const rows = this.store.callRows(jobId, calls);
+    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller);
+    return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
   }
 
   listJobs(

@@ -125,7 +125,26 @@ export interface CompletionSummary {
   status: CompletionStatus;
   completed_at: string;
   costs: JobCosts & { credits_charged: number };
+  /** The job's first calls (at most COMPLETION_CALLS_SHOWN); the rest are paged by GET /api/jobs/{id}. */
   calls: CallSummary[];
+  calls_has_more: boolean;
+}
+
+/**
+ * What a completed job keeps (`jobs.summary`) for repeated completions: the summary without its
+ * calls, which are read back from the calls table up to `calls_through_seq` (the last call
+ * recorded at completion), so a stored row stays small however many calls the job made.
+ * Jobs completed before this kept `calls` whole.
+ */
+export type StoredCompletion = Omit<CompletionSummary, "calls" | "calls_has_more"> & {
+  calls_through_seq?: number;
+  calls?: CallSummary[];
+};
+
+/** Which of a job's calls to show, in the order they were recorded. */
+export interface CallsPage {
+  limit: number;
+  offset: number;
 }
 
 export interface JobView {
@@ -162,6 +181,9 @@ export interface JobView {
     created_at: string;
   }>;
 }
+
+/** One job with one page of its calls (GET /api/jobs/{id}). */
+export type JobWithCalls = JobView & { calls_limit: number; calls_offset: number; calls_has_more: boolean };
 
 export interface Page<T> {
   items: T[];

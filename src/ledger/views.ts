@@ -1,11 +1,28 @@
 import type { Caller } from "./admission";
 import { nanoToUsd } from "./money";
 import type { AccountRow, CallRow, JobRow, UsageRow } from "./rows";
-import type { Balance, CallSummary, CompletionStatus, CompletionSummary, JobView, Page, UsageReport, UsageTotals } from "./types";
+import type {
+  Balance,
+  CallSummary,
+  CompletionStatus,
+  CompletionSummary,
+  JobView,
+  Page,
+  StoredCompletion,
+  UsageReport,
+  UsageTotals,
+} from "./types";
 
 // What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
 // What only an admin may see (the markup, LiteLLM's error text) depends on who is asking:
 // a team never learns what its calls cost the operator or which provider served them.
+
+/** A job's calls are shown a page at a time: this many unless asked (GET /api/jobs/{id}?calls_limit=)... */
+export const CALLS_PAGE_DEFAULT = 100;
+/** ...and at most this many in one page. */
+export const CALLS_PAGE_MAX = 1000;
+/** How many of its calls a completion answer lists (the first ones, as GET /api/jobs/{id} would). */
+export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
 
 export function balanceOf(acct: AccountRow, viewer: Caller): Balance {
   const remaining = acct.credits_allocated - acct.credits_used;
@@ -137,12 +154,11 @@ export function usageReportOf(teamId: string, period: string, rows: Array<UsageR
   };
 }
 
-/** What completing a job answers, and what a repeated completion replays. */
+/** What a completed job keeps: its summary without the calls, which stay in the calls table. */
 export function completionSummaryOf(
   job: JobRow,
-  closed: { status: CompletionStatus; completedAt: string; charge: number; creditsRemaining: number },
-  calls: CallRow[],
-): CompletionSummary {
+  closed: { status: CompletionStatus; completedAt: string; charge: number; creditsRemaining: number; callsThroughSeq: number },
+): StoredCompletion {
   return {
     job_id: job.job_id,
     status: closed.status,
@@ -153,6 +169,16 @@ export function completionSummaryOf(
       credits_charged: closed.charge,
       credits_remaining: closed.creditsRemaining,
     },
-    calls: callSummariesOf(calls),
+    calls_through_seq: closed.callsThroughSeq,
   };
+}
+
+/**
+ * What completing a job answers, and what a repeated completion replays: the kept summary with
+ * its first calls (`rows`: up to one more than COMPLETION_CALLS_SHOWN) and whether more follow.
+ */
+export function completionAnswerOf(stored: StoredCompletion, rows: CallRow[]): CompletionSummary {
+  const { calls_through_seq: _through, calls: keptWhole, ...summary } = stored;
+  const calls = keptWhole ?? callSummariesOf(rows);
+  return { ...summary, calls: calls.slice(0, COMPLETION_CALLS_SHOWN), calls_has_more: calls.length > COMPLETION_CALLS_SHOWN };
 }

@@ -59,5 +59,10 @@ export function parseUsage(raw: unknown): Usage | null {
 
 /** A rough token count (4 characters a token), for when the upstream reported none. */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return tokensForChars(text.length);
+}
+
+/** The same estimate from a character count, for text that was counted rather than kept. */
+export function tokensForChars(chars: number): number {
+  return Math.ceil(chars / 4);
 }

@@ -125,3 +125,44 @@ export function upstreamConfig(env: Env): UpstreamConfig {
     timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 60_000,
   };
 }
+
+/**
+ * The largest non-streamed answer the gateway reads: 16 MiB. A chat completion is a few KiB to
+ * a few hundred KiB; the cap keeps one request's memory bounded whatever the upstream sends.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+export type BodyRead = { ok: true; text: string } | { ok: false; reason: "too_large" | "broken" };
+
+/**
+ * Reads a response body of at most `maxBytes`. A larger one (by its content-length, or once
+ * that many bytes have arrived) is cancelled and never held whole; a body that breaks off is
+ * "broken". Never throws.
+ */
+export async function readBodyWithin(response: Response, maxBytes: number): Promise<BodyRead> {
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (!response.body) return { ok: true, text: "" };
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  if (declared > maxBytes) {
+    reader.cancel().catch(() => {});
+    return { ok: false, reason: "too_large" };
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        reader.cancel().catch(() => {});
+        return { ok: false, reason: "too_large" };
+      }
+      parts.push(value);
+    }
+  } catch {
+    return { ok: false, reason: "broken" };
+  }
+  const decoder = new TextDecoder();
+  return { ok: true, text: parts.map((part) => decoder.decode(part, { stream: true })).join("") + decoder.decode() };
+}

@@ -15,8 +15,8 @@ export interface StreamOutcome {
   usage: Usage | null;
   /** LiteLLM's `usage.cost` (USD) when it sent one. */
   reportedCostUsd: number | null;
-  /** Content and tool-call text passed on to the client: the base of a usage estimate. */
-  deliveredText: string;
+  /** Characters of content and tool-call text passed on to the client: the base of a usage estimate. */
+  deliveredChars: number;
   finishReason: string | null;
   /** Why the stream failed, in the gateway's words (what the team sees). */
   error: string | null;
@@ -55,9 +55,17 @@ const DONE_EVENT = "data: [DONE]\n\n";
 /** What a team is told when the upstream sends an error event mid-stream (its text is kept for admins). */
 const MIDSTREAM_FAILURE = "The model failed mid-stream";
 
-/** The SSE event a client gets when the upstream fails after the stream has started. */
-export function streamErrorEvent(message: string, code = "502"): string {
-  return `data: ${JSON.stringify({ error: { message, type: "upstream_error", param: null, code } })}\n\n`;
+/**
+ * The largest SSE event the meter holds while waiting for its end (1 MiB of text, counted in
+ * characters). A chat chunk is a few hundred bytes; past this an upstream is broken or hostile,
+ * and without a cap a stream that never sends a blank line would grow the Worker's memory
+ * without limit.
+ */
+export const MAX_SSE_EVENT_CHARS = 1024 * 1024;
+
+/** The SSE event a client gets when the stream fails after it has started (by default: the upstream failed). */
+export function streamErrorEvent(message: string, code = "502", type = "upstream_error"): string {
+  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
 }
 
 interface ChunkLike {
@@ -83,7 +91,7 @@ export function meterStream(options: MeterOptions): StreamMeter {
   const encoder = new TextEncoder();
   let usage: Usage | null = null;
   let reportedCostUsd: number | null = null;
-  let deliveredText = "";
+  let deliveredChars = 0;
   let finishReason: string | null = null;
   let sawDone = false;
   let failure: string | null = null;
@@ -97,7 +105,7 @@ export function meterStream(options: MeterOptions): StreamMeter {
   });
   const decide = (status: StreamOutcome["status"], error: string | null): StreamOutcome => {
     if (decided === null) {
-      decided = { status, usage, reportedCostUsd, deliveredText, finishReason, error, upstreamError, endedAt: performance.now() };
+      decided = { status, usage, reportedCostUsd, deliveredChars, finishReason, error, upstreamError, endedAt: performance.now() };
       settle(decided);
     }
     return decided;
@@ -127,10 +135,10 @@ export function meterStream(options: MeterOptions): StreamMeter {
     }
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const delta = choice?.delta;
-      if (typeof delta?.content === "string") deliveredText += delta.content;
+      if (typeof delta?.content === "string") deliveredChars += delta.content.length;
       for (const call of Array.isArray(delta?.tool_calls) ? delta.tool_calls : []) {
-        if (typeof call?.function?.name === "string") deliveredText += call.function.name;
-        if (typeof call?.function?.arguments === "string") deliveredText += call.function.arguments;
+        if (typeof call?.function?.name === "string") deliveredChars += call.function.name.length;
+        if (typeof call?.function?.arguments === "string") deliveredChars += call.function.arguments.length;
       }
       if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason;
     }
@@ -164,26 +172,42 @@ export function meterStream(options: MeterOptions): StreamMeter {
     meterChunk(chunk);
   };
 
-  const parser = sseParser(forwardEvent);
+  let oversized = false;
+  const parser = sseParser(forwardEvent, {
+    maxEventChars: MAX_SSE_EVENT_CHARS,
+    onOversized: () => {
+      oversized = true;
+    },
+  });
+
+  /** The end the client sees: an error event if the stream broke, `beforeDone`'s text, then `[DONE]`. */
+  const finish = async () => {
+    if (upstreamBroke !== null) fail(upstreamBroke);
+    else if (!sawDone && finishReason === null) fail("The model's stream ended before it was complete");
+    const ended = decide("completed", null);
+    if (ended.status !== "aborted" && options.beforeDone) {
+      const extra = await options.beforeDone(ended).catch(() => null);
+      if (extra) send(extra);
+    }
+    send(DONE_EVENT);
+  };
 
   const transform = new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
       controllerRef = controller;
     },
-    transform(bytes) {
+    async transform(bytes, controller) {
       parser.push(decoder.decode(bytes, { stream: true }));
+      if (!oversized) return;
+      fail(`The model sent an event larger than ${MAX_SSE_EVENT_CHARS / (1024 * 1024)} MiB; the stream was ended`);
+      await finish();
+      // Nothing more is read: terminating makes the pipe cancel the upstream.
+      controller.terminate();
     },
     async flush() {
       parser.push(decoder.decode());
       parser.end();
-      if (upstreamBroke !== null) fail(upstreamBroke);
-      else if (!sawDone && finishReason === null) fail("The model's stream ended before it was complete");
-      const ended = decide("completed", null);
-      if (ended.status !== "aborted" && options.beforeDone) {
-        const extra = await options.beforeDone(ended).catch(() => null);
-        if (extra) send(extra);
-      }
-      send(DONE_EVENT);
+      await finish();
     },
     cancel() {
       decide("aborted", null);

@@ -4,17 +4,20 @@ import { tryLedger } from "../ledger/client";
 import { log } from "../log";
 import { callFailureOf, describeFailure } from "./call-failure";
 import {
+  type BackgroundWork,
   type CallInput,
   type CallRecordFields,
   callRecorder,
   meteredFields,
+  outliving,
+  promptOnlyFields,
   recordCallOrLog,
   upstreamBodyFor,
   usageOrEstimate,
 } from "./call-record";
 import { parseUsage, providerCost, reportedCostHeader } from "./cost";
 import { fallBackInOrder } from "./fallback";
-import { type Attempt, attemptModel, upstreamConfig } from "./litellm-client";
+import { type Attempt, attemptModel, MAX_ANSWER_BYTES, readBodyWithin, upstreamConfig } from "./litellm-client";
 
 export interface CallAnswer {
   call_id: string;
@@ -36,9 +39,21 @@ interface ChatCompletion {
 /**
  * One non-streamed LLM call inside an admitted job: fallback down the group, cost, and the
  * record in the team's ledger. The answer is only returned once the call is recorded, so
- * nothing is served unmetered. Throws a CallFailure when there is no answer to give.
+ * nothing is served unmetered. The whole call is also background work (`waitUntil`): a client
+ * that leaves cancels the upstream but not the record. Throws a CallFailure when there is no
+ * answer to give.
  */
-export async function runChatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<CallAnswer> {
+export function runChatCall(
+  env: Env,
+  repo: Repository,
+  work: BackgroundWork,
+  input: CallInput,
+  clientSignal?: AbortSignal,
+): Promise<CallAnswer> {
+  return outliving(work, chatCall(env, repo, input, clientSignal));
+}
+
+async function chatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<CallAnswer> {
   const callId = crypto.randomUUID();
   const started = performance.now();
   const config = upstreamConfig(env);
@@ -55,25 +70,49 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
   if (!outcome.ok) {
     const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
     const failure = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
+    // A client that left mid-call is billed the prompt the model already had; other failures used nothing.
+    const usage = closed ? await promptOnlyFields(repo, input, outcome.attempts.at(-1)?.model ?? null) : {};
     await recordCallOrLog(
       env,
       input,
-      record({ status: closed ? "aborted" : "failed", error: failure.error, upstreamError: failure.upstreamError }),
+      record({ status: closed ? "aborted" : "failed", error: failure.error, upstreamError: failure.upstreamError, ...usage }),
     );
     throw callFailureOf(input.modelGroup, outcome.attempts, failure, outcome.retryable, outcome.status);
   }
 
   const response = outcome.opened;
-  let completion: ChatCompletion;
-  try {
-    completion = (await response.json()) as ChatCompletion;
-    if (!Array.isArray(completion.choices) || completion.choices.length === 0) throw new Error("no choices");
-  } catch {
-    const attempts: Attempt[] = [...outcome.attempts.slice(0, -1), { ...outcome.attempts.at(-1)!, outcome: "invalid_response" }];
+  const endedAs = (ended: Attempt["outcome"]): Attempt[] => [
+    ...outcome.attempts.slice(0, -1),
+    { ...outcome.attempts.at(-1)!, outcome: ended },
+  ];
+  const read = await readBodyWithin(response, MAX_ANSWER_BYTES);
+  if (!read.ok && (read.reason === "too_large" || clientSignal?.aborted)) {
+    const tooLarge = read.reason === "too_large";
+    const overCap = `more than ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB; the answer was not delivered`;
+    const error = tooLarge ? `The model answered with ${overCap}` : "The client closed the connection";
+    const usage = await promptOnlyFields(repo, input, outcome.model);
     await recordCallOrLog(
       env,
       input,
-      recordOf(attempts, { status: "failed", modelUsed: outcome.model, error: "LiteLLM returned an invalid response" }),
+      recordOf(endedAs(tooLarge ? "invalid_response" : "client_closed"), {
+        status: tooLarge ? "failed" : "aborted",
+        modelUsed: outcome.model,
+        error,
+        ...usage,
+      }),
+    );
+    throw new CallFailure("invalid_response", tooLarge ? `The model group '${input.modelGroup}' answered with ${overCap}` : error);
+  }
+  let completion: ChatCompletion;
+  try {
+    if (!read.ok) throw new Error("broken body");
+    completion = JSON.parse(read.text) as ChatCompletion;
+    if (!Array.isArray(completion.choices) || completion.choices.length === 0) throw new Error("no choices");
+  } catch {
+    await recordCallOrLog(
+      env,
+      input,
+      recordOf(endedAs("invalid_response"), { status: "failed", modelUsed: outcome.model, error: "LiteLLM returned an invalid response" }),
     );
     throw new CallFailure("invalid_response", `The model group '${input.modelGroup}' returned an invalid response`);
   }
@@ -84,7 +123,7 @@ export async function runChatCall(env: Env, repo: Repository, input: CallInput, 
   const { usage, estimated } = usageOrEstimate(
     parseUsage(completion.usage),
     input.params,
-    content + (toolCalls ? JSON.stringify(toolCalls) : ""),
+    content.length + (toolCalls ? JSON.stringify(toolCalls).length : 0),
   );
   const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(response.headers));
   const latencyMs = performance.now() - started;

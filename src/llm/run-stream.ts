@@ -2,18 +2,23 @@ import type { Repository } from "../db/repository";
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
 import { callFailureOf, describeFailure } from "./call-failure";
-import { type CallInput, callRecorder, meteredFields, recordCallOrLog, upstreamBodyFor, usageOrEstimate } from "./call-record";
+import {
+  type BackgroundWork,
+  type CallInput,
+  callRecorder,
+  meteredFields,
+  outliving,
+  promptOnlyFields,
+  recordCallOrLog,
+  upstreamBodyFor,
+  usageOrEstimate,
+} from "./call-record";
 import { providerCost } from "./cost";
 import { readWithin, withinLimit } from "./deadline";
 import { fallBackInOrder, type ModelTry } from "./fallback";
 import { type Attempt, type AttemptOutcome, attemptModel, type UpstreamConfig, upstreamConfig } from "./litellm-client";
-import { meterStream, type StreamMeter, type StreamOutcome } from "./meter-stream";
+import { meterStream, type StreamMeter, type StreamOutcome, streamErrorEvent } from "./meter-stream";
 import { sanitizeUpstreamMessage } from "./redact";
-
-/** The part of the Workers ExecutionContext a stream needs: work that outlives the response. */
-export interface BackgroundWork {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 /** A streamed call once it has ended and been recorded (or failed to be). */
 export interface StreamedCall {
@@ -32,8 +37,31 @@ export interface StreamCallOptions {
   headers?: Record<string, string>;
 }
 
-/** How long the end of a stream may wait for the ledger before `[DONE]` is sent anyway. */
+/**
+ * How long the end of a stream waits for the call's record (and what follows it, such as a job
+ * summary) before `[DONE]`: 10 s unless LEDGER_END_OF_STREAM_WAIT_MS says otherwise. Past it the
+ * client is told the call is not yet recorded, and recording goes on in the background.
+ */
 const END_OF_STREAM_LEDGER_WAIT_MS = 10_000;
+
+function endOfStreamWaitMs(env: Env): number {
+  const ms = Number.parseInt(env.LEDGER_END_OF_STREAM_WAIT_MS ?? "", 10);
+  return Number.isFinite(ms) && ms >= 0 ? ms : END_OF_STREAM_LEDGER_WAIT_MS;
+}
+
+/** How many times a streamed call's record is tried while the ledger is unreachable (see recordCallOrLog). */
+const STREAM_RECORD_TRIES = 3;
+
+/** The error event that ends a stream whose record is late or failed: it names the job, so the client can check it. */
+function recordingEvent(jobId: string, problem: "late" | "failed" | "after_record_failed"): string {
+  const check = `Check GET /api/jobs/${jobId} before completing the job.`;
+  const message = {
+    late: `The call could not yet be recorded in job ${jobId}; it is still being recorded in the background. ${check}`,
+    failed: `The call could not be recorded in job ${jobId}. ${check}`,
+    after_record_failed: `The call was recorded in job ${jobId}, but the job's summary could not be produced. Check GET /api/jobs/${jobId}.`,
+  }[problem];
+  return streamErrorEvent(message, "503", problem === "late" ? "call_not_yet_recorded" : "ledger_unavailable");
+}
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -72,37 +100,44 @@ export async function runStreamCall(
   const body = upstreamBodyFor(input, callId, true);
   const baseRecord = callRecorder(input, callId, started, true);
 
-  const outcome = await fallBackInOrder(input.models, (model) => openStream(config, model, body, callId, clientSignal));
-  if (!outcome.ok) {
-    const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
-    const failure = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
-    await recordCallOrLog(
-      env,
-      input,
-      baseRecord(outcome.attempts, { status: closed ? "aborted" : "failed", error: failure.error, upstreamError: failure.upstreamError }),
-      2,
-    );
-    throw callFailureOf(input.modelGroup, outcome.attempts, failure, outcome.retryable, outcome.status);
-  }
-  const opened: Opened = { model: outcome.model, attempts: outcome.attempts, ...outcome.opened };
+  // Opening is background work too: a client that leaves before the first byte still leaves a record.
+  const opened: Opened = await outliving(
+    work,
+    (async () => {
+      const outcome = await fallBackInOrder(input.models, (model) => openStream(config, model, body, callId, clientSignal));
+      if (outcome.ok) return { model: outcome.model, attempts: outcome.attempts, ...outcome.opened };
+      const closed = outcome.attempts.at(-1)?.outcome === "client_closed";
+      const failure = describeFailure(outcome.attempts, outcome.message, outcome.retryable, input.models);
+      const usage = closed ? await promptOnlyFields(repo, input, outcome.attempts.at(-1)?.model ?? null) : {};
+      const failed = baseRecord(outcome.attempts, {
+        status: closed ? "aborted" : "failed",
+        error: failure.error,
+        upstreamError: failure.upstreamError,
+        ...usage,
+      });
+      await recordCallOrLog(env, input, failed, STREAM_RECORD_TRIES);
+      throw callFailureOf(input.modelGroup, outcome.attempts, failure, outcome.retryable, outcome.status);
+    })(),
+  );
 
   const meter: StreamMeter = meterStream({
     modelGroup: input.modelGroup,
     callId,
     cleanMessage: sanitizeUpstreamMessage,
-    // The client learns the stream is over only once the call is recorded, so a job completed
-    // right after `[DONE]` already counts it.
-    beforeDone: () => withinLimit(settled, END_OF_STREAM_LEDGER_WAIT_MS).then((text) => text ?? null),
+    // `[DONE]` goes out only once the call is recorded (so a job completed right after it
+    // already counts the call), or with an error event saying it is not yet.
+    beforeDone: async () => (await withinLimit(settled, endOfStreamWaitMs(env))) ?? recordingEvent(input.jobId, "late"),
   });
   const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
     const call = await streamedCallRecord(repo, input, opened, outcome, started, baseRecord);
-    const recorded = await recordCallOrLog(env, input, call, 2);
+    const recorded = await recordCallOrLog(env, input, call, STREAM_RECORD_TRIES);
     return { outcome, call, recorded };
   });
-  const settled: Promise<string | null> = ended.then(async (result) => {
-    if (!options.afterRecord) return null;
+  const settled: Promise<string> = ended.then(async (result) => {
+    const unrecorded = result.recorded ? "" : recordingEvent(input.jobId, "failed");
+    if (!options.afterRecord) return unrecorded;
     try {
-      return await options.afterRecord(result);
+      return unrecorded + ((await options.afterRecord(result)) ?? "");
     } catch (error) {
       log("error", "work after a streamed call failed", {
         team_id: input.teamId,
@@ -110,7 +145,7 @@ export async function runStreamCall(
         call_id: callId,
         error: String(error),
       });
-      return null;
+      return unrecorded || recordingEvent(input.jobId, "after_record_failed");
     }
   });
   work.waitUntil(settled);
@@ -234,7 +269,7 @@ async function streamedCallRecord(
   started: number,
   baseRecord: (attempts: Attempt[], fields: Partial<CallRecord> & { status: CallStatus }) => CallRecord,
 ): Promise<CallRecord> {
-  const { usage, estimated } = usageOrEstimate(outcome.usage, input.params, outcome.deliveredText);
+  const { usage, estimated } = usageOrEstimate(outcome.usage, input.params, outcome.deliveredChars);
   const cost = await providerCost(repo, opened.model, usage, outcome.reportedCostUsd);
   const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
   const endedAs: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   completionOf,
   headroomMicro,
+  MAX_CALLS_PER_JOB,
   rateLimited,
   refuseCall,
   refuseInactive,
@@ -75,6 +76,14 @@ describe("admitting a call", () => {
     // Within its own reservation it may go on even with no headroom.
     const within = jobRow({ total_tokens: 500 });
     expect(refuseCall(accountRow({ ...acct, open_jobs_hold_micro: 1_000_000 }), within, "job-1")).toBeNull();
+  });
+});
+
+describe("calls per job", () => {
+  it("a job takes calls up to MAX_CALLS_PER_JOB and refuses the next with JOB_CALL_LIMIT", () => {
+    const acct = accountRow();
+    expect(refuseCall(acct, jobRow({ total_calls: MAX_CALLS_PER_JOB - 1 }), "job-1")).toBeNull();
+    expect(refuseCall(acct, jobRow({ total_calls: MAX_CALLS_PER_JOB }), "job-1")).toMatchObject({ code: "JOB_CALL_LIMIT" });
   });
 });
 

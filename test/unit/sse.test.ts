@@ -53,4 +53,29 @@ describe("sseParser", () => {
   it("blank lines without any event line emit nothing", () => {
     expect(parse(["\n\n\r\n"])).toEqual([]);
   });
+
+  it("with a limit, events up to it pass; one that grows past it (with or without line ends) is reported once and dropped", () => {
+    const events: SseEvent[] = [];
+    let oversized = 0;
+    const parser = sseParser((event) => events.push(event), { maxEventChars: 20, onOversized: () => oversized++ });
+    parser.push(`data: ${"a".repeat(14)}\n\n`); // 20 characters: at the limit
+    parser.push("data: 0123456789");
+    parser.push("0123456789"); // 26 characters and no line end yet
+    parser.push("\n\ndata: after\n\n");
+    parser.end();
+    expect(events.map((e) => e.data)).toEqual(["a".repeat(14)]);
+    expect(oversized).toBe(1);
+  });
+
+  it("a limit counts every line of an event, not only the unfinished one", () => {
+    let oversized = false;
+    const parser = sseParser(() => {}, {
+      maxEventChars: 30,
+      onOversized: () => {
+        oversized = true;
+      },
+    });
+    for (let i = 0; i < 5; i++) parser.push("data: 123456789\n");
+    expect(oversized).toBe(true);
+  });
 });

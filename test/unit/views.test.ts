@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { balanceOf, completionSummaryOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "../../src/ledger/views";
+import {
+  balanceOf,
+  COMPLETION_CALLS_SHOWN,
+  completionAnswerOf,
+  completionSummaryOf,
+  jobListingOf,
+  jobViewOf,
+  pageOf,
+  usageReportOf,
+} from "../../src/ledger/views";
 import { accountRow, callRow, jobRow } from "./ledger-rows";
 
 const usage = (jobType: string, n: number) => ({
@@ -59,14 +68,47 @@ describe("ledger views", () => {
     expect(jobListingOf("team-a", job)).not.toHaveProperty("calls");
   });
 
-  it("a completion summary lists the calls and what was charged", () => {
-    const summary = completionSummaryOf(
-      jobRow(),
-      { status: "completed", completedAt: "2026-01-01T00:10:00.000Z", charge: 1, creditsRemaining: 9 },
-      [callRow()],
+  it("a completion summary keeps what was charged but not the calls; its answer lists the first calls and says whether more follow", () => {
+    const stored = completionSummaryOf(jobRow(), {
+      status: "completed",
+      completedAt: "2026-01-01T00:10:00.000Z",
+      charge: 1,
+      creditsRemaining: 9,
+      callsThroughSeq: 7,
+    });
+    expect(stored).not.toHaveProperty("calls");
+    expect(stored).toMatchObject({ calls_through_seq: 7, costs: { credit_applied: true, credits_charged: 1, credits_remaining: 9 } });
+    const answer = completionAnswerOf(stored, [callRow()]);
+    expect(answer).not.toHaveProperty("calls_through_seq");
+    expect(answer.calls).toEqual([{ call_id: "call-1", purpose: null, model_group: "fast", tokens: 15, latency_ms: 120, error: null }]);
+    expect(answer.calls_has_more).toBe(false);
+    const many = completionAnswerOf(
+      stored,
+      Array.from({ length: COMPLETION_CALLS_SHOWN + 1 }, (_, i) => callRow({ call_id: `c${i}` })),
     );
-    expect(summary.costs).toMatchObject({ credit_applied: true, credits_charged: 1, credits_remaining: 9 });
-    expect(summary.calls).toEqual([{ call_id: "call-1", purpose: null, model_group: "fast", tokens: 15, latency_ms: 120, error: null }]);
+    expect(many.calls).toHaveLength(COMPLETION_CALLS_SHOWN);
+    expect(many.calls_has_more).toBe(true);
+  });
+
+  it("a summary kept whole by an older version is answered with its first calls", () => {
+    const { calls_through_seq: _seq, ...older } = completionSummaryOf(jobRow(), {
+      status: "completed",
+      completedAt: "2026-01-01T00:10:00.000Z",
+      charge: 1,
+      creditsRemaining: 9,
+      callsThroughSeq: 0,
+    });
+    const calls = Array.from({ length: 150 }, (_, i) => ({
+      call_id: `c${i}`,
+      purpose: null,
+      model_group: "fast",
+      tokens: 1,
+      latency_ms: 1,
+      error: null,
+    }));
+    const answer = completionAnswerOf({ ...older, calls }, []);
+    expect(answer.calls).toEqual(calls.slice(0, COMPLETION_CALLS_SHOWN));
+    expect(answer.calls_has_more).toBe(true);
   });
 
   it("a page holds at most `limit` rows and says whether more follow", () => {

@@ -1,5 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { MAX_CALLS_PER_JOB } from "../../ledger/admission";
 import { onLedger } from "../../ledger/client";
+import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/views";
+import { outliving } from "../../llm/call-record";
+import { MAX_ANSWER_BYTES } from "../../llm/litellm-client";
 import { runChatCall } from "../../llm/run-call";
 import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import { admitCall } from "../calls";
@@ -10,6 +14,7 @@ import { closeAfterError, closeJob, earlierOneRequestAnswer, newJobOf, oneReques
 import { JobParam, TeamParam } from "../params";
 import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
 import {
+  CallsPageQuery,
   CompleteJobBody,
   CompletionSummary,
   CreateAndCallAnswer,
@@ -64,21 +69,26 @@ jobRoutes.openapi(
     method: "get",
     path: "/{job_id}",
     tags: ["Jobs"],
-    summary: "Get a job with its calls",
+    summary: "Get a job with a page of its calls",
     description:
+      `The job's totals cover every call; \`calls\` shows one page of them in the order they were made ` +
+      `(\`calls_limit\`, default ${CALLS_PAGE_DEFAULT}, at most ${CALLS_PAGE_MAX}; \`calls_offset\`), and \`calls_has_more\` says whether more follow. ` +
       "A call's `error` is the gateway's own message. With the admin key each call also has `upstream_error`, LiteLLM's text (secrets removed).",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin] as const,
     request: {
       params: JobParam,
-      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }) }),
+      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }), ...CallsPageQuery }),
     },
     responses: { 200: jsonResponse(Job, "The job"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {
     const { job_id } = c.req.valid("param");
-    const teamId = jobTeam(c, c.req.valid("query").team_id);
-    const job = await onLedger(c.env, teamId, "getJob", c.get("principal").kind, job_id);
+    const { team_id, calls_limit, calls_offset } = c.req.valid("query");
+    const job = await onLedger(c.env, jobTeam(c, team_id), "getJob", c.get("principal").kind, job_id, {
+      limit: calls_limit,
+      offset: calls_offset,
+    });
     return c.json(job, 200);
   },
 );
@@ -90,7 +100,9 @@ jobRoutes.openapi(
     tags: ["Jobs"],
     summary: "Make an LLM call inside a job",
     description:
-      "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded.",
+      "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded. " +
+      `The answer is returned only once the call is recorded; a client that leaves mid-call still leaves an \`aborted\` call (its prompt estimated). ` +
+      `An answer over ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB is not delivered (502). A job past ${MAX_CALLS_PER_JOB} calls refuses more (409).`,
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
@@ -103,7 +115,7 @@ jobRoutes.openapi(
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
-    const answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
+    const answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
     return c.json(answer, 200);
   },
 );
@@ -118,7 +130,9 @@ jobRoutes.openapi(
       "Idempotent: completing again with the same status returns the same summary and charges nothing " +
       "(with an `Idempotency-Key`, also after a 5xx). " +
       "Only `completed` is charged; a job completed as `failed` or `cancelled` is not, whatever calls it made (they still show in its costs and in usage). " +
-      "A job opened by create-and-call (or its stream variant) is completed by the gateway: completing it here is 409.",
+      "A job opened by create-and-call (or its stream variant) is completed by the gateway: completing it here is 409. " +
+      `\`costs\` covers every call; \`calls\` lists the first ${COMPLETION_CALLS_SHOWN} and \`calls_has_more\` says whether the job made more ` +
+      `(GET /api/jobs/{id} pages them). A job holds at most ${MAX_CALLS_PER_JOB} calls.`,
     security: security.team,
     middleware: [requireTeam, idempotent] as const,
     request: { params: JobParam, body: jsonBody(CompleteJobBody) },
@@ -168,13 +182,14 @@ jobRoutes.openapi(
     const { teamId, jobId, input } = await startOneRequestJob(c, body);
     let answer: Awaited<ReturnType<typeof runChatCall>>;
     try {
-      answer = await runChatCall(c.env, c.get("repo"), input, c.req.raw.signal);
+      answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
     } catch (error) {
-      throw await closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete"));
+      throw await outliving(c.executionCtx, closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete")));
     }
-    // The answer is kept with the completion, so a retry after a lost completion gets it again.
+    // The answer is kept with the completion, so a retry after a lost completion gets it again; like the
+    // call's record, closing the job survives a client that leaves.
     const operation = { id: operationId(c, "complete"), keep: JSON.stringify(answer) };
-    const summary = await closeJob(c.env, teamId, jobId, "completed", null, operation);
+    const summary = await outliving(c.executionCtx, closeJob(c.env, teamId, jobId, "completed", null, operation));
     return oneRequestAnswer(c, answer, jobId, summary);
   },
 );

@@ -30,7 +30,11 @@ const STREAM_DESCRIPTION =
   "(never a cost). The chunk carrying `usage` is always included (it is how the call is metered). " +
   'An upstream failure after the stream has started becomes the gateway\'s `data: {"error": {...}}` followed by `data: [DONE]`. ' +
   "Errors before the stream starts (auth, job state, group, credits, every model failing) are ordinary JSON answers. " +
-  "The call is recorded in the job before `[DONE]` is sent; a client that disconnects still leaves an `aborted` call.";
+  "One event over 1 MiB ends the stream with an error event and `[DONE]`. " +
+  "`[DONE]` is sent only after the call is recorded in the job. If the team's ledger does not record it within " +
+  "`LEDGER_END_OF_STREAM_WAIT_MS` (10 s by default), `[DONE]` is preceded by " +
+  '`data: {"error": {"type": "call_not_yet_recorded", "code": "503", ...}}` naming the job, and the record goes on in the background ' +
+  "(an error of type `ledger_unavailable` if the ledger refused or never took it). A client that disconnects still leaves an `aborted` call.";
 
 export const streamingRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -66,6 +70,7 @@ streamingRoutes.openapi(
     description:
       `${STREAM_DESCRIPTION} After the model's chunks comes \`event: job_summary\` with \`data: {"job_id", "status", "costs"}\` ` +
       "(the same fields as create-and-call's answer; OpenAI SDK parsers skip named events), then `data: [DONE]`. " +
+      "When the ledger is late the `call_not_yet_recorded` error event comes instead of `job_summary`, and the job is completed in the background. " +
       "The job's id is also in the `x-job-id` header; the job is the gateway's: the team can read it, but completing it or " +
       "making another call in it is 409. Idempotency-Key is not honoured here: a stream cannot be replayed.",
     security: security.team,

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { TERMINAL_JOB_STATUSES } from "../../ledger/types";
+import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/views";
 import { ClientId, Metadata, Timestamp } from "./common";
 
 const JsonObject = z.record(z.string(), z.unknown());
@@ -147,6 +148,9 @@ export const CompletionSummary = z
         error: z.string().nullable(),
       }),
     ),
+    calls_has_more: z.boolean().openapi({
+      description: `\`calls\` lists the job's first ${COMPLETION_CALLS_SHOWN} calls; true when it made more (page them with GET /api/jobs/{id})`,
+    }),
   })
   .openapi("JobCompletion");
 
@@ -197,7 +201,28 @@ export const Job = JobSummary.extend({
       created_at: Timestamp,
     }),
   ),
+  calls_limit: z.number().int(),
+  calls_offset: z.number().int(),
+  calls_has_more: z.boolean().openapi({ description: "True when the job has calls after this page" }),
 }).openapi("Job");
+
+/** Which of a job's calls GET /api/jobs/{id} shows, in the order they were made. */
+export const CallsPageQuery = {
+  calls_limit: z.coerce
+    .number({ error: "must be an integer" })
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be at least 1" })
+    .max(CALLS_PAGE_MAX, { error: `must be at most ${CALLS_PAGE_MAX}` })
+    .default(CALLS_PAGE_DEFAULT)
+    .openapi({ description: `How many calls to show (1 to ${CALLS_PAGE_MAX}, default ${CALLS_PAGE_DEFAULT})` }),
+  calls_offset: z.coerce
+    .number({ error: "must be an integer" })
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(1_000_000, { error: "must be at most 1000000" })
+    .default(0)
+    .openapi({ description: "How many calls to skip, oldest first" }),
+};
 
 /** One job with one call, completed and charged in one request: the job's fields and the call's. */
 export const CreateAndCallBody = z
