@@ -17,8 +17,15 @@ function account(teamId: string, creditsAllocated: number): AccountInit {
     costMarkupPercentage: 0,
     jobTtlSeconds: 3600,
     rateLimitPerMinute: null,
+    keyHash: KEY_HASH,
+    modelGroups: [{ name: "fast", models: ["gpt-4o-mini", "gpt-4"] }],
   };
 }
+
+/** The keyed hash of the team's key, as the Worker hands it over; and the callers the object tells apart. */
+const KEY_HASH = "a".repeat(64);
+const team = { kind: "team", keyHash: KEY_HASH } as const;
+const admin = { kind: "admin" } as const;
 
 function call(modelGroup: string, overrides: Partial<CallRecord> = {}): CallRecord {
   return {
@@ -57,7 +64,7 @@ function accepted<T>(result: { ok: true; value: T } | { ok: false; code: string;
 
 async function newJob(ledger: Awaited<ReturnType<typeof openLedger>>["ledger"]) {
   const jobId = crypto.randomUUID();
-  accepted(await ledger.createJob({ jobId, jobType: "summarize", userId: null, metadata: { source: "test" } }));
+  accepted(await ledger.createJob(team, { jobId, jobType: "summarize", userId: null, metadata: { source: "test" } }));
   return jobId;
 }
 
@@ -70,8 +77,8 @@ describe("the TeamLedger object", () => {
   it("a new job reserves one credit, recorded in the ledger", async () => {
     const { ledger } = await openLedger(3);
     const jobId = await newJob(ledger);
-    expect(accepted(await ledger.getBalance("team"))).toMatchObject({ credits_remaining: 3, credits_reserved: 1, credits_available: 2 });
-    const page = accepted(await ledger.listTransactions("admin", 10, 0));
+    expect(accepted(await ledger.getBalance(team))).toMatchObject({ credits_remaining: 3, credits_reserved: 1, credits_available: 2 });
+    const page = accepted(await ledger.listTransactions(admin, 10, 0));
     expect(page.items.map((t) => [t.kind, t.job_id])).toEqual([
       ["reservation", jobId],
       ["allocation", null],
@@ -80,17 +87,22 @@ describe("the TeamLedger object", () => {
 
   it("with nothing available, no job opens", async () => {
     const { ledger } = await openLedger(0);
-    const refused = await ledger.createJob({ jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {} });
+    const refused = await ledger.createJob(team, { jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {} });
     expect(refused).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
   });
 
   it("admits a call in an open job and records it in the job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    expect(accepted(await ledger.beginCall(jobId, "fast"))).toEqual({ jobType: "summarize", userId: null, markupPercentage: 0 });
+    expect(accepted(await ledger.beginCall(team, jobId, "fast"))).toEqual({
+      jobType: "summarize",
+      userId: null,
+      markupPercentage: 0,
+      models: ["gpt-4o-mini", "gpt-4"],
+    });
     const recorded = accepted(await ledger.recordCall(jobId, call("fast")));
     expect(recorded.client_cost_usd).toBe(0.001);
-    const job = accepted(await ledger.getJob("team", jobId)) as JobView;
+    const job = accepted(await ledger.getJob(team, jobId)) as JobView;
     expect(job).toMatchObject({ status: "in_progress", model_groups_used: ["fast"], costs: { total_calls: 1, total_tokens: 15 } });
     expect(job.calls.map((c) => c.call_id)).toEqual([recorded.call_id]);
   });
@@ -98,30 +110,30 @@ describe("the TeamLedger object", () => {
   it("a second complete returns the same summary and charges nothing", async () => {
     const { ledger } = await openLedger(5);
     const jobId = await newJob(ledger);
-    accepted(await ledger.beginCall(jobId, "fast"));
+    accepted(await ledger.beginCall(team, jobId, "fast"));
     accepted(await ledger.recordCall(jobId, call("fast")));
     const complete = { jobId, status: "completed" as const, errorMessage: null, metadata: null };
-    const first = accepted(await ledger.completeJob(complete));
-    const second = accepted(await ledger.completeJob(complete));
+    const first = accepted(await ledger.completeJob(team, complete));
+    const second = accepted(await ledger.completeJob(team, complete));
     expect(second).toEqual(first);
     expect(first.costs).toMatchObject({ credits_charged: 1, credit_applied: true, credits_remaining: 4 });
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
-    const kinds = accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind);
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
+    const kinds = accepted(await ledger.listTransactions(admin, 10, 0)).items.map((t) => t.kind);
     expect(kinds.filter((k) => k === "deduction")).toHaveLength(1);
-    expect(await ledger.completeJob({ ...complete, status: "failed" })).toMatchObject({ ok: false, code: "JOB_STATUS_CONFLICT" });
+    expect(await ledger.completeJob(team, { ...complete, status: "failed" })).toMatchObject({ ok: false, code: "JOB_STATUS_CONFLICT" });
   });
 
   it("no call is admitted in a completed job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null }));
-    expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
+    accepted(await ledger.completeJob(team, { jobId, status: "completed", errorMessage: null, metadata: null }));
+    expect(await ledger.beginCall(team, jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
   });
 
   it("a refund gives back the charge once", async () => {
     const { ledger } = await openLedger(5);
     const jobId = await newJob(ledger);
-    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null }));
+    accepted(await ledger.completeJob(team, { jobId, status: "completed", errorMessage: null, metadata: null }));
     const refund = accepted(await ledger.refundJob(jobId, "customer complaint"));
     expect(refund.transaction).toMatchObject({ kind: "refund", amount: 1, job_id: jobId });
     expect(refund.balance).toMatchObject({ credits_used: 0, credits_remaining: 5 });
@@ -131,7 +143,7 @@ describe("the TeamLedger object", () => {
   it("a failed job is released, never charged, and cannot be refunded", async () => {
     const { ledger } = await openLedger(2);
     const jobId = await newJob(ledger);
-    const summary = accepted(await ledger.completeJob({ jobId, status: "failed", errorMessage: "boom", metadata: null }));
+    const summary = accepted(await ledger.completeJob(team, { jobId, status: "failed", errorMessage: "boom", metadata: null }));
     expect(summary.costs).toMatchObject({ credits_charged: 0, credit_applied: false, credits_remaining: 2 });
     expect(await ledger.refundJob(jobId, "nothing to give")).toMatchObject({ ok: false, code: "JOB_NOT_CHARGED" });
   });
@@ -143,7 +155,7 @@ describe("the TeamLedger object", () => {
       state.storage.sql.exec("UPDATE jobs SET expires_at_ms = 0 WHERE job_id = ?", jobId);
       await instance.alarm();
     });
-    expect(accepted(await ledger.getJob("admin", jobId))).toMatchObject({ status: "expired", credits_charged: 0 });
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_reserved: 0, credits_used: 0 });
+    expect(accepted(await ledger.getJob(admin, jobId))).toMatchObject({ status: "expired", credits_charged: 0 });
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_reserved: 0, credits_used: 0 });
   });
 });

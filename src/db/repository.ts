@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { IdempotencyRecords } from "./idempotency-records";
 import { runQuery } from "./query";
@@ -157,17 +157,29 @@ export class Repository {
     });
   }
 
-  /** A team's group, resolved to its models in priority order; null when not assigned (or absent). */
-  resolveModelGroup(teamId: string, groupName: string): Promise<string[] | null> {
-    return this.run("resolveModelGroup", async () => {
+  /** Groups with their models in priority order, for the team objects that decide access (missing names are left out). */
+  groupsWithModels(names: string[]): Promise<Array<{ name: string; models: string[] }>> {
+    if (names.length === 0) return Promise.resolve([]);
+    return this.run("groupsWithModels", async () => {
+      const [found, rows] = await this.db.batch([
+        this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names)),
+        this.db.select().from(modelGroupModels).where(inArray(modelGroupModels.groupName, names)),
+      ]);
+      return found.map(({ name }) => ({
+        name,
+        models: sortModels(rows.filter((r) => r.groupName === name)).map((m) => m.modelName),
+      }));
+    });
+  }
+
+  /** The teams assigned a group: the objects a change of its models is pushed to. */
+  teamsUsingGroup(groupName: string): Promise<string[]> {
+    return this.run("teamsUsingGroup", async () => {
       const rows = await this.db
-        .select({ modelName: modelGroupModels.modelName, priority: modelGroupModels.priority })
+        .select({ teamId: teamModelGroups.teamId })
         .from(teamModelGroups)
-        .innerJoin(modelGroups, eq(modelGroups.groupName, teamModelGroups.groupName))
-        .leftJoin(modelGroupModels, eq(modelGroupModels.groupName, teamModelGroups.groupName))
-        .where(and(eq(teamModelGroups.teamId, teamId), eq(teamModelGroups.groupName, groupName)));
-      if (rows.length === 0) return null;
-      return sortModels(rows.filter((r): r is GroupModel => r.modelName !== null)).map((m) => m.modelName);
+        .where(eq(teamModelGroups.groupName, groupName));
+      return rows.map((r) => r.teamId);
     });
   }
 
@@ -318,40 +330,34 @@ export class Repository {
   }
 
   /**
-   * For an LLM call, in one D1 round trip: the team a live key belongs to, and the named group
-   * resolved to its models (null when the team is not assigned that group). Null for a dead key.
+   * The team a key was issued to, whether or not it is still valid: a key hash belongs to one team
+   * forever, and the team's object decides on every request whether the key is still good.
    */
-  teamForCall(keyHash: string, groupName: string): Promise<{ teamId: string; models: string[] | null } | null> {
-    const nowIso = new Date().toISOString();
-    return this.run("teamForCall", async () => {
-      const rows = await this.db
-        .select({
-          teamId: apiKeys.teamId,
-          assigned: teamModelGroups.groupName,
-          modelName: modelGroupModels.modelName,
-          priority: modelGroupModels.priority,
-        })
-        .from(apiKeys)
-        .leftJoin(teamModelGroups, and(eq(teamModelGroups.teamId, apiKeys.teamId), eq(teamModelGroups.groupName, groupName)))
-        .leftJoin(modelGroupModels, eq(modelGroupModels.groupName, teamModelGroups.groupName))
-        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))));
-      if (rows.length === 0) return null;
-      if (rows[0].assigned === null) return { teamId: rows[0].teamId, models: null };
-      const models = rows.filter((r): r is typeof r & GroupModel => r.modelName !== null && r.priority !== null);
-      return { teamId: rows[0].teamId, models: sortModels(models).map((m) => m.modelName) };
+  teamOfKeyHash(keyHash: string): Promise<string | null> {
+    return this.run("teamOfKeyHash", async () => {
+      const [row] = await this.db.select({ teamId: apiKeys.teamId }).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
+      return row?.teamId ?? null;
     });
   }
 
-  /** The team a key belongs to, if the key is live (not revoked, not past its grace period). */
-  findTeamIdByKeyHash(keyHash: string): Promise<string | null> {
-    const nowIso = new Date().toISOString();
-    return this.run("findTeamIdByKeyHash", async () => {
-      const [row] = await this.db
-        .select({ teamId: apiKeys.teamId })
-        .from(apiKeys)
-        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))))
-        .limit(1);
-      return row?.teamId ?? null;
+  /** A team's keys and groups as its object keeps them: loaded once by an object created before it kept them. */
+  teamAccess(teamId: string): Promise<{
+    keys: Array<{ keyHash: string; validUntilMs: number | null }>;
+    groups: Array<{ name: string; models: string[] }>;
+  }> {
+    return this.run("teamAccess", async () => {
+      const [keys, groups] = await this.db.batch([
+        this.db.select().from(apiKeys).where(eq(apiKeys.teamId, teamId)),
+        this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+      ]);
+      const ends = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+      return {
+        keys: keys.map((k) => {
+          const ended = [ends(k.revokedAt), ends(k.expiresAt)].filter((ms): ms is number => ms !== null);
+          return { keyHash: k.keyHash, validUntilMs: ended.length > 0 ? Math.min(...ended) : null };
+        }),
+        groups: await this.groupsWithModels(groups.map((g) => g.groupName)),
+      };
     });
   }
 

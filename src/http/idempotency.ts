@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { log } from "../log";
+import { assertTeamKeyGood } from "./auth";
 import type { AppEnv } from "./context";
 import { apiError, asHttpError } from "./errors";
 
@@ -98,6 +99,8 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       },
     ]);
   }
+  // A kept answer is served only to a key that is still good.
+  await assertTeamKeyGood(c);
   const principal = c.get("principal");
   const scope = `${principal.kind === "team" ? `team:${principal.teamId}` : "admin"} ${c.req.method} ${c.req.path}`;
   const requestHash = await sha256Hex(await c.req.text());

@@ -1,13 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import { Repository } from "../db/repository";
+import type { AccessChange, Caller } from "./access";
+import { AccessStore } from "./access-storage";
 import {
   accountNotFound,
-  type Caller,
   completionOf,
   jobNotFound,
   OPEN_STATUSES,
   ok,
   type Refusal,
-  rateLimited,
   refusal,
   refuseCall,
   refuseInactive,
@@ -25,7 +26,7 @@ import {
   MICRO_PER_CREDIT,
   nanoToUsd,
 } from "./money";
-import { RequestRate } from "./rate-limit";
+import { TeamRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
 import { isoNow, LedgerStore } from "./storage";
 import type {
@@ -40,13 +41,15 @@ import type {
   JobView,
   LedgerEntry,
   LedgerResult,
+  NewJob,
+  OneRequestStart,
   Page,
   TeamStatus,
   UsageReport,
 } from "./types";
 import { balanceOf, completionSummaryOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./views";
 
-export type { Caller } from "./admission";
+export type { Caller } from "./access";
 
 /**
  * One object per team: the only place where a team's balance, reservations, jobs, calls and
@@ -57,13 +60,16 @@ export type { Caller } from "./admission";
  */
 export class TeamLedger extends DurableObject<Env> {
   private readonly store: LedgerStore;
+  /** Who may use the team: its keys and model groups (access.ts decides, access-storage.ts keeps). */
+  private readonly access: AccessStore;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
-  private rate: RequestRate | undefined;
+  private readonly rate = new TeamRate();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
+    this.access = new AccessStore(ctx.storage, (teamId) => new Repository(env.DB).teamAccess(teamId));
   }
 
   // ---------------------------------------------------------------- account
@@ -73,14 +79,14 @@ export class TeamLedger extends DurableObject<Env> {
     this.store.transaction(() => {
       this.store.insertAccount(init, isoNow());
       this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
+      this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
     });
     return ok(balanceOf(this.store.account()!));
   }
 
-  getBalance(caller: Caller): LedgerResult<Balance> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    return refuseSuspended(acct, caller) ?? ok(balanceOf(acct));
+  async getBalance(caller: Caller): Promise<LedgerResult<Balance>> {
+    const acct = await this.accountFor(caller);
+    return "ok" in acct ? acct : ok(balanceOf(acct));
   }
 
   addCredits(credits: number, reason: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry }> {
@@ -112,16 +118,7 @@ export class TeamLedger extends DurableObject<Env> {
       rate_limit_per_minute: settings.rateLimitPerMinute === undefined ? acct.rate_limit_per_minute : settings.rateLimitPerMinute,
     });
     // What each open job holds is worked out again under the new settings.
-    const newSettings = settingsOf(this.store.account()!);
-    this.store.transaction(() => {
-      let total = 0;
-      for (const job of this.store.openJobs()) {
-        const hold = jobHoldMicro(newSettings, job.reserved, job.client_cost_nano, job.total_tokens);
-        if (hold !== job.hold_micro) this.store.setJobHold(job.job_id, hold);
-        total += hold;
-      }
-      this.store.setOpenJobsHold(total);
-    });
+    this.store.transaction(() => this.store.recomputeHolds(settingsOf(this.store.account()!)));
     return ok(balanceOf(this.store.account()!));
   }
 
@@ -133,24 +130,31 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(null);
   }
 
-  listTransactions(caller: Caller, limit: number, offset: number): LedgerResult<Page<LedgerEntry>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const rows = this.store.ledgerRows(limit, offset).map((r) => ({ ...r, team_id: acct.team_id }));
     return ok(pageOf(rows, limit, offset));
+  }
+
+  // ---------------------------------------------------------------- access
+
+  /** Whether a team key is still good; for requests that end before reaching another method. */
+  async authenticate(caller: Caller): Promise<LedgerResult<null>> {
+    return (await this.refuseCaller(caller)) ?? ok(null);
+  }
+
+  /** A change the admin pushes: a rotated key, the team's groups, or a group's new models (see AccessChange). */
+  changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
+    return this.access.change(this.store.account(), change, Date.now());
   }
 
   // ---------------------------------------------------------------- jobs
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
-  async createJob(input: {
-    jobId: string;
-    jobType: string;
-    userId: string | null;
-    metadata: Record<string, unknown>;
-  }): Promise<LedgerResult<JobCreated>> {
+  async createJob(caller: Caller, input: NewJob): Promise<LedgerResult<JobCreated>> {
+    const denied = await this.refuseCaller(caller);
+    if (denied) return denied;
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const refused = this.refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
@@ -185,8 +189,10 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(created);
   }
 
-  /** Admits one LLM call in a job (see refuseCall for the rules). */
-  beginCall(jobId: string, modelGroup: string): LedgerResult<CallAdmission> {
+  /** Admits one LLM call in a job: the key, then the group (its models come back), then refuseCall's rules. */
+  async beginCall(caller: Caller, jobId: string, modelGroup: string): Promise<LedgerResult<CallAdmission>> {
+    const denied = await this.refuseCaller(caller, modelGroup);
+    if (denied) return denied;
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
@@ -198,7 +204,8 @@ export class TeamLedger extends DurableObject<Env> {
       if (!groups.includes(modelGroup)) groups.push(modelGroup);
       this.store.markJobStarted(jobId, groups);
     }
-    return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage });
+    const models = this.access.groupModels(modelGroup)!;
+    return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage, models });
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was. */
@@ -238,16 +245,28 @@ export class TeamLedger extends DurableObject<Env> {
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
+  /** Opens a one-request job and admits its call, in one round trip: no job opens for a group the team cannot use. */
+  async startOneRequestJob(caller: Caller, job: NewJob, modelGroup: string): Promise<OneRequestStart> {
+    const denied = await this.refuseCaller(caller, modelGroup);
+    if (denied) return denied;
+    const created = await this.createJob(caller, job);
+    if (!created.ok) return created;
+    const admitted = await this.beginCall(caller, job.jobId, modelGroup);
+    if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
+    await this.completeJob({ kind: "admin" }, { jobId: job.jobId, status: "failed", errorMessage: admitted.detail, metadata: null });
+    return { ...admitted, jobId: job.jobId };
+  }
+
   /**
    * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
    * `cancelled` release it. Completing again with the same status replays the stored summary.
    */
-  completeJob(input: {
-    jobId: string;
-    status: CompletionStatus;
-    errorMessage: string | null;
-    metadata: Record<string, unknown> | null;
-  }): LedgerResult<CompletionSummary> {
+  async completeJob(
+    caller: Caller,
+    input: { jobId: string; status: CompletionStatus; errorMessage: string | null; metadata: Record<string, unknown> | null },
+  ): Promise<LedgerResult<CompletionSummary>> {
+    const denied = await this.refuseCaller(caller);
+    if (denied) return denied;
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const suspended = refuseSuspended(acct, "team");
@@ -307,34 +326,28 @@ export class TeamLedger extends DurableObject<Env> {
     return ok({ transaction, balance: balanceOf(this.store.account()!) });
   }
 
-  getJob(caller: Caller, jobId: string): LedgerResult<JobView> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async getJob(caller: Caller, jobId: string): Promise<LedgerResult<JobView>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
     return ok(jobViewOf(acct.team_id, job, this.store.callRows(jobId)));
   }
 
-  listJobs(
+  async listJobs(
     caller: Caller,
     filter: { status?: JobStatus; jobType?: string; limit: number; offset: number },
-  ): LedgerResult<Page<Omit<JobView, "calls">>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  ): Promise<LedgerResult<Page<Omit<JobView, "calls">>>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const rows = this.store.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
     return ok(pageOf(rows, filter.limit, filter.offset));
   }
 
   /** A month's usage from the aggregates kept as jobs and calls happen: as cheap with a million jobs as with ten. */
-  usage(caller: Caller, period: string): LedgerResult<UsageReport> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period)));
   }
 
@@ -342,15 +355,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** Expires open jobs past their time-to-live: released, never charged. Safe to run twice. */
   async alarm(): Promise<void> {
-    const nowMs = Date.now();
-    this.store.transaction(() => {
-      for (const job of this.store.openJobsExpiredBy(nowMs)) {
-        this.store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-        this.store.addToOpenJobsHold(-job.hold_micro);
-        this.store.expireJob(job.job_id, isoNow(nowMs));
-        this.store.bumpUsage(job.created_at, job.job_type, { expired: 1 });
-      }
-    });
+    this.store.transaction(() => this.store.expireOpenJobsBy(Date.now()));
     const next = this.store.nextExpiryMs();
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
@@ -360,20 +365,22 @@ export class TeamLedger extends DurableObject<Env> {
     if (current === null || current > expiresAtMs) await this.ctx.storage.setAlarm(expiresAtMs);
   }
 
-  // ---------------------------------------------------------------- guard
+  // ---------------------------------------------------------------- guards
 
-  /**
-   * The guard on new jobs and calls: the team must be active, then within its rate. The rate is
-   * the object's only in-memory state, so it is checked here rather than in admission.ts.
-   */
+  /** The account a read may show: the caller's key checked, and a suspended team's key refused. */
+  private async accountFor(caller: Caller): Promise<AccountRow | Refusal> {
+    const denied = await this.refuseCaller(caller);
+    const acct = this.store.account();
+    return denied ?? (acct ? (refuseSuspended(acct, caller.kind) ?? acct) : accountNotFound());
+  }
+
+  /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */
+  private refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
+    return this.access.refuseCaller(this.store.account(), caller, modelGroup);
+  }
+
+  /** The guard on new jobs and calls: the team must be active, then within its rate. */
   private refuseNewWork(acct: AccountRow): Refusal | null {
-    const inactive = refuseInactive(acct);
-    if (inactive) return inactive;
-    const limit = acct.rate_limit_per_minute;
-    if (limit === null) return null;
-    const now = Date.now();
-    if (this.rate?.perMinute !== limit) this.rate = new RequestRate(limit, now);
-    const taken = this.rate.take(now);
-    return taken.ok ? null : rateLimited(limit, taken.retryAfterSeconds);
+    return refuseInactive(acct) ?? this.rate.refuse(acct.rate_limit_per_minute, Date.now());
   }
 }

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { runChatCall } from "../../llm/run-call";
-import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
+import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -51,7 +51,7 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body));
+    const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(body));
     return c.json(job, 200);
   },
 );
@@ -73,7 +73,7 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const teamId = jobTeam(c, c.req.valid("query").team_id);
-    const job = await onLedger(c.env, teamId, "getJob", c.get("principal").kind, job_id);
+    const job = await onLedger(c.env, teamId, "getJob", callerOf(c), job_id);
     return c.json(job, 200);
   },
 );
@@ -119,7 +119,7 @@ jobRoutes.openapi(
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
-    const summary = await onLedger(c.env, teamId, "completeJob", {
+    const summary = await onLedger(c.env, teamId, "completeJob", callerOf(c), {
       jobId: job_id,
       status: body.status,
       errorMessage: body.error_message ?? null,
@@ -184,7 +184,7 @@ teamJobRoutes.openapi(
     const { limit, offset, status, job_type } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the jobs");
-    const page = await onLedger(c.env, team_id, "listJobs", principal.kind, { status, jobType: job_type, limit, offset });
+    const page = await onLedger(c.env, team_id, "listJobs", callerOf(c), { status, jobType: job_type, limit, offset });
     return c.json({ team_id, jobs: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
   },
 );
@@ -234,6 +234,6 @@ teamJobRoutes.openapi(
     const period = c.req.valid("query").period ?? new Date().toISOString().slice(0, 7);
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the usage");
-    return c.json(await onLedger(c.env, team_id, "usage", principal.kind, period), 200);
+    return c.json(await onLedger(c.env, team_id, "usage", callerOf(c), period), 200);
   },
 );

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
+import { pushAccessToTeams } from "../access-push";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -156,6 +157,9 @@ modelGroupRoutes.openapi(
     }
     const group = await repo.getModelGroup(group_name);
     if (!group) throw apiError(404, `Model group '${group_name}' not found`);
+    // Each team's object holds the models of its groups: every team assigned this one gets the new list.
+    const change = { groupModels: { name: group_name, models: group.models.map((m) => m.modelName) } };
+    await pushAccessToTeams(c.env, await repo.teamsUsingGroup(group_name), change);
     return c.json(present(group), 200);
   },
 );

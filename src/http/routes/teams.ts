@@ -6,6 +6,7 @@ import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../led
 import type { Balance as LedgerBalance, TeamStatus } from "../../ledger/types";
 import { log } from "../../log";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
+import { pushAccess } from "../access-push";
 import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -119,6 +120,7 @@ teamRoutes.openapi(
     if (missingGroups.length > 0) throw apiError(404, `Model group '${missingGroups[0]}' not found`);
 
     const { key, prefix } = generateVirtualKey();
+    const keyHash = await hashVirtualKey(pepper(c), key);
     try {
       await repo.createTeam({
         teamId: body.team_id,
@@ -126,7 +128,7 @@ teamRoutes.openapi(
         teamAlias: body.team_alias ?? null,
         metadata: body.metadata,
         modelGroups: body.model_groups,
-        key: { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
+        key: { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
       });
     } catch (error) {
       if (error instanceof Conflict) throw apiError(400, `Team '${body.team_id}' already exists`);
@@ -143,6 +145,9 @@ teamRoutes.openapi(
       costMarkupPercentage: body.cost_markup_percentage ?? 0,
       jobTtlSeconds: body.job_ttl_seconds ?? DEFAULT_JOB_TTL_SECONDS,
       rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+      // The team's object decides who may use it: it starts with the first key and the groups' models.
+      keyHash,
+      modelGroups: await repo.groupsWithModels(body.model_groups),
     };
     let balance: LedgerBalance;
     try {
@@ -163,10 +168,7 @@ teamRoutes.openapi(
     }
 
     const team = await loadTeam(c, body.team_id);
-    const allowedModels = new Set<string>();
-    for (const groupName of team.modelGroups) {
-      for (const m of (await repo.getModelGroup(groupName))?.models ?? []) allowedModels.add(m.modelName);
-    }
+    const allowedModels = new Set(init.modelGroups.flatMap((g) => g.models));
     return c.json(
       {
         ...withBalance(team, balance),
@@ -215,7 +217,7 @@ teamRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const team = await loadTeam(c, team_id);
-    const balance = await onLedger(c.env, team_id, "getBalance", "admin");
+    const balance = await onLedger(c.env, team_id, "getBalance", { kind: "admin" });
     return c.json(withBalance(team, balance), 200);
   },
 );
@@ -240,6 +242,7 @@ teamRoutes.openapi(
     const missing = await repo.missingModelGroups(groups);
     if (missing.length > 0) throw apiError(404, `Model group '${missing[0]}' not found`);
     if (!(await repo.replaceTeamModelGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
+    await pushAccess(c.env, team_id, { groups: await repo.groupsWithModels(groups) });
     return c.json(presentTeam(await loadTeam(c, team_id)), 200);
   },
 );
@@ -311,14 +314,11 @@ teamRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const { grace_seconds } = RotateKey.parse((c.req.valid("json") as z.infer<typeof RotateKey> | undefined) ?? {});
     const { key, prefix } = generateVirtualKey();
-    const rotated = await c
-      .get("repo")
-      .rotateTeamKey(
-        team_id,
-        { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
-        grace_seconds,
-      );
+    const keyHash = await hashVirtualKey(pepper(c), key);
+    const rotated = await c.get("repo").rotateTeamKey(team_id, { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix }, grace_seconds);
     if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
+    // The team's object decides: the old keys stop there, at once or after the grace period.
+    await pushAccess(c.env, team_id, { rotate: { keyHash, graceSeconds: grace_seconds } });
     return c.json(
       {
         team_id,
