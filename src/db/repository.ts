@@ -33,6 +33,16 @@ export class Repository {
     this.idempotency = new IdempotencyRecords(this.db);
   }
 
+  /**
+   * The same queries, for listings that may be served by a D1 read replica near the caller
+   * (Sessions API, "first-unconstrained"): they can lag the latest writes by the replica's lag.
+   * Writes, and reads that must see them (key lookups, read-after-write), use the primary.
+   */
+  replica(): Repository {
+    // drizzle only needs prepare() and batch(), which a session has.
+    return new Repository(this.d1.withSession("first-unconstrained") as unknown as D1Database);
+  }
+
   private run<T>(operation: string, op: () => Promise<T>): Promise<T> {
     return runQuery(operation, op);
   }

@@ -113,7 +113,10 @@ modelGroupRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset } = c.req.valid("query");
-    const groups = await c.get("repo").listModelGroups(limit + 1, offset);
+    const groups = await c
+      .get("repo")
+      .replica()
+      .listModelGroups(limit + 1, offset);
     return c.json({ model_groups: groups.slice(0, limit).map(present), limit, offset, has_more: groups.length > limit }, 200);
   },
 );

@@ -198,7 +198,10 @@ teamRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset, organization_id } = c.req.valid("query");
-    const rows = await c.get("repo").listTeams(organization_id, limit + 1, offset);
+    const rows = await c
+      .get("repo")
+      .replica()
+      .listTeams(organization_id, limit + 1, offset);
     return c.json({ teams: rows.slice(0, limit).map(presentTeam), limit, offset, has_more: rows.length > limit }, 200);
   },
 );
