@@ -256,3 +256,36 @@ describe("teams whose object predates its access list, and pushes that fail", ()
     expect((await upstreamRequests(mockUrl, team.teamId)).at(-1).body.model).toBe("gpt-4");
   });
 });
+
+describe("admin listings may be served by a D1 read replica", () => {
+  it("lists are read through a Sessions API session ('first-unconstrained'); writes and key lookups use the primary", async () => {
+    const team = await createTeam();
+    const sessions: unknown[] = [];
+    const db = new Proxy(env.DB, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        if (prop === "withSession") {
+          return (constraint: unknown) => {
+            sessions.push(constraint);
+            return value.call(target, constraint);
+          };
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const send = async (method: string, path: string, key = ADMIN_KEY, body?: unknown) => {
+      const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+      const request = new Request(`http://gateway.test${path}`, { method, headers, body: body && JSON.stringify(body) });
+      return (await worker.fetch(request, { ...env, DB: db } as Env, createExecutionContext())).status;
+    };
+    for (const path of ["/api/organizations", "/api/model-groups", `/api/teams?organization_id=${team.organizationId}`, "/api/pricing"]) {
+      expect(await send("GET", path), path).toBe(200);
+    }
+    expect(sessions).toEqual(Array(4).fill("first-unconstrained"));
+    expect(await send("POST", "/api/organizations/create", ADMIN_KEY, { organization_id: `${team.organizationId}-2`, name: "x" })).toBe(
+      200,
+    );
+    expect(await send("GET", `/api/teams/${team.teamId}`)).toBe(200);
+    expect(sessions).toHaveLength(4);
+  });
+});
