@@ -160,7 +160,8 @@ for (const [prefix, cls] of [
   const proto = cls.prototype as unknown as Record<string, unknown>;
   for (const name of Object.getOwnPropertyNames(cls.prototype)) {
     const original = proto[name];
-    if (name === "constructor" || name === "run" || typeof original !== "function") continue;
+    // `replica` only hands back another Repository (its queries are timed like these).
+    if (name === "constructor" || name === "run" || name === "replica" || typeof original !== "function") continue;
     proto[name] = function (this: unknown, ...args: unknown[]) {
       return timed(`${prefix}.${name}`, () => (original as (...a: unknown[]) => Promise<unknown>).apply(this, args));
     };

@@ -145,7 +145,9 @@ modelGroupRoutes.openapi(
     path: "/{group_name}/models",
     tags: ["Model groups"],
     summary: "Replace a model group's models",
-    description: 'The body is the new list, either bare or as `{"models": [...]}`.',
+    description:
+      'The body is the new list, either bare or as `{"models": [...]}`. The list is pushed to the ledger object of every team assigned ' +
+      "the group, so their next call uses it; if some cannot be reached, the answer is 503 and sending the same request again finishes it.",
     security: security.admin,
     request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
     responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },

@@ -231,7 +231,9 @@ teamRoutes.openapi(
     path: "/{team_id}/model-groups",
     tags: ["Teams"],
     summary: "Replace a team's model groups",
-    description: 'The body is the list of group names, either bare or as `{"model_groups": [...]}`.',
+    description:
+      'The body is the list of group names, either bare or as `{"model_groups": [...]}`. The team\'s ledger object, which decides ' +
+      "every call, is told at once; if it cannot be, the answer is 503 and sending the same request again finishes the change.",
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
@@ -308,6 +310,9 @@ teamRoutes.openapi(
     path: "/{team_id}/keys/rotate",
     tags: ["Teams"],
     summary: "Issue a new virtual key; the old one stops at once or after grace_seconds",
+    description:
+      "The team's ledger object, which checks the key on every request, is told at once, so the old key stops on the next request " +
+      "(or when the grace period ends). If the object cannot be told, the answer is 503, no key is issued, and the request can be repeated.",
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
