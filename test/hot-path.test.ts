@@ -275,7 +275,11 @@ describe("admin listings may be served by a D1 read replica", () => {
     });
     const send = async (method: string, path: string, key = ADMIN_KEY, body?: unknown) => {
       const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-      const request = new Request(`http://gateway.test${path}`, { method, headers, body: body && JSON.stringify(body) });
+      const request = new Request(`http://gateway.test${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return (await worker.fetch(request, { ...env, DB: db } as Env, createExecutionContext())).status;
     };
     for (const path of ["/api/organizations", "/api/model-groups", `/api/teams?organization_id=${team.organizationId}`, "/api/pricing"]) {
