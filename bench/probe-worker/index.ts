@@ -14,6 +14,7 @@
 // counts 1) and reports the count in an `x-bench-d1-statements` header. For a streamed answer
 // the header leaves with the first byte, so it counts what ran before it.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { AccessRecords } from "../../src/db/access-records";
 import { IdempotencyRecords } from "../../src/db/idempotency-records";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
@@ -152,10 +153,11 @@ function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
   return run().finally(() => store.push([name, performance.now() - started]));
 }
 
-// ---- D1: every public method of the Repository and of its idempotency records.
+// ---- D1: every public method of the Repository and of its idempotency and access records.
 for (const [prefix, cls] of [
   ["d1", Repository],
   ["d1.idempotency", IdempotencyRecords],
+  ["d1.access", AccessRecords],
 ] as const) {
   const proto = cls.prototype as unknown as Record<string, unknown>;
   for (const name of Object.getOwnPropertyNames(cls.prototype)) {

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { AccessRecords, type GroupModel, sortModels } from "./access-records";
 import { IdempotencyRecords } from "./idempotency-records";
 import { runQuery } from "./query";
 import * as schema from "./schema";
@@ -9,15 +10,13 @@ export type OrganizationRow = typeof organizations.$inferSelect;
 export type ModelGroupRow = typeof modelGroups.$inferSelect;
 export type TeamRow = typeof teams.$inferSelect;
 export type PricingRow = typeof modelPricing.$inferSelect;
-export interface GroupModel {
-  modelName: string;
-  priority: number;
-}
+export type { GroupModel };
 export type ModelGroupWithModels = ModelGroupRow & { models: GroupModel[] };
 export type TeamWithGroups = TeamRow & { modelGroups: string[]; keyPrefix: string | null };
 
 /**
- * Everything the gateway reads and writes in D1 (idempotency records in idempotency-records.ts).
+ * Everything the gateway reads and writes in D1 (idempotency records in idempotency-records.ts,
+ * what the team objects decide access from in access-records.ts).
  * Every query goes through runQuery: a D1 failure becomes DependencyDown (the caller fails
  * closed); a UNIQUE violation becomes a Conflict the route turns into "already exists".
  */
@@ -25,12 +24,15 @@ export class Repository {
   private readonly db: DrizzleD1Database<typeof schema>;
   /** Kept answers for Idempotency-Key. */
   readonly idempotency: IdempotencyRecords;
+  /** What the team objects decide access from: key owners, a team's keys and groups. */
+  readonly access: AccessRecords;
 
   // Conditional multi-row replacements are written as plain D1 statements (still bound
   // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
   constructor(private readonly d1: D1Database) {
     this.db = drizzle(d1, { schema });
     this.idempotency = new IdempotencyRecords(this.db);
+    this.access = new AccessRecords(this.db);
   }
 
   /**
@@ -164,32 +166,6 @@ export class Repository {
       const found = await this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names));
       const existing = new Set(found.map((f) => f.name));
       return names.filter((n) => !existing.has(n));
-    });
-  }
-
-  /** Groups with their models in priority order, for the team objects that decide access (missing names are left out). */
-  groupsWithModels(names: string[]): Promise<Array<{ name: string; models: string[] }>> {
-    if (names.length === 0) return Promise.resolve([]);
-    return this.run("groupsWithModels", async () => {
-      const [found, rows] = await this.db.batch([
-        this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names)),
-        this.db.select().from(modelGroupModels).where(inArray(modelGroupModels.groupName, names)),
-      ]);
-      return found.map(({ name }) => ({
-        name,
-        models: sortModels(rows.filter((r) => r.groupName === name)).map((m) => m.modelName),
-      }));
-    });
-  }
-
-  /** The teams assigned a group: the objects a change of its models is pushed to. */
-  teamsUsingGroup(groupName: string): Promise<string[]> {
-    return this.run("teamsUsingGroup", async () => {
-      const rows = await this.db
-        .select({ teamId: teamModelGroups.teamId })
-        .from(teamModelGroups)
-        .where(eq(teamModelGroups.groupName, groupName));
-      return rows.map((r) => r.teamId);
     });
   }
 
@@ -339,38 +315,6 @@ export class Repository {
     });
   }
 
-  /**
-   * The team a key was issued to, whether or not it is still valid: a key hash belongs to one team
-   * forever, and the team's object decides on every request whether the key is still good.
-   */
-  teamOfKeyHash(keyHash: string): Promise<string | null> {
-    return this.run("teamOfKeyHash", async () => {
-      const [row] = await this.db.select({ teamId: apiKeys.teamId }).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
-      return row?.teamId ?? null;
-    });
-  }
-
-  /** A team's keys and groups as its object keeps them: loaded once by an object created before it kept them. */
-  teamAccess(teamId: string): Promise<{
-    keys: Array<{ keyHash: string; validUntilMs: number | null }>;
-    groups: Array<{ name: string; models: string[] }>;
-  }> {
-    return this.run("teamAccess", async () => {
-      const [keys, groups] = await this.db.batch([
-        this.db.select().from(apiKeys).where(eq(apiKeys.teamId, teamId)),
-        this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
-      ]);
-      const ends = (iso: string | null) => (iso === null ? null : Date.parse(iso));
-      return {
-        keys: keys.map((k) => {
-          const ended = [ends(k.revokedAt), ends(k.expiresAt)].filter((ms): ms is number => ms !== null);
-          return { keyHash: k.keyHash, validUntilMs: ended.length > 0 ? Math.min(...ended) : null };
-        }),
-        groups: await this.groupsWithModels(groups.map((g) => g.groupName)),
-      };
-    });
-  }
-
   // ------------------------------------------------------------ pricing
 
   getPricing(modelName: string): Promise<PricingRow | undefined> {
@@ -402,10 +346,4 @@ export class Repository {
       return deleted.length > 0;
     });
   }
-}
-
-function sortModels(models: GroupModel[]): GroupModel[] {
-  return models
-    .map((m) => ({ modelName: m.modelName, priority: m.priority }))
-    .sort((a, b) => a.priority - b.priority || a.modelName.localeCompare(b.modelName));
 }

@@ -38,7 +38,7 @@ async function keyOwner(c: AppContext, key: string): Promise<{ teamId: string; k
   const keyHash = await hashVirtualKey(pepper, key);
   let teamId = keyOwners.get(keyHash) ?? null;
   if (teamId === null) {
-    teamId = await c.get("repo").teamOfKeyHash(keyHash);
+    teamId = await c.get("repo").access.teamOfKeyHash(keyHash);
     if (teamId !== null) keyOwners.set(keyHash, teamId);
   }
   return teamId === null ? null : { teamId, keyHash };

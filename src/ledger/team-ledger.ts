@@ -69,7 +69,7 @@ export class TeamLedger extends DurableObject<Env> {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
-    this.access = new AccessStore(ctx.storage, (teamId) => new Repository(env.DB).teamAccess(teamId));
+    this.access = new AccessStore(ctx.storage, (teamId) => new Repository(env.DB).access.teamAccess(teamId));
   }
 
   // ---------------------------------------------------------------- account

@@ -164,7 +164,7 @@ modelGroupRoutes.openapi(
     if (!group) throw apiError(404, `Model group '${group_name}' not found`);
     // Each team's object holds the models of its groups: every team assigned this one gets the new list.
     const change = { groupModels: { name: group_name, models: group.models.map((m) => m.modelName) } };
-    await pushAccessToTeams(c.env, await repo.teamsUsingGroup(group_name), change);
+    await pushAccessToTeams(c.env, await repo.access.teamsUsingGroup(group_name), change);
     return c.json(present(group), 200);
   },
 );

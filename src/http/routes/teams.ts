@@ -147,7 +147,7 @@ teamRoutes.openapi(
       rateLimitPerMinute: body.rate_limit_per_minute ?? null,
       // The team's object decides who may use it: it starts with the first key and the groups' models.
       keyHash,
-      modelGroups: await repo.groupsWithModels(body.model_groups),
+      modelGroups: await repo.access.groupsWithModels(body.model_groups),
     };
     let balance: LedgerBalance;
     try {
@@ -247,7 +247,7 @@ teamRoutes.openapi(
     const missing = await repo.missingModelGroups(groups);
     if (missing.length > 0) throw apiError(404, `Model group '${missing[0]}' not found`);
     if (!(await repo.replaceTeamModelGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
-    await pushAccess(c.env, team_id, { groups: await repo.groupsWithModels(groups) });
+    await pushAccess(c.env, team_id, { groups: await repo.access.groupsWithModels(groups) });
     return c.json(presentTeam(await loadTeam(c, team_id)), 200);
   },
 );
