@@ -1,42 +1,30 @@
 import { onLedger } from "../ledger/client";
+import type { CallAdmission } from "../ledger/types";
 import type { CallInput } from "../llm/call-record";
 import type { ChatParameters } from "../llm/upstream-request";
+import { callerOf } from "./auth";
 import type { AppContext } from "./context";
-import { apiError } from "./errors";
 
-// What every LLM-call route does before the call: find the team's model group, have the
-// team's ledger admit the call, and hand the llm layer its input.
+// What every LLM-call route does before the call: have the team's object check the key, the
+// model group (403 when not the team's; the object answers with its models) and the job, in
+// one round trip, and hand the llm layer its input.
 
 /** The fields of a call body these helpers read; validation has checked the rest. */
 export type CallBody = ChatParameters & { model_group?: string; model?: string; purpose?: string | null };
 
-/**
- * The model group a call body asks for, and its models in priority order: resolved by
- * requireTeamCall along with the key (or here, if it could not be). 403 when not the team's.
- */
-export async function resolveModelGroup(c: AppContext, teamId: string, body: { model_group?: string; model?: string }) {
-  const modelGroup = (body.model_group ?? body.model)!;
-  const resolved = c.get("callGroup");
-  const models = resolved?.name === modelGroup ? resolved.models : await c.get("repo").resolveModelGroup(teamId, modelGroup);
-  if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
-  if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
-  return { modelGroup, models };
+/** The model group a call body asks for (`model` is its alias). */
+export function groupOf(body: { model_group?: string; model?: string }): string {
+  return (body.model_group ?? body.model)!;
 }
 
-/** A call in an open job: its group resolved, then admitted by the team's ledger (which may refuse). */
+/** A call in an open job, admitted by the team's object (which may refuse). */
 export async function admitCall(c: AppContext, teamId: string, jobId: string, body: CallBody): Promise<CallInput> {
-  const { modelGroup, models } = await resolveModelGroup(c, teamId, body);
-  const admission = await onLedger(c.env, teamId, "beginCall", jobId, modelGroup);
-  return callInputOf(teamId, jobId, modelGroup, models, body, admission);
+  const modelGroup = groupOf(body);
+  const admission = await onLedger(c.env, teamId, "beginCall", callerOf(c), jobId, modelGroup);
+  return callInputOf(teamId, jobId, modelGroup, body, admission);
 }
 
-export function callInputOf(
-  teamId: string,
-  jobId: string,
-  modelGroup: string,
-  models: string[],
-  body: CallBody,
-  admission: CallInput["admission"],
-): CallInput {
+export function callInputOf(teamId: string, jobId: string, modelGroup: string, body: CallBody, admission: CallAdmission): CallInput {
+  const { models } = admission;
   return { teamId, jobId, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
 }

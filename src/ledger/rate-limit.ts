@@ -1,3 +1,5 @@
+import { type Refusal, rateLimited } from "./admission";
+
 // A team's request rate, limited inside its ledger object (where every new job and call is
 // admitted anyway), so the limit is exact and costs no extra round trip.
 
@@ -24,5 +26,18 @@ export class RequestRate {
       return { ok: true };
     }
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - this.tokens) / perMs / 1000)) };
+  }
+}
+
+/** A team's limit on new jobs and calls, kept in its object's memory (the object's only in-memory state). */
+export class TeamRate {
+  private bucket: RequestRate | undefined;
+
+  /** Takes one new job or call from the team's limit (none when it has none); refused when it is used up. */
+  refuse(perMinute: number | null, nowMs: number): Refusal | null {
+    if (perMinute === null) return null;
+    if (this.bucket?.perMinute !== perMinute) this.bucket = new RequestRate(perMinute, nowMs);
+    const taken = this.bucket.take(nowMs);
+    return taken.ok ? null : rateLimited(perMinute, taken.retryAfterSeconds);
   }
 }

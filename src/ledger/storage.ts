@@ -1,3 +1,4 @@
+import { type BudgetSettings, jobHoldMicro } from "./money";
 import type { AccountRow, CallRow, JobRow, LedgerRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
 import type { AccountInit, CallRecord, CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
@@ -93,6 +94,16 @@ export class LedgerStore {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') AND expires_at_ms <= ?", nowMs).toArray();
   }
 
+  /** Releases every open job past its time-to-live, never charging it (call inside a transaction). */
+  expireOpenJobsBy(nowMs: number): void {
+    for (const job of this.openJobsExpiredBy(nowMs)) {
+      this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
+      this.addToOpenJobsHold(-job.hold_micro);
+      this.expireJob(job.job_id, isoNow(nowMs));
+      this.bumpUsage(job.created_at, job.job_type, { expired: 1 });
+    }
+  }
+
   /** When the next open job expires, or null with none open. */
   nextExpiryMs(): number | null {
     return this.sql
@@ -168,15 +179,19 @@ export class LedgerStore {
     );
   }
 
-  /** Sets what every open job holds to `holdOf(job)`, and the account's total to their sum. */
-  resetOpenJobHolds(holdOf: (job: JobRow) => number): void {
+  /** Works out what each open job holds under new settings, and their total (call inside a transaction). */
+  recomputeHolds(settings: BudgetSettings): void {
     let total = 0;
     for (const job of this.openJobs()) {
-      const hold = holdOf(job);
+      const hold = jobHoldMicro(settings, job.reserved, job.client_cost_nano, job.total_tokens);
       if (hold !== job.hold_micro) this.setJobHold(job.job_id, hold);
       total += hold;
     }
-    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", total);
+    this.setOpenJobsHold(total);
+  }
+
+  setOpenJobsHold(totalMicro: number): void {
+    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", totalMicro);
   }
 
   addToOpenJobsHold(deltaMicro: number): void {

@@ -1,13 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import { Repository } from "../db/repository";
+import type { AccessChange, Caller } from "./access";
+import { AccessStore } from "./access-storage";
 import {
   accountNotFound,
-  type Caller,
   completionOf,
   jobNotFound,
   OPEN_STATUSES,
   ok,
   type Refusal,
-  rateLimited,
   refusal,
   refuseCall,
   refuseCallsPage,
@@ -28,7 +29,7 @@ import {
   nanoToUsd,
 } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
-import { RequestRate } from "./rate-limit";
+import { TeamRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
 import { isoNow, LedgerStore } from "./storage";
 import type {
@@ -46,6 +47,8 @@ import type {
   JobWithCalls,
   LedgerEntry,
   LedgerResult,
+  NewJob,
+  OneRequestStart,
   Page,
   StoredCompletion,
   TeamStatus,
@@ -63,10 +66,9 @@ import {
   usageReportOf,
 } from "./views";
 
-export type { Caller } from "./admission";
+export type { Caller } from "./access";
 
 type SettingsChange = Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null };
-type NewJob = { jobId: string; jobType: string; userId: string | null; metadata: Record<string, unknown>; owner?: JobOwner };
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
 type Completion = {
   jobId: string;
@@ -86,14 +88,17 @@ type Completion = {
 export class TeamLedger extends DurableObject<Env> {
   private readonly store: LedgerStore;
   private readonly operations: OperationLog;
+  /** Who may use the team: its keys and model groups (access.ts decides, access-storage.ts keeps). */
+  private readonly access: AccessStore;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
-  private rate: RequestRate | undefined;
+  private readonly rate = new TeamRate();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
     this.operations = new OperationLog(ctx.storage.sql);
+    this.access = new AccessStore(ctx.storage, (teamId) => new Repository(env.DB).access.teamAccess(teamId));
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -113,14 +118,14 @@ export class TeamLedger extends DurableObject<Env> {
       if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
       this.store.insertAccount(init, isoNow());
       this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
+      this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
       return ok(balanceOf(this.store.account()!, "admin"));
     });
   }
 
-  getBalance(caller: Caller): LedgerResult<Balance> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    return refuseSuspended(acct, caller) ?? ok(balanceOf(acct, caller));
+  async getBalance(caller: Caller): Promise<LedgerResult<Balance>> {
+    const acct = await this.accountFor(caller);
+    return "ok" in acct ? acct : ok(balanceOf(acct, caller.kind));
   }
 
   addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
@@ -156,8 +161,7 @@ export class TeamLedger extends DurableObject<Env> {
       rate_limit_per_minute: settings.rateLimitPerMinute === undefined ? acct.rate_limit_per_minute : settings.rateLimitPerMinute,
     });
     // What each open job holds is worked out again under the new settings.
-    const newSettings = settingsOf(this.store.account()!);
-    this.store.resetOpenJobHolds((job) => jobHoldMicro(newSettings, job.reserved, job.client_cost_nano, job.total_tokens));
+    this.store.recomputeHolds(settingsOf(this.store.account()!));
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -169,19 +173,31 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(null);
   }
 
-  listTransactions(caller: Caller, limit: number, offset: number): LedgerResult<Page<LedgerEntry>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const rows = this.store.ledgerRows(limit, offset).map((r) => ({ ...r, team_id: acct.team_id }));
     return ok(pageOf(rows, limit, offset));
+  }
+
+  // ---------------------------------------------------------------- access
+
+  /** Whether a team key is still good; for requests that end before reaching another method. */
+  async authenticate(caller: Caller): Promise<LedgerResult<null>> {
+    return (await this.refuseCaller(caller)) ?? ok(null);
+  }
+
+  /** A change the admin pushes: a rotated key, the team's groups, or a group's new models (see AccessChange). */
+  changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
+    return this.access.change(this.store.account(), change, Date.now());
   }
 
   // ---------------------------------------------------------------- jobs
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
-  async createJob(input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+  async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+    const denied = await this.refuseCaller(caller);
+    if (denied) return denied;
     const { operation, jobId, ...request } = input;
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
@@ -222,8 +238,13 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(created);
   }
 
-  /** Admits one LLM call in a job (see refuseCall for the rules); `by` says who makes it. */
-  beginCall(jobId: string, modelGroup: string, by: JobOwner = "team"): LedgerResult<CallAdmission> {
+  /**
+   * Admits one LLM call in a job: the key, then the group (its models come back), then
+   * refuseCall's rules; `by` says who makes it (a gateway-owned job takes only the gateway's calls).
+   */
+  async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner = "team"): Promise<LedgerResult<CallAdmission>> {
+    const denied = await this.refuseCaller(caller, modelGroup);
+    if (denied) return denied;
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
@@ -235,7 +256,8 @@ export class TeamLedger extends DurableObject<Env> {
       if (!groups.includes(modelGroup)) groups.push(modelGroup);
       this.store.markJobStarted(jobId, groups);
     }
-    return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage });
+    const models = this.access.groupModels(modelGroup)!;
+    return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage, models });
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -282,10 +304,34 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
+   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
+   * for a group the team cannot use; a job whose call is refused is closed as failed at once.
+   */
+  async startOneRequestJob(
+    caller: Caller,
+    job: NewJob & { operation: Operation },
+    modelGroup: string,
+    closing: Operation,
+  ): Promise<OneRequestStart> {
+    const denied = await this.refuseCaller(caller, modelGroup);
+    if (denied) return denied;
+    const created = await this.createJob(caller, { ...job, owner: "gateway" });
+    if (!created.ok) return created;
+    const jobId = created.value.job_id;
+    const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway");
+    if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
+    const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
+    await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    return { ...admitted, jobId };
+  }
+
+  /**
    * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
    * `cancelled` release it. Completing again with the same status replays the stored summary.
    */
-  completeJob(input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
+  async completeJob(caller: Caller, input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
+    const denied = await this.refuseCaller(caller);
+    if (denied) return denied;
     const { operation, ...request } = input;
     return this.once("completeJob", operation, request, () => this.settleJob(request));
   }
@@ -353,36 +399,36 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
-  getJob(caller: Caller, jobId: string, calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 }): LedgerResult<JobWithCalls> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller) ?? refuseCallsPage(calls);
+  async getJob(
+    caller: Caller,
+    jobId: string,
+    calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 },
+  ): Promise<LedgerResult<JobWithCalls>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
+    const refused = refuseCallsPage(calls);
     if (refused) return refused;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
     const rows = this.store.callRows(jobId, calls);
-    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller);
+    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller.kind);
     return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
   }
 
-  listJobs(
+  async listJobs(
     caller: Caller,
     filter: { status?: JobStatus; jobType?: string; limit: number; offset: number },
-  ): LedgerResult<Page<Omit<JobView, "calls">>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  ): Promise<LedgerResult<Page<Omit<JobView, "calls">>>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const rows = this.store.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
     return ok(pageOf(rows, filter.limit, filter.offset));
   }
 
   /** A month's usage from the aggregates kept as jobs and calls happen: as cheap with a million jobs as with ten. */
-  usage(caller: Caller, period: string): LedgerResult<UsageReport> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period)));
   }
 
@@ -390,15 +436,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** Expires open jobs past their time-to-live: released, never charged. Safe to run twice. */
   async alarm(): Promise<void> {
-    const nowMs = Date.now();
-    this.store.transaction(() => {
-      for (const job of this.store.openJobsExpiredBy(nowMs)) {
-        this.store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-        this.store.addToOpenJobsHold(-job.hold_micro);
-        this.store.expireJob(job.job_id, isoNow(nowMs));
-        this.store.bumpUsage(job.created_at, job.job_type, { expired: 1 });
-      }
-    });
+    this.store.transaction(() => this.store.expireOpenJobsBy(Date.now()));
     const next = this.store.nextExpiryMs();
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
@@ -408,20 +446,22 @@ export class TeamLedger extends DurableObject<Env> {
     if (current === null || current > expiresAtMs) await this.ctx.storage.setAlarm(expiresAtMs);
   }
 
-  // ---------------------------------------------------------------- guard
+  // ---------------------------------------------------------------- guards
 
-  /**
-   * The guard on new jobs and calls: the team must be active, then within its rate. The rate is
-   * the object's only in-memory state, so it is checked here rather than in admission.ts.
-   */
+  /** The account a read may show: the caller's key checked, and a suspended team's key refused. */
+  private async accountFor(caller: Caller): Promise<AccountRow | Refusal> {
+    const denied = await this.refuseCaller(caller);
+    const acct = this.store.account();
+    return denied ?? (acct ? (refuseSuspended(acct, caller.kind) ?? acct) : accountNotFound());
+  }
+
+  /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */
+  private refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
+    return this.access.refuseCaller(this.store.account(), caller, modelGroup);
+  }
+
+  /** The guard on new jobs and calls: the team must be active, then within its rate. */
   private refuseNewWork(acct: AccountRow): Refusal | null {
-    const inactive = refuseInactive(acct);
-    if (inactive) return inactive;
-    const limit = acct.rate_limit_per_minute;
-    if (limit === null) return null;
-    const now = Date.now();
-    if (this.rate?.perMinute !== limit) this.rate = new RequestRate(limit, now);
-    const taken = this.rate.take(now);
-    return taken.ok ? null : rateLimited(limit, taken.retryAfterSeconds);
+    return refuseInactive(acct) ?? this.rate.refuse(acct.rate_limit_per_minute, Date.now());
   }
 }
