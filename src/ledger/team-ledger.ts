@@ -6,7 +6,6 @@ import {
   accountNotFound,
   completionOf,
   jobNotFound,
-  OPEN_STATUSES,
   ok,
   type Refusal,
   refusal,
@@ -19,18 +18,11 @@ import {
   refuseSuspended,
   settingsOf,
 } from "./admission";
-import {
-  type BudgetSettings,
-  clientCostNano,
-  completionCharge,
-  JOB_RESERVATION_CREDITS,
-  jobHoldMicro,
-  MICRO_PER_CREDIT,
-  nanoToUsd,
-} from "./money";
+import { type BudgetSettings, clientCostNano, nanoToUsd } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
 import { TeamRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
+import { applyCallRecord, reserveForJob, settleCompletion } from "./settlement";
 import { isoNow, LedgerStore } from "./storage";
 import type {
   AccountInit,
@@ -59,7 +51,6 @@ import {
   CALLS_PAGE_DEFAULT,
   COMPLETION_CALLS_SHOWN,
   completionAnswerOf,
-  completionSummaryOf,
   jobListingOf,
   jobViewOf,
   pageOf,
@@ -210,32 +201,7 @@ export class TeamLedger extends DurableObject<Env> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const refused = this.refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
-    if (refused) return refused;
-
-    const nowMs = Date.now();
-    const expiresAtMs = nowMs + acct.job_ttl_seconds * 1000;
-    const created: JobCreated = {
-      job_id: input.jobId,
-      team_id: acct.team_id,
-      job_type: input.jobType,
-      status: "pending",
-      created_at: isoNow(nowMs),
-      expires_at: isoNow(expiresAtMs),
-    };
-    const holdMicro = JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT;
-    this.store.insertJob({
-      ...input,
-      createdAt: created.created_at,
-      expiresAt: created.expires_at,
-      expiresAtMs,
-      reserved: JOB_RESERVATION_CREDITS,
-      holdMicro,
-      owner: input.owner ?? "team",
-    });
-    this.store.addToOpenJobsHold(holdMicro);
-    this.store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
-    this.store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
-    return ok(created);
+    return refused ?? ok(reserveForJob(this.store, acct, input, Date.now()));
   }
 
   /**
@@ -274,32 +240,7 @@ export class TeamLedger extends DurableObject<Env> {
     }
     const settings = settingsOf(acct);
     const clientNano = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
-    this.store.transaction(() => {
-      this.store.insertCall(jobId, call, clientNano, isoNow());
-      this.store.bumpUsage(job.created_at, job.job_type, {
-        calls: 1,
-        prompt_tokens: call.promptTokens,
-        completion_tokens: call.completionTokens,
-        total_tokens: call.totalTokens,
-        client_cost_nano: clientNano,
-      });
-      const updated = this.store.job(jobId)!;
-      if (OPEN_STATUSES.has(updated.status)) {
-        // In job_based mode a job holds exactly its reservation whatever it consumes.
-        if (settings.budgetMode === "job_based") return;
-        const hold = jobHoldMicro(settings, updated.reserved, updated.client_cost_nano, updated.total_tokens);
-        this.store.setJobHold(jobId, hold);
-        this.store.addToOpenJobsHold(hold - updated.hold_micro);
-      } else if (updated.status === "completed" && updated.credit_applied && !updated.refunded) {
-        // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
-        const due = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
-        if (due > 0) {
-          this.store.appendLedger("deduction", { used: due }, jobId, `Late call ${call.callId} after job completion`);
-          this.store.addJobCharge(jobId, due);
-          this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: due });
-        }
-      }
-    });
+    this.store.transaction(() => applyCallRecord(this.store, settings, job, call, clientNano));
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
@@ -348,32 +289,7 @@ export class TeamLedger extends DurableObject<Env> {
     const completion = completionOf(job, input.status);
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
-    const settings = settingsOf(acct);
-    const charge = input.status === "completed" ? completionCharge(settings, job.client_cost_nano, job.total_tokens) : 0;
-    const completedAt = isoNow();
-    if (charge > 0) {
-      this.store.appendLedger(
-        "deduction",
-        { used: charge, reserved: -job.reserved },
-        job.job_id,
-        `Job ${job.job_type} completed (${settings.budgetMode}: ${charge} credit${charge === 1 ? "" : "s"})`,
-      );
-    } else {
-      this.store.appendLedger(
-        "release",
-        { reserved: -job.reserved },
-        job.job_id,
-        `Job ${job.job_type} ${input.status}: reservation released`,
-      );
-    }
-    this.store.addToOpenJobsHold(-job.hold_micro);
-    const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
-    const after = this.store.account()!;
-    const creditsRemaining = after.credits_allocated - after.credits_used;
-    const callsThroughSeq = this.store.lastCallSeq(job.job_id);
-    const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
-    this.store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
-    this.store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
+    const summary = settleCompletion(this.store, acct, job, input);
     return ok(this.completionAnswer(job.job_id, summary));
   }
 
