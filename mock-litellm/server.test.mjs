@@ -7,6 +7,9 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
   buildAnswer,
+  EMBEDDING_PRICES,
+  embeddingTokens,
+  embeddingVector,
   countPromptTokens,
   countTokens,
   MODEL_PRICES,
@@ -208,6 +211,39 @@ describe("proxy mode", () => {
     assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-original")), cost);
     assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-input")), expected.promptTokens * 0.00000015);
     assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-output")), expected.completionTokens * 0.0000006);
+  });
+
+  test("embeddings: LiteLLM's list shape, prompt tokens, cost header, floats or base64", async () => {
+    const post = (body) =>
+      fetch(`${mock.url}/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await post({ model: "text-embedding-3-small", input: ["hello world", "gateways"] });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.object, "list");
+    assert.equal(body.model, "text-embedding-3-small");
+    assert.deepEqual(
+      body.data.map((d) => [d.object, d.index, d.embedding.length]),
+      [
+        ["embedding", 0, 8],
+        ["embedding", 1, 8],
+      ],
+    );
+    assert.deepEqual(body.data[0].embedding, embeddingVector("hello world"));
+    const tokens = embeddingTokens("hello world") + embeddingTokens("gateways");
+    assert.deepEqual([body.usage.prompt_tokens, body.usage.total_tokens, body.usage.completion_tokens], [tokens, tokens, 0]);
+    assert.equal(res.headers.get("x-litellm-response-cost"), pythonFloatRepr(tokens * EMBEDDING_PRICES["text-embedding-3-small"]));
+
+    const encoded = await (await post({ model: "text-embedding-3-small", input: "hello world", encoding_format: "base64" })).json();
+    const bytes = Buffer.from(encoded.data[0].embedding, "base64");
+    const floats = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+    assert.deepEqual(
+      floats.map((f) => f.toFixed(5)),
+      embeddingVector("hello world").map((f) => f.toFixed(5)),
+    );
+
+    assert.equal((await post({ model: "text-embedding-3-small+fail=500", input: "x" })).status, 500);
+    assert.equal((await post({ model: "gpt-4o-mini", input: "x" })).status, 400);
+    assert.equal((await post({ model: "text-embedding-3-small", input: [] })).status, 400);
   });
 
   test("call id is generated when not sent", async () => {
