@@ -54,7 +54,7 @@ export function embeddingVector(text, dimensions = DEFAULT_DIMENSIONS) {
 
 function base64Float32(vector) {
   const buffer = Buffer.alloc(vector.length * 4);
-  vector.forEach((value, i) => buffer.writeFloatLE(value, i * 4));
+  for (const [i, value] of vector.entries()) buffer.writeFloatLE(value, i * 4);
   return buffer.toString("base64");
 }
 

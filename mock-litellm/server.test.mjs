@@ -7,11 +7,11 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
   buildAnswer,
+  countPromptTokens,
+  countTokens,
   EMBEDDING_PRICES,
   embeddingTokens,
   embeddingVector,
-  countPromptTokens,
-  countTokens,
   MODEL_PRICES,
   parseModelName,
   pythonFloatRepr,
@@ -244,6 +244,25 @@ describe("proxy mode", () => {
     assert.equal((await post({ model: "text-embedding-3-small+fail=500", input: "x" })).status, 500);
     assert.equal((await post({ model: "gpt-4o-mini", input: "x" })).status, 400);
     assert.equal((await post({ model: "text-embedding-3-small", input: [] })).status, 400);
+  });
+
+  test("n=3 on a plain answer: three choices, completion tokens and cost counted three times", async () => {
+    const one = await (await chat(mock, { model: "gpt-4o-mini", messages: MESSAGES })).json();
+    const res = await chat(mock, { model: "gpt-4o-mini", messages: MESSAGES, n: 3 });
+    const three = await res.json();
+    assert.deepEqual(
+      three.choices.map((c) => [c.index, c.message.content]),
+      [0, 1, 2].map((i) => [i, one.choices[0].message.content]),
+    );
+    assert.equal(three.usage.completion_tokens, one.usage.completion_tokens * 3);
+    const answer = buildAnswer({ messages: MESSAGES }, "gpt-4o-mini");
+    assert.equal(
+      res.headers.get("x-litellm-response-cost"),
+      pythonFloatRepr(
+        answer.promptTokens * MODEL_PRICES["gpt-4o-mini"].input_cost_per_token +
+          answer.completionTokens * 3 * MODEL_PRICES["gpt-4o-mini"].output_cost_per_token,
+      ),
+    );
   });
 
   test("call id is generated when not sent", async () => {

@@ -18,7 +18,7 @@ export async function resolveModelGroup(c: AppContext, teamId: string, body: { m
   const modelGroup = (body.model_group ?? body.model)!;
   const resolved = c.get("callGroup");
   const models = resolved?.name === modelGroup ? resolved.models : await c.get("repo").resolveModelGroup(teamId, modelGroup);
-  if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`);
+  if (models === null) throw apiError(403, `Model group '${modelGroup}' is not assigned to this team`, {}, "model_group_not_assigned");
   if (models.length === 0) throw apiError(502, `Model group '${modelGroup}' has no models`);
   return { modelGroup, models };
 }
