@@ -1,6 +1,6 @@
+import { exports } from "cloudflare:workers";
 import { createOpenAI } from "@ai-sdk/openai";
 import { APICallError, embed, generateText, jsonSchema, streamText, tool } from "ai";
-import { exports } from "cloudflare:workers";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
@@ -100,7 +100,12 @@ describe("the openai package against /v1", () => {
     const client = openai(team.key);
     const messages = [{ role: "user" as const, content: "Stream me an answer" }];
 
-    const withUsage = await client.chat.completions.create({ model: group, messages, stream: true, stream_options: { include_usage: true } });
+    const withUsage = await client.chat.completions.create({
+      model: group,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of withUsage) chunks.push(chunk);
     expect(chunks.every((chunk) => chunk.model === group && chunk.object === "chat.completion.chunk")).toBe(true);
@@ -172,23 +177,31 @@ describe("the openai package against /v1", () => {
     const team = await createTeam({ credits: 0 });
     const messages = [{ role: "user" as const, content: "Hi" }];
 
-    const unauthorized = await openai("sk-not-a-key").chat.completions.create({ model: team.groups[0], messages }).catch((e) => e);
+    const unauthorized = await openai("sk-not-a-key")
+      .chat.completions.create({ model: team.groups[0], messages })
+      .catch((e) => e);
     expect(unauthorized).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(unauthorized.code).toBe("invalid_api_key");
 
-    const broke = await openai(team.key).chat.completions.create({ model: team.groups[0], messages }).catch((e) => e);
+    const broke = await openai(team.key)
+      .chat.completions.create({ model: team.groups[0], messages })
+      .catch((e) => e);
     expect(broke).toBeInstanceOf(OpenAI.APIError);
     expect(broke.status).toBe(402);
     expect(broke.code).toBe("insufficient_quota");
     expect(broke.type).toBe("insufficient_quota");
 
-    const unknown = await openai(team.key).chat.completions.create({ model: "no-such-group", messages }).catch((e) => e);
+    const unknown = await openai(team.key)
+      .chat.completions.create({ model: "no-such-group", messages })
+      .catch((e) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
     expect(unknown.code).toBe("model_not_found");
 
     const paused = await createTeam();
     await json("PUT", `/api/teams/${paused.teamId}/pause`, 200);
-    const limited = await openai(paused.key).chat.completions.create({ model: paused.groups[0], messages }).catch((e) => e);
+    const limited = await openai(paused.key)
+      .chat.completions.create({ model: paused.groups[0], messages })
+      .catch((e) => e);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
     await expectLedgerConsistent(team);
@@ -317,7 +330,12 @@ describe("the Vercel AI SDK against /v1", () => {
   it("a job opened with the job API, used through X-Job-Id by the AI SDK, completed and charged once", async () => {
     const team = await createTeam({ credits: 5 });
     const jobId = await createJob(team, "agent");
-    const provider = createOpenAI({ baseURL: BASE_URL, apiKey: team.key, fetch: gatewayFetch as typeof fetch, headers: { "X-Job-Id": jobId } });
+    const provider = createOpenAI({
+      baseURL: BASE_URL,
+      apiKey: team.key,
+      fetch: gatewayFetch as typeof fetch,
+      headers: { "X-Job-Id": jobId },
+    });
     await generateText({ model: provider.chat(team.groups[0]), prompt: "Step one" });
     await generateText({ model: provider.chat(team.groups[0]), prompt: "Step two" });
     const summary = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
