@@ -78,7 +78,7 @@ for step in ("one", "two"):
 summary = api("POST", f"/jobs/{job_id}/complete", {"status": "completed"}, key=key)
 check("X-Job-Id: two calls in the team's job, charged once", summary["costs"]["total_calls"] == 2 and summary["costs"]["credit_applied"])
 balance = api("GET", f"/credits/teams/{team_id}/balance", key=key)
-check("balance: one credit per job (5 jobs of 10 credits)", balance["credits_remaining"] == 5)
+check("balance: one credit per job (4 jobs of 10 credits)", balance["credits_remaining"] == 6)
 
 try:
     OpenAI(base_url=f"{BASE}/v1", api_key="sk-wrong", max_retries=0).models.list()
