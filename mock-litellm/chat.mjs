@@ -2,7 +2,7 @@
 // and the plain JSON answer (a streamed one is written by stream.mjs).
 
 import { randomUUID } from "node:crypto";
-import { buildAnswer, hashString } from "./answers.mjs";
+import { buildAnswer, computeCost, hashString } from "./answers.mjs";
 import { checkAuth } from "./auth.mjs";
 import { invalidJsonError, invalidModelError, LOAD_BALANCER_502, missingMessagesError, simulatedError } from "./errors.mjs";
 import { parseModelName } from "./steering.mjs";
@@ -30,7 +30,12 @@ function completionBody(state, meta, answer) {
       object: "chat.completion",
       created: meta.created,
       model: meta.model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: answer.finishReason }],
+      choices: Array.from({ length: answer.choiceCount ?? 1 }, (_, index) => ({
+        index,
+        message,
+        logprobs: null,
+        finish_reason: answer.finishReason,
+      })),
       usage,
       service_tier: "default",
       system_fingerprint: meta.fingerprint,
@@ -49,7 +54,12 @@ function completionBody(state, meta, answer) {
     model: meta.model,
     object: "chat.completion",
     system_fingerprint: meta.fingerprint,
-    choices: [{ finish_reason: answer.finishReason, index: 0, message, provider_specific_fields: {} }],
+    choices: Array.from({ length: answer.choiceCount ?? 1 }, (_, index) => ({
+      finish_reason: answer.finishReason,
+      index,
+      message,
+      provider_specific_fields: {},
+    })),
     usage,
     service_tier: "default",
   };
@@ -129,6 +139,18 @@ export async function handleChatCompletion(req, res, state, ctx, parsedBody, sig
   let answer = buildAnswer(body, parsed.base);
   // hugebody=N: a non-streamed answer whose content has N more characters (for the gateway's body cap).
   if (options.hugebody !== undefined && !stream) answer = { ...answer, content: `${answer.content ?? ""}${"x".repeat(options.hugebody)}` };
+  // n=N (plain answers): N identical choices, each one's completion tokens counted and priced.
+  if (!stream && Number.isInteger(body.n) && body.n > 1) {
+    const choiceCount = Math.min(body.n, 8);
+    const completionTokens = answer.completionTokens * choiceCount;
+    answer = {
+      ...answer,
+      choiceCount,
+      completionTokens,
+      totalTokens: answer.promptTokens + completionTokens,
+      cost: computeCost(parsed.base, answer.promptTokens, completionTokens),
+    };
+  }
   if (options.fail === "badjson") {
     return sendTruncatedJson(res, successHeaders(state, ctx, parsed, answer.cost, answer), completionBody(state, meta, answer));
   }

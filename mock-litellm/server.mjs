@@ -20,10 +20,12 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { checkAuth, SECRET_HEADERS } from "./auth.mjs";
 import { handleChatCompletion } from "./chat.mjs";
+import { handleEmbeddings } from "./embeddings.mjs";
 import { CONTEXT_WINDOWS, MODEL_PRICES } from "./steering.mjs";
 import { MOCK_VERSION, parseJson, readBody, requestContext, sendError, sendJson } from "./wire.mjs";
 
 export { buildAnswer, computeCost, countPromptTokens, countTokens, splitIntoChunks, splitPieces } from "./answers.mjs";
+export { EMBEDDING_PRICES, embeddingTokens, embeddingVector } from "./embeddings.mjs";
 export { MODEL_PRICES, parseModelName } from "./steering.mjs";
 export { pythonFloatRepr } from "./wire.mjs";
 
@@ -102,6 +104,8 @@ function handleReadiness(_req, res) {
 const ROUTES = {
   "POST /chat/completions": handleChatCompletion,
   "POST /v1/chat/completions": handleChatCompletion,
+  "POST /embeddings": handleEmbeddings,
+  "POST /v1/embeddings": handleEmbeddings,
   "GET /models": handleModels,
   "GET /v1/models": handleModels,
   "GET /model/info": handleModelInfo,

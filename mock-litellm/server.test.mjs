@@ -9,6 +9,9 @@ import {
   buildAnswer,
   countPromptTokens,
   countTokens,
+  EMBEDDING_PRICES,
+  embeddingTokens,
+  embeddingVector,
   MODEL_PRICES,
   parseModelName,
   pythonFloatRepr,
@@ -208,6 +211,58 @@ describe("proxy mode", () => {
     assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-original")), cost);
     assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-input")), expected.promptTokens * 0.00000015);
     assert.equal(Number.parseFloat(h.get("x-litellm-response-cost-output")), expected.completionTokens * 0.0000006);
+  });
+
+  test("embeddings: LiteLLM's list shape, prompt tokens, cost header, floats or base64", async () => {
+    const post = (body) =>
+      fetch(`${mock.url}/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await post({ model: "text-embedding-3-small", input: ["hello world", "gateways"] });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.object, "list");
+    assert.equal(body.model, "text-embedding-3-small");
+    assert.deepEqual(
+      body.data.map((d) => [d.object, d.index, d.embedding.length]),
+      [
+        ["embedding", 0, 8],
+        ["embedding", 1, 8],
+      ],
+    );
+    assert.deepEqual(body.data[0].embedding, embeddingVector("hello world"));
+    const tokens = embeddingTokens("hello world") + embeddingTokens("gateways");
+    assert.deepEqual([body.usage.prompt_tokens, body.usage.total_tokens, body.usage.completion_tokens], [tokens, tokens, 0]);
+    assert.equal(res.headers.get("x-litellm-response-cost"), pythonFloatRepr(tokens * EMBEDDING_PRICES["text-embedding-3-small"]));
+
+    const encoded = await (await post({ model: "text-embedding-3-small", input: "hello world", encoding_format: "base64" })).json();
+    const bytes = Buffer.from(encoded.data[0].embedding, "base64");
+    const floats = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+    assert.deepEqual(
+      floats.map((f) => f.toFixed(5)),
+      embeddingVector("hello world").map((f) => f.toFixed(5)),
+    );
+
+    assert.equal((await post({ model: "text-embedding-3-small+fail=500", input: "x" })).status, 500);
+    assert.equal((await post({ model: "gpt-4o-mini", input: "x" })).status, 400);
+    assert.equal((await post({ model: "text-embedding-3-small", input: [] })).status, 400);
+  });
+
+  test("n=3 on a plain answer: three choices, completion tokens and cost counted three times", async () => {
+    const one = await (await chat(mock, { model: "gpt-4o-mini", messages: MESSAGES })).json();
+    const res = await chat(mock, { model: "gpt-4o-mini", messages: MESSAGES, n: 3 });
+    const three = await res.json();
+    assert.deepEqual(
+      three.choices.map((c) => [c.index, c.message.content]),
+      [0, 1, 2].map((i) => [i, one.choices[0].message.content]),
+    );
+    assert.equal(three.usage.completion_tokens, one.usage.completion_tokens * 3);
+    const answer = buildAnswer({ messages: MESSAGES }, "gpt-4o-mini");
+    assert.equal(
+      res.headers.get("x-litellm-response-cost"),
+      pythonFloatRepr(
+        answer.promptTokens * MODEL_PRICES["gpt-4o-mini"].input_cost_per_token +
+          answer.completionTokens * 3 * MODEL_PRICES["gpt-4o-mini"].output_cost_per_token,
+      ),
+    );
   });
 
   test("call id is generated when not sent", async () => {

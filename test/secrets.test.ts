@@ -100,6 +100,7 @@ describe("no secret in any response, header or log line", () => {
       badKey: uid("badkey"),
       streamCut: uid("cut"),
       spare: uid("spare"),
+      embed: uid("embed"),
     };
     const models: Record<keyof typeof groups, string[]> = {
       ok: ["gpt-4o-mini"],
@@ -109,6 +110,7 @@ describe("no secret in any response, header or log line", () => {
       badKey: ["gpt-4o-mini+fail=401"],
       streamCut: ["gpt-4o-mini+fail=midstream"],
       spare: ["gpt-4"],
+      embed: ["text-embedding-3-small"],
     };
     for (const [name, group] of Object.entries(groups)) {
       await expectStatus(200, "POST", "/api/model-groups/create", {
@@ -216,6 +218,20 @@ describe("no secret in any response, header or log line", () => {
       ...team,
       body: { team_id: teamId, job_type: "one-shot", model_group: groups.ok, messages: userMessage() },
     });
+    // The OpenAI-compatible surface: one-request jobs, a call in a job, errors in OpenAI's shape.
+    const v1Chat = (group: string, extra: Record<string, unknown> = {}) => ({
+      ...team,
+      body: { model: group, messages: userMessage(), ...extra },
+    });
+    await expectStatus(200, "POST", "/v1/chat/completions", v1Chat(groups.ok));
+    await expectStatus(200, "POST", "/v1/chat/completions", v1Chat(groups.ok, { stream: true }));
+    await expectStatus(502, "POST", "/v1/chat/completions", v1Chat(groups.broken));
+    await expectStatus(502, "POST", "/v1/chat/completions", v1Chat(groups.badKey));
+    await expectStatus(400, "POST", "/v1/chat/completions", v1Chat(groups.rejects));
+    await expectStatus(404, "POST", "/v1/chat/completions", v1Chat(uid("unassigned")));
+    await expectStatus(401, "POST", "/v1/chat/completions", { ...v1Chat(groups.ok), key: "sk-wrong" });
+    await expectStatus(200, "POST", "/v1/embeddings", { ...team, body: { model: groups.embed, input: "hello" } });
+    await expectStatus(200, "GET", "/v1/models", team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/jobs?status=completed`, team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/usage`, team);
     await expectStatus(200, "POST", `/api/credits/teams/${teamId}/refund`, { ...admin, body: { job_id: job, reason: "goodwill" } });

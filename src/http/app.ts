@@ -8,9 +8,11 @@ import { isGatewayFailure } from "../errors";
 import { log } from "../log";
 import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
+import { openAIErrorShape } from "./openai-errors";
 import { creditRoutes } from "./routes/credits";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { modelGroupRoutes } from "./routes/model-groups";
+import { openAIRoutes } from "./routes/openai";
 import { organizationRoutes } from "./routes/organizations";
 import { pricingRoutes } from "./routes/pricing";
 import { streamingRoutes } from "./routes/streaming";
@@ -50,15 +52,15 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestContext());
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw apiError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw apiError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  app.use("/api/*", limitBody);
+  // The OpenAI-compatible surface answers its errors in OpenAI's shape (the same failures, re-shaped).
+  app.use("/v1/*", openAIErrorShape, limitBody);
 
   app.openapi(
     {
@@ -84,6 +86,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/jobs", jobRoutes);
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);
+  app.route("/v1", openAIRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -96,7 +99,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     info: {
       title: "LLM job gateway",
       version: "0.1.0",
-      description: 'Multi-tenant LLM gateway with job-based billing. Errors are `{"detail": ...}`; validation errors are 422.',
+      description:
+        'Multi-tenant LLM gateway with job-based billing. Errors are `{"detail": ...}`; validation errors are 422. ' +
+        'The OpenAI-compatible routes under `/v1` answer errors in OpenAI\'s shape, `{"error": {"message", "type", "param", "code"}}`.',
     },
   });
   app.get("/docs", swaggerUI({ url: "/openapi.json" }));

@@ -3,6 +3,9 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type CallFailureKind, type GatewayFailure, isGatewayFailure, type LedgerRefusal } from "../errors";
 import type { LedgerErrorCode } from "../ledger/types";
 
+/** What a failure was, where a second presentation (the /v1 surface) must tell it apart from others of its status. */
+export type FailureCause = "model_group_not_assigned";
+
 /** A validation problem in FastAPI's shape, which existing clients parse. */
 export interface ValidationIssue {
   loc: Array<string | number>;
@@ -18,10 +21,12 @@ export function apiError(
   status: ContentfulStatusCode,
   detail: string | ValidationIssue[],
   headers: Record<string, string> = {},
+  cause?: FailureCause,
 ): HTTPException {
   return new HTTPException(status, {
     message: typeof detail === "string" ? detail : "validation error",
     res: Response.json({ detail }, { status, headers }),
+    cause,
   });
 }
 
@@ -59,7 +64,8 @@ function ledgerError(refusal: LedgerRefusal): HTTPException {
   const { code, detail, retryAfterSeconds } = refusal;
   const retryAfter =
     retryAfterSeconds !== undefined ? String(retryAfterSeconds) : code === "TEAM_PAUSED" ? PAUSED_RETRY_AFTER_SECONDS : undefined;
-  return apiError(LEDGER_STATUS[code], detail, retryAfter ? { "Retry-After": retryAfter } : {});
+  const cause = code === "GROUP_NOT_ASSIGNED" ? "model_group_not_assigned" : undefined;
+  return apiError(LEDGER_STATUS[code], detail, retryAfter ? { "Retry-After": retryAfter } : {}, cause);
 }
 
 const CALL_FAILURE_STATUS: Record<CallFailureKind, ContentfulStatusCode> = {

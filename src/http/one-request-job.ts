@@ -9,7 +9,7 @@ import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
 import { callerOf, teamOf } from "./auth";
-import { callInputOf, groupOf } from "./calls";
+import { type CallBody, callInputOf, groupOf } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError, failureToHttp } from "./errors";
 import { operationId } from "./idempotency";
@@ -21,6 +21,10 @@ import type { CreateAndCallBody } from "./schemas/jobs";
 // gateway makes its call and completes it, so a team cannot cancel it mid-stream to go uncharged.
 
 type JobFields = { job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
+/** What a one-request job is started from: create-and-call's body, or a /v1 request as one. */
+export type OneRequestBody = JobFields & CallBody & { team_id: string };
+/** How a kept answer is given again: create-and-call's shape, or another surface's (e.g. /v1). */
+export type PresentKept<R> = (c: AppContext, kept: unknown, jobId: string, summary: CompletionSummary) => R;
 
 /** What a job is opened with, as its operation is compared on a repeat. */
 function jobRequestOf(body: JobFields, owner: JobOwner) {
@@ -37,7 +41,7 @@ export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "
  * object: the key and the group checked, the job opened, its call admitted. A call refused
  * once its job opened (the rate ran out) has closed the job as failed; the answer names it.
  */
-export async function startOneRequestJob(c: AppContext, body: z.infer<typeof CreateAndCallBody>) {
+export async function startOneRequestJob(c: AppContext, body: OneRequestBody) {
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
   const modelGroup = groupOf(body);
@@ -89,14 +93,22 @@ function refusalWithJob(status: 409, detail: string, jobId: string): HTTPExcepti
  * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
  * opened no job or made no call in it: then this request makes the call, in that same job.
  */
-export async function earlierOneRequestAnswer(c: AppContext, body: z.infer<typeof CreateAndCallBody>) {
+export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAnswer>>(
+  c: AppContext,
+  body: z.infer<typeof CreateAndCallBody> | OneRequestBody,
+  present?: PresentKept<R>,
+): Promise<R | null> {
   const teamId = teamOf(c.get("principal"));
   if (!c.get("operationBase") || body.team_id !== teamId) return null;
   const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(body, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
-  if (closed?.kept) return oneRequestAnswer(c, JSON.parse(closed.kept), jobId, closed.result as CompletionSummary);
+  if (closed?.kept) {
+    const kept = JSON.parse(closed.kept);
+    const summary = closed.result as CompletionSummary;
+    return present ? present(c, kept, jobId, summary) : (oneRequestAnswer(c, kept as CallAnswer, jobId, summary) as R);
+  }
   const job = await onLedger(c.env, teamId, "getJob", callerOf(c), jobId);
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;

@@ -1,4 +1,4 @@
-// Calls to LiteLLM's /chat/completions: one attempt of one model (fallback.ts tries them in order).
+// Calls to LiteLLM (/chat/completions, /embeddings): one attempt of one model (fallback.ts tries them in order).
 
 import { sanitizeUpstreamMessage } from "./redact";
 
@@ -59,7 +59,7 @@ export async function attemptModel(
   body: Record<string, unknown>,
   callId: string,
   clientSignal?: AbortSignal,
-  options: { deadline?: "answer" | "headers" } = {},
+  options: { deadline?: "answer" | "headers"; path?: "/chat/completions" | "/embeddings" } = {},
 ): Promise<AttemptResult> {
   const started = performance.now();
   const deadlineController = new AbortController();
@@ -74,7 +74,7 @@ export async function attemptModel(
   const elapsed = () => Math.round(performance.now() - started);
   let response: Response;
   try {
-    response = await fetch(`${config.baseUrl.replace(/\/+$/, "")}/chat/completions`, {
+    response = await fetch(`${config.baseUrl.replace(/\/+$/, "")}${options.path ?? "/chat/completions"}`, {
       method: "POST",
       headers,
       body: JSON.stringify({ ...body, model }),

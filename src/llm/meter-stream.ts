@@ -37,6 +37,11 @@ export interface MeterOptions {
    * text it returns (e.g. a job summary event) is written just before `data: [DONE]`.
    */
   beforeDone?: (outcome: StreamOutcome) => Promise<string | null>;
+  /**
+   * The client did not ask for usage (OpenAI's `stream_options.include_usage`): the usage is
+   * still metered, but not sent (a chunk that only carries it is dropped).
+   */
+  withholdUsage?: boolean;
 }
 
 /** A readable/writable pair for `pipeThrough`, with the call's outcome on the side. */
@@ -168,8 +173,13 @@ export function meterStream(options: MeterOptions): StreamMeter {
       fail(MIDSTREAM_FAILURE, status);
       return;
     }
-    send(`data: ${JSON.stringify(toTeamChunk(chunk as Record<string, unknown>, options))}\n\n`);
     meterChunk(chunk);
+    const teamChunk = toTeamChunk(chunk as Record<string, unknown>, options);
+    if (options.withholdUsage && "usage" in teamChunk) {
+      delete teamChunk.usage;
+      if ((teamChunk.choices as unknown[]).length === 0) return;
+    }
+    send(`data: ${JSON.stringify(teamChunk)}\n\n`);
   };
 
   let oversized = false;

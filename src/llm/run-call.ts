@@ -18,6 +18,7 @@ import {
 import { parseUsage, providerCost, reportedCostHeader } from "./cost";
 import { fallBackInOrder } from "./fallback";
 import { type Attempt, attemptModel, MAX_ANSWER_BYTES, readBodyWithin, upstreamConfig } from "./litellm-client";
+import { toTeamChoices } from "./team-chunk";
 
 export interface CallAnswer {
   call_id: string;
@@ -33,7 +34,15 @@ export interface CallAnswer {
 
 interface ChatCompletion {
   choices?: Array<{ message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }>;
+  created?: unknown;
   usage?: unknown;
+}
+
+/** A recorded call's answer, with every choice the model gave (rebuilt for the team) for OpenAI-shaped answers. */
+export interface ChatCompletionResult {
+  answer: CallAnswer;
+  choices: Record<string, unknown>[];
+  created: number;
 }
 
 /**
@@ -50,10 +59,21 @@ export function runChatCall(
   input: CallInput,
   clientSignal?: AbortSignal,
 ): Promise<CallAnswer> {
+  return runChatCompletion(env, repo, work, input, clientSignal).then((result) => result.answer);
+}
+
+/** runChatCall, answering with every choice too (the /v1 surface returns them all). */
+export function runChatCompletion(
+  env: Env,
+  repo: Repository,
+  work: BackgroundWork,
+  input: CallInput,
+  clientSignal?: AbortSignal,
+): Promise<ChatCompletionResult> {
   return outliving(work, chatCall(env, repo, input, clientSignal));
 }
 
-async function chatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<CallAnswer> {
+async function chatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<ChatCompletionResult> {
   const callId = crypto.randomUUID();
   const started = performance.now();
   const config = upstreamConfig(env);
@@ -141,7 +161,7 @@ async function chatCall(env: Env, repo: Repository, input: CallInput, clientSign
     log("error", "call could not be recorded", { team_id: input.teamId, job_id: input.jobId, call_id: callId, code: recorded.code });
     throw unrecorded();
   }
-  return {
+  const answer: CallAnswer = {
     call_id: callId,
     response: {
       content,
@@ -156,4 +176,6 @@ async function chatCall(env: Env, repo: Repository, input: CallInput, clientSign
       model_group: input.modelGroup,
     },
   };
+  const created = typeof completion.created === "number" ? completion.created : Math.floor(Date.now() / 1000);
+  return { answer, choices: toTeamChoices(completion.choices!), created };
 }

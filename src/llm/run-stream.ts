@@ -35,6 +35,8 @@ export interface StreamCallOptions {
   afterRecord?: (ended: StreamedCall) => Promise<string | null>;
   /** Extra response headers (e.g. the job id of a one-request job). */
   headers?: Record<string, string>;
+  /** Meter the usage chunk but do not send it (an OpenAI client that did not ask for `include_usage`). */
+  withholdUsage?: boolean;
 }
 
 /**
@@ -124,6 +126,7 @@ export async function runStreamCall(
     modelGroup: input.modelGroup,
     callId,
     cleanMessage: sanitizeUpstreamMessage,
+    withholdUsage: options.withholdUsage,
     // `[DONE]` goes out only once the call is recorded (so a job completed right after it
     // already counts the call), or with an error event saying it is not yet.
     beforeDone: async () => (await withinLimit(settled, endOfStreamWaitMs(env))) ?? recordingEvent(input.jobId, "late"),

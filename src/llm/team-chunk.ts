@@ -62,3 +62,27 @@ export function toTeamChunk(chunk: Json, context: TeamChunkContext): Json {
     ...(chunk.usage !== undefined ? { usage: teamUsage(chunk.usage) } : {}),
   };
 }
+
+function teamMessage(message: unknown): Json {
+  const source = isObject(message) ? message : {};
+  const kept: Json = {
+    role: "assistant",
+    content: typeof source.content === "string" ? source.content : null,
+    refusal: typeof source.refusal === "string" ? source.refusal : null,
+  };
+  if (Array.isArray(source.tool_calls)) kept.tool_calls = source.tool_calls.map(teamToolCall);
+  return kept;
+}
+
+/** The choices of a non-streamed answer as a team receives them: OpenAI's message fields only, every choice. */
+export function toTeamChoices(choices: unknown[]): Json[] {
+  return choices.map((choice, position) => {
+    const source = isObject(choice) ? choice : {};
+    return {
+      index: typeof source.index === "number" ? source.index : position,
+      message: teamMessage(source.message),
+      logprobs: source.logprobs ?? null,
+      finish_reason: typeof source.finish_reason === "string" ? source.finish_reason : null,
+    };
+  });
+}

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { freePort, signalGroup } from "../../scripts/lib/processes.mjs";
+import { openAIPython, SDK_FLOW } from "./openai-python";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const SEED_CURL_SCRIPT = join(import.meta.dirname, "seed-curl.sh");
@@ -677,6 +678,24 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       credits_remaining: 9,
     });
     expect(done.costs.total_cost_usd).toBeGreaterThan(0);
+  });
+
+  it("the official openai Python package drives /v1 with two settings: chat, stream, models, embeddings, X-Job-Id, its error classes", async (ctx) => {
+    dumpServerLogOnFailure();
+    const sdk = openAIPython();
+    if ("missing" in sdk) {
+      // CI must run it; a developer's machine without python3 is told what to install.
+      if (process.env.CI) throw new Error(`the openai Python SDK test needs ${sdk.missing}`);
+      console.warn(`skipped: the openai Python SDK test needs ${sdk.missing}`);
+      ctx.skip();
+      return;
+    }
+    const run = spawnSync(sdk.python, [SDK_FLOW, `http://127.0.0.1:${server.port}`, "sk-admin-key-change-me"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("python openai sdk flow: all checks passed");
   });
 
   it("runs the seed's cURL script unmodified (only the port in API_URL differs)", async (ctx) => {

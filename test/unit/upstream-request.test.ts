@@ -48,7 +48,7 @@ describe("the body the gateway sends to LiteLLM", () => {
       mock_response: "free answer",
       fallbacks: ["gpt-4"],
       num_retries: 50,
-      n: 10,
+      caching: true,
     } as unknown as ChatParameters;
     const body = buildUpstreamBody(hostile, "gpt-4o-mini", attribution, false);
     expect(Object.keys(body).sort()).toEqual(["messages", "metadata", "model", "user"]);

@@ -43,6 +43,13 @@ export const LlmCallFields = {
     .max(1_000_000)
     .nullable()
     .optional(),
+  n: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be between 1 and 128" })
+    .max(128, { error: "must be between 1 and 128" })
+    .nullable()
+    .optional(),
   top_p: z.number().min(0, { error: "must be between 0 and 1" }).max(1, { error: "must be between 0 and 1" }).nullable().optional(),
   stop: z
     .union([z.string().max(1000), z.array(z.string().max(1000)).max(4, { error: "must list at most 4 sequences" })])
