@@ -1,5 +1,7 @@
 import { onLedger } from "../ledger/client";
-import type { CallInput } from "../llm/call-record";
+import type { CallBudget } from "../ledger/holds";
+import { type CallInput, promptTokensEstimate } from "../llm/call-record";
+import { groupPrice } from "../llm/prices";
 import type { ChatParameters } from "../llm/upstream-request";
 import type { AppContext } from "./context";
 import { apiError } from "./errors";
@@ -23,11 +25,23 @@ export async function resolveModelGroup(c: AppContext, teamId: string, body: { m
   return { modelGroup, models };
 }
 
-/** A call in an open job: its group resolved, then admitted by the team's ledger (which may refuse). */
+/** A call in an open job: its group resolved, then admitted by the team's ledger (which may refuse or hold its worst case). */
 export async function admitCall(c: AppContext, teamId: string, jobId: string, body: CallBody): Promise<CallInput> {
   const { modelGroup, models } = await resolveModelGroup(c, teamId, body);
-  const admission = await onLedger(c.env, teamId, "beginCall", jobId, modelGroup);
-  return callInputOf(teamId, jobId, modelGroup, models, body, admission);
+  const budget = await callBudgetOf(c, models, body);
+  const admission = await onLedger(c.env, teamId, "beginCall", jobId, modelGroup, "team", budget);
+  return callInputOf(teamId, jobId, modelGroup, models, body, admission, budget.callId);
+}
+
+/** What the ledger needs to hold a call's worst case: its prompt (estimated), its max_tokens, the group's dearest prices. */
+export async function callBudgetOf(c: AppContext, models: string[], body: CallBody): Promise<CallBudget> {
+  const asked = [body.max_tokens, body.max_completion_tokens].filter((n): n is number => typeof n === "number");
+  return {
+    callId: crypto.randomUUID(),
+    promptTokens: promptTokensEstimate(body),
+    maxTokens: asked.length === 0 ? null : Math.max(...asked),
+    price: await groupPrice(c.get("repo"), models),
+  };
 }
 
 export function callInputOf(
@@ -37,6 +51,10 @@ export function callInputOf(
   models: string[],
   body: CallBody,
   admission: CallInput["admission"],
+  callId: string,
 ): CallInput {
-  return { teamId, jobId, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
+  // A call without max_tokens gets the one its hold was worked out for.
+  const chosen = admission.budgetMaxTokens;
+  const params = (chosen === null ? body : { ...body, max_tokens: chosen }) as ChatParameters;
+  return { teamId, jobId, callId, modelGroup, models, params, purpose: body.purpose ?? null, admission };
 }

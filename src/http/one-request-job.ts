@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { isGatewayFailure } from "../errors";
 import { onLedger, tryLedger } from "../ledger/client";
+import type { CallBudget } from "../ledger/holds";
 import type { Operation } from "../ledger/operations";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../ledger/types";
 import type { CallInput } from "../llm/call-record";
@@ -9,7 +10,7 @@ import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
 import { teamOf } from "./auth";
-import { callInputOf, resolveModelGroup } from "./calls";
+import { callBudgetOf, callInputOf, resolveModelGroup } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError } from "./errors";
 import { operationId } from "./idempotency";
@@ -33,10 +34,10 @@ export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "
 }
 
 /** Opens the job of a one-request call and admits its call; a job whose call cannot start is closed as failed. */
-async function openOneRequestJob(c: AppContext, teamId: string, body: JobFields, modelGroup: string) {
+async function openOneRequestJob(c: AppContext, teamId: string, body: JobFields, modelGroup: string, budget: CallBudget) {
   const job = await onLedger(c.env, teamId, "createJob", newJobOf(body, operationId(c, "create"), "gateway"));
   try {
-    const admission = await onLedger(c.env, teamId, "beginCall", job.job_id, modelGroup, "gateway");
+    const admission = await onLedger(c.env, teamId, "beginCall", job.job_id, modelGroup, "gateway", budget);
     return { jobId: job.job_id, admission };
   } catch (error) {
     throw await closeAfterError(c.env, teamId, job.job_id, error, operationId(c, "complete"));
@@ -48,8 +49,9 @@ export async function startOneRequestJob(c: AppContext, body: z.infer<typeof Cre
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
   const { modelGroup, models } = await resolveModelGroup(c, teamId, body);
-  const { jobId, admission } = await openOneRequestJob(c, teamId, body, modelGroup);
-  const input: CallInput = callInputOf(teamId, jobId, modelGroup, models, body, admission);
+  const budget = await callBudgetOf(c, models, body);
+  const { jobId, admission } = await openOneRequestJob(c, teamId, body, modelGroup, budget);
+  const input: CallInput = callInputOf(teamId, jobId, modelGroup, models, body, admission, budget.callId);
   return { teamId, jobId, input };
 }
 
@@ -65,8 +67,8 @@ export async function closeJob(
 }
 
 /** create-and-call's answer: the call's, with the completed job's id, status and costs. */
-export function oneRequestAnswer(c: AppContext, answer: CallAnswer, jobId: string, summary: CompletionSummary) {
-  return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200, { "x-job-id": jobId });
+export function oneRequestAnswer(c: AppContext, answer: CallAnswer, jobId: string, summary: CompletionSummary, headers = {}) {
+  return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200, { "x-job-id": jobId, ...headers });
 }
 
 function refusalWithJob(status: 409, detail: string, jobId: string): HTTPException {

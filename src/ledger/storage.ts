@@ -9,6 +9,8 @@ export interface CreditChange {
   allocated?: number;
   used?: number;
   reserved?: number;
+  /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
+  heldMicro?: number;
 }
 
 export function isoNow(ms = Date.now()): string {
@@ -104,7 +106,7 @@ export class LedgerStore {
   ledgerRows(limit: number, offset: number): LedgerRow[] {
     return this.sql
       .exec<LedgerRow>(
-        `SELECT transaction_id, kind, amount, reserved_change, balance_before, balance_after, job_id, reason, created_at
+        `SELECT transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id, reason, created_at
          FROM ledger ORDER BY seq DESC LIMIT ? OFFSET ?`,
         limit + 1,
         offset,
@@ -137,8 +139,9 @@ export class LedgerStore {
   insertAccount(init: AccountInit, createdAt: string): void {
     this.sql.exec(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
-         cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?)`,
+         cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
+         overdraft, unpriced_calls, tpm_limit)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -148,6 +151,9 @@ export class LedgerStore {
       init.jobTtlSeconds,
       init.rateLimitPerMinute,
       createdAt,
+      init.overdraft ?? "none",
+      init.unpricedCalls ?? "refuse",
+      init.tpmLimit ?? null,
     );
   }
 
@@ -158,13 +164,16 @@ export class LedgerStore {
   updateSettings(acct: AccountRow): void {
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ?, rate_limit_per_minute = ? WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ? WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
       acct.cost_markup_percentage,
       acct.job_ttl_seconds,
       acct.rate_limit_per_minute,
+      acct.overdraft,
+      acct.unpriced_calls,
+      acct.tpm_limit,
     );
   }
 
@@ -202,6 +211,7 @@ export class LedgerStore {
       kind,
       amount,
       reserved_change: change.reserved ?? 0,
+      held_change_micro: change.heldMicro ?? 0,
       balance_before: before,
       balance_after: before + amount,
       job_id: jobId,
@@ -210,18 +220,21 @@ export class LedgerStore {
     };
     this.sql.exec(
       `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
-         credits_reserved = credits_reserved + ? WHERE id = 1`,
+         credits_reserved = credits_reserved + ?, call_holds_micro = call_holds_micro + ? WHERE id = 1`,
       change.allocated ?? 0,
       change.used ?? 0,
       change.reserved ?? 0,
+      change.heldMicro ?? 0,
     );
     this.sql.exec(
-      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, balance_before, balance_after, job_id, reason, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
+         reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.transaction_id,
       kind,
       entry.amount,
       entry.reserved_change,
+      entry.held_change_micro,
       entry.balance_before,
       entry.balance_after,
       jobId,

@@ -18,12 +18,15 @@ import {
   refuseSuspended,
   settingsOf,
 } from "./admission";
+import { cappedToHold, captureCallHold, chargeWithinBalance, exposureOf, placeCallHold, refreshExposure } from "./call-holds";
+import { HoldStore } from "./hold-store";
+import { type CallBudget, type Overdraft, TokenRate, type UnpricedCalls } from "./holds";
 import {
   type BudgetSettings,
   clientCostNano,
   completionCharge,
+  consumedCredits,
   JOB_RESERVATION_CREDITS,
-  jobHoldMicro,
   MICRO_PER_CREDIT,
   nanoToUsd,
 } from "./money";
@@ -65,7 +68,13 @@ import {
 
 export type { Caller } from "./admission";
 
-type SettingsChange = Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null };
+type SettingsChange = Partial<BudgetSettings> & {
+  jobTtlSeconds?: number;
+  rateLimitPerMinute?: number | null;
+  overdraft?: Overdraft;
+  unpricedCalls?: UnpricedCalls;
+  tpmLimit?: number | null;
+};
 type NewJob = { jobId: string; jobType: string; userId: string | null; metadata: Record<string, unknown>; owner?: JobOwner };
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
 type Completion = {
@@ -88,12 +97,16 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly operations: OperationLog;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
   private rate: RequestRate | undefined;
+  /** The team's tokens per minute (in memory, like the rate). */
+  private tokenRate: TokenRate | undefined;
+  private readonly holds: HoldStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
     this.operations = new OperationLog(ctx.storage.sql);
+    this.holds = new HoldStore(ctx.storage.sql);
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -154,10 +167,13 @@ export class TeamLedger extends DurableObject<Env> {
       cost_markup_percentage: settings.costMarkupPercentage ?? acct.cost_markup_percentage,
       job_ttl_seconds: settings.jobTtlSeconds ?? acct.job_ttl_seconds,
       rate_limit_per_minute: settings.rateLimitPerMinute === undefined ? acct.rate_limit_per_minute : settings.rateLimitPerMinute,
+      overdraft: settings.overdraft ?? acct.overdraft,
+      unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
+      tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
     });
-    // What each open job holds is worked out again under the new settings.
-    const newSettings = settingsOf(this.store.account()!);
-    this.store.resetOpenJobHolds((job) => jobHoldMicro(newSettings, job.reserved, job.client_cost_nano, job.total_tokens));
+    // What each open job holds is worked out again under the new settings (a call's own hold keeps its amount).
+    const updated = this.store.account()!;
+    this.store.resetOpenJobHolds((job) => exposureOf(updated, job));
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -222,20 +238,30 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(created);
   }
 
-  /** Admits one LLM call in a job (see refuseCall for the rules); `by` says who makes it. */
-  beginCall(jobId: string, modelGroup: string, by: JobOwner = "team"): LedgerResult<CallAdmission> {
+  /**
+   * Admits one LLM call in a job (see refuseCall for the rules); `by` says who makes it. With a
+   * budget, the call's worst case is held (holds.ts) and its tokens taken from the team's limit.
+   */
+  beginCall(jobId: string, modelGroup: string, by: JobOwner = "team", budget?: CallBudget): LedgerResult<CallAdmission> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
     const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
     if (refused) return refused;
-    // Admission is read-only once a job is running and knows the group: the hot path writes nothing.
+    const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, budget, (n) => this.takeTokens(acct, n)) : null;
+    if (placed && "ok" in placed) return placed;
+    // Admission is read-only once a job is running and knows the group (and nothing is held): the hot path writes nothing.
     const groups: string[] = JSON.parse(job!.model_groups_used);
     if (job!.status === "pending" || !groups.includes(modelGroup)) {
       if (!groups.includes(modelGroup)) groups.push(modelGroup);
       this.store.markJobStarted(jobId, groups);
     }
-    return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage });
+    return ok({
+      jobType: job!.job_type,
+      userId: job!.user_id,
+      markupPercentage: acct.cost_markup_percentage,
+      budgetMaxTokens: placed?.budgetMaxTokens ?? null,
+    });
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -251,26 +277,30 @@ export class TeamLedger extends DurableObject<Env> {
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
     const settings = settingsOf(acct);
-    const clientNano = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
+    const hold = this.holds.hold(call.callId);
+    const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
+    const { call: billed, clientNano } = cappedToHold(call, priced, hold);
     this.store.transaction(() => {
-      this.store.insertCall(jobId, call, clientNano, isoNow());
+      this.store.insertCall(jobId, billed, clientNano, isoNow());
+      if (hold) {
+        const captured = Math.round(consumedCredits(settings, clientNano, billed.totalTokens) * MICRO_PER_CREDIT);
+        captureCallHold(this.store, this.holds, hold, captured);
+        if (acct.tpm_limit !== null) this.tokenRate?.settle(hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+      }
       this.store.bumpUsage(job.created_at, job.job_type, {
         calls: 1,
-        prompt_tokens: call.promptTokens,
-        completion_tokens: call.completionTokens,
-        total_tokens: call.totalTokens,
+        prompt_tokens: billed.promptTokens,
+        completion_tokens: billed.completionTokens,
+        total_tokens: billed.totalTokens,
         client_cost_nano: clientNano,
       });
+      // What the job holds: its consumption now counts, this call's hold no longer does.
+      refreshExposure(this.store, acct, jobId);
       const updated = this.store.job(jobId)!;
-      if (OPEN_STATUSES.has(updated.status)) {
-        // In job_based mode a job holds exactly its reservation whatever it consumes.
-        if (settings.budgetMode === "job_based") return;
-        const hold = jobHoldMicro(settings, updated.reserved, updated.client_cost_nano, updated.total_tokens);
-        this.store.setJobHold(jobId, hold);
-        this.store.addToOpenJobsHold(hold - updated.hold_micro);
-      } else if (updated.status === "completed" && updated.credit_applied && !updated.refunded) {
+      if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
         // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
-        const due = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
+        const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
+        const due = chargeWithinBalance(this.store.account()!, owed);
         if (due > 0) {
           this.store.appendLedger("deduction", { used: due }, jobId, `Late call ${call.callId} after job completion`);
           this.store.addJobCharge(jobId, due);
@@ -303,7 +333,8 @@ export class TeamLedger extends DurableObject<Env> {
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
     const settings = settingsOf(acct);
-    const charge = input.status === "completed" ? completionCharge(settings, job.client_cost_nano, job.total_tokens) : 0;
+    const charge =
+      input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, job.total_tokens)) : 0;
     const completedAt = isoNow();
     if (charge > 0) {
       this.store.appendLedger(
@@ -320,13 +351,15 @@ export class TeamLedger extends DurableObject<Env> {
         `Job ${job.job_type} ${input.status}: reservation released`,
       );
     }
-    this.store.addToOpenJobsHold(-job.hold_micro);
     const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
     const after = this.store.account()!;
     const creditsRemaining = after.credits_allocated - after.credits_used;
     const callsThroughSeq = this.store.lastCallSeq(job.job_id);
     const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
     this.store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
+    // A closed job still holds what its calls in flight hold, until they are recorded.
+    this.store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
+    this.store.setJobHold(job.job_id, job.calls_hold_micro);
     this.store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
     return ok(this.completionAnswer(job.job_id, summary));
   }
@@ -394,8 +427,9 @@ export class TeamLedger extends DurableObject<Env> {
     this.store.transaction(() => {
       for (const job of this.store.openJobsExpiredBy(nowMs)) {
         this.store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-        this.store.addToOpenJobsHold(-job.hold_micro);
         this.store.expireJob(job.job_id, isoNow(nowMs));
+        this.store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
+        this.store.setJobHold(job.job_id, job.calls_hold_micro);
         this.store.bumpUsage(job.created_at, job.job_type, { expired: 1 });
       }
     });
@@ -423,5 +457,22 @@ export class TeamLedger extends DurableObject<Env> {
     if (this.rate?.perMinute !== limit) this.rate = new RequestRate(limit, now);
     const taken = this.rate.take(now);
     return taken.ok ? null : rateLimited(limit, taken.retryAfterSeconds);
+  }
+
+  /** Takes a call's held tokens from the team's tokens-per-minute limit, if it has one. */
+  private takeTokens(acct: AccountRow, count: number): Refusal | null {
+    const limit = acct.tpm_limit;
+    if (limit === null) return null;
+    const now = Date.now();
+    if (this.tokenRate?.perMinute !== limit) this.tokenRate = new TokenRate(limit, now);
+    const taken = this.tokenRate.take(count, now);
+    if (taken.ok) return null;
+    return {
+      ...refusal(
+        "RATE_LIMITED",
+        `Tokens-per-minute limit of ${limit} reached (this call may use ${count}); retry in ${taken.retryAfterSeconds} s`,
+      ),
+      retryAfterSeconds: taken.retryAfterSeconds,
+    };
   }
 }

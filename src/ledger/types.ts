@@ -1,4 +1,5 @@
 import type { LedgerErrorCode } from "../errors";
+import type { Overdraft, UnpricedCalls } from "./holds";
 import type { BudgetMode } from "./money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
@@ -27,6 +28,10 @@ export interface AccountInit {
   costMarkupPercentage: number;
   jobTtlSeconds: number;
   rateLimitPerMinute: number | null;
+  /** Defaults for a new account: overdraft none, unpriced calls refused, no tokens-per-minute limit. */
+  overdraft?: Overdraft;
+  unpricedCalls?: UnpricedCalls;
+  tpmLimit?: number | null;
 }
 
 export interface Balance {
@@ -44,17 +49,24 @@ export interface Balance {
   cost_markup_percentage?: number;
   job_ttl_seconds: number;
   rate_limit_per_minute: number | null;
+  /** Holds of the calls in flight, in credits rounded up (part of what their jobs hold). */
+  credits_held: number;
+  overdraft: Overdraft;
+  unpriced_calls: UnpricedCalls;
+  tpm_limit: number | null;
   status: TeamStatus;
 }
 
 export interface LedgerEntry {
   transaction_id: string;
   team_id: string;
-  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment";
+  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment" | "hold" | "capture";
   /** Signed change to credits_remaining. */
   amount: number;
   /** Signed change to credits_reserved. */
   reserved_change: number;
+  /** Signed change, in micro-credits, to what calls in flight hold (`hold` and `capture` rows). */
+  held_change_micro: number;
   balance_before: number;
   balance_after: number;
   job_id: string | null;
@@ -75,6 +87,8 @@ export interface CallAdmission {
   jobType: string;
   userId: string | null;
   markupPercentage: number;
+  /** The max_tokens the gateway set because the call had none (null: the client's own, or none). */
+  budgetMaxTokens: number | null;
 }
 
 /** What the Worker observed about one LLM call, sent to the object to be recorded. */

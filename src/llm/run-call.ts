@@ -54,7 +54,7 @@ export function runChatCall(
 }
 
 async function chatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<CallAnswer> {
-  const callId = crypto.randomUUID();
+  const callId = input.callId;
   const started = performance.now();
   const config = upstreamConfig(env);
   const body = upstreamBodyFor(input, callId, false);
