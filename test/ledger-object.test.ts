@@ -90,7 +90,12 @@ describe("the TeamLedger object", () => {
   it("admits a call in an open job and records it in the job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    expect(accepted(await ledger.beginCall(jobId, "fast"))).toEqual({ jobType: "summarize", userId: null, markupPercentage: 0, budgetMaxTokens: null });
+    expect(accepted(await ledger.beginCall(jobId, "fast"))).toEqual({
+      jobType: "summarize",
+      userId: null,
+      markupPercentage: 0,
+      budgetMaxTokens: null,
+    });
     const recorded = accepted(await ledger.recordCall(jobId, call("fast")));
     expect(recorded.client_cost_usd).toBe(0.001);
     const job = accepted(await ledger.getJob("team", jobId)) as JobView;
