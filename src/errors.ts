@@ -30,7 +30,15 @@ export type LedgerErrorCode =
   | "ALREADY_REFUNDED"
   | "INVALID_ARGUMENT"
   /** An operation id (an Idempotency-Key) already used for another request. */
-  | "OPERATION_MISMATCH";
+  | "OPERATION_MISMATCH"
+  /** A team key the team's object does not hold, or holds as revoked or past its grace period. */
+  | "INVALID_KEY"
+  | "GROUP_NOT_ASSIGNED"
+  | "GROUP_HAS_NO_MODELS"
+  /** The object could not load its team's keys and groups from D1 (a team older than its access list). */
+  | "ACCESS_UNAVAILABLE"
+  /** The object could not read a call's prices from D1 to hold its worst case (overdraft none, consumption_usd). */
+  | "PRICING_UNAVAILABLE";
 
 /** The team's ledger refused (no credits, job finished, team paused...): its code says why. */
 export class LedgerRefusal extends Error {

@@ -62,21 +62,35 @@ async function send(overrides: Partial<Env>, method: string, path: string, key: 
 }
 
 describe("fail closed when a dependency is down", () => {
-  it("D1 down: admin and team requests get 503 with a clear detail, and nothing changes", async () => {
+  it("D1 down: admin requests and keys the isolate has not seen get 503 and reach nothing; a warm team's calls go on, metered", async () => {
     const team = await createTeam({ credits: 3 });
     const job = await createJob(team);
     const admin = await send({ DB: brokenDb }, "POST", "/api/organizations/create", ADMIN_KEY, { organization_id: "down-org", name: "x" });
     expect(admin.status).toBe(503);
     expect(await admin.json()).toEqual({ detail: "Database unavailable; please retry" });
-    const call = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/llm-call`, team.key, {
+    // A key this isolate has not looked up yet needs D1 to find its team: refused, nothing upstream.
+    const rotated = await json("POST", `/api/teams/${team.teamId}/keys/rotate`, 200, { body: { grace_seconds: 3600 } });
+    const cold = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/llm-call`, rotated.virtual_key, {
       model_group: team.groups[0],
       messages: userMessage(),
     });
-    expect(call.status).toBe(503);
+    expect(cold.status).toBe(503);
+    expect(await cold.json()).toEqual({ detail: "Database unavailable; please retry" });
+    expect(
+      (await send({ DB: brokenDb }, "POST", "/api/jobs/create", rotated.virtual_key, { team_id: team.teamId, job_type: "t" })).status,
+    ).toBe(503);
     expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(0);
-    expect((await send({ DB: brokenDb }, "POST", "/api/jobs/create", team.key, { team_id: team.teamId, job_type: "t" })).status).toBe(503);
+    // A key it has seen: the team's object decides and meters, D1 is not needed.
+    const warm = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/llm-call`, team.key, {
+      model_group: team.groups[0],
+      messages: userMessage(),
+    });
+    expect(warm.status).toBe(200);
+    expect(await upstreamRequests(inject("mockLiteLLMUrl"), team.teamId)).toHaveLength(1);
+    const done = await send({ DB: brokenDb }, "POST", `/api/jobs/${job}/complete`, team.key, { status: "completed" });
+    expect((await done.json<any>()).costs).toMatchObject({ total_calls: 1, credits_remaining: 2 });
     const b = await expectLedgerConsistent(team);
-    expect([b.credits_remaining, b.credits_reserved]).toEqual([3, 1]);
+    expect([b.credits_remaining, b.credits_reserved]).toEqual([2, 0]);
     expect((await json("GET", "/api/organizations/down-org", 404)).detail).toMatch(/not found/);
   });
 

@@ -107,9 +107,9 @@ describe("bounded memory per request", () => {
 /** Records `count` calls in a job directly inside the team's object (admitted, then recorded), as fast as SQLite allows. */
 async function recordCalls(team: TestTeam, jobId: string, count: number) {
   const stub = env.TEAM_LEDGER.getByName(team.teamId);
-  await runInDurableObject(stub, (ledger: TeamLedger) => {
+  await runInDurableObject(stub, async (ledger: TeamLedger) => {
     for (let i = 0; i < count; i++) {
-      const admitted = ledger.beginCall(jobId, team.groups[0]);
+      const admitted = await ledger.beginCall({ kind: "admin" }, jobId, team.groups[0]);
       if (!admitted.ok) throw new Error(`call ${i} refused: ${admitted.detail}`);
       const call: CallRecord = {
         callId: crypto.randomUUID(),

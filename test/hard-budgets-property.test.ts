@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Repository } from "../src/db/repository";
 import type { CallRecord } from "../src/ledger/types";
 import { uid } from "./helpers";
 
@@ -8,7 +9,10 @@ import { uid } from "./helpers";
 // complete, top-up, mode change) under overdraft none: after every step the balance is not
 // negative and the ledger explains every counter, holds included.
 
+// The group's one model, priced in D1: the team's object reads the price to hold each call.
+const MODEL = uid("prop-model");
 const PRICE = { inputPerMillionUsd: 0.15, outputPerMillionUsd: 0.6 };
+const admin = { kind: "admin" } as const;
 const MODES = ["consumption_usd", "consumption_tokens", "job_based"] as const;
 
 const action = fc.oneof(
@@ -34,8 +38,8 @@ const action = fc.oneof(
 const op = () => ({ id: crypto.randomUUID() });
 
 async function expectConsistent(ledger: ReturnType<typeof env.TEAM_LEDGER.getByName>) {
-  const b = await ledger.getBalance("admin");
-  const rows = await ledger.listTransactions("admin", 5000, 0);
+  const b = await ledger.getBalance(admin);
+  const rows = await ledger.listTransactions(admin, 5000, 0);
   if (!b.ok || !rows.ok) throw new Error("ledger refused a read");
   const items = rows.value.items;
   const sum = (f: (r: (typeof items)[number]) => number) => items.reduce((s, r) => s + f(r), 0);
@@ -49,6 +53,7 @@ async function expectConsistent(ledger: ReturnType<typeof env.TEAM_LEDGER.getByN
 
 describe("hard budgets, property", () => {
   it("any interleaving under overdraft none keeps the balance at or above zero and the ledger consistent", async () => {
+    await new Repository(env.DB).upsertPricing({ modelName: MODEL, ...PRICE });
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), async (actions) => {
         const teamId = uid("prop-team");
@@ -64,6 +69,8 @@ describe("hard budgets, property", () => {
             costMarkupPercentage: 20,
             jobTtlSeconds: 3600,
             rateLimitPerMinute: null,
+            keyHash: uid("prop-key"),
+            modelGroups: [{ name: "g", models: [MODEL] }],
           },
           op(),
         );
@@ -71,7 +78,7 @@ describe("hard budgets, property", () => {
         const calls: Array<{ jobId: string; callId: string; maxTokens: number; done: boolean }> = [];
         for (const a of actions) {
           if (a.kind === "create") {
-            const created = await ledger.createJob({
+            const created = await ledger.createJob(admin, {
               jobId: crypto.randomUUID(),
               jobType: "p",
               userId: null,
@@ -82,7 +89,7 @@ describe("hard budgets, property", () => {
           } else if (a.kind === "call" && jobs.length > 0) {
             const jobId = jobs[a.job % jobs.length];
             const callId = crypto.randomUUID();
-            const admitted = await ledger.beginCall(jobId, "g", "team", { callId, promptTokens: 20, maxTokens: a.maxTokens, price: PRICE });
+            const admitted = await ledger.beginCall(admin, jobId, "g", "team", { callId, promptTokens: 20, maxTokens: a.maxTokens });
             if (admitted.ok) calls.push({ jobId, callId, maxTokens: a.maxTokens ?? admitted.value.budgetMaxTokens ?? 4096, done: false });
           } else if (a.kind === "end") {
             const open = calls.filter((c) => !c.done);
@@ -93,7 +100,7 @@ describe("hard budgets, property", () => {
             const record: CallRecord = {
               callId: c.callId,
               modelGroup: "g",
-              modelUsed: "m",
+              modelUsed: MODEL,
               attempts: [],
               purpose: null,
               status: a.aborted ? "aborted" : "success",
@@ -109,7 +116,7 @@ describe("hard budgets, property", () => {
             };
             await ledger.recordCall(c.jobId, record);
           } else if (a.kind === "complete" && jobs.length > 0) {
-            await ledger.completeJob({
+            await ledger.completeJob(admin, {
               jobId: jobs[a.job % jobs.length],
               status: a.status,
               errorMessage: null,

@@ -17,8 +17,15 @@ function account(teamId: string, creditsAllocated: number): AccountInit {
     costMarkupPercentage: 0,
     jobTtlSeconds: 3600,
     rateLimitPerMinute: null,
+    keyHash: KEY_HASH,
+    modelGroups: [{ name: "fast", models: ["gpt-4o-mini", "gpt-4"] }],
   };
 }
+
+/** The keyed hash of the team's key, as the Worker hands it over; and the callers the object tells apart. */
+const KEY_HASH = "a".repeat(64);
+const team = { kind: "team", keyHash: KEY_HASH } as const;
+const admin = { kind: "admin" } as const;
 
 function call(modelGroup: string, overrides: Partial<CallRecord> = {}): CallRecord {
   return {
@@ -60,7 +67,7 @@ function accepted<T>(result: { ok: true; value: T } | { ok: false; code: string;
 
 async function newJob(ledger: Awaited<ReturnType<typeof openLedger>>["ledger"]) {
   const jobId = crypto.randomUUID();
-  accepted(await ledger.createJob({ jobId, jobType: "summarize", userId: null, metadata: { source: "test" }, operation: op() }));
+  accepted(await ledger.createJob(team, { jobId, jobType: "summarize", userId: null, metadata: { source: "test" }, operation: op() }));
   return jobId;
 }
 
@@ -73,8 +80,8 @@ describe("the TeamLedger object", () => {
   it("a new job reserves one credit, recorded in the ledger", async () => {
     const { ledger } = await openLedger(3);
     const jobId = await newJob(ledger);
-    expect(accepted(await ledger.getBalance("team"))).toMatchObject({ credits_remaining: 3, credits_reserved: 1, credits_available: 2 });
-    const page = accepted(await ledger.listTransactions("admin", 10, 0));
+    expect(accepted(await ledger.getBalance(team))).toMatchObject({ credits_remaining: 3, credits_reserved: 1, credits_available: 2 });
+    const page = accepted(await ledger.listTransactions(admin, 10, 0));
     expect(page.items.map((t) => [t.kind, t.job_id])).toEqual([
       ["reservation", jobId],
       ["allocation", null],
@@ -83,22 +90,23 @@ describe("the TeamLedger object", () => {
 
   it("with nothing available, no job opens", async () => {
     const { ledger } = await openLedger(0);
-    const refused = await ledger.createJob({ jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: op() });
+    const refused = await ledger.createJob(team, { jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: op() });
     expect(refused).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
   });
 
   it("admits a call in an open job and records it in the job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    expect(accepted(await ledger.beginCall(jobId, "fast"))).toEqual({
+    expect(accepted(await ledger.beginCall(team, jobId, "fast"))).toEqual({
       jobType: "summarize",
       userId: null,
       markupPercentage: 0,
+      models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
     });
     const recorded = accepted(await ledger.recordCall(jobId, call("fast")));
     expect(recorded.client_cost_usd).toBe(0.001);
-    const job = accepted(await ledger.getJob("team", jobId)) as JobView;
+    const job = accepted(await ledger.getJob(team, jobId)) as JobView;
     expect(job).toMatchObject({ status: "in_progress", model_groups_used: ["fast"], costs: { total_calls: 1, total_tokens: 15 } });
     expect(job.calls.map((c) => c.call_id)).toEqual([recorded.call_id]);
   });
@@ -106,17 +114,17 @@ describe("the TeamLedger object", () => {
   it("a second complete returns the same summary and charges nothing", async () => {
     const { ledger } = await openLedger(5);
     const jobId = await newJob(ledger);
-    accepted(await ledger.beginCall(jobId, "fast"));
+    accepted(await ledger.beginCall(team, jobId, "fast"));
     accepted(await ledger.recordCall(jobId, call("fast")));
     const complete = { jobId, status: "completed" as const, errorMessage: null, metadata: null };
-    const first = accepted(await ledger.completeJob({ ...complete, operation: op() }));
-    const second = accepted(await ledger.completeJob({ ...complete, operation: op() }));
+    const first = accepted(await ledger.completeJob(team, { ...complete, operation: op() }));
+    const second = accepted(await ledger.completeJob(team, { ...complete, operation: op() }));
     expect(second).toEqual(first);
     expect(first.costs).toMatchObject({ credits_charged: 1, credit_applied: true, credits_remaining: 4 });
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
-    const kinds = accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind);
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_used: 1, credits_reserved: 0 });
+    const kinds = accepted(await ledger.listTransactions(admin, 10, 0)).items.map((t) => t.kind);
     expect(kinds.filter((k) => k === "deduction")).toHaveLength(1);
-    expect(await ledger.completeJob({ ...complete, status: "failed", operation: op() })).toMatchObject({
+    expect(await ledger.completeJob(team, { ...complete, status: "failed", operation: op() })).toMatchObject({
       ok: false,
       code: "JOB_STATUS_CONFLICT",
     });
@@ -125,14 +133,14 @@ describe("the TeamLedger object", () => {
   it("no call is admitted in a completed job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
-    expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
+    accepted(await ledger.completeJob(team, { jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
+    expect(await ledger.beginCall(team, jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
   });
 
   it("a refund gives back the charge once", async () => {
     const { ledger } = await openLedger(5);
     const jobId = await newJob(ledger);
-    accepted(await ledger.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
+    accepted(await ledger.completeJob(team, { jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
     const refund = accepted(await ledger.refundJob(jobId, "customer complaint", op()));
     expect(refund.transaction).toMatchObject({ kind: "refund", amount: 1, job_id: jobId });
     expect(refund.balance).toMatchObject({ credits_used: 0, credits_remaining: 5 });
@@ -142,7 +150,9 @@ describe("the TeamLedger object", () => {
   it("a failed job is released, never charged, and cannot be refunded", async () => {
     const { ledger } = await openLedger(2);
     const jobId = await newJob(ledger);
-    const summary = accepted(await ledger.completeJob({ jobId, status: "failed", errorMessage: "boom", metadata: null, operation: op() }));
+    const summary = accepted(
+      await ledger.completeJob(team, { jobId, status: "failed", errorMessage: "boom", metadata: null, operation: op() }),
+    );
     expect(summary.costs).toMatchObject({ credits_charged: 0, credit_applied: false, credits_remaining: 2 });
     expect(await ledger.refundJob(jobId, "nothing to give", op())).toMatchObject({ ok: false, code: "JOB_NOT_CHARGED" });
   });
@@ -150,17 +160,19 @@ describe("the TeamLedger object", () => {
   it("a job the gateway opened admits calls and completion from the gateway only", async () => {
     const { ledger } = await openLedger(3);
     const jobId = crypto.randomUUID();
-    accepted(await ledger.createJob({ jobId, jobType: "one_request", userId: null, metadata: {}, owner: "gateway", operation: op() }));
-    accepted(await ledger.beginCall(jobId, "fast", "gateway"));
-    expect(await ledger.beginCall(jobId, "fast")).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    accepted(
+      await ledger.createJob(team, { jobId, jobType: "one_request", userId: null, metadata: {}, owner: "gateway", operation: op() }),
+    );
+    accepted(await ledger.beginCall(team, jobId, "fast", "gateway"));
+    expect(await ledger.beginCall(team, jobId, "fast")).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
     accepted(await ledger.recordCall(jobId, call("fast")));
     const byTeam = { jobId, status: "cancelled" as const, errorMessage: null, metadata: null };
-    expect(await ledger.completeJob({ ...byTeam, operation: op() })).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
-    expect(await ledger.completeJob({ ...byTeam, closedBy: "team", operation: op() })).toMatchObject({
+    expect(await ledger.completeJob(team, { ...byTeam, operation: op() })).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    expect(await ledger.completeJob(team, { ...byTeam, closedBy: "team", operation: op() })).toMatchObject({
       ok: false,
       code: "JOB_OWNED_BY_GATEWAY",
     });
-    const done = accepted(await ledger.completeJob({ ...byTeam, status: "completed", closedBy: "gateway", operation: op() }));
+    const done = accepted(await ledger.completeJob(team, { ...byTeam, status: "completed", closedBy: "gateway", operation: op() }));
     expect(done.costs).toMatchObject({ credit_applied: true, credits_charged: 1, credits_remaining: 2 });
   });
 
@@ -171,8 +183,8 @@ describe("the TeamLedger object", () => {
       state.storage.sql.exec("UPDATE jobs SET expires_at_ms = 0 WHERE job_id = ?", jobId);
       await instance.alarm();
     });
-    expect(accepted(await ledger.getJob("admin", jobId))).toMatchObject({ status: "expired", credits_charged: 0 });
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_reserved: 0, credits_used: 0 });
+    expect(accepted(await ledger.getJob(admin, jobId))).toMatchObject({ status: "expired", credits_charged: 0 });
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_reserved: 0, credits_used: 0 });
   });
 });
 
@@ -183,15 +195,15 @@ describe("the TeamLedger object applies each operation once", () => {
     const first = accepted(await ledger.addCredits(3, "top-up", topUp));
     const again = accepted(await ledger.addCredits(3, "top-up", topUp));
     expect(again).toEqual(first);
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_allocated: 8 });
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_allocated: 8 });
     const opening = op();
     const jobId = crypto.randomUUID();
-    const job = accepted(await ledger.createJob({ jobId, jobType: "t", userId: null, metadata: {}, operation: opening }));
+    const job = accepted(await ledger.createJob(team, { jobId, jobType: "t", userId: null, metadata: {}, operation: opening }));
     // A retry makes a new job id, and still gets the first job.
     const retried = { jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: opening };
-    expect(accepted(await ledger.createJob(retried))).toEqual(job);
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_reserved: 1 });
-    expect(accepted(await ledger.listTransactions("admin", 10, 0)).items.map((t) => t.kind)).toEqual([
+    expect(accepted(await ledger.createJob(team, retried))).toEqual(job);
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_reserved: 1 });
+    expect(accepted(await ledger.listTransactions(admin, 10, 0)).items.map((t) => t.kind)).toEqual([
       "reservation",
       "allocation",
       "allocation",
@@ -204,26 +216,26 @@ describe("the TeamLedger object applies each operation once", () => {
     accepted(await ledger.addCredits(3, "top-up", topUp));
     expect(await ledger.addCredits(4, "top-up", topUp)).toMatchObject({ ok: false, code: "OPERATION_MISMATCH" });
     expect(await ledger.updateSettings({ creditsPerDollar: 20 }, topUp)).toMatchObject({ ok: false, code: "OPERATION_MISMATCH" });
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_allocated: 8, credits_per_dollar: 10 });
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_allocated: 8, credits_per_dollar: 10 });
   });
 
   it("a refusal is not remembered: the same operation runs once the moment has passed", async () => {
     const { ledger } = await openLedger(0);
     const opening = op();
     const request = { jobId: crypto.randomUUID(), jobType: "t", userId: null, metadata: {}, operation: opening };
-    expect(await ledger.createJob(request)).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
+    expect(await ledger.createJob(team, request)).toMatchObject({ ok: false, code: "INSUFFICIENT_CREDITS" });
     accepted(await ledger.addCredits(1, "top-up", op()));
-    expect(accepted(await ledger.createJob(request)).job_id).toBe(request.jobId);
+    expect(accepted(await ledger.createJob(team, request)).job_id).toBe(request.jobId);
   });
 
   it("a call recorded twice under its call id is counted once", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    accepted(await ledger.beginCall(jobId, "fast"));
+    accepted(await ledger.beginCall(team, jobId, "fast"));
     const record = call("fast");
     const first = accepted(await ledger.recordCall(jobId, record));
     expect(accepted(await ledger.recordCall(jobId, record))).toEqual(first);
-    const job = accepted(await ledger.getJob("team", jobId)) as JobView;
+    const job = accepted(await ledger.getJob(team, jobId)) as JobView;
     expect(job.costs).toMatchObject({ total_calls: 1, total_tokens: 15 });
     expect(job.calls).toHaveLength(1);
   });
@@ -249,7 +261,7 @@ describe("the TeamLedger object applies each operation once", () => {
       state.storage.sql.exec("UPDATE operations SET created_at_ms = created_at_ms - ?", 24 * 60 * 60 * 1000 + 1);
     });
     accepted(await ledger.addCredits(3, "top-up", topUp));
-    expect(accepted(await ledger.getBalance("admin"))).toMatchObject({ credits_allocated: 11 });
+    expect(accepted(await ledger.getBalance(admin))).toMatchObject({ credits_allocated: 11 });
     // Writes sweep what is forgotten (here the opening and the first top-up): only the new record is left.
     const rows = await runInDurableObject(ledger, (_instance: TeamLedger, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM operations").one(),

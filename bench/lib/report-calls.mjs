@@ -16,7 +16,7 @@ export function breakdownSection(res, p) {
   p(`| client → wrangler dev → isolate and back (outside the handler) | ${num(call.outside_isolate)} |`);
   p(`| auth: HMAC of the key (WebCrypto) | ${num(call.crypto)} |`);
   p(
-    `| D1: key lookup + model group (${
+    `| D1 (warm: none; the key's team is known to the isolate, the object checks the key and group) (${
       Object.keys(call.d1_queries ?? {})
         .map((k) => `\`${k}\``)
         .join(", ") || "—"
@@ -39,7 +39,7 @@ export function breakdownSection(res, p) {
   const stm = br.server_timing_mean ?? {};
   p(
     `Durable Object calls compared (in-isolate means): \`beginCall\` ${num(call.admission_do)} ms and \`recordCall\` ${num(call.settlement_do)} ms, both of which write; ` +
-      `a read-only \`getBalance\` ${num(stm.probe_do_read?.["do.getBalance"])} ms. D1: \`teamForCall\` ${num(call.key_and_group_lookup_d1)} ms; a one-table read (\`listPricing\`) ${num(stm.probe_d1_read?.["d1.listPricing"])} ms.`,
+      `a read-only \`getBalance\` ${num(stm.probe_do_read?.["do.getBalance"])} ms. D1 on a warm call: ${num(call.key_and_group_lookup_d1)} ms; a one-table read (\`listPricing\`) ${num(stm.probe_d1_read?.["d1.listPricing"])} ms.`,
   );
   p();
   const ad = br.after_do ?? {};
@@ -52,14 +52,14 @@ export function breakdownSection(res, p) {
   p();
   const av = br.admission_variants ?? {};
   p(
-    `**Admission without a write.** Over RPC to one object, a call in a job already in progress: today's \`beginCall\` (it writes the job row on every call) ${num(av.begin_call_rpc)} ms, ` +
-      `${num(av.begin_call_rpc_and_wait)} ms with the wait above; the same checks read-only (bench/probe-worker \`benchAdmitReadOnly\`, the change proposed below) ${num(av.read_only_rpc)} ms, ${num(av.read_only_rpc_and_wait)} ms with the wait.`,
+    `**Admission without a write.** Over RPC to one object, a call in a job already in progress: \`beginCall\` (key, group and job checks; writes only for a pending job or a new group) ${num(av.begin_call_rpc)} ms, ` +
+      `${num(av.begin_call_rpc_and_wait)} ms with the wait above; the same checks read-only (bench/probe-worker \`benchAdmitReadOnly\`) ${num(av.read_only_rpc)} ms, ${num(av.read_only_rpc_and_wait)} ms with the wait.`,
   );
   p();
   const rf = br.route_floor ?? {};
   p(
     `Single-purpose routes on the probe (end to end, means): \`GET /health\` (no I/O) ${num(rf.health_e2e_mean)} ms; one D1 query (\`GET /api/pricing\`, admin) ${signed(rf.one_d1_query_e2e_mean_over_health)} ms over it; ` +
-      `one Durable Object read (\`GET …/balance\`, admin) ${signed(rf.one_do_read_e2e_mean_over_health)} ms; key lookup in D1 + the same read (team key) ${signed(rf.key_lookup_plus_do_read_e2e_mean_over_health)} ms.`,
+      `one Durable Object read (\`GET …/balance\`, admin) ${signed(rf.one_do_read_e2e_mean_over_health)} ms; the same read with a team key (the object checks it; no D1 once the isolate knows the key) ${signed(rf.key_lookup_plus_do_read_e2e_mean_over_health)} ms.`,
   );
   p();
 }

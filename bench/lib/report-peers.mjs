@@ -83,7 +83,7 @@ export function peersSection(res, p) {
   }
   p();
   p(
-    "The gateway does more per call than either peer (auth against D1, admission and settlement in the team's ledger) and runs under `wrangler dev`, whose own hop is the first row; " +
+    "The gateway does more per call than either peer (the key, admission and settlement in the team's ledger) and runs under `wrangler dev`, whose own hop is the first row; " +
       "the peers run as plain processes with no database and no budgets. LiteLLM's streams are unpaced (its config only knows plain model names); the others' are paced like the Streaming section's. " +
       "Portkey runs with one workaround for its Node streaming bug (see bench/peers/portkey-server.mjs); its stream handler also waits 25 ms (a fixed `setTimeout`) before forwarding the first chunk, which is most of its first-token figure.",
   );

@@ -14,6 +14,7 @@
 // counts 1) and reports the count in an `x-bench-d1-statements` header. For a streamed answer
 // the header leaves with the first byte, so it counts what ran before it.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { AccessRecords } from "../../src/db/access-records";
 import { IdempotencyRecords } from "../../src/db/idempotency-records";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
@@ -44,6 +45,9 @@ const SAMPLE_CALL = {
  * through the real methods inside one invocation (no RPC per job), so 10,000 past jobs take
  * seconds rather than minutes. Every product route sees the real class's behaviour.
  */
+/** The bench drives the object as the gateway does for itself: no key to check. */
+const ADMIN = { kind: "admin" } as const;
+
 export class TeamLedger extends GatewayLedger {
   async benchSeedHistory(
     jobs: number,
@@ -52,15 +56,15 @@ export class TeamLedger extends GatewayLedger {
     const started = performance.now();
     for (let i = 0; i < jobs; i++) {
       const jobId = crypto.randomUUID();
-      const created = await this.createJob({ jobId, jobType: "bench-history", userId: null, metadata: { i } });
+      const created = await this.createJob(ADMIN, { jobId, jobType: "bench-history", userId: null, metadata: { i } });
       if (!created.ok) return created;
       for (let k = 0; k < callsPerJob; k++) {
-        const admitted = this.beginCall(jobId, "bench");
+        const admitted = await this.beginCall(ADMIN, jobId, "bench");
         if (!admitted.ok) return admitted;
         const recorded = this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
         if (!recorded.ok) return recorded;
       }
-      const completed = this.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null });
+      const completed = await this.completeJob(ADMIN, { jobId, status: "completed", errorMessage: null, metadata: null });
       if (!completed.ok) return completed;
     }
     return { ok: true, value: { jobs, ms: performance.now() - started } };
@@ -88,7 +92,7 @@ export class TeamLedger extends GatewayLedger {
       job.status !== "in_progress" ||
       !JSON.parse(job.model_groups_used).includes(modelGroup)
     ) {
-      return this.beginCall(jobId, modelGroup);
+      return this.beginCall(ADMIN, jobId, modelGroup);
     }
     return { ok: true as const, value: { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage } };
   }
@@ -103,35 +107,35 @@ export class TeamLedger extends GatewayLedger {
     period: string,
     readReps = reps,
   ): Promise<{ ok: boolean; value?: Record<string, number>; code?: string; detail?: string }> {
-    const time = (fn: () => unknown) => {
+    const time = async (fn: () => unknown) => {
       const t0 = performance.now();
-      for (let i = 0; i < readReps; i++) fn();
+      for (let i = 0; i < readReps; i++) await fn();
       return (performance.now() - t0) / readReps;
     };
     const value: Record<string, number> = {
-      balance: time(() => this.getBalance("team")),
-      usage: time(() => this.usage("team", period)),
-      transactions: time(() => this.listTransactions("team", LIST_LIMIT, 0)),
-      jobs: time(() => this.listJobs("team", { limit: LIST_LIMIT, offset: 0 })),
+      balance: await time(() => this.getBalance(ADMIN)),
+      usage: await time(() => this.usage(ADMIN, period)),
+      transactions: await time(() => this.listTransactions(ADMIN, LIST_LIMIT, 0)),
+      jobs: await time(() => this.listJobs(ADMIN, { limit: LIST_LIMIT, offset: 0 })),
     };
     const ids: string[] = [];
     let t0 = performance.now();
     for (let i = 0; i < reps; i++) {
       const jobId = crypto.randomUUID();
-      const created = await this.createJob({ jobId, jobType: "bench-profile", userId: null, metadata: {} });
+      const created = await this.createJob(ADMIN, { jobId, jobType: "bench-profile", userId: null, metadata: {} });
       if (!created.ok) return created;
       ids.push(jobId);
     }
     value.create = (performance.now() - t0) / reps;
     t0 = performance.now();
     for (const jobId of ids) {
-      this.beginCall(jobId, "bench");
+      await this.beginCall(ADMIN, jobId, "bench");
       this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
     }
     value.call = (performance.now() - t0) / reps;
     t0 = performance.now();
     for (const jobId of ids) {
-      const completed = this.completeJob({ jobId, status: "completed", errorMessage: null, metadata: null });
+      const completed = await this.completeJob(ADMIN, { jobId, status: "completed", errorMessage: null, metadata: null });
       if (!completed.ok) return completed;
     }
     value.complete = (performance.now() - t0) / reps;
@@ -149,15 +153,17 @@ function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
   return run().finally(() => store.push([name, performance.now() - started]));
 }
 
-// ---- D1: every public method of the Repository and of its idempotency records.
+// ---- D1: every public method of the Repository and of its idempotency and access records.
 for (const [prefix, cls] of [
   ["d1", Repository],
   ["d1.idempotency", IdempotencyRecords],
+  ["d1.access", AccessRecords],
 ] as const) {
   const proto = cls.prototype as unknown as Record<string, unknown>;
   for (const name of Object.getOwnPropertyNames(cls.prototype)) {
     const original = proto[name];
-    if (name === "constructor" || name === "run" || typeof original !== "function") continue;
+    // `replica` only hands back another Repository (its queries are timed like these).
+    if (name === "constructor" || name === "run" || name === "replica" || typeof original !== "function") continue;
     proto[name] = function (this: unknown, ...args: unknown[]) {
       return timed(`${prefix}.${name}`, () => (original as (...a: unknown[]) => Promise<unknown>).apply(this, args));
     };
@@ -312,16 +318,16 @@ async function driveLedger(env: Env, spec: LedgerDrive): Promise<Response> {
     while (next < spec.jobs) {
       next++;
       if (spec.op === "read") {
-        await rpc("getBalance", "team");
+        await rpc("getBalance", ADMIN);
         continue;
       }
       const jobId = crypto.randomUUID();
-      await rpc("createJob", { jobId, jobType: "bench-history", userId: null, metadata: {} });
+      await rpc("createJob", ADMIN, { jobId, jobType: "bench-history", userId: null, metadata: {} });
       for (let i = 0; i < callsPerJob; i++) {
-        await rpc("beginCall", jobId, "bench");
+        await rpc("beginCall", ADMIN, jobId, "bench");
         await rpc("recordCall", jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
       }
-      await rpc("completeJob", { jobId, status: "completed", errorMessage: null, metadata: null });
+      await rpc("completeJob", ADMIN, { jobId, status: "completed", errorMessage: null, metadata: null });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, spec.concurrency) }, worker));
@@ -373,7 +379,7 @@ export default {
       const upstreamUrl = `${config.baseUrl.replace(/\/+$/, "")}/chat/completions`;
       const body = { messages: [{ role: "user", content: "Summarise what a benchmark of an LLM gateway should measure." }] };
       const headers = { "content-type": "application/json", authorization: `Bearer ${config.apiKey}` };
-      const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as { getBalance(caller: string): Promise<unknown> };
+      const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as { getBalance(caller: typeof ADMIN): Promise<unknown> };
       const repo = new Repository(env.DB);
       const io: Record<string, () => Promise<unknown>> = {
         fetch: async () =>
@@ -391,7 +397,7 @@ export default {
       for (let i = 0; i < spec.n; i++) {
         for (const [name, run] of Object.entries(io)) {
           for (const after of [false, true]) {
-            if (after) await stub.getBalance("admin");
+            if (after) await stub.getBalance(ADMIN);
             const t0 = performance.now();
             await run();
             const key = `${name}${after ? "_after_do" : "_alone"}`;
@@ -408,10 +414,10 @@ export default {
       const spec = (await request.json()) as { n: number; team_id: string };
       const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as TeamLedger;
       const jobId = crypto.randomUUID();
-      await stub.createJob({ jobId, jobType: "bench-admit", userId: null, metadata: {} });
-      await stub.beginCall(jobId, "bench");
+      await stub.createJob(ADMIN, { jobId, jobType: "bench-admit", userId: null, metadata: {} });
+      await stub.beginCall(ADMIN, jobId, "bench");
       const variants: Record<string, () => Promise<{ ok: boolean }>> = {
-        begin_call: () => stub.beginCall(jobId, "bench") as Promise<{ ok: boolean }>,
+        begin_call: () => stub.beginCall(ADMIN, jobId, "bench") as Promise<{ ok: boolean }>,
         read_only: () => stub.benchAdmitReadOnly(jobId, "bench") as unknown as Promise<{ ok: boolean }>,
       };
       const totals: Record<string, number> = {};
@@ -427,7 +433,7 @@ export default {
           totals[`${name}_rpc_and_wait`] = (totals[`${name}_rpc_and_wait`] ?? 0) + (t2 - t0);
         }
       }
-      await stub.completeJob({ jobId, status: "cancelled", errorMessage: null, metadata: null });
+      await stub.completeJob(ADMIN, { jobId, status: "cancelled", errorMessage: null, metadata: null });
       return Response.json(Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / spec.n])));
     }
     if (url.pathname === "/__bench/clock") {

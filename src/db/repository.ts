@@ -1,5 +1,6 @@
-import { and, asc, count, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { AccessRecords, type GroupModel, sortModels } from "./access-records";
 import { IdempotencyRecords } from "./idempotency-records";
 import { runQuery } from "./query";
 import * as schema from "./schema";
@@ -9,15 +10,13 @@ export type OrganizationRow = typeof organizations.$inferSelect;
 export type ModelGroupRow = typeof modelGroups.$inferSelect;
 export type TeamRow = typeof teams.$inferSelect;
 export type PricingRow = typeof modelPricing.$inferSelect;
-export interface GroupModel {
-  modelName: string;
-  priority: number;
-}
+export type { GroupModel };
 export type ModelGroupWithModels = ModelGroupRow & { models: GroupModel[] };
 export type TeamWithGroups = TeamRow & { modelGroups: string[]; keyPrefix: string | null };
 
 /**
- * Everything the gateway reads and writes in D1 (idempotency records in idempotency-records.ts).
+ * Everything the gateway reads and writes in D1 (idempotency records in idempotency-records.ts,
+ * what the team objects decide access from in access-records.ts).
  * Every query goes through runQuery: a D1 failure becomes DependencyDown (the caller fails
  * closed); a UNIQUE violation becomes a Conflict the route turns into "already exists".
  */
@@ -25,12 +24,25 @@ export class Repository {
   private readonly db: DrizzleD1Database<typeof schema>;
   /** Kept answers for Idempotency-Key. */
   readonly idempotency: IdempotencyRecords;
+  /** What the team objects decide access from: key owners, a team's keys and groups. */
+  readonly access: AccessRecords;
 
   // Conditional multi-row replacements are written as plain D1 statements (still bound
   // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
   constructor(private readonly d1: D1Database) {
     this.db = drizzle(d1, { schema });
     this.idempotency = new IdempotencyRecords(this.db);
+    this.access = new AccessRecords(this.db);
+  }
+
+  /**
+   * The same queries, for listings that may be served by a D1 read replica near the caller
+   * (Sessions API, "first-unconstrained"): they can lag the latest writes by the replica's lag.
+   * Writes, and reads that must see them (key lookups, read-after-write), use the primary.
+   */
+  replica(): Repository {
+    // drizzle only needs prepare() and batch(), which a session has.
+    return new Repository(this.d1.withSession("first-unconstrained") as unknown as D1Database);
   }
 
   private run<T>(operation: string, op: () => Promise<T>): Promise<T> {
@@ -154,20 +166,6 @@ export class Repository {
       const found = await this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names));
       const existing = new Set(found.map((f) => f.name));
       return names.filter((n) => !existing.has(n));
-    });
-  }
-
-  /** A team's group, resolved to its models in priority order; null when not assigned (or absent). */
-  resolveModelGroup(teamId: string, groupName: string): Promise<string[] | null> {
-    return this.run("resolveModelGroup", async () => {
-      const rows = await this.db
-        .select({ modelName: modelGroupModels.modelName, priority: modelGroupModels.priority })
-        .from(teamModelGroups)
-        .innerJoin(modelGroups, eq(modelGroups.groupName, teamModelGroups.groupName))
-        .leftJoin(modelGroupModels, eq(modelGroupModels.groupName, teamModelGroups.groupName))
-        .where(and(eq(teamModelGroups.teamId, teamId), eq(teamModelGroups.groupName, groupName)));
-      if (rows.length === 0) return null;
-      return sortModels(rows.filter((r): r is GroupModel => r.modelName !== null)).map((m) => m.modelName);
     });
   }
 
@@ -318,44 +316,6 @@ export class Repository {
     });
   }
 
-  /**
-   * For an LLM call, in one D1 round trip: the team a live key belongs to, and the named group
-   * resolved to its models (null when the team is not assigned that group). Null for a dead key.
-   */
-  teamForCall(keyHash: string, groupName: string): Promise<{ teamId: string; models: string[] | null } | null> {
-    const nowIso = new Date().toISOString();
-    return this.run("teamForCall", async () => {
-      const rows = await this.db
-        .select({
-          teamId: apiKeys.teamId,
-          assigned: teamModelGroups.groupName,
-          modelName: modelGroupModels.modelName,
-          priority: modelGroupModels.priority,
-        })
-        .from(apiKeys)
-        .leftJoin(teamModelGroups, and(eq(teamModelGroups.teamId, apiKeys.teamId), eq(teamModelGroups.groupName, groupName)))
-        .leftJoin(modelGroupModels, eq(modelGroupModels.groupName, teamModelGroups.groupName))
-        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))));
-      if (rows.length === 0) return null;
-      if (rows[0].assigned === null) return { teamId: rows[0].teamId, models: null };
-      const models = rows.filter((r): r is typeof r & GroupModel => r.modelName !== null && r.priority !== null);
-      return { teamId: rows[0].teamId, models: sortModels(models).map((m) => m.modelName) };
-    });
-  }
-
-  /** The team a key belongs to, if the key is live (not revoked, not past its grace period). */
-  findTeamIdByKeyHash(keyHash: string): Promise<string | null> {
-    const nowIso = new Date().toISOString();
-    return this.run("findTeamIdByKeyHash", async () => {
-      const [row] = await this.db
-        .select({ teamId: apiKeys.teamId })
-        .from(apiKeys)
-        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt), or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, nowIso))))
-        .limit(1);
-      return row?.teamId ?? null;
-    });
-  }
-
   // ------------------------------------------------------------ pricing
 
   getPricing(modelName: string): Promise<PricingRow | undefined> {
@@ -387,10 +347,4 @@ export class Repository {
       return deleted.length > 0;
     });
   }
-}
-
-function sortModels(models: GroupModel[]): GroupModel[] {
-  return models
-    .map((m) => ({ modelName: m.modelName, priority: m.priority }))
-    .sort((a, b) => a.priority - b.priority || a.modelName.localeCompare(b.modelName));
 }

@@ -1,7 +1,17 @@
 import { createMiddleware } from "hono/factory";
+import { DependencyDown, type GatewayFailure, LedgerRefusal } from "../errors";
+import type { Caller } from "../ledger/access";
+import { onLedger, tryLedger } from "../ledger/client";
 import { hashVirtualKey, secretsEqual } from "../security/keys";
 import type { AppContext, AppEnv, Principal } from "./context";
-import { apiError } from "./errors";
+import { apiError, failureToHttp } from "./errors";
+import { keyOwners } from "./key-owners";
+
+// A team key is checked by the team's object, in the same round trip as the work the request
+// asks of it: the Worker only finds which team the key was issued to (the isolate remembers
+// it; the first time, one D1 read). A request that ends without reaching the object (a 403 for
+// another team's path, a 422, an Idempotency-Key replay) asks the object about the key before
+// it answers, so a dead key is always 401, as if it had been checked first.
 
 /** The credential a request presents: `Authorization: Bearer <key>` or `X-Admin-Key: <key>`. */
 function presentedKeys(c: AppContext): { bearer: string | null; adminHeader: string | null } {
@@ -21,17 +31,20 @@ async function isAdminKey(c: AppContext, key: string): Promise<boolean> {
   return secretsEqual(key, adminKey);
 }
 
-async function teamIdForKey(c: AppContext, key: string, callGroup?: string): Promise<string | null> {
+/** The team a key was issued to (null for a key nobody was given); not whether it is still good. */
+async function keyOwner(c: AppContext, key: string): Promise<{ teamId: string; keyHash: string } | null> {
   const pepper = c.env.KEY_PEPPER;
   if (!pepper) throw apiError(503, "Team keys are not configured on this deployment");
   const keyHash = await hashVirtualKey(pepper, key);
-  if (callGroup === undefined) return c.get("repo").findTeamIdByKeyHash(keyHash);
-  const found = await c.get("repo").teamForCall(keyHash, callGroup);
-  if (found) c.set("callGroup", { name: callGroup, models: found.models });
-  return found?.teamId ?? null;
+  let teamId = keyOwners.get(keyHash) ?? null;
+  if (teamId === null) {
+    teamId = await c.get("repo").access.teamOfKeyHash(keyHash);
+    if (teamId !== null) keyOwners.set(keyHash, teamId);
+  }
+  return teamId === null ? null : { teamId, keyHash };
 }
 
-async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }, callGroup?: string): Promise<Principal> {
+async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }): Promise<Principal> {
   if (accept.admin && !accept.team && !c.env.ADMIN_API_KEY) {
     throw apiError(503, "The admin API is not configured on this deployment");
   }
@@ -46,10 +59,14 @@ async function authenticate(c: AppContext, accept: { admin: boolean; team: boole
   if (bearer === null) throw apiError(401, "Missing credentials: send 'Authorization: Bearer <key>'");
   // The admin key is checked first only where it is accepted, so team routes do not pay for it.
   if (accept.admin && c.env.ADMIN_API_KEY && (await isAdminKey(c, bearer))) return { kind: "admin" };
-  const teamId = await teamIdForKey(c, bearer, callGroup);
-  if (teamId !== null) {
-    if (!accept.team) throw apiError(403, "This route needs the admin key; a team key cannot use it");
-    return { kind: "team", teamId };
+  const owner = await keyOwner(c, bearer);
+  if (owner !== null) {
+    const principal: Principal = { kind: "team", ...owner };
+    if (!accept.team) {
+      await onLedger(c.env, owner.teamId, "authenticate", { kind: "team", keyHash: owner.keyHash });
+      throw apiError(403, "This route needs the admin key; a team key cannot use it");
+    }
+    return principal;
   }
   if (!accept.admin && c.env.ADMIN_API_KEY && (await isAdminKey(c, bearer))) {
     throw apiError(403, "This route takes a team's virtual key, not the admin key");
@@ -61,33 +78,50 @@ function requirePrincipal(accept: { admin: boolean; team: boolean }) {
   return createMiddleware<AppEnv>(async (c, next) => {
     c.set("principal", await authenticate(c, accept));
     await next();
+    if (c.get("principal").kind === "team" && !c.get("keyChecked")) {
+      const refused = await keyRefusal(c);
+      if (refused) {
+        // A fresh response, so none of the unchecked answer's headers carry over.
+        c.res = undefined;
+        c.res = failureToHttp(refused).getResponse();
+      }
+    }
   });
 }
 
-/** The model group an LLM-call body names, if it names one (validation reports the rest later). */
-async function requestedGroup(c: AppContext): Promise<string | undefined> {
+/** The caller a request's team object is asked for; handing over a team key is what gets it checked. */
+export function callerOf(c: AppContext): Caller {
+  const principal = c.get("principal");
+  if (principal.kind === "admin") return { kind: "admin" };
+  c.set("keyChecked", true);
+  return { kind: "team", keyHash: principal.keyHash };
+}
+
+/** Asks the team's object about the key now (for a request that would otherwise answer without it): the refusal, or null. */
+async function keyRefusal(c: AppContext): Promise<GatewayFailure | null> {
+  const principal = c.get("principal");
+  if (principal.kind !== "team") return null;
   try {
-    const body = (await c.req.json()) as { model_group?: unknown; model?: unknown } | null;
-    const group = body?.model_group ?? body?.model;
-    return typeof group === "string" ? group : undefined;
+    const result = await tryLedger(c.env, principal.teamId, "authenticate", callerOf(c));
+    return result.ok ? null : new LedgerRefusal(result.code, result.detail, result.retryAfterSeconds);
   } catch {
-    return undefined;
+    return new DependencyDown("ledger");
   }
 }
 
-/**
- * A team's key on an LLM-call route: the key lookup also resolves the requested model group,
- * so a call costs one D1 round trip before it reaches the team's ledger.
- */
-export const requireTeamCall = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("principal", await authenticate(c, { admin: false, team: true }, await requestedGroup(c)));
-  await next();
-});
+/** Throws when the request's team key is no longer good; for work (an Idempotency-Key claim) that must not start otherwise. */
+export async function assertTeamKeyGood(c: AppContext): Promise<void> {
+  if (c.get("principal").kind !== "team" || c.get("keyChecked")) return;
+  const refused = await keyRefusal(c);
+  if (refused) throw refused;
+}
 
 /** Admin only: organizations, model groups, teams, funding, pricing. */
 export const requireAdmin = requirePrincipal({ admin: true, team: false });
 /** A team's own virtual key: jobs and calls. */
 export const requireTeam = requirePrincipal({ admin: false, team: true });
+/** LLM-call routes: a team's key, like requireTeam (the object resolves the group as it admits the call). */
+export const requireTeamCall = requireTeam;
 /** Read-only team routes: the team's key, or the admin key. */
 export const requireTeamOrAdmin = requirePrincipal({ admin: true, team: true });
 

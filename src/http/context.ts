@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import type { Repository } from "../db/repository";
 
-export type Principal = { kind: "admin" } | { kind: "team"; teamId: string };
+/** Who sent a request. A team key's `teamId` is the team it was issued to; the team's object decides whether it is still good. */
+export type Principal = { kind: "admin" } | { kind: "team"; teamId: string; keyHash: string };
 
 export interface AppEnv {
   Bindings: Env;
@@ -9,10 +10,10 @@ export interface AppEnv {
     requestId: string;
     repo: Repository;
     principal: Principal;
-    /** For LLM-call routes: the requested group, resolved with the key in one D1 query. */
-    callGroup?: { name: string; models: string[] | null };
     /** Set by the idempotent middleware when the request has an Idempotency-Key: see operationId(). */
     operationBase?: string;
+    /** True once the team key has been handed to the team's object, which checks it in the same round trip. */
+    keyChecked?: boolean;
   };
 }
 

@@ -46,6 +46,11 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   ALREADY_REFUNDED: 409,
   INVALID_ARGUMENT: 422,
   OPERATION_MISMATCH: 422,
+  INVALID_KEY: 401,
+  GROUP_NOT_ASSIGNED: 403,
+  GROUP_HAS_NO_MODELS: 502,
+  ACCESS_UNAVAILABLE: 503,
+  PRICING_UNAVAILABLE: 503,
 };
 
 /** Seconds a paused team is told to wait before trying again. */

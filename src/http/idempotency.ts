@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { log } from "../log";
 import { seal, unseal } from "../security/sealing";
+import { assertTeamKeyGood } from "./auth";
 import type { AppContext, AppEnv } from "./context";
 import { apiError, asHttpError } from "./errors";
 
@@ -60,6 +61,8 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       },
     ]);
   }
+  // A kept answer is served only to a key that is still good.
+  await assertTeamKeyGood(c);
   const principal = c.get("principal");
   const scope = `${principal.kind === "team" ? `team:${principal.teamId}` : "admin"} ${c.req.method} ${c.req.path}`;
   const requestHash = await sha256Hex(await c.req.text());

@@ -1,18 +1,17 @@
 import type { z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
-import { isGatewayFailure } from "../errors";
+import { isGatewayFailure, LedgerRefusal } from "../errors";
 import { onLedger, tryLedger } from "../ledger/client";
-import type { CallBudget } from "../ledger/holds";
 import type { Operation } from "../ledger/operations";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../ledger/types";
 import type { CallInput } from "../llm/call-record";
 import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
-import { teamOf } from "./auth";
-import { callBudgetOf, callInputOf, resolveModelGroup } from "./calls";
+import { callerOf, teamOf } from "./auth";
+import { callBudgetOf, callInputOf, groupOf } from "./calls";
 import type { AppContext } from "./context";
-import { apiError, asHttpError } from "./errors";
+import { apiError, asHttpError, failureToHttp } from "./errors";
 import { operationId } from "./idempotency";
 import type { CreateAndCallBody } from "./schemas/jobs";
 
@@ -33,26 +32,27 @@ export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "
   return { jobId: crypto.randomUUID(), ...jobRequestOf(body, owner), operation: { id: operation } };
 }
 
-/** Opens the job of a one-request call and admits its call; a job whose call cannot start is closed as failed. */
-async function openOneRequestJob(c: AppContext, teamId: string, body: JobFields, modelGroup: string, budget: CallBudget) {
-  const job = await onLedger(c.env, teamId, "createJob", newJobOf(body, operationId(c, "create"), "gateway"));
-  try {
-    const admission = await onLedger(c.env, teamId, "beginCall", job.job_id, modelGroup, "gateway", budget);
-    return { jobId: job.job_id, admission };
-  } catch (error) {
-    throw await closeAfterError(c.env, teamId, job.job_id, error, operationId(c, "complete"));
-  }
-}
-
-/** The common start of create-and-call and its stream variant: the team, its group, the job, the admitted call. */
+/**
+ * The common start of create-and-call and its stream variant, in one round trip to the team's
+ * object: the key and the group checked, the job opened, its call admitted (its worst case
+ * held, see holds.ts). A call refused once its job opened (the rate ran out, or its hold does
+ * not fit) has closed the job as failed; the answer names it.
+ */
 export async function startOneRequestJob(c: AppContext, body: z.infer<typeof CreateAndCallBody>) {
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-  const { modelGroup, models } = await resolveModelGroup(c, teamId, body);
-  const budget = await callBudgetOf(c, models, body);
-  const { jobId, admission } = await openOneRequestJob(c, teamId, body, modelGroup, budget);
-  const input: CallInput = callInputOf(teamId, jobId, modelGroup, models, body, admission, budget.callId);
-  return { teamId, jobId, input };
+  const modelGroup = groupOf(body);
+  const request = newJobOf(body, operationId(c, "create"), "gateway");
+  const budget = callBudgetOf(body);
+  const closing = { id: operationId(c, "complete") };
+  const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, closing, budget);
+  if (!started.ok) {
+    const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
+    throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
+  }
+  const { job, admission } = started.value;
+  const input: CallInput = callInputOf(teamId, job.job_id, modelGroup, body, admission, budget.callId);
+  return { teamId, jobId: job.job_id, input };
 }
 
 export async function closeJob(
@@ -63,7 +63,14 @@ export async function closeJob(
   errorMessage: string | null,
   operation: Operation,
 ): Promise<CompletionSummary> {
-  return onLedger(env, teamId, "completeJob", { jobId, status, errorMessage, metadata: null, closedBy: "gateway", operation });
+  // The gateway closes the job it opened: the key was checked when the request started.
+  return onLedger(
+    env,
+    teamId,
+    "completeJob",
+    { kind: "admin" },
+    { jobId, status, errorMessage, metadata: null, closedBy: "gateway", operation },
+  );
 }
 
 /** create-and-call's answer: the call's, with the completed job's id, status and costs. */
@@ -91,7 +98,7 @@ export async function earlierOneRequestAnswer(c: AppContext, body: z.infer<typeo
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
   if (closed?.kept) return oneRequestAnswer(c, JSON.parse(closed.kept), jobId, closed.result as CompletionSummary);
-  const job = await onLedger(c.env, teamId, "getJob", "team", jobId);
+  const job = await onLedger(c.env, teamId, "getJob", callerOf(c), jobId);
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;
   if (open) {
@@ -114,18 +121,22 @@ export async function closeAfterError(env: Env, teamId: string, jobId: string, e
   const answered = asHttpError(error);
   const detail = isGatewayFailure(error) ? error.message : answered instanceof HTTPException ? answered.message : "the call failed";
   try {
-    const closed = await tryLedger(env, teamId, "completeJob", {
-      jobId,
-      status: "failed",
-      errorMessage: detail,
-      metadata: null,
-      closedBy: "gateway",
-      operation: { id: operation },
-    });
+    const closed = await tryLedger(
+      env,
+      teamId,
+      "completeJob",
+      { kind: "admin" },
+      { jobId, status: "failed", errorMessage: detail, metadata: null, closedBy: "gateway", operation: { id: operation } },
+    );
     if (!closed.ok) log("error", "one-request job could not be closed", { team_id: teamId, job_id: jobId, code: closed.code });
   } catch {
     log("error", "one-request job could not be closed: ledger unreachable", { team_id: teamId, job_id: jobId });
   }
+  return withJobId(answered, jobId);
+}
+
+/** An error answer with the job's id added to its body, so the job can be looked up. */
+async function withJobId(answered: unknown, jobId: string): Promise<unknown> {
   if (!(answered instanceof HTTPException) || !answered.res) return answered;
   const body = (await answered.res
     .clone()

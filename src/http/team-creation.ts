@@ -20,7 +20,8 @@ import { loadTeam, pepper, withBalance } from "./team-views";
 
 type NewTeam = z.infer<typeof CreateTeam>;
 
-function accountInitOf(body: NewTeam): AccountInit {
+/** What the team's ledger opens with; the object decides access from the first key and the groups' models. */
+function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit["modelGroups"]): AccountInit {
   return {
     teamId: body.team_id,
     organizationId: body.organization_id,
@@ -34,18 +35,17 @@ function accountInitOf(body: NewTeam): AccountInit {
     overdraft: body.overdraft ?? "none",
     unpricedCalls: body.unpriced_calls ?? "refuse",
     tpmLimit: body.tpm_limit ?? null,
+    keyHash,
+    modelGroups,
   };
 }
 
 const keptContext = (operation: string) => `created-team-key\n${operation}`;
 
 /** The created-team answer: the team as D1 has it, the ledger's opening balance, and the key (shown here only). */
-async function createdTeamAnswer(c: AppContext, teamId: string, balance: Balance, key: string) {
+async function createdTeamAnswer(c: AppContext, teamId: string, balance: Balance, key: string, groups: AccountInit["modelGroups"]) {
   const team = await loadTeam(c, teamId);
-  const allowedModels = new Set<string>();
-  for (const groupName of team.modelGroups) {
-    for (const m of (await c.get("repo").getModelGroup(groupName))?.models ?? []) allowedModels.add(m.modelName);
-  }
+  const allowedModels = new Set(groups.flatMap((g) => g.models));
   return c.json(
     {
       ...withBalance(team, balance),
@@ -63,11 +63,15 @@ async function createdTeamAnswer(c: AppContext, teamId: string, balance: Balance
  */
 async function recoverCreatedTeam(c: AppContext, init: AccountInit, operation: string) {
   if (!c.get("operationBase")) return null;
-  const recalled = await onLedger(c.env, init.teamId, "recall", operation, "openAccount", init);
+  // Not compared by arguments: each attempt makes its own key; the middleware already refused another body.
+  const recalled = await onLedger(c.env, init.teamId, "recall", operation, "openAccount");
   if (!recalled?.kept) return null;
   const key = await unseal(c.env.KEY_PEPPER, recalled.kept, keptContext(operation));
-  if (key === null || (await c.get("repo").findTeamIdByKeyHash(await hashVirtualKey(pepper(c), key))) !== init.teamId) return null;
-  return createdTeamAnswer(c, init.teamId, recalled.result as Balance, key);
+  if (key === null) return null;
+  // Only while it is still a good key of the team (its object decides, as on every request).
+  const stillGood = await tryLedger(c.env, init.teamId, "authenticate", { kind: "team", keyHash: await hashVirtualKey(pepper(c), key) });
+  if (!stillGood.ok) return null;
+  return createdTeamAnswer(c, init.teamId, recalled.result as Balance, key, init.modelGroups);
 }
 
 /** Opens the team's ledger; on any failure the D1 rows are undone, so the team does not half exist. */
@@ -100,9 +104,10 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   if (!organization) throw apiError(404, `Organization '${body.organization_id}' not found`);
   if (missingGroups.length > 0) throw apiError(404, `Model group '${missingGroups[0]}' not found`);
 
-  const init = accountInitOf(body);
   const operation = operationId(c);
   const { key, prefix } = generateVirtualKey();
+  const keyHash = await hashVirtualKey(pepper(c), key);
+  const init = accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups));
   try {
     await repo.createTeam({
       teamId: body.team_id,
@@ -110,7 +115,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
       teamAlias: body.team_alias ?? null,
       metadata: body.metadata,
       modelGroups: body.model_groups,
-      key: { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
+      key: { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
     });
   } catch (error) {
     if (!(error instanceof Conflict)) throw error;
@@ -120,5 +125,5 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   }
   const keep = c.get("operationBase") ? await seal(pepper(c), key, keptContext(operation)) : null;
   const balance = await openLedger(c, init, { id: operation, keep });
-  return createdTeamAnswer(c, body.team_id, balance, key);
+  return createdTeamAnswer(c, body.team_id, balance, key, init.modelGroups);
 }

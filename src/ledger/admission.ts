@@ -6,8 +6,8 @@ import { CALLS_PAGE_MAX } from "./views";
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.
 
-/** Who is asking: a team key is refused while its team is suspended; the admin is not. */
-export type Caller = "team" | "admin";
+/** What kind of caller is asking: a team key is refused while its team is suspended; the admin is not. */
+export type CallerKind = "team" | "admin";
 
 export type Refusal = Extract<LedgerResult<never>, { ok: false }>;
 
@@ -50,7 +50,7 @@ export function consumedMicro(acct: AccountRow, job: JobRow): number {
   return jobHoldMicro(settingsOf(acct), 0, job.client_cost_nano, job.total_tokens);
 }
 
-export function refuseSuspended(acct: AccountRow, caller: Caller): Refusal | null {
+export function refuseSuspended(acct: AccountRow, caller: CallerKind): Refusal | null {
   if (caller === "team" && acct.status === "suspended") {
     return refusal("TEAM_SUSPENDED", `Team '${acct.team_id}' is suspended`);
   }

@@ -1,7 +1,18 @@
+import type { Repository } from "../db/repository";
+import { groupPrice } from "../llm/prices";
+import { log } from "../log";
 import { consumedMicro, headroomMicro, OPEN_STATUSES, type Refusal, refusal, settingsOf } from "./admission";
 import type { HoldStore } from "./hold-store";
-import { affordableMaxTokens, type CallBudget, creditsHeld, DEFAULT_MAX_TOKENS, jobExposureMicro, worstCase } from "./holds";
-import { MICRO_PER_CREDIT } from "./money";
+import {
+  affordableMaxTokens,
+  type CallBudget,
+  creditsHeld,
+  DEFAULT_MAX_TOKENS,
+  jobExposureMicro,
+  type TokenPrice,
+  worstCase,
+} from "./holds";
+import { type BudgetSettings, consumedCredits, MICRO_PER_CREDIT } from "./money";
 import type { AccountRow, CallHoldRow, JobRow } from "./rows";
 import type { LedgerStore } from "./storage";
 import type { CallRecord } from "./types";
@@ -25,6 +36,27 @@ export function refreshExposure(store: LedgerStore, acct: AccountRow, jobId: str
   store.addToOpenJobsHold(exposure - job.hold_micro);
 }
 
+/** A group's dearest prices as read for a hold (price null: a model of the group has no price). */
+export type PriceLookup = { price: TokenPrice | null };
+
+const pricingUnavailable = () =>
+  refusal("PRICING_UNAVAILABLE", "Database unavailable: the call's prices could not be read to hold its cost; please retry");
+
+/**
+ * The prices a call's hold needs, read before the object's synchronous checks: only under
+ * `overdraft: none` in consumption_usd (undefined otherwise), from the isolate's price cache
+ * (prices.ts: D1 at most once a minute per model). Unreadable prices refuse the call (503).
+ */
+export async function priceToHold(repo: Repository, acct: AccountRow | null, models: string[]): Promise<PriceLookup | undefined | Refusal> {
+  if (!acct || acct.overdraft !== "none" || acct.budget_mode !== "consumption_usd") return undefined;
+  try {
+    return { price: await groupPrice(repo, models) };
+  } catch (error) {
+    log("error", "prices could not be read to hold a call", { team_id: acct.team_id, error: String(error) });
+    return pricingUnavailable();
+  }
+}
+
 /** Takes tokens from the team's tokens-per-minute bucket (null when it has no limit). */
 export type TakeTokens = (count: number) => Refusal | null;
 
@@ -38,7 +70,7 @@ export function placeCallHold(
   holds: HoldStore,
   acct: AccountRow,
   job: JobRow,
-  budget: CallBudget,
+  budget: CallBudget & { price: PriceLookup | undefined },
   takeTokens: TakeTokens,
 ): Refusal | { budgetMaxTokens: number | null } {
   const kept = holds.hold(budget.callId);
@@ -48,7 +80,10 @@ export function placeCallHold(
   let chosen: number | null = null;
   let held: { holdMicro: number; capNano: number | null } | null = null;
   if (acct.overdraft === "none" && settings.budgetMode !== "job_based") {
-    const unpriced = settings.budgetMode === "consumption_usd" && budget.price === null;
+    // The settings changed to need prices while they were being read: the retry reads them.
+    if (settings.budgetMode === "consumption_usd" && budget.price === undefined) return pricingUnavailable();
+    const price = budget.price?.price ?? null;
+    const unpriced = settings.budgetMode === "consumption_usd" && price === null;
     if (unpriced && acct.unpriced_calls === "refuse") {
       return refusal(
         "INSUFFICIENT_CREDITS",
@@ -59,11 +94,11 @@ export function placeCallHold(
       // The room a new hold has: the team's headroom, plus what this job's reservation covers beyond its consumption and holds.
       const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
       if (maxTokens === null) {
-        chosen = affordableMaxTokens(settings, budget.price, budget.promptTokens, roomMicro);
+        chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro);
         if (chosen === 0) return notEnoughFor(budget.promptTokens, null, roomMicro);
         maxTokens = chosen;
       }
-      held = worstCase(settings, budget.price, budget.promptTokens, maxTokens)!;
+      held = worstCase(settings, price, budget.promptTokens, maxTokens)!;
       if (held.holdMicro > roomMicro) return notEnoughFor(budget.promptTokens, maxTokens, roomMicro, held.holdMicro);
     }
   }
@@ -117,6 +152,11 @@ export function cappedToHold(call: CallRecord, clientNano: number, hold: CallHol
   const completionTokens = Math.min(call.completionTokens, hold.max_tokens);
   const capped = { ...call, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
   return { call: capped, clientNano: hold.cap_nano === null ? clientNano : Math.min(clientNano, hold.cap_nano) };
+}
+
+/** What a recorded call consumed, in micro-credits: what its hold captures. */
+export function capturedMicro(settings: BudgetSettings, clientNano: number, billed: CallRecord): number {
+  return Math.round(consumedCredits(settings, clientNano, billed.totalTokens) * MICRO_PER_CREDIT);
 }
 
 /** Ends a recorded call's hold: one `capture` ledger row says what was captured into its job and released. */

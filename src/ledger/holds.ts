@@ -3,7 +3,7 @@ import { type BudgetSettings, clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } f
 // Per-call holds, the way a card network authorizes: before a call goes upstream the team's
 // object holds its worst-case cost (prompt + max_tokens at the group's dearest prices); when
 // the call is recorded the actual cost is captured into its job and the rest released. Pure
-// rules here; the rows are in storage.ts, the ledger rows `hold`/`capture` in team-ledger.ts.
+// rules here; the rows are in hold-store.ts, placing and capturing them in call-holds.ts.
 
 /** Whether the balance may go below zero: `none` (holds must fit) or `bounded` (calls in flight may overrun). */
 export const OVERDRAFT_MODES = ["none", "bounded"] as const;
@@ -29,8 +29,6 @@ export interface CallBudget {
   promptTokens: number;
   /** The client's max_tokens (or max_completion_tokens), or null: the object then chooses one. */
   maxTokens: number | null;
-  /** The group's dearest prices, or null when a model of the group has no price. */
-  price: TokenPrice | null;
 }
 
 /** What a call's worst case costs in micro-credits and client nano-dollars (rounded up: a hold never falls short). */

@@ -136,6 +136,17 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
   {
+    id: 6,
+    // Who may use the team, decided here on every request: its keys (by keyed hash; valid_until_ms
+    // NULL until a rotation retires the key) and its model groups with their models in priority order.
+    sql: `
+      CREATE TABLE access_keys (key_hash TEXT PRIMARY KEY, valid_until_ms INTEGER);
+      CREATE TABLE access_groups (group_name TEXT PRIMARY KEY, models TEXT NOT NULL);
+      -- One row once the keys and groups are here (pushed at creation, or loaded from D1 once).
+      CREATE TABLE access_state (id INTEGER PRIMARY KEY CHECK (id = 1), loaded_at TEXT NOT NULL);
+    `,
+  },
+  {
     id: 8,
     // Hard budgets (holds.ts). Existing teams keep today's rules (bounded overdraft, unpriced
     // calls allowed); new teams get what openAccount is given. call_holds_micro is Σ of the

@@ -95,6 +95,16 @@ export class LedgerStore {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') AND expires_at_ms <= ?", nowMs).toArray();
   }
 
+  /** Releases every open job past its time-to-live, never charging it (call inside a transaction). */
+  expireOpenJobsBy(nowMs: number): void {
+    for (const job of this.openJobsExpiredBy(nowMs)) {
+      this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
+      this.expireJob(job.job_id, isoNow(nowMs));
+      this.releaseJobHold(job);
+      this.bumpUsage(job.created_at, job.job_type, { expired: 1 });
+    }
+  }
+
   /** When the next open job expires, or null with none open. */
   nextExpiryMs(): number | null {
     return this.sql
@@ -177,15 +187,29 @@ export class LedgerStore {
     );
   }
 
-  /** Sets what every open job holds to `holdOf(job)`, and the account's total to their sum. */
-  resetOpenJobHolds(holdOf: (job: JobRow) => number): void {
+  /**
+   * Works out again what each job holds under new settings (`holdOf`: call-holds.ts exposureOf),
+   * and their total: open jobs, and closed ones whose calls in flight still hold (call inside a transaction).
+   */
+  recomputeHolds(holdOf: (job: JobRow) => number): void {
     let total = 0;
-    for (const job of this.openJobs()) {
+    const holding = "SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') OR calls_hold_micro <> 0 OR hold_micro <> 0";
+    for (const job of this.sql.exec<JobRow>(holding).toArray()) {
       const hold = holdOf(job);
       if (hold !== job.hold_micro) this.setJobHold(job.job_id, hold);
       total += hold;
     }
-    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", total);
+    this.setOpenJobsHold(total);
+  }
+
+  /** A job that just closed holds only what its calls in flight still hold (call inside a transaction). */
+  releaseJobHold(job: JobRow): void {
+    this.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
+    this.setJobHold(job.job_id, job.calls_hold_micro);
+  }
+
+  setOpenJobsHold(totalMicro: number): void {
+    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", totalMicro);
   }
 
   addToOpenJobsHold(deltaMicro: number): void {

@@ -1,13 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
+import { Repository } from "../db/repository";
+import type { AccessChange, Caller } from "./access";
+import { AccessStore } from "./access-storage";
 import {
   accountNotFound,
-  type Caller,
   completionOf,
   jobNotFound,
-  OPEN_STATUSES,
   ok,
   type Refusal,
-  rateLimited,
   refusal,
   refuseCall,
   refuseCallsPage,
@@ -18,21 +18,14 @@ import {
   refuseSuspended,
   settingsOf,
 } from "./admission";
-import { cappedToHold, captureCallHold, chargeWithinBalance, exposureOf, placeCallHold, refreshExposure } from "./call-holds";
+import { cappedToHold, captureCallHold, capturedMicro, exposureOf, placeCallHold, priceToHold } from "./call-holds";
 import { HoldStore } from "./hold-store";
-import { type CallBudget, type Overdraft, TokenRate, type UnpricedCalls } from "./holds";
-import {
-  type BudgetSettings,
-  clientCostNano,
-  completionCharge,
-  consumedCredits,
-  JOB_RESERVATION_CREDITS,
-  MICRO_PER_CREDIT,
-  nanoToUsd,
-} from "./money";
+import type { CallBudget, Overdraft, UnpricedCalls } from "./holds";
+import { type BudgetSettings, clientCostNano, nanoToUsd } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
-import { RequestRate } from "./rate-limit";
+import { TeamRate, TeamTokenRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
+import { applyCallRecord, reserveForJob, settleCompletion } from "./settlement";
 import { isoNow, LedgerStore } from "./storage";
 import type {
   AccountInit,
@@ -49,6 +42,8 @@ import type {
   JobWithCalls,
   LedgerEntry,
   LedgerResult,
+  NewJob,
+  OneRequestStart,
   Page,
   StoredCompletion,
   TeamStatus,
@@ -59,14 +54,13 @@ import {
   CALLS_PAGE_DEFAULT,
   COMPLETION_CALLS_SHOWN,
   completionAnswerOf,
-  completionSummaryOf,
   jobListingOf,
   jobViewOf,
   pageOf,
   usageReportOf,
 } from "./views";
 
-export type { Caller } from "./admission";
+export type { Caller } from "./access";
 
 type SettingsChange = Partial<BudgetSettings> & {
   jobTtlSeconds?: number;
@@ -75,7 +69,6 @@ type SettingsChange = Partial<BudgetSettings> & {
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
 };
-type NewJob = { jobId: string; jobType: string; userId: string | null; metadata: Record<string, unknown>; owner?: JobOwner };
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
 type Completion = {
   jobId: string;
@@ -95,11 +88,15 @@ type Completion = {
 export class TeamLedger extends DurableObject<Env> {
   private readonly store: LedgerStore;
   private readonly operations: OperationLog;
+  /** Who may use the team: its keys and model groups (access.ts decides, access-storage.ts keeps). */
+  private readonly access: AccessStore;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
-  private rate: RequestRate | undefined;
+  private readonly rate = new TeamRate();
   /** The team's tokens per minute (in memory, like the rate). */
-  private tokenRate: TokenRate | undefined;
+  private readonly tokens = new TeamTokenRate();
+  /** Per-call holds (call-holds.ts); prices for them come from D1 through an isolate cache (prices.ts). */
   private readonly holds: HoldStore;
+  private readonly d1: Repository;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -107,6 +104,8 @@ export class TeamLedger extends DurableObject<Env> {
     this.store.migrate();
     this.operations = new OperationLog(ctx.storage.sql);
     this.holds = new HoldStore(ctx.storage.sql);
+    this.d1 = new Repository(env.DB);
+    this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -126,14 +125,14 @@ export class TeamLedger extends DurableObject<Env> {
       if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
       this.store.insertAccount(init, isoNow());
       this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
+      this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
       return ok(balanceOf(this.store.account()!, "admin"));
     });
   }
 
-  getBalance(caller: Caller): LedgerResult<Balance> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    return refuseSuspended(acct, caller) ?? ok(balanceOf(acct, caller));
+  async getBalance(caller: Caller): Promise<LedgerResult<Balance>> {
+    const acct = await this.accountFor(caller);
+    return "ok" in acct ? acct : ok(balanceOf(acct, caller.kind));
   }
 
   addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
@@ -173,7 +172,7 @@ export class TeamLedger extends DurableObject<Env> {
     });
     // What each open job holds is worked out again under the new settings (a call's own hold keeps its amount).
     const updated = this.store.account()!;
-    this.store.resetOpenJobHolds((job) => exposureOf(updated, job));
+    this.store.recomputeHolds((job) => exposureOf(updated, job));
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -185,19 +184,31 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(null);
   }
 
-  listTransactions(caller: Caller, limit: number, offset: number): LedgerResult<Page<LedgerEntry>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const rows = this.store.ledgerRows(limit, offset).map((r) => ({ ...r, team_id: acct.team_id }));
     return ok(pageOf(rows, limit, offset));
+  }
+
+  // ---------------------------------------------------------------- access
+
+  /** Whether a team key is still good; for requests that end before reaching another method. */
+  async authenticate(caller: Caller): Promise<LedgerResult<null>> {
+    return (await this.refuseCaller(caller)) ?? ok(null);
+  }
+
+  /** A change the admin pushes: a rotated key, the team's groups, or a group's new models (see AccessChange). */
+  changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
+    return this.access.change(this.store.account(), change, Date.now());
   }
 
   // ---------------------------------------------------------------- jobs
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
-  async createJob(input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+  async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+    const denied = await this.refuseCaller(caller);
+    if (denied) return denied;
     const { operation, jobId, ...request } = input;
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
@@ -210,45 +221,34 @@ export class TeamLedger extends DurableObject<Env> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const refused = this.refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
-    if (refused) return refused;
-
-    const nowMs = Date.now();
-    const expiresAtMs = nowMs + acct.job_ttl_seconds * 1000;
-    const created: JobCreated = {
-      job_id: input.jobId,
-      team_id: acct.team_id,
-      job_type: input.jobType,
-      status: "pending",
-      created_at: isoNow(nowMs),
-      expires_at: isoNow(expiresAtMs),
-    };
-    const holdMicro = JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT;
-    this.store.insertJob({
-      ...input,
-      createdAt: created.created_at,
-      expiresAt: created.expires_at,
-      expiresAtMs,
-      reserved: JOB_RESERVATION_CREDITS,
-      holdMicro,
-      owner: input.owner ?? "team",
-    });
-    this.store.addToOpenJobsHold(holdMicro);
-    this.store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
-    this.store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
-    return ok(created);
+    return refused ?? ok(reserveForJob(this.store, acct, input, Date.now()));
   }
 
   /**
-   * Admits one LLM call in a job (see refuseCall for the rules); `by` says who makes it. With a
-   * budget, the call's worst case is held (holds.ts) and its tokens taken from the team's limit.
+   * Admits one LLM call in a job: the key, then the group (its models come back), then
+   * refuseCall's rules; `by` says who makes it (a gateway-owned job takes only the gateway's calls).
+   * With a budget, the call's worst case is held (holds.ts) and its tokens taken from the team's limit.
    */
-  beginCall(jobId: string, modelGroup: string, by: JobOwner = "team", budget?: CallBudget): LedgerResult<CallAdmission> {
+  async beginCall(
+    caller: Caller,
+    jobId: string,
+    modelGroup: string,
+    by: JobOwner = "team",
+    budget?: CallBudget,
+  ): Promise<LedgerResult<CallAdmission>> {
+    const denied = await this.refuseCaller(caller, modelGroup);
+    if (denied) return denied;
+    const models = this.access.groupModels(modelGroup)!;
+    // The only await before the checks: the group's prices, when a hold needs them (cached per isolate).
+    const price = budget ? await priceToHold(this.d1, this.store.account(), models) : undefined;
+    if (price && "ok" in price) return price;
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
     const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
     if (refused) return refused;
-    const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, budget, (n) => this.takeTokens(acct, n)) : null;
+    const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
+    const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens) : null;
     if (placed && "ok" in placed) return placed;
     // Admission is read-only once a job is running and knows the group (and nothing is held): the hot path writes nothing.
     const groups: string[] = JSON.parse(job!.model_groups_used);
@@ -260,6 +260,7 @@ export class TeamLedger extends DurableObject<Env> {
       jobType: job!.job_type,
       userId: job!.user_id,
       markupPercentage: acct.cost_markup_percentage,
+      models,
       budgetMaxTokens: placed?.budgetMaxTokens ?? null,
     });
   }
@@ -281,41 +282,44 @@ export class TeamLedger extends DurableObject<Env> {
     const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
     const { call: billed, clientNano } = cappedToHold(call, priced, hold);
     this.store.transaction(() => {
-      this.store.insertCall(jobId, billed, clientNano, isoNow());
-      if (hold) {
-        const captured = Math.round(consumedCredits(settings, clientNano, billed.totalTokens) * MICRO_PER_CREDIT);
-        captureCallHold(this.store, this.holds, hold, captured);
-        if (acct.tpm_limit !== null) this.tokenRate?.settle(hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
-      }
-      this.store.bumpUsage(job.created_at, job.job_type, {
-        calls: 1,
-        prompt_tokens: billed.promptTokens,
-        completion_tokens: billed.completionTokens,
-        total_tokens: billed.totalTokens,
-        client_cost_nano: clientNano,
-      });
-      // What the job holds: its consumption now counts, this call's hold no longer does.
-      refreshExposure(this.store, acct, jobId);
-      const updated = this.store.job(jobId)!;
-      if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
-        // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
-        const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
-        const due = chargeWithinBalance(this.store.account()!, owed);
-        if (due > 0) {
-          this.store.appendLedger("deduction", { used: due }, jobId, `Late call ${call.callId} after job completion`);
-          this.store.addJobCharge(jobId, due);
-          this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: due });
-        }
-      }
+      if (hold) captureCallHold(this.store, this.holds, hold, capturedMicro(settings, clientNano, billed));
+      applyCallRecord(this.store, acct, job, billed, clientNano);
     });
+    if (hold && acct.tpm_limit !== null)
+      this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
+  }
+
+  /**
+   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
+   * for a group the team cannot use; a job whose call is refused is closed as failed at once.
+   */
+  async startOneRequestJob(
+    caller: Caller,
+    job: NewJob & { operation: Operation },
+    modelGroup: string,
+    closing: Operation,
+    budget?: CallBudget,
+  ): Promise<OneRequestStart> {
+    const denied = await this.refuseCaller(caller, modelGroup);
+    if (denied) return denied;
+    const created = await this.createJob(caller, { ...job, owner: "gateway" });
+    if (!created.ok) return created;
+    const jobId = created.value.job_id;
+    const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
+    if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
+    const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
+    await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    return { ...admitted, jobId };
   }
 
   /**
    * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
    * `cancelled` release it. Completing again with the same status replays the stored summary.
    */
-  completeJob(input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
+  async completeJob(caller: Caller, input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
+    const denied = await this.refuseCaller(caller);
+    if (denied) return denied;
     const { operation, ...request } = input;
     return this.once("completeJob", operation, request, () => this.settleJob(request));
   }
@@ -332,35 +336,7 @@ export class TeamLedger extends DurableObject<Env> {
     const completion = completionOf(job, input.status);
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
-    const settings = settingsOf(acct);
-    const charge =
-      input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, job.total_tokens)) : 0;
-    const completedAt = isoNow();
-    if (charge > 0) {
-      this.store.appendLedger(
-        "deduction",
-        { used: charge, reserved: -job.reserved },
-        job.job_id,
-        `Job ${job.job_type} completed (${settings.budgetMode}: ${charge} credit${charge === 1 ? "" : "s"})`,
-      );
-    } else {
-      this.store.appendLedger(
-        "release",
-        { reserved: -job.reserved },
-        job.job_id,
-        `Job ${job.job_type} ${input.status}: reservation released`,
-      );
-    }
-    const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
-    const after = this.store.account()!;
-    const creditsRemaining = after.credits_allocated - after.credits_used;
-    const callsThroughSeq = this.store.lastCallSeq(job.job_id);
-    const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
-    this.store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
-    // A closed job still holds what its calls in flight hold, until they are recorded.
-    this.store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
-    this.store.setJobHold(job.job_id, job.calls_hold_micro);
-    this.store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
+    const summary = settleCompletion(this.store, acct, job, input);
     return ok(this.completionAnswer(job.job_id, summary));
   }
 
@@ -386,36 +362,36 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
-  getJob(caller: Caller, jobId: string, calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 }): LedgerResult<JobWithCalls> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller) ?? refuseCallsPage(calls);
+  async getJob(
+    caller: Caller,
+    jobId: string,
+    calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 },
+  ): Promise<LedgerResult<JobWithCalls>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
+    const refused = refuseCallsPage(calls);
     if (refused) return refused;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
     const rows = this.store.callRows(jobId, calls);
-    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller);
+    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller.kind);
     return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
   }
 
-  listJobs(
+  async listJobs(
     caller: Caller,
     filter: { status?: JobStatus; jobType?: string; limit: number; offset: number },
-  ): LedgerResult<Page<Omit<JobView, "calls">>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  ): Promise<LedgerResult<Page<Omit<JobView, "calls">>>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     const rows = this.store.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
     return ok(pageOf(rows, filter.limit, filter.offset));
   }
 
   /** A month's usage from the aggregates kept as jobs and calls happen: as cheap with a million jobs as with ten. */
-  usage(caller: Caller, period: string): LedgerResult<UsageReport> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = refuseSuspended(acct, caller);
-    if (refused) return refused;
+  async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
     return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period)));
   }
 
@@ -423,16 +399,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** Expires open jobs past their time-to-live: released, never charged. Safe to run twice. */
   async alarm(): Promise<void> {
-    const nowMs = Date.now();
-    this.store.transaction(() => {
-      for (const job of this.store.openJobsExpiredBy(nowMs)) {
-        this.store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-        this.store.expireJob(job.job_id, isoNow(nowMs));
-        this.store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
-        this.store.setJobHold(job.job_id, job.calls_hold_micro);
-        this.store.bumpUsage(job.created_at, job.job_type, { expired: 1 });
-      }
-    });
+    this.store.transaction(() => this.store.expireOpenJobsBy(Date.now()));
     const next = this.store.nextExpiryMs();
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
@@ -442,37 +409,22 @@ export class TeamLedger extends DurableObject<Env> {
     if (current === null || current > expiresAtMs) await this.ctx.storage.setAlarm(expiresAtMs);
   }
 
-  // ---------------------------------------------------------------- guard
+  // ---------------------------------------------------------------- guards
 
-  /**
-   * The guard on new jobs and calls: the team must be active, then within its rate. The rate is
-   * the object's only in-memory state, so it is checked here rather than in admission.ts.
-   */
-  private refuseNewWork(acct: AccountRow): Refusal | null {
-    const inactive = refuseInactive(acct);
-    if (inactive) return inactive;
-    const limit = acct.rate_limit_per_minute;
-    if (limit === null) return null;
-    const now = Date.now();
-    if (this.rate?.perMinute !== limit) this.rate = new RequestRate(limit, now);
-    const taken = this.rate.take(now);
-    return taken.ok ? null : rateLimited(limit, taken.retryAfterSeconds);
+  /** The account a read may show: the caller's key checked, and a suspended team's key refused. */
+  private async accountFor(caller: Caller): Promise<AccountRow | Refusal> {
+    const denied = await this.refuseCaller(caller);
+    const acct = this.store.account();
+    return denied ?? (acct ? (refuseSuspended(acct, caller.kind) ?? acct) : accountNotFound());
   }
 
-  /** Takes a call's held tokens from the team's tokens-per-minute limit, if it has one. */
-  private takeTokens(acct: AccountRow, count: number): Refusal | null {
-    const limit = acct.tpm_limit;
-    if (limit === null) return null;
-    const now = Date.now();
-    if (this.tokenRate?.perMinute !== limit) this.tokenRate = new TokenRate(limit, now);
-    const taken = this.tokenRate.take(count, now);
-    if (taken.ok) return null;
-    return {
-      ...refusal(
-        "RATE_LIMITED",
-        `Tokens-per-minute limit of ${limit} reached (this call may use ${count}); retry in ${taken.retryAfterSeconds} s`,
-      ),
-      retryAfterSeconds: taken.retryAfterSeconds,
-    };
+  /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */
+  private refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
+    return this.access.refuseCaller(this.store.account(), caller, modelGroup);
+  }
+
+  /** The guard on new jobs and calls: the team must be active, then within its rate. */
+  private refuseNewWork(acct: AccountRow): Refusal | null {
+    return refuseInactive(acct) ?? this.rate.refuse(acct.rate_limit_per_minute, Date.now());
   }
 }

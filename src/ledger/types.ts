@@ -32,6 +32,9 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
+  keyHash: string;
+  modelGroups: Array<{ name: string; models: string[] }>;
 }
 
 export interface Balance {
@@ -83,12 +86,29 @@ export interface JobCreated {
   expires_at: string;
 }
 
+/** A job a team asks to open. */
+export interface NewJob {
+  jobId: string;
+  jobType: string;
+  userId: string | null;
+  metadata: Record<string, unknown>;
+  /** Who may use and complete it: the team (default), or the gateway for the jobs it opens itself. */
+  owner?: JobOwner;
+}
+
+/** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
+export type OneRequestStart =
+  | LedgerResult<{ job: JobCreated; admission: CallAdmission }>
+  | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number; jobId: string };
+
 export interface CallAdmission {
   jobType: string;
   userId: string | null;
   markupPercentage: number;
   /** The max_tokens the gateway set because the call had none (null: the client's own, or none). */
   budgetMaxTokens: number | null;
+  /** The group's models, priority first, as the team's object holds them. */
+  models: string[];
 }
 
 /** What the Worker observed about one LLM call, sent to the object to be recorded. */

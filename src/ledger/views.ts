@@ -1,4 +1,4 @@
-import type { Caller } from "./admission";
+import type { CallerKind } from "./admission";
 import { creditsHeld } from "./holds";
 import { nanoToUsd } from "./money";
 import type { AccountRow, CallRow, JobRow, UsageRow } from "./rows";
@@ -25,7 +25,7 @@ export const CALLS_PAGE_MAX = 1000;
 /** How many of its calls a completion answer lists (the first ones, as GET /api/jobs/{id} would). */
 export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
 
-export function balanceOf(acct: AccountRow, viewer: Caller): Balance {
+export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
     team_id: acct.team_id,
@@ -72,7 +72,7 @@ export function callSummariesOf(calls: CallRow[]): CallSummary[] {
   }));
 }
 
-export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: Caller): JobView {
+export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind): JobView {
   return {
     job_id: job.job_id,
     team_id: teamId,

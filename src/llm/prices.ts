@@ -1,9 +1,11 @@
 import type { Repository } from "../db/repository";
 import type { TokenPrice } from "../ledger/holds";
 
-// The pricing table as a call's hold needs it: the dearest input and output price among a
-// group's models. Kept in isolate memory for PRICE_CACHE_MS, so a warm call reads nothing from
-// D1; a price change reaches other isolates within that time (this isolate forgets at once).
+// The pricing table, kept in isolate memory for PRICE_CACHE_MS: read by the team's object for a
+// call's hold (the dearest input and output price among a group's models) and by the Worker to
+// price a call LiteLLM reported no cost for. A warm call reads nothing from D1; a price change
+// reaches other isolates (a team's object may run in one) within that time, and the isolate
+// that took the PUT or DELETE /api/pricing forgets at once.
 
 export const PRICE_CACHE_MS = 60_000;
 
@@ -17,6 +19,11 @@ async function priceOf(repo: Repository, model: string, nowMs: number): Promise<
   const price = row ? { inputPerMillionUsd: row.inputPerMillionUsd, outputPerMillionUsd: row.outputPerMillionUsd } : null;
   cache.set(model, { price, readAtMs: nowMs });
   return price;
+}
+
+/** One model's price (null: not in the table); a failing D1 throws. */
+export function modelPrice(repo: Repository, model: string): Promise<TokenPrice | null> {
+  return priceOf(repo, model, Date.now());
 }
 
 /** The dearest price per token kind among `models`, or null when one of them has no price. */

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { assertTeamAccess, requireAdmin, requireTeamOrAdmin } from "../auth";
+import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
@@ -44,7 +44,7 @@ creditRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the credit balance");
-    return c.json(await onLedger(c.env, team_id, "getBalance", principal.kind), 200);
+    return c.json(await onLedger(c.env, team_id, "getBalance", callerOf(c)), 200);
   },
 );
 
@@ -94,7 +94,7 @@ creditRoutes.openapi(
     const { limit, offset } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the transactions");
-    const page = await onLedger(c.env, team_id, "listTransactions", principal.kind, limit, offset);
+    const page = await onLedger(c.env, team_id, "listTransactions", callerOf(c), limit, offset);
     return c.json({ team_id, transactions: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
   },
 );

@@ -6,7 +6,7 @@ import { outliving } from "../../llm/call-record";
 import { MAX_ANSWER_BYTES } from "../../llm/litellm-client";
 import { runChatCall } from "../../llm/run-call";
 import { budgetMaxTokensHeader } from "../../llm/run-stream";
-import { assertTeamAccess, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
+import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -60,7 +60,7 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", newJobOf(body, operationId(c)));
+    const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(body, operationId(c)));
     return c.json(job, 200);
   },
 );
@@ -86,7 +86,7 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const { team_id, calls_limit, calls_offset } = c.req.valid("query");
-    const job = await onLedger(c.env, jobTeam(c, team_id), "getJob", c.get("principal").kind, job_id, {
+    const job = await onLedger(c.env, jobTeam(c, team_id), "getJob", callerOf(c), job_id, {
       limit: calls_limit,
       offset: calls_offset,
     });
@@ -143,7 +143,7 @@ jobRoutes.openapi(
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
-    const summary = await onLedger(c.env, teamId, "completeJob", {
+    const summary = await onLedger(c.env, teamId, "completeJob", callerOf(c), {
       jobId: job_id,
       status: body.status,
       errorMessage: body.error_message ?? null,
@@ -220,7 +220,7 @@ teamJobRoutes.openapi(
     const { limit, offset, status, job_type } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the jobs");
-    const page = await onLedger(c.env, team_id, "listJobs", principal.kind, { status, jobType: job_type, limit, offset });
+    const page = await onLedger(c.env, team_id, "listJobs", callerOf(c), { status, jobType: job_type, limit, offset });
     return c.json({ team_id, jobs: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
   },
 );
@@ -270,6 +270,6 @@ teamJobRoutes.openapi(
     const period = c.req.valid("query").period ?? new Date().toISOString().slice(0, 7);
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the usage");
-    return c.json(await onLedger(c.env, team_id, "usage", principal.kind, period), 200);
+    return c.json(await onLedger(c.env, team_id, "usage", callerOf(c), period), 200);
   },
 );

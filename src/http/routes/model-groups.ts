@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
+import { pushAccessToTeams } from "../access-push";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -112,7 +113,10 @@ modelGroupRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset } = c.req.valid("query");
-    const groups = await c.get("repo").listModelGroups(limit + 1, offset);
+    const groups = await c
+      .get("repo")
+      .replica()
+      .listModelGroups(limit + 1, offset);
     return c.json({ model_groups: groups.slice(0, limit).map(present), limit, offset, has_more: groups.length > limit }, 200);
   },
 );
@@ -141,7 +145,9 @@ modelGroupRoutes.openapi(
     path: "/{group_name}/models",
     tags: ["Model groups"],
     summary: "Replace a model group's models",
-    description: 'The body is the new list, either bare or as `{"models": [...]}`.',
+    description:
+      'The body is the new list, either bare or as `{"models": [...]}`. The list is pushed to the ledger object of every team assigned ' +
+      "the group, so their next call uses it; if some cannot be reached, the answer is 503 and sending the same request again finishes it.",
     security: security.admin,
     request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
     responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },
@@ -156,6 +162,9 @@ modelGroupRoutes.openapi(
     }
     const group = await repo.getModelGroup(group_name);
     if (!group) throw apiError(404, `Model group '${group_name}' not found`);
+    // Each team's object holds the models of its groups: every team assigned this one gets the new list.
+    const change = { groupModels: { name: group_name, models: group.models.map((m) => m.modelName) } };
+    await pushAccessToTeams(c.env, await repo.access.teamsUsingGroup(group_name), change);
     return c.json(present(group), 200);
   },
 );

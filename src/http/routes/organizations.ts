@@ -83,7 +83,10 @@ organizationRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset } = c.req.valid("query");
-    const rows = await c.get("repo").listOrganizations(limit + 1, offset);
+    const rows = await c
+      .get("repo")
+      .replica()
+      .listOrganizations(limit + 1, offset);
     return c.json({ organizations: rows.slice(0, limit).map(present), limit, offset, has_more: rows.length > limit }, 200);
   },
 );

@@ -47,7 +47,7 @@ pricingRoutes.openapi(
     security: security.admin,
     responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...errorResponses(401, 403, 503) },
   }),
-  async (c) => c.json({ prices: (await c.get("repo").listPricing()).map(present) }, 200),
+  async (c) => c.json({ prices: (await c.get("repo").replica().listPricing()).map(present) }, 200),
 );
 
 pricingRoutes.openapi(

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
+import { pushAccess } from "../access-push";
 import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -98,7 +99,10 @@ teamRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset, organization_id } = c.req.valid("query");
-    const rows = await c.get("repo").listTeams(organization_id, limit + 1, offset);
+    const rows = await c
+      .get("repo")
+      .replica()
+      .listTeams(organization_id, limit + 1, offset);
     return c.json({ teams: rows.slice(0, limit).map(presentTeam), limit, offset, has_more: rows.length > limit }, 200);
   },
 );
@@ -117,7 +121,7 @@ teamRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const team = await loadTeam(c, team_id);
-    const balance = await onLedger(c.env, team_id, "getBalance", "admin");
+    const balance = await onLedger(c.env, team_id, "getBalance", { kind: "admin" });
     return c.json(withBalance(team, balance), 200);
   },
 );
@@ -128,7 +132,9 @@ teamRoutes.openapi(
     path: "/{team_id}/model-groups",
     tags: ["Teams"],
     summary: "Replace a team's model groups",
-    description: 'The body is the list of group names, either bare or as `{"model_groups": [...]}`.',
+    description:
+      'The body is the list of group names, either bare or as `{"model_groups": [...]}`. The team\'s ledger object, which decides ' +
+      "every call, is told at once; if it cannot be, the answer is 503 and sending the same request again finishes the change.",
     security: security.admin,
     middleware: [requireAdmin] as const,
     request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
@@ -142,6 +148,7 @@ teamRoutes.openapi(
     const missing = await repo.missingModelGroups(groups);
     if (missing.length > 0) throw apiError(404, `Model group '${missing[0]}' not found`);
     if (!(await repo.replaceTeamModelGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
+    await pushAccess(c.env, team_id, { groups: await repo.access.groupsWithModels(groups) });
     return c.json(presentTeam(await loadTeam(c, team_id)), 200);
   },
 );
@@ -204,6 +211,9 @@ teamRoutes.openapi(
     path: "/{team_id}/keys/rotate",
     tags: ["Teams"],
     summary: "Issue a new virtual key; the old one stops at once or after grace_seconds",
+    description:
+      "The team's ledger object, which checks the key on every request, is told at once, so the old key stops on the next request " +
+      "(or when the grace period ends). If the object cannot be told, the answer is 503, no key is issued, and the request can be repeated.",
     security: security.admin,
     middleware: [requireAdmin, idempotent] as const,
     request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
@@ -213,14 +223,11 @@ teamRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const { grace_seconds } = RotateKey.parse((c.req.valid("json") as z.infer<typeof RotateKey> | undefined) ?? {});
     const { key, prefix } = generateVirtualKey();
-    const rotated = await c
-      .get("repo")
-      .rotateTeamKey(
-        team_id,
-        { keyId: crypto.randomUUID(), keyHash: await hashVirtualKey(pepper(c), key), keyPrefix: prefix },
-        grace_seconds,
-      );
+    const keyHash = await hashVirtualKey(pepper(c), key);
+    const rotated = await c.get("repo").rotateTeamKey(team_id, { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix }, grace_seconds);
     if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
+    // The team's object decides: the old keys stop there, at once or after the grace period.
+    await pushAccess(c.env, team_id, { rotate: { keyHash, graceSeconds: grace_seconds } });
     return c.json(
       {
         team_id,

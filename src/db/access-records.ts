@@ -1,0 +1,83 @@
+import { eq, inArray } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { runQuery } from "./query";
+import type * as schema from "./schema";
+import { apiKeys, modelGroupModels, modelGroups, teamModelGroups } from "./schema";
+
+// What the team objects decide access from, as D1 keeps it: which team a key hash was issued to,
+// a team's keys and groups (loaded once by an object created before it kept them), the groups'
+// models (pushed to the objects on every admin change), and the teams a group change reaches.
+
+export interface GroupModel {
+  modelName: string;
+  priority: number;
+}
+
+/** A group's models by priority (then name), as every reader expects them. */
+export function sortModels(models: GroupModel[]): GroupModel[] {
+  return models
+    .map((m) => ({ modelName: m.modelName, priority: m.priority }))
+    .sort((a, b) => a.priority - b.priority || a.modelName.localeCompare(b.modelName));
+}
+
+export class AccessRecords {
+  constructor(private readonly db: DrizzleD1Database<typeof schema>) {}
+
+  /**
+   * The team a key was issued to, whether or not it is still valid: a key hash belongs to one team
+   * forever, and the team's object decides on every request whether the key is still good.
+   */
+  teamOfKeyHash(keyHash: string): Promise<string | null> {
+    return runQuery("teamOfKeyHash", async () => {
+      const [row] = await this.db.select({ teamId: apiKeys.teamId }).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
+      return row?.teamId ?? null;
+    });
+  }
+
+  /** A team's keys (valid until their revocation or grace period ends) and groups, as its object keeps them. */
+  teamAccess(teamId: string): Promise<{
+    keys: Array<{ keyHash: string; validUntilMs: number | null }>;
+    groups: Array<{ name: string; models: string[] }>;
+  }> {
+    return runQuery("teamAccess", async () => {
+      const [keys, groups] = await this.db.batch([
+        this.db.select().from(apiKeys).where(eq(apiKeys.teamId, teamId)),
+        this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+      ]);
+      const ends = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+      return {
+        keys: keys.map((k) => {
+          const ended = [ends(k.revokedAt), ends(k.expiresAt)].filter((ms): ms is number => ms !== null);
+          return { keyHash: k.keyHash, validUntilMs: ended.length > 0 ? Math.min(...ended) : null };
+        }),
+        groups: await this.groupsWithModels(groups.map((g) => g.groupName)),
+      };
+    });
+  }
+
+  /** Groups with their models in priority order (names that are not groups are left out). */
+  groupsWithModels(names: string[]): Promise<Array<{ name: string; models: string[] }>> {
+    if (names.length === 0) return Promise.resolve([]);
+    return runQuery("groupsWithModels", async () => {
+      const [found, rows] = await this.db.batch([
+        this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names)),
+        this.db.select().from(modelGroupModels).where(inArray(modelGroupModels.groupName, names)),
+      ]);
+      return found.map(({ name }) => ({
+        name,
+        models: sortModels(rows.filter((r) => r.groupName === name)).map((m) => m.modelName),
+      }));
+    });
+  }
+
+  /** The teams assigned a group: the objects a change of its models is pushed to. */
+  teamsUsingGroup(groupName: string): Promise<string[]> {
+    return runQuery("teamsUsingGroup", async () => {
+      const rows = await this.db
+        .select({ teamId: teamModelGroups.teamId })
+        .from(teamModelGroups)
+        .where(eq(teamModelGroups.groupName, groupName));
+      return rows.map((r) => r.teamId);
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { OPEN_STATUSES, settingsOf } from "./admission";
+import { chargeWithinBalance, refreshExposure } from "./call-holds";
+import { completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./money";
+import type { AccountRow, JobRow } from "./rows";
+import { isoNow, type LedgerStore } from "./storage";
+import type { CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "./types";
+import { completionSummaryOf } from "./views";
+
+// How a job's money moves once admission has said yes: the reservation when it opens, its hold
+// after each call, and the charge or release when it ends. Each writes through the store and
+// runs inside the caller's transaction, with no await: the object serializes them.
+
+/** Opens a job: its row, the reservation of its minimum charge in the ledger, and its usage. */
+export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJob, nowMs: number): JobCreated {
+  const expiresAtMs = nowMs + acct.job_ttl_seconds * 1000;
+  const created: JobCreated = {
+    job_id: input.jobId,
+    team_id: acct.team_id,
+    job_type: input.jobType,
+    status: "pending",
+    created_at: isoNow(nowMs),
+    expires_at: isoNow(expiresAtMs),
+  };
+  const holdMicro = JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT;
+  store.insertJob({
+    ...input,
+    createdAt: created.created_at,
+    expiresAt: created.expires_at,
+    expiresAtMs,
+    reserved: JOB_RESERVATION_CREDITS,
+    holdMicro,
+    owner: input.owner ?? "team",
+  });
+  store.addToOpenJobsHold(holdMicro);
+  store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
+  store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
+  return created;
+}
+
+/**
+ * A recorded call's effect on money (its own hold, if any, already captured: call-holds.ts): an
+ * open job's hold becomes its exposure, what it consumed plus what its other calls hold
+ * (consumption modes); a closed job keeps holding only what its calls in flight hold; a call
+ * that finished after its job was completed and charged is charged what it adds (under
+ * `overdraft: none`, never below a zero balance).
+ */
+export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
+  const settings = settingsOf(acct);
+  store.insertCall(job.job_id, call, clientNano, isoNow());
+  store.bumpUsage(job.created_at, job.job_type, {
+    calls: 1,
+    prompt_tokens: call.promptTokens,
+    completion_tokens: call.completionTokens,
+    total_tokens: call.totalTokens,
+    client_cost_nano: clientNano,
+  });
+  refreshExposure(store, acct, job.job_id);
+  const updated = store.job(job.job_id)!;
+  if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
+    // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
+    const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
+    const due = chargeWithinBalance(store.account()!, owed);
+    if (due > 0) {
+      store.appendLedger("deduction", { used: due }, job.job_id, `Late call ${call.callId} after job completion`);
+      store.addJobCharge(job.job_id, due);
+      store.bumpUsage(job.created_at, job.job_type, { credits_charged: due });
+    }
+  }
+}
+
+/**
+ * Ends an open job: `completed` turns its reservation into the charge, anything else releases
+ * it. Returns the summary kept for repeated completions (without its call list).
+ */
+export function settleCompletion(
+  store: LedgerStore,
+  acct: AccountRow,
+  job: JobRow,
+  input: { status: CompletionStatus; errorMessage: string | null; metadata: Record<string, unknown> | null },
+): StoredCompletion {
+  const settings = settingsOf(acct);
+  const charge =
+    input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, job.total_tokens)) : 0;
+  const completedAt = isoNow();
+  if (charge > 0) {
+    const credits = `${charge} credit${charge === 1 ? "" : "s"}`;
+    store.appendLedger(
+      "deduction",
+      { used: charge, reserved: -job.reserved },
+      job.job_id,
+      `Job ${job.job_type} completed (${settings.budgetMode}: ${credits})`,
+    );
+  } else {
+    store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} ${input.status}: reservation released`);
+  }
+  const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
+  const after = store.account()!;
+  const creditsRemaining = after.credits_allocated - after.credits_used;
+  const callsThroughSeq = store.lastCallSeq(job.job_id);
+  const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
+  store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
+  // A closed job still holds what its calls in flight hold, until they are recorded.
+  store.releaseJobHold(job);
+  store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
+  return summary;
+}
