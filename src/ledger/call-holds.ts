@@ -48,13 +48,33 @@ const pricingUnavailable = () =>
  * (prices.ts: D1 at most once a minute per model). Unreadable prices refuse the call (503).
  */
 export async function priceToHold(repo: Repository, acct: AccountRow | null, models: string[]): Promise<PriceLookup | undefined | Refusal> {
-  if (!acct || acct.overdraft !== "none" || acct.budget_mode !== "consumption_usd") return undefined;
+  if (acct?.overdraft !== "none" || acct.budget_mode !== "consumption_usd") return undefined;
   try {
     return { price: await groupPrice(repo, models) };
   } catch (error) {
     log("error", "prices could not be read to hold a call", { team_id: acct.team_id, error: String(error) });
     return pricingUnavailable();
   }
+}
+
+/**
+ * Works out again what each job holds under new settings, and their total: open jobs, and
+ * closed ones whose calls in flight still hold (call inside a transaction).
+ */
+export function recomputeHolds(store: LedgerStore, acct: AccountRow): void {
+  let total = 0;
+  for (const job of store.holdingJobs()) {
+    const hold = exposureOf(acct, job);
+    if (hold !== job.hold_micro) store.setJobHold(job.job_id, hold);
+    total += hold;
+  }
+  store.setOpenJobsHold(total);
+}
+
+/** A job that just closed holds only what its calls in flight still hold (call inside a transaction). */
+export function releaseJobHold(store: LedgerStore, job: JobRow): void {
+  store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
+  store.setJobHold(job.job_id, job.calls_hold_micro);
 }
 
 /** Takes tokens from the team's tokens-per-minute bucket (null when it has no limit). */

@@ -63,7 +63,7 @@ export class TeamTokenRate {
   }
 
   /** Settles a recorded call: `heldTokens` were taken, `usedTokens` were used. */
-  settle(perMinute: number, heldTokens: number, usedTokens: number, nowMs: number): void {
-    if (this.bucket?.perMinute === perMinute) this.bucket.settle(heldTokens, usedTokens, nowMs);
+  settle(perMinute: number | null, heldTokens: number, usedTokens: number, nowMs: number): void {
+    if (perMinute !== null && this.bucket?.perMinute === perMinute) this.bucket.settle(heldTokens, usedTokens, nowMs);
   }
 }

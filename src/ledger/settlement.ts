@@ -1,9 +1,10 @@
 import { OPEN_STATUSES, settingsOf } from "./admission";
-import { chargeWithinBalance, refreshExposure } from "./call-holds";
-import { completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./money";
-import type { AccountRow, JobRow } from "./rows";
+import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refreshExposure, releaseJobHold } from "./call-holds";
+import type { HoldStore } from "./hold-store";
+import { clientCostNano, completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./money";
+import type { AccountRow, CallHoldRow, JobRow } from "./rows";
 import { isoNow, type LedgerStore } from "./storage";
-import type { CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "./types";
+import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "./types";
 import { completionSummaryOf } from "./views";
 
 // How a job's money moves once admission has said yes: the reservation when it opens, its hold
@@ -35,6 +36,42 @@ export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJo
   store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
   store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
   return created;
+}
+
+/**
+ * An admitted call's job marks it started and the group used (admission is read-only once a job
+ * is running and knows the group, and nothing is held: the hot path writes nothing).
+ */
+export function admissionOf(
+  store: LedgerStore,
+  acct: AccountRow,
+  job: JobRow,
+  modelGroup: string,
+  models: string[],
+  budgetMaxTokens: number | null,
+): CallAdmission {
+  const groups: string[] = JSON.parse(job.model_groups_used);
+  if (job.status === "pending" || !groups.includes(modelGroup)) {
+    if (!groups.includes(modelGroup)) groups.push(modelGroup);
+    store.markJobStarted(job.job_id, groups);
+  }
+  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens };
+}
+
+/**
+ * Records a call (in one transaction) with its hold, if it has one (call-holds.ts): estimated
+ * usage billed at most what was held, the hold captured, then the call's effect on its job.
+ */
+export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: AccountRow, job: JobRow, call: CallRecord) {
+  const settings = settingsOf(acct);
+  const hold: CallHoldRow | null = holds.hold(call.callId);
+  const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
+  const { call: billed, clientNano } = cappedToHold(call, priced, hold);
+  store.transaction(() => {
+    if (hold) captureCallHold(store, holds, hold, capturedMicro(settings, clientNano, billed));
+    applyCallRecord(store, acct, job, billed, clientNano);
+  });
+  return { clientNano, hold, billed };
 }
 
 /**
@@ -100,7 +137,7 @@ export function settleCompletion(
   const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
   store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
   // A closed job still holds what its calls in flight hold, until they are recorded.
-  store.releaseJobHold(job);
+  releaseJobHold(store, job);
   store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
   return summary;
 }

@@ -1,3 +1,4 @@
+import { releaseJobHold } from "./call-holds";
 import type { AccountRow, CallRow, JobRow, LedgerRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
 import type { AccountInit, CallRecord, CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
@@ -87,8 +88,11 @@ export class LedgerStore {
     return this.sql.exec<{ last: number | null }>("SELECT MAX(seq) AS last FROM calls WHERE job_id = ?", jobId).one().last ?? 0;
   }
 
-  openJobs(): JobRow[] {
-    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress')").toArray();
+  /** Open jobs, and closed ones whose calls in flight still hold. */
+  holdingJobs(): JobRow[] {
+    return this.sql
+      .exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') OR calls_hold_micro <> 0 OR hold_micro <> 0")
+      .toArray();
   }
 
   openJobsExpiredBy(nowMs: number): JobRow[] {
@@ -100,7 +104,7 @@ export class LedgerStore {
     for (const job of this.openJobsExpiredBy(nowMs)) {
       this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
       this.expireJob(job.job_id, isoNow(nowMs));
-      this.releaseJobHold(job);
+      releaseJobHold(this, job);
       this.bumpUsage(job.created_at, job.job_type, { expired: 1 });
     }
   }
@@ -185,27 +189,6 @@ export class LedgerStore {
       acct.unpriced_calls,
       acct.tpm_limit,
     );
-  }
-
-  /**
-   * Works out again what each job holds under new settings (`holdOf`: call-holds.ts exposureOf),
-   * and their total: open jobs, and closed ones whose calls in flight still hold (call inside a transaction).
-   */
-  recomputeHolds(holdOf: (job: JobRow) => number): void {
-    let total = 0;
-    const holding = "SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') OR calls_hold_micro <> 0 OR hold_micro <> 0";
-    for (const job of this.sql.exec<JobRow>(holding).toArray()) {
-      const hold = holdOf(job);
-      if (hold !== job.hold_micro) this.setJobHold(job.job_id, hold);
-      total += hold;
-    }
-    this.setOpenJobsHold(total);
-  }
-
-  /** A job that just closed holds only what its calls in flight still hold (call inside a transaction). */
-  releaseJobHold(job: JobRow): void {
-    this.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
-    this.setJobHold(job.job_id, job.calls_hold_micro);
   }
 
   setOpenJobsHold(totalMicro: number): void {

@@ -16,16 +16,15 @@ import {
   refuseNotOwner,
   refuseRefund,
   refuseSuspended,
-  settingsOf,
 } from "./admission";
-import { cappedToHold, captureCallHold, capturedMicro, exposureOf, placeCallHold, priceToHold } from "./call-holds";
+import { placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
 import { HoldStore } from "./hold-store";
-import type { CallBudget, Overdraft, UnpricedCalls } from "./holds";
-import { type BudgetSettings, clientCostNano, nanoToUsd } from "./money";
+import type { CallBudget } from "./holds";
+import { nanoToUsd } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
 import { TeamRate, TeamTokenRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
-import { applyCallRecord, reserveForJob, settleCompletion } from "./settlement";
+import { admissionOf, recordHeldCall, reserveForJob, settleCompletion } from "./settlement";
 import { isoNow, LedgerStore } from "./storage";
 import type {
   AccountInit,
@@ -33,7 +32,7 @@ import type {
   CallAdmission,
   CallRecord,
   CallsPage,
-  CompletionStatus,
+  Completion,
   CompletionSummary,
   JobCreated,
   JobOwner,
@@ -45,6 +44,7 @@ import type {
   NewJob,
   OneRequestStart,
   Page,
+  SettingsChange,
   StoredCompletion,
   TeamStatus,
   UsageReport,
@@ -62,22 +62,6 @@ import {
 
 export type { Caller } from "./access";
 
-type SettingsChange = Partial<BudgetSettings> & {
-  jobTtlSeconds?: number;
-  rateLimitPerMinute?: number | null;
-  overdraft?: Overdraft;
-  unpricedCalls?: UnpricedCalls;
-  tpmLimit?: number | null;
-};
-/** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
-type Completion = {
-  jobId: string;
-  status: CompletionStatus;
-  errorMessage: string | null;
-  metadata: Record<string, unknown> | null;
-  closedBy?: JobOwner;
-};
-
 /**
  * One object per team: the only place where a team's balance, reservations, jobs, calls and
  * ledger change. Every method that checks and then changes money does so synchronously, with
@@ -92,9 +76,8 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly access: AccessStore;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
   private readonly rate = new TeamRate();
-  /** The team's tokens per minute (in memory, like the rate). */
+  /** The team's tokens per minute (in memory, like the rate), and per-call holds (call-holds.ts). */
   private readonly tokens = new TeamTokenRate();
-  /** Per-call holds (call-holds.ts); prices for them come from D1 through an isolate cache (prices.ts). */
   private readonly holds: HoldStore;
   private readonly d1: Repository;
 
@@ -170,9 +153,8 @@ export class TeamLedger extends DurableObject<Env> {
       unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
       tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
     });
-    // What each open job holds is worked out again under the new settings (a call's own hold keeps its amount).
-    const updated = this.store.account()!;
-    this.store.recomputeHolds((job) => exposureOf(updated, job));
+    // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
+    recomputeHolds(this.store, this.store.account()!);
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -250,19 +232,7 @@ export class TeamLedger extends DurableObject<Env> {
     const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
     const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens) : null;
     if (placed && "ok" in placed) return placed;
-    // Admission is read-only once a job is running and knows the group (and nothing is held): the hot path writes nothing.
-    const groups: string[] = JSON.parse(job!.model_groups_used);
-    if (job!.status === "pending" || !groups.includes(modelGroup)) {
-      if (!groups.includes(modelGroup)) groups.push(modelGroup);
-      this.store.markJobStarted(jobId, groups);
-    }
-    return ok({
-      jobType: job!.job_type,
-      userId: job!.user_id,
-      markupPercentage: acct.cost_markup_percentage,
-      models,
-      budgetMaxTokens: placed?.budgetMaxTokens ?? null,
-    });
+    return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -277,16 +247,8 @@ export class TeamLedger extends DurableObject<Env> {
       if (recorded.job_id !== jobId) return operationMismatch();
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
-    const settings = settingsOf(acct);
-    const hold = this.holds.hold(call.callId);
-    const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
-    const { call: billed, clientNano } = cappedToHold(call, priced, hold);
-    this.store.transaction(() => {
-      if (hold) captureCallHold(this.store, this.holds, hold, capturedMicro(settings, clientNano, billed));
-      applyCallRecord(this.store, acct, job, billed, clientNano);
-    });
-    if (hold && acct.tpm_limit !== null)
-      this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+    const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
+    if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 

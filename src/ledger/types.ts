@@ -1,6 +1,6 @@
 import type { LedgerErrorCode } from "../errors";
 import type { Overdraft, UnpricedCalls } from "./holds";
-import type { BudgetMode } from "./money";
+import type { BudgetMode, BudgetSettings } from "./money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -246,3 +246,21 @@ export interface UsageReport {
   summary: UsageTotals;
   job_types: Record<string, UsageTotals>;
 }
+
+/** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
+export type SettingsChange = Partial<BudgetSettings> & {
+  jobTtlSeconds?: number;
+  rateLimitPerMinute?: number | null;
+  overdraft?: Overdraft;
+  unpricedCalls?: UnpricedCalls;
+  tpmLimit?: number | null;
+};
+
+/** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
+export type Completion = {
+  jobId: string;
+  status: CompletionStatus;
+  errorMessage: string | null;
+  metadata: Record<string, unknown> | null;
+  closedBy?: JobOwner;
+};
