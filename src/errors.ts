@@ -36,7 +36,9 @@ export type LedgerErrorCode =
   | "GROUP_NOT_ASSIGNED"
   | "GROUP_HAS_NO_MODELS"
   /** The object could not load its team's keys and groups from D1 (a team older than its access list). */
-  | "ACCESS_UNAVAILABLE";
+  | "ACCESS_UNAVAILABLE"
+  /** The object could not read a call's prices from D1 to hold its worst case (overdraft none, consumption_usd). */
+  | "PRICING_UNAVAILABLE";
 
 /** The team's ledger refused (no credits, job finished, team paused...): its code says why. */
 export class LedgerRefusal extends Error {

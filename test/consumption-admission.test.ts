@@ -37,7 +37,11 @@ describe("consumption admission and job holds", () => {
 
   it("once the open jobs have consumed every credit, calls in the other open jobs are refused with 402", async () => {
     // 3 credits, 10 tokens per credit; every call below costs 100 tokens = 10 credits.
-    const team = await createTeam({ credits: 3, extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10 } });
+    // overdraft: bounded, the rule this test is about (a new team's default, none, holds each call's worst case instead).
+    const team = await createTeam({
+      credits: 3,
+      extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10, overdraft: "bounded" },
+    });
     const jobs = [await createJob(team), await createJob(team), await createJob(team)];
     // The first job's call uses up far more than the team has: the documented overrun of the "last" job.
     expect((await callOfTokens(team, jobs[0], 100)).status).toBe(200);

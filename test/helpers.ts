@@ -117,7 +117,7 @@ async function openJobsReserved(team: TestTeam): Promise<number> {
 
 /**
  * The money invariant: remaining = Σ ledger amounts; reserved = Σ reserved changes = what the
- * open jobs hold; every row chains to the previous one; no negative balance unless the test
+ * open jobs hold; held (calls in flight) = Σ held changes; every row chains to the previous one; no negative balance unless the test
  * is about the documented consumption overrun.
  */
 export async function expectLedgerConsistent(team: TestTeam, options: { allowOverrun?: boolean } = {}) {
@@ -131,6 +131,10 @@ export async function expectLedgerConsistent(team: TestTeam, options: { allowOve
   expect(b.credits_remaining).toBe(sum);
   expect(b.credits_reserved).toBe(reserved);
   expect(b.credits_reserved).toBe(openReserved);
+  // What calls in flight hold: hold rows add it, capture rows take it away, in micro-credits.
+  const heldMicro = rows.reduce((s, r) => s + r.held_change_micro, 0);
+  expect(heldMicro).toBeGreaterThanOrEqual(0);
+  expect(b.credits_held).toBe(Math.ceil(heldMicro / 1_000_000));
   if (!options.allowOverrun) expect(b.credits_remaining).toBeGreaterThanOrEqual(0);
   expect(b.credits_available).toBe(b.credits_remaining - b.credits_reserved);
   const chronological = [...rows].reverse();

@@ -102,6 +102,7 @@ describe("the TeamLedger object", () => {
       userId: null,
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
+      budgetMaxTokens: null,
     });
     const recorded = accepted(await ledger.recordCall(jobId, call("fast")));
     expect(recorded.client_cost_usd).toBe(0.001);

@@ -18,7 +18,8 @@ describe("budget modes", () => {
   it("consumption_usd charges floor(client cost × credits_per_dollar), with the markup applied", async () => {
     const team = await createTeam({
       credits: 1_000_000,
-      extra: { budget_mode: "consumption_usd", credits_per_dollar: 1_000_000, cost_markup_percentage: 50 },
+      // The mock's models are priced by LiteLLM's cost header, not the pricing table: no hold can be placed.
+      extra: { budget_mode: "consumption_usd", credits_per_dollar: 1_000_000, cost_markup_percentage: 50, unpriced_calls: "allow" },
     });
     const job = await createJob(team);
     const calls = [];
@@ -55,7 +56,11 @@ describe("budget modes", () => {
   });
 
   it("refuses a call with 402 once the open jobs have consumed the available credits; the overrun is bounded by the last call", async () => {
-    const team = await createTeam({ credits: 2, extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10 } });
+    // overdraft: bounded (a new team's default, none, would hold the call's worst case and refuse it up front).
+    const team = await createTeam({
+      credits: 2,
+      extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10, overdraft: "bounded" },
+    });
     const job = await createJob(team);
     const first = await llmCall(team, job);
     expect(first.status).toBe(200);

@@ -166,6 +166,24 @@ describe("the openai package against /v1", () => {
     await expectLedgerConsistent(team);
   });
 
+  it("an embedding in a held job captures its own hold: nothing stays held once it is recorded", async () => {
+    const team = await createTeam({
+      credits: 50,
+      models: [["text-embedding-3-small"]],
+      extra: { budget_mode: "consumption_tokens", tokens_per_credit: 1000, overdraft: "none" },
+    });
+    const jobId = await createJob(team);
+    const result = await openai(team.key).embeddings.create(
+      { model: team.groups[0], input: ["hello world", "gateways"] },
+      { headers: { "X-Job-Id": jobId } },
+    );
+    expect(result.data).toHaveLength(2);
+    const job = await jobOf(team, jobId);
+    expect(job.calls).toHaveLength(1);
+    expect(await balance(team)).toMatchObject({ credits_held: 0, credits_reserved: 1 });
+    await expectLedgerConsistent(team);
+  });
+
   it("models.list lists the team's model groups as OpenAI models", async () => {
     const team = await createTeam({ models: [["gpt-4o-mini"], ["gpt-4"]] });
     const page = await openai(team.key).models.list();

@@ -1,6 +1,7 @@
 import { onLedger } from "../ledger/client";
+import type { CallBudget } from "../ledger/holds";
 import type { CallAdmission } from "../ledger/types";
-import type { CallInput } from "../llm/call-record";
+import { type CallInput, promptTokensEstimate } from "../llm/call-record";
 import type { ChatParameters } from "../llm/upstream-request";
 import { callerOf } from "./auth";
 import type { AppContext } from "./context";
@@ -17,14 +18,38 @@ export function groupOf(body: { model_group?: string; model?: string }): string 
   return (body.model_group ?? body.model)!;
 }
 
-/** A call in an open job, admitted by the team's object (which may refuse). */
+/** A call in an open job, admitted by the team's object (which may refuse, or hold its worst case). */
 export async function admitCall(c: AppContext, teamId: string, jobId: string, body: CallBody): Promise<CallInput> {
   const modelGroup = groupOf(body);
-  const admission = await onLedger(c.env, teamId, "beginCall", callerOf(c), jobId, modelGroup);
-  return callInputOf(teamId, jobId, modelGroup, body, admission);
+  const budget = callBudgetOf(body);
+  const admission = await onLedger(c.env, teamId, "beginCall", callerOf(c), jobId, modelGroup, "team", budget);
+  return callInputOf(teamId, jobId, modelGroup, body, admission, budget.callId);
 }
 
-export function callInputOf(teamId: string, jobId: string, modelGroup: string, body: CallBody, admission: CallAdmission): CallInput {
+/**
+ * What the team's object needs to hold a call's worst case: its id (made before admission), its
+ * prompt (estimated) and its max_tokens. The object prices it with its group's dearest models.
+ */
+export function callBudgetOf(body: CallBody): CallBudget {
+  const asked = [body.max_tokens, body.max_completion_tokens].filter((n): n is number => typeof n === "number");
+  return {
+    callId: crypto.randomUUID(),
+    promptTokens: promptTokensEstimate(body),
+    maxTokens: asked.length === 0 ? null : Math.max(...asked),
+  };
+}
+
+export function callInputOf(
+  teamId: string,
+  jobId: string,
+  modelGroup: string,
+  body: CallBody,
+  admission: CallAdmission,
+  callId: string,
+): CallInput {
   const { models } = admission;
-  return { teamId, jobId, modelGroup, models, params: body as ChatParameters, purpose: body.purpose ?? null, admission };
+  // A call without max_tokens gets the one its hold was worked out for.
+  const chosen = admission.budgetMaxTokens;
+  const params = (chosen === null ? body : { ...body, max_tokens: chosen }) as ChatParameters;
+  return { teamId, jobId, callId, modelGroup, models, params, purpose: body.purpose ?? null, admission };
 }

@@ -55,6 +55,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   GROUP_NOT_ASSIGNED: 403,
   GROUP_HAS_NO_MODELS: 502,
   ACCESS_UNAVAILABLE: 503,
+  PRICING_UNAVAILABLE: 503,
 };
 
 /** Seconds a paused team is told to wait before trying again. */

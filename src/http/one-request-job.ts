@@ -9,7 +9,7 @@ import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
 import { callerOf, teamOf } from "./auth";
-import { type CallBody, callInputOf, groupOf } from "./calls";
+import { type CallBody, callBudgetOf, callInputOf, groupOf } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError, failureToHttp } from "./errors";
 import { operationId } from "./idempotency";
@@ -38,23 +38,24 @@ export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "
 
 /**
  * The common start of create-and-call and its stream variant, in one round trip to the team's
- * object: the key and the group checked, the job opened, its call admitted. A call refused
- * once its job opened (the rate ran out) has closed the job as failed; the answer names it.
+ * object: the key and the group checked, the job opened, its call admitted (its worst case
+ * held, see holds.ts). A call refused once its job opened (the rate ran out, or its hold does
+ * not fit) has closed the job as failed; the answer names it.
  */
 export async function startOneRequestJob(c: AppContext, body: OneRequestBody) {
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
   const modelGroup = groupOf(body);
   const request = newJobOf(body, operationId(c, "create"), "gateway");
-  const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, {
-    id: operationId(c, "complete"),
-  });
+  const budget = callBudgetOf(body);
+  const closing = { id: operationId(c, "complete") };
+  const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, closing, budget);
   if (!started.ok) {
     const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
     throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
   }
   const { job, admission } = started.value;
-  const input: CallInput = callInputOf(teamId, job.job_id, modelGroup, body, admission);
+  const input: CallInput = callInputOf(teamId, job.job_id, modelGroup, body, admission, budget.callId);
   return { teamId, jobId: job.job_id, input };
 }
 
@@ -77,8 +78,8 @@ export async function closeJob(
 }
 
 /** create-and-call's answer: the call's, with the completed job's id, status and costs. */
-export function oneRequestAnswer(c: AppContext, answer: CallAnswer, jobId: string, summary: CompletionSummary) {
-  return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200, { "x-job-id": jobId });
+export function oneRequestAnswer(c: AppContext, answer: CallAnswer, jobId: string, summary: CompletionSummary, headers = {}) {
+  return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200, { "x-job-id": jobId, ...headers });
 }
 
 function refusalWithJob(status: 409, detail: string, jobId: string): HTTPException {

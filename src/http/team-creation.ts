@@ -32,6 +32,9 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     costMarkupPercentage: body.cost_markup_percentage ?? 0,
     jobTtlSeconds: body.job_ttl_seconds ?? DEFAULT_JOB_TTL_SECONDS,
     rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+    overdraft: body.overdraft ?? "none",
+    unpricedCalls: body.unpriced_calls ?? "refuse",
+    tpmLimit: body.tpm_limit ?? null,
     keyHash,
     modelGroups,
   };

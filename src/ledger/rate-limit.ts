@@ -1,4 +1,5 @@
-import { type Refusal, rateLimited } from "./admission";
+import { type Refusal, rateLimited, refusal } from "./admission";
+import { TokenRate } from "./holds";
 
 // A team's request rate, limited inside its ledger object (where every new job and call is
 // admitted anyway), so the limit is exact and costs no extra round trip.
@@ -39,5 +40,30 @@ export class TeamRate {
     if (this.bucket?.perMinute !== perMinute) this.bucket = new RequestRate(perMinute, nowMs);
     const taken = this.bucket.take(nowMs);
     return taken.ok ? null : rateLimited(perMinute, taken.retryAfterSeconds);
+  }
+}
+
+/** A team's tokens-per-minute limit (holds.ts TokenRate), kept in its object's memory like the request rate. */
+export class TeamTokenRate {
+  private bucket: TokenRate | undefined;
+
+  /** Takes a call's held tokens from the team's limit (none when it has none); refused when they are not there. */
+  refuse(perMinute: number | null, count: number, nowMs: number): Refusal | null {
+    if (perMinute === null) return null;
+    if (this.bucket?.perMinute !== perMinute) this.bucket = new TokenRate(perMinute, nowMs);
+    const taken = this.bucket.take(count, nowMs);
+    if (taken.ok) return null;
+    return {
+      ...refusal(
+        "RATE_LIMITED",
+        `Tokens-per-minute limit of ${perMinute} reached (this call may use ${count}); retry in ${taken.retryAfterSeconds} s`,
+      ),
+      retryAfterSeconds: taken.retryAfterSeconds,
+    };
+  }
+
+  /** Settles a recorded call: `heldTokens` were taken, `usedTokens` were used. */
+  settle(perMinute: number | null, heldTokens: number, usedTokens: number, nowMs: number): void {
+    if (perMinute !== null && this.bucket?.perMinute === perMinute) this.bucket.settle(heldTokens, usedTokens, nowMs);
   }
 }

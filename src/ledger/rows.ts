@@ -1,3 +1,4 @@
+import type { Overdraft, UnpricedCalls } from "./holds";
 import type { BudgetMode } from "./money";
 import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
@@ -18,6 +19,10 @@ export type AccountRow = {
   credits_reserved: number;
   open_jobs_hold_micro: number;
   created_at: string;
+  overdraft: Overdraft;
+  unpriced_calls: UnpricedCalls;
+  tpm_limit: number | null;
+  call_holds_micro: number;
 };
 
 export type JobRow = {
@@ -50,6 +55,17 @@ export type JobRow = {
   latency_count: number;
   summary: string | null;
   owner: JobOwner;
+  calls_hold_micro: number;
+};
+
+export type CallHoldRow = {
+  call_id: string;
+  job_id: string;
+  hold_micro: number;
+  cap_nano: number | null;
+  prompt_tokens: number;
+  max_tokens: number;
+  created_at_ms: number;
 };
 
 export type CallRow = {

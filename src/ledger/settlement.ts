@@ -1,8 +1,10 @@
 import { OPEN_STATUSES, settingsOf } from "./admission";
-import { type BudgetSettings, completionCharge, JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
-import type { AccountRow, JobRow } from "./rows";
+import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refreshExposure, releaseJobHold } from "./call-holds";
+import type { HoldStore } from "./hold-store";
+import { clientCostNano, completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./money";
+import type { AccountRow, CallHoldRow, JobRow } from "./rows";
 import { isoNow, type LedgerStore } from "./storage";
-import type { CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "./types";
+import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "./types";
 import { completionSummaryOf } from "./views";
 
 // How a job's money moves once admission has said yes: the reservation when it opens, its hold
@@ -37,10 +39,50 @@ export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJo
 }
 
 /**
- * A recorded call's effect on money: an open job's hold grows with what it consumed (consumption
- * modes); a call that finished after its job was completed and charged is charged what it adds.
+ * An admitted call's job marks it started and the group used (admission is read-only once a job
+ * is running and knows the group, and nothing is held: the hot path writes nothing).
  */
-export function applyCallRecord(store: LedgerStore, settings: BudgetSettings, job: JobRow, call: CallRecord, clientNano: number): void {
+export function admissionOf(
+  store: LedgerStore,
+  acct: AccountRow,
+  job: JobRow,
+  modelGroup: string,
+  models: string[],
+  budgetMaxTokens: number | null,
+): CallAdmission {
+  const groups: string[] = JSON.parse(job.model_groups_used);
+  if (job.status === "pending" || !groups.includes(modelGroup)) {
+    if (!groups.includes(modelGroup)) groups.push(modelGroup);
+    store.markJobStarted(job.job_id, groups);
+  }
+  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens };
+}
+
+/**
+ * Records a call (in one transaction) with its hold, if it has one (call-holds.ts): estimated
+ * usage billed at most what was held, the hold captured, then the call's effect on its job.
+ */
+export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: AccountRow, job: JobRow, call: CallRecord) {
+  const settings = settingsOf(acct);
+  const hold: CallHoldRow | null = holds.hold(call.callId);
+  const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
+  const { call: billed, clientNano } = cappedToHold(call, priced, hold);
+  store.transaction(() => {
+    if (hold) captureCallHold(store, holds, hold, capturedMicro(settings, clientNano, billed));
+    applyCallRecord(store, acct, job, billed, clientNano);
+  });
+  return { clientNano, hold, billed };
+}
+
+/**
+ * A recorded call's effect on money (its own hold, if any, already captured: call-holds.ts): an
+ * open job's hold becomes its exposure, what it consumed plus what its other calls hold
+ * (consumption modes); a closed job keeps holding only what its calls in flight hold; a call
+ * that finished after its job was completed and charged is charged what it adds (under
+ * `overdraft: none`, never below a zero balance).
+ */
+export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
+  const settings = settingsOf(acct);
   store.insertCall(job.job_id, call, clientNano, isoNow());
   store.bumpUsage(job.created_at, job.job_type, {
     calls: 1,
@@ -49,16 +91,12 @@ export function applyCallRecord(store: LedgerStore, settings: BudgetSettings, jo
     total_tokens: call.totalTokens,
     client_cost_nano: clientNano,
   });
+  refreshExposure(store, acct, job.job_id);
   const updated = store.job(job.job_id)!;
-  if (OPEN_STATUSES.has(updated.status)) {
-    // In job_based mode a job holds exactly its reservation whatever it consumes.
-    if (settings.budgetMode === "job_based") return;
-    const hold = jobHoldMicro(settings, updated.reserved, updated.client_cost_nano, updated.total_tokens);
-    store.setJobHold(job.job_id, hold);
-    store.addToOpenJobsHold(hold - updated.hold_micro);
-  } else if (updated.status === "completed" && updated.credit_applied && !updated.refunded) {
+  if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
     // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
-    const due = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
+    const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
+    const due = chargeWithinBalance(store.account()!, owed);
     if (due > 0) {
       store.appendLedger("deduction", { used: due }, job.job_id, `Late call ${call.callId} after job completion`);
       store.addJobCharge(job.job_id, due);
@@ -78,7 +116,8 @@ export function settleCompletion(
   input: { status: CompletionStatus; errorMessage: string | null; metadata: Record<string, unknown> | null },
 ): StoredCompletion {
   const settings = settingsOf(acct);
-  const charge = input.status === "completed" ? completionCharge(settings, job.client_cost_nano, job.total_tokens) : 0;
+  const charge =
+    input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, job.total_tokens)) : 0;
   const completedAt = isoNow();
   if (charge > 0) {
     const credits = `${charge} credit${charge === 1 ? "" : "s"}`;
@@ -91,13 +130,14 @@ export function settleCompletion(
   } else {
     store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} ${input.status}: reservation released`);
   }
-  store.addToOpenJobsHold(-job.hold_micro);
   const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
   const after = store.account()!;
   const creditsRemaining = after.credits_allocated - after.credits_used;
   const callsThroughSeq = store.lastCallSeq(job.job_id);
   const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
   store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
+  // A closed job still holds what its calls in flight hold, until they are recorded.
+  releaseJobHold(store, job);
   store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
   return summary;
 }

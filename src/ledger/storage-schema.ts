@@ -146,4 +146,34 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       CREATE TABLE access_state (id INTEGER PRIMARY KEY CHECK (id = 1), loaded_at TEXT NOT NULL);
     `,
   },
+  {
+    id: 8,
+    // Hard budgets (holds.ts). Existing teams keep today's rules (bounded overdraft, unpriced
+    // calls allowed); new teams get what openAccount is given. call_holds_micro is Σ of the
+    // holds of calls in flight, jobs.calls_hold_micro the same per job; a ledger row's
+    // held_change_micro is its signed change to call_holds_micro.
+    sql: `
+      ALTER TABLE account ADD COLUMN overdraft TEXT NOT NULL DEFAULT 'bounded';
+      ALTER TABLE account ADD COLUMN unpriced_calls TEXT NOT NULL DEFAULT 'allow';
+      ALTER TABLE account ADD COLUMN tpm_limit INTEGER;
+      ALTER TABLE account ADD COLUMN call_holds_micro INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN calls_hold_micro INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE ledger ADD COLUMN held_change_micro INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 9,
+    // One row per admitted call holding money or tokens, until the call is recorded.
+    sql: `
+      CREATE TABLE call_holds (
+        call_id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        hold_micro INTEGER NOT NULL,
+        cap_nano INTEGER,
+        prompt_tokens INTEGER NOT NULL,
+        max_tokens INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];

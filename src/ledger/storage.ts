@@ -1,4 +1,4 @@
-import { type BudgetSettings, jobHoldMicro } from "./money";
+import { releaseJobHold } from "./call-holds";
 import type { AccountRow, CallRow, JobRow, LedgerRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
 import type { AccountInit, CallRecord, CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
@@ -10,6 +10,8 @@ export interface CreditChange {
   allocated?: number;
   used?: number;
   reserved?: number;
+  /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
+  heldMicro?: number;
 }
 
 export function isoNow(ms = Date.now()): string {
@@ -86,8 +88,11 @@ export class LedgerStore {
     return this.sql.exec<{ last: number | null }>("SELECT MAX(seq) AS last FROM calls WHERE job_id = ?", jobId).one().last ?? 0;
   }
 
-  openJobs(): JobRow[] {
-    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress')").toArray();
+  /** Open jobs, and closed ones whose calls in flight still hold. */
+  holdingJobs(): JobRow[] {
+    return this.sql
+      .exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') OR calls_hold_micro <> 0 OR hold_micro <> 0")
+      .toArray();
   }
 
   openJobsExpiredBy(nowMs: number): JobRow[] {
@@ -98,8 +103,8 @@ export class LedgerStore {
   expireOpenJobsBy(nowMs: number): void {
     for (const job of this.openJobsExpiredBy(nowMs)) {
       this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-      this.addToOpenJobsHold(-job.hold_micro);
       this.expireJob(job.job_id, isoNow(nowMs));
+      releaseJobHold(this, job);
       this.bumpUsage(job.created_at, job.job_type, { expired: 1 });
     }
   }
@@ -115,7 +120,7 @@ export class LedgerStore {
   ledgerRows(limit: number, offset: number): LedgerRow[] {
     return this.sql
       .exec<LedgerRow>(
-        `SELECT transaction_id, kind, amount, reserved_change, balance_before, balance_after, job_id, reason, created_at
+        `SELECT transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id, reason, created_at
          FROM ledger ORDER BY seq DESC LIMIT ? OFFSET ?`,
         limit + 1,
         offset,
@@ -148,8 +153,9 @@ export class LedgerStore {
   insertAccount(init: AccountInit, createdAt: string): void {
     this.sql.exec(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
-         cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?)`,
+         cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
+         overdraft, unpriced_calls, tpm_limit)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -159,6 +165,9 @@ export class LedgerStore {
       init.jobTtlSeconds,
       init.rateLimitPerMinute,
       createdAt,
+      init.overdraft ?? "none",
+      init.unpricedCalls ?? "refuse",
+      init.tpmLimit ?? null,
     );
   }
 
@@ -169,25 +178,17 @@ export class LedgerStore {
   updateSettings(acct: AccountRow): void {
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ?, rate_limit_per_minute = ? WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ? WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
       acct.cost_markup_percentage,
       acct.job_ttl_seconds,
       acct.rate_limit_per_minute,
+      acct.overdraft,
+      acct.unpriced_calls,
+      acct.tpm_limit,
     );
-  }
-
-  /** Works out what each open job holds under new settings, and their total (call inside a transaction). */
-  recomputeHolds(settings: BudgetSettings): void {
-    let total = 0;
-    for (const job of this.openJobs()) {
-      const hold = jobHoldMicro(settings, job.reserved, job.client_cost_nano, job.total_tokens);
-      if (hold !== job.hold_micro) this.setJobHold(job.job_id, hold);
-      total += hold;
-    }
-    this.setOpenJobsHold(total);
   }
 
   setOpenJobsHold(totalMicro: number): void {
@@ -217,6 +218,7 @@ export class LedgerStore {
       kind,
       amount,
       reserved_change: change.reserved ?? 0,
+      held_change_micro: change.heldMicro ?? 0,
       balance_before: before,
       balance_after: before + amount,
       job_id: jobId,
@@ -225,18 +227,21 @@ export class LedgerStore {
     };
     this.sql.exec(
       `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
-         credits_reserved = credits_reserved + ? WHERE id = 1`,
+         credits_reserved = credits_reserved + ?, call_holds_micro = call_holds_micro + ? WHERE id = 1`,
       change.allocated ?? 0,
       change.used ?? 0,
       change.reserved ?? 0,
+      change.heldMicro ?? 0,
     );
     this.sql.exec(
-      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, balance_before, balance_after, job_id, reason, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
+         reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       entry.transaction_id,
       kind,
       entry.amount,
       entry.reserved_change,
+      entry.held_change_micro,
       entry.balance_before,
       entry.balance_after,
       jobId,

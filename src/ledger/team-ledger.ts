@@ -16,13 +16,15 @@ import {
   refuseNotOwner,
   refuseRefund,
   refuseSuspended,
-  settingsOf,
 } from "./admission";
-import { type BudgetSettings, clientCostNano, nanoToUsd } from "./money";
+import { placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
+import { HoldStore } from "./hold-store";
+import type { CallBudget } from "./holds";
+import { nanoToUsd } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
-import { TeamRate } from "./rate-limit";
+import { TeamRate, TeamTokenRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
-import { applyCallRecord, reserveForJob, settleCompletion } from "./settlement";
+import { admissionOf, recordHeldCall, reserveForJob, settleCompletion } from "./settlement";
 import { isoNow, LedgerStore } from "./storage";
 import type {
   AccountInit,
@@ -30,7 +32,7 @@ import type {
   CallAdmission,
   CallRecord,
   CallsPage,
-  CompletionStatus,
+  Completion,
   CompletionSummary,
   JobCreated,
   JobOwner,
@@ -42,6 +44,7 @@ import type {
   NewJob,
   OneRequestStart,
   Page,
+  SettingsChange,
   StoredCompletion,
   TeamStatus,
   UsageReport,
@@ -59,16 +62,6 @@ import {
 
 export type { Caller } from "./access";
 
-type SettingsChange = Partial<BudgetSettings> & { jobTtlSeconds?: number; rateLimitPerMinute?: number | null };
-/** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
-type Completion = {
-  jobId: string;
-  status: CompletionStatus;
-  errorMessage: string | null;
-  metadata: Record<string, unknown> | null;
-  closedBy?: JobOwner;
-};
-
 /**
  * One object per team: the only place where a team's balance, reservations, jobs, calls and
  * ledger change. Every method that checks and then changes money does so synchronously, with
@@ -83,13 +76,19 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly access: AccessStore;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
   private readonly rate = new TeamRate();
+  /** The team's tokens per minute (in memory, like the rate), and per-call holds (call-holds.ts). */
+  private readonly tokens = new TeamTokenRate();
+  private readonly holds: HoldStore;
+  private readonly d1: Repository;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
     this.operations = new OperationLog(ctx.storage.sql);
-    this.access = new AccessStore(ctx.storage, (teamId) => new Repository(env.DB).access.teamAccess(teamId));
+    this.holds = new HoldStore(ctx.storage.sql);
+    this.d1 = new Repository(env.DB);
+    this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -150,9 +149,12 @@ export class TeamLedger extends DurableObject<Env> {
       cost_markup_percentage: settings.costMarkupPercentage ?? acct.cost_markup_percentage,
       job_ttl_seconds: settings.jobTtlSeconds ?? acct.job_ttl_seconds,
       rate_limit_per_minute: settings.rateLimitPerMinute === undefined ? acct.rate_limit_per_minute : settings.rateLimitPerMinute,
+      overdraft: settings.overdraft ?? acct.overdraft,
+      unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
+      tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
     });
-    // What each open job holds is worked out again under the new settings.
-    this.store.recomputeHolds(settingsOf(this.store.account()!));
+    // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
+    recomputeHolds(this.store, this.store.account()!);
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -207,23 +209,30 @@ export class TeamLedger extends DurableObject<Env> {
   /**
    * Admits one LLM call in a job: the key, then the group (its models come back), then
    * refuseCall's rules; `by` says who makes it (a gateway-owned job takes only the gateway's calls).
+   * With a budget, the call's worst case is held (holds.ts) and its tokens taken from the team's limit.
    */
-  async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner = "team"): Promise<LedgerResult<CallAdmission>> {
+  async beginCall(
+    caller: Caller,
+    jobId: string,
+    modelGroup: string,
+    by: JobOwner = "team",
+    budget?: CallBudget,
+  ): Promise<LedgerResult<CallAdmission>> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
+    const models = this.access.groupModels(modelGroup)!;
+    // The only await before the checks: the group's prices, when a hold needs them (cached per isolate).
+    const price = budget ? await priceToHold(this.d1, this.store.account(), models) : undefined;
+    if (price && "ok" in price) return price;
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
     const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
     if (refused) return refused;
-    // Admission is read-only once a job is running and knows the group: the hot path writes nothing.
-    const groups: string[] = JSON.parse(job!.model_groups_used);
-    if (job!.status === "pending" || !groups.includes(modelGroup)) {
-      if (!groups.includes(modelGroup)) groups.push(modelGroup);
-      this.store.markJobStarted(jobId, groups);
-    }
-    const models = this.access.groupModels(modelGroup)!;
-    return ok({ jobType: job!.job_type, userId: job!.user_id, markupPercentage: acct.cost_markup_percentage, models });
+    const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
+    const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens) : null;
+    if (placed && "ok" in placed) return placed;
+    return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -238,9 +247,8 @@ export class TeamLedger extends DurableObject<Env> {
       if (recorded.job_id !== jobId) return operationMismatch();
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
-    const settings = settingsOf(acct);
-    const clientNano = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
-    this.store.transaction(() => applyCallRecord(this.store, settings, job, call, clientNano));
+    const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
+    if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
@@ -253,13 +261,14 @@ export class TeamLedger extends DurableObject<Env> {
     job: NewJob & { operation: Operation },
     modelGroup: string,
     closing: Operation,
+    budget?: CallBudget,
   ): Promise<OneRequestStart> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     const created = await this.createJob(caller, { ...job, owner: "gateway" });
     if (!created.ok) return created;
     const jobId = created.value.job_id;
-    const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway");
+    const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
     await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });

@@ -1,5 +1,6 @@
 import type { LedgerErrorCode } from "../errors";
-import type { BudgetMode } from "./money";
+import type { Overdraft, UnpricedCalls } from "./holds";
+import type { BudgetMode, BudgetSettings } from "./money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -27,6 +28,10 @@ export interface AccountInit {
   costMarkupPercentage: number;
   jobTtlSeconds: number;
   rateLimitPerMinute: number | null;
+  /** Defaults for a new account: overdraft none, unpriced calls refused, no tokens-per-minute limit. */
+  overdraft?: Overdraft;
+  unpricedCalls?: UnpricedCalls;
+  tpmLimit?: number | null;
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -47,17 +52,24 @@ export interface Balance {
   cost_markup_percentage?: number;
   job_ttl_seconds: number;
   rate_limit_per_minute: number | null;
+  /** Holds of the calls in flight, in credits rounded up (part of what their jobs hold). */
+  credits_held: number;
+  overdraft: Overdraft;
+  unpriced_calls: UnpricedCalls;
+  tpm_limit: number | null;
   status: TeamStatus;
 }
 
 export interface LedgerEntry {
   transaction_id: string;
   team_id: string;
-  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment";
+  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment" | "hold" | "capture";
   /** Signed change to credits_remaining. */
   amount: number;
   /** Signed change to credits_reserved. */
   reserved_change: number;
+  /** Signed change, in micro-credits, to what calls in flight hold (`hold` and `capture` rows). */
+  held_change_micro: number;
   balance_before: number;
   balance_after: number;
   job_id: string | null;
@@ -93,6 +105,8 @@ export interface CallAdmission {
   jobType: string;
   userId: string | null;
   markupPercentage: number;
+  /** The max_tokens the gateway set because the call had none (null: the client's own, or none). */
+  budgetMaxTokens: number | null;
   /** The group's models, priority first, as the team's object holds them. */
   models: string[];
 }
@@ -232,3 +246,21 @@ export interface UsageReport {
   summary: UsageTotals;
   job_types: Record<string, UsageTotals>;
 }
+
+/** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
+export type SettingsChange = Partial<BudgetSettings> & {
+  jobTtlSeconds?: number;
+  rateLimitPerMinute?: number | null;
+  overdraft?: Overdraft;
+  unpricedCalls?: UnpricedCalls;
+  tpmLimit?: number | null;
+};
+
+/** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */
+export type Completion = {
+  jobId: string;
+  status: CompletionStatus;
+  errorMessage: string | null;
+  metadata: Record<string, unknown> | null;
+  closedBy?: JobOwner;
+};

@@ -1,4 +1,5 @@
 import type { CallerKind } from "./admission";
+import { creditsHeld } from "./holds";
 import { nanoToUsd } from "./money";
 import type { AccountRow, CallRow, JobRow, UsageRow } from "./rows";
 import type {
@@ -40,6 +41,10 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     ...(viewer === "admin" ? { cost_markup_percentage: acct.cost_markup_percentage } : {}),
     job_ttl_seconds: acct.job_ttl_seconds,
     rate_limit_per_minute: acct.rate_limit_per_minute,
+    credits_held: creditsHeld(acct.call_holds_micro),
+    overdraft: acct.overdraft,
+    unpriced_calls: acct.unpriced_calls,
+    tpm_limit: acct.tpm_limit,
     status: acct.status,
   };
 }

@@ -26,6 +26,8 @@ export function outliving<T>(work: BackgroundWork, promise: Promise<T>): Promise
 export interface CallInput {
   teamId: string;
   jobId: string;
+  /** Made before admission: the ledger keys the call's hold by it, and records the call under it. */
+  callId: string;
   modelGroup: string;
   models: string[];
   params: ChatParameters;
@@ -69,6 +71,11 @@ export function callRecorder(input: CallInput, callId: string, started: number, 
   });
 }
 
+/** A prompt's tokens, estimated (4 characters a token of its messages as JSON): what a hold counts, and what an unreported call is billed. */
+export function promptTokensEstimate(params: { messages?: unknown }): number {
+  return estimateTokens(JSON.stringify(params.messages ?? []));
+}
+
 /**
  * The usage the upstream reported or, when it reported none, an estimate from the prompt and
  * the number of characters the client got (so an unreported call is still billed).
@@ -79,7 +86,7 @@ export function usageOrEstimate(
   deliveredChars: number,
 ): { usage: Usage; estimated: boolean } {
   if (reported !== null) return { usage: reported, estimated: false };
-  const promptTokens = estimateTokens(JSON.stringify(params.messages ?? []));
+  const promptTokens = promptTokensEstimate(params);
   const completionTokens = tokensForChars(deliveredChars);
   return { usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }, estimated: true };
 }

@@ -1,5 +1,6 @@
 import type { Repository } from "../db/repository";
 import { usdToNano } from "../ledger/money";
+import { modelPrice } from "./prices";
 
 export interface Usage {
   promptTokens: number;
@@ -14,7 +15,7 @@ export interface ProviderCost {
 
 /**
  * Provider cost of a call: what LiteLLM reported (`x-litellm-response-cost`, or `usage.cost` in a
- * stream) when it did, else tokens × the pricing table, else unpriced (0, flagged). Never throws.
+ * stream) when it did, else tokens × the pricing table (cached up to a minute), else unpriced (0, flagged). Never throws.
  */
 export async function providerCost(
   repo: Repository,
@@ -27,7 +28,8 @@ export async function providerCost(
   }
   if (model !== null) {
     // The call happened whatever D1 says: a failed lookup leaves it unpriced, never unrecorded.
-    const price = await repo.getPricing(model).catch(() => undefined);
+    // Read through the isolate's price cache (prices.ts): at most once a minute per model.
+    const price = await modelPrice(repo, model).catch(() => null);
     if (price) {
       const usd = (usage.promptTokens * price.inputPerMillionUsd + usage.completionTokens * price.outputPerMillionUsd) / 1_000_000;
       return { nano: usdToNano(usd), source: "pricing_table" };

@@ -74,7 +74,7 @@ export function runChatCompletion(
 }
 
 async function chatCall(env: Env, repo: Repository, input: CallInput, clientSignal?: AbortSignal): Promise<ChatCompletionResult> {
-  const callId = crypto.randomUUID();
+  const callId = input.callId;
   const started = performance.now();
   const config = upstreamConfig(env);
   const body = upstreamBodyFor(input, callId, false);

@@ -51,7 +51,8 @@ async function embeddingCall(
   params: EmbeddingParameters,
   clientSignal?: AbortSignal,
 ): Promise<EmbeddingAnswer> {
-  const callId = crypto.randomUUID();
+  // The id admission held the call under, so its record captures that hold.
+  const callId = input.callId;
   const started = performance.now();
   const config = upstreamConfig(env);
   const body = buildEmbeddingBody(params, {

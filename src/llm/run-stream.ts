@@ -96,7 +96,7 @@ export async function runStreamCall(
   clientSignal?: AbortSignal,
   options: StreamCallOptions = {},
 ): Promise<Response> {
-  const callId = crypto.randomUUID();
+  const callId = input.callId;
   const started = performance.now();
   const config = upstreamConfig(env);
   const body = upstreamBodyFor(input, callId, true);
@@ -157,7 +157,7 @@ export async function runStreamCall(
   const relay = relayUpstream(opened.reader, opened.first, meter, config.timeoutMs, clientSignal);
   return new Response(relay.pipeThrough(meter), {
     status: 200,
-    headers: { ...SSE_HEADERS, "x-call-id": callId, ...options.headers },
+    headers: { ...SSE_HEADERS, "x-call-id": callId, ...budgetMaxTokensHeader(input), ...options.headers },
   });
 }
 
@@ -286,4 +286,10 @@ async function streamedCallRecord(
     error: outcome.status === "aborted" ? "Client disconnected mid-stream" : outcome.error,
     upstreamError: outcome.upstreamError,
   });
+}
+
+/** `X-Budget-Max-Tokens` when the gateway chose the call's max_tokens (its hold was worked out for it). */
+export function budgetMaxTokensHeader(input: CallInput): Record<string, string> {
+  const chosen = input.admission.budgetMaxTokens;
+  return chosen === null ? {} : { "x-budget-max-tokens": String(chosen) };
 }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { PricingRow, Repository } from "../../src/db/repository";
 import { estimateTokens, parseUsage, providerCost, reportedCostHeader } from "../../src/llm/cost";
+import { forgetPrices, PRICE_CACHE_MS } from "../../src/llm/prices";
 
 /** A repository that knows only the prices given, and records which models were looked up. */
 function pricingRepository(prices: Record<string, { input: number; output: number }>) {
@@ -23,6 +24,9 @@ const brokenRepository = {
 const usage = { promptTokens: 1_000, completionTokens: 500, totalTokens: 1_500 };
 
 describe("the provider cost of a call", () => {
+  // Prices are cached per isolate (prices.ts): each test starts with none, as a fresh isolate would.
+  beforeEach(() => forgetPrices());
+
   it("is what LiteLLM reported, without looking at the pricing table", async () => {
     const { repo, lookups } = pricingRepository({ "gpt-4o-mini": { input: 100, output: 100 } });
     expect(await providerCost(repo, "gpt-4o-mini", usage, 0.00012)).toEqual({ nano: 120_000, source: "litellm" });
@@ -52,6 +56,17 @@ describe("the provider cost of a call", () => {
   it("is unpriced when the model has no price", async () => {
     const { repo } = pricingRepository({ "gpt-4": { input: 30, output: 60 } });
     expect(await providerCost(repo, "my-private-model", usage, null)).toEqual({ nano: null, source: "unpriced" });
+  });
+
+  it("reads a model's price from D1 once, then from the isolate's cache (for PRICE_CACHE_MS)", async () => {
+    const { repo, lookups } = pricingRepository({ "gpt-4o-mini": { input: 0.15, output: 0.6 } });
+    const first = await providerCost(repo, "gpt-4o-mini", usage, null);
+    expect(await providerCost(repo, "gpt-4o-mini", usage, null)).toEqual(first);
+    expect(lookups).toEqual(["gpt-4o-mini"]);
+    expect(PRICE_CACHE_MS).toBe(60_000);
+    forgetPrices();
+    await providerCost(repo, "gpt-4o-mini", usage, null);
+    expect(lookups).toEqual(["gpt-4o-mini", "gpt-4o-mini"]);
   });
 
   it("is unpriced when no model answered, without a lookup", async () => {

@@ -18,6 +18,10 @@ export function accountRow(overrides: Partial<AccountRow> = {}): AccountRow {
     credits_reserved: 0,
     open_jobs_hold_micro: 0,
     created_at: "2026-01-01T00:00:00.000Z",
+    overdraft: "none",
+    unpriced_calls: "refuse",
+    tpm_limit: null,
+    call_holds_micro: 0,
     ...overrides,
   };
 }
@@ -53,6 +57,7 @@ export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
     latency_count: 0,
     summary: null,
     owner: "team",
+    calls_hold_micro: 0,
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@ import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../.
 import { outliving } from "../../llm/call-record";
 import { MAX_ANSWER_BYTES } from "../../llm/litellm-client";
 import { runChatCall } from "../../llm/run-call";
+import { budgetMaxTokensHeader } from "../../llm/run-stream";
 import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
 import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
@@ -116,7 +117,7 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
     const answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
-    return c.json(answer, 200);
+    return c.json(answer, 200, budgetMaxTokensHeader(input));
   },
 );
 
@@ -190,7 +191,7 @@ jobRoutes.openapi(
     // call's record, closing the job survives a client that leaves.
     const operation = { id: operationId(c, "complete"), keep: JSON.stringify(answer) };
     const summary = await outliving(c.executionCtx, closeJob(c.env, teamId, jobId, "completed", null, operation));
-    return oneRequestAnswer(c, answer, jobId, summary);
+    return oneRequestAnswer(c, answer, jobId, summary, budgetMaxTokensHeader(input));
   },
 );
 

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { PricingRow } from "../../db/repository";
+import { forgetPrices } from "../../llm/prices";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -61,6 +62,7 @@ pricingRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    forgetPrices();
     const saved = await c.get("repo").upsertPricing({
       modelName: body.model_name,
       inputPerMillionUsd: body.input_per_million_usd,
@@ -85,6 +87,7 @@ pricingRoutes.openapi(
   }),
   async (c) => {
     const { model_name } = c.req.valid("param");
+    forgetPrices();
     if (!(await c.get("repo").deletePricing(model_name))) throw apiError(404, `No price for model '${model_name}'`);
     return c.json({ model_name, message: `Price for '${model_name}' removed` }, 200);
   },

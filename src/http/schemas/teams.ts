@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../../ledger/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
 import { Timestamp } from "./common";
 
@@ -49,6 +50,31 @@ export const BudgetFields = {
     .nullable()
     .optional()
     .openapi({ description: "New jobs and calls allowed per minute (429 with Retry-After beyond it); null for no limit (the default)" }),
+  tpm_limit: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(1, { error: "must be at least 1" })
+    .max(1_000_000_000, { error: "must be at most 1000000000" })
+    .nullable()
+    .optional()
+    .openapi({
+      description:
+        "Tokens per minute (429 with Retry-After beyond it): a call counts its prompt plus max_tokens when admitted, its actual tokens when recorded; null for no limit (the default)",
+    }),
+  overdraft: z
+    .enum(OVERDRAFT_MODES, { error: `must be one of ${OVERDRAFT_MODES.join(", ")}` })
+    .optional()
+    .openapi({
+      description:
+        "none (default for new teams): in the consumption modes each call holds its worst-case cost before it goes upstream, so the balance never goes below zero; bounded: calls in flight may overrun the balance by what they consume",
+    }),
+  unpriced_calls: z
+    .enum(UNPRICED_CALL_POLICIES, { error: `must be one of ${UNPRICED_CALL_POLICIES.join(", ")}` })
+    .optional()
+    .openapi({
+      description:
+        "With overdraft none in consumption_usd, a call to a group with a model missing from the pricing table cannot be held: refuse (default, 402) or allow it unheld",
+    }),
 };
 
 export const Balance = z
@@ -69,6 +95,12 @@ export const Balance = z
       .openapi({ description: "Admin key only: the markup on provider cost. A team key never sees it" }),
     job_ttl_seconds: z.number().int(),
     rate_limit_per_minute: z.number().int().nullable(),
+    credits_held: z.number().int().openapi({
+      description: "What the calls in flight hold (their worst-case cost, rounded up to credits); part of what their jobs hold",
+    }),
+    overdraft: z.enum(OVERDRAFT_MODES),
+    unpriced_calls: z.enum(UNPRICED_CALL_POLICIES),
+    tpm_limit: z.number().int().nullable(),
     status: z.enum(["active", "suspended", "paused"]),
   })
   .openapi("Balance");
@@ -77,9 +109,13 @@ export const LedgerEntry = z
   .object({
     transaction_id: z.string(),
     team_id: z.string(),
-    kind: z.enum(["allocation", "reservation", "release", "deduction", "refund", "adjustment"]),
+    kind: z.enum(["allocation", "reservation", "release", "deduction", "refund", "adjustment", "hold", "capture"]),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
+    held_change_micro: z
+      .number()
+      .int()
+      .openapi({ description: "Signed change, in micro-credits, to what calls in flight hold (hold and capture rows)" }),
     balance_before: z.number().int(),
     balance_after: z.number().int(),
     job_id: z.string().nullable(),
@@ -112,6 +148,9 @@ export function budgetSettingsOf(body: {
   cost_markup_percentage?: number;
   job_ttl_seconds?: number;
   rate_limit_per_minute?: number | null;
+  tpm_limit?: number | null;
+  overdraft?: Overdraft;
+  unpriced_calls?: UnpricedCalls;
 }) {
   return {
     budgetMode: body.budget_mode,
@@ -120,5 +159,8 @@ export function budgetSettingsOf(body: {
     costMarkupPercentage: body.cost_markup_percentage,
     jobTtlSeconds: body.job_ttl_seconds,
     rateLimitPerMinute: body.rate_limit_per_minute,
+    tpmLimit: body.tpm_limit,
+    overdraft: body.overdraft,
+    unpricedCalls: body.unpriced_calls,
   };
 }
