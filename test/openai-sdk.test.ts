@@ -184,6 +184,17 @@ describe("the openai package against /v1", () => {
     await expectLedgerConsistent(team);
   });
 
+  it("a held call without max_tokens gets the largest the credits pay for, named in X-Budget-Max-Tokens", async () => {
+    const team = await createTeam({ credits: 2, extra: { budget_mode: "consumption_tokens", tokens_per_credit: 1000, overdraft: "none" } });
+    const { response } = await openai(team.key)
+      .chat.completions.create({ model: team.groups[0], messages: [{ role: "user", content: "Hi" }] })
+      .withResponse();
+    const chosen = Number(response.headers.get("x-budget-max-tokens"));
+    expect(chosen).toBeGreaterThan(0);
+    expect(chosen).toBeLessThan(2000);
+    await expectLedgerConsistent(team);
+  });
+
   it("models.list lists the team's model groups as OpenAI models", async () => {
     const team = await createTeam({ models: [["gpt-4o-mini"], ["gpt-4"]] });
     const page = await openai(team.key).models.list();

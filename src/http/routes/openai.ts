@@ -4,7 +4,7 @@ import type { CompletionSummary } from "../../ledger/types";
 import { type BackgroundWork, type CallInput, outliving } from "../../llm/call-record";
 import { type ChatCompletionResult, runChatCompletion } from "../../llm/run-call";
 import { runEmbedding } from "../../llm/run-embedding";
-import { runStreamCall } from "../../llm/run-stream";
+import { budgetMaxTokensHeader, runStreamCall } from "../../llm/run-stream";
 import { requireTeam, requireTeamCall, teamOf } from "../auth";
 import { admitCall, type CallBody } from "../calls";
 import type { AppContext, AppEnv } from "../context";
@@ -178,7 +178,7 @@ openAIRoutes.openapi(
     }
     const run = () => runChatCompletion(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal).then(chatCompletionOf);
     const completion = oneRequest ? await inOneRequestJob(c, input, run) : await run();
-    return c.json(completion, 200, { "x-job-id": jobId });
+    return c.json(completion, 200, { "x-job-id": jobId, ...budgetMaxTokensHeader(input) });
   },
 );
 
