@@ -56,7 +56,13 @@ export class TeamLedger extends GatewayLedger {
     const started = performance.now();
     for (let i = 0; i < jobs; i++) {
       const jobId = crypto.randomUUID();
-      const created = await this.createJob(ADMIN, { jobId, jobType: "bench-history", userId: null, metadata: { i } });
+      const created = await this.createJob(ADMIN, {
+        jobId,
+        jobType: "bench-history",
+        userId: null,
+        metadata: { i },
+        operation: { id: crypto.randomUUID() },
+      });
       if (!created.ok) return created;
       for (let k = 0; k < callsPerJob; k++) {
         const admitted = await this.beginCall(ADMIN, jobId, "bench");
@@ -64,7 +70,13 @@ export class TeamLedger extends GatewayLedger {
         const recorded = this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
         if (!recorded.ok) return recorded;
       }
-      const completed = await this.completeJob(ADMIN, { jobId, status: "completed", errorMessage: null, metadata: null });
+      const completed = await this.completeJob(ADMIN, {
+        jobId,
+        status: "completed",
+        errorMessage: null,
+        metadata: null,
+        operation: { id: crypto.randomUUID() },
+      });
       if (!completed.ok) return completed;
     }
     return { ok: true, value: { jobs, ms: performance.now() - started } };
@@ -122,7 +134,13 @@ export class TeamLedger extends GatewayLedger {
     let t0 = performance.now();
     for (let i = 0; i < reps; i++) {
       const jobId = crypto.randomUUID();
-      const created = await this.createJob(ADMIN, { jobId, jobType: "bench-profile", userId: null, metadata: {} });
+      const created = await this.createJob(ADMIN, {
+        jobId,
+        jobType: "bench-profile",
+        userId: null,
+        metadata: {},
+        operation: { id: crypto.randomUUID() },
+      });
       if (!created.ok) return created;
       ids.push(jobId);
     }
@@ -135,7 +153,13 @@ export class TeamLedger extends GatewayLedger {
     value.call = (performance.now() - t0) / reps;
     t0 = performance.now();
     for (const jobId of ids) {
-      const completed = await this.completeJob(ADMIN, { jobId, status: "completed", errorMessage: null, metadata: null });
+      const completed = await this.completeJob(ADMIN, {
+        jobId,
+        status: "completed",
+        errorMessage: null,
+        metadata: null,
+        operation: { id: crypto.randomUUID() },
+      });
       if (!completed.ok) return completed;
     }
     value.complete = (performance.now() - t0) / reps;
@@ -178,7 +202,7 @@ globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => timed("ups
 const originalResponseJson = Response.prototype.json;
 Response.prototype.json = function (this: Response) {
   return timed("upstream.body", () => originalResponseJson.call(this));
-};
+} as typeof Response.prototype.json;
 
 // ---- The gateway's log lines (one JSON line per request, through console.*).
 for (const level of ["log", "warn", "error"] as const) {
@@ -322,12 +346,24 @@ async function driveLedger(env: Env, spec: LedgerDrive): Promise<Response> {
         continue;
       }
       const jobId = crypto.randomUUID();
-      await rpc("createJob", ADMIN, { jobId, jobType: "bench-history", userId: null, metadata: {} });
+      await rpc("createJob", ADMIN, {
+        jobId,
+        jobType: "bench-history",
+        userId: null,
+        metadata: {},
+        operation: { id: crypto.randomUUID() },
+      });
       for (let i = 0; i < callsPerJob; i++) {
         await rpc("beginCall", ADMIN, jobId, "bench");
         await rpc("recordCall", jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
       }
-      await rpc("completeJob", ADMIN, { jobId, status: "completed", errorMessage: null, metadata: null });
+      await rpc("completeJob", ADMIN, {
+        jobId,
+        status: "completed",
+        errorMessage: null,
+        metadata: null,
+        operation: { id: crypto.randomUUID() },
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, spec.concurrency) }, worker));
@@ -414,7 +450,7 @@ export default {
       const spec = (await request.json()) as { n: number; team_id: string };
       const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as TeamLedger;
       const jobId = crypto.randomUUID();
-      await stub.createJob(ADMIN, { jobId, jobType: "bench-admit", userId: null, metadata: {} });
+      await stub.createJob(ADMIN, { jobId, jobType: "bench-admit", userId: null, metadata: {}, operation: { id: crypto.randomUUID() } });
       await stub.beginCall(ADMIN, jobId, "bench");
       const variants: Record<string, () => Promise<{ ok: boolean }>> = {
         begin_call: () => stub.beginCall(ADMIN, jobId, "bench") as Promise<{ ok: boolean }>,
@@ -433,7 +469,13 @@ export default {
           totals[`${name}_rpc_and_wait`] = (totals[`${name}_rpc_and_wait`] ?? 0) + (t2 - t0);
         }
       }
-      await stub.completeJob(ADMIN, { jobId, status: "cancelled", errorMessage: null, metadata: null });
+      await stub.completeJob(ADMIN, {
+        jobId,
+        status: "cancelled",
+        errorMessage: null,
+        metadata: null,
+        operation: { id: crypto.randomUUID() },
+      });
       return Response.json(Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / spec.n])));
     }
     if (url.pathname === "/__bench/clock") {
