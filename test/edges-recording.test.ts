@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { createJob, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
+import { createJob, createTeam, expectLedgerConsistent, json, sseEventsOf, type TestTeam, userMessage } from "./helpers";
 
 // Every call is recorded, even when the client leaves or the ledger is slow, and a stream's
 // end says exactly what happened to the record.
@@ -65,27 +65,6 @@ function send(overrides: Partial<Env>, path: string, team: TestTeam, body: unkno
   return { ctx, response };
 }
 
-/** The events of a whole SSE answer: `event` (null for unnamed ones) and `data`. */
-async function sseEvents(res: Response): Promise<Array<{ event: string | null; data: string }>> {
-  const text = await res.text();
-  return text
-    .split("\n\n")
-    .filter(Boolean)
-    .map((block) => {
-      const lines = block.split("\n");
-      const event =
-        lines
-          .find((l) => l.startsWith("event:"))
-          ?.slice(6)
-          .trim() ?? null;
-      const data = lines
-        .filter((l) => l.startsWith("data:"))
-        .map((l) => l.slice(5).trimStart())
-        .join("\n");
-      return { event, data };
-    });
-}
-
 function getJob(team: TestTeam, jobId: string) {
   return json("GET", `/api/jobs/${jobId}`, 200, { key: team.key });
 }
@@ -128,7 +107,7 @@ describe("the end of a stream waits for the record, within a bound", () => {
       team,
       { model_group: team.groups[0], messages: userMessage() },
     );
-    const events = await sseEvents(await response);
+    const events = await sseEventsOf(await response);
     expect(events.at(-1)!.data).toBe("[DONE]");
     const error = JSON.parse(events.at(-2)!.data).error;
     expect(error).toMatchObject({ type: "call_not_yet_recorded", code: "503" });
@@ -153,7 +132,7 @@ describe("the end of a stream waits for the record, within a bound", () => {
     );
     const res = await response;
     const jobId = res.headers.get("x-job-id")!;
-    const events = await sseEvents(res);
+    const events = await sseEventsOf(res);
     expect(events.map((e) => e.event)).not.toContain("job_summary");
     expect(events.at(-1)!.data).toBe("[DONE]");
     expect(JSON.parse(events.at(-2)!.data).error.message).toContain(`job ${jobId}`);
@@ -175,7 +154,7 @@ describe("the end of a stream waits for the record, within a bound", () => {
       team,
       { model_group: team.groups[0], messages: userMessage() },
     );
-    const events = await sseEvents(await response);
+    const events = await sseEventsOf(await response);
     await waitOnExecutionContext(ctx);
     expect(events.at(-1)!.data).toBe("[DONE]");
     expect(JSON.parse(events.at(-2)!.data).error).toEqual({
@@ -195,7 +174,7 @@ describe("the end of a stream waits for the record, within a bound", () => {
       team,
       { team_id: team.teamId, job_type: "streamed_answer", model_group: team.groups[0], messages: userMessage() },
     );
-    const events = await sseEvents(await response);
+    const events = await sseEventsOf(await response);
     await waitOnExecutionContext(ctx);
     expect(events.at(-2)!.event).toBe("job_summary");
     expect(events.at(-1)!.data).toBe("[DONE]");

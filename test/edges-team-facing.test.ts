@@ -1,29 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { api, createJob, createTeam, expectLedgerConsistent, json, llmCall, type TestTeam, userMessage } from "./helpers";
+import { api, createJob, createTeam, expectLedgerConsistent, json, llmCall, sseEventsOf, type TestTeam, userMessage } from "./helpers";
 
 // Teams never see provider cost, markup, provider identity or upstream error text: not in a
 // streamed chunk, not in a body. Admins (the admin key on the same routes) may.
-
-/** The data of each SSE event of a response, with its event name. */
-async function sseEvents(res: Response): Promise<Array<{ event: string | null; data: string }>> {
-  const text = await res.text();
-  return text
-    .split("\n\n")
-    .filter((block) => block.trim() !== "")
-    .map((block) => {
-      const lines = block.split("\n");
-      const event =
-        lines
-          .find((l) => l.startsWith("event:"))
-          ?.slice(6)
-          .trim() ?? null;
-      const data = lines
-        .filter((l) => l.startsWith("data:"))
-        .map((l) => l.slice(5).trimStart())
-        .join("\n");
-      return { event, data };
-    });
-}
 
 function chunksOf(events: Array<{ event: string | null; data: string }>): any[] {
   return events.filter((e) => e.event === null && e.data !== "" && e.data !== "[DONE]").map((e) => JSON.parse(e.data));
@@ -72,7 +51,7 @@ describe("streamed chunks a team receives", () => {
       const res = await streamCall(team, jobId, extra);
       expect(res.status).toBe(200);
       const callId = res.headers.get("x-call-id");
-      const chunks = chunksOf(await sseEvents(res));
+      const chunks = chunksOf(await sseEventsOf(res));
       expect(chunks.length).toBeGreaterThan(2);
       for (const [i, chunk] of chunks.entries()) expectTeamChunk(chunk, `chunk ${i}`);
       // One gateway id per call, made from the call id: the upstream's id never reaches the team.
@@ -94,7 +73,7 @@ describe("streamed chunks a team receives", () => {
       key: team.key,
       body: { team_id: team.teamId, job_type: "streamed", model_group: team.groups[0], messages: userMessage() },
     });
-    const events = await sseEvents(res);
+    const events = await sseEventsOf(res);
     for (const [i, chunk] of chunksOf(events).entries()) expectTeamChunk(chunk, `chunk ${i}`);
     const summary = events.find((e) => e.event === "job_summary")!.data;
     expect(summary).not.toMatch(/markup|provider/i);
@@ -174,7 +153,7 @@ describe("a call's error as the team sees it later", () => {
   it("of a stream that failed mid-way is the gateway's message, in the error event and in the job", async () => {
     const team = await createTeam({ models: [["gpt-4o-mini+fail=midstream+chunks=6"]] });
     const jobId = await createJob(team);
-    const events = await sseEvents(await streamCall(team, jobId));
+    const events = await sseEventsOf(await streamCall(team, jobId));
     expect(events.at(-1)!.data).toBe("[DONE]");
     const errorEvent = JSON.parse(events.at(-2)!.data);
     expect(errorEvent).toEqual({

@@ -165,3 +165,27 @@ export async function jobView(team: TestTeam, jobId: string) {
 export function expectNoModelNames(text: string) {
   for (const model of BASE_MODELS) expect(text).not.toContain(model);
 }
+
+/** One SSE event block: its `event` name (null for unnamed events) and its `data` lines joined. */
+export function parseSseBlock(block: string): { event: string | null; data: string } {
+  const lines = block.split("\n");
+  const event =
+    lines
+      .find((l) => l.startsWith("event:"))
+      ?.slice(6)
+      .trim() ?? null;
+  const data = lines
+    .filter((l) => l.startsWith("data:"))
+    .map((l) => l.slice(5).trimStart())
+    .join("\n");
+  return { event, data };
+}
+
+/** The events of a whole SSE answer, read to its end. */
+export async function sseEventsOf(res: Response): Promise<Array<{ event: string | null; data: string }>> {
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map(parseSseBlock);
+}

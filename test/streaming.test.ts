@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { meterStream, type StreamOutcome } from "../src/llm/meter-stream";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
+import { api, balance, createJob, createTeam, expectLedgerConsistent, json, parseSseBlock, type TestTeam, userMessage } from "./helpers";
 
 interface SseEvent {
   event: string | null;
@@ -23,17 +23,7 @@ async function* sseEvents(res: Response, sentAt: number): AsyncGenerator<SseEven
       while ((end = buffer.indexOf("\n\n")) >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const lines = block.split("\n");
-        const event =
-          lines
-            .find((l) => l.startsWith("event:"))
-            ?.slice(6)
-            .trim() ?? null;
-        const data = lines
-          .filter((l) => l.startsWith("data:"))
-          .map((l) => l.slice(5).trimStart())
-          .join("\n");
-        yield { event, data, at: Date.now() - sentAt };
+        yield { ...parseSseBlock(block), at: Date.now() - sentAt };
       }
     }
   } finally {
