@@ -15,5 +15,13 @@ describe("upstream messages shown to teams", () => {
 
   it("leave ordinary words alone", () => {
     expect(hideModelNames("This request exceeds the context window", ["gpt-4"])).toBe("This request exceeds the context window");
+    const prose = "Philosophy commands: grokking the whisper of a sonar ping, gemma says";
+    expect(hideModelNames(prose, [])).toBe(prose);
+  });
+
+  it("hide the model families whose names are also words when a version follows", () => {
+    expect(hideModelNames("phi-3-mini, phi3, command-r-plus, grok-2, gemma2-9b, sonar-pro and whisper-1 failed", [])).toBe(
+      "<model>, <model>, <model>, <model>, <model>, <model> and <model> failed",
+    );
   });
 });

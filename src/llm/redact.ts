@@ -13,9 +13,13 @@ export function sanitizeUpstreamMessage(message: string): string {
     .slice(0, 300);
 }
 
-/** Model families, so an upstream message cannot name the provider model behind a group either. */
+/**
+ * Model families, so an upstream message cannot name the provider model behind a group either.
+ * Names that are also English words (phi, command, grok, gemma, sonar, whisper) count only with a
+ * version after them ("phi-3", "command-r", "grok-2"), so "philosophy" or "commands" stay readable.
+ */
 const MODEL_NAME_PATTERN =
-  /\b(?:gpt|chatgpt|o[1-9]|text-embedding|dall-e|whisper|claude|gemini|gemma|llama|mistral|mixtral|codestral|command|deepseek|qwen|phi|grok|sonar)[\w.:/@+=-]*/gi;
+  /\b(?:(?:gpt|chatgpt|o[1-9]|text-embedding|dall-e|claude|gemini|llama|mistral|mixtral|codestral|deepseek|qwen)[\w.:/@+=-]*|(?:phi-?\d|gemma-?\d|grok-?\d|command-(?:r|a|light|nightly)\b|sonar-|whisper-)[\w.:/@+=-]*)/gi;
 
 /** Provider names as LiteLLM puts them in messages ("OpenAIException - ..."), which would name the provider. */
 const PROVIDER_PATTERN =
