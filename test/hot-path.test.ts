@@ -135,6 +135,25 @@ describe("a warm call reads nothing from D1", () => {
   });
 });
 
+describe("keys nobody was issued", () => {
+  it("cost one D1 read, not one per request, and a key issued afterwards works at once", async () => {
+    const gw = gateway();
+    const madeUp = `sk-team-${crypto.randomUUID()}`;
+    for (let i = 0; i < 5; i++) {
+      const res = await gw.send("GET", "/api/credits/teams/some-team/balance", madeUp);
+      expect(res.status).toBe(401);
+      expect(res.body.detail).toBe("Invalid API key");
+    }
+    expect(gw.counter.statements).toBe(1);
+    // Another made-up key is looked up on its own.
+    expect((await gw.send("GET", "/api/credits/teams/some-team/balance", `${madeUp}x`)).status).toBe(401);
+    expect(gw.counter.statements).toBe(2);
+    // A key issued after the isolate has remembered others as unknown is not held back by them.
+    const team = await createTeam();
+    expect((await gw.send("GET", `/api/credits/teams/${team.teamId}/balance`, team.key)).status).toBe(200);
+  });
+});
+
 describe("the team's object decides at once, even for a key the isolate knows", () => {
   it("rotation without grace: the old key is 401 on the very next request, the new one works, still with no D1 read", async () => {
     const { team, gw } = await warmTeam();

@@ -5,7 +5,7 @@ import { onLedger, tryLedger } from "../ledger/client";
 import { hashVirtualKey, secretsEqual } from "../security/keys";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { apiError, failureToHttp } from "./errors";
-import { keyOwners } from "./key-owners";
+import { keyOwners, unknownKeys } from "./key-owners";
 
 // A team key is checked by the team's object, in the same round trip as the work the request
 // asks of it: the Worker only finds which team the key was issued to (the isolate remembers
@@ -38,8 +38,10 @@ async function keyOwner(c: AppContext, key: string): Promise<{ teamId: string; k
   const keyHash = await hashVirtualKey(pepper, key);
   let teamId = keyOwners.get(keyHash) ?? null;
   if (teamId === null) {
+    if (unknownKeys.has(keyHash)) return null;
     teamId = await c.get("repo").access.teamOfKeyHash(keyHash);
     if (teamId !== null) keyOwners.set(keyHash, teamId);
+    else unknownKeys.add(keyHash);
   }
   return teamId === null ? null : { teamId, keyHash };
 }

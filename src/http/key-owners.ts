@@ -2,8 +2,14 @@
 // one team and never moves, so this cannot go stale in a way that grants anything: whether the
 // key is still good (rotation, grace period, revocation, team deletion) is decided by the
 // team's object on every request. Bounded: the least recently used entry goes first.
+//
+// Keys nobody was issued are remembered too, for a few seconds, so that a client spraying
+// made-up keys costs one D1 read per key and window, not one per request. That cannot hide a
+// new key: a key is random and shown only once it is stored, so it cannot be presented (and
+// remembered as unknown) before its team knows it.
 
 const CAPACITY = 4096;
+const UNKNOWN_FOR_MS = 10_000;
 
 export class KeyOwners {
   private readonly owners = new Map<string, string>();
@@ -31,5 +37,30 @@ export class KeyOwners {
   }
 }
 
+/** Key hashes that belong to nobody, each remembered for a short while (bounded the same way). */
+export class UnknownKeys {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly capacity = CAPACITY,
+    private readonly forMs = UNKNOWN_FOR_MS,
+  ) {}
+
+  has(keyHash: string, now = Date.now()): boolean {
+    const until = this.until.get(keyHash);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.until.delete(keyHash);
+    return false;
+  }
+
+  add(keyHash: string, now = Date.now()): void {
+    this.until.delete(keyHash);
+    this.until.set(keyHash, now + this.forMs);
+    if (this.until.size > this.capacity) this.until.delete(this.until.keys().next().value!);
+  }
+}
+
 /** The isolate's one cache, shared by every request it serves. */
 export const keyOwners = new KeyOwners();
+export const unknownKeys = new UnknownKeys();
