@@ -69,7 +69,8 @@ streamingRoutes.openapi(
     summary: "One job, one streamed call, completed and charged in one request",
     description:
       `${STREAM_DESCRIPTION} After the model's chunks comes \`event: job_summary\` with \`data: {"job_id", "status", "costs"}\` ` +
-      "(the same fields as create-and-call's answer; OpenAI SDK parsers skip named events), then `data: [DONE]`. " +
+      "(the same fields as create-and-call's answer), then `data: [DONE]`. OpenAI SDKs do not skip named events: point them at " +
+      "`/v1/chat/completions`, whose streams carry only chunks. " +
       "When the ledger is late the `call_not_yet_recorded` error event comes instead of `job_summary`, and the job is completed in the background. " +
       "The job's id is also in the `x-job-id` header; the job is the gateway's: the team can read it, but completing it or " +
       "making another call in it is 409. Idempotency-Key is not honoured here: a stream cannot be replayed.",
