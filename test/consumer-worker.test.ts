@@ -18,6 +18,8 @@ import {
   userMessage,
 } from "./helpers";
 
+const question = () => [{ role: "user" as const, content: "How do I reset my password?" }];
+
 /** The gateway's GatewayRpc entrypoint, as a service binding shows it to another Worker. */
 const rpc = (exports as unknown as { GatewayRpc: GatewayBinding }).GatewayRpc;
 
@@ -105,7 +107,7 @@ describe("GatewayRpc, called directly", () => {
     expect(opened.ok).toBe(true);
     if (!opened.ok) return;
     expect(opened.value.status).toBe("pending");
-    const call = await rpc.call(team.key, opened.value.job_id, { model_group: team.groups[0], messages: userMessage() });
+    const call = await rpc.call(team.key, opened.value.job_id, { model_group: team.groups[0], messages: question() });
     if (!call.ok) throw new Error(JSON.stringify(call));
     expect(call.value.metadata.tokens_used).toBeGreaterThan(0);
     const done = await rpc.complete(team.key, opened.value.job_id, { status: "completed" });
@@ -127,7 +129,7 @@ describe("GatewayRpc, called directly", () => {
   it("streams the same SSE bytes as llm-call-stream", async () => {
     const team = await createTeam();
     const jobId = await createJob(team);
-    const body = { model_group: team.groups[0], messages: userMessage() };
+    const body = { model_group: team.groups[0], messages: question() };
     const streamed = await rpc.stream(team.key, jobId, body);
     if (!streamed.ok) throw new Error(JSON.stringify(streamed));
     const viaRpc = await sseEventsOf(new Response(streamed.value));
@@ -149,7 +151,7 @@ describe("GatewayRpc, called directly", () => {
     const owner = await createTeam();
     const other = await createTeam({ credits: 0 });
     const jobId = await createJob(owner);
-    const body = { model_group: owner.groups[0], messages: userMessage() };
+    const body = { model_group: owner.groups[0], messages: question() };
 
     const foreignCall = await rpc.call(other.key, jobId, body);
     const httpCall = await api("POST", `/api/jobs/${jobId}/llm-call`, { key: other.key, body });
@@ -198,8 +200,7 @@ describe("the typed client over the binding", () => {
     const client = new GatewayClient({ binding: rpc, apiKey: team.key });
     const ok = await client.job({ team_id: team.teamId, job_type: "helper" }, async (job) => {
       const chunks = [];
-      for await (const chunk of await client.stream(job.job_id, { model_group: team.groups[0], messages: userMessage() }))
-        chunks.push(chunk);
+      for await (const chunk of await client.stream(job.job_id, { model_group: team.groups[0], messages: question() })) chunks.push(chunk);
       return chunks.length;
     });
     expect(ok.result).toBeGreaterThan(0);
@@ -209,7 +210,7 @@ describe("the typed client over the binding", () => {
     const thrown = await client
       .job({ team_id: team.teamId, job_type: "helper" }, async (job) => {
         failedJob = job.job_id;
-        await client.call(job.job_id, { model_group: team.groups[0], messages: userMessage() });
+        await client.call(job.job_id, { model_group: team.groups[0], messages: question() });
         throw new Error("the work broke");
       })
       .catch((error: unknown) => error);
@@ -225,7 +226,7 @@ describe("the typed client over the binding", () => {
     const team = await createTeam({ models: [["gpt-4o-mini+fail=500"]] });
     const client = new GatewayClient({ binding: rpc, apiKey: team.key });
     const jobId = (await client.createJob({ team_id: team.teamId, job_type: "errors" })).job_id;
-    const refused = await client.call(jobId, { model_group: team.groups[0], messages: userMessage() }).catch((e: unknown) => e);
+    const refused = await client.call(jobId, { model_group: team.groups[0], messages: question() }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(GatewayError);
     expect((refused as GatewayError).status).toBe(502);
     const notMine = await client.balance("someone-else").catch((e: unknown) => e);
