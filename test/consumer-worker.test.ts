@@ -4,19 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type GatewayBinding, GatewayClient, GatewayError } from "../client/src/index.js";
-import {
-  api,
-  balance,
-  createGroup,
-  createJob,
-  createOrg,
-  createTeam,
-  expectLedgerConsistent,
-  json,
-  sseEventsOf,
-  uid,
-  userMessage,
-} from "./helpers";
+import { api, balance, createGroup, createJob, createOrg, createTeam, expectLedgerConsistent, json, sseEventsOf, uid } from "./helpers";
 
 const question = () => [{ role: "user" as const, content: "How do I reset my password?" }];
 
