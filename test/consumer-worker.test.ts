@@ -210,6 +210,27 @@ describe("the typed client over the binding", () => {
     await expectLedgerConsistent(team);
   });
 
+  it("leaving a stream's loop early cancels it through the binding: the call is recorded as aborted", async () => {
+    // hang=2: the mock sends two chunks and then waits for the client to leave.
+    const model = "gpt-4o-mini+hang=2";
+    await json("PUT", "/api/pricing", 200, { body: { model_name: model, input_per_million_usd: 0.15, output_per_million_usd: 0.6 } });
+    const team = await createTeam({ models: [[model]] });
+    const client = new GatewayClient({ binding: rpc, apiKey: team.key });
+    const jobId = (await client.createJob({ team_id: team.teamId, job_type: "leaves" })).job_id;
+    for await (const chunk of await client.stream(jobId, { model_group: team.groups[0], messages: question() })) {
+      expect(chunk.object).toBe("chat.completion.chunk");
+      break;
+    }
+    let call: any;
+    for (let tries = 0; tries < 100 && !call; tries++) {
+      call = (await client.getJob(jobId)).calls[0];
+      if (!call) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(call).toMatchObject({ status: "aborted", stream: true, error: "Client disconnected mid-stream" });
+    await client.complete(jobId, { status: "completed" });
+    await expectLedgerConsistent(team);
+  });
+
   it("throws GatewayError with the status and detail of a refusal, and a stream's error event from the loop", async () => {
     const team = await createTeam({ models: [["gpt-4o-mini+fail=500"]] });
     const client = new GatewayClient({ binding: rpc, apiKey: team.key });

@@ -66,7 +66,8 @@ export default {
     const url = new URL(request.url);
     try {
       if (request.method === "POST" && url.pathname === "/support-ticket") {
-        const ticket = (await request.json()) as TicketRequest;
+        const ticket = (await request.json().catch(() => null)) as TicketRequest | null;
+        if (!ticket?.team_id || !ticket.question) return Response.json({ detail: "Send JSON with team_id and question" }, { status: 422 });
         return Response.json(await supportTicket(gateway, ticket, env));
       }
       const job = /^\/jobs\/([^/]+)$/.exec(url.pathname);
