@@ -10,6 +10,25 @@ export const TEST_SECRETS = {
   LITELLM_API_KEY: "sk-litellm-test-7c2e9b4a1d8f3e6a",
 };
 
+/** Where test/build-consumer-worker.ts builds the example consumer Worker. */
+export const CONSUMER_WORKER_DIR = path.join(import.meta.dirname, ".wrangler", "consumer-worker-build");
+
+/**
+ * The example consumer Worker (examples/consumer-worker, built by test/build-consumer-worker.ts),
+ * bound to the gateway as its wrangler.toml binds it in production. The plugin runs the gateway
+ * as its runner Worker, named after the (unnamed) vitest project.
+ */
+function consumerWorker() {
+  return {
+    name: "consumer-worker",
+    modules: true,
+    scriptPath: path.join(CONSUMER_WORKER_DIR, "index.js"),
+    compatibilityDate: "2026-11-01",
+    bindings: { FAST_GROUP: "fast-models", ADVANCED_GROUP: "advanced-models" },
+    serviceBindings: { GATEWAY: { name: "vitest-plugin-runner-", entrypoint: "GatewayRpc" } },
+  };
+}
+
 export default defineConfig(async () => {
   // wrangler.toml requires these [secrets] and the plugin looks for them in the environment
   // (it warns when one is missing); the Worker gets them from the bindings below either way.
@@ -27,6 +46,10 @@ export default defineConfig(async () => {
             LITELLM_BASE_URL: inject("mockLiteLLMUrl"),
             LITELLM_TIMEOUT_MS: "3000",
           },
+          // test/consumer-worker.test.ts reaches the example consumer Worker, which reaches the gateway
+          // through a service binding to its GatewayRpc entrypoint.
+          serviceBindings: { CONSUMER: "consumer-worker" },
+          workers: [consumerWorker()],
         },
       })),
     ],
@@ -34,7 +57,7 @@ export default defineConfig(async () => {
       include: ["test/**/*.test.ts"],
       // Suites that drive real servers have their own configs (vitest.e2e / vitest.litellm).
       exclude: ["test/e2e/**", "test/litellm/**", "node_modules/**"],
-      globalSetup: ["./test/global-setup.ts"],
+      globalSetup: ["./test/global-setup.ts", "./test/build-consumer-worker.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       // Request logs are printed only for failing tests.
       silent: "passed-only" as const,

@@ -1,10 +1,10 @@
+import { app } from "./app-instance";
 import { Repository } from "./db/repository";
-import { createApp } from "./http/app";
 import { IDEMPOTENCY_TTL_MS } from "./http/idempotency";
 
 export { TeamLedger } from "./ledger/team-ledger";
-
-const app = createApp();
+/** The service-binding door: typed methods for a team's side of the API (see src/rpc/gateway-rpc.ts). */
+export { GatewayRpc } from "./rpc/gateway-rpc";
 
 export default {
   fetch: app.fetch,

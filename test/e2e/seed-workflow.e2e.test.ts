@@ -13,6 +13,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { GatewayClient, GatewayError } from "../../client/src/index.js";
 import { freePort, signalGroup } from "../../scripts/lib/processes.mjs";
 import { openAIPython, SDK_FLOW } from "./openai-python";
 
@@ -678,6 +679,64 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       credits_remaining: 9,
     });
     expect(done.costs.total_cost_usd).toBeGreaterThan(0);
+  });
+
+  it("the typed client (client/) in HTTP mode runs the seed's chain: job, three calls (one streamed), complete, balance 100 -> 99", async () => {
+    dumpServerLogOnFailure();
+    const admin = { Authorization: `Bearer ${SEED_ADMIN_KEY}`, "Content-Type": "application/json" };
+    const post = (path: string, body: unknown) => send("POST", `${server.apiUrl}${path}`, admin, JSON.stringify(body));
+    raiseForStatus(await post("/organizations/create", { organization_id: "acme-corp-client", name: "Acme (client)" }), "org");
+    for (const [group, models] of [
+      ["ClientFast", ["gpt-3.5-turbo", "gpt-4o-mini"]],
+      ["ClientAdvanced", ["gpt-4", "gpt-4-turbo"]],
+    ] as const) {
+      const body = { group_name: group, models: models.map((model_name, priority) => ({ model_name, priority })) };
+      raiseForStatus(await post("/model-groups/create", body), "group");
+    }
+    const created = (teamId: string) =>
+      post("/teams/create", {
+        organization_id: "acme-corp-client",
+        team_id: teamId,
+        model_groups: ["ClientFast", "ClientAdvanced"],
+        credits_allocated: 100,
+      });
+    const team = raiseForStatus(await created("client-team"), "team");
+    const other = raiseForStatus(await created("client-other-team"), "other team");
+
+    const baseUrl = `http://127.0.0.1:${server.port}`;
+    const client = new GatewayClient({ baseUrl, apiKey: team.virtual_key });
+    const ask = (content: string) => [{ role: "user" as const, content }];
+    const run = await client.job({ team_id: "client-team", job_type: "customer_support" }, async (job) => {
+      const first = await client.call(job.job_id, { model_group: "ClientFast", messages: ask("How do I reset my password?") });
+      let followUp = "";
+      for await (const chunk of await client.stream(job.job_id, { model_group: "ClientFast", messages: ask("And then?") })) {
+        expect(chunk.object).toBe("chat.completion.chunk");
+        followUp += chunk.choices[0]?.delta.content ?? "";
+      }
+      const analysis = await client.call(job.job_id, { model_group: "ClientAdvanced", messages: ask("Analyse it") });
+      return { jobId: job.job_id, answers: [first.response.content, followUp, analysis.response.content] };
+    });
+    for (const answer of run.result.answers) expect(answer.length).toBeGreaterThan(0);
+    expect(run.completion.costs).toMatchObject({ total_calls: 3, successful_calls: 3, credit_applied: true, credits_remaining: 99 });
+    const balance = await client.balance("client-team");
+    expect([balance.credits_remaining, balance.credits_allocated, balance.credits_used, balance.credits_reserved]).toEqual([99, 100, 1, 0]);
+    const job = await client.getJob(run.result.jobId);
+    expect(job.calls.map((c) => c.stream)).toEqual([false, true, false]);
+    expect((await client.usage("client-team")).summary).toMatchObject({ jobs: 1, calls: 3, credits_charged: 1 });
+
+    // The ledger agrees: what remains is the sum of the team's ledger rows.
+    const rows = (await (
+      await fetch(`${server.apiUrl}/credits/teams/client-team/transactions?limit=200`, { headers: admin })
+    ).json()) as any;
+    expect(rows.transactions.reduce((sum: number, row: any) => sum + row.amount, 0)).toBe(99);
+
+    // Another team's key cannot touch this job; a bad key is refused.
+    const intruder = new GatewayClient({ baseUrl, apiKey: other.virtual_key });
+    const foreign = await intruder.getJob(run.result.jobId).catch((e: unknown) => e);
+    expect(foreign).toBeInstanceOf(GatewayError);
+    expect([403, 404]).toContain((foreign as GatewayError).status);
+    const badKey = new GatewayClient({ baseUrl, apiKey: `sk-${"0".repeat(64)}` });
+    expect(await badKey.balance("client-team").catch((e: unknown) => e)).toMatchObject({ name: "GatewayError", status: 401 });
   });
 
   it("the official openai Python package drives /v1 with two settings: chat, stream, models, embeddings, X-Job-Id, its error classes", async (ctx) => {

@@ -27,6 +27,7 @@ import {
   JobSummary,
   LlmCallAnswer,
   LlmCallBody,
+  Usage,
 } from "../schemas/jobs";
 import { validationHook } from "../validation";
 
@@ -225,20 +226,6 @@ teamJobRoutes.openapi(
   },
 );
 
-const UsageTotals = z.object({
-  jobs: z.number().int(),
-  completed: z.number().int(),
-  failed: z.number().int(),
-  cancelled: z.number().int(),
-  expired: z.number().int(),
-  calls: z.number().int(),
-  credits_charged: z.number().int(),
-  prompt_tokens: z.number().int(),
-  completion_tokens: z.number().int(),
-  total_tokens: z.number().int(),
-  client_cost_usd: z.number(),
-});
-
 teamJobRoutes.openapi(
   createRoute({
     method: "get",
@@ -258,10 +245,7 @@ teamJobRoutes.openapi(
       }),
     },
     responses: {
-      200: jsonResponse(
-        z.object({ team_id: z.string(), period: z.string(), summary: UsageTotals, job_types: z.record(z.string(), UsageTotals) }),
-        "Usage for the month (by job creation time)",
-      ),
+      200: jsonResponse(Usage, "Usage for the month (by job creation time)"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
