@@ -26,6 +26,10 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             LITELLM_BASE_URL: inject("mockLiteLLMUrl"),
             LITELLM_TIMEOUT_MS: "3000",
+            // Webhooks to the local receiver (test/webhook-receiver.ts), retried within milliseconds.
+            WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
+            WEBHOOK_RETRY_BASE_MS: "50",
+            WEBHOOK_ATTEMPT_TIMEOUT_MS: "2000",
           },
         },
       })),
