@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { verifyWebhook } from "../src/webhooks/verify";
 import { api, createJob, createOrg, createTeam, json, llmCall, type TestTeam, uid } from "./helpers";
@@ -187,6 +187,54 @@ describe("webhooks: delivery", () => {
     expect(waiting).toMatchObject({ state: "pending", last_status_code: null, last_error: "no answer within 2000 ms" });
     expect(Date.parse(waiting.next_retry_at)).not.toBeNaN();
     await fetch(`${receiver}/_release?path=${encodeURIComponent(hook.path)}`, { method: "POST" });
+  });
+});
+
+describe("webhooks: retry window and job.expired", () => {
+  it("an event still failing 24 hours after it was born is marked failed, and the next one goes", async () => {
+    const team = await createTeam({ credits: 20 });
+    const hook = hookUrl("fail=1000");
+    await setTeamWebhook(team, { url: hook.url, events: ["job.completed"] });
+    await finishedJob(team);
+    await until(
+      team.teamId,
+      () => received(hook.path),
+      (r) => r.length >= 1,
+    );
+    // Age the event instead of waiting a day: its next failure ends its retries.
+    await runInDurableObject(env.TEAM_LEDGER.getByName(team.teamId), (_instance, state) => {
+      state.storage.sql.exec("UPDATE webhook_outbox SET created_at_ms = created_at_ms - 86400000");
+    });
+    await finishedJob(team);
+    const listed = await until(
+      team.teamId,
+      () => deliveries(team.teamId),
+      (d) => d.items.some((i: any) => i.state === "failed") && d.items.some((i: any) => i.state === "pending" && i.attempts >= 1),
+    );
+    const [newer, older] = listed.items;
+    expect(older).toMatchObject({ state: "failed", last_status_code: 500, next_retry_at: null });
+    expect(newer).toMatchObject({ state: "pending", last_status_code: 500 });
+    expect(Date.parse(newer.next_retry_at)).toBeGreaterThan(Date.parse(newer.last_attempt_at));
+  });
+
+  it("a job the alarm expires is told as job.expired, with the balance after its release", async () => {
+    const team = await createTeam({ credits: 5 });
+    const hook = hookUrl();
+    await setTeamWebhook(team, { url: hook.url, events: ["job.expired"] });
+    const job = await createJob(team);
+    const stub = env.TEAM_LEDGER.getByName(team.teamId);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE jobs SET expires_at_ms = ? WHERE job_id = ?", Date.now() - 1000, job);
+    });
+    const [got] = await until(
+      team.teamId,
+      () => received(hook.path),
+      (r) => r.length === 1,
+    );
+    expect(eventOf(got)).toMatchObject({
+      type: "job.expired",
+      data: { team_id: team.teamId, job_id: job, credits_charged: 0, balance: { credits_available: 5, credits_reserved: 0 } },
+    });
   });
 });
 

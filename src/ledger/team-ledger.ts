@@ -97,7 +97,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.holds = new HoldStore(ctx.storage.sql);
     this.d1 = new Repository(env.DB);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
-    this.webhooks = new WebhookOutbox(ctx.storage.sql, () => this.wakeForWebhooks());
+    // A new event wakes the alarm, which delivers it: the request that made it does not wait.
+    const wake = () =>
+      this.scheduleAlarm(Date.now()).catch((e) => log("error", "could not schedule webhook delivery", { error: String(e) }));
+    this.webhooks = new WebhookOutbox(ctx.storage.sql, () => void wake());
     this.delivery = new WebhookDelivery(this.webhooks, deliverySettingsOf(env));
   }
 
@@ -319,10 +322,7 @@ export class TeamLedger extends DurableObject<Env> {
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
     const summary = settleCompletion(this.store, acct, job, input);
-    if (input.status !== "cancelled") {
-      const told = { job_id: job.job_id, job_type: job.job_type, credits_charged: summary.costs.credits_charged };
-      this.webhooks.emit(input.status === "completed" ? "job.completed" : "job.failed", this.store.account()!, Date.now(), told);
-    }
+    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
     this.balanceChanged();
     return ok(this.completionAnswer(job.job_id, summary));
   }
@@ -402,22 +402,13 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(this.store.account()!, Date.now());
   }
 
-  /** A new event is written: the alarm delivers it (the request that made it does not wait). */
-  private wakeForWebhooks(): void {
-    Promise.resolve()
-      .then(() => this.scheduleAlarm(Date.now()))
-      .catch((e) => log("error", "could not schedule webhook delivery", { error: String(e) }));
-  }
-
   // ---------------------------------------------------------------- alarm
 
   /** Expires open jobs past their time-to-live (released, never charged; safe to run twice), then sends due webhooks. */
   async alarm(): Promise<void> {
     this.store.transaction(() => {
       const expired = this.store.expireOpenJobsBy(Date.now());
-      for (const job of expired) {
-        this.webhooks.emit("job.expired", this.store.account()!, Date.now(), { job_id: job.job_id, job_type: job.job_type });
-      }
+      this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
       if (expired.length > 0) this.balanceChanged();
     });
     await this.delivery.deliverDue(Date.now());

@@ -1,5 +1,6 @@
 import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } from "../webhooks/events";
-import type { AccountRow } from "./rows";
+import type { AccountRow, JobRow } from "./rows";
+import type { CompletionStatus } from "./types";
 import { balanceOf } from "./views";
 
 // A team's webhooks, inside its object: the endpoints, and the outbox their events wait in.
@@ -121,6 +122,17 @@ export class WebhookOutbox {
   /** An event that is not a crossing (a job's end, a suspension), for every endpoint that asked for it. */
   emit(type: WebhookEventType, acct: AccountRow, nowMs: number, data: Record<string, unknown> = {}): void {
     for (const e of this.endpoints()) this.write(e, type, acct, nowMs, data);
+  }
+
+  /** A job ended: job.completed or job.failed (a cancelled job is not told). */
+  jobEnded(acct: AccountRow, job: JobRow, status: CompletionStatus, creditsCharged: number, nowMs: number): void {
+    const type = status === "completed" ? "job.completed" : status === "failed" ? "job.failed" : null;
+    if (type) this.emit(type, acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: creditsCharged });
+  }
+
+  /** Jobs the alarm expired (released, never charged). */
+  jobsExpired(acct: AccountRow, jobs: JobRow[], nowMs: number): void {
+    for (const job of jobs) this.emit("job.expired", acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: 0 });
   }
 
   private write(e: EndpointRow, type: WebhookEventType, acct: AccountRow, nowMs: number, data: Record<string, unknown>): void {
