@@ -374,3 +374,12 @@ describe("webhooks: configuration", () => {
     await json("PUT", "/api/organizations/no-such-org/webhook", 404, { body: { url: hook.url, events: ["job.completed"] } });
   });
 });
+
+describe("webhooks: documentation", () => {
+  it("the README quotes the verification code the tests use, exactly", async () => {
+    const readme = (await import("../README.md?raw")).default as string;
+    const snippet = (await import("../src/webhooks/verify.ts?raw")).default as string;
+    expect(snippet).toContain("export async function verifyWebhook");
+    expect(readme).toContain(`\`\`\`ts\n${snippet}\`\`\``);
+  });
+});
