@@ -411,7 +411,8 @@ export class TeamLedger extends DurableObject<Env> {
       this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
       if (expired.length > 0) this.balanceChanged();
     });
-    await this.delivery.deliverDue(Date.now());
+    // A run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
+    if (!(await this.delivery.deliverDue(Date.now()))) return;
     const due = [this.store.nextExpiryMs(), this.delivery.nextDeliveryDueAt()].filter((ms) => ms !== null);
     if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
   }

@@ -50,9 +50,12 @@ export class WebhookDelivery {
     return this.outbox.nextDueAt();
   }
 
-  /** Sends what is due, in order per endpoint. Never throws: a failure is recorded on its event. */
-  async deliverDue(nowMs: number): Promise<void> {
-    if (this.running) return;
+  /**
+   * Sends what is due, in order per endpoint. Never throws: a failure is recorded on its event.
+   * False when another run is under way (it schedules what follows when it ends).
+   */
+  async deliverDue(nowMs: number): Promise<boolean> {
+    if (this.running) return false;
     this.running = true;
     try {
       for (let round = 0; round < ROUNDS_PER_RUN; round++) {
@@ -66,6 +69,7 @@ export class WebhookDelivery {
     } finally {
       this.running = false;
     }
+    return true;
   }
 
   private async attempt(row: OutboxRow): Promise<void> {
