@@ -45,6 +45,10 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             LITELLM_BASE_URL: inject("mockLiteLLMUrl"),
             LITELLM_TIMEOUT_MS: "3000",
+            // Webhooks to the local receiver (test/webhook-receiver.ts), retried within milliseconds.
+            WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
+            WEBHOOK_RETRY_BASE_MS: "50",
+            WEBHOOK_ATTEMPT_TIMEOUT_MS: "2000",
           },
           // test/consumer-worker.test.ts reaches the example consumer Worker, which reaches the gateway
           // through a service binding to its GatewayRpc entrypoint.

@@ -295,6 +295,8 @@ async function main() {
     ADMIN_API_KEY: adminKey,
     KEY_PEPPER: process.env.KEY_PEPPER || LOCAL_DEV_PEPPER,
     ...(litellmKey ? { LITELLM_API_KEY: litellmKey } : {}),
+    // Local development: webhooks may go to a receiver on this machine (http://127.0.0.1, http://localhost).
+    WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
   };
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 

@@ -17,11 +17,14 @@ interface Seen {
   body: string;
   /** The virtual key this response issued (team creation, rotation), allowed here and only here. */
   issues?: string;
+  /** The webhook signing secret this response issued (PUT .../webhook), allowed here and only here. */
+  issuesSecret?: string;
 }
 
 const seen: Seen[] = [];
 const logLines: string[] = [];
 const virtualKeys = new Set<string>();
+const webhookSecrets = new Set<string>();
 
 async function send(method: string, path: string, options: CallOptions = {}): Promise<{ status: number; body: any; text: string }> {
   const res = await api(method, path, options);
@@ -34,7 +37,17 @@ async function send(method: string, path: string, options: CallOptions = {}): Pr
   }
   const issued = typeof body?.virtual_key === "string" ? body.virtual_key : undefined;
   if (issued) virtualKeys.add(issued);
-  seen.push({ method, path, status: res.status, headers: JSON.stringify([...res.headers]), body: text, issues: issued });
+  const issuedSecret = typeof body?.secret === "string" ? body.secret : undefined;
+  if (issuedSecret) webhookSecrets.add(issuedSecret);
+  seen.push({
+    method,
+    path,
+    status: res.status,
+    headers: JSON.stringify([...res.headers]),
+    body: text,
+    issues: issued,
+    issuesSecret: issuedSecret,
+  });
   return { status: res.status, body, text };
 }
 
@@ -237,6 +250,17 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(200, "POST", `/api/credits/teams/${teamId}/refund`, { ...admin, body: { job_id: job, reason: "goodwill" } });
     await expectStatus(409, "POST", `/api/credits/teams/${teamId}/refund`, { ...admin, body: { job_id: job, reason: "goodwill" } });
 
+    // Webhooks (team and organization): the signing secret is shown by the PUT that made it only.
+    const hookUrl = `${inject("webhookReceiverUrl")}/hook/${uid("secrets")}`;
+    await expectStatus(200, "PUT", `/api/teams/${teamId}/webhook`, { ...admin, body: { url: hookUrl, low_balance_threshold: 5 } });
+    await expectStatus(422, "PUT", `/api/teams/${teamId}/webhook`, {
+      ...admin,
+      body: { url: "https://10.0.0.1/h", events: ["job.failed"] },
+    });
+    await expectStatus(200, "GET", `/api/teams/${teamId}/webhook`, xAdmin);
+    await expectStatus(200, "PUT", `/api/organizations/${org}/webhook`, { ...admin, body: { url: hookUrl, events: ["team.suspended"] } });
+    await expectStatus(200, "GET", `/api/organizations/${org}/webhook`, admin);
+
     // Status changes.
     await expectStatus(200, "PUT", `/api/teams/${teamId}/pause`, admin);
     await expectStatus(429, "POST", "/api/jobs/create", { ...team, body: { team_id: teamId, job_type: "t" } });
@@ -285,6 +309,11 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(401, "GET", `/api/credits/teams/${teamId}/balance`, { key: graceful });
     await expectStatus(200, "GET", `/api/credits/teams/${teamId}/balance`, { key });
 
+    await expectStatus(200, "GET", `/api/teams/${teamId}/webhook/deliveries`, admin);
+    await expectStatus(200, "DELETE", `/api/organizations/${org}/webhook`, admin);
+    await expectStatus(200, "DELETE", `/api/teams/${teamId}/webhook`, admin);
+    expect(webhookSecrets.size).toBe(2);
+
     // Deletion last.
     await expectStatus(200, "DELETE", `/api/teams/${teamId}`, admin);
     await expectStatus(404, "DELETE", `/api/teams/${teamId}`, admin);
@@ -313,6 +342,9 @@ describe("no secret in any response, header or log line", () => {
         expect(s.body, `${name} in the body of ${where}`).not.toContain(secret);
         expect(s.headers, `${name} in the headers of ${where}`).not.toContain(secret);
       }
+      for (const secret of webhookSecrets) {
+        if (s.issuesSecret !== secret) expect(s.body + s.headers, `a webhook secret in ${where}`).not.toContain(secret.slice(6));
+      }
       for (const vk of virtualKeys) {
         if (s.issues === vk) continue;
         for (const part of fragments(vk)) {
@@ -324,6 +356,7 @@ describe("no secret in any response, header or log line", () => {
     const logs = logLines.join("\n");
     for (const [name, secret] of Object.entries(fixed)) expect(logs, `${name} in a log line`).not.toContain(secret);
     for (const vk of virtualKeys) for (const part of fragments(vk)) expect(logs, "a virtual key in a log line").not.toContain(part);
+    for (const secret of webhookSecrets) expect(logs, "a webhook secret in a log line").not.toContain(secret.slice(6));
 
     // --- At rest: D1 and the team's ledger hold none of them either (keys only as keyed hashes).
     const tables = (
@@ -348,6 +381,8 @@ describe("no secret in any response, header or log line", () => {
         }),
       );
     }
+    // D1 keeps webhook secrets sealed (the team's object keeps its own in clear: it signs with them).
+    for (const secret of webhookSecrets) for (const stored of d1) expect(stored, "a webhook secret in D1").not.toContain(secret.slice(6));
     for (const stored of [...d1, ...ledgers]) {
       for (const [name, secret] of Object.entries(fixed)) expect(stored, `${name} stored`).not.toContain(secret);
       for (const vk of virtualKeys)

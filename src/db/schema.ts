@@ -108,3 +108,21 @@ export const idempotencyRecords = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.idempotencyKey] })],
 );
+
+// Signed webhooks (README "Webhooks"): one per team and one per organization (for all its
+// teams). The signing secret is kept sealed under KEY_PEPPER; the team's object, which signs
+// deliveries, gets it pushed in clear. Deleting a team deletes its row (repository.deleteTeam).
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    // 'team' or 'organization'; owner_id is that team's or organization's id.
+    scope: text("scope").notNull(),
+    ownerId: text("owner_id").notNull(),
+    url: text("url").notNull(),
+    events: text("events", { mode: "json" }).$type<string[]>().notNull(),
+    lowBalanceThreshold: integer("low_balance_threshold"),
+    secretSealed: text("secret_sealed").notNull(),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.ownerId] })],
+);

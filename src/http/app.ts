@@ -17,6 +17,7 @@ import { organizationRoutes } from "./routes/organizations";
 import { pricingRoutes } from "./routes/pricing";
 import { streamingRoutes } from "./routes/streaming";
 import { teamRoutes } from "./routes/teams";
+import { webhookRoutes } from "./routes/webhooks";
 import { validationHook } from "./validation";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -87,6 +88,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);
   app.route("/v1", openAIRoutes);
+  app.route("/api", webhookRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -12,6 +12,7 @@ import { operationId } from "./idempotency";
 import type { CreateTeam } from "./routes/teams";
 import { DEFAULT_JOB_TTL_SECONDS } from "./schemas/teams";
 import { loadTeam, pepper, withBalance } from "./team-views";
+import { organizationWebhookFor } from "./webhook-config";
 
 // Creating a team: its D1 rows (the key only as a keyed hash), then its ledger, opened under the
 // request's operation id. With an Idempotency-Key the new key is kept sealed with that operation,
@@ -97,9 +98,10 @@ async function openLedger(c: AppContext, init: AccountInit, operation: { id: str
 
 export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const repo = c.get("repo");
-  const [organization, missingGroups] = await Promise.all([
+  const [organization, missingGroups, webhooks] = await Promise.all([
     repo.getOrganization(body.organization_id),
     repo.missingModelGroups(body.model_groups),
+    organizationWebhookFor(c, body.organization_id),
   ]);
   if (!organization) throw apiError(404, `Organization '${body.organization_id}' not found`);
   if (missingGroups.length > 0) throw apiError(404, `Model group '${missingGroups[0]}' not found`);
@@ -107,7 +109,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const operation = operationId(c);
   const { key, prefix } = generateVirtualKey();
   const keyHash = await hashVirtualKey(pepper(c), key);
-  const init = accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups));
+  const init = { ...accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups)), webhooks };
   try {
     await repo.createTeam({
       teamId: body.team_id,

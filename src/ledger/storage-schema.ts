@@ -176,4 +176,40 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       );
     `,
   },
+  {
+    id: 20,
+    // Webhooks (webhook-outbox.ts): the team's endpoints (its own and its organization's) with
+    // whether the balance is now below each one's threshold / exhausted (so a crossing fires
+    // once), and the outbox of events, born in the same transaction as the change they tell of.
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        scope TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        low_balance_threshold INTEGER,
+        secret TEXT NOT NULL,
+        below_low INTEGER NOT NULL,
+        exhausted INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE webhook_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        next_attempt_ms INTEGER,
+        last_attempt_ms INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at_ms INTEGER,
+        attempt_log TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX webhook_outbox_pending ON webhook_outbox (scope, seq) WHERE state = 'pending';
+      CREATE INDEX webhook_outbox_created ON webhook_outbox (created_at_ms);
+    `,
+  },
 ];

@@ -99,14 +99,16 @@ export class LedgerStore {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') AND expires_at_ms <= ?", nowMs).toArray();
   }
 
-  /** Releases every open job past its time-to-live, never charging it (call inside a transaction). */
-  expireOpenJobsBy(nowMs: number): void {
-    for (const job of this.openJobsExpiredBy(nowMs)) {
+  /** Releases every open job past its time-to-live, never charging it (call inside a transaction); returns them. */
+  expireOpenJobsBy(nowMs: number): JobRow[] {
+    const expired = this.openJobsExpiredBy(nowMs);
+    for (const job of expired) {
       this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
       this.expireJob(job.job_id, isoNow(nowMs));
       releaseJobHold(this, job);
       this.bumpUsage(job.created_at, job.job_type, { expired: 1 });
     }
+    return expired;
   }
 
   /** When the next open job expires, or null with none open. */

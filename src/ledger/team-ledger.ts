@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Repository } from "../db/repository";
+import { log } from "../log";
+import type { WebhookChange } from "../webhooks/events";
 import type { AccessChange, Caller } from "./access";
 import { AccessStore } from "./access-storage";
 import {
@@ -59,6 +61,9 @@ import {
   pageOf,
   usageReportOf,
 } from "./views";
+import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
+import { WebhookOutbox } from "./webhook-outbox";
+import { webhookDeliveriesOf } from "./webhook-views";
 
 export type { Caller } from "./access";
 
@@ -80,6 +85,9 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly tokens = new TeamTokenRate();
   private readonly holds: HoldStore;
   private readonly d1: Repository;
+  /** Webhook events, born with the changes they tell of (webhook-outbox.ts), sent by the alarm (webhook-delivery.ts). */
+  private readonly webhooks: WebhookOutbox;
+  private readonly delivery: WebhookDelivery;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,6 +97,11 @@ export class TeamLedger extends DurableObject<Env> {
     this.holds = new HoldStore(ctx.storage.sql);
     this.d1 = new Repository(env.DB);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
+    // A new event wakes the alarm, which delivers it: the request that made it does not wait.
+    const wake = () =>
+      this.scheduleAlarm(Date.now()).catch((e) => log("error", "could not schedule webhook delivery", { error: String(e) }));
+    this.webhooks = new WebhookOutbox(ctx.storage.sql, () => void wake());
+    this.delivery = new WebhookDelivery(this.webhooks, deliverySettingsOf(env));
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -109,6 +122,7 @@ export class TeamLedger extends DurableObject<Env> {
       this.store.insertAccount(init, isoNow());
       this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
       this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
+      for (const set of init.webhooks ?? []) this.webhooks.change(this.store.account(), { set }, Date.now());
       return ok(balanceOf(this.store.account()!, "admin"));
     });
   }
@@ -123,13 +137,16 @@ export class TeamLedger extends DurableObject<Env> {
       if (!this.store.account()) return accountNotFound();
       if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
       const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
+      this.balanceChanged();
       return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
     });
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
-    if (!this.store.account()) return accountNotFound();
+    const before = this.store.account();
+    if (!before) return accountNotFound();
     this.store.setStatus(status);
+    if (status === "suspended" && before.status !== "suspended") this.webhooks.emit("team.suspended", this.store.account()!, Date.now());
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -155,6 +172,7 @@ export class TeamLedger extends DurableObject<Env> {
     });
     // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
     recomputeHolds(this.store, this.store.account()!);
+    this.balanceChanged();
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
@@ -195,7 +213,7 @@ export class TeamLedger extends DurableObject<Env> {
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
     // After the money is written: the alarm only expires jobs, it never decides a charge.
-    if (created.ok) await this.scheduleExpiry(Date.parse(created.value.expires_at));
+    if (created.ok) await this.scheduleAlarm(Date.parse(created.value.expires_at));
     return created;
   }
 
@@ -203,7 +221,10 @@ export class TeamLedger extends DurableObject<Env> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const refused = this.refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
-    return refused ?? ok(reserveForJob(this.store, acct, input, Date.now()));
+    if (refused) return refused;
+    const created = reserveForJob(this.store, acct, input, Date.now());
+    this.balanceChanged();
+    return ok(created);
   }
 
   /**
@@ -232,6 +253,7 @@ export class TeamLedger extends DurableObject<Env> {
     const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
     const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens) : null;
     if (placed && "ok" in placed) return placed;
+    if (placed) this.balanceChanged();
     return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));
   }
 
@@ -249,6 +271,7 @@ export class TeamLedger extends DurableObject<Env> {
     }
     const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
     if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+    this.balanceChanged();
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
@@ -299,6 +322,8 @@ export class TeamLedger extends DurableObject<Env> {
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
     const summary = settleCompletion(this.store, acct, job, input);
+    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
+    this.balanceChanged();
     return ok(this.completionAnswer(job.job_id, summary));
   }
 
@@ -319,6 +344,7 @@ export class TeamLedger extends DurableObject<Env> {
       const transaction = this.store.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
       this.store.markJobRefunded(jobId);
       this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
+      this.balanceChanged();
       return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
     });
   }
@@ -357,18 +383,44 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period)));
   }
 
-  // ---------------------------------------------------------------- expiry
+  // ---------------------------------------------------------------- webhooks
 
-  /** Expires open jobs past their time-to-live: released, never charged. Safe to run twice. */
-  async alarm(): Promise<void> {
-    this.store.transaction(() => this.store.expireOpenJobsBy(Date.now()));
-    const next = this.store.nextExpiryMs();
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+  /** Sets, replaces or removes one of the team's webhooks (pushed by the admin routes, as access changes are). */
+  changeWebhook(change: WebhookChange): LedgerResult<null> {
+    this.webhooks.change(this.store.account(), change, Date.now());
+    return ok(null);
   }
 
-  private async scheduleExpiry(expiresAtMs: number): Promise<void> {
+  webhookDeliveries(limit: number, offset: number): LedgerResult<ReturnType<typeof webhookDeliveriesOf>> {
+    const acct = this.store.account();
+    if (!acct) return accountNotFound();
+    return ok(webhookDeliveriesOf(acct.team_id, this.webhooks.recent(limit, offset), limit, offset));
+  }
+
+  /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */
+  private balanceChanged(): void {
+    this.webhooks.balanceChanged(this.store.account()!, Date.now());
+  }
+
+  // ---------------------------------------------------------------- alarm
+
+  /** Expires open jobs past their time-to-live (released, never charged; safe to run twice), then sends due webhooks. */
+  async alarm(): Promise<void> {
+    this.store.transaction(() => {
+      const expired = this.store.expireOpenJobsBy(Date.now());
+      this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
+      if (expired.length > 0) this.balanceChanged();
+    });
+    // A run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
+    if (!(await this.delivery.deliverDue(Date.now()))) return;
+    const due = [this.store.nextExpiryMs(), this.delivery.nextDeliveryDueAt()].filter((ms) => ms !== null);
+    if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
+  }
+
+  /** Makes the alarm run by `atMs`: it only ever moves earlier (jobs' expiry and webhooks share it). */
+  private async scheduleAlarm(atMs: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > expiresAtMs) await this.ctx.storage.setAlarm(expiresAtMs);
+    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
   }
 
   // ---------------------------------------------------------------- guards

@@ -1,4 +1,5 @@
 import type { LedgerErrorCode } from "../errors";
+import type { WebhookEndpoint } from "../webhooks/events";
 import type { Overdraft, UnpricedCalls } from "./holds";
 import type { BudgetMode, BudgetSettings } from "./money";
 
@@ -35,6 +36,8 @@ export interface AccountInit {
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
+  /** Its organization's webhook, if it has one: a new team is told its events from the start. */
+  webhooks?: WebhookEndpoint[];
 }
 
 export interface Balance {
