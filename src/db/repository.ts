@@ -5,6 +5,7 @@ import { IdempotencyRecords } from "./idempotency-records";
 import { runQuery } from "./query";
 import * as schema from "./schema";
 import { apiKeys, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
+import { UsageRecords } from "./usage-records";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type ModelGroupRow = typeof modelGroups.$inferSelect;
@@ -26,6 +27,8 @@ export class Repository {
   readonly idempotency: IdempotencyRecords;
   /** What the team objects decide access from: key owners, a team's keys and groups. */
   readonly access: AccessRecords;
+  /** Usage totals the team objects send, that reports read. */
+  readonly usage: UsageRecords;
 
   // Conditional multi-row replacements are written as plain D1 statements (still bound
   // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
@@ -33,6 +36,7 @@ export class Repository {
     this.db = drizzle(d1, { schema });
     this.idempotency = new IdempotencyRecords(this.db);
     this.access = new AccessRecords(this.db);
+    this.usage = new UsageRecords(this.db);
   }
 
   /**
@@ -282,6 +286,7 @@ export class Repository {
         this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
         this.db.delete(teams).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
         this.idempotency.forTeam(teamId),
+        this.usage.forTeam(teamId),
       ]);
       return deleted.length > 0;
     });

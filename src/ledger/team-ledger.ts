@@ -49,6 +49,7 @@ import type {
   TeamStatus,
   UsageReport,
 } from "./types";
+import { UsageFlush } from "./usage-flush";
 import {
   balanceOf,
   CALLS_PAGE_DEFAULT,
@@ -80,6 +81,10 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly tokens = new TeamTokenRate();
   private readonly holds: HoldStore;
   private readonly d1: Repository;
+  /** Sends the usage aggregates to D1 for the reports, from the alarm (usage-flush.ts). */
+  private readonly usageFlush: UsageFlush;
+  /** When this object last set its alarm for (null: none set, or not known in this instance). */
+  private alarmAtMs: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,6 +94,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.holds = new HoldStore(ctx.storage.sql);
     this.d1 = new Repository(env.DB);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
+    this.usageFlush = new UsageFlush(ctx.storage.sql, this.d1);
+    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in) get their alarm.
+    const due = this.usageFlush.nextFlushDueAt();
+    if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -161,6 +170,7 @@ export class TeamLedger extends DurableObject<Env> {
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
   async closeAccount(): Promise<LedgerResult<null>> {
     await this.ctx.storage.deleteAlarm();
+    this.alarmAtMs = null;
     await this.store.eraseAll();
     this.store.migrate();
     return ok(null);
@@ -169,8 +179,24 @@ export class TeamLedger extends DurableObject<Env> {
   async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    const rows = this.store.ledgerRows(limit, offset).map((r) => ({ ...r, team_id: acct.team_id }));
+    const rows = this.store.ledgerRows(limit, offset).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
     return ok(pageOf(rows, limit, offset));
+  }
+
+  /**
+   * The ledger newest first from before position `beforeSeq` (null: the newest), for exports that
+   * page through it all: rows written meanwhile do not shift the pages. `next` continues, null at the end.
+   */
+  async transactionsBefore(
+    caller: Caller,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<LedgerResult<{ items: LedgerEntry[]; next: number | null }>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
+    const rows = this.store.ledgerRowsBefore(beforeSeq, limit);
+    const items = rows.slice(0, limit).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
+    return ok({ items, next: rows.length > limit ? rows[limit - 1].seq : null });
   }
 
   // ---------------------------------------------------------------- access
@@ -194,8 +220,9 @@ export class TeamLedger extends DurableObject<Env> {
     const { operation, jobId, ...request } = input;
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
-    // After the money is written: the alarm only expires jobs, it never decides a charge.
-    if (created.ok) await this.scheduleExpiry(Date.parse(created.value.expires_at));
+    // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
+    if (created.ok) await this.scheduleAlarm(Date.parse(created.value.expires_at));
+    await this.scheduleUsageFlush();
     return created;
   }
 
@@ -236,7 +263,7 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
-  recordCall(jobId: string, call: CallRecord): LedgerResult<{ call_id: string; client_cost_usd: number }> {
+  async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
@@ -249,6 +276,7 @@ export class TeamLedger extends DurableObject<Env> {
     }
     const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
     if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+    await this.scheduleUsageFlush();
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
@@ -283,7 +311,9 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    return this.once("completeJob", operation, request, () => this.settleJob(request));
+    const settled = await this.once("completeJob", operation, request, () => this.settleJob(request));
+    await this.scheduleUsageFlush();
+    return settled;
   }
 
   private settleJob(input: Completion): LedgerResult<CompletionSummary> {
@@ -309,8 +339,12 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Gives back what a completed job was charged, once. */
-  refundJob(jobId: string, reason: string, operation: Operation): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
-    return this.once("refundJob", operation, { jobId, reason }, () => {
+  async refundJob(
+    jobId: string,
+    reason: string,
+    operation: Operation,
+  ): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
+    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => {
       if (!this.store.account()) return accountNotFound();
       const job = this.store.job(jobId);
       if (!job) return jobNotFound(jobId);
@@ -321,6 +355,8 @@ export class TeamLedger extends DurableObject<Env> {
       this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
       return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
     });
+    await this.scheduleUsageFlush();
+    return refunded;
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
@@ -350,25 +386,43 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(pageOf(rows, filter.limit, filter.offset));
   }
 
-  /** A month's usage from the aggregates kept as jobs and calls happen: as cheap with a million jobs as with ten. */
+  /**
+   * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
+   * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
+   */
   async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period)));
+    return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period), caller.kind));
   }
 
-  // ---------------------------------------------------------------- expiry
+  // ---------------------------------------------------------------- alarm
 
-  /** Expires open jobs past their time-to-live: released, never charged. Safe to run twice. */
+  /**
+   * Expires open jobs past their time-to-live (released, never charged), then sends the usage
+   * totals not yet in D1. Safe to run twice.
+   */
   async alarm(): Promise<void> {
     this.store.transaction(() => this.store.expireOpenJobsBy(Date.now()));
-    const next = this.store.nextExpiryMs();
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    await this.usageFlush.flush(this.store.account());
+    const next = [this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt()].filter((t) => t !== null);
+    this.alarmAtMs = next.length > 0 ? Math.min(...next) : null;
+    if (this.alarmAtMs !== null) await this.ctx.storage.setAlarm(this.alarmAtMs);
   }
 
-  private async scheduleExpiry(expiresAtMs: number): Promise<void> {
+  /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier. */
+  private async scheduleAlarm(atMs: number): Promise<void> {
+    // The alarm this object set last: calls in a burst skip the storage round trip.
+    if (this.alarmAtMs !== null && this.alarmAtMs <= atMs && this.alarmAtMs > Date.now()) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > expiresAtMs) await this.ctx.storage.setAlarm(expiresAtMs);
+    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
+    this.alarmAtMs = Math.min(current ?? atMs, atMs);
+  }
+
+  /** After a change to usage: its totals go to D1 a few seconds later, with whatever else changed meanwhile. */
+  private async scheduleUsageFlush(): Promise<void> {
+    const due = this.usageFlush.nextFlushDueAt();
+    if (due !== null) await this.scheduleAlarm(due);
   }
 
   // ---------------------------------------------------------------- guards
