@@ -2,6 +2,7 @@ import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject,
 import { describe, expect, it } from "vitest";
 import { Repository } from "../src/db/repository";
 import worker from "../src/index";
+import { LedgerStore } from "../src/ledger/storage";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import { ADMIN_KEY, api, createGroup, createJob, createOrg, json, llmCall, type TestTeam, uid, userMessage } from "./helpers";
 
@@ -194,6 +195,30 @@ describe("a team's usage", () => {
       const res = await api("GET", `/api/teams/${team.teamId}/usage?period=${bad}`, { key: team.key });
       expect(res.status, bad).toBe(422);
     }
+  });
+});
+
+describe("upgrading a team's object (ledger migration 10)", () => {
+  it("fills the per-day, per-group and per-model aggregates from the jobs and calls it already holds", async () => {
+    const team = await teamIn(await createOrg(), await groups());
+    await workload(team, 3);
+    const path = `/api/teams/${team.teamId}/usage`;
+    const [month, day] = [await json("GET", path, 200), await json("GET", `${path}?period=${new Date().toISOString().slice(0, 10)}`, 200)];
+    // Back to the tables as they were before migration 10 (its aggregates gone), then migrate.
+    await runInDurableObject(env.TEAM_LEDGER.getByName(team.teamId), (_ledger, state) => {
+      state.storage.sql.exec(`
+        DROP TABLE usage_daily; DROP TABLE usage_models_daily; DROP TABLE usage_dirty;
+        CREATE TABLE usage_monthly (period TEXT NOT NULL, job_type TEXT NOT NULL, jobs INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (period, job_type));
+        DELETE FROM _ledger_migrations WHERE id = 10;`);
+      new LedgerStore(state.storage).migrate();
+      const dirty = state.storage.sql.exec<{ day: string }>("SELECT day FROM usage_dirty").toArray();
+      expect(dirty.map((d) => d.day)).toEqual([new Date().toISOString().slice(0, 10)]);
+    });
+    expect(await json("GET", path, 200)).toEqual(month);
+    expect(await json("GET", `${path}?period=${day.period}`, 200)).toEqual(day);
+    expect(month.summary.jobs).toBe(8);
+    expect(month.models["gpt-4o-mini"].calls).toBe(5);
   });
 });
 
