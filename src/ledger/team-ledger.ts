@@ -17,6 +17,7 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "./admission";
+import { AlarmClock } from "./alarm-clock";
 import { placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
 import { HoldStore } from "./hold-store";
 import type { CallBudget } from "./holds";
@@ -83,8 +84,7 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly d1: Repository;
   /** Sends the usage aggregates to D1 for the reports, from the alarm (usage-flush.ts). */
   private readonly usageFlush: UsageFlush;
-  /** When this object last set its alarm for (null: none set, or not known in this instance). */
-  private alarmAtMs: number | null = null;
+  private readonly alarmClock: AlarmClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -95,6 +95,7 @@ export class TeamLedger extends DurableObject<Env> {
     this.d1 = new Repository(env.DB);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
     this.usageFlush = new UsageFlush(ctx.storage.sql, this.d1);
+    this.alarmClock = new AlarmClock(ctx.storage);
     // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in) get their alarm.
     const due = this.usageFlush.nextFlushDueAt();
     if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
@@ -169,8 +170,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
   async closeAccount(): Promise<LedgerResult<null>> {
-    await this.ctx.storage.deleteAlarm();
-    this.alarmAtMs = null;
+    await this.alarmClock.clear();
     await this.store.eraseAll();
     this.store.migrate();
     return ok(null);
@@ -405,18 +405,12 @@ export class TeamLedger extends DurableObject<Env> {
   async alarm(): Promise<void> {
     this.store.transaction(() => this.store.expireOpenJobsBy(Date.now()));
     await this.usageFlush.flush(this.store.account());
-    const next = [this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt()].filter((t) => t !== null);
-    this.alarmAtMs = next.length > 0 ? Math.min(...next) : null;
-    if (this.alarmAtMs !== null) await this.ctx.storage.setAlarm(this.alarmAtMs);
+    await this.alarmClock.setNext([this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt()]);
   }
 
   /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier. */
-  private async scheduleAlarm(atMs: number): Promise<void> {
-    // The alarm this object set last: calls in a burst skip the storage round trip.
-    if (this.alarmAtMs !== null && this.alarmAtMs <= atMs && this.alarmAtMs > Date.now()) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
-    this.alarmAtMs = Math.min(current ?? atMs, atMs);
+  private scheduleAlarm(atMs: number): Promise<void> {
+    return this.alarmClock.moveEarlier(atMs);
   }
 
   /** After a change to usage: its totals go to D1 a few seconds later, with whatever else changed meanwhile. */
