@@ -345,6 +345,42 @@ describe("an organization's usage", () => {
     expect(await json("GET", `/api/credits/teams/${team.teamId}/balance`, 200)).toEqual(before);
   });
 
+  it("a long backlog (an upgraded team's history) goes to D1 at most a month of days per batch, until all is sent", async () => {
+    const team = await teamIn(await createOrg(), await groups());
+    const stub = env.TEAM_LEDGER.getByName(team.teamId);
+    await flush(team);
+    const batches: number[] = [];
+    const recording = new Proxy(env.DB, {
+      get(t, prop) {
+        const value = Reflect.get(t, prop);
+        if (prop !== "batch") return typeof value === "function" ? value.bind(t) : value;
+        return (statements: D1PreparedStatement[]) => {
+          batches.push(statements.length);
+          return value.call(t, statements);
+        };
+      },
+    });
+    await flushThrough(team, recording);
+    await runInDurableObject(stub, (_ledger, state) => {
+      for (let d = 0; d < 40; d++) {
+        const day = new Date(Date.UTC(2025, 0, 1 + d)).toISOString().slice(0, 10);
+        state.storage.sql.exec("INSERT INTO usage_daily (day, job_type, jobs, completed) VALUES (?, 'old', 2, 2)", day);
+        state.storage.sql.exec("INSERT INTO usage_dirty (day, version, since_ms) VALUES (?, 1, 0)", day);
+      }
+      return state.storage.setAlarm(Date.now());
+    });
+    const sent = async () =>
+      (await env.DB.prepare("SELECT COUNT(*) AS n, SUM(jobs) AS jobs FROM team_usage_daily WHERE team_id = ? AND job_type = 'old'")
+        .bind(team.teamId)
+        .first<{ n: number; jobs: number }>())!;
+    // The alarm runs again at once while days are left (here, or by itself).
+    for (let i = 0; i < 20 && (await sent()).n < 40; i++) await flush(team);
+    expect(await sent()).toEqual({ n: 40, jobs: 80 });
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(31);
+    expect((await json("GET", `/api/organizations/${team.organizationId}/usage?period=2025-02`, 200)).summary.jobs).toBe(9 * 2);
+  });
+
   it("reaches D1 by itself a few seconds after the work (the alarm)", async () => {
     const org = await createOrg();
     const team = await teamIn(org, await groups());

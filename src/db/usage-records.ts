@@ -1,4 +1,4 @@
-import { and, count, eq, like, sql } from "drizzle-orm";
+import { and, count, eq, gte, lte, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { runQuery } from "./query";
@@ -46,8 +46,11 @@ const sums = {
   provider_cost_nano: sum(teamUsageDaily.providerCostNano),
 };
 
-/** The days a period covers: `YYYY-MM` a month, `YYYY-MM-DD` one day. */
-const daysOf = (period: string) => like(teamUsageDaily.day, period.length === 7 ? `${period}-%` : period);
+/** The days a period covers, as a range the (organization, day) index serves: `YYYY-MM` a month, `YYYY-MM-DD` one day. */
+const daysOf = (period: string) =>
+  period.length === 7
+    ? and(gte(teamUsageDaily.day, `${period}-01`), lte(teamUsageDaily.day, `${period}-31`))
+    : eq(teamUsageDaily.day, period);
 
 export class UsageRecords {
   constructor(private readonly db: DrizzleD1Database<typeof schema>) {}

@@ -7,6 +7,8 @@ import { clearDirty, dailyRowsOf, dirtyDays, oldestDirtyMs } from "./usage-store
 export const USAGE_FLUSH_DELAY_MS = 2_000;
 /** After a failed send, the next try waits this long (the totals stay dirty meanwhile). */
 export const USAGE_FLUSH_RETRY_MS = 30_000;
+/** Days sent in one D1 batch (each is a row per job type); more wait for the next alarm, due at once. */
+export const USAGE_FLUSH_MAX_DAYS = 31;
 
 /**
  * Sends a team's usage totals to D1 for the reports, off the money path: settlements only mark
@@ -17,6 +19,8 @@ export const USAGE_FLUSH_RETRY_MS = 30_000;
 export class UsageFlush {
   /** Not before this (ms) after a failure; in memory, so a restarted object tries at once. */
   private retryAtMs = 0;
+  /** The send under way: sends run one after another, so an older total never lands after a newer one. */
+  private sending: Promise<boolean> = Promise.resolve(true);
 
   constructor(
     private readonly sql: SqlStorage,
@@ -29,9 +33,14 @@ export class UsageFlush {
     return since === null ? null : Math.max(since + USAGE_FLUSH_DELAY_MS, this.retryAtMs);
   }
 
-  /** Sends every dirty day's totals; true when D1 has them (or there was nothing to send). */
-  async flush(acct: AccountRow | null): Promise<boolean> {
-    const dirty = dirtyDays(this.sql);
+  /** Sends the dirty days' totals (up to USAGE_FLUSH_MAX_DAYS); true when D1 has them (or there was nothing to send). */
+  flush(acct: AccountRow | null): Promise<boolean> {
+    this.sending = this.sending.then(() => this.send(acct));
+    return this.sending;
+  }
+
+  private async send(acct: AccountRow | null): Promise<boolean> {
+    const dirty = dirtyDays(this.sql, USAGE_FLUSH_MAX_DAYS);
     if (dirty.length === 0 || !acct) return true;
     const rows = dailyRowsOf(
       this.sql,

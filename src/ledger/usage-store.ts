@@ -86,9 +86,9 @@ export function modelUsageRows(sql: SqlStorage, period: string): Array<ModelUsag
     .toArray();
 }
 
-/** Days whose totals D1 has not been sent yet, with the version each was read at. */
-export function dirtyDays(sql: SqlStorage): Array<{ day: string; version: number }> {
-  return sql.exec<{ day: string; version: number }>("SELECT day, version FROM usage_dirty ORDER BY day").toArray();
+/** Days whose totals D1 has not been sent yet (the longest waiting first), with the version each was read at. */
+export function dirtyDays(sql: SqlStorage, limit: number): Array<{ day: string; version: number }> {
+  return sql.exec<{ day: string; version: number }>("SELECT day, version FROM usage_dirty ORDER BY since_ms, day LIMIT ?", limit).toArray();
 }
 
 /** When the oldest unsent change was made, or null when D1 has everything. */
