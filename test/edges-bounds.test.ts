@@ -128,7 +128,7 @@ async function recordCalls(team: TestTeam, jobId: string, count: number) {
         error: null,
         stream: false,
       };
-      const recorded = ledger.recordCall(jobId, call);
+      const recorded = await ledger.recordCall(jobId, call);
       if (!recorded.ok) throw new Error(`call ${i} not recorded: ${recorded.detail}`);
     }
   });

@@ -247,6 +247,11 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(200, "GET", "/v1/models", team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/jobs?status=completed`, team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/usage`, team);
+    await expectStatus(200, "GET", `/api/teams/${teamId}/usage?format=csv`, admin);
+    await expectStatus(200, "GET", `/api/credits/teams/${teamId}/transactions?format=csv`, team);
+    await expectStatus(200, "GET", `/api/organizations/${org}/usage`, admin);
+    await expectStatus(200, "GET", `/api/organizations/${org}/usage`, { ...admin, headers: { accept: "text/csv" } });
+    await expectStatus(200, "GET", `/api/stats/dashboard?organization_id=${org}`, admin);
     await expectStatus(200, "POST", `/api/credits/teams/${teamId}/refund`, { ...admin, body: { job_id: job, reason: "goodwill" } });
     await expectStatus(409, "POST", `/api/credits/teams/${teamId}/refund`, { ...admin, body: { job_id: job, reason: "goodwill" } });
 

@@ -67,7 +67,7 @@ export class TeamLedger extends GatewayLedger {
       for (let k = 0; k < callsPerJob; k++) {
         const admitted = await this.beginCall(ADMIN, jobId, "bench");
         if (!admitted.ok) return admitted;
-        const recorded = this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
+        const recorded = await this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
         if (!recorded.ok) return recorded;
       }
       const completed = await this.completeJob(ADMIN, {
@@ -148,7 +148,7 @@ export class TeamLedger extends GatewayLedger {
     t0 = performance.now();
     for (const jobId of ids) {
       await this.beginCall(ADMIN, jobId, "bench");
-      this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
+      await this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
     }
     value.call = (performance.now() - t0) / reps;
     t0 = performance.now();

@@ -19,8 +19,8 @@ import {
   JobCreated,
   LlmCallAnswer,
   LlmCallBody,
-  Usage,
 } from "../../src/http/schemas/jobs";
+import { TeamUsage } from "../../src/http/schemas/reports";
 import { Balance } from "../../src/http/schemas/teams";
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "schemas.gen.ts");
@@ -40,7 +40,12 @@ const TYPES: [name: string, schema: z.ZodType, io: "input" | "output", descripti
   ["JobCompletion", CompletionSummary, "output", "What complete answers: the job's costs and its first calls."],
   ["Job", Job, "output", "A job with one page of its calls (getJob)."],
   ["Balance", Balance, "output", "A team's credit balance."],
-  ["Usage", Usage, "output", "A team's usage for one month, in total and per job type."],
+  [
+    "Usage",
+    TeamUsage,
+    "output",
+    "A team's usage for a month or a day: in total, per job type and per model group (admins also per model).",
+  ],
   ["ValidationError", ValidationErrorBody, "output", "The body of a 422 answer: one entry per invalid field."],
 ];
 

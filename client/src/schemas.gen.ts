@@ -203,7 +203,7 @@ status: ("active" | "suspended" | "paused")
 }
 
 /**
- * A team's usage for one month, in total and per job type.
+ * A team's usage for a month or a day: in total, per job type and per model group (admins also per model).
  */
 export interface Usage {
 team_id: string
@@ -220,6 +220,7 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+provider_cost_usd?: number
 }
 job_types: {
 [k: string]: {
@@ -234,6 +235,27 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+provider_cost_usd?: number
+}
+}
+model_groups: {
+[k: string]: {
+calls: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+provider_cost_usd?: number
+}
+}
+models?: {
+[k: string]: {
+calls: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+provider_cost_usd?: number
 }
 }
 }

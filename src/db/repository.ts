@@ -5,6 +5,7 @@ import { IdempotencyRecords } from "./idempotency-records";
 import { runQuery } from "./query";
 import * as schema from "./schema";
 import { apiKeys, modelGroupModels, modelGroups, modelPricing, organizations, teamModelGroups, teams } from "./schema";
+import { UsageRecords } from "./usage-records";
 import { WebhookRecords } from "./webhook-records";
 
 export type OrganizationRow = typeof organizations.$inferSelect;
@@ -29,6 +30,8 @@ export class Repository {
   readonly access: AccessRecords;
   /** Team and organization webhooks (the objects deliver; D1 keeps them for reads and new teams). */
   readonly webhooks: WebhookRecords;
+  /** Usage totals the team objects send, that reports read. */
+  readonly usage: UsageRecords;
 
   // Conditional multi-row replacements are written as plain D1 statements (still bound
   // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
@@ -37,6 +40,7 @@ export class Repository {
     this.idempotency = new IdempotencyRecords(this.db);
     this.access = new AccessRecords(this.db);
     this.webhooks = new WebhookRecords(this.db);
+    this.usage = new UsageRecords(this.db);
   }
 
   /**
@@ -287,6 +291,7 @@ export class Repository {
         this.db.delete(teams).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
         this.idempotency.forTeam(teamId),
         this.webhooks.forTeam(teamId),
+        this.usage.forTeam(teamId),
       ]);
       return deleted.length > 0;
     });

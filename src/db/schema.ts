@@ -126,3 +126,30 @@ export const webhooks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.ownerId] })],
 );
+
+// Reports: each team's usage per day (of the job's creation, UTC) and job type, as absolute
+// totals its TeamLedger object sends a few seconds after they change (src/ledger/usage-flush.ts).
+// Organization reports and the dashboard read only this table, never the objects.
+export const teamUsageDaily = sqliteTable(
+  "team_usage_daily",
+  {
+    teamId: text("team_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    day: text("day").notNull(),
+    jobType: text("job_type").notNull(),
+    jobs: integer("jobs").notNull(),
+    completed: integer("completed").notNull(),
+    failed: integer("failed").notNull(),
+    cancelled: integer("cancelled").notNull(),
+    expired: integer("expired").notNull(),
+    calls: integer("calls").notNull(),
+    creditsCharged: integer("credits_charged").notNull(),
+    promptTokens: integer("prompt_tokens").notNull(),
+    completionTokens: integer("completion_tokens").notNull(),
+    totalTokens: integer("total_tokens").notNull(),
+    clientCostNano: integer("client_cost_nano").notNull(),
+    providerCostNano: integer("provider_cost_nano").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.day, t.jobType] }), index("team_usage_daily_org_day_idx").on(t.organizationId, t.day)],
+);

@@ -15,6 +15,7 @@ import { modelGroupRoutes } from "./routes/model-groups";
 import { openAIRoutes } from "./routes/openai";
 import { organizationRoutes } from "./routes/organizations";
 import { pricingRoutes } from "./routes/pricing";
+import { organizationUsageRoutes, statsRoutes, teamUsageRoutes } from "./routes/reports";
 import { streamingRoutes } from "./routes/streaming";
 import { teamRoutes } from "./routes/teams";
 import { webhookRoutes } from "./routes/webhooks";
@@ -83,6 +84,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/model-groups", modelGroupRoutes);
   app.route("/api/teams", teamRoutes);
   app.route("/api/teams", teamJobRoutes);
+  app.route("/api/teams", teamUsageRoutes);
+  app.route("/api/organizations", organizationUsageRoutes);
+  app.route("/api/stats", statsRoutes);
   app.route("/api/credits", creditRoutes);
   app.route("/api/jobs", jobRoutes);
   app.route("/api/jobs", streamingRoutes);

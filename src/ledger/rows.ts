@@ -97,6 +97,17 @@ export type UsageRow = {
   completion_tokens: number;
   total_tokens: number;
   client_cost_nano: number;
+  provider_cost_nano: number;
+};
+
+/** A model group's or a model's calls in a period. */
+export type ModelUsageRow = {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_nano: number;
+  provider_cost_nano: number;
 };
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;

@@ -90,6 +90,14 @@ export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRo
     completion_tokens: call.completionTokens,
     total_tokens: call.totalTokens,
     client_cost_nano: clientNano,
+    provider_cost_nano: call.providerCostNano ?? 0,
+  });
+  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, {
+    prompt_tokens: call.promptTokens,
+    completion_tokens: call.completionTokens,
+    total_tokens: call.totalTokens,
+    client_cost_nano: clientNano,
+    provider_cost_nano: call.providerCostNano ?? 0,
   });
   refreshExposure(store, acct, job.job_id);
   const updated = store.job(job.job_id)!;

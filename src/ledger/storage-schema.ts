@@ -177,6 +177,64 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
   {
+    id: 10,
+    // Reports (usage-flush.ts): usage per day (of the job's creation, UTC) and job type, and per
+    // day, model group and model that served ('' when none did); usage_dirty names the days whose
+    // totals D1 has not yet been sent (version counts the changes, so a flush that raced one
+    // leaves the day dirty). Filled from the jobs and calls kept here, so every team's history
+    // is in them; usage_monthly is replaced (a month is the sum of its days).
+    sql: `
+      CREATE TABLE usage_daily (
+        day TEXT NOT NULL,
+        job_type TEXT NOT NULL,
+        jobs INTEGER NOT NULL DEFAULT 0,
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        credits_charged INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, job_type)
+      );
+      CREATE TABLE usage_models_daily (
+        day TEXT NOT NULL,
+        model_group TEXT NOT NULL,
+        model TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, model_group, model)
+      );
+      CREATE TABLE usage_dirty (day TEXT PRIMARY KEY, version INTEGER NOT NULL, since_ms INTEGER NOT NULL);
+      INSERT INTO usage_daily (day, job_type, jobs, completed, failed, cancelled, expired, credits_charged)
+        SELECT substr(created_at, 1, 10), job_type, COUNT(*), SUM(status = 'completed'), SUM(status = 'failed'),
+          SUM(status = 'cancelled'), SUM(status = 'expired'), SUM(CASE WHEN refunded = 1 THEN 0 ELSE credits_charged END)
+        FROM jobs GROUP BY 1, 2;
+      INSERT INTO usage_daily (day, job_type, calls, prompt_tokens, completion_tokens, total_tokens, client_cost_nano, provider_cost_nano)
+        SELECT substr(j.created_at, 1, 10), j.job_type, COUNT(*), SUM(c.prompt_tokens), SUM(c.completion_tokens), SUM(c.total_tokens),
+          SUM(c.client_cost_nano), SUM(COALESCE(c.provider_cost_nano, 0))
+        FROM calls c JOIN jobs j ON j.job_id = c.job_id WHERE true GROUP BY 1, 2
+        ON CONFLICT (day, job_type) DO UPDATE SET calls = excluded.calls, prompt_tokens = excluded.prompt_tokens,
+          completion_tokens = excluded.completion_tokens, total_tokens = excluded.total_tokens,
+          client_cost_nano = excluded.client_cost_nano, provider_cost_nano = excluded.provider_cost_nano;
+      INSERT INTO usage_models_daily (day, model_group, model, calls, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
+          provider_cost_nano)
+        SELECT substr(j.created_at, 1, 10), c.model_group, COALESCE(c.model_used, ''), COUNT(*), SUM(c.prompt_tokens),
+          SUM(c.completion_tokens), SUM(c.total_tokens), SUM(c.client_cost_nano), SUM(COALESCE(c.provider_cost_nano, 0))
+        FROM calls c JOIN jobs j ON j.job_id = c.job_id GROUP BY 1, 2, 3;
+      INSERT INTO usage_dirty (day, version, since_ms) SELECT DISTINCT day, 1, 0 FROM usage_daily;
+      DROP TABLE usage_monthly;
+    `,
+  },
+  {
     id: 20,
     // Webhooks (webhook-outbox.ts): the team's endpoints (its own and its organization's) with
     // whether the balance is now below each one's threshold / exhausted (so a crossing fires

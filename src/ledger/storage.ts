@@ -1,7 +1,8 @@
 import { releaseJobHold } from "./call-holds";
-import type { AccountRow, CallRow, JobRow, LedgerRow, UsageRow } from "./rows";
+import type { AccountRow, CallRow, JobRow, LedgerRow, ModelUsageRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
 import type { AccountInit, CallRecord, CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
+import { bumpDailyUsage, bumpModelUsage, modelUsageRows, usageRows } from "./usage-store";
 
 // Every SQL statement of a team's ledger: the reads and writes the TeamLedger object makes. Nothing here decides anything; it runs inside the object, synchronously.
 
@@ -13,6 +14,9 @@ export interface CreditChange {
   /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
   heldMicro?: number;
 }
+
+const LEDGER_SELECT = `SELECT seq, transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after,
+  job_id, reason, created_at FROM ledger`;
 
 export function isoNow(ms = Date.now()): string {
   return new Date(ms).toISOString();
@@ -119,14 +123,14 @@ export class LedgerStore {
   }
 
   /** One more row than `limit`, so the caller can tell whether there is a next page. */
-  ledgerRows(limit: number, offset: number): LedgerRow[] {
+  ledgerRows(limit: number, offset: number): Array<LedgerRow & { seq: number }> {
+    return this.sql.exec<LedgerRow & { seq: number }>(`${LEDGER_SELECT} ORDER BY seq DESC LIMIT ? OFFSET ?`, limit + 1, offset).toArray();
+  }
+
+  /** Like ledgerRows, the rows written before position `beforeSeq` (all with null). */
+  ledgerRowsBefore(beforeSeq: number | null, limit: number): Array<LedgerRow & { seq: number }> {
     return this.sql
-      .exec<LedgerRow>(
-        `SELECT transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id, reason, created_at
-         FROM ledger ORDER BY seq DESC LIMIT ? OFFSET ?`,
-        limit + 1,
-        offset,
-      )
+      .exec<LedgerRow & { seq: number }>(`${LEDGER_SELECT} WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2`, beforeSeq, limit + 1)
       .toArray();
   }
 
@@ -144,10 +148,9 @@ export class LedgerStore {
       .toArray();
   }
 
-  usageRows(period: string): Array<UsageRow & { job_type: string }> {
-    return this.sql
-      .exec<UsageRow & { job_type: string }>("SELECT * FROM usage_monthly WHERE period = ? ORDER BY job_type", period)
-      .toArray();
+  /** A period's (YYYY-MM or YYYY-MM-DD) usage per job type, and per model group and model (usage-store.ts). */
+  usageRows(period: string) {
+    return { jobTypes: usageRows(this.sql, period), models: modelUsageRows(this.sql, period) };
   }
 
   // ---------------------------------------------------------------- account writes
@@ -253,17 +256,14 @@ export class LedgerStore {
     return entry;
   }
 
-  /** Adds to the month's usage aggregates of a job type (the month the job was created in). */
+  /** Adds to the usage aggregates of a job type, on the day the job was created (usage-store.ts). */
   bumpUsage(createdAt: string, jobType: string, delta: Partial<Record<keyof UsageRow, number>>): void {
-    const period = createdAt.slice(0, 7);
-    const columns = Object.keys(delta) as Array<keyof UsageRow>;
-    this.sql.exec(
-      `INSERT INTO usage_monthly (period, job_type, ${columns.join(", ")}) VALUES (?, ?, ${columns.map(() => "?").join(", ")})
-       ON CONFLICT (period, job_type) DO UPDATE SET ${columns.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
-      period,
-      jobType,
-      ...columns.map((c) => delta[c]),
-    );
+    bumpDailyUsage(this.sql, createdAt, jobType, delta);
+  }
+
+  /** Adds a recorded call to its day's per-group and per-model aggregates. */
+  bumpModelUsage(createdAt: string, modelGroup: string, model: string | null, delta: Omit<ModelUsageRow, "calls">): void {
+    bumpModelUsage(this.sql, createdAt, modelGroup, model, delta);
   }
 
   // ---------------------------------------------------------------- job writes

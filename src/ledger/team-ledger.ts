@@ -19,6 +19,7 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "./admission";
+import { AlarmClock } from "./alarm-clock";
 import { placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
 import { HoldStore } from "./hold-store";
 import type { CallBudget } from "./holds";
@@ -51,6 +52,7 @@ import type {
   TeamStatus,
   UsageReport,
 } from "./types";
+import { UsageFlush } from "./usage-flush";
 import {
   balanceOf,
   CALLS_PAGE_DEFAULT,
@@ -88,6 +90,9 @@ export class TeamLedger extends DurableObject<Env> {
   /** Webhook events, born with the changes they tell of (webhook-outbox.ts), sent by the alarm (webhook-delivery.ts). */
   private readonly webhooks: WebhookOutbox;
   private readonly delivery: WebhookDelivery;
+  /** Sends the usage aggregates to D1 for the reports, from the alarm (usage-flush.ts). */
+  private readonly usageFlush: UsageFlush;
+  private readonly alarmClock: AlarmClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -102,6 +107,11 @@ export class TeamLedger extends DurableObject<Env> {
       this.scheduleAlarm(Date.now()).catch((e) => log("error", "could not schedule webhook delivery", { error: String(e) }));
     this.webhooks = new WebhookOutbox(ctx.storage.sql, () => void wake());
     this.delivery = new WebhookDelivery(this.webhooks, deliverySettingsOf(env));
+    this.usageFlush = new UsageFlush(ctx.storage.sql, this.d1);
+    this.alarmClock = new AlarmClock(ctx.storage);
+    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in) get their alarm.
+    const due = this.usageFlush.nextFlushDueAt();
+    if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -178,7 +188,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
   async closeAccount(): Promise<LedgerResult<null>> {
-    await this.ctx.storage.deleteAlarm();
+    await this.alarmClock.clear();
     await this.store.eraseAll();
     this.store.migrate();
     return ok(null);
@@ -187,8 +197,24 @@ export class TeamLedger extends DurableObject<Env> {
   async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    const rows = this.store.ledgerRows(limit, offset).map((r) => ({ ...r, team_id: acct.team_id }));
+    const rows = this.store.ledgerRows(limit, offset).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
     return ok(pageOf(rows, limit, offset));
+  }
+
+  /**
+   * The ledger newest first from before position `beforeSeq` (null: the newest), for exports that
+   * page through it all: rows written meanwhile do not shift the pages. `next` continues, null at the end.
+   */
+  async transactionsBefore(
+    caller: Caller,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<LedgerResult<{ items: LedgerEntry[]; next: number | null }>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
+    const rows = this.store.ledgerRowsBefore(beforeSeq, limit);
+    const items = rows.slice(0, limit).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
+    return ok({ items, next: rows.length > limit ? rows[limit - 1].seq : null });
   }
 
   // ---------------------------------------------------------------- access
@@ -212,8 +238,9 @@ export class TeamLedger extends DurableObject<Env> {
     const { operation, jobId, ...request } = input;
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
-    // After the money is written: the alarm only expires jobs, it never decides a charge.
+    // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
     if (created.ok) await this.scheduleAlarm(Date.parse(created.value.expires_at));
+    await this.scheduleUsageFlush();
     return created;
   }
 
@@ -258,7 +285,7 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
-  recordCall(jobId: string, call: CallRecord): LedgerResult<{ call_id: string; client_cost_usd: number }> {
+  async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
@@ -272,6 +299,7 @@ export class TeamLedger extends DurableObject<Env> {
     const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
     if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
     this.balanceChanged();
+    await this.scheduleUsageFlush();
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
@@ -306,7 +334,9 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    return this.once("completeJob", operation, request, () => this.settleJob(request));
+    const settled = await this.once("completeJob", operation, request, () => this.settleJob(request));
+    await this.scheduleUsageFlush();
+    return settled;
   }
 
   private settleJob(input: Completion): LedgerResult<CompletionSummary> {
@@ -334,8 +364,12 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Gives back what a completed job was charged, once. */
-  refundJob(jobId: string, reason: string, operation: Operation): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
-    return this.once("refundJob", operation, { jobId, reason }, () => {
+  async refundJob(
+    jobId: string,
+    reason: string,
+    operation: Operation,
+  ): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
+    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => {
       if (!this.store.account()) return accountNotFound();
       const job = this.store.job(jobId);
       if (!job) return jobNotFound(jobId);
@@ -347,6 +381,8 @@ export class TeamLedger extends DurableObject<Env> {
       this.balanceChanged();
       return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
     });
+    await this.scheduleUsageFlush();
+    return refunded;
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
@@ -376,11 +412,14 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(pageOf(rows, filter.limit, filter.offset));
   }
 
-  /** A month's usage from the aggregates kept as jobs and calls happen: as cheap with a million jobs as with ten. */
+  /**
+   * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
+   * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
+   */
   async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period)));
+    return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period), caller.kind));
   }
 
   // ---------------------------------------------------------------- webhooks
@@ -404,23 +443,31 @@ export class TeamLedger extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- alarm
 
-  /** Expires open jobs past their time-to-live (released, never charged; safe to run twice), then sends due webhooks. */
+  /**
+   * Expires open jobs past their time-to-live (released, never charged), sends the usage totals
+   * not yet in D1, then the webhook events due. Safe to run twice.
+   */
   async alarm(): Promise<void> {
     this.store.transaction(() => {
       const expired = this.store.expireOpenJobsBy(Date.now());
       this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
       if (expired.length > 0) this.balanceChanged();
     });
-    // A run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
+    await this.usageFlush.flush(this.store.account());
+    // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
     if (!(await this.delivery.deliverDue(Date.now()))) return;
-    const due = [this.store.nextExpiryMs(), this.delivery.nextDeliveryDueAt()].filter((ms) => ms !== null);
-    if (due.length > 0) await this.ctx.storage.setAlarm(Math.min(...due));
+    await this.alarmClock.setNext([this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt(), this.delivery.nextDeliveryDueAt()]);
   }
 
-  /** Makes the alarm run by `atMs`: it only ever moves earlier (jobs' expiry and webhooks share it). */
-  private async scheduleAlarm(atMs: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > atMs) await this.ctx.storage.setAlarm(atMs);
+  /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */
+  private scheduleAlarm(atMs: number): Promise<void> {
+    return this.alarmClock.moveEarlier(atMs);
+  }
+
+  /** After a change to usage: its totals go to D1 a few seconds later, with whatever else changed meanwhile. */
+  private async scheduleUsageFlush(): Promise<void> {
+    const due = this.usageFlush.nextFlushDueAt();
+    if (due !== null) await this.scheduleAlarm(due);
   }
 
   // ---------------------------------------------------------------- guards

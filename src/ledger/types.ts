@@ -241,6 +241,18 @@ export interface UsageTotals {
   completion_tokens: number;
   total_tokens: number;
   client_cost_usd: number;
+  /** For the admin key only: what the calls cost the operator. */
+  provider_cost_usd?: number;
+}
+
+/** A model group's (or, for the admin key, a serving model's) calls in a period. */
+export interface ModelUsage {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_usd: number;
+  provider_cost_usd?: number;
 }
 
 export interface UsageReport {
@@ -248,6 +260,9 @@ export interface UsageReport {
   period: string;
   summary: UsageTotals;
   job_types: Record<string, UsageTotals>;
+  model_groups: Record<string, ModelUsage>;
+  /** For the admin key only: per model that served ('(none)' for calls no model answered). */
+  models?: Record<string, ModelUsage>;
 }
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */

@@ -1,13 +1,14 @@
 import type { CallerKind } from "./admission";
 import { creditsHeld } from "./holds";
 import { nanoToUsd } from "./money";
-import type { AccountRow, CallRow, JobRow, UsageRow } from "./rows";
+import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import type {
   Balance,
   CallSummary,
   CompletionStatus,
   CompletionSummary,
   JobView,
+  ModelUsage,
   Page,
   StoredCompletion,
   UsageReport,
@@ -119,7 +120,12 @@ export function pageOf<T>(rows: T[], limit: number, offset: number): Page<T> {
   return { items: rows.slice(0, limit), limit, offset, has_more: rows.length > limit };
 }
 
-function usageTotalsOf(r: UsageRow): UsageTotals {
+function sumInto<T extends Record<string, number>>(total: T, row: T): T {
+  for (const k of Object.keys(total) as Array<keyof T>) total[k] = (total[k] + row[k]) as T[keyof T];
+  return total;
+}
+
+function usageTotalsOf(r: UsageRow, viewer: CallerKind): UsageTotals {
   return {
     jobs: r.jobs,
     completed: r.completed,
@@ -132,30 +138,57 @@ function usageTotalsOf(r: UsageRow): UsageTotals {
     completion_tokens: r.completion_tokens,
     total_tokens: r.total_tokens,
     client_cost_usd: nanoToUsd(r.client_cost_nano),
+    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
   };
 }
 
-/** A month's usage, in total and per job type, from that month's aggregate rows. */
-export function usageReportOf(teamId: string, period: string, rows: Array<UsageRow & { job_type: string }>): UsageReport {
-  const total: UsageRow = {
-    jobs: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-    expired: 0,
-    calls: 0,
-    credits_charged: 0,
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    total_tokens: 0,
-    client_cost_nano: 0,
+function modelUsageOf(r: ModelUsageRow, viewer: CallerKind): ModelUsage {
+  return {
+    calls: r.calls,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    total_tokens: r.total_tokens,
+    client_cost_usd: nanoToUsd(r.client_cost_nano),
+    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
   };
-  for (const r of rows) for (const k of Object.keys(total) as Array<keyof UsageRow>) total[k] += r[k];
+}
+
+const emptyModelUsage = (): ModelUsageRow => ({
+  calls: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  client_cost_nano: 0,
+  provider_cost_nano: 0,
+});
+
+/** Sums rows by a key (a model group, a model). */
+function totalsBy<R extends ModelUsageRow>(rows: R[], keyOf: (r: R) => string): Map<string, ModelUsageRow> {
+  const totals = new Map<string, ModelUsageRow>();
+  for (const r of rows) totals.set(keyOf(r), sumInto(totals.get(keyOf(r)) ?? emptyModelUsage(), r));
+  return totals;
+}
+
+/**
+ * A period's usage, in total, per job type and per model group, from its aggregate rows; the
+ * admin key also sees the provider cost and the models that served (a team never does).
+ */
+export function usageReportOf(
+  teamId: string,
+  period: string,
+  rows: { jobTypes: Array<UsageRow & { job_type: string }>; models: Array<ModelUsageRow & { model_group: string; model: string }> },
+  viewer: CallerKind,
+): UsageReport {
+  const total: UsageRow = { jobs: 0, completed: 0, failed: 0, cancelled: 0, expired: 0, credits_charged: 0, ...emptyModelUsage() };
+  for (const { job_type: _type, ...r } of rows.jobTypes) sumInto(total, r);
+  const shown = (totals: Map<string, ModelUsageRow>) => Object.fromEntries([...totals].map(([k, r]) => [k, modelUsageOf(r, viewer)]));
   return {
     team_id: teamId,
     period,
-    summary: usageTotalsOf(total),
-    job_types: Object.fromEntries(rows.map((r) => [r.job_type, usageTotalsOf(r)])),
+    summary: usageTotalsOf(total, viewer),
+    job_types: Object.fromEntries(rows.jobTypes.map((r) => [r.job_type, usageTotalsOf(r, viewer)])),
+    model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
+    ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
   };
 }
 

@@ -24,6 +24,18 @@ const usage = (jobType: string, n: number) => ({
   completion_tokens: 5 * n,
   total_tokens: 15 * n,
   client_cost_nano: 500_000_000 * n,
+  provider_cost_nano: 400_000_000 * n,
+});
+
+const modelUsage = (modelGroup: string, model: string, n: number) => ({
+  model_group: modelGroup,
+  model,
+  calls: n,
+  prompt_tokens: 10 * n,
+  completion_tokens: 5 * n,
+  total_tokens: 15 * n,
+  client_cost_nano: 500_000_000 * n,
+  provider_cost_nano: 400_000_000 * n,
 });
 
 describe("ledger views", () => {
@@ -117,9 +129,26 @@ describe("ledger views", () => {
   });
 
   it("a usage report sums the job types of the month", () => {
-    const report = usageReportOf("team-a", "2026-01", [usage("a", 1), usage("b", 2)]);
+    const rows = { jobTypes: [usage("a", 1), usage("b", 2)], models: [] };
+    const report = usageReportOf("team-a", "2026-01", rows, "team");
     expect(report.summary).toMatchObject({ jobs: 3, calls: 6, total_tokens: 45, client_cost_usd: 1.5 });
     expect(Object.keys(report.job_types)).toEqual(["a", "b"]);
     expect(report.job_types.b.client_cost_usd).toBe(1);
+    expect(report.summary.provider_cost_usd).toBeUndefined();
+    expect(usageReportOf("team-a", "2026-01", rows, "admin").summary.provider_cost_usd).toBeCloseTo(1.2, 9);
+  });
+
+  it("groups calls by model group for everyone, and by serving model for the admin key only", () => {
+    const models = [modelUsage("fast", "gpt-4o-mini", 1), modelUsage("fast", "", 2), modelUsage("smart", "gpt-4o-mini", 3)];
+    const asTeam = usageReportOf("team-a", "2026-01-05", { jobTypes: [], models }, "team");
+    expect(asTeam.model_groups).toEqual({
+      fast: { calls: 3, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, client_cost_usd: 1.5 },
+      smart: { calls: 3, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, client_cost_usd: 1.5 },
+    });
+    expect(asTeam.models).toBeUndefined();
+    const asAdmin = usageReportOf("team-a", "2026-01-05", { jobTypes: [], models }, "admin");
+    expect(Object.keys(asAdmin.models!)).toEqual(["gpt-4o-mini", "(none)"]);
+    expect(asAdmin.models!["gpt-4o-mini"]).toMatchObject({ calls: 4, provider_cost_usd: 1.6 });
+    expect(asAdmin.model_groups.fast.provider_cost_usd).toBeCloseTo(1.2, 9);
   });
 });

@@ -2,10 +2,12 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
+import { CsvFormat, csvContent, wantsCsv } from "../csv";
 import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
 import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
 import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
+import { transactionsCsv } from "../transactions-csv";
 import { validationHook } from "../validation";
 
 const AddCredits = z.object({
@@ -81,19 +83,28 @@ creditRoutes.openapi(
     path: "/teams/{team_id}/transactions",
     tags: ["Credits"],
     summary: "A team's ledger, newest first",
+    description:
+      "`?format=csv` or `Accept: text/csv` answers the whole ledger as CSV (newest first, streamed; `limit` and `offset` apply to JSON only).",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin] as const,
-    request: { params: TeamParam, query: Pagination },
+    request: { params: TeamParam, query: Pagination.extend(CsvFormat) },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }), "A page of ledger rows"),
+      200: {
+        description: "A page of ledger rows",
+        content: {
+          "application/json": { schema: z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }) },
+          ...csvContent("The whole ledger, one row per transaction"),
+        },
+      },
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
-    const { limit, offset } = c.req.valid("query");
+    const { limit, offset, format } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the transactions");
+    if (wantsCsv(c, format)) return transactionsCsv(c.env, team_id, callerOf(c));
     const page = await onLedger(c.env, team_id, "listTransactions", callerOf(c), limit, offset);
     return c.json({ team_id, transactions: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
   },

@@ -27,7 +27,6 @@ import {
   JobSummary,
   LlmCallAnswer,
   LlmCallBody,
-  Usage,
 } from "../schemas/jobs";
 import { validationHook } from "../validation";
 
@@ -196,7 +195,7 @@ jobRoutes.openapi(
   },
 );
 
-/** Routes under /api/teams/{team_id} that read a team's jobs and usage. */
+/** Routes under /api/teams/{team_id} that read a team's jobs (its usage: reports.ts). */
 export const teamJobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 teamJobRoutes.openapi(
@@ -223,37 +222,5 @@ teamJobRoutes.openapi(
     assertTeamAccess(principal, team_id, "the jobs");
     const page = await onLedger(c.env, team_id, "listJobs", callerOf(c), { status, jobType: job_type, limit, offset });
     return c.json({ team_id, jobs: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
-  },
-);
-
-teamJobRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/{team_id}/usage",
-    tags: ["Jobs"],
-    summary: "A team's usage for one month, in total and per job type",
-    security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
-    request: {
-      params: TeamParam,
-      query: z.object({
-        period: z
-          .string()
-          .regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "must be a month as YYYY-MM" })
-          .optional()
-          .openapi({ description: "YYYY-MM (UTC); defaults to the current month" }),
-      }),
-    },
-    responses: {
-      200: jsonResponse(Usage, "Usage for the month (by job creation time)"),
-      ...errorResponses(401, 403, 404, 422, 503),
-    },
-  }),
-  async (c) => {
-    const { team_id } = c.req.valid("param");
-    const period = c.req.valid("query").period ?? new Date().toISOString().slice(0, 7);
-    const principal = c.get("principal");
-    assertTeamAccess(principal, team_id, "the usage");
-    return c.json(await onLedger(c.env, team_id, "usage", callerOf(c), period), 200);
   },
 );

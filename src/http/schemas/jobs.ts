@@ -248,25 +248,3 @@ export const OneRequestJobResult = {
 };
 
 export const CreateAndCallAnswer = LlmCallAnswer.extend(OneRequestJobResult).openapi("CreateAndCallResponse");
-
-const UsageTotals = z.object({
-  jobs: z.number().int(),
-  completed: z.number().int(),
-  failed: z.number().int(),
-  cancelled: z.number().int(),
-  expired: z.number().int(),
-  calls: z.number().int(),
-  credits_charged: z.number().int(),
-  prompt_tokens: z.number().int(),
-  completion_tokens: z.number().int(),
-  total_tokens: z.number().int(),
-  client_cost_usd: z.number(),
-});
-
-/** A team's usage for one month, in total and per job type. */
-export const Usage = z.object({
-  team_id: z.string(),
-  period: z.string(),
-  summary: UsageTotals,
-  job_types: z.record(z.string(), UsageTotals),
-});

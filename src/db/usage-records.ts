@@ -1,0 +1,138 @@
+import { and, count, eq, gte, lte, sql } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { runQuery } from "./query";
+import type * as schema from "./schema";
+import { organizations, teams, teamUsageDaily } from "./schema";
+
+// Reports read here, never from the team objects: each object sends its per-day, per-job-type
+// totals (absolute, so a repeated send is harmless), and a report is one or two aggregate
+// queries whatever the number of teams.
+
+/** One day's totals of one job type, as a team's object keeps them. */
+export interface DailyUsage {
+  day: string;
+  job_type: string;
+  jobs: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  expired: number;
+  calls: number;
+  credits_charged: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_nano: number;
+  provider_cost_nano: number;
+}
+
+export type UsageSums = Omit<DailyUsage, "day" | "job_type">;
+
+const sum = (column: SQLiteColumn) => sql<number>`coalesce(sum(${column}), 0)`.mapWith(Number);
+
+const sums = {
+  jobs: sum(teamUsageDaily.jobs),
+  completed: sum(teamUsageDaily.completed),
+  failed: sum(teamUsageDaily.failed),
+  cancelled: sum(teamUsageDaily.cancelled),
+  expired: sum(teamUsageDaily.expired),
+  calls: sum(teamUsageDaily.calls),
+  credits_charged: sum(teamUsageDaily.creditsCharged),
+  prompt_tokens: sum(teamUsageDaily.promptTokens),
+  completion_tokens: sum(teamUsageDaily.completionTokens),
+  total_tokens: sum(teamUsageDaily.totalTokens),
+  client_cost_nano: sum(teamUsageDaily.clientCostNano),
+  provider_cost_nano: sum(teamUsageDaily.providerCostNano),
+};
+
+/** The days a period covers, as a range the (organization, day) index serves: `YYYY-MM` a month, `YYYY-MM-DD` one day. */
+const daysOf = (period: string) =>
+  period.length === 7
+    ? and(gte(teamUsageDaily.day, `${period}-01`), lte(teamUsageDaily.day, `${period}-31`))
+    : eq(teamUsageDaily.day, period);
+
+export class UsageRecords {
+  constructor(private readonly db: DrizzleD1Database<typeof schema>) {}
+
+  /** Writes a team's totals for these days and job types, in one atomic batch (absolute values: a retry changes nothing). */
+  writeDaily(team: { teamId: string; organizationId: string }, rows: DailyUsage[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    const updatedAt = new Date().toISOString();
+    const upserts = rows.map((r) => {
+      const totals = {
+        jobs: r.jobs,
+        completed: r.completed,
+        failed: r.failed,
+        cancelled: r.cancelled,
+        expired: r.expired,
+        calls: r.calls,
+        creditsCharged: r.credits_charged,
+        promptTokens: r.prompt_tokens,
+        completionTokens: r.completion_tokens,
+        totalTokens: r.total_tokens,
+        clientCostNano: r.client_cost_nano,
+        providerCostNano: r.provider_cost_nano,
+        organizationId: team.organizationId,
+        updatedAt,
+      };
+      return this.db
+        .insert(teamUsageDaily)
+        .values({ teamId: team.teamId, day: r.day, jobType: r.job_type, ...totals })
+        .onConflictDoUpdate({ target: [teamUsageDaily.teamId, teamUsageDaily.day, teamUsageDaily.jobType], set: totals });
+    });
+    return runQuery("writeDailyUsage", async () => {
+      await this.db.batch(upserts as [(typeof upserts)[0], ...typeof upserts]);
+    });
+  }
+
+  /** An organization's usage in a period, per team and job type (one query). */
+  organizationUsage(organizationId: string, period: string): Promise<Array<UsageSums & { team_id: string; job_type: string }>> {
+    return runQuery("organizationUsage", () =>
+      this.db
+        .select({ team_id: teamUsageDaily.teamId, job_type: teamUsageDaily.jobType, ...sums })
+        .from(teamUsageDaily)
+        .where(and(eq(teamUsageDaily.organizationId, organizationId), daysOf(period)))
+        .groupBy(teamUsageDaily.teamId, teamUsageDaily.jobType)
+        .orderBy(teamUsageDaily.teamId, teamUsageDaily.jobType),
+    );
+  }
+
+  /**
+   * The dashboard's counts, in one batch: organizations, teams by status, and this month's and
+   * today's usage; with `organizationId`, of that organization only.
+   */
+  dashboard(filter: { organizationId?: string }, today: string) {
+    const month = today.slice(0, 7);
+    const org = filter.organizationId;
+    return runQuery("dashboard", async () => {
+      const [orgs, teamStatuses, usage] = await this.db.batch([
+        this.db
+          .select({ n: count() })
+          .from(organizations)
+          .where(org === undefined ? undefined : eq(organizations.organizationId, org)),
+        this.db
+          .select({ status: teams.status, n: count() })
+          .from(teams)
+          .where(org === undefined ? undefined : eq(teams.organizationId, org))
+          .groupBy(teams.status),
+        this.db
+          .select({
+            ...sums,
+            jobs_today:
+              sql<number>`coalesce(sum(case when ${teamUsageDaily.day} = ${today} then ${teamUsageDaily.jobs} else 0 end), 0)`.mapWith(
+                Number,
+              ),
+          })
+          .from(teamUsageDaily)
+          .where(and(daysOf(month), org === undefined ? undefined : eq(teamUsageDaily.organizationId, org))),
+      ]);
+      return { organizations: orgs[0]?.n ?? 0, teamStatuses, usage: usage[0] };
+    });
+  }
+
+  /** Removes a deleted team's usage (in its deletion batch): its id may be reused by a new team. */
+  forTeam(teamId: string) {
+    return this.db.delete(teamUsageDaily).where(eq(teamUsageDaily.teamId, teamId));
+  }
+}
