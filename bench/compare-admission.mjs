@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 
-// `npm run bench:compare -- [--against <ref>] [--rounds N] [--seconds S]`
-// (node bench/compare-admission.mjs): admission throughput of this worktree ("after") against
-// another commit ("before", default 7418401, the commit before hard budgets), in the SAME run on
-// the same machine, so a busy machine's noise falls on both alike.
+// `npm run bench:compare -- [--against <ref>] [--after <ref>] [--rounds N] [--seconds S]`
+// (node bench/compare-admission.mjs): admission throughput of one commit ("after", default
+// HEAD) against another ("before", default 7418401, the commit before hard budgets), in the SAME
+// run on the same machine, so a busy machine's noise falls on both alike.
 //
-// The "before" commit is checked out into a temporary `git worktree` under the system's temp
-// dir (removed at the end), sharing this worktree's node_modules, and given this worktree's
-// probe (bench/probe-worker), so both sides are measured by the same instrument. Each side runs
-// its own gateway and probe (`wrangler dev`, fresh state); one mock LiteLLM serves both.
+// Each commit is checked out into a temporary `git worktree` under the system's temp dir
+// (removed at the end; a snapshot, since `wrangler dev` reloads when files change), sharing this
+// worktree's node_modules and given this worktree's probe (bench/probe-worker), so both sides are
+// measured by the same instrument. Each side runs its own gateway and probe (`wrangler dev`,
+// fresh state); one mock LiteLLM serves both.
 //
 // Measures, per side:
 //   - SQLite cost per job inside the team's object (noise-free): statements, rows read and
@@ -37,6 +38,7 @@ const option = (name, fallback) => {
   return i !== -1 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
 };
 const AGAINST = option("--against", "7418401");
+const AFTER = option("--after", "HEAD");
 const ROUNDS = Number(option("--rounds", 6));
 const SECONDS = Number(option("--seconds", 5));
 const RPC_JOBS = Number(option("--rpc-jobs", 600));
@@ -52,10 +54,10 @@ function compatArgs(root) {
   return ["--compatibility-date", date, ...flags.flatMap((f) => ["--compatibility-flags", f])];
 }
 
-/** The "before" commit in a temporary worktree, with this worktree's node_modules and probe. */
-function checkoutBefore(tmp) {
-  const dir = join(tmp, "before");
-  git("worktree", "add", "--detach", dir, AGAINST);
+/** A commit in a temporary worktree, with this worktree's node_modules and probe. */
+function checkout(tmp, name, ref) {
+  const dir = join(tmp, name);
+  git("worktree", "add", "--detach", dir, ref);
   symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
   for (const file of ["index.ts", "wrangler.toml"]) {
     copyFileSync(join(REPO_ROOT, "bench", "probe-worker", file), join(dir, "bench", "probe-worker", file));
@@ -187,20 +189,21 @@ async function main() {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  let beforeDir = null;
+  const checkouts = [];
   let failed = false;
   try {
     const before = { ref: AGAINST, commit: git("rev-parse", "--short", AGAINST) };
-    const after = {
-      ref: "worktree",
-      commit: `${git("rev-parse", "--short", "HEAD")}${git("status", "--porcelain", "src") ? "+changes" : ""}`,
-    };
+    const after = { ref: AFTER, commit: git("rev-parse", "--short", AFTER) };
     say(`before ${before.commit}, after ${after.commit}; ${ROUNDS} rounds of ${SECONDS} s; load ${loadavg().join(" ")}; logs in ${logDir}`);
-    beforeDir = checkoutBefore(tmp);
+    for (const [name, ref] of [
+      ["before", AGAINST],
+      ["after", AFTER],
+    ])
+      checkouts.push(checkout(tmp, name, ref));
     const mock = await startMock(logDir, "mock", ["--master-key", MOCK_KEY]);
     const sides = {
-      before: await startSide("before", beforeDir, tmp, logDir, mock.url),
-      after: await startSide("after", REPO_ROOT, tmp, logDir, mock.url),
+      before: await startSide("before", checkouts[0], tmp, logDir, mock.url),
+      after: await startSide("after", checkouts[1], tmp, logDir, mock.url),
     };
     for (const side of Object.values(sides)) await setupSide(side);
     say("SQLite cost per job inside the object ...");
@@ -247,7 +250,7 @@ async function main() {
     process.exitCode = 1;
   } finally {
     await stopAll();
-    if (beforeDir) git("worktree", "remove", "--force", beforeDir);
+    for (const dir of checkouts) git("worktree", "remove", "--force", dir);
     if (!failed) rmSync(tmp, { recursive: true, force: true });
   }
 }
