@@ -153,11 +153,12 @@ async function sqlCost(side) {
 }
 
 async function measureRound(side) {
-  const admissionsHttp = await measureCycles(side, "compare", "cmp-admit", 0, CFG.admissionConcurrency, SECONDS);
+  const section = `compare ${side.name}`;
+  const admissionsHttp = await measureCycles(side, section, "cmp-admit", 0, CFG.admissionConcurrency, SECONDS);
   const rpc = (
     await json("POST", `${side.probe.url}/__bench/ledger`, { body: { team_id: "probe-admit", jobs: RPC_JOBS, concurrency: 32 } })
   ).json;
-  const cycles = await measureCycles(side, "compare", "cmp-cycle", 3, CFG.cycleConcurrency, SECONDS);
+  const cycles = await measureCycles(side, section, "cmp-cycle", 3, CFG.cycleConcurrency, SECONDS);
   return { admissions_http_per_s: admissionsHttp.per_s, admissions_rpc_per_s: rpc.jobs_per_s, job_cycles_per_s: cycles.per_s };
 }
 
