@@ -43,35 +43,44 @@ describe("hard budgets: holds of the worst case", () => {
     expect(await balance(team)).toMatchObject({ overdraft: "none", unpriced_calls: "refuse", tpm_limit: null, credits_held: 0 });
   });
 
-  it("200 concurrent streams with a large max_tokens against 1 credit: never negative, at most 1 credit captured, each refused or charged", async () => {
-    const team = await usdTeam(1, { credits_per_dollar: 1000 });
-    const job = await createJob(team);
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        const res = await streamCall(team, job, { max_tokens: 500 });
-        const text = await res.text();
-        return { status: res.status, text };
-      }),
-    );
-    const served = answers.filter((a) => a.status === 200);
-    const refused = answers.filter((a) => a.status === 402);
-    expect(served.length + refused.length).toBe(200);
-    expect(served.length).toBeGreaterThan(0);
-    expect(refused.length).toBeGreaterThan(0);
-    for (const a of served) expect(a.text).toContain("data: [DONE]");
-    for (const a of refused) expect(JSON.parse(a.text).detail).toMatch(/insufficient credits/i);
-    // Nothing refused reached the upstream.
-    expect((await upstreamRequests(mockUrl, team.teamId)).length).toBe(served.length);
+  // 1 credit is $0.001 here. max_tokens 500 holds about $0.0003 a call, so a few fit at a time
+  // and the rest are refused; max_tokens 100,000 holds $0.06, so every call is refused.
+  it.each([
+    { maxTokens: 500, served: "some" },
+    { maxTokens: 100_000, served: "none" },
+  ])(
+    "200 concurrent streams with max_tokens $maxTokens against 1 credit: never negative, at most 1 credit captured, each refused or charged ($served served)",
+    async ({ maxTokens, served: expectServed }) => {
+      const team = await usdTeam(1, { credits_per_dollar: 1000 });
+      const job = await createJob(team);
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, async () => {
+          const res = await streamCall(team, job, { max_tokens: maxTokens });
+          const text = await res.text();
+          return { status: res.status, text };
+        }),
+      );
+      const served = answers.filter((a) => a.status === 200);
+      const refused = answers.filter((a) => a.status === 402);
+      expect(served.length + refused.length).toBe(200);
+      if (expectServed === "some") expect(served.length).toBeGreaterThan(0);
+      else expect(served.length).toBe(0);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const a of served) expect(a.text).toContain("data: [DONE]");
+      for (const a of refused) expect(JSON.parse(a.text).detail).toMatch(/insufficient credits/i);
+      // Nothing refused reached the upstream.
+      expect((await upstreamRequests(mockUrl, team.teamId)).length).toBe(served.length);
 
-    const view = await json("GET", `/api/jobs/${job}?calls_limit=1000`, 200, { key: team.key });
-    expect(view.calls.length).toBe(served.length);
-    const summary = await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });
-    expect(summary.costs.credit_applied).toBe(true);
-    const b = await expectLedgerConsistent(team);
-    expect(b.credits_used).toBeLessThanOrEqual(1);
-    expect(b.credits_remaining).toBeGreaterThanOrEqual(0);
-    expect(b.credits_held).toBe(0);
-  });
+      const view = await json("GET", `/api/jobs/${job}?calls_limit=1000`, 200, { key: team.key });
+      expect(view.calls.length).toBe(served.length);
+      const summary = await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });
+      expect(summary.costs.credit_applied).toBe(true);
+      const b = await expectLedgerConsistent(team);
+      expect(b.credits_used).toBeLessThanOrEqual(1);
+      expect(b.credits_remaining).toBeGreaterThanOrEqual(0);
+      expect(b.credits_held).toBe(0);
+    },
+  );
 
   it("a call whose real cost is below its hold captures the cost and releases the rest, in one ledger row", async () => {
     const team = await usdTeam(10);

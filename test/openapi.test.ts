@@ -26,6 +26,23 @@ describe("the API describes itself", () => {
     expect(doc.components.securitySchemes.adminKey).toMatchObject({ type: "apiKey", name: "X-Admin-Key" });
   });
 
+  it("every LLM call route describes its hold and documents the X-Budget-Max-Tokens header of its answer", async () => {
+    const doc = await (await api("GET", "/openapi.json", { key: null })).json<any>();
+    for (const path of [
+      "/api/jobs/{job_id}/llm-call",
+      "/api/jobs/{job_id}/llm-call-stream",
+      "/api/jobs/create-and-call",
+      "/api/jobs/create-and-call-stream",
+      "/v1/chat/completions",
+    ]) {
+      const route = doc.paths[path]?.post;
+      expect(route, path).toBeDefined();
+      expect(route.description, path).toMatch(/holds its worst case/);
+      expect(route.description, path).toContain("X-Budget-Max-Tokens");
+      expect(route.responses["200"].headers?.["X-Budget-Max-Tokens"]?.schema, path).toMatchObject({ type: "string" });
+    }
+  });
+
   it("renders readable docs at /docs", async () => {
     const res = await api("GET", "/docs", { key: null });
     expect(res.status).toBe(200);

@@ -48,7 +48,93 @@ const SAMPLE_CALL = {
 /** The bench drives the object as the gateway does for itself: no key to check. */
 const ADMIN = { kind: "admin" } as const;
 
+/**
+ * Counts what the object's SQLite does (statements, rows read and written) while `sqlCount` is
+ * set: a wrapper on SqlStorage's exec, installed once on its prototype. Cursors are summed when
+ * the count ends, once every statement has run to completion.
+ */
+let sqlCount: SqlStorageCursor<Record<string, SqlStorageValue>>[] | null = null;
+let sqlCountInstalled = false;
+function installSqlCount(sql: SqlStorage): void {
+  if (sqlCountInstalled) return;
+  sqlCountInstalled = true;
+  const proto = Object.getPrototypeOf(sql) as { exec: (...args: unknown[]) => SqlStorageCursor<Record<string, SqlStorageValue>> };
+  const original = proto.exec;
+  proto.exec = function (this: unknown, ...args: unknown[]) {
+    const cursor = original.apply(this, args);
+    sqlCount?.push(cursor);
+    return cursor;
+  };
+}
+
 export class TeamLedger extends GatewayLedger {
+  constructor(ctx: DurableObjectState, env: Env) {
+    installSqlCount(ctx.storage.sql);
+    super(ctx, env);
+  }
+
+  /**
+   * Bench only: what `jobs` job cycles (create, `callsPerJob` calls, complete) cost this object's
+   * SQLite, per job: statements, rows read, rows written, bytes the database grew. Deterministic,
+   * so it compares two commits without the machine's noise. With `budget`, each call carries
+   * one (a prompt of 20 tokens, max_tokens 100), as the Worker sends it since hard budgets.
+   */
+  async benchSqlCost(
+    jobs: number,
+    callsPerJob: number,
+    budget: boolean,
+  ): Promise<{ ok: boolean; value?: Record<string, number>; code?: string; detail?: string }> {
+    const cycle = async () => {
+      const jobId = crypto.randomUUID();
+      const created = await this.createJob(ADMIN, {
+        jobId,
+        jobType: "bench-sql",
+        userId: null,
+        metadata: {},
+        operation: { id: crypto.randomUUID() },
+      });
+      if (!created.ok) return created;
+      for (let k = 0; k < callsPerJob; k++) {
+        const callId = crypto.randomUUID();
+        const callBudget = budget ? { callId, promptTokens: 20, maxTokens: 100 } : undefined;
+        const admitted = await this.beginCall(ADMIN, jobId, "bench", "team", callBudget);
+        if (!admitted.ok) return admitted;
+        const recorded = this.recordCall(jobId, { ...SAMPLE_CALL, callId });
+        if (!recorded.ok) return recorded;
+      }
+      return this.completeJob(ADMIN, {
+        jobId,
+        status: "completed",
+        errorMessage: null,
+        metadata: null,
+        operation: { id: crypto.randomUUID() },
+      });
+    };
+    const warm = await cycle(); // the first touches caches (access, prices) once
+    if (!warm.ok) return warm;
+    const bytesBefore = this.ctx.storage.sql.databaseSize;
+    const cursors: NonNullable<typeof sqlCount> = [];
+    sqlCount = cursors;
+    try {
+      for (let i = 0; i < jobs; i++) {
+        const done = await cycle();
+        if (!done.ok) return done;
+      }
+    } finally {
+      sqlCount = null;
+    }
+    const sum = (pick: (c: (typeof cursors)[number]) => number) => cursors.reduce((n, c) => n + pick(c), 0) / jobs;
+    return {
+      ok: true,
+      value: {
+        statements: cursors.length / jobs,
+        rows_read: sum((c) => c.rowsRead),
+        rows_written: sum((c) => c.rowsWritten),
+        bytes_grown: (this.ctx.storage.sql.databaseSize - bytesBefore) / jobs,
+      },
+    };
+  }
+
   async benchSeedHistory(
     jobs: number,
     callsPerJob: number,
@@ -398,6 +484,12 @@ export default {
         ms += result.value!.ms;
       }
       return Response.json({ ok: true, jobs: spec.jobs, ms });
+    }
+    if (url.pathname === "/__bench/sql-cost" && request.method === "POST") {
+      const spec = (await request.json()) as { team_id: string; jobs: number; calls_per_job: number; budget: boolean };
+      const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as TeamLedger;
+      const result = await stub.benchSqlCost(spec.jobs, spec.calls_per_job, spec.budget);
+      return Response.json(result, { status: result.ok ? 200 : 500 });
     }
     if (url.pathname === "/__bench/profile" && request.method === "POST") {
       const spec = (await request.json()) as { team_id: string; reps: number; read_reps?: number; period: string };

@@ -27,13 +27,14 @@ export function exposureOf(acct: AccountRow, job: JobRow): number {
   return jobExposureMicro(job.reserved, consumedMicro(acct, job), job.calls_hold_micro);
 }
 
-/** Sets a job's hold to its exposure now, and the account's total with it. */
-export function refreshExposure(store: LedgerStore, acct: AccountRow, jobId: string): void {
+/** Sets a job's hold to its exposure now, and the account's total with it; returns the job's row as it now stands. */
+export function refreshExposure(store: LedgerStore, acct: AccountRow, jobId: string): JobRow {
   const job = store.job(jobId)!;
   const exposure = exposureOf(acct, job);
-  if (exposure === job.hold_micro) return;
+  if (exposure === job.hold_micro) return job;
   store.setJobHold(jobId, exposure);
   store.addToOpenJobsHold(exposure - job.hold_micro);
+  return { ...job, hold_micro: exposure };
 }
 
 /** A group's dearest prices as read for a hold (price null: a model of the group has no price). */
@@ -42,13 +43,17 @@ export type PriceLookup = { price: TokenPrice | null };
 const pricingUnavailable = () =>
   refusal("PRICING_UNAVAILABLE", "Database unavailable: the call's prices could not be read to hold its cost; please retry");
 
+/** Whether a call's hold needs its group's prices: only under `overdraft: none` in consumption_usd. */
+export function holdNeedsPrices(acct: AccountRow | null): acct is AccountRow {
+  return acct?.overdraft === "none" && acct.budget_mode === "consumption_usd";
+}
+
 /**
- * The prices a call's hold needs, read before the object's synchronous checks: only under
- * `overdraft: none` in consumption_usd (undefined otherwise), from the isolate's price cache
- * (prices.ts: D1 at most once a minute per model). Unreadable prices refuse the call (503).
+ * The prices a call's hold needs (see holdNeedsPrices), read before the object's synchronous
+ * checks, from the isolate's price cache (prices.ts: D1 at most once a minute per model).
+ * Unreadable prices refuse the call (503).
  */
-export async function priceToHold(repo: Repository, acct: AccountRow | null, models: string[]): Promise<PriceLookup | undefined | Refusal> {
-  if (acct?.overdraft !== "none" || acct.budget_mode !== "consumption_usd") return undefined;
+export async function priceToHold(repo: Repository, acct: AccountRow, models: string[]): Promise<PriceLookup | Refusal> {
   try {
     return { price: await groupPrice(repo, models) };
   } catch (error) {
@@ -71,10 +76,13 @@ export function recomputeHolds(store: LedgerStore, acct: AccountRow): void {
   store.setOpenJobsHold(total);
 }
 
-/** A job that just closed holds only what its calls in flight still hold (call inside a transaction). */
+/**
+ * A job that just closed holds only what its calls in flight still hold: the account's total
+ * follows (closeJob and expireJob set the job's own hold_micro to its calls_hold_micro in the
+ * same statement that closes it). `job` is its row as read before closing; call inside a transaction.
+ */
 export function releaseJobHold(store: LedgerStore, job: JobRow): void {
   store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
-  store.setJobHold(job.job_id, job.calls_hold_micro);
 }
 
 /** Takes tokens from the team's tokens-per-minute bucket (null when it has no limit). */

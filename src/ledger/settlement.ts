@@ -99,8 +99,7 @@ export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRo
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
   });
-  refreshExposure(store, acct, job.job_id);
-  const updated = store.job(job.job_id)!;
+  const updated = refreshExposure(store, acct, job.job_id);
   if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
     // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
     const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;

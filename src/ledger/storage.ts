@@ -373,7 +373,7 @@ export class LedgerStore {
   ): void {
     this.sql.exec(
       `UPDATE jobs SET status = ?, completed_at = ?, error_message = ?, metadata = ?, credit_applied = ?, credits_charged = ?,
-         hold_micro = 0, summary = ? WHERE job_id = ?`,
+         hold_micro = calls_hold_micro, summary = ? WHERE job_id = ?`,
       closed.status,
       closed.completedAt,
       closed.errorMessage,
@@ -387,7 +387,8 @@ export class LedgerStore {
 
   expireJob(jobId: string, completedAt: string): void {
     this.sql.exec(
-      "UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = 0, error_message = 'Job expired before completion' WHERE job_id = ?",
+      `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion'
+       WHERE job_id = ?`,
       completedAt,
       jobId,
     );

@@ -20,7 +20,7 @@ import {
   refuseSuspended,
 } from "./admission";
 import { AlarmClock } from "./alarm-clock";
-import { placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
+import { holdNeedsPrices, placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
 import { HoldStore } from "./hold-store";
 import type { CallBudget } from "./holds";
 import { nanoToUsd } from "./money";
@@ -269,10 +269,12 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     const models = this.access.groupModels(modelGroup)!;
-    // The only await before the checks: the group's prices, when a hold needs them (cached per isolate).
-    const price = budget ? await priceToHold(this.d1, this.store.account(), models) : undefined;
+    let acct = this.store.account();
+    // The only await before the checks: the group's prices, when a hold needs them (cached per
+    // isolate); the account is then read again. Otherwise nothing yields between read and write.
+    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.d1, acct, models) : undefined;
     if (price && "ok" in price) return price;
-    const acct = this.store.account();
+    if (price) acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
     const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);

@@ -13,7 +13,17 @@ import { apiError } from "../errors";
 import { idempotent, operationId } from "../idempotency";
 import { closeAfterError, closeJob, earlierOneRequestAnswer, newJobOf, oneRequestAnswer, startOneRequestJob } from "../one-request-job";
 import { JobParam, TeamParam } from "../params";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
+import {
+  BUDGET_HEADERS,
+  ClientId,
+  errorResponses,
+  HOLD_DESCRIPTION,
+  jsonBody,
+  jsonResponse,
+  PageInfo,
+  Pagination,
+  security,
+} from "../schemas/common";
 import {
   CallsPageQuery,
   CompleteJobBody,
@@ -103,12 +113,13 @@ jobRoutes.openapi(
     description:
       "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded. " +
       `The answer is returned only once the call is recorded; a client that leaves mid-call still leaves an \`aborted\` call (its prompt estimated). ` +
-      `An answer over ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB is not delivered (502). A job past ${MAX_CALLS_PER_JOB} calls refuses more (409).`,
+      `An answer over ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB is not delivered (502). A job past ${MAX_CALLS_PER_JOB} calls refuses more (409).` +
+      HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
     responses: {
-      200: jsonResponse(LlmCallAnswer, "The model's answer"),
+      200: { ...jsonResponse(LlmCallAnswer, "The model's answer"), headers: BUDGET_HEADERS },
       ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
     },
   }),
@@ -167,12 +178,13 @@ jobRoutes.openapi(
       "the first answer if the job was completed with it; if the first attempt opened the job but made no call, it makes the call in that job; " +
       "otherwise (the job ended without an answer to give, or its answer was lost after the call) it is 409 with the `job_id`, " +
       "the job is closed uncharged, and a new key calls again. " +
-      "The job is the gateway's: the team cannot complete it or make another call in it (409).",
+      "The job is the gateway's: the team cannot complete it or make another call in it (409)." +
+      HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { body: jsonBody(CreateAndCallBody) },
     responses: {
-      200: jsonResponse(CreateAndCallAnswer, "The model's answer, and the completed job's costs"),
+      200: { ...jsonResponse(CreateAndCallAnswer, "The model's answer, and the completed job's costs"), headers: BUDGET_HEADERS },
       ...errorResponses(400, 401, 402, 403, 413, 422, 429, 502, 503, 504),
     },
   }),

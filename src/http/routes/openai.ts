@@ -17,7 +17,7 @@ import {
   oneRequestJobStatus,
   startOneRequestJob,
 } from "../one-request-job";
-import { jsonBody, jsonResponse, security } from "../schemas/common";
+import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../schemas/common";
 import {
   JobHeaders,
   OpenAIChatBody,
@@ -133,13 +133,15 @@ openAIRoutes.openapi(
       `${JOB_DESCRIPTION} The same parameter whitelist, fallback, metering and redaction as llm-call. ` +
       "Plain: OpenAI's `chat.completion` rebuilt by the gateway (`id` is `chatcmpl-<call id>`, `model` the group, every choice, token-only `usage`). " +
       "`stream: true`: the chunks of llm-call-stream; the gateway always asks LiteLLM for usage and meters it, and sends the usage chunk only " +
-      "when `stream_options.include_usage` is true. A stream's `Idempotency-Key` is not honoured (a stream cannot be replayed).",
+      "when `stream_options.include_usage` is true. A stream's `Idempotency-Key` is not honoured (a stream cannot be replayed)." +
+      HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotentUnlessStreamed] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIChatBody) },
     responses: {
       200: {
         description: "The completion (JSON), or its chunks as server-sent events when `stream` is true",
+        headers: BUDGET_HEADERS,
         content: {
           "application/json": { schema: OpenAIChatCompletion },
           "text/event-stream": {

@@ -6,13 +6,14 @@ import type { AppEnv } from "../context";
 import { operationId } from "../idempotency";
 import { closeAfterError, closeJob, oneRequestJobStatus, startOneRequestJob } from "../one-request-job";
 import { JobParam } from "../params";
-import { errorResponses, jsonBody, security } from "../schemas/common";
+import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../schemas/common";
 import { CreateAndCallBody, LlmCallBody } from "../schemas/jobs";
 import { validationHook } from "../validation";
 
 // Streamed calls: in a job, and in a one-request job. Mounted beside jobRoutes under /api/jobs.
 const sseResponse = (description: string) => ({
   description,
+  headers: BUDGET_HEADERS,
   content: {
     "text/event-stream": {
       // One server-sent event; the stream ends with `data: [DONE]`.
@@ -34,7 +35,8 @@ const STREAM_DESCRIPTION =
   "`[DONE]` is sent only after the call is recorded in the job. If the team's ledger does not record it within " +
   "`LEDGER_END_OF_STREAM_WAIT_MS` (10 s by default), `[DONE]` is preceded by " +
   '`data: {"error": {"type": "call_not_yet_recorded", "code": "503", ...}}` naming the job, and the record goes on in the background ' +
-  "(an error of type `ledger_unavailable` if the ledger refused or never took it). A client that disconnects still leaves an `aborted` call.";
+  "(an error of type `ledger_unavailable` if the ledger refused or never took it). A client that disconnects still leaves an `aborted` call." +
+  HOLD_DESCRIPTION;
 
 export const streamingRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
