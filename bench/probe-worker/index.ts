@@ -99,7 +99,7 @@ export class TeamLedger extends GatewayLedger {
         const callBudget = budget ? { callId, promptTokens: 20, maxTokens: 100 } : undefined;
         const admitted = await this.beginCall(ADMIN, jobId, "bench", "team", callBudget);
         if (!admitted.ok) return admitted;
-        const recorded = this.recordCall(jobId, { ...SAMPLE_CALL, callId });
+        const recorded = await this.recordCall(jobId, { ...SAMPLE_CALL, callId });
         if (!recorded.ok) return recorded;
       }
       return this.completeJob(ADMIN, {
