@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../auth";
+import { adminWrite } from "../audit";
 import type { AppEnv } from "../context";
 import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
@@ -36,7 +37,7 @@ creditRoutes.openapi(
       "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs). " +
       "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("credits.read")] as const,
     request: { params: TeamParam },
     responses: { 200: jsonResponse(Balance, "The balance"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -56,7 +57,7 @@ creditRoutes.openapi(
     summary: "Add credits to a team (admin only: a team never funds itself)",
     description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more.",
     security: security.admin,
-    middleware: [requireAdmin, idempotent] as const,
+    middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
       200: jsonResponse(
@@ -82,7 +83,7 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "A team's ledger, newest first",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("credits.read")] as const,
     request: { params: TeamParam, query: Pagination },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }), "A page of ledger rows"),
@@ -106,7 +107,7 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "Change a team's budget mode and conversion rates",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [adminWrite("credits.budget_mode")] as const,
     request: { params: TeamParam, body: jsonBody(BudgetModeChange) },
     responses: { 200: jsonResponse(Balance, "The balance with the new settings"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
@@ -126,7 +127,7 @@ creditRoutes.openapi(
     summary: "Refund what a completed job was charged (once)",
     description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first refund.",
     security: security.admin,
-    middleware: [requireAdmin, idempotent] as const,
+    middleware: [adminWrite("job.refund"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(Refund) },
     responses: {
       200: jsonResponse(

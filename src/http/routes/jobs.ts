@@ -76,7 +76,7 @@ jobRoutes.openapi(
       `(\`calls_limit\`, default ${CALLS_PAGE_DEFAULT}, at most ${CALLS_PAGE_MAX}; \`calls_offset\`), and \`calls_has_more\` says whether more follow. ` +
       "A call's `error` is the gateway's own message. With the admin key each call also has `upstream_error`, LiteLLM's text (secrets removed).",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: JobParam,
       query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }), ...CallsPageQuery }),
@@ -205,7 +205,7 @@ teamJobRoutes.openapi(
     tags: ["Jobs"],
     summary: "List a team's jobs, newest first",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: TeamParam,
       query: Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() }),
@@ -246,7 +246,7 @@ teamJobRoutes.openapi(
     tags: ["Jobs"],
     summary: "A team's usage for one month, in total and per job type",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: TeamParam,
       query: z.object({
