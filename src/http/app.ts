@@ -9,6 +9,8 @@ import { log } from "../log";
 import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { openAIErrorShape } from "./openai-errors";
+import { adminKeyRoutes } from "./routes/admin-keys";
+import { auditLogRoutes } from "./routes/audit-log";
 import { creditRoutes } from "./routes/credits";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { modelGroupRoutes } from "./routes/model-groups";
@@ -86,6 +88,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/jobs", jobRoutes);
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);
+  app.route("/api/admin-keys", adminKeyRoutes);
+  app.route("/api/audit-log", auditLogRoutes);
   app.route("/v1", openAIRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

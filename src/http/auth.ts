@@ -79,7 +79,7 @@ export async function authenticate(c: AppContext, accept: { admin: boolean; team
   throw apiError(401, "Invalid API key");
 }
 
-function requirePrincipal(accept: { admin: boolean; team: boolean }, permission: Permission) {
+function requirePrincipal(accept: { admin: boolean; team: boolean }, permission: Permission | null) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const principal = await authenticate(c, accept);
     c.set("principal", principal);
@@ -124,11 +124,11 @@ export async function assertTeamKeyGood(c: AppContext): Promise<void> {
 }
 
 /**
- * Admin only, with the permission the route needs (403 naming it otherwise); a key scoped to an
+ * Admin only, with the permission the route needs (403 naming it otherwise; null: any admin key); a key scoped to an
  * organization finds another organization's team or organization not found (404). Admin writes
  * take adminWrite (audit.ts) instead, which also records them.
  */
-export const requireAdmin = (permission: Permission) => requirePrincipal({ admin: true, team: false }, permission);
+export const requireAdmin = (permission: Permission | null) => requirePrincipal({ admin: true, team: false }, permission);
 /** A team's own virtual key: jobs and calls. */
 export const requireTeam = requirePrincipal({ admin: false, team: true }, "teams.read");
 /** LLM-call routes: a team's key, like requireTeam (the object resolves the group as it admits the call). */
