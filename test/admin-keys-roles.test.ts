@@ -32,7 +32,12 @@ let shared: TestTeam;
 let jobOfShared: string;
 
 const routes: RouteCase[] = [
-  { name: "list organizations", permission: "organizations.read", roles: ALL, request: async () => ({ method: "GET", path: "/api/organizations" }) },
+  {
+    name: "list organizations",
+    permission: "organizations.read",
+    roles: ALL,
+    request: async () => ({ method: "GET", path: "/api/organizations" }),
+  },
   {
     name: "get an organization",
     permission: "organizations.read",
@@ -45,7 +50,12 @@ const routes: RouteCase[] = [
     roles: WRITERS,
     request: async () => ({ method: "POST", path: "/api/organizations/create", body: { organization_id: uid("org"), name: "Org" } }),
   },
-  { name: "list model groups", permission: "model_groups.read", roles: ALL, request: async () => ({ method: "GET", path: "/api/model-groups" }) },
+  {
+    name: "list model groups",
+    permission: "model_groups.read",
+    roles: ALL,
+    request: async () => ({ method: "GET", path: "/api/model-groups" }),
+  },
   {
     name: "create a model group",
     permission: "model_groups.write",
@@ -73,7 +83,12 @@ const routes: RouteCase[] = [
     request: async () => ({ method: "DELETE", path: `/api/model-groups/${await createGroup(["gpt-4o-mini"])}` }),
   },
   { name: "list teams", permission: "teams.read", roles: ALL, request: async () => ({ method: "GET", path: "/api/teams" }) },
-  { name: "get a team", permission: "teams.read", roles: ALL, request: async () => ({ method: "GET", path: `/api/teams/${shared.teamId}` }) },
+  {
+    name: "get a team",
+    permission: "teams.read",
+    roles: ALL,
+    request: async () => ({ method: "GET", path: `/api/teams/${shared.teamId}` }),
+  },
   {
     name: "create a team",
     permission: "teams.write",
@@ -144,7 +159,11 @@ const routes: RouteCase[] = [
     roles: BILLING,
     request: async () => {
       const team = await createTeam();
-      return { method: "POST", path: `/api/credits/teams/${team.teamId}/refund`, body: { job_id: await completedJob(team), reason: "test" } };
+      return {
+        method: "POST",
+        path: `/api/credits/teams/${team.teamId}/refund`,
+        body: { job_id: await completedJob(team), reason: "test" },
+      };
     },
   },
   {
@@ -153,14 +172,28 @@ const routes: RouteCase[] = [
     roles: ALL,
     request: async () => ({ method: "GET", path: `/api/jobs/${jobOfShared}?team_id=${shared.teamId}` }),
   },
-  { name: "list jobs", permission: "jobs.read", roles: ALL, request: async () => ({ method: "GET", path: `/api/teams/${shared.teamId}/jobs` }) },
-  { name: "read usage", permission: "jobs.read", roles: ALL, request: async () => ({ method: "GET", path: `/api/teams/${shared.teamId}/usage` }) },
+  {
+    name: "list jobs",
+    permission: "jobs.read",
+    roles: ALL,
+    request: async () => ({ method: "GET", path: `/api/teams/${shared.teamId}/jobs` }),
+  },
+  {
+    name: "read usage",
+    permission: "jobs.read",
+    roles: ALL,
+    request: async () => ({ method: "GET", path: `/api/teams/${shared.teamId}/usage` }),
+  },
   { name: "read prices", permission: "pricing.read", roles: ALL, request: async () => ({ method: "GET", path: "/api/pricing" }) },
   {
     name: "set a price",
     permission: "pricing.write",
     roles: BILLING,
-    request: async () => ({ method: "PUT", path: "/api/pricing", body: { model_name: uid("model"), input_per_million_usd: 1, output_per_million_usd: 2 } }),
+    request: async () => ({
+      method: "PUT",
+      path: "/api/pricing",
+      body: { model_name: uid("model"), input_per_million_usd: 1, output_per_million_usd: 2 },
+    }),
   },
   {
     name: "delete a price",
@@ -172,7 +205,12 @@ const routes: RouteCase[] = [
       return { method: "DELETE", path: `/api/pricing/${model}` };
     },
   },
-  { name: "list admin keys", permission: "admin_keys.manage", roles: ["owner"], request: async () => ({ method: "GET", path: "/api/admin-keys" }) },
+  {
+    name: "list admin keys",
+    permission: "admin_keys.manage",
+    roles: ["owner"],
+    request: async () => ({ method: "GET", path: "/api/admin-keys" }),
+  },
   {
     name: "create an admin key",
     permission: "admin_keys.manage",
@@ -185,7 +223,12 @@ const routes: RouteCase[] = [
     roles: ["owner"],
     request: async () => ({ method: "DELETE", path: `/api/admin-keys/${(await newAdminKey("viewer")).keyId}` }),
   },
-  { name: "read the audit log", permission: "audit.read", roles: ["owner", "admin"], request: async () => ({ method: "GET", path: "/api/audit-log" }) },
+  {
+    name: "read the audit log",
+    permission: "audit.read",
+    roles: ["owner", "admin"],
+    request: async () => ({ method: "GET", path: "/api/audit-log" }),
+  },
 ];
 
 const keys = {} as Record<Role, string>;
@@ -227,7 +270,7 @@ describe("each role against every admin route", () => {
 
   it("the X-Admin-Key header takes a named key too; team keys never reach admin routes", async () => {
     await json("GET", "/api/teams", 200, { key: null, headers: { "x-admin-key": keys.viewer } });
-    const refused = await json("POST", "/api/credits/teams/" + shared.teamId + "/add", 403, {
+    const refused = await json("POST", `/api/credits/teams/${shared.teamId}/add`, 403, {
       key: null,
       headers: { "x-admin-key": keys.viewer },
       body: { credits: 1 },
@@ -271,7 +314,9 @@ describe("admin keys", () => {
     await json("GET", "/api/teams", 200, { key });
     let lastUsed: string | null = null;
     for (let i = 0; i < 50 && lastUsed === null; i++) {
-      const row = await env.DB.prepare("SELECT last_used_at FROM admin_keys WHERE key_id = ?").bind(keyId).first<{ last_used_at: string | null }>();
+      const row = await env.DB.prepare("SELECT last_used_at FROM admin_keys WHERE key_id = ?")
+        .bind(keyId)
+        .first<{ last_used_at: string | null }>();
       lastUsed = row?.last_used_at ?? null;
       if (lastUsed === null) await new Promise((r) => setTimeout(r, 20));
     }

@@ -1,7 +1,7 @@
 import { createScheduledController, env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { AUDITED_ACTIONS } from "../src/http/audit";
+import worker from "../src/index";
 import { ADMIN_KEY, api, createGroup, createJob, createTeam, json, type TestTeam, uid } from "./helpers";
 
 // The audit log (issue 18): one row per admin write, allowed or refused, with the actor, the
@@ -95,7 +95,11 @@ describe("every admin write leaves one audit row", () => {
     expectRow(created, { ...actor, action: "team.create", resource_type: "team", resource_id: teamId, organization_id: org });
     expect(JSON.parse(created.summary)).toMatchObject({ team_id: teamId, credits_allocated: 7, model_groups: [group] });
     const onTeam = { resource_type: "team", resource_id: team.teamId, organization_id: team.organizationId };
-    const credits = await write("POST", `/api/credits/teams/${team.teamId}/add`, { ...k, body: { credits: 9, reason: "goodwill" }, status: 200 });
+    const credits = await write("POST", `/api/credits/teams/${team.teamId}/add`, {
+      ...k,
+      body: { credits: 9, reason: "goodwill" },
+      status: 200,
+    });
     expectRow(credits, { ...actor, action: "credits.add", ...onTeam });
     expect(JSON.parse(credits.summary)).toEqual({ credits: 9, reason: "goodwill" });
     expectRow(
@@ -108,7 +112,11 @@ describe("every admin write leaves one audit row", () => {
       await write("POST", `/api/credits/teams/${team.teamId}/refund`, { ...k, body: { job_id: job, reason: "bad answer" }, status: 200 }),
       { action: "job.refund", resource_type: "job", resource_id: job, organization_id: team.organizationId },
     );
-    const patched = await write("PATCH", `/api/teams/${team.teamId}`, { ...k, body: { team_alias: "A", metadata: { secret_note: "x" } }, status: 200 });
+    const patched = await write("PATCH", `/api/teams/${team.teamId}`, {
+      ...k,
+      body: { team_alias: "A", metadata: { secret_note: "x" } },
+      status: 200,
+    });
     expectRow(patched, { action: "team.update", ...onTeam });
     expect(JSON.parse(patched.summary)).toEqual({ team_alias: "A", metadata_changed: true });
     expectRow(await write("PUT", `/api/teams/${team.teamId}/model-groups`, { ...k, body: team.groups, status: 200 }), {
@@ -130,7 +138,11 @@ describe("every admin write leaves one audit row", () => {
     expect(JSON.parse(rotateRow.summary)).toEqual({ grace_seconds: 60 });
     const model = uid("model");
     expectRow(
-      await write("PUT", "/api/pricing", { ...k, body: { model_name: model, input_per_million_usd: 1, output_per_million_usd: 2 }, status: 200 }),
+      await write("PUT", "/api/pricing", {
+        ...k,
+        body: { model_name: model, input_per_million_usd: 1, output_per_million_usd: 2 },
+        status: 200,
+      }),
       { action: "pricing.set", resource_type: "pricing", resource_id: model },
     );
     expectRow(await write("DELETE", `/api/pricing/${model}`, { ...k, status: 200 }), { action: "pricing.delete", resource_id: model });
@@ -142,14 +154,27 @@ describe("every admin write leaves one audit row", () => {
     });
     secrets.push(newKey.admin_key);
     const [keyRow] = await rowsOf(keyRequest);
-    expectRow(keyRow, { action: "admin_key.create", resource_type: "admin_key", resource_id: newKey.key_id, organization_id: org, status: 201 });
+    expectRow(keyRow, {
+      action: "admin_key.create",
+      resource_type: "admin_key",
+      resource_id: newKey.key_id,
+      organization_id: org,
+      status: 201,
+    });
     expect(JSON.parse(keyRow.summary)).toEqual({ name: "billing bot", role: "billing", organization_id: org });
     expectRow(await write("DELETE", `/api/admin-keys/${newKey.key_id}`, { ...k, status: 200 }), {
       action: "admin_key.revoke",
       resource_id: newKey.key_id,
     });
-    expectRow(await write("DELETE", `/api/teams/${teamId}`, { ...k, status: 200 }), { action: "team.delete", resource_id: teamId, organization_id: org });
-    expectRow(await write("DELETE", `/api/model-groups/${group}`, { ...k, status: 200 }), { action: "model_group.delete", resource_id: group });
+    expectRow(await write("DELETE", `/api/teams/${teamId}`, { ...k, status: 200 }), {
+      action: "team.delete",
+      resource_id: teamId,
+      organization_id: org,
+    });
+    expectRow(await write("DELETE", `/api/model-groups/${group}`, { ...k, status: 200 }), {
+      action: "model_group.delete",
+      resource_id: group,
+    });
     // The bootstrap key is an actor too.
     expectRow(await write("POST", `/api/credits/teams/${team.teamId}/add`, { body: { credits: 1 }, status: 200 }), {
       actor_key_id: "bootstrap",
@@ -184,13 +209,17 @@ describe("every admin write leaves one audit row", () => {
       actor_name: "unauthenticated",
     });
     const other = await createTeam();
-    const scoped = await json("POST", "/api/admin-keys", 201, { body: { name: uid("scoped"), role: "admin", organization_id: other.organizationId } });
+    const scoped = await json("POST", "/api/admin-keys", 201, {
+      body: { name: uid("scoped"), role: "admin", organization_id: other.organizationId },
+    });
     secrets.push(scoped.admin_key);
     expectRow(await write("POST", `/api/credits/teams/${team.teamId}/add`, { key: scoped.admin_key, body: { credits: 50 }, status: 404 }), {
       actor_key_id: scoped.key_id,
       organization_id: other.organizationId,
     });
-    expectRow(await write("POST", `/api/credits/teams/${team.teamId}/add`, { body: { credits: -1 }, status: 422 }), { action: "credits.add" });
+    expectRow(await write("POST", `/api/credits/teams/${team.teamId}/add`, { body: { credits: -1 }, status: 422 }), {
+      action: "credits.add",
+    });
     expect(await json("GET", `/api/credits/teams/${team.teamId}/balance`, 200)).toEqual(before);
   });
 

@@ -34,12 +34,7 @@ export function namedTeam(c: AppContext): string | undefined {
  * Refuses an admin key what its role or scope does not allow. `lookUpTeam` also looks up the
  * organization of the team the route names for an unscoped key (the audit log records it).
  */
-export async function guardAdmin(
-  c: AppContext,
-  identity: AdminIdentity,
-  permission: Permission | null,
-  lookUpTeam = false,
-): Promise<void> {
+export async function guardAdmin(c: AppContext, identity: AdminIdentity, permission: Permission | null, lookUpTeam = false): Promise<void> {
   const refused = permission === null ? null : refusalOf(identity, permission);
   if (refused) throw apiError(403, refused);
   const scope = identity.organizationId;

@@ -34,5 +34,10 @@ export async function resolveAdminKey(
       }),
     );
   }
-  return { keyId: row.keyId, name: row.name, role: ROLES.includes(row.role as Role) ? (row.role as Role) : "viewer", organizationId: row.organizationId };
+  return {
+    keyId: row.keyId,
+    name: row.name,
+    role: ROLES.includes(row.role as Role) ? (row.role as Role) : "viewer",
+    organizationId: row.organizationId,
+  };
 }

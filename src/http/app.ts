@@ -45,7 +45,11 @@ function requestContext() {
       path: c.req.path,
       status: c.res.status,
       duration_ms: Date.now() - started,
-      ...(principal?.kind === "team" ? { team_id: principal.teamId } : principal ? { caller: "admin", admin_key_id: principal.identity.keyId } : {}),
+      ...(principal?.kind === "team"
+        ? { team_id: principal.teamId }
+        : principal
+          ? { caller: "admin", admin_key_id: principal.identity.keyId }
+          : {}),
     });
   });
 }

@@ -167,7 +167,12 @@ export function adminWrite(action: AuditAction) {
     try {
       await repo.audit.complete(seq, c.res.status, rowOf(c, action, actor, body, null).resourceId ?? null);
     } catch (error) {
-      log("error", "audit outcome not recorded: the row keeps status null", { request_id: c.get("requestId"), action, seq, error: String(error) });
+      log("error", "audit outcome not recorded: the row keeps status null", {
+        request_id: c.get("requestId"),
+        action,
+        seq,
+        error: String(error),
+      });
     }
   });
 }

@@ -14,7 +14,9 @@ import { validationHook } from "../validation";
 // Named admin keys (owner only, unscoped): created with a role and an optional organization
 // scope, shown once, listed without the key, revoked at once.
 
-const Role = z.enum(ROLES).openapi({ description: "owner: everything; admin: all but admin keys; billing: credits, refunds, budget modes, pricing and reads; viewer: reads" });
+const Role = z.enum(ROLES).openapi({
+  description: "owner: everything; admin: all but admin keys; billing: credits, refunds, budget modes, pricing and reads; viewer: reads",
+});
 
 const AdminKey = z
   .object({

@@ -14,7 +14,9 @@ const AuditEntry = z
   .object({
     seq: z.number().int().openapi({ description: "Increasing with time: rows are listed newest (highest) first" }),
     at: Timestamp,
-    actor_key_id: z.string().openapi({ description: "The admin key's id, `bootstrap` for ADMIN_API_KEY, `-` when no admin key was recognized" }),
+    actor_key_id: z
+      .string()
+      .openapi({ description: "The admin key's id, `bootstrap` for ADMIN_API_KEY, `-` when no admin key was recognized" }),
     actor_name: z.string(),
     actor_role: z.string().nullable(),
     action: z.string().openapi({ example: "credits.add" }),

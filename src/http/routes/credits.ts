@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../auth";
 import { adminWrite } from "../audit";
+import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";

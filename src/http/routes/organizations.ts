@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
-import { requireAdmin } from "../auth";
 import { scopedOrganization } from "../admin-guard";
 import { adminWrite } from "../audit";
+import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent } from "../idempotency";

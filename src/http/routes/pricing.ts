@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { PricingRow } from "../../db/repository";
 import { forgetPrices } from "../../llm/prices";
-import { requireAdmin } from "../auth";
 import { adminWrite } from "../audit";
+import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../schemas/common";
