@@ -99,7 +99,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
-    description: "A team's virtual key, or the admin key",
+    description: "A team's virtual key, or an admin key (ADMIN_API_KEY or a named `sk-admin-` key)",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "apiKey", in: "header", name: "X-Admin-Key" });
   app.doc31("/openapi.json", {
