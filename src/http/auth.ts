@@ -130,7 +130,7 @@ export async function assertTeamKeyGood(c: AppContext): Promise<void> {
  */
 export const requireAdmin = (permission: Permission | null) => requirePrincipal({ admin: true, team: false }, permission);
 /** A team's own virtual key: jobs and calls. */
-export const requireTeam = requirePrincipal({ admin: false, team: true }, "teams.read");
+export const requireTeam = requirePrincipal({ admin: false, team: true }, null);
 /** LLM-call routes: a team's key, like requireTeam (the object resolves the group as it admits the call). */
 export const requireTeamCall = requireTeam;
 /** Read-only team routes: the team's key, or an admin key with the permission (and the team in its scope). */
