@@ -202,7 +202,17 @@ describe("every admin write leaves one audit row", () => {
       actor_key_id: "-",
       actor_name: "unauthenticated",
       actor_role: null,
+      organization_id: null,
     });
+    // An unknown key cannot file rows under an organization it names.
+    expectRow(
+      await write("POST", "/api/teams/create", {
+        key: forged,
+        body: { organization_id: team.organizationId, team_id: uid("t") },
+        status: 401,
+      }),
+      { action: "team.create", organization_id: null },
+    );
     // A team key on an admin write is refused and recorded.
     expectRow(await write("POST", `/api/credits/teams/${team.teamId}/add`, { key: team.key, body: { credits: 50 }, status: 403 }), {
       action: "credits.add",

@@ -120,8 +120,11 @@ function rowOf(c: AppContext, action: AuditAction, actor: AdminIdentity | null, 
   const summary = summaryOf(body);
   const resourceId = c.get("auditResourceId") ?? AUDITED_ACTIONS[action].id(c, summary);
   const teamOrganization = namedTeam(c) !== undefined ? c.get("teamOrganization") : undefined;
+  // A request from no admin key is nobody's organization's business: it could name any.
   const organizationId =
-    actor?.organizationId ?? teamOrganization ?? c.req.param("organization_id") ?? (summary.organization_id as string | undefined);
+    actor === null
+      ? null
+      : (actor.organizationId ?? teamOrganization ?? c.req.param("organization_id") ?? (summary.organization_id as string | undefined));
   return {
     at: new Date().toISOString(),
     actorKeyId: actor?.keyId ?? "-",
