@@ -1,5 +1,6 @@
 import { app } from "./app-instance";
 import { Repository } from "./db/repository";
+import { AUDIT_RETENTION_DAYS } from "./http/audit";
 import { IDEMPOTENCY_TTL_MS } from "./http/idempotency";
 
 export { TeamLedger } from "./ledger/team-ledger";
@@ -8,8 +9,10 @@ export { GatewayRpc } from "./rpc/gateway-rpc";
 
 export default {
   fetch: app.fetch,
-  /** Hourly: forget idempotency records past their 24 h (a stale record is also ignored when met). */
+  /** Hourly: forget idempotency records past their 24 h (a stale record is also ignored when met), and audit rows past their retention. */
   async scheduled(_controller, env) {
-    await new Repository(env.DB).idempotency.purgeOlderThan(IDEMPOTENCY_TTL_MS);
+    const repo = new Repository(env.DB);
+    await repo.idempotency.purgeOlderThan(IDEMPOTENCY_TTL_MS);
+    await repo.audit.purgeOlderThan(AUDIT_RETENTION_DAYS * 24 * 60 * 60 * 1000);
   },
 } satisfies ExportedHandler<Env>;

@@ -218,6 +218,9 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(502, "POST", `/api/jobs/${job}/llm-call-stream`, call(groups.broken));
     await expectStatus(200, "GET", `/api/jobs/${job}`, team);
     await expectStatus(200, "GET", `/api/jobs/${job}?team_id=${teamId}`, admin);
+    await expectStatus(200, "GET", `/api/jobs/${job}/costs`, team);
+    await expectStatus(200, "GET", `/api/jobs/${job}/costs?team_id=${teamId}`, admin);
+    await expectStatus(200, "PATCH", `/api/jobs/${job}/metadata`, { ...team, body: { metadata: { stage: "done" } } });
     await expectStatus(200, "POST", `/api/jobs/${job}/complete`, { ...team, body: { status: "completed" } });
     await expectStatus(200, "POST", `/api/jobs/${job}/complete`, { ...team, body: { status: "completed" } });
     await expectStatus(409, "POST", `/api/jobs/${job}/complete`, { ...team, body: { status: "failed" } });
@@ -323,6 +326,18 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(200, "DELETE", `/api/teams/${teamId}`, admin);
     await expectStatus(404, "DELETE", `/api/teams/${teamId}`, admin);
     await expectStatus(401, "GET", `/api/credits/teams/${teamId}/balance`, { key });
+
+    // Named admin keys and the audit log (which the at-rest check below also reads).
+    const named = await expectStatus(201, "POST", "/api/admin-keys", {
+      ...admin,
+      body: { name: "ops", role: "admin", organization_id: org },
+    });
+    await expectStatus(200, "GET", "/api/admin-keys/self", { key: named.admin_key });
+    await expectStatus(200, "GET", "/api/admin-keys", admin);
+    await expectStatus(200, "GET", "/api/audit-log?limit=200", { key: named.admin_key });
+    await expectStatus(403, "POST", "/api/admin-keys", { key: named.admin_key, body: { name: "x", role: "owner" } });
+    await expectStatus(200, "DELETE", `/api/admin-keys/${named.key_id}`, admin);
+    await expectStatus(401, "GET", "/api/audit-log", { key: named.admin_key });
 
     // --- Every documented operation was exercised.
     const ran = seen.map((s) => `${s.method} ${s.path.split("?")[0]}`);

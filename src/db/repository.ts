@@ -1,6 +1,7 @@
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { AccessRecords, type GroupModel, sortModels } from "./access-records";
+import { AdminKeyRecords, AuditRecords } from "./admin-records";
 import { IdempotencyRecords } from "./idempotency-records";
 import { runQuery } from "./query";
 import * as schema from "./schema";
@@ -32,6 +33,10 @@ export class Repository {
   readonly webhooks: WebhookRecords;
   /** Usage totals the team objects send, that reports read. */
   readonly usage: UsageRecords;
+  /** Named admin keys (admin-records.ts). */
+  readonly adminKeys: AdminKeyRecords;
+  /** The audit log of admin writes (admin-records.ts). */
+  readonly audit: AuditRecords;
 
   // Conditional multi-row replacements are written as plain D1 statements (still bound
   // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
@@ -41,6 +46,8 @@ export class Repository {
     this.access = new AccessRecords(this.db);
     this.webhooks = new WebhookRecords(this.db);
     this.usage = new UsageRecords(this.db);
+    this.adminKeys = new AdminKeyRecords(this.db);
+    this.audit = new AuditRecords(this.db);
   }
 
   /**
@@ -202,6 +209,14 @@ export class Repository {
         ...team.modelGroups.map((groupName) => this.db.insert(teamModelGroups).values({ teamId: team.teamId, groupName, assignedAt: now })),
         this.db.insert(apiKeys).values({ ...team.key, teamId: team.teamId, createdAt: now }),
       ]);
+    });
+  }
+
+  /** The organization a team belongs to (null when there is no such team): what an org-scoped admin key is checked against. */
+  organizationOfTeam(teamId: string): Promise<string | null> {
+    return this.run("organizationOfTeam", async () => {
+      const [row] = await this.db.select({ organizationId: teams.organizationId }).from(teams).where(eq(teams.teamId, teamId));
+      return row?.organizationId ?? null;
     });
   }
 

@@ -153,3 +153,49 @@ export const teamUsageDaily = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.teamId, t.day, t.jobType] }), index("team_usage_daily_org_day_idx").on(t.organizationId, t.day)],
 );
+
+// Named admin keys (issue 18), stored like team keys: only HMAC-SHA-256(KEY_PEPPER, key). A key
+// scoped to an organization (organization_id) sees only that organization. Revoking is at once:
+// nothing caches an admin key.
+export const adminKeys = sqliteTable(
+  "admin_keys",
+  {
+    keyId: text("key_id").primaryKey(),
+    name: text("name").notNull(),
+    role: text("role").notNull(),
+    organizationId: text("organization_id").references(() => organizations.organizationId),
+    keyHash: text("key_hash").notNull(),
+    keyPrefix: text("key_prefix").notNull(),
+    createdAt: text("created_at").notNull(),
+    lastUsedAt: text("last_used_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("admin_keys_hash_uq").on(t.keyHash)],
+);
+
+// Every admin write, allowed or refused. Append-only: no route edits or deletes a row; the
+// hourly cron purges rows past the retention (AUDIT_RETENTION_DAYS). `status` is null while the
+// write runs, and stays null when its outcome could not be recorded.
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    at: text("at").notNull(),
+    actorKeyId: text("actor_key_id").notNull(),
+    actorName: text("actor_name").notNull(),
+    actorRole: text("actor_role"),
+    action: text("action").notNull(),
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id"),
+    organizationId: text("organization_id"),
+    summary: text("summary", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    requestId: text("request_id").notNull(),
+    clientIp: text("client_ip"),
+    status: integer("status"),
+  },
+  (t) => [
+    index("audit_log_at_idx").on(t.at),
+    index("audit_log_organization_idx").on(t.organizationId, t.seq),
+    index("audit_log_resource_idx").on(t.resourceId, t.seq),
+  ],
+);

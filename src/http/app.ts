@@ -9,6 +9,8 @@ import { log } from "../log";
 import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { openAIErrorShape } from "./openai-errors";
+import { adminKeyRoutes } from "./routes/admin-keys";
+import { auditLogRoutes } from "./routes/audit-log";
 import { creditRoutes } from "./routes/credits";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { modelGroupRoutes } from "./routes/model-groups";
@@ -45,7 +47,11 @@ function requestContext() {
       path: c.req.path,
       status: c.res.status,
       duration_ms: Date.now() - started,
-      ...(principal?.kind === "team" ? { team_id: principal.teamId } : principal ? { caller: "admin" } : {}),
+      ...(principal?.kind === "team"
+        ? { team_id: principal.teamId }
+        : principal
+          ? { caller: "admin", admin_key_id: principal.identity.keyId }
+          : {}),
     });
   });
 }
@@ -91,13 +97,15 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/jobs", jobRoutes);
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);
+  app.route("/api/admin-keys", adminKeyRoutes);
+  app.route("/api/audit-log", auditLogRoutes);
   app.route("/v1", openAIRoutes);
   app.route("/api", webhookRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
-    description: "A team's virtual key, or the admin key",
+    description: "A team's virtual key, or an admin key (ADMIN_API_KEY or a named `sk-admin-` key)",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "apiKey", in: "header", name: "X-Admin-Key" });
   app.doc31("/openapi.json", {

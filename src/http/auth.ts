@@ -2,7 +2,10 @@ import { createMiddleware } from "hono/factory";
 import { DependencyDown, type GatewayFailure, LedgerRefusal } from "../errors";
 import type { Caller } from "../ledger/access";
 import { onLedger, tryLedger } from "../ledger/client";
-import { hashVirtualKey, secretsEqual } from "../security/keys";
+import type { Permission } from "../security/admin-roles";
+import { hashVirtualKey } from "../security/keys";
+import { guardAdmin } from "./admin-guard";
+import { type AdminIdentity, resolveAdminKey } from "./admin-identity";
 import type { AppContext, AppEnv, Principal } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { keyOwners, unknownKeys } from "./key-owners";
@@ -25,10 +28,9 @@ function presentedKeys(c: AppContext): { bearer: string | null; adminHeader: str
   return { bearer, adminHeader: c.req.header("x-admin-key") ?? null };
 }
 
-async function isAdminKey(c: AppContext, key: string): Promise<boolean> {
-  const adminKey = c.env.ADMIN_API_KEY;
-  if (!adminKey) throw apiError(503, "The admin API is not configured on this deployment");
-  return secretsEqual(key, adminKey);
+/** The admin a key belongs to (the bootstrap ADMIN_API_KEY or a live named key), or null. */
+function adminOf(c: AppContext, key: string): Promise<AdminIdentity | null> {
+  return resolveAdminKey(c.env, c.get("repo"), key, (work) => c.executionCtx.waitUntil(work));
 }
 
 /** The team a key was issued to (null for a key nobody was given); not whether it is still good. */
@@ -46,21 +48,24 @@ async function keyOwner(c: AppContext, key: string): Promise<{ teamId: string; k
   return teamId === null ? null : { teamId, keyHash };
 }
 
-async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }): Promise<Principal> {
+/** Who the request's key belongs to, if it is accepted here (401 unknown key, 403 the wrong kind of key). */
+export async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }): Promise<Principal> {
   if (accept.admin && !accept.team && !c.env.ADMIN_API_KEY) {
     throw apiError(503, "The admin API is not configured on this deployment");
   }
   const { bearer, adminHeader } = presentedKeys(c);
   if (adminHeader !== null) {
-    if (await isAdminKey(c, adminHeader)) {
-      if (!accept.admin) throw apiError(403, "This route takes a team's virtual key, not the admin key");
-      return { kind: "admin" };
-    }
-    throw apiError(401, "Invalid admin key");
+    const identity = await adminOf(c, adminHeader);
+    if (identity === null) throw apiError(401, "Invalid admin key");
+    if (!accept.admin) throw apiError(403, "This route takes a team's virtual key, not the admin key");
+    return { kind: "admin", identity };
   }
   if (bearer === null) throw apiError(401, "Missing credentials: send 'Authorization: Bearer <key>'");
-  // The admin key is checked first only where it is accepted, so team routes do not pay for it.
-  if (accept.admin && c.env.ADMIN_API_KEY && (await isAdminKey(c, bearer))) return { kind: "admin" };
+  // Admin keys are looked for first only where they are accepted, so team routes do not pay for it.
+  if (accept.admin) {
+    const identity = await adminOf(c, bearer);
+    if (identity !== null) return { kind: "admin", identity };
+  }
   const owner = await keyOwner(c, bearer);
   if (owner !== null) {
     const principal: Principal = { kind: "team", ...owner };
@@ -70,15 +75,17 @@ async function authenticate(c: AppContext, accept: { admin: boolean; team: boole
     }
     return principal;
   }
-  if (!accept.admin && c.env.ADMIN_API_KEY && (await isAdminKey(c, bearer))) {
+  if (!accept.admin && (await adminOf(c, bearer)) !== null) {
     throw apiError(403, "This route takes a team's virtual key, not the admin key");
   }
   throw apiError(401, "Invalid API key");
 }
 
-function requirePrincipal(accept: { admin: boolean; team: boolean }) {
+function requirePrincipal(accept: { admin: boolean; team: boolean }, permission: Permission | null) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    c.set("principal", await authenticate(c, accept));
+    const principal = await authenticate(c, accept);
+    c.set("principal", principal);
+    if (principal.kind === "admin") await guardAdmin(c, principal.identity, permission);
     await next();
     if (c.get("principal").kind === "team" && !c.get("keyChecked")) {
       const refused = await keyRefusal(c);
@@ -118,14 +125,18 @@ export async function assertTeamKeyGood(c: AppContext): Promise<void> {
   if (refused) throw refused;
 }
 
-/** Admin only: organizations, model groups, teams, funding, pricing. */
-export const requireAdmin = requirePrincipal({ admin: true, team: false });
+/**
+ * Admin only, with the permission the route needs (403 naming it otherwise; null: any admin key); a key scoped to an
+ * organization finds another organization's team or organization not found (404). Admin writes
+ * take adminWrite (audit.ts) instead, which also records them.
+ */
+export const requireAdmin = (permission: Permission | null) => requirePrincipal({ admin: true, team: false }, permission);
 /** A team's own virtual key: jobs and calls. */
-export const requireTeam = requirePrincipal({ admin: false, team: true });
+export const requireTeam = requirePrincipal({ admin: false, team: true }, null);
 /** LLM-call routes: a team's key, like requireTeam (the object resolves the group as it admits the call). */
 export const requireTeamCall = requireTeam;
-/** Read-only team routes: the team's key, or the admin key. */
-export const requireTeamOrAdmin = requirePrincipal({ admin: true, team: true });
+/** Read-only team routes: the team's key, or an admin key with the permission (and the team in its scope). */
+export const requireTeamOrAdmin = (permission: Permission) => requirePrincipal({ admin: true, team: true }, permission);
 
 /** On a route naming a team, a team key may only name its own team. */
 export function assertTeamAccess(principal: Principal, teamId: string, what: string): void {

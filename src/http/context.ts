@@ -1,8 +1,12 @@
 import type { Context } from "hono";
 import type { Repository } from "../db/repository";
+import type { AdminIdentity } from "../security/admin-roles";
 
-/** Who sent a request. A team key's `teamId` is the team it was issued to; the team's object decides whether it is still good. */
-export type Principal = { kind: "admin" } | { kind: "team"; teamId: string; keyHash: string };
+/**
+ * Who sent a request. An admin key carries its identity (role, organization scope); a team key's
+ * `teamId` is the team it was issued to, and the team's object decides whether it is still good.
+ */
+export type Principal = { kind: "admin"; identity: AdminIdentity } | { kind: "team"; teamId: string; keyHash: string };
 
 export interface AppEnv {
   Bindings: Env;
@@ -14,6 +18,10 @@ export interface AppEnv {
     operationBase?: string;
     /** True once the team key has been handed to the team's object, which checks it in the same round trip. */
     keyChecked?: boolean;
+    /** The organization of the team an admin route names (D1), once the admin guard has looked it up. */
+    teamOrganization?: string | null;
+    /** What an audited admin write acted on, when the handler knows better than the route (a new admin key's id). */
+    auditResourceId?: string;
   };
 }
 

@@ -3,8 +3,14 @@ import { HTTPException } from "hono/http-exception";
 import { log } from "../log";
 import { seal, unseal } from "../security/sealing";
 import { assertTeamKeyGood } from "./auth";
-import type { AppContext, AppEnv } from "./context";
+import type { AppContext, AppEnv, Principal } from "./context";
 import { apiError, asHttpError } from "./errors";
+
+/** Whose keys these are: a team, the bootstrap admin key ("admin", as before named keys), or one named admin key. */
+function scopeOf(principal: Principal): string {
+  if (principal.kind === "team") return `team:${principal.teamId}`;
+  return principal.identity.keyId === "bootstrap" ? "admin" : `admin:${principal.identity.keyId}`;
+}
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longer than any request can run (calls time out per attempt); an older unanswered claim was abandoned. */
@@ -64,7 +70,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   // A kept answer is served only to a key that is still good.
   await assertTeamKeyGood(c);
   const principal = c.get("principal");
-  const scope = `${principal.kind === "team" ? `team:${principal.teamId}` : "admin"} ${c.req.method} ${c.req.path}`;
+  const scope = `${scopeOf(principal)} ${c.req.method} ${c.req.path}`;
   const requestHash = await sha256Hex(await c.req.text());
   const records = c.get("repo").idempotency;
 

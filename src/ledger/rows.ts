@@ -83,6 +83,9 @@ export type CallRow = {
   upstream_error: string | null;
   stream: number;
   created_at: string;
+  /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */
+  model_used: string | null;
+  provider_cost_nano: number | null;
 };
 
 export type UsageRow = {

@@ -68,7 +68,7 @@ export class LedgerStore {
     return this.sql
       .exec<CallRow>(
         `SELECT call_id, model_group, purpose, status, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-           usage_estimated, latency_ms, error, upstream_error, stream, created_at FROM calls
+           usage_estimated, latency_ms, error, upstream_error, stream, created_at, model_used, provider_cost_nano FROM calls
          WHERE job_id = ?1 AND (?2 IS NULL OR seq <= ?2) ORDER BY seq LIMIT ?3 OFFSET ?4`,
         jobId,
         page.throughSeq ?? null,
@@ -392,6 +392,10 @@ export class LedgerStore {
       completedAt,
       jobId,
     );
+  }
+
+  setJobMetadata(jobId: string, metadata: Record<string, unknown>): void {
+    this.sql.exec("UPDATE jobs SET metadata = ? WHERE job_id = ?", JSON.stringify(metadata), jobId);
   }
 
   markJobRefunded(jobId: string): void {

@@ -37,6 +37,7 @@ import type {
   CallsPage,
   Completion,
   CompletionSummary,
+  JobCostBreakdown,
   JobCreated,
   JobOwner,
   JobStatus,
@@ -58,8 +59,10 @@ import {
   CALLS_PAGE_DEFAULT,
   COMPLETION_CALLS_SHOWN,
   completionAnswerOf,
+  costBreakdownOf,
   jobListingOf,
   jobViewOf,
+  MAX_JOB_METADATA_BYTES,
   pageOf,
   usageReportOf,
 } from "./views";
@@ -402,6 +405,29 @@ export class TeamLedger extends DurableObject<Env> {
     const rows = this.store.callRows(jobId, calls);
     const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller.kind);
     return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
+  }
+
+  /** A page of a job's calls, cost by cost (the model and provider cost for admins only). */
+  async jobCosts(caller: Caller, jobId: string, calls: CallsPage): Promise<LedgerResult<JobCostBreakdown>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
+    const job = this.store.job(jobId);
+    if (!job) return jobNotFound(jobId);
+    return refuseCallsPage(calls) ?? ok(costBreakdownOf(acct.team_id, job, this.store.callRows(jobId, calls), calls, caller.kind));
+  }
+
+  /** Merges metadata into a job, at any status: the team's own notes, bounded like the metadata it was opened with. */
+  async mergeJobMetadata(caller: Caller, jobId: string, metadata: Record<string, unknown>): Promise<LedgerResult<Omit<JobView, "calls">>> {
+    const acct = await this.accountFor(caller);
+    if ("ok" in acct) return acct;
+    const job = this.store.job(jobId);
+    if (!job) return jobNotFound(jobId);
+    const merged = { ...JSON.parse(job.metadata), ...metadata };
+    if (new TextEncoder().encode(JSON.stringify(merged)).byteLength > MAX_JOB_METADATA_BYTES) {
+      return refusal("INVALID_ARGUMENT", `The merged metadata would be over ${MAX_JOB_METADATA_BYTES} bytes of JSON`);
+    }
+    this.store.setJobMetadata(jobId, merged);
+    return ok(jobListingOf(acct.team_id, this.store.job(jobId)!));
   }
 
   async listJobs(

@@ -219,6 +219,33 @@ export interface JobView {
   }>;
 }
 
+/** A job's per-call cost breakdown (GET /api/jobs/{id}/costs); the model and provider cost for admins only. */
+export interface JobCostBreakdown {
+  job_id: string;
+  team_id: string;
+  status: JobStatus;
+  credits_charged: number;
+  totals: JobView["costs"] & { prompt_tokens: number; completion_tokens: number; provider_cost_usd?: number };
+  calls: Array<{
+    call_id: string;
+    purpose: string | null;
+    model_group: string;
+    status: CallStatus;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    cost_usd: number;
+    usage_estimated: boolean;
+    latency_ms: number;
+    created_at: string;
+    model_used?: string | null;
+    provider_cost_usd?: number | null;
+  }>;
+  calls_limit: number;
+  calls_offset: number;
+  calls_has_more: boolean;
+}
+
 /** One job with one page of its calls (GET /api/jobs/{id}). */
 export type JobWithCalls = JobView & { calls_limit: number; calls_offset: number; calls_has_more: boolean };
 

@@ -5,8 +5,10 @@ import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "./row
 import type {
   Balance,
   CallSummary,
+  CallsPage,
   CompletionStatus,
   CompletionSummary,
+  JobCostBreakdown,
   JobView,
   ModelUsage,
   Page,
@@ -25,6 +27,8 @@ export const CALLS_PAGE_DEFAULT = 100;
 export const CALLS_PAGE_MAX = 1000;
 /** How many of its calls a completion answer lists (the first ones, as GET /api/jobs/{id} would). */
 export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
+/** A job's metadata after a merge stays within what one request may send (MAX_METADATA_BYTES in the HTTP schemas). */
+export const MAX_JOB_METADATA_BYTES = 16 * 1024;
 
 export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
   const remaining = acct.credits_allocated - acct.credits_used;
@@ -106,6 +110,42 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
       stream: c.stream === 1,
       created_at: c.created_at,
     })),
+  };
+}
+
+/** A page of a job's calls as a cost breakdown (`rows`: up to one more than `page.limit`). */
+export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], page: CallsPage, viewer: CallerKind): JobCostBreakdown {
+  const admin = viewer === "admin";
+  return {
+    job_id: job.job_id,
+    team_id: teamId,
+    status: job.status,
+    credits_charged: job.credits_charged,
+    totals: {
+      ...costsOf(job),
+      prompt_tokens: job.prompt_tokens,
+      completion_tokens: job.completion_tokens,
+      ...(admin ? { provider_cost_usd: nanoToUsd(job.provider_cost_nano) } : {}),
+    },
+    calls: rows.slice(0, page.limit).map((c) => ({
+      call_id: c.call_id,
+      purpose: c.purpose,
+      model_group: c.model_group,
+      status: c.status,
+      prompt_tokens: c.prompt_tokens,
+      completion_tokens: c.completion_tokens,
+      total_tokens: c.total_tokens,
+      cost_usd: nanoToUsd(c.client_cost_nano),
+      usage_estimated: c.usage_estimated === 1,
+      latency_ms: c.latency_ms,
+      created_at: c.created_at,
+      ...(admin
+        ? { model_used: c.model_used, provider_cost_usd: c.provider_cost_nano === null ? null : nanoToUsd(c.provider_cost_nano) }
+        : {}),
+    })),
+    calls_limit: page.limit,
+    calls_offset: page.offset,
+    calls_has_more: rows.length > page.limit,
   };
 }
 

@@ -39,3 +39,12 @@ export async function secretsEqual(given: string, expected: string): Promise<boo
   ]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
+
+/** Every named admin key starts so, which tells it from a team key (`sk-` then hex) before any lookup. */
+export const ADMIN_KEY_PREFIX = "sk-admin-";
+
+/** A new named admin key: `sk-admin-` followed by 64 hex characters, hashed like a team key. */
+export function generateAdminKey(): { key: string; prefix: string } {
+  const key = `${ADMIN_KEY_PREFIX}${toHex(crypto.getRandomValues(new Uint8Array(KEY_BYTES)))}`;
+  return { key, prefix: key.slice(0, ADMIN_KEY_PREFIX.length + 8) };
+}

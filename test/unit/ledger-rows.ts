@@ -78,6 +78,8 @@ export function callRow(overrides: Partial<CallRow> = {}): CallRow {
     upstream_error: null,
     stream: 0,
     created_at: "2026-01-01T00:00:01.000Z",
+    model_used: "gpt-4o-mini",
+    provider_cost_nano: 1_000_000,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../auth";
+import { adminWrite } from "../audit";
+import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, wantsCsv } from "../csv";
 import { idempotent, operationId } from "../idempotency";
@@ -38,7 +39,7 @@ creditRoutes.openapi(
       "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs). " +
       "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("credits.read")] as const,
     request: { params: TeamParam },
     responses: { 200: jsonResponse(Balance, "The balance"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -58,7 +59,7 @@ creditRoutes.openapi(
     summary: "Add credits to a team (admin only: a team never funds itself)",
     description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more.",
     security: security.admin,
-    middleware: [requireAdmin, idempotent] as const,
+    middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
       200: jsonResponse(
@@ -86,7 +87,7 @@ creditRoutes.openapi(
     description:
       "`?format=csv` or `Accept: text/csv` answers the whole ledger as CSV (newest first, streamed; `limit` and `offset` apply to JSON only).",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("credits.read")] as const,
     request: { params: TeamParam, query: Pagination.extend(CsvFormat) },
     responses: {
       200: {
@@ -117,7 +118,7 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "Change a team's budget mode and conversion rates",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [adminWrite("credits.budget_mode")] as const,
     request: { params: TeamParam, body: jsonBody(BudgetModeChange) },
     responses: { 200: jsonResponse(Balance, "The balance with the new settings"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
@@ -137,7 +138,7 @@ creditRoutes.openapi(
     summary: "Refund what a completed job was charged (once)",
     description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first refund.",
     security: security.admin,
-    middleware: [requireAdmin, idempotent] as const,
+    middleware: [adminWrite("job.refund"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(Refund) },
     responses: {
       200: jsonResponse(

@@ -32,7 +32,9 @@ import {
   CreateAndCallBody,
   CreateJobBody,
   Job,
+  JobCostBreakdown,
   JobCreated,
+  JobMetadataPatch,
   JobStatusValue,
   JobSummary,
   LlmCallAnswer,
@@ -45,7 +47,7 @@ function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
   const principal = c.get("principal");
   if (principal.kind === "team") return principal.teamId;
   if (!teamIdQuery) {
-    throw apiError(422, [{ loc: ["query", "team_id"], msg: "field 'team_id' is required when using the admin key", type: "missing" }]);
+    throw apiError(422, [{ loc: ["query", "team_id"], msg: "field 'team_id' is required when using an admin key", type: "missing" }]);
   }
   return teamIdQuery;
 }
@@ -86,7 +88,7 @@ jobRoutes.openapi(
       `(\`calls_limit\`, default ${CALLS_PAGE_DEFAULT}, at most ${CALLS_PAGE_MAX}; \`calls_offset\`), and \`calls_has_more\` says whether more follow. ` +
       "A call's `error` is the gateway's own message. With the admin key each call also has `upstream_error`, LiteLLM's text (secrets removed).",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: JobParam,
       query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }), ...CallsPageQuery }),
@@ -100,6 +102,53 @@ jobRoutes.openapi(
       limit: calls_limit,
       offset: calls_offset,
     });
+    return c.json(job, 200);
+  },
+);
+
+jobRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{job_id}/costs",
+    tags: ["Jobs"],
+    summary: "A job's cost, call by call",
+    description:
+      "Each call's purpose, tokens, cost to the team and time, a page at a time (`calls_limit`, `calls_offset`), with the job's totals. " +
+      "Admin keys (with `?team_id=`) also see the model that served each call and what it cost the operator.",
+    security: security.teamOrAdmin,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
+    request: {
+      params: JobParam,
+      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with an admin key" }), ...CallsPageQuery }),
+    },
+    responses: { 200: jsonResponse(JobCostBreakdown, "The breakdown"), ...errorResponses(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { job_id } = c.req.valid("param");
+    const { team_id, calls_limit, calls_offset } = c.req.valid("query");
+    const costs = await onLedger(c.env, jobTeam(c, team_id), "jobCosts", callerOf(c), job_id, { limit: calls_limit, offset: calls_offset });
+    return c.json(costs, 200);
+  },
+);
+
+jobRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{job_id}/metadata",
+    tags: ["Jobs"],
+    summary: "Merge metadata into a job (its team's key)",
+    description:
+      "Top-level keys of `metadata` replace the job's keys of the same name; others are kept. Works at any status. " +
+      "The merged metadata is bounded like a job's metadata (16 KiB of JSON): beyond it, 422 and nothing changes.",
+    security: security.team,
+    middleware: [requireTeam] as const,
+    request: { params: JobParam, body: jsonBody(JobMetadataPatch) },
+    responses: { 200: jsonResponse(JobSummary, "The job with its merged metadata"), ...errorResponses(401, 403, 404, 413, 422, 429, 503) },
+  }),
+  async (c) => {
+    const { job_id } = c.req.valid("param");
+    const { metadata } = c.req.valid("json");
+    const job = await onLedger(c.env, teamOf(c.get("principal")), "mergeJobMetadata", callerOf(c), job_id, metadata);
     return c.json(job, 200);
   },
 );
@@ -217,7 +266,7 @@ teamJobRoutes.openapi(
     tags: ["Jobs"],
     summary: "List a team's jobs, newest first",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: TeamParam,
       query: Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() }),

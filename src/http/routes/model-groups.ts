@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
 import { pushAccessToTeams } from "../access-push";
+import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -69,7 +70,6 @@ function toModels(models: z.infer<typeof GroupModels>) {
 }
 
 export const modelGroupRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-modelGroupRoutes.use("*", requireAdmin);
 
 modelGroupRoutes.openapi(
   createRoute({
@@ -78,6 +78,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Create a model group (a prioritized list of models)",
     security: security.admin,
+    middleware: [adminWrite("model_group.create")] as const,
     request: { body: jsonBody(CreateModelGroup) },
     responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
@@ -105,6 +106,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "List model groups",
     security: security.admin,
+    middleware: [requireAdmin("model_groups.read")] as const,
     request: { query: Pagination },
     responses: {
       200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
@@ -128,6 +130,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Get a model group",
     security: security.admin,
+    middleware: [requireAdmin("model_groups.read")] as const,
     request: { params: GroupParam },
     responses: { 200: jsonResponse(ModelGroup, "The model group"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -149,6 +152,7 @@ modelGroupRoutes.openapi(
       'The body is the new list, either bare or as `{"models": [...]}`. The list is pushed to the ledger object of every team assigned ' +
       "the group, so their next call uses it; if some cannot be reached, the answer is 503 and sending the same request again finishes it.",
     security: security.admin,
+    middleware: [adminWrite("model_group.update_models")] as const,
     request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
     responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
@@ -176,6 +180,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Delete a model group that no team uses",
     security: security.admin,
+    middleware: [adminWrite("model_group.delete")] as const,
     request: { params: GroupParam },
     responses: {
       200: jsonResponse(z.object({ group_name: z.string(), message: z.string() }), "Deleted"),

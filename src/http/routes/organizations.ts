@@ -1,6 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
+import { scopedOrganization } from "../admin-guard";
+import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -39,14 +41,13 @@ function present(o: OrganizationRow) {
 const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
 
 export const organizationRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-organizationRoutes.use("*", requireAdmin);
 
 organizationRoutes.openapi(
   createRoute({
     method: "post",
     path: "/create",
     tags: ["Organizations"],
-    middleware: [idempotent] as const,
+    middleware: [adminWrite("organization.create"), idempotent] as const,
     summary: "Create an organization",
     security: security.admin,
     request: { body: jsonBody(CreateOrganization) },
@@ -75,6 +76,7 @@ organizationRoutes.openapi(
     tags: ["Organizations"],
     summary: "List organizations",
     security: security.admin,
+    middleware: [requireAdmin("organizations.read")] as const,
     request: { query: Pagination },
     responses: {
       200: jsonResponse(z.object({ organizations: z.array(Organization), ...PageInfo }), "A page of organizations"),
@@ -83,6 +85,12 @@ organizationRoutes.openapi(
   }),
   async (c) => {
     const { limit, offset } = c.req.valid("query");
+    const scope = scopedOrganization(c);
+    if (scope !== null) {
+      // A key scoped to an organization sees that one only.
+      const own = offset === 0 ? await c.get("repo").getOrganization(scope) : undefined;
+      return c.json({ organizations: own && limit > 0 ? [present(own)] : [], limit, offset, has_more: false }, 200);
+    }
     const rows = await c
       .get("repo")
       .replica()
@@ -98,6 +106,7 @@ organizationRoutes.openapi(
     tags: ["Organizations"],
     summary: "Get an organization",
     security: security.admin,
+    middleware: [requireAdmin("organizations.read")] as const,
     request: { params: OrgIdParam },
     responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses(401, 403, 404, 422, 503) },
   }),

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { PricingRow } from "../../db/repository";
 import { forgetPrices } from "../../llm/prices";
+import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -36,7 +37,6 @@ function present(p: PricingRow) {
 
 /** The pricing table: used for a call's cost when LiteLLM reports none. */
 export const pricingRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-pricingRoutes.use("*", requireAdmin);
 
 pricingRoutes.openapi(
   createRoute({
@@ -45,6 +45,7 @@ pricingRoutes.openapi(
     tags: ["Pricing"],
     summary: "List model prices (USD per 1M tokens)",
     security: security.admin,
+    middleware: [requireAdmin("pricing.read")] as const,
     responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...errorResponses(401, 403, 503) },
   }),
   async (c) => c.json({ prices: (await c.get("repo").replica().listPricing()).map(present) }, 200),
@@ -57,6 +58,7 @@ pricingRoutes.openapi(
     tags: ["Pricing"],
     summary: "Set a model's price (USD per 1M input and output tokens)",
     security: security.admin,
+    middleware: [adminWrite("pricing.set")] as const,
     request: { body: jsonBody(SetPrice) },
     responses: { 200: jsonResponse(ModelPrice, "The saved price"), ...errorResponses(401, 403, 413, 422, 503) },
   }),
@@ -79,6 +81,7 @@ pricingRoutes.openapi(
     tags: ["Pricing"],
     summary: "Remove a model's price",
     security: security.admin,
+    middleware: [adminWrite("pricing.delete")] as const,
     request: { params: z.object({ model_name: ModelName.openapi({ param: { name: "model_name", in: "path" } }) }) },
     responses: {
       200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"),

@@ -3,6 +3,7 @@ import { onLedger } from "../../ledger/client";
 import type { ModelUsage, UsageReport, UsageTotals } from "../../ledger/types";
 import { dashboardOf } from "../../reports/dashboard";
 import { type OrgUsageTotals, organizationUsageOf } from "../../reports/organization-usage";
+import { assertOrganizationInScope, scopedOrganization } from "../admin-guard";
 import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, csvResponse, oneBatch, wantsCsv } from "../csv";
@@ -82,7 +83,7 @@ teamUsageRoutes.openapi(
       "`?format=csv` or `Accept: text/csv` answers CSV: one row per job type, model group and (admin) model, named in `dimension`; " +
       "jobs and credits are per job type only.",
     security: security.teamOrAdmin,
-    middleware: [requireTeamOrAdmin] as const,
+    middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: { params: TeamParam, query: z.object({ period: MonthOrDayPeriod, ...CsvFormat }) },
     responses: {
       200: {
@@ -119,7 +120,7 @@ organizationUsageRoutes.openapi(
       "so it may lag the teams' own usage by seconds. Teams without usage in the period are not listed. " +
       "`?format=csv` or `Accept: text/csv` answers CSV, one row per team and job type.",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin("organizations.read")] as const,
     request: { params: OrgParam, query: z.object({ period: MonthPeriod, ...CsvFormat }) },
     responses: {
       200: {
@@ -162,9 +163,9 @@ statsRoutes.openapi(
     summary: "Counts for the operator: organizations, teams by status, jobs, credits, tokens and cost",
     description:
       "Jobs today and this month (UTC, by creation), credits charged, tokens and client cost this month, from the usage totals " +
-      "in D1 (a few seconds behind the ledgers). `organization_id` limits every count to one organization (404 if it does not exist).",
+      "in D1 (a few seconds behind the ledgers). `organization_id` limits every count to one organization (404 if it does not exist); a key scoped to an organization always sees only its own.",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin("organizations.read")] as const,
     request: { query: z.object({ organization_id: ClientId.optional() }) },
     responses: {
       200: { description: "The dashboard", content: { "application/json": { schema: Dashboard } } },
@@ -172,7 +173,10 @@ statsRoutes.openapi(
     },
   }),
   async (c) => {
-    const { organization_id } = c.req.valid("query");
+    const { organization_id: asked } = c.req.valid("query");
+    // A key scoped to an organization sees that organization's counts, whatever it asks.
+    if (asked !== undefined) assertOrganizationInScope(c, asked);
+    const organization_id = asked ?? scopedOrganization(c) ?? undefined;
     const dashboard = await dashboardOf(c.get("repo"), { organizationId: organization_id });
     if (!dashboard) throw apiError(404, `Organization '${organization_id}' not found`);
     return c.json(dashboard, 200);

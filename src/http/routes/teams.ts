@@ -3,6 +3,8 @@ import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { pushAccess } from "../access-push";
+import { assertOrganizationInScope, scopedOrganization } from "../admin-guard";
+import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -72,14 +74,18 @@ teamRoutes.openapi(
       "With an `Idempotency-Key`, a retry after a 5xx that finds the team already created by the first attempt answers 200 " +
       "with that attempt's virtual key (kept sealed in the team's ledger for 24 h, for this key only); without it, a duplicate is 400.",
     security: security.admin,
-    middleware: [requireAdmin, idempotent] as const,
+    middleware: [adminWrite("team.create"), idempotent] as const,
     request: { body: jsonBody(CreateTeam) },
     responses: {
       200: jsonResponse(CreatedTeam, "The new team; `virtual_key` is shown only here"),
       ...errorResponses(400, 401, 403, 404, 413, 422, 503),
     },
   }),
-  async (c) => createTeamWithLedger(c, c.req.valid("json")),
+  async (c) => {
+    const body = c.req.valid("json");
+    assertOrganizationInScope(c, body.organization_id);
+    return createTeamWithLedger(c, body);
+  },
 );
 
 teamRoutes.openapi(
@@ -90,7 +96,7 @@ teamRoutes.openapi(
     summary: "List teams (optionally of one organization)",
     description: "Balances are not included (they live in each team's ledger); use GET /api/teams/{team_id}.",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin("teams.read")] as const,
     request: { query: Pagination.extend({ organization_id: ClientId.optional() }) },
     responses: {
       200: jsonResponse(z.object({ teams: z.array(Team), ...PageInfo }), "A page of teams"),
@@ -98,7 +104,10 @@ teamRoutes.openapi(
     },
   }),
   async (c) => {
-    const { limit, offset, organization_id } = c.req.valid("query");
+    const { limit, offset, organization_id: asked } = c.req.valid("query");
+    // A key scoped to an organization lists that organization's teams only.
+    if (asked !== undefined) assertOrganizationInScope(c, asked);
+    const organization_id = asked ?? scopedOrganization(c) ?? undefined;
     const rows = await c
       .get("repo")
       .replica()
@@ -114,7 +123,7 @@ teamRoutes.openapi(
     tags: ["Teams"],
     summary: "Get a team and its balance (never its key)",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin("teams.read")] as const,
     request: { params: TeamParam },
     responses: { 200: jsonResponse(TeamWithBalance, "The team"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -136,7 +145,7 @@ teamRoutes.openapi(
       'The body is the list of group names, either bare or as `{"model_groups": [...]}`. The team\'s ledger object, which decides ' +
       "every call, is told at once; if it cannot be, the answer is 503 and sending the same request again finishes the change.",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [adminWrite("team.model_groups")] as const,
     request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
     responses: { 200: jsonResponse(Team, "The team with its new groups"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
@@ -160,7 +169,7 @@ teamRoutes.openapi(
     tags: ["Teams"],
     summary: "Update a team's alias, metadata, budget settings or job time-to-live",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [adminWrite("team.update")] as const,
     request: { params: TeamParam, body: jsonBody(UpdateTeam) },
     responses: { 200: jsonResponse(TeamWithBalance, "The updated team"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
@@ -197,7 +206,7 @@ for (const [path, status, verb, summary] of [
       tags: ["Teams"],
       summary,
       security: security.admin,
-      middleware: [requireAdmin] as const,
+      middleware: [adminWrite(`team.${path}`)] as const,
       request: { params: TeamParam },
       responses: { 200: jsonResponse(StatusChange, "The new status"), ...errorResponses(401, 403, 404, 422, 503) },
     }),
@@ -215,7 +224,7 @@ teamRoutes.openapi(
       "The team's ledger object, which checks the key on every request, is told at once, so the old key stops on the next request " +
       "(or when the grace period ends). If the object cannot be told, the answer is 503, no key is issued, and the request can be repeated.",
     security: security.admin,
-    middleware: [requireAdmin, idempotent] as const,
+    middleware: [adminWrite("key.rotate"), idempotent] as const,
     request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
     responses: { 200: jsonResponse(RotatedKey, "The new key, shown once"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
@@ -248,7 +257,7 @@ teamRoutes.openapi(
     tags: ["Teams"],
     summary: "Delete a team, its keys and its ledger",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [adminWrite("team.delete")] as const,
     request: { params: TeamParam },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), message: z.string() }), "Deleted"),

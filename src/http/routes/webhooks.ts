@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { WEBHOOK_EVENTS, type WebhookScope } from "../../webhooks/events";
+import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -106,7 +107,7 @@ function webhookRoutesFor(scope: WebhookScope) {
         "Sets or replaces the webhook, with a new signing secret shown in this answer only. The URL must be https:// and not a " +
         "private, loopback or link-local address. Events default to all; `low_balance_threshold` is required with `balance.low`.",
       security: security.admin,
-      middleware: [requireAdmin] as const,
+      middleware: [adminWrite(isTeam ? "team.webhook_set" : "organization.webhook_set")] as const,
       request: { params, body: jsonBody(SetWebhook) },
       responses: { 200: jsonResponse(SavedWebhook, "The webhook and its signing secret"), ...errorResponses(401, 403, 404, 413, 422, 503) },
     }),
@@ -129,7 +130,7 @@ function webhookRoutesFor(scope: WebhookScope) {
       tags,
       summary: isTeam ? "Get a team's webhook (never its secret)" : "Get an organization's webhook (never its secret)",
       security: security.admin,
-      middleware: [requireAdmin] as const,
+      middleware: [requireAdmin(isTeam ? "teams.read" : "organizations.read")] as const,
       request: { params },
       responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses(401, 403, 404, 422, 503) },
     }),
@@ -144,7 +145,7 @@ function webhookRoutesFor(scope: WebhookScope) {
       summary: isTeam ? "Remove a team's webhook" : "Remove an organization's webhook from all its teams",
       description: "Events not yet delivered to it are dropped.",
       security: security.admin,
-      middleware: [requireAdmin] as const,
+      middleware: [adminWrite(isTeam ? "team.webhook_delete" : "organization.webhook_delete")] as const,
       request: { params },
       responses: { 200: jsonResponse(Removed, "Removed"), ...errorResponses(401, 403, 404, 422, 503) },
     }),
@@ -171,7 +172,7 @@ webhookRoutes.openapi(
     description:
       "Newest first; events of the team's own webhook and of its organization's (see `scope`). Kept for 7 days once delivered or given up.",
     security: security.admin,
-    middleware: [requireAdmin] as const,
+    middleware: [requireAdmin("teams.read")] as const,
     request: { params: TeamParam, query: Pagination },
     responses: {
       200: jsonResponse(z.object({ team_id: z.string(), items: z.array(Delivery), ...PageInfo }), "A page of deliveries"),

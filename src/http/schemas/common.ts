@@ -75,7 +75,9 @@ export const errors = {
   400: errorResponse("Duplicate, or a rule broken"),
   401: errorResponse("Missing, unknown or revoked key"),
   402: errorResponse("Not enough credits"),
-  403: errorResponse("Forbidden: another team's data, a suspended team, or a model group not assigned"),
+  403: errorResponse(
+    "Forbidden: another team's data, a suspended team, a model group not assigned, or a permission the admin key's role or organization scope lacks",
+  ),
   404: errorResponse("Not found"),
   409: errorResponse("State conflict"),
   413: errorResponse("Request body larger than 1 MiB"),

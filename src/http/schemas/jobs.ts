@@ -248,3 +248,43 @@ export const OneRequestJobResult = {
 };
 
 export const CreateAndCallAnswer = LlmCallAnswer.extend(OneRequestJobResult).openapi("CreateAndCallResponse");
+
+export const JobCostBreakdown = z
+  .object({
+    job_id: z.string(),
+    team_id: z.string(),
+    status: JobStatusValue,
+    credits_charged: z.number().int(),
+    totals: JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true }).extend({
+      prompt_tokens: z.number().int(),
+      completion_tokens: z.number().int(),
+      provider_cost_usd: z.number().optional().openapi({ description: "Admin keys only" }),
+    }),
+    calls: z.array(
+      z.object({
+        call_id: z.string(),
+        purpose: z.string().nullable(),
+        model_group: z.string(),
+        status: z.enum(["success", "failed", "aborted"]),
+        prompt_tokens: z.number().int(),
+        completion_tokens: z.number().int(),
+        total_tokens: z.number().int(),
+        cost_usd: z.number().openapi({ description: "What the call cost the team (USD, with the markup)" }),
+        usage_estimated: z.boolean(),
+        latency_ms: z.number().int(),
+        created_at: Timestamp,
+        model_used: z.string().nullable().optional().openapi({ description: "Admin keys only: the model that served the call" }),
+        provider_cost_usd: z
+          .number()
+          .nullable()
+          .optional()
+          .openapi({ description: "Admin keys only: what the call cost the operator (null when unpriced)" }),
+      }),
+    ),
+    calls_limit: z.number().int(),
+    calls_offset: z.number().int(),
+    calls_has_more: z.boolean(),
+  })
+  .openapi("JobCostBreakdown");
+
+export const JobMetadataPatch = z.object({ metadata: Metadata });

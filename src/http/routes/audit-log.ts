@@ -1,0 +1,101 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AuditRow } from "../../db/admin-records";
+import { assertOrganizationInScope, scopedOrganization } from "../admin-guard";
+import { AUDIT_RETENTION_DAYS } from "../audit";
+import { requireAdmin } from "../auth";
+import type { AppEnv } from "../context";
+import { ClientId, errorResponses, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
+import { validationHook } from "../validation";
+
+// Reading the audit log. There is no route that edits or deletes a row: the log is append-only,
+// and only the hourly cron purges rows older than the retention.
+
+const AuditEntry = z
+  .object({
+    seq: z.number().int().openapi({ description: "Increasing with time: rows are listed newest (highest) first" }),
+    at: Timestamp,
+    actor_key_id: z
+      .string()
+      .openapi({ description: "The admin key's id, `bootstrap` for ADMIN_API_KEY, `-` when no admin key was recognized" }),
+    actor_name: z.string(),
+    actor_role: z.string().nullable(),
+    action: z.string().openapi({ example: "credits.add" }),
+    resource_type: z.string(),
+    resource_id: z.string().nullable(),
+    organization_id: z.string().nullable(),
+    summary: z.record(z.string(), z.unknown()).openapi({ description: "The whitelisted fields of the request (never a key or a secret)" }),
+    request_id: z.string(),
+    client_ip: z.string().nullable(),
+    status: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "The answer's HTTP status; null while the write runs, or if its outcome could not be recorded" }),
+  })
+  .openapi("AuditEntry");
+
+const Instant = z.iso
+  .datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z" })
+  .transform((value) => new Date(value).toISOString());
+
+function present(r: AuditRow) {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor_key_id: r.actorKeyId,
+    actor_name: r.actorName,
+    actor_role: r.actorRole,
+    action: r.action,
+    resource_type: r.resourceType,
+    resource_id: r.resourceId,
+    organization_id: r.organizationId,
+    summary: r.summary,
+    request_id: r.requestId,
+    client_ip: r.clientIp,
+    status: r.status,
+  };
+}
+
+export const auditLogRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+auditLogRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["Audit log"],
+    summary: "Admin writes (allowed and refused), newest first",
+    description:
+      "Roles owner and admin. A key scoped to an organization sees that organization's rows only. " +
+      `Rows are kept ${AUDIT_RETENTION_DAYS} days. \`actor\` matches a key id or a key name.`,
+    security: security.admin,
+    middleware: [requireAdmin("audit.read")] as const,
+    request: {
+      query: Pagination.extend({
+        actor: z.string().min(1).max(200).optional(),
+        action: z.string().min(1).max(100).optional(),
+        resource_id: z.string().min(1).max(200).optional(),
+        organization_id: ClientId.optional(),
+        since: Instant.optional().openapi({ type: "string", format: "date-time" }),
+        until: Instant.optional().openapi({ type: "string", format: "date-time" }),
+      }),
+    },
+    responses: {
+      200: jsonResponse(z.object({ entries: z.array(AuditEntry), ...PageInfo }), "A page of audit rows"),
+      ...errorResponses(401, 403, 404, 422, 503),
+    },
+  }),
+  async (c) => {
+    const { limit, offset, actor, action, resource_id, organization_id, since, until } = c.req.valid("query");
+    if (organization_id !== undefined) assertOrganizationInScope(c, organization_id);
+    const filter = {
+      actor,
+      action,
+      resourceId: resource_id,
+      organizationId: organization_id ?? scopedOrganization(c) ?? undefined,
+      since,
+      until,
+    };
+    const rows = await c.get("repo").audit.list(filter, limit + 1, offset);
+    return c.json({ entries: rows.slice(0, limit).map(present), limit, offset, has_more: rows.length > limit }, 200);
+  },
+);
