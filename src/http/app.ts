@@ -3,6 +3,8 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
+import { actingAdminOf } from "../console/admin-identity";
+import { consoleRoutes } from "../console/routes";
 import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
@@ -29,6 +31,9 @@ function requestContext() {
     const started = Date.now();
     c.set("requestId", requestId);
     c.set("repo", new Repository(c.env.DB));
+    // Read before any middleware can replace the Request object (bodyLimit does).
+    const consoleAdmin = actingAdminOf(c.req.raw);
+    if (consoleAdmin) c.set("consoleAdmin", consoleAdmin);
     await next();
     try {
       c.res.headers.set("x-request-id", requestId);
@@ -87,6 +92,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);
   app.route("/v1", openAIRoutes);
+  // The admin console: server-rendered pages that act through the routes above, in process.
+  app.route(
+    "/admin",
+    consoleRoutes((request, env, executionCtx) => app.fetch(request, env, executionCtx)),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { AdminIdentity } from "../console/admin-identity";
 import type { Repository } from "../db/repository";
 
 /** Who sent a request. A team key's `teamId` is the team it was issued to; the team's object decides whether it is still good. */
@@ -14,6 +15,8 @@ export interface AppEnv {
     operationBase?: string;
     /** True once the team key has been handed to the team's object, which checks it in the same round trip. */
     keyChecked?: boolean;
+    /** Set only for the admin console's own in-process requests (see console/admin-identity.ts): the admin they act for. */
+    consoleAdmin?: AdminIdentity;
   };
 }
 

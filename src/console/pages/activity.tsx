@@ -1,0 +1,386 @@
+import type { Context } from "hono";
+import type { ApiCaller } from "../api-client";
+import { BarChart, type ChartRow } from "../chart";
+import type { ConsoleApp, ConsoleEnv } from "../context";
+import { asStatus, seg } from "../context";
+import { formatTime, Layout, Pager, Select } from "../layout";
+
+// A team's jobs (filtered by status and type), one job's calls, the team's ledger and its usage
+// by month with charts.
+
+type C = Context<ConsoleEnv>;
+const chrome = (c: C) => ({ admin: c.get("admin"), session: c.get("session") });
+const JOB_STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled", "expired"] as const;
+const PAGE = 50;
+/** The per-day chart adds up at most this many of the month's jobs (pages of 200). */
+const MAX_JOBS_PER_DAY_CHART = 2000;
+
+interface JobSummary {
+  job_id: string;
+  job_type: string;
+  status: string;
+  created_at: string;
+  completed_at: string | null;
+  credits_charged: number;
+  costs: { total_calls: number; total_tokens: number; total_cost_usd: number; avg_latency_ms: number };
+}
+interface JobCall {
+  call_id: string;
+  purpose: string | null;
+  model_group: string;
+  status: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  latency_ms: number;
+  error: string | null;
+  upstream_error?: string | null;
+  stream: boolean;
+  created_at: string;
+}
+interface UsageTotals {
+  jobs: number;
+  calls: number;
+  credits_charged: number;
+  total_tokens: number;
+  client_cost_usd: number;
+}
+
+function TeamNav({ teamId }: { teamId: string }) {
+  const base = `/admin/teams/${seg(teamId)}`;
+  return (
+    <nav aria-label="Team" class="pager">
+      <a href={base}>Team</a>
+      <a href={`${base}/jobs`}>Jobs</a>
+      <a href={`${base}/ledger`}>Ledger</a>
+      <a href={`${base}/usage`}>Usage</a>
+    </nav>
+  );
+}
+
+async function jobsPage(c: C) {
+  const teamId = c.req.param("team_id") ?? "";
+  const status = c.req.query("status") ?? "";
+  const jobType = c.req.query("job_type") ?? "";
+  const offset = Number(c.req.query("offset") ?? 0) || 0;
+  const filters = `${status ? `&status=${seg(status)}` : ""}${jobType ? `&job_type=${seg(jobType)}` : ""}`;
+  const list = await c
+    .get("api")
+    .get<{ jobs: JobSummary[]; has_more: boolean }>(`/api/teams/${seg(teamId)}/jobs?limit=${PAGE}&offset=${offset}${filters}`);
+  return c.html(
+    <Layout title={`Jobs of ${teamId}`} chrome={chrome(c)} flash={{ error: list.ok ? null : list.detail }}>
+      <TeamNav teamId={teamId} />
+      <form method="get" class="fields">
+        <Select label="Status" name="status" options={JOB_STATUSES} value={status} blank="Any status" />
+        <div class="field">
+          <label for="f-job_type">Job type</label>
+          <input id="f-job_type" name="job_type" value={jobType} />
+        </div>
+        <button type="submit" class="secondary">
+          Filter
+        </button>
+      </form>
+      {list.ok ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Job</th>
+                <th scope="col">Type</th>
+                <th scope="col">Status</th>
+                <th scope="col" class="num">
+                  Calls
+                </th>
+                <th scope="col" class="num">
+                  Tokens
+                </th>
+                <th scope="col" class="num">
+                  Cost (USD)
+                </th>
+                <th scope="col" class="num">
+                  Credits
+                </th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.jobs.map((job) => (
+                <tr>
+                  <td>
+                    <a href={`/admin/teams/${seg(teamId)}/jobs/${seg(job.job_id)}`}>{job.job_id}</a>
+                  </td>
+                  <td>{job.job_type}</td>
+                  <td>{job.status}</td>
+                  <td class="num">{job.costs.total_calls}</td>
+                  <td class="num">{job.costs.total_tokens}</td>
+                  <td class="num">{job.costs.total_cost_usd.toFixed(6)}</td>
+                  <td class="num">{job.credits_charged}</td>
+                  <td>{formatTime(job.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager base={`/admin/teams/${seg(teamId)}/jobs?${filters.slice(1)}`} offset={offset} limit={PAGE} hasMore={list.data.has_more} />
+        </div>
+      ) : null}
+    </Layout>,
+    asStatus(list.status),
+  );
+}
+
+async function jobPage(c: C) {
+  const teamId = c.req.param("team_id") ?? "";
+  const jobId = c.req.param("job_id") ?? "";
+  const offset = Number(c.req.query("offset") ?? 0) || 0;
+  const job = await c
+    .get("api")
+    .get<JobSummary & { calls: JobCall[]; calls_has_more: boolean; error_message: string | null; model_groups_used: string[] }>(
+      `/api/jobs/${seg(jobId)}?team_id=${seg(teamId)}&calls_limit=${PAGE}&calls_offset=${offset}`,
+    );
+  if (!job.ok) {
+    return c.html(
+      <Layout title={`Job ${jobId}`} chrome={chrome(c)} flash={{ error: job.detail }}>
+        <TeamNav teamId={teamId} />
+      </Layout>,
+      asStatus(job.status),
+    );
+  }
+  const j = job.data;
+  return c.html(
+    <Layout title={`Job ${j.job_id}`} chrome={chrome(c)}>
+      <TeamNav teamId={teamId} />
+      <section>
+        <dl class="facts">
+          <dt>Type</dt>
+          <dd>{j.job_type}</dd>
+          <dt>Status</dt>
+          <dd>{j.status}</dd>
+          <dt>Calls</dt>
+          <dd>{j.costs.total_calls}</dd>
+          <dt>Tokens</dt>
+          <dd>{j.costs.total_tokens}</dd>
+          <dt>Cost (USD)</dt>
+          <dd>{j.costs.total_cost_usd.toFixed(6)}</dd>
+          <dt>Average latency</dt>
+          <dd>{j.costs.avg_latency_ms} ms</dd>
+          <dt>Credits charged</dt>
+          <dd>{j.credits_charged}</dd>
+          <dt>Created</dt>
+          <dd>{formatTime(j.created_at)}</dd>
+          <dt>Completed</dt>
+          <dd>{formatTime(j.completed_at)}</dd>
+        </dl>
+        {j.error_message ? <p class="error">{j.error_message}</p> : null}
+      </section>
+      <h2>Calls</h2>
+      <div class="table-wrap">
+        <table data-calls>
+          <thead>
+            <tr>
+              <th scope="col">Call</th>
+              <th scope="col">Model group</th>
+              <th scope="col">Status</th>
+              <th scope="col" class="num">
+                Prompt
+              </th>
+              <th scope="col" class="num">
+                Completion
+              </th>
+              <th scope="col" class="num">
+                Total tokens
+              </th>
+              <th scope="col" class="num">
+                Cost (USD)
+              </th>
+              <th scope="col" class="num">
+                Latency (ms)
+              </th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {j.calls.map((call) => (
+              <tr>
+                <td>
+                  {call.call_id}
+                  {call.purpose ? <div class="hint">{call.purpose}</div> : null}
+                  {call.stream ? <div class="hint">streamed</div> : null}
+                </td>
+                <td>{call.model_group}</td>
+                <td>{call.status}</td>
+                <td class="num">{call.prompt_tokens}</td>
+                <td class="num">{call.completion_tokens}</td>
+                <td class="num">{call.total_tokens}</td>
+                <td class="num">{call.cost_usd.toFixed(6)}</td>
+                <td class="num">{call.latency_ms}</td>
+                <td>
+                  {call.error ?? ""}
+                  {call.upstream_error ? <div class="hint">{call.upstream_error}</div> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Pager base={`/admin/teams/${seg(teamId)}/jobs/${seg(j.job_id)}`} offset={offset} limit={PAGE} hasMore={j.calls_has_more} />
+    </Layout>,
+  );
+}
+
+async function ledgerPage(c: C) {
+  const teamId = c.req.param("team_id") ?? "";
+  const offset = Number(c.req.query("offset") ?? 0) || 0;
+  const list = await c.get("api").get<{
+    transactions: {
+      transaction_id: string;
+      kind: string;
+      amount: number;
+      reserved_change: number;
+      balance_after: number;
+      job_id: string | null;
+      reason: string;
+      created_at: string;
+    }[];
+    has_more: boolean;
+  }>(`/api/credits/teams/${seg(teamId)}/transactions?limit=${PAGE}&offset=${offset}`);
+  return c.html(
+    <Layout title={`Ledger of ${teamId}`} chrome={chrome(c)} flash={{ error: list.ok ? null : list.detail }}>
+      <TeamNav teamId={teamId} />
+      {list.ok ? (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Kind</th>
+                <th scope="col" class="num">
+                  Amount
+                </th>
+                <th scope="col" class="num">
+                  Reserved change
+                </th>
+                <th scope="col" class="num">
+                  Balance after
+                </th>
+                <th scope="col">Job</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.transactions.map((row) => (
+                <tr>
+                  <td>{formatTime(row.created_at)}</td>
+                  <td>{row.kind}</td>
+                  <td class="num">{row.amount}</td>
+                  <td class="num">{row.reserved_change}</td>
+                  <td class="num">{row.balance_after}</td>
+                  <td>
+                    {row.job_id ? <a href={`/admin/teams/${seg(teamId)}/jobs/${seg(row.job_id)}`}>{row.job_id.slice(0, 8)}…</a> : "—"}
+                  </td>
+                  <td>{row.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Pager base={`/admin/teams/${seg(teamId)}/ledger`} offset={offset} limit={PAGE} hasMore={list.data.has_more} />
+        </div>
+      ) : null}
+    </Layout>,
+    asStatus(list.status),
+  );
+}
+
+/** Credits and tokens per day of the month, added up from the month's jobs (by creation time, as the usage report counts them). */
+async function perDay(api: ApiCaller, teamId: string, period: string) {
+  const days = new Map<string, { credits: number; tokens: number }>();
+  let truncated = false;
+  for (let offset = 0; ; offset += 200) {
+    if (offset >= MAX_JOBS_PER_DAY_CHART) {
+      truncated = true;
+      break;
+    }
+    const page = await api.get<{ jobs: JobSummary[]; has_more: boolean }>(`/api/teams/${seg(teamId)}/jobs?limit=200&offset=${offset}`);
+    if (!page.ok) return { rows: null, truncated, detail: page.detail };
+    let older = false;
+    for (const job of page.data.jobs) {
+      const month = job.created_at.slice(0, 7);
+      if (month < period) older = true;
+      if (month !== period) continue;
+      const day = job.created_at.slice(0, 10);
+      const totals = days.get(day) ?? { credits: 0, tokens: 0 };
+      totals.credits += job.credits_charged;
+      totals.tokens += job.costs.total_tokens;
+      days.set(day, totals);
+    }
+    if (older || !page.data.has_more) break;
+  }
+  const rows = [...days.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return { rows, truncated, detail: null };
+}
+
+async function usagePage(c: C) {
+  const teamId = c.req.param("team_id") ?? "";
+  const period = c.req.query("period") || new Date().toISOString().slice(0, 7);
+  const api = c.get("api");
+  const usage = await api.get<{ period: string; summary: UsageTotals; job_types: Record<string, UsageTotals> }>(
+    `/api/teams/${seg(teamId)}/usage?period=${seg(period)}`,
+  );
+  const days = usage.ok ? await perDay(api, teamId, usage.data.period) : null;
+  const types = usage.ok ? Object.entries(usage.data.job_types).sort(([a], [b]) => a.localeCompare(b)) : [];
+  const typeRows = (pick: (t: UsageTotals) => number): ChartRow[] => types.map(([label, totals]) => ({ label, value: pick(totals) }));
+  const dayRows = (pick: (t: { credits: number; tokens: number }) => number): ChartRow[] =>
+    (days?.rows ?? []).map(([day, totals]) => ({ label: day, value: pick(totals) }));
+  return c.html(
+    <Layout title={`Usage of ${teamId}`} chrome={chrome(c)} flash={{ error: usage.ok ? days?.detail : usage.detail }}>
+      <TeamNav teamId={teamId} />
+      <form method="get" class="fields">
+        <div class="field">
+          <label for="f-period">Month (YYYY-MM)</label>
+          <input id="f-period" name="period" value={period} pattern="\d{4}-\d{2}" />
+        </div>
+        <button type="submit" class="secondary">
+          Show
+        </button>
+      </form>
+      {usage.ok ? (
+        <>
+          <section aria-labelledby="totals">
+            <h2 id="totals">Totals for {usage.data.period}</h2>
+            <dl class="facts">
+              <dt>Jobs</dt>
+              <dd data-usage-jobs>{usage.data.summary.jobs}</dd>
+              <dt>Calls</dt>
+              <dd>{usage.data.summary.calls}</dd>
+              <dt>Credits charged</dt>
+              <dd data-usage-credits>{usage.data.summary.credits_charged}</dd>
+              <dt>Tokens</dt>
+              <dd data-usage-tokens>{usage.data.summary.total_tokens}</dd>
+              <dt>Client cost (USD)</dt>
+              <dd>{usage.data.summary.client_cost_usd.toFixed(6)}</dd>
+            </dl>
+          </section>
+          <section aria-labelledby="per-day">
+            <h2 id="per-day">Per day</h2>
+            <BarChart title="Credits per day" kind="credits" rows={dayRows((d) => d.credits)} />
+            <BarChart title="Tokens per day" kind="tokens" rows={dayRows((d) => d.tokens)} />
+            {days?.truncated ? <p class="hint">Only the month's newest {MAX_JOBS_PER_DAY_CHART} jobs are counted per day.</p> : null}
+          </section>
+          <section aria-labelledby="per-type">
+            <h2 id="per-type">Per job type</h2>
+            <BarChart title="Credits per job type" kind="credits" rows={typeRows((t) => t.credits_charged)} />
+            <BarChart title="Tokens per job type" kind="tokens" rows={typeRows((t) => t.total_tokens)} />
+          </section>
+        </>
+      ) : null}
+    </Layout>,
+    asStatus(usage.status),
+  );
+}
+
+export function registerActivityPages(app: ConsoleApp): void {
+  app.get("/teams/:team_id/jobs", (c) => jobsPage(c));
+  app.get("/teams/:team_id/jobs/:job_id", (c) => jobPage(c));
+  app.get("/teams/:team_id/ledger", (c) => ledgerPage(c));
+  app.get("/teams/:team_id/usage", (c) => usagePage(c));
+}
