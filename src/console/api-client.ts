@@ -20,7 +20,10 @@ export function detailOf(body: unknown, status: number): string {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
     return detail
-      .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).filter((part) => part !== "body").join(".")}: ${d.msg}`)
+      .map((d: { loc?: unknown[]; msg?: string }) => {
+        const field = (d.loc ?? []).filter((part) => part !== "body").join(".");
+        return field && !d.msg?.includes(`'${field}'`) ? `${field}: ${d.msg}` : (d.msg ?? "invalid");
+      })
       .join("; ");
   }
   return `The API answered ${status}`;

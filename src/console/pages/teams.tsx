@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { BUDGET_MODES } from "../../ledger/money";
 import type { ConsoleApp, ConsoleEnv } from "../context";
 import { asStatus, seg } from "../context";
 import { formOf, listOf, numberOrText } from "../forms";
@@ -9,8 +10,6 @@ import { CsrfField, Field, type Flash, formatTime, Layout, Pager, Select } from 
 
 type C = Context<ConsoleEnv>;
 const chrome = (c: C) => ({ admin: c.get("admin"), session: c.get("session") });
-
-const BUDGET_MODES = ["job_credits", "consumption_usd", "consumption_tokens"] as const;
 
 interface Team {
   team_id: string;
