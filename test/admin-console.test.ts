@@ -171,3 +171,24 @@ describe("admin console forms", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("/docs", () => {
+  it("serves Swagger UI from the Worker itself, with no CDN", async () => {
+    const res = await request("GET", "/docs");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('src="/docs/assets/swagger-ui-bundle.js"');
+    expect(html).toContain('url: "/openapi.json"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const css = await request("GET", "/docs/assets/swagger-ui.css");
+    expect(css.status).toBe(200);
+    expect(css.headers.get("content-type")).toContain("text/css");
+    expect((await css.text()).length).toBeGreaterThan(10_000);
+    const script = await request("GET", "/docs/assets/swagger-ui-bundle.js");
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain("SwaggerUIBundle");
+    // Only the files the page uses; nothing else of the package.
+    expect((await request("GET", "/docs/assets/package.json")).status).toBe(404);
+    expect((await request("GET", "/index.html")).status).toBe(404);
+  });
+});

@@ -16,6 +16,7 @@ a{color:#0b57d0}
 main{max-width:1100px;margin:0 auto;padding:16px}
 h1{font-size:1.6rem;margin:8px 0 16px}
 h2{font-size:1.2rem;margin:28px 0 8px}
+section>h2:first-child{margin-top:4px}
 section,.card{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:12px 16px;margin:0 0 16px}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:14px}
@@ -35,7 +36,7 @@ button.secondary{background:#fff;color:#0b57d0}
 .notice{background:#e6f4ea;border:1px solid #81c995;padding:8px 12px;border-radius:6px}
 .error{background:#fce8e6;border:1px solid #f28b82;padding:8px 12px;border-radius:6px}
 .secret{font-family:ui-monospace,monospace;word-break:break-all;background:#fff8e1;border:1px solid #f9ab00;padding:8px;border-radius:6px}
-dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:8px 16px;margin:0}
+dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:8px 16px;margin:0}
 dl.facts dt{font-size:13px;color:#5a6472}
 dl.facts dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
 .pager{display:flex;gap:16px;margin:8px 0}

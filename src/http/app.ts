@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
@@ -9,6 +8,7 @@ import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
 import type { AppEnv } from "./context";
+import { docsRoutes } from "./docs";
 import { apiError, failureToHttp } from "./errors";
 import { openAIErrorShape } from "./openai-errors";
 import { creditRoutes } from "./routes/credits";
@@ -114,7 +114,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
         'The OpenAI-compatible routes under `/v1` answer errors in OpenAI\'s shape, `{"error": {"message", "type", "param", "code"}}`.',
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  app.route("/docs", docsRoutes);
 
   app.notFound((c) => c.json({ detail: "Not found" }, 404));
 

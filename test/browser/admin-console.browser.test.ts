@@ -291,6 +291,14 @@ describe("the admin console in Chromium", () => {
     expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
   });
 
+  it("renders the API docs (/docs) from the gateway's own files", async () => {
+    dumpOnFailure();
+    await page.goto(`${gateway.origin}/docs`);
+    await expect(page.locator(".swagger-ui .info .title").textContent({ timeout: 30_000 })).resolves.toContain("LLM job gateway");
+    await expect(page.locator(".opblock").count()).resolves.toBeGreaterThan(20);
+    await shoot("docs");
+  });
+
   it("loaded nothing from outside the gateway", () => {
     const outside = requested.filter((url) => !url.startsWith(`${gateway.origin}/`));
     expect(outside).toEqual([]);

@@ -152,24 +152,42 @@ async function jobPage(c: C) {
       <TeamNav teamId={teamId} />
       <section>
         <dl class="facts">
-          <dt>Type</dt>
-          <dd>{j.job_type}</dd>
-          <dt>Status</dt>
-          <dd>{j.status}</dd>
-          <dt>Calls</dt>
-          <dd>{j.costs.total_calls}</dd>
-          <dt>Tokens</dt>
-          <dd>{j.costs.total_tokens}</dd>
-          <dt>Cost (USD)</dt>
-          <dd>{j.costs.total_cost_usd.toFixed(6)}</dd>
-          <dt>Average latency</dt>
-          <dd>{j.costs.avg_latency_ms} ms</dd>
-          <dt>Credits charged</dt>
-          <dd>{j.credits_charged}</dd>
-          <dt>Created</dt>
-          <dd>{formatTime(j.created_at)}</dd>
-          <dt>Completed</dt>
-          <dd>{formatTime(j.completed_at)}</dd>
+          <div>
+            <dt>Type</dt>
+            <dd>{j.job_type}</dd>
+          </div>
+          <div>
+            <dt>Status</dt>
+            <dd>{j.status}</dd>
+          </div>
+          <div>
+            <dt>Calls</dt>
+            <dd>{j.costs.total_calls}</dd>
+          </div>
+          <div>
+            <dt>Tokens</dt>
+            <dd>{j.costs.total_tokens}</dd>
+          </div>
+          <div>
+            <dt>Cost (USD)</dt>
+            <dd>{j.costs.total_cost_usd.toFixed(6)}</dd>
+          </div>
+          <div>
+            <dt>Average latency</dt>
+            <dd>{j.costs.avg_latency_ms} ms</dd>
+          </div>
+          <div>
+            <dt>Credits charged</dt>
+            <dd>{j.credits_charged}</dd>
+          </div>
+          <div>
+            <dt>Created</dt>
+            <dd>{formatTime(j.created_at)}</dd>
+          </div>
+          <div>
+            <dt>Completed</dt>
+            <dd>{formatTime(j.completed_at)}</dd>
+          </div>
         </dl>
         {j.error_message ? <p class="error">{j.error_message}</p> : null}
       </section>
@@ -348,16 +366,26 @@ async function usagePage(c: C) {
           <section aria-labelledby="totals">
             <h2 id="totals">Totals for {usage.data.period}</h2>
             <dl class="facts">
-              <dt>Jobs</dt>
-              <dd data-usage-jobs>{usage.data.summary.jobs}</dd>
-              <dt>Calls</dt>
-              <dd>{usage.data.summary.calls}</dd>
-              <dt>Credits charged</dt>
-              <dd data-usage-credits>{usage.data.summary.credits_charged}</dd>
-              <dt>Tokens</dt>
-              <dd data-usage-tokens>{usage.data.summary.total_tokens}</dd>
-              <dt>Client cost (USD)</dt>
-              <dd>{usage.data.summary.client_cost_usd.toFixed(6)}</dd>
+              <div>
+                <dt>Jobs</dt>
+                <dd data-usage-jobs>{usage.data.summary.jobs}</dd>
+              </div>
+              <div>
+                <dt>Calls</dt>
+                <dd>{usage.data.summary.calls}</dd>
+              </div>
+              <div>
+                <dt>Credits charged</dt>
+                <dd data-usage-credits>{usage.data.summary.credits_charged}</dd>
+              </div>
+              <div>
+                <dt>Tokens</dt>
+                <dd data-usage-tokens>{usage.data.summary.total_tokens}</dd>
+              </div>
+              <div>
+                <dt>Client cost (USD)</dt>
+                <dd>{usage.data.summary.client_cost_usd.toFixed(6)}</dd>
+              </div>
             </dl>
           </section>
           <section aria-labelledby="per-day">

@@ -155,32 +155,56 @@ async function teamPage(c: C, flash: Flash = {}, status = 200, newKey?: string) 
       <section aria-labelledby="balance">
         <h2 id="balance">Balance</h2>
         <dl class="facts">
-          <dt>Status</dt>
-          <dd class={`status-${t.status}`} data-team-status>
-            {t.status}
-          </dd>
-          <dt>Credits available</dt>
-          <dd data-credits-available>{t.credits_available}</dd>
-          <dt>Remaining</dt>
-          <dd>{t.credits_remaining}</dd>
-          <dt>Reserved by open jobs</dt>
-          <dd>{t.credits_reserved}</dd>
-          <dt>Allocated</dt>
-          <dd>{t.credits_allocated}</dd>
-          <dt>Used</dt>
-          <dd>{t.credits_used}</dd>
-          <dt>Budget mode</dt>
-          <dd>{t.budget_mode}</dd>
-          <dt>Overdraft</dt>
-          <dd>{t.overdraft}</dd>
-          <dt>Organization</dt>
-          <dd>{t.organization_id}</dd>
-          <dt>Model groups</dt>
-          <dd>{t.model_groups.join(", ") || "—"}</dd>
-          <dt>Key</dt>
-          <dd>{t.key_prefix ? `${t.key_prefix}…` : "—"}</dd>
-          <dt>Rate limit / min</dt>
-          <dd>{t.rate_limit_per_minute ?? "none"}</dd>
+          <div>
+            <dt>Status</dt>
+            <dd class={`status-${t.status}`} data-team-status>
+              {t.status}
+            </dd>
+          </div>
+          <div>
+            <dt>Credits available</dt>
+            <dd data-credits-available>{t.credits_available}</dd>
+          </div>
+          <div>
+            <dt>Remaining</dt>
+            <dd>{t.credits_remaining}</dd>
+          </div>
+          <div>
+            <dt>Reserved by open jobs</dt>
+            <dd>{t.credits_reserved}</dd>
+          </div>
+          <div>
+            <dt>Allocated</dt>
+            <dd>{t.credits_allocated}</dd>
+          </div>
+          <div>
+            <dt>Used</dt>
+            <dd>{t.credits_used}</dd>
+          </div>
+          <div>
+            <dt>Budget mode</dt>
+            <dd>{t.budget_mode}</dd>
+          </div>
+          <div>
+            <dt>Overdraft</dt>
+            <dd>{t.overdraft}</dd>
+          </div>
+          <div>
+            <dt>Organization</dt>
+            <dd>{t.organization_id}</dd>
+          </div>
+          <div>
+            <dt>Model groups</dt>
+            <dd>{t.model_groups.join(", ") || "—"}</dd>
+          </div>
+          <div>
+            <dt>Key</dt>
+            <dd>{t.key_prefix ? `${t.key_prefix}…` : "—"}</dd>
+          </div>
+          <div>
+            <dt>Rate limit / min</dt>
+            <dd>{t.rate_limit_per_minute ?? "none"}</dd>
+          </div>
         </dl>
       </section>
       <section aria-labelledby="actions">
