@@ -19,7 +19,7 @@ const TOOLS = {
   },
   chromium: {
     probe: ["--version"],
-    neededFor: "the admin console's browser suite (npm run test:browser; or set CHROMIUM_PATH and skip this check)",
+    neededFor: "the admin console's browser suite (npm run test:browser)",
     apt: "chromium",
     brew: "--cask chromium",
   },
