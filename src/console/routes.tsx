@@ -12,6 +12,7 @@ import { Field, Layout } from "./layout";
 import { registerActivityPages } from "./pages/activity";
 import { registerResourcePages } from "./pages/resources";
 import { registerTeamPages } from "./pages/teams";
+import { registerUsagePage } from "./pages/usage";
 import { adminFromSession, newSession, SESSION_COOKIE, SESSION_SECONDS } from "./session";
 import { CONSOLE_CSS } from "./style";
 
@@ -119,6 +120,7 @@ export function consoleRoutes(apiFetch: ApiFetch): Hono<ConsoleEnv> {
   registerResourcePages(console);
   registerTeamPages(console);
   registerActivityPages(console);
+  registerUsagePage(console);
   console.all("*", (c) =>
     c.html(
       <Layout title="Not found" chrome={{ admin: c.get("admin"), session: c.get("session") }}>

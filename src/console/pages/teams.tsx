@@ -4,6 +4,7 @@ import type { ConsoleApp, ConsoleEnv } from "../context";
 import { asStatus, seg } from "../context";
 import { formOf, listOf, numberOrText } from "../forms";
 import { CsrfField, Field, type Flash, formatTime, Layout, Pager, Select } from "../layout";
+import { TeamNav } from "./team-nav";
 
 // Teams: the list, a new team, and one team's page (balance, status, budget mode, credits, key
 // rotation). A new key is shown once, in the answer to the form that made it, and never again.
@@ -147,11 +148,7 @@ async function teamPage(c: C, flash: Flash = {}, status = 200, newKey?: string) 
   return c.html(
     <Layout title={`Team ${t.team_id}`} chrome={chrome(c)} flash={flash}>
       {newKey ? <NewKey keyValue={newKey} what="The team's new virtual key" /> : null}
-      <nav aria-label="Team" class="pager">
-        <a href={`${base}/jobs`}>Jobs</a>
-        <a href={`${base}/ledger`}>Ledger</a>
-        <a href={`${base}/usage`}>Usage</a>
-      </nav>
+      <TeamNav teamId={t.team_id} />
       <section aria-labelledby="balance">
         <h2 id="balance">Balance</h2>
         <dl class="facts">
