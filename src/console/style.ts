@@ -40,6 +40,7 @@ dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));
 dl.facts dt{font-size:13px;color:#5a6472}
 dl.facts dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
 .pager{display:flex;gap:16px;margin:8px 0}
+ol.attempts{margin:0;padding-left:1.2em}
 .status-active{color:#137333}.status-suspended{color:#b3261e}.status-paused{color:#b06000}
 .chart svg{width:100%;height:auto;max-width:900px}
 .chart .bar-credits{fill:#0b57d0}.chart .bar-tokens{fill:#34a853}

@@ -81,6 +81,9 @@ export type CallRow = {
   latency_ms: number;
   error: string | null;
   upstream_error: string | null;
+  model_used: string | null;
+  /** JSON: the call's attempts, in order (CallRecord.attempts). */
+  attempts: string;
   stream: number;
   created_at: string;
 };

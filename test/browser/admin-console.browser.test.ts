@@ -140,13 +140,14 @@ describe("the admin console in Chromium", () => {
     await expect(notice().textContent()).resolves.toContain(`Model group '${state.group}' created`);
     await shoot("model-groups");
     await page.getByRole("link", { name: state.group }).click();
-    await page.getByLabel(/^Models, one per line/).fill("gpt-4o-mini 0\ngpt-4o 1");
+    // The mock LiteLLM fails a model named with +fail=500: every call falls back to the second.
+    await page.getByLabel(/^Models, one per line/).fill("gpt-4+fail=500 0\ngpt-4o-mini 1");
     expect(await submit(page.getByRole("button", { name: "Save models" }))).toBe(200);
     await expect(notice().textContent()).resolves.toContain("Models saved");
     const group = await api("GET", `/api/model-groups/${state.group}`, LOCAL_ADMIN_KEY);
     expect(group.json.models).toEqual([
-      { model_name: "gpt-4o-mini", priority: 0 },
-      { model_name: "gpt-4o", priority: 1 },
+      { model_name: "gpt-4+fail=500", priority: 0 },
+      { model_name: "gpt-4o-mini", priority: 1 },
     ]);
     await shoot("model-group");
   });
@@ -221,6 +222,11 @@ describe("the admin console in Chromium", () => {
       const row = page.locator("table[data-calls] tbody tr", { hasText: call.call_id });
       await expect(row.textContent()).resolves.toContain(String(call.total_tokens));
       await expect(row.textContent()).resolves.toContain(call.cost_usd.toFixed(6));
+      // Both attempts: the failing model, then the fallback that answered.
+      const attempts = await row.locator("ol.attempts li").allTextContents();
+      expect(attempts).toHaveLength(2);
+      expect(attempts[0]).toMatch(/^gpt-4\+fail=500: http_error 500/);
+      expect(attempts[1]).toMatch(/^gpt-4o-mini: ok/);
     }
     await shoot("job");
 

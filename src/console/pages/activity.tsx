@@ -32,6 +32,8 @@ interface JobCall {
   latency_ms: number;
   error: string | null;
   upstream_error?: string | null;
+  model_used?: string | null;
+  attempts?: { model: string; outcome: string; status?: number; latency_ms: number }[];
   stream: boolean;
   created_at: string;
 }
@@ -196,6 +198,7 @@ async function jobPage(c: C) {
               <th scope="col" class="num">
                 Latency (ms)
               </th>
+              <th scope="col">Attempts</th>
               <th scope="col">Error</th>
             </tr>
           </thead>
@@ -214,6 +217,15 @@ async function jobPage(c: C) {
                 <td class="num">{call.total_tokens}</td>
                 <td class="num">{call.cost_usd.toFixed(6)}</td>
                 <td class="num">{call.latency_ms}</td>
+                <td>
+                  <ol class="attempts">
+                    {(call.attempts ?? []).map((attempt) => (
+                      <li>
+                        {`${attempt.model}: ${attempt.outcome}${attempt.status ? ` ${attempt.status}` : ""} (${Math.round(attempt.latency_ms)} ms)`}
+                      </li>
+                    ))}
+                  </ol>
+                </td>
                 <td>
                   {call.error ?? ""}
                   {call.upstream_error ? <div class="hint">{call.upstream_error}</div> : null}
