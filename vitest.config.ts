@@ -59,8 +59,8 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      // Suites that drive real servers have their own configs (vitest.e2e / vitest.litellm).
-      exclude: ["test/e2e/**", "test/litellm/**", "node_modules/**"],
+      // Suites that drive real servers have their own configs (vitest.e2e / vitest.litellm / vitest.browser).
+      exclude: ["test/e2e/**", "test/litellm/**", "test/browser/**", "node_modules/**"],
       globalSetup: ["./test/global-setup.ts", "./test/build-consumer-worker.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       // Request logs are printed only for failing tests.

@@ -17,6 +17,12 @@ const TOOLS = {
     apt: "python3 python3-venv",
     brew: "python",
   },
+  chromium: {
+    probe: ["--version"],
+    neededFor: "the admin console's browser suite (npm run test:browser)",
+    apt: "chromium",
+    brew: "--cask chromium",
+  },
 };
 
 const names = process.argv.slice(2);

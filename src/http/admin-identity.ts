@@ -1,3 +1,4 @@
+import type { AdminKeyRow } from "../db/admin-records";
 import type { Repository } from "../db/repository";
 import { log } from "../log";
 import { type AdminIdentity, BOOTSTRAP_IDENTITY, ROLES, type Role } from "../security/admin-roles";
@@ -34,6 +35,17 @@ export async function resolveAdminKey(
       }),
     );
   }
+  return identityOf(row);
+}
+
+/** The admin a key id names while that key is live (the console's sessions keep only the id): a revoked key ends its sessions. */
+export async function resolveAdminKeyId(env: Pick<Env, "ADMIN_API_KEY">, repo: Repository, keyId: string): Promise<AdminIdentity | null> {
+  if (keyId === BOOTSTRAP_IDENTITY.keyId) return env.ADMIN_API_KEY ? BOOTSTRAP_IDENTITY : null;
+  const row = await repo.adminKeys.get(keyId);
+  return row && row.revokedAt === null ? identityOf(row) : null;
+}
+
+function identityOf(row: AdminKeyRow): AdminIdentity {
   return {
     keyId: row.keyId,
     name: row.name,

@@ -1,12 +1,14 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
+import { actingAdminOf } from "../console/admin-identity";
+import { consoleRoutes } from "../console/routes";
 import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
 import type { AppEnv } from "./context";
+import { docsRoutes } from "./docs";
 import { apiError, failureToHttp } from "./errors";
 import { openAIErrorShape } from "./openai-errors";
 import { adminKeyRoutes } from "./routes/admin-keys";
@@ -33,6 +35,9 @@ function requestContext() {
     const started = Date.now();
     c.set("requestId", requestId);
     c.set("repo", new Repository(c.env.DB));
+    // Read before any middleware can replace the Request object (bodyLimit does).
+    const consoleAdmin = actingAdminOf(c.req.raw);
+    if (consoleAdmin) c.set("consoleAdmin", consoleAdmin);
     await next();
     try {
       c.res.headers.set("x-request-id", requestId);
@@ -101,6 +106,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/audit-log", auditLogRoutes);
   app.route("/v1", openAIRoutes);
   app.route("/api", webhookRoutes);
+  // The admin console: server-rendered pages that act through the routes above, in process.
+  app.route(
+    "/admin",
+    consoleRoutes((request, env, executionCtx) => app.fetch(request, env, executionCtx)),
+  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -118,7 +128,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
         'The OpenAI-compatible routes under `/v1` answer errors in OpenAI\'s shape, `{"error": {"message", "type", "param", "code"}}`.',
     },
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  app.route("/docs", docsRoutes);
 
   app.notFound((c) => c.json({ detail: "Not found" }, 404));
 

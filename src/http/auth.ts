@@ -50,6 +50,9 @@ async function keyOwner(c: AppContext, key: string): Promise<{ teamId: string; k
 
 /** Who the request's key belongs to, if it is accepted here (401 unknown key, 403 the wrong kind of key). */
 export async function authenticate(c: AppContext, accept: { admin: boolean; team: boolean }): Promise<Principal> {
+  // The admin console's own in-process request, made for the admin signed in to it (no key to check).
+  const consoleAdmin = c.get("consoleAdmin");
+  if (accept.admin && consoleAdmin) return { kind: "admin", identity: consoleAdmin };
   if (accept.admin && !accept.team && !c.env.ADMIN_API_KEY) {
     throw apiError(503, "The admin API is not configured on this deployment");
   }

@@ -81,6 +81,8 @@ export type CallRow = {
   latency_ms: number;
   error: string | null;
   upstream_error: string | null;
+  /** JSON: the call's attempts, in order (CallRecord.attempts). */
+  attempts: string;
   stream: number;
   created_at: string;
   /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */

@@ -214,6 +214,9 @@ export interface JobView {
     error: string | null;
     /** Admins only: the upstream's own error text. */
     upstream_error?: string | null;
+    /** Admins only: the model that answered, and every model tried, in order. */
+    model_used?: string | null;
+    attempts?: CallRecord["attempts"];
     stream: boolean;
     created_at: string;
   }>;

@@ -106,7 +106,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
       usage_estimated: c.usage_estimated === 1,
       latency_ms: c.latency_ms,
       error: c.error,
-      ...(viewer === "admin" ? { upstream_error: c.upstream_error } : {}),
+      ...(viewer === "admin" ? { upstream_error: c.upstream_error, model_used: c.model_used, attempts: JSON.parse(c.attempts) } : {}),
       stream: c.stream === 1,
       created_at: c.created_at,
     })),

@@ -76,6 +76,7 @@ export function callRow(overrides: Partial<CallRow> = {}): CallRow {
     latency_ms: 120,
     error: null,
     upstream_error: null,
+    attempts: '[{"model":"gpt-4o-mini","outcome":"ok","status":200,"latency_ms":118}]',
     stream: 0,
     created_at: "2026-01-01T00:00:01.000Z",
     model_used: "gpt-4o-mini",

@@ -58,6 +58,20 @@ describe("ledger views", () => {
     expect(jobViewOf("team-a", jobRow(), calls, "admin").calls[0].upstream_error).toBe("litellm.APIConnectionError: x");
   });
 
+  it("a call's model and attempts (provider identity) are in the admin's job view only", () => {
+    const attempts = [
+      { model: "gpt-4o", outcome: "http_error", status: 500, latency_ms: 40, error: "boom" },
+      { model: "gpt-4o-mini", outcome: "ok", status: 200, latency_ms: 90 },
+    ];
+    const calls = [callRow({ model_used: "gpt-4o-mini", attempts: JSON.stringify(attempts) })];
+    const asTeam = jobViewOf("team-a", jobRow(), calls, "team").calls[0];
+    expect(asTeam).not.toHaveProperty("attempts");
+    expect(asTeam).not.toHaveProperty("model_used");
+    const asAdmin = jobViewOf("team-a", jobRow(), calls, "admin").calls[0];
+    expect(asAdmin.model_used).toBe("gpt-4o-mini");
+    expect(asAdmin.attempts).toEqual(attempts);
+  });
+
   it("a job view: costs in USD, the average latency rounded, flags as booleans", () => {
     const job = jobRow({
       client_cost_nano: 2_500_000,

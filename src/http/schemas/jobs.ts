@@ -204,6 +204,23 @@ export const Job = JobSummary.extend({
         .nullable()
         .optional()
         .openapi({ description: "Admin key only: LiteLLM's own error text (secrets removed). A team key never sees it" }),
+      model_used: z
+        .string()
+        .nullable()
+        .optional()
+        .openapi({ description: "Admin key only: the model that answered. A team key never sees it" }),
+      attempts: z
+        .array(
+          z.object({
+            model: z.string(),
+            outcome: z.string(),
+            status: z.number().int().optional(),
+            latency_ms: z.number(),
+            error: z.string().optional(),
+          }),
+        )
+        .optional()
+        .openapi({ description: "Admin key only: every model tried for the call, in order, with its outcome. A team key never sees it" }),
       stream: z.boolean(),
       created_at: Timestamp,
     }),
