@@ -26,8 +26,8 @@ async function request(
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
 }
 
-async function signIn(): Promise<{ cookie: string; setCookie: string }> {
-  const res = await request("POST", "/admin/sign-in", { form: { admin_key: ADMIN_KEY } });
+async function signIn(adminKey = ADMIN_KEY): Promise<{ cookie: string; setCookie: string }> {
+  const res = await request("POST", "/admin/sign-in", { form: { admin_key: adminKey } });
   expect(res.status).toBe(303);
   expect(res.headers.get("location")).toBe("/admin/teams");
   const setCookie = res.headers.get("set-cookie") ?? "";
@@ -169,6 +169,49 @@ describe("admin console forms", () => {
     // Only requests the console makes in process are trusted; the same path from outside needs a key.
     const res = await request("GET", "/api/teams");
     expect(res.status).toBe(401);
+  });
+});
+
+describe("named admin keys in the console", () => {
+  it("sign in, show who is signed in and what the role allows, and act with exactly that role", async () => {
+    const name = uid("console-viewer");
+    const viewer = await json("POST", "/api/admin-keys", 201, { body: { name, role: "viewer" } });
+    const { cookie } = await signIn(viewer.admin_key);
+    const teams = await page("/admin/teams", cookie);
+    expect(teams.status).toBe(200);
+    expect(teams.html).toContain(`signed in as ${name} (viewer)`);
+    expect(teams.html).toContain("<li>teams.read</li>");
+    expect(teams.html).not.toContain("<li>credits.write</li>");
+    expect(teams.html).not.toContain(viewer.admin_key);
+
+    const orgId = uid("console-org");
+    await json("POST", "/api/organizations/create", 200, { body: { organization_id: orgId, name: "Org" } });
+    const team = await json("POST", "/api/teams/create", 200, {
+      body: { organization_id: orgId, team_id: uid("t"), credits_allocated: 3 },
+    });
+    const refused = await request("POST", `/admin/teams/${team.team_id}/credits`, { cookie, form: { _csrf: teams.csrf, credits: "7" } });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain("This admin key (role viewer) lacks the permission credits.write");
+    expect((await json("GET", `/api/credits/teams/${team.team_id}/balance`, 200)).credits_remaining).toBe(3);
+  });
+
+  it("a scoped key sees only its organization; revoking a key ends its sessions at once", async () => {
+    const own = uid("console-own");
+    const other = uid("console-other");
+    for (const id of [own, other]) await json("POST", "/api/organizations/create", 200, { body: { organization_id: id, name: id } });
+    const scoped = await json("POST", "/api/admin-keys", 201, { body: { name: uid("scoped"), role: "admin", organization_id: own } });
+    const { cookie } = await signIn(scoped.admin_key);
+    const orgs = await page("/admin/organizations", cookie);
+    expect(orgs.status).toBe(200);
+    expect(orgs.html).toContain(own);
+    expect(orgs.html).not.toContain(other);
+
+    await json("DELETE", `/api/admin-keys/${scoped.key_id}`, 200);
+    const after = await request("GET", "/admin/teams", { cookie });
+    expect(after.status).toBe(303);
+    expect(after.headers.get("location")).toBe("/admin/sign-in");
+    const signInAgain = await request("POST", "/admin/sign-in", { form: { admin_key: scoped.admin_key } });
+    expect(signInAgain.status).toBe(401);
   });
 });
 
