@@ -295,6 +295,44 @@ describe("every admin write leaves one audit row", () => {
     expect((await json("GET", "/api/audit-log", 403, { key: billing.admin_key })).detail).toContain("audit.read");
   });
 
+  it("exports every matching row as CSV, newest first, page after page, with a header row", async () => {
+    const action = uid("test.export");
+    const insert = env.DB.prepare(
+      "INSERT INTO audit_log (at, actor_key_id, actor_name, actor_role, action, resource_type, resource_id, organization_id, summary, request_id, client_ip, status) VALUES (?1, 'bootstrap', 'bootstrap', 'owner', ?2, 'team', ?3, NULL, ?4, ?5, NULL, 200)",
+    );
+    const count = 1203; // more than two of the export's 500-row pages
+    await env.DB.batch(
+      Array.from({ length: count }, (_, i) =>
+        insert.bind(
+          new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+          action,
+          `team-${i}`,
+          JSON.stringify({ reason: `a, "quoted" ${i}` }),
+          `req-${i}`,
+        ),
+      ),
+    );
+    const res = await api("GET", `/api/audit-log?action=${action}&format=csv&limit=5`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    const lines = (await res.text()).split("\r\n").filter(Boolean);
+    expect(lines[0]).toBe(
+      "seq,at,actor_key_id,actor_name,actor_role,action,resource_type,resource_id,organization_id,summary,request_id,client_ip,status",
+    );
+    expect(lines).toHaveLength(count + 1);
+    // Newest first: the last row inserted comes first; the summary is JSON, quoted as RFC 4180 asks.
+    expect(lines[1]).toContain(`,team-${count - 1},,"{""reason"":""a, \\""quoted\\"" ${count - 1}""}",req-${count - 1},,200`);
+    expect(lines[count]).toContain(`,team-0,`);
+    const seqs = lines.slice(1).map((line) => Number(line.split(",")[0]));
+    expect(new Set(seqs).size).toBe(count);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    // Accept: text/csv asks the same; the JSON answer is unchanged.
+    const accepted = await api("GET", `/api/audit-log?action=${action}`, { headers: { accept: "text/csv" } });
+    expect(accepted.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect((await accepted.text()).split("\r\n").filter(Boolean)).toHaveLength(count + 1);
+    expect((await json("GET", `/api/audit-log?action=${action}&limit=5`, 200)).entries).toHaveLength(5);
+  });
+
   it("is append-only: no route edits or deletes a row", async () => {
     for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
       expect([404, 405]).toContain((await api(method, "/api/audit-log", { body: {} })).status);

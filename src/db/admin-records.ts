@@ -62,6 +62,8 @@ export type AuditFilter = {
   organizationId?: string;
   since?: string;
   until?: string;
+  /** Only rows older than this sequence number (an export reads page after page by it, so new rows never shift it). */
+  beforeSeq?: number;
 };
 
 /** The audit log: appended and completed by the audit middleware, read newest first, purged past retention. */
@@ -95,6 +97,7 @@ export class AuditRecords {
       filter.organizationId !== undefined ? eq(auditLog.organizationId, filter.organizationId) : undefined,
       filter.since !== undefined ? gte(auditLog.at, filter.since) : undefined,
       filter.until !== undefined ? lte(auditLog.at, filter.until) : undefined,
+      filter.beforeSeq !== undefined ? lt(auditLog.seq, filter.beforeSeq) : undefined,
     );
     return runQuery("listAudit", () =>
       this.db.select().from(auditLog).where(where).orderBy(desc(auditLog.seq)).limit(limit).offset(offset),

@@ -4,7 +4,8 @@ import { assertOrganizationInScope, scopedOrganization } from "../admin-guard";
 import { AUDIT_RETENTION_DAYS } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
-import { ClientId, errorResponses, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
+import { CsvFormat, csvContent, csvResponse, wantsCsv } from "../csv";
+import { ClientId, errorResponses, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 // Reading the audit log. There is no route that edits or deletes a row: the log is append-only,
@@ -56,6 +57,36 @@ function present(r: AuditRow) {
   };
 }
 
+const CSV_HEADER = [
+  "seq",
+  "at",
+  "actor_key_id",
+  "actor_name",
+  "actor_role",
+  "action",
+  "resource_type",
+  "resource_id",
+  "organization_id",
+  "summary",
+  "request_id",
+  "client_ip",
+  "status",
+] as const;
+const CSV_PAGE = 500;
+
+/** Every matching row, newest first, page after page by sequence number (rows written meanwhile are not in it). */
+async function* csvPages(first: AuditRow[], next: (beforeSeq: number) => Promise<AuditRow[]>): AsyncIterable<unknown[][]> {
+  let page = first;
+  while (page.length > 0) {
+    yield page.map((row) => {
+      const entry = present(row);
+      return CSV_HEADER.map((column) => entry[column]);
+    });
+    if (page.length < CSV_PAGE) return;
+    page = await next(page[page.length - 1].seq);
+  }
+}
+
 export const auditLogRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 auditLogRoutes.openapi(
@@ -66,11 +97,12 @@ auditLogRoutes.openapi(
     summary: "Admin writes (allowed and refused), newest first",
     description:
       "Roles owner and admin. A key scoped to an organization sees that organization's rows only. " +
-      `Rows are kept ${AUDIT_RETENTION_DAYS} days. \`actor\` matches a key id or a key name.`,
+      `Rows are kept ${AUDIT_RETENTION_DAYS} days. \`actor\` matches a key id or a key name. ` +
+      "`?format=csv` or `Accept: text/csv` answers every matching row as CSV (newest first, streamed; `limit` and `offset` apply to JSON only).",
     security: security.admin,
     middleware: [requireAdmin("audit.read")] as const,
     request: {
-      query: Pagination.extend({
+      query: Pagination.extend(CsvFormat).extend({
         actor: z.string().min(1).max(200).optional(),
         action: z.string().min(1).max(100).optional(),
         resource_id: z.string().min(1).max(200).optional(),
@@ -80,12 +112,18 @@ auditLogRoutes.openapi(
       }),
     },
     responses: {
-      200: jsonResponse(z.object({ entries: z.array(AuditEntry), ...PageInfo }), "A page of audit rows"),
+      200: {
+        description: "A page of audit rows",
+        content: {
+          "application/json": { schema: z.object({ entries: z.array(AuditEntry), ...PageInfo }) },
+          ...csvContent("Every matching row, one line each (summary as JSON)"),
+        },
+      },
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
   async (c) => {
-    const { limit, offset, actor, action, resource_id, organization_id, since, until } = c.req.valid("query");
+    const { limit, offset, actor, action, resource_id, organization_id, since, until, format } = c.req.valid("query");
     if (organization_id !== undefined) assertOrganizationInScope(c, organization_id);
     const filter = {
       actor,
@@ -95,7 +133,14 @@ auditLogRoutes.openapi(
       since,
       until,
     };
-    const rows = await c.get("repo").audit.list(filter, limit + 1, offset);
+    const audit = c.get("repo").audit;
+    if (wantsCsv(c, format)) {
+      // The first page is read before answering, so a failing D1 is a 503, not a broken download.
+      const first = await audit.list(filter, CSV_PAGE, 0);
+      const next = (beforeSeq: number) => audit.list({ ...filter, beforeSeq }, CSV_PAGE, 0);
+      return csvResponse("audit-log.csv", CSV_HEADER, csvPages(first, next));
+    }
+    const rows = await audit.list(filter, limit + 1, offset);
     return c.json({ entries: rows.slice(0, limit).map(present), limit, offset, has_more: rows.length > limit }, 200);
   },
 );
