@@ -170,6 +170,14 @@ usage_estimated: boolean
 latency_ms: number
 error: (string | null)
 upstream_error?: (string | null)
+model_used?: (string | null)
+attempts?: {
+model: string
+outcome: string
+status?: number
+latency_ms: number
+error?: string
+}[]
 stream: boolean
 created_at: string
 }[]
