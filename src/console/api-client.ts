@@ -1,6 +1,6 @@
 import type { ExecutionContext } from "hono";
+import { actAs } from "../http/acting-admin";
 import type { AdminIdentity } from "./admin-identity";
-import { actAs } from "./admin-identity";
 
 // Every console page reads and every console action writes through the gateway's own /api
 // routes, in process, as the signed-in admin: the same validation, rules and errors as /api.

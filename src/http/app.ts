@@ -2,11 +2,10 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { actingAdminOf } from "../console/admin-identity";
-import { consoleRoutes } from "../console/routes";
 import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
+import { actingAdminOf } from "./acting-admin";
 import type { AppEnv } from "./context";
 import { docsRoutes } from "./docs";
 import { apiError, failureToHttp } from "./errors";
@@ -106,11 +105,6 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/audit-log", auditLogRoutes);
   app.route("/v1", openAIRoutes);
   app.route("/api", webhookRoutes);
-  // The admin console: server-rendered pages that act through the routes above, in process.
-  app.route(
-    "/admin",
-    consoleRoutes((request, env, executionCtx) => app.fetch(request, env, executionCtx)),
-  );
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

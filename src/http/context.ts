@@ -22,7 +22,7 @@ export interface AppEnv {
     teamOrganization?: string | null;
     /** What an audited admin write acted on, when the handler knows better than the route (a new admin key's id). */
     auditResourceId?: string;
-    /** Set only for the admin console's own in-process requests (see console/admin-identity.ts): the admin they act for. */
+    /** Set only for the admin console's own in-process requests (see http/acting-admin.ts): the admin they act for. */
     consoleAdmin?: AdminIdentity;
   };
 }

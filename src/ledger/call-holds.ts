@@ -1,5 +1,4 @@
 import type { Repository } from "../db/repository";
-import { groupPrice } from "../llm/prices";
 import { log } from "../log";
 import { consumedMicro, headroomMicro, OPEN_STATUSES, type Refusal, refusal, settingsOf } from "./admission";
 import type { HoldStore } from "./hold-store";
@@ -13,6 +12,7 @@ import {
   worstCase,
 } from "./holds";
 import { type BudgetSettings, consumedCredits, MICRO_PER_CREDIT } from "./money";
+import { groupPrice } from "./prices";
 import type { AccountRow, CallHoldRow, JobRow } from "./rows";
 import type { LedgerStore } from "./storage";
 import type { CallRecord } from "./types";

@@ -1,6 +1,6 @@
 import type { Repository } from "../db/repository";
 import { usdToNano } from "../ledger/money";
-import { modelPrice } from "./prices";
+import { modelPrice } from "../ledger/prices";
 
 export interface Usage {
   promptTokens: number;

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { PricingRow } from "../../db/repository";
-import { forgetPrices } from "../../llm/prices";
+import { forgetPrices } from "../../ledger/prices";
 import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";

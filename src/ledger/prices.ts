@@ -1,5 +1,5 @@
 import type { Repository } from "../db/repository";
-import type { TokenPrice } from "../ledger/holds";
+import type { TokenPrice } from "./holds";
 
 // The pricing table, kept in isolate memory for PRICE_CACHE_MS: read by the team's object for a
 // call's hold (the dearest input and output price among a group's models) and by the Worker to
