@@ -54,11 +54,20 @@ function compatArgs(root) {
   return ["--compatibility-date", date, ...flags.flatMap((f) => ["--compatibility-flags", f])];
 }
 
-/** A commit in a temporary worktree, with this worktree's node_modules and probe. */
+/**
+ * A commit in a temporary worktree, with this worktree's probe, and this worktree's node_modules
+ * when its lock file is the same (else its own, installed from its lock: a dependency added or
+ * removed since must not break either side).
+ */
 function checkout(tmp, name, ref) {
   const dir = join(tmp, name);
   git("worktree", "add", "--detach", dir, ref);
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
+  const sameLock = readFileSync(join(dir, "package-lock.json"), "utf8") === readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8");
+  if (sameLock) symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"));
+  else {
+    console.log(`[compare] ${name} (${ref}) has another package-lock.json: npm ci there`);
+    execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: dir, stdio: "inherit" });
+  }
   for (const file of ["index.ts", "wrangler.toml"]) {
     copyFileSync(join(REPO_ROOT, "bench", "probe-worker", file), join(dir, "bench", "probe-worker", file));
   }
