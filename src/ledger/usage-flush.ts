@@ -21,6 +21,11 @@ export class UsageFlush {
   private retryAtMs = 0;
   /** The send under way: sends run one after another, so an older total never lands after a newer one. */
   private sending: Promise<boolean> = Promise.resolve(true);
+  /**
+   * When the next send is due, once known while some day is dirty: later changes cannot make it
+   * earlier (the oldest dirty day keeps its time), so they need not ask again until a send.
+   */
+  private dueAtMs: number | null = null;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -29,8 +34,10 @@ export class UsageFlush {
 
   /** When the alarm should next send usage to D1, or null when D1 has everything. */
   nextFlushDueAt(): number | null {
+    if (this.dueAtMs !== null) return this.dueAtMs;
     const since = oldestDirtyMs(this.sql);
-    return since === null ? null : Math.max(since + USAGE_FLUSH_DELAY_MS, this.retryAtMs);
+    this.dueAtMs = since === null ? null : Math.max(since + USAGE_FLUSH_DELAY_MS, this.retryAtMs);
+    return this.dueAtMs;
   }
 
   /** Sends the dirty days' totals (up to USAGE_FLUSH_MAX_DAYS); true when D1 has them (or there was nothing to send). */
@@ -40,6 +47,8 @@ export class UsageFlush {
   }
 
   private async send(acct: AccountRow | null): Promise<boolean> {
+    // Whatever this send leaves dirty (or a retry time) sets the next due time afresh.
+    this.dueAtMs = null;
     const dirty = dirtyDays(this.sql, USAGE_FLUSH_MAX_DAYS);
     if (dirty.length === 0 || !acct) return true;
     const rows = dailyRowsOf(
@@ -51,11 +60,13 @@ export class UsageFlush {
     } catch {
       // The repository has logged the D1 failure; the days stay dirty for the next try.
       this.retryAtMs = Date.now() + USAGE_FLUSH_RETRY_MS;
+      this.dueAtMs = null;
       log("warn", "usage not sent to D1; will retry", { team_id: acct.team_id, days: dirty.length });
       return false;
     }
     // A day changed while the batch was on its way keeps a newer version, and stays dirty.
     for (const d of dirty) clearDirty(this.sql, d.day, d.version);
+    this.dueAtMs = null;
     return true;
   }
 }

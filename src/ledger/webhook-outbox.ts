@@ -54,6 +54,12 @@ function availableOf(acct: AccountRow) {
 }
 
 export class WebhookOutbox {
+  /**
+   * How many endpoints the team has, once read (null: not yet, or changed since). A team without
+   * webhooks then pays nothing on its money changes; only change() alters the number.
+   */
+  private endpointCount: number | null = null;
+
   /** `born` is told after an event is written (to wake the delivery alarm). */
   constructor(
     private readonly sql: SqlStorage,
@@ -62,6 +68,7 @@ export class WebhookOutbox {
 
   /** Sets, replaces or removes an endpoint. A new one starts from where the balance is now: only later crossings fire. */
   change(acct: AccountRow | null, change: WebhookChange, nowMs: number): void {
+    this.endpointCount = null;
     if ("remove" in change) {
       this.sql.exec("DELETE FROM webhook_endpoints WHERE scope = ?", change.remove);
       this.sql.exec(
@@ -100,7 +107,10 @@ export class WebhookOutbox {
   }
 
   private endpoints(): EndpointRow[] {
-    return this.sql.exec<EndpointRow>("SELECT * FROM webhook_endpoints ORDER BY scope").toArray();
+    if (this.endpointCount === 0) return [];
+    const rows = this.sql.exec<EndpointRow>("SELECT * FROM webhook_endpoints ORDER BY scope").toArray();
+    this.endpointCount = rows.length;
+    return rows;
   }
 
   /**
