@@ -42,7 +42,7 @@ async function flush(team: TestTeam) {
 /** Points the team object's usage sends at `db` (its money never uses this repository). */
 async function flushThrough(team: TestTeam, db: D1Database) {
   await runInDurableObject(env.TEAM_LEDGER.getByName(team.teamId), (ledger: TeamLedger) => {
-    (ledger as unknown as { usageFlush: { d1: Repository } }).usageFlush.d1 = new Repository(db);
+    (ledger as unknown as { background: { usageFlush: { d1: Repository } } }).background.usageFlush.d1 = new Repository(db);
   });
 }
 

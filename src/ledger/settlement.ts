@@ -8,8 +8,9 @@ import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, S
 import { completionSummaryOf } from "./views";
 
 // How a job's money moves once admission has said yes: the reservation when it opens, its hold
-// after each call, and the charge or release when it ends. Each writes through the store and
-// runs inside the caller's transaction, with no await: the object serializes them.
+// after each call, the charge or release when it ends, the release when it expires. Each writes
+// through the store and runs inside the caller's transaction, with no await: the object
+// serializes them.
 
 /** Opens a job: its row, the reservation of its minimum charge in the ledger, and its usage. */
 export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJob, nowMs: number): JobCreated {
@@ -147,4 +148,16 @@ export function settleCompletion(
   releaseJobHold(store, job);
   store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
   return summary;
+}
+
+/** Releases every open job past its time-to-live, never charging it (call inside a transaction); returns them. */
+export function expireOpenJobs(store: LedgerStore, nowMs: number): JobRow[] {
+  const expired = store.openJobsExpiredBy(nowMs);
+  for (const job of expired) {
+    store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
+    store.expireJob(job.job_id, isoNow(nowMs));
+    releaseJobHold(store, job);
+    store.bumpUsage(job.created_at, job.job_type, { expired: 1 });
+  }
+  return expired;
 }

@@ -1,10 +1,11 @@
-import { releaseJobHold } from "./call-holds";
-import type { AccountRow, CallRow, JobRow, LedgerRow, ModelUsageRow, UsageRow } from "./rows";
+import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./storage-schema";
-import type { AccountInit, CallRecord, CallsPage, CompletionStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
-import { bumpDailyUsage, bumpModelUsage, modelUsageRows, usageRows } from "./usage-store";
+import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "./types";
+import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
-// Every SQL statement of a team's ledger: the reads and writes the TeamLedger object makes. Nothing here decides anything; it runs inside the object, synchronously.
+// The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
+// paged history reads are in pages.ts, holds in hold-store.ts, usage in usage-store.ts).
+// Nothing here decides anything; it runs inside the object, synchronously.
 
 /** A signed change to the account's three counters, as one ledger row records it. */
 export interface CreditChange {
@@ -14,9 +15,6 @@ export interface CreditChange {
   /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
   heldMicro?: number;
 }
-
-const LEDGER_SELECT = `SELECT seq, transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after,
-  job_id, reason, created_at FROM ledger`;
 
 export function isoNow(ms = Date.now()): string {
   return new Date(ms).toISOString();
@@ -63,21 +61,6 @@ export class LedgerStore {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE job_id = ?", jobId).toArray()[0] ?? null;
   }
 
-  /** One more row than `page.limit`, in recording order; with `throughSeq`, only calls recorded up to it. */
-  callRows(jobId: string, page: CallsPage & { throughSeq?: number }): CallRow[] {
-    return this.sql
-      .exec<CallRow>(
-        `SELECT call_id, model_group, purpose, status, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-           usage_estimated, latency_ms, error, upstream_error, stream, created_at, model_used, attempts, provider_cost_nano FROM calls
-         WHERE job_id = ?1 AND (?2 IS NULL OR seq <= ?2) ORDER BY seq LIMIT ?3 OFFSET ?4`,
-        jobId,
-        page.throughSeq ?? null,
-        page.limit + 1,
-        page.offset,
-      )
-      .toArray();
-  }
-
   /** A call already recorded under this id, if any. */
   recordedCall(callId: string): { job_id: string; client_cost_nano: number } | null {
     return (
@@ -103,54 +86,11 @@ export class LedgerStore {
     return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') AND expires_at_ms <= ?", nowMs).toArray();
   }
 
-  /** Releases every open job past its time-to-live, never charging it (call inside a transaction); returns them. */
-  expireOpenJobsBy(nowMs: number): JobRow[] {
-    const expired = this.openJobsExpiredBy(nowMs);
-    for (const job of expired) {
-      this.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-      this.expireJob(job.job_id, isoNow(nowMs));
-      releaseJobHold(this, job);
-      this.bumpUsage(job.created_at, job.job_type, { expired: 1 });
-    }
-    return expired;
-  }
-
   /** When the next open job expires, or null with none open. */
   nextExpiryMs(): number | null {
     return this.sql
       .exec<{ next: number | null }>("SELECT MIN(expires_at_ms) AS next FROM jobs WHERE status IN ('pending', 'in_progress')")
       .one().next;
-  }
-
-  /** One more row than `limit`, so the caller can tell whether there is a next page. */
-  ledgerRows(limit: number, offset: number): Array<LedgerRow & { seq: number }> {
-    return this.sql.exec<LedgerRow & { seq: number }>(`${LEDGER_SELECT} ORDER BY seq DESC LIMIT ? OFFSET ?`, limit + 1, offset).toArray();
-  }
-
-  /** Like ledgerRows, the rows written before position `beforeSeq` (all with null). */
-  ledgerRowsBefore(beforeSeq: number | null, limit: number): Array<LedgerRow & { seq: number }> {
-    return this.sql
-      .exec<LedgerRow & { seq: number }>(`${LEDGER_SELECT} WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2`, beforeSeq, limit + 1)
-      .toArray();
-  }
-
-  /** One more row than `limit`, newest first. */
-  jobRows(filter: { status?: JobStatus; jobType?: string; limit: number; offset: number }): JobRow[] {
-    return this.sql
-      .exec<JobRow>(
-        `SELECT * FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR job_type = ?2)
-         ORDER BY created_at DESC, job_id LIMIT ?3 OFFSET ?4`,
-        filter.status ?? null,
-        filter.jobType ?? null,
-        filter.limit + 1,
-        filter.offset,
-      )
-      .toArray();
-  }
-
-  /** A period's (YYYY-MM or YYYY-MM-DD) usage per job type, and per model group and model (usage-store.ts). */
-  usageRows(period: string) {
-    return { jobTypes: usageRows(this.sql, period), models: modelUsageRows(this.sql, period) };
   }
 
   // ---------------------------------------------------------------- account writes

@@ -1,34 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
 import { Repository } from "../db/repository";
-import { log } from "../log";
 import type { WebhookChange } from "../webhooks/events";
 import type { AccessChange, Caller } from "./access";
 import { AccessStore } from "./access-storage";
+import { AccountChanges } from "./account";
 import {
   accountNotFound,
-  completionOf,
   jobNotFound,
   ok,
   type Refusal,
-  refusal,
   refuseCall,
   refuseCallsPage,
   refuseInactive,
-  refuseNewJob,
   refuseNotOwner,
-  refuseRefund,
   refuseSuspended,
 } from "./admission";
-import { AlarmClock } from "./alarm-clock";
-import { holdNeedsPrices, placeCallHold, priceToHold, recomputeHolds } from "./call-holds";
+import { LedgerBackground } from "./background";
+import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
 import { HoldStore } from "./hold-store";
 import type { CallBudget } from "./holds";
+import { JobLifecycle } from "./jobs";
 import { nanoToUsd } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
+import { LedgerPages } from "./pages";
 import { TeamRate, TeamTokenRate } from "./rate-limit";
 import type { AccountRow } from "./rows";
-import { admissionOf, recordHeldCall, reserveForJob, settleCompletion } from "./settlement";
-import { isoNow, LedgerStore } from "./storage";
+import { admissionOf, recordHeldCall } from "./settlement";
+import { LedgerStore } from "./storage";
 import type {
   AccountInit,
   Balance,
@@ -49,25 +47,11 @@ import type {
   OneRequestStart,
   Page,
   SettingsChange,
-  StoredCompletion,
   TeamStatus,
   UsageReport,
 } from "./types";
-import { UsageFlush } from "./usage-flush";
-import {
-  balanceOf,
-  CALLS_PAGE_DEFAULT,
-  COMPLETION_CALLS_SHOWN,
-  completionAnswerOf,
-  costBreakdownOf,
-  jobListingOf,
-  jobViewOf,
-  MAX_JOB_METADATA_BYTES,
-  pageOf,
-  usageReportOf,
-} from "./views";
-import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
-import { WebhookOutbox } from "./webhook-outbox";
+import { balanceOf, CALLS_PAGE_DEFAULT, costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./views";
+import type { WebhookOutbox } from "./webhook-outbox";
 import { webhookDeliveriesOf } from "./webhook-views";
 
 export type { Caller } from "./access";
@@ -77,10 +61,13 @@ export type { Caller } from "./access";
  * ledger change. Every method that checks and then changes money does so synchronously, with
  * no await in between, so concurrent requests are serialized by the object and cannot
  * overdraw or double-charge. The rules are in admission.ts, the SQL in storage.ts, what is
- * shown in views.ts; the methods here put them together.
+ * shown in views.ts, the account's and a job's steps in account.ts and jobs.ts, the alarm's
+ * work in background.ts; the methods here check the caller and put them together.
  */
 export class TeamLedger extends DurableObject<Env> {
   private readonly store: LedgerStore;
+  /** The paged reads of the team's history (pages.ts). */
+  private readonly pages: LedgerPages;
   private readonly operations: OperationLog;
   /** Who may use the team: its keys and model groups (access.ts decides, access-storage.ts keeps). */
   private readonly access: AccessStore;
@@ -90,31 +77,27 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly tokens = new TeamTokenRate();
   private readonly holds: HoldStore;
   private readonly d1: Repository;
-  /** Webhook events, born with the changes they tell of (webhook-outbox.ts), sent by the alarm (webhook-delivery.ts). */
+  /** Job expiry, usage sends to D1 and webhook deliveries, from the alarm (background.ts). */
+  private readonly background: LedgerBackground;
+  /** Webhook events, born with the changes they tell of (webhook-outbox.ts), sent by the alarm. */
   private readonly webhooks: WebhookOutbox;
-  private readonly delivery: WebhookDelivery;
-  /** Sends the usage aggregates to D1 for the reports, from the alarm (usage-flush.ts). */
-  private readonly usageFlush: UsageFlush;
-  private readonly alarmClock: AlarmClock;
+  /** The account's own changes (account.ts) and a job's steps (jobs.ts). */
+  private readonly account: AccountChanges;
+  private readonly jobs: JobLifecycle;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
+    this.pages = new LedgerPages(ctx.storage.sql);
     this.operations = new OperationLog(ctx.storage.sql);
     this.holds = new HoldStore(ctx.storage.sql);
     this.d1 = new Repository(env.DB);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
-    // A new event wakes the alarm, which delivers it: the request that made it does not wait.
-    const wake = () =>
-      this.scheduleAlarm(Date.now()).catch((e) => log("error", "could not schedule webhook delivery", { error: String(e) }));
-    this.webhooks = new WebhookOutbox(ctx.storage.sql, () => void wake());
-    this.delivery = new WebhookDelivery(this.webhooks, deliverySettingsOf(env));
-    this.usageFlush = new UsageFlush(ctx.storage.sql, this.d1);
-    this.alarmClock = new AlarmClock(ctx.storage);
-    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in) get their alarm.
-    const due = this.usageFlush.nextFlushDueAt();
-    if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
+    this.background = new LedgerBackground(ctx, env, this.store, this.d1);
+    this.webhooks = this.background.webhooks;
+    this.account = new AccountChanges(this.store, this.access, this.webhooks);
+    this.jobs = new JobLifecycle(this.store, this.pages, this.webhooks);
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -130,14 +113,7 @@ export class TeamLedger extends DurableObject<Env> {
   // ---------------------------------------------------------------- account
 
   openAccount(init: AccountInit, operation: Operation): Promise<LedgerResult<Balance>> {
-    return this.once("openAccount", operation, init, () => {
-      if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
-      this.store.insertAccount(init, isoNow());
-      this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
-      this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
-      for (const set of init.webhooks ?? []) this.webhooks.change(this.store.account(), { set }, Date.now());
-      return ok(balanceOf(this.store.account()!, "admin"));
-    });
+    return this.once("openAccount", operation, init, () => this.account.open(init));
   }
 
   async getBalance(caller: Caller): Promise<LedgerResult<Balance>> {
@@ -146,52 +122,21 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
-    return this.once("addCredits", operation, { credits, reason }, () => {
-      if (!this.store.account()) return accountNotFound();
-      if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
-      const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
-      this.balanceChanged();
-      return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
-    });
+    return this.once("addCredits", operation, { credits, reason }, () => this.account.addCredits(credits, reason));
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
-    const before = this.store.account();
-    if (!before) return accountNotFound();
-    this.store.setStatus(status);
-    if (status === "suspended" && before.status !== "suspended") this.webhooks.emit("team.suspended", this.store.account()!, Date.now());
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return this.account.setStatus(status);
   }
 
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
   updateSettings(settings: SettingsChange, operation: Operation): Promise<LedgerResult<Balance>> {
-    return this.once("updateSettings", operation, settings, () => this.applySettings(settings));
-  }
-
-  private applySettings(settings: SettingsChange) {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    this.store.updateSettings({
-      ...acct,
-      budget_mode: settings.budgetMode ?? acct.budget_mode,
-      credits_per_dollar: settings.creditsPerDollar ?? acct.credits_per_dollar,
-      tokens_per_credit: settings.tokensPerCredit ?? acct.tokens_per_credit,
-      cost_markup_percentage: settings.costMarkupPercentage ?? acct.cost_markup_percentage,
-      job_ttl_seconds: settings.jobTtlSeconds ?? acct.job_ttl_seconds,
-      rate_limit_per_minute: settings.rateLimitPerMinute === undefined ? acct.rate_limit_per_minute : settings.rateLimitPerMinute,
-      overdraft: settings.overdraft ?? acct.overdraft,
-      unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
-      tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
-    });
-    // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
-    recomputeHolds(this.store, this.store.account()!);
-    this.balanceChanged();
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return this.once("updateSettings", operation, settings, () => this.account.applySettings(settings));
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
   async closeAccount(): Promise<LedgerResult<null>> {
-    await this.alarmClock.clear();
+    await this.background.clear();
     await this.store.eraseAll();
     this.store.migrate();
     return ok(null);
@@ -200,7 +145,7 @@ export class TeamLedger extends DurableObject<Env> {
   async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    const rows = this.store.ledgerRows(limit, offset).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
+    const rows = this.pages.ledgerRows(limit, offset).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
     return ok(pageOf(rows, limit, offset));
   }
 
@@ -215,7 +160,7 @@ export class TeamLedger extends DurableObject<Env> {
   ): Promise<LedgerResult<{ items: LedgerEntry[]; next: number | null }>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    const rows = this.store.ledgerRowsBefore(beforeSeq, limit);
+    const rows = this.pages.ledgerRowsBefore(beforeSeq, limit);
     const items = rows.slice(0, limit).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
     return ok({ items, next: rows.length > limit ? rows[limit - 1].seq : null });
   }
@@ -240,21 +185,13 @@ export class TeamLedger extends DurableObject<Env> {
     if (denied) return denied;
     const { operation, jobId, ...request } = input;
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
-    const created = await this.once("createJob", operation, request, () => this.openJob({ jobId, ...request }));
+    const created = await this.once("createJob", operation, request, () =>
+      this.jobs.open({ jobId, ...request }, (acct) => this.refuseNewWork(acct)),
+    );
     // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
-    if (created.ok) await this.scheduleAlarm(Date.parse(created.value.expires_at));
-    await this.scheduleUsageFlush();
+    if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
+    await this.background.scheduleUsageFlush();
     return created;
-  }
-
-  private openJob(input: NewJob) {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const refused = this.refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
-    if (refused) return refused;
-    const created = reserveForJob(this.store, acct, input, Date.now());
-    this.balanceChanged();
-    return ok(created);
   }
 
   /**
@@ -304,7 +241,7 @@ export class TeamLedger extends DurableObject<Env> {
     const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
     if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
     this.balanceChanged();
-    await this.scheduleUsageFlush();
+    await this.background.scheduleUsageFlush();
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
 
@@ -339,33 +276,9 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    const settled = await this.once("completeJob", operation, request, () => this.settleJob(request));
-    await this.scheduleUsageFlush();
+    const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request));
+    await this.background.scheduleUsageFlush();
     return settled;
-  }
-
-  private settleJob(input: Completion): LedgerResult<CompletionSummary> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const suspended = refuseSuspended(acct, "team");
-    if (suspended) return suspended;
-    const job = this.store.job(input.jobId);
-    if (!job) return jobNotFound(input.jobId);
-    const notOwner = refuseNotOwner(job, input.closedBy ?? "team");
-    if (notOwner) return notOwner;
-    const completion = completionOf(job, input.status);
-    if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
-
-    const summary = settleCompletion(this.store, acct, job, input);
-    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
-    this.balanceChanged();
-    return ok(this.completionAnswer(job.job_id, summary));
-  }
-
-  /** A kept completion summary with the job's first calls, as completing answers it. */
-  private completionAnswer(jobId: string, stored: StoredCompletion): CompletionSummary {
-    const first = { limit: COMPLETION_CALLS_SHOWN, offset: 0, throughSeq: stored.calls_through_seq };
-    return completionAnswerOf(stored, stored.calls ? [] : this.store.callRows(jobId, first));
   }
 
   /** Gives back what a completed job was charged, once. */
@@ -374,19 +287,8 @@ export class TeamLedger extends DurableObject<Env> {
     reason: string,
     operation: Operation,
   ): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
-    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => {
-      if (!this.store.account()) return accountNotFound();
-      const job = this.store.job(jobId);
-      if (!job) return jobNotFound(jobId);
-      const refused = refuseRefund(job);
-      if (refused) return refused;
-      const transaction = this.store.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
-      this.store.markJobRefunded(jobId);
-      this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
-      this.balanceChanged();
-      return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
-    });
-    await this.scheduleUsageFlush();
+    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
+    await this.background.scheduleUsageFlush();
     return refunded;
   }
 
@@ -402,7 +304,7 @@ export class TeamLedger extends DurableObject<Env> {
     if (refused) return refused;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
-    const rows = this.store.callRows(jobId, calls);
+    const rows = this.pages.callRows(jobId, calls);
     const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller.kind);
     return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
   }
@@ -413,21 +315,13 @@ export class TeamLedger extends DurableObject<Env> {
     if ("ok" in acct) return acct;
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
-    return refuseCallsPage(calls) ?? ok(costBreakdownOf(acct.team_id, job, this.store.callRows(jobId, calls), calls, caller.kind));
+    return refuseCallsPage(calls) ?? ok(costBreakdownOf(acct.team_id, job, this.pages.callRows(jobId, calls), calls, caller.kind));
   }
 
   /** Merges metadata into a job, at any status: the team's own notes, bounded like the metadata it was opened with. */
   async mergeJobMetadata(caller: Caller, jobId: string, metadata: Record<string, unknown>): Promise<LedgerResult<Omit<JobView, "calls">>> {
     const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    const job = this.store.job(jobId);
-    if (!job) return jobNotFound(jobId);
-    const merged = { ...JSON.parse(job.metadata), ...metadata };
-    if (new TextEncoder().encode(JSON.stringify(merged)).byteLength > MAX_JOB_METADATA_BYTES) {
-      return refusal("INVALID_ARGUMENT", `The merged metadata would be over ${MAX_JOB_METADATA_BYTES} bytes of JSON`);
-    }
-    this.store.setJobMetadata(jobId, merged);
-    return ok(jobListingOf(acct.team_id, this.store.job(jobId)!));
+    return "ok" in acct ? acct : this.jobs.mergeMetadata(acct, jobId, metadata);
   }
 
   async listJobs(
@@ -436,7 +330,7 @@ export class TeamLedger extends DurableObject<Env> {
   ): Promise<LedgerResult<Page<Omit<JobView, "calls">>>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    const rows = this.store.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
+    const rows = this.pages.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
     return ok(pageOf(rows, filter.limit, filter.offset));
   }
 
@@ -447,7 +341,7 @@ export class TeamLedger extends DurableObject<Env> {
   async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    return ok(usageReportOf(acct.team_id, period, this.store.usageRows(period), caller.kind));
+    return ok(usageReportOf(acct.team_id, period, this.pages.usageRows(period), caller.kind));
   }
 
   // ---------------------------------------------------------------- webhooks
@@ -471,31 +365,9 @@ export class TeamLedger extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- alarm
 
-  /**
-   * Expires open jobs past their time-to-live (released, never charged), sends the usage totals
-   * not yet in D1, then the webhook events due. Safe to run twice.
-   */
-  async alarm(): Promise<void> {
-    this.store.transaction(() => {
-      const expired = this.store.expireOpenJobsBy(Date.now());
-      this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
-      if (expired.length > 0) this.balanceChanged();
-    });
-    await this.usageFlush.flush(this.store.account());
-    // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
-    if (!(await this.delivery.deliverDue(Date.now()))) return;
-    await this.alarmClock.setNext([this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt(), this.delivery.nextDeliveryDueAt()]);
-  }
-
-  /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */
-  private scheduleAlarm(atMs: number): Promise<void> {
-    return this.alarmClock.moveEarlier(atMs);
-  }
-
-  /** After a change to usage: its totals go to D1 a few seconds later, with whatever else changed meanwhile. */
-  private async scheduleUsageFlush(): Promise<void> {
-    const due = this.usageFlush.nextFlushDueAt();
-    if (due !== null) await this.scheduleAlarm(due);
+  /** Expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background.ts). */
+  alarm(): Promise<void> {
+    return this.background.runAlarm();
   }
 
   // ---------------------------------------------------------------- guards
