@@ -69,6 +69,6 @@ export class AccountChanges {
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */
   private balanceChanged(): void {
-    this.webhooks.balanceChanged(this.store.account()!, Date.now());
+    this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 }

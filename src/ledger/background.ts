@@ -46,7 +46,7 @@ export class LedgerBackground {
     this.store.transaction(() => {
       const expired = expireOpenJobs(this.store, Date.now());
       this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
-      if (expired.length > 0) this.webhooks.balanceChanged(this.store.account()!, Date.now());
+      if (expired.length > 0) this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
     });
     await this.usageFlush.flush(this.store.account());
     // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).

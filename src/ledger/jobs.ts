@@ -104,6 +104,6 @@ export class JobLifecycle {
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */
   private balanceChanged(): void {
-    this.webhooks.balanceChanged(this.store.account()!, Date.now());
+    this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 }

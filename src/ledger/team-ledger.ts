@@ -360,7 +360,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */
   private balanceChanged(): void {
-    this.webhooks.balanceChanged(this.store.account()!, Date.now());
+    this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
   // ---------------------------------------------------------------- alarm

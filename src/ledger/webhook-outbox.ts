@@ -117,9 +117,13 @@ export class WebhookOutbox {
    * After any change of the balance (call inside its transaction): fires balance.low and
    * balance.exhausted on a crossing downwards, and re-arms them when the balance is back above.
    */
-  balanceChanged(acct: AccountRow, nowMs: number): void {
+  balanceChanged(accountNow: () => AccountRow, nowMs: number): void {
+    const endpoints = this.endpoints();
+    // A team without webhooks reads nothing more (its account row is read only when it is needed).
+    if (endpoints.length === 0) return;
+    const acct = accountNow();
     const balance = availableOf(acct);
-    for (const e of this.endpoints()) {
+    for (const e of endpoints) {
       const low = e.low_balance_threshold !== null && balance.credits_available < e.low_balance_threshold ? 1 : 0;
       const exhausted = balance.credits_available <= 0 ? 1 : 0;
       if (low === e.below_low && exhausted === e.exhausted) continue;
