@@ -81,7 +81,7 @@ async function step(team: TestTeam, jobs: string[], a: Action): Promise<void> {
 
 /** Every call the team made is recorded (an abandoned stream is recorded in the background). */
 async function settled(team: TestTeam): Promise<void> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 250; i++) {
     const b = await json("GET", `/api/credits/teams/${team.teamId}/balance`, 200);
     if (b.credits_held === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -110,7 +110,21 @@ describe("hard budgets over HTTP, property", () => {
         const b = await expectLedgerConsistent(team);
         expect(b.overdraft).toBe("none");
       }),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        // Run first, so every run covers the paths checked below whatever the random ones draw.
+        examples: [
+          [
+            [
+              { kind: "call", job: 0, maxTokens: 300 },
+              { kind: "stream", job: 0, maxTokens: 300 },
+              { kind: "abort", job: 0, maxTokens: 16 },
+              { kind: "call", job: 0, maxTokens: 100_000 },
+              { kind: "stream", job: 0, maxTokens: 100_000 },
+            ],
+          ],
+        ],
+      },
     );
     // The runs served calls, streams and abandoned streams, and refused calls for credits.
     for (const path of ["call 200", "stream 200", "abort 200", "call 402", "stream 402"]) expect([...seen]).toContain(path);
