@@ -188,9 +188,13 @@ describe("a team's usage", () => {
     const month = await json("GET", `/api/teams/${team.teamId}/usage?period=${today.slice(0, 7)}`, 200, { key: team.key });
     expect(day.period).toBe(today);
     expect(day.summary).toEqual(month.summary);
+    // A month's report has its days; here every job was made today.
+    expect(month.days).toEqual({ [today]: month.summary });
+    expect(day.days).toEqual({ [today]: day.summary });
     const otherDay = await json("GET", `/api/teams/${team.teamId}/usage?period=2020-01-01`, 200, { key: team.key });
     expect(otherDay.summary.jobs).toBe(0);
     expect(otherDay.model_groups).toEqual({});
+    expect(otherDay.days).toEqual({});
     for (const bad of ["2026-13", "2026-02-30", "2026-1-01", "yesterday"]) {
       const res = await api("GET", `/api/teams/${team.teamId}/usage?period=${bad}`, { key: team.key });
       expect(res.status, bad).toBe(422);

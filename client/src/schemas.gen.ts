@@ -246,6 +246,22 @@ client_cost_usd: number
 provider_cost_usd?: number
 }
 }
+days: {
+[k: string]: {
+jobs: number
+completed: number
+failed: number
+cancelled: number
+expired: number
+calls: number
+credits_charged: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+provider_cost_usd?: number
+}
+}
 model_groups: {
 [k: string]: {
 calls: number

@@ -290,6 +290,8 @@ export interface UsageReport {
   period: string;
   summary: UsageTotals;
   job_types: Record<string, UsageTotals>;
+  /** Per day of the period (UTC, by job creation), oldest first: the days add up to the summary. */
+  days: Record<string, UsageTotals>;
   model_groups: Record<string, ModelUsage>;
   /** For the admin key only: per model that served ('(none)' for calls no model answered). */
   models?: Record<string, ModelUsage>;

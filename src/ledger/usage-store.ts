@@ -74,6 +74,16 @@ export function usageRows(sql: SqlStorage, period: string): Array<UsageRow & { j
     .toArray();
 }
 
+/** A period's usage per day (of the jobs' creation, UTC), oldest first. */
+export function dayUsageRows(sql: SqlStorage, period: string): Array<UsageRow & { day: string }> {
+  return sql
+    .exec<UsageRow & { day: string }>(
+      `SELECT day, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY day ORDER BY day`,
+      daysLike(period),
+    )
+    .toArray();
+}
+
 /** A period's usage per model group and model. */
 export function modelUsageRows(sql: SqlStorage, period: string): Array<ModelUsageRow & { model_group: string; model: string }> {
   return sql

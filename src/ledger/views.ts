@@ -216,7 +216,11 @@ function totalsBy<R extends ModelUsageRow>(rows: R[], keyOf: (r: R) => string): 
 export function usageReportOf(
   teamId: string,
   period: string,
-  rows: { jobTypes: Array<UsageRow & { job_type: string }>; models: Array<ModelUsageRow & { model_group: string; model: string }> },
+  rows: {
+    jobTypes: Array<UsageRow & { job_type: string }>;
+    days: Array<UsageRow & { day: string }>;
+    models: Array<ModelUsageRow & { model_group: string; model: string }>;
+  },
   viewer: CallerKind,
 ): UsageReport {
   const total: UsageRow = { jobs: 0, completed: 0, failed: 0, cancelled: 0, expired: 0, credits_charged: 0, ...emptyModelUsage() };
@@ -227,6 +231,7 @@ export function usageReportOf(
     period,
     summary: usageTotalsOf(total, viewer),
     job_types: Object.fromEntries(rows.jobTypes.map((r) => [r.job_type, usageTotalsOf(r, viewer)])),
+    days: Object.fromEntries(rows.days.map(({ day, ...r }) => [day, usageTotalsOf(r, viewer)])),
     model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
     ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
   };

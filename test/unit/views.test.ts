@@ -143,24 +143,30 @@ describe("ledger views", () => {
   });
 
   it("a usage report sums the job types of the month", () => {
-    const rows = { jobTypes: [usage("a", 1), usage("b", 2)], models: [] };
+    const byDay = (day: string, n: number) => {
+      const { job_type: _type, ...row } = usage("any", n);
+      return { day, ...row };
+    };
+    const rows = { jobTypes: [usage("a", 1), usage("b", 2)], days: [byDay("2026-01-02", 1), byDay("2026-01-05", 2)], models: [] };
     const report = usageReportOf("team-a", "2026-01", rows, "team");
     expect(report.summary).toMatchObject({ jobs: 3, calls: 6, total_tokens: 45, client_cost_usd: 1.5 });
     expect(Object.keys(report.job_types)).toEqual(["a", "b"]);
     expect(report.job_types.b.client_cost_usd).toBe(1);
+    expect(Object.keys(report.days)).toEqual(["2026-01-02", "2026-01-05"]);
+    expect(report.days["2026-01-05"]).toEqual(report.job_types.b);
     expect(report.summary.provider_cost_usd).toBeUndefined();
     expect(usageReportOf("team-a", "2026-01", rows, "admin").summary.provider_cost_usd).toBeCloseTo(1.2, 9);
   });
 
   it("groups calls by model group for everyone, and by serving model for the admin key only", () => {
     const models = [modelUsage("fast", "gpt-4o-mini", 1), modelUsage("fast", "", 2), modelUsage("smart", "gpt-4o-mini", 3)];
-    const asTeam = usageReportOf("team-a", "2026-01-05", { jobTypes: [], models }, "team");
+    const asTeam = usageReportOf("team-a", "2026-01-05", { jobTypes: [], days: [], models }, "team");
     expect(asTeam.model_groups).toEqual({
       fast: { calls: 3, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, client_cost_usd: 1.5 },
       smart: { calls: 3, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, client_cost_usd: 1.5 },
     });
     expect(asTeam.models).toBeUndefined();
-    const asAdmin = usageReportOf("team-a", "2026-01-05", { jobTypes: [], models }, "admin");
+    const asAdmin = usageReportOf("team-a", "2026-01-05", { jobTypes: [], days: [], models }, "admin");
     expect(Object.keys(asAdmin.models!)).toEqual(["gpt-4o-mini", "(none)"]);
     expect(asAdmin.models!["gpt-4o-mini"]).toMatchObject({ calls: 4, provider_cost_usd: 1.6 });
     expect(asAdmin.model_groups.fast.provider_cost_usd).toBeCloseTo(1.2, 9);

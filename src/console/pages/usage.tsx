@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { ApiCaller } from "../api-client";
 import { BarChart, type ChartRow } from "../chart";
 import type { ConsoleApp, ConsoleEnv } from "../context";
 import { asStatus, seg } from "../context";
@@ -11,8 +10,6 @@ import { TeamNav } from "./team-nav";
 
 type C = Context<ConsoleEnv>;
 const chrome = (c: C) => ({ admin: c.get("admin"), session: c.get("session") });
-/** The per-day chart adds up at most this many of the month's jobs (pages of 200). */
-const MAX_JOBS_PER_DAY_CHART = 2000;
 
 interface UsageTotals {
   jobs: number;
@@ -21,54 +18,23 @@ interface UsageTotals {
   total_tokens: number;
   client_cost_usd: number;
 }
-interface JobSummary {
-  created_at: string;
-  credits_charged: number;
-  costs: { total_tokens: number };
-}
-
-/** Credits and tokens per day of the month, added up from the month's jobs (by creation time, as the usage report counts them). */
-async function perDay(api: ApiCaller, teamId: string, period: string) {
-  const days = new Map<string, { credits: number; tokens: number }>();
-  let truncated = false;
-  for (let offset = 0; ; offset += 200) {
-    if (offset >= MAX_JOBS_PER_DAY_CHART) {
-      truncated = true;
-      break;
-    }
-    const page = await api.get<{ jobs: JobSummary[]; has_more: boolean }>(`/api/teams/${seg(teamId)}/jobs?limit=200&offset=${offset}`);
-    if (!page.ok) return { rows: null, truncated, detail: page.detail };
-    let older = false;
-    for (const job of page.data.jobs) {
-      const month = job.created_at.slice(0, 7);
-      if (month < period) older = true;
-      if (month !== period) continue;
-      const day = job.created_at.slice(0, 10);
-      const totals = days.get(day) ?? { credits: 0, tokens: 0 };
-      totals.credits += job.credits_charged;
-      totals.tokens += job.costs.total_tokens;
-      days.set(day, totals);
-    }
-    if (older || !page.data.has_more) break;
-  }
-  const rows = [...days.entries()].sort(([a], [b]) => a.localeCompare(b));
-  return { rows, truncated, detail: null };
-}
 
 async function usagePage(c: C) {
   const teamId = c.req.param("team_id") ?? "";
   const period = c.req.query("period") || new Date().toISOString().slice(0, 7);
   const api = c.get("api");
-  const usage = await api.get<{ period: string; summary: UsageTotals; job_types: Record<string, UsageTotals> }>(
-    `/api/teams/${seg(teamId)}/usage?period=${seg(period)}`,
-  );
-  const days = usage.ok ? await perDay(api, teamId, usage.data.period) : null;
+  const usage = await api.get<{
+    period: string;
+    summary: UsageTotals;
+    job_types: Record<string, UsageTotals>;
+    days: Record<string, UsageTotals>;
+  }>(`/api/teams/${seg(teamId)}/usage?period=${seg(period)}`);
+  const days = usage.ok ? Object.entries(usage.data.days).sort(([a], [b]) => a.localeCompare(b)) : [];
   const types = usage.ok ? Object.entries(usage.data.job_types).sort(([a], [b]) => a.localeCompare(b)) : [];
   const typeRows = (pick: (t: UsageTotals) => number): ChartRow[] => types.map(([label, totals]) => ({ label, value: pick(totals) }));
-  const dayRows = (pick: (t: { credits: number; tokens: number }) => number): ChartRow[] =>
-    (days?.rows ?? []).map(([day, totals]) => ({ label: day, value: pick(totals) }));
+  const dayRows = (pick: (t: UsageTotals) => number): ChartRow[] => days.map(([label, totals]) => ({ label, value: pick(totals) }));
   return c.html(
-    <Layout title={`Usage of ${teamId}`} chrome={chrome(c)} flash={{ error: usage.ok ? days?.detail : usage.detail }}>
+    <Layout title={`Usage of ${teamId}`} chrome={chrome(c)} flash={{ error: usage.ok ? null : usage.detail }}>
       <TeamNav teamId={teamId} />
       <form method="get" class="fields">
         <div class="field">
@@ -108,9 +74,8 @@ async function usagePage(c: C) {
           </section>
           <section aria-labelledby="per-day">
             <h2 id="per-day">Per day</h2>
-            <BarChart title="Credits per day" kind="credits" rows={dayRows((d) => d.credits)} />
-            <BarChart title="Tokens per day" kind="tokens" rows={dayRows((d) => d.tokens)} />
-            {days?.truncated ? <p class="hint">Only the month's newest {MAX_JOBS_PER_DAY_CHART} jobs are counted per day.</p> : null}
+            <BarChart title="Credits per day" kind="credits" rows={dayRows((d) => d.credits_charged)} />
+            <BarChart title="Tokens per day" kind="tokens" rows={dayRows((d) => d.total_tokens)} />
           </section>
           <section aria-labelledby="per-type">
             <h2 id="per-type">Per job type</h2>

@@ -60,6 +60,9 @@ export const TeamUsage = z
     period: z.string(),
     summary: UsageTotals,
     job_types: z.record(z.string(), UsageTotals),
+    days: z
+      .record(z.string(), UsageTotals)
+      .openapi({ description: "Per day of the period (YYYY-MM-DD, UTC, by job creation) with usage; the days add up to `summary`" }),
     model_groups: z.record(z.string(), ModelUsage),
     models: z
       .record(z.string(), ModelUsage)
