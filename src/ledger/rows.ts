@@ -1,3 +1,4 @@
+import type { UsageSums } from "../db/usage-records";
 import type { Overdraft, UnpricedCalls } from "./holds";
 import type { BudgetMode } from "./money";
 import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
@@ -90,20 +91,8 @@ export type CallRow = {
   provider_cost_nano: number | null;
 };
 
-export type UsageRow = {
-  jobs: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  expired: number;
-  calls: number;
-  credits_charged: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_nano: number;
-  provider_cost_nano: number;
-};
+/** A period's usage totals: the same sums the team's object sends to D1 (db/usage-records.ts). */
+export type UsageRow = UsageSums;
 
 /** A model group's or a model's calls in a period. */
 export type ModelUsageRow = {

@@ -184,6 +184,20 @@ export interface CallsPage {
   offset: number;
 }
 
+/** What every view of a call shows: the job view's calls and the cost breakdown's. */
+export type CallFacts = {
+  call_id: string;
+  purpose: string | null;
+  model_group: string;
+  status: CallStatus;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  usage_estimated: boolean;
+  latency_ms: number;
+};
+
 export interface JobView {
   job_id: string;
   team_id: string;
@@ -200,26 +214,18 @@ export interface JobView {
   credits_charged: number;
   model_groups_used: string[];
   costs: Omit<JobCosts, "credits_remaining" | "credit_applied">;
-  calls: Array<{
-    call_id: string;
-    purpose: string | null;
-    model_group: string;
-    status: CallStatus;
-    prompt_tokens: number;
-    completion_tokens: number;
-    total_tokens: number;
-    cost_usd: number;
-    usage_estimated: boolean;
-    latency_ms: number;
-    error: string | null;
-    /** Admins only: the upstream's own error text. */
-    upstream_error?: string | null;
-    /** Admins only: the model that answered, and every model tried, in order. */
-    model_used?: string | null;
-    attempts?: CallRecord["attempts"];
-    stream: boolean;
-    created_at: string;
-  }>;
+  calls: Array<
+    CallFacts & {
+      error: string | null;
+      /** Admins only: the upstream's own error text. */
+      upstream_error?: string | null;
+      /** Admins only: the model that answered, and every model tried, in order. */
+      model_used?: string | null;
+      attempts?: CallRecord["attempts"];
+      stream: boolean;
+      created_at: string;
+    }
+  >;
 }
 
 /** A job's per-call cost breakdown (GET /api/jobs/{id}/costs); the model and provider cost for admins only. */
@@ -229,21 +235,13 @@ export interface JobCostBreakdown {
   status: JobStatus;
   credits_charged: number;
   totals: JobView["costs"] & { prompt_tokens: number; completion_tokens: number; provider_cost_usd?: number };
-  calls: Array<{
-    call_id: string;
-    purpose: string | null;
-    model_group: string;
-    status: CallStatus;
-    prompt_tokens: number;
-    completion_tokens: number;
-    total_tokens: number;
-    cost_usd: number;
-    usage_estimated: boolean;
-    latency_ms: number;
-    created_at: string;
-    model_used?: string | null;
-    provider_cost_usd?: number | null;
-  }>;
+  calls: Array<
+    CallFacts & {
+      created_at: string;
+      model_used?: string | null;
+      provider_cost_usd?: number | null;
+    }
+  >;
   calls_limit: number;
   calls_offset: number;
   calls_has_more: boolean;
