@@ -1,7 +1,7 @@
 import { app } from "./app-instance";
 import { Repository } from "./db/repository";
-import { AUDIT_RETENTION_DAYS } from "./http/audit";
-import { IDEMPOTENCY_TTL_MS } from "./http/idempotency";
+import { AUDIT_RETENTION_DAYS } from "./http/middleware/audit";
+import { IDEMPOTENCY_TTL_MS } from "./http/middleware/idempotency";
 
 export { TeamLedger } from "./ledger/team-ledger";
 /** The service-binding door: typed methods for a team's side of the API (see src/rpc/gateway-rpc.ts). */

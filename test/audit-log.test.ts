@@ -1,6 +1,6 @@
 import { createScheduledController, env } from "cloudflare:test";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { AUDITED_ACTIONS } from "../src/http/audit";
+import { AUDITED_ACTIONS } from "../src/http/middleware/audit";
 import worker from "../src/index";
 import { ADMIN_KEY, api, createGroup, createJob, createTeam, json, type TestTeam, uid } from "./helpers";
 

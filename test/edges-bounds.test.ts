@@ -1,8 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { MAX_SSE_EVENT_CHARS, meterStream } from "../src/calls/stream/meter-stream";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import type { CallRecord } from "../src/ledger/types";
-import { MAX_SSE_EVENT_CHARS, meterStream } from "../src/llm/meter-stream";
 import { api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, upstreamRequests, userMessage } from "./helpers";
 
 // Memory per request and calls per job are bounded: what a team sees past each bound.

@@ -2,7 +2,7 @@ import { createExecutionContext, env, runDurableObjectAlarm, runInDurableObject,
 import { describe, expect, it } from "vitest";
 import { Repository } from "../src/db/repository";
 import worker from "../src/index";
-import { LedgerStore } from "../src/ledger/storage";
+import { LedgerStore } from "../src/ledger/store/ledger-store";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import { ADMIN_KEY, api, createGroup, createJob, createOrg, json, llmCall, type TestTeam, uid, userMessage } from "./helpers";
 

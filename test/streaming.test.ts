@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { meterStream, type StreamOutcome } from "../src/llm/meter-stream";
+import { meterStream, type StreamOutcome } from "../src/calls/stream/meter-stream";
 import { api, balance, createJob, createTeam, expectLedgerConsistent, json, parseSseBlock, type TestTeam, userMessage } from "./helpers";
 
 interface SseEvent {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hideModelNames } from "../src/llm/redact";
+import { hideModelNames } from "../src/calls/upstream/redact";
 
 describe("upstream messages shown to teams", () => {
   it("name neither the model nor the provider behind a group", () => {

@@ -14,11 +14,11 @@
 // counts 1) and reports the count in an `x-bench-d1-statements` header. For a streamed answer
 // the header leaves with the first byte, so it counts what ran before it.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { attemptModel, upstreamConfig } from "../../src/calls/upstream/litellm-client";
 import { AccessRecords } from "../../src/db/access-records";
 import { IdempotencyRecords } from "../../src/db/idempotency-records";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
-import { attemptModel, upstreamConfig } from "../../src/llm/litellm-client";
 
 /** Page size for the list reads compared across history sizes: small enough that a 10-job team fills it too. */
 const LIST_LIMIT = 5;

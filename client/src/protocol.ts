@@ -16,6 +16,9 @@ import type {
   ValidationError,
 } from "./schemas.gen.js";
 
+/** The request bodies of the methods below, for code that implements GatewayBinding (the gateway's own RPC entrypoint). */
+export type { CompleteJobRequest, CreateJobRequest, LlmCallRequest };
+
 /** Options of the methods that move money: a retry with the same key is answered once (sent as `Idempotency-Key`). */
 export interface MoneyOptions {
   idempotencyKey?: string;

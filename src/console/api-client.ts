@@ -1,5 +1,5 @@
 import type { ExecutionContext } from "hono";
-import { actAs } from "../http/acting-admin";
+import { actAs } from "../http/middleware/acting-admin";
 import type { AdminIdentity } from "./admin-identity";
 
 // Every console page reads and every console action writes through the gateway's own /api

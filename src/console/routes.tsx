@@ -4,7 +4,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import { Repository } from "../db/repository";
-import { resolveAdminKey } from "../http/admin-identity";
+import { resolveAdminKey } from "../http/middleware/admin-identity";
 import { secretsEqual } from "../security/keys";
 import { type ApiFetch, apiCaller } from "./api-client";
 import type { ConsoleEnv } from "./context";

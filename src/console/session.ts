@@ -1,5 +1,5 @@
 import type { Repository } from "../db/repository";
-import { resolveAdminKeyId } from "../http/admin-identity";
+import { resolveAdminKeyId } from "../http/middleware/admin-identity";
 import type { AdminIdentity } from "./admin-identity";
 
 // The console's session: a cookie holding the admin key's id, an expiry and the session's CSRF

@@ -4,7 +4,7 @@ import { runQuery } from "./query";
 import type * as schema from "./schema";
 import { idempotencyRecords } from "./schema";
 
-/** The answers kept for `Idempotency-Key` (see src/http/idempotency.ts), one row per scope and key. */
+/** The answers kept for `Idempotency-Key` (see src/http/middleware/idempotency.ts), one row per scope and key. */
 export class IdempotencyRecords {
   constructor(private readonly db: DrizzleD1Database<typeof schema>) {}
 

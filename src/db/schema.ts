@@ -128,7 +128,7 @@ export const webhooks = sqliteTable(
 );
 
 // Reports: each team's usage per day (of the job's creation, UTC) and job type, as absolute
-// totals its TeamLedger object sends a few seconds after they change (src/ledger/usage-flush.ts).
+// totals its TeamLedger object sends a few seconds after they change (src/ledger/background/usage-flush.ts).
 // Organization reports and the dashboard read only this table, never the objects.
 export const teamUsageDaily = sqliteTable(
   "team_usage_daily",

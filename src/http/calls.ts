@@ -1,10 +1,10 @@
+import { type CallInput, promptTokensEstimate } from "../calls/call-record";
+import type { ChatParameters } from "../calls/upstream/upstream-request";
 import { onLedger } from "../ledger/client";
-import type { CallBudget } from "../ledger/holds";
+import type { CallBudget } from "../ledger/rules/holds";
 import type { CallAdmission } from "../ledger/types";
-import { type CallInput, promptTokensEstimate } from "../llm/call-record";
-import type { ChatParameters } from "../llm/upstream-request";
-import { callerOf } from "./auth";
 import type { AppContext } from "./context";
+import { callerOf } from "./middleware/auth";
 
 // What every LLM-call route does before the call: have the team's object check the key, the
 // model group (403 when not the team's; the object answers with its models) and the job, in

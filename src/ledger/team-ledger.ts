@@ -1,32 +1,33 @@
 import { DurableObject } from "cloudflare:workers";
 import { Repository } from "../db/repository";
 import type { WebhookChange } from "../webhooks/events";
-import type { AccessChange, Caller } from "./access";
-import { AccessStore } from "./access-storage";
-import { AccountChanges } from "./account";
+import { LedgerBackground } from "./background/alarm";
+import type { WebhookOutbox } from "./background/webhook-outbox";
+import { AccountChanges } from "./changes/account";
+import { holdNeedsPrices, placeCallHold, priceToHold } from "./changes/call-holds";
+import { JobLifecycle } from "./changes/jobs";
+import { admissionOf, recordHeldCall } from "./changes/settlement";
+import type { AccessChange, Caller } from "./rules/access";
 import {
   accountNotFound,
   jobNotFound,
-  ok,
-  type Refusal,
   refuseCall,
   refuseCallsPage,
   refuseInactive,
   refuseNotOwner,
   refuseSuspended,
-} from "./admission";
-import { LedgerBackground } from "./background";
-import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
-import { HoldStore } from "./hold-store";
-import type { CallBudget } from "./holds";
-import { JobLifecycle } from "./jobs";
-import { nanoToUsd } from "./money";
-import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
-import { LedgerPages } from "./pages";
-import { TeamRate, TeamTokenRate } from "./rate-limit";
-import type { AccountRow } from "./rows";
-import { admissionOf, recordHeldCall } from "./settlement";
-import { LedgerStore } from "./storage";
+} from "./rules/admission";
+import type { CallBudget } from "./rules/holds";
+import { nanoToUsd } from "./rules/money";
+import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
+import { balanceOf, CALLS_PAGE_DEFAULT, costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./rules/views";
+import { webhookDeliveriesOf } from "./rules/webhook-views";
+import { AccessStore } from "./store/access-store";
+import { HoldStore } from "./store/hold-store";
+import { LedgerStore } from "./store/ledger-store";
+import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./store/operation-log";
+import { LedgerPages } from "./store/pages";
+import type { AccountRow } from "./store/rows";
 import type {
   AccountInit,
   Balance,
@@ -50,11 +51,9 @@ import type {
   TeamStatus,
   UsageReport,
 } from "./types";
-import { balanceOf, CALLS_PAGE_DEFAULT, costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./views";
-import type { WebhookOutbox } from "./webhook-outbox";
-import { webhookDeliveriesOf } from "./webhook-views";
+import { ok, type Refusal } from "./types";
 
-export type { Caller } from "./access";
+export type { Caller } from "./rules/access";
 
 /**
  * One object per team: the only place where a team's balance, reservations, jobs, calls and

@@ -1,7 +1,7 @@
 import type { LedgerErrorCode } from "../errors";
 import type { WebhookEndpoint } from "../webhooks/events";
-import type { Overdraft, UnpricedCalls } from "./holds";
-import type { BudgetMode, BudgetSettings } from "./money";
+import type { Overdraft, UnpricedCalls } from "./rules/holds";
+import type { BudgetMode, BudgetSettings } from "./rules/money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -10,6 +10,20 @@ import type { BudgetMode, BudgetSettings } from "./money";
 export type { LedgerErrorCode };
 
 export type LedgerResult<T> = { ok: true; value: T } | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number };
+
+/** A ledger's no, as a value. */
+export type Refusal = Extract<LedgerResult<never>, { ok: false }>;
+
+export function refusal(code: LedgerErrorCode, detail: string): Refusal {
+  return { ok: false, code, detail };
+}
+
+export function ok<T>(value: T): LedgerResult<T> {
+  return { ok: true, value };
+}
+
+/** What kind of caller is asking: a team key is refused while its team is suspended; the admin is not. */
+export type CallerKind = "team" | "admin";
 
 export type TeamStatus = "active" | "suspended" | "paused";
 export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";

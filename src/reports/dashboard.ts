@@ -1,5 +1,5 @@
 import type { Repository } from "../db/repository";
-import { nanoToUsd } from "../ledger/money";
+import { nanoToUsd } from "../ledger/rules/money";
 
 // The operator's dashboard: counts from D1 only (one batch), never a team object. Scoped to one
 // organization when given one, so an organization-scoped admin key can be limited to its own.

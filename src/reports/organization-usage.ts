@@ -1,5 +1,5 @@
 import type { UsageSums } from "../db/usage-records";
-import { nanoToUsd } from "../ledger/money";
+import { nanoToUsd } from "../ledger/rules/money";
 
 // An organization's usage for a period, shaped from the per-team, per-job-type sums D1 keeps
 // (the team objects send them a few seconds after each change; see usage-flush.ts).

@@ -6,17 +6,20 @@
 // Refusals come back as `{ ok: false, status, detail }` values; no method throws across RPC.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type {
-  CallsPage,
-  GatewayAnswers,
-  GatewayBinding,
-  GatewayOperation,
-  GatewayResult,
-  MoneyOptions,
-  UsageQuery,
-} from "../../client/src/protocol";
-import { requestOf, resultOf } from "../../client/src/protocol";
-import type { CompleteJobRequest, CreateJobRequest, LlmCallRequest } from "../../client/src/schemas.gen";
+import {
+  type CallsPage,
+  type CompleteJobRequest,
+  type CreateJobRequest,
+  type GatewayAnswers,
+  type GatewayBinding,
+  type GatewayOperation,
+  type GatewayResult,
+  type LlmCallRequest,
+  type MoneyOptions,
+  requestOf,
+  resultOf,
+  type UsageQuery,
+} from "#client/protocol";
 import { app } from "../app-instance";
 import { log } from "../log";
 

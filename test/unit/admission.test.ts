@@ -9,7 +9,7 @@ import {
   refuseNewJob,
   refuseRefund,
   refuseSuspended,
-} from "../../src/ledger/admission";
+} from "../../src/ledger/rules/admission";
 import { accountRow, jobRow } from "./ledger-rows";
 
 describe("who may use the team's ledger", () => {

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { estimateTokens, parseUsage, providerCost, reportedCostHeader } from "../../src/calls/cost";
+import { forgetPrices, PRICE_CACHE_MS } from "../../src/db/price-cache";
 import type { PricingRow, Repository } from "../../src/db/repository";
-import { forgetPrices, PRICE_CACHE_MS } from "../../src/ledger/prices";
-import { estimateTokens, parseUsage, providerCost, reportedCostHeader } from "../../src/llm/cost";
 
 /** A repository that knows only the prices given, and records which models were looked up. */
 function pricingRepository(prices: Record<string, { input: number; output: number }>) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fallBackInOrder, type ModelTry } from "../../src/llm/fallback";
-import type { Attempt } from "../../src/llm/litellm-client";
+import { fallBackInOrder, type ModelTry } from "../../src/calls/upstream/fallback";
+import type { Attempt } from "../../src/calls/upstream/litellm-client";
 
 const attempt = (model: string, outcome: Attempt["outcome"], status?: number): Attempt => ({ model, outcome, status, latency_ms: 1 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UnknownKeys } from "../../src/http/key-owners";
+import { UnknownKeys } from "../../src/http/middleware/key-owners";
 
 describe("unknown keys", () => {
   it("are remembered for their window only", () => {

@@ -1,4 +1,4 @@
-import type { AccountRow, CallRow, JobRow } from "../../src/ledger/rows";
+import type { AccountRow, CallRow, JobRow } from "../../src/ledger/store/rows";
 
 // Ledger rows as storage.ts reads them, for the pure admission and view tests.
 

@@ -8,7 +8,7 @@ import {
   MICRO_PER_CREDIT,
   nanoToUsd,
   usdToNano,
-} from "../../src/ledger/money";
+} from "../../src/ledger/rules/money";
 
 const jobBased: BudgetSettings = { budgetMode: "job_based", creditsPerDollar: 10, tokensPerCredit: 10_000, costMarkupPercentage: 0 };
 const perDollar = (creditsPerDollar: number): BudgetSettings => ({ ...jobBased, budgetMode: "consumption_usd", creditsPerDollar });

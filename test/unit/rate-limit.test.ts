@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RequestRate } from "../../src/ledger/rate-limit";
+import { RequestRate } from "../../src/ledger/rules/rate-limit";
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;

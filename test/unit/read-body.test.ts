@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readBodyWithin } from "../../src/llm/litellm-client";
+import { readBodyWithin } from "../../src/calls/upstream/litellm-client";
 
 /** A response whose body arrives in `pieces`, with no content-length (as a chunked answer). */
 function chunked(pieces: string[]): { response: Response; cancelled: () => boolean } {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readEvent, type SseEvent, sseParser } from "../../src/llm/sse";
+import { readEvent, type SseEvent, sseParser } from "../../src/calls/stream/sse";
 
 /** Feeds `pieces` to a parser as separate reads and returns the events it produced. */
 function parse(pieces: string[], end = true): SseEvent[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toTeamChunk } from "../../src/llm/team-chunk";
+import { toTeamChunk } from "../../src/calls/dialects/chat-completions";
 
 const context = { modelGroup: "support-fast", callId: "4f1c" };
 

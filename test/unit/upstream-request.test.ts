@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Attribution, buildUpstreamBody, type ChatParameters } from "../../src/llm/upstream-request";
+import { type Attribution, buildUpstreamBody, type ChatParameters } from "../../src/calls/upstream/upstream-request";
 
 const attribution: Attribution = {
   teamId: "team-42",

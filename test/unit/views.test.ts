@@ -8,7 +8,7 @@ import {
   jobViewOf,
   pageOf,
   usageReportOf,
-} from "../../src/ledger/views";
+} from "../../src/ledger/rules/views";
 import { accountRow, callRow, jobRow } from "./ledger-rows";
 
 const usage = (jobType: string, n: number) => ({

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { BUDGET_MODES } from "../../ledger/money";
+import { BUDGET_MODES } from "../../ledger/rules/money";
 import type { ConsoleApp, ConsoleEnv } from "../context";
 import { asStatus, seg } from "../context";
 import { formOf, listOf, numberOrText } from "../forms";

@@ -2,13 +2,13 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AdminKeyRow } from "../../db/admin-records";
 import { permissionsOf, ROLES } from "../../security/admin-roles";
 import { generateAdminKey, hashVirtualKey } from "../../security/keys";
-import { adminIdentity } from "../admin-guard";
-import { adminWrite } from "../audit";
-import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
+import { pepper } from "../flows/team-views";
+import { adminIdentity } from "../middleware/admin-guard";
+import { adminWrite } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
 import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
-import { pepper } from "../team-views";
 import { validationHook } from "../validation";
 
 // Named admin keys (owner only, unscoped): created with a role and an optional organization

@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AuditRow } from "../../db/admin-records";
-import { assertOrganizationInScope, scopedOrganization } from "../admin-guard";
-import { AUDIT_RETENTION_DAYS } from "../audit";
-import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, csvResponse, wantsCsv } from "../csv";
+import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
+import { AUDIT_RETENTION_DAYS } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
 import { ClientId, errorResponses, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 

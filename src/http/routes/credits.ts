@@ -1,14 +1,14 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { adminWrite } from "../audit";
-import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, wantsCsv } from "../csv";
-import { idempotent, operationId } from "../idempotency";
-import { TeamParam } from "../params";
+import { transactionsCsv } from "../flows/transactions-csv";
+import { adminWrite } from "../middleware/audit";
+import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../middleware/auth";
+import { idempotent, operationId } from "../middleware/idempotency";
 import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
+import { TeamParam } from "../schemas/params";
 import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
-import { transactionsCsv } from "../transactions-csv";
 import { validationHook } from "../validation";
 
 const AddCredits = z.object({

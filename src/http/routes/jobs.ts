@@ -1,18 +1,24 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { MAX_CALLS_PER_JOB } from "../../ledger/admission";
+import { outliving } from "../../calls/call-record";
+import { runChatCall } from "../../calls/pipeline";
+import { budgetMaxTokensHeader } from "../../calls/stream-call";
+import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
-import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/views";
-import { outliving } from "../../llm/call-record";
-import { MAX_ANSWER_BYTES } from "../../llm/litellm-client";
-import { runChatCall } from "../../llm/run-call";
-import { budgetMaxTokensHeader } from "../../llm/run-stream";
-import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
+import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
+import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
 import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { idempotent, operationId } from "../idempotency";
-import { closeAfterError, closeJob, earlierOneRequestAnswer, newJobOf, oneRequestAnswer, startOneRequestJob } from "../one-request-job";
-import { JobParam, TeamParam } from "../params";
+import {
+  closeAfterError,
+  closeJob,
+  earlierOneRequestAnswer,
+  newJobOf,
+  oneRequestAnswer,
+  startOneRequestJob,
+} from "../flows/one-request-job";
+import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../middleware/auth";
+import { idempotent, operationId } from "../middleware/idempotency";
 import {
   BUDGET_HEADERS,
   ClientId,
@@ -40,6 +46,7 @@ import {
   LlmCallAnswer,
   LlmCallBody,
 } from "../schemas/jobs";
+import { JobParam, TeamParam } from "../schemas/params";
 import { validationHook } from "../validation";
 
 /** The team whose ledger holds a job: the key's team, or for the admin key the `team_id` query. */

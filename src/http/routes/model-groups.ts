@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
-import { pushAccessToTeams } from "../access-push";
-import { adminWrite } from "../audit";
-import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
+import { pushAccessToTeams } from "../flows/access-push";
+import { adminWrite } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
 import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 

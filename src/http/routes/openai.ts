@@ -1,14 +1,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
+import { type BackgroundWork, type CallInput, outliving } from "../../calls/call-record";
+import { runEmbedding } from "../../calls/dialects/openai-embeddings";
+import { type ChatCompletionResult, runChatCompletion } from "../../calls/pipeline";
+import { budgetMaxTokensHeader, runStreamCall } from "../../calls/stream-call";
 import type { CompletionSummary } from "../../ledger/types";
-import { type BackgroundWork, type CallInput, outliving } from "../../llm/call-record";
-import { type ChatCompletionResult, runChatCompletion } from "../../llm/run-call";
-import { runEmbedding } from "../../llm/run-embedding";
-import { budgetMaxTokensHeader, runStreamCall } from "../../llm/run-stream";
-import { requireTeam, requireTeamCall, teamOf } from "../auth";
 import { admitCall, type CallBody } from "../calls";
 import type { AppContext, AppEnv } from "../context";
-import { idempotent, operationId } from "../idempotency";
 import {
   closeAfterError,
   closeJob,
@@ -16,7 +14,9 @@ import {
   type OneRequestBody,
   oneRequestJobStatus,
   startOneRequestJob,
-} from "../one-request-job";
+} from "../flows/one-request-job";
+import { requireTeam, requireTeamCall, teamOf } from "../middleware/auth";
+import { idempotent, operationId } from "../middleware/idempotency";
 import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../schemas/common";
 import {
   JobHeaders,

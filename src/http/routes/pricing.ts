@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { forgetPrices } from "../../db/price-cache";
 import type { PricingRow } from "../../db/repository";
-import { forgetPrices } from "../../ledger/prices";
-import { adminWrite } from "../audit";
-import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
+import { adminWrite } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
 import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 

@@ -2,65 +2,30 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
-import { pushAccess } from "../access-push";
-import { assertOrganizationInScope, scopedOrganization } from "../admin-guard";
-import { adminWrite } from "../audit";
-import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { idempotent, operationId } from "../idempotency";
-import { TeamParam } from "../params";
-import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, security } from "../schemas/common";
-import { BudgetFields, budgetSettingsOf, Credits, Team, TeamWithBalance } from "../schemas/teams";
-import { createTeamWithLedger } from "../team-creation";
-import { loadTeam, pepper, presentTeam, withBalance } from "../team-views";
+import { pushAccess } from "../flows/access-push";
+import { createTeamWithLedger } from "../flows/team-creation";
+import { loadTeam, pepper, presentTeam, withBalance } from "../flows/team-views";
+import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
+import { adminWrite } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
+import { idempotent, operationId } from "../middleware/idempotency";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
+import { TeamParam } from "../schemas/params";
+import {
+  budgetSettingsOf,
+  CreatedTeam,
+  CreateTeam,
+  GroupNames,
+  RotatedKey,
+  RotateKey,
+  StatusChange,
+  Team,
+  TeamWithBalance,
+  UpdateTeam,
+} from "../schemas/teams";
 import { validationHook } from "../validation";
-
-const GroupNames = z
-  .array(ClientId)
-  .max(50, { error: "must list at most 50 model groups" })
-  .refine((names) => new Set(names).size === names.length, { error: "must not list a model group twice" });
-
-export const CreateTeam = z.object({
-  organization_id: ClientId,
-  team_id: ClientId,
-  team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
-  model_groups: GroupNames.default([]),
-  credits_allocated: Credits.default(0),
-  metadata: Metadata.default({}),
-  ...BudgetFields,
-});
-
-const CreatedTeam = TeamWithBalance.extend({
-  allowed_models: z.array(z.string()),
-  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
-  message: z.string(),
-}).openapi("CreatedTeam");
-
-const UpdateTeam = z.object({
-  team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
-  metadata: Metadata.optional(),
-  ...BudgetFields,
-});
-
-const RotateKey = z.object({
-  grace_seconds: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(0, { error: "must not be negative" })
-    .max(7 * 24 * 60 * 60, { error: "must be at most 604800 (7 days)" })
-    .default(0),
-});
-
-const RotatedKey = z.object({
-  team_id: z.string(),
-  virtual_key: z.string(),
-  key_prefix: z.string(),
-  previous_keys_valid_until: z.string().nullable(),
-  message: z.string(),
-});
-
-const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
 
 export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 

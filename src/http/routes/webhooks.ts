@@ -1,15 +1,15 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { WEBHOOK_EVENTS, type WebhookScope } from "../../webhooks/events";
-import { adminWrite } from "../audit";
-import { requireAdmin } from "../auth";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { TeamParam } from "../params";
+import { loadTeam } from "../flows/team-views";
+import { checkWebhookUrl, presentWebhook, pushWebhook, saveWebhook, type WebhookInput } from "../flows/webhook-config";
+import { adminWrite } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
 import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
-import { loadTeam } from "../team-views";
+import { TeamParam } from "../schemas/params";
 import { validationHook } from "../validation";
-import { checkWebhookUrl, presentWebhook, pushWebhook, saveWebhook, type WebhookInput } from "../webhook-config";
 
 // Signed webhooks (README "Webhooks"): a team's own, and an organization's for all its teams.
 

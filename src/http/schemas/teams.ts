@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../../ledger/holds";
-import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
-import { Timestamp } from "./common";
+import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../../ledger/rules/holds";
+import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
+import { ClientId, Metadata, Timestamp } from "./common";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -164,3 +164,49 @@ export function budgetSettingsOf(body: {
     unpricedCalls: body.unpriced_calls,
   };
 }
+
+export const GroupNames = z
+  .array(ClientId)
+  .max(50, { error: "must list at most 50 model groups" })
+  .refine((names) => new Set(names).size === names.length, { error: "must not list a model group twice" });
+
+export const CreateTeam = z.object({
+  organization_id: ClientId,
+  team_id: ClientId,
+  team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
+  model_groups: GroupNames.default([]),
+  credits_allocated: Credits.default(0),
+  metadata: Metadata.default({}),
+  ...BudgetFields,
+});
+
+export const CreatedTeam = TeamWithBalance.extend({
+  allowed_models: z.array(z.string()),
+  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
+  message: z.string(),
+}).openapi("CreatedTeam");
+
+export const UpdateTeam = z.object({
+  team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
+  metadata: Metadata.optional(),
+  ...BudgetFields,
+});
+
+export const RotateKey = z.object({
+  grace_seconds: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(7 * 24 * 60 * 60, { error: "must be at most 604800 (7 days)" })
+    .default(0),
+});
+
+export const RotatedKey = z.object({
+  team_id: z.string(),
+  virtual_key: z.string(),
+  key_prefix: z.string(),
+  previous_keys_valid_until: z.string().nullable(),
+  message: z.string(),
+});
+
+export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });

@@ -1,0 +1,130 @@
+import type { z } from "@hono/zod-openapi";
+import { Conflict, LedgerRefusal } from "../../errors";
+import { onLedger, tryLedger } from "../../ledger/client";
+import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
+import type { AccountInit, Balance } from "../../ledger/types";
+import { log } from "../../log";
+import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
+import { seal, unseal } from "../../security/sealing";
+import type { AppContext } from "../context";
+import { apiError } from "../errors";
+import { operationId } from "../middleware/idempotency";
+import { type CreateTeam, DEFAULT_JOB_TTL_SECONDS } from "../schemas/teams";
+import { loadTeam, pepper, withBalance } from "./team-views";
+import { organizationWebhookFor } from "./webhook-config";
+
+// Creating a team: its D1 rows (the key only as a keyed hash), then its ledger, opened under the
+// request's operation id. With an Idempotency-Key the new key is kept sealed with that operation,
+// so a retry that finds the team already in D1 (the first attempt failed after the ledger
+// opened) can still deliver it, and only to the same caller with the same key.
+
+type NewTeam = z.infer<typeof CreateTeam>;
+
+/** What the team's ledger opens with; the object decides access from the first key and the groups' models. */
+function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit["modelGroups"]): AccountInit {
+  return {
+    teamId: body.team_id,
+    organizationId: body.organization_id,
+    creditsAllocated: body.credits_allocated,
+    budgetMode: body.budget_mode ?? "job_based",
+    creditsPerDollar: body.credits_per_dollar ?? DEFAULT_CREDITS_PER_DOLLAR,
+    tokensPerCredit: body.tokens_per_credit ?? DEFAULT_TOKENS_PER_CREDIT,
+    costMarkupPercentage: body.cost_markup_percentage ?? 0,
+    jobTtlSeconds: body.job_ttl_seconds ?? DEFAULT_JOB_TTL_SECONDS,
+    rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+    overdraft: body.overdraft ?? "none",
+    unpricedCalls: body.unpriced_calls ?? "refuse",
+    tpmLimit: body.tpm_limit ?? null,
+    keyHash,
+    modelGroups,
+  };
+}
+
+const keptContext = (operation: string) => `created-team-key\n${operation}`;
+
+/** The created-team answer: the team as D1 has it, the ledger's opening balance, and the key (shown here only). */
+async function createdTeamAnswer(c: AppContext, teamId: string, balance: Balance, key: string, groups: AccountInit["modelGroups"]) {
+  const team = await loadTeam(c, teamId);
+  const allowedModels = new Set(groups.flatMap((g) => g.models));
+  return c.json(
+    {
+      ...withBalance(team, balance),
+      allowed_models: [...allowedModels].sort(),
+      virtual_key: key,
+      message: "Team created. Store the virtual key now: it is not shown again.",
+    },
+    200,
+  );
+}
+
+/**
+ * A retry of a creation whose ledger opened under this request's operation: the first answer
+ * again, if the key kept with it is still the team's key. Null when there is nothing to recover.
+ */
+async function recoverCreatedTeam(c: AppContext, init: AccountInit, operation: string) {
+  if (!c.get("operationBase")) return null;
+  // Not compared by arguments: each attempt makes its own key; the middleware already refused another body.
+  const recalled = await onLedger(c.env, init.teamId, "recall", operation, "openAccount");
+  if (!recalled?.kept) return null;
+  const key = await unseal(c.env.KEY_PEPPER, recalled.kept, keptContext(operation));
+  if (key === null) return null;
+  // Only while it is still a good key of the team (its object decides, as on every request).
+  const stillGood = await tryLedger(c.env, init.teamId, "authenticate", { kind: "team", keyHash: await hashVirtualKey(pepper(c), key) });
+  if (!stillGood.ok) return null;
+  return createdTeamAnswer(c, init.teamId, recalled.result as Balance, key, init.modelGroups);
+}
+
+/** Opens the team's ledger; on any failure the D1 rows are undone, so the team does not half exist. */
+async function openLedger(c: AppContext, init: AccountInit, operation: { id: string; keep: string | null }): Promise<Balance> {
+  try {
+    let opened = await tryLedger(c.env, init.teamId, "openAccount", init, operation);
+    if (!opened.ok && opened.code === "ACCOUNT_EXISTS") {
+      // D1 had no such team, so this ledger belongs to a deleted team of the same id whose erasure did not finish.
+      await tryLedger(c.env, init.teamId, "closeAccount");
+      opened = await tryLedger(c.env, init.teamId, "openAccount", init, operation);
+    }
+    if (!opened.ok && opened.code === "OPERATION_MISMATCH") throw new LedgerRefusal(opened.code, opened.detail);
+    if (!opened.ok) throw apiError(503, "Team ledger could not be opened; please retry");
+    return opened.value;
+  } catch (error) {
+    await c
+      .get("repo")
+      .deleteTeam(init.teamId)
+      .catch((e) => log("error", "could not undo team creation", { team_id: init.teamId, error: String(e) }));
+    throw error;
+  }
+}
+
+export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
+  const repo = c.get("repo");
+  const [organization, missingGroups, webhooks] = await Promise.all([
+    repo.getOrganization(body.organization_id),
+    repo.missingModelGroups(body.model_groups),
+    organizationWebhookFor(c, body.organization_id),
+  ]);
+  if (!organization) throw apiError(404, `Organization '${body.organization_id}' not found`);
+  if (missingGroups.length > 0) throw apiError(404, `Model group '${missingGroups[0]}' not found`);
+
+  const operation = operationId(c);
+  const { key, prefix } = generateVirtualKey();
+  const keyHash = await hashVirtualKey(pepper(c), key);
+  const init = { ...accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups)), webhooks };
+  try {
+    await repo.createTeam({
+      teamId: body.team_id,
+      organizationId: body.organization_id,
+      teamAlias: body.team_alias ?? null,
+      metadata: body.metadata,
+      modelGroups: body.model_groups,
+      key: { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
+    });
+  } catch (error) {
+    if (!(error instanceof Conflict)) throw error;
+    const recovered = await recoverCreatedTeam(c, init, operation);
+    if (recovered) return recovered;
+    throw apiError(400, `Team '${body.team_id}' already exists`);
+  }
+  const keep = c.get("operationBase") ? await seal(pepper(c), key, keptContext(operation)) : null;
+  const balance = await openLedger(c, init, { id: operation, keep });
+  return createdTeamAnswer(c, body.team_id, balance, key, init.modelGroups);
+}

@@ -1,0 +1,226 @@
+import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } from "../../webhooks/events";
+import { balanceOf } from "../rules/views";
+import type { AccountRow, JobRow } from "../store/rows";
+import type { CompletionStatus } from "../types";
+
+// A team's webhooks, inside its object: the endpoints, and the outbox their events wait in.
+// Events are born here synchronously, in the transaction of the change they tell of (a charge,
+// a top-up, a job's end), so a crossing below a threshold is seen exactly once however many
+// calls race: each endpoint remembers whether the balance is below its threshold / exhausted,
+// fires on the way down and is re-armed on the way back up. Delivery is webhook-delivery.ts.
+
+type EndpointRow = {
+  scope: WebhookScope;
+  url: string;
+  events: string;
+  low_balance_threshold: number | null;
+  secret: string;
+  below_low: number;
+  exhausted: number;
+};
+
+export type OutboxRow = {
+  seq: number;
+  event_id: string;
+  scope: WebhookScope;
+  event_type: WebhookEventType;
+  body: string;
+  state: "pending" | "delivered" | "failed" | "dropped";
+  attempts: number;
+  created_at_ms: number;
+  next_attempt_ms: number | null;
+  last_attempt_ms: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at_ms: number | null;
+  attempt_log: string;
+};
+
+export interface AttemptOutcome {
+  atMs: number;
+  status: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/** How long delivered and given-up events stay listed. */
+const KEEP_FINISHED_MS = 7 * 24 * 60 * 60 * 1000;
+/** How many attempts each event's listing remembers (the latest). */
+const ATTEMPTS_KEPT = 10;
+
+function availableOf(acct: AccountRow) {
+  const { credits_remaining, credits_reserved, credits_available } = balanceOf(acct, "admin");
+  return { credits_remaining, credits_reserved, credits_available };
+}
+
+export class WebhookOutbox {
+  /**
+   * How many endpoints the team has, once read (null: not yet, or changed since). A team without
+   * webhooks then pays nothing on its money changes; only change() alters the number.
+   */
+  private endpointCount: number | null = null;
+
+  /** `born` is told after an event is written (to wake the delivery alarm). */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly born: () => void,
+  ) {}
+
+  /** Sets, replaces or removes an endpoint. A new one starts from where the balance is now: only later crossings fire. */
+  change(acct: AccountRow | null, change: WebhookChange, nowMs: number): void {
+    this.endpointCount = null;
+    if ("remove" in change) {
+      this.sql.exec("DELETE FROM webhook_endpoints WHERE scope = ?", change.remove);
+      this.sql.exec(
+        "UPDATE webhook_outbox SET state = 'dropped', next_attempt_ms = NULL WHERE scope = ? AND state = 'pending'",
+        change.remove,
+      );
+      return;
+    }
+    const e: WebhookEndpoint = change.set;
+    const available = acct ? availableOf(acct).credits_available : 0;
+    this.sql.exec(
+      `INSERT OR REPLACE INTO webhook_endpoints (scope, url, events, low_balance_threshold, secret, below_low, exhausted, updated_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      e.scope,
+      e.url,
+      JSON.stringify(e.events),
+      e.lowBalanceThreshold,
+      e.secret,
+      e.lowBalanceThreshold !== null && available < e.lowBalanceThreshold ? 1 : 0,
+      available <= 0 ? 1 : 0,
+      nowMs,
+    );
+  }
+
+  endpoint(scope: WebhookScope): WebhookEndpoint | null {
+    const row = this.sql.exec<EndpointRow>("SELECT * FROM webhook_endpoints WHERE scope = ?", scope).toArray()[0];
+    return row
+      ? {
+          scope: row.scope,
+          url: row.url,
+          events: JSON.parse(row.events),
+          lowBalanceThreshold: row.low_balance_threshold,
+          secret: row.secret,
+        }
+      : null;
+  }
+
+  private endpoints(): EndpointRow[] {
+    if (this.endpointCount === 0) return [];
+    const rows = this.sql.exec<EndpointRow>("SELECT * FROM webhook_endpoints ORDER BY scope").toArray();
+    this.endpointCount = rows.length;
+    return rows;
+  }
+
+  /**
+   * After any change of the balance (call inside its transaction): fires balance.low and
+   * balance.exhausted on a crossing downwards, and re-arms them when the balance is back above.
+   */
+  balanceChanged(accountNow: () => AccountRow, nowMs: number): void {
+    const endpoints = this.endpoints();
+    // A team without webhooks reads nothing more (its account row is read only when it is needed).
+    if (endpoints.length === 0) return;
+    const acct = accountNow();
+    const balance = availableOf(acct);
+    for (const e of endpoints) {
+      const low = e.low_balance_threshold !== null && balance.credits_available < e.low_balance_threshold ? 1 : 0;
+      const exhausted = balance.credits_available <= 0 ? 1 : 0;
+      if (low === e.below_low && exhausted === e.exhausted) continue;
+      this.sql.exec("UPDATE webhook_endpoints SET below_low = ?, exhausted = ? WHERE scope = ?", low, exhausted, e.scope);
+      if (low && !e.below_low) this.write(e, "balance.low", acct, nowMs, { low_balance_threshold: e.low_balance_threshold });
+      if (exhausted && !e.exhausted) this.write(e, "balance.exhausted", acct, nowMs, {});
+    }
+  }
+
+  /** An event that is not a crossing (a job's end, a suspension), for every endpoint that asked for it. */
+  emit(type: WebhookEventType, acct: AccountRow, nowMs: number, data: Record<string, unknown> = {}): void {
+    for (const e of this.endpoints()) this.write(e, type, acct, nowMs, data);
+  }
+
+  /** A job ended: job.completed or job.failed (a cancelled job is not told). */
+  jobEnded(acct: AccountRow, job: JobRow, status: CompletionStatus, creditsCharged: number, nowMs: number): void {
+    const type = status === "completed" ? "job.completed" : status === "failed" ? "job.failed" : null;
+    if (type) this.emit(type, acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: creditsCharged });
+  }
+
+  /** Jobs the alarm expired (released, never charged). */
+  jobsExpired(acct: AccountRow, jobs: JobRow[], nowMs: number): void {
+    for (const job of jobs) this.emit("job.expired", acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: 0 });
+  }
+
+  private write(e: EndpointRow, type: WebhookEventType, acct: AccountRow, nowMs: number, data: Record<string, unknown>): void {
+    if (!(JSON.parse(e.events) as string[]).includes(type)) return;
+    const eventId = `evt_${crypto.randomUUID().replaceAll("-", "")}`;
+    const body = JSON.stringify({
+      id: eventId,
+      type,
+      timestamp: new Date(nowMs).toISOString(),
+      data: { team_id: acct.team_id, organization_id: acct.organization_id, ...data, balance: availableOf(acct) },
+    });
+    this.sql.exec(
+      `INSERT INTO webhook_outbox (event_id, scope, event_type, body, state, created_at_ms, next_attempt_ms)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+      eventId,
+      e.scope,
+      type,
+      body,
+      nowMs,
+      nowMs,
+    );
+    this.born();
+  }
+
+  /** When the next delivery is due: the earliest head of an endpoint's queue (events go in order per endpoint). */
+  nextDueAt(): number | null {
+    return this.sql
+      .exec<{ next: number | null }>(
+        `SELECT MIN(next_attempt_ms) AS next FROM webhook_outbox o
+         WHERE state = 'pending' AND seq = (SELECT MIN(seq) FROM webhook_outbox WHERE scope = o.scope AND state = 'pending')`,
+      )
+      .one().next;
+  }
+
+  /** The oldest undelivered event of each endpoint, when it is due by `nowMs`. */
+  dueHeads(nowMs: number): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>(
+        `SELECT * FROM webhook_outbox o
+         WHERE state = 'pending' AND next_attempt_ms <= ?
+           AND seq = (SELECT MIN(seq) FROM webhook_outbox WHERE scope = o.scope AND state = 'pending')`,
+        nowMs,
+      )
+      .toArray();
+  }
+
+  /** Records an attempt: delivered, retried at `retryAtMs`, or given up (`retryAtMs` null). */
+  recordAttempt(row: OutboxRow, outcome: AttemptOutcome, delivered: boolean, retryAtMs: number | null): void {
+    const log = [
+      ...(JSON.parse(row.attempt_log) as unknown[]),
+      { at_ms: outcome.atMs, status_code: outcome.status, error: outcome.error, duration_ms: outcome.durationMs },
+    ];
+    const state = delivered ? "delivered" : retryAtMs === null ? "failed" : "pending";
+    this.sql.exec(
+      `UPDATE webhook_outbox SET state = ?, attempts = attempts + 1, next_attempt_ms = ?, last_attempt_ms = ?, last_status = ?,
+         last_error = ?, delivered_at_ms = ?, attempt_log = ? WHERE seq = ? AND state = 'pending'`,
+      state,
+      state === "pending" ? retryAtMs : null,
+      outcome.atMs,
+      outcome.status,
+      outcome.error,
+      delivered ? outcome.atMs : null,
+      JSON.stringify(log.slice(-ATTEMPTS_KEPT)),
+      row.seq,
+    );
+  }
+
+  /** Forgets events delivered or given up more than a week ago. */
+  prune(nowMs: number): void {
+    this.sql.exec("DELETE FROM webhook_outbox WHERE state != 'pending' AND created_at_ms < ?", nowMs - KEEP_FINISHED_MS);
+  }
+
+  /** The latest events, newest first (one more than `limit`, to tell whether there are more). */
+  recent(limit: number, offset: number): OutboxRow[] {
+    return this.sql.exec<OutboxRow>("SELECT * FROM webhook_outbox ORDER BY seq DESC LIMIT ? OFFSET ?", limit + 1, offset).toArray();
+  }
+}

@@ -1,0 +1,208 @@
+import { groupPrice } from "../../db/price-cache";
+import type { Repository } from "../../db/repository";
+import { log } from "../../log";
+import { consumedMicro, headroomMicro, OPEN_STATUSES, settingsOf } from "../rules/admission";
+import {
+  affordableMaxTokens,
+  type CallBudget,
+  creditsHeld,
+  DEFAULT_MAX_TOKENS,
+  jobExposureMicro,
+  type TokenPrice,
+  worstCase,
+} from "../rules/holds";
+import { type BudgetSettings, consumedCredits, MICRO_PER_CREDIT } from "../rules/money";
+import type { HoldStore } from "../store/hold-store";
+import type { LedgerStore } from "../store/ledger-store";
+import type { AccountRow, CallHoldRow, JobRow } from "../store/rows";
+import type { CallRecord } from "../types";
+import { type Refusal, refusal } from "../types";
+
+// Placing and capturing per-call holds inside the team's object (rules in holds.ts). Called
+// synchronously from beginCall and recordCall, so a hold is checked and written with no await.
+
+/** What a job holds against the balance: open, its exposure (job_based: its reservation); closed, what its calls in flight still hold. */
+export function exposureOf(acct: AccountRow, job: JobRow): number {
+  if (!OPEN_STATUSES.has(job.status)) return job.calls_hold_micro;
+  if (acct.budget_mode === "job_based") return job.reserved * MICRO_PER_CREDIT;
+  return jobExposureMicro(job.reserved, consumedMicro(acct, job), job.calls_hold_micro);
+}
+
+/** Sets a job's hold to its exposure now, and the account's total with it; returns the job's row as it now stands. */
+export function refreshExposure(store: LedgerStore, acct: AccountRow, jobId: string): JobRow {
+  const job = store.job(jobId)!;
+  const exposure = exposureOf(acct, job);
+  if (exposure === job.hold_micro) return job;
+  store.setJobHold(jobId, exposure);
+  store.addToOpenJobsHold(exposure - job.hold_micro);
+  return { ...job, hold_micro: exposure };
+}
+
+/** A group's dearest prices as read for a hold (price null: a model of the group has no price). */
+export type PriceLookup = { price: TokenPrice | null };
+
+const pricingUnavailable = () =>
+  refusal("PRICING_UNAVAILABLE", "Database unavailable: the call's prices could not be read to hold its cost; please retry");
+
+/** Whether a call's hold needs its group's prices: only under `overdraft: none` in consumption_usd. */
+export function holdNeedsPrices(acct: AccountRow | null): acct is AccountRow {
+  return acct?.overdraft === "none" && acct.budget_mode === "consumption_usd";
+}
+
+/**
+ * The prices a call's hold needs (see holdNeedsPrices), read before the object's synchronous
+ * checks, from the isolate's price cache (prices.ts: D1 at most once a minute per model).
+ * Unreadable prices refuse the call (503).
+ */
+export async function priceToHold(repo: Repository, acct: AccountRow, models: string[]): Promise<PriceLookup | Refusal> {
+  try {
+    return { price: await groupPrice(repo, models) };
+  } catch (error) {
+    log("error", "prices could not be read to hold a call", { team_id: acct.team_id, error: String(error) });
+    return pricingUnavailable();
+  }
+}
+
+/**
+ * Works out again what each job holds under new settings, and their total: open jobs, and
+ * closed ones whose calls in flight still hold (call inside a transaction).
+ */
+export function recomputeHolds(store: LedgerStore, acct: AccountRow): void {
+  let total = 0;
+  for (const job of store.holdingJobs()) {
+    const hold = exposureOf(acct, job);
+    if (hold !== job.hold_micro) store.setJobHold(job.job_id, hold);
+    total += hold;
+  }
+  store.setOpenJobsHold(total);
+}
+
+/**
+ * A job that just closed holds only what its calls in flight still hold: the account's total
+ * follows (closeJob and expireJob set the job's own hold_micro to its calls_hold_micro in the
+ * same statement that closes it). `job` is its row as read before closing; call inside a transaction.
+ */
+export function releaseJobHold(store: LedgerStore, job: JobRow): void {
+  store.addToOpenJobsHold(job.calls_hold_micro - job.hold_micro);
+}
+
+/** Takes tokens from the team's tokens-per-minute bucket (null when it has no limit). */
+export type TakeTokens = (count: number) => Refusal | null;
+
+/**
+ * Admits a call's budget: under `overdraft: none` in a consumption mode, holds its worst case
+ * (choosing max_tokens when the call has none) or refuses it; then takes its tokens from the
+ * tokens-per-minute limit. Returns the max_tokens the gateway chose, or a refusal.
+ */
+export function placeCallHold(
+  store: LedgerStore,
+  holds: HoldStore,
+  acct: AccountRow,
+  job: JobRow,
+  budget: CallBudget & { price: PriceLookup | undefined },
+  takeTokens: TakeTokens,
+): Refusal | { budgetMaxTokens: number | null } {
+  const kept = holds.hold(budget.callId);
+  if (kept) return { budgetMaxTokens: budget.maxTokens === null ? kept.max_tokens : null };
+  const settings = settingsOf(acct);
+  let maxTokens = budget.maxTokens;
+  let chosen: number | null = null;
+  let held: { holdMicro: number; capNano: number | null } | null = null;
+  if (acct.overdraft === "none" && settings.budgetMode !== "job_based") {
+    // The settings changed to need prices while they were being read: the retry reads them.
+    if (settings.budgetMode === "consumption_usd" && budget.price === undefined) return pricingUnavailable();
+    const price = budget.price?.price ?? null;
+    const unpriced = settings.budgetMode === "consumption_usd" && price === null;
+    if (unpriced && acct.unpriced_calls === "refuse") {
+      return refusal(
+        "INSUFFICIENT_CREDITS",
+        "This model group has a model without a price, so its cost cannot be held against the team's credits; ask the operator to price it or to allow unpriced calls",
+      );
+    }
+    if (!unpriced) {
+      // The room a new hold has: the team's headroom, plus what this job's reservation covers beyond its consumption and holds.
+      const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
+      if (maxTokens === null) {
+        chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro);
+        if (chosen === 0) return notEnoughFor(budget.promptTokens, null, roomMicro);
+        maxTokens = chosen;
+      }
+      held = worstCase(settings, price, budget.promptTokens, maxTokens)!;
+      if (held.holdMicro > roomMicro) return notEnoughFor(budget.promptTokens, maxTokens, roomMicro, held.holdMicro);
+    }
+  }
+  const tokens = budget.promptTokens + (maxTokens ?? DEFAULT_MAX_TOKENS);
+  const limited = takeTokens(tokens);
+  if (limited) return limited;
+  if (held === null && acct.tpm_limit === null) return { budgetMaxTokens: chosen };
+  const row: CallHoldRow = {
+    call_id: budget.callId,
+    job_id: job.job_id,
+    hold_micro: held?.holdMicro ?? 0,
+    cap_nano: held?.capNano ?? null,
+    prompt_tokens: budget.promptTokens,
+    max_tokens: maxTokens ?? DEFAULT_MAX_TOKENS,
+    created_at_ms: Date.now(),
+  };
+  store.transaction(() => {
+    holds.insert(row);
+    if (row.hold_micro > 0) {
+      store.appendLedger(
+        "hold",
+        { heldMicro: row.hold_micro },
+        job.job_id,
+        `Hold for call ${row.call_id}: ${row.hold_micro} micro-credits`,
+      );
+      refreshExposure(store, acct, job.job_id);
+    }
+  });
+  return { budgetMaxTokens: chosen };
+}
+
+function notEnoughFor(promptTokens: number, maxTokens: number | null, roomMicro: number, holdMicro?: number): Refusal {
+  const available = Math.max(0, Math.floor(roomMicro / MICRO_PER_CREDIT));
+  const what =
+    maxTokens === null
+      ? `not even its prompt (about ${promptTokens} tokens) with 1 completion token`
+      : `up to ${creditsHeld(holdMicro ?? 0)} credit(s) (prompt of about ${promptTokens} tokens + max_tokens ${maxTokens})`;
+  return refusal(
+    "INSUFFICIENT_CREDITS",
+    `Insufficient credits: this call may cost ${what}, and the team has ${available} credit(s) free to hold it`,
+  );
+}
+
+/**
+ * A call recorded against its hold: with estimated usage (none was reported) it is billed at
+ * most what was held, so an estimate never costs more than the worst case the team agreed to.
+ */
+export function cappedToHold(call: CallRecord, clientNano: number, hold: CallHoldRow | null): { call: CallRecord; clientNano: number } {
+  if (!hold || !call.usageEstimated) return { call, clientNano };
+  const promptTokens = Math.min(call.promptTokens, hold.prompt_tokens);
+  const completionTokens = Math.min(call.completionTokens, hold.max_tokens);
+  const capped = { ...call, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  return { call: capped, clientNano: hold.cap_nano === null ? clientNano : Math.min(clientNano, hold.cap_nano) };
+}
+
+/** What a recorded call consumed, in micro-credits: what its hold captures. */
+export function capturedMicro(settings: BudgetSettings, clientNano: number, billed: CallRecord): number {
+  return Math.round(consumedCredits(settings, clientNano, billed.totalTokens) * MICRO_PER_CREDIT);
+}
+
+/** Ends a recorded call's hold: one `capture` ledger row says what was captured into its job and released. */
+export function captureCallHold(store: LedgerStore, holds: HoldStore, hold: CallHoldRow, capturedMicro: number): void {
+  holds.remove(hold);
+  if (hold.hold_micro === 0) return;
+  const captured = Math.min(capturedMicro, hold.hold_micro);
+  store.appendLedger(
+    "capture",
+    { heldMicro: -hold.hold_micro },
+    hold.job_id,
+    `Call ${hold.call_id} settled: ${captured} of ${hold.hold_micro} micro-credits held captured into its job, ${hold.hold_micro - captured} released`,
+  );
+}
+
+/** Under `overdraft: none` a charge never takes the balance below zero (the holds make this a backstop). */
+export function chargeWithinBalance(acct: AccountRow, charge: number): number {
+  if (acct.overdraft !== "none") return charge;
+  return Math.min(charge, Math.max(0, acct.credits_allocated - acct.credits_used));
+}

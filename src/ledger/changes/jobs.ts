@@ -1,0 +1,107 @@
+import type { WebhookOutbox } from "../background/webhook-outbox";
+import {
+  accountNotFound,
+  completionOf,
+  jobNotFound,
+  refuseNewJob,
+  refuseNotOwner,
+  refuseRefund,
+  refuseSuspended,
+} from "../rules/admission";
+import { balanceOf, COMPLETION_CALLS_SHOWN, completionAnswerOf, jobListingOf, MAX_JOB_METADATA_BYTES } from "../rules/views";
+import type { LedgerStore } from "../store/ledger-store";
+import type { LedgerPages } from "../store/pages";
+import type { AccountRow } from "../store/rows";
+import type {
+  Balance,
+  Completion,
+  CompletionSummary,
+  JobCreated,
+  JobView,
+  LedgerEntry,
+  LedgerResult,
+  NewJob,
+  StoredCompletion,
+} from "../types";
+import { ok, type Refusal, refusal } from "../types";
+import { reserveForJob, settleCompletion } from "./settlement";
+
+/**
+ * A job's steps inside its team's object, once the caller is checked: admission's refusals, then
+ * settlement's money, then the webhook events the change makes. Each runs synchronously (inside
+ * the operation's transaction when it changes money), with no await between read and write.
+ */
+export class JobLifecycle {
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly pages: LedgerPages,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
+
+  /** Opens a job and reserves its minimum charge, unless `refuseNewWork` (the object's guard) or admission refuses. */
+  open(input: NewJob, refuseNewWork: (acct: AccountRow) => Refusal | null): LedgerResult<JobCreated> {
+    const acct = this.store.account();
+    if (!acct) return accountNotFound();
+    const refused = refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
+    if (refused) return refused;
+    const created = reserveForJob(this.store, acct, input, Date.now());
+    this.balanceChanged();
+    return ok(created);
+  }
+
+  /** Ends a job: an open one is settled; a closed one replays its summary for the same status, or is refused. */
+  settle(input: Completion): LedgerResult<CompletionSummary> {
+    const acct = this.store.account();
+    if (!acct) return accountNotFound();
+    const suspended = refuseSuspended(acct, "team");
+    if (suspended) return suspended;
+    const job = this.store.job(input.jobId);
+    if (!job) return jobNotFound(input.jobId);
+    const notOwner = refuseNotOwner(job, input.closedBy ?? "team");
+    if (notOwner) return notOwner;
+    const completion = completionOf(job, input.status);
+    if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
+
+    const summary = settleCompletion(this.store, acct, job, input);
+    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
+    this.balanceChanged();
+    return ok(this.completionAnswer(job.job_id, summary));
+  }
+
+  /** Gives back what a completed job was charged (once: refuseRefund). */
+  refund(jobId: string, reason: string): LedgerResult<{ transaction: LedgerEntry; balance: Balance }> {
+    if (!this.store.account()) return accountNotFound();
+    const job = this.store.job(jobId);
+    if (!job) return jobNotFound(jobId);
+    const refused = refuseRefund(job);
+    if (refused) return refused;
+    const transaction = this.store.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
+    this.store.markJobRefunded(jobId);
+    this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
+    this.balanceChanged();
+    return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
+  }
+
+  /** Merges metadata into a job, at any status: the team's own notes, bounded like the metadata it was opened with. */
+  mergeMetadata(acct: AccountRow, jobId: string, metadata: Record<string, unknown>): LedgerResult<Omit<JobView, "calls">> {
+    const job = this.store.job(jobId);
+    if (!job) return jobNotFound(jobId);
+    const merged = { ...JSON.parse(job.metadata), ...metadata };
+    if (new TextEncoder().encode(JSON.stringify(merged)).byteLength > MAX_JOB_METADATA_BYTES) {
+      return refusal("INVALID_ARGUMENT", `The merged metadata would be over ${MAX_JOB_METADATA_BYTES} bytes of JSON`);
+    }
+    this.store.setJobMetadata(jobId, merged);
+    return ok(jobListingOf(acct.team_id, this.store.job(jobId)!));
+  }
+
+  /** A kept completion summary with the job's first calls, as completing answers it. */
+  private completionAnswer(jobId: string, stored: StoredCompletion): CompletionSummary {
+    const first = { limit: COMPLETION_CALLS_SHOWN, offset: 0, throughSeq: stored.calls_through_seq };
+    return completionAnswerOf(stored, stored.calls ? [] : this.pages.callRows(jobId, first));
+  }
+
+  /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */
+  private balanceChanged(): void {
+    this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
+  }
+}

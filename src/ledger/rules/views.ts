@@ -1,0 +1,267 @@
+import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "../store/rows";
+import type {
+  Balance,
+  CallerKind,
+  CallSummary,
+  CallsPage,
+  CompletionStatus,
+  CompletionSummary,
+  JobCostBreakdown,
+  JobView,
+  ModelUsage,
+  Page,
+  StoredCompletion,
+  UsageReport,
+  UsageTotals,
+} from "../types";
+import { creditsHeld } from "./holds";
+import { nanoToUsd } from "./money";
+
+// What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
+// What only an admin may see (the markup, LiteLLM's error text) depends on who is asking:
+// a team never learns what its calls cost the operator or which provider served them.
+
+/** A job's calls are shown a page at a time: this many unless asked (GET /api/jobs/{id}?calls_limit=)... */
+export const CALLS_PAGE_DEFAULT = 100;
+/** ...and at most this many in one page. */
+export const CALLS_PAGE_MAX = 1000;
+/** How many of its calls a completion answer lists (the first ones, as GET /api/jobs/{id} would). */
+export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
+/** A job's metadata after a merge stays within what one request may send (MAX_METADATA_BYTES in the HTTP schemas). */
+export const MAX_JOB_METADATA_BYTES = 16 * 1024;
+
+export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
+  const remaining = acct.credits_allocated - acct.credits_used;
+  return {
+    team_id: acct.team_id,
+    organization_id: acct.organization_id,
+    credits_allocated: acct.credits_allocated,
+    credits_used: acct.credits_used,
+    credits_remaining: remaining,
+    credits_reserved: acct.credits_reserved,
+    credits_available: remaining - acct.credits_reserved,
+    budget_mode: acct.budget_mode,
+    credits_per_dollar: acct.credits_per_dollar,
+    tokens_per_credit: acct.tokens_per_credit,
+    ...(viewer === "admin" ? { cost_markup_percentage: acct.cost_markup_percentage } : {}),
+    job_ttl_seconds: acct.job_ttl_seconds,
+    rate_limit_per_minute: acct.rate_limit_per_minute,
+    credits_held: creditsHeld(acct.call_holds_micro),
+    overdraft: acct.overdraft,
+    unpriced_calls: acct.unpriced_calls,
+    tpm_limit: acct.tpm_limit,
+    status: acct.status,
+  };
+}
+
+export function costsOf(job: JobRow): JobView["costs"] {
+  return {
+    total_calls: job.total_calls,
+    successful_calls: job.successful_calls,
+    failed_calls: job.failed_calls,
+    total_tokens: job.total_tokens,
+    total_cost_usd: nanoToUsd(job.client_cost_nano),
+    avg_latency_ms: job.latency_count === 0 ? 0 : Math.round(job.latency_sum_ms / job.latency_count),
+  };
+}
+
+/** A job's calls as its completion summary lists them. */
+export function callSummariesOf(calls: CallRow[]): CallSummary[] {
+  return calls.map((c) => ({
+    call_id: c.call_id,
+    purpose: c.purpose,
+    model_group: c.model_group,
+    tokens: c.total_tokens,
+    latency_ms: c.latency_ms,
+    error: c.error,
+  }));
+}
+
+export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind): JobView {
+  return {
+    job_id: job.job_id,
+    team_id: teamId,
+    job_type: job.job_type,
+    user_id: job.user_id,
+    status: job.status,
+    metadata: JSON.parse(job.metadata),
+    error_message: job.error_message,
+    created_at: job.created_at,
+    started_at: job.started_at,
+    completed_at: job.completed_at,
+    expires_at: job.expires_at,
+    credit_applied: job.credit_applied === 1,
+    credits_charged: job.credits_charged,
+    model_groups_used: JSON.parse(job.model_groups_used),
+    costs: costsOf(job),
+    calls: calls.map((c) => ({
+      call_id: c.call_id,
+      purpose: c.purpose,
+      model_group: c.model_group,
+      status: c.status,
+      prompt_tokens: c.prompt_tokens,
+      completion_tokens: c.completion_tokens,
+      total_tokens: c.total_tokens,
+      cost_usd: nanoToUsd(c.client_cost_nano),
+      usage_estimated: c.usage_estimated === 1,
+      latency_ms: c.latency_ms,
+      error: c.error,
+      ...(viewer === "admin" ? { upstream_error: c.upstream_error, model_used: c.model_used, attempts: JSON.parse(c.attempts) } : {}),
+      stream: c.stream === 1,
+      created_at: c.created_at,
+    })),
+  };
+}
+
+/** A page of a job's calls as a cost breakdown (`rows`: up to one more than `page.limit`). */
+export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], page: CallsPage, viewer: CallerKind): JobCostBreakdown {
+  const admin = viewer === "admin";
+  return {
+    job_id: job.job_id,
+    team_id: teamId,
+    status: job.status,
+    credits_charged: job.credits_charged,
+    totals: {
+      ...costsOf(job),
+      prompt_tokens: job.prompt_tokens,
+      completion_tokens: job.completion_tokens,
+      ...(admin ? { provider_cost_usd: nanoToUsd(job.provider_cost_nano) } : {}),
+    },
+    calls: rows.slice(0, page.limit).map((c) => ({
+      call_id: c.call_id,
+      purpose: c.purpose,
+      model_group: c.model_group,
+      status: c.status,
+      prompt_tokens: c.prompt_tokens,
+      completion_tokens: c.completion_tokens,
+      total_tokens: c.total_tokens,
+      cost_usd: nanoToUsd(c.client_cost_nano),
+      usage_estimated: c.usage_estimated === 1,
+      latency_ms: c.latency_ms,
+      created_at: c.created_at,
+      ...(admin
+        ? { model_used: c.model_used, provider_cost_usd: c.provider_cost_nano === null ? null : nanoToUsd(c.provider_cost_nano) }
+        : {}),
+    })),
+    calls_limit: page.limit,
+    calls_offset: page.offset,
+    calls_has_more: rows.length > page.limit,
+  };
+}
+
+/** A job as listed (its calls are only in the single-job view). */
+export function jobListingOf(teamId: string, job: JobRow): Omit<JobView, "calls"> {
+  const { calls: _calls, ...view } = jobViewOf(teamId, job, [], "team");
+  return view;
+}
+
+/** `rows` holds one more row than `limit` when there is a next page. */
+export function pageOf<T>(rows: T[], limit: number, offset: number): Page<T> {
+  return { items: rows.slice(0, limit), limit, offset, has_more: rows.length > limit };
+}
+
+function sumInto<T extends Record<string, number>>(total: T, row: T): T {
+  for (const k of Object.keys(total) as Array<keyof T>) total[k] = (total[k] + row[k]) as T[keyof T];
+  return total;
+}
+
+function usageTotalsOf(r: UsageRow, viewer: CallerKind): UsageTotals {
+  return {
+    jobs: r.jobs,
+    completed: r.completed,
+    failed: r.failed,
+    cancelled: r.cancelled,
+    expired: r.expired,
+    calls: r.calls,
+    credits_charged: r.credits_charged,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    total_tokens: r.total_tokens,
+    client_cost_usd: nanoToUsd(r.client_cost_nano),
+    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
+  };
+}
+
+function modelUsageOf(r: ModelUsageRow, viewer: CallerKind): ModelUsage {
+  return {
+    calls: r.calls,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    total_tokens: r.total_tokens,
+    client_cost_usd: nanoToUsd(r.client_cost_nano),
+    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
+  };
+}
+
+const emptyModelUsage = (): ModelUsageRow => ({
+  calls: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  client_cost_nano: 0,
+  provider_cost_nano: 0,
+});
+
+/** Sums rows by a key (a model group, a model). */
+function totalsBy<R extends ModelUsageRow>(rows: R[], keyOf: (r: R) => string): Map<string, ModelUsageRow> {
+  const totals = new Map<string, ModelUsageRow>();
+  for (const r of rows) totals.set(keyOf(r), sumInto(totals.get(keyOf(r)) ?? emptyModelUsage(), r));
+  return totals;
+}
+
+/**
+ * A period's usage, in total, per job type and per model group, from its aggregate rows; the
+ * admin key also sees the provider cost and the models that served (a team never does).
+ */
+export function usageReportOf(
+  teamId: string,
+  period: string,
+  rows: {
+    jobTypes: Array<UsageRow & { job_type: string }>;
+    days: Array<UsageRow & { day: string }>;
+    models: Array<ModelUsageRow & { model_group: string; model: string }>;
+  },
+  viewer: CallerKind,
+): UsageReport {
+  const total: UsageRow = { jobs: 0, completed: 0, failed: 0, cancelled: 0, expired: 0, credits_charged: 0, ...emptyModelUsage() };
+  for (const { job_type: _type, ...r } of rows.jobTypes) sumInto(total, r);
+  const shown = (totals: Map<string, ModelUsageRow>) => Object.fromEntries([...totals].map(([k, r]) => [k, modelUsageOf(r, viewer)]));
+  return {
+    team_id: teamId,
+    period,
+    summary: usageTotalsOf(total, viewer),
+    job_types: Object.fromEntries(rows.jobTypes.map((r) => [r.job_type, usageTotalsOf(r, viewer)])),
+    days: Object.fromEntries(rows.days.map(({ day, ...r }) => [day, usageTotalsOf(r, viewer)])),
+    model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
+    ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
+  };
+}
+
+/** What a completed job keeps: its summary without the calls, which stay in the calls table. */
+export function completionSummaryOf(
+  job: JobRow,
+  closed: { status: CompletionStatus; completedAt: string; charge: number; creditsRemaining: number; callsThroughSeq: number },
+): StoredCompletion {
+  return {
+    job_id: job.job_id,
+    status: closed.status,
+    completed_at: closed.completedAt,
+    costs: {
+      ...costsOf(job),
+      credit_applied: closed.charge > 0,
+      credits_charged: closed.charge,
+      credits_remaining: closed.creditsRemaining,
+    },
+    calls_through_seq: closed.callsThroughSeq,
+  };
+}
+
+/**
+ * What completing a job answers, and what a repeated completion replays: the kept summary with
+ * its first calls (`rows`: up to one more than COMPLETION_CALLS_SHOWN) and whether more follow.
+ */
+export function completionAnswerOf(stored: StoredCompletion, rows: CallRow[]): CompletionSummary {
+  const { calls_through_seq: _through, calls: keptWhole, ...summary } = stored;
+  const calls = keptWhole ?? callSummariesOf(rows);
+  return { ...summary, calls: calls.slice(0, COMPLETION_CALLS_SHOWN), calls_has_more: calls.length > COMPLETION_CALLS_SHOWN };
+}

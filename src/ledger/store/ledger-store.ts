@@ -1,0 +1,344 @@
+import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
+import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
+import { LEDGER_MIGRATIONS } from "./schema";
+import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
+
+// The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
+// paged history reads are in pages.ts, holds in hold-store.ts, usage in usage-store.ts).
+// Nothing here decides anything; it runs inside the object, synchronously.
+
+/** A signed change to the account's three counters, as one ledger row records it. */
+export interface CreditChange {
+  allocated?: number;
+  used?: number;
+  reserved?: number;
+  /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
+  heldMicro?: number;
+}
+
+export function isoNow(ms = Date.now()): string {
+  return new Date(ms).toISOString();
+}
+
+/** A team ledger's SQLite tables, read and written synchronously (no await, so no interleaving). */
+export class LedgerStore {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+  }
+
+  /** Runs `write` as one SQLite transaction: all of it happens, or none. */
+  transaction<T>(write: () => T): T {
+    return this.storage.transactionSync(write);
+  }
+
+  /** Applies the migrations not yet applied, each in its own transaction. */
+  migrate(): void {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS _ledger_migrations (id INTEGER PRIMARY KEY)");
+    const applied = new Set(
+      this.sql
+        .exec<{ id: number }>("SELECT id FROM _ledger_migrations")
+        .toArray()
+        .map((r) => r.id),
+    );
+    for (const migration of LEDGER_MIGRATIONS) {
+      if (applied.has(migration.id)) continue;
+      this.transaction(() => {
+        this.sql.exec(migration.sql);
+        this.sql.exec("INSERT INTO _ledger_migrations (id) VALUES (?)", migration.id);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  account(): AccountRow | null {
+    return this.sql.exec<AccountRow>("SELECT * FROM account WHERE id = 1").toArray()[0] ?? null;
+  }
+
+  job(jobId: string): JobRow | null {
+    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE job_id = ?", jobId).toArray()[0] ?? null;
+  }
+
+  /** A call already recorded under this id, if any. */
+  recordedCall(callId: string): { job_id: string; client_cost_nano: number } | null {
+    return (
+      this.sql
+        .exec<{ job_id: string; client_cost_nano: number }>("SELECT job_id, client_cost_nano FROM calls WHERE call_id = ?", callId)
+        .toArray()[0] ?? null
+    );
+  }
+
+  /** The position of the job's last recorded call (0 with none). */
+  lastCallSeq(jobId: string): number {
+    return this.sql.exec<{ last: number | null }>("SELECT MAX(seq) AS last FROM calls WHERE job_id = ?", jobId).one().last ?? 0;
+  }
+
+  /** Open jobs, and closed ones whose calls in flight still hold. */
+  holdingJobs(): JobRow[] {
+    return this.sql
+      .exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') OR calls_hold_micro <> 0 OR hold_micro <> 0")
+      .toArray();
+  }
+
+  openJobsExpiredBy(nowMs: number): JobRow[] {
+    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE status IN ('pending', 'in_progress') AND expires_at_ms <= ?", nowMs).toArray();
+  }
+
+  /** When the next open job expires, or null with none open. */
+  nextExpiryMs(): number | null {
+    return this.sql
+      .exec<{ next: number | null }>("SELECT MIN(expires_at_ms) AS next FROM jobs WHERE status IN ('pending', 'in_progress')")
+      .one().next;
+  }
+
+  // ---------------------------------------------------------------- account writes
+
+  insertAccount(init: AccountInit, createdAt: string): void {
+    this.sql.exec(
+      `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
+         cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
+         overdraft, unpriced_calls, tpm_limit)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)`,
+      init.teamId,
+      init.organizationId,
+      init.budgetMode,
+      init.creditsPerDollar,
+      init.tokensPerCredit,
+      init.costMarkupPercentage,
+      init.jobTtlSeconds,
+      init.rateLimitPerMinute,
+      createdAt,
+      init.overdraft ?? "none",
+      init.unpricedCalls ?? "refuse",
+      init.tpmLimit ?? null,
+    );
+  }
+
+  setStatus(status: TeamStatus): void {
+    this.sql.exec("UPDATE account SET status = ? WHERE id = 1", status);
+  }
+
+  updateSettings(acct: AccountRow): void {
+    this.sql.exec(
+      `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ? WHERE id = 1`,
+      acct.budget_mode,
+      acct.credits_per_dollar,
+      acct.tokens_per_credit,
+      acct.cost_markup_percentage,
+      acct.job_ttl_seconds,
+      acct.rate_limit_per_minute,
+      acct.overdraft,
+      acct.unpriced_calls,
+      acct.tpm_limit,
+    );
+  }
+
+  setOpenJobsHold(totalMicro: number): void {
+    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", totalMicro);
+  }
+
+  addToOpenJobsHold(deltaMicro: number): void {
+    this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1", deltaMicro);
+  }
+
+  /** Erases every table (the team is being deleted); `migrate` makes empty ones again. */
+  async eraseAll(): Promise<void> {
+    await this.storage.deleteAll();
+  }
+
+  /**
+   * Writes one ledger row and applies it to the account, in the caller's transaction.
+   * Every change of credits goes through here, so the ledger always explains the balance.
+   */
+  appendLedger(kind: LedgerEntry["kind"], change: CreditChange, jobId: string | null, reason: string): LedgerEntry {
+    const acct = this.account()!;
+    const before = acct.credits_allocated - acct.credits_used;
+    const amount = (change.allocated ?? 0) - (change.used ?? 0);
+    const entry: LedgerEntry = {
+      transaction_id: crypto.randomUUID(),
+      team_id: acct.team_id,
+      kind,
+      amount,
+      reserved_change: change.reserved ?? 0,
+      held_change_micro: change.heldMicro ?? 0,
+      balance_before: before,
+      balance_after: before + amount,
+      job_id: jobId,
+      reason,
+      created_at: isoNow(),
+    };
+    this.sql.exec(
+      `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
+         credits_reserved = credits_reserved + ?, call_holds_micro = call_holds_micro + ? WHERE id = 1`,
+      change.allocated ?? 0,
+      change.used ?? 0,
+      change.reserved ?? 0,
+      change.heldMicro ?? 0,
+    );
+    this.sql.exec(
+      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
+         reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      entry.transaction_id,
+      kind,
+      entry.amount,
+      entry.reserved_change,
+      entry.held_change_micro,
+      entry.balance_before,
+      entry.balance_after,
+      jobId,
+      reason,
+      entry.created_at,
+    );
+    return entry;
+  }
+
+  /** Adds to the usage aggregates of a job type, on the day the job was created (usage-store.ts). */
+  bumpUsage(createdAt: string, jobType: string, delta: Partial<Record<keyof UsageRow, number>>): void {
+    bumpDailyUsage(this.sql, createdAt, jobType, delta);
+  }
+
+  /** Adds a recorded call to its day's per-group and per-model aggregates. */
+  bumpModelUsage(createdAt: string, modelGroup: string, model: string | null, delta: Omit<ModelUsageRow, "calls">): void {
+    bumpModelUsage(this.sql, createdAt, modelGroup, model, delta);
+  }
+
+  // ---------------------------------------------------------------- job writes
+
+  insertJob(job: {
+    jobId: string;
+    jobType: string;
+    userId: string | null;
+    metadata: Record<string, unknown>;
+    createdAt: string;
+    expiresAt: string;
+    expiresAtMs: number;
+    reserved: number;
+    holdMicro: number;
+    owner: JobOwner;
+  }): void {
+    this.sql.exec(
+      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+      job.jobId,
+      job.jobType,
+      job.userId,
+      JSON.stringify(job.metadata),
+      job.createdAt,
+      job.expiresAt,
+      job.expiresAtMs,
+      job.reserved,
+      job.holdMicro,
+      job.owner,
+    );
+  }
+
+  /** The job is running, and has used these groups. */
+  markJobStarted(jobId: string, modelGroups: string[]): void {
+    this.sql.exec(
+      `UPDATE jobs SET status = 'in_progress', started_at = COALESCE(started_at, ?), model_groups_used = ? WHERE job_id = ?`,
+      isoNow(),
+      JSON.stringify(modelGroups),
+      jobId,
+    );
+  }
+
+  setJobHold(jobId: string, holdMicro: number): void {
+    this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
+  }
+
+  /** Stores a call and adds it to its job's totals. */
+  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
+    const succeeded = call.status === "success";
+    this.sql.exec(
+      `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
+         total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
+         created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      call.callId,
+      jobId,
+      call.modelGroup,
+      call.modelUsed,
+      JSON.stringify(call.attempts),
+      call.purpose,
+      call.status,
+      call.promptTokens,
+      call.completionTokens,
+      call.totalTokens,
+      call.providerCostNano,
+      clientCostNano,
+      call.costSource,
+      call.usageEstimated ? 1 : 0,
+      Math.round(call.latencyMs),
+      call.error,
+      call.upstreamError ?? null,
+      call.stream ? 1 : 0,
+      createdAt,
+    );
+    this.sql.exec(
+      `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,
+         prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
+         provider_cost_nano = provider_cost_nano + ?, client_cost_nano = client_cost_nano + ?,
+         latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1 WHERE job_id = ?`,
+      succeeded ? 1 : 0,
+      succeeded ? 0 : 1,
+      call.promptTokens,
+      call.completionTokens,
+      call.totalTokens,
+      call.providerCostNano ?? 0,
+      clientCostNano,
+      Math.round(call.latencyMs),
+      jobId,
+    );
+  }
+
+  addJobCharge(jobId: string, credits: number): void {
+    this.sql.exec("UPDATE jobs SET credits_charged = credits_charged + ? WHERE job_id = ?", credits, jobId);
+  }
+
+  /** Closes a job for good, keeping the summary that a repeated completion replays. */
+  closeJob(
+    jobId: string,
+    closed: {
+      status: CompletionStatus;
+      completedAt: string;
+      errorMessage: string | null;
+      metadata: Record<string, unknown>;
+      charge: number;
+      summary: unknown;
+    },
+  ): void {
+    this.sql.exec(
+      `UPDATE jobs SET status = ?, completed_at = ?, error_message = ?, metadata = ?, credit_applied = ?, credits_charged = ?,
+         hold_micro = calls_hold_micro, summary = ? WHERE job_id = ?`,
+      closed.status,
+      closed.completedAt,
+      closed.errorMessage,
+      JSON.stringify(closed.metadata),
+      closed.charge > 0 ? 1 : 0,
+      closed.charge,
+      JSON.stringify(closed.summary),
+      jobId,
+    );
+  }
+
+  expireJob(jobId: string, completedAt: string): void {
+    this.sql.exec(
+      `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion'
+       WHERE job_id = ?`,
+      completedAt,
+      jobId,
+    );
+  }
+
+  setJobMetadata(jobId: string, metadata: Record<string, unknown>): void {
+    this.sql.exec("UPDATE jobs SET metadata = ? WHERE job_id = ?", JSON.stringify(metadata), jobId);
+  }
+
+  markJobRefunded(jobId: string): void {
+    this.sql.exec("UPDATE jobs SET refunded = 1 WHERE job_id = ?", jobId);
+  }
+}

@@ -1,0 +1,107 @@
+import type { UsageSums } from "../../db/usage-records";
+import type { Overdraft, UnpricedCalls } from "../rules/holds";
+import type { BudgetMode } from "../rules/money";
+import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
+
+// The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
+
+export type AccountRow = {
+  team_id: string;
+  organization_id: string;
+  status: TeamStatus;
+  budget_mode: BudgetMode;
+  credits_per_dollar: number;
+  tokens_per_credit: number;
+  cost_markup_percentage: number;
+  job_ttl_seconds: number;
+  rate_limit_per_minute: number | null;
+  credits_allocated: number;
+  credits_used: number;
+  credits_reserved: number;
+  open_jobs_hold_micro: number;
+  created_at: string;
+  overdraft: Overdraft;
+  unpriced_calls: UnpricedCalls;
+  tpm_limit: number | null;
+  call_holds_micro: number;
+};
+
+export type JobRow = {
+  job_id: string;
+  job_type: string;
+  user_id: string | null;
+  status: JobStatus;
+  metadata: string;
+  error_message: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  expires_at: string;
+  expires_at_ms: number;
+  reserved: number;
+  hold_micro: number;
+  credit_applied: number;
+  credits_charged: number;
+  refunded: number;
+  model_groups_used: string;
+  total_calls: number;
+  successful_calls: number;
+  failed_calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  provider_cost_nano: number;
+  client_cost_nano: number;
+  latency_sum_ms: number;
+  latency_count: number;
+  summary: string | null;
+  owner: JobOwner;
+  calls_hold_micro: number;
+};
+
+export type CallHoldRow = {
+  call_id: string;
+  job_id: string;
+  hold_micro: number;
+  cap_nano: number | null;
+  prompt_tokens: number;
+  max_tokens: number;
+  created_at_ms: number;
+};
+
+export type CallRow = {
+  call_id: string;
+  model_group: string;
+  purpose: string | null;
+  status: "success" | "failed" | "aborted";
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_nano: number;
+  usage_estimated: number;
+  latency_ms: number;
+  error: string | null;
+  upstream_error: string | null;
+  /** JSON: the call's attempts, in order (CallRecord.attempts). */
+  attempts: string;
+  stream: number;
+  created_at: string;
+  /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */
+  model_used: string | null;
+  provider_cost_nano: number | null;
+};
+
+/** A period's usage totals: the same sums the team's object sends to D1 (db/usage-records.ts). */
+export type UsageRow = UsageSums;
+
+/** A model group's or a model's calls in a period. */
+export type ModelUsageRow = {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  client_cost_nano: number;
+  provider_cost_nano: number;
+};
+
+export type LedgerRow = Omit<LedgerEntry, "team_id">;
