@@ -53,7 +53,7 @@ async function expectConsistent(ledger: ReturnType<typeof env.TEAM_LEDGER.getByN
 
 describe("hard budgets, property", () => {
   it("any interleaving under overdraft none keeps the balance at or above zero and the ledger consistent", async () => {
-    await new Repository(env.DB).upsertPricing({ modelName: MODEL, ...PRICE });
+    await new Repository(env.DB).pricing.upsert({ modelName: MODEL, ...PRICE });
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), async (actions) => {
         const teamId = uid("prop-team");

@@ -518,7 +518,7 @@ export default {
           const res = await attemptModel(config, "gpt-4o-mini", body, crypto.randomUUID(), request.signal);
           if (res.ok) await res.response.json();
         },
-        d1_read: () => repo.listPricing(),
+        d1_read: () => repo.pricing.list(),
         timer_0: () => new Promise((resolve) => setTimeout(resolve, 0)),
       };
       const totals: Record<string, number> = {};

@@ -15,7 +15,7 @@ async function priceOf(repo: Repository, model: string, nowMs: number): Promise<
   const cached = cache.get(model);
   if (cached && nowMs - cached.readAtMs < PRICE_CACHE_MS) return cached.price;
   // A failing D1 throws (503): a call is never held at a price that could not be read.
-  const row = await repo.getPricing(model);
+  const row = await repo.pricing.get(model);
   const price = row ? { inputPerMillionUsd: row.inputPerMillionUsd, outputPerMillionUsd: row.outputPerMillionUsd } : null;
   cache.set(model, { price, readAtMs: nowMs });
   return price;

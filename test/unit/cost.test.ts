@@ -7,18 +7,20 @@ import type { PricingRow, Repository } from "../../src/db/repository";
 function pricingRepository(prices: Record<string, { input: number; output: number }>) {
   const lookups: string[] = [];
   const repo = {
-    async getPricing(model: string): Promise<PricingRow | undefined> {
-      lookups.push(model);
-      const price = prices[model];
-      if (!price) return undefined;
-      return { modelName: model, inputPerMillionUsd: price.input, outputPerMillionUsd: price.output } as PricingRow;
+    pricing: {
+      async get(model: string): Promise<PricingRow | undefined> {
+        lookups.push(model);
+        const price = prices[model];
+        if (!price) return undefined;
+        return { modelName: model, inputPerMillionUsd: price.input, outputPerMillionUsd: price.output } as PricingRow;
+      },
     },
   };
   return { repo: repo as unknown as Repository, lookups };
 }
 
 const brokenRepository = {
-  getPricing: () => Promise.reject(new Error("D1 is down")),
+  pricing: { get: () => Promise.reject(new Error("D1 is down")) },
 } as unknown as Repository;
 
 const usage = { promptTokens: 1_000, completionTokens: 500, totalTokens: 1_500 };

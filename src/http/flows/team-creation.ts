@@ -89,7 +89,7 @@ async function openLedger(c: AppContext, init: AccountInit, operation: { id: str
   } catch (error) {
     await c
       .get("repo")
-      .deleteTeam(init.teamId)
+      .teams.delete(init.teamId)
       .catch((e) => log("error", "could not undo team creation", { team_id: init.teamId, error: String(e) }));
     throw error;
   }
@@ -98,8 +98,8 @@ async function openLedger(c: AppContext, init: AccountInit, operation: { id: str
 export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const repo = c.get("repo");
   const [organization, missingGroups, webhooks] = await Promise.all([
-    repo.getOrganization(body.organization_id),
-    repo.missingModelGroups(body.model_groups),
+    repo.organizations.get(body.organization_id),
+    repo.modelGroups.missing(body.model_groups),
     organizationWebhookFor(c, body.organization_id),
   ]);
   if (!organization) throw apiError(404, `Organization '${body.organization_id}' not found`);
@@ -110,7 +110,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const keyHash = await hashVirtualKey(pepper(c), key);
   const init = { ...accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups)), webhooks };
   try {
-    await repo.createTeam({
+    await repo.teams.create({
       teamId: body.team_id,
       organizationId: body.organization_id,
       teamAlias: body.team_alias ?? null,

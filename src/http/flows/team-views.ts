@@ -25,7 +25,7 @@ export function withBalance(team: TeamWithGroups, balance: Balance) {
 }
 
 export async function loadTeam(c: AppContext, teamId: string): Promise<TeamWithGroups> {
-  const team = await c.get("repo").getTeam(teamId);
+  const team = await c.get("repo").teams.get(teamId);
   if (!team) throw apiError(404, `Team '${teamId}' not found`);
   return team;
 }

@@ -40,7 +40,7 @@ export async function guardAdmin(c: AppContext, identity: AdminIdentity, permiss
   const scope = identity.organizationId;
   const teamId = namedTeam(c);
   if (teamId !== undefined && (scope !== null || lookUpTeam)) {
-    const organization = await c.get("repo").organizationOfTeam(teamId);
+    const organization = await c.get("repo").teams.organizationOf(teamId);
     c.set("teamOrganization", organization);
     if (scope !== null && organization !== scope) throw apiError(404, `Team '${teamId}' not found`);
   }

@@ -72,7 +72,7 @@ adminKeyRoutes.openapi(
     const body = c.req.valid("json");
     const repo = c.get("repo");
     const organizationId = body.organization_id ?? null;
-    if (organizationId !== null && !(await repo.getOrganization(organizationId))) {
+    if (organizationId !== null && !(await repo.organizations.get(organizationId))) {
       throw apiError(404, `Organization '${organizationId}' not found`);
     }
     const { key, prefix } = generateAdminKey();

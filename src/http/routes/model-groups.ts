@@ -85,7 +85,7 @@ modelGroupRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     try {
-      const group = await c.get("repo").createModelGroup({
+      const group = await c.get("repo").modelGroups.create({
         groupName: body.group_name,
         displayName: body.display_name ?? body.group_name,
         description: body.description ?? null,
@@ -118,7 +118,7 @@ modelGroupRoutes.openapi(
     const groups = await c
       .get("repo")
       .replica()
-      .listModelGroups(limit + 1, offset);
+      .modelGroups.list(limit + 1, offset);
     return c.json({ model_groups: groups.slice(0, limit).map(present), limit, offset, has_more: groups.length > limit }, 200);
   },
 );
@@ -136,7 +136,7 @@ modelGroupRoutes.openapi(
   }),
   async (c) => {
     const { group_name } = c.req.valid("param");
-    const group = await c.get("repo").getModelGroup(group_name);
+    const group = await c.get("repo").modelGroups.get(group_name);
     if (!group) throw apiError(404, `Model group '${group_name}' not found`);
     return c.json(present(group), 200);
   },
@@ -161,10 +161,10 @@ modelGroupRoutes.openapi(
     const body = c.req.valid("json");
     const models = Array.isArray(body) ? body : body.models;
     const repo = c.get("repo");
-    if (!(await repo.replaceModelGroupModels(group_name, toModels(models)))) {
+    if (!(await repo.modelGroups.replaceModels(group_name, toModels(models)))) {
       throw apiError(404, `Model group '${group_name}' not found`);
     }
-    const group = await repo.getModelGroup(group_name);
+    const group = await repo.modelGroups.get(group_name);
     if (!group) throw apiError(404, `Model group '${group_name}' not found`);
     // Each team's object holds the models of its groups: every team assigned this one gets the new list.
     const change = { groupModels: { name: group_name, models: group.models.map((m) => m.modelName) } };
@@ -189,7 +189,7 @@ modelGroupRoutes.openapi(
   }),
   async (c) => {
     const { group_name } = c.req.valid("param");
-    const outcome = await c.get("repo").deleteModelGroup(group_name);
+    const outcome = await c.get("repo").modelGroups.delete(group_name);
     if (outcome === "missing") throw apiError(404, `Model group '${group_name}' not found`);
     if (outcome !== "deleted") {
       throw apiError(400, `Model group '${group_name}' is assigned to ${outcome.inUseBy} team(s); remove it from them first`);

@@ -233,7 +233,7 @@ openAIRoutes.openapi(
     responses: { 200: jsonResponse(OpenAIModelList, "The model groups the team may use"), ...openAIErrorResponses },
   }),
   async (c) => {
-    const team = await c.get("repo").getTeam(teamOf(c.get("principal")));
+    const team = await c.get("repo").teams.get(teamOf(c.get("principal")));
     const created = team ? Math.floor(Date.parse(team.createdAt) / 1000) : 0;
     const data = (team?.modelGroups ?? []).map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
     return c.json({ object: "list" as const, data }, 200);

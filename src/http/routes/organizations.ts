@@ -56,7 +56,7 @@ organizationRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     try {
-      const created = await c.get("repo").createOrganization({
+      const created = await c.get("repo").organizations.create({
         organizationId: body.organization_id,
         name: body.name,
         metadata: body.metadata,
@@ -88,13 +88,13 @@ organizationRoutes.openapi(
     const scope = scopedOrganization(c);
     if (scope !== null) {
       // A key scoped to an organization sees that one only.
-      const own = offset === 0 ? await c.get("repo").getOrganization(scope) : undefined;
+      const own = offset === 0 ? await c.get("repo").organizations.get(scope) : undefined;
       return c.json({ organizations: own && limit > 0 ? [present(own)] : [], limit, offset, has_more: false }, 200);
     }
     const rows = await c
       .get("repo")
       .replica()
-      .listOrganizations(limit + 1, offset);
+      .organizations.list(limit + 1, offset);
     return c.json({ organizations: rows.slice(0, limit).map(present), limit, offset, has_more: rows.length > limit }, 200);
   },
 );
@@ -112,7 +112,7 @@ organizationRoutes.openapi(
   }),
   async (c) => {
     const { organization_id } = c.req.valid("param");
-    const org = await c.get("repo").getOrganization(organization_id);
+    const org = await c.get("repo").organizations.get(organization_id);
     if (!org) throw apiError(404, `Organization '${organization_id}' not found`);
     return c.json(present(org), 200);
   },

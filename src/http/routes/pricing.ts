@@ -48,7 +48,7 @@ pricingRoutes.openapi(
     middleware: [requireAdmin("pricing.read")] as const,
     responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...errorResponses(401, 403, 503) },
   }),
-  async (c) => c.json({ prices: (await c.get("repo").replica().listPricing()).map(present) }, 200),
+  async (c) => c.json({ prices: (await c.get("repo").replica().pricing.list()).map(present) }, 200),
 );
 
 pricingRoutes.openapi(
@@ -65,7 +65,7 @@ pricingRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     forgetPrices();
-    const saved = await c.get("repo").upsertPricing({
+    const saved = await c.get("repo").pricing.upsert({
       modelName: body.model_name,
       inputPerMillionUsd: body.input_per_million_usd,
       outputPerMillionUsd: body.output_per_million_usd,
@@ -91,7 +91,7 @@ pricingRoutes.openapi(
   async (c) => {
     const { model_name } = c.req.valid("param");
     forgetPrices();
-    if (!(await c.get("repo").deletePricing(model_name))) throw apiError(404, `No price for model '${model_name}'`);
+    if (!(await c.get("repo").pricing.delete(model_name))) throw apiError(404, `No price for model '${model_name}'`);
     return c.json({ model_name, message: `Price for '${model_name}' removed` }, 200);
   },
 );

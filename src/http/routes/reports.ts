@@ -134,7 +134,7 @@ organizationUsageRoutes.openapi(
     const { organization_id } = c.req.valid("param");
     const { period = currentMonth(), format } = c.req.valid("query");
     const repo = c.get("repo");
-    if (!(await repo.getOrganization(organization_id))) throw apiError(404, `Organization '${organization_id}' not found`);
+    if (!(await repo.organizations.get(organization_id))) throw apiError(404, `Organization '${organization_id}' not found`);
     const rows = await repo.usage.organizationUsage(organization_id, period);
     const report = organizationUsageOf(organization_id, period, rows);
     if (!wantsCsv(c, format)) return c.json(report, 200);

@@ -76,7 +76,7 @@ teamRoutes.openapi(
     const rows = await c
       .get("repo")
       .replica()
-      .listTeams(organization_id, limit + 1, offset);
+      .teams.list(organization_id, limit + 1, offset);
     return c.json({ teams: rows.slice(0, limit).map(presentTeam), limit, offset, has_more: rows.length > limit }, 200);
   },
 );
@@ -119,9 +119,9 @@ teamRoutes.openapi(
     const body = c.req.valid("json");
     const groups = Array.isArray(body) ? body : body.model_groups;
     const repo = c.get("repo");
-    const missing = await repo.missingModelGroups(groups);
+    const missing = await repo.modelGroups.missing(groups);
     if (missing.length > 0) throw apiError(404, `Model group '${missing[0]}' not found`);
-    if (!(await repo.replaceTeamModelGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
+    if (!(await repo.teams.replaceGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
     await pushAccess(c.env, team_id, { groups: await repo.access.groupsWithModels(groups) });
     return c.json(presentTeam(await loadTeam(c, team_id)), 200);
   },
@@ -144,7 +144,7 @@ teamRoutes.openapi(
     const repo = c.get("repo");
     await loadTeam(c, team_id);
     if (body.team_alias !== undefined || body.metadata !== undefined) {
-      await repo.updateTeam(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
+      await repo.teams.update(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
     }
     const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
     return c.json(withBalance(await loadTeam(c, team_id), balance), 200);
@@ -155,7 +155,7 @@ async function changeStatus(c: AppContext, teamId: string, status: TeamStatus, v
   await loadTeam(c, teamId);
   // The ledger decides (atomically with credit operations); D1 keeps a copy for listings.
   await onLedger(c.env, teamId, "setStatus", status);
-  await c.get("repo").updateTeam(teamId, { status });
+  await c.get("repo").teams.update(teamId, { status });
   return c.json({ team_id: teamId, status, message: `Team '${teamId}' ${verb}` }, 200);
 }
 
@@ -198,7 +198,7 @@ teamRoutes.openapi(
     const { grace_seconds } = RotateKey.parse((c.req.valid("json") as z.infer<typeof RotateKey> | undefined) ?? {});
     const { key, prefix } = generateVirtualKey();
     const keyHash = await hashVirtualKey(pepper(c), key);
-    const rotated = await c.get("repo").rotateTeamKey(team_id, { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix }, grace_seconds);
+    const rotated = await c.get("repo").teams.rotateKey(team_id, { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix }, grace_seconds);
     if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
     // The team's object decides: the old keys stop there, at once or after the grace period.
     await pushAccess(c.env, team_id, { rotate: { keyHash, graceSeconds: grace_seconds } });
@@ -236,7 +236,7 @@ teamRoutes.openapi(
     // the erasure cannot hit a new team's ledger. If the D1 delete then fails, deleting again
     // finishes the job (erasing an erased ledger changes nothing).
     await onLedger(c.env, team_id, "closeAccount");
-    if (!(await c.get("repo").deleteTeam(team_id))) throw apiError(404, `Team '${team_id}' not found`);
+    if (!(await c.get("repo").teams.delete(team_id))) throw apiError(404, `Team '${team_id}' not found`);
     return c.json({ team_id, message: `Team '${team_id}' deleted` }, 200);
   },
 );

@@ -88,7 +88,7 @@ function webhookRoutesFor(scope: WebhookScope) {
   /** 404 unless the owner exists; the teams a change reaches. */
   const teamsReached = async (c: AppContext, ownerId: string) => {
     if (isTeam) return [(await loadTeam(c, ownerId)).teamId];
-    if (!(await c.get("repo").getOrganization(ownerId))) throw apiError(404, `Organization '${ownerId}' not found`);
+    if (!(await c.get("repo").organizations.get(ownerId))) throw apiError(404, `Organization '${ownerId}' not found`);
     return c.get("repo").webhooks.teamsOf(ownerId);
   };
   const existing = async (c: AppContext, ownerId: string) => {

@@ -1,0 +1,114 @@
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { type GroupModel, sortModels } from "./access-records";
+import { runQuery } from "./query";
+import type * as schema from "./schema";
+import { modelGroupModels, modelGroups, teamModelGroups } from "./schema";
+
+// Model groups as D1 keeps them: a named, prioritized list of models (lower priority first).
+// The team objects get a group's models pushed on every change (access-records.ts, http/flows/access-push.ts).
+
+export type ModelGroupRow = typeof modelGroups.$inferSelect;
+export type ModelGroupWithModels = ModelGroupRow & { models: GroupModel[] };
+
+export class ModelGroupRecords {
+  // Conditional multi-row replacements are written as plain D1 statements (still bound
+  // parameters, still one atomic batch): drizzle's batch does not take raw `sql` statements.
+  constructor(
+    private readonly db: DrizzleD1Database<typeof schema>,
+    private readonly d1: D1Database,
+  ) {}
+
+  create(group: {
+    groupName: string;
+    displayName: string;
+    description: string | null;
+    models: GroupModel[];
+  }): Promise<ModelGroupWithModels> {
+    const now = new Date().toISOString();
+    return runQuery("createModelGroup", async () => {
+      const { models, ...row } = group;
+      await this.db.batch([
+        this.db.insert(modelGroups).values({ ...row, status: "active", createdAt: now, updatedAt: now }),
+        ...models.map((m) => this.db.insert(modelGroupModels).values({ groupName: group.groupName, ...m })),
+      ]);
+      return { ...row, status: "active", createdAt: now, updatedAt: now, models: sortModels(models) };
+    });
+  }
+
+  async get(groupName: string): Promise<ModelGroupWithModels | undefined> {
+    const [group] = await this.listWhere(eq(modelGroups.groupName, groupName), 1, 0);
+    return group;
+  }
+
+  list(limit: number, offset: number): Promise<ModelGroupWithModels[]> {
+    return this.listWhere(undefined, limit, offset);
+  }
+
+  private listWhere(where: ReturnType<typeof eq> | undefined, limit: number, offset: number): Promise<ModelGroupWithModels[]> {
+    return runQuery("listModelGroups", async () => {
+      const groups = await this.db.select().from(modelGroups).where(where).orderBy(asc(modelGroups.groupName)).limit(limit).offset(offset);
+      if (groups.length === 0) return [];
+      const models = await this.db
+        .select()
+        .from(modelGroupModels)
+        .where(
+          inArray(
+            modelGroupModels.groupName,
+            groups.map((g) => g.groupName),
+          ),
+        );
+      return groups.map((g) => ({
+        ...g,
+        models: sortModels(models.filter((m) => m.groupName === g.groupName)),
+      }));
+    });
+  }
+
+  /** Replaces a group's model list atomically. Returns false when the group does not exist. */
+  replaceModels(groupName: string, models: GroupModel[]): Promise<boolean> {
+    return runQuery("replaceModelGroupModels", async () => {
+      const [updated] = await this.d1.batch([
+        this.d1.prepare("UPDATE model_groups SET updated_at = ? WHERE group_name = ?").bind(new Date().toISOString(), groupName),
+        this.d1.prepare("DELETE FROM model_group_models WHERE group_name = ?").bind(groupName),
+        // Each insert applies only when the group exists, so a missing group changes nothing.
+        ...models.map((m) =>
+          this.d1
+            .prepare(
+              `INSERT INTO model_group_models (group_name, model_name, priority)
+               SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM model_groups WHERE group_name = ?1)`,
+            )
+            .bind(groupName, m.modelName, m.priority),
+        ),
+      ]);
+      return (updated.meta.changes ?? 0) > 0;
+    });
+  }
+
+  /** Deletes a group unless a team uses it. */
+  delete(groupName: string): Promise<"deleted" | "missing" | { inUseBy: number }> {
+    return runQuery("deleteModelGroup", async () => {
+      const [[usage], deleted] = await this.db.batch([
+        this.db.select({ n: count() }).from(teamModelGroups).where(eq(teamModelGroups.groupName, groupName)),
+        this.db
+          .delete(modelGroups)
+          .where(
+            and(eq(modelGroups.groupName, groupName), sql`NOT EXISTS (SELECT 1 FROM team_model_groups WHERE group_name = ${groupName})`),
+          )
+          .returning({ groupName: modelGroups.groupName }),
+      ]);
+      if (deleted.length > 0) return "deleted";
+      return usage.n > 0 ? { inUseBy: usage.n } : "missing";
+    });
+  }
+
+  /** The names among `names` that are not model groups. */
+  missing(names: string[]): Promise<string[]> {
+    if (names.length === 0) return Promise.resolve([]);
+    return runQuery("missingModelGroups", async () => {
+      const found = await this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names));
+      const existing = new Set(found.map((f) => f.name));
+      return names.filter((n) => !existing.has(n));
+    });
+  }
+}

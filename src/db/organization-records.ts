@@ -1,0 +1,36 @@
+import { asc, eq } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { runQuery } from "./query";
+import type * as schema from "./schema";
+import { organizations } from "./schema";
+
+// Organizations as D1 keeps them: an id chosen by the operator, a name and free metadata.
+
+export type OrganizationRow = typeof organizations.$inferSelect;
+
+export class OrganizationRecords {
+  constructor(private readonly db: DrizzleD1Database<typeof schema>) {}
+
+  create(row: { organizationId: string; name: string; metadata: Record<string, unknown> }): Promise<OrganizationRow> {
+    const now = new Date().toISOString();
+    return runQuery("createOrganization", async () => {
+      const [created] = await this.db
+        .insert(organizations)
+        .values({ ...row, status: "active", createdAt: now, updatedAt: now })
+        .returning();
+      return created;
+    });
+  }
+
+  get(organizationId: string): Promise<OrganizationRow | undefined> {
+    return runQuery("getOrganization", () =>
+      this.db.query.organizations.findFirst({ where: eq(organizations.organizationId, organizationId) }),
+    );
+  }
+
+  list(limit: number, offset: number): Promise<OrganizationRow[]> {
+    return runQuery("listOrganizations", () =>
+      this.db.select().from(organizations).orderBy(asc(organizations.organizationId)).limit(limit).offset(offset),
+    );
+  }
+}

@@ -1,0 +1,172 @@
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { runQuery } from "./query";
+import type * as schema from "./schema";
+import { apiKeys, teamModelGroups, teams } from "./schema";
+
+// Teams and their keys as D1 keeps them: the team row, its model groups, and its keys (only as
+// keyed hashes). Money is not here: it lives in each team's object (src/ledger/).
+
+export type TeamRow = typeof teams.$inferSelect;
+export type TeamWithGroups = TeamRow & { modelGroups: string[]; keyPrefix: string | null };
+type NewKey = { keyId: string; keyHash: string; keyPrefix: string };
+
+export class TeamRecords {
+  /** `ownedElsewhere`: the statements that delete a team's rows kept by other records (idempotency, webhooks, usage). */
+  constructor(
+    private readonly db: DrizzleD1Database<typeof schema>,
+    private readonly d1: D1Database,
+    private readonly ownedElsewhere: (teamId: string) => BatchItem<"sqlite">[],
+  ) {}
+
+  create(team: {
+    teamId: string;
+    organizationId: string;
+    teamAlias: string | null;
+    metadata: Record<string, unknown>;
+    modelGroups: string[];
+    key: NewKey;
+  }): Promise<void> {
+    const now = new Date().toISOString();
+    return runQuery("createTeam", async () => {
+      await this.db.batch([
+        this.db.insert(teams).values({
+          teamId: team.teamId,
+          organizationId: team.organizationId,
+          teamAlias: team.teamAlias,
+          metadata: team.metadata,
+          status: "active",
+          createdAt: now,
+          updatedAt: now,
+        }),
+        ...team.modelGroups.map((groupName) => this.db.insert(teamModelGroups).values({ teamId: team.teamId, groupName, assignedAt: now })),
+        this.db.insert(apiKeys).values({ ...team.key, teamId: team.teamId, createdAt: now }),
+      ]);
+    });
+  }
+
+  /** The organization a team belongs to (null when there is no such team): what an org-scoped admin key is checked against. */
+  organizationOf(teamId: string): Promise<string | null> {
+    return runQuery("organizationOfTeam", async () => {
+      const [row] = await this.db.select({ organizationId: teams.organizationId }).from(teams).where(eq(teams.teamId, teamId));
+      return row?.organizationId ?? null;
+    });
+  }
+
+  get(teamId: string): Promise<TeamWithGroups | undefined> {
+    return runQuery("getTeam", async () => {
+      const [rows, groups, keys] = await this.db.batch([
+        this.db.select().from(teams).where(eq(teams.teamId, teamId)),
+        this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+        this.db
+          .select({ keyPrefix: apiKeys.keyPrefix })
+          .from(apiKeys)
+          .where(and(eq(apiKeys.teamId, teamId), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+      ]);
+      if (rows.length === 0) return undefined;
+      return { ...rows[0], modelGroups: groups.map((g) => g.groupName).sort(), keyPrefix: keys[0]?.keyPrefix ?? null };
+    });
+  }
+
+  list(organizationId: string | undefined, limit: number, offset: number): Promise<TeamWithGroups[]> {
+    return runQuery("listTeams", async () => {
+      const rows = await this.db
+        .select()
+        .from(teams)
+        .where(organizationId === undefined ? undefined : eq(teams.organizationId, organizationId))
+        .orderBy(asc(teams.teamId))
+        .limit(limit)
+        .offset(offset);
+      if (rows.length === 0) return [];
+      const ids = rows.map((t) => t.teamId);
+      const [groups, keys] = await this.db.batch([
+        this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids)),
+        this.db
+          .select({ teamId: apiKeys.teamId, keyPrefix: apiKeys.keyPrefix })
+          .from(apiKeys)
+          .where(and(inArray(apiKeys.teamId, ids), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+      ]);
+      return rows.map((t) => ({
+        ...t,
+        modelGroups: groups
+          .filter((g) => g.teamId === t.teamId)
+          .map((g) => g.groupName)
+          .sort(),
+        keyPrefix: keys.find((k) => k.teamId === t.teamId)?.keyPrefix ?? null,
+      }));
+    });
+  }
+
+  /** Replaces a team's groups. Returns false when the team does not exist. */
+  replaceGroups(teamId: string, groupNames: string[]): Promise<boolean> {
+    const now = new Date().toISOString();
+    return runQuery("replaceTeamModelGroups", async () => {
+      const [updated] = await this.d1.batch([
+        this.d1.prepare("UPDATE teams SET updated_at = ? WHERE team_id = ?").bind(now, teamId),
+        this.d1.prepare("DELETE FROM team_model_groups WHERE team_id = ?").bind(teamId),
+        ...groupNames.map((groupName) =>
+          this.d1
+            .prepare(
+              `INSERT INTO team_model_groups (team_id, group_name, assigned_at)
+               SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?1)`,
+            )
+            .bind(teamId, groupName, now),
+        ),
+      ]);
+      return (updated.meta.changes ?? 0) > 0;
+    });
+  }
+
+  update(teamId: string, changes: { teamAlias?: string | null; metadata?: Record<string, unknown>; status?: string }): Promise<boolean> {
+    return runQuery("updateTeam", async () => {
+      const updated = await this.db
+        .update(teams)
+        .set({ ...changes, updatedAt: new Date().toISOString() })
+        .where(eq(teams.teamId, teamId))
+        .returning({ teamId: teams.teamId });
+      return updated.length > 0;
+    });
+  }
+
+  delete(teamId: string): Promise<boolean> {
+    return runQuery("deleteTeam", async () => {
+      const [, , deleted] = await this.db.batch([
+        this.db.delete(apiKeys).where(eq(apiKeys.teamId, teamId)),
+        this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
+        this.db.delete(teams).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
+        ...this.ownedElsewhere(teamId),
+      ]);
+      return deleted.length > 0;
+    });
+  }
+
+  /**
+   * Issues a new key for a team. Old keys stop at once, or keep working for `graceSeconds`.
+   * Returns false when the team does not exist (and then nothing is written).
+   */
+  rotateKey(teamId: string, key: NewKey, graceSeconds: number): Promise<boolean> {
+    const now = new Date();
+    const nowIso = now.toISOString();
+    const retireOld: { expiresAt?: string; revokedAt?: string } =
+      graceSeconds > 0 ? { expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString() } : { revokedAt: nowIso };
+    return runQuery("rotateTeamKey", async () => {
+      const [, inserted] = await this.d1.batch([
+        this.d1
+          .prepare(
+            `UPDATE api_keys SET revoked_at = COALESCE(?2, revoked_at),
+               expires_at = CASE WHEN ?3 IS NOT NULL AND (expires_at IS NULL OR expires_at > ?3) THEN ?3 ELSE expires_at END
+             WHERE team_id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?4)`,
+          )
+          .bind(teamId, retireOld.revokedAt ?? null, retireOld.expiresAt ?? null, nowIso),
+        this.d1
+          .prepare(
+            `INSERT INTO api_keys (key_id, team_id, key_hash, key_prefix, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?2)`,
+          )
+          .bind(key.keyId, teamId, key.keyHash, key.keyPrefix, nowIso),
+      ]);
+      return (inserted.meta.changes ?? 0) > 0;
+    });
+  }
+}
