@@ -8,12 +8,12 @@ import { onLedger, tryLedger } from "../../ledger/client";
 import type { Operation } from "../../ledger/store/operation-log";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../../ledger/types";
 import { log } from "../../log";
+import type { CreateAndCallBody } from "../../schemas/jobs";
 import { type CallBody, callBudgetOf, callInputOf, groupOf } from "../calls";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
 import { operationId } from "../middleware/idempotency";
-import type { CreateAndCallBody } from "../schemas/jobs";
 
 // A one-request job (create-and-call, plain or streamed): the job is opened, its one call
 // made, and the job closed, all in one request. Money still moves only in the team's ledger.

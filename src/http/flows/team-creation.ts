@@ -4,12 +4,12 @@ import { onLedger, tryLedger } from "../../ledger/client";
 import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
 import type { AccountInit, Balance } from "../../ledger/types";
 import { log } from "../../log";
+import { type CreateTeam, DEFAULT_JOB_TTL_SECONDS } from "../../schemas/teams";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
 import type { AppContext } from "../context";
 import { apiError } from "../errors";
 import { operationId } from "../middleware/idempotency";
-import { type CreateTeam, DEFAULT_JOB_TTL_SECONDS } from "../schemas/teams";
 import { loadTeam, pepper, withBalance } from "./team-views";
 import { organizationWebhookFor } from "./webhook-config";
 

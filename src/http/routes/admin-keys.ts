@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AdminKeyRow } from "../../db/admin-records";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
 import { permissionsOf, ROLES } from "../../security/admin-roles";
 import { generateAdminKey, hashVirtualKey } from "../../security/keys";
 import type { AppEnv } from "../context";
@@ -8,7 +9,6 @@ import { pepper } from "../flows/team-views";
 import { adminIdentity } from "../middleware/admin-guard";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 // Named admin keys (owner only, unscoped): created with a role and an optional organization

@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AuditRow } from "../../db/admin-records";
+import { ClientId, errorResponses, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, csvResponse, wantsCsv } from "../csv";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { AUDIT_RETENTION_DAYS } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
-import { ClientId, errorResponses, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 // Reading the audit log. There is no route that edits or deletes a row: the log is append-only,

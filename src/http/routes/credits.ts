@@ -1,14 +1,14 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
+import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../../schemas/common";
+import { TeamParam } from "../../schemas/params";
+import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../../schemas/teams";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, wantsCsv } from "../csv";
 import { transactionsCsv } from "../flows/transactions-csv";
 import { adminWrite } from "../middleware/audit";
 import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
-import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
-import { TeamParam } from "../schemas/params";
-import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
 import { validationHook } from "../validation";
 
 const AddCredits = z.object({

@@ -6,19 +6,6 @@ import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
 import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
-import { admitCall } from "../calls";
-import type { AppContext, AppEnv } from "../context";
-import { apiError } from "../errors";
-import {
-  closeAfterError,
-  closeJob,
-  earlierOneRequestAnswer,
-  newJobOf,
-  oneRequestAnswer,
-  startOneRequestJob,
-} from "../flows/one-request-job";
-import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../middleware/auth";
-import { idempotent, operationId } from "../middleware/idempotency";
 import {
   BUDGET_HEADERS,
   ClientId,
@@ -29,7 +16,7 @@ import {
   PageInfo,
   Pagination,
   security,
-} from "../schemas/common";
+} from "../../schemas/common";
 import {
   CallsPageQuery,
   CompleteJobBody,
@@ -45,8 +32,21 @@ import {
   JobSummary,
   LlmCallAnswer,
   LlmCallBody,
-} from "../schemas/jobs";
-import { JobParam, TeamParam } from "../schemas/params";
+} from "../../schemas/jobs";
+import { JobParam, TeamParam } from "../../schemas/params";
+import { admitCall } from "../calls";
+import type { AppContext, AppEnv } from "../context";
+import { apiError } from "../errors";
+import {
+  closeAfterError,
+  closeJob,
+  earlierOneRequestAnswer,
+  newJobOf,
+  oneRequestAnswer,
+  startOneRequestJob,
+} from "../flows/one-request-job";
+import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../middleware/auth";
+import { idempotent, operationId } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
 /** The team whose ledger holds a job: the key's team, or for the admin key the `team_id` query. */

@@ -1,12 +1,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccessToTeams } from "../flows/access-push";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 /** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */

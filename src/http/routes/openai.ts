@@ -5,6 +5,16 @@ import { runEmbedding } from "../../calls/dialects/openai-embeddings";
 import { type ChatCompletionResult, runChatCompletion } from "../../calls/pipeline";
 import { budgetMaxTokensHeader, runStreamCall } from "../../calls/stream-call";
 import type { CompletionSummary } from "../../ledger/types";
+import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
+import {
+  JobHeaders,
+  OpenAIChatBody,
+  OpenAIChatCompletion,
+  OpenAIEmbeddingBody,
+  OpenAIEmbeddingList,
+  OpenAIError,
+  OpenAIModelList,
+} from "../../schemas/openai";
 import { admitCall, type CallBody } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import {
@@ -17,16 +27,6 @@ import {
 } from "../flows/one-request-job";
 import { requireTeam, requireTeamCall, teamOf } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
-import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../schemas/common";
-import {
-  JobHeaders,
-  OpenAIChatBody,
-  OpenAIChatCompletion,
-  OpenAIEmbeddingBody,
-  OpenAIEmbeddingList,
-  OpenAIError,
-  OpenAIModelList,
-} from "../schemas/openai";
 import { validationHook } from "../validation";
 
 // The OpenAI-compatible surface: an OpenAI SDK pointed at `<gateway>/v1` with a team key gets

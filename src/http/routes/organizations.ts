@@ -1,13 +1,23 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
+import {
+  ClientId,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  Metadata,
+  PageInfo,
+  Pagination,
+  security,
+  Timestamp,
+} from "../../schemas/common";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { scopedOrganization } from "../middleware/admin-guard";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
-import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Organization = z

@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { forgetPrices } from "../../db/price-cache";
 import type { PricingRow } from "../../db/repository";
+import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../../schemas/common";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
-import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });

@@ -3,14 +3,14 @@ import { onLedger } from "../../ledger/client";
 import type { ModelUsage, UsageReport, UsageTotals } from "../../ledger/types";
 import { dashboardOf } from "../../reports/dashboard";
 import { type OrgUsageTotals, organizationUsageOf } from "../../reports/organization-usage";
+import { ClientId, errorResponses, security } from "../../schemas/common";
+import { TeamParam } from "../../schemas/params";
+import { Dashboard, MonthOrDayPeriod, MonthPeriod, OrganizationUsage, TeamUsage } from "../../schemas/reports";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, csvResponse, oneBatch, wantsCsv } from "../csv";
 import { apiError } from "../errors";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../middleware/auth";
-import { ClientId, errorResponses, security } from "../schemas/common";
-import { TeamParam } from "../schemas/params";
-import { Dashboard, MonthOrDayPeriod, MonthPeriod, OrganizationUsage, TeamUsage } from "../schemas/reports";
 import { validationHook } from "../validation";
 
 // Usage reports and the operator's dashboard. A team's usage is read from its own object; an

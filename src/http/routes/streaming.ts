@@ -1,13 +1,13 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { runStreamCall } from "../../calls/stream-call";
+import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
+import { CreateAndCallBody, LlmCallBody } from "../../schemas/jobs";
+import { JobParam } from "../../schemas/params";
 import { admitCall } from "../calls";
 import type { AppEnv } from "../context";
 import { closeAfterError, closeJob, oneRequestJobStatus, startOneRequestJob } from "../flows/one-request-job";
 import { requireTeamCall, teamOf } from "../middleware/auth";
 import { operationId } from "../middleware/idempotency";
-import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../schemas/common";
-import { CreateAndCallBody, LlmCallBody } from "../schemas/jobs";
-import { JobParam } from "../schemas/params";
 import { validationHook } from "../validation";
 
 // Streamed calls: in a job, and in a one-request job. Mounted beside jobRoutes under /api/jobs.

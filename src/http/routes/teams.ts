@@ -1,18 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
-import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
-import type { AppContext, AppEnv } from "../context";
-import { apiError } from "../errors";
-import { pushAccess } from "../flows/access-push";
-import { createTeamWithLedger } from "../flows/team-creation";
-import { loadTeam, pepper, presentTeam, withBalance } from "../flows/team-views";
-import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
-import { adminWrite } from "../middleware/audit";
-import { requireAdmin } from "../middleware/auth";
-import { idempotent, operationId } from "../middleware/idempotency";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../schemas/common";
-import { TeamParam } from "../schemas/params";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../../schemas/common";
+import { TeamParam } from "../../schemas/params";
 import {
   budgetSettingsOf,
   CreatedTeam,
@@ -24,7 +14,17 @@ import {
   Team,
   TeamWithBalance,
   UpdateTeam,
-} from "../schemas/teams";
+} from "../../schemas/teams";
+import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
+import type { AppContext, AppEnv } from "../context";
+import { apiError } from "../errors";
+import { pushAccess } from "../flows/access-push";
+import { createTeamWithLedger } from "../flows/team-creation";
+import { loadTeam, pepper, presentTeam, withBalance } from "../flows/team-views";
+import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
+import { adminWrite } from "../middleware/audit";
+import { requireAdmin } from "../middleware/auth";
+import { idempotent, operationId } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
 export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

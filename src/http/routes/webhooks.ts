@@ -1,5 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
+import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
+import { TeamParam } from "../../schemas/params";
 import { WEBHOOK_EVENTS, type WebhookScope } from "../../webhooks/events";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -7,8 +9,6 @@ import { loadTeam } from "../flows/team-views";
 import { checkWebhookUrl, presentWebhook, pushWebhook, saveWebhook, type WebhookInput } from "../flows/webhook-config";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
-import { TeamParam } from "../schemas/params";
 import { validationHook } from "../validation";
 
 // Signed webhooks (README "Webhooks"): a team's own, and an organization's for all its teams.

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
-import { TERMINAL_JOB_STATUSES } from "../../ledger/types";
+import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../ledger/rules/views";
+import { TERMINAL_JOB_STATUSES } from "../ledger/types";
 import { ClientId, Metadata, Timestamp } from "./common";
 
 const JsonObject = z.record(z.string(), z.unknown());

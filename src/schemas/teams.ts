@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../../ledger/rules/holds";
-import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
+import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
+import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
 import { ClientId, Metadata, Timestamp } from "./common";
 
 export const MAX_CREDITS = 1_000_000_000;
