@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { chatStreamFormat } from "../src/calls/dialects/chat-completions";
 import { MAX_SSE_EVENT_CHARS, meterStream } from "../src/calls/stream/meter-stream";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import type { CallRecord } from "../src/ledger/types";
@@ -76,7 +77,7 @@ describe("bounded memory per request", () => {
 
   it("the meter holds no more than one event's cap when the upstream never sends a line end", async () => {
     const encoder = new TextEncoder();
-    const meter = meterStream({ modelGroup: "g", callId: "call-1", cleanMessage: (s) => s });
+    const meter = meterStream({ format: chatStreamFormat({ modelGroup: "g", callId: "call-1" }), cleanMessage: (s) => s });
     const first = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "Hello" } }] })}\n\n`;
     let sent = 0;
     let cancelled = false;

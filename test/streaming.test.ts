@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { chatStreamFormat } from "../src/calls/dialects/chat-completions";
 import { meterStream, type StreamOutcome } from "../src/calls/stream/meter-stream";
 import { api, balance, createJob, createTeam, expectLedgerConsistent, json, parseSseBlock, type TestTeam, userMessage } from "./helpers";
 
@@ -429,7 +430,10 @@ describe("meterStream, on its own", () => {
   const encoder = new TextEncoder();
 
   async function meter(pieces: string[], options: { cancelAfter?: number } = {}) {
-    const m = meterStream({ modelGroup: "support-fast", callId: "call-1", cleanMessage: (s) => s.replaceAll("secret-model", "<model>") });
+    const m = meterStream({
+      format: chatStreamFormat({ modelGroup: "support-fast", callId: "call-1" }),
+      cleanMessage: (s) => s.replaceAll("secret-model", "<model>"),
+    });
     const source = new ReadableStream<Uint8Array>({
       start(controller) {
         for (const p of pieces) controller.enqueue(encoder.encode(p));
@@ -465,7 +469,7 @@ describe("meterStream, on its own", () => {
     const bytes = encoder.encode(whole);
     // One byte at a time: every boundary is exercised, including inside "ü" and "\r\n".
     const { out, outcome } = await (async () => {
-      const m = meterStream({ modelGroup: "support-fast", callId: "call-1", cleanMessage: (s) => s });
+      const m = meterStream({ format: chatStreamFormat({ modelGroup: "support-fast", callId: "call-1" }), cleanMessage: (s) => s });
       const source = new ReadableStream<Uint8Array>({
         start(controller) {
           for (const b of bytes) controller.enqueue(new Uint8Array([b]));

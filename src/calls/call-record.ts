@@ -1,63 +1,25 @@
-import type { Repository } from "../db/repository";
+import { CallFailure } from "../errors";
 import { tryLedger } from "../ledger/client";
-import type { CallAdmission, CallRecord, CallStatus } from "../ledger/types";
+import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
-import { estimateTokens, type ProviderCost, providerCost, tokensForChars, type Usage } from "./cost";
+import type { AdmittedCall, CallContext } from "./call-context";
+import { providerCost, tokensForChars, type Usage } from "./cost";
 import type { Attempt } from "./upstream/litellm-client";
-import { buildUpstreamBody, type ChatParameters } from "./upstream/upstream-request";
 
-// One LLM call inside an admitted job, as the plain and the streamed call both see it: what it
-// was asked, what the upstream is sent, and the record the team's ledger keeps of it.
-
-/** The part of the Workers ExecutionContext a call needs: work that outlives the request. */
-export interface BackgroundWork {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
-/**
- * Hands `promise` to `waitUntil` and returns it: the caller still awaits it, but a client that
- * leaves meanwhile no longer cancels it (a call's record must not die with its request).
- */
-export function outliving<T>(work: BackgroundWork, promise: Promise<T>): Promise<T> {
-  work.waitUntil(promise.catch(() => {}));
-  return promise;
-}
-
-export interface CallInput {
-  teamId: string;
-  jobId: string;
-  /** Made before admission: the ledger keys the call's hold by it, and records the call under it. */
-  callId: string;
-  modelGroup: string;
-  models: string[];
-  params: ChatParameters;
-  purpose: string | null;
-  admission: CallAdmission;
-}
-
-/** The body sent to LiteLLM for a call (the model is set per attempt). */
-export function upstreamBodyFor(input: CallInput, callId: string, stream: boolean): Record<string, unknown> {
-  const attribution = {
-    teamId: input.teamId,
-    jobId: input.jobId,
-    jobType: input.admission.jobType,
-    purpose: input.purpose,
-    endUser: input.admission.userId,
-    callId,
-  };
-  return buildUpstreamBody(input.params, input.models[0] ?? "", attribution, stream);
-}
+// The record the team's ledger keeps of a call, however it was made and however it ended: what
+// it used and cost (as reported, or estimated), and the attempts it took.
 
 export type CallRecordFields = Partial<CallRecord> & { status: CallStatus };
+export type Recorder = (attempts: Attempt[], fields: CallRecordFields) => CallRecord;
 
 /** Builds a call's ledger record: nothing observed yet, then whatever the caller knows. */
-export function callRecorder(input: CallInput, callId: string, started: number, stream: boolean) {
-  return (attempts: Attempt[], fields: CallRecordFields): CallRecord => ({
-    callId,
-    modelGroup: input.modelGroup,
+export function callRecorder(call: AdmittedCall, started: number, stream: boolean): Recorder {
+  return (attempts, fields) => ({
+    callId: call.callId,
+    modelGroup: call.modelGroup,
     modelUsed: null,
     attempts,
-    purpose: input.purpose,
+    purpose: call.purpose,
     promptTokens: 0,
     completionTokens: 0,
     totalTokens: 0,
@@ -71,45 +33,54 @@ export function callRecorder(input: CallInput, callId: string, started: number, 
   });
 }
 
-/** A prompt's tokens, estimated (4 characters a token of its messages as JSON): what a hold counts, and what an unreported call is billed. */
-export function promptTokensEstimate(params: { messages?: unknown }): number {
-  return estimateTokens(JSON.stringify(params.messages ?? []));
-}
-
 /**
- * The usage the upstream reported or, when it reported none, an estimate from the prompt and
- * the number of characters the client got (so an unreported call is still billed).
+ * The usage LiteLLM reported or, when it reported none, an estimate from the prompt and the
+ * number of characters the client got (so an unreported call is still billed).
  */
 export function usageOrEstimate(
   reported: Usage | null,
-  params: ChatParameters,
+  promptTokens: number,
   deliveredChars: number,
 ): { usage: Usage; estimated: boolean } {
   if (reported !== null) return { usage: reported, estimated: false };
-  const promptTokens = promptTokensEstimate(params);
   const completionTokens = tokensForChars(deliveredChars);
   return { usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens }, estimated: true };
+}
+
+/** What was metered of a call: its usage (reported or estimated) and what the model that served it cost. */
+export interface Metered {
+  usage: Usage;
+  fields: Pick<CallRecord, "promptTokens" | "completionTokens" | "totalTokens" | "providerCostNano" | "costSource" | "usageEstimated">;
+}
+
+/** Meters a call: usage as reported or estimated, priced as LiteLLM said (`reportedUsd`) or by the pricing table. Never throws. */
+export async function meter(
+  ctx: CallContext,
+  model: string | null,
+  reading: { usage: Usage | null; deliveredChars: number; reportedUsd: number | null },
+  promptTokens: number,
+): Promise<Metered> {
+  const { usage, estimated } = usageOrEstimate(reading.usage, promptTokens, reading.deliveredChars);
+  const cost = await providerCost(ctx.prices, model, usage, reading.reportedUsd);
+  return {
+    usage,
+    fields: {
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      totalTokens: usage.totalTokens,
+      providerCostNano: cost.nano,
+      costSource: cost.source,
+      usageEstimated: estimated,
+    },
+  };
 }
 
 /**
  * The usage of a call that got no answer the client could use although a model had its prompt
  * (the client left, or the answer was over the size cap): the prompt, estimated and priced.
  */
-export async function promptOnlyFields(repo: Repository, input: CallInput, model: string | null) {
-  const { usage, estimated } = usageOrEstimate(null, input.params, 0);
-  return meteredFields(usage, await providerCost(repo, model, usage, null), estimated);
-}
-
-/** What a call record says about usage and cost, whichever way the call was made. */
-export function meteredFields(usage: Usage, cost: ProviderCost, usageEstimated: boolean) {
-  return {
-    promptTokens: usage.promptTokens,
-    completionTokens: usage.completionTokens,
-    totalTokens: usage.totalTokens,
-    providerCostNano: cost.nano,
-    costSource: cost.source,
-    usageEstimated,
-  };
+export async function promptOnly(ctx: CallContext, model: string | null, promptTokens: number): Promise<Metered["fields"]> {
+  return (await meter(ctx, model, { usage: null, deliveredChars: 0, reportedUsd: null }, promptTokens)).fields;
 }
 
 /** Pauses before each further try to record a call while the ledger is unreachable. */
@@ -120,24 +91,26 @@ const RECORD_RETRY_DELAYS_MS = [500, 2_000];
  * (at most 3, about 2.5 s apart in all) while the ledger is unreachable. A failure is logged,
  * not thrown: true when recorded.
  */
-export async function recordCallOrLog(env: Env, input: CallInput, call: CallRecord, tries = 1): Promise<boolean> {
+export async function recordCallOrLog(ctx: CallContext, call: AdmittedCall, record: CallRecord, tries = 1): Promise<boolean> {
+  const where = { team_id: call.teamId, job_id: call.jobId, call_id: record.callId };
   for (let attempt = 1; attempt <= tries; attempt++) {
     const pause = RECORD_RETRY_DELAYS_MS[attempt - 2];
     if (pause !== undefined) await new Promise((resolve) => setTimeout(resolve, pause));
     try {
-      const result = await tryLedger(env, input.teamId, "recordCall", input.jobId, call);
+      const result = await tryLedger(ctx.env, call.teamId, "recordCall", call.jobId, record);
       if (result.ok) return true;
-      log("error", "call could not be recorded", { team_id: input.teamId, job_id: input.jobId, call_id: call.callId, code: result.code });
+      log("error", "call could not be recorded", { ...where, code: result.code });
       return false;
     } catch {
-      if (attempt === tries) {
-        log("error", "call could not be recorded: ledger unreachable", {
-          team_id: input.teamId,
-          job_id: input.jobId,
-          call_id: call.callId,
-        });
-      }
+      if (attempt === tries) log("error", "call could not be recorded: ledger unreachable", where);
     }
   }
   return false;
+}
+
+/** Records a call whose answer is not yet given: an answer that cannot be recorded is not served (throws a CallFailure). */
+export async function recordBeforeAnswering(ctx: CallContext, call: AdmittedCall, record: CallRecord): Promise<void> {
+  if (!(await recordCallOrLog(ctx, call, record))) {
+    throw new CallFailure("not_recorded", "The call could not be recorded; it was not charged, please retry");
+  }
 }

@@ -1,5 +1,4 @@
-import { modelPrice } from "../db/price-cache";
-import type { Repository } from "../db/repository";
+import type { PriceLookup } from "../db/price-cache";
 import { usdToNano } from "../ledger/rules/money";
 
 export interface Usage {
@@ -18,7 +17,7 @@ export interface ProviderCost {
  * stream) when it did, else tokens × the pricing table (cached up to a minute), else unpriced (0, flagged). Never throws.
  */
 export async function providerCost(
-  repo: Repository,
+  prices: PriceLookup,
   model: string | null,
   usage: Usage,
   reportedUsd: number | null,
@@ -28,8 +27,8 @@ export async function providerCost(
   }
   if (model !== null) {
     // The call happened whatever D1 says: a failed lookup leaves it unpriced, never unrecorded.
-    // Read through the isolate's price cache (prices.ts): at most once a minute per model.
-    const price = await modelPrice(repo, model).catch(() => null);
+    // Read through the isolate's price cache (db/price-cache.ts): at most once a minute per model.
+    const price = await prices(model).catch(() => null);
     if (price) {
       const usd = (usage.promptTokens * price.inputPerMillionUsd + usage.completionTokens * price.outputPerMillionUsd) / 1_000_000;
       return { nano: usdToNano(usd), source: "pricing_table" };

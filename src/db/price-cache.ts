@@ -1,4 +1,3 @@
-import type { TokenPrice } from "../ledger/rules/holds";
 import type { Repository } from "./repository";
 
 // The pricing table, kept in isolate memory for PRICE_CACHE_MS: read by the team's object for a
@@ -8,6 +7,15 @@ import type { Repository } from "./repository";
 // that took the PUT or DELETE /api/pricing forgets at once.
 
 export const PRICE_CACHE_MS = 60_000;
+
+/** USD per million tokens; for a group, the dearest input and output price among its models. */
+export interface TokenPrice {
+  inputPerMillionUsd: number;
+  outputPerMillionUsd: number;
+}
+
+/** A model's price (null: not in the pricing table). Throws when the table cannot be read. */
+export type PriceLookup = (model: string) => Promise<TokenPrice | null>;
 
 const cache = new Map<string, { price: TokenPrice | null; readAtMs: number }>();
 
@@ -21,20 +29,9 @@ async function priceOf(repo: Repository, model: string, nowMs: number): Promise<
   return price;
 }
 
-/** One model's price (null: not in the table); a failing D1 throws. */
-export function modelPrice(repo: Repository, model: string): Promise<TokenPrice | null> {
-  return priceOf(repo, model, Date.now());
-}
-
-/** The dearest price per token kind among `models`, or null when one of them has no price. */
-export async function groupPrice(repo: Repository, models: string[]): Promise<TokenPrice | null> {
-  const nowMs = Date.now();
-  const prices = await Promise.all(models.map((model) => priceOf(repo, model, nowMs)));
-  if (prices.some((p) => p === null)) return null;
-  return {
-    inputPerMillionUsd: Math.max(...prices.map((p) => p!.inputPerMillionUsd)),
-    outputPerMillionUsd: Math.max(...prices.map((p) => p!.outputPerMillionUsd)),
-  };
+/** The price lookup of the pricing table in `repo`, through this isolate's cache. */
+export function cachedPrices(repo: Repository): PriceLookup {
+  return (model) => priceOf(repo, model, Date.now());
 }
 
 /** Forgets cached prices (the pricing table changed in this isolate). */

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { cachedPrices, type PriceLookup } from "../db/price-cache";
 import { Repository } from "../db/repository";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
@@ -76,6 +77,8 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly tokens = new TeamTokenRate();
   private readonly holds: HoldStore;
   private readonly d1: Repository;
+  /** The pricing table through this isolate's cache, for holds (db/price-cache.ts). */
+  private readonly prices: PriceLookup;
   /** Job expiry, usage sends to D1 and webhook deliveries, from the alarm (background.ts). */
   private readonly background: LedgerBackground;
   /** Webhook events, born with the changes they tell of (webhook-outbox.ts), sent by the alarm. */
@@ -92,6 +95,7 @@ export class TeamLedger extends DurableObject<Env> {
     this.operations = new OperationLog(ctx.storage.sql);
     this.holds = new HoldStore(ctx.storage.sql);
     this.d1 = new Repository(env.DB);
+    this.prices = cachedPrices(this.d1);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
     this.background = new LedgerBackground(ctx, env, this.store, this.d1);
     this.webhooks = this.background.webhooks;
@@ -211,7 +215,7 @@ export class TeamLedger extends DurableObject<Env> {
     let acct = this.store.account();
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.d1, acct, models) : undefined;
+    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.prices, acct, models) : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = this.store.account();
     if (!acct) return accountNotFound();

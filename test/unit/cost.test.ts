@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { estimateTokens, parseUsage, providerCost, reportedCostHeader } from "../../src/calls/cost";
-import { forgetPrices, PRICE_CACHE_MS } from "../../src/db/price-cache";
+import { cachedPrices, forgetPrices, PRICE_CACHE_MS } from "../../src/db/price-cache";
 import type { PricingRow, Repository } from "../../src/db/repository";
 
 /** A repository that knows only the prices given, and records which models were looked up. */
@@ -31,54 +31,54 @@ describe("the provider cost of a call", () => {
 
   it("is what LiteLLM reported, without looking at the pricing table", async () => {
     const { repo, lookups } = pricingRepository({ "gpt-4o-mini": { input: 100, output: 100 } });
-    expect(await providerCost(repo, "gpt-4o-mini", usage, 0.00012)).toEqual({ nano: 120_000, source: "litellm" });
+    expect(await providerCost(cachedPrices(repo), "gpt-4o-mini", usage, 0.00012)).toEqual({ nano: 120_000, source: "litellm" });
     expect(lookups).toEqual([]);
   });
 
   it("is zero when LiteLLM reported zero", async () => {
     const { repo } = pricingRepository({});
-    expect(await providerCost(repo, "gpt-4o-mini", usage, 0)).toEqual({ nano: 0, source: "litellm" });
+    expect(await providerCost(cachedPrices(repo), "gpt-4o-mini", usage, 0)).toEqual({ nano: 0, source: "litellm" });
   });
 
   it("comes from the pricing table (USD per million tokens) when LiteLLM reported nothing", async () => {
     const { repo, lookups } = pricingRepository({ "gpt-4o-mini": { input: 0.15, output: 0.6 } });
     // 1000 × $0.15/M + 500 × $0.60/M = $0.00045
-    expect(await providerCost(repo, "gpt-4o-mini", usage, null)).toEqual({ nano: 450_000, source: "pricing_table" });
+    expect(await providerCost(cachedPrices(repo), "gpt-4o-mini", usage, null)).toEqual({ nano: 450_000, source: "pricing_table" });
     expect(lookups).toEqual(["gpt-4o-mini"]);
   });
 
   it("ignores a negative or non-finite reported cost and prices the tokens instead", async () => {
     const { repo } = pricingRepository({ "gpt-4": { input: 30, output: 60 } });
     const expected = { nano: 60_000_000, source: "pricing_table" }; // $0.03 + $0.03
-    expect(await providerCost(repo, "gpt-4", usage, -0.5)).toEqual(expected);
-    expect(await providerCost(repo, "gpt-4", usage, Number.NaN)).toEqual(expected);
-    expect(await providerCost(repo, "gpt-4", usage, Number.POSITIVE_INFINITY)).toEqual(expected);
+    expect(await providerCost(cachedPrices(repo), "gpt-4", usage, -0.5)).toEqual(expected);
+    expect(await providerCost(cachedPrices(repo), "gpt-4", usage, Number.NaN)).toEqual(expected);
+    expect(await providerCost(cachedPrices(repo), "gpt-4", usage, Number.POSITIVE_INFINITY)).toEqual(expected);
   });
 
   it("is unpriced when the model has no price", async () => {
     const { repo } = pricingRepository({ "gpt-4": { input: 30, output: 60 } });
-    expect(await providerCost(repo, "my-private-model", usage, null)).toEqual({ nano: null, source: "unpriced" });
+    expect(await providerCost(cachedPrices(repo), "my-private-model", usage, null)).toEqual({ nano: null, source: "unpriced" });
   });
 
   it("reads a model's price from D1 once, then from the isolate's cache (for PRICE_CACHE_MS)", async () => {
     const { repo, lookups } = pricingRepository({ "gpt-4o-mini": { input: 0.15, output: 0.6 } });
-    const first = await providerCost(repo, "gpt-4o-mini", usage, null);
-    expect(await providerCost(repo, "gpt-4o-mini", usage, null)).toEqual(first);
+    const first = await providerCost(cachedPrices(repo), "gpt-4o-mini", usage, null);
+    expect(await providerCost(cachedPrices(repo), "gpt-4o-mini", usage, null)).toEqual(first);
     expect(lookups).toEqual(["gpt-4o-mini"]);
     expect(PRICE_CACHE_MS).toBe(60_000);
     forgetPrices();
-    await providerCost(repo, "gpt-4o-mini", usage, null);
+    await providerCost(cachedPrices(repo), "gpt-4o-mini", usage, null);
     expect(lookups).toEqual(["gpt-4o-mini", "gpt-4o-mini"]);
   });
 
   it("is unpriced when no model answered, without a lookup", async () => {
     const { repo, lookups } = pricingRepository({});
-    expect(await providerCost(repo, null, usage, null)).toEqual({ nano: null, source: "unpriced" });
+    expect(await providerCost(cachedPrices(repo), null, usage, null)).toEqual({ nano: null, source: "unpriced" });
     expect(lookups).toEqual([]);
   });
 
   it("is unpriced, not an error, when the pricing lookup fails", async () => {
-    expect(await providerCost(brokenRepository, "gpt-4o-mini", usage, null)).toEqual({ nano: null, source: "unpriced" });
+    expect(await providerCost(cachedPrices(brokenRepository), "gpt-4o-mini", usage, null)).toEqual({ nano: null, source: "unpriced" });
   });
 });
 

@@ -16,7 +16,7 @@ describe("readEvent", () => {
   });
 
   it("keeps comments apart and has no data without a data line", () => {
-    expect(readEvent([": keep-alive", "event: ping"])).toEqual({ data: null, comments: [": keep-alive"] });
+    expect(readEvent([": keep-alive", "event: ping"])).toEqual({ data: null, comments: [": keep-alive"], event: "ping" });
   });
 
   it("an empty data line is data, not the absence of it", () => {

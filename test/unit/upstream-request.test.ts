@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Attribution, buildUpstreamBody, type ChatParameters } from "../../src/calls/upstream/upstream-request";
+import { buildUpstreamBody, type ChatParameters } from "../../src/calls/dialects/chat-completions";
+import type { Attribution } from "../../src/calls/upstream/upstream-request";
 
 const attribution: Attribution = {
   teamId: "team-42",

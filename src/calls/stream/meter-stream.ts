@@ -1,21 +1,21 @@
 // The tap between LiteLLM's SSE stream and the client: it passes every event on as it
 // arrives and, on the side, meters the call (usage, cost, delivered text) and sees how the
-// stream ended. It never waits for more than the event it is reading.
+// stream ended. It never waits for more than the event it is reading. What an event means, and
+// how it is rewritten for the client, is the dialect's (its StreamFormat); the framing, the
+// limits and how a stream ends are the same for all.
 
-import { parseUsage, type Usage } from "../cost";
-import { toTeamChunk } from "../dialects/chat-completions";
-import { upstreamErrorMessage } from "../upstream/litellm-client";
+import type { Usage } from "../cost";
 import { type SseEvent, sseParser } from "./sse";
 
 /** How a streamed call ended, decided exactly once. */
 export interface StreamOutcome {
   /** completed: the upstream finished; failed: it broke or sent an error event; aborted: the client left. */
   status: "completed" | "failed" | "aborted";
-  /** From the chunk whose `usage` is non-null; null when none arrived. */
+  /** The last usage an event reported; null when none arrived. */
   usage: Usage | null;
-  /** LiteLLM's `usage.cost` (USD) when it sent one. */
+  /** LiteLLM's own cost of the call (USD), when an event carried one. */
   reportedCostUsd: number | null;
-  /** Characters of content and tool-call text passed on to the client: the base of a usage estimate. */
+  /** Characters of output passed on to the client: the base of a usage estimate. */
   deliveredChars: number;
   finishReason: string | null;
   /** Why the stream failed, in the gateway's words (what the team sees). */
@@ -25,23 +25,43 @@ export interface StreamOutcome {
   endedAt: number;
 }
 
+/** What one upstream event is, as its dialect reads it. */
+export type EventReading =
+  /** An event to pass on (`send`: its text for the client, null to drop it), with what it tells the meter. */
+  | {
+      kind: "chunk";
+      send: string | null;
+      usage?: Usage | null;
+      reportedCostUsd?: number | null;
+      deliveredChars?: number;
+      finishReason?: string | null;
+    }
+  /** The upstream's own end marker (e.g. `[DONE]`): held, the meter writes the stream's end itself. */
+  | { kind: "end" }
+  /** An error event: the team gets the gateway's words; `upstreamMessage` is kept for admins. */
+  | { kind: "error"; upstreamMessage: string; code?: string }
+  /** Nothing for the client (e.g. a data line that is not JSON). */
+  | { kind: "skip" };
+
+/** How one dialect's stream is read and written. */
+export interface StreamFormat {
+  /** Reads one upstream event that has data. */
+  read(event: SseEvent): EventReading;
+  /** The event that tells the client the stream failed (default status 502, type upstream_error). */
+  errorEvent(message: string, code?: string, type?: string): string;
+  /** What always ends the stream for the client. */
+  closing: string;
+}
+
 export interface MeterOptions {
-  /** What clients see as each chunk's `model`: the group they asked for, never the model that served. */
-  modelGroup: string;
-  /** The gateway's call id: each chunk's `id` is made from it, never the upstream's. */
-  callId: string;
+  format: StreamFormat;
   /** Cleans an upstream error message before it is kept (for admins; teams get the gateway's words). */
   cleanMessage: (message: string) => string;
   /**
    * Runs when the stream ends with the client still there (not after a disconnect); whatever
-   * text it returns (e.g. a job summary event) is written just before `data: [DONE]`.
+   * text it returns (e.g. a job summary event) is written just before the stream's closing.
    */
   beforeDone?: (outcome: StreamOutcome) => Promise<string | null>;
-  /**
-   * The client did not ask for usage (OpenAI's `stream_options.include_usage`): the usage is
-   * still metered, but not sent (a chunk that only carries it is dropped).
-   */
-  withholdUsage?: boolean;
 }
 
 /** A readable/writable pair for `pipeThrough`, with the call's outcome on the side. */
@@ -55,8 +75,6 @@ export interface StreamMeter {
   clientLeft(): void;
 }
 
-const DONE_EVENT = "data: [DONE]\n\n";
-
 /** What a team is told when the upstream sends an error event mid-stream (its text is kept for admins). */
 const MIDSTREAM_FAILURE = "The model failed mid-stream";
 
@@ -68,37 +86,22 @@ const MIDSTREAM_FAILURE = "The model failed mid-stream";
  */
 export const MAX_SSE_EVENT_CHARS = 1024 * 1024;
 
-/** The SSE event a client gets when the stream fails after it has started (by default: the upstream failed). */
-export function streamErrorEvent(message: string, code = "502", type = "upstream_error"): string {
-  return `data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`;
-}
-
-interface ChunkLike {
-  usage?: unknown;
-  error?: unknown;
-  choices?: Array<{
-    delta?: { content?: unknown; tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> };
-    finish_reason?: unknown;
-  }>;
-}
-
 /**
- * A TransformStream that forwards LiteLLM's chat-completion stream event by event and meters
- * it. An event is forwarded as soon as its closing blank line arrives (an SSE client acts on
- * nothing earlier), with three changes: each chunk is rebuilt for the team (toTeamChunk: the
- * gateway's id, the group as `model`, OpenAI's fields only), an upstream error event is
- * replaced by the gateway's own, and data lines that are not JSON are dropped (they would
- * break OpenAI SDK parsers). Comments pass through. The upstream's `[DONE]` is held
- * until the end, so `beforeDone` can write first and the stream always ends with `[DONE]`.
+ * A TransformStream that forwards an upstream SSE stream event by event and meters it. An event
+ * is forwarded as soon as its closing blank line arrives (an SSE client acts on nothing
+ * earlier), as its dialect rewrites it; an upstream error event is replaced by the gateway's
+ * own. Comments pass through. The upstream's end marker is held until the end, so `beforeDone`
+ * can write first and the stream always ends with the format's closing.
  */
 export function meterStream(options: MeterOptions): StreamMeter {
+  const { format } = options;
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   let usage: Usage | null = null;
   let reportedCostUsd: number | null = null;
   let deliveredChars = 0;
   let finishReason: string | null = null;
-  let sawDone = false;
+  let sawEnd = false;
   let failure: string | null = null;
   let upstreamError: string | null = null;
   let upstreamBroke: string | null = null;
@@ -126,60 +129,37 @@ export function meterStream(options: MeterOptions): StreamMeter {
   };
 
   const fail = (message: string, code?: string) => {
-    if (failure !== null || sawDone) return;
+    if (failure !== null || sawEnd) return;
     failure = message;
-    send(streamErrorEvent(message, code));
+    send(format.errorEvent(message, code));
     decide("failed", message);
   };
 
-  const meterChunk = (chunk: ChunkLike) => {
-    if (chunk.usage !== null && chunk.usage !== undefined) {
-      usage = parseUsage(chunk.usage) ?? usage;
-      const cost = (chunk.usage as { cost?: unknown }).cost;
-      if (typeof cost === "number" && Number.isFinite(cost) && cost >= 0) reportedCostUsd = cost;
-    }
-    for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
-      const delta = choice?.delta;
-      if (typeof delta?.content === "string") deliveredChars += delta.content.length;
-      for (const call of Array.isArray(delta?.tool_calls) ? delta.tool_calls : []) {
-        if (typeof call?.function?.name === "string") deliveredChars += call.function.name.length;
-        if (typeof call?.function?.arguments === "string") deliveredChars += call.function.arguments.length;
-      }
-      if (typeof choice?.finish_reason === "string") finishReason = choice.finish_reason;
-    }
-  };
-
-  const forwardEvent = ({ data: text, comments }: SseEvent) => {
-    if (text === null) {
-      if (comments.length > 0 && failure === null && !sawDone) send(`${comments.join("\n")}\n\n`);
+  const forwardEvent = (event: SseEvent) => {
+    if (event.data === null) {
+      if (event.comments.length > 0 && failure === null && !sawEnd) send(`${event.comments.join("\n")}\n\n`);
       return;
     }
-    if (failure !== null || sawDone) return; // nothing follows an error or [DONE]
-    if (text.trim() === "[DONE]") {
-      sawDone = true;
-      return;
+    if (failure !== null || sawEnd) return; // nothing follows an error or the end
+    const reading = format.read(event);
+    switch (reading.kind) {
+      case "end":
+        sawEnd = true;
+        return;
+      case "error":
+        upstreamError = options.cleanMessage(reading.upstreamMessage) || null;
+        fail(MIDSTREAM_FAILURE, reading.code);
+        return;
+      case "chunk":
+        usage = reading.usage ?? usage;
+        reportedCostUsd = reading.reportedCostUsd ?? reportedCostUsd;
+        deliveredChars += reading.deliveredChars ?? 0;
+        finishReason = reading.finishReason ?? finishReason;
+        if (reading.send !== null) send(reading.send);
+        return;
+      case "skip":
+        return;
     }
-    let chunk: ChunkLike;
-    try {
-      chunk = JSON.parse(text) as ChunkLike;
-    } catch {
-      return;
-    }
-    if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk)) return;
-    if (chunk.error !== undefined && chunk.error !== null) {
-      const code = (chunk.error as { code?: unknown }).code;
-      const status = typeof code === "number" || (typeof code === "string" && /^\d{3}$/.test(code)) ? String(code) : undefined;
-      upstreamError = options.cleanMessage(upstreamErrorMessage(text)) || null;
-      fail(MIDSTREAM_FAILURE, status);
-      return;
-    }
-    meterChunk(chunk);
-    const teamChunk = toTeamChunk(chunk as Record<string, unknown>, options);
-    if (options.withholdUsage && "usage" in teamChunk) {
-      delete teamChunk.usage;
-      if ((teamChunk.choices as unknown[]).length === 0) return;
-    }
-    send(`data: ${JSON.stringify(teamChunk)}\n\n`);
   };
 
   let oversized = false;
@@ -190,16 +170,16 @@ export function meterStream(options: MeterOptions): StreamMeter {
     },
   });
 
-  /** The end the client sees: an error event if the stream broke, `beforeDone`'s text, then `[DONE]`. */
+  /** The end the client sees: an error event if the stream broke, `beforeDone`'s text, then the closing. */
   const finish = async () => {
     if (upstreamBroke !== null) fail(upstreamBroke);
-    else if (!sawDone && finishReason === null) fail("The model's stream ended before it was complete");
+    else if (!sawEnd && finishReason === null) fail("The model's stream ended before it was complete");
     const ended = decide("completed", null);
     if (ended.status !== "aborted" && options.beforeDone) {
       const extra = await options.beforeDone(ended).catch(() => null);
       if (extra) send(extra);
     }
-    send(DONE_EVENT);
+    send(format.closing);
   };
 
   const transform = new TransformStream<Uint8Array, Uint8Array>({

@@ -1,20 +1,25 @@
 // Server-sent events as LiteLLM sends them, parsed with no I/O: text in, events out. Lines
 // end with "\n", "\r\n" or "\r"; an event ends at a blank line (see the WHATWG SSE spec).
 
-/** One event as read: its `data:` lines joined by "\n" (null without any), and its comment lines. */
+/** One event as read: its `data:` lines joined by "\n" (null without any), its comment lines, and its `event:` name if it has one. */
 export interface SseEvent {
   data: string | null;
   comments: string[];
+  event?: string;
 }
+
+const fieldValue = (line: string, field: string) => line.slice(line.startsWith(`${field}: `) ? field.length + 2 : field.length + 1);
 
 export function readEvent(lines: string[]): SseEvent {
   const data: string[] = [];
   const comments: string[] = [];
+  let event: string | undefined;
   for (const line of lines) {
-    if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+    if (line.startsWith("data:")) data.push(fieldValue(line, "data"));
     else if (line.startsWith(":")) comments.push(line);
+    else if (line.startsWith("event:")) event = fieldValue(line, "event");
   }
-  return { data: data.length === 0 ? null : data.join("\n"), comments };
+  return { data: data.length === 0 ? null : data.join("\n"), comments, ...(event !== undefined ? { event } : {}) };
 }
 
 export interface SseParser {

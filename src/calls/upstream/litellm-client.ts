@@ -14,6 +14,9 @@ export interface Attempt {
   error?: string;
 }
 
+/** LiteLLM's endpoints the gateway calls (a dialect names its own). */
+export type UpstreamPath = "/chat/completions" | "/embeddings";
+
 export interface UpstreamConfig {
   baseUrl: string;
   apiKey: string | undefined;
@@ -59,7 +62,7 @@ export async function attemptModel(
   body: Record<string, unknown>,
   callId: string,
   clientSignal?: AbortSignal,
-  options: { deadline?: "answer" | "headers"; path?: "/chat/completions" | "/embeddings" } = {},
+  options: { deadline?: "answer" | "headers"; path?: UpstreamPath } = {},
 ): Promise<AttemptResult> {
   const started = performance.now();
   const deadlineController = new AbortController();

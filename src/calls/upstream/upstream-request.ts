@@ -1,29 +1,7 @@
-// What the gateway sends to LiteLLM: only whitelisted OpenAI parameters (so nothing a client
-// sends can redirect the upstream or carry credentials), plus attribution for LiteLLM's logs.
+import type { AdmittedCall } from "../call-context";
 
-/** OpenAI chat-completion parameters forwarded as they are. Everything else is dropped. */
-export const FORWARDED_PARAMETERS = [
-  "messages",
-  "temperature",
-  "top_p",
-  "max_tokens",
-  "max_completion_tokens",
-  "n",
-  "stop",
-  "presence_penalty",
-  "frequency_penalty",
-  "logit_bias",
-  "logprobs",
-  "top_logprobs",
-  "seed",
-  "response_format",
-  "tools",
-  "tool_choice",
-  "parallel_tool_calls",
-] as const;
-
-export type ForwardedParameter = (typeof FORWARDED_PARAMETERS)[number];
-export type ChatParameters = Partial<Record<ForwardedParameter, unknown>> & { messages: unknown[] };
+// What the gateway sends to LiteLLM besides a dialect's whitelisted parameters (so nothing a
+// client sends can redirect the upstream or carry credentials): attribution for LiteLLM's logs.
 
 export interface Attribution {
   teamId: string;
@@ -35,22 +13,15 @@ export interface Attribution {
   callId: string;
 }
 
-export function buildUpstreamBody(
-  params: ChatParameters,
-  model: string,
-  attribution: Attribution,
-  stream: boolean,
-): Record<string, unknown> {
-  const body: Record<string, unknown> = { model };
-  for (const name of FORWARDED_PARAMETERS) {
-    if (params[name] !== undefined) body[name] = params[name];
-  }
-  Object.assign(body, attributionFields(attribution));
-  if (stream) {
-    body.stream = true;
-    body.stream_options = { include_usage: true };
-  }
-  return body;
+export function attributionOf(call: AdmittedCall): Attribution {
+  return {
+    teamId: call.teamId,
+    jobId: call.jobId,
+    jobType: call.admission.jobType,
+    purpose: call.purpose,
+    endUser: call.admission.userId,
+    callId: call.callId,
+  };
 }
 
 /** `user` and LiteLLM `metadata`, so LiteLLM's own spend logs attribute a call to its team and job. */
@@ -69,14 +40,9 @@ export function attributionFields(attribution: Attribution): { user: string; met
   };
 }
 
-/** Embedding parameters forwarded to LiteLLM's /embeddings as they are. */
-export const FORWARDED_EMBEDDING_PARAMETERS = ["input", "encoding_format", "dimensions"] as const;
-export type EmbeddingParameters = Partial<Record<(typeof FORWARDED_EMBEDDING_PARAMETERS)[number], unknown>> & { input: unknown };
-
-export function buildEmbeddingBody(params: EmbeddingParameters, attribution: Attribution): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const name of FORWARDED_EMBEDDING_PARAMETERS) {
-    if (params[name] !== undefined) body[name] = params[name];
-  }
-  return { ...body, ...attributionFields(attribution) };
+/** The parameters of `params` named in `forwarded` (those present, as they are), and nothing else. */
+export function whitelisted<P extends object>(params: P, forwarded: readonly (keyof P)[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const name of forwarded) if (params[name] !== undefined) kept[name as string] = params[name];
+  return kept;
 }

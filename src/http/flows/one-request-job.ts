@@ -1,65 +1,133 @@
-import type { z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
-import type { CallInput } from "../../calls/call-record";
-import type { CallAnswer } from "../../calls/pipeline";
-import type { StreamedCall } from "../../calls/stream-call";
+import { admittedCall, callBudgetOf } from "../../calls/admission";
+import { outliving } from "../../calls/call-context";
+import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
+import { type CallResult, runCall } from "../../calls/pipeline";
+import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import type { Operation } from "../../ledger/store/operation-log";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../../ledger/types";
 import { log } from "../../log";
-import type { CreateAndCallBody } from "../../schemas/jobs";
-import { type CallBody, callBudgetOf, callInputOf, groupOf } from "../calls";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
 import { operationId } from "../middleware/idempotency";
+import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 
-// A one-request job (create-and-call, plain or streamed): the job is opened, its one call
-// made, and the job closed, all in one request. Money still moves only in the team's ledger.
-// The gateway owns these jobs: the team may read one (its id is in `x-job-id`), but only the
-// gateway makes its call and completes it, so a team cannot cancel it mid-stream to go uncharged.
+// A one-request job (create-and-call and its stream, /v1 without X-Job-Id): the job is opened,
+// its one call made, and the job closed, all in one request. Money still moves only in the
+// team's ledger. The gateway owns these jobs: the team may read one (its id is in `x-job-id`),
+// but only the gateway makes its call and completes it, so a team cannot cancel it mid-stream to
+// go uncharged. Every route that runs one goes through oneRequestJob.
 
-type JobFields = { job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
-/** What a one-request job is started from: create-and-call's body, or a /v1 request as one. */
-export type OneRequestBody = JobFields & CallBody & { team_id: string };
-/** How a kept answer is given again: create-and-call's shape, or another surface's (e.g. /v1). */
-export type PresentKept<R> = (c: AppContext, kept: unknown, jobId: string, summary: CompletionSummary) => R;
+/** What a job is opened with (create-and-call's job fields; a /v1 request's X-Job-Type). */
+export type JobFields = { team_id: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
 /** What a job is opened with, as its operation is compared on a repeat. */
-function jobRequestOf(body: JobFields, owner: JobOwner) {
-  return { jobType: body.job_type, userId: body.user_id ?? null, metadata: body.metadata ?? {}, owner };
+function jobRequestOf(job: JobFields, owner: JobOwner) {
+  return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
-export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "team") {
-  return { jobId: crypto.randomUUID(), ...jobRequestOf(body, owner), operation: { id: operation } };
+export function newJobOf(job: JobFields, operation: string, owner: JobOwner = "team") {
+  return { jobId: crypto.randomUUID(), ...jobRequestOf(job, owner), operation: { id: operation } };
+}
+
+/** create-and-call's answer: the call's, with the completed job's id, status and costs. */
+export function withJobResult<A extends object>(answer: A, jobId: string, summary: CompletionSummary) {
+  return { ...answer, job_id: jobId, status: summary.status, costs: summary.costs };
+}
+
+/** create-and-call-stream's last event before the stream's end: the completed job's id, status and costs. */
+export function jobSummaryEvent(jobId: string, summary: CompletionSummary): string {
+  const event = { job_id: jobId, status: summary.status, costs: summary.costs };
+  return `event: job_summary\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+interface OneRequestRun<R extends CallRequest, A> {
+  dialect: Dialect<never, R, unknown, A>;
+  request: R;
+  job: JobFields;
+}
+
+/** A plain call: `present` is the body its answer is given in, from the answer and the completed job (default: the answer). */
+export interface OneRequestCall<R extends CallRequest, A, B> extends OneRequestRun<R, A> {
+  present?: (answer: A, jobId: string, summary: CompletionSummary) => B;
+  stream?: undefined;
+}
+
+/** A streamed call: `summaryEvent` writes the completed job before the stream's end (none: the job closes silently). */
+export interface OneRequestStream<R extends CallRequest, A> extends OneRequestRun<R, A> {
+  stream: { summaryEvent?: (jobId: string, summary: CompletionSummary) => string };
 }
 
 /**
- * The common start of create-and-call and its stream variant, in one round trip to the team's
- * object: the key and the group checked, the job opened, its call admitted (its worst case
- * held, see holds.ts). A call refused once its job opened (the rate ran out, or its hold does
- * not fit) has closed the job as failed; the answer names it.
+ * Opens a one-request job, makes its call through the pipeline and closes the job: completed (and
+ * charged) when the call succeeds, failed (released, never charged) when it does not; a failed
+ * call's error answer names the job. A plain request retried with its Idempotency-Key is given
+ * the first answer again, or never calls twice (earlierAnswer).
  */
-export async function startOneRequestJob(c: AppContext, body: OneRequestBody) {
+export function oneRequestJob<R extends CallRequest, A, B = A>(c: AppContext, run: OneRequestCall<R, A, B>): Promise<JsonAnswer<B>>;
+export function oneRequestJob<R extends CallRequest, A>(c: AppContext, run: OneRequestStream<R, A>): Promise<Response>;
+export async function oneRequestJob<R extends CallRequest, A, B>(
+  c: AppContext,
+  run: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
+): Promise<Response> {
+  const present = (!run.stream && run.present) || ((answer: A) => answer as unknown as B);
+  if (!run.stream) {
+    const earlier = await earlierAnswer(c, run.job, present);
+    if (earlier) return earlier;
+  }
+  const { ctx, call } = await startJob(c, run);
+  const complete = { id: operationId(c, "complete") };
+  if (run.stream) {
+    if (!streams(run.dialect)) throw new Error("a one-request job was asked to stream a dialect that does not stream");
+    const { summaryEvent } = run.stream;
+    const afterRecord = async (ended: StreamedCall) => {
+      const { status, errorMessage } = oneRequestJobStatus(ended);
+      const summary = await closeJob(c.env, call.teamId, call.jobId, status, errorMessage, complete);
+      return summaryEvent ? summaryEvent(call.jobId, summary) : null;
+    };
+    try {
+      return await streamCall(ctx, run.dialect, run.request, call, { headers: { "x-job-id": call.jobId }, afterRecord });
+    } catch (error) {
+      throw await closeAfterError(c.env, call.teamId, call.jobId, error, complete.id);
+    }
+  }
+  let result: CallResult<A>;
+  try {
+    result = await runCall(ctx, run.dialect, run.request, call);
+  } catch (error) {
+    throw await outliving(ctx.work, closeAfterError(c.env, call.teamId, call.jobId, error, complete.id));
+  }
+  // Like the call's record, closing the job survives a client that leaves.
+  const closing = closeJob(c.env, call.teamId, call.jobId, "completed", null, { ...complete, keep: JSON.stringify(result.answer) });
+  const summary = await outliving(ctx.work, closing);
+  return jsonAnswer(c, present(result.answer, call.jobId, summary), { "x-job-id": call.jobId, ...result.headers });
+}
+
+/**
+ * The job opened and its call admitted, in one round trip to the team's object: the key and the
+ * group checked, the job opened, its call's worst case held. A call refused once its job opened
+ * (the rate ran out, or its hold does not fit) has closed the job as failed; the answer names it.
+ */
+async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>) {
   const teamId = teamOf(c.get("principal"));
-  if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-  const modelGroup = groupOf(body);
-  const request = newJobOf(body, operationId(c, "create"), "gateway");
-  const budget = callBudgetOf(body);
+  if (run.job.team_id !== teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
+  const ctx = callContextOf(c);
+  const job = newJobOf(run.job, operationId(c, "create"), "gateway");
+  const budget = callBudgetOf(run.dialect, run.request);
   const closing = { id: operationId(c, "complete") };
-  const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, closing, budget);
+  const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
   if (!started.ok) {
     const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
     throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
   }
-  const { job, admission } = started.value;
-  const input: CallInput = callInputOf(teamId, job.job_id, modelGroup, body, admission, budget.callId);
-  return { teamId, jobId: job.job_id, input };
+  return { ctx, call: admittedCall(teamId, started.value.job.job_id, run.request, started.value.admission, budget.callId) };
 }
 
-export async function closeJob(
+function closeJob(
   env: Env,
   teamId: string,
   jobId: string,
@@ -77,38 +145,31 @@ export async function closeJob(
   );
 }
 
-/** create-and-call's answer: the call's, with the completed job's id, status and costs. */
-export function oneRequestAnswer(c: AppContext, answer: CallAnswer, jobId: string, summary: CompletionSummary, headers = {}) {
-  return c.json({ ...answer, job_id: jobId, status: summary.status, costs: summary.costs }, 200, { "x-job-id": jobId, ...headers });
-}
-
 function refusalWithJob(status: 409, detail: string, jobId: string): HTTPException {
   return new HTTPException(status, { message: detail, res: Response.json({ detail, job_id: jobId }, { status }) });
 }
 
 /**
- * create-and-call retried with its Idempotency-Key, when the first attempt got as far as opening
- * its job (the operation ids make the retry reuse that job, never open a second). The first
- * answer if the job was closed with it (kept by the ledger with the completion). Otherwise the
- * call is never made twice: a job whose call was made but whose answer was lost is closed
+ * A one-request job retried with its Idempotency-Key, when the first attempt got as far as
+ * opening its job (the operation ids make the retry reuse that job, never open a second). The
+ * first answer if the job was closed with it (kept by the ledger with the completion). Otherwise
+ * the call is never made twice: a job whose call was made but whose answer was lost is closed
  * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
  * opened no job or made no call in it: then this request makes the call, in that same job.
  */
-export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAnswer>>(
+async function earlierAnswer<A, B>(
   c: AppContext,
-  body: z.infer<typeof CreateAndCallBody> | OneRequestBody,
-  present?: PresentKept<R>,
-): Promise<R | null> {
+  fields: JobFields,
+  present: (answer: A, jobId: string, summary: CompletionSummary) => B,
+): Promise<JsonAnswer<B> | null> {
   const teamId = teamOf(c.get("principal"));
-  if (!c.get("operationBase") || body.team_id !== teamId) return null;
-  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(body, "gateway"));
+  if (!c.get("operationBase") || fields.team_id !== teamId) return null;
+  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(fields, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
   if (closed?.kept) {
-    const kept = JSON.parse(closed.kept);
-    const summary = closed.result as CompletionSummary;
-    return present ? present(c, kept, jobId, summary) : (oneRequestAnswer(c, kept as CallAnswer, jobId, summary) as R);
+    return jsonAnswer(c, present(JSON.parse(closed.kept) as A, jobId, closed.result as CompletionSummary), { "x-job-id": jobId });
   }
   const job = await onLedger(c.env, teamId, "getJob", callerOf(c), jobId);
   const open = job.status === "pending" || job.status === "in_progress";
@@ -129,7 +190,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
  * error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */
-export async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown, operation: string): Promise<unknown> {
+async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown, operation: string): Promise<unknown> {
   const answered = asHttpError(error);
   const detail = isGatewayFailure(error) ? error.message : answered instanceof HTTPException ? answered.message : "the call failed";
   try {

@@ -1,7 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { outliving } from "../../calls/call-record";
-import { runChatCall } from "../../calls/pipeline";
-import { budgetMaxTokensHeader } from "../../calls/stream-call";
+import { jobChat } from "../../calls/dialects/job-chat";
 import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
@@ -34,17 +32,10 @@ import {
   LlmCallBody,
 } from "../../schemas/jobs";
 import { JobParam, TeamParam } from "../../schemas/params";
-import { admitCall } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import {
-  closeAfterError,
-  closeJob,
-  earlierOneRequestAnswer,
-  newJobOf,
-  oneRequestAnswer,
-  startOneRequestJob,
-} from "../flows/one-request-job";
+import { callInJob } from "../flows/calls";
+import { newJobOf, oneRequestJob, withJobResult } from "../flows/one-request-job";
 import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
 import { validationHook } from "../validation";
@@ -179,13 +170,7 @@ jobRoutes.openapi(
       ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
     },
   }),
-  async (c) => {
-    const { job_id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
-    const answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
-    return c.json(answer, 200, budgetMaxTokensHeader(input));
-  },
+  async (c) => callInJob(c, jobChat, jobChat.parse(c.req.valid("json")), c.req.valid("param").job_id),
 );
 
 jobRoutes.openapi(
@@ -246,20 +231,7 @@ jobRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const earlier = await earlierOneRequestAnswer(c, body);
-    if (earlier) return earlier;
-    const { teamId, jobId, input } = await startOneRequestJob(c, body);
-    let answer: Awaited<ReturnType<typeof runChatCall>>;
-    try {
-      answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
-    } catch (error) {
-      throw await outliving(c.executionCtx, closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete")));
-    }
-    // The answer is kept with the completion, so a retry after a lost completion gets it again; like the
-    // call's record, closing the job survives a client that leaves.
-    const operation = { id: operationId(c, "complete"), keep: JSON.stringify(answer) };
-    const summary = await outliving(c.executionCtx, closeJob(c.env, teamId, jobId, "completed", null, operation));
-    return oneRequestAnswer(c, answer, jobId, summary, budgetMaxTokensHeader(input));
+    return oneRequestJob(c, { dialect: jobChat, request: jobChat.parse(body), job: body, present: withJobResult });
   },
 );
 

@@ -1,10 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
-import { type BackgroundWork, type CallInput, outliving } from "../../calls/call-record";
-import { runEmbedding } from "../../calls/dialects/openai-embeddings";
-import { type ChatCompletionResult, runChatCompletion } from "../../calls/pipeline";
-import { budgetMaxTokensHeader, runStreamCall } from "../../calls/stream-call";
-import type { CompletionSummary } from "../../ledger/types";
+import { openAIChat } from "../../calls/dialects/openai-chat";
+import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
 import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
 import {
   JobHeaders,
@@ -15,18 +12,11 @@ import {
   OpenAIError,
   OpenAIModelList,
 } from "../../schemas/openai";
-import { admitCall, type CallBody } from "../calls";
 import type { AppContext, AppEnv } from "../context";
-import {
-  closeAfterError,
-  closeJob,
-  earlierOneRequestAnswer,
-  type OneRequestBody,
-  oneRequestJobStatus,
-  startOneRequestJob,
-} from "../flows/one-request-job";
+import { callInJob, streamInJob } from "../flows/calls";
+import { oneRequestJob } from "../flows/one-request-job";
 import { requireTeam, requireTeamCall, teamOf } from "../middleware/auth";
-import { idempotent, operationId } from "../middleware/idempotency";
+import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
 // The OpenAI-compatible surface: an OpenAI SDK pointed at `<gateway>/v1` with a team key gets
@@ -48,68 +38,10 @@ const JOB_DESCRIPTION =
   "With an `Idempotency-Key` a retry never opens a second job nor calls the model twice (as create-and-call). " +
   'Errors are OpenAI\'s `{"error": {"message", "type", "param", "code"}}`; a model group that is not the team\'s is 404 `model_not_found`.';
 
-/** A /v1 request as the job API's call body: `model` names the group. */
-function callBodyOf(body: { model: string }, params: Record<string, unknown>): CallBody {
-  return { ...params, messages: (params.messages as unknown[]) ?? [], model_group: body.model, purpose: null };
+/** The one-request job a /v1 request without X-Job-Id opens: the key's team's, of type X-Job-Type (default `api`). */
+function oneRequestJobOf(c: AppContext, headers: z.infer<typeof JobHeaders>) {
+  return { team_id: teamOf(c.get("principal")), job_type: headers["x-job-type"] ?? "api" };
 }
-
-function oneRequestBodyOf(c: AppContext, call: CallBody, jobType: string | undefined): OneRequestBody {
-  return { ...call, team_id: teamOf(c.get("principal")), job_type: jobType ?? "api" };
-}
-
-/**
- * The call's input and, for a one-request job, how its job ends: in the job named by X-Job-Id,
- * or in a new one-request job. `finish` closes a one-request job after the call (failed when
- * the call threw) and is a no-op for a call in the team's own job.
- */
-async function admitV1Call(c: AppContext, call: CallBody, headers: z.infer<typeof JobHeaders>) {
-  const teamId = teamOf(c.get("principal"));
-  if (headers["x-job-id"]) {
-    const input = await admitCall(c, teamId, headers["x-job-id"], call);
-    return { input, jobId: input.jobId, oneRequest: false };
-  }
-  const { jobId, input } = await startOneRequestJob(c, oneRequestBodyOf(c, call, headers["x-job-type"]));
-  return { input, jobId, oneRequest: true };
-}
-
-/**
- * Runs a plain call of a one-request job: closed failed (uncharged) when the call throws, and
- * completed (charged) with the answer kept for an Idempotency-Key retry when it succeeds.
- */
-async function inOneRequestJob<T>(c: AppContext, input: CallInput, run: () => Promise<T>): Promise<T> {
-  const work: BackgroundWork = c.executionCtx;
-  let answer: T;
-  try {
-    answer = await run();
-  } catch (error) {
-    throw await outliving(work, closeAfterError(c.env, input.teamId, input.jobId, error, operationId(c, "complete")));
-  }
-  const operation = { id: operationId(c, "complete"), keep: JSON.stringify(answer) };
-  await outliving(work, closeJob(c.env, input.teamId, input.jobId, "completed", null, operation));
-  return answer;
-}
-
-function chatCompletionOf(result: ChatCompletionResult) {
-  const { answer } = result;
-  return {
-    id: `chatcmpl-${answer.call_id}`,
-    object: "chat.completion" as const,
-    created: result.created,
-    model: answer.metadata.model_group,
-    choices: result.choices,
-    usage: {
-      prompt_tokens: answer.metadata.prompt_tokens,
-      completion_tokens: answer.metadata.completion_tokens,
-      total_tokens: answer.metadata.tokens_used,
-    },
-  };
-}
-
-/** A kept /v1 answer given again, with its job's id. */
-const replayKept =
-  <T>() =>
-  (c: AppContext, kept: unknown, jobId: string, _summary: CompletionSummary) =>
-    c.json(kept as T, 200, { "x-job-id": jobId });
 
 /** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request runs as sent. */
 const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
@@ -117,9 +49,6 @@ const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
   if (body?.stream === true) return next();
   return idempotent(c, next);
 });
-
-type ChatCompletion = z.infer<typeof OpenAIChatCompletion>;
-type EmbeddingList = z.infer<typeof OpenAIEmbeddingList>;
 
 export const openAIRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -153,34 +82,17 @@ openAIRoutes.openapi(
     },
   }),
   async (c) => {
-    const { model, stream, stream_options, user: _user, ...params } = c.req.valid("json");
+    const body = c.req.valid("json");
     const headers = c.req.valid("header");
-    const call = callBodyOf({ model }, params);
-    if (stream !== true && !headers["x-job-id"]) {
-      const earlier = await earlierOneRequestAnswer(c, oneRequestBodyOf(c, call, headers["x-job-type"]), replayKept<ChatCompletion>());
-      if (earlier) return earlier;
+    const request = openAIChat.parse(body);
+    const jobId = headers["x-job-id"];
+    if (body.stream === true) {
+      if (jobId) return streamInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
+      // No summary event on /v1: OpenAI's SDKs would read it as a chunk. The job is closed all the same.
+      return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers), stream: {} });
     }
-    const { input, jobId, oneRequest } = await admitV1Call(c, call, headers);
-    if (stream === true) {
-      const options = { headers: { "x-job-id": jobId }, withholdUsage: stream_options?.include_usage !== true };
-      if (!oneRequest) return runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, options);
-      try {
-        return await runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, {
-          ...options,
-          // No summary event on /v1: OpenAI's SDKs would read it as a chunk. The job is closed all the same.
-          afterRecord: async (ended) => {
-            const { status, errorMessage } = oneRequestJobStatus(ended);
-            await closeJob(c.env, input.teamId, jobId, status, errorMessage, { id: operationId(c, "complete") });
-            return null;
-          },
-        });
-      } catch (error) {
-        throw await closeAfterError(c.env, input.teamId, jobId, error, operationId(c, "complete"));
-      }
-    }
-    const run = () => runChatCompletion(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal).then(chatCompletionOf);
-    const completion = oneRequest ? await inOneRequestJob(c, input, run) : await run();
-    return c.json(completion, 200, { "x-job-id": jobId, ...budgetMaxTokensHeader(input) });
+    if (jobId) return callInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
+    return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers) });
   },
 );
 
@@ -199,26 +111,11 @@ openAIRoutes.openapi(
     responses: { 200: jsonResponse(OpenAIEmbeddingList, "The embeddings"), ...openAIErrorResponses },
   }),
   async (c) => {
-    const { model, input: text, encoding_format, dimensions } = c.req.valid("json");
     const headers = c.req.valid("header");
-    const call = callBodyOf({ model }, { messages: [] });
-    if (!headers["x-job-id"]) {
-      const earlier = await earlierOneRequestAnswer(c, oneRequestBodyOf(c, call, headers["x-job-type"]), replayKept<EmbeddingList>());
-      if (earlier) return earlier;
-    }
-    const { input, jobId, oneRequest } = await admitV1Call(c, call, headers);
-    const params = { input: text, encoding_format: encoding_format ?? undefined, dimensions: dimensions ?? undefined };
-    const run = async () => {
-      const answer = await runEmbedding(c.env, c.get("repo"), c.executionCtx, input, params, c.req.raw.signal);
-      return {
-        object: "list" as const,
-        data: answer.data,
-        model: input.modelGroup,
-        usage: { prompt_tokens: answer.promptTokens, total_tokens: answer.totalTokens },
-      };
-    };
-    const list = oneRequest ? await inOneRequestJob(c, input, run) : await run();
-    return c.json(list, 200, { "x-job-id": jobId });
+    const request = openAIEmbeddings.parse(c.req.valid("json"));
+    const jobId = headers["x-job-id"];
+    if (jobId) return callInJob(c, openAIEmbeddings, request, jobId, { "x-job-id": jobId });
+    return oneRequestJob(c, { dialect: openAIEmbeddings, request, job: oneRequestJobOf(c, headers) });
   },
 );
 

@@ -1,13 +1,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { runStreamCall } from "../../calls/stream-call";
+import { jobChat } from "../../calls/dialects/job-chat";
 import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
 import { CreateAndCallBody, LlmCallBody } from "../../schemas/jobs";
 import { JobParam } from "../../schemas/params";
-import { admitCall } from "../calls";
 import type { AppEnv } from "../context";
-import { closeAfterError, closeJob, oneRequestJobStatus, startOneRequestJob } from "../flows/one-request-job";
-import { requireTeamCall, teamOf } from "../middleware/auth";
-import { operationId } from "../middleware/idempotency";
+import { streamInJob } from "../flows/calls";
+import { jobSummaryEvent, oneRequestJob } from "../flows/one-request-job";
+import { requireTeamCall } from "../middleware/auth";
 import { validationHook } from "../validation";
 
 // Streamed calls: in a job, and in a one-request job. Mounted beside jobRoutes under /api/jobs.
@@ -55,12 +54,7 @@ streamingRoutes.openapi(
       ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
     },
   }),
-  async (c) => {
-    const { job_id } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
-    return runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
-  },
+  async (c) => streamInJob(c, jobChat, jobChat.parse(c.req.valid("json")), c.req.valid("param").job_id),
 );
 
 streamingRoutes.openapi(
@@ -85,19 +79,7 @@ streamingRoutes.openapi(
     },
   }),
   async (c) => {
-    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
-    try {
-      return await runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, {
-        headers: { "x-job-id": jobId },
-        afterRecord: async (ended) => {
-          const { status, errorMessage } = oneRequestJobStatus(ended);
-          const summary = await closeJob(c.env, teamId, jobId, status, errorMessage, { id: operationId(c, "complete") });
-          const event = { job_id: jobId, status: summary.status, costs: summary.costs };
-          return `event: job_summary\ndata: ${JSON.stringify(event)}\n\n`;
-        },
-      });
-    } catch (error) {
-      throw await closeAfterError(c.env, teamId, jobId, error, operationId(c, "complete"));
-    }
+    const body = c.req.valid("json");
+    return oneRequestJob(c, { dialect: jobChat, request: jobChat.parse(body), job: body, stream: { summaryEvent: jobSummaryEvent } });
   },
 );

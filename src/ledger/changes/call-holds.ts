@@ -1,5 +1,4 @@
-import { groupPrice } from "../../db/price-cache";
-import type { Repository } from "../../db/repository";
+import type { PriceLookup, TokenPrice } from "../../db/price-cache";
 import { log } from "../../log";
 import { consumedMicro, headroomMicro, OPEN_STATUSES, settingsOf } from "../rules/admission";
 import {
@@ -7,8 +6,8 @@ import {
   type CallBudget,
   creditsHeld,
   DEFAULT_MAX_TOKENS,
+  dearestPrice,
   jobExposureMicro,
-  type TokenPrice,
   worstCase,
 } from "../rules/holds";
 import { type BudgetSettings, consumedCredits, MICRO_PER_CREDIT } from "../rules/money";
@@ -39,7 +38,7 @@ export function refreshExposure(store: LedgerStore, acct: AccountRow, jobId: str
 }
 
 /** A group's dearest prices as read for a hold (price null: a model of the group has no price). */
-export type PriceLookup = { price: TokenPrice | null };
+export type HeldPrice = { price: TokenPrice | null };
 
 const pricingUnavailable = () =>
   refusal("PRICING_UNAVAILABLE", "Database unavailable: the call's prices could not be read to hold its cost; please retry");
@@ -54,9 +53,9 @@ export function holdNeedsPrices(acct: AccountRow | null): acct is AccountRow {
  * checks, from the isolate's price cache (prices.ts: D1 at most once a minute per model).
  * Unreadable prices refuse the call (503).
  */
-export async function priceToHold(repo: Repository, acct: AccountRow, models: string[]): Promise<PriceLookup | Refusal> {
+export async function priceToHold(prices: PriceLookup, acct: AccountRow, models: string[]): Promise<HeldPrice | Refusal> {
   try {
-    return { price: await groupPrice(repo, models) };
+    return { price: dearestPrice(await Promise.all(models.map(prices))) };
   } catch (error) {
     log("error", "prices could not be read to hold a call", { team_id: acct.team_id, error: String(error) });
     return pricingUnavailable();
@@ -99,7 +98,7 @@ export function placeCallHold(
   holds: HoldStore,
   acct: AccountRow,
   job: JobRow,
-  budget: CallBudget & { price: PriceLookup | undefined },
+  budget: CallBudget & { price: HeldPrice | undefined },
   takeTokens: TakeTokens,
 ): Refusal | { budgetMaxTokens: number | null } {
   const kept = holds.hold(budget.callId);

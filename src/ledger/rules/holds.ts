@@ -1,3 +1,4 @@
+import type { TokenPrice } from "../../db/price-cache";
 import { type BudgetSettings, clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } from "./money";
 
 // Per-call holds, the way a card network authorizes: before a call goes upstream the team's
@@ -16,10 +17,13 @@ export type UnpricedCalls = (typeof UNPRICED_CALL_POLICIES)[number];
 /** The max_tokens the gateway sets on a call that has none, at most (when the credits allow more). */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-/** USD per million tokens; for a group, the dearest input and output price among its models. */
-export interface TokenPrice {
-  inputPerMillionUsd: number;
-  outputPerMillionUsd: number;
+/** A group's price for its hold: the dearest input and output price among its models, or null when one has none. */
+export function dearestPrice(prices: Array<TokenPrice | null>): TokenPrice | null {
+  if (prices.some((p) => p === null)) return null;
+  return {
+    inputPerMillionUsd: Math.max(...prices.map((p) => p!.inputPerMillionUsd)),
+    outputPerMillionUsd: Math.max(...prices.map((p) => p!.outputPerMillionUsd)),
+  };
 }
 
 /** What the Worker tells the object about a call it wants admitted. */

@@ -1,0 +1,77 @@
+import type { AdmittedCall } from "./call-context";
+import type { Usage } from "./cost";
+import type { StreamFormat } from "./stream/meter-stream";
+import type { UpstreamPath } from "./upstream/litellm-client";
+
+// A dialect is how one kind of request speaks: the job API's calls, OpenAI's chat completions,
+// OpenAI's embeddings. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
+// records every call the same way; at its edges it asks the request's dialect to parse the
+// request, estimate its worst case for the hold, build what LiteLLM is sent, read the answer's
+// usage, and write the answer (or rewrite the stream) for the client. A new dialect is one
+// module in dialects/ implementing this, and its tests.
+
+/** What the pipeline needs from any request once its dialect has parsed it. */
+export interface CallRequest {
+  modelGroup: string;
+  purpose: string | null;
+}
+
+/** What a call's hold is worked out from. */
+export interface CallEstimate {
+  /** Prompt tokens, estimated from the request; also what a call with no reported usage is billed for its prompt. */
+  promptTokens: number;
+  /** The most the answer may use (the client's max_tokens), or null: the team's object chooses one its credits pay for. */
+  maxTokens: number | null;
+}
+
+/** A 2xx answer as its dialect reads it. */
+export interface AnswerReading<Parsed> {
+  /** The usage LiteLLM reported, or null: it is then estimated from the prompt and `deliveredChars`. */
+  usage: Usage | null;
+  /** Characters of output the client gets. */
+  deliveredChars: number;
+  parsed: Parsed;
+}
+
+/** What the pipeline knows of a recorded call when its answer is written. */
+export interface CallFacts {
+  callId: string;
+  modelGroup: string;
+  /** As reported, or estimated. */
+  usage: Usage;
+  latencyMs: number;
+}
+
+export interface Dialect<Body = never, Request extends CallRequest = CallRequest, Parsed = unknown, Answer = unknown> {
+  /** LiteLLM's endpoint for this kind of call. */
+  readonly upstreamPath: UpstreamPath;
+  /** The validated request body as the pipeline's request: the group, the purpose and the parameters forwarded. */
+  parse(body: Body): Request;
+  estimate(request: Request): CallEstimate;
+  /** What LiteLLM is sent (its `model` is set per attempt): whitelisted parameters and the call's attribution. */
+  upstreamBody(request: Request, call: AdmittedCall, stream: boolean): Record<string, unknown>;
+  /** A 2xx body read whole; null when it is not an answer of this dialect (the call then fails as an invalid response). */
+  readAnswer(text: string): AnswerReading<Parsed> | null;
+  /** The answer the client gets, once the call is recorded. */
+  writeAnswer(parsed: Parsed, facts: CallFacts): Answer;
+  /** Response headers of an answer or a stream (e.g. the max_tokens the gateway chose for the hold). */
+  answerHeaders(call: AdmittedCall): Record<string, string>;
+  /** How a stream of this dialect is read and rewritten for the client; absent when it does not stream. */
+  streamFormat?(request: Request, call: AdmittedCall): StreamFormat;
+}
+
+/** A dialect that streams. */
+export type StreamingDialect<Body, Request extends CallRequest, Parsed = unknown, Answer = unknown> = Dialect<
+  Body,
+  Request,
+  Parsed,
+  Answer
+> & {
+  streamFormat(request: Request, call: AdmittedCall): StreamFormat;
+};
+
+export function streams<Body, Request extends CallRequest, Parsed, Answer>(
+  dialect: Dialect<Body, Request, Parsed, Answer>,
+): dialect is StreamingDialect<Body, Request, Parsed, Answer> {
+  return dialect.streamFormat !== undefined;
+}

@@ -1,0 +1,44 @@
+import type { z } from "@hono/zod-openapi";
+import type { LlmCallAnswer, LlmCallBody } from "../../schemas/jobs";
+import type { StreamingDialect } from "../dialect";
+import {
+  budgetMaxTokensHeader,
+  type ChatAnswer,
+  type ChatRequest,
+  chatEstimate,
+  chatParametersOf,
+  chatStreamFormat,
+  chatUpstreamBody,
+  readChatAnswer,
+} from "./chat-completions";
+
+// The job API's calls: POST /api/jobs/{id}/llm-call[-stream] and create-and-call[-stream]. The
+// body names a model group (`model_group`, or `model`) and a purpose; the answer is the first
+// choice's text with the call's metadata; a stream is the chat chunks, usage included.
+
+type JobCallBody = z.infer<typeof LlmCallBody>;
+
+export const jobChat: StreamingDialect<JobCallBody, ChatRequest, ChatAnswer, z.infer<typeof LlmCallAnswer>> = {
+  upstreamPath: "/chat/completions",
+  parse: (body) => ({ modelGroup: (body.model_group ?? body.model)!, purpose: body.purpose ?? null, params: chatParametersOf(body) }),
+  estimate: (request) => chatEstimate(request.params),
+  upstreamBody: chatUpstreamBody,
+  readAnswer: readChatAnswer,
+  writeAnswer: (parsed, { callId, modelGroup, usage, latencyMs }) => ({
+    call_id: callId,
+    response: {
+      content: parsed.content,
+      finish_reason: parsed.finishReason,
+      ...(parsed.toolCalls ? { tool_calls: parsed.toolCalls } : {}),
+    },
+    metadata: {
+      tokens_used: usage.totalTokens,
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      latency_ms: Math.round(latencyMs),
+      model_group: modelGroup,
+    },
+  }),
+  answerHeaders: budgetMaxTokensHeader,
+  streamFormat: (_request, call) => chatStreamFormat({ modelGroup: call.modelGroup, callId: call.callId }),
+};
