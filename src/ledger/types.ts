@@ -261,6 +261,15 @@ export interface JobCostBreakdown {
   calls_has_more: boolean;
 }
 
+/** A job as listed (its calls are only in the single-job view). */
+export type JobListing = Omit<JobView, "calls">;
+
+/** Which jobs a listing shows, newest first. */
+export type JobFilter = { status?: JobStatus; jobType?: string; limit: number; offset: number };
+
+/** The ledger from a position back, for exports that page through it all (`next`: where the next page starts, null at the end). */
+export type LedgerTail = { items: LedgerEntry[]; next: number | null };
+
 /** One job with one page of its calls (GET /api/jobs/{id}). */
 export type JobWithCalls = JobView & { calls_limit: number; calls_offset: number; calls_has_more: boolean };
 
