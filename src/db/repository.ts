@@ -1,5 +1,6 @@
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import { AccessRecords, type GroupModel, sortModels } from "./access-records";
 import { AdminKeyRecords, AuditRecords } from "./admin-records";
 import { IdempotencyRecords } from "./idempotency-records";
@@ -117,19 +118,18 @@ export class Repository {
     return this.listModelGroupsWhere(undefined, limit, offset);
   }
 
+  /**
+   * A page of groups with their models, in one batch: the models are selected by the page's own
+   * query (a page of 200 binds no list of 200 names, past D1's limit of bound parameters).
+   */
   private listModelGroupsWhere(where: ReturnType<typeof eq> | undefined, limit: number, offset: number): Promise<ModelGroupWithModels[]> {
     return this.run("listModelGroups", async () => {
-      const groups = await this.db.select().from(modelGroups).where(where).orderBy(asc(modelGroups.groupName)).limit(limit).offset(offset);
-      if (groups.length === 0) return [];
-      const models = await this.db
-        .select()
-        .from(modelGroupModels)
-        .where(
-          inArray(
-            modelGroupModels.groupName,
-            groups.map((g) => g.groupName),
-          ),
-        );
+      const page = <T extends SQLiteSelect>(query: T) => query.where(where).orderBy(asc(modelGroups.groupName)).limit(limit).offset(offset);
+      const pageNames = page(this.db.select({ groupName: modelGroups.groupName }).from(modelGroups).$dynamic());
+      const [groups, models] = await this.db.batch([
+        page(this.db.select().from(modelGroups).$dynamic()),
+        this.db.select().from(modelGroupModels).where(inArray(modelGroupModels.groupName, pageNames)),
+      ]);
       return groups.map((g) => ({
         ...g,
         models: sortModels(models.filter((m) => m.groupName === g.groupName)),
@@ -235,23 +235,23 @@ export class Repository {
     });
   }
 
+  /** A page of teams with their groups and key prefixes, in one batch (the page's ids selected by its own query, as for groups). */
   listTeams(organizationId: string | undefined, limit: number, offset: number): Promise<TeamWithGroups[]> {
     return this.run("listTeams", async () => {
-      const rows = await this.db
-        .select()
-        .from(teams)
-        .where(organizationId === undefined ? undefined : eq(teams.organizationId, organizationId))
-        .orderBy(asc(teams.teamId))
-        .limit(limit)
-        .offset(offset);
-      if (rows.length === 0) return [];
-      const ids = rows.map((t) => t.teamId);
-      const [groups, keys] = await this.db.batch([
-        this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids)),
+      const page = <T extends SQLiteSelect>(query: T) =>
+        query
+          .where(organizationId === undefined ? undefined : eq(teams.organizationId, organizationId))
+          .orderBy(asc(teams.teamId))
+          .limit(limit)
+          .offset(offset);
+      const ids = () => page(this.db.select({ teamId: teams.teamId }).from(teams).$dynamic());
+      const [rows, groups, keys] = await this.db.batch([
+        page(this.db.select().from(teams).$dynamic()),
+        this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids())),
         this.db
           .select({ teamId: apiKeys.teamId, keyPrefix: apiKeys.keyPrefix })
           .from(apiKeys)
-          .where(and(inArray(apiKeys.teamId, ids), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+          .where(and(inArray(apiKeys.teamId, ids()), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
       ]);
       return rows.map((t) => ({
         ...t,

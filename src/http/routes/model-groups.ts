@@ -6,15 +6,8 @@ import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, ModelName, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
-
-/** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
-const ModelName = z
-  .string()
-  .min(1, { error: "must not be empty" })
-  .max(200, { error: "must be at most 200 characters" })
-  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
 
 const GroupModelInput = z.object({
   model_name: ModelName,

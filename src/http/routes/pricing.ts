@@ -5,15 +5,17 @@ import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, ModelName, security, Timestamp } from "../schemas/common";
 import { validationHook } from "../validation";
 
 const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
-const ModelName = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
+/** A model name in the path, URL-encoded when it has a slash (`/api/pricing/openai%2Fgpt-4o`). */
+const ModelParam = z.object({
+  model_name: ModelName.openapi({
+    param: { name: "model_name", in: "path" },
+    description: "The model name, URL-encoded (`openai%2Fgpt-4o` for `openai/gpt-4o`)",
+  }),
+});
 
 const ModelPrice = z
   .object({
@@ -53,6 +55,25 @@ pricingRoutes.openapi(
 
 pricingRoutes.openapi(
   createRoute({
+    method: "get",
+    path: "/{model_name}",
+    tags: ["Pricing"],
+    summary: "One model's price",
+    security: security.admin,
+    middleware: [requireAdmin("pricing.read")] as const,
+    request: { params: ModelParam },
+    responses: { 200: jsonResponse(ModelPrice, "The price"), ...errorResponses(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { model_name } = c.req.valid("param");
+    const price = await c.get("repo").getPricing(model_name);
+    if (!price) throw apiError(404, `No price for model '${model_name}'`);
+    return c.json(present(price), 200);
+  },
+);
+
+pricingRoutes.openapi(
+  createRoute({
     method: "put",
     path: "/",
     tags: ["Pricing"],
@@ -82,7 +103,7 @@ pricingRoutes.openapi(
     summary: "Remove a model's price",
     security: security.admin,
     middleware: [adminWrite("pricing.delete")] as const,
-    request: { params: z.object({ model_name: ModelName.openapi({ param: { name: "model_name", in: "path" } }) }) },
+    request: { params: ModelParam },
     responses: {
       200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"),
       ...errorResponses(401, 403, 404, 422, 503),
