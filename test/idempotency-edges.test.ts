@@ -149,7 +149,7 @@ describe("the headers that choose the job are part of an Idempotency-Key's reque
       headers: { "idempotency-key": key, "x-job-type": "search" },
     });
     expect(ran.status).toBe(200);
-    for (const headers of [{ "x-job-type": "indexing" }, {}]) {
+    for (const headers of [{ "x-job-type": "indexing" }, {}] as Record<string, string>[]) {
       const other = await api("POST", "/v1/chat/completions", { key: team.key, body, headers: { "idempotency-key": key, ...headers } });
       expect(other.status, JSON.stringify(headers)).toBe(422);
     }
