@@ -9,11 +9,10 @@
 // exactly those, by pid).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { freePort } from "../../scripts/lib/processes.mjs";
+import { freePort, isListening } from "../../scripts/lib/processes.mjs";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const READY_LINE = "Press Ctrl-C to stop.";
@@ -22,17 +21,6 @@ const GONE_TIMEOUT_MS = 20_000;
 const MARK = `start-killed-${crypto.randomUUID()}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolveListening) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolveListening(true);
-    });
-    socket.once("error", () => resolveListening(false));
-  });
-}
 
 /** The processes carrying this test's mark in their environment, with their arguments. */
 function markedProcesses(): Array<{ pid: number; command: string; argv: string[] }> {
