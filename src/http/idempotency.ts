@@ -65,12 +65,12 @@ function keptHeaders(response: Response): string {
 /**
  * `Idempotency-Key` on a POST that moves money or creates something: the first answer (status,
  * body byte for byte, and its content type, Retry-After and x-job-id) is kept for 24 h and
- * replayed for the same key; the same key with a different body is 422; a second request while
- * the first still runs is 409, so it runs once. The headers that choose the job (X-Job-Id,
- * X-Job-Type) count as part of the request: another value with the same key is 422 too. Scoped by caller and path, so two teams can use
- * the same key. Server errors and refusals of the moment (402, 403, 409, 429) are not kept, so a
- * retry runs again; the ledger changes it makes carry operation ids derived from the key, so a
- * retry after a server error never applies a change the first attempt already made.
+ * replayed for the same key; the same key with a different body, or with other headers choosing
+ * the job (X-Job-Id, X-Job-Type), is 422; a second request while the first still runs is 409, so
+ * it runs once. Scoped by caller and path, so two teams can use the same key. Server errors and
+ * refusals of the moment (402, 403, 409, 429) are not kept, so a retry runs again; the ledger
+ * changes it makes carry operation ids derived from the key, so a retry after a server error
+ * never applies a change the first attempt already made.
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
