@@ -100,3 +100,14 @@ export class ConsoleUser {
     return { answer, next };
   }
 }
+
+/** The value of the fact labelled `label` on the page ("" when there is none). */
+export function factOf(html: string, label: string): string {
+  const escaped = label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`<dt>${escaped}</dt><dd[^>]*>([^<]*)</dd>`).exec(html)?.[1] ?? "";
+}
+
+/** The label of every button of a console form on the page, in order. */
+export function buttonsOf(html: string): string[] {
+  return [...html.matchAll(/<form method="post"[^>]*>.*?<button type="submit"[^>]*>([^<]*)<\/button>/g)].map((m) => m[1]);
+}
