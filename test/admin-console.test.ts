@@ -208,6 +208,7 @@ describe("named admin keys in the console", () => {
     // A viewer's pages offer no form it may not send ...
     const teamPage = await user.open(`/admin/teams/${team.teamId}`);
     expect(teamPage.html).not.toContain(`action="/admin/teams/${team.teamId}/credits"`);
+    expect(teamPage.html).not.toContain('<h2 id="actions">');
     expect(teams.html).not.toContain('method="post" action="/admin/teams"');
     // ... and the API refuses one sent anyway.
     const refused = await user.send("POST", `/admin/teams/${team.teamId}/credits`, {

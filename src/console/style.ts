@@ -29,6 +29,7 @@ form.inline{display:inline-flex;flex-wrap:wrap;gap:8px;align-items:flex-end;marg
 td form.inline{margin:0}
 form.block{display:flex;flex-direction:column;align-items:flex-start;gap:12px}
 form.block>.fields,form.block>.field.wide{align-self:stretch}
+form.block>.fields{align-items:flex-start}
 form.filter{margin:0 0 12px}
 .fields{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end}
 .field{display:flex;flex-direction:column;min-width:12rem;flex:1 1 12rem;max-width:28rem}
@@ -48,7 +49,7 @@ button.secondary{background:#fff;color:#0b57d0}
 .secret{font-family:ui-monospace,monospace;word-break:break-all;background:#fff8e1;border:1px solid #f9ab00;padding:8px;border-radius:6px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:8px 16px;margin:0}
 dl.facts dt{font-size:13px;color:#5a6472}
-dl.facts dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
+dl.facts dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .pager{display:flex;flex-wrap:wrap;gap:8px 16px;margin:8px 0}
 .links{display:flex;flex-wrap:wrap;gap:4px 12px}
 code.summary{font-size:12px;word-break:break-word}

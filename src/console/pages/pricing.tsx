@@ -1,13 +1,31 @@
+import { can } from "../../security/admin-roles";
 import { formAction } from "../actions";
 import type { PriceListAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
 import { Field } from "../components/fields";
 import { renderPage } from "../components/layout";
-import { Table } from "../components/table";
+import { type Column, Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, seg } from "../context";
 import { numberOrText } from "../forms";
 
 // The pricing table (USD per million tokens, used when LiteLLM reports no cost): set, remove.
+
+type Price = PriceListAnswer["prices"][number];
+
+const removeColumn: Column<Price> = {
+  label: "Action",
+  cell: (price) => (
+    <ActionForm
+      action="/admin/pricing/delete"
+      label="Remove"
+      permission="pricing.write"
+      danger
+      buttonName={`Remove the price of ${price.model_name}`}
+    >
+      <input type="hidden" name="model_name" value={price.model_name} />
+    </ActionForm>
+  ),
+};
 
 async function pricingPage(c: ConsoleContext) {
   const list = await c.get("api").get<PriceListAnswer>("/api/pricing");
@@ -31,20 +49,7 @@ async function pricingPage(c: ConsoleContext) {
             { label: "Model", cell: (price) => price.model_name },
             { label: "Input / 1M", numeric: true, cell: (price) => price.input_per_million_usd },
             { label: "Output / 1M", numeric: true, cell: (price) => price.output_per_million_usd },
-            {
-              label: "Action",
-              cell: (price) => (
-                <ActionForm
-                  action="/admin/pricing/delete"
-                  label="Remove"
-                  permission="pricing.write"
-                  danger
-                  buttonName={`Remove the price of ${price.model_name}`}
-                >
-                  <input type="hidden" name="model_name" value={price.model_name} />
-                </ActionForm>
-              ),
-            },
+            ...(can(c.get("admin"), "pricing.write") ? [removeColumn] : []),
           ]}
         />
       ) : null}

@@ -1,4 +1,5 @@
 import { BUDGET_MODES } from "../../ledger/money";
+import { can, type Permission } from "../../security/admin-roles";
 import { formAction } from "../actions";
 import type { CreditsAddedAnswer, RotatedKeyAnswer, StatusChangeAnswer, TeamAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
@@ -21,6 +22,9 @@ const STATUS_ACTIONS: Record<string, readonly StatusAction[]> = {
   suspended: ["resume"],
 };
 const STATUS_LABELS: Record<StatusAction, string> = { suspend: "Suspend", pause: "Pause", resume: "Resume" };
+
+/** What the actions below need: without any of them the page has no actions section. */
+const TEAM_PERMISSIONS: Permission[] = ["credits.write", "budget.write", "teams.write"];
 
 const apiTeam = (c: ConsoleContext) => `/api/teams/${seg(c.req.param("team_id") ?? "")}`;
 const apiCredits = (c: ConsoleContext) => `/api/credits/teams/${seg(c.req.param("team_id") ?? "")}`;
@@ -57,26 +61,33 @@ async function teamPage(c: ConsoleContext) {
           ]}
         />
       </section>
-      <section aria-labelledby="actions">
-        <h2 id="actions">Actions</h2>
-        <ActionForm action={`${base}/credits`} label="Add credits" permission="credits.write">
-          <Field label="Credits to add" name="credits" type="number" min={1} required />
-          <Field label="Reason" name="reason" />
-        </ActionForm>
-        <ActionForm action={`${base}/budget-mode`} label="Change budget mode" permission="budget.write">
-          <Select label="Budget mode" name="budget_mode" options={BUDGET_MODES} value={t.budget_mode} />
-          <Field label="Credits per dollar" name="credits_per_dollar" type="number" step="any" value={t.credits_per_dollar} />
-          <Field label="Tokens per credit" name="tokens_per_credit" type="number" value={t.tokens_per_credit} />
-        </ActionForm>
-        <ActionForm action={`${base}/rotate`} label="Rotate key" permission="teams.write">
-          <Field label="Old key valid for (seconds)" name="grace_seconds" type="number" min={0} value={0} />
-        </ActionForm>
-        <div>
-          {(STATUS_ACTIONS[t.status] ?? []).map((action) => (
-            <ActionForm action={`${base}/${action}`} label={STATUS_LABELS[action]} permission="teams.write" danger={action === "suspend"} />
-          ))}
-        </div>
-      </section>
+      {TEAM_PERMISSIONS.some((p) => can(c.get("admin"), p)) ? (
+        <section aria-labelledby="actions">
+          <h2 id="actions">Actions</h2>
+          <ActionForm action={`${base}/credits`} label="Add credits" permission="credits.write">
+            <Field label="Credits to add" name="credits" type="number" min={1} required />
+            <Field label="Reason" name="reason" />
+          </ActionForm>
+          <ActionForm action={`${base}/budget-mode`} label="Change budget mode" permission="budget.write">
+            <Select label="Budget mode" name="budget_mode" options={BUDGET_MODES} value={t.budget_mode} />
+            <Field label="Credits per dollar" name="credits_per_dollar" type="number" step="any" value={t.credits_per_dollar} />
+            <Field label="Tokens per credit" name="tokens_per_credit" type="number" value={t.tokens_per_credit} />
+          </ActionForm>
+          <ActionForm action={`${base}/rotate`} label="Rotate key" permission="teams.write">
+            <Field label="Old key valid for (seconds)" name="grace_seconds" type="number" min={0} value={0} />
+          </ActionForm>
+          <div>
+            {(STATUS_ACTIONS[t.status] ?? []).map((action) => (
+              <ActionForm
+                action={`${base}/${action}`}
+                label={STATUS_LABELS[action]}
+                permission="teams.write"
+                danger={action === "suspend"}
+              />
+            ))}
+          </div>
+        </section>
+      ) : null}
     </>,
   );
 }
