@@ -1,7 +1,9 @@
 import type { Child } from "hono/jsx";
+import { Pager } from "./fields";
 
 // The console's one table: a caption that names it, a header row, one row per item, numbers
-// right-aligned; wrapped so a wide table scrolls sideways on a phone instead of the page.
+// right-aligned, and the links to the listing's other pages; wrapped so a wide table scrolls
+// sideways on a phone instead of the page.
 
 export interface Column<T> {
   label: string;
@@ -10,8 +12,25 @@ export interface Column<T> {
   numeric?: boolean;
 }
 
-export function Table<T>({ caption, rows, columns, empty }: { caption: string; rows: readonly T[]; columns: Column<T>[]; empty: string }) {
-  if (rows.length === 0) return <p class="hint empty">{empty}</p>;
+/** Where a listing answered with has_more is: its console URL, the offset shown, the page size. */
+export interface Paging {
+  base: string;
+  offset: number;
+  limit: number;
+  hasMore: boolean;
+}
+
+export function Table<T>(props: { caption: string; rows: readonly T[]; columns: Column<T>[]; empty: string; paging?: Paging }) {
+  const { caption, rows, columns, empty, paging } = props;
+  const pager = paging ? <Pager {...paging} /> : null;
+  if (rows.length === 0) {
+    return (
+      <>
+        <p class="hint empty">{empty}</p>
+        {pager}
+      </>
+    );
+  }
   return (
     <div class="table-wrap">
       <table>
@@ -35,6 +54,7 @@ export function Table<T>({ caption, rows, columns, empty }: { caption: string; r
           ))}
         </tbody>
       </table>
+      {pager}
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { ROLES } from "../../security/admin-roles";
 import { formAction } from "../actions";
 import type { AdminKeyList, CreatedAdminKeyAnswer, OrganizationList } from "../api-types";
 import { ActionForm } from "../components/action-form";
-import { Field, formatTime, Pager, Select } from "../components/fields";
+import { Field, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
@@ -32,37 +32,35 @@ async function adminKeysPage(c: ConsoleContext) {
         </div>
       </ActionForm>
       {list.ok ? (
-        <>
-          <Table
-            caption="Admin keys, newest first"
-            rows={list.data.admin_keys}
-            empty="No named admin keys yet: only ADMIN_API_KEY signs in."
-            columns={[
-              { label: "Name", cell: (key) => key.name },
-              { label: "Role", cell: (key) => key.role },
-              { label: "Organization", cell: (key) => key.organization_id ?? "every organization" },
-              { label: "Key", cell: (key) => `${key.key_prefix}…` },
-              { label: "Created", cell: (key) => formatTime(key.created_at) },
-              { label: "Last used", cell: (key) => formatTime(key.last_used_at) },
-              {
-                label: "Status",
-                cell: (key) =>
-                  key.revoked_at ? (
-                    <span class="status-suspended">revoked {formatTime(key.revoked_at)}</span>
-                  ) : (
-                    <ActionForm
-                      action={`/admin/admin-keys/${seg(key.key_id)}/revoke`}
-                      label="Revoke"
-                      permission="admin_keys.manage"
-                      danger
-                      buttonName={`Revoke the key ${key.name}`}
-                    />
-                  ),
-              },
-            ]}
-          />
-          <Pager base="/admin/admin-keys" offset={offset} limit={PAGE} hasMore={list.data.has_more} />
-        </>
+        <Table
+          caption="Admin keys, newest first"
+          rows={list.data.admin_keys}
+          empty="No named admin keys yet: only ADMIN_API_KEY signs in."
+          columns={[
+            { label: "Name", cell: (key) => key.name },
+            { label: "Role", cell: (key) => key.role },
+            { label: "Organization", cell: (key) => key.organization_id ?? "every organization" },
+            { label: "Key", cell: (key) => `${key.key_prefix}…` },
+            { label: "Created", cell: (key) => formatTime(key.created_at) },
+            { label: "Last used", cell: (key) => formatTime(key.last_used_at) },
+            {
+              label: "Status",
+              cell: (key) =>
+                key.revoked_at ? (
+                  <span class="status-suspended">revoked {formatTime(key.revoked_at)}</span>
+                ) : (
+                  <ActionForm
+                    action={`/admin/admin-keys/${seg(key.key_id)}/revoke`}
+                    label="Revoke"
+                    permission="admin_keys.manage"
+                    danger
+                    buttonName={`Revoke the key ${key.name}`}
+                  />
+                ),
+            },
+          ]}
+          paging={{ base: "/admin/admin-keys", offset, limit: PAGE, hasMore: list.data.has_more }}
+        />
       ) : null}
     </>,
   );

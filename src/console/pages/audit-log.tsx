@@ -1,7 +1,7 @@
 import { AUDITED_ACTIONS } from "../../http/audit";
 import { detailOf } from "../api-client";
 import type { AuditList, OrganizationList } from "../api-types";
-import { Field, FilterForm, formatTime, Pager, Select } from "../components/fields";
+import { Field, FilterForm, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf } from "../context";
@@ -57,24 +57,22 @@ async function auditLogPage(c: ConsoleContext) {
         <span class="hint">(every matching row, not only this page)</span>
       </p>
       {list.ok ? (
-        <>
-          <Table
-            caption="Admin writes, newest first"
-            rows={list.data.entries}
-            empty="No audit rows match."
-            columns={[
-              { label: "When", cell: (row) => formatTime(row.at) },
-              { label: "Actor", cell: (row) => `${row.actor_name}${row.actor_role ? ` (${row.actor_role})` : ""}` },
-              { label: "Action", cell: (row) => row.action },
-              { label: "Resource", cell: (row) => `${row.resource_type} ${row.resource_id ?? ""}` },
-              { label: "Organization", cell: (row) => row.organization_id ?? "—" },
-              { label: "Status", numeric: true, cell: (row) => row.status ?? "unknown" },
-              { label: "Client IP", cell: (row) => row.client_ip ?? "—" },
-              { label: "Change", cell: (row) => <code class="summary">{JSON.stringify(row.summary)}</code> },
-            ]}
-          />
-          <Pager base={`/admin/audit-log${queryOf(filters)}`} offset={offset} limit={PAGE} hasMore={list.data.has_more} />
-        </>
+        <Table
+          caption="Admin writes, newest first"
+          rows={list.data.entries}
+          empty="No audit rows match."
+          columns={[
+            { label: "When", cell: (row) => formatTime(row.at) },
+            { label: "Actor", cell: (row) => `${row.actor_name}${row.actor_role ? ` (${row.actor_role})` : ""}` },
+            { label: "Action", cell: (row) => row.action },
+            { label: "Resource", cell: (row) => `${row.resource_type} ${row.resource_id ?? ""}` },
+            { label: "Organization", cell: (row) => row.organization_id ?? "—" },
+            { label: "Status", numeric: true, cell: (row) => row.status ?? "unknown" },
+            { label: "Client IP", cell: (row) => row.client_ip ?? "—" },
+            { label: "Change", cell: (row) => <code class="summary">{JSON.stringify(row.summary)}</code> },
+          ]}
+          paging={{ base: `/admin/audit-log${queryOf(filters)}`, offset, limit: PAGE, hasMore: list.data.has_more }}
+        />
       ) : null}
     </>,
   );

@@ -1,6 +1,6 @@
 import type { JobAnswer, JobList } from "../api-types";
 import { Facts } from "../components/facts";
-import { Field, FilterForm, formatTime, Pager, Select } from "../components/fields";
+import { Field, FilterForm, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
@@ -28,24 +28,22 @@ async function jobsPage(c: ConsoleContext) {
         <Field label="Job type" name="job_type" value={filters.job_type} />
       </FilterForm>
       {list.ok ? (
-        <>
-          <Table
-            caption="Jobs, newest first"
-            rows={list.data.jobs}
-            empty="No jobs match."
-            columns={[
-              { label: "Job", cell: (job) => <a href={`${base}/${seg(job.job_id)}`}>{job.job_id}</a> },
-              { label: "Type", cell: (job) => job.job_type },
-              { label: "Status", cell: (job) => job.status },
-              { label: "Calls", numeric: true, cell: (job) => job.costs.total_calls },
-              { label: "Tokens", numeric: true, cell: (job) => job.costs.total_tokens },
-              { label: "Cost (USD)", numeric: true, cell: (job) => usd(job.costs.total_cost_usd) },
-              { label: "Credits", numeric: true, cell: (job) => job.credits_charged },
-              { label: "Created", cell: (job) => formatTime(job.created_at) },
-            ]}
-          />
-          <Pager base={`${base}${queryOf(filters)}`} offset={offset} limit={PAGE} hasMore={list.data.has_more} />
-        </>
+        <Table
+          caption="Jobs, newest first"
+          rows={list.data.jobs}
+          empty="No jobs match."
+          columns={[
+            { label: "Job", cell: (job) => <a href={`${base}/${seg(job.job_id)}`}>{job.job_id}</a> },
+            { label: "Type", cell: (job) => job.job_type },
+            { label: "Status", cell: (job) => job.status },
+            { label: "Calls", numeric: true, cell: (job) => job.costs.total_calls },
+            { label: "Tokens", numeric: true, cell: (job) => job.costs.total_tokens },
+            { label: "Cost (USD)", numeric: true, cell: (job) => usd(job.costs.total_cost_usd) },
+            { label: "Credits", numeric: true, cell: (job) => job.credits_charged },
+            { label: "Created", cell: (job) => formatTime(job.created_at) },
+          ]}
+          paging={{ base: `${base}${queryOf(filters)}`, offset, limit: PAGE, hasMore: list.data.has_more }}
+        />
       ) : null}
     </>,
   );
@@ -129,8 +127,8 @@ async function jobPage(c: ConsoleContext) {
             ),
           },
         ]}
+        paging={{ base: `${teamPath(teamId)}/jobs/${seg(j.job_id)}`, offset, limit: PAGE, hasMore: j.calls_has_more }}
       />
-      <Pager base={`${teamPath(teamId)}/jobs/${seg(j.job_id)}`} offset={offset} limit={PAGE} hasMore={j.calls_has_more} />
     </>,
   );
 }

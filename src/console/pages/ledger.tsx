@@ -1,5 +1,5 @@
 import type { TransactionList } from "../api-types";
-import { formatTime, Pager } from "../components/fields";
+import { formatTime } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
@@ -19,26 +19,24 @@ async function ledgerPage(c: ConsoleContext) {
     <>
       <TeamNav teamId={teamId} />
       {list.ok ? (
-        <>
-          <Table
-            caption="Credit movements, newest first"
-            rows={list.data.transactions}
-            empty="No credit movements yet."
-            columns={[
-              { label: "When", cell: (row) => formatTime(row.created_at) },
-              { label: "Kind", cell: (row) => row.kind },
-              { label: "Amount", numeric: true, cell: (row) => row.amount },
-              { label: "Reserved change", numeric: true, cell: (row) => row.reserved_change },
-              { label: "Balance after", numeric: true, cell: (row) => row.balance_after },
-              {
-                label: "Job",
-                cell: (row) => (row.job_id ? <a href={`${teamPath(teamId)}/jobs/${seg(row.job_id)}`}>{row.job_id.slice(0, 8)}…</a> : "—"),
-              },
-              { label: "Reason", cell: (row) => row.reason },
-            ]}
-          />
-          <Pager base={`${teamPath(teamId)}/ledger`} offset={offset} limit={PAGE} hasMore={list.data.has_more} />
-        </>
+        <Table
+          caption="Credit movements, newest first"
+          rows={list.data.transactions}
+          empty="No credit movements yet."
+          columns={[
+            { label: "When", cell: (row) => formatTime(row.created_at) },
+            { label: "Kind", cell: (row) => row.kind },
+            { label: "Amount", numeric: true, cell: (row) => row.amount },
+            { label: "Reserved change", numeric: true, cell: (row) => row.reserved_change },
+            { label: "Balance after", numeric: true, cell: (row) => row.balance_after },
+            {
+              label: "Job",
+              cell: (row) => (row.job_id ? <a href={`${teamPath(teamId)}/jobs/${seg(row.job_id)}`}>{row.job_id.slice(0, 8)}…</a> : "—"),
+            },
+            { label: "Reason", cell: (row) => row.reason },
+          ]}
+          paging={{ base: `${teamPath(teamId)}/ledger`, offset, limit: PAGE, hasMore: list.data.has_more }}
+        />
       ) : null}
     </>,
   );

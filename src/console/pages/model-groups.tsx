@@ -1,7 +1,7 @@
 import { formAction } from "../actions";
 import type { ModelGroupAnswer, ModelGroupList } from "../api-types";
 import { ActionForm } from "../components/action-form";
-import { Field, Pager, TextArea } from "../components/fields";
+import { Field, TextArea } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
@@ -41,20 +41,18 @@ async function modelGroupsPage(c: ConsoleContext) {
         <TextArea label={MODELS_LABEL} name="models" required placeholder={"gpt-4o-mini 0\nclaude-3-haiku 1"} />
       </ActionForm>
       {list.ok ? (
-        <>
-          <Table
-            caption="Model groups"
-            rows={list.data.model_groups}
-            empty="No model groups yet."
-            columns={[
-              { label: "Group", cell: (group) => <a href={groupPath(group.group_name)}>{group.group_name}</a> },
-              { label: "Display name", cell: (group) => group.display_name },
-              { label: "Models (priority)", cell: (group) => group.models.map((m) => `${m.model_name} (${m.priority})`).join(", ") },
-              { label: "Status", cell: (group) => group.status },
-            ]}
-          />
-          <Pager base="/admin/model-groups" offset={offset} limit={PAGE} hasMore={list.data.has_more} />
-        </>
+        <Table
+          caption="Model groups"
+          rows={list.data.model_groups}
+          empty="No model groups yet."
+          columns={[
+            { label: "Group", cell: (group) => <a href={groupPath(group.group_name)}>{group.group_name}</a> },
+            { label: "Display name", cell: (group) => group.display_name },
+            { label: "Models (priority)", cell: (group) => group.models.map((m) => `${m.model_name} (${m.priority})`).join(", ") },
+            { label: "Status", cell: (group) => group.status },
+          ]}
+          paging={{ base: "/admin/model-groups", offset, limit: PAGE, hasMore: list.data.has_more }}
+        />
       ) : null}
     </>,
   );

@@ -1,7 +1,7 @@
 import { formAction } from "../actions";
 import type { OrganizationAnswer, OrganizationList } from "../api-types";
 import { ActionForm } from "../components/action-form";
-import { Field, formatTime, Pager } from "../components/fields";
+import { Field, formatTime } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
@@ -24,42 +24,40 @@ async function organizationsPage(c: ConsoleContext) {
         </div>
       </ActionForm>
       {list.ok ? (
-        <>
-          <Table
-            caption="Organizations"
-            rows={list.data.organizations}
-            empty="No organizations yet."
-            columns={[
-              { label: "Id", cell: (org) => org.organization_id },
-              { label: "Name", cell: (org) => org.name },
-              { label: "Status", cell: (org) => org.status },
-              { label: "Created", cell: (org) => formatTime(org.created_at) },
-              {
-                label: "See",
-                cell: (org) => (
-                  <span class="links">
-                    <a
-                      href={`/admin/teams${queryOf({ organization_id: org.organization_id })}`}
-                      aria-label={`Teams of ${org.organization_id}`}
-                    >
-                      Teams
-                    </a>
-                    <a
-                      href={`/admin/dashboard${queryOf({ organization_id: org.organization_id })}`}
-                      aria-label={`Figures of ${org.organization_id}`}
-                    >
-                      Figures
-                    </a>
-                    <a href={`/admin/organizations/${seg(org.organization_id)}/webhook`} aria-label={`Webhook of ${org.organization_id}`}>
-                      Webhook
-                    </a>
-                  </span>
-                ),
-              },
-            ]}
-          />
-          <Pager base="/admin/organizations" offset={offset} limit={PAGE} hasMore={list.data.has_more} />
-        </>
+        <Table
+          caption="Organizations"
+          rows={list.data.organizations}
+          empty="No organizations yet."
+          columns={[
+            { label: "Id", cell: (org) => org.organization_id },
+            { label: "Name", cell: (org) => org.name },
+            { label: "Status", cell: (org) => org.status },
+            { label: "Created", cell: (org) => formatTime(org.created_at) },
+            {
+              label: "See",
+              cell: (org) => (
+                <span class="links">
+                  <a
+                    href={`/admin/teams${queryOf({ organization_id: org.organization_id })}`}
+                    aria-label={`Teams of ${org.organization_id}`}
+                  >
+                    Teams
+                  </a>
+                  <a
+                    href={`/admin/dashboard${queryOf({ organization_id: org.organization_id })}`}
+                    aria-label={`Figures of ${org.organization_id}`}
+                  >
+                    Figures
+                  </a>
+                  <a href={`/admin/organizations/${seg(org.organization_id)}/webhook`} aria-label={`Webhook of ${org.organization_id}`}>
+                    Webhook
+                  </a>
+                </span>
+              ),
+            },
+          ]}
+          paging={{ base: "/admin/organizations", offset, limit: PAGE, hasMore: list.data.has_more }}
+        />
       ) : null}
     </>,
   );

@@ -1,7 +1,7 @@
 import { formAction } from "../actions";
 import type { CreatedTeamAnswer, ModelGroupList, OrganizationList, TeamList } from "../api-types";
 import { ActionForm } from "../components/action-form";
-import { Field, FilterForm, formatTime, Pager, Select } from "../components/fields";
+import { Field, FilterForm, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf } from "../context";
@@ -44,32 +44,30 @@ async function teamsPage(c: ConsoleContext) {
         <Select label="Organization" name="organization_id" options={orgIds} value={organization} blank="All organizations" form="filter" />
       </FilterForm>
       {list.ok ? (
-        <>
-          <Table
-            caption="Teams"
-            rows={list.data.teams}
-            empty="No teams yet."
-            columns={[
-              {
-                label: "Team",
-                cell: (team) => (
-                  <a href={teamPath(team.team_id)}>{team.team_alias ? `${team.team_id} (${team.team_alias})` : team.team_id}</a>
-                ),
-              },
-              { label: "Organization", cell: (team) => team.organization_id },
-              { label: "Status", cell: (team) => <span class={`status-${team.status}`}>{team.status}</span> },
-              { label: "Model groups", cell: (team) => team.model_groups.join(", ") },
-              { label: "Key", cell: (team) => (team.key_prefix ? `${team.key_prefix}…` : "—") },
-              { label: "Created", cell: (team) => formatTime(team.created_at) },
-            ]}
-          />
-          <Pager
-            base={`/admin/teams${queryOf({ organization_id: organization })}`}
-            offset={offset}
-            limit={PAGE}
-            hasMore={list.data.has_more}
-          />
-        </>
+        <Table
+          caption="Teams"
+          rows={list.data.teams}
+          empty="No teams yet."
+          columns={[
+            {
+              label: "Team",
+              cell: (team) => (
+                <a href={teamPath(team.team_id)}>{team.team_alias ? `${team.team_id} (${team.team_alias})` : team.team_id}</a>
+              ),
+            },
+            { label: "Organization", cell: (team) => team.organization_id },
+            { label: "Status", cell: (team) => <span class={`status-${team.status}`}>{team.status}</span> },
+            { label: "Model groups", cell: (team) => team.model_groups.join(", ") },
+            { label: "Key", cell: (team) => (team.key_prefix ? `${team.key_prefix}…` : "—") },
+            { label: "Created", cell: (team) => formatTime(team.created_at) },
+          ]}
+          paging={{
+            base: `/admin/teams${queryOf({ organization_id: organization })}`,
+            offset,
+            limit: PAGE,
+            hasMore: list.data.has_more,
+          }}
+        />
       ) : null}
     </>,
   );

@@ -3,7 +3,7 @@ import { formAction } from "../actions";
 import type { DeliveryList, SavedWebhookAnswer, WebhookAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
 import { Facts } from "../components/facts";
-import { Checkboxes, Field, formatTime, Pager } from "../components/fields";
+import { Checkboxes, Field, formatTime } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
@@ -92,8 +92,8 @@ function Deliveries({ list, base, offset }: { list: DeliveryList; base: string; 
           { label: "Next retry", cell: (d) => formatTime(d.next_retry_at) },
           { label: "Delivered", cell: (d) => formatTime(d.delivered_at) },
         ]}
+        paging={{ base, offset, limit: PAGE, hasMore: list.has_more }}
       />
-      <Pager base={base} offset={offset} limit={PAGE} hasMore={list.has_more} />
     </section>
   );
 }
