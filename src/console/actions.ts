@@ -35,7 +35,7 @@ export interface FormAction<T> {
 const ALREADY_SENT = "This form had already been sent; it was applied once.";
 
 async function redirectWith(c: ConsoleContext, flash: Flash): Promise<Response> {
-  await setFlash(c, flash);
+  await setFlash(c, c.get("session"), flash);
   return c.redirect(flash.to, 303);
 }
 

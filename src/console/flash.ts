@@ -1,6 +1,7 @@
+import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { ConsoleContext } from "./context";
 import { base64url, cookieKey, FLASH_SEALING, fromBase64url } from "./cookie-keys";
+import type { Session } from "./session";
 
 // What a form's answer tells the page it redirects to (POST, then redirect, then GET): the
 // outcome, a new secret to show once, or the refusal with what was typed in the form. It travels
@@ -37,18 +38,18 @@ function trimmed(flash: Flash): Flash {
 }
 
 /** Sets the flash for the page the answer redirects to. */
-export async function setFlash(c: ConsoleContext, flash: Flash): Promise<void> {
+export async function setFlash(c: Context, session: Session, flash: Flash): Promise<void> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: encoder.encode(c.get("session").csrf) },
-    await cookieKey(c.env.ADMIN_API_KEY, FLASH_SEALING),
+    { name: "AES-GCM", iv, additionalData: encoder.encode(session.csrf) },
+    await cookieKey((c.env as Env).ADMIN_API_KEY, FLASH_SEALING),
     encoder.encode(JSON.stringify(trimmed(flash))),
   );
   setCookie(c, FLASH_COOKIE, `${base64url(iv)}.${base64url(new Uint8Array(sealed))}`, { ...COOKIE_OPTIONS, maxAge: FLASH_SECONDS });
 }
 
 /** The flash for this page, cleared as it is read; null when there is none (or it is for another page, or not this session's). */
-export async function takeFlash(c: ConsoleContext): Promise<Flash | null> {
+export async function takeFlash(c: Context, session: Session): Promise<Flash | null> {
   const cookie = getCookie(c, FLASH_COOKIE);
   if (!cookie) return null;
   const [iv, sealed] = cookie.split(".").map(fromBase64url);
@@ -56,8 +57,8 @@ export async function takeFlash(c: ConsoleContext): Promise<Flash | null> {
   if (iv && sealed) {
     try {
       const opened = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv, additionalData: encoder.encode(c.get("session").csrf) },
-        await cookieKey(c.env.ADMIN_API_KEY, FLASH_SEALING),
+        { name: "AES-GCM", iv, additionalData: encoder.encode(session.csrf) },
+        await cookieKey((c.env as Env).ADMIN_API_KEY, FLASH_SEALING),
         sealed,
       );
       flash = JSON.parse(new TextDecoder().decode(opened)) as Flash;

@@ -117,7 +117,7 @@ export function consoleRoutes(apiFetch: ApiFetch): Hono<ConsoleEnv> {
     }
     c.set("admin", signedIn.admin);
     c.set("session", signedIn.session);
-    c.set("flash", c.req.method === "GET" ? await takeFlash(c) : null);
+    c.set("flash", c.req.method === "GET" ? await takeFlash(c, signedIn.session) : null);
     c.set("api", apiCaller(apiFetch, c.req.raw, c.env, c.executionCtx, signedIn.admin));
     await next();
   });

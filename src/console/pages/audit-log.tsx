@@ -84,7 +84,7 @@ async function auditLogCsv(c: ConsoleContext) {
   const answer = await c.get("api").raw(`/api/audit-log${queryOf({ format: "csv", ...apiFilters(filters) })}`);
   if (!answer.ok) {
     const to = `/admin/audit-log${queryOf(filters)}`;
-    await setFlash(c, { to, error: detailOf(await answer.json().catch(() => null), answer.status) });
+    await setFlash(c, c.get("session"), { to, error: detailOf(await answer.json().catch(() => null), answer.status) });
     return c.redirect(to, 303);
   }
   return new Response(answer.body, {
