@@ -6,8 +6,17 @@ import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, wantsCsv } from "../csv";
 import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
-import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../schemas/common";
-import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../schemas/teams";
+import { errorResponses, jsonBody, jsonResponse, Pagination, ServerId, security } from "../schemas/common";
+import {
+  Balance,
+  BudgetFields,
+  BudgetMode,
+  budgetSettingsOf,
+  CreditsAdded,
+  LedgerEntry,
+  MAX_CREDITS,
+  TransactionPage,
+} from "../schemas/teams";
 import { transactionsCsv } from "../transactions-csv";
 import { validationHook } from "../validation";
 
@@ -62,10 +71,7 @@ creditRoutes.openapi(
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
-      200: jsonResponse(
-        z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }),
-        "The allocation",
-      ),
+      200: jsonResponse(CreditsAdded, "The allocation"),
       ...errorResponses(401, 403, 404, 413, 422, 503),
     },
   }),
@@ -93,7 +99,7 @@ creditRoutes.openapi(
       200: {
         description: "A page of ledger rows",
         content: {
-          "application/json": { schema: z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }) },
+          "application/json": { schema: TransactionPage },
           ...csvContent("The whole ledger, one row per transaction"),
         },
       },

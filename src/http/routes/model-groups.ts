@@ -6,7 +6,9 @@ import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { ClientId, errorResponses, jsonBody, jsonResponse, ModelName, PageInfo, Pagination, security, Timestamp } from "../schemas/common";
+import { idempotent } from "../idempotency";
+import { ClientId, errorResponses, jsonBody, jsonResponse, ModelName, Pagination, security } from "../schemas/common";
+import { ModelGroup, ModelGroupPage } from "../schemas/model-groups";
 import { validationHook } from "../validation";
 
 const GroupModelInput = z.object({
@@ -24,18 +26,6 @@ const GroupModels = z
   .min(1, { error: "must list at least one model" })
   .max(20, { error: "must list at most 20 models" })
   .refine((models) => new Set(models.map((m) => m.model_name)).size === models.length, { error: "must not list a model twice" });
-
-const ModelGroup = z
-  .object({
-    group_name: z.string(),
-    display_name: z.string(),
-    description: z.string().nullable(),
-    status: z.string(),
-    models: z.array(z.object({ model_name: z.string(), priority: z.number().int() })),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("ModelGroup");
 
 const CreateModelGroup = z.object({
   group_name: ClientId,
@@ -71,7 +61,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Create a model group (a prioritized list of models)",
     security: security.admin,
-    middleware: [adminWrite("model_group.create")] as const,
+    middleware: [adminWrite("model_group.create"), idempotent] as const,
     request: { body: jsonBody(CreateModelGroup) },
     responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
@@ -102,7 +92,7 @@ modelGroupRoutes.openapi(
     middleware: [requireAdmin("model_groups.read")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
+      200: jsonResponse(ModelGroupPage, "A page of model groups"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),

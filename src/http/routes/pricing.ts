@@ -5,7 +5,8 @@ import { adminWrite } from "../audit";
 import { requireAdmin } from "../auth";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
-import { errorResponses, jsonBody, jsonResponse, ModelName, security, Timestamp } from "../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, ModelName, security } from "../schemas/common";
+import { ModelPrice, PriceList } from "../schemas/pricing";
 import { validationHook } from "../validation";
 
 const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
@@ -16,15 +17,6 @@ const ModelParam = z.object({
     description: "The model name, URL-encoded (`openai%2Fgpt-4o` for `openai/gpt-4o`)",
   }),
 });
-
-const ModelPrice = z
-  .object({
-    model_name: z.string(),
-    input_per_million_usd: z.number(),
-    output_per_million_usd: z.number(),
-    updated_at: Timestamp,
-  })
-  .openapi("ModelPrice");
 
 const SetPrice = z.object({ model_name: ModelName, input_per_million_usd: Price, output_per_million_usd: Price });
 
@@ -48,7 +40,7 @@ pricingRoutes.openapi(
     summary: "List model prices (USD per 1M tokens)",
     security: security.admin,
     middleware: [requireAdmin("pricing.read")] as const,
-    responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...errorResponses(401, 403, 503) },
+    responses: { 200: jsonResponse(PriceList, "All prices"), ...errorResponses(401, 403, 503) },
   }),
   async (c) => c.json({ prices: (await c.get("repo").replica().listPricing()).map(present) }, 200),
 );

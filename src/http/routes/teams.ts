@@ -10,8 +10,18 @@ import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent, operationId } from "../idempotency";
 import { TeamParam } from "../params";
-import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, PageInfo, Pagination, security } from "../schemas/common";
-import { BudgetFields, budgetSettingsOf, Credits, Team, TeamWithBalance } from "../schemas/teams";
+import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, Pagination, security } from "../schemas/common";
+import {
+  BudgetFields,
+  budgetSettingsOf,
+  CreatedTeam,
+  Credits,
+  RotatedKey,
+  StatusChange,
+  Team,
+  TeamPage,
+  TeamWithBalance,
+} from "../schemas/teams";
 import { createTeamWithLedger } from "../team-creation";
 import { loadTeam, pepper, presentTeam, withBalance } from "../team-views";
 import { validationHook } from "../validation";
@@ -31,12 +41,6 @@ export const CreateTeam = z.object({
   ...BudgetFields,
 });
 
-const CreatedTeam = TeamWithBalance.extend({
-  allowed_models: z.array(z.string()),
-  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
-  message: z.string(),
-}).openapi("CreatedTeam");
-
 const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
@@ -51,16 +55,6 @@ const RotateKey = z.object({
     .max(7 * 24 * 60 * 60, { error: "must be at most 604800 (7 days)" })
     .default(0),
 });
-
-const RotatedKey = z.object({
-  team_id: z.string(),
-  virtual_key: z.string(),
-  key_prefix: z.string(),
-  previous_keys_valid_until: z.string().nullable(),
-  message: z.string(),
-});
-
-const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
 
 export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -99,7 +93,7 @@ teamRoutes.openapi(
     middleware: [requireAdmin("teams.read")] as const,
     request: { query: Pagination.extend({ organization_id: ClientId.optional() }) },
     responses: {
-      200: jsonResponse(z.object({ teams: z.array(Team), ...PageInfo }), "A page of teams"),
+      200: jsonResponse(TeamPage, "A page of teams"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),
