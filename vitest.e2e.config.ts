@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     environment: "node",
-    include: ["test/e2e/seed-workflow.e2e.test.ts"],
+    include: ["test/e2e/seed-workflow.e2e.test.ts", "test/e2e/start-killed.e2e.test.ts"],
     // One server, one file, tests in order.
     fileParallelism: false,
     sequence: { concurrent: false },

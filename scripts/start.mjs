@@ -5,7 +5,9 @@
 //      (mock-litellm/server.mjs, random master key) and points the Worker at it;
 //   3. runs `wrangler dev` on 127.0.0.1:$PORT (default 8003, the seed's port) and
 //      waits until GET /health answers;
-//   4. on SIGINT/SIGTERM/SIGHUP stops wrangler's whole process group and the mock.
+//   4. on SIGINT/SIGTERM/SIGHUP stops wrangler's whole process group and the mock; if this
+//      process is killed outright (SIGKILL), wrangler's group notices and kills itself
+//      (scripts/lib/tethered.mjs), so nothing keeps the port.
 //
 // Environment:
 //   PORT                 port of the API (default 8003)
@@ -34,6 +36,7 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER_JS = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const PINNED_NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
 const MOCK_MODULE = join(REPO_ROOT, "mock-litellm", "server.mjs");
+const TETHERED = join(REPO_ROOT, "scripts", "lib", "tethered.mjs");
 
 const HOST = "127.0.0.1";
 const DEFAULT_PORT = 8003;
@@ -83,17 +86,22 @@ function nodeForWrangler() {
   );
 }
 
-/** Starts `wrangler <args>` detached (its own process group); stdout/stderr are forwarded. */
+/**
+ * Starts `wrangler <args>` detached (its own process group), tethered to this process
+ * (scripts/lib/tethered.mjs): if this process dies in any way, SIGKILL included, the group is
+ * killed. stdout/stderr are forwarded.
+ */
 function startWrangler(args, { onLine, env = {} } = {}) {
   if (!existsSync(WRANGLER_JS)) {
     throw new StartError(`wrangler is not installed (${WRANGLER_JS} is missing); run "npm install" first.`);
   }
   const node = nodeForWrangler();
-  const child = spawn(node, [WRANGLER_JS, ...args], {
+  const child = spawn(process.execPath, [TETHERED, node, WRANGLER_JS, ...args], {
     cwd: REPO_ROOT,
-    // stdin is not a terminal: wrangler skips its prompts and hotkeys (a background process
-    // group reading the terminal would be stopped by SIGTTIN).
-    stdio: ["ignore", "pipe", "pipe"],
+    // stdin is the tether: a pipe this process never writes to, closed by the system when this
+    // process ends. wrangler itself gets no stdin (not a terminal: it skips its prompts and
+    // hotkeys, and a background process group reading the terminal would be stopped by SIGTTIN).
+    stdio: ["pipe", "pipe", "pipe"],
     detached: true,
     env: {
       ...process.env,
@@ -102,6 +110,7 @@ function startWrangler(args, { onLine, env = {} } = {}) {
     },
   });
   children.add(child);
+  child.stdin.on("error", () => {}); // the tether: never written to
   const exited = new Promise((resolveExit) => {
     child.once("error", (error) => {
       children.delete(child);

@@ -668,12 +668,12 @@ const CASES: Case[] = [
     loc: ["body", "metadata"],
   },
   {
-    name: "metadata nested 2000 levels deep",
+    name: "metadata nested 2000 levels deep (the body is refused past 64 levels, before anything reads it)",
     method: "POST",
     path: () => "/api/organizations/create",
     body: createOrg({ metadata: nested(2000) }),
     status: 422,
-    loc: ["body", "metadata"],
+    loc: ["body"],
   },
   {
     name: "metadata of 17 KiB",

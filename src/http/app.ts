@@ -8,6 +8,7 @@ import { log } from "../log";
 import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { actingAdminOf } from "./middleware/acting-admin";
+import { limitJsonDepth } from "./middleware/json-depth";
 import { openAIErrorShape } from "./middleware/openai-errors";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { auditLogRoutes } from "./routes/audit-log";
@@ -70,9 +71,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
       throw apiError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
     },
   });
-  app.use("/api/*", limitBody);
+  app.use("/api/*", limitBody, limitJsonDepth);
   // The OpenAI-compatible surface answers its errors in OpenAI's shape (the same failures, re-shaped).
-  app.use("/v1/*", openAIErrorShape, limitBody);
+  app.use("/v1/*", openAIErrorShape, limitBody, limitJsonDepth);
 
   app.openapi(
     {

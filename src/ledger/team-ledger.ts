@@ -187,7 +187,8 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
-   * for a group the team cannot use; a job whose call is refused is closed as failed at once.
+   * for a group the team cannot use; a job whose call is refused is closed as failed at once, and
+   * its operations forgotten, so a retry with the same Idempotency-Key starts afresh.
    */
   async startOneRequestJob(
     caller: Caller,
@@ -204,7 +205,9 @@ export class TeamLedger extends DurableObject<Env> {
     const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
-    await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    const closed = await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    // A refusal is of the moment (credits, a rate) and not kept: the same Idempotency-Key opens a new job next time.
+    if (closed.ok) this.operations.forget(job.operation.id, closing.id);
     return { ...admitted, jobId };
   }
 

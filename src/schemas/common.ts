@@ -1,11 +1,26 @@
 import { z } from "@hono/zod-openapi";
 
-/** Ids chosen by clients (organization, team, model group). */
+/** What no id may be: a path segment URLs resolve away (`/api/teams/..` is `/api/`), so it could never be read back. */
+const isDotSegment = (segment: string) => segment === "." || segment === "..";
+
+/** Ids chosen by clients (organization, team, model group): 1 to 128 of [A-Za-z0-9._-], and not '.' or '..'. */
 export const ClientId = z
   .string()
   .min(1, { error: "must not be empty" })
   .max(128, { error: "must be at most 128 characters" })
-  .regex(/^[A-Za-z0-9._-]+$/, { error: "may contain only letters, digits, '.', '_' and '-'" });
+  .regex(/^[A-Za-z0-9._-]+$/, { error: "may contain only letters, digits, '.', '_' and '-'" })
+  .refine((id) => !isDotSegment(id), { error: "must not be '.' or '..'" });
+
+/**
+ * A model name as LiteLLM knows it (`gpt-4o-mini`, `openai/gpt-4o`): in a path it is sent
+ * URL-encoded (`openai%2Fgpt-4o`); no part between slashes may be '.' or '..'.
+ */
+export const ModelName = z
+  .string()
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" })
+  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" })
+  .refine((name) => !name.split("/").some(isDotSegment), { error: "must not be '.' or '..', nor have such a part between slashes" });
 
 /** Ids made by the server (job, call, transaction). */
 export const ServerId = z.uuid({ error: "must be a UUID" });

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../ledger/rules/views";
 import { TERMINAL_JOB_STATUSES } from "../ledger/types";
-import { ClientId, Metadata, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, Timestamp } from "./common";
 
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -229,6 +229,8 @@ export const Job = JobSummary.extend({
   calls_offset: z.number().int(),
   calls_has_more: z.boolean().openapi({ description: "True when the job has calls after this page" }),
 }).openapi("Job");
+
+export const JobPage = z.object({ team_id: z.string(), jobs: z.array(JobSummary), ...PageInfo });
 
 /** Which of a job's calls GET /api/jobs/{id} shows, in the order they were made. */
 export const CallsPageQuery = {

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
-import { ClientId, Metadata, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, Timestamp } from "./common";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -140,6 +140,28 @@ export const Team = z
 
 export const TeamWithBalance = Team.extend(Balance.omit({ team_id: true, organization_id: true, status: true }).shape).openapi("Team");
 
+export const TeamPage = z.object({ teams: z.array(Team), ...PageInfo });
+
+export const CreatedTeam = TeamWithBalance.extend({
+  allowed_models: z.array(z.string()),
+  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
+  message: z.string(),
+}).openapi("CreatedTeam");
+
+export const RotatedKey = z.object({
+  team_id: z.string(),
+  virtual_key: z.string(),
+  key_prefix: z.string(),
+  previous_keys_valid_until: z.string().nullable(),
+  message: z.string(),
+});
+
+export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
+
+export const CreditsAdded = z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry });
+
+export const TransactionPage = z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo });
+
 /** The budget fields of a request, in the ledger's words. */
 export function budgetSettingsOf(body: {
   budget_mode?: (typeof BUDGET_MODES)[number];
@@ -180,12 +202,6 @@ export const CreateTeam = z.object({
   ...BudgetFields,
 });
 
-export const CreatedTeam = TeamWithBalance.extend({
-  allowed_models: z.array(z.string()),
-  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
-  message: z.string(),
-}).openapi("CreatedTeam");
-
 export const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
@@ -200,13 +216,3 @@ export const RotateKey = z.object({
     .max(7 * 24 * 60 * 60, { error: "must be at most 604800 (7 days)" })
     .default(0),
 });
-
-export const RotatedKey = z.object({
-  team_id: z.string(),
-  virtual_key: z.string(),
-  key_prefix: z.string(),
-  previous_keys_valid_until: z.string().nullable(),
-  message: z.string(),
-});
-
-export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });

@@ -9,12 +9,11 @@
 // is stopped with SIGTERM at the end; the test then checks that nothing is left listening.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { GatewayClient, GatewayError } from "../../client/src/index.js";
-import { freePort, signalGroup } from "../../scripts/lib/processes.mjs";
+import { freePort, isListening, signalGroup } from "../../scripts/lib/processes.mjs";
 import { openAIPython, SDK_FLOW } from "./openai-python";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -40,17 +39,6 @@ interface Server {
 }
 
 let server: Server;
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolveListening) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolveListening(true);
-    });
-    socket.once("error", () => resolveListening(false));
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

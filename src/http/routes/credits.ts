@@ -1,8 +1,17 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, Pagination, ServerId, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
-import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../../schemas/teams";
+import {
+  Balance,
+  BudgetFields,
+  BudgetMode,
+  budgetSettingsOf,
+  CreditsAdded,
+  LedgerEntry,
+  MAX_CREDITS,
+  TransactionPage,
+} from "../../schemas/teams";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, wantsCsv } from "../csv";
 import { transactionsCsv } from "../flows/transactions-csv";
@@ -62,10 +71,7 @@ creditRoutes.openapi(
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
-      200: jsonResponse(
-        z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }),
-        "The allocation",
-      ),
+      200: jsonResponse(CreditsAdded, "The allocation"),
       ...errorResponses(401, 403, 404, 413, 422, 503),
     },
   }),
@@ -93,7 +99,7 @@ creditRoutes.openapi(
       200: {
         description: "A page of ledger rows",
         content: {
-          "application/json": { schema: z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }) },
+          "application/json": { schema: TransactionPage },
           ...csvContent("The whole ledger, one row per transaction"),
         },
       },

@@ -11,7 +11,6 @@ import {
   HOLD_DESCRIPTION,
   jsonBody,
   jsonResponse,
-  PageInfo,
   Pagination,
   security,
 } from "../../schemas/common";
@@ -26,6 +25,7 @@ import {
   JobCostBreakdown,
   JobCreated,
   JobMetadataPatch,
+  JobPage,
   JobStatusValue,
   JobSummary,
   LlmCallAnswer,
@@ -251,7 +251,7 @@ teamJobRoutes.openapi(
       query: Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() }),
     },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), jobs: z.array(JobSummary), ...PageInfo }), "A page of jobs"),
+      200: jsonResponse(JobPage, "A page of jobs"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

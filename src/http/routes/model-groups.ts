@@ -1,20 +1,15 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, ModelName, Pagination, security } from "../../schemas/common";
+import { ModelGroup, ModelGroupPage } from "../../schemas/model-groups";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccessToTeams } from "../flows/access-push";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
+import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-/** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
-const ModelName = z
-  .string()
-  .min(1, { error: "must not be empty" })
-  .max(200, { error: "must be at most 200 characters" })
-  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
 
 const GroupModelInput = z.object({
   model_name: ModelName,
@@ -31,18 +26,6 @@ const GroupModels = z
   .min(1, { error: "must list at least one model" })
   .max(20, { error: "must list at most 20 models" })
   .refine((models) => new Set(models.map((m) => m.model_name)).size === models.length, { error: "must not list a model twice" });
-
-const ModelGroup = z
-  .object({
-    group_name: z.string(),
-    display_name: z.string(),
-    description: z.string().nullable(),
-    status: z.string(),
-    models: z.array(z.object({ model_name: z.string(), priority: z.number().int() })),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("ModelGroup");
 
 const CreateModelGroup = z.object({
   group_name: ClientId,
@@ -78,7 +61,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Create a model group (a prioritized list of models)",
     security: security.admin,
-    middleware: [adminWrite("model_group.create")] as const,
+    middleware: [adminWrite("model_group.create"), idempotent] as const,
     request: { body: jsonBody(CreateModelGroup) },
     responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
@@ -109,7 +92,7 @@ modelGroupRoutes.openapi(
     middleware: [requireAdmin("model_groups.read")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
+      200: jsonResponse(ModelGroupPage, "A page of model groups"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),

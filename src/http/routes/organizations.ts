@@ -1,17 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
-import {
-  ClientId,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  Metadata,
-  PageInfo,
-  Pagination,
-  security,
-  Timestamp,
-} from "../../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, Pagination, security } from "../../schemas/common";
+import { Organization, OrganizationPage } from "../../schemas/organizations";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { scopedOrganization } from "../middleware/admin-guard";
@@ -19,17 +10,6 @@ import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-const Organization = z
-  .object({
-    organization_id: z.string(),
-    name: z.string(),
-    status: z.string(),
-    metadata: z.record(z.string(), z.unknown()),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("Organization");
 
 const CreateOrganization = z.object({
   organization_id: ClientId,
@@ -89,7 +69,7 @@ organizationRoutes.openapi(
     middleware: [requireAdmin("organizations.read")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ organizations: z.array(Organization), ...PageInfo }), "A page of organizations"),
+      200: jsonResponse(OrganizationPage, "A page of organizations"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),

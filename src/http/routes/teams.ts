@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
 import {
   budgetSettingsOf,
@@ -12,6 +12,7 @@ import {
   RotateKey,
   StatusChange,
   Team,
+  TeamPage,
   TeamWithBalance,
   UpdateTeam,
 } from "../../schemas/teams";
@@ -64,7 +65,7 @@ teamRoutes.openapi(
     middleware: [requireAdmin("teams.read")] as const,
     request: { query: Pagination.extend({ organization_id: ClientId.optional() }) },
     responses: {
-      200: jsonResponse(z.object({ teams: z.array(Team), ...PageInfo }), "A page of teams"),
+      200: jsonResponse(TeamPage, "A page of teams"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),

@@ -113,6 +113,11 @@ export class OperationLog {
     });
   }
 
+  /** Forgets operations, so their ids apply afresh (a one-request job refused at admission: its key runs again). */
+  forget(...ids: string[]): void {
+    for (const id of ids) this.sql.exec("DELETE FROM operations WHERE op_id = ?", id);
+  }
+
   /** An applied operation, if `args` (when given) are the ones it was applied with. */
   async recall(id: string, method: OperationMethod, args?: unknown): Promise<LedgerResult<Recalled | null>> {
     const digest = args === undefined ? null : await argumentsDigest(method, args);

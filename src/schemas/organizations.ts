@@ -1,0 +1,17 @@
+import { z } from "@hono/zod-openapi";
+import { PageInfo, Timestamp } from "./common";
+
+// What the organization routes answer.
+
+export const Organization = z
+  .object({
+    organization_id: z.string(),
+    name: z.string(),
+    status: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Organization");
+
+export const OrganizationPage = z.object({ organizations: z.array(Organization), ...PageInfo });
