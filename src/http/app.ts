@@ -1,10 +1,11 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
+import { Health } from "../schemas/common";
 import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { actingAdminOf } from "./middleware/acting-admin";
@@ -84,7 +85,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
       responses: {
         200: {
           description: "The gateway is up",
-          content: { "application/json": { schema: z.object({ status: z.literal("healthy"), service: z.string() }) } },
+          content: { "application/json": { schema: Health } },
         },
       },
     },

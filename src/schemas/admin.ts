@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ROLES } from "../security/admin-roles";
-import { PageInfo, Timestamp } from "./common";
+import { ClientId, CsvFormat, PageInfo, Pagination, Timestamp } from "./common";
 
 // Named admin keys and the audit log, as their routes answer them.
 
@@ -50,3 +50,35 @@ export const AuditEntry = z
   .openapi("AuditEntry");
 
 export const AuditPage = z.object({ entries: z.array(AuditEntry), ...PageInfo });
+
+export const CreateAdminKey = z.object({
+  name: z.string().trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }),
+  role: AdminRole,
+  organization_id: ClientId.nullable().optional(),
+});
+
+/** An instant in a query: any ISO 8601 date-time, read as UTC. */
+const Instant = z.iso
+  .datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z" })
+  .transform((value) => new Date(value).toISOString());
+
+/** Which audit rows to show: a page (or, as CSV, all) of those matching every filter given. */
+export const AuditQuery = Pagination.extend(CsvFormat).extend({
+  actor: z.string().min(1).max(200).optional(),
+  action: z.string().min(1).max(100).optional(),
+  resource_id: z.string().min(1).max(200).optional(),
+  organization_id: ClientId.optional(),
+  since: Instant.optional().openapi({ type: "string", format: "date-time" }),
+  until: Instant.optional().openapi({ type: "string", format: "date-time" }),
+});
+
+/** Who an admin key is, and what it may do. */
+export const AdminKeyIdentity = z.object({
+  key_id: z.string(),
+  name: z.string(),
+  role: AdminRole,
+  organization_id: z.string().nullable(),
+  permissions: z.array(z.string()),
+});
+
+export const KeyRevoked = z.object({ key_id: z.string(), message: z.string() });

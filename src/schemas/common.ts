@@ -142,3 +142,18 @@ export const BUDGET_HEADERS = {
     schema: { type: "string", pattern: "^[0-9]+$" },
   },
 } as const;
+
+/** `?format=csv` (or `json`) on a route that can answer CSV; without it, `Accept: text/csv` decides. */
+export const CsvFormat = z.object({
+  format: z
+    .enum(["json", "csv"], { error: "must be 'json' or 'csv'" })
+    .optional()
+    .openapi({ description: "`csv` answers `text/csv` (as `Accept: text/csv` does); default JSON" }),
+}).shape;
+
+/** A response's OpenAPI content for CSV (described next to the JSON one). */
+export function csvContent(description: string) {
+  return { "text/csv": { schema: z.string().openapi({ description }) } };
+}
+
+export const Health = z.object({ status: z.literal("healthy"), service: z.string() });

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../ledger/rules/views";
 import { TERMINAL_JOB_STATUSES } from "../ledger/types";
-import { ClientId, Metadata, PageInfo, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, Pagination, Timestamp } from "./common";
 
 const JsonObject = z.record(z.string(), z.unknown());
 
@@ -307,3 +307,17 @@ export const JobCostBreakdown = z
   .openapi("JobCostBreakdown");
 
 export const JobMetadataPatch = z.object({ metadata: Metadata });
+
+/** A job read with the admin key names its team; a page of its calls. */
+export const JobQuery = z.object({
+  team_id: ClientId.optional().openapi({ description: "Required with the admin key" }),
+  ...CallsPageQuery,
+});
+
+/** A page of a team's jobs, of one status or type if asked. */
+export const JobListQuery = Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() });
+
+/** One server-sent event of a job API stream; the stream ends with `data: [DONE]`. */
+export const ServerSentEvent = z
+  .object({ data: z.string(), event: z.string().optional(), id: z.string().optional(), retry: z.number().int().optional() })
+  .openapi({ description: "A server-sent event: `data` is a chat.completion.chunk, an error, a job summary or [DONE]" });

@@ -101,3 +101,6 @@ export const OpenAIError = z
     error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),
   })
   .openapi("OpenAIError");
+
+/** A streamed chat completion, as OpenAI's SDKs read it. */
+export const OpenAIChatChunks = z.string().openapi({ description: "`data: <chat.completion.chunk>` events, then `data: [DONE]`" });

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { PageInfo, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, Timestamp } from "./common";
 
 // What the organization routes answer.
 
@@ -15,3 +15,9 @@ export const Organization = z
   .openapi("Organization");
 
 export const OrganizationPage = z.object({ organizations: z.array(Organization), ...PageInfo });
+
+export const CreateOrganization = z.object({
+  organization_id: ClientId,
+  name: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
+  metadata: Metadata.default({}),
+});

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
-import { ClientId, Metadata, PageInfo, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -216,3 +216,32 @@ export const RotateKey = z.object({
     .max(7 * 24 * 60 * 60, { error: "must be at most 604800 (7 days)" })
     .default(0),
 });
+
+export const AddCredits = z.object({
+  credits: z
+    .number()
+    .int({ error: "must be a positive integer" })
+    .positive({ error: "must be a positive integer" })
+    .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
+  reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
+});
+
+export const Refund = z.object({
+  job_id: ServerId,
+  reason: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
+});
+
+export const BudgetModeChange = z.object({ ...BudgetFields, budget_mode: BudgetMode });
+
+export const Refunded = z.object({
+  team_id: z.string(),
+  job_id: z.string(),
+  credits_refunded: z.number().int(),
+  balance: Balance,
+  transaction: LedgerEntry,
+});
+
+/** A team's new model groups: the list, or `{ "model_groups": [...] }`. */
+export const TeamGroupsChange = z.union([GroupNames, z.object({ model_groups: GroupNames })]);
+
+export const TeamDeleted = z.object({ team_id: z.string(), message: z.string() });

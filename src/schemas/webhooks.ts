@@ -41,3 +41,27 @@ export const WebhookDelivery = z
   .openapi("WebhookDelivery");
 
 export const DeliveryPage = z.object({ team_id: z.string(), items: z.array(WebhookDelivery), ...PageInfo });
+
+export const Removed = z.object({ message: z.string() });
+
+export const SetWebhook = z
+  .object({
+    url: z.string().min(1, { error: "must not be empty" }).openapi({ example: "https://example.com/webhooks/gateway" }),
+    events: z
+      .array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(", ")}` }))
+      .min(1, { error: "must list at least one event" })
+      .refine((events) => new Set(events).size === events.length, { error: "must not list an event twice" })
+      .default([...WEBHOOK_EVENTS]),
+    low_balance_threshold: z
+      .number({ error: "must be an integer" })
+      .int({ error: "must be an integer" })
+      .min(1, { error: "must be at least 1" })
+      .max(Number.MAX_SAFE_INTEGER, { error: "is too large" })
+      .nullable()
+      .default(null)
+      .openapi({ description: "balance.low fires when available credits go from this or more to below it" }),
+  })
+  .refine((w) => !w.events.includes("balance.low") || w.low_balance_threshold !== null, {
+    error: "is required when events include balance.low (the default)",
+    path: ["low_balance_threshold"],
+  });

@@ -1,7 +1,8 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { AdminKeyRow } from "../../db/admin-records";
-import { AdminKeyPage, AdminRole, CreatedAdminKey } from "../../schemas/admin";
-import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { AdminKeyIdentity, AdminKeyPage, type AdminRole, CreateAdminKey, CreatedAdminKey, KeyRevoked } from "../../schemas/admin";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { AdminKeyParam } from "../../schemas/params";
 import { permissionsOf } from "../../security/admin-roles";
 import { generateAdminKey, hashVirtualKey } from "../../security/keys";
 import type { AppEnv } from "../context";
@@ -15,14 +16,6 @@ import { validationHook } from "../validation";
 
 // Named admin keys (owner only, unscoped): created with a role and an optional organization
 // scope, shown once, listed without the key, revoked at once.
-
-const CreateAdminKey = z.object({
-  name: z.string().trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }),
-  role: AdminRole,
-  organization_id: ClientId.nullable().optional(),
-});
-
-const KeyIdParam = z.object({ key_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "key_id", in: "path" } }) });
 
 function present(k: AdminKeyRow) {
   return {
@@ -106,16 +99,7 @@ adminKeyRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin(null)] as const,
     responses: {
-      200: jsonResponse(
-        z.object({
-          key_id: z.string(),
-          name: z.string(),
-          role: AdminRole,
-          organization_id: z.string().nullable(),
-          permissions: z.array(z.string()),
-        }),
-        "The key's identity",
-      ),
+      200: jsonResponse(AdminKeyIdentity, "The key's identity"),
       ...errorResponses(401, 403, 503),
     },
   }),
@@ -143,9 +127,9 @@ adminKeyRoutes.openapi(
     summary: "Revoke an admin key: it is refused from the next request on",
     security: security.admin,
     middleware: [adminWrite("admin_key.revoke")] as const,
-    request: { params: KeyIdParam },
+    request: { params: AdminKeyParam },
     responses: {
-      200: jsonResponse(z.object({ key_id: z.string(), message: z.string() }), "Revoked"),
+      200: jsonResponse(KeyRevoked, "Revoked"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

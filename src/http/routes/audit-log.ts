@@ -1,9 +1,9 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AuditRow } from "../../db/admin-records";
-import { AuditPage } from "../../schemas/admin";
-import { ClientId, errorResponses, Pagination, security } from "../../schemas/common";
+import { AuditPage, AuditQuery } from "../../schemas/admin";
+import { csvContent, errorResponses, security } from "../../schemas/common";
 import type { AppEnv } from "../context";
-import { CsvFormat, csvContent, csvResponse, wantsCsv } from "../csv";
+import { csvResponse, wantsCsv } from "../csv";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { AUDIT_RETENTION_DAYS } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
@@ -11,10 +11,6 @@ import { validationHook } from "../validation";
 
 // Reading the audit log. There is no route that edits or deletes a row: the log is append-only,
 // and only the hourly cron purges rows older than the retention.
-
-const Instant = z.iso
-  .datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z" })
-  .transform((value) => new Date(value).toISOString());
 
 function present(r: AuditRow) {
   return {
@@ -79,14 +75,7 @@ auditLogRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin("audit.read")] as const,
     request: {
-      query: Pagination.extend(CsvFormat).extend({
-        actor: z.string().min(1).max(200).optional(),
-        action: z.string().min(1).max(100).optional(),
-        resource_id: z.string().min(1).max(200).optional(),
-        organization_id: ClientId.optional(),
-        since: Instant.optional().openapi({ type: "string", format: "date-time" }),
-        until: Instant.optional().openapi({ type: "string", format: "date-time" }),
-      }),
+      query: AuditQuery,
     },
     responses: {
       200: {

@@ -1,21 +1,11 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
 import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
 import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
+import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
 import {
-  BUDGET_HEADERS,
-  ClientId,
-  errorResponses,
-  HOLD_DESCRIPTION,
-  jsonBody,
-  jsonResponse,
-  Pagination,
-  security,
-} from "../../schemas/common";
-import {
-  CallsPageQuery,
   CompleteJobBody,
   CompletionSummary,
   CreateAndCallAnswer,
@@ -24,9 +14,10 @@ import {
   Job,
   JobCostBreakdown,
   JobCreated,
+  JobListQuery,
   JobMetadataPatch,
   JobPage,
-  JobStatusValue,
+  JobQuery,
   JobSummary,
   LlmCallAnswer,
   LlmCallBody,
@@ -89,7 +80,7 @@ jobRoutes.openapi(
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: JobParam,
-      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }), ...CallsPageQuery }),
+      query: JobQuery,
     },
     responses: { 200: jsonResponse(Job, "The job"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -117,7 +108,7 @@ jobRoutes.openapi(
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: JobParam,
-      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with an admin key" }), ...CallsPageQuery }),
+      query: JobQuery,
     },
     responses: { 200: jsonResponse(JobCostBreakdown, "The breakdown"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -248,7 +239,7 @@ teamJobRoutes.openapi(
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: TeamParam,
-      query: Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() }),
+      query: JobListQuery,
     },
     responses: {
       200: jsonResponse(JobPage, "A page of jobs"),

@@ -1,8 +1,9 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
-import { ClientId, errorResponses, jsonBody, jsonResponse, Metadata, Pagination, security } from "../../schemas/common";
-import { Organization, OrganizationPage } from "../../schemas/organizations";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { CreateOrganization, Organization, OrganizationPage } from "../../schemas/organizations";
+import { OrganizationParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { scopedOrganization } from "../middleware/admin-guard";
@@ -10,12 +11,6 @@ import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-const CreateOrganization = z.object({
-  organization_id: ClientId,
-  name: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
-  metadata: Metadata.default({}),
-});
 
 function present(o: OrganizationRow) {
   return {
@@ -27,8 +22,6 @@ function present(o: OrganizationRow) {
     updated_at: o.updatedAt,
   };
 }
-
-const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
 
 export const organizationRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -97,7 +90,7 @@ organizationRoutes.openapi(
     summary: "Get an organization",
     security: security.admin,
     middleware: [requireAdmin("organizations.read")] as const,
-    request: { params: OrgIdParam },
+    request: { params: OrganizationParam },
     responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {

@@ -1,24 +1,14 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { forgetPrices } from "../../db/price-cache";
 import type { PricingRow } from "../../db/repository";
-import { errorResponses, jsonBody, jsonResponse, ModelName, security } from "../../schemas/common";
-import { ModelPrice, PriceList } from "../../schemas/pricing";
+import { errorResponses, jsonBody, jsonResponse, security } from "../../schemas/common";
+import { ModelParam } from "../../schemas/params";
+import { ModelPrice, PriceList, PriceRemoved, SetPrice } from "../../schemas/pricing";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { validationHook } from "../validation";
-
-const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
-/** A model name in the path, URL-encoded when it has a slash (`/api/pricing/openai%2Fgpt-4o`). */
-const ModelParam = z.object({
-  model_name: ModelName.openapi({
-    param: { name: "model_name", in: "path" },
-    description: "The model name, URL-encoded (`openai%2Fgpt-4o` for `openai/gpt-4o`)",
-  }),
-});
-
-const SetPrice = z.object({ model_name: ModelName, input_per_million_usd: Price, output_per_million_usd: Price });
 
 function present(p: PricingRow) {
   return {
@@ -97,7 +87,7 @@ pricingRoutes.openapi(
     middleware: [adminWrite("pricing.delete")] as const,
     request: { params: ModelParam },
     responses: {
-      200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"),
+      200: jsonResponse(PriceRemoved, "Removed"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
 import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
@@ -7,11 +7,12 @@ import {
   budgetSettingsOf,
   CreatedTeam,
   CreateTeam,
-  GroupNames,
   RotatedKey,
   RotateKey,
   StatusChange,
   Team,
+  TeamDeleted,
+  TeamGroupsChange,
   TeamPage,
   TeamWithBalance,
   UpdateTeam,
@@ -112,7 +113,7 @@ teamRoutes.openapi(
       "every call, is told at once; if it cannot be, the answer is 503 and sending the same request again finishes the change.",
     security: security.admin,
     middleware: [adminWrite("team.model_groups")] as const,
-    request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
+    request: { params: TeamParam, body: jsonBody(TeamGroupsChange) },
     responses: { 200: jsonResponse(Team, "The team with its new groups"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
@@ -226,7 +227,7 @@ teamRoutes.openapi(
     middleware: [adminWrite("team.delete")] as const,
     request: { params: TeamParam },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), message: z.string() }), "Deleted"),
+      200: jsonResponse(TeamDeleted, "Deleted"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

@@ -1,9 +1,9 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
-import { TeamParam } from "../../schemas/params";
-import { DeliveryPage, SavedWebhook, Webhook } from "../../schemas/webhooks";
-import { WEBHOOK_EVENTS, type WebhookScope } from "../../webhooks/events";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { OrganizationParam, TeamParam } from "../../schemas/params";
+import { DeliveryPage, Removed, SavedWebhook, SetWebhook, Webhook } from "../../schemas/webhooks";
+import type { WebhookScope } from "../../webhooks/events";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { loadTeam } from "../flows/team-views";
@@ -15,38 +15,12 @@ import { validationHook } from "../validation";
 
 // Signed webhooks (README "Webhooks"): a team's own, and an organization's for all its teams.
 
-const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
-
-const SetWebhook = z
-  .object({
-    url: z.string().min(1, { error: "must not be empty" }).openapi({ example: "https://example.com/webhooks/gateway" }),
-    events: z
-      .array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(", ")}` }))
-      .min(1, { error: "must list at least one event" })
-      .refine((events) => new Set(events).size === events.length, { error: "must not list an event twice" })
-      .default([...WEBHOOK_EVENTS]),
-    low_balance_threshold: z
-      .number({ error: "must be an integer" })
-      .int({ error: "must be an integer" })
-      .min(1, { error: "must be at least 1" })
-      .max(Number.MAX_SAFE_INTEGER, { error: "is too large" })
-      .nullable()
-      .default(null)
-      .openapi({ description: "balance.low fires when available credits go from this or more to below it" }),
-  })
-  .refine((w) => !w.events.includes("balance.low") || w.low_balance_threshold !== null, {
-    error: "is required when events include balance.low (the default)",
-    path: ["low_balance_threshold"],
-  });
-
-const Removed = z.object({ message: z.string() });
-
 export const webhookRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 /** The route set for one scope: PUT, GET and DELETE of `/{id}/webhook`. */
 function webhookRoutesFor(scope: WebhookScope) {
   const isTeam = scope === "team";
-  const params = isTeam ? TeamParam : OrgIdParam;
+  const params = isTeam ? TeamParam : OrganizationParam;
   const base = isTeam ? "/teams/{team_id}/webhook" : "/organizations/{organization_id}/webhook";
   const tags = ["Webhooks"];
   const ownerOf = (c: AppContext) => (isTeam ? c.req.param("team_id") : c.req.param("organization_id")) as string;
