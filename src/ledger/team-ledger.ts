@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
+import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
@@ -12,7 +13,7 @@ import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { balanceOf, CALLS_PAGE_DEFAULT } from "./rules/views";
+import { balanceOf } from "./rules/views";
 import { AccessStore } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { LlmCallFields } from "./calls";
 import { ClientId, ServerId } from "./common";
-import { LlmCallFields } from "./jobs";
 
 // The /v1 surface: OpenAI's request and response shapes, validated by the same field rules as
 // the job API's calls.

@@ -72,7 +72,7 @@ export const TeamUsage = z
   })
   .openapi("TeamUsage");
 
-const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
+export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 
 export const OrganizationUsage = z
   .object({

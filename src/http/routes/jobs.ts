@@ -3,13 +3,14 @@ import { jobChat } from "../../calls/dialects/job-chat";
 import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
-import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
+import { CreateAndCallAnswer, CreateAndCallBody, LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
 import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
 import {
+  CALLS_PAGE_DEFAULT,
+  CALLS_PAGE_MAX,
+  COMPLETION_CALLS_SHOWN,
   CompleteJobBody,
   CompletionSummary,
-  CreateAndCallAnswer,
-  CreateAndCallBody,
   CreateJobBody,
   Job,
   JobCostBreakdown,
@@ -19,8 +20,6 @@ import {
   JobPage,
   JobQuery,
   JobSummary,
-  LlmCallAnswer,
-  LlmCallBody,
 } from "../../schemas/jobs";
 import { JobParam, TeamParam } from "../../schemas/params";
 import type { AppContext, AppEnv } from "../context";

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
+import { CreateAndCallBody, LlmCallBody, ServerSentEvent } from "../../schemas/calls";
 import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
-import { CreateAndCallBody, LlmCallBody, ServerSentEvent } from "../../schemas/jobs";
 import { JobParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { streamInJob } from "../flows/calls";
