@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { log } from "../../log";
+import { sha256Hex } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
 import type { AppContext, AppEnv, Principal } from "../context";
 import { apiError, asHttpError } from "../errors";
@@ -20,11 +21,6 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const MOMENT_STATUSES = new Set([402, 403, 409, 429]);
 /** The headers a replay must carry, as the first answer had them. */
 const KEPT_HEADERS = ["content-type", "retry-after", "x-job-id"] as const;
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * The operation id of a ledger change made by this request: derived from the caller's scope and
