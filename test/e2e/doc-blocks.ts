@@ -5,7 +5,9 @@
 // `OpenAI(` client, or a `js` block that builds `new OpenAI(`. `<!-- not run: why -->` on the line
 // before the fence exempts one (a deployed URL). After a `curl`, a comment `# → 403 …` says the
 // status it must answer (otherwise any 2xx); when the rest of that comment (with its `#`
-// continuation lines) is a JSON object, the answer must contain it.
+// continuation lines) is a JSON object, the answer must contain it. In that object `…` elides:
+// a value `…` is anything, `, …}` more fields, `, …]` more items, and `"abc…"` a string that
+// starts with abc (`"a…b"`: starts with a, ends with b).
 
 export interface Expectation {
   /** The status the comment after the curl shows (null: any 2xx). */
@@ -32,9 +34,56 @@ export interface PageBlocks {
 }
 
 const SHELLS = new Set(["sh", "bash", "shell"]);
+/** What an elided value or list tail becomes once the shown JSON is parsed. */
+export const ELIDED = "\u2026<elided>";
 const CURL = /(?:^|[\s(|;&`])curl\s/g;
 const EXPECT = /^\s*#\s*→\s*(\d{3})?\s*(.*)$/;
 const CONTINUATION = /^\s*#\s{2,}(.*)$/;
+
+/** A shell line without its comment (a `#` after whitespace, outside quotes). */
+function withoutComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === "\\" && quote === '"') i++;
+      else if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "#" && (i === 0 || /\s/.test(line[i - 1]))) return line.slice(0, i);
+  }
+  return line;
+}
+
+/**
+ * The shown answer as JSON: `…` outside strings becomes ELIDED (a value, or an array's tail), and
+ * an object's `, …` is dropped. Null when it is not JSON even so.
+ */
+export function parseShown(text: string): unknown {
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      out += ch;
+      if (ch === "\\") out += text[++i] ?? "";
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    if (ch !== "\u2026") {
+      out += ch;
+      continue;
+    }
+    const next = text.slice(i + 1).trimStart()[0];
+    if (next === "}") out = out.replace(/,\s*$/, "");
+    else out += JSON.stringify(ELIDED);
+  }
+  try {
+    return JSON.parse(out);
+  } catch {
+    return null;
+  }
+}
 
 function expectationsOf(code: string): Expectation[] {
   const curls: Expectation[] = [];
@@ -57,8 +106,7 @@ function expectationsOf(code: string): Expectation[] {
       continue;
     }
     continuing = false;
-    if (line.trim().startsWith("#")) continue;
-    for (const _ of line.matchAll(CURL)) {
+    for (const _ of withoutComment(line).matchAll(CURL)) {
       last = { status: null, contains: undefined, comment: "" };
       shown = false;
       curls.push(last);
@@ -67,11 +115,9 @@ function expectationsOf(code: string): Expectation[] {
   for (const curl of curls) {
     const text = curl.comment.trim();
     if (!text.startsWith("{")) continue;
-    try {
-      curl.contains = JSON.parse(text);
-    } catch {
-      // an elided answer ("…"): only its status is checked
-    }
+    const shown = parseShown(text);
+    if (shown === null) throw new Error(`the answer shown after curl, ${text}, is not JSON (elide with …)`);
+    curl.contains = shown;
   }
   return curls;
 }
@@ -88,12 +134,14 @@ export function docBlocks(markdown: string): PageBlocks {
     const lang = open[1].toLowerCase();
     const code = body.join("\n");
     const line = start + 1;
+    const shellCode = code.split("\n").map(withoutComment).join("\n");
     const isRequest =
-      (SHELLS.has(lang) && code.match(CURL) !== null) ||
+      (SHELLS.has(lang) && shellCode.match(CURL) !== null) ||
       (lang === "python" && code.includes("OpenAI(")) ||
       ((lang === "js" || lang === "javascript") && code.includes("new OpenAI("));
     if (!isRequest) {
-      if (code.match(CURL) && !SHELLS.has(lang)) page.problems.push(`line ${line}: a curl in a \`${lang || "plain"}\` block (use \`sh\`)`);
+      if (!SHELLS.has(lang) && /^\s*curl\s/m.test(code))
+        page.problems.push(`line ${line}: a curl in a \`${lang || "plain"}\` block (use \`sh\`)`);
       continue;
     }
     const notRun = /^<!--\s*not run:\s*(.+?)\s*-->$/.exec(lines[start - 1] ?? "");
@@ -158,10 +206,23 @@ export function pageScript(blocks: DocBlock[], opts: { dir: string; stateIn?: st
   return `${parts.filter((p) => p !== "").join("\n")}\n`;
 }
 
-/** True when `actual` has every field `expected` shows (arrays: the same length, item by item). */
+/**
+ * True when `actual` has every field `expected` shows: arrays item by item (the same length, or
+ * at least as long when the shown list ends with …), strings equal or matching their `…`.
+ */
 export function containsShown(actual: unknown, expected: unknown): boolean {
+  if (expected === ELIDED) return true;
+  if (typeof expected === "string" && expected.includes("\u2026")) {
+    if (typeof actual !== "string") return false;
+    const [head, ...rest] = expected.split("\u2026");
+    const tail = rest.at(-1) ?? "";
+    return actual.startsWith(head) && actual.endsWith(tail) && actual.length >= head.length + tail.length;
+  }
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) && actual.length === expected.length && expected.every((e, i) => containsShown(actual[i], e));
+    const open = expected.at(-1) === ELIDED;
+    const shown = open ? expected.slice(0, -1) : expected;
+    if (!Array.isArray(actual) || (open ? actual.length < shown.length : actual.length !== shown.length)) return false;
+    return shown.every((e, i) => containsShown(actual[i], e));
   }
   if (expected !== null && typeof expected === "object") {
     if (actual === null || typeof actual !== "object" || Array.isArray(actual)) return false;
