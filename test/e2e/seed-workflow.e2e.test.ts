@@ -666,8 +666,9 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       ctx.skip(why);
     }
     expect(missingTools, "the seed's cURL script needs curl and jq; CI must install them").toEqual([]);
-    const env = { ...process.env, BASE: `http://localhost:${server.port}` };
-    delete env.ADMIN_API_KEY;
+    // The reader's shell: BASE names the server, and the script's default admin key applies.
+    const env: NodeJS.ProcessEnv = { ...process.env, BASE: `http://localhost:${server.port}` };
+    Reflect.deleteProperty(env, "ADMIN_API_KEY");
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
       const child = spawn("bash", [SEED_CURL_SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
