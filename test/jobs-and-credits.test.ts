@@ -39,6 +39,18 @@ describe("job creation", () => {
     await expectLedgerConsistent(team);
   });
 
+  it("without team_id opens the job for the key's team", async () => {
+    const team = await createTeam({ credits: 5 });
+    const other = await createTeam({ credits: 5 });
+    const job = await json("POST", "/api/jobs/create", 200, { key: team.key, body: { job_type: "summary" } });
+    expect(job).toMatchObject({ team_id: team.teamId, job_type: "summary", status: "pending" });
+    expect(await balance(team)).toMatchObject({ credits_reserved: 1, credits_available: 4 });
+    expect((await balance(other)).credits_reserved).toBe(0);
+    const read = await json("GET", `/api/jobs/${job.job_id}`, 200, { key: team.key });
+    expect(read).toMatchObject({ job_id: job.job_id, team_id: team.teamId });
+    await expectLedgerConsistent(team);
+  });
+
   it("is 403 when the body's team_id is not the key's team, and reserves nothing", async () => {
     const team = await createTeam();
     const other = await createTeam();

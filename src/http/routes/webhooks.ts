@@ -13,7 +13,7 @@ import { loadTeam } from "../team-views";
 import { validationHook } from "../validation";
 import { checkWebhookUrl, presentWebhook, pushWebhook, saveWebhook, type WebhookInput } from "../webhook-config";
 
-// Signed webhooks (README "Webhooks"): a team's own, and an organization's for all its teams.
+// Signed webhooks (docs/webhooks.md): a team's own, and an organization's for all its teams.
 
 const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
 
