@@ -311,7 +311,7 @@ async function ensureUncached(name, log, pythonOverride) {
           `(regenerate it with npm run locks:python -- ${name}):\n${(check.stdout + check.stderr).trim()}`,
       );
     }
-    const closure = await run(venvPython, [CHECKER, resolve(REPO_ROOT, env.in)]);
+    const closure = await run(venvPython, [CHECKER, env.in]); // run from the repository root: the message names env.in as written
     if (closure.code !== 0) {
       throw new Error(
         `python-env: ${env.lock} misses part of the closure of ${env.in} ` +
