@@ -641,7 +641,7 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
 
   it("the official openai Python package drives /v1 with two settings: chat, stream, models, embeddings, X-Job-Id, its error classes", async (ctx) => {
     dumpServerLogOnFailure();
-    const sdk = openAIPython();
+    const sdk = await openAIPython();
     if ("missing" in sdk) {
       // CI must run it; a developer's machine without python3 is told what to install.
       if (process.env.CI) throw new Error(`the openai Python SDK test needs ${sdk.missing}`);
