@@ -63,8 +63,8 @@ function tourVariable(name: string): string {
   return JSON.parse(line.slice(`declare -x ${name}=`.length));
 }
 
-function pythonFor(what: string): string | null {
-  const sdk = openAIPython();
+async function pythonFor(what: string): Promise<string | null> {
+  const sdk = await openAIPython();
   if ("python" in sdk) return sdk.python;
   if (process.env.CI) throw new Error(`${what} needs ${sdk.missing}`);
   console.warn(`${what}: Python blocks skipped, this machine lacks ${sdk.missing}`);
@@ -103,7 +103,7 @@ describe("the documentation's requests, run against npm start", () => {
       dir,
       stateIn: page === "README.md" ? undefined : tourState(),
       stateOut: join(work, `${page.replace("/", "_")}.state`),
-      python: needsPython ? pythonFor(page) : null,
+      python: needsPython ? await pythonFor(page) : null,
     });
     writeFileSync(join(dir, "page.sh"), script);
     const result = await run("bash", [join(dir, "page.sh")], readerEnv());
