@@ -19,6 +19,8 @@
 //   ADMIN_API_KEY        admin key (default: the seed's sk-admin-key-change-me)
 //   KEY_PEPPER           pepper for virtual-key hashes (default: a fixed local-development value)
 //   GATEWAY_STARTUP_TIMEOUT_MS   how long to wait for /health (default 120000)
+//   WRANGLER_REGISTRY_PATH       wrangler's dev registry, where Workers bound by name find each other
+//                        (default: registry/ in the state folder, so two checkouts never cross)
 //
 // Secrets reach the Worker as `wrangler dev --var NAME:value` (they override wrangler.toml
 // [vars] and .dev.vars); nothing is written to disk. No npm dependencies; runs on Node >= 20
@@ -236,6 +238,10 @@ async function main() {
   const stateDir = process.env.GATEWAY_STATE_DIR ? resolve(process.env.GATEWAY_STATE_DIR) : null;
   const persistArgs = stateDir ? ["--persist-to", stateDir] : [];
   const stateLabel = stateDir ?? join(REPO_ROOT, ".wrangler", "state");
+  // A consumer Worker's `wrangler dev` reaches this gateway by its name (llm-job-gateway) through
+  // wrangler's dev registry. wrangler's default registry is one per user, so two checkouts running
+  // at once would register the same name and a consumer could reach either: each gets its own.
+  const registryDir = process.env.WRANGLER_REGISTRY_PATH?.trim() || join(stateLabel, "registry");
   const startupTimeoutMs = Number(process.env.GATEWAY_STARTUP_TIMEOUT_MS) || 120_000;
 
   await assertPortFree(port);
@@ -311,7 +317,9 @@ async function main() {
 
   const url = `http://${HOST}:${port}`;
   say(`starting wrangler dev on ${url}...`);
-  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs], { env: vars });
+  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs], {
+    env: { ...vars, WRANGLER_REGISTRY_PATH: registryDir },
+  });
 
   const ready = await waitForHealth(url, dev.exited, startupTimeoutMs);
   if (stopping) return;
@@ -331,6 +339,7 @@ async function main() {
       ` Admin key: ${adminLabel}`,
       ` LiteLLM:   ${litellmLabel}`,
       ` State:     ${stateLabel}${stateDir ? " (from GATEWAY_STATE_DIR)" : ""}; delete it to start fresh`,
+      ` Workers:   a consumer Worker binds to llm-job-gateway with WRANGLER_REGISTRY_PATH=${registryDir} npx wrangler dev`,
       " Press Ctrl-C to stop.",
       "==========================================================================",
       "",

@@ -127,7 +127,7 @@ export const security: Record<"admin" | "team" | "teamOrAdmin", SecurityRequirem
   teamOrAdmin: [{ bearer: [] }, { adminKey: [] }],
 };
 
-/** What every LLM call route says about its hold (README "Hard budgets"; src/ledger/rules/holds.ts). */
+/** What every LLM call route says about its hold (docs/money.md "Hard budgets"; src/ledger/rules/holds.ts). */
 export const HOLD_DESCRIPTION =
   " Hard budget: under the team's `overdraft: none` in a consumption mode, admitting the call holds its worst case before anything goes " +
   "upstream (prompt estimate + `max_tokens` at the group's dearest prices, with the markup); a worst case the free credits cannot hold is " +

@@ -49,6 +49,7 @@ jobRoutes.openapi(
     tags: ["Jobs"],
     summary: "Open a job (reserves its minimum charge)",
     description:
+      "The job belongs to the key's team; `team_id` may be left out, and another team's id is 403. " +
       "With an `Idempotency-Key`, a retry (also after a 5xx) returns the job the first attempt opened and reserves nothing more. " +
       "402, 403 and 429 answers are not kept: the same key runs again once credits, status or rate allow.",
     security: security.team,
@@ -59,7 +60,7 @@ jobRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
-    if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
+    if (body.team_id !== undefined && body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
     const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(body, operationId(c)));
     return c.json(job, 200);
   },

@@ -13,7 +13,7 @@ import { requireAdmin } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
-// Signed webhooks (README "Webhooks"): a team's own, and an organization's for all its teams.
+// Signed webhooks (docs/webhooks.md): a team's own, and an organization's for all its teams.
 
 export const webhookRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
