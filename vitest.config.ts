@@ -49,6 +49,8 @@ export default defineConfig(async () => {
             WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
             WEBHOOK_RETRY_BASE_MS: "50",
             WEBHOOK_ATTEMPT_TIMEOUT_MS: "2000",
+            // Local workerd implements no Durable Object jurisdiction (test/placement.test.ts).
+            EMULATE_JURISDICTIONS: "true",
           },
           // test/consumer-worker.test.ts reaches the example consumer Worker, which reaches the gateway
           // through a service binding to its GatewayRpc entrypoint.

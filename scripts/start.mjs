@@ -312,6 +312,8 @@ async function main() {
     ...(litellmKey ? { LITELLM_API_KEY: litellmKey } : {}),
     // Local development: webhooks may go to a receiver on this machine (http://127.0.0.1, http://localhost).
     WEBHOOK_ALLOW_HTTP_LOCALHOST: "true",
+    // Local workerd implements no Durable Object jurisdiction: a team placed in one is emulated.
+    EMULATE_JURISDICTIONS: "true",
   };
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 

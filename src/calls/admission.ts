@@ -1,4 +1,4 @@
-import { onLedger } from "../ledger/client";
+import { onLedger, type TeamAddress } from "../ledger/client";
 import type { CallBudget } from "../ledger/rules/holds";
 import type { CallAdmission } from "../ledger/types";
 import type { AdmittedCall, CallContext } from "./call-context";
@@ -17,8 +17,24 @@ export function callBudgetOf<R extends CallRequest>(dialect: Dialect<never, R>, 
   return { callId: crypto.randomUUID(), ...dialect.estimate(request) };
 }
 
-export function admittedCall(teamId: string, jobId: string, request: CallRequest, admission: CallAdmission, callId: string): AdmittedCall {
-  return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, admission };
+export function admittedCall(
+  team: TeamAddress,
+  jobId: string,
+  request: CallRequest,
+  admission: CallAdmission,
+  callId: string,
+): AdmittedCall {
+  const { teamId, jurisdiction } = team;
+  return {
+    teamId,
+    jurisdiction,
+    jobId,
+    callId,
+    modelGroup: request.modelGroup,
+    models: admission.models,
+    purpose: request.purpose,
+    admission,
+  };
 }
 
 /** A call in an open job of the team, admitted by its object (which may refuse: thrown as a LedgerRefusal). */
@@ -29,6 +45,6 @@ export async function admitCall<R extends CallRequest>(
   jobId: string,
 ): Promise<AdmittedCall> {
   const budget = callBudgetOf(dialect, request);
-  const admission = await onLedger(ctx.env, ctx.teamId, "beginCall", ctx.caller, jobId, request.modelGroup, "team", budget);
-  return admittedCall(ctx.teamId, jobId, request, admission, budget.callId);
+  const admission = await onLedger(ctx.env, ctx, "beginCall", ctx.caller, jobId, request.modelGroup, "team", budget);
+  return admittedCall(ctx, jobId, request, admission, budget.callId);
 }

@@ -1,4 +1,5 @@
 import type { PriceLookup } from "../db/price-cache";
+import type { TeamAddress } from "../ledger/client";
 import type { Caller } from "../ledger/rules/access";
 import type { CallAdmission } from "../ledger/types";
 
@@ -32,14 +33,13 @@ export type AnswerSource = (
   stream: boolean,
 ) => Promise<{ source: string; response: Response } | null>;
 
-export interface CallContext {
+export interface CallContext extends TeamAddress {
   /** The Worker's bindings: LiteLLM's address and key, the team objects, the end-of-stream wait. */
   env: Env;
   work: BackgroundWork;
   /** The client's connection: aborted when the client leaves. */
   signal?: AbortSignal;
-  /** The team the key belongs to, and the key as its object checks it. */
-  teamId: string;
+  /** The team the key belongs to (with its object's jurisdiction: TeamAddress), and the key as its object checks it. */
   caller: Caller;
   /** A model's price, for a call LiteLLM reported no cost for. */
   prices: PriceLookup;
@@ -47,9 +47,8 @@ export interface CallContext {
   beforeUpstream?: AnswerSource;
 }
 
-/** A call the team's object admitted: what the rest of the pipeline runs and records. */
-export interface AdmittedCall {
-  teamId: string;
+/** A call the team's object admitted: what the rest of the pipeline runs and records (its team's object at its TeamAddress). */
+export interface AdmittedCall extends TeamAddress {
   jobId: string;
   /** Made before admission: the object keys the call's hold by it, and records the call under it. */
   callId: string;

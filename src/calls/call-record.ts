@@ -97,7 +97,7 @@ export async function recordCallOrLog(ctx: CallContext, call: AdmittedCall, reco
     const pause = RECORD_RETRY_DELAYS_MS[attempt - 2];
     if (pause !== undefined) await new Promise((resolve) => setTimeout(resolve, pause));
     try {
-      const result = await tryLedger(ctx.env, call.teamId, "recordCall", call.jobId, record);
+      const result = await tryLedger(ctx.env, call, "recordCall", call.jobId, record);
       if (result.ok) return true;
       log("error", "call could not be recorded", { ...where, code: result.code });
       return false;

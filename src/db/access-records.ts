@@ -1,10 +1,12 @@
 import { eq, inArray } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { Jurisdiction } from "../schemas/organizations";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
-import { apiKeys, modelGroupModels, modelGroups, teamModelGroups } from "./schema";
+import { apiKeys, modelGroupModels, modelGroups, teamModelGroups, teams } from "./schema";
 
-// What the team objects decide access from, as D1 keeps it: which team a key hash was issued to,
+// What the team objects decide access from, as D1 keeps it: which team a key hash was issued to
+// (and the jurisdiction of that team's object),
 // a team's keys and groups (loaded once by an object created before it kept them), the groups'
 // models (pushed to the objects on every admin change), and the teams a group change reaches.
 
@@ -27,10 +29,15 @@ export class AccessRecords {
    * The team a key was issued to, whether or not it is still valid: a key hash belongs to one team
    * forever, and the team's object decides on every request whether the key is still good.
    */
-  teamOfKeyHash(keyHash: string): Promise<string | null> {
+  teamOfKeyHash(keyHash: string): Promise<{ teamId: string; jurisdiction: Jurisdiction | null } | null> {
     return runQuery("teamOfKeyHash", async () => {
-      const [row] = await this.db.select({ teamId: apiKeys.teamId }).from(apiKeys).where(eq(apiKeys.keyHash, keyHash)).limit(1);
-      return row?.teamId ?? null;
+      const [row] = await this.db
+        .select({ teamId: apiKeys.teamId, jurisdiction: teams.jurisdiction })
+        .from(apiKeys)
+        .innerJoin(teams, eq(teams.teamId, apiKeys.teamId))
+        .where(eq(apiKeys.keyHash, keyHash))
+        .limit(1);
+      return row ? { teamId: row.teamId, jurisdiction: row.jurisdiction as Jurisdiction | null } : null;
     });
   }
 
@@ -71,13 +78,14 @@ export class AccessRecords {
   }
 
   /** The teams assigned a group: the objects a change of its models is pushed to. */
-  teamsUsingGroup(groupName: string): Promise<string[]> {
+  teamsUsingGroup(groupName: string): Promise<Array<{ teamId: string; jurisdiction: Jurisdiction | null }>> {
     return runQuery("teamsUsingGroup", async () => {
       const rows = await this.db
-        .select({ teamId: teamModelGroups.teamId })
+        .select({ teamId: teamModelGroups.teamId, jurisdiction: teams.jurisdiction })
         .from(teamModelGroups)
+        .innerJoin(teams, eq(teams.teamId, teamModelGroups.teamId))
         .where(eq(teamModelGroups.groupName, groupName));
-      return rows.map((r) => r.teamId);
+      return rows.map((r) => ({ teamId: r.teamId, jurisdiction: r.jurisdiction as Jurisdiction | null }));
     });
   }
 }

@@ -14,6 +14,10 @@ export const organizations = sqliteTable("organizations", {
   name: text("name").notNull(),
   status: text("status").notNull().default("active"),
   metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  // Where its teams' objects are placed when they are created (docs/operations.md): a Cloudflare
+  // location hint, and a jurisdiction whose namespace keeps the object's data inside it.
+  locationHint: text("location_hint"),
+  jurisdiction: text("jurisdiction"),
   ...timestamps,
 });
 
@@ -48,6 +52,10 @@ export const teams = sqliteTable(
     // Mirror of the status kept by the team's ledger object (which is authoritative), for listings.
     status: text("status").notNull().default("active"),
     metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    // The placement its object was created with (its organization's then), kept for good: the
+    // jurisdiction is part of the object's address (NULL: the default namespace).
+    locationHint: text("location_hint"),
+    jurisdiction: text("jurisdiction"),
     ...timestamps,
   },
   (t) => [index("teams_organization_idx").on(t.organizationId)],

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
+import type { OrganizationPlacement } from "./organization-records";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
 import { apiKeys, teamModelGroups, teams } from "./schema";
@@ -28,6 +29,7 @@ export class TeamRecords {
     metadata: Record<string, unknown>;
     modelGroups: string[];
     key: NewKey;
+    placement: OrganizationPlacement;
   }): Promise<void> {
     const now = new Date().toISOString();
     return runQuery("createTeam", async () => {
@@ -37,6 +39,7 @@ export class TeamRecords {
           organizationId: team.organizationId,
           teamAlias: team.teamAlias,
           metadata: team.metadata,
+          ...team.placement,
           status: "active",
           createdAt: now,
           updatedAt: now,
@@ -44,6 +47,17 @@ export class TeamRecords {
         ...team.modelGroups.map((groupName) => this.db.insert(teamModelGroups).values({ teamId: team.teamId, groupName, assignedAt: now })),
         this.db.insert(apiKeys).values({ ...team.key, teamId: team.teamId, createdAt: now }),
       ]);
+    });
+  }
+
+  /** Where the team's object was created (undefined when there is no such team): its jurisdiction is part of its address. */
+  placementOf(teamId: string): Promise<OrganizationPlacement | undefined> {
+    return runQuery("placementOfTeam", async () => {
+      const [row] = await this.db
+        .select({ locationHint: teams.locationHint, jurisdiction: teams.jurisdiction })
+        .from(teams)
+        .where(eq(teams.teamId, teamId));
+      return row as OrganizationPlacement | undefined;
     });
   }
 

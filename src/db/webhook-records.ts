@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { Jurisdiction } from "../schemas/organizations";
 import type { WebhookScope } from "../webhooks/events";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
@@ -57,11 +58,14 @@ export class WebhookRecords {
     });
   }
 
-  /** Every team of an organization: where its webhook is pushed. */
-  teamsOf(organizationId: string): Promise<string[]> {
+  /** Every team of an organization, with its object's jurisdiction: where its webhook is pushed. */
+  teamsOf(organizationId: string): Promise<Array<{ teamId: string; jurisdiction: Jurisdiction | null }>> {
     return runQuery("teamsOfOrganization", async () => {
-      const rows = await this.db.select({ teamId: teams.teamId }).from(teams).where(eq(teams.organizationId, organizationId));
-      return rows.map((r) => r.teamId);
+      const rows = await this.db
+        .select({ teamId: teams.teamId, jurisdiction: teams.jurisdiction })
+        .from(teams)
+        .where(eq(teams.organizationId, organizationId));
+      return rows.map((r) => ({ teamId: r.teamId, jurisdiction: r.jurisdiction as Jurisdiction | null }));
     });
   }
 

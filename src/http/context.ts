@@ -1,12 +1,16 @@
 import type { Context } from "hono";
 import type { Repository } from "../db/repository";
+import type { Jurisdiction } from "../schemas/organizations";
 import type { AdminIdentity } from "../security/admin-roles";
 
 /**
  * Who sent a request. An admin key carries its identity (role, organization scope); a team key's
- * `teamId` is the team it was issued to, and the team's object decides whether it is still good.
+ * `teamId` is the team it was issued to, with the jurisdiction its object lives in (its address,
+ * ledger/client.ts), and the team's object decides whether the key is still good.
  */
-export type Principal = { kind: "admin"; identity: AdminIdentity } | { kind: "team"; teamId: string; keyHash: string };
+export type Principal =
+  | { kind: "admin"; identity: AdminIdentity }
+  | { kind: "team"; teamId: string; jurisdiction: Jurisdiction | null; keyHash: string };
 
 export interface AppEnv {
   Bindings: Env;

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
 import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
+import { Placement } from "./organizations";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -133,6 +134,9 @@ export const Team = z
     model_groups: z.array(z.string()),
     key_prefix: z.string().nullable(),
     metadata: z.record(z.string(), z.unknown()),
+    placement: Placement.openapi({
+      description: "Where the team's object was created (its organization's placement then); it keeps it for good",
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

@@ -1,4 +1,4 @@
-import { tryLedger } from "../../ledger/client";
+import { type TeamAddress, tryLedger } from "../../ledger/client";
 import type { AccessChange } from "../../ledger/rules/access";
 import { log } from "../../log";
 import { apiError } from "../errors";
@@ -11,12 +11,12 @@ import { apiError } from "../errors";
 /** How many team objects one fan-out talks to at a time. */
 const FAN_OUT_BATCH = 50;
 
-async function pushed(env: Env, teamId: string, change: AccessChange): Promise<boolean> {
+async function pushed(env: Env, team: TeamAddress, change: AccessChange): Promise<boolean> {
   try {
-    const result = await tryLedger(env, teamId, "changeAccess", change);
+    const result = await tryLedger(env, team, "changeAccess", change);
     // A team with no ledger (being deleted) has nothing to update.
     if (result.ok || result.code === "ACCOUNT_NOT_FOUND") return true;
-    log("error", "access change refused by the team's ledger", { team_id: teamId, code: result.code });
+    log("error", "access change refused by the team's ledger", { team_id: team.teamId, code: result.code });
     return false;
   } catch {
     return false;
@@ -24,23 +24,23 @@ async function pushed(env: Env, teamId: string, change: AccessChange): Promise<b
 }
 
 /** Pushes a change to one team's object; 503 when it cannot be delivered. */
-export async function pushAccess(env: Env, teamId: string, change: AccessChange): Promise<void> {
-  if (!(await pushed(env, teamId, change))) {
+export async function pushAccess(env: Env, team: TeamAddress, change: AccessChange): Promise<void> {
+  if (!(await pushed(env, team, change))) {
     throw apiError(503, "The change is saved but the team's ledger could not be updated; send the same request again to finish it");
   }
 }
 
 /** Pushes a change to every team listed, in batches; 503 naming how many could not be updated. */
-export async function pushAccessToTeams(env: Env, teamIds: string[], change: AccessChange): Promise<void> {
+export async function pushAccessToTeams(env: Env, teams: TeamAddress[], change: AccessChange): Promise<void> {
   let failed = 0;
-  for (let i = 0; i < teamIds.length; i += FAN_OUT_BATCH) {
-    const results = await Promise.all(teamIds.slice(i, i + FAN_OUT_BATCH).map((teamId) => pushed(env, teamId, change)));
+  for (let i = 0; i < teams.length; i += FAN_OUT_BATCH) {
+    const results = await Promise.all(teams.slice(i, i + FAN_OUT_BATCH).map((team) => pushed(env, team, change)));
     failed += results.filter((ok) => !ok).length;
   }
   if (failed > 0) {
     throw apiError(
       503,
-      `The change is saved but ${failed} of ${teamIds.length} teams' ledgers could not be updated; send the same request again to finish it`,
+      `The change is saved but ${failed} of ${teams.length} teams' ledgers could not be updated; send the same request again to finish it`,
     );
   }
 }

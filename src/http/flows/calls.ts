@@ -7,7 +7,7 @@ import { runCall } from "../../calls/pipeline";
 import { streamCall } from "../../calls/stream-call";
 import { cachedPrices } from "../../db/price-cache";
 import type { AppContext } from "../context";
-import { callerOf, teamOf } from "../middleware/auth";
+import { callerOf, teamAddressOf } from "../middleware/auth";
 
 // A call in a job the team opened (POST /api/jobs/{id}/llm-call[-stream], /v1 with X-Job-Id): the
 // request's call context, then the one pipeline. One-request jobs are one-request-job.ts.
@@ -21,7 +21,7 @@ export function callContextOf(c: AppContext): CallContext {
     env: c.env,
     work: c.executionCtx,
     signal: c.req.raw.signal,
-    teamId: teamOf(c.get("principal")),
+    ...teamAddressOf(c.get("principal")),
     caller: callerOf(c),
     prices: cachedPrices(c.get("repo")),
   };

@@ -5,13 +5,13 @@ import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
 import { type CallResult, runCall } from "../../calls/pipeline";
 import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
-import { onLedger, tryLedger } from "../../ledger/client";
+import { onLedger, type TeamAddress, tryLedger } from "../../ledger/client";
 import type { Operation } from "../../ledger/store/operation-log";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
-import { callerOf, teamOf } from "../middleware/auth";
+import { callerOf, teamAddressOf } from "../middleware/auth";
 import { operationId } from "../middleware/idempotency";
 import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 
@@ -86,23 +86,23 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
     const { summaryEvent } = run.stream;
     const afterRecord = async (ended: StreamedCall) => {
       const { status, errorMessage } = oneRequestJobStatus(ended);
-      const summary = await closeJob(c.env, call.teamId, call.jobId, status, errorMessage, complete);
+      const summary = await closeJob(c.env, call, call.jobId, status, errorMessage, complete);
       return summaryEvent ? summaryEvent(call.jobId, summary) : null;
     };
     try {
       return await streamCall(ctx, run.dialect, run.request, call, { headers: { "x-job-id": call.jobId }, afterRecord });
     } catch (error) {
-      throw await closeAfterError(c.env, call.teamId, call.jobId, error, complete.id);
+      throw await closeAfterError(c.env, call, call.jobId, error, complete.id);
     }
   }
   let result: CallResult<A>;
   try {
     result = await runCall(ctx, run.dialect, run.request, call);
   } catch (error) {
-    throw await outliving(ctx.work, closeAfterError(c.env, call.teamId, call.jobId, error, complete.id));
+    throw await outliving(ctx.work, closeAfterError(c.env, call, call.jobId, error, complete.id));
   }
   // Like the call's record, closing the job survives a client that leaves.
-  const closing = closeJob(c.env, call.teamId, call.jobId, "completed", null, { ...complete, keep: JSON.stringify(result.answer) });
+  const closing = closeJob(c.env, call, call.jobId, "completed", null, { ...complete, keep: JSON.stringify(result.answer) });
   const summary = await outliving(ctx.work, closing);
   return jsonAnswer(c, present(result.answer, call.jobId, summary), { "x-job-id": call.jobId, ...result.headers });
 }
@@ -113,23 +113,23 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  * (the rate ran out, or its hold does not fit) has closed the job as failed; the answer names it.
  */
 async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>) {
-  const teamId = teamOf(c.get("principal"));
-  if (run.job.team_id !== teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
+  const team = teamAddressOf(c.get("principal"));
+  if (run.job.team_id !== team.teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, "create"), "gateway");
   const budget = callBudgetOf(run.dialect, run.request);
   const closing = { id: operationId(c, "complete") };
-  const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
+  const started = await tryLedger(c.env, team, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
   if (!started.ok) {
     const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
     throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
   }
-  return { ctx, call: admittedCall(teamId, started.value.job.job_id, run.request, started.value.admission, budget.callId) };
+  return { ctx, call: admittedCall(team, started.value.job.job_id, run.request, started.value.admission, budget.callId) };
 }
 
 function closeJob(
   env: Env,
-  teamId: string,
+  team: TeamAddress,
   jobId: string,
   status: CompletionStatus,
   errorMessage: string | null,
@@ -138,7 +138,7 @@ function closeJob(
   // The gateway closes the job it opened: the key was checked when the request started.
   return onLedger(
     env,
-    teamId,
+    team,
     "completeJob",
     { kind: "admin" },
     { jobId, status, errorMessage, metadata: null, closedBy: "gateway", operation },
@@ -162,21 +162,21 @@ async function earlierAnswer<A, B>(
   fields: JobFields,
   present: (answer: A, jobId: string, summary: CompletionSummary) => B,
 ): Promise<JsonAnswer<B> | null> {
-  const teamId = teamOf(c.get("principal"));
-  if (!c.get("operationBase") || fields.team_id !== teamId) return null;
-  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(fields, "gateway"));
+  const team = teamAddressOf(c.get("principal"));
+  if (!c.get("operationBase") || fields.team_id !== team.teamId) return null;
+  const created = await onLedger(c.env, team, "recall", operationId(c, "create"), "createJob", jobRequestOf(fields, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
-  const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
+  const closed = await onLedger(c.env, team, "recall", operationId(c, "complete"), "completeJob");
   if (closed?.kept) {
     return jsonAnswer(c, present(JSON.parse(closed.kept) as A, jobId, closed.result as CompletionSummary), { "x-job-id": jobId });
   }
-  const job = await onLedger(c.env, teamId, "getJob", callerOf(c), jobId);
+  const job = await onLedger(c.env, team, "getJob", callerOf(c), jobId);
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;
   if (open) {
     const lost = "The call's answer was lost before it reached the client; not charged";
-    await closeJob(c.env, teamId, jobId, "failed", lost, { id: operationId(c, "complete") });
+    await closeJob(c.env, team, jobId, "failed", lost, { id: operationId(c, "complete") });
   }
   throw refusalWithJob(
     409,
@@ -190,13 +190,14 @@ async function earlierAnswer<A, B>(
  * error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */
-async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown, operation: string): Promise<unknown> {
+async function closeAfterError(env: Env, team: TeamAddress, jobId: string, error: unknown, operation: string): Promise<unknown> {
+  const { teamId } = team;
   const answered = asHttpError(error);
   const detail = isGatewayFailure(error) ? error.message : answered instanceof HTTPException ? answered.message : "the call failed";
   try {
     const closed = await tryLedger(
       env,
-      teamId,
+      team,
       "completeJob",
       { kind: "admin" },
       { jobId, status: "failed", errorMessage: detail, metadata: null, closedBy: "gateway", operation: { id: operation } },

@@ -1,9 +1,11 @@
 import type { z } from "@hono/zod-openapi";
+import type { OrganizationPlacement } from "../../db/organization-records";
 import { Conflict, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
 import type { AccountInit, Balance } from "../../ledger/types";
 import { log } from "../../log";
+import type { Jurisdiction, LocationHint } from "../../schemas/organizations";
 import { type CreateTeam, DEFAULT_JOB_TTL_SECONDS } from "../../schemas/teams";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
@@ -14,8 +16,10 @@ import { operationId } from "../middleware/idempotency";
 import { loadTeam, pepper, withBalance } from "./team-views";
 import { organizationWebhookFor } from "./webhook-config";
 
-// Creating a team: its D1 rows (the key only as a keyed hash), then its ledger, opened under the
-// request's operation id. With an Idempotency-Key the new key is kept sealed with that operation,
+// Creating a team: its D1 rows (the key only as a keyed hash, and the placement of its object:
+// its organization's, kept with the team for good), then its ledger, created where the placement
+// says (in the jurisdiction's namespace, near the location hint) and opened under the request's
+// operation id. With an Idempotency-Key the new key is kept sealed with that operation,
 // so a retry that finds the team already in D1 (the first attempt failed after the ledger
 // opened) can still deliver it, and only to the same caller with the same key.
 
@@ -64,25 +68,35 @@ async function createdTeamAnswer(c: AppContext, teamId: string, balance: Balance
  */
 async function recoverCreatedTeam(c: AppContext, init: AccountInit, operation: string) {
   if (!c.get("operationBase")) return null;
+  // The team as the first attempt placed it (its organization's placement may have changed since).
+  const placement = await c.get("repo").teams.placementOf(init.teamId);
+  if (!placement) return null;
+  const team = { teamId: init.teamId, jurisdiction: placement.jurisdiction };
   // Not compared by arguments: each attempt makes its own key; the middleware already refused another body.
-  const recalled = await onLedger(c.env, init.teamId, "recall", operation, "openAccount");
+  const recalled = await onLedger(c.env, team, "recall", operation, "openAccount");
   if (!recalled?.kept) return null;
   const key = await unseal(c.env.KEY_PEPPER, recalled.kept, keptContext(operation));
   if (key === null) return null;
   // Only while it is still a good key of the team (its object decides, as on every request).
-  const stillGood = await tryLedger(c.env, init.teamId, "authenticate", { kind: "team", keyHash: await hashVirtualKey(pepper(c), key) });
+  const stillGood = await tryLedger(c.env, team, "authenticate", { kind: "team", keyHash: await hashVirtualKey(pepper(c), key) });
   if (!stillGood.ok) return null;
   return createdTeamAnswer(c, init.teamId, recalled.result as Balance, key, init.modelGroups);
 }
 
 /** Opens the team's ledger; on any failure the D1 rows are undone, so the team does not half exist. */
-async function openLedger(c: AppContext, init: AccountInit, operation: { id: string; keep: string | null }): Promise<Balance> {
+async function openLedger(
+  c: AppContext,
+  init: AccountInit,
+  placement: OrganizationPlacement,
+  operation: { id: string; keep: string | null },
+): Promise<Balance> {
+  const team = { teamId: init.teamId, ...placement };
   try {
-    let opened = await tryLedger(c.env, init.teamId, "openAccount", init, operation);
+    let opened = await tryLedger(c.env, team, "openAccount", init, operation);
     if (!opened.ok && opened.code === "ACCOUNT_EXISTS") {
       // D1 had no such team, so this ledger belongs to a deleted team of the same id whose erasure did not finish.
-      await tryLedger(c.env, init.teamId, "closeAccount");
-      opened = await tryLedger(c.env, init.teamId, "openAccount", init, operation);
+      await tryLedger(c.env, team, "closeAccount");
+      opened = await tryLedger(c.env, team, "openAccount", init, operation);
     }
     if (!opened.ok && opened.code === "OPERATION_MISMATCH") throw new LedgerRefusal(opened.code, opened.detail);
     if (!opened.ok) throw apiError(503, "Team ledger could not be opened; please retry");
@@ -124,6 +138,10 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const { key, prefix } = generateVirtualKey();
   const keyHash = await hashVirtualKey(pepper(c), key);
   const init = { ...accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups)), webhooks };
+  const placement = {
+    locationHint: organization.locationHint as LocationHint | null,
+    jurisdiction: organization.jurisdiction as Jurisdiction | null,
+  };
   try {
     await repo.teams.create({
       teamId: body.team_id,
@@ -132,6 +150,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
       metadata: body.metadata,
       modelGroups: body.model_groups,
       key: { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
+      placement,
     });
   } catch (error) {
     if (!(error instanceof Conflict)) throw error;
@@ -140,6 +159,6 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
     throw await duplicateTeam(c, body.team_id);
   }
   const keep = c.get("operationBase") ? await seal(pepper(c), key, keptContext(operation)) : null;
-  const balance = await openLedger(c, init, { id: operation, keep });
+  const balance = await openLedger(c, init, placement, { id: operation, keep });
   return createdTeamAnswer(c, body.team_id, balance, key, init.modelGroups);
 }

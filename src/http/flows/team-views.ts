@@ -1,5 +1,7 @@
 import type { TeamWithGroups } from "../../db/repository";
+import type { TeamAddress } from "../../ledger/client";
 import type { Balance } from "../../ledger/types";
+import type { Jurisdiction, LocationHint } from "../../schemas/organizations";
 import type { AppContext } from "../context";
 import { apiError } from "../errors";
 
@@ -14,6 +16,7 @@ export function presentTeam(team: TeamWithGroups) {
     model_groups: team.modelGroups,
     key_prefix: team.keyPrefix,
     metadata: team.metadata,
+    placement: { location_hint: team.locationHint as LocationHint | null, jurisdiction: team.jurisdiction as Jurisdiction | null },
     created_at: team.createdAt,
     updated_at: team.updatedAt,
   };
@@ -28,6 +31,11 @@ export async function loadTeam(c: AppContext, teamId: string): Promise<TeamWithG
   const team = await c.get("repo").teams.get(teamId);
   if (!team) throw apiError(404, `Team '${teamId}' not found`);
   return team;
+}
+
+/** Where a team D1 has is addressed: its object lives in the jurisdiction it was created in. */
+export function addressOf(team: Pick<TeamWithGroups, "teamId" | "jurisdiction">): TeamAddress {
+  return { teamId: team.teamId, jurisdiction: team.jurisdiction as Jurisdiction | null };
 }
 
 /** The pepper keys are hashed with: without it no key can be issued. */

@@ -1,4 +1,4 @@
-import { onLedger } from "../../ledger/client";
+import { onLedger, type TeamAddress } from "../../ledger/client";
 import type { Caller } from "../../ledger/rules/access";
 import type { LedgerEntry } from "../../ledger/types";
 import { csvResponse } from "../csv";
@@ -28,14 +28,14 @@ const COLUMNS = [
  * The first page is read before answering, so a refused key or an unreachable ledger is an
  * ordinary error answer; a failure on a later page ends the download early.
  */
-export async function transactionsCsv(env: Env, teamId: string, caller: Caller): Promise<Response> {
-  let page = await onLedger(env, teamId, "transactionsBefore", caller, null, EXPORT_PAGE_ROWS);
+export async function transactionsCsv(env: Env, team: TeamAddress, caller: Caller): Promise<Response> {
+  let page = await onLedger(env, team, "transactionsBefore", caller, null, EXPORT_PAGE_ROWS);
   async function* pages(): AsyncIterable<unknown[][]> {
     for (;;) {
       yield page.items.map((entry) => COLUMNS.map((k) => entry[k]));
       if (page.next === null) return;
-      page = await onLedger(env, teamId, "transactionsBefore", caller, page.next, EXPORT_PAGE_ROWS);
+      page = await onLedger(env, team, "transactionsBefore", caller, page.next, EXPORT_PAGE_ROWS);
     }
   }
-  return csvResponse(`transactions-${teamId}.csv`, COLUMNS, pages());
+  return csvResponse(`transactions-${team.teamId}.csv`, COLUMNS, pages());
 }

@@ -1,5 +1,5 @@
 import type { WebhookRow } from "../../db/webhook-records";
-import { tryLedger } from "../../ledger/client";
+import { type TeamAddress, tryLedger } from "../../ledger/client";
 import { log } from "../../log";
 import { seal, unseal } from "../../security/sealing";
 import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } from "../../webhooks/events";
@@ -42,9 +42,9 @@ export function checkWebhookUrl(c: AppContext, url: string): void {
   if (problem) throw validationError([{ loc: ["body", "url"], msg: `field 'url' ${problem}`, type: "value_error" }]);
 }
 
-async function pushedTo(c: AppContext, teamId: string, change: WebhookChange): Promise<boolean> {
+async function pushedTo(c: AppContext, team: TeamAddress, change: WebhookChange): Promise<boolean> {
   try {
-    const result = await tryLedger(c.env, teamId, "changeWebhook", change);
+    const result = await tryLedger(c.env, team, "changeWebhook", change);
     return result.ok;
   } catch {
     return false;
@@ -52,16 +52,16 @@ async function pushedTo(c: AppContext, teamId: string, change: WebhookChange): P
 }
 
 /** Pushes a webhook change to each team's object; 503 naming how many could not be updated. */
-export async function pushWebhook(c: AppContext, teamIds: string[], change: WebhookChange): Promise<void> {
+export async function pushWebhook(c: AppContext, teams: TeamAddress[], change: WebhookChange): Promise<void> {
   let failed = 0;
-  for (let i = 0; i < teamIds.length; i += FAN_OUT_BATCH) {
-    const results = await Promise.all(teamIds.slice(i, i + FAN_OUT_BATCH).map((teamId) => pushedTo(c, teamId, change)));
+  for (let i = 0; i < teams.length; i += FAN_OUT_BATCH) {
+    const results = await Promise.all(teams.slice(i, i + FAN_OUT_BATCH).map((team) => pushedTo(c, team, change)));
     failed += results.filter((ok) => !ok).length;
   }
   if (failed > 0) {
     throw apiError(
       503,
-      `The webhook is saved but ${failed} of ${teamIds.length} teams' ledgers could not be updated; send the same request again`,
+      `The webhook is saved but ${failed} of ${teams.length} teams' ledgers could not be updated; send the same request again`,
     );
   }
 }

@@ -30,6 +30,7 @@ const team: Pick<AuditedAction, "resource" | "id"> = { resource: "team", id: par
 /** Every audited admin write: its action name, the permission it needs and what it acts on. */
 export const AUDITED_ACTIONS = {
   "organization.create": { permission: "organizations.create", resource: "organization", id: field("organization_id") },
+  "organization.placement": { permission: "organizations.create", resource: "organization", id: param("organization_id") },
   "model_group.create": { permission: "model_groups.write", resource: "model_group", id: field("group_name") },
   "model_group.update_models": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
   "model_group.delete": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
@@ -86,6 +87,10 @@ const SUMMARY_FIELDS = new Set([
   "events",
   "low_balance_threshold",
   "output_per_million_usd",
+  "placement",
+  "location_hint",
+  "jurisdiction",
+  "speculative_admission",
 ]);
 
 function summaryValue(value: unknown): unknown {
@@ -94,6 +99,8 @@ function summaryValue(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.slice(0, 50).map((item) => (typeof item === "object" && item !== null ? summaryOf(item) : summaryValue(item)));
   }
+  // An object (a placement) keeps only its own whitelisted fields.
+  if (typeof value === "object") return summaryOf(value);
   return "[omitted]";
 }
 

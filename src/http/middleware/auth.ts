@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { DependencyDown, type GatewayFailure, LedgerRefusal } from "../../errors";
-import { onLedger, tryLedger } from "../../ledger/client";
+import { onLedger, type TeamAddress, tryLedger } from "../../ledger/client";
 import type { Caller } from "../../ledger/rules/access";
 import type { Permission } from "../../security/admin-roles";
 import { hashVirtualKey } from "../../security/keys";
@@ -33,19 +33,19 @@ function adminOf(c: AppContext, key: string): Promise<AdminIdentity | null> {
   return resolveAdminKey(c.env, c.get("repo"), key, (work) => c.executionCtx.waitUntil(work));
 }
 
-/** The team a key was issued to (null for a key nobody was given); not whether it is still good. */
-async function keyOwner(c: AppContext, key: string): Promise<{ teamId: string; keyHash: string } | null> {
+/** The team a key was issued to, with its object's address (null for a key nobody was given); not whether it is still good. */
+async function keyOwner(c: AppContext, key: string): Promise<(TeamAddress & { keyHash: string }) | null> {
   const pepper = c.env.KEY_PEPPER;
   if (!pepper) throw apiError(503, "Team keys are not configured on this deployment");
   const keyHash = await hashVirtualKey(pepper, key);
-  let teamId = keyOwners.get(keyHash) ?? null;
-  if (teamId === null) {
+  let owner = keyOwners.get(keyHash) ?? null;
+  if (owner === null) {
     if (unknownKeys.has(keyHash)) return null;
-    teamId = await c.get("repo").access.teamOfKeyHash(keyHash);
-    if (teamId !== null) keyOwners.set(keyHash, teamId);
+    owner = await c.get("repo").access.teamOfKeyHash(keyHash);
+    if (owner !== null) keyOwners.set(keyHash, owner);
     else unknownKeys.add(keyHash);
   }
-  return teamId === null ? null : { teamId, keyHash };
+  return owner === null ? null : { teamId: owner.teamId, jurisdiction: owner.jurisdiction, keyHash };
 }
 
 /** Who the request's key belongs to, if it is accepted here (401 unknown key, 403 the wrong kind of key). */
@@ -73,7 +73,7 @@ export async function authenticate(c: AppContext, accept: { admin: boolean; team
   if (owner !== null) {
     const principal: Principal = { kind: "team", ...owner };
     if (!accept.team) {
-      await onLedger(c.env, owner.teamId, "authenticate", { kind: "team", keyHash: owner.keyHash });
+      await onLedger(c.env, owner, "authenticate", { kind: "team", keyHash: owner.keyHash });
       throw apiError(403, "This route needs the admin key; a team key cannot use it");
     }
     return principal;
@@ -114,7 +114,7 @@ async function keyRefusal(c: AppContext): Promise<GatewayFailure | null> {
   const principal = c.get("principal");
   if (principal.kind !== "team") return null;
   try {
-    const result = await tryLedger(c.env, principal.teamId, "authenticate", callerOf(c));
+    const result = await tryLedger(c.env, principal, "authenticate", callerOf(c));
     return result.ok ? null : new LedgerRefusal(result.code, result.detail, result.retryAfterSeconds);
   } catch {
     return new DependencyDown("ledger");
@@ -149,6 +149,11 @@ export function assertTeamAccess(principal: Principal, teamId: string, what: str
 }
 
 export function teamOf(principal: Principal): string {
+  return teamAddressOf(principal).teamId;
+}
+
+/** The team a team key belongs to, addressed as its object is (its id and jurisdiction). */
+export function teamAddressOf(principal: Principal): TeamAddress {
   if (principal.kind !== "team") throw apiError(403, "This route takes a team's virtual key");
-  return principal.teamId;
+  return { teamId: principal.teamId, jurisdiction: principal.jurisdiction };
 }

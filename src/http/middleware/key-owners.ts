@@ -1,5 +1,8 @@
-// Which team a key hash belongs to, remembered in the isolate's memory. A key hash is issued to
-// one team and never moves, so this cannot go stale in a way that grants anything: whether the
+import type { TeamAddress } from "../../ledger/client";
+
+// Which team a key hash belongs to, and where that team's object is (its jurisdiction, part of
+// its address), remembered in the isolate's memory. A key hash is issued to one team and never
+// moves, nor does a team's object, so this cannot go stale in a way that grants anything: whether the
 // key is still good (rotation, grace period, revocation, team deletion) is decided by the
 // team's object on every request. Bounded: the least recently used entry goes first.
 //
@@ -12,23 +15,23 @@ const CAPACITY = 4096;
 const UNKNOWN_FOR_MS = 10_000;
 
 export class KeyOwners {
-  private readonly owners = new Map<string, string>();
+  private readonly owners = new Map<string, TeamAddress>();
 
   constructor(private readonly capacity = CAPACITY) {}
 
-  get(keyHash: string): string | undefined {
-    const teamId = this.owners.get(keyHash);
-    if (teamId !== undefined) {
+  get(keyHash: string): TeamAddress | undefined {
+    const owner = this.owners.get(keyHash);
+    if (owner !== undefined) {
       // Map keeps insertion order: re-inserting makes this the most recently used.
       this.owners.delete(keyHash);
-      this.owners.set(keyHash, teamId);
+      this.owners.set(keyHash, owner);
     }
-    return teamId;
+    return owner;
   }
 
-  set(keyHash: string, teamId: string): void {
+  set(keyHash: string, owner: TeamAddress): void {
     this.owners.delete(keyHash);
-    this.owners.set(keyHash, teamId);
+    this.owners.set(keyHash, owner);
     if (this.owners.size > this.capacity) this.owners.delete(this.owners.keys().next().value!);
   }
 

@@ -18,6 +18,7 @@ import { transactionsCsv } from "../flows/transactions-csv";
 import { adminWrite } from "../middleware/audit";
 import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
+import { teamAt } from "../middleware/team-address";
 import { validationHook } from "../validation";
 
 export const creditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -40,7 +41,7 @@ creditRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the credit balance");
-    return c.json(await onLedger(c.env, team_id, "getBalance", callerOf(c)), 200);
+    return c.json(await onLedger(c.env, await teamAt(c, team_id), "getBalance", callerOf(c)), 200);
   },
 );
 
@@ -63,7 +64,7 @@ creditRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const reason = body.reason ?? "Manual credit allocation";
-    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) });
+    const added = await onLedger(c.env, await teamAt(c, team_id), "addCredits", body.credits, reason, { id: operationId(c) });
     return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
   },
 );
@@ -95,8 +96,8 @@ creditRoutes.openapi(
     const { limit, offset, format } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the transactions");
-    if (wantsCsv(c, format)) return transactionsCsv(c.env, team_id, callerOf(c));
-    const page = await onLedger(c.env, team_id, "listTransactions", callerOf(c), limit, offset);
+    if (wantsCsv(c, format)) return transactionsCsv(c.env, await teamAt(c, team_id), callerOf(c));
+    const page = await onLedger(c.env, await teamAt(c, team_id), "listTransactions", callerOf(c), limit, offset);
     return c.json({ team_id, transactions: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
   },
 );
@@ -115,7 +116,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
+    const balance = await onLedger(c.env, await teamAt(c, team_id), "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
     return c.json(balance, 200);
   },
 );
@@ -138,7 +139,7 @@ creditRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const refund = await onLedger(c.env, team_id, "refundJob", body.job_id, body.reason, { id: operationId(c) });
+    const refund = await onLedger(c.env, await teamAt(c, team_id), "refundJob", body.job_id, body.reason, { id: operationId(c) });
     return c.json({ team_id, job_id: body.job_id, credits_refunded: refund.transaction.amount, ...refund }, 200);
   },
 );

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
 import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
-import { onLedger } from "../../ledger/client";
+import { onLedger, type TeamAddress } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
 import { CreateAndCallAnswer, CreateAndCallBody, LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
 import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
@@ -26,18 +26,19 @@ import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { callInJob } from "../flows/calls";
 import { newJobOf, oneRequestJob, withJobResult } from "../flows/one-request-job";
-import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../middleware/auth";
+import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamAddressOf } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
+import { teamAt } from "../middleware/team-address";
 import { validationHook } from "../validation";
 
 /** The team whose ledger holds a job: the key's team, or for the admin key the `team_id` query. */
-function jobTeam(c: AppContext, teamIdQuery: string | undefined): string {
+function jobTeam(c: AppContext, teamIdQuery: string | undefined): Promise<TeamAddress> {
   const principal = c.get("principal");
-  if (principal.kind === "team") return principal.teamId;
+  if (principal.kind === "team") return Promise.resolve(teamAddressOf(principal));
   if (!teamIdQuery) {
     throw apiError(422, [{ loc: ["query", "team_id"], msg: "field 'team_id' is required when using an admin key", type: "missing" }]);
   }
-  return teamIdQuery;
+  return teamAt(c, teamIdQuery);
 }
 
 export const jobRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -59,9 +60,10 @@ jobRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const teamId = teamOf(c.get("principal"));
-    if (body.team_id !== undefined && body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(body, operationId(c)));
+    const team = teamAddressOf(c.get("principal"));
+    if (body.team_id !== undefined && body.team_id !== team.teamId)
+      throw apiError(403, `API key does not belong to team '${body.team_id}'`);
+    const job = await onLedger(c.env, team, "createJob", callerOf(c), newJobOf(body, operationId(c)));
     return c.json(job, 200);
   },
 );
@@ -87,7 +89,7 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const { team_id, calls_limit, calls_offset } = c.req.valid("query");
-    const job = await onLedger(c.env, jobTeam(c, team_id), "getJob", callerOf(c), job_id, {
+    const job = await onLedger(c.env, await jobTeam(c, team_id), "getJob", callerOf(c), job_id, {
       limit: calls_limit,
       offset: calls_offset,
     });
@@ -115,7 +117,10 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const { team_id, calls_limit, calls_offset } = c.req.valid("query");
-    const costs = await onLedger(c.env, jobTeam(c, team_id), "jobCosts", callerOf(c), job_id, { limit: calls_limit, offset: calls_offset });
+    const costs = await onLedger(c.env, await jobTeam(c, team_id), "jobCosts", callerOf(c), job_id, {
+      limit: calls_limit,
+      offset: calls_offset,
+    });
     return c.json(costs, 200);
   },
 );
@@ -137,7 +142,7 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const { metadata } = c.req.valid("json");
-    const job = await onLedger(c.env, teamOf(c.get("principal")), "mergeJobMetadata", callerOf(c), job_id, metadata);
+    const job = await onLedger(c.env, teamAddressOf(c.get("principal")), "mergeJobMetadata", callerOf(c), job_id, metadata);
     return c.json(job, 200);
   },
 );
@@ -185,8 +190,7 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const teamId = teamOf(c.get("principal"));
-    const summary = await onLedger(c.env, teamId, "completeJob", callerOf(c), {
+    const summary = await onLedger(c.env, teamAddressOf(c.get("principal")), "completeJob", callerOf(c), {
       jobId: job_id,
       status: body.status,
       errorMessage: body.error_message ?? null,
@@ -251,7 +255,7 @@ teamJobRoutes.openapi(
     const { limit, offset, status, job_type } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the jobs");
-    const page = await onLedger(c.env, team_id, "listJobs", callerOf(c), { status, jobType: job_type, limit, offset });
+    const page = await onLedger(c.env, await teamAt(c, team_id), "listJobs", callerOf(c), { status, jobType: job_type, limit, offset });
     return c.json({ team_id, jobs: page.items, limit: page.limit, offset: page.offset, has_more: page.has_more }, 200);
   },
 );

@@ -2,7 +2,14 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
 import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
-import { CreateOrganization, Organization, OrganizationPage } from "../../schemas/organizations";
+import {
+  CreateOrganization,
+  type Jurisdiction,
+  type LocationHint,
+  Organization,
+  OrganizationPage,
+  UpdateOrganization,
+} from "../../schemas/organizations";
 import { OrganizationParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -18,6 +25,7 @@ function present(o: OrganizationRow) {
     name: o.name,
     status: o.status,
     metadata: o.metadata,
+    placement: { location_hint: o.locationHint as LocationHint | null, jurisdiction: o.jurisdiction as Jurisdiction | null },
     created_at: o.createdAt,
     updated_at: o.updatedAt,
   };
@@ -43,6 +51,8 @@ organizationRoutes.openapi(
         organizationId: body.organization_id,
         name: body.name,
         metadata: body.metadata,
+        locationHint: body.placement?.location_hint ?? null,
+        jurisdiction: body.placement?.jurisdiction ?? null,
       });
       return c.json(present(created), 200);
     } catch (error) {
@@ -98,5 +108,29 @@ organizationRoutes.openapi(
     const org = await c.get("repo").organizations.get(organization_id);
     if (!org) throw apiError(404, `Organization '${organization_id}' not found`);
     return c.json(present(org), 200);
+  },
+);
+
+organizationRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{organization_id}",
+    tags: ["Organizations"],
+    middleware: [adminWrite("organization.placement"), idempotent] as const,
+    summary: "Change where the organization's new teams are placed",
+    description:
+      "Sets the placement of the Durable Objects of teams created from now on (docs/operations.md). A team keeps the placement it was created with: its object, and its data, do not move.",
+    security: security.admin,
+    request: { params: OrganizationParam, body: jsonBody(UpdateOrganization) },
+    responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { organization_id } = c.req.valid("param");
+    const { placement } = c.req.valid("json");
+    const updated = await c
+      .get("repo")
+      .organizations.setPlacement(organization_id, { locationHint: placement.location_hint, jurisdiction: placement.jurisdiction });
+    if (!updated) throw apiError(404, `Organization '${organization_id}' not found`);
+    return c.json(present(updated), 200);
   },
 );

@@ -11,6 +11,7 @@ import { csvResponse, oneBatch, wantsCsv } from "../csv";
 import { apiError } from "../errors";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../middleware/auth";
+import { teamAt } from "../middleware/team-address";
 import { validationHook } from "../validation";
 
 // Usage reports and the operator's dashboard. A team's usage is read from its own object; an
@@ -98,7 +99,7 @@ teamUsageRoutes.openapi(
     const { period = currentMonth(), format } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the usage");
-    const report = await onLedger(c.env, team_id, "usage", callerOf(c), period);
+    const report = await onLedger(c.env, await teamAt(c, team_id), "usage", callerOf(c), period);
     if (!wantsCsv(c, format)) return c.json(report, 200);
     const { header, rows } = teamUsageCsv(report, principal.kind === "admin");
     return csvResponse(`usage-${team_id}-${period}.csv`, header, oneBatch(rows));

@@ -22,11 +22,12 @@ import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccess } from "../flows/access-push";
 import { createTeamWithLedger } from "../flows/team-creation";
-import { loadTeam, pepper, presentTeam, withBalance } from "../flows/team-views";
+import { addressOf, loadTeam, pepper, presentTeam, withBalance } from "../flows/team-views";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
+import { teamAt, teamJurisdictions } from "../middleware/team-address";
 import { validationHook } from "../validation";
 
 export const teamRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -97,7 +98,7 @@ teamRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const team = await loadTeam(c, team_id);
-    const balance = await onLedger(c.env, team_id, "getBalance", { kind: "admin" });
+    const balance = await onLedger(c.env, addressOf(team), "getBalance", { kind: "admin" });
     return c.json(withBalance(team, balance), 200);
   },
 );
@@ -124,7 +125,7 @@ teamRoutes.openapi(
     const missing = await repo.modelGroups.missing(groups);
     if (missing.length > 0) throw apiError(404, `Model group '${missing[0]}' not found`);
     if (!(await repo.teams.replaceGroups(team_id, groups))) throw apiError(404, `Team '${team_id}' not found`);
-    await pushAccess(c.env, team_id, { groups: await repo.access.groupsWithModels(groups) });
+    await pushAccess(c.env, await teamAt(c, team_id), { groups: await repo.access.groupsWithModels(groups) });
     return c.json(presentTeam(await loadTeam(c, team_id)), 200);
   },
 );
@@ -144,19 +145,19 @@ teamRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const repo = c.get("repo");
-    await loadTeam(c, team_id);
+    const team = await loadTeam(c, team_id);
     if (body.team_alias !== undefined || body.metadata !== undefined) {
       await repo.teams.update(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
     }
-    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
+    const balance = await onLedger(c.env, addressOf(team), "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
     return c.json(withBalance(await loadTeam(c, team_id), balance), 200);
   },
 );
 
 async function changeStatus(c: AppContext, teamId: string, status: TeamStatus, verb: string) {
-  await loadTeam(c, teamId);
+  const team = await loadTeam(c, teamId);
   // The ledger decides (atomically with credit operations); D1 keeps a copy for listings.
-  await onLedger(c.env, teamId, "setStatus", status);
+  await onLedger(c.env, addressOf(team), "setStatus", status);
   await c.get("repo").teams.update(teamId, { status });
   return c.json({ team_id: teamId, status, message: `Team '${teamId}' ${verb}` }, 200);
 }
@@ -203,7 +204,7 @@ teamRoutes.openapi(
     const rotated = await c.get("repo").teams.rotateKey(team_id, { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix }, grace_seconds);
     if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
     // The team's object decides: the old keys stop there, at once or after the grace period.
-    await pushAccess(c.env, team_id, { rotate: { keyHash, graceSeconds: grace_seconds } });
+    await pushAccess(c.env, await teamAt(c, team_id), { rotate: { keyHash, graceSeconds: grace_seconds } });
     return c.json(
       {
         team_id,
@@ -233,12 +234,13 @@ teamRoutes.openapi(
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
-    await loadTeam(c, team_id);
+    const team = await loadTeam(c, team_id);
     // The ledger first: while the team's D1 rows exist no team of the same id can be created, so
     // the erasure cannot hit a new team's ledger. If the D1 delete then fails, deleting again
     // finishes the job (erasing an erased ledger changes nothing).
-    await onLedger(c.env, team_id, "closeAccount");
+    await onLedger(c.env, addressOf(team), "closeAccount");
     if (!(await c.get("repo").teams.delete(team_id))) throw apiError(404, `Team '${team_id}' not found`);
+    teamJurisdictions.forget(team_id);
     return c.json({ team_id, message: `Team '${team_id}' deleted` }, 200);
   },
 );

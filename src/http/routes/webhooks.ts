@@ -6,11 +6,12 @@ import { DeliveryPage, Removed, SavedWebhook, SetWebhook, Webhook } from "../../
 import type { WebhookScope } from "../../webhooks/events";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
-import { loadTeam } from "../flows/team-views";
+import { addressOf, loadTeam } from "../flows/team-views";
 import { checkWebhookUrl, presentWebhook, pushWebhook, saveWebhook, type WebhookInput } from "../flows/webhook-config";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
+import { teamAt } from "../middleware/team-address";
 import { validationHook } from "../validation";
 
 // Signed webhooks (docs/webhooks.md): a team's own, and an organization's for all its teams.
@@ -27,7 +28,7 @@ function webhookRoutesFor(scope: WebhookScope) {
 
   /** 404 unless the owner exists; the teams a change reaches. */
   const teamsReached = async (c: AppContext, ownerId: string) => {
-    if (isTeam) return [(await loadTeam(c, ownerId)).teamId];
+    if (isTeam) return [addressOf(await loadTeam(c, ownerId))];
     if (!(await c.get("repo").organizations.get(ownerId))) throw apiError(404, `Organization '${ownerId}' not found`);
     return c.get("repo").webhooks.teamsOf(ownerId);
   };
@@ -123,6 +124,6 @@ webhookRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const { limit, offset } = c.req.valid("query");
     await loadTeam(c, team_id);
-    return c.json(await onLedger(c.env, team_id, "webhookDeliveries", limit, offset), 200);
+    return c.json(await onLedger(c.env, await teamAt(c, team_id), "webhookDeliveries", limit, offset), 200);
   },
 );
