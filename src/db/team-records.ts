@@ -29,7 +29,8 @@ export class TeamRecords {
     metadata: Record<string, unknown>;
     modelGroups: string[];
     key: NewKey;
-    placement: OrganizationPlacement;
+    /** Where its object is created (none: the default namespace, anywhere). */
+    placement?: OrganizationPlacement;
   }): Promise<void> {
     const now = new Date().toISOString();
     return runQuery("createTeam", async () => {

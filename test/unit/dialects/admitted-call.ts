@@ -4,6 +4,7 @@ import type { AdmittedCall } from "../../../src/calls/call-context";
 export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCall {
   return {
     teamId: "team-42",
+    jurisdiction: null,
     jobId: "job-1",
     callId: "call-9",
     modelGroup: "fast",
