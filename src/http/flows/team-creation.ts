@@ -1,10 +1,9 @@
 import type { z } from "@hono/zod-openapi";
 import { Conflict, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
-import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
 import type { AccountInit, Balance } from "../../ledger/types";
 import { log } from "../../log";
-import { type CreateTeam, DEFAULT_JOB_TTL_SECONDS } from "../../schemas/teams";
+import { type CreateTeam, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_JOB_TTL_SECONDS, DEFAULT_TOKENS_PER_CREDIT } from "../../schemas/teams";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
 import type { AppContext } from "../context";
