@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { CallBudget } from "../src/ledger/holds";
 
 export const ADMIN_KEY = "sk-admin-test-0f3c9a2b7d4e4c1f9a8b6d5e";
 const BASE = "http://gateway.test";
@@ -9,6 +10,23 @@ let counter = 0;
 export function uid(prefix: string): string {
   counter += 1;
   return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * A call's budget as the Worker hands it to the ledger's beginCall: a plain chat call with a
+ * small prompt, no max_tokens, one choice, the test config's 3 s per attempt. Record the call
+ * under the same `callId`, or its hold is settled as unrecorded when its job ends.
+ */
+export function callBudget(callId: string = crypto.randomUUID(), overrides: Partial<CallBudget> = {}): CallBudget {
+  return {
+    callId,
+    promptTokens: 20,
+    maxTokens: null,
+    choices: 1,
+    limits: { attemptMs: 3_000, answerMs: 0 },
+    stream: false,
+    ...overrides,
+  };
 }
 
 export interface CallOptions {

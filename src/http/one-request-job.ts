@@ -9,7 +9,7 @@ import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
 import { callerOf, teamOf } from "./auth";
-import { type CallBody, callBudgetOf, callInputOf, groupOf } from "./calls";
+import { type CallBody, type CallKind, callBudgetOf, callInputOf, groupOf } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError, failureToHttp } from "./errors";
 import { operationId } from "./idempotency";
@@ -42,12 +42,12 @@ export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "
  * held, see holds.ts). A call refused once its job opened (the rate ran out, or its hold does
  * not fit) has closed the job as failed; the answer names it.
  */
-export async function startOneRequestJob(c: AppContext, body: OneRequestBody) {
+export async function startOneRequestJob(c: AppContext, body: OneRequestBody, kind: CallKind) {
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
   const modelGroup = groupOf(body);
   const request = newJobOf(body, operationId(c, "create"), "gateway");
-  const budget = callBudgetOf(body);
+  const budget = callBudgetOf(c.env, body, kind);
   const closing = { id: operationId(c, "complete") };
   const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, closing, budget);
   if (!started.ok) {

@@ -10,10 +10,12 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "./admission";
+import type { HoldStore } from "./hold-store";
 import type { LedgerPages } from "./pages";
 import type { AccountRow } from "./rows";
 import { reserveForJob, settleCompletion } from "./settlement";
 import type { LedgerStore } from "./storage";
+import { type HoldPrices, settleHoldsOfJob } from "./unrecorded";
 import type {
   Balance,
   Completion,
@@ -37,6 +39,7 @@ export class JobLifecycle {
   constructor(
     private readonly store: LedgerStore,
     private readonly pages: LedgerPages,
+    private readonly holds: HoldStore,
     private readonly webhooks: WebhookOutbox,
   ) {}
 
@@ -51,8 +54,11 @@ export class JobLifecycle {
     return ok(created);
   }
 
-  /** Ends a job: an open one is settled; a closed one replays its summary for the same status, or is refused. */
-  settle(input: Completion): LedgerResult<CompletionSummary> {
+  /**
+   * Ends a job: an open one is settled, its calls still in flight first (from their holds, priced
+   * with `prices`); a closed one replays its summary for the same status, or is refused.
+   */
+  settle(input: Completion, prices: HoldPrices): LedgerResult<CompletionSummary> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const suspended = refuseSuspended(acct, "team");
@@ -64,8 +70,12 @@ export class JobLifecycle {
     const completion = completionOf(job, input.status);
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
-    const summary = settleCompletion(this.store, acct, job, input);
-    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
+    // Every call of the job that began is settled now, so this answer is the job's final charge.
+    const nowMs = Date.now();
+    const settled = settleHoldsOfJob(this.store, this.holds, job.job_id, prices, nowMs);
+    this.webhooks.callsUnrecorded(this.store.account()!, settled, nowMs);
+    const summary = settleCompletion(this.store, this.store.account()!, this.store.job(job.job_id)!, input);
+    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, nowMs);
     this.balanceChanged();
     return ok(this.completionAnswer(job.job_id, summary));
   }

@@ -7,7 +7,7 @@ import { MAX_ANSWER_BYTES } from "../../llm/litellm-client";
 import { runChatCall } from "../../llm/run-call";
 import { budgetMaxTokensHeader } from "../../llm/run-stream";
 import { assertTeamAccess, callerOf, requireTeam, requireTeamCall, requireTeamOrAdmin, teamOf } from "../auth";
-import { admitCall } from "../calls";
+import { admitCall, PLAIN_CHAT } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { idempotent, operationId } from "../idempotency";
@@ -175,7 +175,7 @@ jobRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
+    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body, PLAIN_CHAT);
     const answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
     return c.json(answer, 200, budgetMaxTokensHeader(input));
   },
@@ -241,7 +241,7 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const earlier = await earlierOneRequestAnswer(c, body);
     if (earlier) return earlier;
-    const { teamId, jobId, input } = await startOneRequestJob(c, body);
+    const { teamId, jobId, input } = await startOneRequestJob(c, body, PLAIN_CHAT);
     let answer: Awaited<ReturnType<typeof runChatCall>>;
     try {
       answer = await runChatCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);

@@ -6,7 +6,7 @@ import { type ChatCompletionResult, runChatCompletion } from "../../llm/run-call
 import { runEmbedding } from "../../llm/run-embedding";
 import { budgetMaxTokensHeader, runStreamCall } from "../../llm/run-stream";
 import { requireTeam, requireTeamCall, teamOf } from "../auth";
-import { admitCall, type CallBody } from "../calls";
+import { admitCall, type CallBody, type CallKind, PLAIN_CHAT, STREAMED_CHAT } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { idempotent, operationId } from "../idempotency";
 import {
@@ -62,13 +62,13 @@ function oneRequestBodyOf(c: AppContext, call: CallBody, jobType: string | undef
  * or in a new one-request job. `finish` closes a one-request job after the call (failed when
  * the call threw) and is a no-op for a call in the team's own job.
  */
-async function admitV1Call(c: AppContext, call: CallBody, headers: z.infer<typeof JobHeaders>) {
+async function admitV1Call(c: AppContext, call: CallBody, kind: CallKind, headers: z.infer<typeof JobHeaders>) {
   const teamId = teamOf(c.get("principal"));
   if (headers["x-job-id"]) {
-    const input = await admitCall(c, teamId, headers["x-job-id"], call);
+    const input = await admitCall(c, teamId, headers["x-job-id"], call, kind);
     return { input, jobId: input.jobId, oneRequest: false };
   }
-  const { jobId, input } = await startOneRequestJob(c, oneRequestBodyOf(c, call, headers["x-job-type"]));
+  const { jobId, input } = await startOneRequestJob(c, oneRequestBodyOf(c, call, headers["x-job-type"]), kind);
   return { input, jobId, oneRequest: true };
 }
 
@@ -160,7 +160,7 @@ openAIRoutes.openapi(
       const earlier = await earlierOneRequestAnswer(c, oneRequestBodyOf(c, call, headers["x-job-type"]), replayKept<ChatCompletion>());
       if (earlier) return earlier;
     }
-    const { input, jobId, oneRequest } = await admitV1Call(c, call, headers);
+    const { input, jobId, oneRequest } = await admitV1Call(c, call, stream === true ? STREAMED_CHAT : PLAIN_CHAT, headers);
     if (stream === true) {
       const options = { headers: { "x-job-id": jobId }, withholdUsage: stream_options?.include_usage !== true };
       if (!oneRequest) return runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, options);
@@ -206,7 +206,7 @@ openAIRoutes.openapi(
       const earlier = await earlierOneRequestAnswer(c, oneRequestBodyOf(c, call, headers["x-job-type"]), replayKept<EmbeddingList>());
       if (earlier) return earlier;
     }
-    const { input, jobId, oneRequest } = await admitV1Call(c, call, headers);
+    const { input, jobId, oneRequest } = await admitV1Call(c, call, { kind: "embeddings", input: text }, headers);
     const params = { input: text, encoding_format: encoding_format ?? undefined, dimensions: dimensions ?? undefined };
     const run = async () => {
       const answer = await runEmbedding(c.env, c.get("repo"), c.executionCtx, input, params, c.req.raw.signal);
