@@ -3,7 +3,18 @@ import { describe, expect, inject, it } from "vitest";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import type { CallRecord } from "../src/ledger/types";
 import { MAX_SSE_EVENT_CHARS, meterStream } from "../src/llm/meter-stream";
-import { api, balance, callBudget, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import {
+  api,
+  balance,
+  callBudget,
+  createJob,
+  createTeam,
+  expectLedgerConsistent,
+  json,
+  type TestTeam,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 // Memory per request and calls per job are bounded: what a team sees past each bound.
 

@@ -12,7 +12,7 @@ import { callerOf, teamOf } from "./auth";
 import { type CallBody, type CallKind, callBudgetOf, callInputOf, groupOf } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError, failureToHttp } from "./errors";
-import { operationId } from "./idempotency";
+import { ONE_REQUEST_CREATE, operationId } from "./idempotency";
 import type { CreateAndCallBody } from "./schemas/jobs";
 
 // A one-request job (create-and-call, plain or streamed): the job is opened, its one call
@@ -46,7 +46,7 @@ export async function startOneRequestJob(c: AppContext, body: OneRequestBody, ki
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
   const modelGroup = groupOf(body);
-  const request = newJobOf(body, operationId(c, "create"), "gateway");
+  const request = newJobOf(body, operationId(c, ONE_REQUEST_CREATE), "gateway");
   const budget = callBudgetOf(c.env, body, kind);
   const closing = { id: operationId(c, "complete") };
   const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, closing, budget);
@@ -101,7 +101,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
 ): Promise<R | null> {
   const teamId = teamOf(c.get("principal"));
   if (!c.get("operationBase") || body.team_id !== teamId) return null;
-  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(body, "gateway"));
+  const created = await onLedger(c.env, teamId, "recall", operationId(c, ONE_REQUEST_CREATE), "createJob", jobRequestOf(body, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");

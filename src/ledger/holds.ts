@@ -91,8 +91,7 @@ export function affordableMaxTokens(
   roomMicro: number,
   choices = 1,
 ): number {
-  const fits = (n: number) =>
-    (worstCase(settings, price, promptTokens, n * choices)?.holdMicro ?? Number.POSITIVE_INFINITY) <= roomMicro;
+  const fits = (n: number) => (worstCase(settings, price, promptTokens, n * choices)?.holdMicro ?? Number.POSITIVE_INFINITY) <= roomMicro;
   if (!fits(1)) return 0;
   let low = 1;
   let high = DEFAULT_MAX_TOKENS;

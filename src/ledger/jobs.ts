@@ -15,7 +15,6 @@ import type { LedgerPages } from "./pages";
 import type { AccountRow } from "./rows";
 import { reserveForJob, settleCompletion } from "./settlement";
 import type { LedgerStore } from "./storage";
-import { type HoldPrices, settleHoldsOfJob } from "./unrecorded";
 import type {
   Balance,
   Completion,
@@ -27,6 +26,7 @@ import type {
   NewJob,
   StoredCompletion,
 } from "./types";
+import { type HoldPrices, settleHoldsOfJob } from "./unrecorded";
 import { balanceOf, COMPLETION_CALLS_SHOWN, completionAnswerOf, jobListingOf, MAX_JOB_METADATA_BYTES } from "./views";
 import type { WebhookOutbox } from "./webhook-outbox";
 

@@ -37,6 +37,13 @@ export class RecordWaits {
     }
   }
 
+  /** How many completions are waiting now. */
+  pending(): number {
+    let count = 0;
+    for (const set of this.waiting.values()) count += set.size;
+    return count;
+  }
+
   /** A call of the job was recorded: its waiters check again. */
   recorded(jobId: string): void {
     for (const wake of this.waiting.get(jobId) ?? []) wake();

@@ -114,7 +114,12 @@ function appendEndRow(store: LedgerStore, acct: AccountRow, job: JobRow, end: Jo
   const credits = `${charge} credit${charge === 1 ? "" : "s"}`;
   const mode = acct.budget_mode;
   if (charge > 0 && end === "completed") {
-    store.appendLedger("deduction", { used: charge, reserved: -job.reserved }, job.job_id, `Job ${job.job_type} completed (${mode}: ${credits})`);
+    store.appendLedger(
+      "deduction",
+      { used: charge, reserved: -job.reserved },
+      job.job_id,
+      `Job ${job.job_type} completed (${mode}: ${credits})`,
+    );
   } else if (charge > 0) {
     store.appendLedger(
       "deduction",

@@ -70,7 +70,17 @@ export interface Balance {
 }
 
 /** Every kind of ledger row; `unrecorded` ends the hold of a call whose record never came (unrecorded.ts). */
-export const LEDGER_KINDS = ["allocation", "reservation", "release", "deduction", "refund", "adjustment", "hold", "capture", "unrecorded"] as const;
+export const LEDGER_KINDS = [
+  "allocation",
+  "reservation",
+  "release",
+  "deduction",
+  "refund",
+  "adjustment",
+  "hold",
+  "capture",
+  "unrecorded",
+] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 export interface LedgerEntry {

@@ -93,7 +93,8 @@ export function settleUnrecordedHold(
   if (!acct || !job || store.recordedCall(hold.call_id)) {
     // Recorded already (or its job is gone): the hold only has to end.
     holds.remove(hold);
-    if (hold.hold_micro !== 0) store.appendLedger("capture", { heldMicro: -hold.hold_micro }, hold.job_id, `Call ${hold.call_id} hold ended`);
+    if (hold.hold_micro !== 0)
+      store.appendLedger("capture", { heldMicro: -hold.hold_micro }, hold.job_id, `Call ${hold.call_id} hold ended`);
     return null;
   }
   const { call, clientNano } = unrecordedCallOf(acct, hold, prices.get(hold.model_group) ?? null, cause, nowMs);

@@ -1,6 +1,6 @@
 import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } from "../webhooks/events";
-import type { AccountRow, JobRow } from "./rows";
 import { nanoToUsd } from "./money";
+import type { AccountRow, JobRow } from "./rows";
 import type { CompletionStatus } from "./types";
 import type { SettledHold } from "./unrecorded";
 import { balanceOf } from "./views";

@@ -133,7 +133,8 @@ export const LedgerEntry = z
     transaction_id: z.string(),
     team_id: z.string(),
     kind: z.enum(LEDGER_KINDS).openapi({
-      description: "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record",
+      description:
+        "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record",
     }),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
