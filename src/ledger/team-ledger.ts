@@ -325,7 +325,7 @@ export class TeamLedger extends DurableObject<Env> {
    */
   async abandonedOneRequest(createOperation: string): Promise<LedgerResult<boolean>> {
     const created = this.operations.find(createOperation);
-    if (!created || created.method !== "createJob") return ok(false);
+    if (created?.method !== "createJob") return ok(false);
     const job = this.store.job((JSON.parse(created.result) as JobCreated).job_id);
     if (!job) return ok(false);
     if (!OPEN_STATUSES.has(job.status)) return ok(true);
