@@ -91,7 +91,7 @@ function refusalWithJob(status: 409, detail: string, jobId: string): HTTPExcepti
  * its job (the operation ids make the retry reuse that job, never open a second). The first
  * answer if the job was closed with it (kept by the ledger with the completion). Otherwise the
  * call is never made twice: a job whose call was made but whose answer was lost is closed
- * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
+ * as failed (charged only under `unfinished_jobs: charged`), and the retry is refused (409) with the job's id. Null when the first attempt
  * opened no job or made no call in it: then this request makes the call, in that same job.
  */
 export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAnswer>>(
@@ -114,7 +114,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;
   if (open) {
-    const lost = "The call's answer was lost before it reached the client; not charged";
+    const lost = "The call's answer was lost before it reached the client";
     await closeJob(c.env, teamId, jobId, "failed", lost, { id: operationId(c, "complete") });
   }
   throw refusalWithJob(
@@ -125,7 +125,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
 }
 
 /**
- * A one-request job whose call failed is completed as failed (released, never charged); the
+ * A one-request job whose call failed is completed as failed (released, or under `unfinished_jobs: charged` charged what it consumed); the
  * error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */

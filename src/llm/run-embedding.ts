@@ -107,7 +107,11 @@ async function embeddingCall(
   const promptTokens = reported?.promptTokens ?? embeddingInputTokens(params.input);
   const usage = { promptTokens, completionTokens: 0, totalTokens: promptTokens };
   const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(outcome.opened.headers));
-  const unrecorded = () => new CallFailure("not_recorded", "The call could not be recorded; it was not charged, please retry");
+  const unrecorded = () =>
+    new CallFailure(
+      "not_recorded",
+      "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
+    );
   const fields = { status: "success" as const, modelUsed: outcome.model, ...meteredFields(usage, cost, reported === null) };
   const recorded = await tryLedger(env, input.teamId, "recordCall", input.jobId, record(outcome.attempts, fields)).catch(() => {
     throw unrecorded();

@@ -73,7 +73,7 @@ async function admitV1Call(c: AppContext, call: CallBody, kind: CallKind, header
 }
 
 /**
- * Runs a plain call of a one-request job: closed failed (uncharged) when the call throws, and
+ * Runs a plain call of a one-request job: closed failed when the call throws (charged only what it consumed, under `unfinished_jobs: charged`), and
  * completed (charged) with the answer kept for an Idempotency-Key retry when it succeeds.
  */
 async function inOneRequestJob<T>(c: AppContext, input: CallInput, run: () => Promise<T>): Promise<T> {
@@ -192,7 +192,8 @@ openAIRoutes.openapi(
     summary: "Embeddings (OpenAI's format), billed as a job",
     description:
       `${JOB_DESCRIPTION} Forwarded to LiteLLM's /embeddings (\`input\`, \`encoding_format\`, \`dimensions\` only) down the group's models; ` +
-      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call.",
+      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call." +
+      HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },
