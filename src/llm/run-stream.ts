@@ -222,7 +222,7 @@ async function firstBytes(response: Response, remainingMs: number, clientSignal?
  * ends this stream cleanly and tells the meter, so the client gets an error event and `[DONE]`
  * rather than a cut connection; the client leaving cancels the upstream.
  */
-function relayUpstream(
+export function relayUpstream(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   first: Uint8Array,
   meter: StreamMeter,
