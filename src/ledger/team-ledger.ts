@@ -297,7 +297,7 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    const prices = await this.waitForRecords(request.jobId);
+    const prices = await this.waitForRecords(request.jobId, request.closedBy ?? "team");
     const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request, prices));
     await this.background.scheduleUsageFlush();
     return settled;
@@ -308,9 +308,10 @@ export class TeamLedger extends DurableObject<Env> {
    * still in flight that this run of the object admitted (a call from before a restart is known
    * abandoned), then reads the prices the rest are settled at from their holds (unrecorded.ts).
    */
-  private async waitForRecords(jobId: string): Promise<HoldPrices> {
+  private async waitForRecords(jobId: string, closedBy: JobOwner): Promise<HoldPrices> {
     const job = this.store.job(jobId);
-    if (!job || !OPEN_STATUSES.has(job.status)) return new Map();
+    // Nothing to wait for when the completion is refused anyway (settle() answers it).
+    if (!job || !OPEN_STATUSES.has(job.status) || refuseNotOwner(job, closedBy)) return new Map();
     const live = () => this.holds.ofJob(jobId).some((h) => h.incarnation === this.incarnation);
     if (live()) await this.recordWaits.until(jobId, () => !live(), COMPLETION_RECORD_WAIT_MS);
     return this.holdPrices(this.holds.ofJob(jobId));
