@@ -328,7 +328,7 @@ export class TeamLedger extends DurableObject<Env> {
     const created = this.operations.find(createOperation);
     if (created?.method !== "createJob") return ok(false);
     const job = this.store.job((JSON.parse(created.result) as JobCreated).job_id);
-    if (!job) return ok(false);
+    if (job?.owner !== "gateway") return ok(false);
     if (!OPEN_STATUSES.has(job.status)) return ok(true);
     const inFlight = this.holds.ofJob(job.job_id);
     if (inFlight.length === 0 || inFlight.some((h) => h.incarnation === this.incarnation)) return ok(false);
