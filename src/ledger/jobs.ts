@@ -73,8 +73,10 @@ export class JobLifecycle {
     // Every call of the job that began is settled now, so this answer is the job's final charge.
     const nowMs = Date.now();
     const settled = settleHoldsOfJob(this.store, this.holds, job.job_id, prices, nowMs);
-    this.webhooks.callsUnrecorded(this.store.account()!, settled, nowMs);
-    const summary = settleCompletion(this.store, this.store.account()!, this.store.job(job.job_id)!, input);
+    if (settled.length > 0) this.webhooks.callsUnrecorded(this.store.account()!, settled, nowMs);
+    // What the settled calls consumed is now in the account's and the job's rows.
+    const [acctNow, jobNow] = settled.length > 0 ? [this.store.account()!, this.store.job(job.job_id)!] : [acct, job];
+    const summary = settleCompletion(this.store, acctNow, jobNow, input);
     this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, nowMs);
     this.balanceChanged();
     return ok(this.completionAnswer(job.job_id, summary));

@@ -309,12 +309,17 @@ export class TeamLedger extends DurableObject<Env> {
    * abandoned), then reads the prices the rest are settled at from their holds (unrecorded.ts).
    */
   private async waitForRecords(jobId: string, closedBy: JobOwner): Promise<HoldPrices> {
+    let inFlight = this.holds.ofJob(jobId);
+    if (inFlight.length === 0) return new Map();
     const job = this.store.job(jobId);
     // Nothing to wait for when the completion is refused anyway (settle() answers it).
     if (!job || !OPEN_STATUSES.has(job.status) || refuseNotOwner(job, closedBy)) return new Map();
-    const live = () => this.holds.ofJob(jobId).some((h) => h.incarnation === this.incarnation);
-    if (live()) await this.recordWaits.until(jobId, () => !live(), COMPLETION_RECORD_WAIT_MS);
-    return this.holdPrices(this.holds.ofJob(jobId));
+    const live = (holds: CallHoldRow[]) => holds.some((h) => h.incarnation === this.incarnation);
+    if (live(inFlight)) {
+      await this.recordWaits.until(jobId, () => !live(this.holds.ofJob(jobId)), COMPLETION_RECORD_WAIT_MS);
+      inFlight = this.holds.ofJob(jobId);
+    }
+    return this.holdPrices(inFlight);
   }
 
   /**
