@@ -1,8 +1,11 @@
 import { onLedger } from "../ledger/client";
 import type { CallBudget } from "../ledger/holds";
 import type { CallAdmission } from "../ledger/types";
-import { type CallInput, promptTokensEstimate } from "../llm/call-record";
+import type { CallInput } from "../llm/call-record";
+import { callTimeLimits } from "../llm/deadline";
+import { upstreamConfig } from "../llm/litellm-client";
 import type { ChatParameters } from "../llm/upstream-request";
+import { chatWorstCase, embeddingWorstCase } from "../llm/worst-case";
 import { callerOf } from "./auth";
 import type { AppContext } from "./context";
 
@@ -13,30 +16,34 @@ import type { AppContext } from "./context";
 /** The fields of a call body these helpers read; validation has checked the rest. */
 export type CallBody = ChatParameters & { model_group?: string; model?: string; purpose?: string | null };
 
+/** What is called: a chat completion, plain or streamed, or embeddings of an input. Its worst case is held by its kind's rule. */
+export type CallKind = { kind: "chat"; stream: boolean } | { kind: "embeddings"; input: unknown };
+
+export const PLAIN_CHAT: CallKind = { kind: "chat", stream: false };
+export const STREAMED_CHAT: CallKind = { kind: "chat", stream: true };
+
 /** The model group a call body asks for (`model` is its alias). */
 export function groupOf(body: { model_group?: string; model?: string }): string {
   return (body.model_group ?? body.model)!;
 }
 
-/** A call in an open job, admitted by the team's object (which may refuse, or hold its worst case). */
-export async function admitCall(c: AppContext, teamId: string, jobId: string, body: CallBody): Promise<CallInput> {
+/** A call in an open job, admitted by the team's object (which may refuse it, and holds its worst case). */
+export async function admitCall(c: AppContext, teamId: string, jobId: string, body: CallBody, kind: CallKind): Promise<CallInput> {
   const modelGroup = groupOf(body);
-  const budget = callBudgetOf(body);
+  const budget = callBudgetOf(c.env, body, kind);
   const admission = await onLedger(c.env, teamId, "beginCall", callerOf(c), jobId, modelGroup, "team", budget);
   return callInputOf(teamId, jobId, modelGroup, body, admission, budget.callId);
 }
 
 /**
- * What the team's object needs to hold a call's worst case: its id (made before admission), its
- * prompt (estimated) and its max_tokens. The object prices it with its group's dearest models.
+ * What the team's object needs to hold a call's worst case (llm/worst-case.ts, one rule per
+ * kind): its id (made before admission), its prompt, its max_tokens and choices, and its time
+ * limits (by when its record must come). The object prices it with its group's dearest models.
  */
-export function callBudgetOf(body: CallBody): CallBudget {
-  const asked = [body.max_tokens, body.max_completion_tokens].filter((n): n is number => typeof n === "number");
-  return {
-    callId: crypto.randomUUID(),
-    promptTokens: promptTokensEstimate(body),
-    maxTokens: asked.length === 0 ? null : Math.max(...asked),
-  };
+export function callBudgetOf(env: Env, body: CallBody, kind: CallKind): CallBudget {
+  const worst = kind.kind === "embeddings" ? embeddingWorstCase(kind.input) : chatWorstCase(body);
+  const stream = kind.kind === "chat" && kind.stream;
+  return { callId: crypto.randomUUID(), ...worst, limits: callTimeLimits(upstreamConfig(env), stream), stream };
 }
 
 export function callInputOf(

@@ -9,10 +9,10 @@ import type { CallAnswer } from "../llm/run-call";
 import type { StreamedCall } from "../llm/run-stream";
 import { log } from "../log";
 import { callerOf, teamOf } from "./auth";
-import { type CallBody, callBudgetOf, callInputOf, groupOf } from "./calls";
+import { type CallBody, type CallKind, callBudgetOf, callInputOf, groupOf } from "./calls";
 import type { AppContext } from "./context";
 import { apiError, asHttpError, failureToHttp } from "./errors";
-import { operationId } from "./idempotency";
+import { ONE_REQUEST_CREATE, operationId } from "./idempotency";
 import type { CreateAndCallBody } from "./schemas/jobs";
 
 // A one-request job (create-and-call, plain or streamed): the job is opened, its one call
@@ -42,12 +42,12 @@ export function newJobOf(body: JobFields, operation: string, owner: JobOwner = "
  * held, see holds.ts). A call refused once its job opened (the rate ran out, or its hold does
  * not fit) has closed the job as failed; the answer names it.
  */
-export async function startOneRequestJob(c: AppContext, body: OneRequestBody) {
+export async function startOneRequestJob(c: AppContext, body: OneRequestBody, kind: CallKind) {
   const teamId = teamOf(c.get("principal"));
   if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
   const modelGroup = groupOf(body);
-  const request = newJobOf(body, operationId(c, "create"), "gateway");
-  const budget = callBudgetOf(body);
+  const request = newJobOf(body, operationId(c, ONE_REQUEST_CREATE), "gateway");
+  const budget = callBudgetOf(c.env, body, kind);
   const closing = { id: operationId(c, "complete") };
   const started = await tryLedger(c.env, teamId, "startOneRequestJob", callerOf(c), request, modelGroup, closing, budget);
   if (!started.ok) {
@@ -91,7 +91,7 @@ function refusalWithJob(status: 409, detail: string, jobId: string): HTTPExcepti
  * its job (the operation ids make the retry reuse that job, never open a second). The first
  * answer if the job was closed with it (kept by the ledger with the completion). Otherwise the
  * call is never made twice: a job whose call was made but whose answer was lost is closed
- * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
+ * as failed (charged only under `unfinished_jobs: charged`), and the retry is refused (409) with the job's id. Null when the first attempt
  * opened no job or made no call in it: then this request makes the call, in that same job.
  */
 export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAnswer>>(
@@ -101,7 +101,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
 ): Promise<R | null> {
   const teamId = teamOf(c.get("principal"));
   if (!c.get("operationBase") || body.team_id !== teamId) return null;
-  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(body, "gateway"));
+  const created = await onLedger(c.env, teamId, "recall", operationId(c, ONE_REQUEST_CREATE), "createJob", jobRequestOf(body, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
@@ -114,7 +114,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;
   if (open) {
-    const lost = "The call's answer was lost before it reached the client; not charged";
+    const lost = "The call's answer was lost before it reached the client";
     await closeJob(c.env, teamId, jobId, "failed", lost, { id: operationId(c, "complete") });
   }
   throw refusalWithJob(
@@ -125,7 +125,7 @@ export async function earlierOneRequestAnswer<R = ReturnType<typeof oneRequestAn
 }
 
 /**
- * A one-request job whose call failed is completed as failed (released, never charged); the
+ * A one-request job whose call failed is completed as failed (released, or under `unfinished_jobs: charged` charged what it consumed); the
  * error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */

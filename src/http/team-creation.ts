@@ -37,6 +37,7 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     overdraft: body.overdraft ?? "none",
     unpricedCalls: body.unpriced_calls ?? "refuse",
     tpmLimit: body.tpm_limit ?? null,
+    unfinishedJobs: body.unfinished_jobs ?? null,
     keyHash,
     modelGroups,
   };

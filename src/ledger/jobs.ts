@@ -10,6 +10,7 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "./admission";
+import type { HoldStore } from "./hold-store";
 import type { LedgerPages } from "./pages";
 import type { AccountRow } from "./rows";
 import { reserveForJob, settleCompletion } from "./settlement";
@@ -25,6 +26,7 @@ import type {
   NewJob,
   StoredCompletion,
 } from "./types";
+import { type HoldPrices, settleHoldsOfJob } from "./unrecorded";
 import { balanceOf, COMPLETION_CALLS_SHOWN, completionAnswerOf, jobListingOf, MAX_JOB_METADATA_BYTES } from "./views";
 import type { WebhookOutbox } from "./webhook-outbox";
 
@@ -37,6 +39,7 @@ export class JobLifecycle {
   constructor(
     private readonly store: LedgerStore,
     private readonly pages: LedgerPages,
+    private readonly holds: HoldStore,
     private readonly webhooks: WebhookOutbox,
   ) {}
 
@@ -51,8 +54,11 @@ export class JobLifecycle {
     return ok(created);
   }
 
-  /** Ends a job: an open one is settled; a closed one replays its summary for the same status, or is refused. */
-  settle(input: Completion): LedgerResult<CompletionSummary> {
+  /**
+   * Ends a job: an open one is settled, its calls still in flight first (from their holds, priced
+   * with `prices`); a closed one replays its summary for the same status, or is refused.
+   */
+  settle(input: Completion, prices: HoldPrices): LedgerResult<CompletionSummary> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const suspended = refuseSuspended(acct, "team");
@@ -64,8 +70,14 @@ export class JobLifecycle {
     const completion = completionOf(job, input.status);
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
-    const summary = settleCompletion(this.store, acct, job, input);
-    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
+    // Every call of the job that began is settled now, so this answer is the job's final charge.
+    const nowMs = Date.now();
+    const settled = settleHoldsOfJob(this.store, this.holds, job.job_id, prices, nowMs);
+    if (settled.length > 0) this.webhooks.callsUnrecorded(this.store.account()!, settled, nowMs);
+    // What the settled calls consumed is now in the account's and the job's rows.
+    const [acctNow, jobNow] = settled.length > 0 ? [this.store.account()!, this.store.job(job.job_id)!] : [acct, job];
+    const summary = settleCompletion(this.store, acctNow, jobNow, input);
+    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, nowMs);
     this.balanceChanged();
     return ok(this.completionAnswer(job.job_id, summary));
   }

@@ -74,6 +74,42 @@ export function completionCharge(settings: BudgetSettings, clientCostNanoTotal: 
   return Math.max(JOB_RESERVATION_CREDITS, exact);
 }
 
+/**
+ * What a job that ends without being completed (failed, cancelled, expired) is charged, per team:
+ * `free` (nothing, its reservation released) or `charged` (as if completed, for what it consumed).
+ */
+export const UNFINISHED_JOB_POLICIES = ["free", "charged"] as const;
+export type UnfinishedJobs = (typeof UNFINISHED_JOB_POLICIES)[number];
+
+/** A team's rule for unfinished jobs: its own, or its budget mode's default (job_based: free; consumption modes: charged). */
+export function unfinishedJobsOf(budgetMode: BudgetMode, setting: UnfinishedJobs | null): UnfinishedJobs {
+  return setting ?? (budgetMode === "job_based" ? "free" : "charged");
+}
+
+/** How a job ended: completed by its team (or the gateway), ended otherwise, or expired by the alarm. */
+export type JobEnd = "completed" | "failed" | "cancelled" | "expired";
+
+/** What a job's charge is worked out from. */
+export interface JobUsage {
+  clientCostNano: number;
+  totalTokens: number;
+  successfulCalls: number;
+}
+
+/**
+ * What a job is charged when it ends (before the `overdraft: none` cap): completed, the completion
+ * charge; unfinished and `free`, nothing; unfinished and `charged`, the completion charge for what
+ * it consumed once it consumed something (consumption modes), or its minimum charge once it made
+ * a successful call (job_based). A job that consumed nothing is never charged unless completed.
+ */
+export function endCharge(settings: BudgetSettings, unfinished: UnfinishedJobs, end: JobEnd, usage: JobUsage): number {
+  const charge = completionCharge(settings, usage.clientCostNano, usage.totalTokens);
+  if (end === "completed") return charge;
+  if (unfinished === "free") return 0;
+  if (settings.budgetMode === "job_based") return usage.successfulCalls > 0 ? charge : 0;
+  return consumedCredits(settings, usage.clientCostNano, usage.totalTokens) > 0 ? charge : 0;
+}
+
 function floorRatio(numerator: number, denominator: number): number {
   const q = numerator / denominator;
   const rounded = Math.round(q);

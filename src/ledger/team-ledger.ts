@@ -7,6 +7,7 @@ import { AccountChanges } from "./account";
 import {
   accountNotFound,
   jobNotFound,
+  OPEN_STATUSES,
   ok,
   type Refusal,
   refuseCall,
@@ -18,13 +19,15 @@ import {
 import { LedgerBackground } from "./background";
 import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
 import { HoldStore } from "./hold-store";
-import type { CallBudget } from "./holds";
+import { type CallBudget, heldTokens } from "./holds";
 import { JobLifecycle } from "./jobs";
 import { nanoToUsd } from "./money";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./operations";
 import { LedgerPages } from "./pages";
+import { groupPrice } from "./prices";
 import { TeamRate, TeamTokenRate } from "./rate-limit";
-import type { AccountRow } from "./rows";
+import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
+import type { AccountRow, CallHoldRow } from "./rows";
 import { admissionOf, recordHeldCall } from "./settlement";
 import { LedgerStore } from "./storage";
 import type {
@@ -50,6 +53,7 @@ import type {
   TeamStatus,
   UsageReport,
 } from "./types";
+import { type HoldPrices, needsPrices, settleAll } from "./unrecorded";
 import { balanceOf, CALLS_PAGE_DEFAULT, costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./views";
 import type { WebhookOutbox } from "./webhook-outbox";
 import { webhookDeliveriesOf } from "./webhook-views";
@@ -84,6 +88,13 @@ export class TeamLedger extends DurableObject<Env> {
   /** The account's own changes (account.ts) and a job's steps (jobs.ts). */
   private readonly account: AccountChanges;
   private readonly jobs: JobLifecycle;
+  /**
+   * This run of the object: a restarted object has a new one, so a hold placed by an earlier run
+   * is known abandoned (its call's Worker went down with it) and need not be waited for.
+   */
+  private readonly incarnation = crypto.randomUUID();
+  /** Completions waiting for the records of their jobs' calls in flight (record-waits.ts). */
+  private readonly recordWaits = new RecordWaits();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,10 +105,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.holds = new HoldStore(ctx.storage.sql);
     this.d1 = new Repository(env.DB);
     this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, this.d1);
+    this.background = new LedgerBackground(ctx, env, this.store, this.holds, this.d1);
     this.webhooks = this.background.webhooks;
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, this.pages, this.webhooks);
+    this.jobs = new JobLifecycle(this.store, this.pages, this.holds, this.webhooks);
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -197,14 +208,16 @@ export class TeamLedger extends DurableObject<Env> {
   /**
    * Admits one LLM call in a job: the key, then the group (its models come back), then
    * refuseCall's rules; `by` says who makes it (a gateway-owned job takes only the gateway's calls).
-   * With a budget, the call's worst case is held (holds.ts) and its tokens taken from the team's limit.
+   * The call's worst case is held (holds.ts) under `overdraft: none` in the consumption modes, its
+   * tokens taken from the team's limit, and every admitted call gets a hold row with the deadline
+   * by which it must be recorded (the alarm settles it past that: unrecorded.ts).
    */
   async beginCall(
     caller: Caller,
     jobId: string,
     modelGroup: string,
-    by: JobOwner = "team",
-    budget?: CallBudget,
+    by: JobOwner,
+    budget: CallBudget,
   ): Promise<LedgerResult<CallAdmission>> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
@@ -212,18 +225,23 @@ export class TeamLedger extends DurableObject<Env> {
     let acct = this.store.account();
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.d1, acct, models) : undefined;
+    const price = holdNeedsPrices(acct) ? await priceToHold(this.d1, acct, models) : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
     const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
     if (refused) return refused;
-    const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
-    const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens) : null;
-    if (placed && "ok" in placed) return placed;
-    if (placed) this.balanceChanged();
-    return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));
+    const nowMs = Date.now();
+    const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, nowMs);
+    const placement = { nowMs, incarnation: this.incarnation, modelGroup, models: models.length };
+    const placed = placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens, placement);
+    if ("ok" in placed) return placed;
+    this.balanceChanged();
+    const admission = admissionOf(this.store, acct, job!, modelGroup, models, placed.budgetMaxTokens);
+    // After the hold is written: the alarm settles it if its record has not come by its deadline.
+    await this.background.scheduleAlarm(placed.deadlineMs);
+    return ok(admission);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -239,8 +257,9 @@ export class TeamLedger extends DurableObject<Env> {
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
     const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
-    if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+    if (hold) this.tokens.settle(acct.tpm_limit, heldTokens(hold), billed.totalTokens, Date.now());
     this.balanceChanged();
+    this.recordWaits.recorded(jobId);
     await this.background.scheduleUsageFlush();
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
   }
@@ -255,7 +274,7 @@ export class TeamLedger extends DurableObject<Env> {
     job: NewJob & { operation: Operation },
     modelGroup: string,
     closing: Operation,
-    budget?: CallBudget,
+    budget: CallBudget,
   ): Promise<OneRequestStart> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
@@ -273,15 +292,74 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
-   * `cancelled` release it. Completing again with the same status replays the stored summary.
+   * `cancelled` release it (or, under `unfinished_jobs: charged`, charge what it consumed).
+   * Completing again with the same status replays the stored summary. The job's calls in flight
+   * are settled first (waitForRecords), so the answer is the job's final charge.
    */
   async completeJob(caller: Caller, input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request));
+    const prices = await this.waitForRecords(request.jobId, request.closedBy ?? "team");
+    const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request, prices));
     await this.background.scheduleUsageFlush();
     return settled;
+  }
+
+  /**
+   * Before an open job ends: waits, up to COMPLETION_RECORD_WAIT_MS, for the records of its calls
+   * still in flight that this run of the object admitted (a call from before a restart is known
+   * abandoned), then reads the prices the rest are settled at from their holds (unrecorded.ts).
+   */
+  private async waitForRecords(jobId: string, closedBy: JobOwner): Promise<HoldPrices> {
+    let inFlight = this.holds.ofJob(jobId);
+    if (inFlight.length === 0) return new Map();
+    const job = this.store.job(jobId);
+    // Nothing to wait for when the completion is refused anyway (settle() answers it).
+    if (!job || !OPEN_STATUSES.has(job.status) || refuseNotOwner(job, closedBy)) return new Map();
+    const live = (holds: CallHoldRow[]) => holds.some((h) => h.incarnation === this.incarnation);
+    if (live(inFlight)) {
+      await this.recordWaits.until(jobId, () => !live(this.holds.ofJob(jobId)), COMPLETION_RECORD_WAIT_MS);
+      inFlight = this.holds.ofJob(jobId);
+    }
+    return this.holdPrices(inFlight);
+  }
+
+  /**
+   * Whether the one-request job opened under `createOperation` (an Idempotency-Key's create step)
+   * is abandoned, so its key's claim may be taken over at once: the job is closed (only its answer
+   * was not kept), or its call was admitted by an earlier run of this object (the gateway that
+   * made it stopped with the object); that call is then settled from its hold, unrecorded, so a
+   * retry never calls the model again. False while the call may still be running.
+   */
+  async abandonedOneRequest(createOperation: string): Promise<LedgerResult<boolean>> {
+    const created = this.operations.find(createOperation);
+    if (created?.method !== "createJob") return ok(false);
+    const job = this.store.job((JSON.parse(created.result) as JobCreated).job_id);
+    if (job?.owner !== "gateway") return ok(false);
+    if (!OPEN_STATUSES.has(job.status)) return ok(true);
+    const inFlight = this.holds.ofJob(job.job_id);
+    if (inFlight.length === 0 || inFlight.some((h) => h.incarnation === this.incarnation)) return ok(false);
+    const prices = await this.holdPrices(inFlight);
+    const nowMs = Date.now();
+    this.store.transaction(() => {
+      const settled = settleAll(this.store, this.holds, this.holds.ofJob(job.job_id), prices, "abandoned", nowMs);
+      this.webhooks.callsUnrecorded(this.store.account()!, settled, nowMs);
+      this.balanceChanged();
+    });
+    await this.background.scheduleUsageFlush();
+    return ok(true);
+  }
+
+  /** The prices holds are settled at without their records, for their groups (only consumption_usd needs them; unreadable: null). */
+  private async holdPrices(due: CallHoldRow[]): Promise<HoldPrices> {
+    if (due.length === 0 || !needsPrices(this.store.account())) return new Map();
+    const groups = [...new Set(due.map((h) => h.model_group))];
+    const read = async (group: string) => {
+      const models = this.access.groupModels(group) ?? [];
+      return models.length === 0 ? null : await groupPrice(this.d1, models).catch(() => null);
+    };
+    return new Map(await Promise.all(groups.map(async (g) => [g, await read(g)] as const)));
   }
 
   /** Gives back what a completed job was charged, once. */
@@ -368,9 +446,14 @@ export class TeamLedger extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- alarm
 
-  /** Expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background.ts). */
-  alarm(): Promise<void> {
-    return this.background.runAlarm();
+  /**
+   * Expires jobs past their time-to-live, settles holds past their deadlines, sends usage to D1,
+   * delivers webhook events (background.ts). What is due is fixed first, and its prices read.
+   */
+  async alarm(): Promise<void> {
+    const nowMs = Date.now();
+    const due = [...this.holds.overdue(nowMs), ...this.store.openJobsExpiredBy(nowMs).flatMap((j) => this.holds.ofJob(j.job_id))];
+    await this.background.runAlarm(nowMs, await this.holdPrices(due));
   }
 
   // ---------------------------------------------------------------- guards

@@ -1,7 +1,7 @@
 import type { LedgerErrorCode } from "../errors";
 import type { WebhookEndpoint } from "../webhooks/events";
 import type { Overdraft, UnpricedCalls } from "./holds";
-import type { BudgetMode, BudgetSettings } from "./money";
+import type { BudgetMode, BudgetSettings, UnfinishedJobs } from "./money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -15,7 +15,9 @@ export type TeamStatus = "active" | "suspended" | "paused";
 export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";
 export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
 export type CompletionStatus = (typeof TERMINAL_JOB_STATUSES)[number];
-export type CallStatus = "success" | "failed" | "aborted";
+/** `unrecorded`: its record never came, and it was settled from its hold (unrecorded.ts). */
+export const CALL_STATUSES = ["success", "failed", "aborted", "unrecorded"] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
 /** Who completes a job: the team that opened it, or the gateway for the one-request jobs it opens. */
 export type JobOwner = "team" | "gateway";
 
@@ -33,6 +35,8 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
+  unfinishedJobs?: UnfinishedJobs | null;
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -60,13 +64,29 @@ export interface Balance {
   overdraft: Overdraft;
   unpriced_calls: UnpricedCalls;
   tpm_limit: number | null;
+  /** What a failed, cancelled or expired job is charged: the team's rule, or its budget mode's default. */
+  unfinished_jobs: UnfinishedJobs;
   status: TeamStatus;
 }
+
+/** Every kind of ledger row; `unrecorded` ends the hold of a call whose record never came (unrecorded.ts). */
+export const LEDGER_KINDS = [
+  "allocation",
+  "reservation",
+  "release",
+  "deduction",
+  "refund",
+  "adjustment",
+  "hold",
+  "capture",
+  "unrecorded",
+] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
 export interface LedgerEntry {
   transaction_id: string;
   team_id: string;
-  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment" | "hold" | "capture";
+  kind: LedgerKind;
   /** Signed change to credits_remaining. */
   amount: number;
   /** Signed change to credits_reserved. */
@@ -302,6 +322,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  unfinishedJobs?: UnfinishedJobs | null;
 };
 
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */

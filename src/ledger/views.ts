@@ -1,6 +1,6 @@
 import type { CallerKind } from "./admission";
 import { creditsHeld } from "./holds";
-import { nanoToUsd } from "./money";
+import { MICRO_PER_CREDIT, nanoToUsd, unfinishedJobsOf } from "./money";
 import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import type {
   Balance,
@@ -30,6 +30,11 @@ export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
 /** A job's metadata after a merge stays within what one request may send (MAX_METADATA_BYTES in the HTTP schemas). */
 export const MAX_JOB_METADATA_BYTES = 16 * 1024;
 
+/**
+ * A team's balance. `credits_available` is what it can still spend: the remaining credits less
+ * everything its open jobs hold (reservations, what consumption jobs consumed, and what their
+ * calls in flight hold), rounded down, so the number a new job or hold is refused against.
+ */
 export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
@@ -39,7 +44,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     credits_used: acct.credits_used,
     credits_remaining: remaining,
     credits_reserved: acct.credits_reserved,
-    credits_available: remaining - acct.credits_reserved,
+    credits_available: Math.floor((remaining * MICRO_PER_CREDIT - acct.open_jobs_hold_micro) / MICRO_PER_CREDIT),
     budget_mode: acct.budget_mode,
     credits_per_dollar: acct.credits_per_dollar,
     tokens_per_credit: acct.tokens_per_credit,
@@ -50,6 +55,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     overdraft: acct.overdraft,
     unpriced_calls: acct.unpriced_calls,
     tpm_limit: acct.tpm_limit,
+    unfinished_jobs: unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs),
     status: acct.status,
   };
 }

@@ -2,9 +2,10 @@ import type { Repository } from "../db/repository";
 import { tryLedger } from "../ledger/client";
 import type { CallAdmission, CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
-import { estimateTokens, type ProviderCost, providerCost, tokensForChars, type Usage } from "./cost";
+import { type ProviderCost, providerCost, tokensForChars, type Usage } from "./cost";
 import type { Attempt } from "./litellm-client";
 import { buildUpstreamBody, type ChatParameters } from "./upstream-request";
+import { chatPromptTokens } from "./worst-case";
 
 // One LLM call inside an admitted job, as the plain and the streamed call both see it: what it
 // was asked, what the upstream is sent, and the record the team's ledger keeps of it.
@@ -71,9 +72,9 @@ export function callRecorder(input: CallInput, callId: string, started: number, 
   });
 }
 
-/** A prompt's tokens, estimated (4 characters a token of its messages as JSON): what a hold counts, and what an unreported call is billed. */
-export function promptTokensEstimate(params: { messages?: unknown }): number {
-  return estimateTokens(JSON.stringify(params.messages ?? []));
+/** A prompt's tokens, estimated as its hold counted them (worst-case.ts): what an unreported call is billed for its prompt. */
+export function promptTokensEstimate(params: ChatParameters): number {
+  return chatPromptTokens(params);
 }
 
 /**

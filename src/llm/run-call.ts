@@ -147,7 +147,11 @@ async function chatCall(env: Env, repo: Repository, input: CallInput, clientSign
   );
   const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(response.headers));
   const latencyMs = performance.now() - started;
-  const unrecorded = () => new CallFailure("not_recorded", "The call could not be recorded; it was not charged, please retry");
+  const unrecorded = () =>
+    new CallFailure(
+      "not_recorded",
+      "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
+    );
   const recorded = await tryLedger(
     env,
     input.teamId,

@@ -4,10 +4,11 @@ import { tryLedger } from "../ledger/client";
 import { log } from "../log";
 import { callFailureOf, describeFailure } from "./call-failure";
 import { type BackgroundWork, type CallInput, callRecorder, meteredFields, outliving, recordCallOrLog } from "./call-record";
-import { estimateTokens, parseUsage, providerCost, reportedCostHeader } from "./cost";
+import { parseUsage, providerCost, reportedCostHeader } from "./cost";
 import { fallBackInOrder } from "./fallback";
 import { attemptModel, MAX_ANSWER_BYTES, readBodyWithin, upstreamConfig } from "./litellm-client";
 import { buildEmbeddingBody, type EmbeddingParameters } from "./upstream-request";
+import { embeddingInputTokens } from "./worst-case";
 
 // An embeddings call (LiteLLM's /embeddings) inside an admitted job: the same fallback, cost and
 // record as a chat call, metered by its prompt tokens. Recorded in the job as a call.
@@ -103,10 +104,14 @@ async function embeddingCall(
   }
 
   const reported = parseUsage(rawUsage);
-  const promptTokens = reported?.promptTokens ?? estimateTokens(JSON.stringify(params.input ?? ""));
+  const promptTokens = reported?.promptTokens ?? embeddingInputTokens(params.input);
   const usage = { promptTokens, completionTokens: 0, totalTokens: promptTokens };
   const cost = await providerCost(repo, outcome.model, usage, reportedCostHeader(outcome.opened.headers));
-  const unrecorded = () => new CallFailure("not_recorded", "The call could not be recorded; it was not charged, please retry");
+  const unrecorded = () =>
+    new CallFailure(
+      "not_recorded",
+      "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
+    );
   const fields = { status: "success" as const, modelUsed: outcome.model, ...meteredFields(usage, cost, reported === null) };
   const recorded = await tryLedger(env, input.teamId, "recordCall", input.jobId, record(outcome.attempts, fields)).catch(() => {
     throw unrecorded();

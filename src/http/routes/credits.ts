@@ -45,7 +45,8 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "A team's balance",
     description:
-      "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs). " +
+      "credits_remaining = allocated - used; credits_available = remaining less everything open jobs hold (their reservations, what " +
+      "consumption jobs consumed, and what their calls in flight hold; `credits_held` shows the last), rounded down. " +
       "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("credits.read")] as const,

@@ -6,7 +6,7 @@ import { type ChatCompletionResult, runChatCompletion } from "../../llm/run-call
 import { runEmbedding } from "../../llm/run-embedding";
 import { budgetMaxTokensHeader, runStreamCall } from "../../llm/run-stream";
 import { requireTeam, requireTeamCall, teamOf } from "../auth";
-import { admitCall, type CallBody } from "../calls";
+import { admitCall, type CallBody, type CallKind, PLAIN_CHAT, STREAMED_CHAT } from "../calls";
 import type { AppContext, AppEnv } from "../context";
 import { idempotent, operationId } from "../idempotency";
 import {
@@ -62,18 +62,18 @@ function oneRequestBodyOf(c: AppContext, call: CallBody, jobType: string | undef
  * or in a new one-request job. `finish` closes a one-request job after the call (failed when
  * the call threw) and is a no-op for a call in the team's own job.
  */
-async function admitV1Call(c: AppContext, call: CallBody, headers: z.infer<typeof JobHeaders>) {
+async function admitV1Call(c: AppContext, call: CallBody, kind: CallKind, headers: z.infer<typeof JobHeaders>) {
   const teamId = teamOf(c.get("principal"));
   if (headers["x-job-id"]) {
-    const input = await admitCall(c, teamId, headers["x-job-id"], call);
+    const input = await admitCall(c, teamId, headers["x-job-id"], call, kind);
     return { input, jobId: input.jobId, oneRequest: false };
   }
-  const { jobId, input } = await startOneRequestJob(c, oneRequestBodyOf(c, call, headers["x-job-type"]));
+  const { jobId, input } = await startOneRequestJob(c, oneRequestBodyOf(c, call, headers["x-job-type"]), kind);
   return { input, jobId, oneRequest: true };
 }
 
 /**
- * Runs a plain call of a one-request job: closed failed (uncharged) when the call throws, and
+ * Runs a plain call of a one-request job: closed failed when the call throws (charged only what it consumed, under `unfinished_jobs: charged`), and
  * completed (charged) with the answer kept for an Idempotency-Key retry when it succeeds.
  */
 async function inOneRequestJob<T>(c: AppContext, input: CallInput, run: () => Promise<T>): Promise<T> {
@@ -160,7 +160,7 @@ openAIRoutes.openapi(
       const earlier = await earlierOneRequestAnswer(c, oneRequestBodyOf(c, call, headers["x-job-type"]), replayKept<ChatCompletion>());
       if (earlier) return earlier;
     }
-    const { input, jobId, oneRequest } = await admitV1Call(c, call, headers);
+    const { input, jobId, oneRequest } = await admitV1Call(c, call, stream === true ? STREAMED_CHAT : PLAIN_CHAT, headers);
     if (stream === true) {
       const options = { headers: { "x-job-id": jobId }, withholdUsage: stream_options?.include_usage !== true };
       if (!oneRequest) return runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, options);
@@ -192,7 +192,8 @@ openAIRoutes.openapi(
     summary: "Embeddings (OpenAI's format), billed as a job",
     description:
       `${JOB_DESCRIPTION} Forwarded to LiteLLM's /embeddings (\`input\`, \`encoding_format\`, \`dimensions\` only) down the group's models; ` +
-      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call.",
+      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call." +
+      HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },
@@ -206,7 +207,7 @@ openAIRoutes.openapi(
       const earlier = await earlierOneRequestAnswer(c, oneRequestBodyOf(c, call, headers["x-job-type"]), replayKept<EmbeddingList>());
       if (earlier) return earlier;
     }
-    const { input, jobId, oneRequest } = await admitV1Call(c, call, headers);
+    const { input, jobId, oneRequest } = await admitV1Call(c, call, { kind: "embeddings", input: text }, headers);
     const params = { input: text, encoding_format: encoding_format ?? undefined, dimensions: dimensions ?? undefined };
     const run = async () => {
       const answer = await runEmbedding(c.env, c.get("repo"), c.executionCtx, input, params, c.req.raw.signal);

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { runStreamCall } from "../../llm/run-stream";
 import { requireTeamCall, teamOf } from "../auth";
-import { admitCall } from "../calls";
+import { admitCall, STREAMED_CHAT } from "../calls";
 import type { AppEnv } from "../context";
 import { operationId } from "../idempotency";
 import { closeAfterError, closeJob, oneRequestJobStatus, startOneRequestJob } from "../one-request-job";
@@ -58,7 +58,7 @@ streamingRoutes.openapi(
   async (c) => {
     const { job_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body);
+    const input = await admitCall(c, teamOf(c.get("principal")), job_id, body, STREAMED_CHAT);
     return runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal);
   },
 );
@@ -85,7 +85,7 @@ streamingRoutes.openapi(
     },
   }),
   async (c) => {
-    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"));
+    const { teamId, jobId, input } = await startOneRequestJob(c, c.req.valid("json"), STREAMED_CHAT);
     try {
       return await runStreamCall(c.env, c.get("repo"), c.executionCtx, input, c.req.raw.signal, {
         headers: { "x-job-id": jobId },

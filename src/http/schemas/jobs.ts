@@ -1,9 +1,12 @@
 import { z } from "@hono/zod-openapi";
-import { TERMINAL_JOB_STATUSES } from "../../ledger/types";
+import { CALL_STATUSES, TERMINAL_JOB_STATUSES } from "../../ledger/types";
 import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/views";
 import { ClientId, Metadata, PageInfo, Timestamp } from "./common";
 
 const JsonObject = z.record(z.string(), z.unknown());
+
+const CALL_STATUS_DESCRIPTION =
+  "`unrecorded`: the call's record never came (by its deadline, or before its job ended) and it was settled from its hold, billed its worst case";
 
 const Message = z
   .object({
@@ -196,7 +199,7 @@ export const Job = JobSummary.extend({
       call_id: z.string(),
       purpose: z.string().nullable(),
       model_group: z.string(),
-      status: z.enum(["success", "failed", "aborted"]),
+      status: z.enum(CALL_STATUSES).openapi({ description: CALL_STATUS_DESCRIPTION }),
       prompt_tokens: z.number().int(),
       completion_tokens: z.number().int(),
       total_tokens: z.number().int(),
@@ -289,7 +292,7 @@ export const JobCostBreakdown = z
         call_id: z.string(),
         purpose: z.string().nullable(),
         model_group: z.string(),
-        status: z.enum(["success", "failed", "aborted"]),
+        status: z.enum(CALL_STATUSES).openapi({ description: CALL_STATUS_DESCRIPTION }),
         prompt_tokens: z.number().int(),
         completion_tokens: z.number().int(),
         total_tokens: z.number().int(),

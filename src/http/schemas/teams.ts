@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../../ledger/holds";
-import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/money";
+import {
+  BUDGET_MODES,
+  DEFAULT_CREDITS_PER_DOLLAR,
+  DEFAULT_TOKENS_PER_CREDIT,
+  UNFINISHED_JOB_POLICIES,
+  type UnfinishedJobs,
+} from "../../ledger/money";
+import { LEDGER_KINDS } from "../../ledger/types";
 import { PageInfo, Timestamp } from "./common";
 
 export const MAX_CREDITS = 1_000_000_000;
@@ -75,6 +82,16 @@ export const BudgetFields = {
       description:
         "With overdraft none in consumption_usd, a call to a group with a model missing from the pricing table cannot be held: refuse (default, 402) or allow it unheld",
     }),
+  unfinished_jobs: z
+    .enum(UNFINISHED_JOB_POLICIES, { error: `must be one of ${UNFINISHED_JOB_POLICIES.join(", ")}` })
+    .nullable()
+    .optional()
+    .openapi({
+      description:
+        "What a job that ends failed, cancelled or expired is charged: free (nothing) or charged (as if completed, for what it consumed: " +
+        "its consumption in the consumption modes, its minimum charge once it made a successful call in job_based). " +
+        "Default (and null): charged in the consumption modes, free in job_based",
+    }),
 };
 
 export const Balance = z
@@ -85,7 +102,10 @@ export const Balance = z
     credits_used: z.number().int(),
     credits_remaining: z.number().int(),
     credits_reserved: z.number().int(),
-    credits_available: z.number().int(),
+    credits_available: z.number().int().openapi({
+      description:
+        "What the team can still spend: credits_remaining less everything its open jobs hold (reservations, what consumption jobs consumed, and what their calls in flight hold), rounded down",
+    }),
     budget_mode: BudgetMode,
     credits_per_dollar: z.number(),
     tokens_per_credit: z.number().int(),
@@ -101,6 +121,9 @@ export const Balance = z
     overdraft: z.enum(OVERDRAFT_MODES),
     unpriced_calls: z.enum(UNPRICED_CALL_POLICIES),
     tpm_limit: z.number().int().nullable(),
+    unfinished_jobs: z.enum(UNFINISHED_JOB_POLICIES).openapi({
+      description: "What a failed, cancelled or expired job is charged (the team's rule, or its budget mode's default)",
+    }),
     status: z.enum(["active", "suspended", "paused"]),
   })
   .openapi("Balance");
@@ -109,7 +132,10 @@ export const LedgerEntry = z
   .object({
     transaction_id: z.string(),
     team_id: z.string(),
-    kind: z.enum(["allocation", "reservation", "release", "deduction", "refund", "adjustment", "hold", "capture"]),
+    kind: z.enum(LEDGER_KINDS).openapi({
+      description:
+        "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record",
+    }),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
     held_change_micro: z
@@ -173,6 +199,7 @@ export function budgetSettingsOf(body: {
   tpm_limit?: number | null;
   overdraft?: Overdraft;
   unpriced_calls?: UnpricedCalls;
+  unfinished_jobs?: UnfinishedJobs | null;
 }) {
   return {
     budgetMode: body.budget_mode,
@@ -184,5 +211,6 @@ export function budgetSettingsOf(body: {
     tpmLimit: body.tpm_limit,
     overdraft: body.overdraft,
     unpricedCalls: body.unpriced_calls,
+    unfinishedJobs: body.unfinished_jobs,
   };
 }
