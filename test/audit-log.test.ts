@@ -75,6 +75,13 @@ describe("every admin write leaves one audit row", () => {
       resource_id: org,
       organization_id: org,
     });
+    const placed = await write("PATCH", `/api/organizations/${org}`, {
+      ...k,
+      body: { placement: { jurisdiction: "eu", location_hint: "weur" } },
+      status: 200,
+    });
+    expectRow(placed, { ...actor, action: "organization.placement", resource_type: "organization", resource_id: org, organization_id: org });
+    expect(JSON.parse(placed.summary)).toEqual({ placement: { jurisdiction: "eu", location_hint: "weur" } });
     const group = uid("group");
     const models = [{ model_name: "gpt-4o-mini", priority: 0 }];
     expectRow(await write("POST", "/api/model-groups/create", { ...k, body: { group_name: group, models }, status: 200 }), {

@@ -101,6 +101,7 @@ describe("no secret in any response, header or log line", () => {
     });
     await expectStatus(400, "POST", "/api/organizations/create", { ...xAdmin, body: { organization_id: org, name: "Again" } });
     await expectStatus(200, "GET", `/api/organizations/${org}`, xAdmin);
+    await expectStatus(200, "PATCH", `/api/organizations/${org}`, { ...admin, body: { placement: { location_hint: "enam" } } });
     await expectStatus(404, "GET", `/api/organizations/${uid("none")}`, admin);
     await expectStatus(200, "GET", "/api/organizations?limit=2", admin);
 

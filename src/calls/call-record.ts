@@ -1,4 +1,3 @@
-import { CallFailure } from "../errors";
 import { tryLedger } from "../ledger/client";
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
@@ -108,12 +107,16 @@ export async function recordCallOrLog(ctx: CallContext, call: AdmittedCall, reco
   return false;
 }
 
-/** Records a call whose answer is not yet given: an answer that cannot be recorded is not served (throws a CallFailure). */
-export async function recordBeforeAnswering(ctx: CallContext, call: AdmittedCall, record: CallRecord): Promise<void> {
-  if (!(await recordCallOrLog(ctx, call, record))) {
-    throw new CallFailure(
-      "not_recorded",
-      "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
-    );
-  }
+/** How many times a call's record is tried once its answer is out (see recordCallOrLog). */
+export const RECORD_TRIES = 3;
+
+/**
+ * Writes the record of a call whose answer is going out now, in the background, retried while the
+ * ledger is unreachable; true once written. One that is never written is settled from the call's
+ * hold at its deadline (ledger/changes/unrecorded.ts).
+ */
+export function recordAfterAnswer(ctx: CallContext, call: AdmittedCall, record: CallRecord): Promise<boolean> {
+  const recorded = recordCallOrLog(ctx, call, record, RECORD_TRIES);
+  ctx.work.waitUntil(recorded);
+  return recorded;
 }

@@ -1,10 +1,12 @@
 import { CallFailure } from "../errors";
+import { countSpeculativeAbort, type PendingAdmission } from "./admission";
 import type { CallContext } from "./call-context";
 import { type AdmittedCall, outliving } from "./call-context";
 import { callFailureOf, describeFailure } from "./call-failure";
-import { callRecorder, meter, promptOnly, type Recorder, recordBeforeAnswering, recordCallOrLog } from "./call-record";
+import { callRecorder, meter, promptOnly, type Recorder, recordAfterAnswer, recordCallOrLog } from "./call-record";
 import { reportedCostHeader } from "./cost";
 import type { CallRequest, Dialect } from "./dialect";
+import { speculationHolds } from "./speculation";
 import { type FallbackOutcome, fallBackInOrder, type ModelTry } from "./upstream/fallback";
 import {
   type Attempt,
@@ -22,29 +24,33 @@ import {
 // its dialect. A call that gets no answer is recorded once, here, whatever its dialect. This file
 // runs plain calls; stream-call.ts streams, sharing the opening and the no-answer record.
 
-/** An answer as the dialect wrote it, with its response headers. */
+/** An answer as the dialect wrote it, with its response headers, the call as admitted, and its record on its way (true once written). */
 export interface CallResult<Answer> {
+  call: AdmittedCall;
   answer: Answer;
   headers: Record<string, string>;
+  recorded: Promise<boolean>;
 }
+
+/** What a model's 2xx answer opens: a plain call's answer at once, a stream's once its first byte comes (under `signal`). */
+export type WhenAnswered<T> = (response: Response, attempt: Attempt, signal: AbortSignal | undefined) => Promise<ModelTry<T>>;
 
 /**
  * Opens an answer for an admitted call: from the stage before upstream if it has one, else down
  * the call's models in priority order until one opens. A model's 2xx answer is opened by
- * `whenAnswered` (a plain call: at once; a stream: once its first byte comes); an error answer
- * or no answer moves on as fallback.ts says.
+ * `whenAnswered`; an error answer or no answer moves on as fallback.ts says.
  */
 export async function openAnswer<T>(
   ctx: CallContext,
   call: AdmittedCall,
   body: Record<string, unknown>,
   upstream: { path: UpstreamPath; stream: boolean },
-  whenAnswered: (response: Response, attempt: Attempt) => Promise<ModelTry<T>>,
+  whenAnswered: WhenAnswered<T>,
 ): Promise<FallbackOutcome<T>> {
   const config = upstreamConfig(ctx.env);
   const tried = (result: AttemptResult): Promise<ModelTry<T>> | ModelTry<T> =>
     result.ok
-      ? whenAnswered(result.response, result.attempt)
+      ? whenAnswered(result.response, result.attempt, ctx.signal)
       : { ok: false, attempt: result.attempt, message: result.message, retryable: result.retryable, status: result.attempt.status };
   const early = ctx.beforeUpstream ? await ctx.beforeUpstream(call, body, upstream.stream) : null;
   if (early) {
@@ -55,6 +61,64 @@ export async function openAnswer<T>(
   // A stream's deadline bounds the wait for its headers; its caller paces the body itself.
   const options = { path: upstream.path, deadline: upstream.stream ? ("headers" as const) : ("answer" as const) };
   return fallBackInOrder(call.models, async (model) => tried(await attemptModel(config, model, body, call.callId, ctx.signal, options)));
+}
+
+/** A call once admitted, and how opening its answer went. */
+export interface Opening<T> {
+  call: AdmittedCall;
+  outcome: FallbackOutcome<T>;
+}
+
+/** How a call goes upstream: LiteLLM's endpoint, whether it streams, and its body for the call as admitted. */
+export interface UpstreamCall {
+  path: UpstreamPath;
+  stream: boolean;
+  body(call: AdmittedCall): Record<string, unknown>;
+}
+
+/**
+ * Admits a call and opens its answer. When this isolate expects the admission (speculation.ts),
+ * the call goes upstream at the same moment as the admission, so the first byte waits for the
+ * slower of the two, not for both in turn. Nothing is released before the admission: a refusal
+ * aborts the upstream request (`release` lets go of what it had opened) and is thrown; an
+ * admission unlike the one expected (other models, a lower max_tokens) aborts it and sends the
+ * call again as admitted. Either abort is counted by the team's object. A call expected by no one
+ * is admitted first, then sent.
+ */
+export async function admitAndOpen<T>(
+  ctx: CallContext,
+  pending: PendingAdmission,
+  upstream: UpstreamCall,
+  whenAnswered: WhenAnswered<T>,
+  release: (opened: T) => void,
+): Promise<Opening<T>> {
+  const { expected } = pending;
+  if (!expected) {
+    const call = await pending.admit();
+    return { call, outcome: await openAnswer(ctx, call, upstream.body(call), upstream, whenAnswered) };
+  }
+  const early = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, early.signal]) : early.signal;
+  const opening = openAnswer({ ...ctx, signal }, expected, upstream.body(expected), upstream, whenAnswered);
+  const abandon = () => {
+    early.abort();
+    opening.then((outcome) => outcome.ok && release(outcome.opened)).catch(() => {});
+    ctx.work.waitUntil(countSpeculativeAbort(ctx));
+  };
+  let call: AdmittedCall;
+  try {
+    call = await pending.admit();
+  } catch (refusal) {
+    abandon();
+    throw refusal;
+  }
+  if (call.jobId === expected.jobId && speculationHolds(expected.admission, call.admission)) {
+    // What went upstream is what the answer's headers tell: the max_tokens it was sent with.
+    const sent = { ...call.admission, budgetMaxTokens: expected.admission.budgetMaxTokens };
+    return { call: { ...call, admission: sent }, outcome: await opening };
+  }
+  abandon();
+  return { call, outcome: await openAnswer(ctx, call, upstream.body(call), upstream, whenAnswered) };
 }
 
 /**
@@ -89,33 +153,38 @@ export function endedAs(attempts: Attempt[], ended: Attempt["outcome"]): Attempt
 }
 
 /**
- * One plain call of an admitted job. The answer is returned only once the call is recorded, so
- * nothing is served unmetered. The whole call is also background work: a client that leaves
- * cancels the upstream but not the record. Throws a CallFailure when there is no answer to give.
+ * One plain call: admitted (speculation.ts may start it upstream meanwhile), made, and answered
+ * as soon as the answer is read. Its record is written after, in the background, with retries
+ * (`recorded`): a record lost even so is settled from the call's hold by the team's object, at
+ * the call's worst case (docs/money.md). The whole call is background work: a client that leaves
+ * cancels the upstream but not the record. Throws the refusal, or a CallFailure when there is no
+ * answer to give.
  */
 export function runCall<R extends CallRequest, P, A>(
   ctx: CallContext,
   dialect: Dialect<never, R, P, A>,
   request: R,
-  call: AdmittedCall,
+  pending: PendingAdmission,
 ): Promise<CallResult<A>> {
-  return outliving(ctx.work, plainCall(ctx, { dialect, request, call }));
+  return outliving(ctx.work, plainCall(ctx, { dialect, request, pending }));
 }
 
 async function plainCall<R extends CallRequest, P, A>(
   ctx: CallContext,
-  { dialect, request, call }: { dialect: Dialect<never, R, P, A>; request: R; call: AdmittedCall },
+  { dialect, request, pending }: { dialect: Dialect<never, R, P, A>; request: R; pending: PendingAdmission },
 ): Promise<CallResult<A>> {
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);
-  const record = callRecorder(call, started, false);
-  const body = dialect.upstreamBody(request, call, false);
+  const upstream = { path: dialect.upstreamPath, stream: false, body: (call: AdmittedCall) => dialect.upstreamBody(request, call, false) };
   // A plain call is open once a model answers 2xx.
-  const outcome = await openAnswer(ctx, call, body, { path: dialect.upstreamPath, stream: false }, async (response, attempt) => ({
-    ok: true,
-    attempt,
-    opened: response,
-  }));
+  const { call, outcome } = await admitAndOpen<Response>(
+    ctx,
+    pending,
+    upstream,
+    async (response, attempt) => ({ ok: true, attempt, opened: response }),
+    (response) => void response.body?.cancel().catch(() => {}),
+  );
+  const record = callRecorder(call, started, false);
   if (!outcome.ok) return recordNoAnswer(ctx, call, outcome, record, promptTokens);
 
   const modelUsed = outcome.model;
@@ -138,7 +207,7 @@ async function plainCall<R extends CallRequest, P, A>(
 
   const metered = await meter(ctx, modelUsed, { ...reading, reportedUsd: reportedCostHeader(outcome.opened.headers) }, promptTokens);
   const latencyMs = performance.now() - started;
-  await recordBeforeAnswering(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
+  const recorded = recordAfterAnswer(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
-  return { answer: dialect.writeAnswer(reading.parsed, facts), headers: dialect.answerHeaders(call) };
+  return { call, answer: dialect.writeAnswer(reading.parsed, facts), headers: dialect.answerHeaders(call), recorded };
 }

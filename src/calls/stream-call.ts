@@ -1,9 +1,10 @@
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
+import type { PendingAdmission } from "./admission";
 import { type AdmittedCall, type CallContext, outliving } from "./call-context";
 import { callRecorder, meter, type Recorder, recordCallOrLog } from "./call-record";
 import type { CallRequest, StreamingDialect } from "./dialect";
-import { endedAs, openAnswer, recordNoAnswer } from "./pipeline";
+import { admitAndOpen, endedAs, recordNoAnswer } from "./pipeline";
 import { meterStream, type StreamFormat, type StreamMeter, type StreamOutcome } from "./stream/meter-stream";
 import { firstBytes, relayUpstream } from "./stream/relay";
 import { withinLimit } from "./upstream/deadline";
@@ -14,8 +15,9 @@ import { sanitizeUpstreamMessage } from "./upstream/redact";
 // The pipeline's streamed calls: the same admission, fallback, no-answer record and call record
 // as a plain call (pipeline.ts), with the answer passed through as it arrives.
 
-/** A streamed call once it has ended and been recorded (or failed to be). */
+/** A streamed call once it has ended and been recorded (or failed to be): the call as admitted, and its record. */
 export interface StreamedCall {
+  admitted: AdmittedCall;
   outcome: StreamOutcome;
   call: CallRecord;
   recorded: boolean;
@@ -27,8 +29,8 @@ export interface StreamCallOptions {
    * background). Text it returns is written to the client just before the stream's end.
    */
   afterRecord?: (ended: StreamedCall) => Promise<string | null>;
-  /** Extra response headers (e.g. the job id of a one-request job). */
-  headers?: Record<string, string>;
+  /** Extra response headers for the call as admitted (e.g. the job id of a one-request job). */
+  headers?: (call: AdmittedCall) => Record<string, string>;
 }
 
 /**
@@ -64,10 +66,19 @@ const SSE_HEADERS = {
 } as const;
 
 /** The model that opened the stream, every attempt it took, and its first bytes. */
-type Opened = { model: string; attempts: Attempt[]; reader: ReadableStreamDefaultReader<Uint8Array>; first: Uint8Array };
+type Opened = {
+  call: AdmittedCall;
+  model: string;
+  attempts: Attempt[];
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  first: Uint8Array;
+};
+type FirstRead = { reader: ReadableStreamDefaultReader<Uint8Array>; first: Uint8Array };
 
 /**
- * One streamed call of an admitted job. Models are tried in priority order until one sends its
+ * One streamed call, admitted as a plain call is (the upstream request may start while the
+ * admission is on its way: pipeline.ts admitAndOpen; the first byte goes out once both have come).
+ * Models are tried in priority order until one sends its
  * first byte (fallback happens only before anything reached the client); failing that, the call
  * is recorded as having no answer and the error thrown, as for a plain call. Otherwise the answer
  * is the upstream's SSE stream, passed through a meter, and the call is recorded in the team's
@@ -78,32 +89,39 @@ export async function streamCall<R extends CallRequest>(
   ctx: CallContext,
   dialect: StreamingDialect<never, R>,
   request: R,
-  call: AdmittedCall,
+  pending: PendingAdmission,
   options: StreamCallOptions = {},
 ): Promise<Response> {
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);
   const { timeoutMs, streamMaxMs } = upstreamConfig(ctx.env);
-  const record = callRecorder(call, started, true);
-  const format = dialect.streamFormat(request, call);
-  const body = dialect.upstreamBody(request, call, true);
+  const upstream = { path: dialect.upstreamPath, stream: true, body: (call: AdmittedCall) => dialect.upstreamBody(request, call, true) };
 
   // Opening is background work too: a client that leaves before the first byte still leaves a record.
   const opened: Opened = await outliving(
     ctx.work,
     (async () => {
-      const outcome = await openAnswer(ctx, call, body, { path: dialect.upstreamPath, stream: true }, async (response, attempt) => {
-        const waited = performance.now();
-        const first = await firstBytes(response, timeoutMs - attempt.latency_ms, ctx.signal);
-        const latency_ms = attempt.latency_ms + Math.round(performance.now() - waited);
-        if (first.ok) return { ok: true, attempt: { ...attempt, latency_ms }, opened: { reader: first.reader, first: first.bytes } };
-        const failed = { ...attempt, outcome: first.outcome, latency_ms };
-        return { ok: false, attempt: failed, message: first.message, retryable: first.outcome !== "client_closed" };
-      });
-      if (outcome.ok) return { model: outcome.model, attempts: outcome.attempts, ...outcome.opened };
-      return recordNoAnswer(ctx, call, outcome, record, promptTokens, STREAM_RECORD_TRIES);
+      const { call, outcome } = await admitAndOpen<FirstRead>(
+        ctx,
+        pending,
+        upstream,
+        async (response, attempt, signal) => {
+          const waited = performance.now();
+          const first = await firstBytes(response, timeoutMs - attempt.latency_ms, signal);
+          const latency_ms = attempt.latency_ms + Math.round(performance.now() - waited);
+          if (first.ok) return { ok: true, attempt: { ...attempt, latency_ms }, opened: { reader: first.reader, first: first.bytes } };
+          const failed = { ...attempt, outcome: first.outcome, latency_ms };
+          return { ok: false, attempt: failed, message: first.message, retryable: first.outcome !== "client_closed" };
+        },
+        (read) => void read.reader.cancel().catch(() => {}),
+      );
+      if (outcome.ok) return { call, model: outcome.model, attempts: outcome.attempts, ...outcome.opened };
+      return recordNoAnswer(ctx, call, outcome, callRecorder(call, started, true), promptTokens, STREAM_RECORD_TRIES);
     })(),
   );
+  const { call } = opened;
+  const record = callRecorder(call, started, true);
+  const format = dialect.streamFormat(request, call);
 
   const meter: StreamMeter = meterStream({
     format,
@@ -115,7 +133,7 @@ export async function streamCall<R extends CallRequest>(
   const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
     const streamed = await streamedCallRecord(ctx, opened, outcome, started, promptTokens, record);
     const recorded = await recordCallOrLog(ctx, call, streamed, STREAM_RECORD_TRIES);
-    return { outcome, call: streamed, recorded };
+    return { admitted: call, outcome, call: streamed, recorded };
   });
   const settled: Promise<string> = ended.then(async (result) => {
     const unrecorded = result.recorded ? "" : recordingEvent(format, call.jobId, "failed");
@@ -138,7 +156,7 @@ export async function streamCall<R extends CallRequest>(
   const relay = relayUpstream(opened.reader, opened.first, meter, { idleMs: timeoutMs, maxMs: streamMaxMs }, ctx.signal);
   return new Response(relay.pipeThrough(meter), {
     status: 200,
-    headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...options.headers },
+    headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...options.headers?.(call) },
   });
 }
 

@@ -126,6 +126,13 @@ export class TeamLedger extends DurableObject<Env> {
     return this.account.setStatus(status);
   }
 
+  /** A call the Worker sent upstream before its admission, then aborted (calls/speculation.ts): counted for admins. */
+  countSpeculativeAbort(): LedgerResult<null> {
+    if (!this.store.account()) return accountNotFound();
+    this.store.countSpeculativeAbort();
+    return ok(null);
+  }
+
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
   updateSettings(settings: SettingsChange, operation: Operation): Promise<LedgerResult<Balance>> {
     return this.once("updateSettings", operation, settings, () => this.account.applySettings(settings));

@@ -1,4 +1,5 @@
 import type { z } from "@hono/zod-openapi";
+import type { TokenPrice } from "../db/price-cache";
 import type { LedgerErrorCode } from "../errors";
 import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
@@ -82,6 +83,8 @@ export interface AccountInit {
   tpmLimit?: number | null;
   /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
   unfinishedJobs?: UnfinishedJobs | null;
+  /** Whether its calls may go upstream while their admission is on its way (default: yes). */
+  speculativeAdmission?: boolean;
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -119,6 +122,18 @@ export interface CallAdmission {
   budgetMaxTokens: number | null;
   /** The group's models, priority first, as the team's object holds them. */
   models: string[];
+  /** What the Worker may expect of the team's next admission (calls/speculation.ts). */
+  outlook: AdmissionOutlook;
+}
+
+/** What an admission tells the Worker about the next: whether it may start before it, and the credit then free. */
+export interface AdmissionOutlook {
+  /** The team's `speculative_admission` setting: whether its calls may go upstream while their admission is on its way. */
+  speculative: boolean;
+  /** What the team has free after this admission (credits remaining less what open jobs hold), in micro-credits. */
+  freeMicro: number;
+  /** How a call's hold is priced when holds carry credit (null: they carry none): the team's settings, and this call's group's price. */
+  holds: { settings: BudgetSettings; price: TokenPrice | null } | null;
 }
 
 /** What the Worker observed about one LLM call, sent to the object to be recorded. */
@@ -182,6 +197,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
   unfinishedJobs?: UnfinishedJobs | null;
+  speculativeAdmission?: boolean;
 };
 
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */

@@ -114,6 +114,7 @@ export function budgetSettingsOf(body: {
   overdraft?: Overdraft;
   unpriced_calls?: UnpricedCalls;
   unfinished_jobs?: UnfinishedJobs | null;
+  speculative_admission?: boolean;
 }) {
   return {
     budgetMode: body.budget_mode,
@@ -126,5 +127,6 @@ export function budgetSettingsOf(body: {
     overdraft: body.overdraft,
     unpricedCalls: body.unpriced_calls,
     unfinishedJobs: body.unfinished_jobs,
+    speculativeAdmission: body.speculative_admission,
   };
 }

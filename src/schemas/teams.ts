@@ -57,6 +57,19 @@ export const Balance = z
     unfinished_jobs: z.enum(UNFINISHED_JOB_POLICIES).openapi({
       description: "What a failed, cancelled or expired job is charged (the team's rule, or its budget mode's default)",
     }),
+    speculation: z
+      .object({
+        enabled: z.boolean().openapi({
+          description:
+            "Whether the team's calls may go to LiteLLM while their admission is on its way (nothing reaches the client before it says yes)",
+        }),
+        aborted_calls: z.number().int().openapi({
+          description:
+            "Calls sent to LiteLLM early and aborted because their admission refused them or admitted them otherwise (then sent again)",
+        }),
+      })
+      .optional()
+      .openapi({ description: "Admin key only: speculative admission (docs/calls.md)" }),
     status: z.enum(["active", "suspended", "paused"]),
   })
   .openapi("Balance");
@@ -129,6 +142,11 @@ export const GroupNames = z
   .max(50, { error: "must list at most 50 model groups" })
   .refine((names) => new Set(names).size === names.length, { error: "must not list a model group twice" });
 
+const SpeculativeAdmission = z.boolean().openapi({
+  description:
+    "Whether the team's calls may go to LiteLLM while their admission is on its way (default true); false: each call is admitted first (docs/calls.md)",
+});
+
 export const CreateTeam = z.object({
   organization_id: ClientId,
   team_id: ClientId,
@@ -137,12 +155,14 @@ export const CreateTeam = z.object({
   credits_allocated: Credits.default(0),
   metadata: Metadata.default({}),
   ...BudgetFields,
+  speculative_admission: SpeculativeAdmission.optional(),
 });
 
 export const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
   ...BudgetFields,
+  speculative_admission: SpeculativeAdmission.optional(),
 });
 
 export const RotateKey = z.object({

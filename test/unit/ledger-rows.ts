@@ -23,6 +23,8 @@ export function accountRow(overrides: Partial<AccountRow> = {}): AccountRow {
     tpm_limit: null,
     call_holds_micro: 0,
     unfinished_jobs: null,
+    speculative_admission: 1,
+    speculative_aborts: 0,
     ...overrides,
   };
 }

@@ -1,7 +1,7 @@
 import type { TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import { admitCall } from "../../calls/admission";
-import type { AdmittedCall, CallContext } from "../../calls/call-context";
+import type { CallContext } from "../../calls/call-context";
 import type { CallRequest, Dialect, StreamingDialect } from "../../calls/dialect";
 import { runCall } from "../../calls/pipeline";
 import { streamCall } from "../../calls/stream-call";
@@ -44,8 +44,7 @@ export async function callInJob<R extends CallRequest, A>(
   headers: Record<string, string> = {},
 ): Promise<JsonAnswer<A>> {
   const ctx = callContextOf(c);
-  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId, false);
-  const result = await runCall(ctx, dialect, request, call);
+  const result = await runCall(ctx, dialect, request, admitCall(ctx, dialect, request, jobId, false));
   return jsonAnswer(c, result.answer, { ...headers, ...result.headers });
 }
 
@@ -58,6 +57,5 @@ export async function streamInJob<R extends CallRequest>(
   headers: Record<string, string> = {},
 ): Promise<Response> {
   const ctx = callContextOf(c);
-  const call = await admitCall(ctx, dialect, request, jobId, true);
-  return streamCall(ctx, dialect, request, call, { headers });
+  return streamCall(ctx, dialect, request, admitCall(ctx, dialect, request, jobId, true), { headers: () => headers });
 }

@@ -1,5 +1,6 @@
 import { HTTPException } from "hono/http-exception";
-import { admittedCall, callBudgetOf } from "../../calls/admission";
+import { callBudgetOf, type PendingAdmission, pendingAdmission } from "../../calls/admission";
+import type { AdmittedCall } from "../../calls/call-context";
 import { outliving } from "../../calls/call-context";
 import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
 import { type CallResult, runCall } from "../../calls/pipeline";
@@ -79,32 +80,47 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
     const earlier = await earlierAnswer(c, run.job, present);
     if (earlier) return earlier;
   }
-  const { ctx, call } = await startJob(c, run, run.stream !== undefined);
+  const { ctx, pending } = startJob(c, run, run.stream !== undefined);
+  // Once admitted, the call's job is the gateway's to close however the call ends; a refusal closed it already.
+  let admitted: AdmittedCall | undefined;
+  const admission: PendingAdmission = { ...pending, admit: async () => (admitted = await pending.admit()) };
   const complete = { id: operationId(c, "complete") };
   if (run.stream) {
     if (!streams(run.dialect)) throw new Error("a one-request job was asked to stream a dialect that does not stream");
     const { summaryEvent } = run.stream;
-    const afterRecord = async (ended: StreamedCall) => {
+    const afterRecord = async ({ admitted: call, ...ended }: StreamedCall) => {
       const { status, errorMessage } = oneRequestJobStatus(ended);
       const summary = await closeJob(c.env, call, call.jobId, status, errorMessage, complete);
       return summaryEvent ? summaryEvent(call.jobId, summary) : null;
     };
     try {
-      return await streamCall(ctx, run.dialect, run.request, call, { headers: { "x-job-id": call.jobId }, afterRecord });
+      return await streamCall(ctx, run.dialect, run.request, admission, { headers: (call) => ({ "x-job-id": call.jobId }), afterRecord });
     } catch (error) {
-      throw await closeAfterError(c.env, call, call.jobId, error, complete.id);
+      if (!admitted) throw error;
+      throw await closeAfterError(c.env, admitted, admitted.jobId, error, complete.id);
     }
   }
   let result: CallResult<A>;
   try {
-    result = await runCall(ctx, run.dialect, run.request, call);
+    result = await runCall(ctx, run.dialect, run.request, admission);
   } catch (error) {
-    throw await outliving(ctx.work, closeAfterError(c.env, call, call.jobId, error, complete.id));
+    if (!admitted) throw error;
+    throw await outliving(ctx.work, closeAfterError(c.env, admitted, admitted.jobId, error, complete.id));
   }
-  // Like the call's record, closing the job survives a client that leaves.
+  const { call } = result;
+  // Sent with the call's record, not after it: the completion waits for the record of a call in
+  // flight (ledger/changes/record-waits.ts). Like the record, it survives a client that leaves.
   const closing = closeJob(c.env, call, call.jobId, "completed", null, { ...complete, keep: JSON.stringify(result.answer) });
+  const headers = { "x-job-id": call.jobId, ...result.headers };
+  if (!run.present) {
+    // The answer does not tell the job's charge: it goes out now, and the job closes after it.
+    ctx.work.waitUntil(
+      closing.catch((error) => log("error", "one-request job could not be closed", { job_id: call.jobId, error: String(error) })),
+    );
+    return jsonAnswer(c, result.answer as unknown as B, headers);
+  }
   const summary = await outliving(ctx.work, closing);
-  return jsonAnswer(c, present(result.answer, call.jobId, summary), { "x-job-id": call.jobId, ...result.headers });
+  return jsonAnswer(c, present(result.answer, call.jobId, summary), headers);
 }
 
 /**
@@ -112,19 +128,24 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  * group checked, the job opened, its call's worst case held. A call refused once its job opened
  * (the rate ran out, or its hold does not fit) has closed the job as failed; the answer names it.
  */
-async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, stream: boolean) {
+function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, stream: boolean) {
   const team = teamAddressOf(c.get("principal"));
   if (run.job.team_id !== team.teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
   const budget = callBudgetOf(ctx, run.dialect, run.request, stream);
   const closing = { id: operationId(c, "complete") };
-  const started = await tryLedger(c.env, team, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
-  if (!started.ok) {
-    const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
-    throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
-  }
-  return { ctx, call: admittedCall(team, started.value.job.job_id, run.request, started.value.admission, budget.callId) };
+  // The request names the job's attribution, so this isolate may expect the admission (speculation.ts).
+  const target = { jobId: job.jobId, job: { jobType: job.jobType, userId: job.userId }, opensJob: true };
+  const pending = pendingAdmission(ctx, run.request, budget, target, async () => {
+    const started = await tryLedger(c.env, team, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
+    if (!started.ok) {
+      const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
+      throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
+    }
+    return { jobId: started.value.job.job_id, admission: started.value.admission };
+  });
+  return { ctx, pending };
 }
 
 function closeJob(
@@ -229,7 +250,7 @@ async function withJobId(answered: unknown, jobId: string): Promise<unknown> {
  * stream is still billed); failed after an upstream failure; cancelled when the client left
  * before any output.
  */
-export function oneRequestJobStatus(ended: StreamedCall): { status: CompletionStatus; errorMessage: string | null } {
+export function oneRequestJobStatus(ended: Omit<StreamedCall, "admitted">): { status: CompletionStatus; errorMessage: string | null } {
   switch (ended.outcome.status) {
     case "completed":
       return { status: "completed", errorMessage: null };

@@ -41,6 +41,7 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     unpricedCalls: body.unpriced_calls ?? "refuse",
     tpmLimit: body.tpm_limit ?? null,
     unfinishedJobs: body.unfinished_jobs ?? null,
+    speculativeAdmission: body.speculative_admission ?? true,
     keyHash,
     modelGroups,
   };

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
+import { admissionSight } from "../../calls/speculation";
 import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger, type TeamAddress } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
@@ -63,7 +64,10 @@ jobRoutes.openapi(
     const team = teamAddressOf(c.get("principal"));
     if (body.team_id !== undefined && body.team_id !== team.teamId)
       throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, team, "createJob", callerOf(c), newJobOf(body, operationId(c)));
+    const opened = newJobOf(body, operationId(c));
+    const job = await onLedger(c.env, team, "createJob", callerOf(c), opened);
+    // Its calls in this isolate may then go upstream while their admission is on its way.
+    admissionSight.jobOpened(job.job_id, { jobType: opened.jobType, userId: opened.userId });
     return c.json(job, 200);
   },
 );

@@ -62,6 +62,8 @@ export class AccountChanges {
       unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
       tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
       unfinished_jobs: settings.unfinishedJobs === undefined ? acct.unfinished_jobs : settings.unfinishedJobs,
+      speculative_admission:
+        settings.speculativeAdmission === undefined ? acct.speculative_admission : Number(settings.speculativeAdmission),
     });
     // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
     recomputeHolds(this.store, this.store.account()!);

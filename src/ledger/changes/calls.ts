@@ -1,6 +1,6 @@
 import type { PriceLookup } from "../../db/price-cache";
 import type { WebhookOutbox } from "../background/webhook-outbox";
-import { accountNotFound, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner } from "../rules/admission";
+import { accountNotFound, jobNotFound, OPEN_STATUSES, outlookOf, refuseCall, refuseNotOwner } from "../rules/admission";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
 import type { TeamTokenRate } from "../rules/rate-limit";
@@ -72,7 +72,8 @@ export class JobCalls {
     const placed = placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement);
     if ("ok" in placed) return placed;
     this.host.balanceChanged();
-    const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens);
+    const outlook = outlookOf(store.account()!, price?.price ?? null);
+    const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens, outlook);
     // After the hold is written: the alarm settles it if its record has not come by its deadline.
     await this.host.scheduleAlarm(placed.deadlineMs);
     return ok(admission);

@@ -4,7 +4,7 @@ import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
 import type { AccountRow, CallHoldRow, JobRow } from "../store/rows";
-import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
+import type { AdmissionOutlook, CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
 import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refreshExposure, releaseJobHold } from "./call-holds";
 
 // How a job's money moves once admission has said yes: the reservation when it opens, its hold
@@ -50,13 +50,14 @@ export function admissionOf(
   modelGroup: string,
   models: string[],
   budgetMaxTokens: number | null,
+  outlook: AdmissionOutlook,
 ): CallAdmission {
   const groups: string[] = JSON.parse(job.model_groups_used);
   if (job.status === "pending" || !groups.includes(modelGroup)) {
     if (!groups.includes(modelGroup)) groups.push(modelGroup);
     store.markJobStarted(job.job_id, groups);
   }
-  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens };
+  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens, outlook };
 }
 
 /**

@@ -1,6 +1,8 @@
+import type { TokenPrice } from "../../db/price-cache";
 import { CALLS_PAGE_MAX } from "../../schemas/jobs";
 import type { AccountRow, JobRow } from "../store/rows";
 import {
+  type AdmissionOutlook,
   type CallerKind,
   type CallsPage,
   type CompletionStatus,
@@ -154,4 +156,19 @@ export function refuseRefund(job: JobRow): Refusal | null {
     return refusal("JOB_NOT_CHARGED", `Job '${job.job_id}' was not charged; there is nothing to refund`);
   }
   return null;
+}
+
+/**
+ * What an admission tells the Worker about the team's next (calls/speculation.ts): whether its
+ * calls may start upstream before their admission, the credit free after this one (`acct` as it
+ * now stands), and how a hold is priced when holds carry credit (`price`: this call's group's).
+ */
+export function outlookOf(acct: AccountRow, price: TokenPrice | null): AdmissionOutlook {
+  const holdsCredit = acct.overdraft === "none" && acct.budget_mode !== "job_based";
+  const priced = acct.budget_mode === "consumption_tokens" || price !== null;
+  return {
+    speculative: acct.speculative_admission === 1,
+    freeMicro: headroomMicro(acct),
+    holds: holdsCredit && priced ? { settings: settingsOf(acct), price } : null,
+  };
 }

@@ -47,6 +47,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     unpriced_calls: acct.unpriced_calls,
     tpm_limit: acct.tpm_limit,
     unfinished_jobs: unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs),
+    ...(viewer === "admin" ? { speculation: { enabled: acct.speculative_admission === 1, aborted_calls: acct.speculative_aborts } } : {}),
     status: acct.status,
   };
 }

@@ -87,8 +87,8 @@ export class LedgerStore {
     this.sql.exec(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
          cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
-         overdraft, unpriced_calls, tpm_limit, unfinished_jobs)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?)`,
+         overdraft, unpriced_calls, tpm_limit, unfinished_jobs, speculative_admission)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -102,6 +102,7 @@ export class LedgerStore {
       init.unpricedCalls ?? "refuse",
       init.tpmLimit ?? null,
       init.unfinishedJobs ?? null,
+      init.speculativeAdmission === false ? 0 : 1,
     );
   }
 
@@ -112,7 +113,8 @@ export class LedgerStore {
   updateSettings(acct: AccountRow): void {
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, unfinished_jobs = ? WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, unfinished_jobs = ?,
+         speculative_admission = ? WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
@@ -123,7 +125,13 @@ export class LedgerStore {
       acct.unpriced_calls,
       acct.tpm_limit,
       acct.unfinished_jobs,
+      acct.speculative_admission,
     );
+  }
+
+  /** One more call sent upstream early and aborted (speculation.ts). */
+  countSpeculativeAbort(): void {
+    this.sql.exec("UPDATE account SET speculative_aborts = speculative_aborts + 1 WHERE id = 1");
   }
 
   setOpenJobsHold(totalMicro: number): void {

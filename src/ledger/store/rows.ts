@@ -25,6 +25,10 @@ export type AccountRow = {
   call_holds_micro: number;
   /** null: the budget mode's default (unfinishedJobsOf in money.ts). */
   unfinished_jobs: UnfinishedJobs | null;
+  /** 1: the team's calls may go upstream while their admission is on its way; 0: admitted first. */
+  speculative_admission: number;
+  /** Calls sent upstream early and aborted: the admission refused them, or admitted them otherwise. */
+  speculative_aborts: number;
 };
 
 export type JobRow = {

@@ -288,4 +288,14 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       ALTER TABLE account ADD COLUMN unfinished_jobs TEXT;
     `,
   },
+  {
+    id: 250,
+    // Speculative admission (calls/speculation.ts): whether the team's calls may go upstream while
+    // their admission is on its way (1, the default), and how many such calls were aborted because
+    // the admission refused them or admitted them otherwise.
+    sql: `
+      ALTER TABLE account ADD COLUMN speculative_admission INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE account ADD COLUMN speculative_aborts INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

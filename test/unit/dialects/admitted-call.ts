@@ -1,5 +1,7 @@
 import type { AdmittedCall } from "../../../src/calls/call-context";
 
+const outlook = { speculative: true, freeMicro: 10_000_000, holds: null };
+
 /** An admitted call as the pipeline hands it to a dialect: the team's object admitted it into job-1. */
 export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCall {
   return {
@@ -10,7 +12,7 @@ export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCal
     modelGroup: "fast",
     models: ["openai/gpt-4o-mini", "anthropic/claude-3-haiku"],
     purpose: "summary",
-    admission: { jobType: "triage", userId: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"] },
+    admission: { jobType: "triage", userId: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"], outlook },
   };
 }
 
