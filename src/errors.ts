@@ -64,9 +64,7 @@ export type CallFailureKind =
   /** Every model in the group failed, not all by timing out. */
   | "every_model_failed"
   /** A model answered 2xx with something that is not a chat completion. */
-  | "invalid_response"
-  /** The answer came, but the ledger could not record it, so it is not served. */
-  | "not_recorded";
+  | "invalid_response";
 
 /**
  * `message` is the gateway's own words (what a job records); `rejection` is why a model

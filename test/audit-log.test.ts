@@ -80,7 +80,13 @@ describe("every admin write leaves one audit row", () => {
       body: { placement: { jurisdiction: "eu", location_hint: "weur" } },
       status: 200,
     });
-    expectRow(placed, { ...actor, action: "organization.placement", resource_type: "organization", resource_id: org, organization_id: org });
+    expectRow(placed, {
+      ...actor,
+      action: "organization.placement",
+      resource_type: "organization",
+      resource_id: org,
+      organization_id: org,
+    });
     expect(JSON.parse(placed.summary)).toEqual({ placement: { jurisdiction: "eu", location_hint: "weur" } });
     const group = uid("group");
     const models = [{ model_name: "gpt-4o-mini", priority: 0 }];

@@ -113,7 +113,7 @@ describe("fail closed when a dependency is down", () => {
     expect([b.credits_remaining, b.credits_reserved]).toEqual([3, 1]);
   });
 
-  it("ledger lost after the upstream answered: the answer is withheld (503), never served unmetered", async () => {
+  it("ledger lost after the upstream answered: the answer is served, and the call is paid from its hold", async () => {
     const team = await createTeam({ credits: 3 });
     const job = await createJob(team);
     const ledger = brokenLedger(["recordCall"]) as unknown as Env["TEAM_LEDGER"];
@@ -121,12 +121,9 @@ describe("fail closed when a dependency is down", () => {
       model_group: team.groups[0],
       messages: userMessage(),
     });
-    expect(call.status).toBe(503);
-    const body = await call.json<any>();
-    expect(body).toEqual({
-      detail:
-        "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
-    });
+    // The answer goes out before its record (docs/money.md); the record, retried, never arrives.
+    expect(call.status).toBe(200);
+    expect((await call.json<any>()).response.content).toEqual(expect.any(String));
     // The job is still open with the call in flight; completing it settles the call from its hold
     // (unrecorded) and charges the usual 1 credit (job_based).
     const done = await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });

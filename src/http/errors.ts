@@ -75,7 +75,6 @@ const CALL_FAILURE_STATUS: Record<CallFailureKind, ContentfulStatusCode> = {
   timed_out: 504,
   every_model_failed: 502,
   invalid_response: 502,
-  not_recorded: 503,
 };
 
 /**

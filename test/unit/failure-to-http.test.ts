@@ -62,7 +62,6 @@ describe("a lower layer's failure as the client's answer", () => {
       ["timed_out", 504],
       ["every_model_failed", 502],
       ["invalid_response", 502],
-      ["not_recorded", 503],
     ];
     for (const [reason, status] of statuses) {
       expect((await answerOf(failureToHttp(new CallFailure(reason, "the gateway's words")))).status, reason).toBe(status);

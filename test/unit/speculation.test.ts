@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { AdmissionSight, type Admitting, SPECULATION_WINDOW_MS, speculationHolds } from "../../src/calls/speculation";
+import type { AdmissionOutlook, CallAdmission } from "../../src/ledger/types";
+
+// When this isolate lets a call go upstream before its admission comes back: only for a key it
+// saw admitted recently, in a team that has not refused since and lets it, with the credit it saw
+// free covering the call's hold; and which admissions let such a call go on.
+
+const tokens = { budgetMode: "consumption_tokens" as const, creditsPerDollar: 10, tokensPerCredit: 1_000, costMarkupPercentage: 0 };
+
+function outlook(overrides: Partial<AdmissionOutlook> = {}): AdmissionOutlook {
+  return { speculative: true, freeMicro: 10_000_000, holds: null, ...overrides };
+}
+
+function admission(overrides: Partial<CallAdmission> = {}): CallAdmission {
+  return {
+    jobType: "triage",
+    userId: null,
+    markupPercentage: 0,
+    budgetMaxTokens: null,
+    models: ["gpt-4o-mini", "gpt-4"],
+    outlook: outlook(),
+    ...overrides,
+  };
+}
+
+function call(overrides: Partial<Admitting> = {}): Admitting {
+  return {
+    teamId: "team-a",
+    keyHash: "key-1",
+    jobId: "job-1",
+    modelGroup: "fast",
+    estimate: { promptTokens: 100, maxTokens: 200, choices: 1 },
+    ...overrides,
+  };
+}
+
+function sightAt(start = 1_000_000) {
+  const clock = { now: start };
+  return { sight: new AdmissionSight(() => clock.now), clock };
+}
+
+describe("a call goes upstream before its admission only when this isolate expects it", () => {
+  it("after its key was admitted here: the models, attribution and markup it saw", () => {
+    const { sight } = sightAt();
+    expect(sight.expect(call())).toBeNull();
+    sight.admitted(call(), admission({ markupPercentage: 20 }));
+    expect(sight.expect(call())?.admission).toMatchObject({
+      models: ["gpt-4o-mini", "gpt-4"],
+      jobType: "triage",
+      markupPercentage: 20,
+      budgetMaxTokens: null,
+    });
+  });
+
+  it("not for another key of the team, another group, or a job it has not seen", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission());
+    expect(sight.expect(call({ keyHash: "key-2" }))).toBeNull();
+    expect(sight.expect(call({ modelGroup: "slow" }))).toBeNull();
+    expect(sight.expect(call({ jobId: "job-2" }))).toBeNull();
+    sight.jobOpened("job-2", { jobType: "triage", userId: "u-1" });
+    expect(sight.expect(call({ jobId: "job-2" }))?.admission).toMatchObject({ userId: "u-1" });
+    // A one-request job names its own attribution.
+    expect(sight.expect(call({ jobId: "job-3", job: { jobType: "chat", userId: null } }))?.admission.jobType).toBe("chat");
+  });
+
+  it("not once the key's last admission here is older than the window", () => {
+    const { sight, clock } = sightAt();
+    sight.admitted(call(), admission());
+    clock.now += SPECULATION_WINDOW_MS;
+    expect(sight.expect(call())).not.toBeNull();
+    clock.now += 1;
+    expect(sight.expect(call())).toBeNull();
+  });
+
+  it("not after the team refused a call, until one of its calls is admitted again", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission());
+    sight.refused("team-a");
+    expect(sight.expect(call())).toBeNull();
+    sight.admitted(call(), admission());
+    expect(sight.expect(call())).not.toBeNull();
+  });
+
+  it("not for a team whose admins turned it off", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission({ outlook: outlook({ speculative: false }) }));
+    expect(sight.expect(call())).toBeNull();
+  });
+
+  it("without max_tokens, only with the max_tokens the object chose last, which it is sent with", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission());
+    expect(sight.expect(call({ estimate: { promptTokens: 100, maxTokens: null, choices: 1 } }))).toBeNull();
+    sight.admitted(call({ estimate: { promptTokens: 100, maxTokens: null, choices: 1 } }), admission({ budgetMaxTokens: 1_500 }));
+    expect(sight.expect(call({ estimate: { promptTokens: 90, maxTokens: null, choices: 1 } }))?.admission.budgetMaxTokens).toBe(1_500);
+    // A call with its own max_tokens is sent with it: the object chooses none.
+    expect(sight.expect(call())?.admission.budgetMaxTokens).toBeNull();
+  });
+
+  it("only while the credit it saw free covers the call's hold, counting the calls already started", () => {
+    const { sight } = sightAt();
+    // 1,000 tokens a credit: prompt 100 + max_tokens 200 holds 0.3 credits; 1 credit is free.
+    sight.admitted(call(), admission({ outlook: outlook({ freeMicro: 1_000_000, holds: { settings: tokens, price: null } }) }));
+    const started = [sight.expect(call()), sight.expect(call()), sight.expect(call())];
+    expect(started.map((s) => s?.heldMicro)).toEqual([300_000, 300_000, 300_000]);
+    expect(sight.expect(call())).toBeNull();
+    sight.settled(started[0]!);
+    expect(sight.expect(call())).not.toBeNull();
+    // n choices hold n completions; a job opened by the call holds its credit too.
+    expect(sight.expect(call({ estimate: { promptTokens: 100, maxTokens: 200, choices: 3 } }))).toBeNull();
+  });
+
+  it("a call that opens its job needs the job's credit free as well", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission({ outlook: outlook({ freeMicro: 999_999 }) }));
+    expect(sight.expect(call())).not.toBeNull();
+    expect(sight.expect(call({ jobId: "job-9", job: { jobType: "x", userId: null } }), true)).toBeNull();
+  });
+
+  it("not when the group's hold cannot be priced", () => {
+    const { sight } = sightAt();
+    const usd = { ...tokens, budgetMode: "consumption_usd" as const };
+    sight.admitted(call(), admission({ outlook: outlook({ holds: { settings: usd, price: null } }) }));
+    expect(sight.expect(call())).toBeNull();
+  });
+});
+
+describe("a call sent before its admission goes on only under an admission like the one expected", () => {
+  it("the same models, attribution, and a max_tokens no higher than the object chose", () => {
+    expect(speculationHolds(admission(), admission())).toBe(true);
+    expect(speculationHolds(admission({ budgetMaxTokens: 1_000 }), admission({ budgetMaxTokens: 2_000 }))).toBe(true);
+    expect(speculationHolds(admission({ budgetMaxTokens: 2_000 }), admission({ budgetMaxTokens: 1_000 }))).toBe(false);
+    expect(speculationHolds(admission({ budgetMaxTokens: 2_000 }), admission({ budgetMaxTokens: null }))).toBe(false);
+    expect(speculationHolds(admission({ budgetMaxTokens: null }), admission({ budgetMaxTokens: 2_000 }))).toBe(false);
+    expect(speculationHolds(admission(), admission({ models: ["gpt-4"] }))).toBe(false);
+    expect(speculationHolds(admission(), admission({ models: ["gpt-4", "gpt-4o-mini"] }))).toBe(false);
+    expect(speculationHolds(admission(), admission({ userId: "u-2" }))).toBe(false);
+    expect(speculationHolds(admission(), admission({ jobType: "other" }))).toBe(false);
+  });
+});
