@@ -6,7 +6,7 @@ import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
 import { Health } from "../schemas/common";
-import type { AppEnv } from "./context";
+import type { AppContext, AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { actingAdminOf } from "./middleware/acting-admin";
 import { limitJsonDepth } from "./middleware/json-depth";
@@ -47,7 +47,7 @@ function requestContext() {
       c.res.headers.set("x-request-id", requestId);
     }
     const principal = c.get("principal");
-    log("info", "request", {
+    const line = {
       request_id: requestId,
       method: c.req.method,
       path: c.req.path,
@@ -58,8 +58,24 @@ function requestContext() {
         : principal
           ? { caller: "admin", admin_key_id: principal.identity.keyId }
           : {}),
-    });
+    };
+    afterAnswer(c, () => log("info", "request", line));
   });
+}
+
+/**
+ * Runs `work` once the answer has gone to the runtime (a later task, kept alive by waitUntil), so
+ * nothing that the client does not need comes before its first byte. Without an execution
+ * context (an in-process request), at once.
+ */
+function afterAnswer(c: AppContext, work: () => void): void {
+  let background: { waitUntil(promise: Promise<unknown>): void };
+  try {
+    background = c.executionCtx;
+  } catch {
+    return work();
+  }
+  background.waitUntil(new Promise<void>((resolve) => setTimeout(resolve, 0)).then(work));
 }
 
 export function createApp(): OpenAPIHono<AppEnv> {
