@@ -30,17 +30,30 @@ export async function pushAccess(env: Env, team: TeamAddress, change: AccessChan
   }
 }
 
-/** Pushes a change to every team listed, in batches; 503 naming how many could not be updated. */
-export async function pushAccessToTeams(env: Env, teams: TeamAddress[], change: AccessChange): Promise<void> {
+/**
+ * Pushes to every team listed, FAN_OUT_BATCH at a time (`push` says whether the team's object took
+ * it); 503 naming how many could not be updated, after `saved` ("The change is saved").
+ */
+export async function pushToTeams(
+  teams: TeamAddress[],
+  push: (team: TeamAddress) => Promise<boolean>,
+  saved: string,
+  again = "",
+): Promise<void> {
   let failed = 0;
   for (let i = 0; i < teams.length; i += FAN_OUT_BATCH) {
-    const results = await Promise.all(teams.slice(i, i + FAN_OUT_BATCH).map((team) => pushed(env, team, change)));
+    const results = await Promise.all(teams.slice(i, i + FAN_OUT_BATCH).map(push));
     failed += results.filter((ok) => !ok).length;
   }
   if (failed > 0) {
     throw apiError(
       503,
-      `The change is saved but ${failed} of ${teams.length} teams' ledgers could not be updated; send the same request again to finish it`,
+      `${saved} but ${failed} of ${teams.length} teams' ledgers could not be updated; send the same request again${again}`,
     );
   }
+}
+
+/** Pushes a change to every team listed, in batches; 503 naming how many could not be updated. */
+export function pushAccessToTeams(env: Env, teams: TeamAddress[], change: AccessChange): Promise<void> {
+  return pushToTeams(teams, (team) => pushed(env, team, change), "The change is saved", " to finish it");
 }
