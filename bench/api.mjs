@@ -1,16 +1,21 @@
 // The gateway's API as the bench uses it: tenancy setup, jobs, calls, and the request bodies.
-import { ADMIN_KEY, MESSAGES, PLAIN_MODEL, STREAM_MODEL } from "./config.mjs";
+import { ADMIN_KEY, DISTANT_MODEL, DISTANT_STREAM_MODEL, MESSAGES, PLAIN_MODEL, STREAM_MODEL } from "./config.mjs";
 import { json } from "./lib/http.mjs";
 
 export const adminHeaders = { "x-admin-key": ADMIN_KEY };
 export const teamHeaders = (key) => ({ authorization: `Bearer ${key}` });
 
-/** One organization, the model groups "bench" (plain) and "bench-stream" (paced), and the teams; resolves { teamId: key }. */
+/**
+ * One organization, the model groups "bench" (plain), "bench-stream" (paced) and the distant
+ * scenario's two (the upstream's first byte late), and the teams; resolves { teamId: key }.
+ */
 export async function setupTenancy(base, teams) {
   await json("POST", `${base}/api/organizations/create`, { headers: adminHeaders, body: { organization_id: "bench-org", name: "Bench" } });
   for (const [group, model] of [
     ["bench", PLAIN_MODEL],
     ["bench-stream", STREAM_MODEL],
+    ["bench-distant", DISTANT_MODEL],
+    ["bench-distant-stream", DISTANT_STREAM_MODEL],
   ]) {
     await json("POST", `${base}/api/model-groups/create`, {
       headers: adminHeaders,
@@ -21,7 +26,12 @@ export async function setupTenancy(base, teams) {
   for (const teamId of teams) {
     const created = await json("POST", `${base}/api/teams/create`, {
       headers: adminHeaders,
-      body: { organization_id: "bench-org", team_id: teamId, model_groups: ["bench", "bench-stream"], credits_allocated: 100_000_000 },
+      body: {
+        organization_id: "bench-org",
+        team_id: teamId,
+        model_groups: ["bench", "bench-stream", "bench-distant", "bench-distant-stream"],
+        credits_allocated: 100_000_000,
+      },
     });
     keys[teamId] = created.json.virtual_key;
   }

@@ -33,6 +33,9 @@ export const CFG = {
   readSamples: QUICK ? 15 : 50,
   completeWithHistorySamples: QUICK ? 2 : 5,
   breakdownSamples: QUICK ? 40 : 150,
+  distantCalls: QUICK ? 8 : 30, // distant object: plain calls per target per run
+  distantStreams: QUICK ? 4 : 15, // ... and streams
+  sqlJobs: QUICK ? 10 : 50, // SQLite statements counted over this many job cycles (deterministic)
   litellmSeconds: QUICK ? 1.5 : 4, // peers: c=1 and c=10, per target per round
   litellmRounds: QUICK ? 1 : 3, // peers: rounds
   peerStreams: QUICK ? 6 : 20, // peers: streams per target per round
@@ -51,6 +54,11 @@ export const MOCK_KEY = `sk-bench-mock-${randomBytes(12).toString("hex")}`;
 export const MESSAGES = [{ role: "user", content: "Summarise what a benchmark of an LLM gateway should measure." }];
 export const PLAIN_MODEL = "gpt-4o-mini";
 export const STREAM_MODEL = `gpt-4o-mini+delay=${CFG.streamDelayMs}+chunks=${CFG.streamChunks}`;
+/** A distant team object, simulated (scenarios/distant.mjs): each call to it this much longer, the upstream's first byte this late. */
+export const OBJECT_DELAY_MS = 50;
+export const UPSTREAM_TTFB_MS = 200;
+export const DISTANT_MODEL = `gpt-4o-mini+ttfb=${UPSTREAM_TTFB_MS}`;
+export const DISTANT_STREAM_MODEL = `gpt-4o-mini+ttfb=${UPSTREAM_TTFB_MS}+delay=5+chunks=3`;
 
 export const started = Date.now();
 export const say = (msg) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);

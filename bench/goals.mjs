@@ -9,6 +9,7 @@ export const LIMITS = {
   p99Ratio: 2, // llm-call p99 ≤ 2 × the bare Worker's
   streamTtftAddedMs: 1, // streaming: first token ≤ 1 ms later than through the bare Worker
   d1StatementsPerWarmCall: 0,
+  distantAddedMs: 2, // a distant object: first token and llm-call within 2 ms of the bare Worker's
 };
 
 export function readBaseline(file = join(REPO_ROOT, "bench", "baseline.json")) {
@@ -23,6 +24,7 @@ const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 const get = (obj, path) => path.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
 const judge = (value, ok) => (isNum(value) ? (ok(value) ? "met" : "not met") : "not measured");
 const f = (v, d = 2) => (isNum(v) ? v.toFixed(d) : "—");
+const signed = (v, d = 2) => (isNum(v) ? `${v >= 0 ? "+" : ""}${v.toFixed(d)}` : "—");
 
 /** [{ id, target, value, limit, verdict, detail }] */
 export function evaluateTargets(res, baseline = readBaseline()) {
@@ -61,6 +63,24 @@ export function evaluateTargets(res, baseline = readBaseline()) {
       ? `${f(ttft)} ms (first token p50: gateway ${f(get(m, "streaming.gateway.first_token.p50"))} ms, bare Worker ${f(get(m, "streaming.bare.first_token.p50"))} ms)`
       : `streaming route not available: ${res.streaming_route?.reason ?? "not probed"}`,
   );
+
+  // A distant team object (scenarios/distant.mjs): the probe, its object calls delayed, beside the bare Worker.
+  const far = get(m, "distant");
+  for (const [id, what, key] of [
+    ["distant_call_p50", "llm-call p50", "call_p50_speculative"],
+    ["distant_first_token_p50", "streaming first token p50", "first_token_p50_speculative"],
+  ]) {
+    const added = far?.added?.[key];
+    const without = far?.added?.[key.replace("speculative", "admitted_first")];
+    add(
+      id,
+      `a distant object (+${far?.object_delay_ms ?? "?"} ms a call, upstream first byte after 200 ms): ${what} within ${LIMITS.distantAddedMs} ms of the bare Worker's`,
+      added,
+      LIMITS.distantAddedMs,
+      judge(added, (v) => v <= LIMITS.distantAddedMs),
+      far ? `${signed(added)} ms over the bare Worker (admitted first instead: ${signed(without)} ms)` : "not measured",
+    );
+  }
 
   // Counted by the probe (bench/probe-worker: a Proxy on env.DB), per warm llm-call; the worst run counts.
   const counts = (res.per_run ?? []).map((r) => r.breakdown?.call?.d1_statements).filter(Boolean);

@@ -18,8 +18,23 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { completeJob, createJob, gatewayCallBody, setupTenancy, teamHeaders } from "./api.mjs";
-import { argv, CFG, errors, OUT_JSON, OUT_MD, overBudget, QUICK, SKIP_LITELLM, SKIP_PORTKEY, say, started, WRITE_MD } from "./config.mjs";
+import { adminHeaders, completeJob, createJob, gatewayCallBody, setupTenancy, teamHeaders } from "./api.mjs";
+import {
+  argv,
+  CFG,
+  errors,
+  OBJECT_DELAY_MS,
+  OUT_JSON,
+  OUT_MD,
+  overBudget,
+  QUICK,
+  SKIP_LITELLM,
+  SKIP_PORTKEY,
+  say,
+  started,
+  UPSTREAM_TTFB_MS,
+  WRITE_MD,
+} from "./config.mjs";
 import { evaluateTargets } from "./goals.mjs";
 import { json } from "./lib/http.mjs";
 import { REPO_ROOT, stopAll } from "./lib/proc.mjs";
@@ -28,8 +43,9 @@ import { medianTree, roundTree } from "./lib/stats.mjs";
 import { cannon, loadTargets } from "./load.mjs";
 import { bundleSize, loadavg, machine } from "./machine.mjs";
 import { measureBreakdown } from "./scenarios/breakdown.mjs";
+import { measureDistant } from "./scenarios/distant.mjs";
 import { measureHistory } from "./scenarios/history.mjs";
-import { measureCompleteGrowth, measureCycles, measureLedgerDirect } from "./scenarios/jobs.mjs";
+import { measureCompleteGrowth, measureCycles, measureLedgerDirect, measureSqlCost } from "./scenarios/jobs.mjs";
 import { measureLatency } from "./scenarios/latency.mjs";
 import { measurePeers } from "./scenarios/peers.mjs";
 import { measureStreaming } from "./scenarios/streaming.mjs";
@@ -45,8 +61,18 @@ async function setup(env, results) {
     "probe-admit",
     "probe-inobject",
     "probe-hist-large",
+    "probe-distant",
+    "probe-distant-off",
+    "probe-sql",
+    "probe-sql-tokens",
     ...Array.from({ length: CFG.repeats }, (_, r) => `probe-hist-small-${r}`),
   ]);
+  // The distant scenario's team that admits each call first (its admins turned speculation off).
+  await json("PATCH", `${env.probe.url}/api/teams/probe-distant-off`, { headers: adminHeaders, body: { speculative_admission: false } });
+  await json("PATCH", `${env.probe.url}/api/teams/probe-sql-tokens`, {
+    headers: adminHeaders,
+    body: { budget_mode: "consumption_tokens" },
+  });
   const seed = async (teamId, jobs) =>
     (await json("POST", `${env.probe.url}/__bench/seed-history`, { body: { team_id: teamId, jobs, calls_per_job: 1 } }, "seed-history"))
       .json;
@@ -96,6 +122,8 @@ async function repeat(env, r, section) {
   run.history = await section("history", () => measureHistory(env, r));
   say("  breakdown ...");
   run.breakdown = await section("breakdown", () => measureBreakdown(env, r));
+  say(`  a distant object (+${OBJECT_DELAY_MS} ms a call, upstream first byte after ${UPSTREAM_TTFB_MS} ms) ...`);
+  run.distant = await section("distant", () => measureDistant(env, r));
   run.load_at_end = loadavg();
   return run;
 }
@@ -165,6 +193,9 @@ async function main() {
         break;
       }
     }
+    // SQLite statements inside the team's object per step (deterministic: once).
+    say("SQLite statements per admission and per job cycle ...");
+    results.sql_cost = await section("sql_cost", () => measureSqlCost(env));
     results.runs = runs.length;
     results.per_run = runs;
     results.median = medianTree(runs);

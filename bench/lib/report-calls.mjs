@@ -156,3 +156,26 @@ export function streamingSection(res, p) {
     p();
   }
 }
+
+/** A distant team object, simulated (scenarios/distant.mjs). */
+export function distantSection(res, p) {
+  const d = res.median?.distant;
+  if (!d) return;
+  p("## A distant team object");
+  p();
+  p(
+    `The probe adds ${d.object_delay_ms} ms to every call to the team's object (as if it were far from the Worker) and the upstream's first byte comes after 200 ms (the mock's \`ttfb\`); the bare Worker forwards to the same upstream. One sequential client hits the three in turn: ${int(d.calls?.bare?.n)} plain calls and ${int(d.streams?.bare?.streams)} streams per target per run. "Speculative": the team's calls go upstream while their admission is on its way (the default); "admitted first": the team has \`speculative_admission: false\`.`,
+  );
+  p();
+  p("| ms | bare Worker | speculative | admitted first |");
+  p("|---|---|---|---|");
+  const row = (label, pick) => p(`| ${label} | ${num(pick("bare"))} | ${num(pick("speculative"))} | ${num(pick("admitted_first"))} |`);
+  row("llm-call p50", (k) => d.calls?.[k]?.p50);
+  row("llm-call p95", (k) => d.calls?.[k]?.p95);
+  row("first token p50", (k) => d.streams?.[k]?.first_token?.p50);
+  row("first token p95", (k) => d.streams?.[k]?.first_token?.p95);
+  p(
+    `| **over the bare Worker, p50** | | llm-call ${signed(d.added?.call_p50_speculative)}, first token ${signed(d.added?.first_token_p50_speculative)} | llm-call ${signed(d.added?.call_p50_admitted_first)}, first token ${signed(d.added?.first_token_p50_admitted_first)} |`,
+  );
+  p();
+}

@@ -84,3 +84,34 @@ export function bundleSection(res, p) {
   }
   p();
 }
+
+/** SQLite statements and rows written inside the team's object, per step (probe benchSqlCost). */
+export function sqlSection(res, p) {
+  const q = res.sql_cost;
+  if (!q) return;
+  p("## SQLite statements inside the team's object");
+  p();
+  p(
+    "Counted by the probe (every `sql.exec` of the object, with each cursor's rows written) over a run of job cycles, after one to warm the object; deterministic, so measured once. An admission is job create + complete; a call's admission is `beginCall`, its record `recordCall`.",
+  );
+  p();
+  p("| Step | job_based: statements | rows written | consumption_tokens (held): statements | rows written |");
+  p("|---|---|---|---|---|");
+  const jb = q.job_based_1_call ?? {};
+  const ct = q.consumption_tokens_1_call ?? {};
+  for (const [label, key] of [
+    ["job create", "create"],
+    ["a call's admission", "call_admission"],
+    ["a call's record", "call_record"],
+    ["job complete", "complete"],
+  ]) {
+    p(
+      `| ${label} | ${num(jb[`${key}_statements`], 1)} | ${num(jb[`${key}_rows_written`], 1)} | ${num(ct[`${key}_statements`], 1)} | ${num(ct[`${key}_rows_written`], 1)} |`,
+    );
+  }
+  p(`| **admission (create + complete)** | **${num(q.job_cycle?.statements, 1)}** | ${num(q.job_cycle?.rows_written, 1)} | | |`);
+  p(
+    `| **job with one call** | **${num(jb.statements, 1)}** | ${num(jb.rows_written, 1)} | **${num(ct.statements, 1)}** | ${num(ct.rows_written, 1)} |`,
+  );
+  p();
+}

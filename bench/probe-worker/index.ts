@@ -90,30 +90,42 @@ export class TeamLedger extends GatewayLedger {
     callsPerJob: number,
     budget: boolean,
   ): Promise<{ ok: boolean; value?: Record<string, number>; code?: string; detail?: string }> {
+    // Statements and rows written by each step, while counting (what each step's own cursors did).
+    const steps: Record<string, { statements: number; rows_written: number; times: number }> = {};
+    const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      const from = sqlCount?.length ?? 0;
+      const result = await run();
+      if (sqlCount) {
+        const mine = sqlCount.slice(from);
+        const s = (steps[name] ??= { statements: 0, rows_written: 0, times: 0 });
+        s.statements += mine.length;
+        s.rows_written += mine.reduce((n, c) => n + c.rowsWritten, 0);
+        s.times += 1;
+      }
+      return result;
+    };
     const cycle = async () => {
       const jobId = crypto.randomUUID();
-      const created = await this.createJob(ADMIN, {
-        jobId,
-        jobType: "bench-sql",
-        userId: null,
-        metadata: {},
-        operation: { id: crypto.randomUUID() },
-      });
+      const job = { jobId, jobType: "bench-sql", userId: null, metadata: {}, operation: { id: crypto.randomUUID() } };
+      const created = await step("create", () => this.createJob(ADMIN, job));
       if (!created.ok) return created;
       for (let k = 0; k < callsPerJob; k++) {
         const callId = crypto.randomUUID();
-        const admitted = await this.beginCall(ADMIN, jobId, "bench", "team", benchBudget(callId, budget ? 100 : null));
+        const admitted = await step("call_admission", () =>
+          this.beginCall(ADMIN, jobId, "bench", "team", benchBudget(callId, budget ? 100 : null)),
+        );
         if (!admitted.ok) return admitted;
-        const recorded = await this.recordCall(jobId, { ...SAMPLE_CALL, callId });
+        const recorded = await step("call_record", () => this.recordCall(jobId, { ...SAMPLE_CALL, callId }));
         if (!recorded.ok) return recorded;
       }
-      return this.completeJob(ADMIN, {
+      const completion = {
         jobId,
-        status: "completed",
+        status: "completed" as const,
         errorMessage: null,
         metadata: null,
         operation: { id: crypto.randomUUID() },
-      });
+      };
+      return step("complete", () => this.completeJob(ADMIN, completion));
     };
     const warm = await cycle(); // the first touches caches (access, prices) once
     if (!warm.ok) return warm;
@@ -129,6 +141,10 @@ export class TeamLedger extends GatewayLedger {
       sqlCount = null;
     }
     const sum = (pick: (c: (typeof cursors)[number]) => number) => cursors.reduce((n, c) => n + pick(c), 0) / jobs;
+    const each = Object.entries(steps).flatMap(([name, s]) => [
+      [`${name}_statements`, s.statements / s.times],
+      [`${name}_rows_written`, s.rows_written / s.times],
+    ]);
     return {
       ok: true,
       value: {
@@ -136,6 +152,7 @@ export class TeamLedger extends GatewayLedger {
         rows_read: sum((c) => c.rowsRead),
         rows_written: sum((c) => c.rowsWritten),
         bytes_grown: (this.ctx.storage.sql.databaseSize - bytesBefore) / jobs,
+        ...Object.fromEntries(each),
       },
     };
   }
@@ -323,14 +340,24 @@ for (const op of ["sign", "digest"] as const) {
   }
 }
 
-// ---- Durable Object: every RPC on a TeamLedger stub.
+// ---- Durable Object: every RPC on a TeamLedger stub, each made `objectDelay` ms longer when the
+// request asks (`x-bench-object-delay-ms`): a team object far from the Worker, simulated. The
+// delay stays with the request's background work (a record written after the answer).
+const objectDelay = new AsyncLocalStorage<number>();
+const OBJECT_DELAY_HEADER = "x-bench-object-delay-ms";
+
 function wrapStub(stub: object): object {
   return new Proxy(stub, {
     get(target, prop) {
       if (prop === "then" || typeof prop !== "string") return undefined;
       // Call through the stub itself: an RPC method's own properties (even `apply`) are RPC names.
       const rpc = target as Record<string, (...a: unknown[]) => Promise<unknown>>;
-      return (...args: unknown[]) => timed(`do.${prop}`, () => rpc[prop](...args));
+      return (...args: unknown[]) =>
+        timed(`do.${prop}`, async () => {
+          const delayMs = objectDelay.getStore() ?? 0;
+          if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          return rpc[prop](...args);
+        });
     },
   });
 }
@@ -387,7 +414,8 @@ function probedEnv(env: Env): Env {
   const namespace = env.TEAM_LEDGER;
   const wrappedNamespace = new Proxy(namespace, {
     get(target, prop) {
-      if (prop === "getByName") return (name: string) => wrapStub(target.getByName(name));
+      if (prop === "getByName")
+        return (name: string, options?: DurableObjectNamespaceGetDurableObjectOptions) => wrapStub(target.getByName(name, options));
       const value = Reflect.get(target, prop);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -586,16 +614,19 @@ export default {
     }
     const list: Timing[] = [];
     const statements = { n: 0 };
-    return statementCount.run(statements, () =>
-      timings.run(list, async () => {
-        const started = performance.now();
-        const response = await gateway.fetch(request, probedEnv(env), ctx);
-        list.push(["app", performance.now() - started]);
-        const out = new Response(response.body, response);
-        out.headers.set("server-timing", serverTiming(list));
-        out.headers.set("x-bench-d1-statements", String(statements.n));
-        return out;
-      }),
+    const delayMs = Number(request.headers.get(OBJECT_DELAY_HEADER) ?? 0) || 0;
+    return objectDelay.run(delayMs, () =>
+      statementCount.run(statements, () =>
+        timings.run(list, async () => {
+          const started = performance.now();
+          const response = await gateway.fetch(request, probedEnv(env), ctx);
+          list.push(["app", performance.now() - started]);
+          const out = new Response(response.body, response);
+          out.headers.set("server-timing", serverTiming(list));
+          out.headers.set("x-bench-d1-statements", String(statements.n));
+          return out;
+        }),
+      ),
     );
   },
   scheduled: gateway.scheduled,

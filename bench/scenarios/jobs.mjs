@@ -54,6 +54,25 @@ export async function measureLedgerDirect(env, _r) {
   };
 }
 
+/**
+ * What the team's object's SQLite does per step (probe benchSqlCost; deterministic, so once):
+ * statements and rows written by an admission (job create + complete), a call's admission and
+ * record, in job_based and in consumption_tokens (where the call holds credit).
+ */
+export async function measureSqlCost(env) {
+  const cost = async (team, calls, budget) => {
+    const res = await json("POST", `${env.probe.url}/__bench/sql-cost`, {
+      body: { team_id: team, jobs: CFG.sqlJobs, calls_per_job: calls, budget },
+    });
+    return res.json.value;
+  };
+  return {
+    job_cycle: await cost("probe-sql", 0, false),
+    job_based_1_call: await cost("probe-sql", 1, true),
+    consumption_tokens_1_call: await cost("probe-sql-tokens", 1, true),
+  };
+}
+
 /** Completing a job with 1, 100 and 1,000 calls in it (each job filled through llm-call). */
 export async function measureCompleteGrowth(env) {
   const base = env.gateway.url;

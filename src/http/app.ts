@@ -73,7 +73,8 @@ function afterAnswer(c: AppContext, work: () => void): void {
   try {
     background = c.executionCtx;
   } catch {
-    return work();
+    work();
+    return;
   }
   background.waitUntil(new Promise<void>((resolve) => setTimeout(resolve, 0)).then(work));
 }

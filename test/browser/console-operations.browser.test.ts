@@ -1,6 +1,7 @@
 // The operator's pages in Chromium against `npm start`: the dashboard's figures, admin keys
 // (created and shown once, signed in with, revoked), the audit log (filters, the CSV download)
-// and webhooks (a team's and an organization's: set, rotate the secret, deliveries, remove).
+// webhooks (a team's and an organization's: set, rotate the secret, deliveries, remove), where an
+// organization's new teams are placed, and a team's speculative admission.
 // Screenshots go to test/browser/screenshots/ like the rest of the suite.
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
@@ -201,6 +202,37 @@ describe("the operator's pages in Chromium", () => {
     const saved = await call("GET", `/api/organizations/${ORG}/webhook`);
     expect(saved.json).toMatchObject({ url: "https://hooks.example.com/org", low_balance_threshold: 5 });
     await shoot(page, "webhook-organization");
+  });
+
+  it("places an organization's new teams, and turns a team's speculative admission off and on", async () => {
+    dumpOnFailure(b);
+    await page.getByRole("link", { name: "Organizations" }).click();
+    await page.locator("#f-placement-organization_id").fill(ORG);
+    await page.locator("#f-placement-location_hint").selectOption("weur");
+    await page.locator("#f-placement-jurisdiction").selectOption("eu");
+    expect(await submit(page, page.getByRole("button", { name: "Change placement" }))).toBe(200);
+    await expect(notice(page).textContent()).resolves.toBe(`Teams created in '${ORG}' from now on are placed eu, near weur`);
+    const row = page.getByRole("table", { name: "Organizations" }).locator("tbody tr", { hasText: ORG });
+    await expect(row.textContent()).resolves.toContain("eu, near weur");
+    expect((await call("GET", `/api/organizations/${ORG}`)).json.placement).toEqual({ location_hint: "weur", jurisdiction: "eu" });
+    await shoot(page, "organizations-placement");
+
+    // A team created now is placed there; the team created before keeps its placement.
+    const placed = await call("POST", "/api/teams/create", { organization_id: ORG, team_id: "team-eu", model_groups: ["fast"] });
+    expect(placed.json.placement).toEqual({ location_hint: "weur", jurisdiction: "eu" });
+    await page.goto(`${b.gateway.origin}/admin/teams/team-eu`);
+    await expect(fact(page, "Placement").textContent()).resolves.toBe("eu, near weur");
+    await page.goto(`${b.gateway.origin}/admin/teams/${TEAM}`);
+    await expect(fact(page, "Placement").textContent()).resolves.toBe("anywhere");
+
+    await expect(fact(page, "Speculative admission").textContent()).resolves.toBe("on");
+    expect(await submit(page, page.getByRole("button", { name: "Turn speculative admission off" }))).toBe(200);
+    await expect(notice(page).textContent()).resolves.toBe("Speculative admission is now off");
+    await expect(fact(page, "Speculative admission").textContent()).resolves.toBe("off");
+    expect((await call("GET", `/api/credits/teams/${TEAM}/balance`)).json.speculation).toEqual({ enabled: false, aborted_calls: 0 });
+    await shoot(page, "team-speculation");
+    expect(await submit(page, page.getByRole("button", { name: "Turn speculative admission on" }))).toBe(200);
+    await expect(fact(page, "Speculative admission").textContent()).resolves.toBe("on");
   });
 
   it("loaded nothing from outside the gateway", () => {

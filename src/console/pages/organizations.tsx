@@ -1,12 +1,14 @@
+import { JURISDICTIONS, LOCATION_HINTS } from "../../schemas/organizations";
 import { formAction } from "../actions";
 import type { OrganizationAnswer, OrganizationList } from "../api-types";
 import { ActionForm } from "../components/action-form";
-import { Field, formatTime } from "../components/fields";
+import { Field, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
 
-// The organizations (list, create), each with links to its teams, its figures and its webhook.
+// The organizations (list, create, change where their new teams are placed), each with links to
+// its teams, its figures and its webhook.
 
 const PAGE = 50;
 
@@ -21,6 +23,18 @@ async function organizationsPage(c: ConsoleContext) {
         <div class="fields">
           <Field label="Organization id" name="organization_id" required />
           <Field label="Name" name="name" required />
+          <PlacementFields form="create" />
+        </div>
+      </ActionForm>
+      <ActionForm
+        action="/admin/organizations/placement"
+        label="Change placement"
+        permission="organizations.create"
+        title="Where an organization's new teams are placed (its existing teams stay where they are)"
+      >
+        <div class="fields">
+          <Field label="Organization id" name="organization_id" required form="placement" />
+          <PlacementFields form="placement" />
         </div>
       </ActionForm>
       {list.ok ? (
@@ -32,6 +46,7 @@ async function organizationsPage(c: ConsoleContext) {
             { label: "Id", cell: (org) => org.organization_id },
             { label: "Name", cell: (org) => org.name },
             { label: "Status", cell: (org) => org.status },
+            { label: "Placement", cell: (org) => placementText(org.placement) },
             { label: "Created", cell: (org) => formatTime(org.created_at) },
             {
               label: "See",
@@ -63,6 +78,27 @@ async function organizationsPage(c: ConsoleContext) {
   );
 }
 
+/** The location hint and jurisdiction a form sets (blank: none). */
+function PlacementFields({ form }: { form: string }) {
+  return (
+    <>
+      <Select label="Location hint" name="location_hint" options={LOCATION_HINTS} blank="none" form={form} />
+      <Select label="Jurisdiction" name="jurisdiction" options={JURISDICTIONS} blank="none" form={form} />
+    </>
+  );
+}
+
+/** A placement in words: "eu, near weur", "near enam", or "anywhere". */
+export function placementText(placement: OrganizationAnswer["placement"]): string {
+  const near = placement.location_hint ? `near ${placement.location_hint}` : null;
+  return [placement.jurisdiction, near].filter(Boolean).join(", ") || "anywhere";
+}
+
+const placementOf = (form: Record<string, string>) => ({
+  location_hint: form.location_hint || null,
+  jurisdiction: form.jurisdiction || null,
+});
+
 export function registerOrganizationPages(app: ConsoleApp): void {
   app.get("/organizations", (c) => organizationsPage(c));
   formAction<OrganizationAnswer>(app, "/organizations", {
@@ -70,8 +106,17 @@ export function registerOrganizationPages(app: ConsoleApp): void {
     request: (form) => ({
       method: "POST",
       path: "/api/organizations/create",
-      body: { organization_id: form.organization_id, name: form.name },
+      body: { organization_id: form.organization_id, name: form.name, placement: placementOf(form) },
     }),
     done: (org) => ({ notice: `Organization '${org.organization_id}' created` }),
+  });
+  formAction<OrganizationAnswer>(app, "/organizations/placement", {
+    page: () => "/admin/organizations",
+    request: (form) => ({
+      method: "PATCH",
+      path: `/api/organizations/${seg(form.organization_id ?? "")}`,
+      body: { placement: placementOf(form) },
+    }),
+    done: (org) => ({ notice: `Teams created in '${org.organization_id}' from now on are placed ${placementText(org.placement)}` }),
   });
 }

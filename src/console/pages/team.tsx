@@ -8,6 +8,7 @@ import { Field, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { type ConsoleApp, type ConsoleContext, seg } from "../context";
 import { numberOrText } from "../forms";
+import { placementText } from "./organizations";
 import { TeamNav, teamPath } from "./team-nav";
 
 // One team: its balance and settings, and what an admin does to it (add credits, change the
@@ -58,6 +59,9 @@ async function teamPage(c: ConsoleContext) {
             { label: "Model groups", value: t.model_groups.join(", ") || "—" },
             { label: "Key", value: t.key_prefix ? `${t.key_prefix}…` : "—" },
             { label: "Rate limit / min", value: t.rate_limit_per_minute ?? "none" },
+            { label: "Placement", value: placementText(t.placement) },
+            { label: "Speculative admission", value: t.speculation?.enabled ? "on" : "off" },
+            { label: "Calls aborted after an early start", value: t.speculation?.aborted_calls ?? 0 },
           ]}
         />
       </section>
@@ -72,6 +76,13 @@ async function teamPage(c: ConsoleContext) {
             <Select label="Budget mode" name="budget_mode" options={BUDGET_MODES} value={t.budget_mode} />
             <Field label="Credits per dollar" name="credits_per_dollar" type="number" step="any" value={t.credits_per_dollar} />
             <Field label="Tokens per credit" name="tokens_per_credit" type="number" value={t.tokens_per_credit} />
+          </ActionForm>
+          <ActionForm
+            action={`${base}/speculation`}
+            label={t.speculation?.enabled ? "Turn speculative admission off" : "Turn speculative admission on"}
+            permission="teams.write"
+          >
+            <input type="hidden" name="speculative_admission" value={t.speculation?.enabled ? "false" : "true"} />
           </ActionForm>
           <ActionForm action={`${base}/rotate`} label="Rotate key" permission="teams.write">
             <Field label="Old key valid for (seconds)" name="grace_seconds" type="number" min={0} value={0} />
@@ -117,6 +128,12 @@ export function registerTeamPage(app: ConsoleApp): void {
       },
     }),
     done: (_answer, form) => ({ notice: `Budget mode is now ${form.budget_mode}` }),
+  });
+
+  formAction<TeamAnswer>(app, "/teams/:team_id/speculation", {
+    page: thisTeam,
+    request: (form, c) => ({ method: "PATCH", path: apiTeam(c), body: { speculative_admission: form.speculative_admission === "true" } }),
+    done: (team) => ({ notice: `Speculative admission is now ${team.speculation?.enabled ? "on" : "off"}` }),
   });
 
   formAction<RotatedKeyAnswer>(app, "/teams/:team_id/rotate", {
