@@ -104,6 +104,8 @@ describe("the TeamLedger object", () => {
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
+      // What the Worker may expect of the next admission: job_based holds carry no credit; 5 credits less this job's 1 are free.
+      outlook: { speculative: true, freeMicro: 4_000_000, holds: null },
     });
     const recorded = accepted(await ledger.recordCall(jobId, record));
     expect(recorded.client_cost_usd).toBe(0.001);

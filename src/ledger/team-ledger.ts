@@ -69,11 +69,13 @@ export class TeamLedger extends DurableObject<Env> {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
-    const pages = new LedgerPages(ctx.storage.sql);
-    const holds = new HoldStore(ctx.storage.sql);
+    // Every store goes through the same guarded storage, so the rows kept in memory see every write.
+    const { storage } = this.store;
+    const pages = new LedgerPages(storage.sql);
+    const holds = new HoldStore(this.store);
     const d1 = new Repository(env.DB);
-    this.operations = new OperationLog(ctx.storage.sql);
-    this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
+    this.operations = new OperationLog(storage.sql);
+    this.access = new AccessStore(storage, this.store.rows, (teamId) => d1.access.teamAccess(teamId));
     this.background = new LedgerBackground(ctx, env, this.store, holds, d1);
     this.webhooks = this.background.webhooks;
     this.account = new AccountChanges(this.store, this.access, this.webhooks);

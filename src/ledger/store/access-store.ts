@@ -12,11 +12,14 @@ import {
 import { accountNotFound } from "../rules/admission";
 import type { LedgerResult } from "../types";
 import { ok, type Refusal, refusal } from "../types";
+import type { AccessRows, RowCache } from "./row-cache";
 import type { AccountRow } from "./rows";
 
 // A team's access list (tables of migration 6): its keys and its model groups, with the guards
 // the TeamLedger object puts in front of its methods (the rules are access.ts). SQL runs
-// synchronously; `ready` loads the list from D1 once for a team whose object predates it.
+// synchronously; `ready` loads the list from D1 once for a team whose object predates it. The
+// list is kept in memory (row-cache.ts: read once, read again after any change to it), so the
+// key and group checks of a request read nothing from SQLite.
 
 const accessUnavailable = (): Refusal => refusal("ACCESS_UNAVAILABLE", "Database unavailable; please retry");
 
@@ -27,9 +30,30 @@ export class AccessStore {
 
   constructor(
     private readonly storage: DurableObjectStorage,
+    private readonly rows: RowCache,
     private readonly loadFromD1: (teamId: string) => Promise<TeamAccess>,
   ) {
     this.sql = storage.sql;
+  }
+
+  /** The list as kept in memory: read from SQLite once, and again after any change (a write drops it). */
+  private kept(): AccessRows {
+    this.rows.access ??= {
+      loaded: this.sql.exec("SELECT 1 FROM access_state WHERE id = 1").toArray().length > 0,
+      keys: new Map(
+        this.sql
+          .exec<{ key_hash: string; valid_until_ms: number | null }>("SELECT key_hash, valid_until_ms FROM access_keys")
+          .toArray()
+          .map((k) => [k.key_hash, k.valid_until_ms]),
+      ),
+      groups: new Map(
+        this.sql
+          .exec<{ group_name: string; models: string }>("SELECT group_name, models FROM access_groups")
+          .toArray()
+          .map((g) => [g.group_name, JSON.parse(g.models) as string[]]),
+      ),
+    };
+    return this.rows.access;
   }
 
   /**
@@ -80,21 +104,18 @@ export class AccessStore {
 
   /** Whether the keys and groups are here (pushed at creation, or loaded from D1 once). */
   loaded(): boolean {
-    return this.sql.exec("SELECT 1 FROM access_state WHERE id = 1").toArray().length > 0;
+    return this.kept().loaded;
   }
 
   /** A key's validity: undefined for a key the team does not have. */
   keyValidUntil(keyHash: string): number | null | undefined {
-    const [row] = this.sql
-      .exec<{ valid_until_ms: number | null }>("SELECT valid_until_ms FROM access_keys WHERE key_hash = ?", keyHash)
-      .toArray();
-    return row === undefined ? undefined : row.valid_until_ms;
+    return this.kept().keys.get(keyHash);
   }
 
   /** A group's models, priority first; null when the team is not assigned the group. */
   groupModels(groupName: string): string[] | null {
-    const [row] = this.sql.exec<{ models: string }>("SELECT models FROM access_groups WHERE group_name = ?", groupName).toArray();
-    return row === undefined ? null : (JSON.parse(row.models) as string[]);
+    const models = this.kept().groups.get(groupName);
+    return models === undefined ? null : [...models];
   }
 
   /** Replaces the whole access list and marks it loaded (call inside a transaction). */

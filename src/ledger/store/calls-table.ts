@@ -1,4 +1,5 @@
 import type { CallRecord } from "../types";
+import type { JobRow } from "./rows";
 
 // The calls table: one row per recorded call, and its job's running totals with it.
 
@@ -45,4 +46,19 @@ export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, cli
     Math.round(call.latencyMs),
     jobId,
   );
+}
+
+/** What insertCall's UPDATE does to its job's totals, on a job row kept in memory (row-cache.ts). */
+export function addCallToTotals(job: JobRow, call: CallRecord, clientCostNano: number): void {
+  const succeeded = call.status === "success";
+  job.total_calls += 1;
+  job.successful_calls += succeeded ? 1 : 0;
+  job.failed_calls += succeeded ? 0 : 1;
+  job.prompt_tokens += call.promptTokens;
+  job.completion_tokens += call.completionTokens;
+  job.total_tokens += call.totalTokens;
+  job.provider_cost_nano += call.providerCostNano ?? 0;
+  job.client_cost_nano += clientCostNano;
+  job.latency_sum_ms += Math.round(call.latencyMs);
+  job.latency_count += 1;
 }

@@ -1,12 +1,14 @@
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
-import { insertCall } from "./calls-table";
+import { addCallToTotals, insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
+import { guardedStorage, RowCache } from "./row-cache";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
 // paged history reads are in pages.ts, holds in hold-store.ts, usage in usage-store.ts).
-// Nothing here decides anything; it runs inside the object, synchronously.
+// Nothing here decides anything; it runs inside the object, synchronously. The account and the
+// jobs in use are kept in memory (row-cache.ts): read from SQLite once, then written through.
 
 /** A signed change to the account's three counters, as one ledger row records it. */
 export interface CreditChange {
@@ -23,10 +25,25 @@ export function isoNow(ms = Date.now()): string {
 
 /** A team ledger's SQLite tables, read and written synchronously (no await, so no interleaving). */
 export class LedgerStore {
-  private readonly sql: SqlStorage;
+  /** The object's storage as every store of it uses it: statements seen by the row cache. */
+  readonly storage: DurableObjectStorage;
+  readonly sql: SqlStorage;
+  /** The rows kept in memory (row-cache.ts); the hold store keeps its own there too. */
+  readonly rows = new RowCache();
 
-  constructor(private readonly storage: DurableObjectStorage) {
-    this.sql = storage.sql;
+  constructor(storage: DurableObjectStorage) {
+    this.storage = guardedStorage(storage, this.rows);
+    this.sql = this.storage.sql;
+  }
+
+  /** A statement whose effect on the kept rows the caller applies itself. */
+  private write(query: string, ...bindings: SqlStorageValue[]): void {
+    this.rows.mirrored(() => this.sql.exec(query, ...bindings));
+  }
+
+  /** Changes the kept account as its row was just changed (nothing when it is not kept). */
+  private patchAccount(change: (acct: AccountRow) => void): void {
+    if (this.rows.account) change(this.rows.account);
   }
 
   /** Runs `write` as one SQLite transaction: all of it happens, or none. */
@@ -41,12 +58,23 @@ export class LedgerStore {
 
   // ---------------------------------------------------------------- reads
 
+  /** The account as it stands (a copy: later changes do not reach it). */
   account(): AccountRow | null {
-    return this.sql.exec<AccountRow>("SELECT * FROM account WHERE id = 1").toArray()[0] ?? null;
+    if (this.rows.account === undefined) {
+      this.rows.account = this.sql.exec<AccountRow>("SELECT * FROM account WHERE id = 1").toArray()[0] ?? null;
+    }
+    return this.rows.account && { ...this.rows.account };
   }
 
+  /** A job as it stands (a copy), or null. */
   job(jobId: string): JobRow | null {
-    return this.sql.exec<JobRow>("SELECT * FROM jobs WHERE job_id = ?", jobId).toArray()[0] ?? null;
+    let row = this.rows.job(jobId);
+    if (row === undefined) {
+      row = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE job_id = ?", jobId).toArray()[0];
+      if (row === undefined) return null;
+      this.rows.keepJob(row);
+    }
+    return { ...row };
   }
 
   /** A call already recorded under this id, if any. */
@@ -84,7 +112,8 @@ export class LedgerStore {
   // ---------------------------------------------------------------- account writes
 
   insertAccount(init: AccountInit, createdAt: string): void {
-    this.sql.exec(
+    this.rows.account = undefined;
+    this.write(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
          cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
          overdraft, unpriced_calls, tpm_limit, unfinished_jobs, speculative_admission)
@@ -107,11 +136,16 @@ export class LedgerStore {
   }
 
   setStatus(status: TeamStatus): void {
-    this.sql.exec("UPDATE account SET status = ? WHERE id = 1", status);
+    this.write("UPDATE account SET status = ? WHERE id = 1", status);
+    this.patchAccount((acct) => {
+      acct.status = status;
+    });
   }
 
+  /** Writes the account's settings as `acct` has them (read back when next needed). */
   updateSettings(acct: AccountRow): void {
-    this.sql.exec(
+    this.rows.account = undefined;
+    this.write(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
          job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, unfinished_jobs = ?,
          speculative_admission = ? WHERE id = 1`,
@@ -131,15 +165,24 @@ export class LedgerStore {
 
   /** One more call sent upstream early and aborted (speculation.ts). */
   countSpeculativeAbort(): void {
-    this.sql.exec("UPDATE account SET speculative_aborts = speculative_aborts + 1 WHERE id = 1");
+    this.write("UPDATE account SET speculative_aborts = speculative_aborts + 1 WHERE id = 1");
+    this.patchAccount((acct) => {
+      acct.speculative_aborts += 1;
+    });
   }
 
   setOpenJobsHold(totalMicro: number): void {
-    this.sql.exec("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", totalMicro);
+    this.write("UPDATE account SET open_jobs_hold_micro = ? WHERE id = 1", totalMicro);
+    this.patchAccount((acct) => {
+      acct.open_jobs_hold_micro = totalMicro;
+    });
   }
 
   addToOpenJobsHold(deltaMicro: number): void {
-    this.sql.exec("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1", deltaMicro);
+    this.write("UPDATE account SET open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1", deltaMicro);
+    this.patchAccount((acct) => {
+      acct.open_jobs_hold_micro += deltaMicro;
+    });
   }
 
   /** Erases every table (the team is being deleted); `migrate` makes empty ones again. */
@@ -168,7 +211,7 @@ export class LedgerStore {
       reason,
       created_at: isoNow(),
     };
-    this.sql.exec(
+    this.write(
       `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
          credits_reserved = credits_reserved + ?, call_holds_micro = call_holds_micro + ? WHERE id = 1`,
       change.allocated ?? 0,
@@ -176,6 +219,12 @@ export class LedgerStore {
       change.reserved ?? 0,
       change.heldMicro ?? 0,
     );
+    this.patchAccount((row) => {
+      row.credits_allocated += change.allocated ?? 0;
+      row.credits_used += change.used ?? 0;
+      row.credits_reserved += change.reserved ?? 0;
+      row.call_holds_micro += change.heldMicro ?? 0;
+    });
     this.sql.exec(
       `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
          reason, created_at)
@@ -218,7 +267,8 @@ export class LedgerStore {
     holdMicro: number;
     owner: JobOwner;
   }): void {
-    this.sql.exec(
+    this.rows.dropJob(job.jobId);
+    this.write(
       `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner)
        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
       job.jobId,
@@ -236,25 +286,47 @@ export class LedgerStore {
 
   /** The job is running, and has used these groups. */
   markJobStarted(jobId: string, modelGroups: string[]): void {
-    this.sql.exec(
+    const now = isoNow();
+    const groups = JSON.stringify(modelGroups);
+    this.write(
       `UPDATE jobs SET status = 'in_progress', started_at = COALESCE(started_at, ?), model_groups_used = ? WHERE job_id = ?`,
-      isoNow(),
-      JSON.stringify(modelGroups),
+      now,
+      groups,
       jobId,
     );
+    this.rows.patchJob(jobId, (job) => {
+      job.status = "in_progress";
+      job.started_at ??= now;
+      job.model_groups_used = groups;
+    });
   }
 
   setJobHold(jobId: string, holdMicro: number): void {
-    this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
+    this.write("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
+    this.rows.patchJob(jobId, (job) => {
+      job.hold_micro = holdMicro;
+    });
+  }
+
+  /** Adds to what a job's calls in flight hold (hold-store.ts, as a hold is placed or removed). */
+  addJobCallsHold(jobId: string, deltaMicro: number): void {
+    this.write("UPDATE jobs SET calls_hold_micro = calls_hold_micro + ? WHERE job_id = ?", deltaMicro, jobId);
+    this.rows.patchJob(jobId, (job) => {
+      job.calls_hold_micro += deltaMicro;
+    });
   }
 
   /** Stores a call and adds it to its job's totals (calls-table.ts). */
   insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
-    insertCall(this.sql, jobId, call, clientCostNano, createdAt);
+    this.rows.mirrored(() => insertCall(this.sql, jobId, call, clientCostNano, createdAt));
+    this.rows.patchJob(jobId, (job) => addCallToTotals(job, call, clientCostNano));
   }
 
   addJobCharge(jobId: string, credits: number): void {
-    this.sql.exec("UPDATE jobs SET credits_charged = credits_charged + ? WHERE job_id = ?", credits, jobId);
+    this.write("UPDATE jobs SET credits_charged = credits_charged + ? WHERE job_id = ?", credits, jobId);
+    this.rows.patchJob(jobId, (job) => {
+      job.credits_charged += credits;
+    });
   }
 
   /** Closes a job for good, keeping the summary that a repeated completion replays. */
@@ -269,7 +341,8 @@ export class LedgerStore {
       summary: unknown;
     },
   ): void {
-    this.sql.exec(
+    this.rows.dropJob(jobId);
+    this.write(
       `UPDATE jobs SET status = ?, completed_at = ?, error_message = ?, metadata = ?, credit_applied = ?, credits_charged = ?,
          hold_micro = calls_hold_micro, summary = ? WHERE job_id = ?`,
       closed.status,
@@ -284,7 +357,8 @@ export class LedgerStore {
   }
 
   expireJob(jobId: string, completedAt: string, charge: number): void {
-    this.sql.exec(
+    this.rows.dropJob(jobId);
+    this.write(
       `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion',
          credit_applied = ?, credits_charged = ? WHERE job_id = ?`,
       completedAt,
@@ -295,10 +369,12 @@ export class LedgerStore {
   }
 
   setJobMetadata(jobId: string, metadata: Record<string, unknown>): void {
-    this.sql.exec("UPDATE jobs SET metadata = ? WHERE job_id = ?", JSON.stringify(metadata), jobId);
+    this.rows.dropJob(jobId);
+    this.write("UPDATE jobs SET metadata = ? WHERE job_id = ?", JSON.stringify(metadata), jobId);
   }
 
   markJobRefunded(jobId: string): void {
-    this.sql.exec("UPDATE jobs SET refunded = 1 WHERE job_id = ?", jobId);
+    this.rows.dropJob(jobId);
+    this.write("UPDATE jobs SET refunded = 1 WHERE job_id = ?", jobId);
   }
 }

@@ -1,0 +1,145 @@
+import type { AccountRow, CallHoldRow, JobRow } from "./rows";
+
+// The team object's hot rows in memory, so that admitting a call reads nothing from SQLite: the
+// account, the jobs recently used, the holds of the calls in flight and the access list. Each is
+// loaded once, on first use, and written through by the store methods that change it
+// (LedgerStore, HoldStore), which also write the row. Every statement goes through the guarded
+// storage below, which sees the table each write touches: a write to a cached table that its
+// store did not mirror (any other code, a migration) drops that table's cache, which is loaded
+// again when next read. A transaction that throws (SQLite undoes it) drops everything, and so
+// does erasing the object. SQLite stays the truth; this only spares reading it back.
+
+/** The most jobs kept (the least recently used goes first); a job not kept is read once when next needed. */
+const JOBS_KEPT = 2_048;
+
+/** The team's access list, as AccessStore reads it: whether it is loaded, its keys' validity, its groups' models. */
+export interface AccessRows {
+  loaded: boolean;
+  keys: Map<string, number | null>;
+  groups: Map<string, string[]>;
+}
+
+type Cached = "account" | "jobs" | "holds" | "access";
+
+/** Which cached table a statement writes, if any ("all": a schema change or several statements). */
+function writtenTable(query: string): Cached | "all" | null {
+  const write = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+["`]?(\w+)/i.exec(query);
+  if (!write) return /^\s*(?:ALTER|DROP|CREATE)\b/i.test(query) || query.includes(";") ? "all" : null;
+  const table = write[1].toLowerCase();
+  if (table === "account") return "account";
+  if (table === "jobs") return "jobs";
+  if (table === "call_holds") return "holds";
+  if (table.startsWith("access_")) return "access";
+  return null;
+}
+
+export class RowCache {
+  /** undefined: not loaded; null: no account. */
+  account: AccountRow | null | undefined;
+  private readonly jobs = new Map<string, JobRow>();
+  /** Call id → its hold; undefined: not loaded. */
+  holds: Map<string, CallHoldRow> | undefined;
+  access: AccessRows | undefined;
+  /** Above 0 while a store runs a write it mirrors into the cache itself. */
+  private mirroring = 0;
+
+  job(jobId: string): JobRow | undefined {
+    const row = this.jobs.get(jobId);
+    if (row !== undefined) {
+      this.jobs.delete(jobId);
+      this.jobs.set(jobId, row);
+    }
+    return row;
+  }
+
+  keepJob(row: JobRow): void {
+    this.jobs.delete(row.job_id);
+    this.jobs.set(row.job_id, row);
+    if (this.jobs.size > JOBS_KEPT) this.jobs.delete(this.jobs.keys().next().value as string);
+  }
+
+  /** Changes a kept job as its row was just changed (nothing when it is not kept). */
+  patchJob(jobId: string, change: (row: JobRow) => void): void {
+    const row = this.jobs.get(jobId);
+    if (row) change(row);
+  }
+
+  dropJob(jobId: string): void {
+    this.jobs.delete(jobId);
+  }
+
+  drop(what: Cached | "all"): void {
+    if (what === "account" || what === "all") this.account = undefined;
+    if (what === "jobs" || what === "all") this.jobs.clear();
+    if (what === "holds" || what === "all") this.holds = undefined;
+    if (what === "access" || what === "all") this.access = undefined;
+  }
+
+  /** Runs a write whose effect on the cache its caller applies itself. */
+  mirrored<T>(write: () => T): T {
+    this.mirroring += 1;
+    try {
+      return write();
+    } finally {
+      this.mirroring -= 1;
+    }
+  }
+
+  /** A statement is about to run: a write the store does not mirror drops what it touches. */
+  seen(query: string): void {
+    if (this.mirroring > 0) return;
+    const table = writtenTable(query);
+    if (table) this.drop(table);
+  }
+}
+
+/** `sql` with every statement shown to the cache first. */
+function guardedSql(sql: SqlStorage, cache: RowCache): SqlStorage {
+  return new Proxy(sql, {
+    get(target, prop) {
+      if (prop === "exec") {
+        return (query: string, ...bindings: unknown[]) => {
+          cache.seen(query);
+          return target.exec(query, ...(bindings as SqlStorageValue[]));
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * The object's storage as every store uses it: its SQL guarded (above), a transaction that throws
+ * dropping the cache (SQLite undid what the cache may have mirrored), and erasing dropping it too.
+ */
+export function guardedStorage(storage: DurableObjectStorage, cache: RowCache): DurableObjectStorage {
+  const sql = guardedSql(storage.sql, cache);
+  return new Proxy(storage, {
+    get(target, prop) {
+      if (prop === "sql") return sql;
+      if (prop === "transactionSync") {
+        return <T>(write: () => T): T => {
+          try {
+            return target.transactionSync(write);
+          } catch (error) {
+            cache.drop("all");
+            throw error;
+          }
+        };
+      }
+      if (prop === "deleteAll") {
+        return async (...args: unknown[]) => {
+          cache.drop("all");
+          try {
+            return await (target.deleteAll as (...a: unknown[]) => Promise<void>)(...args);
+          } finally {
+            cache.drop("all");
+          }
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
