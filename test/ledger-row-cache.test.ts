@@ -11,7 +11,6 @@ import { callBudget, uid } from "./helpers";
 
 const KEY_HASH = "b".repeat(64);
 const team = { kind: "team", keyHash: KEY_HASH } as const;
-const admin = { kind: "admin" } as const;
 
 function account(teamId: string): AccountInit {
   return {
