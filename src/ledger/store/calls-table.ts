@@ -1,5 +1,5 @@
+import type { JobRow } from "../rows";
 import type { CallRecord } from "../types";
-import type { JobRow } from "./rows";
 
 // The calls table: one row per recorded call, and its job's running totals with it.
 

@@ -1,8 +1,8 @@
+import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { addCallToTotals, insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
 import { guardedStorage, RowCache } from "./row-cache";
-import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its

@@ -1,4 +1,4 @@
-import type { AccountRow, CallHoldRow, JobRow } from "./rows";
+import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 
 // The team object's hot rows in memory, so that admitting a call reads nothing from SQLite: the
 // account, the jobs recently used, the holds of the calls in flight and the access list. Each is
