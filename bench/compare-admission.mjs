@@ -21,7 +21,7 @@
 // Reports each figure's median, min and max per side, and the median of the per-round ratios
 // after/before (each round's two sides ran back to back). Writes bench/results/compare-admission.json.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { adminHeaders, setupTenancy } from "./api.mjs";
@@ -68,8 +68,17 @@ function checkout(tmp, name, ref) {
     console.log(`[compare] ${name} (${ref}) has another package-lock.json: npm ci there`);
     execFileSync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: dir, stdio: "inherit" });
   }
-  for (const file of ["index.ts", "wrangler.toml"]) {
-    copyFileSync(join(REPO_ROOT, "bench", "probe-worker", file), join(dir, "bench", "probe-worker", file));
+  // This worktree's probe, when the commit has every gateway module it imports; otherwise (an
+  // older layout) the commit's own probe, which serves the same /__bench/ledger and /__bench/sql-cost.
+  const probe = readFileSync(join(REPO_ROOT, "bench", "probe-worker", "index.ts"), "utf8");
+  const imported = [...probe.matchAll(/from "\.\.\/\.\.\/(src\/[^"]+)"/g)].map((m) => m[1]);
+  const missing = imported.filter((module) => !existsSync(join(dir, `${module}.ts`)) && !existsSync(join(dir, module)));
+  if (missing.length === 0) {
+    for (const file of ["index.ts", "wrangler.toml"]) {
+      copyFileSync(join(REPO_ROOT, "bench", "probe-worker", file), join(dir, "bench", "probe-worker", file));
+    }
+  } else {
+    console.log(`[compare] ${name} (${ref}) lacks ${missing.join(", ")}: measured with its own probe`);
   }
   return dir;
 }

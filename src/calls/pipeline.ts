@@ -12,6 +12,7 @@ import {
   type Attempt,
   type AttemptResult,
   attemptModel,
+  type BodyRead,
   MAX_ANSWER_BYTES,
   readBodyWithin,
   type UpstreamPath,
@@ -176,19 +177,20 @@ async function plainCall<R extends CallRequest, P, A>(
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);
   const upstream = { path: dialect.upstreamPath, stream: false, body: (call: AdmittedCall) => dialect.upstreamBody(request, call, false) };
-  // A plain call is open once a model answers 2xx.
-  const { call, outcome } = await admitAndOpen<Response>(
+  // A plain call is open once a model answers 2xx; its body is read at once, while the admission
+  // may still be on its way, so nothing is left to wait for once the admission has come.
+  const { call, outcome } = await admitAndOpen<{ response: Response; read: BodyRead }>(
     ctx,
     pending,
     upstream,
-    async (response, attempt) => ({ ok: true, attempt, opened: response }),
-    (response) => void response.body?.cancel().catch(() => {}),
+    async (response, attempt) => ({ ok: true, attempt, opened: { response, read: await readBodyWithin(response, MAX_ANSWER_BYTES) } }),
+    () => {},
   );
   const record = callRecorder(call, started, false);
   if (!outcome.ok) return recordNoAnswer(ctx, call, outcome, record, promptTokens);
 
   const modelUsed = outcome.model;
-  const read = await readBodyWithin(outcome.opened, MAX_ANSWER_BYTES);
+  const { response, read } = outcome.opened;
   if (!read.ok && (read.reason === "too_large" || ctx.signal?.aborted)) {
     const tooLarge = read.reason === "too_large";
     const overCap = `more than ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB; the answer was not delivered`;
@@ -205,7 +207,7 @@ async function plainCall<R extends CallRequest, P, A>(
     throw new CallFailure("invalid_response", `The model group '${call.modelGroup}' returned an invalid response`);
   }
 
-  const metered = await meter(ctx, modelUsed, { ...reading, reportedUsd: reportedCostHeader(outcome.opened.headers) }, promptTokens);
+  const metered = await meter(ctx, modelUsed, { ...reading, reportedUsd: reportedCostHeader(response.headers) }, promptTokens);
   const latencyMs = performance.now() - started;
   const recorded = recordAfterAnswer(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
