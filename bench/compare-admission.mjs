@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 
 // `npm run bench:compare -- [--against <ref>] [--after <ref>] [--rounds N] [--seconds S]`
-// (node bench/compare-admission.mjs): admission throughput of one commit ("after", default
+// (node bench/compare-admission.mjs): admission throughput and llm-call latency of one commit ("after", default
 // HEAD) against another ("before", default 7418401, the commit before hard budgets), in the SAME
 // run on the same machine, so a busy machine's noise falls on both alike.
 //
@@ -15,17 +15,18 @@
 //   - SQLite cost per job inside the team's object (noise-free): statements, rows read and
 //     written, bytes grown, for an admission (create + complete) and for a job with one call
 //     (job_based, and consumption_tokens where the call is held), through the probe;
-//   - then `rounds` rounds, the sides alternating (A B, B A, ...): admissions over HTTP (create +
-//     complete, 32 concurrent), admissions over RPC to one object (32 concurrent, inside the
-//     probe), job cycles over HTTP (create + 3 llm-calls + complete, 10 concurrent).
+//   - then `rounds` rounds, the sides alternating (A B, B A, ...): llm-calls one after another in
+//     an open job (their p50, `--llm-calls` of them), admissions over HTTP (create + complete, 32
+//     concurrent), admissions over RPC to one object (32 concurrent, inside the probe), job cycles
+//     over HTTP (create + 3 llm-calls + complete, 10 concurrent).
 // Reports each figure's median, min and max per side, and the median of the per-round ratios
 // after/before (each round's two sides ran back to back). Writes bench/results/compare-admission.json.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { adminHeaders, setupTenancy } from "./api.mjs";
-import { ADMIN_KEY, argv, CFG, errors, KEY_PEPPER, MOCK_KEY, say } from "./config.mjs";
+import { adminHeaders, completeJob, createJob, gatewayCallBody, setupTenancy, teamHeaders } from "./api.mjs";
+import { ADMIN_KEY, argv, CFG, errors, KEY_PEPPER, MOCK_KEY, noteError, say } from "./config.mjs";
 import { json, request } from "./lib/http.mjs";
 import { freePort, nodeForWrangler, REPO_ROOT, runWrangler, startGroup, stopAll, WRANGLER_JS } from "./lib/proc.mjs";
 import { median } from "./lib/stats.mjs";
@@ -43,6 +44,8 @@ const ROUNDS = Number(option("--rounds", 6));
 const SECONDS = Number(option("--seconds", 5));
 const RPC_JOBS = Number(option("--rpc-jobs", 600));
 const SQL_JOBS = 50;
+/** Sequential llm-calls per side per round (their p50 is compared). */
+const LLM_CALLS = Number(option("--llm-calls", 40));
 const OUT = option("--out", join(REPO_ROOT, "bench", "results", "compare-admission.json"));
 
 const git = (...args) => execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8" }).trim();
@@ -141,7 +144,7 @@ async function startSide(name, root, tmp, logDir, mockUrl) {
 }
 
 async function setupSide(side) {
-  side.gwKeys = await setupTenancy(side.gateway.url, ["cmp-admit", "cmp-cycle"]);
+  side.gwKeys = await setupTenancy(side.gateway.url, ["cmp-admit", "cmp-cycle", "cmp-latency"]);
   await setupTenancy(side.probe.url, ["probe-admit", "probe-sql"]);
   await json("POST", `${side.probe.url}/api/teams/create`, {
     headers: adminHeaders,
@@ -170,14 +173,37 @@ async function sqlCost(side) {
   };
 }
 
+/** One llm-call after another in an open job (c=1): the p50 in ms of LLM_CALLS calls. */
+async function llmCallLatency(side) {
+  const key = side.gwKeys["cmp-latency"];
+  const jobId = await createJob(side.gateway.url, "cmp-latency", key);
+  const ms = [];
+  for (let i = 0; i < LLM_CALLS; i++) {
+    const res = await request("POST", `${side.gateway.url}/api/jobs/${jobId}/llm-call`, {
+      headers: teamHeaders(key),
+      body: gatewayCallBody(),
+    });
+    if (res.status === 200) ms.push(res.ms);
+    else noteError(`compare ${side.name}`, "llm-call", `HTTP ${res.status} ${res.text.slice(0, 200)}`);
+  }
+  await completeJob(side.gateway.url, key, jobId);
+  return median(ms);
+}
+
 async function measureRound(side) {
   const section = `compare ${side.name}`;
+  const llmCallP50 = await llmCallLatency(side);
   const admissionsHttp = await measureCycles(side, section, "cmp-admit", 0, CFG.admissionConcurrency, SECONDS);
   const rpc = (
     await json("POST", `${side.probe.url}/__bench/ledger`, { body: { team_id: "probe-admit", jobs: RPC_JOBS, concurrency: 32 } })
   ).json;
   const cycles = await measureCycles(side, section, "cmp-cycle", 3, CFG.cycleConcurrency, SECONDS);
-  return { admissions_http_per_s: admissionsHttp.per_s, admissions_rpc_per_s: rpc.jobs_per_s, job_cycles_per_s: cycles.per_s };
+  return {
+    admissions_http_per_s: admissionsHttp.per_s,
+    admissions_rpc_per_s: rpc.jobs_per_s,
+    job_cycles_per_s: cycles.per_s,
+    llm_call_p50_ms: llmCallP50,
+  };
 }
 
 function summary(rounds) {
@@ -239,7 +265,7 @@ async function main() {
       rounds.push(round);
       const f = (x) => x.toFixed(1);
       say(
-        `round ${r + 1}/${ROUNDS} (load ${load.join(" ")}): HTTP ${f(round.before.admissions_http_per_s)} → ${f(round.after.admissions_http_per_s)}/s, RPC ${f(round.before.admissions_rpc_per_s)} → ${f(round.after.admissions_rpc_per_s)}/s, cycles ${f(round.before.job_cycles_per_s)} → ${f(round.after.job_cycles_per_s)}/s`,
+        `round ${r + 1}/${ROUNDS} (load ${load.join(" ")}): llm-call p50 ${f(round.before.llm_call_p50_ms)} → ${f(round.after.llm_call_p50_ms)} ms, HTTP ${f(round.before.admissions_http_per_s)} → ${f(round.after.admissions_http_per_s)}/s, RPC ${f(round.before.admissions_rpc_per_s)} → ${f(round.after.admissions_rpc_per_s)}/s, cycles ${f(round.before.job_cycles_per_s)} → ${f(round.after.job_cycles_per_s)}/s`,
       );
     }
     const result = {
@@ -248,7 +274,7 @@ async function main() {
       machine: machine(),
       before,
       after,
-      config: { rounds: ROUNDS, seconds: SECONDS, rpc_jobs: RPC_JOBS, sql_jobs: SQL_JOBS },
+      config: { rounds: ROUNDS, seconds: SECONDS, rpc_jobs: RPC_JOBS, sql_jobs: SQL_JOBS, llm_calls: LLM_CALLS },
       sql_per_job: sql,
       summary: summary(rounds),
       rounds,
