@@ -1,19 +1,24 @@
 import { DurableObject } from "cloudflare:workers";
 import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
-import type { WebhookChange } from "../webhooks/events";
+import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
+import { applyBudgetPolicy, type BudgetPolicyChange, type BudgetPolicyView, budgetPolicyView } from "./changes/budget-policy";
 import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
+import { PeriodBudgets } from "./changes/period-budgets";
+import { RechargeRequests } from "./changes/recharges";
 import { LedgerReads } from "./reads";
-import type { AccessChange, Caller } from "./rules/access";
+import { type AccessChange, type Caller, keyGrantOf } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
+import { type KeyView, keyViewOf } from "./rules/key-views";
+import { JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./rules/money";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
 import { balanceOf, CALLS_PAGE_DEFAULT } from "./rules/views";
-import { AccessStore } from "./store/access-store";
+import { AccessStore, type AdmittedCaller } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { type Operation, OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
@@ -38,6 +43,7 @@ import {
   type Refusal,
   type SettingsChange,
   type TeamStatus,
+  type UsageGrouping,
 } from "./types";
 
 /**
@@ -63,6 +69,10 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly jobs: JobLifecycle;
   private readonly calls: JobCalls;
   private readonly reads: LedgerReads;
+  /** The period budgets of the team's keys and end users (changes/period-budgets.ts). */
+  private readonly budgets: PeriodBudgets;
+  /** Recharge requests made when the balance falls below the team's threshold (changes/recharges.ts). */
+  private readonly recharges: RechargeRequests;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,12 +81,30 @@ export class TeamLedger extends DurableObject<Env> {
     const pages = new LedgerPages(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
-    this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, d1);
+    const emit = (type: WebhookEventType, data: Record<string, unknown>, nowMs: number) =>
+      this.webhooks.emit(type, this.store.account()!, nowMs, data);
+    this.budgets = new PeriodBudgets(ctx.storage.sql, { emit, keyName: (keyId) => this.access.keys.key(keyId)?.name ?? null });
+    this.recharges = new RechargeRequests(this.budgets.store, { emit });
+    this.access = new AccessStore(
+      ctx.storage,
+      async (teamId) => {
+        const { keys, ...access } = await d1.access.teamAccess(teamId);
+        return { ...access, keys: keys.map(keyGrantOf) };
+      },
+      (keyId, budget, nowMs) => this.budgets.setKeyBudget(keyId, budget, nowMs),
+    );
+    this.background = new LedgerBackground(ctx, env, this.store, d1, {
+      run: (nowMs) => this.budgets.rollOver(nowMs),
+      nextDueMs: (nowMs) => this.budgets.nextResetMs(nowMs),
+    });
     this.webhooks = this.background.webhooks;
+    this.webhooks.watchBalance((available, nowMs) => this.recharges.balanceChanged(available, nowMs));
+    // Every charge to a job, and every refund of one, counts against its key's and end user's budgets.
+    this.store.onJobCharge((jobId, deltaCredits) => this.budgets.chargedToJob(this.store.job(jobId)!, deltaCredits, Date.now()));
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, pages, this.webhooks);
-    this.reads = new LedgerReads(this.store, pages, this.webhooks);
+    const keyName = (keyId: string) => this.access.keys.key(keyId)?.name ?? null;
+    this.jobs = new JobLifecycle(this.store, pages, this.webhooks, keyName);
+    this.reads = new LedgerReads(this.store, pages, this.webhooks, () => this.access.keys.names());
     this.calls = new JobCalls({
       store: this.store,
       holds: new HoldStore(ctx.storage.sql),
@@ -84,6 +112,7 @@ export class TeamLedger extends DurableObject<Env> {
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
+      budgets: this.budgets,
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
     });
@@ -107,17 +136,54 @@ export class TeamLedger extends DurableObject<Env> {
     return this.read(caller, (acct) => ok(balanceOf(acct, caller.kind)));
   }
 
-  addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
-    return this.once("addCredits", operation, { credits, reason }, () => this.account.addCredits(credits, reason));
+  /**
+   * Adds credits. `idempotencyKey` is the caller's own key: one naming a recharge request this
+   * object made is applied once for good (recharges.ts), beyond the operation log's 24 h.
+   */
+  addCredits(
+    credits: number,
+    reason: string,
+    operation: Operation,
+    idempotencyKey: string | null = null,
+  ): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
+    return this.once("addCredits", operation, { credits, reason }, () =>
+      this.recharges.applyOnce(idempotencyKey, credits, () => this.account.addCredits(credits, reason), Date.now()),
+    );
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
     return this.account.setStatus(status);
   }
 
-  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
-  updateSettings(settings: SettingsChange, operation: Operation): Promise<LedgerResult<Balance>> {
-    return this.once("updateSettings", operation, settings, () => this.account.applySettings(settings));
+  /**
+   * Changes budget settings and the budget policy (alerts, recharge rule, end-user budget);
+   * `rateLimitPerMinute: null` removes the limit, undefined keeps it.
+   */
+  async updateSettings(settings: SettingsChange & BudgetPolicyChange, operation: Operation): Promise<LedgerResult<Balance>> {
+    const { alerts, autoRecharge, endUserBudget, ...budgetSettings } = settings;
+    const updated = await this.once("updateSettings", operation, settings, () => {
+      const applied = this.account.applySettings(budgetSettings);
+      if (!applied.ok) return applied;
+      applyBudgetPolicy(this.budgets.store, this.budgets, { alerts, autoRecharge, endUserBudget }, Date.now());
+      // A recharge rule the balance is already below asks at once.
+      this.balanceChanged();
+      return applied;
+    });
+    await this.scheduleBudgetResets();
+    return updated;
+  }
+
+  /** The team's budget policy: alert thresholds, recharge rule, end-user budget. */
+  async budgetPolicy(caller: Caller): Promise<LedgerResult<BudgetPolicyView>> {
+    return this.read(caller, () => ok(budgetPolicyView(this.budgets.store)));
+  }
+
+  /** The team's keys (not revoked) with their budgets: spent in the window, held now, when the window resets. */
+  async listKeys(caller: Caller): Promise<LedgerResult<KeyView[]>> {
+    const nowMs = Date.now();
+    return this.read(caller, () =>
+      ok(this.access.keys.liveKeys().map((key) => keyViewOf(key, this.budgets.state({ kind: "key", id: key.key_id }, nowMs)))),
+    );
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
@@ -142,23 +208,30 @@ export class TeamLedger extends DurableObject<Env> {
     return (await this.refuseCaller(caller)) ?? ok(null);
   }
 
-  /** A change the admin pushes: a rotated key, the team's groups, or a group's new models (see AccessChange). */
-  changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
-    return this.access.change(this.store.account(), change, Date.now());
+  /** A change the admin pushes: a key created, changed, rotated or revoked, the team's groups, or a group's new models (see AccessChange). */
+  async changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
+    const changed = await this.access.change(this.store.account(), change, Date.now());
+    await this.scheduleBudgetResets();
+    return changed;
   }
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
   async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
-    const denied = await this.refuseCaller(caller);
-    if (denied) return denied;
+    const admitted = await this.admitCaller(caller);
+    if ("ok" in admitted) return admitted;
     const { operation, jobId, ...request } = input;
+    const subjects = { key_id: admitted.key?.keyId ?? null, end_user: request.endUser ?? null };
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () =>
-      this.jobs.open({ jobId, ...request }, (acct) => this.refuseNewWork(acct)),
+      this.jobs.open(
+        { jobId, ...request, keyId: subjects.key_id },
+        (acct) => this.refuseNewWork(acct) ?? this.budgets.refuseJob(subjects, JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT, Date.now()),
+      ),
     );
     // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
     if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
     await this.background.scheduleUsageFlush();
+    await this.scheduleBudgetResets();
     return created;
   }
 
@@ -173,9 +246,9 @@ export class TeamLedger extends DurableObject<Env> {
     by: JobOwner = "team",
     budget?: CallBudget,
   ): Promise<LedgerResult<CallAdmission>> {
-    const denied = await this.refuseCaller(caller, modelGroup);
-    if (denied) return denied;
-    return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget);
+    const admitted = await this.admitCaller(caller, modelGroup);
+    if ("ok" in admitted) return admitted;
+    return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget, admitted.key);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -255,8 +328,8 @@ export class TeamLedger extends DurableObject<Env> {
    * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
    * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
    */
-  usage(caller: Caller, period: string) {
-    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind));
+  usage(caller: Caller, period: string, groupBy: UsageGrouping | null = null) {
+    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind, groupBy));
   }
 
   /** Sets, replaces or removes one of the team's webhooks (pushed by the admin routes, as access changes are). */
@@ -288,9 +361,20 @@ export class TeamLedger extends DurableObject<Env> {
     return refused ?? answer(acct!);
   }
 
-  /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */
-  private refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
-    return this.access.refuseCaller(this.store.account(), caller, modelGroup);
+  /** A team key must be one the team holds and still good; a call's group must be the team's (and the key's), with models. */
+  private admitCaller(caller: Caller, modelGroup?: string): Promise<Refusal | AdmittedCaller> {
+    return this.access.admit(this.store.account(), caller, modelGroup);
+  }
+
+  private async refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
+    const admitted = await this.admitCaller(caller, modelGroup);
+    return "ok" in admitted ? admitted : null;
+  }
+
+  /** After a budget may have been made: the alarm starts the next window at its boundary. */
+  private async scheduleBudgetResets(): Promise<void> {
+    const next = this.budgets.nextResetMs(Date.now());
+    if (next !== null) await this.background.scheduleAlarm(next);
   }
 
   /** The guard on new jobs and calls: the team must be active, then within its rate. */

@@ -47,8 +47,8 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
-  /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
-  keyHash: string;
+  /** The team's first key (named `default`) with its secret's keyed hash, and its model groups: the object decides access from them. */
+  key: { keyId: string; keyHash: string; prefix: string; name: string };
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
@@ -111,6 +111,8 @@ export interface NewJob {
   metadata: Record<string, unknown>;
   /** Who may use and complete it: the team (default), or the gateway for the jobs it opens itself. */
   owner?: JobOwner;
+  /** The end user it is for (an OpenAI `user`, X-End-User-Id, or the job's user_id): their budget, if the team sets one, counts it. */
+  endUser?: string | null;
 }
 
 /** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
@@ -203,6 +205,9 @@ export type CallFacts = {
   call_id: string;
   purpose: string | null;
   model_group: string;
+  /** The key the call was made with (its job's), and its name now; null for a job of no named key. */
+  key_id: string | null;
+  key_name: string | null;
   status: CallStatus;
   prompt_tokens: number;
   completion_tokens: number;
@@ -217,6 +222,11 @@ export interface JobView {
   team_id: string;
   job_type: string;
   user_id: string | null;
+  /** The key that opened the job, and its name now (null: a job of no named key). */
+  key_id: string | null;
+  key_name: string | null;
+  /** The end user the job was opened for. */
+  end_user: string | null;
   status: JobStatus;
   metadata: Record<string, unknown>;
   error_message: string | null;
@@ -246,6 +256,8 @@ export interface JobView {
 export interface JobCostBreakdown {
   job_id: string;
   team_id: string;
+  key_id: string | null;
+  key_name: string | null;
   status: JobStatus;
   credits_charged: number;
   totals: JobView["costs"] & { prompt_tokens: number; completion_tokens: number; provider_cost_usd?: number };
@@ -316,7 +328,12 @@ export interface UsageReport {
   model_groups: Record<string, ModelUsage>;
   /** For the admin key only: per model that served ('(none)' for calls no model answered). */
   models?: Record<string, ModelUsage>;
+  /** With `group_by=key`: per key id, with the key's name (jobs of no named key are in none). */
+  keys?: Record<string, UsageTotals & { name: string | null }>;
 }
+
+/** The dimensions a usage report can also be totalled by. */
+export type UsageGrouping = "key";
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
 export type SettingsChange = Partial<BudgetSettings> & {

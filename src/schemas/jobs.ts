@@ -161,6 +161,12 @@ export const CompletionSummary = z
   })
   .openapi("JobCompletion");
 
+/** The key a job was opened with (its calls are made with it), by id and its name now; null for a job of no named key. */
+const CallKey = {
+  key_id: z.string().nullable(),
+  key_name: z.string().nullable(),
+};
+
 export const JobStatusValue = z.enum(["pending", "in_progress", "completed", "failed", "cancelled", "expired"], {
   error: "must be one of pending, in_progress, completed, failed, cancelled, expired (lowercase)",
 });
@@ -171,6 +177,11 @@ export const JobSummary = z
     team_id: z.string(),
     job_type: z.string(),
     user_id: z.string().nullable(),
+    ...CallKey,
+    end_user: z
+      .string()
+      .nullable()
+      .openapi({ description: "The end user the job was opened for (X-End-User-Id, OpenAI `user`, or `user_id`)" }),
     status: JobStatusValue,
     metadata: z.record(z.string(), z.unknown()),
     error_message: z.string().nullable(),
@@ -191,6 +202,7 @@ export const Job = JobSummary.extend({
       call_id: z.string(),
       purpose: z.string().nullable(),
       model_group: z.string(),
+      ...CallKey,
       status: z.enum(["success", "failed", "aborted"]),
       prompt_tokens: z.number().int(),
       completion_tokens: z.number().int(),
@@ -270,6 +282,7 @@ export const JobCostBreakdown = z
   .object({
     job_id: z.string(),
     team_id: z.string(),
+    ...CallKey,
     status: JobStatusValue,
     credits_charged: z.number().int(),
     totals: JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true }).extend({
@@ -282,6 +295,7 @@ export const JobCostBreakdown = z
         call_id: z.string(),
         purpose: z.string().nullable(),
         model_group: z.string(),
+        ...CallKey,
         status: z.enum(["success", "failed", "aborted"]),
         prompt_tokens: z.number().int(),
         completion_tokens: z.number().int(),

@@ -1,9 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
+import type { BudgetPeriod } from "../ledger/rules/period-budget";
+import { BudgetPolicy, BudgetPolicyFields, MAX_CREDITS } from "./budgets";
 import { ClientId, Metadata, Timestamp } from "./common";
 
-export const MAX_CREDITS = 1_000_000_000;
+export { MAX_CREDITS };
+
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
 
 export const Credits = z
@@ -138,7 +141,10 @@ export const Team = z
   })
   .openapi("TeamSummary");
 
-export const TeamWithBalance = Team.extend(Balance.omit({ team_id: true, organization_id: true, status: true }).shape).openapi("Team");
+export const TeamWithBalance = Team.extend({
+  ...Balance.omit({ team_id: true, organization_id: true, status: true }).shape,
+  ...BudgetPolicy.shape,
+}).openapi("Team");
 
 /** The budget fields of a request, in the ledger's words. */
 export function budgetSettingsOf(body: {
@@ -163,6 +169,15 @@ export function budgetSettingsOf(body: {
     overdraft: body.overdraft,
     unpricedCalls: body.unpriced_calls,
   };
+}
+
+/** The budget policy fields of a request, in the ledger's words. */
+export function budgetPolicyOf(body: {
+  alerts?: { thresholds: number[] } | null;
+  auto_recharge?: { below: number; target: number } | null;
+  end_user_budget?: { credits: number; period: BudgetPeriod } | null;
+}) {
+  return { alerts: body.alerts, autoRecharge: body.auto_recharge, endUserBudget: body.end_user_budget };
 }
 
 export const GroupNames = z
@@ -190,6 +205,7 @@ export const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
   ...BudgetFields,
+  ...BudgetPolicyFields,
 });
 
 export const RotateKey = z.object({

@@ -13,6 +13,14 @@ import { WebhookOutbox } from "./webhook-outbox";
  * (webhook-delivery.ts). Requests only move the alarm earlier, after their money is written:
  * the alarm never decides a charge, and no request waits for D1 or a receiver.
  */
+/** Work that falls due at fixed times (the period budgets' new windows), done by the alarm. */
+export interface TimedWork {
+  /** Does what is due by `nowMs` (inside the alarm's transaction). */
+  run(nowMs: number): void;
+  /** When the next is due (null: nothing is). */
+  nextDueMs(nowMs: number): number | null;
+}
+
 export class LedgerBackground {
   /** Webhook events, born with the changes they tell of (webhook-outbox.ts); a new one wakes the alarm. */
   readonly webhooks: WebhookOutbox;
@@ -25,6 +33,7 @@ export class LedgerBackground {
     env: Env,
     private readonly store: LedgerStore,
     d1: Repository,
+    private readonly timed: TimedWork,
   ) {
     // A new event wakes the alarm, which delivers it: the request that made it does not wait.
     const wake = () =>
@@ -39,11 +48,13 @@ export class LedgerBackground {
   }
 
   /**
-   * The alarm: expires open jobs past their time-to-live (released, never charged), sends the
-   * usage totals not yet in D1, then the webhook events due. Safe to run twice.
+   * The alarm: starts the period budgets' new windows, expires open jobs past their time-to-live
+   * (released, never charged), sends the usage totals not yet in D1, then the webhook events
+   * due. Safe to run twice.
    */
   async runAlarm(): Promise<void> {
     this.store.transaction(() => {
+      this.timed.run(Date.now());
       const expired = expireOpenJobs(this.store, Date.now());
       this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
       if (expired.length > 0) this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
@@ -51,7 +62,12 @@ export class LedgerBackground {
     await this.usageFlush.flush(this.store.account());
     // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
     if (!(await this.delivery.deliverDue(Date.now()))) return;
-    await this.alarmClock.setNext([this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt(), this.delivery.nextDeliveryDueAt()]);
+    await this.alarmClock.setNext([
+      this.store.nextExpiryMs(),
+      this.usageFlush.nextFlushDueAt(),
+      this.delivery.nextDeliveryDueAt(),
+      this.timed.nextDueMs(Date.now()),
+    ]);
   }
 
   /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */

@@ -59,6 +59,8 @@ export class WebhookOutbox {
    * webhooks then pays nothing on its money changes; only change() alters the number.
    */
   private endpointCount: number | null = null;
+  /** Told of the available credits after each change of the balance, when the team has an endpoint to tell (recharges.ts). */
+  private readonly balanceWatchers: Array<(availableCredits: number, nowMs: number) => void> = [];
 
   /** `born` is told after an event is written (to wake the delivery alarm). */
   constructor(
@@ -113,6 +115,11 @@ export class WebhookOutbox {
     return rows;
   }
 
+  /** Adds a watcher of the available balance (told after each change, in its transaction). */
+  watchBalance(watcher: (availableCredits: number, nowMs: number) => void): void {
+    this.balanceWatchers.push(watcher);
+  }
+
   /**
    * After any change of the balance (call inside its transaction): fires balance.low and
    * balance.exhausted on a crossing downwards, and re-arms them when the balance is back above.
@@ -123,6 +130,7 @@ export class WebhookOutbox {
     if (endpoints.length === 0) return;
     const acct = accountNow();
     const balance = availableOf(acct);
+    for (const watch of this.balanceWatchers) watch(balance.credits_available, nowMs);
     for (const e of endpoints) {
       const low = e.low_balance_threshold !== null && balance.credits_available < e.low_balance_threshold ? 1 : 0;
       const exhausted = balance.credits_available <= 0 ? 1 : 0;

@@ -1,5 +1,6 @@
 import type { PriceLookup } from "../../db/price-cache";
-import { accountNotFound, jobNotFound, refuseCall, refuseNotOwner } from "../rules/admission";
+import { type CallerKey, refuseOtherKeysJob } from "../rules/access";
+import { accountNotFound, consumedMicro, jobNotFound, refuseCall, refuseNotOwner } from "../rules/admission";
 import type { CallBudget } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
 import type { TeamTokenRate } from "../rules/rate-limit";
@@ -9,6 +10,7 @@ import { operationMismatch } from "../store/operation-log";
 import type { AccountRow } from "../store/rows";
 import { type CallAdmission, type CallRecord, type JobOwner, type LedgerResult, ok, type Refusal } from "../types";
 import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
+import type { PeriodBudgets } from "./period-budgets";
 import { admissionOf, recordHeldCall } from "./settlement";
 
 /** What a job's calls need from their team's object. */
@@ -17,6 +19,8 @@ export interface CallHost {
   holds: HoldStore;
   tokens: TeamTokenRate;
   prices: PriceLookup;
+  /** The period budgets of the job's key and end user, which its calls' holds must fit. */
+  budgets: PeriodBudgets;
   /** The guard on new jobs and calls: the team active, and within its rate. */
   refuseNewWork(acct: AccountRow): Refusal | null;
   /** After a change of the balance, in its transaction (a webhook threshold may be crossed). */
@@ -31,27 +35,39 @@ export interface CallHost {
 export class JobCalls {
   constructor(private readonly host: CallHost) {}
 
-  /** Admits one call in a job; `by` says who makes it (a gateway-owned job takes only the gateway's calls). */
+  /**
+   * Admits one call in a job; `by` says who makes it (a gateway-owned job takes only the gateway's
+   * calls), `key` the key it is made with (a job's calls are made with the key that opened it).
+   */
   async admit(
     jobId: string,
     modelGroup: string,
     models: string[],
     by: JobOwner,
     budget?: CallBudget,
+    key: CallerKey | null = null,
   ): Promise<LedgerResult<CallAdmission>> {
-    const { store, holds, tokens } = this.host;
+    const { store, holds, tokens, budgets } = this.host;
     let acct = store.account();
+    const opened = store.job(jobId);
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.host.prices, acct, models) : undefined;
+    const needsPrices = budget && holdNeedsPrices(acct, opened !== null && budgets.limits(opened));
+    const price = needsPrices ? await priceToHold(this.host.prices, acct!, models) : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = store.account();
     if (!acct) return accountNotFound();
     const job = store.job(jobId);
-    const refused = this.host.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
+    const refused =
+      this.host.refuseNewWork(acct) ??
+      refuseNotOwner(job, by) ??
+      refuseCall(acct, job, jobId) ??
+      refuseOtherKeysJob(job!.key_id, jobId, key);
     if (refused) return refused;
-    const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, Date.now());
-    const placed = budget ? placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens) : null;
+    const nowMs = Date.now();
+    const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);
+    const limit = budget ? budgets.limitFor(job!, job!.hold_micro - consumedMicro(acct, job!) - job!.calls_hold_micro, nowMs) : null;
+    const placed = budget ? placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, limit) : null;
     if (placed && "ok" in placed) return placed;
     if (placed) this.host.balanceChanged();
     return ok(admissionOf(store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));

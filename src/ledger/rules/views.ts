@@ -77,12 +77,20 @@ export function callSummariesOf(calls: CallRow[]): CallSummary[] {
   }));
 }
 
-export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind): JobView {
+/** A job's key as its views name it (`keyName`: the key's name now, null for a job of no named key). */
+function keyOfJob(job: JobRow, keyName: string | null) {
+  return { key_id: job.key_id, key_name: keyName };
+}
+
+export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind, keyName: string | null = null): JobView {
+  const key = keyOfJob(job, keyName);
   return {
     job_id: job.job_id,
     team_id: teamId,
     job_type: job.job_type,
     user_id: job.user_id,
+    ...key,
+    end_user: job.end_user,
     status: job.status,
     metadata: JSON.parse(job.metadata),
     error_message: job.error_message,
@@ -98,6 +106,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
       call_id: c.call_id,
       purpose: c.purpose,
       model_group: c.model_group,
+      ...key,
       status: c.status,
       prompt_tokens: c.prompt_tokens,
       completion_tokens: c.completion_tokens,
@@ -114,11 +123,20 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
 }
 
 /** A page of a job's calls as a cost breakdown (`rows`: up to one more than `page.limit`). */
-export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], page: CallsPage, viewer: CallerKind): JobCostBreakdown {
+export function costBreakdownOf(
+  teamId: string,
+  job: JobRow,
+  rows: CallRow[],
+  page: CallsPage,
+  viewer: CallerKind,
+  keyName: string | null = null,
+): JobCostBreakdown {
   const admin = viewer === "admin";
+  const key = keyOfJob(job, keyName);
   return {
     job_id: job.job_id,
     team_id: teamId,
+    ...key,
     status: job.status,
     credits_charged: job.credits_charged,
     totals: {
@@ -131,6 +149,7 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
       call_id: c.call_id,
       purpose: c.purpose,
       model_group: c.model_group,
+      ...key,
       status: c.status,
       prompt_tokens: c.prompt_tokens,
       completion_tokens: c.completion_tokens,
@@ -150,8 +169,8 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
 }
 
 /** A job as listed (its calls are only in the single-job view). */
-export function jobListingOf(teamId: string, job: JobRow): Omit<JobView, "calls"> {
-  const { calls: _calls, ...view } = jobViewOf(teamId, job, [], "team");
+export function jobListingOf(teamId: string, job: JobRow, keyName: string | null = null): Omit<JobView, "calls"> {
+  const { calls: _calls, ...view } = jobViewOf(teamId, job, [], "team", keyName);
   return view;
 }
 
@@ -235,6 +254,15 @@ export function usageReportOf(
     model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
     ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
   };
+}
+
+/** A period's usage per key, each with the key's name now (null: a key no longer known). */
+export function keyUsageOf(
+  rows: Array<UsageRow & { key_id: string }>,
+  names: Map<string, string>,
+  viewer: CallerKind,
+): Record<string, UsageTotals & { name: string | null }> {
+  return Object.fromEntries(rows.map(({ key_id, ...r }) => [key_id, { name: names.get(key_id) ?? null, ...usageTotalsOf(r, viewer) }]));
 }
 
 /** What a completed job keeps: its summary without the calls, which stay in the calls table. */
