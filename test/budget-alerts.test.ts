@@ -131,7 +131,7 @@ describe("recharge requests", () => {
     const hook = hookUrl();
     await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, { body: { url: hook.url, events: ["credits.recharge_requested"] } });
     const patched = await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { auto_recharge: { below: 5, target: 20 } } });
-    expect(patched.auto_recharge).toEqual({ below: 5, target: 20 });
+    expect(patched.auto_recharge).toEqual({ below: 5, target: 20, pending_request: null });
     for (let i = 0; i < 3; i++) await completedJob(team); // available 6, 5, 4: the third crosses below 5
     await completedJob(team); // 3: still below, no second request
     const [{ event }] = await eventsAt(team, hook.path, 1);
@@ -140,6 +140,9 @@ describe("recharge requests", () => {
     expect(event).toMatchObject({ type: "credits.recharge_requested", data: { amount: 16, below: 5, target: 20, credits_available: 4 } });
     const idempotencyKey: string = event.data.idempotency_key;
     expect(idempotencyKey).toMatch(/^recharge_[0-9a-f]{32}$/);
+    // The team's view shows the request until it is applied (for a builder that missed the event).
+    const pending = (await json("GET", `/api/teams/${team.teamId}`, 200)).auto_recharge.pending_request;
+    expect(pending).toMatchObject({ idempotency_key: idempotencyKey, amount: 16 });
 
     // The builder charges its customer and adds the credits with the event's key; the webhook (and so the add) is retried.
     const add = () =>
@@ -164,6 +167,7 @@ describe("recharge requests", () => {
     expect(other.status).toBe(422);
     vi.useRealTimers();
 
+    expect((await json("GET", `/api/teams/${team.teamId}`, 200)).auto_recharge.pending_request).toBeNull();
     const allocations = (await allTransactions(team)).filter((t) => t.kind === "allocation");
     expect(allocations.map((t) => t.amount)).toEqual([16, 7]);
     expect((await balance(team)).credits_available).toBe(19);

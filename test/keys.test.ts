@@ -80,6 +80,9 @@ describe("keys: the team's first key and new ones", () => {
     const v1 = await v1Chat(narrow.virtual_key, team.groups[1]);
     expect(v1.status).toBe(404); // /v1 names a group the caller may not use model_not_found
     expect((await v1Chat(team.key, team.groups[1])).status).toBe(200);
+    const listed = await json("GET", "/v1/models", 200, { key: narrow.virtual_key });
+    expect(listed.data.map((m: any) => m.id)).toEqual([team.groups[0]]);
+    expect((await json("GET", "/v1/models", 200, { key: team.key })).data.map((m: any) => m.id).sort()).toEqual([...team.groups].sort());
 
     // Widened by PATCH, the next request may use the other group.
     const patched = await json("PATCH", `/api/teams/${team.teamId}/keys/${narrow.key_id}`, 200, {

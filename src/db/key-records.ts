@@ -2,7 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
-import { teamKeys } from "./schema";
+import { apiKeys, teamKeys } from "./schema";
 
 // A team's named keys as D1 keeps them (team_keys) with their secrets (api_keys, only as keyed
 // hashes): for admin writes, key lookups, and the team object's access list when it loads it.
@@ -83,6 +83,18 @@ export class KeyRecords {
         .from(teamKeys)
         .where(and(eq(teamKeys.teamId, teamId), eq(teamKeys.keyId, keyId)));
       return row ?? null;
+    });
+  }
+
+  /** The groups the key a secret belongs to is narrowed to (null: all its team's, or a secret of no named key). */
+  groupsOfSecret(keyHash: string): Promise<string[] | null> {
+    return runQuery("groupsOfKeySecret", async () => {
+      const [row] = await this.db
+        .select({ modelGroups: teamKeys.modelGroups })
+        .from(apiKeys)
+        .innerJoin(teamKeys, eq(teamKeys.keyId, apiKeys.teamKeyId))
+        .where(eq(apiKeys.keyHash, keyHash));
+      return row?.modelGroups ?? null;
     });
   }
 

@@ -59,7 +59,16 @@ export const BudgetPolicyFields = {
 export const BudgetPolicy = z
   .object({
     alerts: z.object({ thresholds: z.array(z.number().int()) }),
-    auto_recharge: z.object({ below: z.number().int(), target: z.number().int() }).nullable(),
+    auto_recharge: z
+      .object({
+        below: z.number().int(),
+        target: z.number().int(),
+        pending_request: z
+          .object({ idempotency_key: z.string(), amount: z.number().int(), requested_at: z.string() })
+          .nullable()
+          .openapi({ description: "The recharge request made at the last crossing and not yet applied (as its event told it)" }),
+      })
+      .nullable(),
     end_user_budget: PeriodBudget.nullable(),
   })
   .openapi("BudgetPolicy");

@@ -125,15 +125,22 @@ openAIRoutes.openapi(
     method: "get",
     path: "/models",
     tags: ["OpenAI-compatible"],
-    summary: "The team's model groups as OpenAI models",
+    summary: "The model groups the key may use (the team's, or those its key is narrowed to) as OpenAI models",
     security: security.team,
     middleware: [requireTeam] as const,
     responses: { 200: jsonResponse(OpenAIModelList, "The model groups the team may use"), ...openAIErrorResponses },
   }),
   async (c) => {
-    const team = await c.get("repo").teams.get(teamOf(c.get("principal")));
+    const principal = c.get("principal");
+    const repo = c.get("repo");
+    const [team, keyGroups] = await Promise.all([
+      repo.teams.get(teamOf(principal)),
+      principal.kind === "team" ? repo.keys.groupsOfSecret(principal.keyHash) : null,
+    ]);
     const created = team ? Math.floor(Date.parse(team.createdAt) / 1000) : 0;
-    const data = (team?.modelGroups ?? []).map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
+    // A key narrowed to some groups is shown only those.
+    const groups = (team?.modelGroups ?? []).filter((g) => keyGroups === null || keyGroups.includes(g));
+    const data = groups.map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
     return c.json({ object: "list" as const, data }, 200);
   },
 );

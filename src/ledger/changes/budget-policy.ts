@@ -12,10 +12,17 @@ export interface BudgetPolicyChange {
   endUserBudget?: PeriodBudget | null;
 }
 
+/** A recharge request made and not yet applied. */
+export interface PendingRecharge {
+  idempotency_key: string;
+  amount: number;
+  requested_at: string;
+}
+
 /** The policy as the team's views show it. */
 export interface BudgetPolicyView {
   alerts: { thresholds: number[] };
-  auto_recharge: { below: number; target: number } | null;
+  auto_recharge: { below: number; target: number; pending_request: PendingRecharge | null } | null;
   end_user_budget: PeriodBudget | null;
 }
 
@@ -24,9 +31,17 @@ export const NO_BUDGET_POLICY: BudgetPolicyView = { alerts: { thresholds: [] }, 
 
 export function budgetPolicyView(store: BudgetStore): BudgetPolicyView {
   const p = store.policy();
+  const open = p.recharge_open === null ? null : store.recharge(p.recharge_open);
+  const pending =
+    open === null || open.applied_at_ms !== null
+      ? null
+      : { idempotency_key: open.idempotency_key, amount: open.amount, requested_at: new Date(open.requested_at_ms).toISOString() };
   return {
     alerts: { thresholds: JSON.parse(p.alert_thresholds) as number[] },
-    auto_recharge: p.recharge_below !== null && p.recharge_target !== null ? { below: p.recharge_below, target: p.recharge_target } : null,
+    auto_recharge:
+      p.recharge_below !== null && p.recharge_target !== null
+        ? { below: p.recharge_below, target: p.recharge_target, pending_request: pending }
+        : null,
     end_user_budget:
       p.end_user_credits !== null && p.end_user_period !== null ? { credits: p.end_user_credits, period: p.end_user_period } : null,
   };
