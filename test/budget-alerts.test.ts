@@ -180,6 +180,23 @@ describe("recharge requests", () => {
     expect(all[1].event.data.idempotency_key).not.toBe(idempotencyKey);
   });
 
+  it("a team without a webhook still gets its request made, shown in its view until applied; a rule set while below asks at once", async () => {
+    const team = await createTeam({ credits: 3 });
+    const patched = await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { auto_recharge: { below: 5, target: 10 } } });
+    const pending = patched.auto_recharge.pending_request;
+    expect(pending).toMatchObject({ amount: 7 });
+    await completedJob(team); // still below: no second request
+    expect((await json("GET", `/api/teams/${team.teamId}`, 200)).auto_recharge.pending_request).toEqual(pending);
+    await json("POST", `/api/credits/teams/${team.teamId}/add`, 200, {
+      headers: { "idempotency-key": pending.idempotency_key },
+      body: { credits: pending.amount },
+    });
+    expect((await json("GET", `/api/teams/${team.teamId}`, 200)).auto_recharge.pending_request).toBeNull();
+    expect((await balance(team)).credits_available).toBe(9);
+    await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { auto_recharge: null } });
+    expect((await json("GET", `/api/teams/${team.teamId}`, 200)).auto_recharge).toBeNull();
+  });
+
   it("an Idempotency-Key that names no recharge request adds credits as before", async () => {
     const team = await createTeam({ credits: 1 });
     const key = `recharge_${"0".repeat(32)}`;

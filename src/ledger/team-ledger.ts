@@ -98,7 +98,9 @@ export class TeamLedger extends DurableObject<Env> {
       nextDueMs: (nowMs) => this.budgets.nextResetMs(nowMs),
     });
     this.webhooks = this.background.webhooks;
-    this.webhooks.watchBalance((available, nowMs) => this.recharges.balanceChanged(available, nowMs));
+    this.webhooks.watchBalance((accountNow, nowMs) =>
+      this.recharges.balanceChanged(() => balanceOf(accountNow(), "admin").credits_available, nowMs),
+    );
     // Every charge to a job, and every refund of one, counts against its key's and end user's budgets.
     this.store.onJobCharge((jobId, deltaCredits) => this.budgets.chargedToJob(this.store.job(jobId)!, deltaCredits, Date.now()));
     this.account = new AccountChanges(this.store, this.access, this.webhooks);

@@ -59,8 +59,8 @@ export class WebhookOutbox {
    * webhooks then pays nothing on its money changes; only change() alters the number.
    */
   private endpointCount: number | null = null;
-  /** Told of the available credits after each change of the balance, when the team has an endpoint to tell (recharges.ts). */
-  private readonly balanceWatchers: Array<(availableCredits: number, nowMs: number) => void> = [];
+  /** Told after each change of the balance, in its transaction, whether or not the team has endpoints (recharges.ts). */
+  private readonly balanceWatchers: Array<(accountNow: () => AccountRow, nowMs: number) => void> = [];
 
   /** `born` is told after an event is written (to wake the delivery alarm). */
   constructor(
@@ -116,7 +116,7 @@ export class WebhookOutbox {
   }
 
   /** Adds a watcher of the available balance (told after each change, in its transaction). */
-  watchBalance(watcher: (availableCredits: number, nowMs: number) => void): void {
+  watchBalance(watcher: (accountNow: () => AccountRow, nowMs: number) => void): void {
     this.balanceWatchers.push(watcher);
   }
 
@@ -125,12 +125,12 @@ export class WebhookOutbox {
    * balance.exhausted on a crossing downwards, and re-arms them when the balance is back above.
    */
   balanceChanged(accountNow: () => AccountRow, nowMs: number): void {
+    for (const watch of this.balanceWatchers) watch(accountNow, nowMs);
     const endpoints = this.endpoints();
     // A team without webhooks reads nothing more (its account row is read only when it is needed).
     if (endpoints.length === 0) return;
     const acct = accountNow();
     const balance = availableOf(acct);
-    for (const watch of this.balanceWatchers) watch(balance.credits_available, nowMs);
     for (const e of endpoints) {
       const low = e.low_balance_threshold !== null && balance.credits_available < e.low_balance_threshold ? 1 : 0;
       const exhausted = balance.credits_available <= 0 ? 1 : 0;

@@ -25,11 +25,13 @@ export class RechargeRequests {
 
   /**
    * After any change of the balance (in its transaction): a fall below the recharge threshold
-   * makes one request; the balance back at or above it re-arms the rule.
+   * makes one request (told to the team's webhooks, and shown in its view until applied); the
+   * balance back at or above it re-arms the rule.
    */
-  balanceChanged(availableCredits: number, nowMs: number): void {
+  balanceChanged(availableNow: () => number, nowMs: number): void {
     const policy = this.store.policy();
     if (policy.recharge_below === null || policy.recharge_target === null) return;
+    const availableCredits = availableNow();
     const below = availableCredits < policy.recharge_below;
     if (!below) {
       if (policy.recharge_open !== null) this.store.putPolicy({ ...policy, recharge_open: null });
