@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
+import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
@@ -17,7 +18,7 @@ import type { CallBudget } from "./rules/holds";
 import { type KeyView, keyViewOf } from "./rules/key-views";
 import { JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./rules/money";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { balanceOf, CALLS_PAGE_DEFAULT } from "./rules/views";
+import { balanceOf } from "./rules/views";
 import { AccessStore, type AdmittedCaller } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
@@ -262,7 +263,8 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
-   * for a group the team cannot use; a job whose call is refused is closed as failed at once.
+   * for a group the team cannot use; a job whose call is refused is closed as failed at once, and
+   * its operations forgotten, so a retry with the same Idempotency-Key starts afresh.
    */
   async startOneRequestJob(
     caller: Caller,
@@ -279,7 +281,9 @@ export class TeamLedger extends DurableObject<Env> {
     const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
-    await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    const closed = await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    // A refusal is of the moment (credits, a rate) and not kept: the same Idempotency-Key opens a new job next time.
+    if (closed.ok) this.operations.forget(job.operation.id, closing.id);
     return { ...admitted, jobId };
   }
 

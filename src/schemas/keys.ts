@@ -1,14 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { BudgetPeriodValue, PeriodBudget } from "./budgets";
-import { ClientId, ServerId, Timestamp } from "./common";
+import { Timestamp } from "./common";
 import { GroupNames } from "./teams";
 
 // Schemas of a team's named keys (docs/keys.md): what key routes take and answer.
-
-export const KeyParam = z.object({
-  team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }),
-  key_id: ServerId.openapi({ param: { name: "key_id", in: "path" } }),
-});
 
 const KeyName = z
   .string()
@@ -61,6 +56,10 @@ export const Key = z
       .nullable(),
   })
   .openapi("Key");
+
+export const KeyList = z.object({ team_id: z.string(), keys: z.array(Key) }).openapi("KeyList");
+
+export const KeyRevoked = z.object({ team_id: z.string(), key_id: z.string(), message: z.string() });
 
 export const CreatedKey = Key.extend({
   virtual_key: z.string().openapi({ description: "Shown once, never again" }),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ClientId, CsvFormat } from "./common";
 
 // Schemas of the usage reports and the dashboard.
 
@@ -80,7 +81,7 @@ export const UsageGroupBy = z
   .optional()
   .openapi({ description: "Also total the usage per key (`keys`); the CSV is then one row per key" });
 
-const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
+export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 
 export const OrganizationUsage = z
   .object({
@@ -106,3 +107,7 @@ export const Dashboard = z
     client_cost_usd_this_month: z.number(),
   })
   .openapi("Dashboard");
+
+export const TeamUsageQuery = z.object({ period: MonthOrDayPeriod, group_by: UsageGroupBy, ...CsvFormat });
+export const OrganizationUsageQuery = z.object({ period: MonthPeriod, ...CsvFormat });
+export const DashboardQuery = z.object({ organization_id: ClientId.optional() });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { budgetExceeded, budgetRoomMicro, thresholdsCrossed, windowEndMs, windowStartMs } from "../../src/ledger/rules/period-budget";
+import { budgetExceeded } from "../../src/ledger/rules/admission";
+import { budgetRoomMicro, thresholdsCrossed, windowEndMs, windowStartMs } from "../../src/ledger/rules/period-budget";
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -33,12 +33,12 @@ export type JobFields = {
 };
 
 /** What a job is opened with, as its operation is compared on a repeat. */
-function jobRequestOf(job: JobFields, owner: JobOwner) {
+function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
   return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner, endUser: job.end_user ?? null };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
-export function newJobOf(job: JobFields, operation: string, owner: JobOwner = "team") {
+export function newJobOf(job: Omit<JobFields, "team_id">, operation: string, owner: JobOwner = "team") {
   return { jobId: crypto.randomUUID(), ...jobRequestOf(job, owner), operation: { id: operation } };
 }
 

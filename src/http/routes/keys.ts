@@ -1,12 +1,12 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { KeyRecords, NewSecret, TeamKeyRow } from "../../db/key-records";
 import { DEFAULT_KEY_NAME } from "../../db/team-records";
 import { Conflict } from "../../errors";
 import { onLedger } from "../../ledger/client";
 import { keyGrantOf } from "../../ledger/rules/access";
 import { errorResponses, jsonBody, jsonResponse, security } from "../../schemas/common";
-import { CreatedKey, CreateKey, Key, KeyParam, RotatedTeamKey, UpdateKey } from "../../schemas/keys";
-import { TeamParam } from "../../schemas/params";
+import { CreatedKey, CreateKey, Key, KeyList, KeyRevoked, RotatedTeamKey, UpdateKey } from "../../schemas/keys";
+import { KeyParam, TeamParam } from "../../schemas/params";
 import { RotatedKey, RotateKey } from "../../schemas/teams";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import type { AppContext, AppEnv } from "../context";
@@ -119,7 +119,7 @@ keyRoutes.openapi(
     middleware: [requireTeamOrAdmin("teams.read")] as const,
     request: { params: TeamParam },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), keys: z.array(Key) }), "The keys"),
+      200: jsonResponse(KeyList, "The keys"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
@@ -168,7 +168,7 @@ keyRoutes.openapi(
     middleware: [adminWrite("key.revoke")] as const,
     request: { params: KeyParam },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), key_id: z.string(), message: z.string() }), "Revoked"),
+      200: jsonResponse(KeyRevoked, "Revoked"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

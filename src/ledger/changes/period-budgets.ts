@@ -1,9 +1,9 @@
 import type { WebhookEventType } from "../../webhooks/events";
+import { budgetExceeded } from "../rules/admission";
 import { MICRO_PER_CREDIT } from "../rules/money";
 import {
   type BudgetPeriod,
   type BudgetSubject,
-  budgetExceeded,
   budgetRoomMicro,
   type PeriodBudget,
   subjectLabel,

@@ -1,11 +1,8 @@
-import { type Refusal, refusal } from "../types";
-import { MICRO_PER_CREDIT } from "./money";
-
 // A period budget: a cap on what one subject (a team's key, or one of its end users) may spend
 // in a window of time that resets at a UTC boundary. Pure rules here: the windows, the room a
-// budget leaves, and the alert thresholds a spend crosses. The rows and the holds are
-// changes/period-budgets.ts; anything with a cap that renews (a plan's allowance) can use the
-// same window and threshold rules.
+// budget leaves, and the alert thresholds a spend crosses (its 402 is admission.ts's). The rows
+// and the holds are changes/period-budgets.ts; anything with a cap that renews (a plan's
+// allowance) can use the same window and threshold rules.
 
 /** How long a budget's window lasts: a UTC day, an ISO week (from Monday), a calendar month, or for good (`total`). */
 export const BUDGET_PERIODS = ["day", "week", "month", "total"] as const;
@@ -72,24 +69,4 @@ export function thresholdsCrossed(thresholds: number[], budgetMicro: number, spe
 /** A subject's name in a refusal or an event: the key's name, or the end user's id. */
 export function subjectLabel(subject: BudgetSubject, keyName?: string | null): string {
   return subject.kind === "key" ? `key '${keyName ?? subject.id}'` : `end user '${subject.id}'`;
-}
-
-const credits = (micro: number) => Math.max(0, Math.floor(micro / MICRO_PER_CREDIT));
-
-/** 402 when a subject's budget cannot hold what a job or call needs; names the budget and when it resets. */
-export function budgetExceeded(
-  label: string,
-  budget: PeriodBudget,
-  roomMicro: number,
-  needMicro: number,
-  resetsAtMs: number | null,
-  what: string,
-): Refusal {
-  const resets = resetsAtMs === null ? "it does not reset (period total)" : `it resets at ${new Date(resetsAtMs).toISOString()}`;
-  const need = Math.ceil(needMicro / MICRO_PER_CREDIT);
-  return refusal(
-    "BUDGET_EXCEEDED",
-    `Budget exceeded: ${label} has a budget of ${budget.credits} credit(s) ${budget.period === "total" ? "in total" : `per ${budget.period}`}, ` +
-      `${credits(roomMicro)} left, and ${what} needs up to ${need}; ${resets}`,
-  );
 }

@@ -69,31 +69,11 @@ const USAGE_SUMS = `SUM(jobs) AS jobs, SUM(completed) AS completed, SUM(failed) 
   SUM(completion_tokens) AS completion_tokens, SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano,
   SUM(provider_cost_nano) AS provider_cost_nano`;
 
-/** A period's usage per job type. */
-export function usageRows(sql: SqlStorage, period: string): Array<UsageRow & { job_type: string }> {
+/** A period's usage per job type, or per day (of the jobs' creation, UTC), in that order. */
+export function usageRowsBy<K extends "job_type" | "day">(sql: SqlStorage, period: string, key: K): Array<UsageRow & Record<K, string>> {
   return sql
-    .exec<UsageRow & { job_type: string }>(
-      `SELECT job_type, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY job_type ORDER BY job_type`,
-      daysLike(period),
-    )
-    .toArray();
-}
-
-/** A period's usage per key (jobs opened before keys had ids are in no key's). */
-export function keyUsageRows(sql: SqlStorage, period: string): Array<UsageRow & { key_id: string }> {
-  return sql
-    .exec<UsageRow & { key_id: string }>(
-      `SELECT key_id, ${USAGE_SUMS} FROM usage_keys_daily WHERE day LIKE ? GROUP BY key_id ORDER BY key_id`,
-      daysLike(period),
-    )
-    .toArray();
-}
-
-/** A period's usage per day (of the jobs' creation, UTC), oldest first. */
-export function dayUsageRows(sql: SqlStorage, period: string): Array<UsageRow & { day: string }> {
-  return sql
-    .exec<UsageRow & { day: string }>(
-      `SELECT day, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY day ORDER BY day`,
+    .exec<UsageRow & Record<K, string>>(
+      `SELECT ${key}, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY ${key} ORDER BY ${key}`,
       daysLike(period),
     )
     .toArray();
@@ -106,6 +86,16 @@ export function modelUsageRows(sql: SqlStorage, period: string): Array<ModelUsag
       `SELECT model_group, model, SUM(calls) AS calls, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
          SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano
        FROM usage_models_daily WHERE day LIKE ? GROUP BY model_group, model ORDER BY model_group, model`,
+      daysLike(period),
+    )
+    .toArray();
+}
+
+/** A period's usage per key (jobs opened before keys had ids are in no key's). */
+export function keyUsageRows(sql: SqlStorage, period: string): Array<UsageRow & { key_id: string }> {
+  return sql
+    .exec<UsageRow & { key_id: string }>(
+      `SELECT key_id, ${USAGE_SUMS} FROM usage_keys_daily WHERE day LIKE ? GROUP BY key_id ORDER BY key_id`,
       daysLike(period),
     )
     .toArray();
