@@ -6,23 +6,21 @@ import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
-import { applyBudgetPolicy, type BudgetPolicyChange, type BudgetPolicyView, budgetPolicyView } from "./changes/budget-policy";
+import type { BudgetPolicyChange, BudgetPolicyView } from "./changes/budget-policy";
 import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
-import { PeriodBudgets } from "./changes/period-budgets";
-import { RechargeRequests } from "./changes/recharges";
+import { TeamBudgets } from "./changes/team-budgets";
 import { LedgerReads } from "./reads";
-import { type AccessChange, type Caller, keyGrantOf } from "./rules/access";
+import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
-import { type KeyView, keyViewOf } from "./rules/key-views";
-import { JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "./rules/money";
+import type { KeyView } from "./rules/key-views";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
 import { balanceOf } from "./rules/views";
-import { AccessStore, type AdmittedCaller } from "./store/access-store";
+import { AccessStore, type AdmittedCaller, accessFromD1 } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
-import { type Operation, OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
+import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
 import {
@@ -38,8 +36,9 @@ import {
   type JobOwner,
   type LedgerEntry,
   type LedgerResult,
-  type NewJob,
+  type NewJobRequest,
   type OneRequestStart,
+  type Operation,
   ok,
   type Refusal,
   type SettingsChange,
@@ -70,10 +69,8 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly jobs: JobLifecycle;
   private readonly calls: JobCalls;
   private readonly reads: LedgerReads;
-  /** The period budgets of the team's keys and end users (changes/period-budgets.ts). */
-  private readonly budgets: PeriodBudgets;
-  /** Recharge requests made when the balance falls below the team's threshold (changes/recharges.ts). */
-  private readonly recharges: RechargeRequests;
+  /** Its keys' and end users' period budgets, its budget policy and recharge requests (changes/team-budgets.ts). */
+  private readonly budgets: TeamBudgets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -82,30 +79,15 @@ export class TeamLedger extends DurableObject<Env> {
     const pages = new LedgerPages(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
+    const keyName = (keyId: string) => this.access.keys.key(keyId)?.name ?? null;
     const emit = (type: WebhookEventType, data: Record<string, unknown>, nowMs: number) =>
       this.webhooks.emit(type, this.store.account()!, nowMs, data);
-    this.budgets = new PeriodBudgets(ctx.storage.sql, { emit, keyName: (keyId) => this.access.keys.key(keyId)?.name ?? null });
-    this.recharges = new RechargeRequests(this.budgets.store, { emit });
-    this.access = new AccessStore(
-      ctx.storage,
-      async (teamId) => {
-        const { keys, ...access } = await d1.access.teamAccess(teamId);
-        return { ...access, keys: keys.map(keyGrantOf) };
-      },
-      (keyId, budget, nowMs) => this.budgets.setKeyBudget(keyId, budget, nowMs),
-    );
-    this.background = new LedgerBackground(ctx, env, this.store, d1, {
-      run: (nowMs) => this.budgets.rollOver(nowMs),
-      nextDueMs: (nowMs) => this.budgets.nextResetMs(nowMs),
-    });
+    this.budgets = new TeamBudgets(ctx.storage.sql, this.store, { emit, keyName });
+    this.access = new AccessStore(ctx.storage, accessFromD1(d1), this.budgets.keyBudgetChanged);
+    this.background = new LedgerBackground(ctx, env, this.store, d1, this.budgets.timedWork);
     this.webhooks = this.background.webhooks;
-    this.webhooks.watchBalance((accountNow, nowMs) =>
-      this.recharges.balanceChanged(() => balanceOf(accountNow(), "admin").credits_available, nowMs),
-    );
-    // Every charge to a job, and every refund of one, counts against its key's and end user's budgets.
-    this.store.onJobCharge((jobId, deltaCredits) => this.budgets.chargedToJob(this.store.job(jobId)!, deltaCredits, Date.now()));
+    this.budgets.watch(this.webhooks);
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    const keyName = (keyId: string) => this.access.keys.key(keyId)?.name ?? null;
     this.jobs = new JobLifecycle(this.store, pages, this.webhooks, keyName);
     this.reads = new LedgerReads(this.store, pages, this.webhooks, () => this.access.keys.names());
     this.calls = new JobCalls({
@@ -115,15 +97,21 @@ export class TeamLedger extends DurableObject<Env> {
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
-      budgets: this.budgets,
+      budgets: this.budgets.periods,
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
+      usageChanged: () => this.background.scheduleUsageFlush(),
     });
   }
 
-  /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
-  private once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
-    return this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+  /**
+   * Runs a money change once per operation id (store/operation-log.ts); a repeat returns the first result.
+   * After it, the alarm is due to send the usage it changed to D1 (the alarm never decides a charge).
+   */
+  private async once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
+    const result = await this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+    await this.background.scheduleUsageFlush();
+    return result;
   }
 
   /** What an applied operation answered, and the text kept with it (null if it never ran or was forgotten). */
@@ -150,7 +138,7 @@ export class TeamLedger extends DurableObject<Env> {
     idempotencyKey: string | null = null,
   ): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
     return this.once("addCredits", operation, { credits, reason }, () =>
-      this.recharges.applyOnce(idempotencyKey, credits, () => this.account.addCredits(credits, reason), Date.now()),
+      this.budgets.addCredits(idempotencyKey, credits, () => this.account.addCredits(credits, reason), Date.now()),
     );
   }
 
@@ -167,26 +155,23 @@ export class TeamLedger extends DurableObject<Env> {
     const updated = await this.once("updateSettings", operation, settings, () => {
       const applied = this.account.applySettings(budgetSettings);
       if (!applied.ok) return applied;
-      applyBudgetPolicy(this.budgets.store, this.budgets, { alerts, autoRecharge, endUserBudget }, Date.now());
+      this.budgets.applyPolicy({ alerts, autoRecharge, endUserBudget }, Date.now());
       // A recharge rule the balance is already below asks at once.
       this.balanceChanged();
       return applied;
     });
-    await this.scheduleBudgetResets();
+    await this.background.scheduleTimedWork();
     return updated;
   }
 
   /** The team's budget policy: alert thresholds, recharge rule, end-user budget. */
   async budgetPolicy(caller: Caller): Promise<LedgerResult<BudgetPolicyView>> {
-    return this.read(caller, () => ok(budgetPolicyView(this.budgets.store)));
+    return this.read(caller, () => ok(this.budgets.policy()));
   }
 
   /** The team's keys (not revoked) with their budgets: spent in the window, held now, when the window resets. */
   async listKeys(caller: Caller): Promise<LedgerResult<KeyView[]>> {
-    const nowMs = Date.now();
-    return this.read(caller, () =>
-      ok(this.access.keys.liveKeys().map((key) => keyViewOf(key, this.budgets.state({ kind: "key", id: key.key_id }, nowMs)))),
-    );
+    return this.read(caller, () => ok(this.budgets.keyViews(this.access.keys.liveKeys(), Date.now())));
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
@@ -214,12 +199,12 @@ export class TeamLedger extends DurableObject<Env> {
   /** A change the admin pushes: a key created, changed, rotated or revoked, the team's groups, or a group's new models (see AccessChange). */
   async changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
     const changed = await this.access.change(this.store.account(), change, Date.now());
-    await this.scheduleBudgetResets();
+    await this.background.scheduleTimedWork();
     return changed;
   }
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
-  async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+  async createJob(caller: Caller, input: NewJobRequest): Promise<LedgerResult<JobCreated>> {
     const admitted = await this.admitCaller(caller);
     if ("ok" in admitted) return admitted;
     const { operation, jobId, ...request } = input;
@@ -228,13 +213,12 @@ export class TeamLedger extends DurableObject<Env> {
     const created = await this.once("createJob", operation, request, () =>
       this.jobs.open(
         { jobId, ...request, keyId: subjects.key_id },
-        (acct) => this.refuseNewWork(acct) ?? this.budgets.refuseJob(subjects, JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT, Date.now()),
+        (acct) => this.refuseNewWork(acct) ?? this.budgets.refuseJob(subjects, Date.now()),
       ),
     );
-    // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
+    // After the money is written: the alarm expires the job.
     if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
-    await this.background.scheduleUsageFlush();
-    await this.scheduleBudgetResets();
+    await this.background.scheduleTimedWork();
     return created;
   }
 
@@ -255,20 +239,17 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
-  async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
-    const recorded = this.calls.record(jobId, call);
-    await this.background.scheduleUsageFlush();
-    return recorded;
+  recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
+    return this.calls.record(jobId, call);
   }
 
   /**
-   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
-   * for a group the team cannot use; a job whose call is refused is closed as failed at once, and
-   * its operations forgotten, so a retry with the same Idempotency-Key starts afresh.
+   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
+   * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
    */
   async startOneRequestJob(
     caller: Caller,
-    job: NewJob & { operation: Operation },
+    job: NewJobRequest,
     modelGroup: string,
     closing: Operation,
     budget?: CallBudget,
@@ -295,20 +276,12 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request));
-    await this.background.scheduleUsageFlush();
-    return settled;
+    return this.once("completeJob", operation, request, () => this.jobs.settle(request));
   }
 
   /** Gives back what a completed job was charged, once. */
-  async refundJob(
-    jobId: string,
-    reason: string,
-    operation: Operation,
-  ): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
-    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
-    await this.background.scheduleUsageFlush();
-    return refunded;
+  refundJob(jobId: string, reason: string, operation: Operation): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
+    return this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
@@ -375,12 +348,6 @@ export class TeamLedger extends DurableObject<Env> {
   private async refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
     const admitted = await this.admitCaller(caller, modelGroup);
     return "ok" in admitted ? admitted : null;
-  }
-
-  /** After a budget may have been made: the alarm starts the next window at its boundary. */
-  private async scheduleBudgetResets(): Promise<void> {
-    const next = this.budgets.nextResetMs(Date.now());
-    if (next !== null) await this.background.scheduleAlarm(next);
   }
 
   /** The guard on new jobs and calls: the team must be active, then within its rate. */

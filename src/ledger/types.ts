@@ -10,10 +10,9 @@ import type {
   JobSummary as JobSummarySchema,
 } from "../schemas/jobs";
 import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
-import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
+import type { Balance as BalanceSchema, BudgetMode, LedgerEntry as LedgerEntrySchema, Overdraft, UnpricedCalls } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
-import type { Overdraft, UnpricedCalls } from "./rules/holds";
-import type { BudgetMode, BudgetSettings } from "./rules/money";
+import type { BudgetSettings } from "./rules/money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -97,6 +96,15 @@ export interface NewJob {
   /** The end user it is for (an OpenAI `user`, X-End-User-Id, or the job's user_id): their budget, if the team sets one, counts it. */
   endUser?: string | null;
 }
+
+/** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
+export interface Operation {
+  id: string;
+  keep?: string | null;
+}
+
+/** A job to open, under the operation id that makes a retry open it once. */
+export type NewJobRequest = NewJob & { operation: Operation };
 
 /** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
 export type OneRequestStart =

@@ -1,10 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { BUDGET_PERIODS } from "../ledger/rules/period-budget";
 
 // Schemas of period budgets (a key's, each end user's) and of the team's budget policy: alert
 // thresholds, recharge requests, the end-user budget (docs/keys.md).
 
 export const MAX_CREDITS = 1_000_000_000;
+
+/** How long a budget's window lasts: a UTC day, an ISO week (from Monday), a calendar month, or for good (`total`). */
+export const BUDGET_PERIODS = ["day", "week", "month", "total"] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 const BudgetCredits = z
   .number({ error: "must be a positive integer" })

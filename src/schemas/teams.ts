@@ -1,12 +1,26 @@
 import { z } from "@hono/zod-openapi";
-import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
-import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
-import type { BudgetPeriod } from "../ledger/rules/period-budget";
-import { BudgetPolicy, BudgetPolicyFields, MAX_CREDITS } from "./budgets";
+import { type BudgetPeriod, BudgetPolicy, BudgetPolicyFields, MAX_CREDITS } from "./budgets";
 import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
 
-export { MAX_CREDITS };
+// A team: its budget's vocabulary (which the ledger's rules use too), what creating and changing
+// one takes, and what the team routes answer.
 
+/** How a completed job is charged: one credit, its client cost in USD, or its tokens. */
+export const BUDGET_MODES = ["job_based", "consumption_usd", "consumption_tokens"] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+
+export const DEFAULT_CREDITS_PER_DOLLAR = 10;
+export const DEFAULT_TOKENS_PER_CREDIT = 10_000;
+
+/** Whether the balance may go below zero: `none` (holds must fit) or `bounded` (calls in flight may overrun). */
+export const OVERDRAFT_MODES = ["none", "bounded"] as const;
+export type Overdraft = (typeof OVERDRAFT_MODES)[number];
+
+/** What a call whose group has an unpriced model does under `overdraft: none`: refused, or admitted unheld. */
+export const UNPRICED_CALL_POLICIES = ["refuse", "allow"] as const;
+export type UnpricedCalls = (typeof UNPRICED_CALL_POLICIES)[number];
+
+export { MAX_CREDITS };
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
 
 export const Credits = z

@@ -75,6 +75,12 @@ export class LedgerBackground {
     return this.alarmClock.moveEarlier(atMs);
   }
 
+  /** After work at fixed times may have been made (a period budget): the alarm is set for the next. */
+  async scheduleTimedWork(): Promise<void> {
+    const due = this.timed.nextDueMs(Date.now());
+    if (due !== null) await this.scheduleAlarm(due);
+  }
+
   /** After a change to usage: its totals go to D1 a few seconds later, with whatever else changed meanwhile. */
   async scheduleUsageFlush(): Promise<void> {
     const due = this.usageFlush.nextFlushDueAt();

@@ -1,8 +1,8 @@
+import type { BudgetPeriod } from "../../schemas/budgets";
 import type { WebhookEventType } from "../../webhooks/events";
 import { budgetExceeded } from "../rules/admission";
 import { MICRO_PER_CREDIT } from "../rules/money";
 import {
-  type BudgetPeriod,
   type BudgetSubject,
   budgetRoomMicro,
   type PeriodBudget,

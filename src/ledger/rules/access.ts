@@ -1,6 +1,7 @@
 import type { TeamKeyRow } from "../../db/key-records";
+import { BUDGET_PERIODS, type BudgetPeriod } from "../../schemas/budgets";
 import { type Refusal, refusal } from "../types";
-import { BUDGET_PERIODS, type BudgetPeriod, type PeriodBudget } from "./period-budget";
+import type { PeriodBudget } from "./period-budget";
 
 // Who may use a team, decided by the team's object on every request: a team key must be one
 // the object holds, not revoked and not past its validity; a call's group must be assigned to

@@ -1,7 +1,7 @@
+import type { BudgetPeriod } from "../../schemas/budgets";
 import type { BudgetState } from "../changes/period-budgets";
 import type { KeyRow } from "../store/key-store";
 import { MICRO_PER_CREDIT } from "./money";
-import type { BudgetPeriod } from "./period-budget";
 
 // A team's keys as its views show them: never a secret, only the display prefix; a key's budget
 // with what was spent in its window and what its jobs hold now. Pure functions of the rows.

@@ -1,12 +1,10 @@
+import type { BudgetPeriod } from "../../schemas/budgets";
+
 // A period budget: a cap on what one subject (a team's key, or one of its end users) may spend
 // in a window of time that resets at a UTC boundary. Pure rules here: the windows, the room a
 // budget leaves, and the alert thresholds a spend crosses (its 402 is admission.ts's). The rows
 // and the holds are changes/period-budgets.ts; anything with a cap that renews (a plan's
 // allowance) can use the same window and threshold rules.
-
-/** How long a budget's window lasts: a UTC day, an ISO week (from Monday), a calendar month, or for good (`total`). */
-export const BUDGET_PERIODS = ["day", "week", "month", "total"] as const;
-export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 /** What a budget caps. */
 export type BudgetSubject = { kind: "key"; id: string } | { kind: "end_user"; id: string };

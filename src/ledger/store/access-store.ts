@@ -1,3 +1,4 @@
+import type { Repository } from "../../db/repository";
 import { log } from "../../log";
 import {
   type AccessChange,
@@ -6,6 +7,7 @@ import {
   type GroupAccess,
   invalidKey,
   type KeyGrant,
+  keyGrantOf,
   refuseGroup,
   refuseKey,
   refuseKeyGroup,
@@ -34,6 +36,14 @@ export type AdmittedCaller = { key: CallerKey | null };
 
 /** Told, in the change's transaction, when a key's budget is set, changed or removed (period-budgets.ts keeps it). */
 export type KeyBudgetSink = (keyId: string, budget: PeriodBudget | null, nowMs: number) => void;
+
+/** A team's access list as D1 keeps it, for an object that must load it (its keys made KeyGrants). */
+export function accessFromD1(d1: Repository): (teamId: string) => Promise<TeamAccess> {
+  return async (teamId) => {
+    const { keys, ...access } = await d1.access.teamAccess(teamId);
+    return { ...access, keys: keys.map(keyGrantOf) };
+  };
+}
 
 export class AccessStore {
   private readonly sql: SqlStorage;

@@ -1,4 +1,5 @@
-import type { BudgetPeriod, BudgetSubject } from "../rules/period-budget";
+import type { BudgetPeriod } from "../../schemas/budgets";
+import type { BudgetSubject } from "../rules/period-budget";
 
 // The SQL of period budgets and the team's budget policy (migration 270): a row per subject
 // with a budget (its window and what was spent in it), what a subject's jobs hold now (from the

@@ -1,6 +1,5 @@
 import type { UsageSums } from "../../db/usage-records";
-import type { Overdraft, UnpricedCalls } from "../rules/holds";
-import type { BudgetMode } from "../rules/money";
+import type { BudgetMode, Overdraft, UnpricedCalls } from "../../schemas/teams";
 import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
 
 // The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
