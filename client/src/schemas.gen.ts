@@ -166,7 +166,7 @@ purpose: (string | null)
 model_group: string
 key_id: (string | null)
 key_name: (string | null)
-status: ("success" | "failed" | "aborted")
+status: ("success" | "failed" | "aborted" | "unrecorded")
 prompt_tokens: number
 completion_tokens: number
 total_tokens: number
@@ -212,6 +212,7 @@ credits_held: number
 overdraft: ("none" | "bounded")
 unpriced_calls: ("refuse" | "allow")
 tpm_limit: (number | null)
+unfinished_jobs: ("free" | "charged")
 status: ("active" | "suspended" | "paused")
 }
 

@@ -25,8 +25,8 @@ import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
+  type Admission,
   type Balance,
-  type CallAdmission,
   type CallRecord,
   type CallsPage,
   type Completion,
@@ -37,7 +37,6 @@ import {
   type LedgerEntry,
   type LedgerResult,
   type NewJobRequest,
-  type OneRequestStart,
   type Operation,
   ok,
   type Refusal,
@@ -77,6 +76,7 @@ export class TeamLedger extends DurableObject<Env> {
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
     const pages = new LedgerPages(ctx.storage.sql);
+    const holds = new HoldStore(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
     const keyName = (keyId: string) => this.access.keys.key(keyId)?.name ?? null;
@@ -84,15 +84,17 @@ export class TeamLedger extends DurableObject<Env> {
       this.webhooks.emit(type, this.store.account()!, nowMs, data);
     this.budgets = new TeamBudgets(ctx.storage.sql, this.store, { emit, keyName });
     this.access = new AccessStore(ctx.storage, accessFromD1(d1), this.budgets.keyBudgetChanged);
-    this.background = new LedgerBackground(ctx, env, this.store, d1, this.budgets.timedWork);
+    this.background = new LedgerBackground(ctx, env, this.store, holds, d1, this.budgets.timedWork);
     this.webhooks = this.background.webhooks;
     this.budgets.watch(this.webhooks);
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, pages, this.webhooks, keyName);
+    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, keyName);
     this.reads = new LedgerReads(this.store, pages, this.webhooks, () => this.access.keys.names());
     this.calls = new JobCalls({
       store: this.store,
-      holds: new HoldStore(ctx.storage.sql),
+      holds,
+      webhooks: this.webhooks,
+      groupModels: (group) => this.access.groupModels(group),
       // The team's tokens per minute (in memory, like the rate).
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
@@ -100,6 +102,7 @@ export class TeamLedger extends DurableObject<Env> {
       budgets: this.budgets.periods,
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
+      scheduleAlarm: (atMs) => this.background.scheduleAlarm(atMs),
       usageChanged: () => this.background.scheduleUsageFlush(),
     });
   }
@@ -226,13 +229,7 @@ export class TeamLedger extends DurableObject<Env> {
    * Admits one LLM call in a job: the key, then the group (its models come back), then the job and
    * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
    */
-  async beginCall(
-    caller: Caller,
-    jobId: string,
-    modelGroup: string,
-    by: JobOwner = "team",
-    budget?: CallBudget,
-  ): Promise<LedgerResult<CallAdmission>> {
+  async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
     const admitted = await this.admitCaller(caller, modelGroup);
     if ("ok" in admitted) return admitted;
     return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget, admitted.key);
@@ -247,13 +244,7 @@ export class TeamLedger extends DurableObject<Env> {
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
    * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
    */
-  async startOneRequestJob(
-    caller: Caller,
-    job: NewJobRequest,
-    modelGroup: string,
-    closing: Operation,
-    budget?: CallBudget,
-  ): Promise<OneRequestStart> {
+  async startOneRequestJob(caller: Caller, job: NewJobRequest, modelGroup: string, closing: Operation, budget: CallBudget) {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     const created = await this.createJob(caller, { ...job, owner: "gateway" });
@@ -269,14 +260,21 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
-   * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
-   * `cancelled` release it. Completing again with the same status replays the stored summary.
+   * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and `cancelled`
+   * release it (or, under `unfinished_jobs: charged`, charge what it consumed). A repeat replays the summary.
    */
   async completeJob(caller: Caller, input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    return this.once("completeJob", operation, request, () => this.jobs.settle(request));
+    // The job's calls in flight are settled first, so the answer is the job's final charge.
+    const prices = await this.calls.waitForRecords(request.jobId, request.closedBy ?? "team");
+    return this.once("completeJob", operation, request, () => this.jobs.settle(request, prices));
+  }
+
+  /** Whether the one-request job opened under `createOperation` is abandoned, so its Idempotency-Key may be taken over at once. */
+  async abandonedOneRequest(createOperation: string): Promise<LedgerResult<boolean>> {
+    return ok(await this.calls.settleAbandoned(this.operations.find(createOperation)));
   }
 
   /** Gives back what a completed job was charged, once. */
@@ -327,9 +325,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
-  /** Expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background.ts). */
-  alarm(): Promise<void> {
-    return this.background.runAlarm();
+  /** Expires jobs, settles holds past their deadlines (at the prices read first), sends usage to D1, delivers webhook events. */
+  async alarm(): Promise<void> {
+    const nowMs = Date.now();
+    await this.background.runAlarm(nowMs, await this.calls.dueAt(nowMs));
   }
 
   /** A read of the account: the caller's key checked, and a suspended team's key refused. */

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { LedgerErrorCode } from "../errors";
+import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
   CallFacts as CallFactsSchema,
   CompletionSummary as CompletionSummarySchema,
@@ -10,7 +11,7 @@ import type {
   JobSummary as JobSummarySchema,
 } from "../schemas/jobs";
 import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
-import type { Balance as BalanceSchema, BudgetMode, LedgerEntry as LedgerEntrySchema, Overdraft, UnpricedCalls } from "../schemas/teams";
+import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
 import type { BudgetSettings } from "./rules/money";
 
@@ -39,6 +40,7 @@ export type CallerKind = "team" | "admin";
 // What the ledger answers is the API's wire shape, declared once by its zod schema (src/schemas/).
 export type Balance = z.infer<typeof BalanceSchema>;
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+export type LedgerKind = LedgerEntry["kind"];
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 export type JobCosts = z.infer<typeof JobCostsSchema>;
 export type CompletionSummary = z.infer<typeof CompletionSummarySchema>;
@@ -78,6 +80,8 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
+  unfinishedJobs?: UnfinishedJobs | null;
   /** The team's first key (named `default`) with its secret's keyed hash, and its model groups: the object decides access from them. */
   key: { keyId: string; keyHash: string; prefix: string; name: string };
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -106,10 +110,8 @@ export interface Operation {
 /** A job to open, under the operation id that makes a retry open it once. */
 export type NewJobRequest = NewJob & { operation: Operation };
 
-/** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
-export type OneRequestStart =
-  | LedgerResult<{ job: JobCreated; admission: CallAdmission }>
-  | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number; jobId: string };
+/** A call admitted (or refused) by the team's object. */
+export type Admission = LedgerResult<CallAdmission>;
 
 export interface CallAdmission {
   jobType: string;
@@ -184,6 +186,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  unfinishedJobs?: UnfinishedJobs | null;
 };
 
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { BudgetPeriodValue, PeriodBudget } from "./budgets";
 import { Timestamp } from "./common";
+import { BudgetPeriodValue, PeriodBudget } from "./period-budgets";
 import { GroupNames } from "./teams";
 
 // Schemas of a team's named keys (docs/keys.md): what key routes take and answer.

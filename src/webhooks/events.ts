@@ -7,6 +7,7 @@ export const WEBHOOK_EVENTS = [
   "job.failed",
   "job.expired",
   "team.suspended",
+  "call.unrecorded",
   "budget.threshold",
   "key.budget_exhausted",
   "credits.recharge_requested",

@@ -1,4 +1,4 @@
-import { BUDGET_PERIODS } from "../../schemas/budgets";
+import { BUDGET_PERIODS } from "../../schemas/period-budgets";
 import { formAction } from "../actions";
 import type { CreatedKeyAnswer, KeyAnswer, RotatedTeamKeyAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";

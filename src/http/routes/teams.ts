@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
+import { budgetSettingsOf } from "../../schemas/budget";
 import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
+import { budgetPolicyOf } from "../../schemas/period-budgets";
 import {
-  budgetPolicyOf,
-  budgetSettingsOf,
   CreatedTeam,
   CreateTeam,
   StatusChange,

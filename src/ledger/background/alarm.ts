@@ -1,18 +1,14 @@
 import type { Repository } from "../../db/repository";
 import { log } from "../../log";
-import { expireOpenJobs } from "../changes/settlement";
+import { expireJob } from "../changes/settlement";
+import { type HoldPrices, settleHoldsOfJob, settleOverdueHolds } from "../changes/unrecorded";
+import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { AlarmClock } from "./alarm-clock";
 import { UsageFlush } from "./usage-flush";
 import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
 import { WebhookOutbox } from "./webhook-outbox";
 
-/**
- * What a team's object does off the request path, from its one alarm: it expires open jobs past
- * their time-to-live, sends the usage totals to D1 (usage-flush.ts) and delivers webhook events
- * (webhook-delivery.ts). Requests only move the alarm earlier, after their money is written:
- * the alarm never decides a charge, and no request waits for D1 or a receiver.
- */
 /** Work that falls due at fixed times (the period budgets' new windows), done by the alarm. */
 export interface TimedWork {
   /** Does what is due by `nowMs` (inside the alarm's transaction). */
@@ -21,6 +17,13 @@ export interface TimedWork {
   nextDueMs(nowMs: number): number | null;
 }
 
+/**
+ * What a team's object does off the request path, from its one alarm: it expires open jobs past
+ * their time-to-live, settles the holds of calls whose records never came (unrecorded.ts), sends
+ * the usage totals to D1 (usage-flush.ts) and delivers webhook events (webhook-delivery.ts).
+ * Requests only move the alarm earlier, after their money is written; its charges follow the
+ * same rules as a request's (settlement.ts), and no request waits for D1 or a receiver.
+ */
 export class LedgerBackground {
   /** Webhook events, born with the changes they tell of (webhook-outbox.ts); a new one wakes the alarm. */
   readonly webhooks: WebhookOutbox;
@@ -32,6 +35,7 @@ export class LedgerBackground {
     ctx: DurableObjectState,
     env: Env,
     private readonly store: LedgerStore,
+    private readonly holds: HoldStore,
     d1: Repository,
     private readonly timed: TimedWork,
   ) {
@@ -42,32 +46,52 @@ export class LedgerBackground {
     this.delivery = new WebhookDelivery(this.webhooks, deliverySettingsOf(env));
     this.usageFlush = new UsageFlush(ctx.storage.sql, d1);
     this.alarmClock = new AlarmClock(ctx.storage);
-    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in) get their alarm.
-    const due = this.usageFlush.nextFlushDueAt();
-    if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
+    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in), and
+    // holds placed before their deadlines were kept, get their alarm.
+    const due = [this.usageFlush.nextFlushDueAt(), this.holds.nextDeadlineMs()].filter((t) => t !== null);
+    if (due.length > 0) ctx.waitUntil(this.scheduleAlarm(Math.min(...due)));
   }
 
   /**
-   * The alarm: starts the period budgets' new windows, expires open jobs past their time-to-live
-   * (released, never charged), sends the usage totals not yet in D1, then the webhook events
-   * due. Safe to run twice.
+   * The alarm: starts the period budgets' new windows, settles what is due by `nowMs`
+   * (expireAndHeal), sends the usage totals not yet in D1, then the webhook events due. Safe to
+   * run twice.
    */
-  async runAlarm(): Promise<void> {
+  async runAlarm(nowMs: number, prices: HoldPrices): Promise<void> {
     this.store.transaction(() => {
-      this.timed.run(Date.now());
-      const expired = expireOpenJobs(this.store, Date.now());
-      this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
-      if (expired.length > 0) this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
+      this.timed.run(nowMs);
+      this.expireAndHeal(nowMs, prices);
     });
     await this.usageFlush.flush(this.store.account());
     // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
     if (!(await this.delivery.deliverDue(Date.now()))) return;
     await this.alarmClock.setNext([
       this.store.nextExpiryMs(),
+      this.holds.nextDeadlineMs(),
       this.usageFlush.nextFlushDueAt(),
       this.delivery.nextDeliveryDueAt(),
       this.timed.nextDueMs(Date.now()),
     ]);
+  }
+
+  /**
+   * The alarm's money, in one transaction: each open job past its time-to-live ends (its calls in
+   * flight settled from their holds, then released, or charged for what it consumed under
+   * `unfinished_jobs: charged`); then every hold past its deadline is settled (unrecorded.ts).
+   */
+  private expireAndHeal(nowMs: number, prices: HoldPrices): void {
+    const acct = () => this.store.account()!;
+    if (!this.store.account()) return;
+    let changed = false;
+    for (const job of this.store.openJobsExpiredBy(nowMs)) {
+      this.webhooks.callsUnrecorded(acct(), settleHoldsOfJob(this.store, this.holds, job.job_id, prices, nowMs), nowMs);
+      const charge = expireJob(this.store, acct(), this.store.job(job.job_id)!, nowMs);
+      this.webhooks.jobExpired(acct(), job, charge, nowMs);
+      changed = true;
+    }
+    const healed = settleOverdueHolds(this.store, this.holds, prices, nowMs);
+    this.webhooks.callsUnrecorded(acct(), healed, nowMs);
+    if (changed || healed.length > 0) this.webhooks.balanceChanged(acct, nowMs);
   }
 
   /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */

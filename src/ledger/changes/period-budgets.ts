@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from "../../schemas/budgets";
+import type { BudgetPeriod } from "../../schemas/period-budgets";
 import type { WebhookEventType } from "../../webhooks/events";
 import { budgetExceeded } from "../rules/admission";
 import { MICRO_PER_CREDIT } from "../rules/money";

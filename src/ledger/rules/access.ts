@@ -1,5 +1,5 @@
 import type { TeamKeyRow } from "../../db/key-records";
-import { BUDGET_PERIODS, type BudgetPeriod } from "../../schemas/budgets";
+import { BUDGET_PERIODS, type BudgetPeriod } from "../../schemas/period-budgets";
 import { type Refusal, refusal } from "../types";
 import type { PeriodBudget } from "./period-budget";
 

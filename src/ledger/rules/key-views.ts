@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from "../../schemas/budgets";
+import type { BudgetPeriod } from "../../schemas/period-budgets";
 import type { BudgetState } from "../changes/period-budgets";
 import type { KeyRow } from "../store/key-store";
 import { MICRO_PER_CREDIT } from "./money";

@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from "../../schemas/budgets";
+import type { BudgetPeriod } from "../../schemas/period-budgets";
 
 // A period budget: a cap on what one subject (a team's key, or one of its end users) may spend
 // in a window of time that resets at a UTC boundary. Pure rules here: the windows, the room a

@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from "../../schemas/budgets";
+import type { BudgetPeriod } from "../../schemas/period-budgets";
 import type { BudgetSubject } from "../rules/period-budget";
 
 // The SQL of period budgets and the team's budget policy (migration 270): a row per subject

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
 
-// Schemas of period budgets (a key's, each end user's) and of the team's budget policy: alert
-// thresholds, recharge requests, the end-user budget (docs/keys.md).
+import { MAX_CREDITS } from "./budget";
 
-export const MAX_CREDITS = 1_000_000_000;
+// Period budgets (a key's, each end user's) and the team's budget policy: alert thresholds,
+// recharge requests, the end-user budget (docs/keys.md); and the policy's fields in the ledger's words.
 
 /** How long a budget's window lasts: a UTC day, an ISO week (from Monday), a calendar month, or for good (`total`). */
 export const BUDGET_PERIODS = ["day", "week", "month", "total"] as const;
@@ -75,3 +75,12 @@ export const BudgetPolicy = z
     end_user_budget: PeriodBudget.nullable(),
   })
   .openapi("BudgetPolicy");
+
+/** The budget policy fields of a request, in the ledger's words. */
+export function budgetPolicyOf(body: {
+  alerts?: { thresholds: number[] } | null;
+  auto_recharge?: { below: number; target: number } | null;
+  end_user_budget?: { credits: number; period: BudgetPeriod } | null;
+}) {
+  return { alerts: body.alerts, autoRecharge: body.auto_recharge, endUserBudget: body.end_user_budget };
+}
