@@ -153,7 +153,7 @@ describe("the operator's pages in Chromium", () => {
     await expect(page.getByText("No webhook is set for this team.").count()).resolves.toBe(1);
     await expect(page.getByRole("button", { name: "Rotate signing secret" }).count()).resolves.toBe(0);
     await page.getByLabel("URL").fill("https://hooks.example.com/gateway");
-    // Every event but team.suspended (all are checked for a new webhook).
+    // Every event but one, so the only delivery is the suspension below.
     for (const event of WEBHOOK_EVENTS.filter((e) => e !== "team.suspended")) {
       await page.getByRole("checkbox", { name: event }).uncheck();
     }
