@@ -4,13 +4,14 @@ import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
-import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
 import type { BudgetPolicyChange, BudgetPolicyView } from "./changes/budget-policy";
 import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
 import { TeamBudgets } from "./changes/team-budgets";
+import type { WebhookOutbox } from "./changes/webhook-outbox";
 import { LedgerReads } from "./reads";
+import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
@@ -22,7 +23,6 @@ import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
-import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
   type Admission,

@@ -1,5 +1,6 @@
 import type { BudgetPeriod } from "../../schemas/period-budgets";
 import type { WebhookEventType } from "../../webhooks/events";
+import type { JobRow } from "../rows";
 import { budgetExceeded } from "../rules/admission";
 import { MICRO_PER_CREDIT } from "../rules/money";
 import {
@@ -12,7 +13,6 @@ import {
   windowStartMs,
 } from "../rules/period-budget";
 import { type BudgetRow, BudgetStore } from "../store/budget-store";
-import type { JobRow } from "../store/rows";
 import type { Refusal } from "../types";
 
 // Period budgets inside the team's object: a cap per key, and per end user when the team sets

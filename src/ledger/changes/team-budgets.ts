@@ -1,17 +1,17 @@
 import type { WebhookEventType } from "../../webhooks/events";
 import type { TimedWork } from "../background/alarm";
-import type { WebhookOutbox } from "../background/webhook-outbox";
+import type { JobRow } from "../rows";
 import { type KeyView, keyViewOf } from "../rules/key-views";
 import { JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "../rules/money";
 import { balanceOf } from "../rules/views";
 import type { KeyBudgetSink } from "../store/access-store";
 import type { KeyRow } from "../store/key-store";
 import type { LedgerStore } from "../store/ledger-store";
-import type { JobRow } from "../store/rows";
 import type { LedgerResult, Refusal } from "../types";
 import { applyBudgetPolicy, type BudgetPolicyChange, type BudgetPolicyView, budgetPolicyView } from "./budget-policy";
 import { PeriodBudgets } from "./period-budgets";
 import { RechargeRequests } from "./recharges";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 // Everything a team's object does for its keys' and end users' budgets, put together: the
 // period budgets (period-budgets.ts) told of every charge the ledger writes, their new windows

@@ -1,5 +1,6 @@
 import type { Repository } from "../../db/repository";
 import { log } from "../../log";
+import type { AccountRow } from "../rows";
 import {
   type AccessChange,
   type Caller,
@@ -19,7 +20,6 @@ import type { PeriodBudget } from "../rules/period-budget";
 import type { LedgerResult } from "../types";
 import { ok, type Refusal, refusal } from "../types";
 import { KeyStore } from "./key-store";
-import type { AccountRow } from "./rows";
 
 // A team's access list (tables of migrations 6 and 270): its keys with their secrets, and its
 // model groups, with the guards the TeamLedger object puts in front of its methods (the rules
