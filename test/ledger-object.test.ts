@@ -17,7 +17,7 @@ function account(teamId: string, creditsAllocated: number): AccountInit {
     costMarkupPercentage: 0,
     jobTtlSeconds: 3600,
     rateLimitPerMinute: null,
-    keyHash: KEY_HASH,
+    key: { keyId: crypto.randomUUID(), keyHash: KEY_HASH, prefix: "sk-test", name: "default" },
     modelGroups: [{ name: "fast", models: ["gpt-4o-mini", "gpt-4"] }],
   };
 }
@@ -105,7 +105,13 @@ describe("the TeamLedger object", () => {
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
       // What the Worker may expect of the next admission: job_based holds carry no credit; 5 credits less this job's 1 are free.
-      outlook: { speculative: true, freeMicro: 4_000_000, holds: null },
+      // No budget is over the job: no key budget, no end user.
+      outlook: {
+        speculative: true,
+        freeMicro: 4_000_000,
+        holds: null,
+        budgets: { keyRoomMicro: null, endUser: null, endUserRoomMicro: null, endUsersBudgeted: false },
+      },
     });
     const recorded = accepted(await ledger.recordCall(jobId, record));
     expect(recorded.client_cost_usd).toBe(0.001);

@@ -7,13 +7,19 @@ import type { AdmissionOutlook, CallAdmission } from "../ledger/types";
 // admission is still on its way to the team's object (pipeline.ts: admitAndOpen). Nothing reaches
 // the client before the object says yes; what this decides is only whether the upstream request
 // may start early. It may for a key whose last admission here succeeded recently, in a team that
-// has not refused since, whose credit then left room for this call's hold: a team that is being
-// refused cannot turn speculation into upstream load. The object decides every call as before.
+// has not refused since, whose credit then left room for this call's hold, and whose budgets over
+// the call (its key's, its end user's) did too: a team, key or end user that is being refused
+// cannot turn speculation into upstream load. The object decides every call as before.
 
 /** How long an admission that succeeded here lets its key's next calls start before theirs comes. */
 export const SPECULATION_WINDOW_MS = 30_000;
 /** Teams and jobs remembered, the least recently used forgotten first. */
 const CAPACITY = 4096;
+/** End users remembered per team. */
+const END_USERS_KEPT = 256;
+
+/** Whether a budget's room takes `heldMicro` more (null: no budget, no limit). */
+const fits = (room: Room | null | undefined, heldMicro: number) => !room || heldMicro <= room.roomMicro - room.speculatedMicro;
 
 /** What a call is being admitted for, as the isolate can tell before asking. */
 export interface Admitting {
@@ -27,22 +33,40 @@ export interface Admitting {
   estimate: { promptTokens: number; maxTokens: number | null; choices: number };
 }
 
-/** What a job's calls are attributed with upstream; a job's never change. */
+/** What a job's calls are attributed with upstream, and the end user whose budget counts them; a job's never change. */
 export interface JobFacts {
   jobType: string;
   userId: string | null;
+  endUser: string | null;
 }
 
-/** A call sent upstream before its admission: the admission expected, and the credit counted on for it. */
+/** A call sent upstream before its admission: the admission expected, and the credit counted on for it (by its team, key and end user). */
 export interface Speculation {
   teamId: string;
+  keyHash: string;
+  endUser: string | null;
   admission: CallAdmission;
   heldMicro: number;
 }
 
+/** A budget's room as the last admission told it, less what this isolate's speculations count on. */
+interface Room {
+  roomMicro: number;
+  speculatedMicro: number;
+}
+
+interface KeySight {
+  /** When an admission of the key last succeeded here. */
+  admittedAt: number;
+  /** Its budget's room then (null: the key has no budget). */
+  budget: Room | null;
+}
+
 interface TeamSight {
-  /** Key hash → when an admission of it last succeeded here. */
-  keys: Map<string, number>;
+  /** Key hash → what the key's last admission here said. */
+  keys: Map<string, KeySight>;
+  /** End user → their budget's room, when the team gives end users budgets. */
+  endUsers: Recent<string, Room>;
   outlook: AdmissionOutlook;
   markupPercentage: number;
   /** Group → its models, priority first, as the object last answered them. */
@@ -97,30 +121,42 @@ export class AdmissionSight {
   expect(call: Admitting, opensJob = false): Speculation | null {
     const team = this.teams.get(call.teamId);
     if (!team?.outlook.speculative) return null;
-    const admittedAt = team.keys.get(call.keyHash);
-    if (admittedAt === undefined || this.now() - admittedAt > this.windowMs) return null;
+    const key = team.keys.get(call.keyHash);
+    if (key === undefined || this.now() - key.admittedAt > this.windowMs) return null;
     const models = team.groups.get(call.modelGroup);
     const job = call.job ?? this.jobs.get(call.jobId);
     if (!models || !job) return null;
+    // An end user with a budget this isolate has not seen admitted: the object is asked first.
+    const endUserBudgeted = job.endUser !== null && team.outlook.budgets.endUsersBudgeted;
+    const endUser = endUserBudgeted ? team.endUsers.get(job.endUser!) : undefined;
+    if (endUserBudgeted && endUser === undefined) return null;
     const { promptTokens, maxTokens, choices } = call.estimate;
     // A call without max_tokens is sent with the one the object chose last; a lower one now means a resend.
     if (maxTokens === null && team.clamp === undefined) return null;
     const budgetMaxTokens = maxTokens === null ? (team.clamp ?? null) : null;
     let heldMicro = opensJob ? MICRO_PER_CREDIT : 0;
     const holds = team.outlook.holds;
-    if (holds) {
+    // A call holds its worst case under `overdraft: none`, and whenever a budget is over it.
+    if (holds && (holds.team || key.budget !== null || endUser !== undefined)) {
       const price = team.prices.get(call.modelGroup) ?? null;
       const worst = worstCase(holds.settings, price, promptTokens, (maxTokens ?? budgetMaxTokens ?? DEFAULT_MAX_TOKENS) * choices);
       if (worst === null) return null;
       heldMicro += worst.holdMicro;
     }
-    if (heldMicro > team.outlook.freeMicro - team.speculatedMicro) return null;
+    const teamRoom = { roomMicro: team.outlook.freeMicro, speculatedMicro: team.speculatedMicro };
+    if (!fits(teamRoom, heldMicro) || !fits(key.budget, heldMicro) || !fits(endUser, heldMicro)) return null;
     team.speculatedMicro += heldMicro;
-    return {
-      teamId: call.teamId,
-      heldMicro,
-      admission: { ...job, markupPercentage: team.markupPercentage, budgetMaxTokens, models, outlook: team.outlook },
+    if (key.budget) key.budget.speculatedMicro += heldMicro;
+    if (endUser) endUser.speculatedMicro += heldMicro;
+    const admission: CallAdmission = {
+      jobType: job.jobType,
+      userId: job.userId,
+      markupPercentage: team.markupPercentage,
+      budgetMaxTokens,
+      models,
+      outlook: team.outlook,
     };
+    return { teamId: call.teamId, keyHash: call.keyHash, endUser: endUser ? job.endUser : null, heldMicro, admission };
   }
 
   /** The team's object admitted the call: what it answered is what the next call expects. */
@@ -128,20 +164,32 @@ export class AdmissionSight {
     const now = this.now();
     const team: TeamSight = this.teams.get(call.teamId) ?? {
       keys: new Map(),
+      endUsers: new Recent(END_USERS_KEPT),
       outlook: admission.outlook,
       markupPercentage: admission.markupPercentage,
       groups: new Map(),
       prices: new Map(),
       speculatedMicro: 0,
     };
-    team.keys.set(call.keyHash, now);
+    const { budgets } = admission.outlook;
+    // What this isolate's speculations still count on stays counted against the fresh rooms.
+    const speculating = (room: Room | null | undefined) => room?.speculatedMicro ?? 0;
+    const key = team.keys.get(call.keyHash);
+    team.keys.set(call.keyHash, {
+      admittedAt: now,
+      budget: budgets.keyRoomMicro === null ? null : { roomMicro: budgets.keyRoomMicro, speculatedMicro: speculating(key?.budget) },
+    });
+    if (budgets.endUser !== null && budgets.endUserRoomMicro !== null) {
+      const endUser = team.endUsers.get(budgets.endUser);
+      team.endUsers.set(budgets.endUser, { roomMicro: budgets.endUserRoomMicro, speculatedMicro: speculating(endUser) });
+    }
     team.outlook = admission.outlook;
     team.markupPercentage = admission.markupPercentage;
     team.groups.set(call.modelGroup, admission.models);
     team.prices.set(call.modelGroup, admission.outlook.holds?.price ?? null);
     if (call.estimate.maxTokens === null) team.clamp = admission.budgetMaxTokens;
     this.teams.set(call.teamId, team);
-    this.jobs.set(call.jobId, { jobType: admission.jobType, userId: admission.userId });
+    this.jobs.set(call.jobId, { jobType: admission.jobType, userId: admission.userId, endUser: budgets.endUser });
   }
 
   /** The team's object refused a call of the team: no call of it starts early until one is admitted again. */
@@ -157,7 +205,13 @@ export class AdmissionSight {
   /** A speculation's admission has come back (either way): the credit it counted on is no longer counted. */
   settled(speculation: Speculation): void {
     const team = this.teams.get(speculation.teamId);
-    if (team) team.speculatedMicro = Math.max(0, team.speculatedMicro - speculation.heldMicro);
+    if (!team) return;
+    const release = (room: Room | null | undefined) => {
+      if (room) room.speculatedMicro = Math.max(0, room.speculatedMicro - speculation.heldMicro);
+    };
+    team.speculatedMicro = Math.max(0, team.speculatedMicro - speculation.heldMicro);
+    release(team.keys.get(speculation.keyHash)?.budget);
+    if (speculation.endUser !== null) release(team.endUsers.get(speculation.endUser));
   }
 }
 

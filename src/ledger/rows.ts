@@ -1,5 +1,6 @@
 import type { UsageSums } from "../db/usage-records";
 import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
+import type { BudgetPeriod } from "../schemas/period-budgets";
 import type { WebhookEventType, WebhookScope } from "../webhooks/events";
 import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
@@ -63,6 +64,10 @@ export type JobRow = {
   summary: string | null;
   owner: JobOwner;
   calls_hold_micro: number;
+  /** The key that opened the job (null: opened before keys had ids); its calls are made with it. */
+  key_id: string | null;
+  /** The end user the job was opened for, if any. */
+  end_user: string | null;
 };
 
 export type CallHoldRow = {
@@ -131,4 +136,35 @@ export type OutboxRow = {
   last_error: string | null;
   delivered_at_ms: number | null;
   attempt_log: string;
+};
+
+/** A subject's period budget (table period_budgets, store/budget-store.ts). */
+export type BudgetRow = {
+  subject_kind: "key" | "end_user";
+  subject_id: string;
+  budget_micro: number;
+  period: BudgetPeriod;
+  window_start_ms: number;
+  spent_micro: number;
+  alerted_percent: number;
+  exhausted: number;
+};
+
+export type PolicyRow = {
+  alert_thresholds: string;
+  recharge_below: number | null;
+  recharge_target: number | null;
+  /** The idempotency key of the recharge request made at the last crossing, until the balance is back at or above `recharge_below`. */
+  recharge_open: string | null;
+  end_user_credits: number | null;
+  end_user_period: BudgetPeriod | null;
+};
+
+export type RechargeRow = {
+  idempotency_key: string;
+  amount: number;
+  requested_at_ms: number;
+  applied_at_ms: number | null;
+  applied_credits: number | null;
+  result: string | null;
 };

@@ -84,8 +84,8 @@ export interface AccountInit {
   unfinishedJobs?: UnfinishedJobs | null;
   /** Whether its calls may go upstream while their admission is on its way (default: yes). */
   speculativeAdmission?: boolean;
-  /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
-  keyHash: string;
+  /** The team's first key (named `default`) with its secret's keyed hash, and its model groups: the object decides access from them. */
+  key: { keyId: string; keyHash: string; prefix: string; name: string };
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
@@ -99,6 +99,8 @@ export interface NewJob {
   metadata: Record<string, unknown>;
   /** Who may use and complete it: the team (default), or the gateway for the jobs it opens itself. */
   owner?: JobOwner;
+  /** The end user it is for (an OpenAI `user`, X-End-User-Id, or the job's user_id): their budget, if the team sets one, counts it. */
+  endUser?: string | null;
 }
 
 /** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
@@ -131,8 +133,24 @@ export interface AdmissionOutlook {
   speculative: boolean;
   /** What the team has free after this admission (credits remaining less what open jobs hold), in micro-credits. */
   freeMicro: number;
-  /** How a call's hold is priced when holds carry credit (null: they carry none): the team's settings, and this call's group's price. */
-  holds: { settings: BudgetSettings; price: TokenPrice | null } | null;
+  /**
+   * How a call's hold is priced (null under job_based, where calls hold nothing): the team's
+   * settings, this call's group's price (null: not read, or unpriced), and whether holds count
+   * against the team's credits (`overdraft: none`; a budget over a call holds it either way).
+   */
+  holds: { settings: BudgetSettings; price: TokenPrice | null; team: boolean } | null;
+  /** The period budgets over this call's job (changes/period-budgets.ts) and what each leaves for new holds now. */
+  budgets: AdmissionBudgets;
+}
+
+/** The budgets over an admitted call's job: its key's and its end user's room for new holds, in micro-credits (null: no budget). */
+export interface AdmissionBudgets {
+  keyRoomMicro: number | null;
+  /** The job's end user (null: none). */
+  endUser: string | null;
+  endUserRoomMicro: number | null;
+  /** Whether the team gives every end user a budget (its budget policy's end_user_budget). */
+  endUsersBudgeted: boolean;
 }
 
 /** What the Worker observed about one LLM call, sent to the object to be recorded. */
@@ -195,6 +213,9 @@ export interface BudgetSettings {
   tokensPerCredit: number;
   costMarkupPercentage: number;
 }
+
+/** The dimensions a usage report can also be totalled by. */
+export type UsageGrouping = "key";
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
 export type SettingsChange = Partial<BudgetSettings> & {

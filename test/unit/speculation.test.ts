@@ -6,10 +6,12 @@ import type { AdmissionOutlook, CallAdmission } from "../../src/ledger/types";
 // saw admitted recently, in a team that has not refused since and lets it, with the credit it saw
 // free covering the call's hold; and which admissions let such a call go on.
 
+const NO_BUDGETS = { keyRoomMicro: null, endUser: null, endUserRoomMicro: null, endUsersBudgeted: false };
+
 const tokens = { budgetMode: "consumption_tokens" as const, creditsPerDollar: 10, tokensPerCredit: 1_000, costMarkupPercentage: 0 };
 
 function outlook(overrides: Partial<AdmissionOutlook> = {}): AdmissionOutlook {
-  return { speculative: true, freeMicro: 10_000_000, holds: null, ...overrides };
+  return { speculative: true, freeMicro: 10_000_000, holds: null, budgets: NO_BUDGETS, ...overrides };
 }
 
 function admission(overrides: Partial<CallAdmission> = {}): CallAdmission {
@@ -59,10 +61,10 @@ describe("a call goes upstream before its admission only when this isolate expec
     expect(sight.expect(call({ keyHash: "key-2" }))).toBeNull();
     expect(sight.expect(call({ modelGroup: "slow" }))).toBeNull();
     expect(sight.expect(call({ jobId: "job-2" }))).toBeNull();
-    sight.jobOpened("job-2", { jobType: "triage", userId: "u-1" });
+    sight.jobOpened("job-2", { jobType: "triage", userId: "u-1", endUser: null });
     expect(sight.expect(call({ jobId: "job-2" }))?.admission).toMatchObject({ userId: "u-1" });
     // A one-request job names its own attribution.
-    expect(sight.expect(call({ jobId: "job-3", job: { jobType: "chat", userId: null } }))?.admission.jobType).toBe("chat");
+    expect(sight.expect(call({ jobId: "job-3", job: { jobType: "chat", userId: null, endUser: null } }))?.admission.jobType).toBe("chat");
   });
 
   it("not once the key's last admission here is older than the window", () => {
@@ -102,7 +104,7 @@ describe("a call goes upstream before its admission only when this isolate expec
   it("only while the credit it saw free covers the call's hold, counting the calls already started", () => {
     const { sight } = sightAt();
     // 1,000 tokens a credit: prompt 100 + max_tokens 200 holds 0.3 credits; 1 credit is free.
-    sight.admitted(call(), admission({ outlook: outlook({ freeMicro: 1_000_000, holds: { settings: tokens, price: null } }) }));
+    sight.admitted(call(), admission({ outlook: outlook({ freeMicro: 1_000_000, holds: { settings: tokens, price: null, team: true } }) }));
     const started = [sight.expect(call()), sight.expect(call()), sight.expect(call())];
     expect(started.map((s) => s?.heldMicro)).toEqual([300_000, 300_000, 300_000]);
     expect(sight.expect(call())).toBeNull();
@@ -116,14 +118,59 @@ describe("a call goes upstream before its admission only when this isolate expec
     const { sight } = sightAt();
     sight.admitted(call(), admission({ outlook: outlook({ freeMicro: 999_999 }) }));
     expect(sight.expect(call())).not.toBeNull();
-    expect(sight.expect(call({ jobId: "job-9", job: { jobType: "x", userId: null } }), true)).toBeNull();
+    expect(sight.expect(call({ jobId: "job-9", job: { jobType: "x", userId: null, endUser: null } }), true)).toBeNull();
   });
 
   it("not when the group's hold cannot be priced", () => {
     const { sight } = sightAt();
     const usd = { ...tokens, budgetMode: "consumption_usd" as const };
-    sight.admitted(call(), admission({ outlook: outlook({ holds: { settings: usd, price: null } }) }));
+    sight.admitted(call(), admission({ outlook: outlook({ holds: { settings: usd, price: null, team: true } }) }));
     expect(sight.expect(call())).toBeNull();
+  });
+});
+
+describe("a call goes upstream before its admission only while its key's and end user's budgets have room", () => {
+  // Overdraft allowed (holds do not count against the team's credits), 1,000 tokens a credit:
+  // prompt 100 + max_tokens 200 holds 0.3 credits against a budget over the call.
+  const overdraft = { settings: tokens, price: null, team: false };
+
+  it("a key whose budget's room does not cover the call's hold is admitted first", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission({ outlook: outlook({ holds: overdraft, budgets: { ...NO_BUDGETS, keyRoomMicro: 700_000 } }) }));
+    const started = [sight.expect(call()), sight.expect(call())];
+    expect(started.map((s) => s?.heldMicro)).toEqual([300_000, 300_000]);
+    // 0.1 credit left of what the key's budget had: the third call waits for its admission.
+    expect(sight.expect(call())).toBeNull();
+    sight.settled(started[0]!);
+    expect(sight.expect(call())).not.toBeNull();
+    // The budget is the key's own: the team's other key, once admitted without a budget, is not limited by it.
+    sight.admitted(call({ keyHash: "key-2" }), admission({ outlook: outlook({ holds: overdraft }) }));
+    expect(sight.expect(call({ keyHash: "key-2" }))?.heldMicro).toBe(0);
+  });
+
+  it("a key whose budget is spent never goes upstream early, nor does a job it opens", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission({ outlook: outlook({ holds: overdraft, budgets: { ...NO_BUDGETS, keyRoomMicro: 0 } }) }));
+    expect(sight.expect(call())).toBeNull();
+    expect(sight.expect(call({ jobId: "job-9", job: { jobType: "x", userId: null, endUser: null } }), true)).toBeNull();
+  });
+
+  it("an end user over budget, or one this isolate has not seen admitted, is admitted first", () => {
+    const { sight } = sightAt();
+    const budgets = { ...NO_BUDGETS, endUsersBudgeted: true, endUser: "alice", endUserRoomMicro: 400_000 };
+    sight.admitted(call(), admission({ outlook: outlook({ holds: overdraft, budgets }) }));
+    const alice = (jobId: string) => call({ jobId, job: { jobType: "x", userId: null, endUser: "alice" } });
+    expect(sight.expect(call())?.heldMicro).toBe(300_000);
+    // Alice's budget had 0.4 credits: one call's hold fits, a second does not.
+    expect(sight.expect(alice("job-2"))).toBeNull();
+    const bob = call({ jobId: "job-3", job: { jobType: "x", userId: null, endUser: "bob" } });
+    expect(sight.expect(bob)).toBeNull();
+    // Bob admitted with no room left: his calls wait for their admission too.
+    sight.admitted(
+      bob,
+      admission({ outlook: outlook({ holds: overdraft, budgets: { ...budgets, endUser: "bob", endUserRoomMicro: 0 } }) }),
+    );
+    expect(sight.expect(bob)).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 import { BUDGET_MODES } from "../../schemas/budget";
 import { can, type Permission } from "../../security/admin-roles";
 import { formAction } from "../actions";
-import type { CreditsAddedAnswer, RotatedKeyAnswer, StatusChangeAnswer, TeamAnswer } from "../api-types";
+import type { CreditsAddedAnswer, KeyListAnswer, StatusChangeAnswer, TeamAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
 import { Facts } from "../components/facts";
 import { Field, Select } from "../components/fields";
@@ -9,11 +9,12 @@ import { renderPage } from "../components/layout";
 import { type ConsoleApp, type ConsoleContext, seg } from "../context";
 import { numberOrText } from "../forms";
 import { placementText } from "./organizations";
+import { registerTeamKeyActions, TeamKeys } from "./team-keys";
 import { TeamNav, teamPath } from "./team-nav";
 
-// One team: its balance and settings, and what an admin does to it (add credits, change the
-// budget mode, rotate the key, change its status). A new key is shown once, on the page the
-// rotation redirects to, and never again.
+// One team: its balance and settings, its keys (team-keys.tsx), and what an admin does to it
+// (add credits, change the budget mode, create, rotate and revoke keys, change its status). A new
+// key is shown once, on the page the form redirects to, and never again.
 
 type StatusAction = "suspend" | "pause" | "resume";
 /** The status changes that apply to a team in each status. */
@@ -33,9 +34,13 @@ const thisTeam = (c: ConsoleContext) => teamPath(c.req.param("team_id") ?? "");
 
 async function teamPage(c: ConsoleContext) {
   const teamId = c.req.param("team_id") ?? "";
-  const team = await c.get("api").get<TeamAnswer>(`/api/teams/${seg(teamId)}`);
+  const [team, keys] = await Promise.all([
+    c.get("api").get<TeamAnswer>(`/api/teams/${seg(teamId)}`),
+    c.get("api").get<KeyListAnswer>(`/api/teams/${seg(teamId)}/keys`),
+  ]);
   if (!team.ok) return renderPage(c, { title: `Team ${teamId}`, error: team.detail, status: team.status });
   const t = team.data;
+  const recharge = t.auto_recharge;
   const base = teamPath(t.team_id);
   return renderPage(
     c,
@@ -62,9 +67,25 @@ async function teamPage(c: ConsoleContext) {
             { label: "Placement", value: placementText(t.placement) },
             { label: "Speculative admission", value: t.speculation?.enabled ? "on" : "off" },
             { label: "Calls aborted after an early start", value: t.speculation?.aborted_calls ?? 0 },
+            {
+              label: "Budget alerts at",
+              value: t.alerts.thresholds.length > 0 ? t.alerts.thresholds.map((p) => `${p}%`).join(", ") : "none",
+            },
+            { label: "Auto recharge", value: recharge ? `below ${recharge.below}, up to ${recharge.target}` : "none" },
+            {
+              label: "Recharge requested",
+              value: recharge?.pending_request
+                ? `${recharge.pending_request.amount} credits (${recharge.pending_request.idempotency_key})`
+                : "—",
+            },
+            {
+              label: "End-user budget",
+              value: t.end_user_budget ? `${t.end_user_budget.credits} credits / ${t.end_user_budget.period}` : "none",
+            },
           ]}
         />
       </section>
+      <TeamKeys teamId={t.team_id} keys={keys.ok ? keys.data.keys : null} error={keys.ok ? null : keys.detail} groups={t.model_groups} />
       {TEAM_PERMISSIONS.some((p) => can(c.get("admin"), p)) ? (
         <section aria-labelledby="actions">
           <h2 id="actions">Actions</h2>
@@ -83,9 +104,6 @@ async function teamPage(c: ConsoleContext) {
             permission="teams.write"
           >
             <input type="hidden" name="speculative_admission" value={t.speculation?.enabled ? "false" : "true"} />
-          </ActionForm>
-          <ActionForm action={`${base}/rotate`} label="Rotate key" permission="teams.write">
-            <Field label="Old key valid for (seconds)" name="grace_seconds" type="number" min={0} value={0} />
           </ActionForm>
           <div>
             {(STATUS_ACTIONS[t.status] ?? []).map((action) => (
@@ -136,18 +154,7 @@ export function registerTeamPage(app: ConsoleApp): void {
     done: (team) => ({ notice: `Speculative admission is now ${team.speculation?.enabled ? "on" : "off"}` }),
   });
 
-  formAction<RotatedKeyAnswer>(app, "/teams/:team_id/rotate", {
-    page: thisTeam,
-    request: (form, c) => ({
-      method: "POST",
-      path: `${apiTeam(c)}/keys/rotate`,
-      body: { grace_seconds: numberOrText(form.grace_seconds) ?? 0 },
-    }),
-    done: (rotated) => ({
-      notice: rotated.message,
-      secret: { label: `The new virtual key of team '${rotated.team_id}'`, value: rotated.virtual_key },
-    }),
-  });
+  registerTeamKeyActions(app);
 
   for (const action of ["suspend", "pause", "resume"] as const) {
     formAction<StatusChangeAnswer>(app, `/teams/:team_id/${action}`, {

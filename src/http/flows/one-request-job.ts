@@ -10,6 +10,7 @@ import { onLedger, type TeamAddress, tryLedger } from "../../ledger/client";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner, Operation } from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
+import { endUserOf } from "../end-user";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamAddressOf } from "../middleware/auth";
 import { ONE_REQUEST_CREATE, operationId } from "../middleware/idempotency";
@@ -22,11 +23,25 @@ import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 // go uncharged. Every route that runs one goes through oneRequestJob.
 
 /** What a job is opened with (create-and-call's job fields; a /v1 request's X-Job-Type). */
-export type JobFields = { team_id: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
+export type JobFields = {
+  team_id?: string;
+  job_type: string;
+  user_id?: string | null;
+  metadata?: Record<string, unknown> | null;
+  /** The end user it is for (http/end-user.ts), whose budget counts it. */
+  end_user?: string | null;
+};
 
 /** What a job is opened with, as its operation is compared on a repeat. */
 function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
-  return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner };
+  // An end user only when there is one, so a job without one is compared as before end users were recorded.
+  return {
+    jobType: job.job_type,
+    userId: job.user_id ?? null,
+    metadata: job.metadata ?? {},
+    owner,
+    ...(job.end_user ? { endUser: job.end_user } : {}),
+  };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
@@ -73,8 +88,10 @@ export function oneRequestJob<R extends CallRequest, A, B = A>(c: AppContext, ru
 export function oneRequestJob<R extends CallRequest, A>(c: AppContext, run: OneRequestStream<R, A>): Promise<Response>;
 export async function oneRequestJob<R extends CallRequest, A, B>(
   c: AppContext,
-  run: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
+  asked: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
 ): Promise<Response> {
+  // The job is for the end user the request names (X-End-User-Id, else the dialect's own field or the job's user_id).
+  const run = { ...asked, job: { ...asked.job, end_user: endUserOf(c, asked.job.end_user ?? asked.job.user_id) } };
   const present = (!run.stream && run.present) || ((answer: A) => answer as unknown as B);
   if (!run.stream) {
     const earlier = await earlierAnswer(c, run.job, present);
@@ -130,13 +147,14 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  */
 function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, stream: boolean) {
   const team = teamAddressOf(c.get("principal"));
-  if (run.job.team_id !== team.teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
+  if (run.job.team_id !== undefined && run.job.team_id !== team.teamId)
+    throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
   const budget = callBudgetOf(ctx, run.dialect, run.request, stream);
   const closing = { id: operationId(c, "complete") };
   // The request names the job's attribution, so this isolate may expect the admission (speculation.ts).
-  const target = { jobId: job.jobId, job: { jobType: job.jobType, userId: job.userId }, opensJob: true };
+  const target = { jobId: job.jobId, job: { jobType: job.jobType, userId: job.userId, endUser: job.endUser ?? null }, opensJob: true };
   const pending = pendingAdmission(ctx, run.request, budget, target, async () => {
     const started = await tryLedger(c.env, team, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
     if (!started.ok) {
@@ -184,7 +202,7 @@ async function earlierAnswer<A, B>(
   present: (answer: A, jobId: string, summary: CompletionSummary) => B,
 ): Promise<JsonAnswer<B> | null> {
   const team = teamAddressOf(c.get("principal"));
-  if (!c.get("operationBase") || fields.team_id !== team.teamId) return null;
+  if (!c.get("operationBase") || (fields.team_id !== undefined && fields.team_id !== team.teamId)) return null;
   const created = await onLedger(c.env, team, "recall", operationId(c, ONE_REQUEST_CREATE), "createJob", jobRequestOf(fields, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;

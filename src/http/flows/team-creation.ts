@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { OrganizationPlacement } from "../../db/organization-records";
+import { DEFAULT_KEY_NAME } from "../../db/team-records";
 import { Conflict, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import type { AccountInit, Balance } from "../../ledger/types";
@@ -26,7 +27,7 @@ import { organizationWebhookFor } from "./webhook-config";
 type NewTeam = z.infer<typeof CreateTeam>;
 
 /** What the team's ledger opens with; the object decides access from the first key and the groups' models. */
-function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit["modelGroups"]): AccountInit {
+function accountInitOf(body: NewTeam, key: AccountInit["key"], modelGroups: AccountInit["modelGroups"]): AccountInit {
   return {
     teamId: body.team_id,
     organizationId: body.organization_id,
@@ -42,7 +43,7 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     tpmLimit: body.tpm_limit ?? null,
     unfinishedJobs: body.unfinished_jobs ?? null,
     speculativeAdmission: body.speculative_admission ?? true,
-    keyHash,
+    key,
     modelGroups,
   };
 }
@@ -139,7 +140,8 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const operation = operationId(c);
   const { key, prefix } = generateVirtualKey();
   const keyHash = await hashVirtualKey(pepper(c), key);
-  const init = { ...accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups)), webhooks };
+  const firstKey = { keyId: crypto.randomUUID(), keyHash, prefix, name: DEFAULT_KEY_NAME };
+  const init = { ...accountInitOf(body, firstKey, await repo.access.groupsWithModels(body.model_groups)), webhooks };
   const placement = {
     locationHint: organization.locationHint as LocationHint | null,
     jurisdiction: organization.jurisdiction as Jurisdiction | null,
@@ -151,7 +153,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
       teamAlias: body.team_alias ?? null,
       metadata: body.metadata,
       modelGroups: body.model_groups,
-      key: { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
+      key: { keyId: firstKey.keyId, secretId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
       placement,
     });
   } catch (error) {

@@ -24,6 +24,7 @@ import {
 } from "../../schemas/jobs";
 import { JobParam, TeamParam } from "../../schemas/params";
 import type { AppContext, AppEnv } from "../context";
+import { endUserOf } from "../end-user";
 import { apiError } from "../errors";
 import { callInJob } from "../flows/calls";
 import { newJobOf, oneRequestJob, withJobResult } from "../flows/one-request-job";
@@ -64,10 +65,10 @@ jobRoutes.openapi(
     const team = teamAddressOf(c.get("principal"));
     if (body.team_id !== undefined && body.team_id !== team.teamId)
       throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const opened = newJobOf(body, operationId(c));
+    const opened = newJobOf({ ...body, end_user: endUserOf(c, body.user_id) }, operationId(c));
     const job = await onLedger(c.env, team, "createJob", callerOf(c), opened);
     // Its calls in this isolate may then go upstream while their admission is on its way.
-    admissionSight.jobOpened(job.job_id, { jobType: opened.jobType, userId: opened.userId });
+    admissionSight.jobOpened(job.job_id, { jobType: opened.jobType, userId: opened.userId, endUser: opened.endUser ?? null });
     return c.json(job, 200);
   },
 );

@@ -2,6 +2,7 @@ import type { TokenPrice } from "../../db/price-cache";
 import { CALLS_PAGE_MAX } from "../../schemas/jobs";
 import type { AccountRow, JobRow } from "../rows";
 import {
+  type AdmissionBudgets,
   type AdmissionOutlook,
   type BudgetSettings,
   type CallerKind,
@@ -14,6 +15,7 @@ import {
   type StoredCompletion,
 } from "../types";
 import { JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
+import type { PeriodBudget } from "./period-budget";
 
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.
@@ -162,14 +164,34 @@ export function refuseRefund(job: JobRow): Refusal | null {
 /**
  * What an admission tells the Worker about the team's next (calls/speculation.ts): whether its
  * calls may start upstream before their admission, the credit free after this one (`acct` as it
- * now stands), and how a hold is priced when holds carry credit (`price`: this call's group's).
+ * now stands), how a hold is priced (`price`: this call's group's, when it was read), and the
+ * room the budgets over the call's job leave.
  */
-export function outlookOf(acct: AccountRow, price: TokenPrice | null): AdmissionOutlook {
-  const holdsCredit = acct.overdraft === "none" && acct.budget_mode !== "job_based";
-  const priced = acct.budget_mode === "consumption_tokens" || price !== null;
+export function outlookOf(acct: AccountRow, price: TokenPrice | null, budgets: AdmissionBudgets): AdmissionOutlook {
   return {
     speculative: acct.speculative_admission === 1,
     freeMicro: headroomMicro(acct),
-    holds: holdsCredit && priced ? { settings: settingsOf(acct), price } : null,
+    holds: acct.budget_mode === "job_based" ? null : { settings: settingsOf(acct), price, team: acct.overdraft === "none" },
+    budgets,
   };
+}
+
+const wholeCredits = (micro: number) => Math.max(0, Math.floor(micro / MICRO_PER_CREDIT));
+
+/** 402 when a subject's budget cannot hold what a job or call needs; names the budget and when it resets. */
+export function budgetExceeded(
+  label: string,
+  budget: PeriodBudget,
+  roomMicro: number,
+  needMicro: number,
+  resetsAtMs: number | null,
+  what: string,
+): Refusal {
+  const resets = resetsAtMs === null ? "it does not reset (period total)" : `it resets at ${new Date(resetsAtMs).toISOString()}`;
+  const need = Math.ceil(needMicro / MICRO_PER_CREDIT);
+  return refusal(
+    "BUDGET_EXCEEDED",
+    `Budget exceeded: ${label} has a budget of ${budget.credits} credit(s) ${budget.period === "total" ? "in total" : `per ${budget.period}`}, ` +
+      `${wholeCredits(roomMicro)} left, and ${what} needs up to ${need}; ${resets}`,
+  );
 }

@@ -23,6 +23,9 @@ export function isoNow(ms = Date.now()): string {
   return new Date(ms).toISOString();
 }
 
+/** Told of a ledger row that changes what a job was charged (`deltaCredits` > 0) or gives it back (< 0), in its transaction. */
+export type JobChargeListener = (jobId: string, deltaCredits: number) => void;
+
 /** A team ledger's SQLite tables, read and written synchronously (no await, so no interleaving). */
 export class LedgerStore {
   /** The object's storage as every store of it uses it: statements seen by the row cache. */
@@ -30,6 +33,7 @@ export class LedgerStore {
   readonly sql: SqlStorage;
   /** The rows kept in memory (row-cache.ts); the hold store keeps its own there too. */
   readonly rows = new RowCache();
+  private jobCharged: JobChargeListener | null = null;
 
   constructor(storage: DurableObjectStorage) {
     this.storage = guardedStorage(storage, this.rows);
@@ -44,6 +48,11 @@ export class LedgerStore {
   /** Changes the kept account as its row was just changed (nothing when it is not kept). */
   private patchAccount(change: (acct: AccountRow) => void): void {
     if (this.rows.account) change(this.rows.account);
+  }
+
+  /** Who is told of every charge to a job and every refund of one (the period budgets count them). */
+  onJobCharge(listener: JobChargeListener): void {
+    this.jobCharged = listener;
   }
 
   /** Runs `write` as one SQLite transaction: all of it happens, or none. */
@@ -240,12 +249,13 @@ export class LedgerStore {
       reason,
       entry.created_at,
     );
+    if (jobId !== null && amount !== 0) this.jobCharged?.(jobId, -amount);
     return entry;
   }
 
-  /** Adds to the usage aggregates of a job type, on the day the job was created (usage-store.ts). */
-  bumpUsage(createdAt: string, jobType: string, delta: Partial<Record<keyof UsageRow, number>>): void {
-    bumpDailyUsage(this.sql, createdAt, jobType, delta);
+  /** Adds to the usage aggregates of a job's type and key, on the day the job was created (usage-store.ts). */
+  bumpUsage(job: Pick<JobRow, "created_at" | "job_type" | "key_id">, delta: Partial<Record<keyof UsageRow, number>>): void {
+    bumpDailyUsage(this.sql, job, delta);
   }
 
   /** Adds a recorded call to its day's per-group and per-model aggregates. */
@@ -266,11 +276,14 @@ export class LedgerStore {
     reserved: number;
     holdMicro: number;
     owner: JobOwner;
+    keyId: string | null;
+    endUser: string | null;
   }): void {
     this.rows.dropJob(job.jobId);
     this.write(
-      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner,
+         key_id, end_user)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       job.jobId,
       job.jobType,
       job.userId,
@@ -281,7 +294,10 @@ export class LedgerStore {
       job.reserved,
       job.holdMicro,
       job.owner,
+      job.keyId,
+      job.endUser,
     );
+    this.rows.jobHoldMoved({ key_id: job.keyId, end_user: job.endUser }, job.holdMicro);
   }
 
   /** The job is running, and has used these groups. */
@@ -302,10 +318,18 @@ export class LedgerStore {
   }
 
   setJobHold(jobId: string, holdMicro: number): void {
+    const before = this.job(jobId);
     this.write("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
     this.rows.patchJob(jobId, (job) => {
       job.hold_micro = holdMicro;
     });
+    if (before) this.rows.jobHoldMoved(before, holdMicro - before.hold_micro);
+  }
+
+  /** A job's hold_micro becomes what its calls in flight hold (it closed): its key's and end user's held totals follow. */
+  private holdOnlyCalls(jobId: string): void {
+    const before = this.job(jobId);
+    if (before) this.rows.jobHoldMoved(before, before.calls_hold_micro - before.hold_micro);
   }
 
   /** Adds to what a job's calls in flight hold (hold-store.ts, as a hold is placed or removed). */
@@ -341,6 +365,7 @@ export class LedgerStore {
       summary: unknown;
     },
   ): void {
+    this.holdOnlyCalls(jobId);
     this.rows.dropJob(jobId);
     this.write(
       `UPDATE jobs SET status = ?, completed_at = ?, error_message = ?, metadata = ?, credit_applied = ?, credits_charged = ?,
@@ -357,6 +382,7 @@ export class LedgerStore {
   }
 
   expireJob(jobId: string, completedAt: string, charge: number): void {
+    this.holdOnlyCalls(jobId);
     this.rows.dropJob(jobId);
     this.write(
       `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion',

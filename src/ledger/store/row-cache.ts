@@ -1,9 +1,12 @@
-import type { AccountRow, CallHoldRow, JobRow } from "../rows";
+import type { BudgetPeriod } from "../../schemas/period-budgets";
+import type { AccountRow, BudgetRow, CallHoldRow, JobRow, PolicyRow } from "../rows";
+import type { KeySecret } from "./key-store";
 
 // The team object's hot rows in memory, so that admitting a call reads nothing from SQLite: the
-// account, the jobs recently used, the holds of the calls in flight and the access list. Each is
-// loaded once, on first use, and written through by the store methods that change it
-// (LedgerStore, HoldStore), which also write the row. Every statement goes through the guarded
+// account, the jobs recently used, the holds of the calls in flight, the access list (keys and
+// groups), and the period budgets (each subject's row, what its jobs hold, the budget policy).
+// Each is loaded once, on first use, and written through by the store methods that change it
+// (LedgerStore, HoldStore, AccessStore, BudgetStore), which also write the row. Every statement goes through the guarded
 // storage below, which sees the table each write touches: a write to a cached table that its
 // store did not mirror (any other code, a migration) drops that table's cache, which is loaded
 // again when next read. A transaction that throws (SQLite undoes it) drops everything, and so
@@ -12,14 +15,24 @@ import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 /** The most jobs kept (the least recently used goes first); a job not kept is read once when next needed. */
 const JOBS_KEPT = 2_048;
 
-/** The team's access list, as AccessStore reads it: whether it is loaded, its keys' validity, its groups' models. */
+/** The team's access list, as AccessStore reads it: whether it is loaded, its secrets as asked for (with their keys), its groups' models. */
 export interface AccessRows {
   loaded: boolean;
-  keys: Map<string, number | null>;
+  /** Key hash → the secret and its key (undefined: the team has no such secret), filled as secrets are asked for. */
+  secrets: Map<string, KeySecret | undefined>;
   groups: Map<string, string[]>;
 }
 
-type Cached = "account" | "jobs" | "holds" | "access";
+/** The period budgets as BudgetStore reads them, each part filled when first asked for. */
+export interface BudgetRows {
+  /** Subject ("kind:id") → its budget row (null: it has none). */
+  subjects: Map<string, BudgetRow | null>;
+  policy?: PolicyRow;
+  /** The periods that have budgets and reset. */
+  resetting?: BudgetPeriod[];
+}
+
+type Cached = "account" | "jobs" | "holds" | "access" | "budgets";
 
 /** Which cached table a statement writes, if any ("all": a schema change or several statements). */
 function writtenTable(query: string): Cached | "all" | null {
@@ -29,7 +42,8 @@ function writtenTable(query: string): Cached | "all" | null {
   if (table === "account") return "account";
   if (table === "jobs") return "jobs";
   if (table === "call_holds") return "holds";
-  if (table.startsWith("access_")) return "access";
+  if (table.startsWith("access_") || table === "team_keys") return "access";
+  if (table === "period_budgets" || table === "budget_policy") return "budgets";
   return null;
 }
 
@@ -40,6 +54,12 @@ export class RowCache {
   /** Call id → its hold; undefined: not loaded. */
   holds: Map<string, CallHoldRow> | undefined;
   access: AccessRows | undefined;
+  budgets: BudgetRows = { subjects: new Map() };
+  /**
+   * Budget subject ("kind:id") → what its jobs hold (the sum of their hold_micro), filled as
+   * subjects are asked for; LedgerStore follows each change of a job's hold_micro.
+   */
+  readonly held = new Map<string, number>();
   /** Above 0 while a store runs a write it mirrors into the cache itself. */
   private mirroring = 0;
 
@@ -68,9 +88,22 @@ export class RowCache {
     this.jobs.delete(jobId);
   }
 
+  /** A job's hold_micro moved by `deltaMicro`: so does what its key and end user hold (where that is kept). */
+  jobHoldMoved(job: Pick<JobRow, "key_id" | "end_user">, deltaMicro: number): void {
+    if (deltaMicro === 0) return;
+    for (const subject of [job.key_id === null ? null : `key:${job.key_id}`, job.end_user === null ? null : `end_user:${job.end_user}`]) {
+      const held = subject === null ? undefined : this.held.get(subject);
+      if (held !== undefined) this.held.set(subject!, held + deltaMicro);
+    }
+  }
+
   drop(what: Cached | "all"): void {
     if (what === "account" || what === "all") this.account = undefined;
-    if (what === "jobs" || what === "all") this.jobs.clear();
+    if (what === "jobs" || what === "all") {
+      this.jobs.clear();
+      this.held.clear();
+    }
+    if (what === "budgets" || what === "all") this.budgets = { subjects: new Map() };
     if (what === "holds" || what === "all") this.holds = undefined;
     if (what === "access" || what === "all") this.access = undefined;
   }

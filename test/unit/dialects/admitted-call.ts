@@ -1,6 +1,11 @@
 import type { AdmittedCall } from "../../../src/calls/call-context";
 
-const outlook = { speculative: true, freeMicro: 10_000_000, holds: null };
+const outlook = {
+  speculative: true,
+  freeMicro: 10_000_000,
+  holds: null,
+  budgets: { keyRoomMicro: null, endUser: null, endUserRoomMicro: null, endUsersBudgeted: false },
+};
 
 /** An admitted call as the pipeline hands it to a dialect: the team's object admitted it into job-1. */
 export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCall {
