@@ -126,8 +126,11 @@ describe("a team keeps the placement it was created with", () => {
       const team = await gw.send("GET", `/api/teams/${teamId}`, ADMIN_KEY);
       expect(team.status, team.text).toBe(200);
     }
+    // Each is asked twice (its balance and its budget policy), each time where it was created.
     expect(gw.addressed).toEqual([
       { jurisdiction: null, name: before, locationHint: undefined },
+      { jurisdiction: null, name: before, locationHint: undefined },
+      { jurisdiction: "eu", name: after, locationHint: undefined },
       { jurisdiction: "eu", name: after, locationHint: undefined },
     ]);
     const listed = await json("GET", `/api/teams?organization_id=${organizationId}`, 200);

@@ -147,6 +147,47 @@ describe("after a refusal, this isolate stops starting the team's calls early", 
   });
 });
 
+describe("the guard counts the key's and the end user's budgets", () => {
+  /** A /v1 chat call through this isolate (a one-request job: its reservation of 1 credit is held against each budget over it). */
+  const v1 = (team: TestTeam, key: string, user?: string) =>
+    gw.send("POST", "/v1/chat/completions", key, { model: team.groups[0], messages: userMessage(), ...(user ? { user } : {}) });
+
+  /** A refused call this isolate did not start early: the refusal, no request upstream, no abort counted. */
+  async function expectRefusedBeforeUpstream(team: TestTeam, send: () => Promise<Sent>, detail: RegExp) {
+    const [upstreamBefore, abortsBefore] = [(await upstreamRequests(mockUrl, team.teamId)).length, await speculation(team)];
+    const refused = await send();
+    expect(refused.status, refused.text).toBe(402);
+    expect(refused.body.error.message).toMatch(detail);
+    expect((await upstreamRequests(mockUrl, team.teamId)).length).toBe(upstreamBefore);
+    expect((await speculation(team)).aborted_calls).toBe(abortsBefore.aborted_calls);
+  }
+
+  it("a key whose budget is spent is never started upstream early: the model sees no request", async () => {
+    const team = await createTeam({ credits: 100 });
+    const batch = await json("POST", `/api/teams/${team.teamId}/keys`, 200, {
+      body: { name: "batch", budget: { credits: 1, period: "day" } },
+    });
+    // Admitted here (the team has 99 credits free), and it spent the key's one credit.
+    expect((await v1(team, batch.virtual_key)).status).toBe(200);
+    await expectRefusedBeforeUpstream(team, () => v1(team, batch.virtual_key), /key 'batch' has a budget of 1 credit\(s\) per day/);
+    // The team's other key, with no budget, still starts its calls early (and is served).
+    expect((await v1(team, team.key)).status).toBe(200);
+    expect((await v1(team, team.key)).status).toBe(200);
+    await expectLedgerConsistent(team, { callsEnded: true });
+  });
+
+  it("an end user over their budget is never started upstream early; an end user not seen here is admitted first", async () => {
+    const team = await createTeam({ credits: 100 });
+    await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { end_user_budget: { credits: 1, period: "day" } } });
+    expect((await v1(team, team.key, "alice")).status).toBe(200);
+    await expectRefusedBeforeUpstream(team, () => v1(team, team.key, "alice"), /end user 'alice' has a budget of 1 credit\(s\) per day/);
+    // The refusal stopped early starts for the team; bob's first call is admitted, then served.
+    expect((await v1(team, team.key, "bob")).status).toBe(200);
+    await expectRefusedBeforeUpstream(team, () => v1(team, team.key, "bob"), /end user 'bob'/);
+    await expectLedgerConsistent(team, { callsEnded: true });
+  });
+});
+
 describe("admins turn it off per team", () => {
   it("then each call of the team is admitted before it goes upstream: a refusal sends nothing and counts nothing", async () => {
     const team = await createTeam({ credits: 5 });

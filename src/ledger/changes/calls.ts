@@ -93,9 +93,7 @@ export class JobCalls {
     if ("ok" in placed) return placed;
     this.host.balanceChanged();
     // What the Worker may count on for the team's next calls: the credit and the budgets' room as they now stand.
-    const [acctNow, jobNow] = [store.account()!, store.job(jobId)!];
-    const rooms = budgets.rooms(jobNow, jobNow.hold_micro - consumedMicro(acctNow, jobNow) - jobNow.calls_hold_micro, nowMs);
-    const outlook = outlookOf(acctNow, price?.price ?? null, rooms);
+    const outlook = outlookOf(store.account()!, price?.price ?? null, budgets.rooms(job!, nowMs));
     const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens, outlook);
     // After the hold is written: the alarm settles it if its record has not come by its deadline.
     await this.host.scheduleAlarm(placed.deadlineMs);

@@ -117,10 +117,11 @@ export class PeriodBudgets {
   }
 
   /**
-   * What a job's key's and end user's budgets each leave for new holds now, beyond what the job
-   * itself already holds and has not used (null: no budget), as an admission tells the Worker.
+   * What a job's key's and end user's budgets each leave for new holds now (null: no budget), as
+   * an admission tells the Worker: without the job's own slack, which no other job of the key or
+   * end user could use.
    */
-  rooms(job: Pick<JobRow, "key_id" | "end_user">, ownSlackMicro: number, nowMs: number): AdmissionBudgets {
+  rooms(job: Pick<JobRow, "key_id" | "end_user">, nowMs: number): AdmissionBudgets {
     const rooms: AdmissionBudgets = {
       keyRoomMicro: null,
       endUser: job.end_user,
@@ -128,7 +129,7 @@ export class PeriodBudgets {
       endUsersBudgeted: this.store.policy().end_user_credits !== null,
     };
     for (const { subject, row } of this.budgetsOf(job, nowMs)) {
-      const roomMicro = budgetRoomMicro(row.budget_micro, row.spent_micro, this.store.heldMicro(subject)) + ownSlackMicro;
+      const roomMicro = budgetRoomMicro(row.budget_micro, row.spent_micro, this.store.heldMicro(subject));
       if (subject.kind === "key") rooms.keyRoomMicro = roomMicro;
       else rooms.endUserRoomMicro = roomMicro;
     }
