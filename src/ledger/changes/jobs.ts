@@ -114,7 +114,9 @@ export class JobLifecycle {
   /** A kept completion summary with the job's first calls, as completing answers it. */
   private completionAnswer(jobId: string, stored: StoredCompletion): CompletionSummary {
     const first = { limit: COMPLETION_CALLS_SHOWN, offset: 0, throughSeq: stored.calls_through_seq };
-    return completionAnswerOf(stored, stored.calls ? [] : this.pages.callRows(jobId, first));
+    // calls_through_seq 0: no call was recorded before the job closed, so there is none to read.
+    const none = stored.calls || stored.calls_through_seq === 0;
+    return completionAnswerOf(stored, none ? [] : this.pages.callRows(jobId, first));
   }
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */

@@ -34,8 +34,9 @@ export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJo
     owner: input.owner ?? "team",
     endUser: input.endUser ?? null,
   });
-  store.addToOpenJobsHold(holdMicro);
-  store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
+  // The job's hold joins what open jobs hold in the reservation's own account update.
+  const reservation = { reserved: JOB_RESERVATION_CREDITS, openJobsHeldMicro: holdMicro };
+  store.appendLedger("reservation", reservation, input.jobId, `Reservation for job ${input.jobType}`);
   store.bumpUsage({ created_at: created.created_at, job_type: input.jobType, key_id: input.keyId }, { jobs: 1 });
   return created;
 }
@@ -152,7 +153,8 @@ export function settleCompletion(
   const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
   const after = store.account()!;
   const creditsRemaining = after.credits_allocated - after.credits_used;
-  const callsThroughSeq = store.lastCallSeq(job.job_id);
+  // A job with no call recorded has none to point at (its row counts them: no read needed).
+  const callsThroughSeq = job.total_calls === 0 ? 0 : store.lastCallSeq(job.job_id);
   const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
   store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
   // The job's calls were settled before it closed, so it now holds nothing (closeJob set its hold_micro to calls_hold_micro).

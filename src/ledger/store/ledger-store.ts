@@ -17,6 +17,8 @@ export interface CreditChange {
   reserved?: number;
   /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
   heldMicro?: number;
+  /** Signed change to open_jobs_hold_micro, made in the same statement (no ledger column: a job's hold is not a ledger amount). */
+  openJobsHeldMicro?: number;
 }
 
 export function isoNow(ms = Date.now()): string {
@@ -222,17 +224,20 @@ export class LedgerStore {
     };
     this.write(
       `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
-         credits_reserved = credits_reserved + ?, call_holds_micro = call_holds_micro + ? WHERE id = 1`,
+         credits_reserved = credits_reserved + ?, call_holds_micro = call_holds_micro + ?,
+         open_jobs_hold_micro = open_jobs_hold_micro + ? WHERE id = 1`,
       change.allocated ?? 0,
       change.used ?? 0,
       change.reserved ?? 0,
       change.heldMicro ?? 0,
+      change.openJobsHeldMicro ?? 0,
     );
     this.patchAccount((row) => {
       row.credits_allocated += change.allocated ?? 0;
       row.credits_used += change.used ?? 0;
       row.credits_reserved += change.reserved ?? 0;
       row.call_holds_micro += change.heldMicro ?? 0;
+      row.open_jobs_hold_micro += change.openJobsHeldMicro ?? 0;
     });
     this.sql.exec(
       `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
