@@ -18,7 +18,8 @@ export function callBudgetOf<R extends CallRequest>(dialect: Dialect<never, R>, 
 }
 
 export function admittedCall(teamId: string, jobId: string, request: CallRequest, admission: CallAdmission, callId: string): AdmittedCall {
-  return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, admission };
+  const labels = { tags: request.labels.tags, endUser: request.labels.endUser ?? admission.userId };
+  return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, labels, admission };
 }
 
 /** A call in an open job of the team, admitted by its object (which may refuse: thrown as a LedgerRefusal). */

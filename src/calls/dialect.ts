@@ -1,10 +1,11 @@
 import type { AdmittedCall } from "./call-context";
 import type { Usage } from "./cost";
+import type { CallLabels } from "./labels";
 import type { StreamFormat } from "./stream/meter-stream";
 import type { UpstreamPath } from "./upstream/litellm-client";
 
 // A dialect is how one kind of request speaks: the job API's calls, OpenAI's chat completions,
-// OpenAI's embeddings. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
+// embeddings and Responses, Anthropic's Messages. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
 // records every call the same way; at its edges it asks the request's dialect to parse the
 // request, estimate its worst case for the hold, build what LiteLLM is sent, read the answer's
 // usage, and write the answer (or rewrite the stream) for the client. A new dialect is one
@@ -14,6 +15,8 @@ import type { UpstreamPath } from "./upstream/litellm-client";
 export interface CallRequest {
   modelGroup: string;
   purpose: string | null;
+  /** Its tags and end user: the body's as the dialect reads them, with the headers' once the route adds them. */
+  labels: CallLabels;
 }
 
 /** What a call's hold is worked out from. */
@@ -53,7 +56,7 @@ export interface Dialect<Body = never, Request extends CallRequest = CallRequest
   /** A 2xx body read whole; null when it is not an answer of this dialect (the call then fails as an invalid response). */
   readAnswer(text: string): AnswerReading<Parsed> | null;
   /** The answer the client gets, once the call is recorded. */
-  writeAnswer(parsed: Parsed, facts: CallFacts): Answer;
+  writeAnswer(parsed: Parsed, facts: CallFacts, request: Request): Answer;
   /** Response headers of an answer or a stream (e.g. the max_tokens the gateway chose for the hold). */
   answerHeaders(call: AdmittedCall): Record<string, string>;
   /** How a stream of this dialect is read and rewritten for the client; absent when it does not stream. */

@@ -142,5 +142,5 @@ async function plainCall<R extends CallRequest, P, A>(
   const latencyMs = performance.now() - started;
   await recordBeforeAnswering(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
-  return { answer: dialect.writeAnswer(reading.parsed, facts), headers: dialect.answerHeaders(call) };
+  return { answer: dialect.writeAnswer(reading.parsed, facts, request), headers: dialect.answerHeaders(call) };
 }

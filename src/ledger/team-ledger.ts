@@ -29,6 +29,7 @@ import { LedgerStore } from "./store/ledger-store";
 import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
+import type { LabelDimension } from "./store/usage-store";
 import type {
   AccountInit,
   Balance,
@@ -339,12 +340,13 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
-   * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
+   * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models;
+   * `groupBy` adds the usage per tag or per end user.
    */
-  async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
+  async usage(caller: Caller, period: string, groupBy?: LabelDimension): Promise<LedgerResult<UsageReport>> {
     const acct = await this.accountFor(caller);
     if ("ok" in acct) return acct;
-    return ok(usageReportOf(acct.team_id, period, this.pages.usageRows(period), caller.kind));
+    return ok(usageReportOf(acct.team_id, period, this.pages.usageRows(period, groupBy), caller.kind));
   }
 
   // ---------------------------------------------------------------- webhooks

@@ -135,6 +135,9 @@ export interface CallRecord {
   modelUsed: string | null;
   attempts: Array<{ model: string; outcome: string; status?: number; latency_ms: number }>;
   purpose: string | null;
+  /** The team's labels: its tags and the end user it was made for (absent: none). */
+  tags?: string[];
+  endUser?: string | null;
   status: CallStatus;
   promptTokens: number;
   completionTokens: number;
@@ -210,6 +213,9 @@ export type CallFacts = {
   cost_usd: number;
   usage_estimated: boolean;
   latency_ms: number;
+  /** The team's labels of the call. */
+  tags: string[];
+  end_user: string | null;
 };
 
 export interface JobView {
@@ -227,6 +233,8 @@ export interface JobView {
   credit_applied: boolean;
   credits_charged: number;
   model_groups_used: string[];
+  /** The distinct tags of its calls (at most 32, the first ones given). */
+  tags: string[];
   costs: Omit<JobCosts, "credits_remaining" | "credit_applied">;
   calls: Array<
     CallFacts & {
@@ -307,6 +315,10 @@ export interface UsageReport {
   model_groups: Record<string, ModelUsage>;
   /** For the admin key only: per model that served ('(none)' for calls no model answered). */
   models?: Record<string, ModelUsage>;
+  /** With group_by=tag: per tag ('(none)': untagged calls); a call with several tags counts under each. */
+  tags?: Record<string, ModelUsage>;
+  /** With group_by=end_user: per end user ('(none)': calls without one). */
+  end_users?: Record<string, ModelUsage>;
 }
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */

@@ -161,6 +161,15 @@ export const CompletionSummary = z
   })
   .openapi("JobCompletion");
 
+/** A recorded call's labels, as its views show them. */
+const CallLabelFields = {
+  tags: z.array(z.string()).openapi({ description: "The call's tags (X-Gateway-Tags, or the body's metadata.tags)" }),
+  end_user: z.string().nullable().openapi({
+    description:
+      "The end user the call was made for (X-End-User-Id, OpenAI's `user`, Anthropic's `metadata.user_id`, else the job's user_id)",
+  }),
+};
+
 export const JobStatusValue = z.enum(["pending", "in_progress", "completed", "failed", "cancelled", "expired"], {
   error: "must be one of pending, in_progress, completed, failed, cancelled, expired (lowercase)",
 });
@@ -181,6 +190,7 @@ export const JobSummary = z
     credit_applied: z.boolean(),
     credits_charged: z.number().int(),
     model_groups_used: z.array(z.string()),
+    tags: z.array(z.string()).openapi({ description: "The distinct tags of the job's calls (at most 32, the first ones given)" }),
     costs: JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true }),
   })
   .openapi("JobSummary");
@@ -198,6 +208,7 @@ export const Job = JobSummary.extend({
       cost_usd: z.number(),
       usage_estimated: z.boolean(),
       latency_ms: z.number().int(),
+      ...CallLabelFields,
       error: z.string().nullable().openapi({ description: "Why the call failed, in the gateway's words" }),
       upstream_error: z
         .string()
@@ -289,6 +300,7 @@ export const JobCostBreakdown = z
         cost_usd: z.number().openapi({ description: "What the call cost the team (USD, with the markup)" }),
         usage_estimated: z.boolean(),
         latency_ms: z.number().int(),
+        ...CallLabelFields,
         created_at: Timestamp,
         model_used: z.string().nullable().optional().openapi({ description: "Admin keys only: the model that served the call" }),
         provider_cost_usd: z

@@ -68,8 +68,22 @@ export const TeamUsage = z
       .record(z.string(), ModelUsage)
       .optional()
       .openapi({ description: "Admin key only: per model that served (`(none)`: calls no model answered)" }),
+    tags: z
+      .record(z.string(), ModelUsage)
+      .optional()
+      .openapi({ description: "With `group_by=tag`: per tag (`(none)`: untagged calls); a call with several tags counts under each" }),
+    end_users: z
+      .record(z.string(), ModelUsage)
+      .optional()
+      .openapi({ description: "With `group_by=end_user`: per end user (`(none)`: calls without one); they add up to the calls' totals" }),
   })
   .openapi("TeamUsage");
+
+/** A team usage report's extra breakdown: per tag or per end user. */
+export const UsageGroupBy = z
+  .enum(["tag", "end_user"], { error: "must be tag or end_user" })
+  .optional()
+  .openapi({ description: "Also break the calls down per tag (`tags`) or per end user (`end_users`)" });
 
 const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 

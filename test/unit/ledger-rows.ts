@@ -58,6 +58,7 @@ export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
     summary: null,
     owner: "team",
     calls_hold_micro: 0,
+    tags: "[]",
     ...overrides,
   };
 }
@@ -78,6 +79,8 @@ export function callRow(overrides: Partial<CallRow> = {}): CallRow {
     upstream_error: null,
     attempts: '[{"model":"gpt-4o-mini","outcome":"ok","status":200,"latency_ms":118}]',
     stream: 0,
+    tags: "[]",
+    end_user: null,
     created_at: "2026-01-01T00:00:01.000Z",
     model_used: "gpt-4o-mini",
     provider_cost_nano: 1_000_000,

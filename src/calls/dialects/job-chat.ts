@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { LlmCallAnswer, LlmCallBody } from "../../schemas/jobs";
 import type { StreamingDialect } from "../dialect";
+import { NO_LABELS } from "../labels";
 import {
   budgetMaxTokensHeader,
   type ChatAnswer,
@@ -20,7 +21,13 @@ type JobCallBody = z.infer<typeof LlmCallBody>;
 
 export const jobChat: StreamingDialect<JobCallBody, ChatRequest, ChatAnswer, z.infer<typeof LlmCallAnswer>> = {
   upstreamPath: "/chat/completions",
-  parse: (body) => ({ modelGroup: (body.model_group ?? body.model)!, purpose: body.purpose ?? null, params: chatParametersOf(body) }),
+  // Labels come from the X-Gateway-Tags and X-End-User-Id headers only (the body has no metadata).
+  parse: (body) => ({
+    modelGroup: (body.model_group ?? body.model)!,
+    purpose: body.purpose ?? null,
+    labels: NO_LABELS,
+    params: chatParametersOf(body),
+  }),
   estimate: (request) => chatEstimate(request.params),
   upstreamBody: chatUpstreamBody,
   readAnswer: readChatAnswer,

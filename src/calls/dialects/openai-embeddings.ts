@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { OpenAIEmbeddingBody, OpenAIEmbeddingList } from "../../schemas/openai";
 import { estimateTokens, parseUsage } from "../cost";
 import type { CallRequest, Dialect } from "../dialect";
+import { openAILabels } from "../labels";
 import { attributionFields, attributionOf, whitelisted } from "../upstream/upstream-request";
 
 // OpenAI's embeddings (POST /v1/embeddings), forwarded to LiteLLM's /embeddings: `model` names
@@ -27,9 +28,10 @@ function teamEmbeddings(data: unknown[]): EmbeddingList["data"] {
 
 export const openAIEmbeddings: Dialect<z.infer<typeof OpenAIEmbeddingBody>, EmbeddingRequest, unknown[], EmbeddingList> = {
   upstreamPath: "/embeddings",
-  parse: ({ model, input, encoding_format, dimensions }) => ({
+  parse: ({ model, input, encoding_format, dimensions, user }) => ({
     modelGroup: model,
     purpose: null,
+    labels: openAILabels(user, null),
     params: { input, encoding_format: encoding_format ?? undefined, dimensions: dimensions ?? undefined },
   }),
   estimate: (request) => ({ promptTokens: estimateTokens(JSON.stringify(request.params.input ?? "")), maxTokens: null }),

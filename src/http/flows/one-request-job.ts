@@ -13,6 +13,7 @@ import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
 import { operationId } from "../middleware/idempotency";
+import { withHeaderLabels } from "./call-labels";
 import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 
 // A one-request job (create-and-call and its stream, /v1 without X-Job-Id): the job is opened,
@@ -72,8 +73,9 @@ export function oneRequestJob<R extends CallRequest, A, B = A>(c: AppContext, ru
 export function oneRequestJob<R extends CallRequest, A>(c: AppContext, run: OneRequestStream<R, A>): Promise<Response>;
 export async function oneRequestJob<R extends CallRequest, A, B>(
   c: AppContext,
-  run: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
+  given: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
 ): Promise<Response> {
+  const run = { ...given, request: withHeaderLabels(c, given.request) };
   const present = (!run.stream && run.present) || ((answer: A) => answer as unknown as B);
   if (!run.stream) {
     const earlier = await earlierAnswer(c, run.job, present);

@@ -5,7 +5,7 @@ import { dashboardOf } from "../../reports/dashboard";
 import { type OrgUsageTotals, organizationUsageOf } from "../../reports/organization-usage";
 import { ClientId, errorResponses, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
-import { Dashboard, MonthOrDayPeriod, MonthPeriod, OrganizationUsage, TeamUsage } from "../../schemas/reports";
+import { Dashboard, MonthOrDayPeriod, MonthPeriod, OrganizationUsage, TeamUsage, UsageGroupBy } from "../../schemas/reports";
 import type { AppEnv } from "../context";
 import { CsvFormat, csvContent, csvResponse, oneBatch, wantsCsv } from "../csv";
 import { apiError } from "../errors";
@@ -34,7 +34,7 @@ const COUNT_COLUMNS = [
 ] as const;
 const MODEL_COLUMNS = ["calls", "prompt_tokens", "completion_tokens", "total_tokens", "client_cost_usd"] as const;
 
-/** A team's report as CSV rows: one per job type, model group and (admin) model, named by `dimension`. */
+/** A team's report as CSV rows: one per job type, model group, (admin) model and (group_by) tag or end user, named by `dimension`. */
 function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; rows: unknown[][] } {
   const header = ["period", "team_id", "dimension", "name", ...COUNT_COLUMNS, ...(admin ? ["provider_cost_usd"] : [])];
   const cost = (u: UsageTotals | ModelUsage) => (admin ? [u.provider_cost_usd ?? 0] : []);
@@ -55,16 +55,20 @@ function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; 
         u,
       ),
     ),
-    ...[["model_group", report.model_groups] as const, ...(admin && report.models ? [["model", report.models] as const] : [])].flatMap(
-      ([dimension, byName]) =>
-        Object.entries(byName).map(([name, u]) =>
-          line(
-            dimension,
-            name,
-            COUNT_COLUMNS.map((k) => ((MODEL_COLUMNS as readonly string[]).includes(k) ? u[k as (typeof MODEL_COLUMNS)[number]] : null)),
-            u,
-          ),
+    ...[
+      ["model_group", report.model_groups] as const,
+      ...(admin && report.models ? [["model", report.models] as const] : []),
+      ...(report.tags ? [["tag", report.tags] as const] : []),
+      ...(report.end_users ? [["end_user", report.end_users] as const] : []),
+    ].flatMap(([dimension, byName]) =>
+      Object.entries(byName).map(([name, u]) =>
+        line(
+          dimension,
+          name,
+          COUNT_COLUMNS.map((k) => ((MODEL_COLUMNS as readonly string[]).includes(k) ? u[k as (typeof MODEL_COLUMNS)[number]] : null)),
+          u,
         ),
+      ),
     ),
   ];
   return { header, rows };
@@ -77,14 +81,16 @@ teamUsageRoutes.openapi(
     method: "get",
     path: "/{team_id}/usage",
     tags: ["Reports"],
-    summary: "A team's usage for a month or a day: totals, per job type and per model group",
+    summary: "A team's usage for a month or a day: totals, per job type and per model group (and per tag or end user)",
     description:
       "Counted by the job's creation day (UTC). The admin key also gets `provider_cost_usd` and `models` (per model that served). " +
-      "`?format=csv` or `Accept: text/csv` answers CSV: one row per job type, model group and (admin) model, named in `dimension`; " +
-      "jobs and credits are per job type only.",
+      "`group_by=tag` adds `tags` (per tag; a call with several tags counts under each, untagged calls under `(none)`); " +
+      "`group_by=end_user` adds `end_users` (per end user; calls without one under `(none)`). " +
+      "`?format=csv` or `Accept: text/csv` answers CSV: one row per job type, model group, (admin) model and (group_by) tag or end user, " +
+      "named in `dimension`; jobs and credits are per job type only.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
-    request: { params: TeamParam, query: z.object({ period: MonthOrDayPeriod, ...CsvFormat }) },
+    request: { params: TeamParam, query: z.object({ period: MonthOrDayPeriod, group_by: UsageGroupBy, ...CsvFormat }) },
     responses: {
       200: {
         description: "The team's usage for the period",
@@ -95,10 +101,10 @@ teamUsageRoutes.openapi(
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
-    const { period = currentMonth(), format } = c.req.valid("query");
+    const { period = currentMonth(), group_by, format } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the usage");
-    const report = await onLedger(c.env, team_id, "usage", callerOf(c), period);
+    const report = await onLedger(c.env, team_id, "usage", callerOf(c), period, group_by);
     if (!wantsCsv(c, format)) return c.json(report, 200);
     const { header, rows } = teamUsageCsv(report, principal.kind === "admin");
     return csvResponse(`usage-${team_id}-${period}.csv`, header, oneBatch(rows));

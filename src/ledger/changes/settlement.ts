@@ -1,4 +1,5 @@
 import { OPEN_STATUSES, settingsOf } from "../rules/admission";
+import { jobTagsWith } from "../rules/job-tags";
 import { clientCostNano, completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
@@ -93,13 +94,19 @@ export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRo
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
   });
-  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, {
+  const callUsage = {
     prompt_tokens: call.promptTokens,
     completion_tokens: call.completionTokens,
     total_tokens: call.totalTokens,
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
-  });
+  };
+  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, callUsage);
+  const labels = { tags: call.tags ?? [], endUser: call.endUser ?? null };
+  store.bumpLabelUsage(job.created_at, labels, callUsage);
+  const jobTags: string[] = JSON.parse(job.tags ?? "[]");
+  const gathered = jobTagsWith(jobTags, labels.tags);
+  if (gathered.length !== jobTags.length) store.setJobTags(job.job_id, gathered);
   const updated = refreshExposure(store, acct, job.job_id);
   if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
     // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.

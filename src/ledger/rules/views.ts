@@ -93,6 +93,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
     credit_applied: job.credit_applied === 1,
     credits_charged: job.credits_charged,
     model_groups_used: JSON.parse(job.model_groups_used),
+    tags: JSON.parse(job.tags ?? "[]"),
     costs: costsOf(job),
     calls: calls.map((c) => ({
       call_id: c.call_id,
@@ -105,6 +106,8 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
       cost_usd: nanoToUsd(c.client_cost_nano),
       usage_estimated: c.usage_estimated === 1,
       latency_ms: c.latency_ms,
+      tags: JSON.parse(c.tags ?? "[]"),
+      end_user: c.end_user ?? null,
       error: c.error,
       ...(viewer === "admin" ? { upstream_error: c.upstream_error, model_used: c.model_used, attempts: JSON.parse(c.attempts) } : {}),
       stream: c.stream === 1,
@@ -138,6 +141,8 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
       cost_usd: nanoToUsd(c.client_cost_nano),
       usage_estimated: c.usage_estimated === 1,
       latency_ms: c.latency_ms,
+      tags: JSON.parse(c.tags ?? "[]"),
+      end_user: c.end_user ?? null,
       created_at: c.created_at,
       ...(admin
         ? { model_used: c.model_used, provider_cost_usd: c.provider_cost_nano === null ? null : nanoToUsd(c.provider_cost_nano) }
@@ -210,8 +215,9 @@ function totalsBy<R extends ModelUsageRow>(rows: R[], keyOf: (r: R) => string): 
 }
 
 /**
- * A period's usage, in total, per job type and per model group, from its aggregate rows; the
- * admin key also sees the provider cost and the models that served (a team never does).
+ * A period's usage, in total, per job type and per model group (and, when asked, per tag or end
+ * user), from its aggregate rows; the admin key also sees the provider cost and the models that
+ * served (a team never does).
  */
 export function usageReportOf(
   teamId: string,
@@ -220,6 +226,7 @@ export function usageReportOf(
     jobTypes: Array<UsageRow & { job_type: string }>;
     days: Array<UsageRow & { day: string }>;
     models: Array<ModelUsageRow & { model_group: string; model: string }>;
+    labels?: { dimension: "tag" | "end_user"; rows: Array<ModelUsageRow & { label: string }> };
   },
   viewer: CallerKind,
 ): UsageReport {
@@ -234,6 +241,9 @@ export function usageReportOf(
     days: Object.fromEntries(rows.days.map(({ day, ...r }) => [day, usageTotalsOf(r, viewer)])),
     model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
     ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
+    ...(rows.labels
+      ? { [rows.labels.dimension === "tag" ? "tags" : "end_users"]: shown(totalsBy(rows.labels.rows, (r) => r.label || "(none)")) }
+      : {}),
   };
 }
 

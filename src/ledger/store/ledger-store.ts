@@ -1,7 +1,7 @@
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { LEDGER_MIGRATIONS } from "./schema";
-import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
+import { bumpDailyUsage, bumpLabelUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
 // paged history reads are in pages.ts, holds in hold-store.ts, usage in usage-store.ts).
@@ -206,6 +206,16 @@ export class LedgerStore {
     bumpModelUsage(this.sql, createdAt, modelGroup, model, delta);
   }
 
+  /** Adds a recorded call to its day's aggregates of each of its tags and of its end user ('' when it has none). */
+  bumpLabelUsage(createdAt: string, labels: { tags: string[]; endUser: string | null }, delta: Omit<ModelUsageRow, "calls">): void {
+    for (const tag of labels.tags.length > 0 ? labels.tags : [""]) bumpLabelUsage(this.sql, "tag", createdAt, tag, delta);
+    bumpLabelUsage(this.sql, "end_user", createdAt, labels.endUser ?? "", delta);
+  }
+
+  setJobTags(jobId: string, tags: string[]): void {
+    this.sql.exec("UPDATE jobs SET tags = ? WHERE job_id = ?", JSON.stringify(tags), jobId);
+  }
+
   // ---------------------------------------------------------------- job writes
 
   insertJob(job: {
@@ -256,8 +266,8 @@ export class LedgerStore {
     this.sql.exec(
       `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
          total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-         created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at, tags, end_user)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       call.callId,
       jobId,
       call.modelGroup,
@@ -277,6 +287,8 @@ export class LedgerStore {
       call.upstreamError ?? null,
       call.stream ? 1 : 0,
       createdAt,
+      JSON.stringify(call.tags ?? []),
+      call.endUser ?? null,
     );
     this.sql.exec(
       `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,

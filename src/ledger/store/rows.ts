@@ -57,6 +57,8 @@ export type JobRow = {
   summary: string | null;
   owner: JobOwner;
   calls_hold_micro: number;
+  /** JSON: the distinct tags of the job's calls (rules/job-tags.ts). */
+  tags: string;
 };
 
 export type CallHoldRow = {
@@ -86,6 +88,9 @@ export type CallRow = {
   attempts: string;
   stream: number;
   created_at: string;
+  /** JSON: the call's tags. */
+  tags: string;
+  end_user: string | null;
   /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */
   model_used: string | null;
   provider_cost_nano: number | null;
