@@ -25,6 +25,8 @@ export interface CallEstimate {
   promptTokens: number;
   /** The most the answer may use (the client's max_tokens), or null: the team's object chooses one its credits pay for. */
   maxTokens: number | null;
+  /** The least max_tokens the dialect's API accepts, when more than 1 (the object refuses a call that cannot pay for it). */
+  minMaxTokens?: number;
 }
 
 /** A 2xx answer as its dialect reads it. */

@@ -1,4 +1,4 @@
-// Calls to LiteLLM (/chat/completions, /embeddings): one attempt of one model (fallback.ts tries them in order).
+// Calls to LiteLLM (/chat/completions, /embeddings, /responses, /v1/messages): one attempt of one model (fallback.ts tries them in order).
 
 import { sanitizeUpstreamMessage } from "./redact";
 
@@ -15,7 +15,7 @@ export interface Attempt {
 }
 
 /** LiteLLM's endpoints the gateway calls (a dialect names its own). */
-export type UpstreamPath = "/chat/completions" | "/embeddings";
+export type UpstreamPath = "/chat/completions" | "/embeddings" | "/responses" | "/v1/messages";
 
 export interface UpstreamConfig {
   baseUrl: string;

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
+import { openAIResponses } from "../../calls/dialects/openai-responses";
 import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
 import {
   JobHeaders,
@@ -12,9 +13,10 @@ import {
   OpenAIError,
   OpenAIModelList,
 } from "../../schemas/openai";
-import type { AppContext, AppEnv } from "../context";
-import { callInJob, streamInJob } from "../flows/calls";
-import { oneRequestJob } from "../flows/one-request-job";
+import { ResponsesAnswer, ResponsesBody } from "../../schemas/responses";
+import type { AppEnv } from "../context";
+import { apiError } from "../errors";
+import { v1Call } from "../flows/v1-call";
 import { requireTeam, requireTeamCall, teamOf } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
@@ -37,11 +39,6 @@ const JOB_DESCRIPTION =
   "(as create-and-call: charged when the call succeeds, released when it fails); the answer's `x-job-id` header names it. " +
   "With an `Idempotency-Key` a retry never opens a second job nor calls the model twice (as create-and-call). " +
   'Errors are OpenAI\'s `{"error": {"message", "type", "param", "code"}}`; a model group that is not the team\'s is 404 `model_not_found`.';
-
-/** The one-request job a /v1 request without X-Job-Id opens: the key's team's, of type X-Job-Type (default `api`). */
-function oneRequestJobOf(c: AppContext, headers: z.infer<typeof JobHeaders>) {
-  return { team_id: teamOf(c.get("principal")), job_type: headers["x-job-type"] ?? "api" };
-}
 
 /** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request runs as sent. */
 const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
@@ -83,16 +80,62 @@ openAIRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const headers = c.req.valid("header");
-    const request = openAIChat.parse(body);
-    const jobId = headers["x-job-id"];
-    if (body.stream === true) {
-      if (jobId) return streamInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
-      // No summary event on /v1: OpenAI's SDKs would read it as a chunk. The job is closed all the same.
-      return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers), stream: {} });
-    }
-    if (jobId) return callInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
-    return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers) });
+    return v1Call(c, openAIChat, openAIChat.parse(body), c.req.valid("header"), body.stream === true);
+  },
+);
+
+/**
+ * What a stateless Responses API refuses: anything that stores a response or continues a stored
+ * one. Null when the request asks for neither.
+ */
+function statefulResponsesRefusal(body: z.infer<typeof ResponsesBody>): string | null {
+  const stateless = "the gateway's Responses API is stateless and stores nothing";
+  if (body.previous_response_id) {
+    return `'previous_response_id' cannot be used: ${stateless}; send the whole conversation in 'input' (with store: false, as here)`;
+  }
+  if (body.conversation !== undefined && body.conversation !== null) return `'conversation' cannot be used: ${stateless}`;
+  if (body.store === true) return `'store: true' cannot be used: ${stateless} (leave 'store' out, or send false)`;
+  if (body.background === true) return `'background: true' cannot be used: ${stateless}, and a background response must be stored`;
+  return null;
+}
+
+openAIRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/responses",
+    tags: ["OpenAI-compatible"],
+    summary: "A response (OpenAI's Responses API), billed as a job",
+    description:
+      `${JOB_DESCRIPTION} Forwarded to LiteLLM's /responses with a whitelist of parameters and \`store: false\`: stateless, so ` +
+      "`previous_response_id`, `conversation`, `store: true` and `background: true` are refused (400). `model` names the group; " +
+      "OpenAI's `user` (else `safety_identifier`) is the call's end user and `metadata.tags` its tags (neither is sent upstream). " +
+      "Plain: OpenAI's `response` rebuilt by the gateway (`id` is `resp_<call id>`, `model` the group, token-only `usage`). " +
+      "`stream: true`: OpenAI's named events, ending with `response.completed` (sent once the call is recorded); the call is metered from its usage. " +
+      "A stream's `Idempotency-Key` is not honoured." +
+      HOLD_DESCRIPTION +
+      " Without `max_output_tokens` the gateway's choice is at least 16 (OpenAI's minimum); fewer free credits than that is 402.",
+    security: security.team,
+    middleware: [requireTeamCall, idempotentUnlessStreamed] as const,
+    request: { headers: JobHeaders, body: jsonBody(ResponsesBody) },
+    responses: {
+      200: {
+        description: "The response (JSON), or its events as server-sent events when `stream` is true",
+        headers: BUDGET_HEADERS,
+        content: {
+          "application/json": { schema: ResponsesAnswer },
+          "text/event-stream": {
+            schema: z.string().openapi({ description: "`event: <type>` / `data: <event>` pairs, ending with `response.completed`" }),
+          },
+        },
+      },
+      ...openAIErrorResponses,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const refused = statefulResponsesRefusal(body);
+    if (refused) throw apiError(400, refused);
+    return v1Call(c, openAIResponses, openAIResponses.parse(body), c.req.valid("header"), body.stream === true);
   },
 );
 
@@ -110,13 +153,7 @@ openAIRoutes.openapi(
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },
     responses: { 200: jsonResponse(OpenAIEmbeddingList, "The embeddings"), ...openAIErrorResponses },
   }),
-  async (c) => {
-    const headers = c.req.valid("header");
-    const request = openAIEmbeddings.parse(c.req.valid("json"));
-    const jobId = headers["x-job-id"];
-    if (jobId) return callInJob(c, openAIEmbeddings, request, jobId, { "x-job-id": jobId });
-    return oneRequestJob(c, { dialect: openAIEmbeddings, request, job: oneRequestJobOf(c, headers) });
-  },
+  async (c) => v1Call(c, openAIEmbeddings, openAIEmbeddings.parse(c.req.valid("json")), c.req.valid("header"), false),
 );
 
 openAIRoutes.openapi(

@@ -123,7 +123,8 @@ export function placeCallHold(
       const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
       if (maxTokens === null) {
         chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro);
-        if (chosen === 0) return notEnoughFor(budget.promptTokens, null, roomMicro);
+        if (chosen < Math.max(1, budget.minMaxTokens ?? 1))
+          return notEnoughFor(budget.promptTokens, null, roomMicro, undefined, budget.minMaxTokens);
         maxTokens = chosen;
       }
       held = worstCase(settings, price, budget.promptTokens, maxTokens)!;
@@ -158,11 +159,11 @@ export function placeCallHold(
   return { budgetMaxTokens: chosen };
 }
 
-function notEnoughFor(promptTokens: number, maxTokens: number | null, roomMicro: number, holdMicro?: number): Refusal {
+function notEnoughFor(promptTokens: number, maxTokens: number | null, roomMicro: number, holdMicro?: number, leastTokens = 1): Refusal {
   const available = Math.max(0, Math.floor(roomMicro / MICRO_PER_CREDIT));
   const what =
     maxTokens === null
-      ? `not even its prompt (about ${promptTokens} tokens) with 1 completion token`
+      ? `not even its prompt (about ${promptTokens} tokens) with ${leastTokens} completion token${leastTokens === 1 ? "" : "s"}`
       : `up to ${creditsHeld(holdMicro ?? 0)} credit(s) (prompt of about ${promptTokens} tokens + max_tokens ${maxTokens})`;
   return refusal(
     "INSUFFICIENT_CREDITS",

@@ -33,6 +33,8 @@ export interface CallBudget {
   promptTokens: number;
   /** The client's max_tokens (or max_completion_tokens), or null: the object then chooses one. */
   maxTokens: number | null;
+  /** The least max_tokens the call's API accepts (the Responses API: 16); a choice below it refuses the call. Absent: 1. */
+  minMaxTokens?: number;
 }
 
 /** What a call's worst case costs in micro-credits and client nano-dollars (rounded up: a hold never falls short). */
