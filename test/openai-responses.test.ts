@@ -126,7 +126,10 @@ describe("responses.create through /v1/responses", () => {
     expect(final.output_text.length).toBeGreaterThan(0);
     expect(final.usage?.total_tokens).toBeGreaterThan(0);
 
-    const res = await api("POST", "/v1/responses", { key: team.key, body: { model: team.groups[0], input: "Write a haiku", stream: true } });
+    const res = await api("POST", "/v1/responses", {
+      key: team.key,
+      body: { model: team.groups[0], input: "Write a haiku", stream: true },
+    });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const events = await sseEventsOf(res);
     expect(events.every((e) => e.event !== null && JSON.parse(e.data).type === e.event)).toBe(true);
@@ -151,12 +154,7 @@ describe("responses.create through /v1/responses", () => {
   it("is stateless: previous_response_id, store: true, conversation and background are 400 and reach nothing", async () => {
     const team = await createTeam({ credits: 10 });
     const client = openai(team.key);
-    const refusals = [
-      { previous_response_id: "resp_abc" },
-      { store: true },
-      { conversation: "conv_123" },
-      { background: true },
-    ];
+    const refusals = [{ previous_response_id: "resp_abc" }, { store: true }, { conversation: "conv_123" }, { background: true }];
     for (const extra of refusals) {
       const error = await client.responses.create({ model: team.groups[0], input: "Hi", ...extra } as any).catch((e) => e);
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);

@@ -55,6 +55,8 @@ export interface Dialect<Body = never, Request extends CallRequest = CallRequest
   estimate(request: Request): CallEstimate;
   /** What LiteLLM is sent (its `model` is set per attempt): whitelisted parameters and the call's attribution. */
   upstreamBody(request: Request, call: AdmittedCall, stream: boolean): Record<string, unknown>;
+  /** Headers of the dialect's own that LiteLLM is sent (e.g. Anthropic's version); never a credential. */
+  upstreamHeaders?(request: Request): Record<string, string>;
   /** A 2xx body read whole; null when it is not an answer of this dialect (the call then fails as an invalid response). */
   readAnswer(text: string): AnswerReading<Parsed> | null;
   /** The answer the client gets, once the call is recorded. */

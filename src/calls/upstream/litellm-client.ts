@@ -62,7 +62,7 @@ export async function attemptModel(
   body: Record<string, unknown>,
   callId: string,
   clientSignal?: AbortSignal,
-  options: { deadline?: "answer" | "headers"; path?: UpstreamPath } = {},
+  options: { deadline?: "answer" | "headers"; path?: UpstreamPath; headers?: Record<string, string> } = {},
 ): Promise<AttemptResult> {
   const started = performance.now();
   const deadlineController = new AbortController();
@@ -70,6 +70,7 @@ export async function attemptModel(
   const timer = setTimeout(() => deadlineController.abort(new DOMException("LiteLLM timed out", "TimeoutError")), config.timeoutMs);
   const signal = clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline;
   const headers: Record<string, string> = {
+    ...options.headers,
     "content-type": "application/json",
     "x-litellm-call-id": callId,
   };

@@ -120,3 +120,10 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     }
   }
 });
+
+/** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request (`"stream": true`) runs as sent. */
+export const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
+  const body = (await c.req.json().catch(() => null)) as { stream?: unknown } | null;
+  if (body?.stream === true) return next();
+  return idempotent(c, next);
+});

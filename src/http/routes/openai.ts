@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
 import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
 import { openAIResponses } from "../../calls/dialects/openai-responses";
-import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
+import { AnthropicModelList } from "../../schemas/anthropic";
+import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
 import {
   JobHeaders,
   OpenAIChatBody,
@@ -18,7 +18,8 @@ import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { v1Call } from "../flows/v1-call";
 import { requireTeam, requireTeamCall, teamOf } from "../middleware/auth";
-import { idempotent } from "../middleware/idempotency";
+import { idempotent, idempotentUnlessStreamed } from "../middleware/idempotency";
+import { speaksAnthropic } from "../middleware/v1-errors";
 import { validationHook } from "../validation";
 
 // The OpenAI-compatible surface: an OpenAI SDK pointed at `<gateway>/v1` with a team key gets
@@ -34,18 +35,8 @@ const openAIErrorResponses = Object.fromEntries(
 );
 
 const JOB_DESCRIPTION =
-  "With `X-Job-Id` the call is made in that open job of the team (as `POST /api/jobs/{id}/llm-call`; the team completes the job). " +
-  "Without it the request is its own job (type `X-Job-Type`, default `api`), opened, called and completed by the gateway " +
-  "(as create-and-call: charged when the call succeeds, released when it fails); the answer's `x-job-id` header names it. " +
-  "With an `Idempotency-Key` a retry never opens a second job nor calls the model twice (as create-and-call). " +
+  `${V1_JOB_DESCRIPTION} ` +
   'Errors are OpenAI\'s `{"error": {"message", "type", "param", "code"}}`; a model group that is not the team\'s is 404 `model_not_found`.';
-
-/** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request runs as sent. */
-const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
-  const body = (await c.req.json().catch(() => null)) as { stream?: unknown } | null;
-  if (body?.stream === true) return next();
-  return idempotent(c, next);
-});
 
 export const openAIRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -161,15 +152,31 @@ openAIRoutes.openapi(
     method: "get",
     path: "/models",
     tags: ["OpenAI-compatible"],
-    summary: "The team's model groups as OpenAI models",
+    summary: "The team's model groups as models, in OpenAI's list shape or (with `anthropic-version`) Anthropic's",
+    description:
+      "OpenAI's `{object: list, data: [{id, object: model, created, owned_by}]}`; a request with an `anthropic-version` header " +
+      "(as Anthropic's SDKs send) gets Anthropic's `{data: [{type: model, id, display_name, created_at}], has_more, first_id, last_id}`, " +
+      "all on one page.",
     security: security.team,
     middleware: [requireTeam] as const,
-    responses: { 200: jsonResponse(OpenAIModelList, "The model groups the team may use"), ...openAIErrorResponses },
+    responses: {
+      200: {
+        description: "The model groups the team may use",
+        content: { "application/json": { schema: z.union([OpenAIModelList, AnthropicModelList]) } },
+      },
+      ...openAIErrorResponses,
+    },
   }),
   async (c) => {
     const team = await c.get("repo").teams.get(teamOf(c.get("principal")));
-    const created = team ? Math.floor(Date.parse(team.createdAt) / 1000) : 0;
-    const data = (team?.modelGroups ?? []).map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
+    const createdAt = team?.createdAt ?? new Date(0).toISOString();
+    const groups = team?.modelGroups ?? [];
+    if (speaksAnthropic(c)) {
+      const data = groups.map((id) => ({ type: "model" as const, id, display_name: id, created_at: createdAt }));
+      return c.json({ data, has_more: false, first_id: groups[0] ?? null, last_id: groups.at(-1) ?? null }, 200);
+    }
+    const created = Math.floor(Date.parse(createdAt) / 1000);
+    const data = groups.map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
     return c.json({ object: "list" as const, data }, 200);
   },
 );
