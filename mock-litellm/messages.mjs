@@ -95,7 +95,7 @@ function contentBlocks(answer) {
 
 function plainMessage(meta, answer) {
   return {
-    id: meta.proxyId,
+    id: meta.encodedId,
     type: "message",
     role: "assistant",
     model: meta.parsed.name,

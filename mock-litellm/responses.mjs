@@ -4,7 +4,7 @@
 // `openai/` model, for /v1/responses and /v1/messages alike); proxy mode as LiteLLM 1.106.12
 // passes it on (the x-litellm-* headers, the cost in the header or in the completed event's usage).
 
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { buildAnswer, hashString, splitIntoChunks } from "./answers.mjs";
 import { checkAuth } from "./auth.mjs";
 import { invalidJsonError, invalidModelError, responsesRouteError } from "./errors.mjs";
@@ -299,14 +299,19 @@ async function answerFailure(res, state, ctx, parsed, options, signal) {
   return sendError(res, responsesRouteError(kind, state.mode, parsed), errorHeaders(state, ctx));
 }
 
-/** The ids of one answer: OpenAI's, and the one LiteLLM replaces it with (its provider and deployment, base64-encoded). */
+/**
+ * The ids of one answer: OpenAI's, and the ones LiteLLM replaces it with: on /v1/messages its
+ * provider, deployment and the provider's id, base64-encoded; on /v1/responses the same sealed
+ * (opaque, URL-safe).
+ */
 export function responsesMeta(parsed, body) {
   const id = `resp_${randomUUID().replace(/-/g, "")}`;
   const encoded = Buffer.from(`litellm:custom_llm_provider:openai;model_id:mock-${parsed.base};response_id:${id}`).toString("base64");
   return {
     parsed,
     id,
-    proxyId: `resp_${encoded}`,
+    proxyId: `resp_${randomBytes(256).toString("base64url")}`,
+    encodedId: `resp_${encoded}`,
     seed: hex(JSON.stringify(body.input ?? null)),
     created: Math.floor(Date.now() / 1000),
     model: parsed.name,
