@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ClientId } from "./common";
 import { EndUserId, TagList, TagListText } from "./labels";
+import { OpenAIModelList } from "./openai";
 
 // Anthropic's Messages API (POST /v1/messages) as the gateway takes and answers it, the model
 // group in `model`; and Anthropic's shapes for errors and the model list.
@@ -110,3 +111,11 @@ export const AnthropicModelList = z
     last_id: z.string().nullable(),
   })
   .openapi("AnthropicModelList");
+
+/** A streamed message, as Anthropic's SDKs read it. */
+export const MessagesEvents = z.string().openapi({
+  description: "`event: <type>` / `data: <event>` pairs (Anthropic's Messages events), from `message_start` to `message_stop`",
+});
+
+/** GET /v1/models: OpenAI's list, or Anthropic's for a request with `anthropic-version`. */
+export const V1ModelList = z.union([OpenAIModelList, AnthropicModelList]);

@@ -65,7 +65,7 @@ export const OpenAIMetadata = z
   });
 
 /** The headers every LLM call route reads its labels from. */
-export const CallLabelHeaders = {
+export const CallLabelHeaderFields = {
   "x-gateway-tags": TagListText.optional().openapi({
     description: `Comma-separated tags of the call (${TAG_RULE}; at most ${MAX_TAGS_PER_CALL}), with those of the body's metadata`,
     example: "checkout,beta",
@@ -75,3 +75,5 @@ export const CallLabelHeaders = {
     example: "user-4821",
   }),
 };
+
+export const CallLabelHeaders = z.object(CallLabelHeaderFields);

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { LlmCallFields } from "./calls";
 import { ClientId, ServerId } from "./common";
-import { LlmCallFields } from "./jobs";
-import { CallLabelHeaders, EndUserId, OpenAIMetadata } from "./labels";
+import { CallLabelHeaderFields, EndUserId, OpenAIMetadata } from "./labels";
 
 // The /v1 surface: OpenAI's request and response shapes, validated by the same field rules as
 // the job API's calls.
@@ -48,7 +48,7 @@ export const OpenAIEmbeddingBody = z
 
 /** The job a /v1 call belongs to (an open job of the team, or without it a one-request job of this type), and the call's labels. */
 export const JobHeaders = z.object({
-  ...CallLabelHeaders,
+  ...CallLabelHeaderFields,
   "x-job-id": ServerId.optional().openapi({ description: "An open job of the team (opened with POST /api/jobs/create)" }),
   "x-job-type": z
     .string()
@@ -106,3 +106,6 @@ export const OpenAIError = z
     error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),
   })
   .openapi("OpenAIError");
+
+/** A streamed chat completion, as OpenAI's SDKs read it. */
+export const OpenAIChatChunks = z.string().openapi({ description: "`data: <chat.completion.chunk>` events, then `data: [DONE]`" });

@@ -100,3 +100,8 @@ export const ResponsesAnswer = z
     metadata: z.record(z.string(), z.string()),
   })
   .openapi("ResponsesAnswer");
+
+/** A streamed response, as OpenAI's SDKs read it. */
+export const ResponsesEvents = z
+  .string()
+  .openapi({ description: "`event: <type>` / `data: <event>` pairs (OpenAI's Responses events), ending with `response.completed`" });

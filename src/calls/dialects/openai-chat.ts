@@ -3,14 +3,11 @@ import type { OpenAIChatBody, OpenAIChatCompletion } from "../../schemas/openai"
 import type { StreamingDialect } from "../dialect";
 import { openAILabels } from "../labels";
 import {
-  budgetMaxTokensHeader,
   type ChatAnswer,
   type ChatRequest,
-  chatEstimate,
+  chatCompletionsWire,
   chatParametersOf,
   chatStreamFormat,
-  chatUpstreamBody,
-  readChatAnswer,
   toTeamChoices,
 } from "./chat-completions";
 
@@ -30,7 +27,7 @@ export const openAIChat: StreamingDialect<
   ChatAnswer,
   z.infer<typeof OpenAIChatCompletion>
 > = {
-  upstreamPath: "/chat/completions",
+  ...chatCompletionsWire,
   // `user` is the call's end user (LiteLLM gets the team id as `user`); `metadata` is the team's, not forwarded.
   parse: ({ model, stream: _stream, stream_options, user, metadata, ...params }) => ({
     modelGroup: model,
@@ -39,9 +36,6 @@ export const openAIChat: StreamingDialect<
     params: chatParametersOf(params),
     includeUsage: stream_options?.include_usage === true,
   }),
-  estimate: (request) => chatEstimate(request.params),
-  upstreamBody: chatUpstreamBody,
-  readAnswer: readChatAnswer,
   writeAnswer: (parsed, { callId, modelGroup, usage }) => ({
     id: `chatcmpl-${callId}`,
     object: "chat.completion",
@@ -50,7 +44,6 @@ export const openAIChat: StreamingDialect<
     choices: toTeamChoices(parsed.choices) as z.infer<typeof OpenAIChatCompletion>["choices"],
     usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens },
   }),
-  answerHeaders: budgetMaxTokensHeader,
   streamFormat: (request, call) =>
     chatStreamFormat({ modelGroup: call.modelGroup, callId: call.callId, withholdUsage: !request.includeUsage }),
 };

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { anthropicMessages } from "../../calls/dialects/anthropic-messages";
 import {
@@ -8,6 +8,7 @@ import {
   DEFAULT_ANTHROPIC_VERSION,
   MessagesAnswer,
   MessagesBody,
+  MessagesEvents,
 } from "../../schemas/anthropic";
 import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
 import { JobHeaders } from "../../schemas/openai";
@@ -66,9 +67,7 @@ anthropicRoutes.openapi(
         headers: BUDGET_HEADERS,
         content: {
           "application/json": { schema: MessagesAnswer },
-          "text/event-stream": {
-            schema: z.string().openapi({ description: "`event: <type>` / `data: <event>` pairs, from `message_start` to `message_stop`" }),
-          },
+          "text/event-stream": { schema: MessagesEvents },
         },
       },
       ...anthropicErrorResponses,

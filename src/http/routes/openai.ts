@@ -1,19 +1,19 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
 import { openAIResponses } from "../../calls/dialects/openai-responses";
-import { AnthropicModelList } from "../../schemas/anthropic";
+import { V1ModelList } from "../../schemas/anthropic";
 import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
 import {
   JobHeaders,
   OpenAIChatBody,
+  OpenAIChatChunks,
   OpenAIChatCompletion,
   OpenAIEmbeddingBody,
   OpenAIEmbeddingList,
   OpenAIError,
-  OpenAIModelList,
 } from "../../schemas/openai";
-import { ResponsesAnswer, ResponsesBody } from "../../schemas/responses";
+import { ResponsesAnswer, ResponsesBody, ResponsesEvents } from "../../schemas/responses";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { v1Call } from "../flows/v1-call";
@@ -61,9 +61,7 @@ openAIRoutes.openapi(
         headers: BUDGET_HEADERS,
         content: {
           "application/json": { schema: OpenAIChatCompletion },
-          "text/event-stream": {
-            schema: z.string().openapi({ description: "`data: <chat.completion.chunk>` events, then `data: [DONE]`" }),
-          },
+          "text/event-stream": { schema: OpenAIChatChunks },
         },
       },
       ...openAIErrorResponses,
@@ -114,9 +112,7 @@ openAIRoutes.openapi(
         headers: BUDGET_HEADERS,
         content: {
           "application/json": { schema: ResponsesAnswer },
-          "text/event-stream": {
-            schema: z.string().openapi({ description: "`event: <type>` / `data: <event>` pairs, ending with `response.completed`" }),
-          },
+          "text/event-stream": { schema: ResponsesEvents },
         },
       },
       ...openAIErrorResponses,
@@ -162,7 +158,7 @@ openAIRoutes.openapi(
     responses: {
       200: {
         description: "The model groups the team may use",
-        content: { "application/json": { schema: z.union([OpenAIModelList, AnthropicModelList]) } },
+        content: { "application/json": { schema: V1ModelList } },
       },
       ...openAIErrorResponses,
     },

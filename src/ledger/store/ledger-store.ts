@@ -1,6 +1,7 @@
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
+import { insertCall } from "./calls-table";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
-import { LEDGER_MIGRATIONS } from "./schema";
+import { migrateLedger } from "./schema";
 import { bumpDailyUsage, bumpLabelUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
@@ -35,20 +36,7 @@ export class LedgerStore {
 
   /** Applies the migrations not yet applied, each in its own transaction. */
   migrate(): void {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS _ledger_migrations (id INTEGER PRIMARY KEY)");
-    const applied = new Set(
-      this.sql
-        .exec<{ id: number }>("SELECT id FROM _ledger_migrations")
-        .toArray()
-        .map((r) => r.id),
-    );
-    for (const migration of LEDGER_MIGRATIONS) {
-      if (applied.has(migration.id)) continue;
-      this.transaction(() => {
-        this.sql.exec(migration.sql);
-        this.sql.exec("INSERT INTO _ledger_migrations (id) VALUES (?)", migration.id);
-      });
-    }
+    migrateLedger(this.sql, (write) => this.transaction(write));
   }
 
   // ---------------------------------------------------------------- reads
@@ -260,51 +248,9 @@ export class LedgerStore {
     this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
   }
 
-  /** Stores a call and adds it to its job's totals. */
+  /** Stores a call and adds it to its job's totals (calls-table.ts). */
   insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
-    const succeeded = call.status === "success";
-    this.sql.exec(
-      `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
-         total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-         created_at, tags, end_user)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      call.callId,
-      jobId,
-      call.modelGroup,
-      call.modelUsed,
-      JSON.stringify(call.attempts),
-      call.purpose,
-      call.status,
-      call.promptTokens,
-      call.completionTokens,
-      call.totalTokens,
-      call.providerCostNano,
-      clientCostNano,
-      call.costSource,
-      call.usageEstimated ? 1 : 0,
-      Math.round(call.latencyMs),
-      call.error,
-      call.upstreamError ?? null,
-      call.stream ? 1 : 0,
-      createdAt,
-      JSON.stringify(call.tags ?? []),
-      call.endUser ?? null,
-    );
-    this.sql.exec(
-      `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,
-         prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
-         provider_cost_nano = provider_cost_nano + ?, client_cost_nano = client_cost_nano + ?,
-         latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1 WHERE job_id = ?`,
-      succeeded ? 1 : 0,
-      succeeded ? 0 : 1,
-      call.promptTokens,
-      call.completionTokens,
-      call.totalTokens,
-      call.providerCostNano ?? 0,
-      clientCostNano,
-      Math.round(call.latencyMs),
-      jobId,
-    );
+    insertCall(this.sql, jobId, call, clientCostNano, createdAt);
   }
 
   addJobCharge(jobId: string, credits: number): void {

@@ -1,6 +1,6 @@
 import type { CallsPage, JobStatus } from "../types";
 import type { CallRow, JobRow, LedgerRow } from "./rows";
-import { dayUsageRows, type LabelDimension, labelUsageRows, modelUsageRows, usageRows } from "./usage-store";
+import { type LabelDimension, labelUsageRows, modelUsageRows, usageRowsBy } from "./usage-store";
 
 // The paged reads of a team's history that its views show: the ledger, its jobs, a job's calls
 // and its usage. Read-only and synchronous, like every statement of the object (storage.ts
@@ -60,8 +60,8 @@ export class LedgerPages {
    */
   usageRows(period: string, groupBy?: LabelDimension) {
     return {
-      jobTypes: usageRows(this.sql, period),
-      days: dayUsageRows(this.sql, period),
+      jobTypes: usageRowsBy(this.sql, period, "job_type"),
+      days: usageRowsBy(this.sql, period, "day"),
       models: modelUsageRows(this.sql, period),
       ...(groupBy ? { labels: { dimension: groupBy, rows: labelUsageRows(this.sql, groupBy, period) } } : {}),
     };

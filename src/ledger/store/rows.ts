@@ -100,13 +100,9 @@ export type CallRow = {
 export type UsageRow = UsageSums;
 
 /** A model group's or a model's calls in a period. */
-export type ModelUsageRow = {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_nano: number;
-  provider_cost_nano: number;
-};
+export type ModelUsageRow = Pick<
+  UsageSums,
+  "calls" | "prompt_tokens" | "completion_tokens" | "total_tokens" | "client_cost_nano" | "provider_cost_nano"
+>;
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;
