@@ -170,6 +170,26 @@ describe("labels on every dialect", () => {
   });
 });
 
+describe("labels and Idempotency-Key", () => {
+  it("a retry with the same key and labels replays the first answer; other labels under the same key are 422", async () => {
+    const team = await createTeam({ credits: 5 });
+    const send = (tags: string) =>
+      api("POST", "/v1/chat/completions", {
+        key: team.key,
+        headers: { "Idempotency-Key": "labels-1", "X-Gateway-Tags": tags },
+        body: { model: team.groups[0], messages: userMessage() },
+      });
+    const first = await send("checkout");
+    expect(first.status).toBe(200);
+    const again = await send("checkout");
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(await first.json());
+    const other = await send("search");
+    expect(other.status).toBe(422);
+    expect((await balance(team)).credits_remaining).toBe(4);
+  });
+});
+
 describe("usage per tag and per end user", () => {
   it("group_by=tag and group_by=end_user break the calls down in JSON and CSV; end users add up to the totals", async () => {
     const team = await createTeam({ credits: 20 });
