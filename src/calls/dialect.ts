@@ -3,6 +3,7 @@ import type { Usage } from "./cost";
 import type { CallLabels } from "./labels";
 import type { StreamFormat } from "./stream/meter-stream";
 import type { UpstreamPath } from "./upstream/litellm-client";
+import type { WorstCase } from "./worst-case";
 
 // A dialect is how one kind of request speaks: the job API's calls, OpenAI's chat completions,
 // embeddings and Responses, Anthropic's Messages. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
@@ -17,16 +18,6 @@ export interface CallRequest {
   purpose: string | null;
   /** Its tags and end user: the body's as the dialect reads them, with the headers' once the route adds them. */
   labels: CallLabels;
-}
-
-/** What a call's hold is worked out from. */
-export interface CallEstimate {
-  /** Prompt tokens, estimated from the request; also what a call with no reported usage is billed for its prompt. */
-  promptTokens: number;
-  /** The most the answer may use (the client's max_tokens), or null: the team's object chooses one its credits pay for. */
-  maxTokens: number | null;
-  /** The least max_tokens the dialect's API accepts, when more than 1 (the object refuses a call that cannot pay for it). */
-  minMaxTokens?: number;
 }
 
 /** A 2xx answer as its dialect reads it. */
@@ -52,7 +43,12 @@ export interface Dialect<Body = never, Request extends CallRequest = CallRequest
   readonly upstreamPath: UpstreamPath;
   /** The validated request body as the pipeline's request: the group, the purpose and the parameters forwarded. */
   parse(body: Body): Request;
-  estimate(request: Request): CallEstimate;
+  /**
+   * Its worst case, which the hold is worked out from (worst-case.ts has the rules): the prompt's
+   * tokens (also what a call with no reported usage is billed for its prompt), and its choices of
+   * at most max_tokens each (null: the team's object chooses what its credits pay for).
+   */
+  estimate(request: Request): WorstCase;
   /** What LiteLLM is sent (its `model` is set per attempt): whitelisted parameters and the call's attribution. */
   upstreamBody(request: Request, call: AdmittedCall, stream: boolean): Record<string, unknown>;
   /** Headers of the dialect's own that LiteLLM is sent (e.g. Anthropic's version); never a credential. */

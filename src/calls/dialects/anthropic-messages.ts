@@ -3,12 +3,13 @@ import { DEFAULT_MAX_TOKENS } from "../../ledger/rules/holds";
 import { DEFAULT_ANTHROPIC_VERSION, type MessagesAnswer, type MessagesBody } from "../../schemas/anthropic";
 import { splitTags } from "../../schemas/labels";
 import type { AdmittedCall } from "../call-context";
-import { estimateTokens, type Usage } from "../cost";
+import type { Usage } from "../cost";
 import type { AnswerReading, CallFacts, CallRequest, StreamingDialect } from "../dialect";
 import type { CallLabels } from "../labels";
 import type { EventReading, StreamFormat } from "../stream/meter-stream";
 import type { SseEvent } from "../stream/sse";
 import { attributionOf, litellmMetadata, whitelisted } from "../upstream/upstream-request";
+import { messagesWorstCase } from "../worst-case";
 import { budgetMaxTokensHeader } from "./chat-completions";
 import { countOf, isObject, type Json, keep, parseObject, reportedCost } from "./json";
 
@@ -42,15 +43,6 @@ export interface MessagesRequest extends CallRequest {
   params: Forwarded;
   /** The `anthropic-version` the client asked for, passed on to LiteLLM. */
   version: string;
-}
-
-/** The fields of a Messages request the model reads as prompt. */
-const PROMPT_FIELDS = ["messages", "system", "tools", "tool_choice"] as const;
-
-function messagesEstimate(request: MessagesRequest) {
-  const prompt = PROMPT_FIELDS.map((field) => request.params[field]).filter((value) => value !== undefined && value !== null);
-  const asked = request.params.max_tokens;
-  return { promptTokens: estimateTokens(JSON.stringify(prompt)), maxTokens: typeof asked === "number" ? asked : null };
 }
 
 function upstreamBody(request: MessagesRequest, call: AdmittedCall, stream: boolean): Json {
@@ -264,7 +256,7 @@ export const anthropicMessages: StreamingDialect<MessagesBodyType, MessagesReque
     params: whitelisted(body as Forwarded, FORWARDED_MESSAGES_PARAMETERS),
     version: DEFAULT_ANTHROPIC_VERSION,
   }),
-  estimate: messagesEstimate,
+  estimate: (request) => messagesWorstCase(request.params),
   upstreamBody,
   upstreamHeaders: (request) => ({ "anthropic-version": request.version }),
   readAnswer: readMessage,

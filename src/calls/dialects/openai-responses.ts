@@ -1,12 +1,13 @@
 import type { z } from "@hono/zod-openapi";
-import { MIN_MAX_OUTPUT_TOKENS, type ResponsesAnswer, type ResponsesBody } from "../../schemas/responses";
+import type { ResponsesAnswer, ResponsesBody } from "../../schemas/responses";
 import type { AdmittedCall } from "../call-context";
-import { estimateTokens, type Usage } from "../cost";
+import type { Usage } from "../cost";
 import type { AnswerReading, CallFacts, CallRequest, StreamingDialect } from "../dialect";
 import { type CallLabels, openAILabels } from "../labels";
 import type { EventReading, StreamFormat } from "../stream/meter-stream";
 import type { SseEvent } from "../stream/sse";
 import { attributionOf, litellmMetadata, whitelisted } from "../upstream/upstream-request";
+import { responsesWorstCase } from "../worst-case";
 import { budgetMaxTokensHeader } from "./chat-completions";
 import { countOf, isObject, type Json, keep, parseObject, reportedCost } from "./json";
 
@@ -45,19 +46,6 @@ export interface ResponsesRequest extends CallRequest {
   params: Forwarded;
   /** What the answer echoes of the request: the team's own `user` and `metadata` (neither is sent upstream). */
   echo: { user: string | null; metadata: Record<string, string> };
-}
-
-/** The fields of a Responses request the model reads as prompt. */
-const PROMPT_FIELDS = ["input", "instructions", "tools", "tool_choice", "text"] as const;
-
-function responsesEstimate(request: ResponsesRequest) {
-  const prompt = PROMPT_FIELDS.map((field) => request.params[field]).filter((value) => value !== undefined && value !== null);
-  const asked = request.params.max_output_tokens;
-  return {
-    promptTokens: estimateTokens(JSON.stringify(prompt)),
-    maxTokens: typeof asked === "number" ? asked : null,
-    minMaxTokens: MIN_MAX_OUTPUT_TOKENS,
-  };
 }
 
 function upstreamBody(request: ResponsesRequest, call: AdmittedCall, stream: boolean): Json {
@@ -297,7 +285,7 @@ export const openAIResponses: StreamingDialect<ResponsesBodyType, ResponsesReque
     params: whitelisted(body as Forwarded, FORWARDED_RESPONSES_PARAMETERS),
     echo: { user: body.user ?? null, metadata: body.metadata ?? {} },
   }),
-  estimate: responsesEstimate,
+  estimate: (request) => responsesWorstCase(request.params),
   upstreamBody,
   readAnswer: readResponse,
   writeAnswer: writeResponse,

@@ -46,7 +46,7 @@ export async function callInJob<R extends CallRequest, A>(
 ): Promise<JsonAnswer<A>> {
   request = withHeaderLabels(c, request);
   const ctx = callContextOf(c);
-  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId);
+  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId, false);
   const result = await runCall(ctx, dialect, request, call);
   return jsonAnswer(c, result.answer, { ...headers, ...result.headers });
 }
@@ -61,6 +61,6 @@ export async function streamInJob<R extends CallRequest>(
 ): Promise<Response> {
   request = withHeaderLabels(c, request);
   const ctx = callContextOf(c);
-  const call = await admitCall(ctx, dialect, request, jobId);
+  const call = await admitCall(ctx, dialect, request, jobId, true);
   return streamCall(ctx, dialect, request, call, { headers });
 }

@@ -24,10 +24,8 @@ describe("Anthropic's Messages dialect", () => {
   });
 
   it("holds messages, system and tools with max_tokens; without max_tokens the object chooses", () => {
-    expect(anthropicMessages.estimate(request)).toEqual({
-      promptTokens: Math.ceil(JSON.stringify([messages, "Be brief"]).length / 4),
-      maxTokens: 100,
-    });
+    const tokens = Math.ceil(JSON.stringify(messages).length / 4) + Math.ceil('"Be brief"'.length / 4);
+    expect(anthropicMessages.estimate(request)).toEqual({ promptTokens: tokens, maxTokens: 100, choices: 1 });
     expect(anthropicMessages.estimate(anthropicMessages.parse({ model: "fast", messages } as never)).maxTokens).toBeNull();
   });
 

@@ -57,7 +57,8 @@ describe("OpenAI's Responses dialect", () => {
 
   it("holds every prompt-side field and max_output_tokens, at least OpenAI's 16 when the object chooses", () => {
     const estimate = openAIResponses.estimate(request);
-    expect(estimate).toEqual({ promptTokens: Math.ceil(JSON.stringify(["Hi", "Be brief"]).length / 4), maxTokens: 64, minMaxTokens: 16 });
+    // Each field's JSON at 4 characters a token: '"Hi"' and '"Be brief"'.
+    expect(estimate).toEqual({ promptTokens: 1 + 3, maxTokens: 64, choices: 1, minMaxTokens: 16 });
     expect(openAIResponses.estimate(openAIResponses.parse({ model: "fast", input: "Hi" } as never)).maxTokens).toBeNull();
   });
 
