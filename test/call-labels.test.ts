@@ -1,5 +1,6 @@
+import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import { api, balance, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
+import { api, balance, callBudget, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
 
 // Tags and end users: given by header (X-Gateway-Tags, X-End-User-Id) or by each dialect's own
 // fields, recorded on the call (and the tags on its job), reported per tag and per end user in
@@ -166,6 +167,24 @@ describe("labels on every dialect", () => {
     const jobs = await json("GET", `/api/teams/${team.teamId}/jobs`, 200, { key: team.key });
     expect(jobs.jobs).toHaveLength(0);
     expect((await balance(team)).credits_remaining).toBe(5);
+    await expectLedgerConsistent(team);
+  });
+});
+
+describe("labels of a call settled from its hold", () => {
+  it("a call whose record never came keeps its tags, and its job's user_id as its end user, in the job and the usage", async () => {
+    const team = await createTeam({ credits: 20, extra: { budget_mode: "consumption_tokens", tokens_per_credit: 100 } });
+    const job = await json("POST", "/api/jobs/create", 200, { key: team.key, body: { job_type: "t", user_id: "owner-9" } });
+    const ledger = env.TEAM_LEDGER.getByName(team.teamId);
+    const budget = callBudget(crypto.randomUUID(), { maxTokens: 80, labels: { tags: ["lost"], endUser: null } });
+    expect((await ledger.beginCall({ kind: "admin" }, job.job_id, team.groups[0], "team", budget)).ok).toBe(true);
+    await evictDurableObject(ledger);
+    await json("POST", `/api/jobs/${job.job_id}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    const view = await jobOf(team, job.job_id);
+    expect(view.calls[0]).toMatchObject({ status: "unrecorded", tags: ["lost"], end_user: "owner-9" });
+    expect(view.tags).toEqual(["lost"]);
+    const usage = await json("GET", `/api/teams/${team.teamId}/usage?group_by=tag`, 200, { key: team.key });
+    expect(usage.tags.lost).toMatchObject({ calls: 1, total_tokens: 100 });
     await expectLedgerConsistent(team);
   });
 });
