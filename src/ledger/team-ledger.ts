@@ -4,11 +4,12 @@ import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
-import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
 import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
+import type { WebhookOutbox } from "./changes/webhook-outbox";
 import { LedgerReads } from "./reads";
+import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
@@ -19,7 +20,6 @@ import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
-import type { AccountRow } from "./store/rows";
 import type { LabelDimension } from "./store/usage-store";
 import {
   type AccountInit,
