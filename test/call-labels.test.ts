@@ -46,7 +46,7 @@ describe("labels on every dialect", () => {
     expect(metadata.note).toBeUndefined();
   });
 
-  it("X-End-User-Id wins over the body's end user; a job's user_id is the end user of calls without one", async () => {
+  it("X-End-User-Id wins over the body's end user; a job's user_id is its calls' end user, and a call cannot name another", async () => {
     const team = await createTeam();
     const headerWins = await api("POST", "/v1/chat/completions", {
       key: team.key,
@@ -63,15 +63,20 @@ describe("labels on every dialect", () => {
       key: team.key,
       body: { model_group: team.groups[0], messages: userMessage() },
     });
-    await json("POST", `/api/jobs/${job.job_id}/llm-call`, 200, {
+    await json("POST", `/api/jobs/${job.job_id}/llm-call`, 422, {
       key: team.key,
       headers: { "X-End-User-Id": "someone-else", "X-Gateway-Tags": "step-2" },
+      body: { model_group: team.groups[0], messages: userMessage() },
+    });
+    await json("POST", `/api/jobs/${job.job_id}/llm-call`, 200, {
+      key: team.key,
+      headers: { "X-End-User-Id": "owner-3", "X-Gateway-Tags": "step-2" },
       body: { model_group: team.groups[0], messages: userMessage() },
     });
     const view = await jobOf(team, job.job_id);
     expect(view.calls.map((c: any) => [c.end_user, c.tags])).toEqual([
       ["owner-3", []],
-      ["someone-else", ["step-2"]],
+      ["owner-3", ["step-2"]],
     ]);
     expect(view.tags).toEqual(["step-2"]);
   });

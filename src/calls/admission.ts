@@ -22,7 +22,8 @@ export function callBudgetOf<R extends CallRequest>(ctx: CallContext, dialect: D
 }
 
 export function admittedCall(teamId: string, jobId: string, request: CallRequest, admission: CallAdmission, callId: string): AdmittedCall {
-  const labels = { tags: request.labels.tags, endUser: request.labels.endUser ?? admission.userId };
+  // The call is for its job's end user (the object refused a call naming another).
+  const labels = { tags: request.labels.tags, endUser: admission.endUser };
   return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, labels, admission };
 }
 

@@ -58,7 +58,7 @@ export interface AdmittedCall {
   /** The group's models, priority first, as the team's object holds them. */
   models: string[];
   purpose: string | null;
-  /** The request's tags, and its end user (else its job's `user_id`). */
+  /** The request's tags, and its job's end user. */
   labels: CallLabels;
   admission: CallAdmission;
 }

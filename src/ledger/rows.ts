@@ -61,6 +61,10 @@ export type JobRow = {
   calls_hold_micro: number;
   /** JSON: the distinct tags of the job's calls (rules/job-tags.ts). */
   tags: string;
+  /** The key that opened the job (null: opened before keys had ids); its calls are made with it. */
+  key_id: string | null;
+  /** The end user the job was opened for, if any. */
+  end_user: string | null;
 };
 
 export type CallHoldRow = {

@@ -87,8 +87,14 @@ const CallLabelFields = {
   tags: z.array(z.string()).openapi({ description: "The call's tags (X-Gateway-Tags, or the body's metadata.tags)" }),
   end_user: z.string().nullable().openapi({
     description:
-      "The end user the call was made for (X-End-User-Id, OpenAI's `user`, Anthropic's `metadata.user_id`, else the job's user_id)",
+      "The end user the call was made for: its job's (X-End-User-Id, OpenAI's `user`, Anthropic's `metadata.user_id`, or `user_id`)",
   }),
+};
+
+/** The key a job was opened with (its calls are made with it), by id and its name now; null for a job of no named key. */
+const CallKey = {
+  key_id: z.string().nullable(),
+  key_name: z.string().nullable(),
 };
 
 export const JobStatusValue = z.enum(["pending", "in_progress", "completed", "failed", "cancelled", "expired"], {
@@ -100,6 +106,7 @@ export const CallFacts = z.object({
   call_id: z.string(),
   purpose: z.string().nullable(),
   model_group: z.string(),
+  ...CallKey,
   status: z.enum(CALL_STATUSES).openapi({ description: CALL_STATUS_DESCRIPTION }),
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
@@ -116,6 +123,15 @@ export const JobSummary = z
     team_id: z.string(),
     job_type: z.string(),
     user_id: z.string().nullable(),
+    ...CallKey,
+    end_user: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          "The end user the job is for (X-End-User-Id, else OpenAI's `user` or Anthropic's `metadata.user_id` of a one-request job, else `user_id`): " +
+          "their budget counts it, and its calls are theirs",
+      }),
     status: JobStatusValue,
     metadata: z.record(z.string(), z.unknown()),
     error_message: z.string().nullable(),
@@ -190,6 +206,7 @@ export const JobCostBreakdown = z
   .object({
     job_id: z.string(),
     team_id: z.string(),
+    ...CallKey,
     status: JobStatusValue,
     credits_charged: z.number().int(),
     totals: JobTotals.extend({

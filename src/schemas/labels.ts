@@ -38,6 +38,9 @@ export const EndUserId = z
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   .regex(/^[^\u0000-\u001f\u007f]*$/, { error: "must not contain control characters" });
 
+/** The X-End-User-Id header: an end user, not empty (an empty header is a mistake, not "none"). */
+export const EndUserHeader = EndUserId.min(1, { error: "must not be empty" });
+
 /** Tags as one comma-separated string (the header, and OpenAI's string-valued `metadata.tags`). */
 export const TagListText = z
   .string()
@@ -70,8 +73,10 @@ export const CallLabelHeaderFields = {
     description: `Comma-separated tags of the call (${TAG_RULE}; at most ${MAX_TAGS_PER_CALL}), with those of the body's metadata`,
     example: "checkout,beta",
   }),
-  "x-end-user-id": EndUserId.optional().openapi({
-    description: "The team's end user the call is made for (wins over the body's own end-user field)",
+  "x-end-user-id": EndUserHeader.optional().openapi({
+    description:
+      "The team's end user the call is made for (wins over the body's own end-user field): a one-request job is for them, " +
+      "their budget counts it when the team sets one; in an open job it must be the job's end user",
     example: "user-4821",
   }),
 };

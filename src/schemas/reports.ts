@@ -77,14 +77,18 @@ export const TeamUsage = z
       .record(z.string(), ModelUsage)
       .optional()
       .openapi({ description: "With `group_by=end_user`: per end user (`(none)`: calls without one); they add up to the calls' totals" }),
+    keys: z
+      .record(z.string(), UsageTotals.extend({ name: z.string().nullable() }))
+      .optional()
+      .openapi({ description: "With `group_by=key`: per key id, with the key's name (a job counts for the key that opened it)" }),
   })
   .openapi("TeamUsage");
 
-/** A team usage report's extra breakdown: per tag or per end user. */
-export const UsageGroupBy = z
-  .enum(["tag", "end_user"], { error: "must be tag or end_user" })
-  .optional()
-  .openapi({ description: "Also break the calls down per tag (`tags`) or per end user (`end_users`)" });
+/** A team usage report's extra breakdown: per key, per tag or per end user. */
+export const UsageGroupBy = z.enum(["key", "tag", "end_user"], { error: "must be key, tag or end_user" }).optional().openapi({
+  description:
+    "Also total the usage per key (`keys`; the CSV is then one row per key), or break the calls down per tag (`tags`) or per end user (`end_users`)",
+});
 
 export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 

@@ -1,7 +1,8 @@
 import type { CallRequest } from "../../calls/dialect";
 import { mergeLabels } from "../../calls/labels";
-import { EndUserId, MAX_TAGS_PER_CALL, TagListText } from "../../schemas/labels";
+import { MAX_TAGS_PER_CALL, TagListText } from "../../schemas/labels";
 import type { AppContext } from "../context";
+import { endUserOf } from "../end-user";
 import { validationError } from "../errors";
 import { toValidationIssues } from "../validation";
 
@@ -12,22 +13,16 @@ import { toValidationIssues } from "../validation";
 /** The request with its headers' labels; throws a 422 for bad labels or too many tags in all. */
 export function withHeaderLabels<R extends CallRequest>(c: AppContext, request: R): R {
   const tags = c.req.header("x-gateway-tags");
-  const endUser = c.req.header("x-end-user-id");
-  for (const [name, value, schema] of [
-    ["x-gateway-tags", tags, TagListText],
-    ["x-end-user-id", endUser, EndUserId],
-  ] as const) {
-    if (value === undefined) continue;
-    const checked = schema.safeParse(value);
-    if (!checked.success)
-      throw validationError(
-        toValidationIssues(
-          "header",
-          checked.error.issues.map((i) => ({ ...i, path: [name] })),
-        ),
-      );
+  const checked = tags === undefined ? null : TagListText.safeParse(tags);
+  if (checked && !checked.success) {
+    throw validationError(
+      toValidationIssues(
+        "header",
+        checked.error.issues.map((i) => ({ ...i, path: ["x-gateway-tags"] })),
+      ),
+    );
   }
-  const labels = mergeLabels(request.labels, { tags, endUser });
+  const labels = mergeLabels(request.labels, { tags, endUser: endUserOf(c, null) ?? undefined });
   if ("tooManyTags" in labels) {
     const msg = `the call has ${labels.tooManyTags} tags from X-Gateway-Tags and the body together; at most ${MAX_TAGS_PER_CALL}`;
     throw validationError([{ loc: ["header", "x-gateway-tags"], msg, type: "too_big" }]);

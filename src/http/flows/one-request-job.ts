@@ -22,11 +22,25 @@ import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 // go uncharged. Every route that runs one goes through oneRequestJob.
 
 /** What a job is opened with (create-and-call's job fields; a /v1 request's X-Job-Type). */
-export type JobFields = { team_id?: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
+export type JobFields = {
+  team_id?: string;
+  job_type: string;
+  user_id?: string | null;
+  metadata?: Record<string, unknown> | null;
+  /** The end user it is for (X-End-User-Id, the call's own field, else user_id): their budget counts it, its calls are theirs. */
+  end_user?: string | null;
+};
 
 /** What a job is opened with, as its operation is compared on a repeat. */
 function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
-  return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner };
+  // An end user only when there is one, so a job without one is compared as before end users were recorded.
+  return {
+    jobType: job.job_type,
+    userId: job.user_id ?? null,
+    metadata: job.metadata ?? {},
+    owner,
+    ...(job.end_user ? { endUser: job.end_user } : {}),
+  };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
@@ -75,7 +89,11 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
   c: AppContext,
   given: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
 ): Promise<Response> {
-  const run = { ...given, request: withHeaderLabels(c, given.request) };
+  // The job is for the end user its call names (X-End-User-Id, else the dialect's own field), else its user_id; the call is theirs.
+  const labelled = withHeaderLabels(c, given.request);
+  const endUser = labelled.labels.endUser ?? (given.job.user_id || null);
+  const request = { ...labelled, labels: { ...labelled.labels, endUser } };
+  const run = { ...given, request, job: { ...given.job, end_user: endUser } };
   const present = (!run.stream && run.present) || ((answer: A) => answer as unknown as B);
   if (!run.stream) {
     const earlier = await earlierAnswer(c, run.job, present);

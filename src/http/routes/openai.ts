@@ -149,8 +149,9 @@ openAIRoutes.openapi(
     method: "get",
     path: "/models",
     tags: ["OpenAI-compatible"],
-    summary: "The team's model groups as models, in OpenAI's list shape or (with `anthropic-version`) Anthropic's",
+    summary: "The model groups the key may use, in OpenAI's list shape or (with `anthropic-version`) Anthropic's",
     description:
+      "The team's groups, or those its key is narrowed to. " +
       "OpenAI's `{object: list, data: [{id, object: model, created, owned_by}]}`; a request with an `anthropic-version` header " +
       "(as Anthropic's SDKs send) gets Anthropic's `{data: [{type: model, id, display_name, created_at}], has_more, first_id, last_id}`, " +
       "all on one page.",
@@ -158,16 +159,22 @@ openAIRoutes.openapi(
     middleware: [requireTeam] as const,
     responses: {
       200: {
-        description: "The model groups the team may use",
+        description: "The model groups the key may use",
         content: { "application/json": { schema: V1ModelList } },
       },
       ...openAIErrorResponses,
     },
   }),
   async (c) => {
-    const team = await c.get("repo").teams.get(teamOf(c.get("principal")));
+    const principal = c.get("principal");
+    const repo = c.get("repo");
+    const [team, keyGroups] = await Promise.all([
+      repo.teams.get(teamOf(principal)),
+      principal.kind === "team" ? repo.keys.groupsOfSecret(principal.keyHash) : null,
+    ]);
     const createdAt = team?.createdAt ?? new Date(0).toISOString();
-    const groups = team?.modelGroups ?? [];
+    // A key narrowed to some groups is shown only those.
+    const groups = (team?.modelGroups ?? []).filter((g) => keyGroups === null || keyGroups.includes(g));
     if (speaksAnthropic(c)) {
       const data = groups.map((id) => ({ type: "model" as const, id, display_name: id, created_at: createdAt }));
       return c.json({ data, has_more: false, first_id: groups[0] ?? null, last_id: groups.at(-1) ?? null }, 200);

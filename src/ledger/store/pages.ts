@@ -1,6 +1,6 @@
 import type { CallRow, JobRow, LedgerRow } from "../rows";
 import type { CallsPage, JobStatus } from "../types";
-import { type LabelDimension, labelUsageRows, modelUsageRows, usageRowsBy } from "./usage-store";
+import { keyUsageRows, type LabelDimension, labelUsageRows, modelUsageRows, usageRowsBy } from "./usage-store";
 
 // The paged reads of a team's history that its views show: the ledger, its jobs, a job's calls
 // and its usage. Read-only and synchronous, like every statement of the object (storage.ts
@@ -65,5 +65,10 @@ export class LedgerPages {
       models: modelUsageRows(this.sql, period),
       ...(groupBy ? { labels: { dimension: groupBy, rows: labelUsageRows(this.sql, groupBy, period) } } : {}),
     };
+  }
+
+  /** A period's usage per key (usage-store.ts). */
+  keyUsageRows(period: string) {
+    return keyUsageRows(this.sql, period);
   }
 }

@@ -271,11 +271,104 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
   {
-    id: 28,
-    // Labels (calls/labels.ts): a call's tags (JSON list) and end user, also on its hold (so a call
-    // settled from its hold keeps them); the tags its job gathered (rules/job-tags.ts); and usage
-    // per day (of the job's creation, UTC) and tag, and per day and end user ('' for calls without
-    // one), bumped with each recorded call like usage_models_daily.
+    id: 30,
+    // Holds that heal (holds.ts, unrecorded.ts): every admitted call has a hold row until it is
+    // recorded, with the time by which it must be (past it the alarm settles it from its hold),
+    // the run of the object that placed it, its choices (n), group and whether it streams. Holds
+    // placed before this get 15 minutes from when they were placed. No index: the table holds only
+    // the calls in flight, and every write to it is on a call's path. And per team what a job that
+    // ends unfinished is charged (NULL: the budget mode's default).
+    sql: `
+      ALTER TABLE call_holds ADD COLUMN choices INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE call_holds ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE call_holds ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
+      ALTER TABLE call_holds ADD COLUMN model_group TEXT NOT NULL DEFAULT '';
+      ALTER TABLE call_holds ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
+      UPDATE call_holds SET deadline_ms = created_at_ms + 900000;
+      ALTER TABLE account ADD COLUMN unfinished_jobs TEXT;
+    `,
+  },
+  {
+    id: 270,
+    // Named keys with budgets (key-store.ts, period-budgets.ts). A key (team_keys) has one or more
+    // secrets (access_keys, by keyed hash: several while a rotation's grace runs). A job belongs
+    // to the key that opened it and to the end user it was opened for, whose period budgets its
+    // hold and its charges count against (period_budgets). budget_policy is the team's alert
+    // thresholds, recharge rule and end-user budget; recharge_requests the requests the object
+    // made, kept so that each is applied once however late it is acted on. usage_keys_daily is
+    // usage per day and key, as usage_daily is per job type. The access list is marked for a
+    // reload from D1, which knows each secret's key.
+    sql: `
+      ALTER TABLE access_keys ADD COLUMN key_id TEXT;
+      CREATE TABLE team_keys (
+        key_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_prefix TEXT NOT NULL,
+        model_groups TEXT,
+        expires_at_ms INTEGER,
+        revoked_at_ms INTEGER,
+        created_at TEXT NOT NULL,
+        last_used_at_ms INTEGER
+      );
+      DELETE FROM access_state;
+      ALTER TABLE jobs ADD COLUMN key_id TEXT;
+      ALTER TABLE jobs ADD COLUMN end_user TEXT;
+      CREATE INDEX jobs_key_holding ON jobs (key_id) WHERE hold_micro <> 0;
+      CREATE INDEX jobs_end_user_holding ON jobs (end_user) WHERE hold_micro <> 0;
+      CREATE TABLE period_budgets (
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        budget_micro INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        spent_micro INTEGER NOT NULL DEFAULT 0,
+        alerted_percent INTEGER NOT NULL DEFAULT 0,
+        exhausted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (subject_kind, subject_id)
+      );
+      CREATE INDEX period_budgets_window ON period_budgets (period, window_start_ms);
+      CREATE TABLE budget_policy (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        alert_thresholds TEXT NOT NULL DEFAULT '[]',
+        recharge_below INTEGER,
+        recharge_target INTEGER,
+        recharge_open TEXT,
+        end_user_credits INTEGER,
+        end_user_period TEXT
+      );
+      CREATE TABLE recharge_requests (
+        idempotency_key TEXT PRIMARY KEY,
+        amount INTEGER NOT NULL,
+        requested_at_ms INTEGER NOT NULL,
+        applied_at_ms INTEGER,
+        applied_credits INTEGER,
+        result TEXT
+      );
+      CREATE TABLE usage_keys_daily (
+        day TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        jobs INTEGER NOT NULL DEFAULT 0,
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        credits_charged INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, key_id)
+      );
+    `,
+  },
+  {
+    id: 280,
+    // Labels (calls/labels.ts): a call's tags (JSON list) and end user (its job's, migration 270),
+    // also on its hold (so a call settled from its hold keeps them); the tags its job gathered
+    // (rules/job-tags.ts); and usage per day (of the job's creation, UTC) and tag, and per day and
+    // end user ('' for calls without one), bumped with each recorded call like usage_models_daily.
     sql: `
       ALTER TABLE calls ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
       ALTER TABLE calls ADD COLUMN end_user TEXT;
@@ -304,24 +397,6 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         provider_cost_nano INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (day, end_user)
       );
-    `,
-  },
-  {
-    id: 30,
-    // Holds that heal (holds.ts, unrecorded.ts): every admitted call has a hold row until it is
-    // recorded, with the time by which it must be (past it the alarm settles it from its hold),
-    // the run of the object that placed it, its choices (n), group and whether it streams. Holds
-    // placed before this get 15 minutes from when they were placed. No index: the table holds only
-    // the calls in flight, and every write to it is on a call's path. And per team what a job that
-    // ends unfinished is charged (NULL: the budget mode's default).
-    sql: `
-      ALTER TABLE call_holds ADD COLUMN choices INTEGER NOT NULL DEFAULT 1;
-      ALTER TABLE call_holds ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0;
-      ALTER TABLE call_holds ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
-      ALTER TABLE call_holds ADD COLUMN model_group TEXT NOT NULL DEFAULT '';
-      ALTER TABLE call_holds ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
-      UPDATE call_holds SET deadline_ms = created_at_ms + 900000;
-      ALTER TABLE account ADD COLUMN unfinished_jobs TEXT;
     `,
   },
 ];
