@@ -101,6 +101,7 @@ describe("the TeamLedger object", () => {
     expect(accepted(await ledger.beginCall(team, jobId, "fast", "team", callBudget(record.callId)))).toEqual({
       jobType: "summarize",
       userId: null,
+      endUser: null,
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
@@ -110,7 +111,7 @@ describe("the TeamLedger object", () => {
         speculative: true,
         freeMicro: 4_000_000,
         holds: null,
-        budgets: { keyRoomMicro: null, endUser: null, endUserRoomMicro: null, endUsersBudgeted: false },
+        budgets: { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgeted: false },
       },
     });
     const recorded = accepted(await ledger.recordCall(jobId, record));

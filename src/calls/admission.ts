@@ -21,7 +21,7 @@ import { upstreamConfig } from "./upstream/litellm-client";
  */
 export function callBudgetOf<R extends CallRequest>(ctx: CallContext, dialect: Dialect<never, R>, request: R, stream: boolean): CallBudget {
   const limits = callTimeLimits(upstreamConfig(ctx.env), stream);
-  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream };
+  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream, labels: request.labels };
 }
 
 export function admittedCall(
@@ -32,6 +32,8 @@ export function admittedCall(
   callId: string,
 ): AdmittedCall {
   const { teamId, jurisdiction } = team;
+  // The call is for its job's end user (the object refused a call naming another).
+  const labels = { tags: request.labels.tags, endUser: admission.endUser };
   return {
     teamId,
     jurisdiction,
@@ -40,6 +42,7 @@ export function admittedCall(
     modelGroup: request.modelGroup,
     models: admission.models,
     purpose: request.purpose,
+    labels,
     admission,
   };
 }

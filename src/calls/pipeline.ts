@@ -45,7 +45,7 @@ export async function openAnswer<T>(
   ctx: CallContext,
   call: AdmittedCall,
   body: Record<string, unknown>,
-  upstream: { path: UpstreamPath; stream: boolean },
+  upstream: { path: UpstreamPath; stream: boolean; headers?: Record<string, string> },
   whenAnswered: WhenAnswered<T>,
 ): Promise<FallbackOutcome<T>> {
   const config = upstreamConfig(ctx.env);
@@ -60,7 +60,11 @@ export async function openAnswer<T>(
     if (opened.ok) return { ok: true, model: early.source, attempts: [opened.attempt], opened: opened.opened };
   }
   // A stream's deadline bounds the wait for its headers; its caller paces the body itself.
-  const options = { path: upstream.path, deadline: upstream.stream ? ("headers" as const) : ("answer" as const) };
+  const options = {
+    path: upstream.path,
+    headers: upstream.headers,
+    deadline: upstream.stream ? ("headers" as const) : ("answer" as const),
+  };
   return fallBackInOrder(call.models, async (model) => tried(await attemptModel(config, model, body, call.callId, ctx.signal, options)));
 }
 
@@ -74,6 +78,8 @@ export interface Opening<T> {
 export interface UpstreamCall {
   path: UpstreamPath;
   stream: boolean;
+  /** The dialect's own request headers for LiteLLM (Anthropic's version), if any. */
+  headers?: Record<string, string>;
   body(call: AdmittedCall): Record<string, unknown>;
 }
 
@@ -176,7 +182,12 @@ async function plainCall<R extends CallRequest, P, A>(
 ): Promise<CallResult<A>> {
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);
-  const upstream = { path: dialect.upstreamPath, stream: false, body: (call: AdmittedCall) => dialect.upstreamBody(request, call, false) };
+  const upstream = {
+    path: dialect.upstreamPath,
+    stream: false,
+    headers: dialect.upstreamHeaders?.(request),
+    body: (call: AdmittedCall) => dialect.upstreamBody(request, call, false),
+  };
   // A plain call is open once a model answers 2xx; its body is read at once, while the admission
   // may still be on its way, so nothing is left to wait for once the admission has come.
   const { call, outcome } = await admitAndOpen<{ response: Response; read: BodyRead }>(
@@ -211,5 +222,5 @@ async function plainCall<R extends CallRequest, P, A>(
   const latencyMs = performance.now() - started;
   const recorded = recordAfterAnswer(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
-  return { call, answer: dialect.writeAnswer(reading.parsed, facts), headers: dialect.answerHeaders(call), recorded };
+  return { call, answer: dialect.writeAnswer(reading.parsed, facts, request), headers: dialect.answerHeaders(call), recorded };
 }

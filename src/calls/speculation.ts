@@ -151,6 +151,7 @@ export class AdmissionSight {
     const admission: CallAdmission = {
       jobType: job.jobType,
       userId: job.userId,
+      endUser: job.endUser,
       markupPercentage: team.markupPercentage,
       budgetMaxTokens,
       models,
@@ -179,9 +180,9 @@ export class AdmissionSight {
       admittedAt: now,
       budget: budgets.keyRoomMicro === null ? null : { roomMicro: budgets.keyRoomMicro, speculatedMicro: speculating(key?.budget) },
     });
-    if (budgets.endUser !== null && budgets.endUserRoomMicro !== null) {
-      const endUser = team.endUsers.get(budgets.endUser);
-      team.endUsers.set(budgets.endUser, { roomMicro: budgets.endUserRoomMicro, speculatedMicro: speculating(endUser) });
+    if (admission.endUser !== null && budgets.endUserRoomMicro !== null) {
+      const endUser = team.endUsers.get(admission.endUser);
+      team.endUsers.set(admission.endUser, { roomMicro: budgets.endUserRoomMicro, speculatedMicro: speculating(endUser) });
     }
     team.outlook = admission.outlook;
     team.markupPercentage = admission.markupPercentage;
@@ -189,7 +190,7 @@ export class AdmissionSight {
     team.prices.set(call.modelGroup, admission.outlook.holds?.price ?? null);
     if (call.estimate.maxTokens === null) team.clamp = admission.budgetMaxTokens;
     this.teams.set(call.teamId, team);
-    this.jobs.set(call.jobId, { jobType: admission.jobType, userId: admission.userId, endUser: budgets.endUser });
+    this.jobs.set(call.jobId, { jobType: admission.jobType, userId: admission.userId, endUser: admission.endUser });
   }
 
   /** The team's object refused a call of the team: no call of it starts early until one is admitted again. */
@@ -225,7 +226,8 @@ export function speculationHolds(expected: CallAdmission, admitted: CallAdmissio
   const clampFits =
     expected.budgetMaxTokens === admitted.budgetMaxTokens ||
     (expected.budgetMaxTokens !== null && admitted.budgetMaxTokens !== null && expected.budgetMaxTokens <= admitted.budgetMaxTokens);
-  return sameModels && clampFits && expected.jobType === admitted.jobType && expected.userId === admitted.userId;
+  const sameJob = expected.jobType === admitted.jobType && expected.userId === admitted.userId && expected.endUser === admitted.endUser;
+  return sameModels && clampFits && sameJob;
 }
 
 /** This isolate's sight, shared by every request it serves. */

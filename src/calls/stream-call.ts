@@ -95,7 +95,12 @@ export async function streamCall<R extends CallRequest>(
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);
   const { timeoutMs, streamMaxMs } = upstreamConfig(ctx.env);
-  const upstream = { path: dialect.upstreamPath, stream: true, body: (call: AdmittedCall) => dialect.upstreamBody(request, call, true) };
+  const upstream = {
+    path: dialect.upstreamPath,
+    stream: true,
+    headers: dialect.upstreamHeaders?.(request),
+    body: (call: AdmittedCall) => dialect.upstreamBody(request, call, true),
+  };
 
   // Opening is background work too: a client that leaves before the first byte still leaves a record.
   const opened: Opened = await outliving(

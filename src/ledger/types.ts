@@ -118,6 +118,8 @@ export type Admission = LedgerResult<CallAdmission>;
 export interface CallAdmission {
   jobType: string;
   userId: string | null;
+  /** The end user the job is for (its calls are theirs), or null. */
+  endUser: string | null;
   markupPercentage: number;
   /** The max_tokens the gateway set because the call had none (null: the client's own, or none). */
   budgetMaxTokens: number | null;
@@ -146,8 +148,7 @@ export interface AdmissionOutlook {
 /** The budgets over an admitted call's job: its key's and its end user's room for new holds, in micro-credits (null: no budget). */
 export interface AdmissionBudgets {
   keyRoomMicro: number | null;
-  /** The job's end user (null: none). */
-  endUser: string | null;
+  /** The room of the budget of the job's end user (the admission's `endUser`). */
   endUserRoomMicro: number | null;
   /** Whether the team gives every end user a budget (its budget policy's end_user_budget). */
   endUsersBudgeted: boolean;
@@ -160,6 +161,9 @@ export interface CallRecord {
   modelUsed: string | null;
   attempts: Array<{ model: string; outcome: string; status?: number; latency_ms: number }>;
   purpose: string | null;
+  /** The team's labels: its tags and the end user it was made for (absent: none). */
+  tags?: string[];
+  endUser?: string | null;
   status: CallStatus;
   promptTokens: number;
   completionTokens: number;
@@ -215,7 +219,7 @@ export interface BudgetSettings {
 }
 
 /** The dimensions a usage report can also be totalled by. */
-export type UsageGrouping = "key";
+export type UsageGrouping = "key" | "tag" | "end_user";
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
 export type SettingsChange = Partial<BudgetSettings> & {

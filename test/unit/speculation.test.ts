@@ -6,7 +6,7 @@ import type { AdmissionOutlook, CallAdmission } from "../../src/ledger/types";
 // saw admitted recently, in a team that has not refused since and lets it, with the credit it saw
 // free covering the call's hold; and which admissions let such a call go on.
 
-const NO_BUDGETS = { keyRoomMicro: null, endUser: null, endUserRoomMicro: null, endUsersBudgeted: false };
+const NO_BUDGETS = { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgeted: false };
 
 const tokens = { budgetMode: "consumption_tokens" as const, creditsPerDollar: 10, tokensPerCredit: 1_000, costMarkupPercentage: 0 };
 
@@ -18,6 +18,7 @@ function admission(overrides: Partial<CallAdmission> = {}): CallAdmission {
   return {
     jobType: "triage",
     userId: null,
+    endUser: null,
     markupPercentage: 0,
     budgetMaxTokens: null,
     models: ["gpt-4o-mini", "gpt-4"],
@@ -157,8 +158,8 @@ describe("a call goes upstream before its admission only while its key's and end
 
   it("an end user over budget, or one this isolate has not seen admitted, is admitted first", () => {
     const { sight } = sightAt();
-    const budgets = { ...NO_BUDGETS, endUsersBudgeted: true, endUser: "alice", endUserRoomMicro: 400_000 };
-    sight.admitted(call(), admission({ outlook: outlook({ holds: overdraft, budgets }) }));
+    const budgets = { ...NO_BUDGETS, endUsersBudgeted: true, endUserRoomMicro: 400_000 };
+    sight.admitted(call(), admission({ endUser: "alice", outlook: outlook({ holds: overdraft, budgets }) }));
     const alice = (jobId: string) => call({ jobId, job: { jobType: "x", userId: null, endUser: "alice" } });
     expect(sight.expect(call())?.heldMicro).toBe(300_000);
     // Alice's budget had 0.4 credits: one call's hold fits, a second does not.
@@ -168,7 +169,7 @@ describe("a call goes upstream before its admission only while its key's and end
     // Bob admitted with no room left: his calls wait for their admission too.
     sight.admitted(
       bob,
-      admission({ outlook: outlook({ holds: overdraft, budgets: { ...budgets, endUser: "bob", endUserRoomMicro: 0 } }) }),
+      admission({ endUser: "bob", outlook: outlook({ holds: overdraft, budgets: { ...budgets, endUserRoomMicro: 0 } }) }),
     );
     expect(sight.expect(bob)).toBeNull();
   });
@@ -184,6 +185,7 @@ describe("a call sent before its admission goes on only under an admission like 
     expect(speculationHolds(admission(), admission({ models: ["gpt-4"] }))).toBe(false);
     expect(speculationHolds(admission(), admission({ models: ["gpt-4", "gpt-4o-mini"] }))).toBe(false);
     expect(speculationHolds(admission(), admission({ userId: "u-2" }))).toBe(false);
+    expect(speculationHolds(admission(), admission({ endUser: "alice" }))).toBe(false);
     expect(speculationHolds(admission(), admission({ jobType: "other" }))).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import { streamCall } from "../../calls/stream-call";
 import { cachedPrices } from "../../db/price-cache";
 import type { AppContext } from "../context";
 import { callerOf, teamAddressOf } from "../middleware/auth";
+import { withHeaderLabels } from "./call-labels";
 
 // A call in a job the team opened (POST /api/jobs/{id}/llm-call[-stream], /v1 with X-Job-Id): the
 // request's call context, then the one pipeline. One-request jobs are one-request-job.ts.
@@ -43,6 +44,7 @@ export async function callInJob<R extends CallRequest, A>(
   jobId: string,
   headers: Record<string, string> = {},
 ): Promise<JsonAnswer<A>> {
+  request = withHeaderLabels(c, request);
   const ctx = callContextOf(c);
   const result = await runCall(ctx, dialect, request, admitCall(ctx, dialect, request, jobId, false));
   return jsonAnswer(c, result.answer, { ...headers, ...result.headers });
@@ -56,6 +58,7 @@ export async function streamInJob<R extends CallRequest>(
   jobId: string,
   headers: Record<string, string> = {},
 ): Promise<Response> {
+  request = withHeaderLabels(c, request);
   const ctx = callContextOf(c);
   return streamCall(ctx, dialect, request, admitCall(ctx, dialect, request, jobId, true), { headers: () => headers });
 }

@@ -124,7 +124,6 @@ export class PeriodBudgets {
   rooms(job: Pick<JobRow, "key_id" | "end_user">, nowMs: number): AdmissionBudgets {
     const rooms: AdmissionBudgets = {
       keyRoomMicro: null,
-      endUser: job.end_user,
       endUserRoomMicro: null,
       endUsersBudgeted: this.store.policy().end_user_credits !== null,
     };

@@ -57,8 +57,8 @@ export class HoldStore {
     this.store.rows.mirrored(() =>
       this.store.sql.exec(
         `INSERT INTO call_holds (call_id, job_id, hold_micro, cap_nano, prompt_tokens, max_tokens, choices, created_at_ms, deadline_ms,
-           incarnation, model_group, stream)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           incarnation, model_group, stream, tags, end_user)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         row.call_id,
         row.job_id,
         row.hold_micro,
@@ -71,6 +71,8 @@ export class HoldStore {
         row.incarnation,
         row.model_group,
         row.stream,
+        row.tags,
+        row.end_user,
       ),
     );
     kept.set(row.call_id, { ...row });

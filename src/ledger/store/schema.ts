@@ -365,6 +365,42 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
   },
   {
     id: 280,
+    // Labels (calls/labels.ts): a call's tags (JSON list) and end user (its job's, migration 270),
+    // also on its hold (so a call settled from its hold keeps them); the tags its job gathered
+    // (rules/job-tags.ts); and usage per day (of the job's creation, UTC) and tag, and per day and
+    // end user ('' for calls without one), bumped with each recorded call like usage_models_daily.
+    sql: `
+      ALTER TABLE calls ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE calls ADD COLUMN end_user TEXT;
+      ALTER TABLE call_holds ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE call_holds ADD COLUMN end_user TEXT;
+      ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE usage_tags_daily (
+        day TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, tag)
+      );
+      CREATE TABLE usage_end_users_daily (
+        day TEXT NOT NULL,
+        end_user TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, end_user)
+      );
+    `,
+  },
+  {
+    id: 300,
     // Speculative admission (calls/speculation.ts): whether the team's calls may go upstream while
     // their admission is on its way (1, the default), and how many such calls were aborted because
     // the admission refused them or admitted them otherwise.

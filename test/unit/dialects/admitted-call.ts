@@ -4,7 +4,7 @@ const outlook = {
   speculative: true,
   freeMicro: 10_000_000,
   holds: null,
-  budgets: { keyRoomMicro: null, endUser: null, endUserRoomMicro: null, endUsersBudgeted: false },
+  budgets: { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgeted: false },
 };
 
 /** An admitted call as the pipeline hands it to a dialect: the team's object admitted it into job-1. */
@@ -17,7 +17,16 @@ export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCal
     modelGroup: "fast",
     models: ["openai/gpt-4o-mini", "anthropic/claude-3-haiku"],
     purpose: "summary",
-    admission: { jobType: "triage", userId: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"], outlook },
+    labels: { tags: [], endUser: null },
+    admission: {
+      jobType: "triage",
+      userId: null,
+      endUser: null,
+      markupPercentage: 0,
+      budgetMaxTokens,
+      models: ["openai/gpt-4o-mini"],
+      outlook,
+    },
   };
 }
 
