@@ -209,35 +209,40 @@ describe("admins turn it off per team", () => {
   });
 });
 
-describe("the upstream request starts while the admission is on its way", () => {
-  /** A ledger namespace whose beginCall first waits (up to 1.5 s) for the mock to have the call's request, and notes whether it came. */
-  function admissionAfterUpstream(team: TestTeam) {
-    const upstreamFirst: boolean[] = [];
-    const sawUpstream = async (callId: string) => {
-      for (let waited = 0; waited < 1_500; waited += 25) {
-        const requests = await upstreamRequests(mockUrl, team.teamId);
-        if (requests.some((r) => r.headers["x-litellm-call-id"] === callId)) return true;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      return false;
-    };
-    const namespace = {
-      getByName(name: string) {
-        const real = env.TEAM_LEDGER.getByName(name) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-        return new Proxy(real, {
-          get(target, prop: string) {
-            if (prop !== "beginCall") return (...args: unknown[]) => target[prop](...args);
-            return async (...args: unknown[]) => {
-              upstreamFirst.push(await sawUpstream((args[4] as { callId: string }).callId));
-              return target.beginCall(...args);
-            };
-          },
-        });
-      },
-    } as unknown as Env["TEAM_LEDGER"];
-    return { send: gatewayWith({ TEAM_LEDGER: namespace }).send, upstreamFirst };
-  }
+/**
+ * A ledger namespace whose admissions (beginCall, and startOneRequestJob for a one-request job)
+ * first wait (up to 1.5 s) for the mock to have the call's request, and note whether it came.
+ */
+function admissionAfterUpstream(team: TestTeam) {
+  const upstreamFirst: boolean[] = [];
+  const sawUpstream = async (callId: string) => {
+    for (let waited = 0; waited < 1_500; waited += 25) {
+      // Every dialect's request (Anthropic's names its team elsewhere than `user`): found by its call id.
+      const { requests } = (await (await fetch(`${mockUrl}/__mock/requests`)).json()) as { requests: any[] };
+      if (requests.some((r) => r.headers["x-litellm-call-id"] === callId)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return false;
+  };
+  const namespace = {
+    getByName(name: string) {
+      const real = env.TEAM_LEDGER.getByName(name) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return new Proxy(real, {
+        get(target, prop: string) {
+          if (prop !== "beginCall" && prop !== "startOneRequestJob") return (...args: unknown[]) => target[prop](...args);
+          // Both take the call's budget, with its id, fifth.
+          return async (...args: unknown[]) => {
+            upstreamFirst.push(await sawUpstream((args[4] as { callId: string }).callId));
+            return target[prop](...args);
+          };
+        },
+      });
+    },
+  } as unknown as Env["TEAM_LEDGER"];
+  return { send: gatewayWith({ TEAM_LEDGER: namespace }).send, upstreamFirst };
+}
 
+describe("the upstream request starts while the admission is on its way", () => {
   it("for a key admitted here recently, plain and streamed; the first call of a key is admitted first", async () => {
     const team = await createTeam({ credits: 5 });
     const { send, upstreamFirst } = admissionAfterUpstream(team);
@@ -249,6 +254,36 @@ describe("the upstream request starts while the admission is on its way", () => 
     expect(streamed.text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     expect(upstreamFirst).toEqual([false, true, true]);
     expect(await recordedCalls(team, job.body.job_id)).toBe(3);
+    expect((await speculation(team)).aborted_calls).toBe(0);
+    await expectLedgerConsistent(team, { callsEnded: true });
+  });
+});
+
+describe("every dialect takes the overlapped path", () => {
+  it("/v1/chat/completions, /v1/responses and /v1/messages, plain and streamed, in a job and in one-request jobs", async () => {
+    const team = await createTeam({ credits: 20 });
+    const { send, upstreamFirst } = admissionAfterUpstream(team);
+    const job = await send("POST", "/api/jobs/create", team.key, { job_type: "dialects" });
+    const inJob = { "x-job-id": job.body.job_id };
+    const anthropic = { "x-api-key": team.key, "anthropic-version": "2023-06-01" };
+    const model = team.groups[0];
+    const chatBody = { model, messages: userMessage() };
+    const responsesBody = { model, input: "Write a haiku" };
+    const messagesBody = { model, max_tokens: 100, messages: [{ role: "user", content: "Hi" }] };
+    const sent: Sent[] = [];
+    // The key's first call here is admitted first; every call after it goes upstream with its admission.
+    sent.push(await send("POST", "/v1/chat/completions", team.key, chatBody, inJob));
+    sent.push(await send("POST", "/v1/responses", team.key, responsesBody, inJob));
+    sent.push(await send("POST", "/v1/responses", team.key, { ...responsesBody, stream: true }, inJob));
+    sent.push(await send("POST", "/v1/messages", null, messagesBody, { ...inJob, ...anthropic }));
+    sent.push(await send("POST", "/v1/messages", null, { ...messagesBody, stream: true }, { ...inJob, ...anthropic }));
+    sent.push(await send("POST", "/v1/responses", team.key, responsesBody));
+    sent.push(await send("POST", "/v1/messages", null, { ...messagesBody, stream: true }, anthropic));
+    for (const res of sent) expect(res.status, res.text).toBe(200);
+    expect(sent[2].text).toContain("response.completed");
+    expect(sent[4].text).toContain("message_stop");
+    expect(upstreamFirst).toEqual([false, true, true, true, true, true, true]);
+    expect(await recordedCalls(team, job.body.job_id)).toBe(5);
     expect((await speculation(team)).aborted_calls).toBe(0);
     await expectLedgerConsistent(team, { callsEnded: true });
   });

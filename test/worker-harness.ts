@@ -34,12 +34,19 @@ export interface Sent {
 /** The Worker with a counting D1 and these bindings over the test pool's. */
 export function gatewayWith(bindings: Partial<Env> = {}) {
   const { db, counter } = countingDb();
-  const send = async (method: string, path: string, key: string, body?: unknown): Promise<Sent> => {
+  /** A request with a team or admin key as Bearer (null: none, the headers carry the key), and any other headers. */
+  const send = async (
+    method: string,
+    path: string,
+    key: string | null,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Sent> => {
     const ctx = createExecutionContext();
     const res = await worker.fetch(
       new Request(`http://gateway.test${path}`, {
         method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       }),
       { ...env, DB: db, ...bindings } as Env,
