@@ -213,7 +213,7 @@ describe("admins turn it off per team", () => {
  * A ledger namespace whose admissions (beginCall, and startOneRequestJob for a one-request job)
  * first wait (up to 1.5 s) for the mock to have the call's request, and note whether it came.
  */
-function admissionAfterUpstream(team: TestTeam) {
+function admissionAfterUpstream() {
   const upstreamFirst: boolean[] = [];
   const sawUpstream = async (callId: string) => {
     for (let waited = 0; waited < 1_500; waited += 25) {
@@ -245,7 +245,7 @@ function admissionAfterUpstream(team: TestTeam) {
 describe("the upstream request starts while the admission is on its way", () => {
   it("for a key admitted here recently, plain and streamed; the first call of a key is admitted first", async () => {
     const team = await createTeam({ credits: 5 });
-    const { send, upstreamFirst } = admissionAfterUpstream(team);
+    const { send, upstreamFirst } = admissionAfterUpstream();
     const job = await send("POST", "/api/jobs/create", team.key, { job_type: "overlap" });
     const path = `/api/jobs/${job.body.job_id}`;
     expect((await send("POST", `${path}/llm-call`, team.key, chat(team))).status).toBe(200);
@@ -262,7 +262,7 @@ describe("the upstream request starts while the admission is on its way", () => 
 describe("every dialect takes the overlapped path", () => {
   it("/v1/chat/completions, /v1/responses and /v1/messages, plain and streamed, in a job and in one-request jobs", async () => {
     const team = await createTeam({ credits: 20 });
-    const { send, upstreamFirst } = admissionAfterUpstream(team);
+    const { send, upstreamFirst } = admissionAfterUpstream();
     const job = await send("POST", "/api/jobs/create", team.key, { job_type: "dialects" });
     const inJob = { "x-job-id": job.body.job_id };
     const anthropic = { "x-api-key": team.key, "anthropic-version": "2023-06-01" };
