@@ -33,7 +33,7 @@ async function organizationsPage(c: ConsoleContext) {
         title="Where an organization's new teams are placed (its existing teams stay where they are)"
       >
         <div class="fields">
-          <Field label="Organization id" name="organization_id" required form="placement" />
+          <Field label="Organization to place" name="organization_id" required form="placement" />
           <PlacementFields form="placement" />
         </div>
       </ActionForm>
