@@ -296,6 +296,9 @@ describe("an organization's usage", () => {
           total_tokens: 42,
           client_cost_nano: 1000,
           provider_cost_nano: 800,
+          cache_hits: 0,
+          cache_saved_nano: 0,
+          cache_saved_provider_nano: 0,
         },
       ]);
     }

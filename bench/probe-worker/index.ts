@@ -20,6 +20,8 @@ import { IdempotencyRecords } from "../../src/db/idempotency-records";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
 
+export { AnswerCache } from "../../src/index";
+
 /** Page size for the list reads compared across history sizes: small enough that a 10-job team fills it too. */
 const LIST_LIMIT = 5;
 

@@ -1,7 +1,9 @@
+import { MAX_STORED_ANSWER_BYTES } from "../cache/answer-cache";
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
+import { cacheHeaders, keepAnswer } from "./cache/answer-store";
 import { type AdmittedCall, type CallContext, outliving } from "./call-context";
-import { callRecorder, meter, type Recorder, recordCallOrLog } from "./call-record";
+import { callRecorder, type Metered, meterAnswer, type Recorder, recordCallOrLog } from "./call-record";
 import type { CallRequest, StreamingDialect } from "./dialect";
 import { endedAs, openAnswer, recordNoAnswer } from "./pipeline";
 import { meterStream, type StreamFormat, type StreamMeter, type StreamOutcome } from "./stream/meter-stream";
@@ -112,9 +114,15 @@ export async function streamCall<R extends CallRequest>(
     // already counts the call), or with an error event saying it is not yet.
     beforeDone: async () => (await withinLimit(settled, endOfStreamWaitMs(ctx.env))) ?? recordingEvent(format, call.jobId, "late"),
   });
+  // A stream whose answer is to be kept in the response cache is copied as it passes, up to the size kept.
+  const copy = call.cache?.keepAt ? streamCopy(MAX_STORED_ANSWER_BYTES) : null;
   const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
-    const streamed = await streamedCallRecord(ctx, opened, outcome, started, promptTokens, record);
+    const metered = await meterAnswer(ctx, call, opened.model, { ...outcome, reportedUsd: outcome.reportedCostUsd }, promptTokens);
+    const streamed = streamedCallRecord(opened, outcome, started, metered, record);
     const recorded = await recordCallOrLog(ctx, call, streamed, STREAM_RECORD_TRIES);
+    // Only a complete answer is kept: not one the client left, nor one that failed mid-stream.
+    const body = copy?.text();
+    if (recorded && outcome.status === "completed" && body) keepAnswer(ctx, call, { form: "sse", body, modelUsed: opened.model, metered });
     return { outcome, call: streamed, recorded };
   });
   const settled: Promise<string> = ended.then(async (result) => {
@@ -136,22 +144,36 @@ export async function streamCall<R extends CallRequest>(
   ctx.signal?.addEventListener("abort", () => meter.clientLeft(), { once: true });
 
   const relay = relayUpstream(opened.reader, opened.first, meter, timeoutMs, ctx.signal);
-  return new Response(relay.pipeThrough(meter), {
+  return new Response((copy ? relay.pipeThrough(copy) : relay).pipeThrough(meter), {
     status: 200,
-    headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...options.headers },
+    headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...cacheHeaders(call.cache), ...options.headers },
   });
 }
 
-/** The ledger's record of a streamed call: usage as reported, or estimated from what was delivered. */
-async function streamedCallRecord(
-  ctx: CallContext,
-  opened: Opened,
-  outcome: StreamOutcome,
-  started: number,
-  promptTokens: number,
-  record: Recorder,
-): Promise<CallRecord> {
-  const metered = await meter(ctx, opened.model, { ...outcome, reportedUsd: outcome.reportedCostUsd }, promptTokens);
+/** A pass-through that keeps the text it passes, up to `maxBytes` (past it, nothing: the answer is too large to keep). */
+function streamCopy(maxBytes: number): TransformStream<Uint8Array, Uint8Array> & { text(): string | null } {
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  let whole = true;
+  const stream = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) {
+        whole = false;
+        text = "";
+      } else if (whole) text += decoder.decode(chunk, { stream: true });
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (whole) text += decoder.decode();
+    },
+  });
+  return Object.assign(stream, { text: () => (whole ? text : null) });
+}
+
+/** The ledger's record of a streamed call: usage as reported, or estimated from what was delivered (metered). */
+function streamedCallRecord(opened: Opened, outcome: StreamOutcome, started: number, metered: Metered, record: Recorder): CallRecord {
   const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
   const ended: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";
   return record(outcome.status === "completed" ? opened.attempts : endedAs(opened.attempts, ended), {

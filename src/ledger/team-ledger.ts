@@ -5,7 +5,7 @@ import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
-import { holdNeedsPrices, placeCallHold, priceToHold } from "./changes/call-holds";
+import { holdNeedsPrices, placeCallHold, placeHitHold, priceToHold } from "./changes/call-holds";
 import { JobLifecycle } from "./changes/jobs";
 import { admissionOf, recordHeldCall } from "./changes/settlement";
 import type { AccessChange, Caller } from "./rules/access";
@@ -17,7 +17,9 @@ import {
   refuseInactive,
   refuseNotOwner,
   refuseSuspended,
+  settingsOf,
 } from "./rules/admission";
+import { cacheScopeId, type GroupCache, hitPriceOf } from "./rules/cache-hits";
 import type { CallBudget } from "./rules/holds";
 import { nanoToUsd } from "./rules/money";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
@@ -32,6 +34,7 @@ import type { AccountRow } from "./store/rows";
 import type {
   AccountInit,
   Balance,
+  CacheLookup,
   CallAdmission,
   CallRecord,
   CallsPage,
@@ -200,7 +203,9 @@ export class TeamLedger extends DurableObject<Env> {
   /**
    * Admits one LLM call in a job: the key, then the group (its models come back), then
    * refuseCall's rules; `by` says who makes it (a gateway-owned job takes only the gateway's calls).
-   * With a budget, the call's worst case is held (holds.ts) and its tokens taken from the team's limit.
+   * With a budget, the call's worst case is held (holds.ts) and its tokens taken from the team's
+   * limit; a cache hit holds only its price. A budget that looks up first, for a group with a
+   * response cache, gets where to look instead (a CacheLookup) and nothing is admitted yet.
    */
   async beginCall(
     caller: Caller,
@@ -208,25 +213,51 @@ export class TeamLedger extends DurableObject<Env> {
     modelGroup: string,
     by: JobOwner = "team",
     budget?: CallBudget,
-  ): Promise<LedgerResult<CallAdmission>> {
+  ): Promise<LedgerResult<CallAdmission | CacheLookup>> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
-    const models = this.access.groupModels(modelGroup)!;
+    const group = this.access.group(modelGroup)!;
+    const lookUp = this.cacheLookup(group, budget);
+    return lookUp ? ok(lookUp) : this.admitCall(jobId, modelGroup, group, by, budget);
+  }
+
+  /** beginCall once the caller and the group are checked and no lookup comes first. */
+  private async admitCall(
+    jobId: string,
+    modelGroup: string,
+    group: { models: string[]; cache: GroupCache | null },
+    by: JobOwner,
+    budget?: CallBudget,
+  ): Promise<LedgerResult<CallAdmission>> {
+    const { models } = group;
     let acct = this.store.account();
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.prices, acct, models) : undefined;
+    const price = budget && !budget.hit && holdNeedsPrices(acct) ? await priceToHold(this.prices, acct, models) : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = this.store.account();
     if (!acct) return accountNotFound();
     const job = this.store.job(jobId);
-    const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
+    const free = budget?.hit !== undefined && hitPriceOf(settingsOf(acct), budget.hit).consumedMicro === 0;
+    const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId, free);
     if (refused) return refused;
     const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
-    const placed = budget ? placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens) : null;
+    const placed = !budget
+      ? null
+      : budget.hit
+        ? placeHitHold(this.store, this.holds, acct, job!, budget.callId, budget.hit)
+        : placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens);
     if (placed && "ok" in placed) return placed;
     if (placed) this.balanceChanged();
-    return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));
+    const cache = group.cache && { ...group.cache, scopeId: cacheScopeId(group.cache, acct) };
+    return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null, cache));
+  }
+
+  /** Where a call of a group with a response cache is looked up, when its budget asks to look first (null: admit it now). */
+  private cacheLookup(group: { models: string[]; cache: GroupCache | null }, budget: CallBudget | undefined): CacheLookup | null {
+    const acct = this.store.account();
+    if (!group.cache || !budget?.lookUpFirst || budget.hit || !acct) return null;
+    return { lookUp: { ...group.cache, scopeId: cacheScopeId(group.cache, acct), models: group.models } };
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -242,7 +273,8 @@ export class TeamLedger extends DurableObject<Env> {
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
     const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
-    if (hold) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+    // A cache hit took no tokens from the per-minute limit.
+    if (hold && !call.cache) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
     this.balanceChanged();
     await this.background.scheduleUsageFlush();
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
@@ -261,10 +293,14 @@ export class TeamLedger extends DurableObject<Env> {
   ): Promise<OneRequestStart> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
+    // A group with a response cache is looked up first: no job opens until the Worker knows whether it is a hit.
+    const group = this.access.group(modelGroup)!;
+    const lookUp = this.cacheLookup(group, budget);
+    if (lookUp) return ok(lookUp);
     const created = await this.createJob(caller, { ...job, owner: "gateway" });
     if (!created.ok) return created;
     const jobId = created.value.job_id;
-    const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
+    const admitted = await this.admitCall(jobId, modelGroup, group, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
     await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });

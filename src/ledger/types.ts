@@ -1,5 +1,6 @@
 import type { LedgerErrorCode } from "../errors";
 import type { WebhookEndpoint } from "../webhooks/events";
+import type { CallCacheSetting } from "./rules/cache-hits";
 import type { Overdraft, UnpricedCalls } from "./rules/holds";
 import type { BudgetMode, BudgetSettings } from "./rules/money";
 
@@ -115,7 +116,7 @@ export interface NewJob {
 
 /** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
 export type OneRequestStart =
-  | LedgerResult<{ job: JobCreated; admission: CallAdmission }>
+  | LedgerResult<{ job: JobCreated; admission: CallAdmission } | CacheLookup>
   | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number; jobId: string };
 
 export interface CallAdmission {
@@ -126,6 +127,21 @@ export interface CallAdmission {
   budgetMaxTokens: number | null;
   /** The group's models, priority first, as the team's object holds them. */
   models: string[];
+  /** The group's response cache and the scope whose entries the call shares (null: the group has none). */
+  cache: CallCacheSetting | null;
+}
+
+/**
+ * The first answer to a call of a group with a response cache, when the Worker asked to look
+ * before being admitted: nothing is held or counted yet; the key and the group checked.
+ */
+export interface CacheLookup {
+  lookUp: CallCacheSetting & { models: string[] };
+}
+
+/** Whether beginCall answered with where to look rather than with an admission. */
+export function isCacheLookup<T extends object>(answer: T | CacheLookup): answer is CacheLookup {
+  return "lookUp" in answer;
 }
 
 /** What the Worker observed about one LLM call, sent to the object to be recorded. */
@@ -141,7 +157,7 @@ export interface CallRecord {
   totalTokens: number;
   /** Provider cost in nano-USD; null when unpriced. */
   providerCostNano: number | null;
-  costSource: "litellm" | "pricing_table" | "unpriced";
+  costSource: "litellm" | "pricing_table" | "unpriced" | "cache";
   usageEstimated: boolean;
   latencyMs: number;
   /** What the team is told, in the gateway's words. */
@@ -149,6 +165,8 @@ export interface CallRecord {
   /** The upstream's own text (secrets removed): admins only. */
   upstreamError?: string | null;
   stream: boolean;
+  /** An answer from the group's response cache: priced from the original (cache-hits.ts), with no provider cost. */
+  cache?: { hitPricePercent: number; originalProviderCostNano: number | null };
 }
 
 export interface JobCosts {
@@ -158,6 +176,9 @@ export interface JobCosts {
   total_tokens: number;
   total_cost_usd: number;
   avg_latency_ms: number;
+  /** Calls answered from the response cache, and the client cost they saved against their originals. */
+  cache_hits: number;
+  cache_saved_usd: number;
   credit_applied: boolean;
   credits_remaining: number;
 }
@@ -210,6 +231,8 @@ export type CallFacts = {
   cost_usd: number;
   usage_estimated: boolean;
   latency_ms: number;
+  /** Answered from the group's response cache. */
+  cached: boolean;
 };
 
 export interface JobView {
@@ -285,6 +308,11 @@ export interface UsageTotals {
   client_cost_usd: number;
   /** For the admin key only: what the calls cost the operator. */
   provider_cost_usd?: number;
+  /** Calls answered from the response cache, and the client cost they saved. */
+  cache_hits: number;
+  cache_saved_usd: number;
+  /** For the admin key only: the provider cost the hits saved. */
+  cache_saved_provider_usd?: number;
 }
 
 /** A model group's (or, for the admin key, a serving model's) calls in a period. */
@@ -295,6 +323,9 @@ export interface ModelUsage {
   total_tokens: number;
   client_cost_usd: number;
   provider_cost_usd?: number;
+  cache_hits: number;
+  cache_saved_usd: number;
+  cache_saved_provider_usd?: number;
 }
 
 export interface UsageReport {

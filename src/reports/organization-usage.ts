@@ -17,6 +17,9 @@ export interface OrgUsageTotals {
   total_tokens: number;
   client_cost_usd: number;
   provider_cost_usd: number;
+  cache_hits: number;
+  cache_saved_usd: number;
+  cache_saved_provider_usd: number;
 }
 
 export interface OrganizationUsage {
@@ -42,6 +45,9 @@ const zero = (): UsageSums => ({
   total_tokens: 0,
   client_cost_nano: 0,
   provider_cost_nano: 0,
+  cache_hits: 0,
+  cache_saved_nano: 0,
+  cache_saved_provider_nano: 0,
 });
 
 function add(total: UsageSums, row: UsageSums): UsageSums {
@@ -50,8 +56,14 @@ function add(total: UsageSums, row: UsageSums): UsageSums {
 }
 
 export function orgTotalsOf(s: UsageSums): OrgUsageTotals {
-  const { client_cost_nano, provider_cost_nano, ...counts } = s;
-  return { ...counts, client_cost_usd: nanoToUsd(client_cost_nano), provider_cost_usd: nanoToUsd(provider_cost_nano) };
+  const { client_cost_nano, provider_cost_nano, cache_saved_nano, cache_saved_provider_nano, ...counts } = s;
+  return {
+    ...counts,
+    client_cost_usd: nanoToUsd(client_cost_nano),
+    provider_cost_usd: nanoToUsd(provider_cost_nano),
+    cache_saved_usd: nanoToUsd(cache_saved_nano),
+    cache_saved_provider_usd: nanoToUsd(cache_saved_provider_nano),
+  };
 }
 
 /** Totals, per job type and per team (each with its job types), from one query's rows. */

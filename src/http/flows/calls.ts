@@ -1,6 +1,7 @@
 import type { TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import { admitCall } from "../../calls/admission";
+import { cachePolicyOf } from "../../calls/cache/answer-key";
 import type { AdmittedCall, CallContext } from "../../calls/call-context";
 import type { CallRequest, Dialect, StreamingDialect } from "../../calls/dialect";
 import { runCall } from "../../calls/pipeline";
@@ -24,6 +25,7 @@ export function callContextOf(c: AppContext): CallContext {
     teamId: teamOf(c.get("principal")),
     caller: callerOf(c),
     prices: cachedPrices(c.get("repo")),
+    cachePolicy: cachePolicyOf(c.req.header("cache-control")),
   };
 }
 
@@ -44,7 +46,7 @@ export async function callInJob<R extends CallRequest, A>(
   headers: Record<string, string> = {},
 ): Promise<JsonAnswer<A>> {
   const ctx = callContextOf(c);
-  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId);
+  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId, "json");
   const result = await runCall(ctx, dialect, request, call);
   return jsonAnswer(c, result.answer, { ...headers, ...result.headers });
 }
@@ -58,6 +60,6 @@ export async function streamInJob<R extends CallRequest>(
   headers: Record<string, string> = {},
 ): Promise<Response> {
   const ctx = callContextOf(c);
-  const call = await admitCall(ctx, dialect, request, jobId);
+  const call = await admitCall(ctx, dialect, request, jobId, "sse");
   return streamCall(ctx, dialect, request, call, { headers });
 }

@@ -1,5 +1,6 @@
 import { HTTPException } from "hono/http-exception";
-import { admittedCall, callBudgetOf } from "../../calls/admission";
+import type { AnswerForm } from "../../cache/answer-cache";
+import { admitThroughCache, admittedCall } from "../../calls/admission";
 import { outliving } from "../../calls/call-context";
 import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
 import { type CallResult, runCall } from "../../calls/pipeline";
@@ -7,7 +8,7 @@ import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import type { Operation } from "../../ledger/store/operation-log";
-import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../../ledger/types";
+import { type CompletionStatus, type CompletionSummary, isCacheLookup, type JobCreated, type JobOwner } from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
@@ -79,7 +80,7 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
     const earlier = await earlierAnswer(c, run.job, present);
     if (earlier) return earlier;
   }
-  const { ctx, call } = await startJob(c, run);
+  const { ctx, call } = await startJob(c, run, run.stream ? "sse" : "json");
   const complete = { id: operationId(c, "complete") };
   if (run.stream) {
     if (!streams(run.dialect)) throw new Error("a one-request job was asked to stream a dialect that does not stream");
@@ -112,19 +113,24 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  * group checked, the job opened, its call's worst case held. A call refused once its job opened
  * (the rate ran out, or its hold does not fit) has closed the job as failed; the answer names it.
  */
-async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>) {
+async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, form: AnswerForm) {
   const teamId = teamOf(c.get("principal"));
   if (run.job.team_id !== teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, "create"), "gateway");
-  const budget = callBudgetOf(run.dialect, run.request);
   const closing = { id: operationId(c, "complete") };
-  const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
-  if (!started.ok) {
-    const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
-    throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
-  }
-  return { ctx, call: admittedCall(teamId, started.value.job.job_id, run.request, started.value.admission, budget.callId) };
+  let jobId = "";
+  const admitted = await admitThroughCache(ctx, run.dialect, run.request, form, async (budget) => {
+    const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
+    if (!started.ok) {
+      const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
+      throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
+    }
+    if (isCacheLookup(started.value)) return started.value;
+    jobId = started.value.job.job_id;
+    return started.value.admission;
+  });
+  return { ctx, call: admittedCall(teamId, jobId, run.request, admitted) };
 }
 
 function closeJob(

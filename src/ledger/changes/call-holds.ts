@@ -1,6 +1,7 @@
 import type { PriceLookup, TokenPrice } from "../../db/price-cache";
 import { log } from "../../log";
 import { consumedMicro, headroomMicro, OPEN_STATUSES, settingsOf } from "../rules/admission";
+import { type CacheHit, hitPriceOf } from "../rules/cache-hits";
 import {
   affordableMaxTokens,
   type CallBudget,
@@ -156,6 +157,49 @@ export function placeCallHold(
     }
   });
   return { budgetMaxTokens: chosen };
+}
+
+/**
+ * Admits a call answered from the response cache: under `overdraft: none` in a consumption mode
+ * it holds exactly the hit's price (cache-hits.ts), or refuses it when the team cannot pay that;
+ * never a worst case, and no tokens from the per-minute limit (nothing goes upstream).
+ */
+export function placeHitHold(
+  store: LedgerStore,
+  holds: HoldStore,
+  acct: AccountRow,
+  job: JobRow,
+  callId: string,
+  hit: CacheHit,
+): Refusal | { budgetMaxTokens: null } {
+  const admitted = { budgetMaxTokens: null };
+  const settings = settingsOf(acct);
+  if (holds.hold(callId) || acct.overdraft !== "none" || settings.budgetMode === "job_based") return admitted;
+  const { consumedMicro: priceMicro, clientNano } = hitPriceOf(settings, hit);
+  const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
+  if (priceMicro > roomMicro) {
+    const available = Math.max(0, Math.floor(roomMicro / MICRO_PER_CREDIT));
+    return refusal(
+      "INSUFFICIENT_CREDITS",
+      `Insufficient credits: this cached answer costs up to ${creditsHeld(priceMicro)} credit(s), and the team has ${available} credit(s) free to hold it`,
+    );
+  }
+  if (priceMicro === 0) return admitted;
+  const row: CallHoldRow = {
+    call_id: callId,
+    job_id: job.job_id,
+    hold_micro: priceMicro,
+    cap_nano: clientNano,
+    prompt_tokens: hit.promptTokens,
+    max_tokens: hit.completionTokens,
+    created_at_ms: Date.now(),
+  };
+  store.transaction(() => {
+    holds.insert(row);
+    store.appendLedger("hold", { heldMicro: priceMicro }, job.job_id, `Hold for cached call ${callId}: ${priceMicro} micro-credits`);
+    refreshExposure(store, acct, job.job_id);
+  });
+  return admitted;
 }
 
 function notEnoughFor(promptTokens: number, maxTokens: number | null, roomMicro: number, holdMicro?: number): Refusal {

@@ -1,4 +1,5 @@
-import { OPEN_STATUSES, settingsOf } from "../rules/admission";
+import { billedTokensOf, OPEN_STATUSES, settingsOf } from "../rules/admission";
+import { type CallCacheSetting, type HitPrice, hitPriceOf } from "../rules/cache-hits";
 import { clientCostNano, completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
@@ -50,13 +51,14 @@ export function admissionOf(
   modelGroup: string,
   models: string[],
   budgetMaxTokens: number | null,
+  cache: CallCacheSetting | null,
 ): CallAdmission {
   const groups: string[] = JSON.parse(job.model_groups_used);
   if (job.status === "pending" || !groups.includes(modelGroup)) {
     if (!groups.includes(modelGroup)) groups.push(modelGroup);
     store.markJobStarted(job.job_id, groups);
   }
-  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens };
+  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens, cache };
 }
 
 /**
@@ -66,11 +68,16 @@ export function admissionOf(
 export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: AccountRow, job: JobRow, call: CallRecord) {
   const settings = settingsOf(acct);
   const hold: CallHoldRow | null = holds.hold(call.callId);
-  const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
+  const hit = call.cache ? hitPriceOf(settings, { ...call, ...call.cache }) : null;
+  const priced = hit
+    ? hit.clientNano
+    : call.providerCostNano === null
+      ? 0
+      : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
   const { call: billed, clientNano } = cappedToHold(call, priced, hold);
   store.transaction(() => {
-    if (hold) captureCallHold(store, holds, hold, capturedMicro(settings, clientNano, billed));
-    applyCallRecord(store, acct, job, billed, clientNano);
+    if (hold) captureCallHold(store, holds, hold, hit ? hit.consumedMicro : capturedMicro(settings, clientNano, billed));
+    applyCallRecord(store, acct, job, billed, clientNano, hit);
   });
   return { clientNano, hold, billed };
 }
@@ -82,28 +89,35 @@ export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: Accou
  * that finished after its job was completed and charged is charged what it adds (under
  * `overdraft: none`, never below a zero balance).
  */
-export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
+export function applyCallRecord(
+  store: LedgerStore,
+  acct: AccountRow,
+  job: JobRow,
+  call: CallRecord,
+  clientNano: number,
+  hit: HitPrice | null = null,
+): void {
   const settings = settingsOf(acct);
-  store.insertCall(job.job_id, call, clientNano, isoNow());
-  store.bumpUsage(job.created_at, job.job_type, {
-    calls: 1,
+  const saved = hit
+    ? { savedNano: hit.savedNano, savedProviderNano: hit.savedProviderNano, unbilledTokens: call.totalTokens - hit.billedTokens }
+    : null;
+  store.insertCall(job.job_id, call, clientNano, isoNow(), saved);
+  const sums = {
     prompt_tokens: call.promptTokens,
     completion_tokens: call.completionTokens,
     total_tokens: call.totalTokens,
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
-  });
-  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, {
-    prompt_tokens: call.promptTokens,
-    completion_tokens: call.completionTokens,
-    total_tokens: call.totalTokens,
-    client_cost_nano: clientNano,
-    provider_cost_nano: call.providerCostNano ?? 0,
-  });
+    cache_hits: saved ? 1 : 0,
+    cache_saved_nano: saved?.savedNano ?? 0,
+    cache_saved_provider_nano: saved?.savedProviderNano ?? 0,
+  };
+  store.bumpUsage(job.created_at, job.job_type, { calls: 1, ...sums });
+  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, sums);
   const updated = refreshExposure(store, acct, job.job_id);
   if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
     // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
-    const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
+    const owed = completionCharge(settings, updated.client_cost_nano, billedTokensOf(updated)) - updated.credits_charged;
     const due = chargeWithinBalance(store.account()!, owed);
     if (due > 0) {
       store.appendLedger("deduction", { used: due }, job.job_id, `Late call ${call.callId} after job completion`);
@@ -125,7 +139,7 @@ export function settleCompletion(
 ): StoredCompletion {
   const settings = settingsOf(acct);
   const charge =
-    input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, job.total_tokens)) : 0;
+    input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, billedTokensOf(job))) : 0;
   const completedAt = isoNow();
   if (charge > 0) {
     const credits = `${charge} credit${charge === 1 ? "" : "s"}`;

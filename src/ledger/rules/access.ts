@@ -1,4 +1,5 @@
 import { type Refusal, refusal } from "../types";
+import type { GroupCache } from "./cache-hits";
 
 // Who may use a team, decided by the team's object on every request: a team key must be one
 // the object holds and not past its validity; a call's group must be assigned and have models.
@@ -13,10 +14,11 @@ export interface KeyAccess {
   validUntilMs: number | null;
 }
 
-/** An assigned model group and its models, priority first. */
+/** An assigned model group: its models, priority first, and its response cache (absent or null: none). */
 export interface GroupAccess {
   name: string;
   models: string[];
+  cache?: GroupCache | null;
 }
 
 /** Everything the object needs to decide access: pushed at creation and on every admin change, or loaded from D1 once. */
@@ -31,7 +33,7 @@ export type AccessChange =
   | { rotate: { keyHash: string; graceSeconds: number } }
   /** The team's model groups, replacing the ones it had. */
   | { groups: GroupAccess[] }
-  /** A group's new model list, for a team assigned that group (others ignore it). */
+  /** A group's new model list and cache setting, for a team assigned that group (others ignore it). */
   | { groupModels: GroupAccess };
 
 export const invalidKey = (): Refusal => refusal("INVALID_KEY", "Invalid API key");

@@ -1,4 +1,5 @@
 import type { TokenPrice } from "../../db/price-cache";
+import type { CacheHit } from "./cache-hits";
 import { type BudgetSettings, clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } from "./money";
 
 // Per-call holds, the way a card network authorizes: before a call goes upstream the team's
@@ -33,6 +34,13 @@ export interface CallBudget {
   promptTokens: number;
   /** The client's max_tokens (or max_completion_tokens), or null: the object then chooses one. */
   maxTokens: number | null;
+  /**
+   * The Worker will look in the group's response cache before the call is admitted: for a group
+   * with one, the object then answers where to look (a CacheLookup) and admits nothing yet.
+   */
+  lookUpFirst?: boolean;
+  /** The call is answered from the response cache: it holds the hit's price (cache-hits.ts), not a worst case. */
+  hit?: CacheHit;
 }
 
 /** What a call's worst case costs in micro-credits and client nano-dollars (rounded up: a hold never falls short). */

@@ -62,6 +62,8 @@ export function costsOf(job: JobRow): JobView["costs"] {
     total_tokens: job.total_tokens,
     total_cost_usd: nanoToUsd(job.client_cost_nano),
     avg_latency_ms: job.latency_count === 0 ? 0 : Math.round(job.latency_sum_ms / job.latency_count),
+    cache_hits: job.cache_hits,
+    cache_saved_usd: nanoToUsd(job.cache_saved_nano),
   };
 }
 
@@ -105,6 +107,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
       cost_usd: nanoToUsd(c.client_cost_nano),
       usage_estimated: c.usage_estimated === 1,
       latency_ms: c.latency_ms,
+      cached: c.cached === 1,
       error: c.error,
       ...(viewer === "admin" ? { upstream_error: c.upstream_error, model_used: c.model_used, attempts: JSON.parse(c.attempts) } : {}),
       stream: c.stream === 1,
@@ -138,6 +141,7 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
       cost_usd: nanoToUsd(c.client_cost_nano),
       usage_estimated: c.usage_estimated === 1,
       latency_ms: c.latency_ms,
+      cached: c.cached === 1,
       created_at: c.created_at,
       ...(admin
         ? { model_used: c.model_used, provider_cost_usd: c.provider_cost_nano === null ? null : nanoToUsd(c.provider_cost_nano) }
@@ -179,6 +183,16 @@ function usageTotalsOf(r: UsageRow, viewer: CallerKind): UsageTotals {
     total_tokens: r.total_tokens,
     client_cost_usd: nanoToUsd(r.client_cost_nano),
     ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
+    ...cacheSavingsOf(r, viewer),
+  };
+}
+
+/** A report's cache hits and what they saved: the client cost, and for admins the provider cost. */
+function cacheSavingsOf(r: Pick<UsageRow, "cache_hits" | "cache_saved_nano" | "cache_saved_provider_nano">, viewer: CallerKind) {
+  return {
+    cache_hits: r.cache_hits,
+    cache_saved_usd: nanoToUsd(r.cache_saved_nano),
+    ...(viewer === "admin" ? { cache_saved_provider_usd: nanoToUsd(r.cache_saved_provider_nano) } : {}),
   };
 }
 
@@ -190,6 +204,7 @@ function modelUsageOf(r: ModelUsageRow, viewer: CallerKind): ModelUsage {
     total_tokens: r.total_tokens,
     client_cost_usd: nanoToUsd(r.client_cost_nano),
     ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
+    ...cacheSavingsOf(r, viewer),
   };
 }
 
@@ -200,6 +215,9 @@ const emptyModelUsage = (): ModelUsageRow => ({
   total_tokens: 0,
   client_cost_nano: 0,
   provider_cost_nano: 0,
+  cache_hits: 0,
+  cache_saved_nano: 0,
+  cache_saved_provider_nano: 0,
 });
 
 /** Sums rows by a key (a model group, a model). */

@@ -250,14 +250,20 @@ export class LedgerStore {
     this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
   }
 
-  /** Stores a call and adds it to its job's totals. */
-  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
+  /** Stores a call and adds it to its job's totals; a cache hit with what it saved and the tokens it is not billed for. */
+  insertCall(
+    jobId: string,
+    call: CallRecord,
+    clientCostNano: number,
+    createdAt: string,
+    hit: { savedNano: number; savedProviderNano: number; unbilledTokens: number } | null = null,
+  ): void {
     const succeeded = call.status === "success";
     this.sql.exec(
       `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
          total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-         created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at, cached, saved_nano, saved_provider_nano)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       call.callId,
       jobId,
       call.modelGroup,
@@ -277,12 +283,16 @@ export class LedgerStore {
       call.upstreamError ?? null,
       call.stream ? 1 : 0,
       createdAt,
+      hit ? 1 : 0,
+      hit?.savedNano ?? 0,
+      hit?.savedProviderNano ?? 0,
     );
     this.sql.exec(
       `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,
          prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
          provider_cost_nano = provider_cost_nano + ?, client_cost_nano = client_cost_nano + ?,
-         latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1 WHERE job_id = ?`,
+         latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1,
+         cache_hits = cache_hits + ?, cache_saved_nano = cache_saved_nano + ?, unbilled_tokens = unbilled_tokens + ? WHERE job_id = ?`,
       succeeded ? 1 : 0,
       succeeded ? 0 : 1,
       call.promptTokens,
@@ -291,6 +301,9 @@ export class LedgerStore {
       call.providerCostNano ?? 0,
       clientCostNano,
       Math.round(call.latencyMs),
+      hit ? 1 : 0,
+      hit?.savedNano ?? 0,
+      hit?.unbilledTokens ?? 0,
       jobId,
     );
   }

@@ -57,6 +57,10 @@ export type JobRow = {
   summary: string | null;
   owner: JobOwner;
   calls_hold_micro: number;
+  cache_hits: number;
+  cache_saved_nano: number;
+  /** Tokens of its cache hits not billed (hitPricePercent < 100): consumption_tokens charges total_tokens - unbilled_tokens. */
+  unbilled_tokens: number;
 };
 
 export type CallHoldRow = {
@@ -89,6 +93,7 @@ export type CallRow = {
   /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */
   model_used: string | null;
   provider_cost_nano: number | null;
+  cached: number;
 };
 
 /** A period's usage totals: the same sums the team's object sends to D1 (db/usage-records.ts). */
@@ -102,6 +107,9 @@ export type ModelUsageRow = {
   total_tokens: number;
   client_cost_nano: number;
   provider_cost_nano: number;
+  cache_hits: number;
+  cache_saved_nano: number;
+  cache_saved_provider_nano: number;
 };
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;

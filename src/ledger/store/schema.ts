@@ -270,4 +270,26 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       CREATE INDEX webhook_outbox_created ON webhook_outbox (created_at_ms);
     `,
   },
+  {
+    id: 40,
+    // Response caches (cache-hits.ts): a group's cache setting as JSON (NULL: none). A call
+    // answered from the cache is `cached`, with the client and provider cost it saved; its job
+    // counts its hits and savings, and the tokens its hits are not billed for (charged in
+    // consumption_tokens on total_tokens - unbilled_tokens); the usage aggregates count hits and savings.
+    sql: `
+      ALTER TABLE access_groups ADD COLUMN cache TEXT;
+      ALTER TABLE calls ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE calls ADD COLUMN saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE calls ADD COLUMN saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN unbilled_tokens INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
