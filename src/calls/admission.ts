@@ -66,11 +66,7 @@ function hitOf(answer: StoredAnswer, hitPricePercent: number) {
   return { promptTokens, completionTokens, totalTokens, originalProviderCostNano: providerCostNano, hitPricePercent };
 }
 
-/**
- * How an admitted call that is not a hit meets its group's cache: none; bypassed (no-store);
- * refreshed (no-cache) or missed, its answer kept unless the gateway chose its max_tokens for
- * this team's credits (such an answer may be cut short for another caller).
- */
+/** How an admitted call that is not a hit meets its group's cache: none; bypassed (no-store); refreshed (no-cache) or missed, its answer kept. */
 async function callCacheOf<R extends CallRequest>(
   ctx: CallContext,
   dialect: Dialect<never, R>,
@@ -82,9 +78,9 @@ async function callCacheOf<R extends CallRequest>(
   if (!setting) return null;
   if (ctx.cachePolicy === "bypass") return { status: "BYPASS", hit: null, keepAt: null };
   const status = ctx.cachePolicy === "refresh" ? "BYPASS" : "MISS";
-  if (admission.budgetMaxTokens !== null) return { status, hit: null, keepAt: null };
   const key = await answerKey(setting, { name: request.modelGroup, models: admission.models }, dialect.upstreamPath, question());
-  return { status, hit: null, keepAt: { scopeId: setting.scopeId, key, ttlSeconds: setting.ttlSeconds } };
+  const keepAt = { scopeId: setting.scopeId, key, ttlSeconds: setting.ttlSeconds, cappedAt: admission.budgetMaxTokens };
+  return { status, hit: null, keepAt };
 }
 
 /** A call in an open job of the team, admitted by its object (which may refuse: thrown as a LedgerRefusal). */

@@ -46,8 +46,17 @@ export interface CallCache {
   status: "HIT" | "MISS" | "BYPASS";
   /** The entry that answers the call, and what its hit is priced from (HIT only). */
   hit: { answer: StoredAnswer; price: CacheHit } | null;
-  /** Where the call's complete answer is kept for later calls; null when it is not (a hit, no-store, or an answer the gateway shaped for this team). */
-  keepAt: { scopeId: string; key: string; ttlSeconds: number } | null;
+  /** Where the call's complete answer is kept for later calls; null when it is not (a hit, or no-store). */
+  keepAt: {
+    scopeId: string;
+    key: string;
+    ttlSeconds: number;
+    /**
+     * The max_tokens the gateway chose for this team's credits (null: the client's own, or none):
+     * an answer that used that many may have been cut short for this team, and is not kept.
+     */
+    cappedAt: number | null;
+  } | null;
 }
 
 /** A call the team's object admitted: what the rest of the pipeline runs and records. */

@@ -19,7 +19,8 @@ export async function findAnswer(env: Env, scopeId: string, key: string, form: A
 
 /**
  * Keeps a call's complete, successful answer as the upstream gave it, with what it used and cost,
- * in the background (the client is not kept waiting); nothing when the call keeps nothing.
+ * in the background (the client is not kept waiting); nothing when the call keeps nothing, or
+ * when the answer may have been cut short by the max_tokens the gateway chose.
  */
 export function keepAnswer(
   ctx: CallContext,
@@ -29,6 +30,8 @@ export function keepAnswer(
   const keepAt = call.cache?.keepAt;
   if (!keepAt) return;
   const { fields } = answer.metered;
+  // An answer that reached the max_tokens the gateway chose for this team may be cut short: another caller asked for all of it.
+  if (keepAt.cappedAt !== null && fields.completionTokens >= keepAt.cappedAt) return;
   const stored: StoredAnswer = {
     form: answer.form,
     body: answer.body,
