@@ -114,6 +114,8 @@ failed_calls: number
 total_tokens: number
 total_cost_usd: number
 avg_latency_ms: number
+cache_hits: number
+cache_saved_usd: number
 credit_applied: boolean
 credits_charged: number
 credits_remaining: number
@@ -156,6 +158,8 @@ failed_calls: number
 total_tokens: number
 total_cost_usd: number
 avg_latency_ms: number
+cache_hits: number
+cache_saved_usd: number
 }
 calls: {
 call_id: string
@@ -168,6 +172,7 @@ total_tokens: number
 cost_usd: number
 usage_estimated: boolean
 latency_ms: number
+cached: boolean
 error: (string | null)
 upstream_error?: (string | null)
 model_used?: (string | null)
@@ -228,7 +233,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 job_types: {
 [k: string]: {
@@ -243,7 +251,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 }
 days: {
@@ -259,7 +270,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 }
 model_groups: {
@@ -270,6 +284,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 models?: {
@@ -280,6 +297,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 }

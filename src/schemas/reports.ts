@@ -37,10 +37,18 @@ const counts = {
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
   client_cost_usd: z.number(),
+  cache_hits: z.number().int().openapi({ description: "Calls answered from a response cache" }),
+  cache_saved_usd: z.number().openapi({ description: "What the cache hits saved against their originals' cost" }),
 };
 
+const cacheSavedProvider = z.number().openapi({ description: "Admin key only: the provider cost the cache hits saved" });
+
 export const UsageTotals = z
-  .object({ ...counts, provider_cost_usd: z.number().optional().openapi({ description: "Admin key only" }) })
+  .object({
+    ...counts,
+    provider_cost_usd: z.number().optional().openapi({ description: "Admin key only" }),
+    cache_saved_provider_usd: cacheSavedProvider.optional(),
+  })
   .openapi("UsageTotals");
 
 export const ModelUsage = z
@@ -51,6 +59,9 @@ export const ModelUsage = z
     total_tokens: z.number().int(),
     client_cost_usd: z.number(),
     provider_cost_usd: z.number().optional().openapi({ description: "Admin key only" }),
+    cache_hits: counts.cache_hits,
+    cache_saved_usd: counts.cache_saved_usd,
+    cache_saved_provider_usd: cacheSavedProvider.optional(),
   })
   .openapi("ModelUsage");
 
@@ -71,7 +82,9 @@ export const TeamUsage = z
   })
   .openapi("TeamUsage");
 
-const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
+const OrgTotals = z
+  .object({ ...counts, provider_cost_usd: z.number(), cache_saved_provider_usd: cacheSavedProvider })
+  .openapi("OrganizationUsageTotals");
 
 export const OrganizationUsage = z
   .object({

@@ -94,6 +94,8 @@ describe("ledger views", () => {
       total_tokens: 0,
       total_cost_usd: 0.0025,
       avg_latency_ms: 151,
+      cache_hits: 0,
+      cache_saved_usd: 0,
     });
     expect(view).toMatchObject({ credit_applied: true, model_groups_used: ["fast"], team_id: "team-a" });
     expect(view.calls[0]).toMatchObject({ stream: true, usage_estimated: false, cost_usd: 0.0015 });

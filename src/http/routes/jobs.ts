@@ -6,6 +6,7 @@ import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
 import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
 import {
   BUDGET_HEADERS,
+  CACHE_DESCRIPTION,
   ClientId,
   errorResponses,
   HOLD_DESCRIPTION,
@@ -161,7 +162,8 @@ jobRoutes.openapi(
       "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded. " +
       `The answer is returned only once the call is recorded; a client that leaves mid-call still leaves an \`aborted\` call (its prompt estimated). ` +
       `An answer over ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB is not delivered (502). A job past ${MAX_CALLS_PER_JOB} calls refuses more (409).` +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { params: JobParam, body: jsonBody(LlmCallBody) },
@@ -220,7 +222,8 @@ jobRoutes.openapi(
       "otherwise (the job ended without an answer to give, or its answer was lost after the call) it is 409 with the `job_id`, " +
       "the job is closed uncharged, and a new key calls again. " +
       "The job is the gateway's: the team cannot complete it or make another call in it (409)." +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { body: jsonBody(CreateAndCallBody) },

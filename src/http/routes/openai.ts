@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
-import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
+import { BUDGET_HEADERS, CACHE_DESCRIPTION, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
 import {
   JobHeaders,
   OpenAIChatBody,
@@ -63,7 +63,8 @@ openAIRoutes.openapi(
       "Plain: OpenAI's `chat.completion` rebuilt by the gateway (`id` is `chatcmpl-<call id>`, `model` the group, every choice, token-only `usage`). " +
       "`stream: true`: the chunks of llm-call-stream; the gateway always asks LiteLLM for usage and meters it, and sends the usage chunk only " +
       "when `stream_options.include_usage` is true. A stream's `Idempotency-Key` is not honoured (a stream cannot be replayed)." +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotentUnlessStreamed] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIChatBody) },
@@ -104,11 +105,18 @@ openAIRoutes.openapi(
     summary: "Embeddings (OpenAI's format), billed as a job",
     description:
       `${JOB_DESCRIPTION} Forwarded to LiteLLM's /embeddings (\`input\`, \`encoding_format\`, \`dimensions\` only) down the group's models; ` +
-      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call.",
+      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call." +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },
-    responses: { 200: jsonResponse(OpenAIEmbeddingList, "The embeddings"), ...openAIErrorResponses },
+    responses: {
+      200: {
+        ...jsonResponse(OpenAIEmbeddingList, "The embeddings"),
+        headers: { "X-Gateway-Cache": BUDGET_HEADERS["X-Gateway-Cache"], Age: BUDGET_HEADERS.Age },
+      },
+      ...openAIErrorResponses,
+    },
   }),
   async (c) => {
     const headers = c.req.valid("header");

@@ -52,9 +52,9 @@ function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; 
     "dimension",
     "name",
     ...COUNT_COLUMNS,
-    ...(admin ? ["provider_cost_usd", "cache_saved_provider_usd"] : []),
+    ...(admin ? ["cache_saved_provider_usd", "provider_cost_usd"] : []),
   ];
-  const cost = (u: UsageTotals | ModelUsage) => (admin ? [u.provider_cost_usd ?? 0, u.cache_saved_provider_usd ?? 0] : []);
+  const cost = (u: UsageTotals | ModelUsage) => (admin ? [u.cache_saved_provider_usd ?? 0, u.provider_cost_usd ?? 0] : []);
   const line = (dimension: string, name: string, values: unknown[], u: UsageTotals | ModelUsage) => [
     report.period,
     report.team_id,
@@ -155,7 +155,7 @@ organizationUsageRoutes.openapi(
     const rows = await repo.usage.organizationUsage(organization_id, period);
     const report = organizationUsageOf(organization_id, period, rows);
     if (!wantsCsv(c, format)) return c.json(report, 200);
-    const columns = [...COUNT_COLUMNS, "provider_cost_usd", "cache_saved_provider_usd"] as const;
+    const columns = [...COUNT_COLUMNS, "cache_saved_provider_usd", "provider_cost_usd"] as const;
     const lines = Object.entries(report.teams).flatMap(([teamId, team]) =>
       Object.entries(team.job_types).map(([jobType, u]) => [
         period,

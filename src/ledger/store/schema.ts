@@ -275,7 +275,7 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     // Response caches (cache-hits.ts): a group's cache setting as JSON (NULL: none). A call
     // answered from the cache is `cached`, with the client and provider cost it saved; its job
     // counts its hits and savings, and the tokens its hits are not billed for (charged in
-    // consumption_tokens on total_tokens - unbilled_tokens); the usage aggregates count hits and savings.
+    // consumption_tokens on total_tokens - unbilled_tokens).
     sql: `
       ALTER TABLE access_groups ADD COLUMN cache TEXT;
       ALTER TABLE calls ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
@@ -284,6 +284,12 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       ALTER TABLE jobs ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE jobs ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE jobs ADD COLUMN unbilled_tokens INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 41,
+    // The usage aggregates count response cache hits and what they saved (client and provider cost).
+    sql: `
       ALTER TABLE usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
