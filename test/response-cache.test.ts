@@ -342,6 +342,35 @@ describe("what a cached answer does not survive", () => {
     expect((await call(team, jobId)).headers.get("x-gateway-cache")).toBe("MISS");
   });
 
+  it("a scope past its byte budget: the least recently used entries go first", async () => {
+    const scope = env.ANSWER_CACHE.getByName(`team:${uid("budget")}`);
+    const answer = (n: number) => ({
+      form: "json" as const,
+      body: `{"n":${n}}`,
+      promptTokens: 1,
+      completionTokens: 1,
+      totalTokens: 2,
+      usageEstimated: false,
+      providerCostNano: 1,
+      modelUsed: "m",
+      storedAtMs: Date.now(),
+    });
+    for (const n of [1, 2, 3]) expect(await scope.keep(`k${n}`, answer(n), 60)).toBe(true);
+    // Entries 1 and 2 count as 30 MiB each (64 MiB is a scope's budget); 1 was used longest ago.
+    await runInDurableObject(scope, (_o, state) => {
+      state.storage.sql.exec("UPDATE answers SET bytes = 31457280, used_at_ms = used_at_ms - 1000 WHERE key IN ('k1', 'k2')");
+      state.storage.sql.exec("UPDATE answers SET used_at_ms = used_at_ms - 1000 WHERE key = 'k1'");
+    });
+    expect(await scope.keep("k4", { ...answer(4), body: "x".repeat(5 * 1024 * 1024) }, 60)).toBe(false);
+    await runInDurableObject(scope, (_o, state) => {
+      state.storage.sql.exec("UPDATE answers SET bytes = 10485760 WHERE key = 'k3'");
+    });
+    expect(await scope.keep("k5", answer(5), 60)).toBe(true);
+    expect(await scope.find("k1", "json")).toBeNull();
+    expect(await scope.find("k2", "json")).toMatchObject({ body: '{"n":2}' });
+    expect(await scope.find("k5", "json")).toMatchObject({ body: '{"n":5}' });
+  });
+
   it("Cache-Control: no-cache skips the lookup (BYPASS, upstream called) and refreshes the entry", async () => {
     const group = await cachedGroup({ ttl_seconds: 7200, hit_price_percent: 0 });
     const team = await teamWith([group]);

@@ -32,6 +32,11 @@ export const MAX_STORED_ANSWER_BYTES = 1024 * 1024;
 export const SCOPE_BUDGET_BYTES = 64 * 1024 * 1024;
 /** How often expired entries are swept while the scope has any. */
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
+/**
+ * An entry's last use is written at most this often: a hit then reads only, and the object
+ * answers without waiting for a write to be stored. Eviction is least recently used to within it.
+ */
+const TOUCH_EVERY_MS = 10 * 60 * 1000;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS answers (
@@ -42,14 +47,13 @@ const SCHEMA = `
     stored_at_ms INTEGER NOT NULL,
     expires_at_ms INTEGER NOT NULL,
     used_at_ms INTEGER NOT NULL,
-    hits INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (key, form)
   );
   CREATE INDEX IF NOT EXISTS answers_expiry ON answers (expires_at_ms);
   CREATE INDEX IF NOT EXISTS answers_use ON answers (used_at_ms);
 `;
 
-type AnswerRow = { answer: string; expires_at_ms: number };
+type AnswerRow = { answer: string; expires_at_ms: number; used_at_ms: number };
 
 export class AnswerCache extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -63,13 +67,16 @@ export class AnswerCache extends DurableObject<Env> {
   /** The entry for `key` in `form`, unless it has expired (then it is removed). */
   find(key: string, form: AnswerForm): StoredAnswer | null {
     const now = Date.now();
-    const [row] = this.sql.exec<AnswerRow>("SELECT answer, expires_at_ms FROM answers WHERE key = ? AND form = ?", key, form).toArray();
+    const [row] = this.sql
+      .exec<AnswerRow>("SELECT answer, expires_at_ms, used_at_ms FROM answers WHERE key = ? AND form = ?", key, form)
+      .toArray();
     if (!row) return null;
     if (row.expires_at_ms <= now) {
       this.sql.exec("DELETE FROM answers WHERE key = ? AND form = ?", key, form);
       return null;
     }
-    this.sql.exec("UPDATE answers SET used_at_ms = ?, hits = hits + 1 WHERE key = ? AND form = ?", now, key, form);
+    if (now - row.used_at_ms > TOUCH_EVERY_MS)
+      this.sql.exec("UPDATE answers SET used_at_ms = ? WHERE key = ? AND form = ?", now, key, form);
     return JSON.parse(row.answer) as StoredAnswer;
   }
 
