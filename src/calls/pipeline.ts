@@ -110,14 +110,12 @@ export function runCall<R extends CallRequest, P, A>(
   request: R,
   call: AdmittedCall,
 ): Promise<CallResult<A>> {
-  return outliving(ctx.work, plainCall(ctx, dialect, request, call));
+  return outliving(ctx.work, plainCall(ctx, { dialect, request, call }));
 }
 
 async function plainCall<R extends CallRequest, P, A>(
   ctx: CallContext,
-  dialect: Dialect<never, R, P, A>,
-  request: R,
-  call: AdmittedCall,
+  { dialect, request, call }: { dialect: Dialect<never, R, P, A>; request: R; call: AdmittedCall },
 ): Promise<CallResult<A>> {
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);

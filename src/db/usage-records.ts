@@ -73,11 +73,15 @@ export class UsageRecords {
 
   /**
    * Writes a team's totals for these days, per job type and per model group, in one atomic batch
-   * (absolute values: a retry changes nothing).
+   * (absolute values: a retry changes nothing). Each row is written only while the team exists in
+   * that organization (read in the same statement): a send that lands after the team's deletion
+   * writes nothing, so deletion wins over a send already under way.
    */
   writeDaily(team: { teamId: string; organizationId: string }, rows: DailyUsage[], groupRows: DailyGroupUsage[] = []): Promise<void> {
     if (rows.length === 0 && groupRows.length === 0) return Promise.resolve();
     const updatedAt = new Date().toISOString();
+    const n = (v: number, name: string) => sql<number>`${v}`.as(name);
+    const theTeam = and(eq(teams.teamId, team.teamId), eq(teams.organizationId, team.organizationId));
     const upserts = rows.map((r) => {
       const totals = {
         jobs: r.jobs,
@@ -95,19 +99,58 @@ export class UsageRecords {
         cacheHits: r.cache_hits,
         cacheSavedNano: r.cache_saved_nano,
         cacheSavedProviderNano: r.cache_saved_provider_nano,
-        organizationId: team.organizationId,
-        updatedAt,
       };
+      // The row to write, selected from the team's own row: none when the team is gone.
+      const ofExistingTeam = this.db
+        .select({
+          teamId: teams.teamId,
+          organizationId: teams.organizationId,
+          day: sql<string>`${r.day}`.as("day"),
+          jobType: sql<string>`${r.job_type}`.as("job_type"),
+          jobs: n(r.jobs, "jobs"),
+          completed: n(r.completed, "completed"),
+          failed: n(r.failed, "failed"),
+          cancelled: n(r.cancelled, "cancelled"),
+          expired: n(r.expired, "expired"),
+          calls: n(r.calls, "calls"),
+          creditsCharged: n(r.credits_charged, "credits_charged"),
+          promptTokens: n(r.prompt_tokens, "prompt_tokens"),
+          completionTokens: n(r.completion_tokens, "completion_tokens"),
+          totalTokens: n(r.total_tokens, "total_tokens"),
+          clientCostNano: n(r.client_cost_nano, "client_cost_nano"),
+          providerCostNano: n(r.provider_cost_nano, "provider_cost_nano"),
+          cacheHits: n(r.cache_hits, "cache_hits"),
+          cacheSavedNano: n(r.cache_saved_nano, "cache_saved_nano"),
+          cacheSavedProviderNano: n(r.cache_saved_provider_nano, "cache_saved_provider_nano"),
+          updatedAt: sql<string>`${updatedAt}`.as("updated_at"),
+        })
+        .from(teams)
+        .where(theTeam);
       return this.db
         .insert(teamUsageDaily)
-        .values({ teamId: team.teamId, day: r.day, jobType: r.job_type, ...totals })
-        .onConflictDoUpdate({ target: [teamUsageDaily.teamId, teamUsageDaily.day, teamUsageDaily.jobType], set: totals });
+        .select(ofExistingTeam)
+        .onConflictDoUpdate({
+          target: [teamUsageDaily.teamId, teamUsageDaily.day, teamUsageDaily.jobType],
+          set: { ...totals, organizationId: team.organizationId, updatedAt },
+        });
     });
     const groupUpserts = groupRows.map((r) => {
       const totals = { calls: r.calls, cacheHits: r.cache_hits, cacheSavedNano: r.cache_saved_nano, updatedAt };
+      const ofExistingTeam = this.db
+        .select({
+          teamId: teams.teamId,
+          day: sql<string>`${r.day}`.as("day"),
+          modelGroup: sql<string>`${r.model_group}`.as("model_group"),
+          calls: n(r.calls, "calls"),
+          cacheHits: n(r.cache_hits, "cache_hits"),
+          cacheSavedNano: n(r.cache_saved_nano, "cache_saved_nano"),
+          updatedAt: sql<string>`${updatedAt}`.as("updated_at"),
+        })
+        .from(teams)
+        .where(theTeam);
       return this.db
         .insert(groupUsageDaily)
-        .values({ teamId: team.teamId, day: r.day, modelGroup: r.model_group, ...totals })
+        .select(ofExistingTeam)
         .onConflictDoUpdate({ target: [groupUsageDaily.teamId, groupUsageDaily.day, groupUsageDaily.modelGroup], set: totals });
     });
     const statements = [...upserts, ...groupUpserts];

@@ -1,109 +1,94 @@
 import { DurableObject } from "cloudflare:workers";
-import { cachedPrices, type PriceLookup } from "../db/price-cache";
+import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
+import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
-import { holdNeedsPrices, placeCallHold, placeHitHold, priceToHold } from "./changes/call-holds";
+import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
-import { admissionOf, recordHeldCall } from "./changes/settlement";
+import { LedgerReads } from "./reads";
 import type { AccessChange, Caller } from "./rules/access";
-import {
-  accountNotFound,
-  jobNotFound,
-  refuseCall,
-  refuseCallsPage,
-  refuseInactive,
-  refuseNotOwner,
-  refuseSuspended,
-  settingsOf,
-} from "./rules/admission";
-import { cacheScopeId, type GroupCache, hitPriceOf } from "./rules/cache-hits";
+import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
-import { nanoToUsd } from "./rules/money";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { balanceOf, CALLS_PAGE_DEFAULT, costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./rules/views";
-import { webhookDeliveriesOf } from "./rules/webhook-views";
+import { balanceOf } from "./rules/views";
 import { AccessStore } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
-import { type Operation, OperationLog, type OperationMethod, operationMismatch, type Recalled } from "./store/operation-log";
+import { type Operation, OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
-import type {
-  AccountInit,
-  Balance,
-  CacheLookup,
-  CallAdmission,
-  CallRecord,
-  CallsPage,
-  Completion,
-  CompletionSummary,
-  JobCostBreakdown,
-  JobCreated,
-  JobOwner,
-  JobStatus,
-  JobView,
-  JobWithCalls,
-  LedgerEntry,
-  LedgerResult,
-  NewJob,
-  OneRequestStart,
-  Page,
-  SettingsChange,
-  TeamStatus,
-  UsageReport,
+import {
+  type AccountInit,
+  type Balance,
+  type CacheLookup,
+  type CallAdmission,
+  type CallRecord,
+  type CallsPage,
+  type Completion,
+  type CompletionSummary,
+  type JobCreated,
+  type JobFilter,
+  type JobOwner,
+  type LedgerEntry,
+  type LedgerResult,
+  type NewJob,
+  type OneRequestStart,
+  ok,
+  type Refusal,
+  type SettingsChange,
+  type TeamStatus,
 } from "./types";
-import { ok, type Refusal } from "./types";
-
-export type { Caller } from "./rules/access";
 
 /**
  * One object per team: the only place where a team's balance, reservations, jobs, calls and
  * ledger change. Every method that checks and then changes money does so synchronously, with
  * no await in between, so concurrent requests are serialized by the object and cannot
- * overdraw or double-charge. The rules are in admission.ts, the SQL in storage.ts, what is
- * shown in views.ts, the account's and a job's steps in account.ts and jobs.ts, the alarm's
- * work in background.ts; the methods here check the caller and put them together.
+ * overdraw or double-charge. The pure rules are in rules/, the SQLite tables in store/, the
+ * steps that change money in changes/, what reads answer in reads.ts, the alarm's work in
+ * background/; the methods here check the caller and put them together.
  */
 export class TeamLedger extends DurableObject<Env> {
   private readonly store: LedgerStore;
-  /** The paged reads of the team's history (pages.ts). */
-  private readonly pages: LedgerPages;
   private readonly operations: OperationLog;
-  /** Who may use the team: its keys and model groups (access.ts decides, access-storage.ts keeps). */
+  /** Who may use the team: its keys and model groups (rules/access.ts decides, store/access-store.ts keeps). */
   private readonly access: AccessStore;
   /** The team's request rate (in memory: a restarted object starts with a full bucket). */
   private readonly rate = new TeamRate();
-  /** The team's tokens per minute (in memory, like the rate), and per-call holds (call-holds.ts). */
-  private readonly tokens = new TeamTokenRate();
-  private readonly holds: HoldStore;
-  private readonly d1: Repository;
-  /** The pricing table through this isolate's cache, for holds (db/price-cache.ts). */
-  private readonly prices: PriceLookup;
-  /** Job expiry, usage sends to D1 and webhook deliveries, from the alarm (background.ts). */
+  /** Job expiry, usage sends to D1 and webhook deliveries, from the alarm. */
   private readonly background: LedgerBackground;
-  /** Webhook events, born with the changes they tell of (webhook-outbox.ts), sent by the alarm. */
+  /** Webhook events, born with the changes they tell of, sent by the alarm. */
   private readonly webhooks: WebhookOutbox;
-  /** The account's own changes (account.ts) and a job's steps (jobs.ts). */
   private readonly account: AccountChanges;
   private readonly jobs: JobLifecycle;
+  private readonly calls: JobCalls;
+  private readonly reads: LedgerReads;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
-    this.pages = new LedgerPages(ctx.storage.sql);
+    const pages = new LedgerPages(ctx.storage.sql);
+    const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
-    this.holds = new HoldStore(ctx.storage.sql);
-    this.d1 = new Repository(env.DB);
-    this.prices = cachedPrices(this.d1);
-    this.access = new AccessStore(ctx.storage, (teamId) => this.d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, this.d1);
+    this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
+    this.background = new LedgerBackground(ctx, env, this.store, d1);
     this.webhooks = this.background.webhooks;
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, this.pages, this.webhooks);
+    this.jobs = new JobLifecycle(this.store, pages, this.webhooks);
+    this.reads = new LedgerReads(this.store, pages, this.webhooks);
+    this.calls = new JobCalls({
+      store: this.store,
+      holds: new HoldStore(ctx.storage.sql),
+      // The team's tokens per minute (in memory, like the rate).
+      tokens: new TeamTokenRate(),
+      // The pricing table through this isolate's cache, for holds.
+      prices: cachedPrices(d1),
+      refuseNewWork: (acct) => this.refuseNewWork(acct),
+      balanceChanged: () => this.balanceChanged(),
+    });
   }
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
@@ -116,15 +101,12 @@ export class TeamLedger extends DurableObject<Env> {
     return this.operations.recall(operationId, method, args);
   }
 
-  // ---------------------------------------------------------------- account
-
   openAccount(init: AccountInit, operation: Operation): Promise<LedgerResult<Balance>> {
     return this.once("openAccount", operation, init, () => this.account.open(init));
   }
 
-  async getBalance(caller: Caller): Promise<LedgerResult<Balance>> {
-    const acct = await this.accountFor(caller);
-    return "ok" in acct ? acct : ok(balanceOf(acct, caller.kind));
+  getBalance(caller: Caller) {
+    return this.read(caller, (acct) => ok(balanceOf(acct, caller.kind)));
   }
 
   addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
@@ -148,30 +130,14 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(null);
   }
 
-  async listTransactions(caller: Caller, limit: number, offset: number): Promise<LedgerResult<Page<LedgerEntry>>> {
-    const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    const rows = this.pages.ledgerRows(limit, offset).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
-    return ok(pageOf(rows, limit, offset));
+  listTransactions(caller: Caller, limit: number, offset: number) {
+    return this.read(caller, (acct) => this.reads.transactions(acct, limit, offset));
   }
 
-  /**
-   * The ledger newest first from before position `beforeSeq` (null: the newest), for exports that
-   * page through it all: rows written meanwhile do not shift the pages. `next` continues, null at the end.
-   */
-  async transactionsBefore(
-    caller: Caller,
-    beforeSeq: number | null,
-    limit: number,
-  ): Promise<LedgerResult<{ items: LedgerEntry[]; next: number | null }>> {
-    const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    const rows = this.pages.ledgerRowsBefore(beforeSeq, limit);
-    const items = rows.slice(0, limit).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
-    return ok({ items, next: rows.length > limit ? rows[limit - 1].seq : null });
+  /** The ledger newest first before position `beforeSeq`, for exports that page through it all (reads.ts). */
+  transactionsBefore(caller: Caller, beforeSeq: number | null, limit: number) {
+    return this.read(caller, (acct) => this.reads.transactionsBefore(acct, beforeSeq, limit));
   }
-
-  // ---------------------------------------------------------------- access
 
   /** Whether a team key is still good; for requests that end before reaching another method. */
   async authenticate(caller: Caller): Promise<LedgerResult<null>> {
@@ -182,8 +148,6 @@ export class TeamLedger extends DurableObject<Env> {
   changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
     return this.access.change(this.store.account(), change, Date.now());
   }
-
-  // ---------------------------------------------------------------- jobs
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
   async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
@@ -201,11 +165,10 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
-   * Admits one LLM call in a job: the key, then the group (its models come back), then
-   * refuseCall's rules; `by` says who makes it (a gateway-owned job takes only the gateway's calls).
-   * With a budget, the call's worst case is held (holds.ts) and its tokens taken from the team's
-   * limit; a cache hit holds only its price. A budget that looks up first, for a group with a
-   * response cache, gets where to look instead (a CacheLookup) and nothing is admitted yet.
+   * Admits one LLM call in a job: the key, then the group (its models come back), then the job and
+   * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
+   * A budget that looks up first, for a group with a response cache, gets where to look instead
+   * (a CacheLookup) and nothing is admitted yet.
    */
   async beginCall(
     caller: Caller,
@@ -217,72 +180,21 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     const group = this.access.group(modelGroup)!;
-    const lookUp = this.cacheLookup(group, budget);
-    return lookUp ? ok(lookUp) : this.admitCall(jobId, modelGroup, group, by, budget);
-  }
-
-  /** beginCall once the caller and the group are checked and no lookup comes first. */
-  private async admitCall(
-    jobId: string,
-    modelGroup: string,
-    group: { models: string[]; cache: GroupCache | null },
-    by: JobOwner,
-    budget?: CallBudget,
-  ): Promise<LedgerResult<CallAdmission>> {
-    const { models } = group;
-    let acct = this.store.account();
-    // The only await before the checks: the group's prices, when a hold needs them (cached per
-    // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = budget && !budget.hit && holdNeedsPrices(acct) ? await priceToHold(this.prices, acct, models) : undefined;
-    if (price && "ok" in price) return price;
-    if (price) acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const job = this.store.job(jobId);
-    const free = budget?.hit !== undefined && hitPriceOf(settingsOf(acct), budget.hit).consumedMicro === 0;
-    const refused = this.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId, free);
-    if (refused) return refused;
-    const takeTokens = (count: number) => this.tokens.refuse(acct.tpm_limit, count, Date.now());
-    const placed = !budget
-      ? null
-      : budget.hit
-        ? placeHitHold(this.store, this.holds, acct, job!, budget.callId, budget.hit)
-        : placeCallHold(this.store, this.holds, acct, job!, { ...budget, price }, takeTokens);
-    if (placed && "ok" in placed) return placed;
-    if (placed) this.balanceChanged();
-    const cache = group.cache && { ...group.cache, scopeId: cacheScopeId(group.cache, acct) };
-    return ok(admissionOf(this.store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null, cache));
-  }
-
-  /** Where a call of a group with a response cache is looked up, when its budget asks to look first (null: admit it now). */
-  private cacheLookup(group: { models: string[]; cache: GroupCache | null }, budget: CallBudget | undefined): CacheLookup | null {
-    const acct = this.store.account();
-    if (!group.cache || !budget?.lookUpFirst || budget.hit || !acct) return null;
-    return { lookUp: { ...group.cache, scopeId: cacheScopeId(group.cache, acct), models: group.models } };
+    const lookUp = this.calls.lookUpFirst(group, budget);
+    return lookUp ? ok(lookUp) : this.calls.admit(jobId, modelGroup, group, by, budget);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
   async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
-    const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    const job = this.store.job(jobId);
-    if (!job) return jobNotFound(jobId);
-    const recorded = this.store.recordedCall(call.callId);
-    if (recorded) {
-      // A repeat (the first answer was lost on the way back) changes nothing.
-      if (recorded.job_id !== jobId) return operationMismatch();
-      return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
-    }
-    const { clientNano, hold, billed } = recordHeldCall(this.store, this.holds, acct, job, call);
-    // A cache hit took no tokens from the per-minute limit.
-    if (hold && !call.cache) this.tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
-    this.balanceChanged();
+    const recorded = this.calls.record(jobId, call);
     await this.background.scheduleUsageFlush();
-    return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
+    return recorded;
   }
 
   /**
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
-   * for a group the team cannot use; a job whose call is refused is closed as failed at once.
+   * for a group the team cannot use; a job whose call is refused is closed as failed at once, and
+   * its operations forgotten, so a retry with the same Idempotency-Key starts afresh.
    */
   async startOneRequestJob(
     caller: Caller,
@@ -295,15 +207,17 @@ export class TeamLedger extends DurableObject<Env> {
     if (denied) return denied;
     // A group with a response cache is looked up first: no job opens until the Worker knows whether it is a hit.
     const group = this.access.group(modelGroup)!;
-    const lookUp = this.cacheLookup(group, budget);
+    const lookUp = this.calls.lookUpFirst(group, budget);
     if (lookUp) return ok(lookUp);
     const created = await this.createJob(caller, { ...job, owner: "gateway" });
     if (!created.ok) return created;
     const jobId = created.value.job_id;
-    const admitted = await this.admitCall(jobId, modelGroup, group, "gateway", budget);
+    const admitted = await this.calls.admit(jobId, modelGroup, group, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
-    await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    const closed = await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    // A refusal is of the moment (credits, a rate) and not kept: the same Idempotency-Key opens a new job next time.
+    if (closed.ok) this.operations.forget(job.operation.id, closing.id);
     return { ...admitted, jobId };
   }
 
@@ -332,58 +246,31 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
-  async getJob(
-    caller: Caller,
-    jobId: string,
-    calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 },
-  ): Promise<LedgerResult<JobWithCalls>> {
-    const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    const refused = refuseCallsPage(calls);
-    if (refused) return refused;
-    const job = this.store.job(jobId);
-    if (!job) return jobNotFound(jobId);
-    const rows = this.pages.callRows(jobId, calls);
-    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), caller.kind);
-    return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
+  getJob(caller: Caller, jobId: string, calls: CallsPage = { limit: CALLS_PAGE_DEFAULT, offset: 0 }) {
+    return this.read(caller, (acct) => this.reads.job(acct, jobId, calls, caller.kind));
   }
 
   /** A page of a job's calls, cost by cost (the model and provider cost for admins only). */
-  async jobCosts(caller: Caller, jobId: string, calls: CallsPage): Promise<LedgerResult<JobCostBreakdown>> {
-    const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    const job = this.store.job(jobId);
-    if (!job) return jobNotFound(jobId);
-    return refuseCallsPage(calls) ?? ok(costBreakdownOf(acct.team_id, job, this.pages.callRows(jobId, calls), calls, caller.kind));
+  jobCosts(caller: Caller, jobId: string, calls: CallsPage) {
+    return this.read(caller, (acct) => this.reads.jobCosts(acct, jobId, calls, caller.kind));
   }
 
   /** Merges metadata into a job, at any status: the team's own notes, bounded like the metadata it was opened with. */
-  async mergeJobMetadata(caller: Caller, jobId: string, metadata: Record<string, unknown>): Promise<LedgerResult<Omit<JobView, "calls">>> {
-    const acct = await this.accountFor(caller);
-    return "ok" in acct ? acct : this.jobs.mergeMetadata(acct, jobId, metadata);
+  mergeJobMetadata(caller: Caller, jobId: string, metadata: Record<string, unknown>) {
+    return this.read(caller, (acct) => this.jobs.mergeMetadata(acct, jobId, metadata));
   }
 
-  async listJobs(
-    caller: Caller,
-    filter: { status?: JobStatus; jobType?: string; limit: number; offset: number },
-  ): Promise<LedgerResult<Page<Omit<JobView, "calls">>>> {
-    const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    const rows = this.pages.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
-    return ok(pageOf(rows, filter.limit, filter.offset));
+  listJobs(caller: Caller, filter: JobFilter) {
+    return this.read(caller, (acct) => this.reads.jobs(acct, filter));
   }
 
   /**
    * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
    * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
    */
-  async usage(caller: Caller, period: string): Promise<LedgerResult<UsageReport>> {
-    const acct = await this.accountFor(caller);
-    if ("ok" in acct) return acct;
-    return ok(usageReportOf(acct.team_id, period, this.pages.usageRows(period), caller.kind));
+  usage(caller: Caller, period: string) {
+    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind));
   }
-
-  // ---------------------------------------------------------------- webhooks
 
   /** Sets, replaces or removes one of the team's webhooks (pushed by the admin routes, as access changes are). */
   changeWebhook(change: WebhookChange): LedgerResult<null> {
@@ -391,10 +278,9 @@ export class TeamLedger extends DurableObject<Env> {
     return ok(null);
   }
 
-  webhookDeliveries(limit: number, offset: number): LedgerResult<ReturnType<typeof webhookDeliveriesOf>> {
+  webhookDeliveries(limit: number, offset: number) {
     const acct = this.store.account();
-    if (!acct) return accountNotFound();
-    return ok(webhookDeliveriesOf(acct.team_id, this.webhooks.recent(limit, offset), limit, offset));
+    return acct ? this.reads.webhookDeliveries(acct, limit, offset) : accountNotFound();
   }
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */
@@ -402,20 +288,17 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
-  // ---------------------------------------------------------------- alarm
-
   /** Expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background.ts). */
   alarm(): Promise<void> {
     return this.background.runAlarm();
   }
 
-  // ---------------------------------------------------------------- guards
-
-  /** The account a read may show: the caller's key checked, and a suspended team's key refused. */
-  private async accountFor(caller: Caller): Promise<AccountRow | Refusal> {
+  /** A read of the account: the caller's key checked, and a suspended team's key refused. */
+  private async read<T>(caller: Caller, answer: (acct: AccountRow) => LedgerResult<T>): Promise<LedgerResult<T>> {
     const denied = await this.refuseCaller(caller);
     const acct = this.store.account();
-    return denied ?? (acct ? (refuseSuspended(acct, caller.kind) ?? acct) : accountNotFound());
+    const refused = denied ?? (acct ? refuseSuspended(acct, caller.kind) : accountNotFound());
+    return refused ?? answer(acct!);
   }
 
   /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */

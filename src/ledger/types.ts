@@ -1,4 +1,16 @@
+import type { z } from "@hono/zod-openapi";
 import type { LedgerErrorCode } from "../errors";
+import type {
+  CallFacts as CallFactsSchema,
+  CompletionSummary as CompletionSummarySchema,
+  JobCostBreakdown as JobCostBreakdownSchema,
+  JobCosts as JobCostsSchema,
+  JobCreated as JobCreatedSchema,
+  Job as JobSchema,
+  JobSummary as JobSummarySchema,
+} from "../schemas/jobs";
+import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
+import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
 import type { CallCacheSetting } from "./rules/cache-hits";
 import type { Overdraft, UnpricedCalls } from "./rules/holds";
@@ -26,11 +38,31 @@ export function ok<T>(value: T): LedgerResult<T> {
 /** What kind of caller is asking: a team key is refused while its team is suspended; the admin is not. */
 export type CallerKind = "team" | "admin";
 
-export type TeamStatus = "active" | "suspended" | "paused";
-export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";
-export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
-export type CompletionStatus = (typeof TERMINAL_JOB_STATUSES)[number];
-export type CallStatus = "success" | "failed" | "aborted";
+// What the ledger answers is the API's wire shape, declared once by its zod schema (src/schemas/).
+export type Balance = z.infer<typeof BalanceSchema>;
+export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+export type JobCreated = z.infer<typeof JobCreatedSchema>;
+export type JobCosts = z.infer<typeof JobCostsSchema>;
+export type CompletionSummary = z.infer<typeof CompletionSummarySchema>;
+export type CallSummary = CompletionSummary["calls"][number];
+/** One job with one page of its calls (GET /api/jobs/{id}). */
+export type JobWithCalls = z.infer<typeof JobSchema>;
+export type JobView = Omit<JobWithCalls, "calls_limit" | "calls_offset" | "calls_has_more">;
+/** A job as listed (its calls are only in the single-job view). */
+export type JobListing = z.infer<typeof JobSummarySchema>;
+/** What every view of a call shows: the job view's calls and the cost breakdown's. */
+export type CallFacts = z.infer<typeof CallFactsSchema>;
+/** A job's per-call cost breakdown (GET /api/jobs/{id}/costs); the model and provider cost for admins only. */
+export type JobCostBreakdown = z.infer<typeof JobCostBreakdownSchema>;
+export type UsageTotals = z.infer<typeof UsageTotalsSchema>;
+/** A model group's (or, for the admin key, a serving model's) calls in a period. */
+export type ModelUsage = z.infer<typeof ModelUsageSchema>;
+export type UsageReport = z.infer<typeof TeamUsageSchema>;
+
+export type TeamStatus = Balance["status"];
+export type JobStatus = JobListing["status"];
+export type CompletionStatus = CompletionSummary["status"];
+export type CallStatus = CallFacts["status"];
 /** Who completes a job: the team that opened it, or the gateway for the one-request jobs it opens. */
 export type JobOwner = "team" | "gateway";
 
@@ -53,55 +85,6 @@ export interface AccountInit {
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
-}
-
-export interface Balance {
-  team_id: string;
-  organization_id: string;
-  credits_allocated: number;
-  credits_used: number;
-  credits_remaining: number;
-  credits_reserved: number;
-  credits_available: number;
-  budget_mode: BudgetMode;
-  credits_per_dollar: number;
-  tokens_per_credit: number;
-  /** Admins only: teams never see the markup on provider cost. */
-  cost_markup_percentage?: number;
-  job_ttl_seconds: number;
-  rate_limit_per_minute: number | null;
-  /** Holds of the calls in flight, in credits rounded up (part of what their jobs hold). */
-  credits_held: number;
-  overdraft: Overdraft;
-  unpriced_calls: UnpricedCalls;
-  tpm_limit: number | null;
-  status: TeamStatus;
-}
-
-export interface LedgerEntry {
-  transaction_id: string;
-  team_id: string;
-  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment" | "hold" | "capture";
-  /** Signed change to credits_remaining. */
-  amount: number;
-  /** Signed change to credits_reserved. */
-  reserved_change: number;
-  /** Signed change, in micro-credits, to what calls in flight hold (`hold` and `capture` rows). */
-  held_change_micro: number;
-  balance_before: number;
-  balance_after: number;
-  job_id: string | null;
-  reason: string;
-  created_at: string;
-}
-
-export interface JobCreated {
-  job_id: string;
-  team_id: string;
-  job_type: string;
-  status: "pending";
-  created_at: string;
-  expires_at: string;
 }
 
 /** A job a team asks to open. */
@@ -169,39 +152,6 @@ export interface CallRecord {
   cache?: { hitPricePercent: number; originalProviderCostNano: number | null };
 }
 
-export interface JobCosts {
-  total_calls: number;
-  successful_calls: number;
-  failed_calls: number;
-  total_tokens: number;
-  total_cost_usd: number;
-  avg_latency_ms: number;
-  /** Calls answered from the response cache, and the client cost they saved against their originals. */
-  cache_hits: number;
-  cache_saved_usd: number;
-  credit_applied: boolean;
-  credits_remaining: number;
-}
-
-export interface CallSummary {
-  call_id: string;
-  purpose: string | null;
-  model_group: string;
-  tokens: number;
-  latency_ms: number;
-  error: string | null;
-}
-
-export interface CompletionSummary {
-  job_id: string;
-  status: CompletionStatus;
-  completed_at: string;
-  costs: JobCosts & { credits_charged: number };
-  /** The job's first calls (at most COMPLETION_CALLS_SHOWN); the rest are paged by GET /api/jobs/{id}. */
-  calls: CallSummary[];
-  calls_has_more: boolean;
-}
-
 /**
  * What a completed job keeps (`jobs.summary`) for repeated completions: the summary without its
  * calls, which are read back from the calls table up to `calls_through_seq` (the last call
@@ -219,125 +169,17 @@ export interface CallsPage {
   offset: number;
 }
 
-/** What every view of a call shows: the job view's calls and the cost breakdown's. */
-export type CallFacts = {
-  call_id: string;
-  purpose: string | null;
-  model_group: string;
-  status: CallStatus;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cost_usd: number;
-  usage_estimated: boolean;
-  latency_ms: number;
-  /** Answered from the group's response cache. */
-  cached: boolean;
-};
+/** Which jobs a listing shows, newest first. */
+export type JobFilter = { status?: JobStatus; jobType?: string; limit: number; offset: number };
 
-export interface JobView {
-  job_id: string;
-  team_id: string;
-  job_type: string;
-  user_id: string | null;
-  status: JobStatus;
-  metadata: Record<string, unknown>;
-  error_message: string | null;
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  expires_at: string;
-  credit_applied: boolean;
-  credits_charged: number;
-  model_groups_used: string[];
-  costs: Omit<JobCosts, "credits_remaining" | "credit_applied">;
-  calls: Array<
-    CallFacts & {
-      error: string | null;
-      /** Admins only: the upstream's own error text. */
-      upstream_error?: string | null;
-      /** Admins only: the model that answered, and every model tried, in order. */
-      model_used?: string | null;
-      attempts?: CallRecord["attempts"];
-      stream: boolean;
-      created_at: string;
-    }
-  >;
-}
-
-/** A job's per-call cost breakdown (GET /api/jobs/{id}/costs); the model and provider cost for admins only. */
-export interface JobCostBreakdown {
-  job_id: string;
-  team_id: string;
-  status: JobStatus;
-  credits_charged: number;
-  totals: JobView["costs"] & { prompt_tokens: number; completion_tokens: number; provider_cost_usd?: number };
-  calls: Array<
-    CallFacts & {
-      created_at: string;
-      model_used?: string | null;
-      provider_cost_usd?: number | null;
-    }
-  >;
-  calls_limit: number;
-  calls_offset: number;
-  calls_has_more: boolean;
-}
-
-/** One job with one page of its calls (GET /api/jobs/{id}). */
-export type JobWithCalls = JobView & { calls_limit: number; calls_offset: number; calls_has_more: boolean };
+/** The ledger from a position back, for exports that page through it all (`next`: where the next page starts, null at the end). */
+export type LedgerTail = { items: LedgerEntry[]; next: number | null };
 
 export interface Page<T> {
   items: T[];
   limit: number;
   offset: number;
   has_more: boolean;
-}
-
-export interface UsageTotals {
-  jobs: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  expired: number;
-  calls: number;
-  credits_charged: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_usd: number;
-  /** For the admin key only: what the calls cost the operator. */
-  provider_cost_usd?: number;
-  /** Calls answered from the response cache, and the client cost they saved. */
-  cache_hits: number;
-  cache_saved_usd: number;
-  /** For the admin key only: the provider cost the hits saved. */
-  cache_saved_provider_usd?: number;
-}
-
-/** A model group's (or, for the admin key, a serving model's) calls in a period. */
-export interface ModelUsage {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_usd: number;
-  provider_cost_usd?: number;
-  cache_hits: number;
-  cache_saved_usd: number;
-  cache_saved_provider_usd?: number;
-}
-
-export interface UsageReport {
-  team_id: string;
-  period: string;
-  summary: UsageTotals;
-  job_types: Record<string, UsageTotals>;
-  /** Per day of the period (UTC, by job creation), oldest first: the days add up to the summary. */
-  days: Record<string, UsageTotals>;
-  model_groups: Record<string, ModelUsage>;
-  /** For the admin key only: per model that served ('(none)' for calls no model answered). */
-  models?: Record<string, ModelUsage>;
 }
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ClientId, CsvFormat } from "./common";
 
 // Schemas of the usage reports and the dashboard.
 
@@ -82,7 +83,7 @@ export const TeamUsage = z
   })
   .openapi("TeamUsage");
 
-const OrgTotals = z
+export const OrgTotals = z
   .object({ ...counts, provider_cost_usd: z.number(), cache_saved_provider_usd: cacheSavedProvider })
   .openapi("OrganizationUsageTotals");
 
@@ -110,3 +111,7 @@ export const Dashboard = z
     client_cost_usd_this_month: z.number(),
   })
   .openapi("Dashboard");
+
+export const TeamUsageQuery = z.object({ period: MonthOrDayPeriod, ...CsvFormat });
+export const OrganizationUsageQuery = z.object({ period: MonthPeriod, ...CsvFormat });
+export const DashboardQuery = z.object({ organization_id: ClientId.optional() });

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
-import { ClientId, Metadata, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -140,6 +140,28 @@ export const Team = z
 
 export const TeamWithBalance = Team.extend(Balance.omit({ team_id: true, organization_id: true, status: true }).shape).openapi("Team");
 
+export const TeamPage = z.object({ teams: z.array(Team), ...PageInfo });
+
+export const CreatedTeam = TeamWithBalance.extend({
+  allowed_models: z.array(z.string()),
+  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
+  message: z.string(),
+}).openapi("CreatedTeam");
+
+export const RotatedKey = z.object({
+  team_id: z.string(),
+  virtual_key: z.string(),
+  key_prefix: z.string(),
+  previous_keys_valid_until: z.string().nullable(),
+  message: z.string(),
+});
+
+export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
+
+export const CreditsAdded = z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry });
+
+export const TransactionPage = z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo });
+
 /** The budget fields of a request, in the ledger's words. */
 export function budgetSettingsOf(body: {
   budget_mode?: (typeof BUDGET_MODES)[number];
@@ -180,12 +202,6 @@ export const CreateTeam = z.object({
   ...BudgetFields,
 });
 
-export const CreatedTeam = TeamWithBalance.extend({
-  allowed_models: z.array(z.string()),
-  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
-  message: z.string(),
-}).openapi("CreatedTeam");
-
 export const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
@@ -201,12 +217,31 @@ export const RotateKey = z.object({
     .default(0),
 });
 
-export const RotatedKey = z.object({
-  team_id: z.string(),
-  virtual_key: z.string(),
-  key_prefix: z.string(),
-  previous_keys_valid_until: z.string().nullable(),
-  message: z.string(),
+export const AddCredits = z.object({
+  credits: z
+    .number()
+    .int({ error: "must be a positive integer" })
+    .positive({ error: "must be a positive integer" })
+    .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
+  reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
 });
 
-export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
+export const Refund = z.object({
+  job_id: ServerId,
+  reason: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
+});
+
+export const BudgetModeChange = z.object({ ...BudgetFields, budget_mode: BudgetMode });
+
+export const Refunded = z.object({
+  team_id: z.string(),
+  job_id: z.string(),
+  credits_refunded: z.number().int(),
+  balance: Balance,
+  transaction: LedgerEntry,
+});
+
+/** A team's new model groups: the list, or `{ "model_groups": [...] }`. */
+export const TeamGroupsChange = z.union([GroupNames, z.object({ model_groups: GroupNames })]);
+
+export const TeamDeleted = z.object({ team_id: z.string(), message: z.string() });

@@ -80,6 +80,15 @@ export function budgetMaxTokensHeader(call: AdmittedCall): Record<string, string
   return chosen === null ? {} : { "x-budget-max-tokens": String(chosen) };
 }
 
+/** What the two chat dialects do alike: LiteLLM's endpoint, the hold's estimate, the body, the answer as read, the budget header. */
+export const chatCompletionsWire = {
+  upstreamPath: "/chat/completions",
+  estimate: (request: ChatRequest) => chatEstimate(request.params),
+  upstreamBody: chatUpstreamBody,
+  readAnswer: (text: string) => readChatAnswer(text),
+  answerHeaders: budgetMaxTokensHeader,
+} as const;
+
 /** A chat completion as read: its choices as the upstream sent them, the first one's text, and when it was made. */
 export interface ChatAnswer {
   choices: unknown[];

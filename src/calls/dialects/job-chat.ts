@@ -1,16 +1,7 @@
 import type { z } from "@hono/zod-openapi";
-import type { LlmCallAnswer, LlmCallBody } from "../../schemas/jobs";
+import type { LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
 import type { StreamingDialect } from "../dialect";
-import {
-  budgetMaxTokensHeader,
-  type ChatAnswer,
-  type ChatRequest,
-  chatEstimate,
-  chatParametersOf,
-  chatStreamFormat,
-  chatUpstreamBody,
-  readChatAnswer,
-} from "./chat-completions";
+import { type ChatAnswer, type ChatRequest, chatCompletionsWire, chatParametersOf, chatStreamFormat } from "./chat-completions";
 
 // The job API's calls: POST /api/jobs/{id}/llm-call[-stream] and create-and-call[-stream]. The
 // body names a model group (`model_group`, or `model`) and a purpose; the answer is the first
@@ -19,11 +10,8 @@ import {
 type JobCallBody = z.infer<typeof LlmCallBody>;
 
 export const jobChat: StreamingDialect<JobCallBody, ChatRequest, ChatAnswer, z.infer<typeof LlmCallAnswer>> = {
-  upstreamPath: "/chat/completions",
+  ...chatCompletionsWire,
   parse: (body) => ({ modelGroup: (body.model_group ?? body.model)!, purpose: body.purpose ?? null, params: chatParametersOf(body) }),
-  estimate: (request) => chatEstimate(request.params),
-  upstreamBody: chatUpstreamBody,
-  readAnswer: readChatAnswer,
   writeAnswer: (parsed, { callId, modelGroup, usage, latencyMs }) => ({
     call_id: callId,
     response: {
@@ -39,6 +27,5 @@ export const jobChat: StreamingDialect<JobCallBody, ChatRequest, ChatAnswer, z.i
       model_group: modelGroup,
     },
   }),
-  answerHeaders: budgetMaxTokensHeader,
   streamFormat: (_request, call) => chatStreamFormat({ modelGroup: call.modelGroup, callId: call.callId }),
 };

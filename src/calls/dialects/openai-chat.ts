@@ -2,14 +2,11 @@ import type { z } from "@hono/zod-openapi";
 import type { OpenAIChatBody, OpenAIChatCompletion } from "../../schemas/openai";
 import type { StreamingDialect } from "../dialect";
 import {
-  budgetMaxTokensHeader,
   type ChatAnswer,
   type ChatRequest,
-  chatEstimate,
+  chatCompletionsWire,
   chatParametersOf,
   chatStreamFormat,
-  chatUpstreamBody,
-  readChatAnswer,
   toTeamChoices,
 } from "./chat-completions";
 
@@ -29,7 +26,7 @@ export const openAIChat: StreamingDialect<
   ChatAnswer,
   z.infer<typeof OpenAIChatCompletion>
 > = {
-  upstreamPath: "/chat/completions",
+  ...chatCompletionsWire,
   // `user` is accepted and not forwarded: LiteLLM gets the team id.
   parse: ({ model, stream: _stream, stream_options, user: _user, ...params }) => ({
     modelGroup: model,
@@ -37,9 +34,6 @@ export const openAIChat: StreamingDialect<
     params: chatParametersOf(params),
     includeUsage: stream_options?.include_usage === true,
   }),
-  estimate: (request) => chatEstimate(request.params),
-  upstreamBody: chatUpstreamBody,
-  readAnswer: readChatAnswer,
   writeAnswer: (parsed, { callId, modelGroup, usage }) => ({
     id: `chatcmpl-${callId}`,
     object: "chat.completion",
@@ -48,7 +42,6 @@ export const openAIChat: StreamingDialect<
     choices: toTeamChoices(parsed.choices) as z.infer<typeof OpenAIChatCompletion>["choices"],
     usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens },
   }),
-  answerHeaders: budgetMaxTokensHeader,
   streamFormat: (request, call) =>
     chatStreamFormat({ modelGroup: call.modelGroup, callId: call.callId, withholdUsage: !request.includeUsage }),
 };

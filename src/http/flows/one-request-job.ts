@@ -26,12 +26,12 @@ import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 export type JobFields = { team_id: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
 /** What a job is opened with, as its operation is compared on a repeat. */
-function jobRequestOf(job: JobFields, owner: JobOwner) {
+function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
   return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
-export function newJobOf(job: JobFields, operation: string, owner: JobOwner = "team") {
+export function newJobOf(job: Omit<JobFields, "team_id">, operation: string, owner: JobOwner = "team") {
   return { jobId: crypto.randomUUID(), ...jobRequestOf(job, owner), operation: { id: operation } };
 }
 

@@ -1,108 +1,30 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { CACHE_SCOPES, type GroupCache, groupCacheOf } from "../../db/access-records";
+import type { GroupCache } from "../../db/access-records";
+import { groupCacheOf } from "../../db/access-records";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
 import { nanoToUsd } from "../../ledger/rules/money";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import {
+  type CacheInput,
+  CreateModelGroup,
+  GroupDeleted,
+  type GroupModels,
+  GroupModelsChange,
+  GroupUsage,
+  ModelGroup,
+  ModelGroupPage,
+  UpdateModelGroup,
+} from "../../schemas/model-groups";
+import { GroupParam } from "../../schemas/params";
 import { MonthPeriod } from "../../schemas/reports";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccessToTeams } from "../flows/access-push";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
+import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-/** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
-const ModelName = z
-  .string()
-  .min(1, { error: "must not be empty" })
-  .max(200, { error: "must be at most 200 characters" })
-  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
-
-const GroupModelInput = z.object({
-  model_name: ModelName,
-  priority: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(0, { error: "must not be negative" })
-    .max(1000, { error: "must be at most 1000" })
-    .default(0),
-});
-
-const GroupModels = z
-  .array(GroupModelInput)
-  .min(1, { error: "must list at least one model" })
-  .max(20, { error: "must list at most 20 models" })
-  .refine((models) => new Set(models.map((m) => m.model_name)).size === models.length, { error: "must not list a model twice" });
-
-/** The longest a cached answer is kept: 30 days. */
-const MAX_CACHE_TTL_SECONDS = 30 * 24 * 3600;
-
-const CacheSetting = z
-  .object({
-    ttl_seconds: z
-      .number()
-      .int({ error: "must be an integer" })
-      .min(1, { error: "must be at least 1" })
-      .max(MAX_CACHE_TTL_SECONDS, { error: `must be at most ${MAX_CACHE_TTL_SECONDS} (30 days)` })
-      .openapi({ description: "How long an answer is served from the cache after it was stored" }),
-    scope: z
-      .enum(CACHE_SCOPES, { error: "must be 'team' or 'organization'" })
-      .default("team")
-      .openapi({ description: "Who shares the entries: the team that made the call, or every team of its organization" }),
-    hit_price_percent: z
-      .number()
-      .int({ error: "must be an integer" })
-      .min(0, { error: "must be 0 to 100" })
-      .max(100, { error: "must be 0 to 100" })
-      .openapi({ description: "What a hit costs the team, in percent of what the original answer cost it (0: free)" }),
-  })
-  .openapi("ModelGroupCache", {
-    description:
-      "The group's response cache (docs/cache.md): an exact-match answer cache, off when null. A hit is a call of its job, " +
-      "recorded with `cached: true`, the original's tokens and hit_price_percent of its cost.",
-  });
-
-const CacheInput = CacheSetting.nullable().optional();
-
-const ModelGroup = z
-  .object({
-    group_name: z.string(),
-    display_name: z.string(),
-    description: z.string().nullable(),
-    status: z.string(),
-    models: z.array(z.object({ model_name: z.string(), priority: z.number().int() })),
-    cache: CacheSetting.nullable(),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("ModelGroup");
-
-const DisplayName = z.string().max(200, { error: "must be at most 200 characters" });
-const Description = z.string().max(2000, { error: "must be at most 2000 characters" }).nullable();
-
-const CreateModelGroup = z.object({
-  group_name: ClientId,
-  display_name: DisplayName.optional(),
-  description: Description.optional(),
-  models: GroupModels,
-  cache: CacheInput,
-});
-
-const UpdateModelGroup = z.object({ display_name: DisplayName.optional(), description: Description.optional(), cache: CacheInput });
-
-const GroupUsage = z
-  .object({
-    group_name: z.string(),
-    period: z.string(),
-    calls: z.number().int().openapi({ description: "The group's calls in the period, over every team that uses it" }),
-    cache_hits: z.number().int(),
-    hit_rate: z.number().openapi({ description: "cache_hits / calls (0 without calls)" }),
-    cache_saved_usd: z.number().openapi({ description: "The client cost the hits saved against their originals" }),
-  })
-  .openapi("ModelGroupUsage");
-
-const GroupParam = z.object({ group_name: ClientId.openapi({ param: { name: "group_name", in: "path" } }) });
 
 function present(g: ModelGroupWithModels) {
   const cache = groupCacheOf(g);
@@ -141,7 +63,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Create a model group (a prioritized list of models)",
     security: security.admin,
-    middleware: [adminWrite("model_group.create")] as const,
+    middleware: [adminWrite("model_group.create"), idempotent] as const,
     request: { body: jsonBody(CreateModelGroup) },
     responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
@@ -173,7 +95,7 @@ modelGroupRoutes.openapi(
     middleware: [requireAdmin("model_groups.read")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
+      200: jsonResponse(ModelGroupPage, "A page of model groups"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),
@@ -217,7 +139,7 @@ modelGroupRoutes.openapi(
       "the group, so their next call uses it; if some cannot be reached, the answer is 503 and sending the same request again finishes it.",
     security: security.admin,
     middleware: [adminWrite("model_group.update_models")] as const,
-    request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
+    request: { params: GroupParam, body: jsonBody(GroupModelsChange) },
     responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
@@ -308,7 +230,7 @@ modelGroupRoutes.openapi(
     middleware: [adminWrite("model_group.delete")] as const,
     request: { params: GroupParam },
     responses: {
-      200: jsonResponse(z.object({ group_name: z.string(), message: z.string() }), "Deleted"),
+      200: jsonResponse(GroupDeleted, "Deleted"),
       ...errorResponses(400, 401, 403, 404, 422, 503),
     },
   }),

@@ -1,6 +1,7 @@
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
+import { type HitSavings, insertCall } from "./calls-table";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
-import { LEDGER_MIGRATIONS } from "./schema";
+import { migrateLedger } from "./schema";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
@@ -35,20 +36,7 @@ export class LedgerStore {
 
   /** Applies the migrations not yet applied, each in its own transaction. */
   migrate(): void {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS _ledger_migrations (id INTEGER PRIMARY KEY)");
-    const applied = new Set(
-      this.sql
-        .exec<{ id: number }>("SELECT id FROM _ledger_migrations")
-        .toArray()
-        .map((r) => r.id),
-    );
-    for (const migration of LEDGER_MIGRATIONS) {
-      if (applied.has(migration.id)) continue;
-      this.transaction(() => {
-        this.sql.exec(migration.sql);
-        this.sql.exec("INSERT INTO _ledger_migrations (id) VALUES (?)", migration.id);
-      });
-    }
+    migrateLedger(this.sql, (write) => this.transaction(write));
   }
 
   // ---------------------------------------------------------------- reads
@@ -250,62 +238,9 @@ export class LedgerStore {
     this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
   }
 
-  /** Stores a call and adds it to its job's totals; a cache hit with what it saved and the tokens it is not billed for. */
-  insertCall(
-    jobId: string,
-    call: CallRecord,
-    clientCostNano: number,
-    createdAt: string,
-    hit: { savedNano: number; savedProviderNano: number; unbilledTokens: number } | null = null,
-  ): void {
-    const succeeded = call.status === "success";
-    this.sql.exec(
-      `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
-         total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-         created_at, cached, saved_nano, saved_provider_nano)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      call.callId,
-      jobId,
-      call.modelGroup,
-      call.modelUsed,
-      JSON.stringify(call.attempts),
-      call.purpose,
-      call.status,
-      call.promptTokens,
-      call.completionTokens,
-      call.totalTokens,
-      call.providerCostNano,
-      clientCostNano,
-      call.costSource,
-      call.usageEstimated ? 1 : 0,
-      Math.round(call.latencyMs),
-      call.error,
-      call.upstreamError ?? null,
-      call.stream ? 1 : 0,
-      createdAt,
-      hit ? 1 : 0,
-      hit?.savedNano ?? 0,
-      hit?.savedProviderNano ?? 0,
-    );
-    this.sql.exec(
-      `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,
-         prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
-         provider_cost_nano = provider_cost_nano + ?, client_cost_nano = client_cost_nano + ?,
-         latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1,
-         cache_hits = cache_hits + ?, cache_saved_nano = cache_saved_nano + ?, unbilled_tokens = unbilled_tokens + ? WHERE job_id = ?`,
-      succeeded ? 1 : 0,
-      succeeded ? 0 : 1,
-      call.promptTokens,
-      call.completionTokens,
-      call.totalTokens,
-      call.providerCostNano ?? 0,
-      clientCostNano,
-      Math.round(call.latencyMs),
-      hit ? 1 : 0,
-      hit?.savedNano ?? 0,
-      hit?.unbilledTokens ?? 0,
-      jobId,
-    );
+  /** Stores a call and adds it to its job's totals (calls-table.ts); a cache hit with what it saved. */
+  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string, hit: HitSavings | null = null): void {
+    insertCall(this.sql, jobId, call, clientCostNano, createdAt, hit);
   }
 
   addJobCharge(jobId: string, credits: number): void {

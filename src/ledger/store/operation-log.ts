@@ -1,3 +1,4 @@
+import { argumentsDigest } from "../rules/operation-digest";
 import type { LedgerResult } from "../types";
 import { ok, refusal } from "../types";
 
@@ -35,19 +36,6 @@ type OperationRow = {
   result: string;
   kept: string | null;
 };
-
-/** JSON with object keys in sorted order, so equal arguments read the same however they were built. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-  );
-}
-
-/** What a repeat is compared by: the method and its arguments (SHA-256 of their canonical JSON). */
-export async function argumentsDigest(method: OperationMethod, args: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${method}\n${canonicalJson(args)}`));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export function operationMismatch(): LedgerResult<never> {
   // Operation ids come from Idempotency-Keys (fresh ones never meet), so the client is told in those words.
@@ -111,6 +99,11 @@ export class OperationLog {
       if (result.ok) this.save(operation, method, digest, result.value);
       return result;
     });
+  }
+
+  /** Forgets operations, so their ids apply afresh (a one-request job refused at admission: its key runs again). */
+  forget(...ids: string[]): void {
+    for (const id of ids) this.sql.exec("DELETE FROM operations WHERE op_id = ?", id);
   }
 
   /** An applied operation, if `args` (when given) are the ones it was applied with. */

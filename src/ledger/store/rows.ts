@@ -100,16 +100,17 @@ export type CallRow = {
 export type UsageRow = UsageSums;
 
 /** A model group's or a model's calls in a period. */
-export type ModelUsageRow = {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_nano: number;
-  provider_cost_nano: number;
-  cache_hits: number;
-  cache_saved_nano: number;
-  cache_saved_provider_nano: number;
-};
+export type ModelUsageRow = Pick<
+  UsageSums,
+  | "calls"
+  | "prompt_tokens"
+  | "completion_tokens"
+  | "total_tokens"
+  | "client_cost_nano"
+  | "provider_cost_nano"
+  | "cache_hits"
+  | "cache_saved_nano"
+  | "cache_saved_provider_nano"
+>;
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;

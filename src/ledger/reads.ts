@@ -1,0 +1,79 @@
+import type { WebhookOutbox } from "./background/webhook-outbox";
+import { jobNotFound, refuseCallsPage } from "./rules/admission";
+import { costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./rules/views";
+import { webhookDeliveriesOf } from "./rules/webhook-views";
+import type { LedgerStore } from "./store/ledger-store";
+import type { LedgerPages } from "./store/pages";
+import type { AccountRow } from "./store/rows";
+import {
+  type CallerKind,
+  type CallsPage,
+  type JobCostBreakdown,
+  type JobStatus,
+  type JobView,
+  type JobWithCalls,
+  type LedgerEntry,
+  type LedgerResult,
+  ok,
+  type Page,
+  type UsageReport,
+} from "./types";
+
+// What the team object's read methods answer, once its guards let the caller in: rows read
+// through store/, shaped by rules/views.ts for who is asking. Reads change nothing.
+
+export class LedgerReads {
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly pages: LedgerPages,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
+
+  transactions(acct: AccountRow, limit: number, offset: number): LedgerResult<Page<LedgerEntry>> {
+    const rows = this.pages.ledgerRows(limit, offset).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
+    return ok(pageOf(rows, limit, offset));
+  }
+
+  /** The ledger newest first from before position `beforeSeq` (null: the newest); `next` continues, null at the end. */
+  transactionsBefore(
+    acct: AccountRow,
+    beforeSeq: number | null,
+    limit: number,
+  ): LedgerResult<{ items: LedgerEntry[]; next: number | null }> {
+    const rows = this.pages.ledgerRowsBefore(beforeSeq, limit);
+    const items = rows.slice(0, limit).map(({ seq: _seq, ...r }) => ({ ...r, team_id: acct.team_id }));
+    return ok({ items, next: rows.length > limit ? rows[limit - 1].seq : null });
+  }
+
+  job(acct: AccountRow, jobId: string, calls: CallsPage, viewer: CallerKind): LedgerResult<JobWithCalls> {
+    const refused = refuseCallsPage(calls);
+    if (refused) return refused;
+    const job = this.store.job(jobId);
+    if (!job) return jobNotFound(jobId);
+    const rows = this.pages.callRows(jobId, calls);
+    const view = jobViewOf(acct.team_id, job, rows.slice(0, calls.limit), viewer);
+    return ok({ ...view, calls_limit: calls.limit, calls_offset: calls.offset, calls_has_more: rows.length > calls.limit });
+  }
+
+  jobCosts(acct: AccountRow, jobId: string, calls: CallsPage, viewer: CallerKind): LedgerResult<JobCostBreakdown> {
+    const job = this.store.job(jobId);
+    if (!job) return jobNotFound(jobId);
+    return refuseCallsPage(calls) ?? ok(costBreakdownOf(acct.team_id, job, this.pages.callRows(jobId, calls), calls, viewer));
+  }
+
+  jobs(
+    acct: AccountRow,
+    filter: { status?: JobStatus; jobType?: string; limit: number; offset: number },
+  ): LedgerResult<Page<Omit<JobView, "calls">>> {
+    const rows = this.pages.jobRows(filter).map((job) => jobListingOf(acct.team_id, job));
+    return ok(pageOf(rows, filter.limit, filter.offset));
+  }
+
+  usage(acct: AccountRow, period: string, viewer: CallerKind): LedgerResult<UsageReport> {
+    return ok(usageReportOf(acct.team_id, period, this.pages.usageRows(period), viewer));
+  }
+
+  webhookDeliveries(acct: AccountRow, limit: number, offset: number) {
+    return ok(webhookDeliveriesOf(acct.team_id, this.webhooks.recent(limit, offset), limit, offset));
+  }
+}
