@@ -1,4 +1,4 @@
-import type { AnswerForm, StoredAnswer } from "../cache/answer-cache";
+import type { StoredAnswer } from "../cache/answer-cache";
 import { onLedger } from "../ledger/client";
 import type { CallBudget } from "../ledger/rules/holds";
 import { type CacheLookup, type CallAdmission, isCacheLookup } from "../ledger/types";
@@ -6,6 +6,8 @@ import { answerKey, questionOf } from "./cache/answer-key";
 import { findAnswer } from "./cache/answer-store";
 import type { AdmittedCall, CallCache, CallContext } from "./call-context";
 import type { CallRequest, Dialect } from "./dialect";
+import { callTimeLimits } from "./upstream/deadline";
+import { upstreamConfig } from "./upstream/litellm-client";
 
 // Admission, the pipeline's first step: the team's object checks the key, the model group (403
 // when not the team's; it answers with the group's models) and the job in one round trip, and
@@ -16,6 +18,16 @@ import type { CallRequest, Dialect } from "./dialect";
 // group and answers where to look (nothing held yet); the Worker looks, then asks again with the
 // hit's price or the worst case. So a key that may not use the group never reaches the cache,
 // and a hit never needs a hold it would not use.
+
+/**
+ * What the team's object needs to hold a call's worst case: its id (made here, before admission),
+ * the dialect's estimate of it (worst-case.ts), and its time limits (by when its record must
+ * come). The object prices it with its group's dearest models.
+ */
+export function callBudgetOf<R extends CallRequest>(ctx: CallContext, dialect: Dialect<never, R>, request: R, stream: boolean): CallBudget {
+  const limits = callTimeLimits(upstreamConfig(ctx.env), stream);
+  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream };
+}
 
 /** One admission round trip: the call admitted, or (a group with a cache, when asked to look first) where to look. */
 export type AdmitStep = (budget: CallBudget) => Promise<CallAdmission | CacheLookup>;
@@ -41,10 +53,10 @@ export async function admitThroughCache<R extends CallRequest>(
   ctx: CallContext,
   dialect: Dialect<never, R>,
   request: R,
-  form: AnswerForm,
+  stream: boolean,
   admit: AdmitStep,
 ): Promise<Admitted> {
-  const budget: CallBudget = { callId: crypto.randomUUID(), ...dialect.estimate(request), lookUpFirst: ctx.cachePolicy === "use" };
+  const budget: CallBudget = { ...callBudgetOf(ctx, dialect, request, stream), lookUpFirst: ctx.cachePolicy === "use" };
   const question = () => questionOf(dialect, request);
   const first = await admit(budget);
   if (!isCacheLookup(first))
@@ -52,7 +64,7 @@ export async function admitThroughCache<R extends CallRequest>(
 
   const { lookUp } = first;
   const key = await answerKey(lookUp, { name: request.modelGroup, models: lookUp.models }, dialect.upstreamPath, question());
-  const found = await findAnswer(ctx.env, lookUp.scopeId, key, form);
+  const found = await findAnswer(ctx.env, lookUp.scopeId, key, stream ? "sse" : "json");
   const hit = found && { answer: found, price: hitOf(found, lookUp.hitPricePercent) };
   const admission = await admit({ ...budget, lookUpFirst: false, ...(hit ? { hit: hit.price } : {}) });
   if (isCacheLookup(admission)) throw new Error("the team's object answered a second cache lookup");
@@ -89,9 +101,9 @@ export async function admitCall<R extends CallRequest>(
   dialect: Dialect<never, R>,
   request: R,
   jobId: string,
-  form: AnswerForm,
+  stream: boolean,
 ): Promise<AdmittedCall> {
-  const admitted = await admitThroughCache(ctx, dialect, request, form, (budget) =>
+  const admitted = await admitThroughCache(ctx, dialect, request, stream, (budget) =>
     onLedger(ctx.env, ctx.teamId, "beginCall", ctx.caller, jobId, request.modelGroup, "team", budget),
   );
   return admittedCall(ctx.teamId, jobId, request, admitted);

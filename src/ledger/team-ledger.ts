@@ -17,14 +17,13 @@ import { balanceOf } from "./rules/views";
 import { AccessStore } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
-import { type Operation, OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
+import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
+  type Admission,
   type Balance,
-  type CacheLookup,
-  type CallAdmission,
   type CallRecord,
   type CallsPage,
   type Completion,
@@ -34,8 +33,8 @@ import {
   type JobOwner,
   type LedgerEntry,
   type LedgerResult,
-  type NewJob,
-  type OneRequestStart,
+  type NewJobRequest,
+  type Operation,
   ok,
   type Refusal,
   type SettingsChange,
@@ -71,29 +70,39 @@ export class TeamLedger extends DurableObject<Env> {
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
     const pages = new LedgerPages(ctx.storage.sql);
+    const holds = new HoldStore(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
     this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, d1);
+    this.background = new LedgerBackground(ctx, env, this.store, holds, d1);
     this.webhooks = this.background.webhooks;
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, pages, this.webhooks);
+    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks);
     this.reads = new LedgerReads(this.store, pages, this.webhooks);
     this.calls = new JobCalls({
       store: this.store,
-      holds: new HoldStore(ctx.storage.sql),
+      holds,
+      webhooks: this.webhooks,
+      groupModels: (group) => this.access.groupModels(group),
       // The team's tokens per minute (in memory, like the rate).
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
+      scheduleAlarm: (atMs) => this.background.scheduleAlarm(atMs),
+      usageChanged: () => this.background.scheduleUsageFlush(),
     });
   }
 
-  /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
-  private once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
-    return this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+  /**
+   * Runs a money change once per operation id (store/operation-log.ts); a repeat returns the first result.
+   * After it, the alarm is due to send the usage it changed to D1 (the alarm never decides a charge).
+   */
+  private async once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
+    const result = await this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+    await this.background.scheduleUsageFlush();
+    return result;
   }
 
   /** What an applied operation answered, and the text kept with it (null if it never ran or was forgotten). */
@@ -150,7 +159,7 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
-  async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+  async createJob(caller: Caller, input: NewJobRequest): Promise<LedgerResult<JobCreated>> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, jobId, ...request } = input;
@@ -158,51 +167,31 @@ export class TeamLedger extends DurableObject<Env> {
     const created = await this.once("createJob", operation, request, () =>
       this.jobs.open({ jobId, ...request }, (acct) => this.refuseNewWork(acct)),
     );
-    // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
+    // After the money is written: the alarm expires the job.
     if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
-    await this.background.scheduleUsageFlush();
     return created;
   }
 
   /**
    * Admits one LLM call in a job: the key, then the group (its models come back), then the job and
    * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
-   * A budget that looks up first, for a group with a response cache, gets where to look instead
-   * (a CacheLookup) and nothing is admitted yet.
+   * For a group with a response cache, a budget that looks first gets where to look, and nothing is admitted yet.
    */
-  async beginCall(
-    caller: Caller,
-    jobId: string,
-    modelGroup: string,
-    by: JobOwner = "team",
-    budget?: CallBudget,
-  ): Promise<LedgerResult<CallAdmission | CacheLookup>> {
+  async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
     const denied = await this.refuseCaller(caller, modelGroup);
-    if (denied) return denied;
-    const group = this.access.group(modelGroup)!;
-    const lookUp = this.calls.lookUpFirst(group, budget);
-    return lookUp ? ok(lookUp) : this.calls.admit(jobId, modelGroup, group, by, budget);
+    return denied ?? this.calls.begin(jobId, modelGroup, this.access.group(modelGroup)!, by, budget);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
-  async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
-    const recorded = this.calls.record(jobId, call);
-    await this.background.scheduleUsageFlush();
-    return recorded;
+  recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
+    return this.calls.record(jobId, call);
   }
 
   /**
-   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
-   * for a group the team cannot use; a job whose call is refused is closed as failed at once, and
-   * its operations forgotten, so a retry with the same Idempotency-Key starts afresh.
+   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
+   * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
    */
-  async startOneRequestJob(
-    caller: Caller,
-    job: NewJob & { operation: Operation },
-    modelGroup: string,
-    closing: Operation,
-    budget?: CallBudget,
-  ): Promise<OneRequestStart> {
+  async startOneRequestJob(caller: Caller, job: NewJobRequest, modelGroup: string, closing: Operation, budget: CallBudget) {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     // A group with a response cache is looked up first: no job opens until the Worker knows whether it is a hit.
@@ -222,27 +211,26 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
-   * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
-   * `cancelled` release it. Completing again with the same status replays the stored summary.
+   * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and `cancelled`
+   * release it (or, under `unfinished_jobs: charged`, charge what it consumed). A repeat replays the summary.
    */
   async completeJob(caller: Caller, input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request));
-    await this.background.scheduleUsageFlush();
-    return settled;
+    // The job's calls in flight are settled first, so the answer is the job's final charge.
+    const prices = await this.calls.waitForRecords(request.jobId, request.closedBy ?? "team");
+    return this.once("completeJob", operation, request, () => this.jobs.settle(request, prices));
+  }
+
+  /** Whether the one-request job opened under `createOperation` is abandoned, so its Idempotency-Key may be taken over at once. */
+  async abandonedOneRequest(createOperation: string): Promise<LedgerResult<boolean>> {
+    return ok(await this.calls.settleAbandoned(this.operations.find(createOperation)));
   }
 
   /** Gives back what a completed job was charged, once. */
-  async refundJob(
-    jobId: string,
-    reason: string,
-    operation: Operation,
-  ): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
-    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
-    await this.background.scheduleUsageFlush();
-    return refunded;
+  refundJob(jobId: string, reason: string, operation: Operation): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
+    return this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */
@@ -288,9 +276,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
-  /** Expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background.ts). */
-  alarm(): Promise<void> {
-    return this.background.runAlarm();
+  /** Expires jobs, settles holds past their deadlines (at the prices read first), sends usage to D1, delivers webhook events. */
+  async alarm(): Promise<void> {
+    const nowMs = Date.now();
+    await this.background.runAlarm(nowMs, await this.calls.dueAt(nowMs));
   }
 
   /** A read of the account: the caller's key checked, and a suspended team's key refused. */

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { LedgerErrorCode } from "../errors";
+import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
   CallFacts as CallFactsSchema,
   CompletionSummary as CompletionSummarySchema,
@@ -13,8 +14,7 @@ import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, Usag
 import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
 import type { CallCacheSetting } from "./rules/cache-hits";
-import type { Overdraft, UnpricedCalls } from "./rules/holds";
-import type { BudgetMode, BudgetSettings } from "./rules/money";
+import type { BudgetSettings } from "./rules/money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -41,6 +41,7 @@ export type CallerKind = "team" | "admin";
 // What the ledger answers is the API's wire shape, declared once by its zod schema (src/schemas/).
 export type Balance = z.infer<typeof BalanceSchema>;
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+export type LedgerKind = LedgerEntry["kind"];
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 export type JobCosts = z.infer<typeof JobCostsSchema>;
 export type CompletionSummary = z.infer<typeof CompletionSummarySchema>;
@@ -80,6 +81,8 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
+  unfinishedJobs?: UnfinishedJobs | null;
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -97,10 +100,17 @@ export interface NewJob {
   owner?: JobOwner;
 }
 
-/** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
-export type OneRequestStart =
-  | LedgerResult<{ job: JobCreated; admission: CallAdmission } | CacheLookup>
-  | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number; jobId: string };
+/** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
+export interface Operation {
+  id: string;
+  keep?: string | null;
+}
+
+/** A job to open, under the operation id that makes a retry open it once. */
+export type NewJobRequest = NewJob & { operation: Operation };
+
+/** A call admitted (or refused) by the team's object; or, for a group with a response cache when the Worker looks first, where to look. */
+export type Admission = LedgerResult<CallAdmission | CacheLookup>;
 
 export interface CallAdmission {
   jobType: string;
@@ -122,7 +132,7 @@ export interface CacheLookup {
   lookUp: CallCacheSetting & { models: string[] };
 }
 
-/** Whether beginCall answered with where to look rather than with an admission. */
+/** Whether the team's object answered with where to look rather than with an admission. */
 export function isCacheLookup<T extends object>(answer: T | CacheLookup): answer is CacheLookup {
   return "lookUp" in answer;
 }
@@ -189,6 +199,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  unfinishedJobs?: UnfinishedJobs | null;
 };
 
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */

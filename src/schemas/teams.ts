@@ -1,81 +1,30 @@
 import { z } from "@hono/zod-openapi";
-import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
-import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
+import { BudgetFields, BudgetMode, OVERDRAFT_MODES, UNFINISHED_JOB_POLICIES, UNPRICED_CALL_POLICIES } from "./budget";
 import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
 
+// A team: what creating and changing one takes, and what the team routes answer (its budget's
+// fields are budget.ts).
+
+/** Every kind of ledger row; `unrecorded` ends the hold of a call whose record never came. */
+export const LEDGER_KINDS = [
+  "allocation",
+  "reservation",
+  "release",
+  "deduction",
+  "refund",
+  "adjustment",
+  "hold",
+  "capture",
+  "unrecorded",
+] as const;
+
 export const MAX_CREDITS = 1_000_000_000;
-export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
 
 export const Credits = z
   .number()
   .int({ error: "must be an integer" })
   .min(0, { error: "must not be negative" })
   .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` });
-
-export const BudgetMode = z.enum(BUDGET_MODES, { error: `must be one of ${BUDGET_MODES.join(", ")}` });
-
-export const BudgetFields = {
-  budget_mode: BudgetMode.optional(),
-  credits_per_dollar: z
-    .number()
-    .positive({ error: "must be a positive number" })
-    .max(1_000_000, { error: "must be at most 1000000" })
-    .optional()
-    .openapi({ description: `Credits charged per USD of client cost in consumption_usd mode (default ${DEFAULT_CREDITS_PER_DOLLAR})` }),
-  tokens_per_credit: z
-    .number()
-    .int({ error: "must be an integer" })
-    .positive({ error: "must be a positive integer" })
-    .max(1_000_000_000, { error: "must be at most 1000000000" })
-    .optional()
-    .openapi({ description: `Tokens per credit in consumption_tokens mode (default ${DEFAULT_TOKENS_PER_CREDIT})` }),
-  cost_markup_percentage: z
-    .number()
-    .min(0, { error: "must not be negative" })
-    .max(1000, { error: "must be at most 1000" })
-    .optional()
-    .openapi({ description: "Client cost = provider cost × (1 + markup/100)" }),
-  job_ttl_seconds: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(60, { error: "must be at least 60" })
-    .max(30 * 24 * 60 * 60, { error: "must be at most 2592000 (30 days)" })
-    .optional()
-    .openapi({ description: `Open jobs expire after this long (default ${DEFAULT_JOB_TTL_SECONDS})` }),
-  rate_limit_per_minute: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(1, { error: "must be at least 1" })
-    .max(1_000_000, { error: "must be at most 1000000" })
-    .nullable()
-    .optional()
-    .openapi({ description: "New jobs and calls allowed per minute (429 with Retry-After beyond it); null for no limit (the default)" }),
-  tpm_limit: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(1, { error: "must be at least 1" })
-    .max(1_000_000_000, { error: "must be at most 1000000000" })
-    .nullable()
-    .optional()
-    .openapi({
-      description:
-        "Tokens per minute (429 with Retry-After beyond it): a call counts its prompt plus max_tokens when admitted, its actual tokens when recorded; null for no limit (the default)",
-    }),
-  overdraft: z
-    .enum(OVERDRAFT_MODES, { error: `must be one of ${OVERDRAFT_MODES.join(", ")}` })
-    .optional()
-    .openapi({
-      description:
-        "none (default for new teams): in the consumption modes each call holds its worst-case cost before it goes upstream, so the balance never goes below zero; bounded: calls in flight may overrun the balance by what they consume",
-    }),
-  unpriced_calls: z
-    .enum(UNPRICED_CALL_POLICIES, { error: `must be one of ${UNPRICED_CALL_POLICIES.join(", ")}` })
-    .optional()
-    .openapi({
-      description:
-        "With overdraft none in consumption_usd, a call to a group with a model missing from the pricing table cannot be held: refuse (default, 402) or allow it unheld",
-    }),
-};
 
 export const Balance = z
   .object({
@@ -85,7 +34,10 @@ export const Balance = z
     credits_used: z.number().int(),
     credits_remaining: z.number().int(),
     credits_reserved: z.number().int(),
-    credits_available: z.number().int(),
+    credits_available: z.number().int().openapi({
+      description:
+        "What the team can still spend: credits_remaining less everything its open jobs hold (reservations, what consumption jobs consumed, and what their calls in flight hold), rounded down",
+    }),
     budget_mode: BudgetMode,
     credits_per_dollar: z.number(),
     tokens_per_credit: z.number().int(),
@@ -101,6 +53,9 @@ export const Balance = z
     overdraft: z.enum(OVERDRAFT_MODES),
     unpriced_calls: z.enum(UNPRICED_CALL_POLICIES),
     tpm_limit: z.number().int().nullable(),
+    unfinished_jobs: z.enum(UNFINISHED_JOB_POLICIES).openapi({
+      description: "What a failed, cancelled or expired job is charged (the team's rule, or its budget mode's default)",
+    }),
     status: z.enum(["active", "suspended", "paused"]),
   })
   .openapi("Balance");
@@ -109,7 +64,10 @@ export const LedgerEntry = z
   .object({
     transaction_id: z.string(),
     team_id: z.string(),
-    kind: z.enum(["allocation", "reservation", "release", "deduction", "refund", "adjustment", "hold", "capture"]),
+    kind: z.enum(LEDGER_KINDS).openapi({
+      description:
+        "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record",
+    }),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
     held_change_micro: z
@@ -161,31 +119,6 @@ export const StatusChange = z.object({ team_id: z.string(), status: z.string(), 
 export const CreditsAdded = z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry });
 
 export const TransactionPage = z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo });
-
-/** The budget fields of a request, in the ledger's words. */
-export function budgetSettingsOf(body: {
-  budget_mode?: (typeof BUDGET_MODES)[number];
-  credits_per_dollar?: number;
-  tokens_per_credit?: number;
-  cost_markup_percentage?: number;
-  job_ttl_seconds?: number;
-  rate_limit_per_minute?: number | null;
-  tpm_limit?: number | null;
-  overdraft?: Overdraft;
-  unpriced_calls?: UnpricedCalls;
-}) {
-  return {
-    budgetMode: body.budget_mode,
-    creditsPerDollar: body.credits_per_dollar,
-    tokensPerCredit: body.tokens_per_credit,
-    costMarkupPercentage: body.cost_markup_percentage,
-    jobTtlSeconds: body.job_ttl_seconds,
-    rateLimitPerMinute: body.rate_limit_per_minute,
-    tpmLimit: body.tpm_limit,
-    overdraft: body.overdraft,
-    unpricedCalls: body.unpriced_calls,
-  };
-}
 
 export const GroupNames = z
   .array(ClientId)

@@ -1,6 +1,14 @@
 // What a webhook can be told (docs/webhooks.md), and what the team's object keeps per endpoint.
 
-export const WEBHOOK_EVENTS = ["balance.low", "balance.exhausted", "job.completed", "job.failed", "job.expired", "team.suspended"] as const;
+export const WEBHOOK_EVENTS = [
+  "balance.low",
+  "balance.exhausted",
+  "job.completed",
+  "job.failed",
+  "job.expired",
+  "team.suspended",
+  "call.unrecorded",
+] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 

@@ -1,5 +1,4 @@
 import { HTTPException } from "hono/http-exception";
-import type { AnswerForm } from "../../cache/answer-cache";
 import { admitThroughCache, admittedCall } from "../../calls/admission";
 import { outliving } from "../../calls/call-context";
 import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
@@ -7,13 +6,19 @@ import { type CallResult, runCall } from "../../calls/pipeline";
 import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
-import type { Operation } from "../../ledger/store/operation-log";
-import { type CompletionStatus, type CompletionSummary, isCacheLookup, type JobCreated, type JobOwner } from "../../ledger/types";
+import {
+  type CompletionStatus,
+  type CompletionSummary,
+  isCacheLookup,
+  type JobCreated,
+  type JobOwner,
+  type Operation,
+} from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
-import { operationId } from "../middleware/idempotency";
+import { ONE_REQUEST_CREATE, operationId } from "../middleware/idempotency";
 import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 
 // A one-request job (create-and-call and its stream, /v1 without X-Job-Id): the job is opened,
@@ -65,7 +70,8 @@ export interface OneRequestStream<R extends CallRequest, A> extends OneRequestRu
 
 /**
  * Opens a one-request job, makes its call through the pipeline and closes the job: completed (and
- * charged) when the call succeeds, failed (released, never charged) when it does not; a failed
+ * charged) when the call succeeds, failed when it does not (released, or charged what it consumed
+ * under `unfinished_jobs: charged`); a failed
  * call's error answer names the job. A plain request retried with its Idempotency-Key is given
  * the first answer again, or never calls twice (earlierAnswer).
  */
@@ -80,7 +86,7 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
     const earlier = await earlierAnswer(c, run.job, present);
     if (earlier) return earlier;
   }
-  const { ctx, call } = await startJob(c, run, run.stream ? "sse" : "json");
+  const { ctx, call } = await startJob(c, run, run.stream !== undefined);
   const complete = { id: operationId(c, "complete") };
   if (run.stream) {
     if (!streams(run.dialect)) throw new Error("a one-request job was asked to stream a dialect that does not stream");
@@ -113,14 +119,14 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  * group checked, the job opened, its call's worst case held. A call refused once its job opened
  * (the rate ran out, or its hold does not fit) has closed the job as failed; the answer names it.
  */
-async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, form: AnswerForm) {
+async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, stream: boolean) {
   const teamId = teamOf(c.get("principal"));
   if (run.job.team_id !== teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
-  const job = newJobOf(run.job, operationId(c, "create"), "gateway");
+  const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
   const closing = { id: operationId(c, "complete") };
   let jobId = "";
-  const admitted = await admitThroughCache(ctx, run.dialect, run.request, form, async (budget) => {
+  const admitted = await admitThroughCache(ctx, run.dialect, run.request, stream, async (budget) => {
     const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
     if (!started.ok) {
       const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
@@ -159,8 +165,8 @@ function refusalWithJob(status: 409, detail: string, jobId: string): HTTPExcepti
  * A one-request job retried with its Idempotency-Key, when the first attempt got as far as
  * opening its job (the operation ids make the retry reuse that job, never open a second). The
  * first answer if the job was closed with it (kept by the ledger with the completion). Otherwise
- * the call is never made twice: a job whose call was made but whose answer was lost is closed
- * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
+ * the call is never made twice: a job whose call was made but whose answer was lost is closed as
+ * failed (charged only under `unfinished_jobs: charged`), and the retry is refused (409) with the job's id. Null when the first attempt
  * opened no job or made no call in it: then this request makes the call, in that same job.
  */
 async function earlierAnswer<A, B>(
@@ -170,7 +176,7 @@ async function earlierAnswer<A, B>(
 ): Promise<JsonAnswer<B> | null> {
   const teamId = teamOf(c.get("principal"));
   if (!c.get("operationBase") || fields.team_id !== teamId) return null;
-  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(fields, "gateway"));
+  const created = await onLedger(c.env, teamId, "recall", operationId(c, ONE_REQUEST_CREATE), "createJob", jobRequestOf(fields, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
@@ -181,7 +187,7 @@ async function earlierAnswer<A, B>(
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;
   if (open) {
-    const lost = "The call's answer was lost before it reached the client; not charged";
+    const lost = "The call's answer was lost before it reached the client";
     await closeJob(c.env, teamId, jobId, "failed", lost, { id: operationId(c, "complete") });
   }
   throw refusalWithJob(
@@ -192,8 +198,8 @@ async function earlierAnswer<A, B>(
 }
 
 /**
- * A one-request job whose call failed is completed as failed (released, never charged); the
- * error goes back to the client with the job's id added, so the job can be looked up. The job
+ * A one-request job whose call failed is completed as failed (released, or under
+ * `unfinished_jobs: charged` charged what it consumed); the error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */
 async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown, operation: string): Promise<unknown> {

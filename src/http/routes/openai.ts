@@ -105,6 +105,7 @@ openAIRoutes.openapi(
     description:
       `${JOB_DESCRIPTION} Forwarded to LiteLLM's /embeddings (\`input\`, \`encoding_format\`, \`dimensions\` only) down the group's models; ` +
       "recorded in the job as a call, metered by its prompt tokens and priced like a chat call." +
+      HOLD_DESCRIPTION +
       CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,

@@ -46,7 +46,7 @@ export class AccountChanges {
     return ok(balanceOf(this.store.account()!, "admin"));
   }
 
-  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
+  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, `unfinishedJobs: null` follows the mode, undefined keeps either. */
   applySettings(settings: SettingsChange): LedgerResult<Balance> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
@@ -61,6 +61,7 @@ export class AccountChanges {
       overdraft: settings.overdraft ?? acct.overdraft,
       unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
       tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
+      unfinished_jobs: settings.unfinishedJobs === undefined ? acct.unfinished_jobs : settings.unfinishedJobs,
     });
     // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
     recomputeHolds(this.store, this.store.account()!);

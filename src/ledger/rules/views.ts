@@ -15,12 +15,17 @@ import type {
   UsageReport,
 } from "../types";
 import { creditsHeld } from "./holds";
-import { nanoToUsd } from "./money";
+import { MICRO_PER_CREDIT, nanoToUsd, unfinishedJobsOf } from "./money";
 
 // What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
 // What only an admin may see (the markup, LiteLLM's error text) depends on who is asking:
 // a team never learns what its calls cost the operator or which provider served them.
 
+/**
+ * A team's balance. `credits_available` is what it can still spend: the remaining credits less
+ * everything its open jobs hold (reservations, what consumption jobs consumed, and what their
+ * calls in flight hold), rounded down, so the number a new job or hold is refused against.
+ */
 export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
@@ -30,7 +35,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     credits_used: acct.credits_used,
     credits_remaining: remaining,
     credits_reserved: acct.credits_reserved,
-    credits_available: remaining - acct.credits_reserved,
+    credits_available: Math.floor((remaining * MICRO_PER_CREDIT - acct.open_jobs_hold_micro) / MICRO_PER_CREDIT),
     budget_mode: acct.budget_mode,
     credits_per_dollar: acct.credits_per_dollar,
     tokens_per_credit: acct.tokens_per_credit,
@@ -41,6 +46,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     overdraft: acct.overdraft,
     unpriced_calls: acct.unpriced_calls,
     tpm_limit: acct.tpm_limit,
+    unfinished_jobs: unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs),
     status: acct.status,
   };
 }

@@ -1,7 +1,7 @@
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { type HitSavings, insertCall } from "./calls-table";
+import { migrateLedger } from "./migrate";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
-import { migrateLedger } from "./schema";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
@@ -87,8 +87,8 @@ export class LedgerStore {
     this.sql.exec(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
          cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
-         overdraft, unpriced_calls, tpm_limit)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)`,
+         overdraft, unpriced_calls, tpm_limit, unfinished_jobs)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -101,6 +101,7 @@ export class LedgerStore {
       init.overdraft ?? "none",
       init.unpricedCalls ?? "refuse",
       init.tpmLimit ?? null,
+      init.unfinishedJobs ?? null,
     );
   }
 
@@ -111,7 +112,7 @@ export class LedgerStore {
   updateSettings(acct: AccountRow): void {
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ? WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, unfinished_jobs = ? WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
@@ -121,6 +122,7 @@ export class LedgerStore {
       acct.overdraft,
       acct.unpriced_calls,
       acct.tpm_limit,
+      acct.unfinished_jobs,
     );
   }
 
@@ -273,11 +275,13 @@ export class LedgerStore {
     );
   }
 
-  expireJob(jobId: string, completedAt: string): void {
+  expireJob(jobId: string, completedAt: string, charge: number): void {
     this.sql.exec(
-      `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion'
-       WHERE job_id = ?`,
+      `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion',
+         credit_applied = ?, credits_charged = ? WHERE job_id = ?`,
       completedAt,
+      charge > 0 ? 1 : 0,
+      charge,
       jobId,
     );
   }

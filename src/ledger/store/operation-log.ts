@@ -1,5 +1,5 @@
 import { argumentsDigest } from "../rules/operation-digest";
-import type { LedgerResult } from "../types";
+import type { LedgerResult, Operation } from "../types";
 import { ok, refusal } from "../types";
 
 // Exactly-once for a team's money changes. Every change carries an operation id (the HTTP layer
@@ -7,12 +7,6 @@ import { ok, refusal } from "../types";
 // once: the first result is written in the same transaction as the change, and a repeat of the
 // id gets that result back and changes nothing. So a retry after an answer lost on the way back
 // (the object committed, the Worker saw an error) never applies the change twice.
-
-/** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
-export interface Operation {
-  id: string;
-  keep?: string | null;
-}
 
 /** The ledger methods that change money or jobs, each applied once per operation id. */
 export type OperationMethod = "openAccount" | "addCredits" | "updateSettings" | "createJob" | "completeJob" | "refundJob";
