@@ -213,3 +213,14 @@ export async function sseEventsOf(res: Response): Promise<Array<{ event: string 
     .filter((block) => block.trim() !== "")
     .map(parseSseBlock);
 }
+
+/** Polls until `check` returns a value: for work the gateway finishes after the response (waitUntil). */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,9 +1,12 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import {
   api,
+  balance,
+  callBudget,
   createJob,
   createOrg,
+  eventually,
   expectLedgerConsistent,
   json,
   sseEventsOf,
@@ -73,16 +76,6 @@ function getJob(team: TestTeam, jobId: string) {
   return json("GET", `/api/jobs/${jobId}`, 200, { key: team.key });
 }
 
-async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** An answer is kept in the background after the response: wait until its scope's object has it. */
 async function keptEntries(scopeId: string, count = 1): Promise<void> {
   await eventually(async () => {
@@ -113,6 +106,10 @@ async function ageEntries(scopeId: string, ms: number): Promise<void> {
 }
 
 const nano = (usd: number) => Math.round(usd * 1e9);
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 // New teams hold a call's worst case at its group's prices (overdraft none): the models used here are priced as LiteLLM does.
 beforeAll(async () => {
@@ -494,6 +491,35 @@ describe("a hit is billed as a hit", () => {
     expect(job.calls[1]).toMatchObject({ cached: true, total_tokens: tokens });
     const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
     expect(done.costs.credits_charged).toBe(tokens + Math.round(tokens / 2));
+    await expectLedgerConsistent(team);
+  });
+
+  it("a hit whose record never comes is settled by the alarm at the hit's price, not at a worst case", async () => {
+    let nowMs = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(nowMs);
+    const group = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 50 });
+    const team = await teamWith([group], { credits: 5, extra: { budget_mode: "consumption_tokens", tokens_per_credit: 1000 } });
+    const job = await createJob(team);
+    const ledger = env.TEAM_LEDGER.getByName(team.teamId);
+    // A Worker admitted a hit on an answer of 4,000 tokens at 50 % (2 credits held) and went down with it.
+    const hit = {
+      promptTokens: 1_000,
+      completionTokens: 3_000,
+      totalTokens: 4_000,
+      originalProviderCostNano: 500_000,
+      hitPricePercent: 50,
+    };
+    const admitted = await ledger.beginCall({ kind: "admin" }, job, group, "team", { ...callBudget(), hit });
+    expect(admitted.ok).toBe(true);
+    expect(await balance(team)).toMatchObject({ credits_held: 2 });
+    await evictDurableObject(ledger);
+    nowMs += 3_000 + 60_000 + 1_000; // past the hold's deadline: one attempt and the record's margin
+    vi.setSystemTime(nowMs);
+    expect(await runDurableObjectAlarm(ledger)).toBe(true);
+    expect(await balance(team)).toMatchObject({ credits_held: 0 });
+    const done = await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    expect(done.costs).toMatchObject({ total_calls: 1, total_tokens: 2_000, credits_charged: 2 });
     await expectLedgerConsistent(team);
   });
 

@@ -1,7 +1,6 @@
-import { MAX_STORED_ANSWER_BYTES } from "../cache/answer-cache";
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
-import { cacheHeaders, keepAnswer } from "./cache/answer-store";
+import { cacheHeaders, keepAnswer, streamedAnswerCopy } from "./cache/answer-store";
 import { type AdmittedCall, type CallContext, outliving } from "./call-context";
 import { callRecorder, type Metered, meterAnswer, type Recorder, recordCallOrLog } from "./call-record";
 import type { CallRequest, StreamingDialect } from "./dialect";
@@ -115,7 +114,7 @@ export async function streamCall<R extends CallRequest>(
     beforeDone: async () => (await withinLimit(settled, endOfStreamWaitMs(ctx.env))) ?? recordingEvent(format, call.jobId, "late"),
   });
   // A stream whose answer is to be kept in the response cache is copied as it passes, up to the size kept.
-  const copy = call.cache?.keepAt ? streamCopy(MAX_STORED_ANSWER_BYTES) : null;
+  const copy = call.cache?.keepAt ? streamedAnswerCopy() : null;
   const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
     const metered = await meterAnswer(ctx, call, opened.model, { ...outcome, reportedUsd: outcome.reportedCostUsd }, promptTokens);
     const streamed = streamedCallRecord(opened, outcome, started, metered, record);
@@ -148,28 +147,6 @@ export async function streamCall<R extends CallRequest>(
     status: 200,
     headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...cacheHeaders(call.cache), ...options.headers },
   });
-}
-
-/** A pass-through that keeps the text it passes, up to `maxBytes` (past it, nothing: the answer is too large to keep). */
-function streamCopy(maxBytes: number): TransformStream<Uint8Array, Uint8Array> & { text(): string | null } {
-  const decoder = new TextDecoder();
-  let text = "";
-  let bytes = 0;
-  let whole = true;
-  const stream = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      bytes += chunk.byteLength;
-      if (bytes > maxBytes) {
-        whole = false;
-        text = "";
-      } else if (whole) text += decoder.decode(chunk, { stream: true });
-      controller.enqueue(chunk);
-    },
-    flush() {
-      if (whole) text += decoder.decode();
-    },
-  });
-  return Object.assign(stream, { text: () => (whole ? text : null) });
 }
 
 /** The ledger's record of a streamed call: usage as reported, or estimated from what was delivered (metered). */

@@ -1,4 +1,4 @@
-import type { AnswerForm, StoredAnswer } from "../../cache/answer-cache";
+import { type AnswerForm, MAX_STORED_ANSWER_BYTES, type StoredAnswer } from "../../cache/answer-cache";
 import { log } from "../../log";
 import type { AdmittedCall, CallCache, CallContext } from "../call-context";
 import type { Metered } from "../call-record";
@@ -57,4 +57,28 @@ export function cacheHeaders(cache: CallCache | null, nowMs = Date.now()): Recor
   const headers: Record<string, string> = { "x-gateway-cache": cache.status };
   if (cache.hit) headers.age = String(Math.max(0, Math.floor((nowMs - cache.hit.answer.storedAtMs) / 1000)));
   return headers;
+}
+
+/** A stream's bytes passed on unchanged, their text kept up to `maxBytes` (past it, nothing: the answer is too large to keep). */
+export function streamedAnswerCopy(
+  maxBytes = MAX_STORED_ANSWER_BYTES,
+): TransformStream<Uint8Array, Uint8Array> & { text(): string | null } {
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  let whole = true;
+  const stream = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) {
+        whole = false;
+        text = "";
+      } else if (whole) text += decoder.decode(chunk, { stream: true });
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (whole) text += decoder.decode();
+    },
+  });
+  return Object.assign(stream, { text: () => (whole ? text : null) });
 }

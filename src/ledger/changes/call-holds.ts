@@ -162,19 +162,24 @@ export function placeCallHold(
   };
   const limited = takeTokens(heldTokens(row));
   if (limited) return limited;
+  insertHold(store, holds, acct, row, "call");
+  return { budgetMaxTokens: chosen, deadlineMs: row.deadline_ms };
+}
+
+/** Writes an admitted call's hold row and, when it holds money, its `hold` ledger row and its job's exposure. */
+function insertHold(store: LedgerStore, holds: HoldStore, acct: AccountRow, row: CallHoldRow, what: string): void {
   store.transaction(() => {
     holds.insert(row);
     if (row.hold_micro > 0) {
       store.appendLedger(
         "hold",
         { heldMicro: row.hold_micro },
-        job.job_id,
-        `Hold for call ${row.call_id}: ${row.hold_micro} micro-credits`,
+        row.job_id,
+        `Hold for ${what} ${row.call_id}: ${row.hold_micro} micro-credits`,
       );
-      refreshExposure(store, acct, job.job_id);
+      refreshExposure(store, acct, row.job_id);
     }
   });
-  return { budgetMaxTokens: chosen, deadlineMs: row.deadline_ms };
 }
 
 /**
@@ -221,18 +226,7 @@ export function placeHitHold(
     model_group: placement.modelGroup,
     stream: budget.stream ? 1 : 0,
   };
-  store.transaction(() => {
-    holds.insert(row);
-    if (row.hold_micro > 0) {
-      store.appendLedger(
-        "hold",
-        { heldMicro: row.hold_micro },
-        job.job_id,
-        `Hold for cached call ${row.call_id}: ${row.hold_micro} micro-credits`,
-      );
-      refreshExposure(store, acct, job.job_id);
-    }
-  });
+  insertHold(store, holds, acct, row, "cached call");
   return { budgetMaxTokens: null, deadlineMs: row.deadline_ms };
 }
 
