@@ -202,7 +202,7 @@ export function placeHitHold(
   const settings = settingsOf(acct);
   const price = hitPriceOf(settings, budget.hit);
   const holdsMoney = acct.overdraft === "none" && settings.budgetMode !== "job_based";
-  if (holdsMoney) {
+  if (holdsMoney && price.consumedMicro > 0) {
     const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
     if (price.consumedMicro > roomMicro) {
       const available = Math.max(0, Math.floor(roomMicro / MICRO_PER_CREDIT));
