@@ -4,11 +4,12 @@ import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
-import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
 import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
+import type { WebhookOutbox } from "./changes/webhook-outbox";
 import { LedgerReads } from "./reads";
+import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
@@ -19,7 +20,6 @@ import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
-import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
   type Admission,
@@ -173,9 +173,8 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
-   * Admits one LLM call in a job: the key, then the group (its models come back), then the job and
-   * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
-   * For a group with a response cache, a budget that looks first gets where to look, and nothing is admitted yet.
+   * Admits one LLM call in a job: the key, the group, then the job and the hold (changes/calls.ts; a group with a
+   * response cache first answers where to look); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
    */
   async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
     const denied = await this.refuseCaller(caller, modelGroup);
@@ -189,12 +188,12 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
-   * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
+   * team cannot use, nor before a group's response cache is looked in; a job whose call is refused is closed as
+   * failed, its operations forgotten (a retry starts afresh).
    */
   async startOneRequestJob(caller: Caller, job: NewJobRequest, modelGroup: string, closing: Operation, budget: CallBudget) {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
-    // A group with a response cache is looked up first: no job opens until the Worker knows whether it is a hit.
     const group = this.access.group(modelGroup)!;
     const lookUp = this.calls.lookUpFirst(group, budget);
     if (lookUp) return ok(lookUp);

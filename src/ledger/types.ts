@@ -1,4 +1,5 @@
 import type { z } from "@hono/zod-openapi";
+import type { GroupCache } from "../db/access-records";
 import type { LedgerErrorCode } from "../errors";
 import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
@@ -13,8 +14,6 @@ import type {
 import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
 import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
-import type { CallCacheSetting } from "./rules/cache-hits";
-import type { BudgetSettings } from "./rules/money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -124,6 +123,12 @@ export interface CallAdmission {
   cache: CallCacheSetting | null;
 }
 
+/** Where a call's answer may be looked up and kept: its group's response cache and the id of the scope that shares it. */
+export interface CallCacheSetting extends GroupCache {
+  /** `team:<id>` or `organization:<id>`: ids are chosen by clients, so a team's and an organization's never meet. */
+  scopeId: string;
+}
+
 /**
  * The first answer to a call of a group with a response cache, when the Worker asked to look
  * before being admitted: nothing is held or counted yet; the key and the group checked.
@@ -190,6 +195,14 @@ export interface Page<T> {
   limit: number;
   offset: number;
   has_more: boolean;
+}
+
+/** How a team's consumption is priced: the budget settings the money rules read. */
+export interface BudgetSettings {
+  budgetMode: BudgetMode;
+  creditsPerDollar: number;
+  tokensPerCredit: number;
+  costMarkupPercentage: number;
 }
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */

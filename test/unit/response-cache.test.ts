@@ -5,7 +5,7 @@ import { jobChat } from "../../src/calls/dialects/job-chat";
 import { openAIChat } from "../../src/calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../src/calls/dialects/openai-embeddings";
 import { cacheScopeId, hitPriceOf } from "../../src/ledger/rules/cache-hits";
-import type { BudgetSettings } from "../../src/ledger/rules/money";
+import type { BudgetSettings } from "../../src/ledger/types";
 
 // The response cache's pure parts: what a request asks (its key), how Cache-Control is read, and
 // what a hit costs.

@@ -1,4 +1,4 @@
-import type { CallCacheSetting } from "../../ledger/rules/cache-hits";
+import type { CallCacheSetting } from "../../ledger/types";
 import type { AdmittedCall, CachePolicy } from "../call-context";
 import type { CallRequest, Dialect } from "../dialect";
 

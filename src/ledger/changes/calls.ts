@@ -1,5 +1,5 @@
 import type { PriceLookup } from "../../db/price-cache";
-import type { WebhookOutbox } from "../background/webhook-outbox";
+import type { AccountRow, CallHoldRow } from "../rows";
 import { accountNotFound, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner, settingsOf } from "../rules/admission";
 import { cacheScopeId, type GroupCache, hitPriceOf } from "../rules/cache-hits";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
@@ -8,7 +8,6 @@ import type { TeamTokenRate } from "../rules/rate-limit";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { operationMismatch } from "../store/operation-log";
-import type { AccountRow, CallHoldRow } from "../store/rows";
 import {
   type Admission,
   type CacheLookup,
@@ -24,6 +23,7 @@ import { holdNeedsPrices, placeCallHold, placeHitHold, priceToHold } from "./cal
 import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
 import { admissionOf, recordHeldCall } from "./settlement";
 import { type HoldPrices, needsPrices, settleAll } from "./unrecorded";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 /** What a job's calls need from their team's object. */
 export interface CallHost {

@@ -1,11 +1,11 @@
+import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { billedTokensOf, settingsOf } from "../rules/admission";
-import { type CallCacheSetting, type HitPrice, hitPriceOf } from "../rules/cache-hits";
+import { type HitPrice, hitPriceOf } from "../rules/cache-hits";
 import { clientCostNano, endCharge, JOB_RESERVATION_CREDITS, type JobEnd, MICRO_PER_CREDIT, unfinishedJobsOf } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
-import type { AccountRow, CallHoldRow, JobRow } from "../store/rows";
-import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
+import type { CallAdmission, CallCacheSetting, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
 import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refreshExposure, releaseJobHold } from "./call-holds";
 
 // How a job's money moves once admission has said yes: the reservation when it opens, its hold

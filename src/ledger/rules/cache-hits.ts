@@ -1,17 +1,12 @@
 import type { GroupCache } from "../../db/access-records";
-import { type BudgetSettings, clientCostNano, consumedCredits, MICRO_PER_CREDIT } from "./money";
+import type { BudgetSettings } from "../types";
+import { clientCostNano, consumedCredits, MICRO_PER_CREDIT } from "./money";
 
 export type { GroupCache };
 
 // A model group's response cache, as the team's object knows it, and what an answer served from
 // it costs: a hit is a call of its job with the original's tokens, no provider cost, and a client
 // cost of `hitPricePercent` of what the original costs this team. Pure: no storage, no clock.
-
-/** Where a call's answer may be looked up and kept: its group's setting and the id of the scope that shares it. */
-export interface CallCacheSetting extends GroupCache {
-  /** `team:<id>` or `organization:<id>`: ids are chosen by clients, so a team's and an organization's never meet. */
-  scopeId: string;
-}
 
 /** The scope an account's entries of a group live in. */
 export function cacheScopeId(cache: GroupCache, acct: { team_id: string; organization_id: string }): string {

@@ -1,7 +1,7 @@
+import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { type HitSavings, insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
-import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its

@@ -1,6 +1,7 @@
-import type { UsageSums } from "../../db/usage-records";
-import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../../schemas/budget";
-import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
+import type { UsageSums } from "../db/usage-records";
+import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
+import type { WebhookEventType, WebhookScope } from "../webhooks/events";
+import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
 // The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
 
@@ -123,3 +124,20 @@ export type ModelUsageRow = Pick<
 >;
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;
+
+export type OutboxRow = {
+  seq: number;
+  event_id: string;
+  scope: WebhookScope;
+  event_type: WebhookEventType;
+  body: string;
+  state: "pending" | "delivered" | "failed" | "dropped";
+  attempts: number;
+  created_at_ms: number;
+  next_attempt_ms: number | null;
+  last_attempt_ms: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at_ms: number | null;
+  attempt_log: string;
+};
