@@ -214,7 +214,7 @@ describe("upgrading a team's object (ledger migration 10)", () => {
         DROP TABLE usage_daily; DROP TABLE usage_models_daily; DROP TABLE usage_dirty;
         CREATE TABLE usage_monthly (period TEXT NOT NULL, job_type TEXT NOT NULL, jobs INTEGER NOT NULL DEFAULT 0,
           PRIMARY KEY (period, job_type));
-        DELETE FROM _ledger_migrations WHERE id IN (10, 41);`);
+        DELETE FROM _ledger_migrations WHERE id IN (10, 291);`);
       new LedgerStore(state.storage).migrate();
       const dirty = state.storage.sql.exec<{ day: string }>("SELECT day FROM usage_dirty").toArray();
       expect(dirty.map((d) => d.day)).toEqual([new Date().toISOString().slice(0, 10)]);
@@ -281,7 +281,7 @@ describe("an organization's usage", () => {
     const day = `${month}-01`;
     for (let i = 0; i < 297; i++) {
       const teamId = uid("bulk-team");
-      const key = { keyId: crypto.randomUUID(), keyHash: crypto.randomUUID(), keyPrefix: "sk-bulk" };
+      const key = { keyId: crypto.randomUUID(), secretId: crypto.randomUUID(), keyHash: crypto.randomUUID(), keyPrefix: "sk-bulk" };
       await repo.teams.create({ teamId, organizationId: org, teamAlias: null, metadata: {}, modelGroups: [], key });
       await repo.usage.writeDaily({ teamId, organizationId: org }, [
         {

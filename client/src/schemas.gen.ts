@@ -139,6 +139,9 @@ job_id: string
 team_id: string
 job_type: string
 user_id: (string | null)
+key_id: (string | null)
+key_name: (string | null)
+end_user: (string | null)
 status: ("pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired")
 metadata: {
 [k: string]: unknown
@@ -165,6 +168,8 @@ calls: {
 call_id: string
 purpose: (string | null)
 model_group: string
+key_id: (string | null)
+key_name: (string | null)
 status: ("success" | "failed" | "aborted" | "unrecorded")
 prompt_tokens: number
 completion_tokens: number
@@ -301,6 +306,26 @@ provider_cost_usd?: number
 cache_hits: number
 cache_saved_usd: number
 cache_saved_provider_usd?: number
+}
+}
+keys?: {
+[k: string]: {
+jobs: number
+completed: number
+failed: number
+cancelled: number
+expired: number
+calls: number
+credits_charged: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
+provider_cost_usd?: number
+cache_saved_provider_usd?: number
+name: (string | null)
 }
 }
 }

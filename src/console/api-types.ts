@@ -1,11 +1,12 @@
 import type { z } from "@hono/zod-openapi";
 import type { AdminKeyPage, AuditPage, CreatedAdminKey } from "../schemas/admin";
 import type { Job, JobPage } from "../schemas/jobs";
+import type { CreatedKey, Key, KeyList, RotatedTeamKey } from "../schemas/keys";
 import type { GroupUsage, ModelGroup, ModelGroupPage } from "../schemas/model-groups";
 import type { Organization, OrganizationPage } from "../schemas/organizations";
 import type { PriceList } from "../schemas/pricing";
 import type { Dashboard, TeamUsage, UsageTotals } from "../schemas/reports";
-import type { CreatedTeam, CreditsAdded, RotatedKey, StatusChange, TeamPage, TeamWithBalance, TransactionPage } from "../schemas/teams";
+import type { CreatedTeam, CreditsAdded, StatusChange, TeamPage, TeamWithBalance, TransactionPage } from "../schemas/teams";
 import type { DeliveryPage, SavedWebhook, Webhook } from "../schemas/webhooks";
 
 // What the console reads from /api, as the gateway's own zod schemas declare it (one
@@ -22,7 +23,6 @@ export type PriceListAnswer = Answer<typeof PriceList>;
 export type TeamAnswer = Answer<typeof TeamWithBalance>;
 export type TeamList = Answer<typeof TeamPage>;
 export type CreatedTeamAnswer = Answer<typeof CreatedTeam>;
-export type RotatedKeyAnswer = Answer<typeof RotatedKey>;
 export type StatusChangeAnswer = Answer<typeof StatusChange>;
 export type CreditsAddedAnswer = Answer<typeof CreditsAdded>;
 export type TransactionList = Answer<typeof TransactionPage>;
@@ -37,3 +37,7 @@ export type AuditList = Answer<typeof AuditPage>;
 export type WebhookAnswer = Answer<typeof Webhook>;
 export type SavedWebhookAnswer = Answer<typeof SavedWebhook>;
 export type DeliveryList = Answer<typeof DeliveryPage>;
+export type KeyAnswer = Answer<typeof Key>;
+export type KeyListAnswer = Answer<typeof KeyList>;
+export type CreatedKeyAnswer = Answer<typeof CreatedKey>;
+export type RotatedTeamKeyAnswer = Answer<typeof RotatedTeamKey>;

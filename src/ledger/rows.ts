@@ -63,6 +63,10 @@ export type JobRow = {
   cache_saved_nano: number;
   /** Tokens of its cache hits not billed (hitPricePercent < 100): consumption_tokens charges total_tokens - unbilled_tokens. */
   unbilled_tokens: number;
+  /** The key that opened the job (null: opened before keys had ids); its calls are made with it. */
+  key_id: string | null;
+  /** The end user the job was opened for, if any. */
+  end_user: string | null;
 };
 
 export type CallHoldRow = {

@@ -2,20 +2,23 @@ import { DurableObject } from "cloudflare:workers";
 import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
-import type { WebhookChange } from "../webhooks/events";
+import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import { AccountChanges } from "./changes/account";
+import type { BudgetPolicyChange, BudgetPolicyView } from "./changes/budget-policy";
 import { JobCalls } from "./changes/calls";
 import { JobLifecycle } from "./changes/jobs";
+import { TeamBudgets } from "./changes/team-budgets";
 import type { WebhookOutbox } from "./changes/webhook-outbox";
 import { LedgerReads } from "./reads";
 import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
+import type { KeyView } from "./rules/key-views";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
 import { balanceOf } from "./rules/views";
-import { AccessStore } from "./store/access-store";
+import { AccessStore, type AdmittedCaller, accessFromD1 } from "./store/access-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
@@ -39,6 +42,7 @@ import {
   type Refusal,
   type SettingsChange,
   type TeamStatus,
+  type UsageGrouping,
 } from "./types";
 
 /**
@@ -64,6 +68,8 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly jobs: JobLifecycle;
   private readonly calls: JobCalls;
   private readonly reads: LedgerReads;
+  /** Its keys' and end users' period budgets, its budget policy and recharge requests (changes/team-budgets.ts). */
+  private readonly budgets: TeamBudgets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,12 +79,17 @@ export class TeamLedger extends DurableObject<Env> {
     const holds = new HoldStore(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
-    this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, holds, d1);
+    const keyName = (keyId: string) => this.access.keys.key(keyId)?.name ?? null;
+    const emit = (type: WebhookEventType, data: Record<string, unknown>, nowMs: number) =>
+      this.webhooks.emit(type, this.store.account()!, nowMs, data);
+    this.budgets = new TeamBudgets(ctx.storage.sql, this.store, { emit, keyName });
+    this.access = new AccessStore(ctx.storage, accessFromD1(d1), this.budgets.keyBudgetChanged);
+    this.background = new LedgerBackground(ctx, env, this.store, holds, d1, this.budgets.timedWork);
     this.webhooks = this.background.webhooks;
+    this.budgets.watch(this.webhooks);
     this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks);
-    this.reads = new LedgerReads(this.store, pages, this.webhooks);
+    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, keyName);
+    this.reads = new LedgerReads(this.store, pages, this.webhooks, () => this.access.keys.names());
     this.calls = new JobCalls({
       store: this.store,
       holds,
@@ -88,6 +99,7 @@ export class TeamLedger extends DurableObject<Env> {
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
+      budgets: this.budgets.periods,
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
       scheduleAlarm: (atMs) => this.background.scheduleAlarm(atMs),
@@ -118,17 +130,51 @@ export class TeamLedger extends DurableObject<Env> {
     return this.read(caller, (acct) => ok(balanceOf(acct, caller.kind)));
   }
 
-  addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
-    return this.once("addCredits", operation, { credits, reason }, () => this.account.addCredits(credits, reason));
+  /**
+   * Adds credits. `idempotencyKey` is the caller's own key: one naming a recharge request this
+   * object made is applied once for good (recharges.ts), beyond the operation log's 24 h.
+   */
+  addCredits(
+    credits: number,
+    reason: string,
+    operation: Operation,
+    idempotencyKey: string | null = null,
+  ): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
+    return this.once("addCredits", operation, { credits, reason }, () =>
+      this.budgets.addCredits(idempotencyKey, credits, () => this.account.addCredits(credits, reason), Date.now()),
+    );
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
     return this.account.setStatus(status);
   }
 
-  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
-  updateSettings(settings: SettingsChange, operation: Operation): Promise<LedgerResult<Balance>> {
-    return this.once("updateSettings", operation, settings, () => this.account.applySettings(settings));
+  /**
+   * Changes budget settings and the budget policy (alerts, recharge rule, end-user budget);
+   * `rateLimitPerMinute: null` removes the limit, undefined keeps it.
+   */
+  async updateSettings(settings: SettingsChange & BudgetPolicyChange, operation: Operation): Promise<LedgerResult<Balance>> {
+    const { alerts, autoRecharge, endUserBudget, ...budgetSettings } = settings;
+    const updated = await this.once("updateSettings", operation, settings, () => {
+      const applied = this.account.applySettings(budgetSettings);
+      if (!applied.ok) return applied;
+      this.budgets.applyPolicy({ alerts, autoRecharge, endUserBudget }, Date.now());
+      // A recharge rule the balance is already below asks at once.
+      this.balanceChanged();
+      return applied;
+    });
+    await this.background.scheduleTimedWork();
+    return updated;
+  }
+
+  /** The team's budget policy: alert thresholds, recharge rule, end-user budget. */
+  async budgetPolicy(caller: Caller): Promise<LedgerResult<BudgetPolicyView>> {
+    return this.read(caller, () => ok(this.budgets.policy()));
+  }
+
+  /** The team's keys (not revoked) with their budgets: spent in the window, held now, when the window resets. */
+  async listKeys(caller: Caller): Promise<LedgerResult<KeyView[]>> {
+    return this.read(caller, () => ok(this.budgets.keyViews(this.access.keys.liveKeys(), Date.now())));
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
@@ -153,22 +199,29 @@ export class TeamLedger extends DurableObject<Env> {
     return (await this.refuseCaller(caller)) ?? ok(null);
   }
 
-  /** A change the admin pushes: a rotated key, the team's groups, or a group's new models (see AccessChange). */
-  changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
-    return this.access.change(this.store.account(), change, Date.now());
+  /** A change the admin pushes: a key created, changed, rotated or revoked, the team's groups, or a group's new models (see AccessChange). */
+  async changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
+    const changed = await this.access.change(this.store.account(), change, Date.now());
+    await this.background.scheduleTimedWork();
+    return changed;
   }
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
   async createJob(caller: Caller, input: NewJobRequest): Promise<LedgerResult<JobCreated>> {
-    const denied = await this.refuseCaller(caller);
-    if (denied) return denied;
+    const admitted = await this.admitCaller(caller);
+    if ("ok" in admitted) return admitted;
     const { operation, jobId, ...request } = input;
+    const subjects = { key_id: admitted.key?.keyId ?? null, end_user: request.endUser ?? null };
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () =>
-      this.jobs.open({ jobId, ...request }, (acct) => this.refuseNewWork(acct)),
+      this.jobs.open(
+        { jobId, ...request, keyId: subjects.key_id },
+        (acct) => this.refuseNewWork(acct) ?? this.budgets.refuseJob(subjects, Date.now()),
+      ),
     );
     // After the money is written: the alarm expires the job.
     if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
+    await this.background.scheduleTimedWork();
     return created;
   }
 
@@ -177,8 +230,9 @@ export class TeamLedger extends DurableObject<Env> {
    * response cache first answers where to look); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
    */
   async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
-    const denied = await this.refuseCaller(caller, modelGroup);
-    return denied ?? this.calls.begin(jobId, modelGroup, this.access.group(modelGroup)!, by, budget);
+    const admitted = await this.admitCaller(caller, modelGroup);
+    if ("ok" in admitted) return admitted;
+    return this.calls.begin(jobId, modelGroup, this.access.group(modelGroup)!, by, budget, admitted.key);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -255,8 +309,8 @@ export class TeamLedger extends DurableObject<Env> {
    * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
    * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
    */
-  usage(caller: Caller, period: string) {
-    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind));
+  usage(caller: Caller, period: string, groupBy: UsageGrouping | null = null) {
+    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind, groupBy));
   }
 
   /** Sets, replaces or removes one of the team's webhooks (pushed by the admin routes, as access changes are). */
@@ -289,9 +343,14 @@ export class TeamLedger extends DurableObject<Env> {
     return refused ?? answer(acct!);
   }
 
-  /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */
-  private refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
-    return this.access.refuseCaller(this.store.account(), caller, modelGroup);
+  /** A team key must be one the team holds and still good; a call's group must be the team's (and the key's), with models. */
+  private admitCaller(caller: Caller, modelGroup?: string): Promise<Refusal | AdmittedCaller> {
+    return this.access.admit(this.store.account(), caller, modelGroup);
+  }
+
+  private async refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
+    const admitted = await this.admitCaller(caller, modelGroup);
+    return "ok" in admitted ? admitted : null;
   }
 
   /** The guard on new jobs and calls: the team must be active, then within its rate. */

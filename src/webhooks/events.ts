@@ -8,6 +8,9 @@ export const WEBHOOK_EVENTS = [
   "job.expired",
   "team.suspended",
   "call.unrecorded",
+  "budget.threshold",
+  "key.budget_exhausted",
+  "credits.recharge_requested",
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];

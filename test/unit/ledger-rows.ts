@@ -62,6 +62,8 @@ export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
     cache_hits: 0,
     cache_saved_nano: 0,
     unbilled_tokens: 0,
+    key_id: null,
+    end_user: null,
     ...overrides,
   };
 }

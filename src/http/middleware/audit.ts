@@ -42,6 +42,9 @@ export const AUDITED_ACTIONS = {
   "team.resume": { permission: "teams.write", ...team },
   "team.delete": { permission: "teams.write", ...team },
   "key.rotate": { permission: "teams.write", ...team },
+  "key.create": { permission: "teams.write", resource: "key", id: () => undefined },
+  "key.update": { permission: "teams.write", resource: "key", id: param("key_id") },
+  "key.revoke": { permission: "teams.write", resource: "key", id: param("key_id") },
   "credits.add": { permission: "credits.write", ...team },
   "credits.budget_mode": { permission: "budget.write", ...team },
   "job.refund": { permission: "jobs.refund", resource: "job", id: field("job_id") },
@@ -92,6 +95,7 @@ const SUMMARY_FIELDS = new Set([
   "ttl_seconds",
   "scope",
   "hit_price_percent",
+  "expires_at",
 ]);
 
 function summaryValue(value: unknown): unknown {

@@ -43,7 +43,10 @@ creditRoutes.openapi(
     path: "/teams/{team_id}/add",
     tags: ["Credits"],
     summary: "Add credits to a team (admin only: a team never funds itself)",
-    description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more.",
+    description:
+      "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more. " +
+      "The `idempotency_key` of a `credits.recharge_requested` event, sent as the Idempotency-Key, is applied once for good: " +
+      "however often and however late it is sent (beyond the 24 h other keys are kept), the first addition is answered again.",
     security: security.admin,
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
@@ -56,7 +59,8 @@ creditRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const reason = body.reason ?? "Manual credit allocation";
-    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) });
+    const idempotencyKey = c.req.header("idempotency-key") ?? null;
+    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) }, idempotencyKey);
     return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
   },
 );

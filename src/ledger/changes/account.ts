@@ -24,7 +24,16 @@ export class AccountChanges {
     if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
     this.store.insertAccount(init, isoNow());
     this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
-    this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
+    const { keyId, keyHash, prefix, name } = init.key;
+    const createdAt = isoNow();
+    this.access.replaceAll(
+      {
+        keys: [{ keyId, name, prefix, modelGroups: null, expiresAtMs: null, revokedAtMs: null, createdAt, budget: null }],
+        secrets: [{ keyHash, keyId, validUntilMs: null }],
+        groups: init.modelGroups,
+      },
+      createdAt,
+    );
     for (const set of init.webhooks ?? []) this.webhooks.change(this.store.account(), { set }, Date.now());
     return ok(balanceOf(this.store.account()!, "admin"));
   }

@@ -1,6 +1,7 @@
 import type { PriceLookup } from "../../db/price-cache";
 import type { AccountRow, CallHoldRow } from "../rows";
-import { accountNotFound, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner, settingsOf } from "../rules/admission";
+import { type CallerKey, refuseOtherKeysJob } from "../rules/access";
+import { accountNotFound, consumedMicro, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner, settingsOf } from "../rules/admission";
 import { cacheScopeId, type GroupCache, hitPriceOf } from "../rules/cache-hits";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
@@ -20,6 +21,7 @@ import {
   type Refusal,
 } from "../types";
 import { holdNeedsPrices, placeCallHold, placeHitHold, priceToHold } from "./call-holds";
+import type { PeriodBudgets } from "./period-budgets";
 import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
 import { admissionOf, recordHeldCall } from "./settlement";
 import { type HoldPrices, needsPrices, settleAll } from "./unrecorded";
@@ -31,6 +33,8 @@ export interface CallHost {
   holds: HoldStore;
   tokens: TeamTokenRate;
   prices: PriceLookup;
+  /** The period budgets of the job's key and end user, which its calls' holds must fit. */
+  budgets: PeriodBudgets;
   webhooks: WebhookOutbox;
   /** A group's models as the object holds them (null: not the team's). */
   groupModels(group: string): string[] | null;
@@ -67,29 +71,44 @@ export class JobCalls {
 
   /**
    * Admits one call in a job; `by` says who makes it (a gateway-owned job takes only the gateway's
-   * calls). Every admitted call gets a hold row with the deadline by which it must be recorded.
+   * calls), `key` the key it is made with (a job's calls are made with the key that opened it).
+   * Every admitted call gets a hold row with the deadline by which it must be recorded.
    */
-  async admit(jobId: string, modelGroup: string, group: HeldGroup, by: JobOwner, budget: CallBudget): Promise<LedgerResult<CallAdmission>> {
-    const { store, holds, tokens } = this.host;
+  async admit(
+    jobId: string,
+    modelGroup: string,
+    group: HeldGroup,
+    by: JobOwner,
+    budget: CallBudget,
+    key: CallerKey | null = null,
+  ): Promise<LedgerResult<CallAdmission>> {
+    const { store, holds, tokens, budgets } = this.host;
     const { models } = group;
     const hit = budget.hit;
     let acct = store.account();
+    const opened = store.job(jobId);
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = !hit && holdNeedsPrices(acct) ? await priceToHold(this.host.prices, acct, models) : undefined;
+    const price =
+      !hit && holdNeedsPrices(acct, opened !== null && budgets.limits(opened)) ? await priceToHold(this.host.prices, acct, models) : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = store.account();
     if (!acct) return accountNotFound();
     const job = store.job(jobId);
     const free = hit !== undefined && hitPriceOf(settingsOf(acct), hit).consumedMicro === 0;
-    const refused = this.host.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId, free);
+    const refused =
+      this.host.refuseNewWork(acct) ??
+      refuseNotOwner(job, by) ??
+      refuseCall(acct, job, jobId, free) ??
+      refuseOtherKeysJob(job!.key_id, jobId, key);
     if (refused) return refused;
     const nowMs = Date.now();
     const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);
     const placement = { nowMs, incarnation: this.incarnation, modelGroup, models: models.length };
+    const limit = budgets.limitFor(job!, job!.hold_micro - consumedMicro(acct, job!) - job!.calls_hold_micro, nowMs);
     const placed = hit
-      ? placeHitHold(store, holds, acct, job!, { ...budget, hit }, placement)
-      : placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement);
+      ? placeHitHold(store, holds, acct, job!, { ...budget, hit }, placement, limit)
+      : placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement, limit);
     if ("ok" in placed) return placed;
     this.host.balanceChanged();
     const cache = group.cache && { ...group.cache, scopeId: cacheScopeId(group.cache, acct) };
@@ -100,9 +119,9 @@ export class JobCalls {
   }
 
   /** Admits a call, or answers where to look first for a group with a response cache (lookUpFirst). */
-  begin(jobId: string, modelGroup: string, group: HeldGroup, by: JobOwner, budget: CallBudget): Promise<Admission> {
+  begin(jobId: string, modelGroup: string, group: HeldGroup, by: JobOwner, budget: CallBudget, key: CallerKey | null = null): Promise<Admission> {
     const lookUp = this.lookUpFirst(group, budget);
-    return lookUp ? Promise.resolve(ok(lookUp)) : this.admit(jobId, modelGroup, group, by, budget);
+    return lookUp ? Promise.resolve(ok(lookUp)) : this.admit(jobId, modelGroup, group, by, budget, key);
   }
 
   /** Where a call of a group with a response cache is looked up, when its budget asks to look first (null: admit it now). */
