@@ -90,7 +90,9 @@ export class JobCalls {
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
     const price =
-      !hit && holdNeedsPrices(acct, opened !== null && budgets.limits(opened)) ? await priceToHold(this.host.prices, acct, models) : undefined;
+      !hit && holdNeedsPrices(acct, opened !== null && budgets.limits(opened))
+        ? await priceToHold(this.host.prices, acct, models)
+        : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = store.account();
     if (!acct) return accountNotFound();
@@ -119,7 +121,14 @@ export class JobCalls {
   }
 
   /** Admits a call, or answers where to look first for a group with a response cache (lookUpFirst). */
-  begin(jobId: string, modelGroup: string, group: HeldGroup, by: JobOwner, budget: CallBudget, key: CallerKey | null = null): Promise<Admission> {
+  begin(
+    jobId: string,
+    modelGroup: string,
+    group: HeldGroup,
+    by: JobOwner,
+    budget: CallBudget,
+    key: CallerKey | null = null,
+  ): Promise<Admission> {
     const lookUp = this.lookUpFirst(group, budget);
     return lookUp ? Promise.resolve(ok(lookUp)) : this.admit(jobId, modelGroup, group, by, budget, key);
   }
