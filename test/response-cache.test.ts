@@ -602,3 +602,121 @@ describe("the group's cache setting", () => {
     expect(rows.map((r) => r.split(",")[hits])).toContain("2");
   });
 });
+
+describe("a hit and the team's keys and end users", () => {
+  /** A consumption_tokens team (1 token a credit) whose default key has filled the cache: returns the team and a hit's price in credits. */
+  async function filledTeam(hitPricePercent: number, overdraft: "none" | "bounded" = "none") {
+    const group = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: hitPricePercent });
+    const team = await teamWith([group], {
+      credits: 1_000_000,
+      extra: { budget_mode: "consumption_tokens", tokens_per_credit: 1, overdraft },
+    });
+    const jobId = await createJob(team);
+    expect((await call(team, jobId)).headers.get("x-gateway-cache")).toBe("MISS");
+    const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    await keptEntries(`team:${team.teamId}`);
+    const tokens: number = done.costs.credits_charged;
+    expect(tokens).toBeGreaterThan(2);
+    return { team, hitCredits: Math.round((tokens * hitPricePercent) / 100) };
+  }
+
+  const keyOf = async (team: TestTeam, body: Record<string, unknown>): Promise<TestTeam> => ({
+    ...team,
+    key: (await json("POST", `/api/teams/${team.teamId}/keys`, 200, { body })).virtual_key,
+  });
+
+  it.each(["none", "bounded"] as const)(
+    "overdraft %s: a key with a budget of exactly one hit's price gets its hit, held and charged against the budget, then 402",
+    async (overdraft) => {
+      const { team, hitCredits } = await filledTeam(50, overdraft);
+      expect((await balance(team)).overdraft).toBe(overdraft);
+      const tight = await keyOf(team, { name: "tight", budget: { credits: hitCredits, period: "day" } });
+      const before = await balance(team);
+
+      const jobId = await createJob(tight);
+      const hit = await call(tight, jobId);
+      expect(hit.status, await hit.clone().text()).toBe(200);
+      expect(hit.headers.get("x-gateway-cache")).toBe("HIT");
+      // The hit's price is held against the key's budget while its job is open: nothing is left for another hit.
+      const held = (await json("GET", `/api/teams/${team.teamId}/keys`, 200)).keys.find((k: any) => k.name === "tight");
+      expect(held.budget).toMatchObject({ credits: hitCredits, spent_credits: 0, held_credits: hitCredits });
+      const refused = await call(tight, jobId);
+      expect(refused.status).toBe(402);
+      expect(((await refused.json()) as any).detail).toContain("key 'tight' has a budget of");
+      expect(refused.headers.get("x-gateway-cache")).toBeNull();
+
+      const done = await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: tight.key, body: { status: "completed" } });
+      expect(done.costs).toMatchObject({ credits_charged: hitCredits, total_calls: 1, cache_hits: 1 });
+      const spent = (await json("GET", `/api/teams/${team.teamId}/keys`, 200)).keys.find((k: any) => k.name === "tight");
+      expect(spent.budget).toMatchObject({ spent_credits: hitCredits, held_credits: 0 });
+      expect((await balance(team)).credits_used - before.credits_used).toBe(hitCredits);
+      // Spent: the key opens no new job for another hit, while the team's default key still gets its hits.
+      const next = await api("POST", "/api/jobs/create", { key: tight.key, body: { job_type: "test_job" } });
+      expect(next.status).toBe(402);
+      expect((await call(team, await createJob(team))).headers.get("x-gateway-cache")).toBe("HIT");
+      expect(await upstreamCount(team)).toBe(1);
+
+      // The key's usage line counts its hit.
+      const usage = await json("GET", `/api/teams/${team.teamId}/usage?group_by=key`, 200);
+      const line = Object.values(usage.keys).find((k: any) => k.name === "tight") as any;
+      expect(line).toMatchObject({ calls: 1, cache_hits: 1, credits_charged: hitCredits });
+      await expectLedgerConsistent(team);
+    },
+  );
+
+  it("an end user with a budget of exactly one hit's price gets one hit, then 402; another end user goes on", async () => {
+    const { team, hitCredits } = await filledTeam(50);
+    await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { end_user_budget: { credits: hitCredits, period: "day" } } });
+    const jobFor = async (user: string) =>
+      (await json("POST", "/api/jobs/create", 200, { key: team.key, body: { job_type: "for_user", user_id: user } })).job_id as string;
+
+    const alice = await jobFor("alice");
+    expect((await call(team, alice)).headers.get("x-gateway-cache")).toBe("HIT");
+    const refused = await call(team, alice);
+    expect(refused.status).toBe(402);
+    expect(((await refused.json()) as any).detail).toContain("alice");
+    const done = await json("POST", `/api/jobs/${alice}/complete`, 200, { key: team.key, body: { status: "completed" } });
+    expect(done.costs).toMatchObject({ credits_charged: hitCredits, cache_hits: 1 });
+    const next = await api("POST", "/api/jobs/create", { key: team.key, body: { job_type: "for_user", user_id: "alice" } });
+    expect(next.status).toBe(402);
+
+    const bob = await call(team, await jobFor("bob"));
+    expect(bob.status).toBe(200);
+    expect(bob.headers.get("x-gateway-cache")).toBe("HIT");
+    expect(await upstreamCount(team)).toBe(1);
+    await expectLedgerConsistent(team);
+  });
+
+  it("a key narrowed by model_groups is never served another group's entry, even one a key of its own team filled", async () => {
+    const open = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 0 });
+    const closed = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 0 });
+    const team = await teamWith([open, closed]);
+    // The default key fills both groups' entries.
+    const filling = await createJob(team);
+    for (const group of [open, closed]) {
+      expect((await call({ ...team, groups: [group] }, filling)).headers.get("x-gateway-cache")).toBe("MISS");
+    }
+    await keptEntries(`team:${team.teamId}`, 2);
+    const narrow = await keyOf(team, { name: "narrow", model_groups: [open] });
+    const jobId = await createJob(narrow);
+
+    const refused = await call({ ...narrow, groups: [closed] }, jobId);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("x-gateway-cache")).toBeNull();
+    const v1 = await api("POST", "/v1/chat/completions", { key: narrow.key, body: { model: closed, messages: userMessage() } });
+    expect(v1.status).toBe(404);
+    expect(v1.headers.get("x-gateway-cache")).toBeNull();
+    expect(JSON.stringify(await v1.json())).not.toContain("choices");
+    // Its own group is served from the entry the default key filled.
+    expect((await call({ ...narrow, groups: [open] }, jobId)).headers.get("x-gateway-cache")).toBe("HIT");
+    // Narrowed further, the group it was just served from is refused too.
+    const { keys } = await json("GET", `/api/teams/${team.teamId}/keys`, 200);
+    const narrowId = keys.find((k: any) => k.name === "narrow").key_id;
+    await json("PATCH", `/api/teams/${team.teamId}/keys/${narrowId}`, 200, { body: { model_groups: [closed] } });
+    const after = await call({ ...narrow, groups: [open] }, jobId);
+    expect(after.status).toBe(403);
+    expect(after.headers.get("x-gateway-cache")).toBeNull();
+    expect(await upstreamCount(team)).toBe(2);
+    expect((await getJob(team, jobId)).calls).toHaveLength(1);
+  });
+});

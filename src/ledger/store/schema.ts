@@ -381,8 +381,7 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
   },
   {
     id: 291,
-    // The usage aggregates (per job type, per group and model, per key) count response cache hits
-    // and what they saved (client and provider cost).
+    // The usage aggregates count response cache hits and what they saved (client and provider cost).
     sql: `
       ALTER TABLE usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
@@ -390,6 +389,12 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       ALTER TABLE usage_models_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_models_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_models_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 292,
+    // The usage per key (migration 270) counts them too: a call's usage is bumped per key as per job type.
+    sql: `
       ALTER TABLE usage_keys_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
