@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { type AnswerForm, MAX_STORED_ANSWER_BYTES, type StoredAnswer } from "./stored-answer";
 
 // The response cache's storage: one object per scope (`team:<id>` or `organization:<id>`), so an
 // entry can only ever be found by calls of the scope that stored it. Each entry is the upstream's
@@ -7,27 +8,6 @@ import { DurableObject } from "cloudflare:workers";
 // Entries live until their time-to-live; past the scope's byte budget the least recently used go.
 // Failures answer as values (null, false): a cache that cannot answer is a miss, never an error.
 
-/** How an answer was delivered: a plain call's JSON body, or a streamed call's SSE events. */
-export type AnswerForm = "json" | "sse";
-
-/** An upstream answer as kept, with the facts its hits are recorded and priced from. */
-export interface StoredAnswer {
-  form: AnswerForm;
-  /** The upstream's answer as it arrived: the JSON text, or the SSE text up to its end. */
-  body: string;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  usageEstimated: boolean;
-  /** What the original call cost upstream (nano-USD; null when unpriced). */
-  providerCostNano: number | null;
-  /** The model that answered the original. */
-  modelUsed: string;
-  storedAtMs: number;
-}
-
-/** The largest answer kept (UTF-8 bytes): well under a SQLite value's 2 MB limit in a Durable Object. */
-export const MAX_STORED_ANSWER_BYTES = 1024 * 1024;
 /** What one scope keeps at most; past it the least recently used entries are evicted. */
 export const SCOPE_BUDGET_BYTES = 64 * 1024 * 1024;
 /** How often expired entries are swept while the scope has any. */

@@ -1,4 +1,4 @@
-import type { StoredAnswer } from "../cache/answer-cache";
+import type { StoredAnswer } from "../cache/stored-answer";
 import { onLedger } from "../ledger/client";
 import type { CallBudget } from "../ledger/rules/holds";
 import { type CacheLookup, type CallAdmission, isCacheLookup } from "../ledger/types";

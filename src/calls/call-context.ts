@@ -1,4 +1,4 @@
-import type { StoredAnswer } from "../cache/answer-cache";
+import type { StoredAnswer } from "../cache/stored-answer";
 import type { PriceLookup } from "../db/price-cache";
 import type { Caller } from "../ledger/rules/access";
 import type { CacheHit } from "../ledger/rules/cache-hits";

@@ -1,4 +1,4 @@
-import type { StoredAnswer } from "../cache/answer-cache";
+import type { StoredAnswer } from "../cache/stored-answer";
 import { CallFailure } from "../errors";
 import { cacheHeaders, keepAnswer } from "./cache/answer-store";
 import type { CallContext } from "./call-context";

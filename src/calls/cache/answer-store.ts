@@ -1,4 +1,4 @@
-import { type AnswerForm, MAX_STORED_ANSWER_BYTES, type StoredAnswer } from "../../cache/answer-cache";
+import { type AnswerForm, MAX_STORED_ANSWER_BYTES, type StoredAnswer } from "../../cache/stored-answer";
 import { log } from "../../log";
 import type { AdmittedCall, CallCache, CallContext } from "../call-context";
 import type { Metered } from "../call-record";
