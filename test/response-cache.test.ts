@@ -68,8 +68,14 @@ function streamCall(team: TestTeam, jobId: string, headers: Record<string, strin
 
 async function upstreamCount(...teams: TestTeam[]): Promise<number> {
   let n = 0;
-  for (const team of teams) n += (await upstreamRequests(mockUrl, team.teamId)).length;
+  for (const team of teams) n += (await upstreamRequests(mockUrl, team.teamId)).length + (await upstreamMessages(team.teamId)).length;
   return n;
+}
+
+/** Anthropic's Messages name the team in `metadata.user_id`, not `user`: the mock's requests for the team on /v1/messages. */
+async function upstreamMessages(teamId: string): Promise<unknown[]> {
+  const { requests } = (await (await fetch(`${mockUrl}/__mock/requests`)).json()) as { requests: any[] };
+  return requests.filter((r) => r.path === "/v1/messages" && r.body?.metadata?.user_id === teamId);
 }
 
 function getJob(team: TestTeam, jobId: string) {
@@ -719,4 +725,98 @@ describe("a hit and the team's keys and end users", () => {
     expect(await upstreamCount(team)).toBe(2);
     expect((await getJob(team, jobId)).calls).toHaveLength(1);
   });
+});
+
+describe("hits on OpenAI's Responses and Anthropic's Messages, in each dialect's own shape", () => {
+  const dialects = [
+    {
+      path: "/v1/responses",
+      body: { input: "How do I reset my password?", max_output_tokens: 200 },
+      headers: {},
+      object: { object: "response", status: "completed" },
+      id: /^resp_[0-9a-f-]{36}$/,
+      answered: (a: any) => ({ output: a.output, usage: a.usage }),
+      lastEvent: "response.completed",
+    },
+    {
+      path: "/v1/messages",
+      body: { max_tokens: 200, messages: userMessage() },
+      headers: { "anthropic-version": "2023-06-01" },
+      object: { type: "message", role: "assistant" },
+      id: /^msg_[0-9a-f-]{36}$/,
+      answered: (a: any) => ({ content: a.content, usage: a.usage, stop_reason: a.stop_reason }),
+      lastEvent: "message_stop",
+    },
+  ] as const;
+
+  /** An answer's text with what is the call's own (its id, its time) made alike, to compare a hit with its original. */
+  const alike = (text: string) => text.replace(/\b(resp|msg)_[0-9a-f-]{36}\b/g, "$1_ID").replace(/"created_at":\d+/g, '"created_at":0');
+
+  for (const dialect of dialects) {
+    const ask = (team: TestTeam, jobId: string, stream: boolean) =>
+      api("POST", dialect.path, {
+        key: team.key,
+        headers: { ...dialect.headers, "x-job-id": jobId },
+        body: { model: team.groups[0], ...dialect.body, ...(stream ? { stream: true } : {}) },
+      });
+
+    it(`${dialect.path} plain: the second is a HIT with the dialect's answer, upstream saw one request, billed at hit_price_percent`, async () => {
+      const group = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 50 });
+      const team = await teamWith([group]);
+      const jobId = await createJob(team);
+      const first = await ask(team, jobId, false);
+      expect(first.status, await first.clone().text()).toBe(200);
+      expect(first.headers.get("x-gateway-cache")).toBe("MISS");
+      await keptEntries(`team:${team.teamId}`);
+
+      const second = await ask(team, jobId, false);
+      expect(second.status).toBe(200);
+      expect(second.headers.get("x-gateway-cache")).toBe("HIT");
+      expect(Number(second.headers.get("age"))).toBeGreaterThanOrEqual(0);
+      const [a, b] = [(await first.json()) as any, (await second.json()) as any];
+      expect(b).toMatchObject({ ...dialect.object, model: group });
+      expect(b.id).toMatch(dialect.id);
+      expect(b.id).not.toBe(a.id);
+      expect(dialect.answered(b)).toEqual(dialect.answered(a));
+      expect(alike(JSON.stringify(b))).toBe(alike(JSON.stringify(a)));
+      expect(await upstreamCount(team)).toBe(1);
+
+      const job = await getJob(team, jobId);
+      expect(job.calls.map((c: any) => c.cached)).toEqual([false, true]);
+      expect(job.calls[1].total_tokens).toBe(job.calls[0].total_tokens);
+      expect(nano(job.calls[1].cost_usd)).toBe(Math.round(nano(job.calls[0].cost_usd) / 2));
+      await json("POST", `/api/jobs/${jobId}/complete`, 200, { key: team.key, body: { status: "completed" } });
+      await expectLedgerConsistent(team);
+    });
+
+    it(`${dialect.path} streamed: the HIT replays the dialect's own events, ending with ${dialect.lastEvent}; upstream saw one request`, async () => {
+      const group = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 0 });
+      const team = await teamWith([group]);
+      const jobId = await createJob(team);
+      const first = await ask(team, jobId, true);
+      expect(first.status).toBe(200);
+      expect(first.headers.get("x-gateway-cache")).toBe("MISS");
+      const original = await sseEventsOf(first);
+      await keptEntries(`team:${team.teamId}`);
+
+      const second = await ask(team, jobId, true);
+      expect(second.status).toBe(200);
+      expect(second.headers.get("content-type")).toContain("text/event-stream");
+      expect(second.headers.get("x-gateway-cache")).toBe("HIT");
+      const replayed = await sseEventsOf(second);
+      expect(replayed.at(-1)?.event).toBe(dialect.lastEvent);
+      expect(replayed.every((e) => e.event !== null && JSON.parse(e.data).type === e.event)).toBe(true);
+      expect(replayed.map((e) => e.event)).toEqual(original.map((e) => e.event));
+      expect(replayed.map((e) => alike(e.data))).toEqual(original.map((e) => alike(e.data)));
+      expect(JSON.stringify(replayed)).toContain(second.headers.get("x-call-id")!);
+      expect(await upstreamCount(team)).toBe(1);
+
+      const job = await eventually(async () => {
+        const seen = await getJob(team, jobId);
+        return seen.calls.length === 2 && seen;
+      });
+      expect(job.calls.map((c: any) => c.cached)).toEqual([false, true]);
+      expect(job.calls[1].cost_usd).toBe(0);
+    });
+  }
 });

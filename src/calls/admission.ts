@@ -26,7 +26,7 @@ import { upstreamConfig } from "./upstream/litellm-client";
  */
 export function callBudgetOf<R extends CallRequest>(ctx: CallContext, dialect: Dialect<never, R>, request: R, stream: boolean): CallBudget {
   const limits = callTimeLimits(upstreamConfig(ctx.env), stream);
-  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream };
+  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream, labels: request.labels };
 }
 
 /** One admission round trip: the call admitted, or (a group with a cache, when asked to look first) where to look. */
@@ -41,7 +41,10 @@ export interface Admitted {
 
 export function admittedCall(teamId: string, jobId: string, request: CallRequest, admitted: Admitted): AdmittedCall {
   const { callId, admission, cache } = admitted;
-  return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, admission, cache };
+  // The call is for its job's end user (the object refused a call naming another).
+  const labels = { tags: request.labels.tags, endUser: admission.endUser };
+  const { modelGroup, purpose } = request;
+  return { teamId, jobId, callId, modelGroup, models: admission.models, purpose, labels, admission, cache };
 }
 
 /**

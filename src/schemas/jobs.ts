@@ -84,6 +84,15 @@ export const CompletionSummary = z
   })
   .openapi("JobCompletion");
 
+/** A recorded call's labels, as its views show them. */
+const CallLabelFields = {
+  tags: z.array(z.string()).openapi({ description: "The call's tags (X-Gateway-Tags, or the body's metadata.tags)" }),
+  end_user: z.string().nullable().openapi({
+    description:
+      "The end user the call was made for: its job's (X-End-User-Id, OpenAI's `user`, Anthropic's `metadata.user_id`, or `user_id`)",
+  }),
+};
+
 /** The key a job was opened with (its calls are made with it), by id and its name now; null for a job of no named key. */
 const CallKey = {
   key_id: z.string().nullable(),
@@ -110,6 +119,7 @@ export const CallFacts = z.object({
   cached: z.boolean().openapi({
     description: "Answered from the group's response cache: the original's tokens, hit_price_percent of its cost, nothing upstream",
   }),
+  ...CallLabelFields,
 });
 
 export const JobSummary = z
@@ -122,7 +132,11 @@ export const JobSummary = z
     end_user: z
       .string()
       .nullable()
-      .openapi({ description: "The end user the job was opened for (X-End-User-Id, OpenAI `user`, or `user_id`)" }),
+      .openapi({
+        description:
+          "The end user the job is for (X-End-User-Id, else OpenAI's `user` or Anthropic's `metadata.user_id` of a one-request job, else `user_id`): " +
+          "their budget counts it, and its calls are theirs",
+      }),
     status: JobStatusValue,
     metadata: z.record(z.string(), z.unknown()),
     error_message: z.string().nullable(),
@@ -133,6 +147,7 @@ export const JobSummary = z
     credit_applied: z.boolean(),
     credits_charged: z.number().int(),
     model_groups_used: z.array(z.string()),
+    tags: z.array(z.string()).openapi({ description: "The distinct tags of the job's calls (at most 32, the first ones given)" }),
     costs: JobTotals,
   })
   .openapi("JobSummary");

@@ -17,7 +17,7 @@ export function cachePolicyOf(cacheControl: string | null | undefined): CachePol
 }
 
 /** Fields of an upstream body that do not change the answer: who asked, how it is delivered, the model tried. */
-const NOT_ASKED = ["model", "user", "metadata", "tags", "stream", "stream_options"] as const;
+const NOT_ASKED = ["model", "user", "metadata", "litellm_metadata", "tags", "stream", "stream_options"] as const;
 
 /** A call with nothing of its own, to read what a request asks before any call exists. */
 const UNADMITTED: AdmittedCall = {
@@ -27,7 +27,8 @@ const UNADMITTED: AdmittedCall = {
   modelGroup: "",
   models: [],
   purpose: null,
-  admission: { jobType: "", userId: null, markupPercentage: 0, budgetMaxTokens: null, models: [], cache: null },
+  labels: { tags: [], endUser: null },
+  admission: { jobType: "", userId: null, endUser: null, markupPercentage: 0, budgetMaxTokens: null, models: [], cache: null },
   cache: null,
 };
 

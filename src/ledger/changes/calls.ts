@@ -1,7 +1,16 @@
 import type { PriceLookup } from "../../db/price-cache";
 import type { AccountRow, CallHoldRow } from "../rows";
 import { type CallerKey, refuseOtherKeysJob } from "../rules/access";
-import { accountNotFound, consumedMicro, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner, settingsOf } from "../rules/admission";
+import {
+  accountNotFound,
+  consumedMicro,
+  jobNotFound,
+  OPEN_STATUSES,
+  refuseCall,
+  refuseNotOwner,
+  refuseOtherEndUser,
+  settingsOf,
+} from "../rules/admission";
 import { cacheScopeId, type GroupCache, hitPriceOf } from "../rules/cache-hits";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
@@ -102,7 +111,8 @@ export class JobCalls {
       this.host.refuseNewWork(acct) ??
       refuseNotOwner(job, by) ??
       refuseCall(acct, job, jobId, free) ??
-      refuseOtherKeysJob(job!.key_id, jobId, key);
+      refuseOtherKeysJob(job!.key_id, jobId, key) ??
+      refuseOtherEndUser(job!, budget.labels?.endUser);
     if (refused) return refused;
     const nowMs = Date.now();
     const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);

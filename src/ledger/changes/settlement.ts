@@ -1,6 +1,7 @@
 import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { billedTokensOf, settingsOf } from "../rules/admission";
 import { type HitPrice, hitPriceOf } from "../rules/cache-hits";
+import { jobTagsWith } from "../rules/job-tags";
 import { clientCostNano, endCharge, JOB_RESERVATION_CREDITS, type JobEnd, MICRO_PER_CREDIT, unfinishedJobsOf } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
@@ -59,7 +60,15 @@ export function admissionOf(
     if (!groups.includes(modelGroup)) groups.push(modelGroup);
     store.markJobStarted(job.job_id, groups);
   }
-  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens, cache };
+  return {
+    jobType: job.job_type,
+    userId: job.user_id,
+    endUser: job.end_user,
+    markupPercentage: acct.cost_markup_percentage,
+    models,
+    budgetMaxTokens,
+    cache,
+  };
 }
 
 /**
@@ -118,6 +127,11 @@ export function applyCallRecord(
   };
   store.bumpUsage(job, { calls: 1, ...sums });
   store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, sums);
+  const labels = { tags: call.tags ?? [], endUser: call.endUser ?? null };
+  store.bumpLabelUsage(job.created_at, labels, sums);
+  const jobTags: string[] = JSON.parse(job.tags ?? "[]");
+  const gathered = jobTagsWith(jobTags, labels.tags);
+  if (gathered.length !== jobTags.length) store.setJobTags(job.job_id, gathered);
   refreshExposure(store, store.account()!, job.job_id);
 }
 

@@ -35,6 +35,8 @@ export interface CallBudget {
   maxTokens: number | null;
   /** Choices asked for (`n`, 1 unless more): the completion may be `choices × maxTokens`. */
   choices: number;
+  /** The least max_tokens the call's API accepts (the Responses API: 16); a choice below it refuses the call. Absent: 1. */
+  minMaxTokens?: number;
   /** The call's time limits, from which its hold's deadline follows (holdDeadlineMs). */
   limits: CallTimeLimits;
   /** Whether it is streamed (kept for the record of a call that never reports). */
@@ -46,6 +48,8 @@ export interface CallBudget {
   lookUpFirst?: boolean;
   /** The call is answered from the response cache: it holds the hit's price (cache-hits.ts), not a worst case. */
   hit?: CacheHit;
+  /** Its tags and own end user (kept for the record of a call that never reports). */
+  labels?: { tags: string[]; endUser: string | null };
 }
 
 /**

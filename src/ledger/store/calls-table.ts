@@ -22,8 +22,8 @@ export function insertCall(
   sql.exec(
     `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
        total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-       created_at, cached, saved_nano, saved_provider_nano)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       created_at, cached, saved_nano, saved_provider_nano, tags, end_user)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     call.callId,
     jobId,
     call.modelGroup,
@@ -46,6 +46,8 @@ export function insertCall(
     hit ? 1 : 0,
     hit?.savedNano ?? 0,
     hit?.savedProviderNano ?? 0,
+    JSON.stringify(call.tags ?? []),
+    call.endUser ?? null,
   );
   sql.exec(
     `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,

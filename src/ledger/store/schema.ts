@@ -364,6 +364,42 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
   {
+    id: 280,
+    // Labels (calls/labels.ts): a call's tags (JSON list) and end user (its job's, migration 270),
+    // also on its hold (so a call settled from its hold keeps them); the tags its job gathered
+    // (rules/job-tags.ts); and usage per day (of the job's creation, UTC) and tag, and per day and
+    // end user ('' for calls without one), bumped with each recorded call like usage_models_daily.
+    sql: `
+      ALTER TABLE calls ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE calls ADD COLUMN end_user TEXT;
+      ALTER TABLE call_holds ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE call_holds ADD COLUMN end_user TEXT;
+      ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE usage_tags_daily (
+        day TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, tag)
+      );
+      CREATE TABLE usage_end_users_daily (
+        day TEXT NOT NULL,
+        end_user TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, end_user)
+      );
+    `,
+  },
+  {
     id: 290,
     // Response caches (cache-hits.ts): a group's cache setting as JSON (NULL: none). A call
     // answered from the cache is `cached`, with the client and provider cost it saved; its job
@@ -398,6 +434,18 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       ALTER TABLE usage_keys_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 293,
+    // And the usage per tag and per end user (migration 280).
+    sql: `
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
     `,
   },
 ];
