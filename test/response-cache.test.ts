@@ -670,7 +670,7 @@ describe("a hit and the team's keys and end users", () => {
     },
   );
 
-  it("an end user with a budget of exactly one hit's price gets one hit, then 402; another end user goes on", async () => {
+  it("an end user with a budget of exactly one hit's price gets one hit, then 402; another end user goes on; group_by=end_user counts their hits", async () => {
     const { team, hitCredits } = await filledTeam(50);
     await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { end_user_budget: { credits: hitCredits, period: "day" } } });
     const jobFor = async (user: string) =>
@@ -690,10 +690,15 @@ describe("a hit and the team's keys and end users", () => {
     expect(bob.status).toBe(200);
     expect(bob.headers.get("x-gateway-cache")).toBe("HIT");
     expect(await upstreamCount(team)).toBe(1);
+    // The usage per end user counts each one's hit.
+    const { end_users } = await json("GET", `/api/teams/${team.teamId}/usage?group_by=end_user`, 200);
+    expect(end_users.alice).toMatchObject({ calls: 1, cache_hits: 1 });
+    expect(end_users.bob).toMatchObject({ calls: 1, cache_hits: 1 });
+    expect(end_users.alice.cache_saved_usd).toBeGreaterThan(0);
     await expectLedgerConsistent(team);
   });
 
-  it("a key narrowed by model_groups is never served another group's entry, even one a key of its own team filled", async () => {
+  it("a key narrowed by model_groups is never served another group's entry, even one a key of its own team filled (job API and every /v1 dialect)", async () => {
     const open = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 0 });
     const closed = await cachedGroup({ ttl_seconds: 3600, hit_price_percent: 0 });
     const team = await teamWith([open, closed]);
@@ -713,6 +718,14 @@ describe("a hit and the team's keys and end users", () => {
     expect(v1.status).toBe(404);
     expect(v1.headers.get("x-gateway-cache")).toBeNull();
     expect(JSON.stringify(await v1.json())).not.toContain("choices");
+    for (const [path, body] of [
+      ["/v1/responses", { model: closed, input: "How do I reset my password?" }],
+      ["/v1/messages", { model: closed, max_tokens: 100, messages: userMessage() }],
+    ] as const) {
+      const other = await api("POST", path, { key: narrow.key, headers: { "x-job-id": jobId }, body });
+      expect(other.status, path).toBe(404);
+      expect(other.headers.get("x-gateway-cache")).toBeNull();
+    }
     // Its own group is served from the entry the default key filled.
     expect((await call({ ...narrow, groups: [open] }, jobId)).headers.get("x-gateway-cache")).toBe("HIT");
     // Narrowed further, the group it was just served from is refused too.
