@@ -105,6 +105,7 @@ describe("the TeamLedger object", () => {
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
+      cache: null,
       // What the Worker may expect of the next admission: job_based holds carry no credit; 5 credits less this job's 1 are free.
       // No budget is over the job: no key budget, no end user.
       outlook: {

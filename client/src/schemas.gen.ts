@@ -114,6 +114,8 @@ failed_calls: number
 total_tokens: number
 total_cost_usd: number
 avg_latency_ms: number
+cache_hits: number
+cache_saved_usd: number
 credit_applied: boolean
 credits_charged: number
 credits_remaining: number
@@ -160,6 +162,8 @@ failed_calls: number
 total_tokens: number
 total_cost_usd: number
 avg_latency_ms: number
+cache_hits: number
+cache_saved_usd: number
 }
 calls: {
 call_id: string
@@ -174,6 +178,7 @@ total_tokens: number
 cost_usd: number
 usage_estimated: boolean
 latency_ms: number
+cached: boolean
 tags: string[]
 end_user: (string | null)
 error: (string | null)
@@ -237,7 +242,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 job_types: {
 [k: string]: {
@@ -252,7 +260,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 }
 days: {
@@ -268,7 +279,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 }
 model_groups: {
@@ -279,6 +293,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 models?: {
@@ -289,6 +306,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 tags?: {
@@ -299,6 +319,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 end_users?: {
@@ -309,6 +332,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 keys?: {
@@ -324,7 +350,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 name: (string | null)
 }
 }

@@ -1,9 +1,11 @@
+import type { StoredAnswer } from "../cache/stored-answer";
 import { CallFailure } from "../errors";
 import { countSpeculativeAbort, type PendingAdmission } from "./admission";
+import { cacheHeaders, keepAnswer } from "./cache/answer-store";
 import type { CallContext } from "./call-context";
 import { type AdmittedCall, outliving } from "./call-context";
 import { callFailureOf, describeFailure } from "./call-failure";
-import { callRecorder, meter, promptOnly, type Recorder, recordAfterAnswer, recordCallOrLog } from "./call-record";
+import { callRecorder, meterAnswer, promptOnly, type Recorder, recordAfterAnswer, recordCallOrLog } from "./call-record";
 import { reportedCostHeader } from "./cost";
 import type { CallRequest, Dialect } from "./dialect";
 import { speculationHolds } from "./speculation";
@@ -20,10 +22,11 @@ import {
 } from "./upstream/litellm-client";
 
 // The one call pipeline. Every call, in any dialect, plain or streamed, goes: admitted (its worst
-// case held, admission.ts) → answered by the stage before upstream or down its group's models in
-// priority order (fallback) → metered → recorded in the team's ledger → written for the client by
-// its dialect. A call that gets no answer is recorded once, here, whatever its dialect. This file
-// runs plain calls; stream-call.ts streams, sharing the opening and the no-answer record.
+// case held, or a cache hit's price, admission.ts) → answered from its group's response cache or
+// down its group's models in priority order (fallback) → metered → recorded in the team's ledger
+// → written for the client by its dialect (and, complete and successful, kept in the cache). A
+// call that gets no answer is recorded once, here, whatever its dialect. This file runs plain
+// calls; stream-call.ts streams, sharing the opening and the no-answer record.
 
 /** An answer as the dialect wrote it, with its response headers, the call as admitted, and its record on its way (true once written). */
 export interface CallResult<Answer> {
@@ -37,9 +40,11 @@ export interface CallResult<Answer> {
 export type WhenAnswered<T> = (response: Response, attempt: Attempt, signal: AbortSignal | undefined) => Promise<ModelTry<T>>;
 
 /**
- * Opens an answer for an admitted call: from the stage before upstream if it has one, else down
- * the call's models in priority order until one opens. A model's 2xx answer is opened by
- * `whenAnswered`; an error answer or no answer moves on as fallback.ts says.
+ * Opens an answer for an admitted call: its cache entry's when it is a hit (replayed as the
+ * upstream sent it, so the dialect reads it as a fresh answer), else down the call's models in
+ * priority order until one opens. A 2xx answer is opened by `whenAnswered` (a plain call: at
+ * once; a stream: once its first byte comes); an error answer or no answer moves on as
+ * fallback.ts says. A hit never goes upstream: it was admitted at the hit's price.
  */
 export async function openAnswer<T>(
   ctx: CallContext,
@@ -48,17 +53,18 @@ export async function openAnswer<T>(
   upstream: { path: UpstreamPath; stream: boolean; headers?: Record<string, string> },
   whenAnswered: WhenAnswered<T>,
 ): Promise<FallbackOutcome<T>> {
+  const hit = call.cache?.hit;
+  if (hit) {
+    const attempt: Attempt = { model: hit.answer.modelUsed, outcome: "ok", status: 200, latency_ms: 0 };
+    const opened = await whenAnswered(replayOf(hit.answer), attempt, ctx.signal);
+    if (opened.ok) return { ok: true, model: hit.answer.modelUsed, attempts: [opened.attempt], opened: opened.opened };
+    return { ok: false, attempts: [opened.attempt], message: opened.message, retryable: true };
+  }
   const config = upstreamConfig(ctx.env);
   const tried = (result: AttemptResult): Promise<ModelTry<T>> | ModelTry<T> =>
     result.ok
       ? whenAnswered(result.response, result.attempt, ctx.signal)
       : { ok: false, attempt: result.attempt, message: result.message, retryable: result.retryable, status: result.attempt.status };
-  const early = ctx.beforeUpstream ? await ctx.beforeUpstream(call, body, upstream.stream) : null;
-  if (early) {
-    const attempt: Attempt = { model: early.source, outcome: "ok", status: early.response.status, latency_ms: 0 };
-    const opened = await tried({ ok: true, response: early.response, attempt });
-    if (opened.ok) return { ok: true, model: early.source, attempts: [opened.attempt], opened: opened.opened };
-  }
   // A stream's deadline bounds the wait for its headers; its caller paces the body itself.
   const options = {
     path: upstream.path,
@@ -88,7 +94,8 @@ export interface UpstreamCall {
  * the call goes upstream at the same moment as the admission, so the first byte waits for the
  * slower of the two, not for both in turn. Nothing is released before the admission: a refusal
  * aborts the upstream request (`release` lets go of what it had opened) and is thrown; an
- * admission unlike the one expected (other models, a lower max_tokens) aborts it and sends the
+ * admission unlike the one expected (other models, a lower max_tokens, a group with a response
+ * cache: the call is then answered through it) aborts it and sends the
  * call again as admitted. Either abort is counted by the team's object. A call expected by no one
  * is admitted first, then sent.
  */
@@ -119,13 +126,20 @@ export async function admitAndOpen<T>(
     abandon();
     throw refusal;
   }
-  if (call.jobId === expected.jobId && speculationHolds(expected.admission, call.admission)) {
+  // A call met the group's response cache (the group has one now): what was sent early is not it.
+  if (call.jobId === expected.jobId && call.cache === null && speculationHolds(expected.admission, call.admission)) {
     // What went upstream is what the answer's headers tell: the max_tokens it was sent with.
     const sent = { ...call.admission, budgetMaxTokens: expected.admission.budgetMaxTokens };
     return { call: { ...call, admission: sent }, outcome: await opening };
   }
   abandon();
   return { call, outcome: await openAnswer(ctx, call, upstream.body(call), upstream, whenAnswered) };
+}
+
+/** A stored answer as the upstream gave it. */
+function replayOf(answer: StoredAnswer): Response {
+  const contentType = answer.form === "sse" ? "text/event-stream" : "application/json";
+  return new Response(answer.body, { status: 200, headers: { "content-type": contentType } });
 }
 
 /**
@@ -218,9 +232,13 @@ async function plainCall<R extends CallRequest, P, A>(
     throw new CallFailure("invalid_response", `The model group '${call.modelGroup}' returned an invalid response`);
   }
 
-  const metered = await meter(ctx, modelUsed, { ...reading, reportedUsd: reportedCostHeader(response.headers) }, promptTokens);
+  const metered = await meterAnswer(ctx, call, modelUsed, { ...reading, reportedUsd: reportedCostHeader(response.headers) }, promptTokens);
   const latencyMs = performance.now() - started;
   const recorded = recordAfterAnswer(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
+  // Kept in the response cache once its record is written (as a stream's is), in the background.
+  if (read.ok)
+    ctx.work.waitUntil(recorded.then((ok) => ok && keepAnswer(ctx, call, { form: "json", body: read.text, modelUsed, metered })));
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
-  return { call, answer: dialect.writeAnswer(reading.parsed, facts, request), headers: dialect.answerHeaders(call), recorded };
+  const headers = { ...dialect.answerHeaders(call), ...cacheHeaders(call.cache) };
+  return { call, answer: dialect.writeAnswer(reading.parsed, facts, request), headers, recorded };
 }

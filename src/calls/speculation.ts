@@ -155,6 +155,8 @@ export class AdmissionSight {
       markupPercentage: team.markupPercentage,
       budgetMaxTokens,
       models,
+      // A group with a response cache is never expected (admitted() forgets it): the call went upstream without one.
+      cache: null,
       outlook: team.outlook,
     };
     return { teamId: call.teamId, keyHash: call.keyHash, endUser: endUser ? job.endUser : null, heldMicro, admission };
@@ -186,7 +188,9 @@ export class AdmissionSight {
     }
     team.outlook = admission.outlook;
     team.markupPercentage = admission.markupPercentage;
-    team.groups.set(call.modelGroup, admission.models);
+    // A group with a response cache is admitted first: a hit needs no upstream request, and a miss is kept in the cache.
+    if (admission.cache === null) team.groups.set(call.modelGroup, admission.models);
+    else team.groups.delete(call.modelGroup);
     team.prices.set(call.modelGroup, admission.outlook.holds?.price ?? null);
     if (call.estimate.maxTokens === null) team.clamp = admission.budgetMaxTokens;
     this.teams.set(call.teamId, team);

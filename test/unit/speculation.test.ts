@@ -22,6 +22,7 @@ function admission(overrides: Partial<CallAdmission> = {}): CallAdmission {
     markupPercentage: 0,
     budgetMaxTokens: null,
     models: ["gpt-4o-mini", "gpt-4"],
+    cache: null,
     outlook: outlook(),
     ...overrides,
   };
@@ -84,6 +85,20 @@ describe("a call goes upstream before its admission only when this isolate expec
     expect(sight.expect(call())).toBeNull();
     sight.admitted(call(), admission());
     expect(sight.expect(call())).not.toBeNull();
+  });
+
+  it("not for a group with a response cache: a hit needs no upstream request", () => {
+    const { sight } = sightAt();
+    sight.admitted(call(), admission());
+    expect(sight.expect(call())).not.toBeNull();
+    const cache = { ttlSeconds: 60, scope: "team" as const, hitPricePercent: 10, scopeId: "team:team-a" };
+    sight.admitted(call(), admission({ cache }));
+    expect(sight.expect(call())).toBeNull();
+    // The team's other groups still go early; the cached group again once it answers without a cache.
+    sight.admitted(call({ modelGroup: "slow" }), admission());
+    expect(sight.expect(call({ modelGroup: "slow" }))).not.toBeNull();
+    sight.admitted(call(), admission());
+    expect(sight.expect(call())?.admission.cache).toBeNull();
   });
 
   it("not for a team whose admins turned it off", () => {

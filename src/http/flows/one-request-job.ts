@@ -1,5 +1,5 @@
 import { HTTPException } from "hono/http-exception";
-import { callBudgetOf, type PendingAdmission, pendingAdmission } from "../../calls/admission";
+import { type PendingAdmission, pendingAdmission } from "../../calls/admission";
 import type { AdmittedCall } from "../../calls/call-context";
 import { outliving } from "../../calls/call-context";
 import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
@@ -7,7 +7,14 @@ import { type CallResult, runCall } from "../../calls/pipeline";
 import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
 import { onLedger, type TeamAddress, tryLedger } from "../../ledger/client";
-import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner, Operation } from "../../ledger/types";
+import {
+  type CompletionStatus,
+  type CompletionSummary,
+  isCacheLookup,
+  type JobCreated,
+  type JobOwner,
+  type Operation,
+} from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
@@ -154,16 +161,16 @@ function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R,
     throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
-  const budget = callBudgetOf(ctx, run.dialect, run.request, stream);
   const closing = { id: operationId(c, "complete") };
   // The request names the job's attribution, so this isolate may expect the admission (speculation.ts).
   const target = { jobId: job.jobId, job: { jobType: job.jobType, userId: job.userId, endUser: job.endUser ?? null }, opensJob: true };
-  const pending = pendingAdmission(ctx, run.request, budget, target, async () => {
+  const pending = pendingAdmission(ctx, run.dialect, run.request, stream, target, async (budget) => {
     const started = await tryLedger(c.env, team, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
     if (!started.ok) {
       const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
       throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
     }
+    if (isCacheLookup(started.value)) return started.value;
     return { jobId: started.value.job.job_id, admission: started.value.admission };
   });
   return { ctx, pending };

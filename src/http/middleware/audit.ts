@@ -33,6 +33,7 @@ export const AUDITED_ACTIONS = {
   "organization.placement": { permission: "organizations.create", resource: "organization", id: param("organization_id") },
   "model_group.create": { permission: "model_groups.write", resource: "model_group", id: field("group_name") },
   "model_group.update_models": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
+  "model_group.update": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
   "model_group.delete": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
   "team.create": { permission: "teams.write", resource: "team", id: field("team_id") },
   "team.update": { permission: "teams.write", ...team },
@@ -68,6 +69,7 @@ const SUMMARY_FIELDS = new Set([
   "role",
   "group_name",
   "display_name",
+  "cache",
   "model_groups",
   "models",
   "credits",
@@ -95,6 +97,9 @@ const SUMMARY_FIELDS = new Set([
   "location_hint",
   "jurisdiction",
   "speculative_admission",
+  "ttl_seconds",
+  "scope",
+  "hit_price_percent",
   "expires_at",
 ]);
 
@@ -104,8 +109,8 @@ function summaryValue(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.slice(0, 50).map((item) => (typeof item === "object" && item !== null ? summaryOf(item) : summaryValue(item)));
   }
-  // An object (a placement) keeps only its own whitelisted fields.
-  if (typeof value === "object") return summaryOf(value);
+  // A nested setting (a group's cache) keeps its listed fields too.
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) return summaryOf(value);
   return "[omitted]";
 }
 

@@ -16,6 +16,7 @@ import {
   type TeamAccess,
 } from "../rules/access";
 import { accountNotFound } from "../rules/admission";
+import type { GroupCache } from "../rules/cache-hits";
 import type { PeriodBudget } from "../rules/period-budget";
 import type { LedgerResult } from "../types";
 import { ok, type Refusal, refusal } from "../types";
@@ -73,9 +74,12 @@ export class AccessStore {
       secrets: new Map(),
       groups: new Map(
         this.sql
-          .exec<{ group_name: string; models: string }>("SELECT group_name, models FROM access_groups")
+          .exec<{ group_name: string; models: string; cache: string | null }>("SELECT group_name, models, cache FROM access_groups")
           .toArray()
-          .map((g) => [g.group_name, JSON.parse(g.models) as string[]]),
+          .map((g) => [
+            g.group_name,
+            { models: JSON.parse(g.models) as string[], cache: g.cache === null ? null : (JSON.parse(g.cache) as GroupCache) },
+          ]),
       ),
     };
     return this.rows.access;
@@ -157,8 +161,13 @@ export class AccessStore {
 
   /** A group's models, priority first; null when the team is not assigned the group. */
   groupModels(groupName: string): string[] | null {
-    const models = this.kept().groups.get(groupName);
-    return models === undefined ? null : [...models];
+    return this.group(groupName)?.models ?? null;
+  }
+
+  /** A group as the team holds it: its models and its response cache; null when the team is not assigned the group. */
+  group(groupName: string): { models: string[]; cache: GroupCache | null } | null {
+    const group = this.kept().groups.get(groupName);
+    return group === undefined ? null : { models: [...group.models], cache: group.cache && { ...group.cache } };
   }
 
   /** The team's groups, by name. */
@@ -178,13 +187,23 @@ export class AccessStore {
   replaceGroups(groups: GroupAccess[]): void {
     this.sql.exec("DELETE FROM access_groups");
     for (const group of groups) {
-      this.sql.exec("INSERT INTO access_groups (group_name, models) VALUES (?, ?)", group.name, JSON.stringify(group.models));
+      this.sql.exec(
+        "INSERT INTO access_groups (group_name, models, cache) VALUES (?, ?, ?)",
+        group.name,
+        JSON.stringify(group.models),
+        cacheColumn(group),
+      );
     }
   }
 
-  /** A group's new model list, if the team is assigned that group (otherwise nothing changes). */
+  /** A group's new model list and cache setting, if the team is assigned that group (otherwise nothing changes). */
   setGroupModels(group: GroupAccess): void {
-    this.sql.exec("UPDATE access_groups SET models = ? WHERE group_name = ?", JSON.stringify(group.models), group.name);
+    this.sql.exec(
+      "UPDATE access_groups SET models = ?, cache = ? WHERE group_name = ?",
+      JSON.stringify(group.models),
+      cacheColumn(group),
+      group.name,
+    );
   }
 
   private putKey(key: KeyGrant, nowMs: number): void {
@@ -199,4 +218,8 @@ export class AccessStore {
     // The last use is no part of what is kept in memory: the write leaves it as it is.
     this.rows.mirrored(() => this.keys.touch(keyId, nowMs));
   }
+}
+
+function cacheColumn(group: GroupAccess): string | null {
+  return group.cache ? JSON.stringify(group.cache) : null;
 }

@@ -3,14 +3,28 @@ import type { CallRecord } from "../types";
 
 // The calls table: one row per recorded call, and its job's running totals with it.
 
-/** Stores a call and adds it to its job's totals, in the caller's transaction. */
-export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
+/** What a call answered from the response cache saved, and the tokens it is not billed for. */
+export interface HitSavings {
+  savedNano: number;
+  savedProviderNano: number;
+  unbilledTokens: number;
+}
+
+/** Stores a call and adds it to its job's totals (a cache hit with what it saved), in the caller's transaction. */
+export function insertCall(
+  sql: SqlStorage,
+  jobId: string,
+  call: CallRecord,
+  clientCostNano: number,
+  createdAt: string,
+  hit: HitSavings | null = null,
+): void {
   const succeeded = call.status === "success";
   sql.exec(
     `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
        total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-       created_at, tags, end_user)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       created_at, cached, saved_nano, saved_provider_nano, tags, end_user)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     call.callId,
     jobId,
     call.modelGroup,
@@ -30,6 +44,9 @@ export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, cli
     call.upstreamError ?? null,
     call.stream ? 1 : 0,
     createdAt,
+    hit ? 1 : 0,
+    hit?.savedNano ?? 0,
+    hit?.savedProviderNano ?? 0,
     JSON.stringify(call.tags ?? []),
     call.endUser ?? null,
   );
@@ -37,7 +54,8 @@ export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, cli
     `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,
        prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, total_tokens = total_tokens + ?,
        provider_cost_nano = provider_cost_nano + ?, client_cost_nano = client_cost_nano + ?,
-       latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1 WHERE job_id = ?`,
+       latency_sum_ms = latency_sum_ms + ?, latency_count = latency_count + 1,
+       cache_hits = cache_hits + ?, cache_saved_nano = cache_saved_nano + ?, unbilled_tokens = unbilled_tokens + ? WHERE job_id = ?`,
     succeeded ? 1 : 0,
     succeeded ? 0 : 1,
     call.promptTokens,
@@ -46,12 +64,15 @@ export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, cli
     call.providerCostNano ?? 0,
     clientCostNano,
     Math.round(call.latencyMs),
+    hit ? 1 : 0,
+    hit?.savedNano ?? 0,
+    hit?.unbilledTokens ?? 0,
     jobId,
   );
 }
 
 /** What insertCall's UPDATE does to its job's totals, on a job row kept in memory (row-cache.ts). */
-export function addCallToTotals(job: JobRow, call: CallRecord, clientCostNano: number): void {
+export function addCallToTotals(job: JobRow, call: CallRecord, clientCostNano: number, hit: HitSavings | null = null): void {
   const succeeded = call.status === "success";
   job.total_calls += 1;
   job.successful_calls += succeeded ? 1 : 0;
@@ -63,4 +84,7 @@ export function addCallToTotals(job: JobRow, call: CallRecord, clientCostNano: n
   job.client_cost_nano += clientCostNano;
   job.latency_sum_ms += Math.round(call.latencyMs);
   job.latency_count += 1;
+  job.cache_hits += hit ? 1 : 0;
+  job.cache_saved_nano += hit?.savedNano ?? 0;
+  job.unbilled_tokens += hit?.unbilledTokens ?? 0;
 }

@@ -1,6 +1,6 @@
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
-import { addCallToTotals, insertCall } from "./calls-table";
+import { addCallToTotals, type HitSavings, insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
 import { guardedStorage, RowCache } from "./row-cache";
 import { bumpDailyUsage, bumpLabelUsage, bumpModelUsage } from "./usage-store";
@@ -355,10 +355,10 @@ export class LedgerStore {
     });
   }
 
-  /** Stores a call and adds it to its job's totals (calls-table.ts). */
-  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
-    this.rows.mirrored(() => insertCall(this.sql, jobId, call, clientCostNano, createdAt));
-    this.rows.patchJob(jobId, (job) => addCallToTotals(job, call, clientCostNano));
+  /** Stores a call and adds it to its job's totals (calls-table.ts); a cache hit with what it saved. */
+  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string, hit: HitSavings | null = null): void {
+    this.rows.mirrored(() => insertCall(this.sql, jobId, call, clientCostNano, createdAt, hit));
+    this.rows.patchJob(jobId, (job) => addCallToTotals(job, call, clientCostNano, hit));
   }
 
   addJobCharge(jobId: string, credits: number): void {

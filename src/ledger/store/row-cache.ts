@@ -1,5 +1,6 @@
 import type { BudgetPeriod } from "../../schemas/period-budgets";
 import type { AccountRow, BudgetRow, CallHoldRow, JobRow, PolicyRow } from "../rows";
+import type { GroupCache } from "../rules/cache-hits";
 import type { KeySecret } from "./key-store";
 
 // The team object's hot rows in memory, so that admitting a call reads nothing from SQLite: the
@@ -20,7 +21,8 @@ export interface AccessRows {
   loaded: boolean;
   /** Key hash → the secret and its key (undefined: the team has no such secret), filled as secrets are asked for. */
   secrets: Map<string, KeySecret | undefined>;
-  groups: Map<string, string[]>;
+  /** Group → its models, priority first, and its response cache (null: none). */
+  groups: Map<string, { models: string[]; cache: GroupCache | null }>;
 }
 
 /** The period budgets as BudgetStore reads them, each part filled when first asked for. */

@@ -400,6 +400,55 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
   {
+    id: 290,
+    // Response caches (cache-hits.ts): a group's cache setting as JSON (NULL: none). A call
+    // answered from the cache is `cached`, with the client and provider cost it saved; its job
+    // counts its hits and savings, and the tokens its hits are not billed for (charged in
+    // consumption_tokens on total_tokens - unbilled_tokens).
+    sql: `
+      ALTER TABLE access_groups ADD COLUMN cache TEXT;
+      ALTER TABLE calls ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE calls ADD COLUMN saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE calls ADD COLUMN saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN unbilled_tokens INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 291,
+    // The usage aggregates count response cache hits and what they saved (client and provider cost).
+    sql: `
+      ALTER TABLE usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 292,
+    // The usage per key (migration 270) counts them too: a call's usage is bumped per key as per job type.
+    sql: `
+      ALTER TABLE usage_keys_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 293,
+    // And the usage per tag and per end user (migration 280).
+    sql: `
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     id: 300,
     // Speculative admission (calls/speculation.ts): whether the team's calls may go upstream while
     // their admission is on its way (1, the default), and how many such calls were aborted because

@@ -25,8 +25,10 @@ export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCal
       markupPercentage: 0,
       budgetMaxTokens,
       models: ["openai/gpt-4o-mini"],
+      cache: null,
       outlook,
     },
+    cache: null,
   };
 }
 
