@@ -1,6 +1,6 @@
-import { env } from "cloudflare:test";
-import { describe, expect, inject, it } from "vitest";
-import { createTeam, expectLedgerConsistent, json, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, inject, it, vi } from "vitest";
+import { createTeam, expectLedgerConsistent, json, type TestTeam, uid, upstreamRequests, userMessage } from "./helpers";
 import { gatewayWith, type Sent } from "./worker-harness";
 
 // A call whose key this isolate saw admitted recently goes upstream at the same moment as its
@@ -284,6 +284,45 @@ describe("every dialect takes the overlapped path", () => {
     expect(sent[4].text).toContain("message_stop");
     expect(upstreamFirst).toEqual([false, true, true, true, true, true, true]);
     expect(await recordedCalls(team, job.body.job_id)).toBe(5);
+    expect((await speculation(team)).aborted_calls).toBe(0);
+    await expectLedgerConsistent(team, { callsEnded: true });
+  });
+});
+
+describe("a group with a response cache is never started upstream early", () => {
+  it("its calls are admitted through the cache first; a hit sends nothing upstream; the team's other groups still overlap", async () => {
+    const team = await createTeam({ credits: 20 });
+    const cached = uid("cached");
+    await json("POST", "/api/model-groups/create", 200, {
+      body: { group_name: cached, models: [{ model_name: "gpt-4o-mini", priority: 0 }], cache: { ttl_seconds: 600, hit_price_percent: 10 } },
+    });
+    await json("PUT", `/api/teams/${team.teamId}/model-groups`, 200, { body: [team.groups[0], cached] });
+    const { send, upstreamFirst } = admissionAfterUpstream();
+    const job = await send("POST", "/api/jobs/create", team.key, { job_type: "cached" });
+    const path = `/api/jobs/${job.body.job_id}/llm-call`;
+    const call = (group: string) => send("POST", path, team.key, { model_group: group, messages: userMessage() });
+    expect((await call(team.groups[0])).status).toBe(200);
+    const miss = await call(cached);
+    expect(miss.status, miss.text).toBe(200);
+    // The miss's answer is kept once its record is written.
+    const scope = env.ANSWER_CACHE.getByName(`team:${team.teamId}`);
+    await vi.waitFor(
+      async () => {
+        const kept = await runInDurableObject(scope, (_o, state) =>
+          state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM answers").one(),
+        );
+        expect(kept.n).toBe(1);
+      },
+      { timeout: 5_000, interval: 25 },
+    );
+    const hit = await call(cached);
+    expect(hit.status, hit.text).toBe(200);
+    const { requests } = (await (await fetch(`${mockUrl}/__mock/requests`)).json()) as { requests: any[] };
+    expect(requests.filter((r) => r.headers["x-litellm-call-id"] === hit.body.call_id)).toEqual([]);
+    expect((await call(team.groups[0])).status).toBe(200);
+    // Each cached call asked twice (where to look, then the admission), never with its request already upstream.
+    expect(upstreamFirst).toEqual([false, false, false, false, false, true]);
+    expect(await recordedCalls(team, job.body.job_id)).toBe(4);
     expect((await speculation(team)).aborted_calls).toBe(0);
     await expectLedgerConsistent(team, { callsEnded: true });
   });
