@@ -294,7 +294,11 @@ describe("a group with a response cache is never started upstream early", () => 
     const team = await createTeam({ credits: 20 });
     const cached = uid("cached");
     await json("POST", "/api/model-groups/create", 200, {
-      body: { group_name: cached, models: [{ model_name: "gpt-4o-mini", priority: 0 }], cache: { ttl_seconds: 600, hit_price_percent: 10 } },
+      body: {
+        group_name: cached,
+        models: [{ model_name: "gpt-4o-mini", priority: 0 }],
+        cache: { ttl_seconds: 600, hit_price_percent: 10 },
+      },
     });
     await json("PUT", `/api/teams/${team.teamId}/model-groups`, 200, { body: [team.groups[0], cached] });
     const { send, upstreamFirst } = admissionAfterUpstream();
