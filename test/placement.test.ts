@@ -1,6 +1,6 @@
-import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, createGroup, json, uid, userMessage } from "./helpers";
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { ADMIN_KEY, api, createGroup, json, uid, userMessage } from "./helpers";
 import { gatewayWith } from "./worker-harness";
 
 // Where a team's object lives. An organization's placement (a location hint, a jurisdiction) is
@@ -101,6 +101,34 @@ describe("a team in jurisdiction eu is addressed in the EU namespace", () => {
     expect(called.status, called.text).toBe(200);
     expect(gw.counter.statements).toBe(0);
     expect(gw.addressed.map((a) => a.jurisdiction)).toEqual(["eu", "eu"]);
+  });
+});
+
+describe("a team in jurisdiction eu keeps its cached answers in the EU namespace", () => {
+  it("its group's response cache keeps and finds its answers in the EU object of the scope, never the default one", async () => {
+    const { id: organizationId } = await orgWith({ jurisdiction: "eu" });
+    const group = uid("cached");
+    await json("POST", "/api/model-groups/create", 200, {
+      body: { group_name: group, models: [{ model_name: "gpt-4o-mini", priority: 0 }], cache: { ttl_seconds: 600, hit_price_percent: 10 } },
+    });
+    // The test pool emulates jurisdictions: the EU object of scope `team:<id>` is named `eu:team:<id>`.
+    const teamId = uid("team");
+    const created = await json("POST", "/api/teams/create", 200, {
+      body: { organization_id: organizationId, team_id: teamId, model_groups: [group], credits_allocated: 20 },
+    });
+    const call = { model_group: group, messages: userMessage() };
+    const job = await json("POST", "/api/jobs/create", 200, { key: created.virtual_key, body: { job_type: "cached" } });
+    const miss = await api("POST", `/api/jobs/${job.job_id}/llm-call`, { key: created.virtual_key, body: call });
+    expect(miss.headers.get("x-gateway-cache")).toBe("MISS");
+    const count = (name: string) =>
+      runInDurableObject(
+        env.ANSWER_CACHE.getByName(name),
+        (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM answers").one().n,
+      );
+    await vi.waitFor(async () => expect(await count(`eu:team:${teamId}`)).toBe(1), { timeout: 5_000, interval: 25 });
+    const hit = await api("POST", `/api/jobs/${job.job_id}/llm-call`, { key: created.virtual_key, body: call });
+    expect(hit.headers.get("x-gateway-cache")).toBe("HIT");
+    expect(await count(`team:${teamId}`)).toBe(0);
   });
 });
 

@@ -72,7 +72,7 @@ export async function admitThroughCache<R extends CallRequest>(
 
   const { lookUp } = first;
   const key = await answerKey(lookUp, { name: request.modelGroup, models: lookUp.models }, dialect.upstreamPath, question());
-  const found = await findAnswer(ctx.env, lookUp.scopeId, key, stream ? "sse" : "json");
+  const found = await findAnswer(ctx.env, ctx, lookUp.scopeId, key, stream ? "sse" : "json");
   const hit = found && { answer: found, price: hitOf(found, lookUp.hitPricePercent) };
   const admission = await admit({ ...budget, lookUpFirst: false, ...(hit ? { hit: hit.price } : {}) });
   if (isCacheLookup(admission)) throw new Error("the team's object answered a second cache lookup");

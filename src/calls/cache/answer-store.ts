@@ -1,5 +1,7 @@
 import { type AnswerForm, MAX_STORED_ANSWER_BYTES, type StoredAnswer } from "../../cache/stored-answer";
+import type { TeamAddress } from "../../ledger/client";
 import { log } from "../../log";
+import type { Jurisdiction } from "../../schemas/organizations";
 import type { AdmittedCall, CallCache, CallContext } from "../call-context";
 import type { Metered } from "../call-record";
 
@@ -7,10 +9,28 @@ import type { Metered } from "../call-record";
 // complete answer there, and the headers that say how an answer met the cache. A cache that
 // cannot be reached is a miss and keeps nothing: the call goes on as if the group had none.
 
+/**
+ * A scope's cache object in the jurisdiction of the team whose call uses it (null: the default
+ * namespace), so a team's cached answers stay where its object keeps its data (an organization's
+ * teams in different jurisdictions share entries only within each). Addressed as the team's own
+ * object is (ledger/client.ts: `<jurisdiction>:<scope>` where local workerd emulates them).
+ */
+function answerCache(env: Env, jurisdiction: Jurisdiction | null, scopeId: string) {
+  if (jurisdiction === null) return env.ANSWER_CACHE.getByName(scopeId);
+  if (env.EMULATE_JURISDICTIONS === "true") return env.ANSWER_CACHE.getByName(`${jurisdiction}:${scopeId}`);
+  return env.ANSWER_CACHE.jurisdiction(jurisdiction).getByName(scopeId);
+}
+
 /** The entry for `key` in its scope, or null (none, expired, or the scope's object unreachable). */
-export async function findAnswer(env: Env, scopeId: string, key: string, form: AnswerForm): Promise<StoredAnswer | null> {
+export async function findAnswer(
+  env: Env,
+  team: TeamAddress,
+  scopeId: string,
+  key: string,
+  form: AnswerForm,
+): Promise<StoredAnswer | null> {
   try {
-    return await env.ANSWER_CACHE.getByName(scopeId).find(key, form);
+    return await answerCache(env, team.jurisdiction, scopeId).find(key, form);
   } catch (error) {
     log("warn", "response cache unreachable: looked up as a miss", { scope: scopeId, error: String(error) });
     return null;
@@ -43,7 +63,7 @@ export function keepAnswer(
     modelUsed: answer.modelUsed,
     storedAtMs: Date.now(),
   };
-  const keeping = ctx.env.ANSWER_CACHE.getByName(keepAt.scopeId)
+  const keeping = answerCache(ctx.env, call.jurisdiction, keepAt.scopeId)
     .keep(keepAt.key, stored, keepAt.ttlSeconds)
     .catch((error: unknown) => {
       log("warn", "response cache unreachable: answer not kept", { scope: keepAt.scopeId, call_id: call.callId, error: String(error) });
