@@ -13,6 +13,7 @@ import { adminKeyRoutes } from "./routes/admin-keys";
 import { auditLogRoutes } from "./routes/audit-log";
 import { creditRoutes } from "./routes/credits";
 import { docsRoutes } from "./routes/docs";
+import { grantRoutes } from "./routes/grants";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { modelGroupRoutes } from "./routes/model-groups";
 import { openAIRoutes } from "./routes/openai";
@@ -98,6 +99,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/organizations", organizationUsageRoutes);
   app.route("/api/stats", statsRoutes);
   app.route("/api/credits", creditRoutes);
+  app.route("/api/credits", grantRoutes);
   app.route("/api/jobs", jobRoutes);
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);

@@ -6,14 +6,18 @@ import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
 import { JobCalls } from "./changes/calls";
+import { GrantLedger } from "./changes/grant-ledger";
+import { type AllowanceRequest, GrantChanges, type GrantRequest } from "./changes/grants";
 import { JobLifecycle } from "./changes/jobs";
+import { GrantReads } from "./grant-reads";
 import { LedgerReads } from "./reads";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { balanceOf, CALLS_PAGE_DEFAULT } from "./rules/views";
+import { CALLS_PAGE_DEFAULT } from "./rules/views";
 import { AccessStore } from "./store/access-store";
+import { GrantStore } from "./store/grant-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { type Operation, OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
@@ -63,6 +67,9 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly jobs: JobLifecycle;
   private readonly calls: JobCalls;
   private readonly reads: LedgerReads;
+  /** Grants and the plan allowance (changes/grants.ts); every change of credits is split across grants by changes/grant-ledger.ts. */
+  private readonly grants: GrantChanges;
+  private readonly grantReads: GrantReads;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,8 +81,14 @@ export class TeamLedger extends DurableObject<Env> {
     this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
     this.background = new LedgerBackground(ctx, env, this.store, d1);
     this.webhooks = this.background.webhooks;
-    this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, pages, this.webhooks);
+    const grantStore = new GrantStore(ctx.storage.sql);
+    const grantLedger = new GrantLedger(this.store, grantStore);
+    this.store.splitCreditsWith(grantLedger);
+    this.grants = new GrantChanges(this.store, grantStore, grantLedger, this.webhooks);
+    this.grantReads = new GrantReads(grantStore, this.grants);
+    this.background.settleWith(this.grants);
+    this.account = new AccountChanges(this.store, this.access, this.webhooks, this.grants);
+    this.jobs = new JobLifecycle(this.store, pages, this.webhooks, (acct) => this.grants.balance(acct, "admin"));
     this.reads = new LedgerReads(this.store, pages, this.webhooks);
     this.calls = new JobCalls({
       store: this.store,
@@ -91,7 +104,17 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
   private once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
+    this.settleDueGrants();
     return this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+  }
+
+  /**
+   * Grants due to expire and allowance renewals due by now are settled before anything reads or
+   * moves money, at the moment each was due: the alarm does it on time, this covers a late alarm
+   * (an in-memory comparison when nothing is due).
+   */
+  private settleDueGrants(): void {
+    this.grants.settleDue(Date.now());
   }
 
   /** What an applied operation answered, and the text kept with it (null if it never ran or was forgotten). */
@@ -104,11 +127,49 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   getBalance(caller: Caller) {
-    return this.read(caller, (acct) => ok(balanceOf(acct, caller.kind)));
+    return this.read(caller, (acct) => ok(this.grants.balance(acct, caller.kind)));
   }
 
-  addCredits(credits: number, reason: string, operation: Operation): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
-    return this.once("addCredits", operation, { credits, reason }, () => this.account.addCredits(credits, reason));
+  /** A top-up: a paid grant that never expires; with an external_ref, once for good. */
+  addCredits(credits: number, reason: string, operation: Operation, externalRef: string | null = null) {
+    const args = externalRef === null ? { credits, reason } : { credits, reason, externalRef };
+    return this.once("addCredits", operation, args, () => this.account.addCredits(credits, reason, externalRef));
+  }
+
+  /** Makes a grant (once per operation, and once per external_ref for good); its expiry wakes the alarm. */
+  async makeGrant(request: GrantRequest, operation: Operation) {
+    const made = await this.once("makeGrant", operation, request, () => this.grants.make(request, Date.now()));
+    await this.scheduleGrants();
+    return made;
+  }
+
+  /** Voids what remains of a grant, with a ledger row. */
+  voidGrant(grantId: string, reason: string | null, operation: Operation) {
+    return this.once("voidGrant", operation, { grantId, reason }, () => this.grants.void(grantId, reason, Date.now()));
+  }
+
+  listGrants(caller: Caller, live: boolean, limit: number, offset: number) {
+    return this.read(caller, () => this.grantReads.list(live, limit, offset));
+  }
+
+  /** Sets the plan allowance (the same terms again change nothing); its renewals wake the alarm. */
+  async setAllowance(request: AllowanceRequest, operation: Operation) {
+    const set = await this.once("setAllowance", operation, request, () => this.grants.setAllowance(request, Date.now()));
+    await this.scheduleGrants();
+    return set;
+  }
+
+  removeAllowance(operation: Operation) {
+    return this.once("removeAllowance", operation, {}, () => this.grants.removeAllowance());
+  }
+
+  getAllowance(caller: Caller) {
+    return this.read(caller, () => this.grantReads.allowance());
+  }
+
+  /** A month's (YYYY-MM) statement: opening and closing balance, and what each grant got and gave. */
+  statement(caller: Caller, period: string) {
+    return this.read(caller, (acct) => this.grantReads.statement(acct, period));
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
@@ -124,6 +185,7 @@ export class TeamLedger extends DurableObject<Env> {
   async closeAccount(): Promise<LedgerResult<null>> {
     await this.background.clear();
     await this.store.eraseAll();
+    this.grants.forget();
     this.store.migrate();
     return ok(null);
   }
@@ -175,11 +237,13 @@ export class TeamLedger extends DurableObject<Env> {
   ): Promise<LedgerResult<CallAdmission>> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
+    this.settleDueGrants();
     return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
   async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
+    this.settleDueGrants();
     const recorded = this.calls.record(jobId, call);
     await this.background.scheduleUsageFlush();
     return recorded;
@@ -275,13 +339,20 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
-  /** Expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background.ts). */
+  /** Settles grants due (expiries, notices, renewals), expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background/alarm.ts). */
   alarm(): Promise<void> {
     return this.background.runAlarm();
   }
 
+  /** After a change of grants: the alarm is set for the next expiry, notice or renewal. */
+  private async scheduleGrants(): Promise<void> {
+    const due = this.grants.nextDueMs();
+    if (due !== null) await this.background.scheduleAlarm(due);
+  }
+
   /** A read of the account: the caller's key checked, and a suspended team's key refused. */
   private async read<T>(caller: Caller, answer: (acct: AccountRow) => LedgerResult<T>): Promise<LedgerResult<T>> {
+    this.settleDueGrants();
     const denied = await this.refuseCaller(caller);
     const acct = this.store.account();
     const refused = denied ?? (acct ? refuseSuspended(acct, caller.kind) : accountNotFound());

@@ -1,5 +1,7 @@
 import type { LedgerErrorCode } from "../errors";
 import type { WebhookEndpoint } from "../webhooks/events";
+import type { GrantTotals } from "./rules/grant-views";
+import type { GrantMoveKind, GrantSource } from "./rules/grants";
 import type { Overdraft, UnpricedCalls } from "./rules/holds";
 import type { BudgetMode, BudgetSettings } from "./rules/money";
 
@@ -47,6 +49,8 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  /** How long before a grant expires `grant.expiring` is sent (default DEFAULT_GRANT_NOTICE_SECONDS). */
+  grantNoticeSeconds?: number;
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -54,7 +58,10 @@ export interface AccountInit {
   webhooks?: WebhookEndpoint[];
 }
 
-export interface Balance {
+/** A team's balance: its account's counters and settings, and what its grants add. */
+export interface Balance extends AccountBalance, GrantTotals {}
+
+export interface AccountBalance {
   team_id: string;
   organization_id: string;
   credits_allocated: number;
@@ -74,13 +81,35 @@ export interface Balance {
   overdraft: Overdraft;
   unpriced_calls: UnpricedCalls;
   tpm_limit: number | null;
+  grant_expiring_notice_seconds: number;
   status: TeamStatus;
 }
+
+/** How one ledger row moved one grant (grant_id null: the team's overdraft, beyond every grant). */
+export interface GrantSplit {
+  grant_id: string | null;
+  source: GrantSource | null;
+  kind: GrantMoveKind;
+  credits: number;
+}
+
+export const LEDGER_KINDS = [
+  "allocation",
+  "reservation",
+  "release",
+  "deduction",
+  "refund",
+  "adjustment",
+  "hold",
+  "capture",
+  "expiry",
+  "void",
+] as const;
 
 export interface LedgerEntry {
   transaction_id: string;
   team_id: string;
-  kind: "allocation" | "reservation" | "release" | "deduction" | "refund" | "adjustment" | "hold" | "capture";
+  kind: (typeof LEDGER_KINDS)[number];
   /** Signed change to credits_remaining. */
   amount: number;
   /** Signed change to credits_reserved. */
@@ -92,6 +121,8 @@ export interface LedgerEntry {
   job_id: string | null;
   reason: string;
   created_at: string;
+  /** Which grants the row's amount came from or went to, and how much each (Σ credits = amount). */
+  grants: GrantSplit[];
 }
 
 export interface JobCreated {
@@ -325,6 +356,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  grantNoticeSeconds?: number;
 };
 
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */

@@ -1,7 +1,10 @@
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_GRANT_NOTICE_SECONDS } from "../ledger/rules/grants";
 import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
 import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
+import { LEDGER_KINDS } from "../ledger/types";
 import { ClientId, Metadata, Timestamp } from "./common";
+import { GrantSplit, GrantTotalsFields } from "./grants";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -75,6 +78,15 @@ export const BudgetFields = {
       description:
         "With overdraft none in consumption_usd, a call to a group with a model missing from the pricing table cannot be held: refuse (default, 402) or allow it unheld",
     }),
+  grant_expiring_notice_seconds: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(90 * 24 * 60 * 60, { error: "must be at most 7776000 (90 days)" })
+    .optional()
+    .openapi({
+      description: `How long before a grant expires the grant.expiring webhook is sent (default ${DEFAULT_GRANT_NOTICE_SECONDS}, 3 days; 0: never)`,
+    }),
 };
 
 export const Balance = z
@@ -101,7 +113,9 @@ export const Balance = z
     overdraft: z.enum(OVERDRAFT_MODES),
     unpriced_calls: z.enum(UNPRICED_CALL_POLICIES),
     tpm_limit: z.number().int().nullable(),
+    grant_expiring_notice_seconds: z.number().int(),
     status: z.enum(["active", "suspended", "paused"]),
+    ...GrantTotalsFields,
   })
   .openapi("Balance");
 
@@ -109,7 +123,7 @@ export const LedgerEntry = z
   .object({
     transaction_id: z.string(),
     team_id: z.string(),
-    kind: z.enum(["allocation", "reservation", "release", "deduction", "refund", "adjustment", "hold", "capture"]),
+    kind: z.enum(LEDGER_KINDS),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
     held_change_micro: z
@@ -121,6 +135,10 @@ export const LedgerEntry = z
     job_id: z.string().nullable(),
     reason: z.string(),
     created_at: Timestamp,
+    grants: z.array(GrantSplit).openapi({
+      description:
+        "Which grants the amount came from or went to, and how much each (grant_id null: the overdraft); the credits add up to the amount",
+    }),
   })
   .openapi("Transaction");
 
@@ -151,6 +169,7 @@ export function budgetSettingsOf(body: {
   tpm_limit?: number | null;
   overdraft?: Overdraft;
   unpriced_calls?: UnpricedCalls;
+  grant_expiring_notice_seconds?: number;
 }) {
   return {
     budgetMode: body.budget_mode,
@@ -162,6 +181,7 @@ export function budgetSettingsOf(body: {
     tpmLimit: body.tpm_limit,
     overdraft: body.overdraft,
     unpricedCalls: body.unpriced_calls,
+    grantNoticeSeconds: body.grant_expiring_notice_seconds,
   };
 }
 

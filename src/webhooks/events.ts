@@ -1,6 +1,16 @@
 // What a webhook can be told (README "Webhooks"), and what the team's object keeps per endpoint.
 
-export const WEBHOOK_EVENTS = ["balance.low", "balance.exhausted", "job.completed", "job.failed", "job.expired", "team.suspended"] as const;
+export const WEBHOOK_EVENTS = [
+  "balance.low",
+  "balance.exhausted",
+  "job.completed",
+  "job.failed",
+  "job.expired",
+  "team.suspended",
+  "grant.expiring",
+  "grant.expired",
+  "allowance.renewed",
+] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 

@@ -35,6 +35,7 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     overdraft: body.overdraft ?? "none",
     unpricedCalls: body.unpriced_calls ?? "refuse",
     tpmLimit: body.tpm_limit ?? null,
+    grantNoticeSeconds: body.grant_expiring_notice_seconds,
     keyHash,
     modelGroups,
   };

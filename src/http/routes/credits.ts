@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../../schemas/common";
+import { ExternalRef } from "../../schemas/grants";
 import { TeamParam } from "../../schemas/params";
 import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../../schemas/teams";
 import type { AppEnv } from "../context";
@@ -18,6 +19,7 @@ const AddCredits = z.object({
     .positive({ error: "must be a positive integer" })
     .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
   reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
+  external_ref: ExternalRef.nullable().optional(),
 });
 
 const Refund = z.object({
@@ -37,6 +39,7 @@ creditRoutes.openapi(
     summary: "A team's balance",
     description:
       "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs). " +
+      "`grants` splits credits_remaining by source; `next_expiry` and `next_renewal` say what changes next. " +
       "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("credits.read")] as const,
@@ -56,14 +59,23 @@ creditRoutes.openapi(
     method: "post",
     path: "/teams/{team_id}/add",
     tags: ["Credits"],
-    summary: "Add credits to a team (admin only: a team never funds itself)",
-    description: "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more.",
+    summary: "Add credits to a team (admin only: a team never funds itself): a paid grant that never expires",
+    description:
+      "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more; with an " +
+      "`external_ref`, the addition is made once for good (a repeat answers the first with `created: false`).",
     security: security.admin,
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
       200: jsonResponse(
-        z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry }),
+        z.object({
+          team_id: z.string(),
+          credits_added: z.number().int(),
+          grant_id: z.string(),
+          created: z.boolean(),
+          balance: Balance,
+          transaction: LedgerEntry,
+        }),
         "The allocation",
       ),
       ...errorResponses(401, 403, 404, 413, 422, 503),
@@ -73,8 +85,8 @@ creditRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const reason = body.reason ?? "Manual credit allocation";
-    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) });
-    return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
+    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) }, body.external_ref ?? null);
+    return c.json({ team_id, credits_added: body.credits, ...added }, 200);
   },
 );
 

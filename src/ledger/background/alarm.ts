@@ -7,6 +7,14 @@ import { UsageFlush } from "./usage-flush";
 import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
 import { WebhookOutbox } from "./webhook-outbox";
 
+/** Work that falls due at moments of its own (grants expiring, allowances renewing: changes/grants.ts). */
+export interface DueWork {
+  /** Settles what is due by `nowMs`; safe to run again. */
+  settleDue(nowMs: number): boolean;
+  /** When something is next due (null: nothing). */
+  nextDueMs(): number | null;
+}
+
 /**
  * What a team's object does off the request path, from its one alarm: it expires open jobs past
  * their time-to-live, sends the usage totals to D1 (usage-flush.ts) and delivers webhook events
@@ -19,9 +27,10 @@ export class LedgerBackground {
   private readonly delivery: WebhookDelivery;
   private readonly usageFlush: UsageFlush;
   private readonly alarmClock: AlarmClock;
+  private dueWork: DueWork | null = null;
 
   constructor(
-    ctx: DurableObjectState,
+    private readonly ctx: DurableObjectState,
     env: Env,
     private readonly store: LedgerStore,
     d1: Repository,
@@ -38,11 +47,20 @@ export class LedgerBackground {
     if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
   }
 
+  /** Work of its own that the alarm settles first, and wakes for. */
+  settleWith(work: DueWork): void {
+    this.dueWork = work;
+    const due = work.nextDueMs();
+    if (due !== null) this.ctx.waitUntil(this.scheduleAlarm(due));
+  }
+
   /**
-   * The alarm: expires open jobs past their time-to-live (released, never charged), sends the
-   * usage totals not yet in D1, then the webhook events due. Safe to run twice.
+   * The alarm: settles grants due (expiries and renewals, at the moments they were due), expires
+   * open jobs past their time-to-live (released, never charged), sends the usage totals not yet
+   * in D1, then the webhook events due. Safe to run twice.
    */
   async runAlarm(): Promise<void> {
+    this.dueWork?.settleDue(Date.now());
     this.store.transaction(() => {
       const expired = expireOpenJobs(this.store, Date.now());
       this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
@@ -51,7 +69,12 @@ export class LedgerBackground {
     await this.usageFlush.flush(this.store.account());
     // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
     if (!(await this.delivery.deliverDue(Date.now()))) return;
-    await this.alarmClock.setNext([this.store.nextExpiryMs(), this.usageFlush.nextFlushDueAt(), this.delivery.nextDeliveryDueAt()]);
+    await this.alarmClock.setNext([
+      this.store.nextExpiryMs(),
+      this.usageFlush.nextFlushDueAt(),
+      this.delivery.nextDeliveryDueAt(),
+      this.dueWork?.nextDueMs() ?? null,
+    ]);
   }
 
   /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */

@@ -1,11 +1,11 @@
 import type { WebhookOutbox } from "../background/webhook-outbox";
 import { accountNotFound } from "../rules/admission";
-import { balanceOf } from "../rules/views";
 import type { AccessStore } from "../store/access-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
 import type { AccountInit, Balance, LedgerEntry, LedgerResult, SettingsChange, TeamStatus } from "../types";
 import { ok, refusal } from "../types";
 import { recomputeHolds } from "./call-holds";
+import type { GrantChanges } from "./grants";
 
 /**
  * The changes to a team's account itself, inside its object: opening it, top-ups, its status and
@@ -17,24 +17,29 @@ export class AccountChanges {
     private readonly store: LedgerStore,
     private readonly access: AccessStore,
     private readonly webhooks: WebhookOutbox,
+    private readonly grants: GrantChanges,
   ) {}
 
-  /** The account with its opening allocation, first key, groups and webhooks. */
+  /** The account with its opening allocation (a paid grant), first key, groups and webhooks. */
   open(init: AccountInit): LedgerResult<Balance> {
     if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
     this.store.insertAccount(init, isoNow());
-    this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
+    this.grants.open(init.creditsAllocated, Date.now());
     this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
     for (const set of init.webhooks ?? []) this.webhooks.change(this.store.account(), { set }, Date.now());
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
-  addCredits(credits: number, reason: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry }> {
-    if (!this.store.account()) return accountNotFound();
-    if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
-    const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
-    this.balanceChanged();
-    return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
+  /** A top-up: a paid grant that never expires (once per external_ref, like any grant). */
+  addCredits(
+    credits: number,
+    reason: string,
+    externalRef: string | null = null,
+  ): LedgerResult<{ balance: Balance; transaction: LedgerEntry; grant_id: string; created: boolean }> {
+    const made = this.grants.make({ credits, source: "paid", expiresAtMs: null, priority: null, reason, externalRef }, Date.now());
+    if (!made.ok) return made;
+    const { grant, transaction, created } = made.value;
+    return ok({ balance: this.grants.balance(this.store.account()!, "admin"), transaction, grant_id: grant.grant_id, created });
   }
 
   /** A team newly suspended is an event. */
@@ -43,7 +48,7 @@ export class AccountChanges {
     if (!before) return accountNotFound();
     this.store.setStatus(status);
     if (status === "suspended" && before.status !== "suspended") this.webhooks.emit("team.suspended", this.store.account()!, Date.now());
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
@@ -61,11 +66,14 @@ export class AccountChanges {
       overdraft: settings.overdraft ?? acct.overdraft,
       unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
       tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
+      grant_notice_seconds: settings.grantNoticeSeconds ?? acct.grant_notice_seconds,
     });
     // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
     recomputeHolds(this.store, this.store.account()!);
+    // A new notice time may make an expiry notice due sooner or later.
+    if (settings.grantNoticeSeconds !== undefined) this.grants.forget();
     this.balanceChanged();
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */

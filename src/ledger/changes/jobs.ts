@@ -8,7 +8,7 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "../rules/admission";
-import { balanceOf, COMPLETION_CALLS_SHOWN, completionAnswerOf, jobListingOf, MAX_JOB_METADATA_BYTES } from "../rules/views";
+import { COMPLETION_CALLS_SHOWN, completionAnswerOf, jobListingOf, MAX_JOB_METADATA_BYTES } from "../rules/views";
 import type { LedgerStore } from "../store/ledger-store";
 import type { LedgerPages } from "../store/pages";
 import type { AccountRow } from "../store/rows";
@@ -36,6 +36,8 @@ export class JobLifecycle {
     private readonly store: LedgerStore,
     private readonly pages: LedgerPages,
     private readonly webhooks: WebhookOutbox,
+    /** The balance as the answers show it (the grants' totals with the account's). */
+    private readonly balanceOf: (acct: AccountRow) => Balance,
   ) {}
 
   /** Opens a job and reserves its minimum charge, unless `refuseNewWork` (the object's guard) or admission refuses. */
@@ -79,7 +81,7 @@ export class JobLifecycle {
     this.store.markJobRefunded(jobId);
     this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
     this.balanceChanged();
-    return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
+    return ok({ transaction, balance: this.balanceOf(this.store.account()!) });
   }
 
   /** Merges metadata into a job, at any status: the team's own notes, bounded like the metadata it was opened with. */

@@ -1,6 +1,6 @@
 import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "../store/rows";
 import type {
-  Balance,
+  AccountBalance,
   CallerKind,
   CallSummary,
   CallsPage,
@@ -30,7 +30,8 @@ export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
 /** A job's metadata after a merge stays within what one request may send (MAX_METADATA_BYTES in the HTTP schemas). */
 export const MAX_JOB_METADATA_BYTES = 16 * 1024;
 
-export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
+/** The account's side of the balance (the grants' side is grant-views.ts grantTotalsOf). */
+export function balanceOf(acct: AccountRow, viewer: CallerKind): AccountBalance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
     team_id: acct.team_id,
@@ -50,6 +51,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     overdraft: acct.overdraft,
     unpriced_calls: acct.unpriced_calls,
     tpm_limit: acct.tpm_limit,
+    grant_expiring_notice_seconds: acct.grant_notice_seconds,
     status: acct.status,
   };
 }

@@ -1,4 +1,5 @@
-import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
+import { DEFAULT_GRANT_NOTICE_SECONDS } from "../rules/grants";
+import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { insertCall } from "./calls-table";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { migrateLedger } from "./schema";
@@ -15,6 +16,21 @@ export interface CreditChange {
   reserved?: number;
   /** Signed change to call_holds_micro (holds of calls in flight, see holds.ts). */
   heldMicro?: number;
+  /** The grant an allocation makes, or an expiry or voiding ends (otherwise the change is split across the grants). */
+  grantId?: string;
+}
+
+/**
+ * Who splits every change of credits_remaining across the team's grants (changes/grant-ledger.ts),
+ * so the grants always explain the balance as the ledger does.
+ */
+export interface CreditSplitter {
+  /** After a ledger row is written, in its transaction: how its amount moved the grants. */
+  split(row: { seq: number; kind: LedgerEntry["kind"]; change: CreditChange; entry: LedgerEntry; atMs: number }): GrantSplit[];
+  /** After a job's hold is written: what it holds of ended grants never exceeds it. */
+  jobHoldSet(jobId: string): void;
+  /** A transaction was rolled back: what is kept in memory is read again. */
+  forget(): void;
 }
 
 export function isoNow(ms = Date.now()): string {
@@ -24,14 +40,25 @@ export function isoNow(ms = Date.now()): string {
 /** A team ledger's SQLite tables, read and written synchronously (no await, so no interleaving). */
 export class LedgerStore {
   private readonly sql: SqlStorage;
+  private splitter: CreditSplitter | null = null;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
   }
 
-  /** Runs `write` as one SQLite transaction: all of it happens, or none. */
+  /** Who splits changes of credits across the grants (set once by the object). */
+  splitCreditsWith(splitter: CreditSplitter): void {
+    this.splitter = splitter;
+  }
+
+  /** Runs `write` as one SQLite transaction: all of it happens, or none (and what memory keeps of it is read again). */
   transaction<T>(write: () => T): T {
-    return this.storage.transactionSync(write);
+    try {
+      return this.storage.transactionSync(write);
+    } catch (error) {
+      this.splitter?.forget();
+      throw error;
+    }
   }
 
   /** Applies the migrations not yet applied, each in its own transaction. */
@@ -87,8 +114,8 @@ export class LedgerStore {
     this.sql.exec(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
          cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
-         overdraft, unpriced_calls, tpm_limit)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)`,
+         overdraft, unpriced_calls, tpm_limit, grant_notice_seconds)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -101,6 +128,7 @@ export class LedgerStore {
       init.overdraft ?? "none",
       init.unpricedCalls ?? "refuse",
       init.tpmLimit ?? null,
+      init.grantNoticeSeconds ?? DEFAULT_GRANT_NOTICE_SECONDS,
     );
   }
 
@@ -111,7 +139,8 @@ export class LedgerStore {
   updateSettings(acct: AccountRow): void {
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ? WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, grant_notice_seconds = ?
+       WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
@@ -121,6 +150,7 @@ export class LedgerStore {
       acct.overdraft,
       acct.unpriced_calls,
       acct.tpm_limit,
+      acct.grant_notice_seconds,
     );
   }
 
@@ -141,7 +171,7 @@ export class LedgerStore {
    * Writes one ledger row and applies it to the account, in the caller's transaction.
    * Every change of credits goes through here, so the ledger always explains the balance.
    */
-  appendLedger(kind: LedgerEntry["kind"], change: CreditChange, jobId: string | null, reason: string): LedgerEntry {
+  appendLedger(kind: LedgerEntry["kind"], change: CreditChange, jobId: string | null, reason: string, atMs = Date.now()): LedgerEntry {
     const acct = this.account()!;
     const before = acct.credits_allocated - acct.credits_used;
     const amount = (change.allocated ?? 0) - (change.used ?? 0);
@@ -156,7 +186,8 @@ export class LedgerStore {
       balance_after: before + amount,
       job_id: jobId,
       reason,
-      created_at: isoNow(),
+      created_at: isoNow(atMs),
+      grants: [],
     };
     this.sql.exec(
       `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
@@ -166,21 +197,24 @@ export class LedgerStore {
       change.reserved ?? 0,
       change.heldMicro ?? 0,
     );
-    this.sql.exec(
-      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
          reason, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      entry.transaction_id,
-      kind,
-      entry.amount,
-      entry.reserved_change,
-      entry.held_change_micro,
-      entry.balance_before,
-      entry.balance_after,
-      jobId,
-      reason,
-      entry.created_at,
-    );
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        entry.transaction_id,
+        kind,
+        entry.amount,
+        entry.reserved_change,
+        entry.held_change_micro,
+        entry.balance_before,
+        entry.balance_after,
+        jobId,
+        reason,
+        entry.created_at,
+      )
+      .one();
+    if (this.splitter && (entry.amount !== 0 || change.grantId)) entry.grants = this.splitter.split({ seq, kind, change, entry, atMs });
     return entry;
   }
 
@@ -236,6 +270,7 @@ export class LedgerStore {
 
   setJobHold(jobId: string, holdMicro: number): void {
     this.sql.exec("UPDATE jobs SET hold_micro = ? WHERE job_id = ?", holdMicro, jobId);
+    this.splitter?.jobHoldSet(jobId);
   }
 
   /** Stores a call and adds it to its job's totals (calls-table.ts). */
@@ -271,6 +306,7 @@ export class LedgerStore {
       JSON.stringify(closed.summary),
       jobId,
     );
+    this.splitter?.jobHoldSet(jobId);
   }
 
   expireJob(jobId: string, completedAt: string): void {
@@ -280,6 +316,7 @@ export class LedgerStore {
       completedAt,
       jobId,
     );
+    this.splitter?.jobHoldSet(jobId);
   }
 
   setJobMetadata(jobId: string, metadata: Record<string, unknown>): void {

@@ -24,6 +24,8 @@ export type AccountRow = {
   unpriced_calls: UnpricedCalls;
   tpm_limit: number | null;
   call_holds_micro: number;
+  /** How long before a grant's expiry `grant.expiring` is sent (0: never). */
+  grant_notice_seconds: number;
 };
 
 export type JobRow = {
