@@ -1,6 +1,5 @@
 import type { LedgerErrorCode } from "../errors";
 import type { WebhookEndpoint } from "../webhooks/events";
-import type { GrantTotals } from "./rules/grant-views";
 import type { GrantMoveKind, GrantSource } from "./rules/grants";
 import type { Overdraft, UnpricedCalls } from "./rules/holds";
 import type { BudgetMode, BudgetSettings } from "./rules/money";
@@ -56,6 +55,13 @@ export interface AccountInit {
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
+}
+
+/** What the balance adds about grants: remaining credits by source (and the overdraft), the next expiry and renewal. */
+export interface GrantTotals {
+  grants: Record<GrantSource, number> & { overdrawn: number };
+  next_expiry: { grant_id: string; source: GrantSource; at: string; credits: number } | null;
+  next_renewal: { at: string; credits: number } | null;
 }
 
 /** A team's balance: its account's counters and settings, and what its grants add. */

@@ -81,12 +81,9 @@ export const Grant = z
     }),
     reason: z.string(),
     external_ref: z.string().nullable(),
-    plan: z
-      .object({ period_start: Timestamp, rollover: z.boolean() })
-      .nullable()
-      .openapi({
-        description: "A plan grant made by the allowance: the period it is for, and whether it is the previous period's rollover",
-      }),
+    plan: z.object({ period_start: Timestamp, rollover: z.boolean() }).nullable().openapi({
+      description: "A plan grant made by the allowance: the period it is for, and whether it is the previous period's rollover",
+    }),
     created_at: Timestamp,
     ended_at: Timestamp.nullable(),
   })

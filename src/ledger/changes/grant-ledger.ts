@@ -1,7 +1,8 @@
 import { drawDown, type GrantMoveKind, type GrantSource, heldFromEndingGrant } from "../rules/grants";
 import { MICRO_PER_CREDIT } from "../rules/money";
-import type { GrantEnd, GrantMoveRow, GrantRow, GrantStore, NewGrant } from "../store/grant-store";
+import type { GrantStore } from "../store/grant-store";
 import type { CreditChange, CreditSplitter, LedgerStore } from "../store/ledger-store";
+import type { GrantEnd, GrantMoveRow, GrantRow, NewGrant } from "../store/rows";
 import type { GrantSplit, LedgerEntry } from "../types";
 
 // How the team's grants follow its ledger. Every ledger row that changes credits_remaining is

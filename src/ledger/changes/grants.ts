@@ -9,7 +9,7 @@ import {
   rolledOver,
   sameTerms,
 } from "../rules/allowance";
-import { type AllowanceView, allowanceViewOf, type GrantTotals, type GrantView, grantTotalsOf, grantViewOf } from "../rules/grant-views";
+import { type AllowanceView, allowanceViewOf, type GrantView, grantTotalsOf, grantViewOf } from "../rules/grant-views";
 import {
   DEFAULT_GRANT_PRIORITY,
   expiringNoticeAtMs,
@@ -20,10 +20,10 @@ import {
   MIN_GRANT_PRIORITY,
 } from "../rules/grants";
 import { balanceOf } from "../rules/views";
-import type { AllowanceRow, GrantRow, GrantStore, NewGrant } from "../store/grant-store";
+import type { GrantStore } from "../store/grant-store";
 import type { LedgerStore } from "../store/ledger-store";
-import type { AccountRow } from "../store/rows";
-import { type Balance, type CallerKind, type LedgerEntry, type LedgerResult, ok, refusal } from "../types";
+import type { AccountRow, AllowanceRow, GrantRow, NewGrant } from "../store/rows";
+import { type Balance, type CallerKind, type GrantTotals, type LedgerEntry, type LedgerResult, ok, refusal } from "../types";
 import type { GrantLedger } from "./grant-ledger";
 
 // The team's grants and plan allowance as they change, inside its object: grants made (exactly

@@ -1,5 +1,5 @@
-import type { AllowanceRow, GrantRow } from "../store/grant-store";
-import type { Page } from "../types";
+import type { AllowanceRow, GrantRow } from "../store/rows";
+import type { GrantTotals, Page } from "../types";
 import { type GrantMoveKind, type GrantSource, type GrantStatus, grantStatusOf } from "./grants";
 
 // What a team's grants, allowance and statement show, as pure functions of their rows.
@@ -44,13 +44,6 @@ export function grantViewOf(g: GrantRow): GrantView {
 
 export function grantPageOf(rows: GrantRow[], limit: number, offset: number): Page<GrantView> {
   return { items: rows.slice(0, limit).map(grantViewOf), limit, offset, has_more: rows.length > limit };
-}
-
-/** What the balance adds about grants: remaining credits by source (and the overdraft), the next expiry and renewal. */
-export interface GrantTotals {
-  grants: Record<GrantSource, number> & { overdrawn: number };
-  next_expiry: { grant_id: string; source: GrantSource; at: string; credits: number } | null;
-  next_renewal: { at: string; credits: number } | null;
 }
 
 /** `movable`: the grants in burn-down order (live, and ended ones held for jobs). */
