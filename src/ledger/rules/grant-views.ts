@@ -176,11 +176,13 @@ export function statementOf(input: {
   grants: readonly GrantRow[];
 }): Statement {
   const sum = (kind: string) => input.ledger.filter((r) => r.kind === kind).reduce((s, r) => s + r.amount, 0);
+  // What leaves the balance is shown positive (0 - x, never -0).
+  const out = (kind: string) => 0 - sum(kind) || 0;
   const granted = sum("allocation");
-  const consumed = -sum("deduction");
+  const consumed = out("deduction");
   const refunded = sum("refund");
-  const expired = -sum("expiry");
-  const voided = -sum("void");
+  const expired = out("expiry");
+  const voided = out("void");
   const closing = input.openingBalance + input.ledger.reduce((s, r) => s + r.amount, 0);
 
   const byGrant = new Map(input.grants.map((g) => [g.grant_id, g]));
