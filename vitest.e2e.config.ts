@@ -1,11 +1,12 @@
 import { defineConfig } from "vitest/config";
 
 // End-to-end: runs in Node (not workerd). The test starts the real `npm start`
-// (wrangler dev + mock LiteLLM) as a child process group and talks to it over HTTP.
+// (wrangler dev + mock LiteLLM) as a child process group and talks to it over HTTP; each file
+// starts its own.
 export default defineConfig({
   test: {
     environment: "node",
-    include: ["test/e2e/seed-workflow.e2e.test.ts"],
+    include: ["test/e2e/*.e2e.test.ts"],
     // One server, one file, tests in order.
     fileParallelism: false,
     sequence: { concurrent: false },

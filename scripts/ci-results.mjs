@@ -4,8 +4,9 @@
 //   node scripts/ci-results.mjs junit report.xml [more.xml ...]               (node --test)
 //   node scripts/ci-results.mjs schemathesis-junit team.xml admin.xml
 //
-// A missing or unreadable report prints "0 0 0" and exits 3: the suite did not get as far as
-// writing it, and .ci/run counts that as a failure. No npm dependencies.
+// A missing or unreadable report, or one in which no test ran, prints "0 0 0" and exits 3:
+// the suite did not get as far as running its tests, and .ci/run counts that as a failure.
+// A skipped test is neither passed nor failed. No npm dependencies.
 
 import { readFileSync } from "node:fs";
 
@@ -24,16 +25,16 @@ function countVitest(report) {
 }
 
 /**
- * JUnit XML: one <testcase> per test. Schemathesis writes one per API operation, adding a
- * <skipped> when a phase had nothing to run for it (no examples in the schema) although the
- * other phases tested it; so for schemathesis only a failure or an error is not a pass.
+ * JUnit XML: one <testcase> per test; a <failure> or <error> fails it, a <skipped> skips it.
+ * Schemathesis writes one per API operation: at the end of a run it drops the <skipped> notes of
+ * every operation that some phase tested, so an operation still <skipped> was tested by none.
  */
-function countJunit(xml, skippedIsPassed) {
+function countJunit(xml) {
   const counts = { passed: 0, failed: 0, skipped: 0 };
   for (const match of xml.matchAll(/<testcase\b(?:[^>"]|"[^"]*")*?(?:\/>|>([\s\S]*?)<\/testcase>)/g)) {
     const body = match[1] ?? "";
     if (/<(failure|error)\b/.test(body)) counts.failed += 1;
-    else if (/<skipped\b/.test(body) && !skippedIsPassed) counts.skipped += 1;
+    else if (/<skipped\b/.test(body)) counts.skipped += 1;
     else counts.passed += 1;
   }
   return counts;
@@ -46,7 +47,9 @@ try {
   }
   for (const file of files) {
     const text = readFileSync(file, "utf8");
-    const counts = format === "vitest-json" ? countVitest(JSON.parse(text)) : countJunit(text, format === "schemathesis-junit");
+    const counts = format === "vitest-json" ? countVitest(JSON.parse(text)) : countJunit(text);
+    // Each report must show tests that ran: an empty or cut-off file is no report.
+    if (counts.passed + counts.failed === 0) throw new Error(`no test ran in ${file}`);
     total.passed += counts.passed;
     total.failed += counts.failed;
     total.skipped += counts.skipped;

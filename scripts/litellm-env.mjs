@@ -7,9 +7,9 @@
 //   await litellm.stop();
 //
 // - The Python side lives in .venv-litellm/ at the repo root (git-ignored). It
-//   is installed from litellm/requirements.txt (fully pinned, --require-hashes)
-//   and reused while the installed litellm version matches the pin and the
-//   requirements file is unchanged; otherwise it is rebuilt from scratch.
+//   is installed from litellm/requirements.txt, the whole closure pinned with
+//   hashes (scripts/lib/python-env.mjs; regenerate it with npm run locks:python),
+//   and reused while nothing it was built from changed.
 // - The proxy gets a random master key, no database and the LITELLM_LOCAL_*
 //   switches, so it makes no network call except to the given upstream.
 // - Each proxy runs in its own process group; stop() ends the whole group.
@@ -18,12 +18,13 @@
 // python3), LITELLM_STARTUP_TIMEOUT_MS (default 90000).
 
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./lib/processes.mjs";
+import { ensurePythonEnv, pythonEnvIsCurrent, run, tailOfFile } from "./lib/python-env.mjs";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const VENV_DIR = join(REPO_ROOT, ".venv-litellm");
@@ -32,9 +33,6 @@ export const CONFIG_FILE = join(REPO_ROOT, "litellm", "config.yaml");
 
 const VENV_PYTHON = join(VENV_DIR, "bin", "python");
 const VENV_LITELLM = join(VENV_DIR, "bin", "litellm");
-const STAMP_FILE = join(VENV_DIR, ".requirements.sha256");
-const INSTALL_LOG = join(VENV_DIR, "install.log");
-const INSTALL_TIMEOUT_MS = 20 * 60_000;
 const DEFAULT_STARTUP_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -48,103 +46,13 @@ export function pinnedLiteLLMVersion() {
   return m[1];
 }
 
-// ---------------------------------------------------------------------------
-// Small process helpers
-// ---------------------------------------------------------------------------
-
-/** Runs a command to completion; resolves { code, signal, stdout, stderr, error }. Never rejects. */
-function run(cmd, args, { timeoutMs = 60_000, stdoutFd, env, cwd = REPO_ROOT } = {}) {
-  return new Promise((resolvePromise) => {
-    let stdout = "";
-    let stderr = "";
-    let child;
-    try {
-      child = spawn(cmd, args, {
-        cwd,
-        env: env ?? process.env,
-        stdio: ["ignore", stdoutFd ?? "pipe", stdoutFd ?? "pipe"],
-      });
-    } catch (error) {
-      resolvePromise({ code: null, signal: null, stdout, stderr, error });
-      return;
-    }
-    child.stdout?.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolvePromise({ code: null, signal: null, stdout, stderr, error });
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr, error: null });
-    });
-  });
-}
-
-function tailOfFile(path, maxBytes = 6000) {
-  try {
-    const size = statSync(path).size;
-    const start = Math.max(0, size - maxBytes);
-    const fd = openSync(path, "r");
-    try {
-      const buf = Buffer.alloc(size - start);
-      readSync(fd, buf, 0, buf.length, start);
-      // Strip ANSI colour codes from LiteLLM's banner/log lines.
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes stripped here
-      return buf.toString("utf8").replace(/\x1b\[[0-9;]*m/g, "");
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return "(no log)";
-  }
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A sleep that does not keep the process alive (for grace periods that usually end early). */
 const unrefSleep = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === "EPERM";
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Venv
 // ---------------------------------------------------------------------------
-
-async function findPython() {
-  const python = process.env.LITELLM_PYTHON || "python3";
-  const probe = await run(python, ["-c", 'import sys, venv; print("%d.%d.%d" % sys.version_info[:3])']);
-  if (probe.error?.code === "ENOENT") {
-    throw new Error(
-      `litellm-env: "${python}" was not found. Running the real LiteLLM proxy needs Python 3.10-3.14 with the ` +
-        "venv module (Debian/Ubuntu: apt-get install python3 python3-venv), and access to PyPI for the first " +
-        "install. Set LITELLM_PYTHON to use another interpreter.",
-    );
-  }
-  if (probe.code !== 0) {
-    throw new Error(
-      `litellm-env: "${python}" cannot create virtualenvs (the venv module is missing or python is broken; ` +
-        `Debian/Ubuntu: apt-get install python3-venv):\n${(probe.stderr || String(probe.error ?? "")).trim()}`,
-    );
-  }
-  const version = probe.stdout.trim();
-  const [major, minor] = version.split(".").map(Number);
-  if (major !== 3 || minor < 10 || minor > 14) {
-    throw new Error(`litellm-env: LiteLLM needs Python 3.10-3.14, but "${python}" is ${version}. Set LITELLM_PYTHON.`);
-  }
-  return { python, version };
-}
 
 async function installedLiteLLMVersion() {
   if (!existsSync(VENV_PYTHON) || !existsSync(VENV_LITELLM)) return null;
@@ -152,123 +60,23 @@ async function installedLiteLLMVersion() {
   return r.code === 0 ? r.stdout.trim() : null;
 }
 
-function requirementsHash() {
-  return createHash("sha256").update(readFileSync(REQUIREMENTS_FILE)).digest("hex");
-}
-
-/** Cross-process lock (several test workers may call ensureLiteLLMVenv at once). */
-async function withInstallLock(fn) {
-  const lockDir = join(tmpdir(), `litellm-venv-${createHash("sha256").update(VENV_DIR).digest("hex").slice(0, 16)}.lock`);
-  const ownerFile = join(lockDir, "pid");
-  const deadline = Date.now() + INSTALL_TIMEOUT_MS + 60_000;
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      writeFileSync(ownerFile, String(process.pid));
-      break;
-    } catch (err) {
-      if (err.code !== "EEXIST") throw err;
-      let owner = NaN;
-      try {
-        owner = Number(readFileSync(ownerFile, "utf8"));
-      } catch {
-        /* being created */
-      }
-      let ageMs = 0;
-      try {
-        ageMs = Date.now() - statSync(lockDir).mtimeMs;
-      } catch {
-        continue;
-      }
-      if ((Number.isInteger(owner) && owner > 0 && !isAlive(owner)) || (Number.isNaN(owner) && ageMs > 10_000)) {
-        rmSync(lockDir, { recursive: true, force: true }); // stale lock
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`litellm-env: timed out waiting for the install lock ${lockDir}`);
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
-let venvPromise = null;
-
 /**
- * Makes sure .venv-litellm/ holds the pinned LiteLLM. Reuses it when the pinned
- * version is installed and litellm/requirements.txt is unchanged since the
- * install; otherwise rebuilds it from scratch (pip --require-hashes).
- * Resolves to { python, litellm, version, reused, seconds }. Throws on any failure.
+ * Makes sure .venv-litellm/ holds exactly litellm/requirements.txt (scripts/lib/python-env.mjs:
+ * the pinned pip, the whole hashed closure with --no-deps, then the closure check), reusing it
+ * while nothing it was built from changed. Resolves to { python, litellm, version, reused,
+ * seconds }. Throws on any failure.
  */
-export function ensureLiteLLMVenv() {
-  venvPromise ??= ensureVenvUncached().catch((err) => {
-    venvPromise = null;
-    throw err;
-  });
-  return venvPromise;
+export async function ensureLiteLLMVenv() {
+  const pinned = pinnedLiteLLMVersion();
+  const env = await ensurePythonEnv("litellm", { log });
+  const got = await installedLiteLLMVersion();
+  if (got !== pinned) throw new Error(`litellm-env: .venv-litellm holds litellm ${got ?? "(none)"}, but ${pinned} is pinned`);
+  return { python: VENV_PYTHON, litellm: VENV_LITELLM, version: pinned, reused: env.reused, seconds: env.seconds };
 }
 
-async function ensureVenvUncached() {
-  const started = performance.now();
-  const pinned = pinnedLiteLLMVersion();
-  const wantHash = requirementsHash();
-  const isCurrent = async () => {
-    let stamp = null;
-    try {
-      stamp = readFileSync(STAMP_FILE, "utf8").trim();
-    } catch {
-      /* none */
-    }
-    return stamp === wantHash && (await installedLiteLLMVersion()) === pinned;
-  };
-  const result = (reused) => ({
-    python: VENV_PYTHON,
-    litellm: VENV_LITELLM,
-    version: pinned,
-    reused,
-    seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
-  });
-
-  if (await isCurrent()) return result(true);
-
-  return withInstallLock(async () => {
-    if (await isCurrent()) return result(true); // another process installed it meanwhile
-    const { python, version: pyVersion } = await findPython();
-    log(`installing litellm ${pinned} into ${VENV_DIR} (python ${pyVersion}; one-time, about 1-3 minutes)...`);
-    rmSync(VENV_DIR, { recursive: true, force: true });
-    const mk = await run(python, ["-m", "venv", VENV_DIR], { timeoutMs: 5 * 60_000 });
-    if (mk.code !== 0) {
-      throw new Error(
-        `litellm-env: "${python} -m venv ${VENV_DIR}" failed (exit ${mk.code ?? mk.signal ?? mk.error}):\n${mk.stderr || mk.stdout}`,
-      );
-    }
-    const fd = openSync(INSTALL_LOG, "w");
-    let pip;
-    try {
-      pip = await run(
-        VENV_PYTHON,
-        ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--require-hashes", "-r", REQUIREMENTS_FILE],
-        { timeoutMs: INSTALL_TIMEOUT_MS, stdoutFd: fd, env: { ...process.env, PIP_NO_INPUT: "1" } },
-      );
-    } finally {
-      closeSync(fd);
-    }
-    if (pip.code !== 0) {
-      throw new Error(
-        `litellm-env: pip install -r litellm/requirements.txt failed (exit ${pip.code ?? pip.signal ?? pip.error}); ` +
-          `full log in ${INSTALL_LOG}. Tail:\n${tailOfFile(INSTALL_LOG, 4000)}`,
-      );
-    }
-    const got = await installedLiteLLMVersion();
-    if (got !== pinned) throw new Error(`litellm-env: after install, litellm is ${got ?? "missing"}, expected ${pinned}`);
-    writeFileSync(STAMP_FILE, `${wantHash}\n`);
-    const res = result(false);
-    log(`installed litellm ${pinned} in ${res.seconds} s`);
-    return res;
-  });
+/** Whether .venv-litellm/ is built and current (no install needed): for callers that must not install. */
+export function liteLLMVenvIsCurrent() {
+  return pythonEnvIsCurrent("litellm");
 }
 
 // ---------------------------------------------------------------------------

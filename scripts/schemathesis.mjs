@@ -3,7 +3,8 @@
 //
 //   node scripts/schemathesis.mjs
 //
-//   1. creates (or reuses) .venv-fuzz/ (git-ignored) with the pinned schemathesis;
+//   1. creates (or reuses) .venv-fuzz/ (git-ignored) from python/schemathesis.txt, the whole
+//      closure of the pinned schemathesis with hashes (scripts/lib/python-env.mjs);
 //   2. starts `node scripts/start.mjs` on a free port with a fresh state directory, random
 //      admin key and pepper, and the mock LiteLLM (or, when the start script is missing,
 //      applies the migrations and runs `wrangler dev` itself with the mock in this process);
@@ -35,8 +36,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { freePort } from "./lib/processes.mjs";
-
-export const SCHEMATHESIS_VERSION = "4.32.5";
+import { ensurePythonEnv } from "./lib/python-env.mjs";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const VENV_DIR = join(REPO_ROOT, ".venv-fuzz");
@@ -84,30 +84,12 @@ function run(cmd, args, { capture = false, env = process.env } = {}) {
 // The venv
 // ---------------------------------------------------------------------------
 
+/** .venv-fuzz/ from python/schemathesis.txt (scripts/lib/python-env.mjs); says which schemathesis runs. */
 async function ensureSchemathesis() {
-  if (existsSync(SCHEMATHESIS)) {
-    const probe = await run(SCHEMATHESIS, ["--version"], { capture: true });
-    if (probe.code === 0 && probe.out.includes(`version ${SCHEMATHESIS_VERSION}`)) return;
-    say(`.venv-fuzz has another schemathesis (${probe.out.trim()}); rebuilding it`);
-  }
-  rmSync(VENV_DIR, { recursive: true, force: true });
-  const python = process.env.FUZZ_PYTHON || "python3";
-  say(`creating .venv-fuzz with ${python} and installing schemathesis==${SCHEMATHESIS_VERSION}...`);
-  const venv = await run(python, ["-m", "venv", VENV_DIR]);
-  if (venv.code !== 0) throw new Error(`"${python} -m venv ${VENV_DIR}" failed; install python3 with the venv module`);
-  const pip = await run(join(VENV_DIR, "bin", "python"), [
-    "-m",
-    "pip",
-    "install",
-    "--no-input",
-    "--disable-pip-version-check",
-    "--quiet",
-    `schemathesis==${SCHEMATHESIS_VERSION}`,
-  ]);
-  if (pip.code !== 0) {
-    rmSync(VENV_DIR, { recursive: true, force: true });
-    throw new Error(`pip install schemathesis==${SCHEMATHESIS_VERSION} failed (exit ${pip.code})`);
-  }
+  const env = await ensurePythonEnv("schemathesis", { log: say });
+  const probe = await run(SCHEMATHESIS, ["--version"], { capture: true });
+  if (probe.code !== 0) throw new Error(`${SCHEMATHESIS} --version failed:\n${probe.out}`);
+  say(`${probe.out.trim()} (.venv-fuzz ${env.reused ? "reused" : `built in ${env.seconds} s`})`);
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 //      (mock-litellm/server.mjs, random master key) and points the Worker at it;
 //   3. runs `wrangler dev` on 127.0.0.1:$PORT (default 8003, the seed's port) and
 //      waits until GET /health answers;
-//   4. on SIGINT/SIGTERM/SIGHUP stops wrangler's whole process group and the mock.
+//   4. on SIGINT/SIGTERM/SIGHUP stops wrangler's whole process group and the mock; if this
+//      process is killed outright (SIGKILL), wrangler's group notices and kills itself
+//      (scripts/lib/tethered.mjs), so nothing keeps the port.
 //
 // Environment:
 //   PORT                 port of the API (default 8003)
@@ -17,6 +19,8 @@
 //   ADMIN_API_KEY        admin key (default: the seed's sk-admin-key-change-me)
 //   KEY_PEPPER           pepper for virtual-key hashes (default: a fixed local-development value)
 //   GATEWAY_STARTUP_TIMEOUT_MS   how long to wait for /health (default 120000)
+//   WRANGLER_REGISTRY_PATH       wrangler's dev registry, where Workers bound by name find each other
+//                        (default: registry/ in the state folder, so two checkouts never cross)
 //
 // Secrets reach the Worker as `wrangler dev --var NAME:value` (they override wrangler.toml
 // [vars] and .dev.vars); nothing is written to disk. No npm dependencies; runs on Node >= 20
@@ -34,6 +38,7 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER_JS = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const PINNED_NODE = join(REPO_ROOT, "node_modules", ".bin", "node");
 const MOCK_MODULE = join(REPO_ROOT, "mock-litellm", "server.mjs");
+const TETHERED = join(REPO_ROOT, "scripts", "lib", "tethered.mjs");
 
 const HOST = "127.0.0.1";
 const DEFAULT_PORT = 8003;
@@ -83,17 +88,22 @@ function nodeForWrangler() {
   );
 }
 
-/** Starts `wrangler <args>` detached (its own process group); stdout/stderr are forwarded. */
+/**
+ * Starts `wrangler <args>` detached (its own process group), tethered to this process
+ * (scripts/lib/tethered.mjs): if this process dies in any way, SIGKILL included, the group is
+ * killed. stdout/stderr are forwarded.
+ */
 function startWrangler(args, { onLine, env = {} } = {}) {
   if (!existsSync(WRANGLER_JS)) {
     throw new StartError(`wrangler is not installed (${WRANGLER_JS} is missing); run "npm install" first.`);
   }
   const node = nodeForWrangler();
-  const child = spawn(node, [WRANGLER_JS, ...args], {
+  const child = spawn(process.execPath, [TETHERED, node, WRANGLER_JS, ...args], {
     cwd: REPO_ROOT,
-    // stdin is not a terminal: wrangler skips its prompts and hotkeys (a background process
-    // group reading the terminal would be stopped by SIGTTIN).
-    stdio: ["ignore", "pipe", "pipe"],
+    // stdin is the tether: a pipe this process never writes to, closed by the system when this
+    // process ends. wrangler itself gets no stdin (not a terminal: it skips its prompts and
+    // hotkeys, and a background process group reading the terminal would be stopped by SIGTTIN).
+    stdio: ["pipe", "pipe", "pipe"],
     detached: true,
     env: {
       ...process.env,
@@ -102,6 +112,7 @@ function startWrangler(args, { onLine, env = {} } = {}) {
     },
   });
   children.add(child);
+  child.stdin.on("error", () => {}); // the tether: never written to
   const exited = new Promise((resolveExit) => {
     child.once("error", (error) => {
       children.delete(child);
@@ -227,6 +238,10 @@ async function main() {
   const stateDir = process.env.GATEWAY_STATE_DIR ? resolve(process.env.GATEWAY_STATE_DIR) : null;
   const persistArgs = stateDir ? ["--persist-to", stateDir] : [];
   const stateLabel = stateDir ?? join(REPO_ROOT, ".wrangler", "state");
+  // A consumer Worker's `wrangler dev` reaches this gateway by its name (llm-job-gateway) through
+  // wrangler's dev registry. wrangler's default registry is one per user, so two checkouts running
+  // at once would register the same name and a consumer could reach either: each gets its own.
+  const registryDir = process.env.WRANGLER_REGISTRY_PATH?.trim() || join(stateLabel, "registry");
   const startupTimeoutMs = Number(process.env.GATEWAY_STARTUP_TIMEOUT_MS) || 120_000;
 
   await assertPortFree(port);
@@ -302,7 +317,9 @@ async function main() {
 
   const url = `http://${HOST}:${port}`;
   say(`starting wrangler dev on ${url}...`);
-  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs], { env: vars });
+  dev = startWrangler(["dev", "--ip", HOST, "--port", String(port), ...persistArgs, ...varArgs], {
+    env: { ...vars, WRANGLER_REGISTRY_PATH: registryDir },
+  });
 
   const ready = await waitForHealth(url, dev.exited, startupTimeoutMs);
   if (stopping) return;
@@ -322,6 +339,7 @@ async function main() {
       ` Admin key: ${adminLabel}`,
       ` LiteLLM:   ${litellmLabel}`,
       ` State:     ${stateLabel}${stateDir ? " (from GATEWAY_STATE_DIR)" : ""}; delete it to start fresh`,
+      ` Workers:   a consumer Worker binds to llm-job-gateway with WRANGLER_REGISTRY_PATH=${registryDir} npx wrangler dev`,
       " Press Ctrl-C to stop.",
       "==========================================================================",
       "",

@@ -1,44 +1,20 @@
-// The admin console (/admin): sign-in and its cookie, CSRF refusal, sign-out, and that pages act
-// through the API and never contain the admin key. The browser suite (test/browser) drives it in Chromium.
-import { exports } from "cloudflare:workers";
+// The admin console (/admin): sign-in and its cookie, CSRF refusal, sign-out, forms answered with
+// a redirect and applied once, and that pages act through the API (with the browser's address in
+// the audit log) and never contain the admin key. test/admin-console-pages.test.ts covers the
+// pages one by one; the browser suite (test/browser) drives it all in Chromium.
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, json, uid } from "./helpers";
-
-const ORIGIN = "http://gateway.test";
-
-function form(fields: Record<string, string>): string {
-  return new URLSearchParams(fields).toString();
-}
-
-async function request(
-  method: string,
-  path: string,
-  options: { cookie?: string; form?: Record<string, string>; origin?: string | null } = {},
-) {
-  const headers: Record<string, string> = {};
-  if (options.cookie) headers.cookie = options.cookie;
-  if (options.origin !== null) headers.origin = options.origin ?? ORIGIN;
-  let body: string | undefined;
-  if (options.form) {
-    headers["content-type"] = "application/x-www-form-urlencoded";
-    body = form(options.form);
-  }
-  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }));
-}
+import { ConsoleUser, errorOf, hiddenFields, noticeOf, request, secretOf } from "./console-user";
+import { ADMIN_KEY, createTeam, json, uid } from "./helpers";
 
 async function signIn(adminKey = ADMIN_KEY): Promise<{ cookie: string; setCookie: string }> {
   const res = await request("POST", "/admin/sign-in", { form: { admin_key: adminKey } });
   expect(res.status).toBe(303);
-  expect(res.headers.get("location")).toBe("/admin/teams");
+  expect(res.headers.get("location")).toBe("/admin/dashboard");
   const setCookie = res.headers.get("set-cookie") ?? "";
   return { cookie: setCookie.split(";")[0], setCookie };
 }
 
-async function page(path: string, cookie: string): Promise<{ status: number; html: string; csrf: string }> {
-  const res = await request("GET", path, { cookie });
-  const html = await res.text();
-  return { status: res.status, html, csrf: /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "" };
-}
+const balanceOf = async (teamId: string) => (await json("GET", `/api/credits/teams/${teamId}/balance`, 200)).credits_remaining;
 
 describe("admin console sign-in", () => {
   it("sends a signed-out visitor to the sign-in page", async () => {
@@ -68,10 +44,11 @@ describe("admin console sign-in", () => {
     expect(setCookie).not.toContain(ADMIN_KEY);
     const payload = cookie.split("=")[1].split(".")[0];
     expect(atob(payload.replaceAll("-", "+").replaceAll("_", "/"))).not.toContain(ADMIN_KEY);
-    const teams = await page("/admin/teams", cookie);
+    const teams = await request("GET", "/admin/teams", { cookie });
+    const html = await teams.text();
     expect(teams.status).toBe(200);
-    expect(teams.html).toContain("signed in as bootstrap (owner)");
-    expect(teams.html).not.toContain(ADMIN_KEY);
+    expect(html).toContain("signed in as bootstrap (owner)");
+    expect(html).not.toContain(ADMIN_KEY);
   });
 
   it("refuses a cookie whose content was changed", async () => {
@@ -85,81 +62,11 @@ describe("admin console sign-in", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/sign-in");
   });
-});
-
-describe("admin console forms", () => {
-  it("refuses a form without the session's CSRF token, or from another origin, and acts with it", async () => {
-    const { cookie } = await signIn();
-    const { csrf } = await page("/admin/organizations", cookie);
-    expect(csrf).not.toBe("");
-    const orgId = uid("console-org");
-
-    const missing = await request("POST", "/admin/organizations", { cookie, form: { organization_id: orgId, name: "Acme" } });
-    expect(missing.status).toBe(403);
-    expect(await missing.text()).toContain("CSRF token is missing or wrong");
-    const wrong = await request("POST", "/admin/organizations", {
-      cookie,
-      form: { organization_id: orgId, name: "Acme", _csrf: `${csrf}x` },
-    });
-    expect(wrong.status).toBe(403);
-    const crossSite = await request("POST", "/admin/organizations", {
-      cookie,
-      origin: "https://evil.example",
-      form: { organization_id: orgId, name: "Acme", _csrf: csrf },
-    });
-    expect(crossSite.status).toBe(403);
-    await json("GET", `/api/organizations/${orgId}`, 404);
-
-    const created = await request("POST", "/admin/organizations", { cookie, form: { organization_id: orgId, name: "Acme", _csrf: csrf } });
-    expect(created.status).toBe(200);
-    expect(await created.text()).toContain(`Organization &#39;${orgId}&#39; created`);
-    expect((await json("GET", `/api/organizations/${orgId}`, 200)).name).toBe("Acme");
-
-    // The same rules as /api: a duplicate shows the API's own message, with its status.
-    const duplicate = await request("POST", "/admin/organizations", {
-      cookie,
-      form: { organization_id: orgId, name: "Acme", _csrf: csrf },
-    });
-    expect(duplicate.status).toBe(400);
-    expect(await duplicate.text()).toContain("already exists");
-  });
-
-  it("shows a new team's key once, adds credits and suspends through the API", async () => {
-    const { cookie } = await signIn();
-    const { csrf } = await page("/admin/teams", cookie);
-    const orgId = uid("console-org");
-    const teamId = uid("console-team");
-    await json("POST", "/api/organizations/create", 200, { body: { organization_id: orgId, name: "Org" } });
-
-    const created = await request("POST", "/admin/teams", {
-      cookie,
-      form: { _csrf: csrf, organization_id: orgId, team_id: teamId, model_groups: "", credits_allocated: "5" },
-    });
-    const html = await created.text();
-    expect(created.status).toBe(200);
-    const key = /data-new-key="">\s*(sk-[0-9a-f]{64})/.exec(html)?.[1] ?? /(sk-[0-9a-f]{64})/.exec(html)?.[1];
-    expect(key).toBeDefined();
-    expect((await json("GET", `/api/credits/teams/${teamId}/balance`, 200, { key })).credits_remaining).toBe(5);
-    const teamPage = await page(`/admin/teams/${teamId}`, cookie);
-    expect(teamPage.html).not.toContain(key!);
-
-    const added = await request("POST", `/admin/teams/${teamId}/credits`, { cookie, form: { _csrf: csrf, credits: "7" } });
-    expect(added.status).toBe(200);
-    expect((await json("GET", `/api/credits/teams/${teamId}/balance`, 200)).credits_remaining).toBe(12);
-    const refused = await request("POST", `/admin/teams/${teamId}/credits`, { cookie, form: { _csrf: csrf, credits: "-1" } });
-    const refusedHtml = await refused.text();
-    expect(refused.status).toBe(422);
-    expect(refusedHtml).toContain("field &#39;credits&#39; must be a positive integer");
-
-    const suspended = await request("POST", `/admin/teams/${teamId}/status`, { cookie, form: { _csrf: csrf, action: "suspend" } });
-    expect(suspended.status).toBe(200);
-    expect((await json("GET", `/api/teams/${teamId}`, 200)).status).toBe("suspended");
-  });
 
   it("signs out: the cookie is cleared", async () => {
-    const { cookie } = await signIn();
-    const { csrf } = await page("/admin/teams", cookie);
-    const res = await request("POST", "/admin/sign-out", { cookie, form: { _csrf: csrf } });
+    const user = await ConsoleUser.signIn();
+    const teams = await user.open("/admin/teams");
+    const res = await user.send("POST", "/admin/sign-out", { form: hiddenFields(teams.html, "/admin/sign-out") });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/admin/sign-in");
     expect(res.headers.get("set-cookie")).toMatch(/Max-Age=0/);
@@ -172,27 +79,145 @@ describe("admin console forms", () => {
   });
 });
 
+describe("admin console forms", () => {
+  it("refuses a form without the session's CSRF token, or from another origin, and acts with it", async () => {
+    const user = await ConsoleUser.signIn();
+    const orgs = await user.open("/admin/organizations");
+    const fields = hiddenFields(orgs.html, "/admin/organizations");
+    expect(fields._csrf).not.toBe("");
+    const orgId = uid("console-org");
+
+    const missing = await user.send("POST", "/admin/organizations", { form: { organization_id: orgId, name: "Acme" } });
+    expect(missing.status).toBe(403);
+    expect(await missing.text()).toContain("CSRF token is missing or wrong");
+    const wrong = await user.send("POST", "/admin/organizations", {
+      form: { organization_id: orgId, name: "Acme", _csrf: `${fields._csrf}x` },
+    });
+    expect(wrong.status).toBe(403);
+    const crossSite = await user.send("POST", "/admin/organizations", {
+      origin: "https://evil.example",
+      form: { ...fields, organization_id: orgId, name: "Acme" },
+    });
+    expect(crossSite.status).toBe(403);
+    await json("GET", `/api/organizations/${orgId}`, 404);
+
+    const created = await user.submit(orgs, "/admin/organizations", { organization_id: orgId, name: "Acme" });
+    expect(created.answer.headers.get("location")).toBe("/admin/organizations");
+    expect(noticeOf(created.next.html)).toBe(`Organization &#39;${orgId}&#39; created`);
+    expect((await json("GET", `/api/organizations/${orgId}`, 200)).name).toBe("Acme");
+
+    // The same rules as /api: a duplicate (a new form, so a new idempotency key) shows the API's own message.
+    const duplicate = await user.submit(created.next, "/admin/organizations", { organization_id: orgId, name: "Acme again" });
+    expect(errorOf(duplicate.next.html)).toContain("already exists");
+  });
+
+  it("answers a form with a redirect to its page, which shows the outcome once", async () => {
+    const user = await ConsoleUser.signIn();
+    const team = await createTeam({ credits: 5 });
+    const teamPage = await user.open(`/admin/teams/${team.teamId}`);
+    const { answer, next } = await user.submit(teamPage, `/admin/teams/${team.teamId}/credits`, { credits: "10" });
+    expect(answer.headers.get("location")).toBe(`/admin/teams/${team.teamId}`);
+    // The message rides in a sealed cookie: nothing readable in it, and the page shows it once.
+    expect(answer.headers.get("set-cookie")).toMatch(
+      /^gateway_console_flash=[^;]+; Max-Age=60; Path=\/admin; HttpOnly; Secure; SameSite=Strict/,
+    );
+    expect(answer.headers.get("set-cookie")).not.toContain("credits");
+    expect(noticeOf(next.html)).toBe("10 credits added");
+    expect(noticeOf((await user.open(`/admin/teams/${team.teamId}`)).html)).toBe("");
+    expect(await balanceOf(team.teamId)).toBe(15);
+  });
+
+  it("applies the same form sent twice (a refresh, a double click) once", async () => {
+    const user = await ConsoleUser.signIn();
+    const team = await createTeam({ credits: 5 });
+    const teamPage = await user.open(`/admin/teams/${team.teamId}`);
+    const first = await user.submit(teamPage, `/admin/teams/${team.teamId}/credits`, { credits: "10" });
+    const again = await user.submit(teamPage, `/admin/teams/${team.teamId}/credits`, { credits: "10" });
+    expect(await balanceOf(team.teamId)).toBe(15);
+    expect(noticeOf(first.next.html)).toBe("10 credits added");
+    expect(noticeOf(again.next.html)).toBe("This form had already been sent; it was applied once. 10 credits added");
+    // A form rendered afresh is a new request: it adds again.
+    await user.submit(first.next, `/admin/teams/${team.teamId}/credits`, { credits: "10" });
+    expect(await balanceOf(team.teamId)).toBe(25);
+  });
+
+  it("shows a refusal with the API's message, the form filled in again as typed", async () => {
+    const user = await ConsoleUser.signIn();
+    const team = await createTeam({ credits: 5 });
+    const teamPage = await user.open(`/admin/teams/${team.teamId}`);
+    const { next } = await user.submit(teamPage, `/admin/teams/${team.teamId}/credits`, { credits: "-1", reason: "oops" });
+    expect(errorOf(next.html)).toBe("field &#39;credits&#39; must be a positive integer");
+    expect(next.html).toMatch(/<input id="f-credits" name="credits" type="number" value="-1"/);
+    expect(next.html).toMatch(/<input id="f-reason" name="reason" type="text" value="oops"/);
+    expect(await balanceOf(team.teamId)).toBe(5);
+  });
+
+  it("shows a new team's key once, adds credits and suspends through the API", async () => {
+    const user = await ConsoleUser.signIn();
+    const orgId = uid("console-org");
+    const teamId = uid("console-team");
+    await json("POST", "/api/organizations/create", 200, { body: { organization_id: orgId, name: "Org" } });
+
+    const teams = await user.open("/admin/teams");
+    const created = await user.submit(teams, "/admin/teams", {
+      organization_id: orgId,
+      team_id: teamId,
+      model_groups: "",
+      credits_allocated: "5",
+    });
+    const key = secretOf(created.next.html);
+    expect(key).toMatch(/^sk-[0-9a-f]{64}$/);
+    expect((await json("GET", `/api/credits/teams/${teamId}/balance`, 200, { key })).credits_remaining).toBe(5);
+    expect((await user.open(created.answer.headers.get("location") ?? "")).html).not.toContain(key);
+
+    const teamPage = await user.open(`/admin/teams/${teamId}`);
+    expect(teamPage.html).not.toContain(key);
+    await user.submit(teamPage, `/admin/teams/${teamId}/credits`, { credits: "7" });
+    expect(await balanceOf(teamId)).toBe(12);
+
+    await user.submit(teamPage, `/admin/teams/${teamId}/suspend`);
+    expect((await json("GET", `/api/teams/${teamId}`, 200)).status).toBe("suspended");
+  });
+});
+
+describe("console writes in the audit log", () => {
+  it("record the browser's address, as /api writes do", async () => {
+    const user = await ConsoleUser.signIn();
+    const team = await createTeam({ credits: 5 });
+    const teamPage = await user.open(`/admin/teams/${team.teamId}`);
+    await user.submit(teamPage, `/admin/teams/${team.teamId}/credits`, { credits: "3" }, { "cf-connecting-ip": "203.0.113.7" });
+    const log = await json("GET", `/api/audit-log?action=credits.add&resource_id=${team.teamId}`, 200);
+    expect(log.entries).toHaveLength(1);
+    expect(log.entries[0]).toMatchObject({ actor_name: "bootstrap", status: 200, client_ip: "203.0.113.7" });
+  });
+});
+
 describe("named admin keys in the console", () => {
   it("sign in, show who is signed in and what the role allows, and act with exactly that role", async () => {
     const name = uid("console-viewer");
     const viewer = await json("POST", "/api/admin-keys", 201, { body: { name, role: "viewer" } });
-    const { cookie } = await signIn(viewer.admin_key);
-    const teams = await page("/admin/teams", cookie);
+    const user = await ConsoleUser.signIn(viewer.admin_key);
+    const teams = await user.open("/admin/teams");
     expect(teams.status).toBe(200);
     expect(teams.html).toContain(`signed in as ${name} (viewer)`);
     expect(teams.html).toContain("<li>teams.read</li>");
     expect(teams.html).not.toContain("<li>credits.write</li>");
     expect(teams.html).not.toContain(viewer.admin_key);
 
-    const orgId = uid("console-org");
-    await json("POST", "/api/organizations/create", 200, { body: { organization_id: orgId, name: "Org" } });
-    const team = await json("POST", "/api/teams/create", 200, {
-      body: { organization_id: orgId, team_id: uid("t"), credits_allocated: 3 },
+    const team = await createTeam({ credits: 3 });
+    // A viewer's pages offer no form it may not send ...
+    const teamPage = await user.open(`/admin/teams/${team.teamId}`);
+    expect(teamPage.html).not.toContain(`action="/admin/teams/${team.teamId}/credits"`);
+    expect(teamPage.html).not.toContain('<h2 id="actions">');
+    expect(teams.html).not.toContain('method="post" action="/admin/teams"');
+    // ... and the API refuses one sent anyway.
+    const refused = await user.send("POST", `/admin/teams/${team.teamId}/credits`, {
+      form: { ...hiddenFields(teams.html, "/admin/sign-out"), credits: "7" },
     });
-    const refused = await request("POST", `/admin/teams/${team.team_id}/credits`, { cookie, form: { _csrf: teams.csrf, credits: "7" } });
-    expect(refused.status).toBe(403);
-    expect(await refused.text()).toContain("This admin key (role viewer) lacks the permission credits.write");
-    expect((await json("GET", `/api/credits/teams/${team.team_id}/balance`, 200)).credits_remaining).toBe(3);
+    expect(refused.status).toBe(303);
+    const after = await user.open(refused.headers.get("location") ?? "");
+    expect(errorOf(after.html)).toBe("This admin key (role viewer) lacks the permission credits.write");
+    expect(await balanceOf(team.teamId)).toBe(3);
   });
 
   it("a scoped key sees only its organization; revoking a key ends its sessions at once", async () => {
@@ -200,14 +225,14 @@ describe("named admin keys in the console", () => {
     const other = uid("console-other");
     for (const id of [own, other]) await json("POST", "/api/organizations/create", 200, { body: { organization_id: id, name: id } });
     const scoped = await json("POST", "/api/admin-keys", 201, { body: { name: uid("scoped"), role: "admin", organization_id: own } });
-    const { cookie } = await signIn(scoped.admin_key);
-    const orgs = await page("/admin/organizations", cookie);
+    const user = await ConsoleUser.signIn(scoped.admin_key);
+    const orgs = await user.open("/admin/organizations");
     expect(orgs.status).toBe(200);
     expect(orgs.html).toContain(own);
     expect(orgs.html).not.toContain(other);
 
     await json("DELETE", `/api/admin-keys/${scoped.key_id}`, 200);
-    const after = await request("GET", "/admin/teams", { cookie });
+    const after = await user.send("GET", "/admin/teams");
     expect(after.status).toBe(303);
     expect(after.headers.get("location")).toBe("/admin/sign-in");
     const signInAgain = await request("POST", "/admin/sign-in", { form: { admin_key: scoped.admin_key } });

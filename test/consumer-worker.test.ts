@@ -91,10 +91,11 @@ describe("the consumer Worker, through its service binding", () => {
 describe("GatewayRpc, called directly", () => {
   it("answers typed values: a job, a call, a completion, a balance and usage", async () => {
     const team = await createTeam();
-    const opened = await rpc.createJob(team.key, { team_id: team.teamId, job_type: "rpc_job" });
+    // No team_id: the job is the key's team's.
+    const opened = await rpc.createJob(team.key, { job_type: "rpc_job" });
     expect(opened.ok).toBe(true);
     if (!opened.ok) return;
-    expect(opened.value.status).toBe("pending");
+    expect([opened.value.status, opened.value.team_id]).toEqual(["pending", team.teamId]);
     const call = await rpc.call(team.key, opened.value.job_id, { model_group: team.groups[0], messages: question() });
     if (!call.ok) throw new Error(JSON.stringify(call));
     expect(call.value.metadata.tokens_used).toBeGreaterThan(0);

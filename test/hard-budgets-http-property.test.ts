@@ -79,13 +79,18 @@ async function step(team: TestTeam, jobs: string[], a: Action): Promise<void> {
   }
 }
 
-/** Every call the team made is recorded (an abandoned stream is recorded in the background). */
+/**
+ * Waits until every call the team made is recorded (an abandoned stream is recorded in the
+ * background) and its hold released; fails when something is still held after 5 s.
+ */
 async function settled(team: TestTeam): Promise<void> {
+  let held = -1;
   for (let i = 0; i < 250; i++) {
-    const b = await json("GET", `/api/credits/teams/${team.teamId}/balance`, 200);
-    if (b.credits_held === 0) return;
+    held = (await json("GET", `/api/credits/teams/${team.teamId}/balance`, 200)).credits_held;
+    if (held === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  expect(held, "credits still held 5 s after every call ended").toBe(0);
 }
 
 describe("hard budgets over HTTP, property", () => {
@@ -107,7 +112,7 @@ describe("hard budgets over HTTP, property", () => {
         }
         for (const jobId of jobs) await api("POST", `/api/jobs/${jobId}/complete`, { key: team.key, body: { status: "completed" } });
         await settled(team);
-        const b = await expectLedgerConsistent(team);
+        const b = await expectLedgerConsistent(team, { callsEnded: true });
         expect(b.overdraft).toBe("none");
       }),
       {

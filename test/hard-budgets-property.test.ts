@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repository } from "../src/db/repository";
-import type { CallRecord } from "../src/ledger/types";
+import type { CallRecord, LedgerResult } from "../src/ledger/types";
 import { uid } from "./helpers";
 
 // Random interleavings of the ledger object's RPC methods (create, call, stream end, abort,
@@ -37,6 +37,45 @@ const action = fc.oneof(
 
 const op = () => ({ id: crypto.randomUUID() });
 
+/**
+ * Each method's answer is checked and tallied ("call ok", "call INSUFFICIENT_CREDITS"): an
+ * answer outside `allowed` fails the step, and the runs must have admitted, recorded and
+ * refused calls (a ledger refusing every call, or recording none, fails the test).
+ */
+const seen = new Set<string>();
+function outcome<T>(
+  what: string,
+  result: LedgerResult<T>,
+  allowed: readonly string[] = [],
+): result is Extract<LedgerResult<T>, { ok: true }> {
+  const tag = result.ok ? "ok" : result.code;
+  seen.add(`${what} ${tag}`);
+  expect(["ok", ...allowed], `${what}: ${result.ok ? "ok" : result.detail}`).toContain(tag);
+  return result.ok;
+}
+
+/** What the gateway records when a call ends: completion tokens are a share of what was held. */
+function recordOf(c: { callId: string; maxTokens: number }, end: { aborted: boolean; estimated: boolean; share: number }): CallRecord {
+  const completion = Math.round(c.maxTokens * end.share);
+  return {
+    callId: c.callId,
+    modelGroup: "g",
+    modelUsed: MODEL,
+    attempts: [],
+    purpose: null,
+    status: end.aborted ? "aborted" : "success",
+    promptTokens: 20,
+    completionTokens: completion,
+    totalTokens: 20 + completion,
+    providerCostNano: Math.round(20 * 150 + completion * 600),
+    costSource: "pricing_table",
+    usageEstimated: end.estimated,
+    latencyMs: 1,
+    error: null,
+    stream: true,
+  };
+}
+
 async function expectConsistent(ledger: ReturnType<typeof env.TEAM_LEDGER.getByName>) {
   const b = await ledger.getBalance(admin);
   const rows = await ledger.listTransactions(admin, 5000, 0);
@@ -58,7 +97,7 @@ describe("hard budgets, property", () => {
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), async (actions) => {
         const teamId = uid("prop-team");
         const ledger = env.TEAM_LEDGER.getByName(teamId);
-        await ledger.openAccount(
+        const opened = await ledger.openAccount(
           {
             teamId,
             organizationId: "org-prop",
@@ -74,6 +113,7 @@ describe("hard budgets, property", () => {
           },
           op(),
         );
+        outcome("open", opened);
         const jobs: string[] = [];
         const calls: Array<{ jobId: string; callId: string; maxTokens: number; done: boolean }> = [];
         for (const a of actions) {
@@ -85,53 +125,65 @@ describe("hard budgets, property", () => {
               metadata: {},
               operation: op(),
             });
-            if (created.ok) jobs.push(created.value.job_id);
+            if (outcome("create", created, ["INSUFFICIENT_CREDITS"])) jobs.push(created.value.job_id);
           } else if (a.kind === "call" && jobs.length > 0) {
             const jobId = jobs[a.job % jobs.length];
             const callId = crypto.randomUUID();
             const admitted = await ledger.beginCall(admin, jobId, "g", "team", { callId, promptTokens: 20, maxTokens: a.maxTokens });
-            if (admitted.ok) calls.push({ jobId, callId, maxTokens: a.maxTokens ?? admitted.value.budgetMaxTokens ?? 4096, done: false });
+            if (outcome("call", admitted, ["INSUFFICIENT_CREDITS", "JOB_FINISHED"]))
+              calls.push({ jobId, callId, maxTokens: a.maxTokens ?? admitted.value.budgetMaxTokens ?? 4096, done: false });
           } else if (a.kind === "end") {
             const open = calls.filter((c) => !c.done);
             if (open.length === 0) continue;
             const c = open[a.call % open.length];
             c.done = true;
-            const completion = Math.round(c.maxTokens * a.share);
-            const record: CallRecord = {
-              callId: c.callId,
-              modelGroup: "g",
-              modelUsed: MODEL,
-              attempts: [],
-              purpose: null,
-              status: a.aborted ? "aborted" : "success",
-              promptTokens: 20,
-              completionTokens: completion,
-              totalTokens: 20 + completion,
-              providerCostNano: Math.round(20 * 150 + completion * 600),
-              costSource: "pricing_table",
-              usageEstimated: a.estimated,
-              latencyMs: 1,
-              error: null,
-              stream: true,
-            };
-            await ledger.recordCall(c.jobId, record);
+            // A call is recorded whatever happened to its job meanwhile (its job may have ended).
+            outcome("end", await ledger.recordCall(c.jobId, recordOf(c, a)));
           } else if (a.kind === "complete" && jobs.length > 0) {
-            await ledger.completeJob(admin, {
+            const completed = await ledger.completeJob(admin, {
               jobId: jobs[a.job % jobs.length],
               status: a.status,
               errorMessage: null,
               metadata: null,
               operation: op(),
             });
+            // Ending an ended job another way is a conflict; the same way replays its summary.
+            outcome("complete", completed, ["JOB_STATUS_CONFLICT"]);
           } else if (a.kind === "topUp") {
-            await ledger.addCredits(a.credits, "top-up", op());
+            outcome("topUp", await ledger.addCredits(a.credits, "top-up", op()));
           } else if (a.kind === "mode") {
-            await ledger.updateSettings({ budgetMode: a.mode }, op());
+            outcome("mode", await ledger.updateSettings({ budgetMode: a.mode }, op()));
           }
           await expectConsistent(ledger);
         }
+        // Once every call has ended, nothing is held any more.
+        for (const c of calls.filter((open) => !open.done)) {
+          outcome("end", await ledger.recordCall(c.jobId, recordOf(c, { aborted: true, estimated: true, share: 0.5 })));
+        }
+        await expectConsistent(ledger);
+        const b = await ledger.getBalance(admin);
+        expect(b.ok && b.value.credits_held, "credits still held after every call ended").toBe(0);
       }),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        // Run first, so every run of the test covers the paths checked below whatever the random ones draw.
+        examples: [
+          [
+            [
+              { kind: "create" },
+              { kind: "call", job: 0, maxTokens: 100 },
+              { kind: "end", call: 0, aborted: false, estimated: false, share: 1 },
+              { kind: "call", job: 0, maxTokens: 50_000 },
+              { kind: "complete", job: 0, status: "completed" },
+              { kind: "call", job: 0, maxTokens: 100 },
+            ],
+          ],
+        ],
+      },
     );
+    // Calls were admitted and recorded, refused for credits and in a finished job; jobs completed.
+    for (const path of ["create ok", "call ok", "end ok", "call INSUFFICIENT_CREDITS", "call JOB_FINISHED", "complete ok"]) {
+      expect([...seen]).toContain(path);
+    }
   }, 30_000);
 });

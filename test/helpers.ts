@@ -120,7 +120,7 @@ async function openJobsReserved(team: TestTeam): Promise<number> {
  * open jobs hold; held (calls in flight) = Σ held changes; every row chains to the previous one; no negative balance unless the test
  * is about the documented consumption overrun.
  */
-export async function expectLedgerConsistent(team: TestTeam, options: { allowOverrun?: boolean } = {}) {
+export async function expectLedgerConsistent(team: TestTeam, options: { allowOverrun?: boolean; callsEnded?: boolean } = {}) {
   const [b, rows, openReserved] = await Promise.all([
     json("GET", `/api/credits/teams/${team.teamId}/balance`, 200),
     allTransactions(team),
@@ -135,6 +135,8 @@ export async function expectLedgerConsistent(team: TestTeam, options: { allowOve
   const heldMicro = rows.reduce((s, r) => s + r.held_change_micro, 0);
   expect(heldMicro).toBeGreaterThanOrEqual(0);
   expect(b.credits_held).toBe(Math.ceil(heldMicro / 1_000_000));
+  // Once every call of the team has ended (recorded), nothing is held any more.
+  if (options.callsEnded) expect({ credits_held: b.credits_held, held_micro: heldMicro }).toEqual({ credits_held: 0, held_micro: 0 });
   if (!options.allowOverrun) expect(b.credits_remaining).toBeGreaterThanOrEqual(0);
   expect(b.credits_available).toBe(b.credits_remaining - b.credits_reserved);
   const chronological = [...rows].reverse();

@@ -14,7 +14,8 @@ import {
 
 // Many concurrent calls while LiteLLM fails a share of them: every call sent is either answered
 // and recorded as a success, or refused and recorded as a failure (or, racing a completion,
-// refused before it reached LiteLLM), and the money adds up: each completed job charged once.
+// refused before it reached LiteLLM), and the money adds up: each completed job charged once, calls
+// recorded after their job's completion (a stream stalled across it makes one for sure) included.
 
 const mockUrl = inject("mockLiteLLMUrl");
 
@@ -43,6 +44,19 @@ async function callAt(team: TestTeam, job: string, g: number): Promise<Sent> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A stream the mock stalls after 2 content chunks until the client leaves. */
+const STALLED_STREAM = "gpt-4o-mini+hang=2";
+
+/** Waits (up to 10 s: a stalled stream ends at the 3 s deadline) until every call of the team is recorded and nothing is held; fails otherwise. */
+async function untilNothingHeld(team: TestTeam): Promise<void> {
+  let held = -1;
+  for (let i = 0; i < 500 && held !== 0; i++) {
+    if (i > 0) await sleep(20);
+    held = (await balance(team)).credits_held;
+  }
+  expect(held, "credits still held 10 s after the last call was sent").toBe(0);
+}
 
 async function jobView(team: TestTeam, job: string) {
   return json("GET", `/api/jobs/${job}`, 200, { key: team.key });
@@ -142,19 +156,43 @@ describe("load with upstream faults", () => {
   });
 
   it("calls racing their job's completion: each is recorded or refused before LiteLLM, and usage is charged in full, once", async () => {
+    // The groups above, and one whose stream the mock stalls after 2 chunks until the client leaves.
     const team = await createTeam({
       credits: 100_000,
-      models: GROUPS.map((g) => [...g.models]),
+      models: [...GROUPS.map((g) => [...g.models]), [STALLED_STREAM]],
       extra: { budget_mode: "consumption_tokens", tokens_per_credit: 10 },
     });
     const jobs = [await createJob(team, "race"), await createJob(team, "race")];
 
     // 40 calls started over ~160 ms; both jobs completed ~60 ms in, with calls in flight and more to come.
     const calls = Array.from({ length: 40 }, (_, i) => sleep(i * 4).then(() => callAt(team, jobs[i % 2], i % 5)));
-    await sleep(60);
+    // And a late call in each job for sure: a stream that has begun (admitted, held, LiteLLM
+    // answering) when its job is completed. The mock stalls it, the gateway ends it at its upstream
+    // deadline (LITELLM_TIMEOUT_MS, 3 s here) and records it as failed, with estimated usage.
+    const late = jobs.map(async (job) => {
+      const res = await api("POST", `/api/jobs/${job}/llm-call-stream`, {
+        key: team.key,
+        body: { model_group: team.groups[GROUPS.length], messages: userMessage(`late ${crypto.randomUUID()}`), purpose: "late" },
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      return reader;
+    });
+    await Promise.all([sleep(60), ...late]);
     const completes = jobs.map((job) => api("POST", `/api/jobs/${job}/complete`, { key: team.key, body: { status: "completed" } }));
     const sent = await Promise.all(calls);
-    for (const res of await Promise.all(completes)) expect(res.status).toBe(200);
+    const atCompletion: any[] = [];
+    for (const res of await Promise.all(completes)) {
+      expect(res.status).toBe(200);
+      atCompletion.push(await res.json());
+    }
+    // Once the job is completed, a call is refused before it reaches LiteLLM.
+    const after = await Promise.all(jobs.map((job) => callAt(team, job, 0)));
+    for (const s of after) expect(s.status, JSON.stringify(s.body)).toBe(409);
+    // The late streams end at the deadline: each is recorded after its job's completion.
+    await untilNothingHeld(team);
+    for (const reader of await Promise.all(late)) await reader.cancel();
 
     for (const s of sent) {
       // Answered as the group answers, or refused because the job had already ended.
@@ -162,29 +200,37 @@ describe("load with upstream faults", () => {
     }
     const admitted = sent.filter((s) => s.status !== 409);
     const upstream = await upstreamRequests(mockUrl, team.teamId);
-    expect(upstream).toHaveLength(admitted.reduce((n, s) => n + s.group.attempts, 0));
+    expect(upstream).toHaveLength(admitted.reduce((n, s) => n + s.group.attempts, 0) + late.length);
 
     let charged = 0;
-    for (const job of jobs) {
+    const rows = await allTransactions(team);
+    for (const [i, job] of jobs.entries()) {
       const view = await jobView(team, job);
       const mine = admitted.filter((s) => s.job === job);
       const mineOk = mine.filter((s) => s.status === 200);
+      const lateCall = view.calls.find((c: any) => c.purpose === "late");
       expect(view.status).toBe("completed");
+      expect(lateCall).toMatchObject({ status: "failed", stream: true, usage_estimated: true });
+      expect(lateCall.total_tokens).toBeGreaterThanOrEqual(10);
       expect(view.costs).toMatchObject({
-        total_calls: mine.length,
+        total_calls: mine.length + 1,
         successful_calls: mineOk.length,
-        failed_calls: mine.length - mineOk.length,
+        failed_calls: mine.length - mineOk.length + 1,
       });
-      expect(view.costs.total_tokens).toBe(mineOk.reduce((n, s) => n + s.body.metadata.tokens_used, 0));
-      // Late calls are billed too: the charge matches all the job's tokens, not just those before completion.
+      expect(view.costs.total_tokens).toBe(mineOk.reduce((n, s) => n + s.body.metadata.tokens_used, 0) + lateCall.total_tokens);
+      // Late calls are billed too: the stalled stream (and any call still in flight) was recorded
+      // after the completion's summary, and the charge matches all the job's tokens, not just
+      // those before completion.
+      expect(atCompletion[i].calls.map((c: any) => c.call_id)).not.toContain(lateCall.call_id);
+      expect(atCompletion[i].costs.total_tokens).toBeLessThanOrEqual(view.costs.total_tokens - lateCall.total_tokens);
       expect(view.credits_charged).toBe(Math.max(1, Math.floor(view.costs.total_tokens / 10)));
-      const deducted = (await allTransactions(team))
-        .filter((r) => r.job_id === job && r.kind === "deduction")
-        .reduce((n, r) => n - r.amount, 0);
-      expect(deducted).toBe(view.credits_charged);
+      expect(view.credits_charged).toBeGreaterThan(atCompletion[i].costs.credits_charged);
+      const deductions = rows.filter((r) => r.job_id === job && r.kind === "deduction");
+      expect(deductions.filter((r) => r.reason === `Late call ${lateCall.call_id} after job completion`)).toHaveLength(1);
+      expect(deductions.reduce((n, r) => n - r.amount, 0)).toBe(view.credits_charged);
       charged += view.credits_charged;
     }
-    const b = await expectLedgerConsistent(team);
+    const b = await expectLedgerConsistent(team, { callsEnded: true });
     expect(b).toMatchObject({ credits_used: charged, credits_remaining: 100_000 - charged, credits_reserved: 0 });
   });
 });

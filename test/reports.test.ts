@@ -276,11 +276,14 @@ describe("an organization's usage", () => {
     const small = await reportOnly(`/api/organizations/${org}/usage?period=${month}`);
     expect(Object.keys(small.body.teams)).toHaveLength(3);
 
-    // 297 more teams, each with a day of usage in D1 as their objects would have sent it.
+    // 297 more teams (their D1 rows), each with a day of usage in D1 as their objects would have sent it.
     const repo = new Repository(env.DB);
     const day = `${month}-01`;
     for (let i = 0; i < 297; i++) {
-      await repo.usage.writeDaily({ teamId: uid("bulk-team"), organizationId: org }, [
+      const teamId = uid("bulk-team");
+      const key = { keyId: crypto.randomUUID(), keyHash: crypto.randomUUID(), keyPrefix: "sk-bulk" };
+      await repo.teams.create({ teamId, organizationId: org, teamAlias: null, metadata: {}, modelGroups: [], key });
+      await repo.usage.writeDaily({ teamId, organizationId: org }, [
         {
           day,
           job_type: "bulk",

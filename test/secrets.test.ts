@@ -191,7 +191,9 @@ describe("no secret in any response, header or log line", () => {
       body: { model_name: "gpt-4-turbo", input_per_million_usd: 10, output_per_million_usd: 30 },
     });
     await expectStatus(200, "GET", "/api/pricing", admin);
+    await expectStatus(200, "GET", "/api/pricing/gpt-4-turbo", admin);
     await expectStatus(200, "DELETE", "/api/pricing/gpt-4-turbo", admin);
+    await expectStatus(404, "GET", "/api/pricing/gpt-4-turbo", admin);
     await expectStatus(404, "DELETE", "/api/pricing/gpt-4-turbo", admin);
 
     // A job through every call path.

@@ -85,10 +85,19 @@ describe("the primary fails, the next model answers", () => {
     const jobId = await createJob(team);
     const started = Date.now();
     const res = await llmCall(team, jobId);
-    expect(res.status, await res.clone().text()).toBe(200);
-    // LITELLM_TIMEOUT_MS is 3000 in the tests.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const elapsed = Date.now() - started;
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(JSON.parse(text).response.content).toMatch(/^Mock answer from gpt-3\.5-turbo: /);
+    // LITELLM_TIMEOUT_MS is 3000 in the tests: the fallback is asked 3 s after the primary (a
+    // little over, for the timer and the next request), and the call ends soon after.
+    const [primary, fallback] = await upstreamRequests(mockUrl, team.teamId);
+    expect([primary.body.model, fallback.body.model]).toEqual(["gpt-4o-mini+fail=timeout", "gpt-3.5-turbo"]);
+    const gap = Date.parse(fallback.received_at) - Date.parse(primary.received_at);
+    expect(gap).toBeGreaterThanOrEqual(2_950);
+    expect(gap).toBeLessThan(3_750);
+    expect(elapsed).toBeGreaterThanOrEqual(3_000);
+    expect(elapsed).toBeLessThan(4_500);
     const { job } = await jobView(team, jobId);
     expect(job.calls.map((c: any) => c.status)).toEqual(["success"]);
     await completeAndCheck(team, jobId, { successful: 1, failed: 0 });

@@ -376,10 +376,10 @@ describe("webhooks: configuration", () => {
 });
 
 describe("webhooks: documentation", () => {
-  it("the README quotes the verification code the tests use, exactly", async () => {
-    const readme = (await import("../README.md?raw")).default as string;
+  it("docs/webhooks.md quotes the verification code the tests use, exactly", async () => {
+    const page = (await import("../docs/webhooks.md?raw")).default as string;
     const snippet = (await import("../src/webhooks/verify.ts?raw")).default as string;
     expect(snippet).toContain("export async function verifyWebhook");
-    expect(readme).toContain(`\`\`\`ts\n${snippet}\`\`\``);
+    expect(page).toContain(`\`\`\`ts\n${snippet}\`\`\``);
   });
 });

@@ -1,8 +1,7 @@
 // The LiteLLM peer: a real LiteLLM proxy (scripts/litellm-env.mjs, the pinned version in
 // .venv-litellm/) in front of its own mock in upstream mode (LiteLLM speaks OpenAI to its
 // upstream). Never builds the venv: when it is absent or stale, the peer is skipped with a reason.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../lib/proc.mjs";
@@ -22,12 +21,8 @@ export async function litellmModule() {
     return { available: false, reason: "scripts/litellm-env.mjs does not export startLiteLLM and ensureLiteLLMVenv" };
   }
   // Never let the bench trigger a (networked, minutes-long) venv rebuild: only use a current venv.
-  const reqFile = join(REPO_ROOT, "litellm", "requirements.txt");
-  const stampFile = join(venv, ".requirements.sha256");
-  const want = createHash("sha256").update(readFileSync(reqFile)).digest("hex");
-  const have = existsSync(stampFile) ? readFileSync(stampFile, "utf8").trim() : null;
-  if (want !== have)
-    return { available: false, reason: ".venv-litellm/ is stale (litellm/requirements.txt changed); rebuild it with ensureLiteLLMVenv()" };
+  if (typeof mod.liteLLMVenvIsCurrent === "function" && !(await mod.liteLLMVenvIsCurrent()))
+    return { available: false, reason: ".venv-litellm/ is stale (its lock changed); rebuild it with ensureLiteLLMVenv()" };
   return { available: true, mod };
 }
 

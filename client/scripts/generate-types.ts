@@ -10,8 +10,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "@hono/zod-openapi";
 import { compile, type JSONSchema } from "json-schema-to-typescript";
+import { LlmCallAnswer, LlmCallBody } from "../../src/schemas/calls";
 import { ValidationErrorBody } from "../../src/schemas/common";
-import { CompleteJobBody, CompletionSummary, CreateJobBody, Job, JobCreated, LlmCallAnswer, LlmCallBody } from "../../src/schemas/jobs";
+import { CompleteJobBody, CompletionSummary, CreateJobBody, Job, JobCreated } from "../../src/schemas/jobs";
 import { TeamUsage } from "../../src/schemas/reports";
 import { Balance } from "../../src/schemas/teams";
 

@@ -6,7 +6,7 @@
  * The body of createJob (POST /api/jobs/create).
  */
 export interface CreateJobRequest {
-team_id: string
+team_id?: string
 job_type: string
 user_id?: (string | null)
 metadata?: ({

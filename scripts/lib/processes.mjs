@@ -1,7 +1,7 @@
 // Process helpers shared by the scripts that start servers (npm start, the LiteLLM and schema
 // suites, the bench, the end-to-end test). Every server runs as the leader of its own process
 // group, so signalling the group also reaches what it started (wrangler's workerd children).
-import { createServer } from "node:net";
+import { createConnection, createServer } from "node:net";
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort() {
@@ -23,4 +23,16 @@ export function signalGroup(pid, signal) {
   } catch {
     // ESRCH: the group is already gone.
   }
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port` now. */
+export function isListening(port) {
+  return new Promise((resolveListening) => {
+    const socket = createConnection({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolveListening(true);
+    });
+    socket.once("error", () => resolveListening(false));
+  });
 }

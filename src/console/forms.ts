@@ -1,14 +1,27 @@
 import type { Context } from "hono";
 
-/** A posted form's text fields (files are ignored). */
-export async function formOf(c: Context): Promise<Record<string, string>> {
-  const fields: Record<string, string> = {};
+/** The hidden fields every console form carries: the session's CSRF token and the form's one-time idempotency key. */
+export const CSRF_FIELD = "_csrf";
+export const IDEMPOTENCY_FIELD = "_once";
+
+export type FormFields = Record<string, string>;
+
+/** A posted form's text fields (files are ignored); a field sent more than once (checkboxes) is its values joined by commas. */
+export async function formOf(c: Context): Promise<FormFields> {
+  const fields: FormFields = {};
   const contentType = c.req.header("content-type") ?? "";
   if (!/application\/x-www-form-urlencoded|multipart\/form-data/i.test(contentType)) return fields;
-  for (const [name, value] of Object.entries(await c.req.parseBody())) {
-    if (typeof value === "string") fields[name] = value;
+  for (const [name, value] of Object.entries(await c.req.parseBody({ all: true }))) {
+    const texts = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === "string");
+    if (texts.length > 0) fields[name] = texts.join(",");
   }
   return fields;
+}
+
+/** What was typed into a form, without its hidden tokens (kept to fill the form in again after a refusal). */
+export function typedValues(form: FormFields): FormFields {
+  const { [CSRF_FIELD]: _csrf, [IDEMPOTENCY_FIELD]: _once, ...typed } = form;
+  return typed;
 }
 
 /** A number typed into a form, or the text itself when it is not one (so the API's validation names the field). */

@@ -1,14 +1,13 @@
 import type { Repository } from "../db/repository";
 import { resolveAdminKeyId } from "../http/middleware/admin-identity";
 import type { AdminIdentity } from "./admin-identity";
+import { base64url, cookieKey, fromBase64url, SESSION_SIGNING } from "./cookie-keys";
 
 // The console's session: a cookie holding the admin key's id, an expiry and the session's CSRF
-// token, HMAC-signed by the Worker with a key derived from ADMIN_API_KEY (so changing the admin
-// key ends every session). The admin key itself is never in the cookie nor in any page.
+// token, HMAC-signed by the Worker with a key derived from ADMIN_API_KEY (cookie-keys.ts). The admin key itself is never in the cookie nor in any page.
 
 export const SESSION_COOKIE = "gateway_console";
 export const SESSION_SECONDS = 8 * 60 * 60;
-const SIGNING_LABEL = "llm-job-gateway admin console session v1";
 
 export interface Session {
   keyId: string;
@@ -18,42 +17,6 @@ export interface Session {
 }
 
 const encoder = new TextEncoder();
-const signingKeys = new Map<string, Promise<CryptoKey>>();
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array | null {
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
-function signingKey(secret: string): Promise<CryptoKey> {
-  let key = signingKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle
-      .importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"])
-      .then((base) =>
-        crypto.subtle.deriveKey(
-          { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(SIGNING_LABEL) },
-          base,
-          { name: "HMAC", hash: "SHA-256" },
-          false,
-          ["sign", "verify"],
-        ),
-      );
-    signingKeys.set(secret, key);
-  }
-  return key;
-}
 
 /** A new session for an admin who just signed in, and its cookie value. */
 export async function newSession(env: Env, admin: AdminIdentity): Promise<{ session: Session; cookie: string }> {
@@ -63,7 +26,9 @@ export async function newSession(env: Env, admin: AdminIdentity): Promise<{ sess
     csrf: base64url(crypto.getRandomValues(new Uint8Array(24))),
   };
   const payload = base64url(encoder.encode(JSON.stringify(session)));
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", await signingKey(env.ADMIN_API_KEY), encoder.encode(payload)));
+  const signature = new Uint8Array(
+    await crypto.subtle.sign("HMAC", await cookieKey(env.ADMIN_API_KEY, SESSION_SIGNING), encoder.encode(payload)),
+  );
   return { session, cookie: `${payload}.${base64url(signature)}` };
 }
 
@@ -72,7 +37,12 @@ async function readSession(env: Env, cookie: string): Promise<Session | null> {
   if (!payload || !signature || extra !== undefined) return null;
   const signatureBytes = fromBase64url(signature);
   if (!signatureBytes) return null;
-  const valid = await crypto.subtle.verify("HMAC", await signingKey(env.ADMIN_API_KEY), signatureBytes, encoder.encode(payload));
+  const valid = await crypto.subtle.verify(
+    "HMAC",
+    await cookieKey(env.ADMIN_API_KEY, SESSION_SIGNING),
+    signatureBytes,
+    encoder.encode(payload),
+  );
   if (!valid) return null;
   const bytes = fromBase64url(payload);
   if (!bytes) return null;

@@ -21,12 +21,22 @@ section>h2:first-child{margin-top:4px}
 section,.card{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:12px 16px;margin:0 0 16px}
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:14px}
+caption{text-align:left;font-size:13px;color:#5a6472;padding:4px 0}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e6e9ee;vertical-align:top}
 th{background:#eef1f5}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 form.inline{display:inline-flex;flex-wrap:wrap;gap:8px;align-items:flex-end;margin:4px 8px 4px 0}
+td form.inline{margin:0}
+form.block{display:flex;flex-direction:column;align-items:flex-start;gap:12px}
+form.block>.fields,form.block>.field.wide{align-self:stretch}
+form.block>.fields{align-items:flex-start}
+form.filter{margin:0 0 12px}
 .fields{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end}
 .field{display:flex;flex-direction:column;min-width:12rem;flex:1 1 12rem;max-width:28rem}
+.field.wide{max-width:none}
+fieldset.choices{border:1px solid #dde1e7;border-radius:6px;margin:0;padding:6px 12px;display:flex;flex-wrap:wrap;gap:4px 16px}
+fieldset.choices legend{font-weight:600;font-size:14px;padding:0 4px}
+fieldset.choices label{font-weight:400;white-space:nowrap}
 label{font-weight:600;font-size:14px}
 .hint{color:#5a6472;font-size:13px}
 input,select,textarea,button{font:inherit;padding:6px 8px;border:1px solid #9aa4b2;border-radius:6px;background:#fff;color:inherit}
@@ -39,10 +49,13 @@ button.secondary{background:#fff;color:#0b57d0}
 .secret{font-family:ui-monospace,monospace;word-break:break-all;background:#fff8e1;border:1px solid #f9ab00;padding:8px;border-radius:6px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(10rem,1fr));gap:8px 16px;margin:0}
 dl.facts dt{font-size:13px;color:#5a6472}
-dl.facts dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
-.pager{display:flex;gap:16px;margin:8px 0}
+dl.facts dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+.pager{display:flex;flex-wrap:wrap;gap:8px 16px;margin:8px 0}
+.links{display:flex;flex-wrap:wrap;gap:4px 12px}
+code.summary{font-size:12px;word-break:break-word}
+.empty{margin:12px 0}
 ol.attempts{margin:0;padding-left:1.2em}
-.status-active{color:#137333}.status-suspended{color:#b3261e}.status-paused{color:#b06000}
+.status-active,.delivery-delivered{color:#137333}.status-suspended,.delivery-failed,.delivery-dropped{color:#b3261e}.status-paused,.delivery-pending{color:#b06000}
 .chart svg{width:100%;height:auto;max-width:900px}
 .chart .bar-credits{fill:#0b57d0}.chart .bar-tokens{fill:#34a853}
 .chart text{font-size:11px;fill:#1c2430}

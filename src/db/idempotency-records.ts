@@ -73,8 +73,9 @@ export class IdempotencyRecords {
 
   /**
    * The records a deleted team leaves (for the Repository's deleteTeam batch): its own
-   * (`team:<id> ...`) and the admin's on its paths (`.../teams/<id>/...`), so a team later created
-   * with the same id never gets them replayed.
+   * (`team:<id> ...`) and every admin key's on its paths (`admin ...` of the bootstrap key,
+   * `admin:<key id> ...` of a named one, `.../teams/<id>/...`), so a team later created with the
+   * same id never gets them replayed.
    */
   forTeam(teamId: string) {
     const own = `team:${teamId} `;
@@ -84,7 +85,7 @@ export class IdempotencyRecords {
         or(
           sql`substr(${idempotencyRecords.scope}, 1, length(${own})) = ${own}`,
           and(
-            sql`substr(${idempotencyRecords.scope}, 1, 6) = 'admin '`,
+            sql`substr(${idempotencyRecords.scope}, 1, 5) = 'admin'`,
             sql`instr(${idempotencyRecords.scope}, ${`/teams/${teamId}/`}) > 0`,
           ),
         ),

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import { type GroupModel, sortModels } from "./access-records";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
@@ -45,19 +46,18 @@ export class ModelGroupRecords {
     return this.listWhere(undefined, limit, offset);
   }
 
+  /**
+   * A page of groups with their models, in one batch: the models are selected by the page's own
+   * query (a page of 200 binds no list of 200 names, past D1's limit of bound parameters).
+   */
   private listWhere(where: ReturnType<typeof eq> | undefined, limit: number, offset: number): Promise<ModelGroupWithModels[]> {
     return runQuery("listModelGroups", async () => {
-      const groups = await this.db.select().from(modelGroups).where(where).orderBy(asc(modelGroups.groupName)).limit(limit).offset(offset);
-      if (groups.length === 0) return [];
-      const models = await this.db
-        .select()
-        .from(modelGroupModels)
-        .where(
-          inArray(
-            modelGroupModels.groupName,
-            groups.map((g) => g.groupName),
-          ),
-        );
+      const page = <T extends SQLiteSelect>(query: T) => query.where(where).orderBy(asc(modelGroups.groupName)).limit(limit).offset(offset);
+      const pageNames = page(this.db.select({ groupName: modelGroups.groupName }).from(modelGroups).$dynamic());
+      const [groups, models] = await this.db.batch([
+        page(this.db.select().from(modelGroups).$dynamic()),
+        this.db.select().from(modelGroupModels).where(inArray(modelGroupModels.groupName, pageNames)),
+      ]);
       return groups.map((g) => ({
         ...g,
         models: sortModels(models.filter((m) => m.groupName === g.groupName)),

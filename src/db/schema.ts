@@ -109,7 +109,7 @@ export const idempotencyRecords = sqliteTable(
   (t) => [primaryKey({ columns: [t.scope, t.idempotencyKey] })],
 );
 
-// Signed webhooks (README "Webhooks"): one per team and one per organization (for all its
+// Signed webhooks (docs/webhooks.md): one per team and one per organization (for all its
 // teams). The signing secret is kept sealed under KEY_PEPPER; the team's object, which signs
 // deliveries, gets it pushed in clear. Deleting a team deletes its row (repository.deleteTeam).
 export const webhooks = sqliteTable(

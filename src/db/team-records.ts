@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
 import { apiKeys, teamModelGroups, teams } from "./schema";
@@ -69,23 +70,23 @@ export class TeamRecords {
     });
   }
 
+  /** A page of teams with their groups and key prefixes, in one batch (the page's ids selected by its own query, as for groups). */
   list(organizationId: string | undefined, limit: number, offset: number): Promise<TeamWithGroups[]> {
     return runQuery("listTeams", async () => {
-      const rows = await this.db
-        .select()
-        .from(teams)
-        .where(organizationId === undefined ? undefined : eq(teams.organizationId, organizationId))
-        .orderBy(asc(teams.teamId))
-        .limit(limit)
-        .offset(offset);
-      if (rows.length === 0) return [];
-      const ids = rows.map((t) => t.teamId);
-      const [groups, keys] = await this.db.batch([
-        this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids)),
+      const page = <T extends SQLiteSelect>(query: T) =>
+        query
+          .where(organizationId === undefined ? undefined : eq(teams.organizationId, organizationId))
+          .orderBy(asc(teams.teamId))
+          .limit(limit)
+          .offset(offset);
+      const ids = () => page(this.db.select({ teamId: teams.teamId }).from(teams).$dynamic());
+      const [rows, groups, keys] = await this.db.batch([
+        page(this.db.select().from(teams).$dynamic()),
+        this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids())),
         this.db
           .select({ teamId: apiKeys.teamId, keyPrefix: apiKeys.keyPrefix })
           .from(apiKeys)
-          .where(and(inArray(apiKeys.teamId, ids), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+          .where(and(inArray(apiKeys.teamId, ids()), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
       ]);
       return rows.map((t) => ({
         ...t,

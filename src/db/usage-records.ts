@@ -55,7 +55,12 @@ const daysOf = (period: string) =>
 export class UsageRecords {
   constructor(private readonly db: DrizzleD1Database<typeof schema>) {}
 
-  /** Writes a team's totals for these days and job types, in one atomic batch (absolute values: a retry changes nothing). */
+  /**
+   * Writes a team's totals for these days and job types, in one atomic batch (absolute values: a
+   * retry changes nothing). Each row is written only while the team exists in that organization
+   * (read in the same statement): a send that lands after the team's deletion writes nothing,
+   * so deletion wins over a send already under way.
+   */
   writeDaily(team: { teamId: string; organizationId: string }, rows: DailyUsage[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     const updatedAt = new Date().toISOString();
@@ -73,13 +78,38 @@ export class UsageRecords {
         totalTokens: r.total_tokens,
         clientCostNano: r.client_cost_nano,
         providerCostNano: r.provider_cost_nano,
-        organizationId: team.organizationId,
-        updatedAt,
       };
+      const n = (v: number, name: string) => sql<number>`${v}`.as(name);
+      // The row to write, selected from the team's own row: none when the team is gone.
+      const ofExistingTeam = this.db
+        .select({
+          teamId: teams.teamId,
+          organizationId: teams.organizationId,
+          day: sql<string>`${r.day}`.as("day"),
+          jobType: sql<string>`${r.job_type}`.as("job_type"),
+          jobs: n(r.jobs, "jobs"),
+          completed: n(r.completed, "completed"),
+          failed: n(r.failed, "failed"),
+          cancelled: n(r.cancelled, "cancelled"),
+          expired: n(r.expired, "expired"),
+          calls: n(r.calls, "calls"),
+          creditsCharged: n(r.credits_charged, "credits_charged"),
+          promptTokens: n(r.prompt_tokens, "prompt_tokens"),
+          completionTokens: n(r.completion_tokens, "completion_tokens"),
+          totalTokens: n(r.total_tokens, "total_tokens"),
+          clientCostNano: n(r.client_cost_nano, "client_cost_nano"),
+          providerCostNano: n(r.provider_cost_nano, "provider_cost_nano"),
+          updatedAt: sql<string>`${updatedAt}`.as("updated_at"),
+        })
+        .from(teams)
+        .where(and(eq(teams.teamId, team.teamId), eq(teams.organizationId, team.organizationId)));
       return this.db
         .insert(teamUsageDaily)
-        .values({ teamId: team.teamId, day: r.day, jobType: r.job_type, ...totals })
-        .onConflictDoUpdate({ target: [teamUsageDaily.teamId, teamUsageDaily.day, teamUsageDaily.jobType], set: totals });
+        .select(ofExistingTeam)
+        .onConflictDoUpdate({
+          target: [teamUsageDaily.teamId, teamUsageDaily.day, teamUsageDaily.jobType],
+          set: { ...totals, organizationId: team.organizationId, updatedAt },
+        });
     });
     return runQuery("writeDailyUsage", async () => {
       await this.db.batch(upserts as [(typeof upserts)[0], ...typeof upserts]);

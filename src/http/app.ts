@@ -1,13 +1,15 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { Repository } from "../db/repository";
 import { isGatewayFailure } from "../errors";
 import { log } from "../log";
+import { Health } from "../schemas/common";
 import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { actingAdminOf } from "./middleware/acting-admin";
+import { limitJsonDepth } from "./middleware/json-depth";
 import { openAIErrorShape } from "./middleware/openai-errors";
 import { adminKeyRoutes } from "./routes/admin-keys";
 import { auditLogRoutes } from "./routes/audit-log";
@@ -71,9 +73,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
       throw apiError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
     },
   });
-  app.use("/api/*", limitBody);
+  app.use("/api/*", limitBody, limitJsonDepth);
   // The OpenAI-compatible surface answers its errors in OpenAI's shape (the same failures, re-shaped).
-  app.use("/v1/*", openAIErrorShape, limitBody);
+  app.use("/v1/*", openAIErrorShape, limitBody, limitJsonDepth);
 
   app.openapi(
     {
@@ -84,7 +86,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
       responses: {
         200: {
           description: "The gateway is up",
-          content: { "application/json": { schema: z.object({ status: z.literal("healthy"), service: z.string() }) } },
+          content: { "application/json": { schema: Health } },
         },
       },
     },

@@ -1,17 +1,8 @@
-import { z } from "@hono/zod-openapi";
 import type { AppContext } from "./context";
 
 // CSV for spreadsheets and billing systems (RFC 4180): a header row, then one line per record,
 // CRLF line ends, a field quoted when it holds a comma, a quote or a line break. Sent as a
 // stream, so an export of any size never sits whole in memory.
-
-/** `?format=csv` (or `json`) on a route that can answer CSV; without it, `Accept: text/csv` decides. */
-export const CsvFormat = z.object({
-  format: z
-    .enum(["json", "csv"], { error: "must be 'json' or 'csv'" })
-    .optional()
-    .openapi({ description: "`csv` answers `text/csv` (as `Accept: text/csv` does); default JSON" }),
-}).shape;
 
 /** Whether the request asked for CSV: `?format=csv`, or `Accept: text/csv` without `?format=json`. */
 export function wantsCsv(c: AppContext, format: "json" | "csv" | undefined): boolean {
@@ -33,11 +24,6 @@ export function csvField(value: unknown): string {
 
 export function csvLine(values: readonly unknown[]): string {
   return `${values.map(csvField).join(",")}\r\n`;
-}
-
-/** The response's OpenAPI content for CSV (described next to the JSON one). */
-export function csvContent(description: string) {
-  return { "text/csv": { schema: z.string().openapi({ description }) } };
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { GrantChanges } from "./changes/grants";
-import { type AllowanceView, type GrantView, grantPageOf, monthRange, type Statement, statementOf } from "./rules/grant-views";
+import { grantPageOf, monthRange, statementOf } from "./rules/grant-views";
 import type { GrantStore } from "./store/grant-store";
 import type { AccountRow } from "./store/rows";
-import { type LedgerResult, ok, type Page, refusal } from "./types";
+import { type AllowanceView, type GrantView, type LedgerResult, ok, type Page, refusal, type Statement } from "./types";
 
 // What the team object's grant reads answer (its guards let the caller in first): the grants,
 // the allowance with its period's plan credits, and a month's statement. Reads change nothing.

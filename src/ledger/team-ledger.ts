@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
+import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import type { WebhookOutbox } from "./background/webhook-outbox";
@@ -15,12 +16,11 @@ import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { CALLS_PAGE_DEFAULT } from "./rules/views";
 import { AccessStore } from "./store/access-store";
 import { GrantStore } from "./store/grant-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
-import { type Operation, OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
+import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
 import {
@@ -36,8 +36,9 @@ import {
   type JobOwner,
   type LedgerEntry,
   type LedgerResult,
-  type NewJob,
+  type NewJobRequest,
   type OneRequestStart,
+  type Operation,
   ok,
   type Refusal,
   type SettingsChange,
@@ -99,13 +100,19 @@ export class TeamLedger extends DurableObject<Env> {
       prices: cachedPrices(d1),
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
+      usageChanged: () => this.background.scheduleUsageFlush(),
     });
   }
 
-  /** Runs a money change once per operation id (see operations.ts); a repeat returns the first result. */
-  private once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
+  /**
+   * Runs a money change once per operation id (store/operation-log.ts); a repeat returns the first result.
+   * After it, the alarm is due to send the usage it changed to D1 (the alarm never decides a charge).
+   */
+  private async once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
     this.settleDueGrants();
-    return this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+    const result = await this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
+    await this.background.scheduleUsageFlush();
+    return result;
   }
 
   /**
@@ -210,7 +217,7 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
-  async createJob(caller: Caller, input: NewJob & { operation: Operation }): Promise<LedgerResult<JobCreated>> {
+  async createJob(caller: Caller, input: NewJobRequest): Promise<LedgerResult<JobCreated>> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, jobId, ...request } = input;
@@ -218,9 +225,8 @@ export class TeamLedger extends DurableObject<Env> {
     const created = await this.once("createJob", operation, request, () =>
       this.jobs.open({ jobId, ...request }, (acct) => this.refuseNewWork(acct)),
     );
-    // After the money is written: the alarm expires jobs and sends usage, it never decides a charge.
+    // After the money is written: the alarm expires the job.
     if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
-    await this.background.scheduleUsageFlush();
     return created;
   }
 
@@ -242,20 +248,18 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
-  async recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
+  recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
     this.settleDueGrants();
-    const recorded = this.calls.record(jobId, call);
-    await this.background.scheduleUsageFlush();
-    return recorded;
+    return this.calls.record(jobId, call);
   }
 
   /**
-   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens
-   * for a group the team cannot use; a job whose call is refused is closed as failed at once.
+   * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
+   * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
    */
   async startOneRequestJob(
     caller: Caller,
-    job: NewJob & { operation: Operation },
+    job: NewJobRequest,
     modelGroup: string,
     closing: Operation,
     budget?: CallBudget,
@@ -268,7 +272,9 @@ export class TeamLedger extends DurableObject<Env> {
     const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
-    await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    const closed = await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });
+    // A refusal is of the moment (credits, a rate) and not kept: the same Idempotency-Key opens a new job next time.
+    if (closed.ok) this.operations.forget(job.operation.id, closing.id);
     return { ...admitted, jobId };
   }
 
@@ -280,20 +286,12 @@ export class TeamLedger extends DurableObject<Env> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    const settled = await this.once("completeJob", operation, request, () => this.jobs.settle(request));
-    await this.background.scheduleUsageFlush();
-    return settled;
+    return this.once("completeJob", operation, request, () => this.jobs.settle(request));
   }
 
   /** Gives back what a completed job was charged, once. */
-  async refundJob(
-    jobId: string,
-    reason: string,
-    operation: Operation,
-  ): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
-    const refunded = await this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
-    await this.background.scheduleUsageFlush();
-    return refunded;
+  refundJob(jobId: string, reason: string, operation: Operation): Promise<LedgerResult<{ transaction: LedgerEntry; balance: Balance }>> {
+    return this.once("refundJob", operation, { jobId, reason }, () => this.jobs.refund(jobId, reason));
   }
 
   /** A job with one page of its calls (the first CALLS_PAGE_DEFAULT unless asked). */

@@ -1,8 +1,24 @@
+import type { z } from "@hono/zod-openapi";
 import type { LedgerErrorCode } from "../errors";
+import type {
+  Allowance as AllowanceSchema,
+  Grant as GrantSchema,
+  GrantSplit as GrantSplitSchema,
+  Statement as StatementSchema,
+} from "../schemas/grants";
+import type {
+  CallFacts as CallFactsSchema,
+  CompletionSummary as CompletionSummarySchema,
+  JobCostBreakdown as JobCostBreakdownSchema,
+  JobCosts as JobCostsSchema,
+  JobCreated as JobCreatedSchema,
+  Job as JobSchema,
+  JobSummary as JobSummarySchema,
+} from "../schemas/jobs";
+import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
+import type { Balance as BalanceSchema, BudgetMode, LedgerEntry as LedgerEntrySchema, Overdraft, UnpricedCalls } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
-import type { GrantMoveKind, GrantSource } from "./rules/grants";
-import type { Overdraft, UnpricedCalls } from "./rules/holds";
-import type { BudgetMode, BudgetSettings } from "./rules/money";
+import type { BudgetSettings } from "./rules/money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -26,11 +42,40 @@ export function ok<T>(value: T): LedgerResult<T> {
 /** What kind of caller is asking: a team key is refused while its team is suspended; the admin is not. */
 export type CallerKind = "team" | "admin";
 
-export type TeamStatus = "active" | "suspended" | "paused";
-export type JobStatus = "pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired";
-export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
-export type CompletionStatus = (typeof TERMINAL_JOB_STATUSES)[number];
-export type CallStatus = "success" | "failed" | "aborted";
+// What the ledger answers is the API's wire shape, declared once by its zod schema (src/schemas/).
+export type Balance = z.infer<typeof BalanceSchema>;
+export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+/** How one ledger row moved one grant (grant_id null: the team's overdraft, beyond every grant). */
+export type GrantSplit = z.infer<typeof GrantSplitSchema>;
+/** What the balance adds about grants: remaining credits by source (and the overdraft), the next expiry and renewal. */
+export type GrantTotals = Pick<Balance, "grants" | "next_expiry" | "next_renewal">;
+/** The account's side of the balance: its counters and settings. */
+export type AccountBalance = Omit<Balance, keyof GrantTotals>;
+export type GrantView = z.infer<typeof GrantSchema>;
+export type AllowanceView = z.infer<typeof AllowanceSchema>;
+export type Statement = z.infer<typeof StatementSchema>;
+export type JobCreated = z.infer<typeof JobCreatedSchema>;
+export type JobCosts = z.infer<typeof JobCostsSchema>;
+export type CompletionSummary = z.infer<typeof CompletionSummarySchema>;
+export type CallSummary = CompletionSummary["calls"][number];
+/** One job with one page of its calls (GET /api/jobs/{id}). */
+export type JobWithCalls = z.infer<typeof JobSchema>;
+export type JobView = Omit<JobWithCalls, "calls_limit" | "calls_offset" | "calls_has_more">;
+/** A job as listed (its calls are only in the single-job view). */
+export type JobListing = z.infer<typeof JobSummarySchema>;
+/** What every view of a call shows: the job view's calls and the cost breakdown's. */
+export type CallFacts = z.infer<typeof CallFactsSchema>;
+/** A job's per-call cost breakdown (GET /api/jobs/{id}/costs); the model and provider cost for admins only. */
+export type JobCostBreakdown = z.infer<typeof JobCostBreakdownSchema>;
+export type UsageTotals = z.infer<typeof UsageTotalsSchema>;
+/** A model group's (or, for the admin key, a serving model's) calls in a period. */
+export type ModelUsage = z.infer<typeof ModelUsageSchema>;
+export type UsageReport = z.infer<typeof TeamUsageSchema>;
+
+export type TeamStatus = Balance["status"];
+export type JobStatus = JobListing["status"];
+export type CompletionStatus = CompletionSummary["status"];
+export type CallStatus = CallFacts["status"];
 /** Who completes a job: the team that opened it, or the gateway for the one-request jobs it opens. */
 export type JobOwner = "team" | "gateway";
 
@@ -57,89 +102,6 @@ export interface AccountInit {
   webhooks?: WebhookEndpoint[];
 }
 
-/** What the balance adds about grants: remaining credits by source (and the overdraft), the next expiry and renewal. */
-export interface GrantTotals {
-  grants: Record<GrantSource, number> & { overdrawn: number };
-  next_expiry: { grant_id: string; source: GrantSource; at: string; credits: number } | null;
-  next_renewal: { at: string; credits: number } | null;
-}
-
-/** A team's balance: its account's counters and settings, and what its grants add. */
-export interface Balance extends AccountBalance, GrantTotals {}
-
-export interface AccountBalance {
-  team_id: string;
-  organization_id: string;
-  credits_allocated: number;
-  credits_used: number;
-  credits_remaining: number;
-  credits_reserved: number;
-  credits_available: number;
-  budget_mode: BudgetMode;
-  credits_per_dollar: number;
-  tokens_per_credit: number;
-  /** Admins only: teams never see the markup on provider cost. */
-  cost_markup_percentage?: number;
-  job_ttl_seconds: number;
-  rate_limit_per_minute: number | null;
-  /** Holds of the calls in flight, in credits rounded up (part of what their jobs hold). */
-  credits_held: number;
-  overdraft: Overdraft;
-  unpriced_calls: UnpricedCalls;
-  tpm_limit: number | null;
-  grant_expiring_notice_seconds: number;
-  status: TeamStatus;
-}
-
-/** How one ledger row moved one grant (grant_id null: the team's overdraft, beyond every grant). */
-export interface GrantSplit {
-  grant_id: string | null;
-  source: GrantSource | null;
-  kind: GrantMoveKind;
-  credits: number;
-}
-
-export const LEDGER_KINDS = [
-  "allocation",
-  "reservation",
-  "release",
-  "deduction",
-  "refund",
-  "adjustment",
-  "hold",
-  "capture",
-  "expiry",
-  "void",
-] as const;
-
-export interface LedgerEntry {
-  transaction_id: string;
-  team_id: string;
-  kind: (typeof LEDGER_KINDS)[number];
-  /** Signed change to credits_remaining. */
-  amount: number;
-  /** Signed change to credits_reserved. */
-  reserved_change: number;
-  /** Signed change, in micro-credits, to what calls in flight hold (`hold` and `capture` rows). */
-  held_change_micro: number;
-  balance_before: number;
-  balance_after: number;
-  job_id: string | null;
-  reason: string;
-  created_at: string;
-  /** Which grants the row's amount came from or went to, and how much each (Σ credits = amount). */
-  grants: GrantSplit[];
-}
-
-export interface JobCreated {
-  job_id: string;
-  team_id: string;
-  job_type: string;
-  status: "pending";
-  created_at: string;
-  expires_at: string;
-}
-
 /** A job a team asks to open. */
 export interface NewJob {
   jobId: string;
@@ -149,6 +111,15 @@ export interface NewJob {
   /** Who may use and complete it: the team (default), or the gateway for the jobs it opens itself. */
   owner?: JobOwner;
 }
+
+/** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
+export interface Operation {
+  id: string;
+  keep?: string | null;
+}
+
+/** A job to open, under the operation id that makes a retry open it once. */
+export type NewJobRequest = NewJob & { operation: Operation };
 
 /** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
 export type OneRequestStart =
@@ -188,36 +159,6 @@ export interface CallRecord {
   stream: boolean;
 }
 
-export interface JobCosts {
-  total_calls: number;
-  successful_calls: number;
-  failed_calls: number;
-  total_tokens: number;
-  total_cost_usd: number;
-  avg_latency_ms: number;
-  credit_applied: boolean;
-  credits_remaining: number;
-}
-
-export interface CallSummary {
-  call_id: string;
-  purpose: string | null;
-  model_group: string;
-  tokens: number;
-  latency_ms: number;
-  error: string | null;
-}
-
-export interface CompletionSummary {
-  job_id: string;
-  status: CompletionStatus;
-  completed_at: string;
-  costs: JobCosts & { credits_charged: number };
-  /** The job's first calls (at most COMPLETION_CALLS_SHOWN); the rest are paged by GET /api/jobs/{id}. */
-  calls: CallSummary[];
-  calls_has_more: boolean;
-}
-
 /**
  * What a completed job keeps (`jobs.summary`) for repeated completions: the summary without its
  * calls, which are read back from the calls table up to `calls_through_seq` (the last call
@@ -235,124 +176,17 @@ export interface CallsPage {
   offset: number;
 }
 
-/** What every view of a call shows: the job view's calls and the cost breakdown's. */
-export type CallFacts = {
-  call_id: string;
-  purpose: string | null;
-  model_group: string;
-  status: CallStatus;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cost_usd: number;
-  usage_estimated: boolean;
-  latency_ms: number;
-};
-
-export interface JobView {
-  job_id: string;
-  team_id: string;
-  job_type: string;
-  user_id: string | null;
-  status: JobStatus;
-  metadata: Record<string, unknown>;
-  error_message: string | null;
-  created_at: string;
-  started_at: string | null;
-  completed_at: string | null;
-  expires_at: string;
-  credit_applied: boolean;
-  credits_charged: number;
-  model_groups_used: string[];
-  costs: Omit<JobCosts, "credits_remaining" | "credit_applied">;
-  calls: Array<
-    CallFacts & {
-      error: string | null;
-      /** Admins only: the upstream's own error text. */
-      upstream_error?: string | null;
-      /** Admins only: the model that answered, and every model tried, in order. */
-      model_used?: string | null;
-      attempts?: CallRecord["attempts"];
-      stream: boolean;
-      created_at: string;
-    }
-  >;
-}
-
-/** A job's per-call cost breakdown (GET /api/jobs/{id}/costs); the model and provider cost for admins only. */
-export interface JobCostBreakdown {
-  job_id: string;
-  team_id: string;
-  status: JobStatus;
-  credits_charged: number;
-  totals: JobView["costs"] & { prompt_tokens: number; completion_tokens: number; provider_cost_usd?: number };
-  calls: Array<
-    CallFacts & {
-      created_at: string;
-      model_used?: string | null;
-      provider_cost_usd?: number | null;
-    }
-  >;
-  calls_limit: number;
-  calls_offset: number;
-  calls_has_more: boolean;
-}
-
-/** A job as listed (its calls are only in the single-job view). */
-export type JobListing = Omit<JobView, "calls">;
-
 /** Which jobs a listing shows, newest first. */
 export type JobFilter = { status?: JobStatus; jobType?: string; limit: number; offset: number };
 
 /** The ledger from a position back, for exports that page through it all (`next`: where the next page starts, null at the end). */
 export type LedgerTail = { items: LedgerEntry[]; next: number | null };
 
-/** One job with one page of its calls (GET /api/jobs/{id}). */
-export type JobWithCalls = JobView & { calls_limit: number; calls_offset: number; calls_has_more: boolean };
-
 export interface Page<T> {
   items: T[];
   limit: number;
   offset: number;
   has_more: boolean;
-}
-
-export interface UsageTotals {
-  jobs: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  expired: number;
-  calls: number;
-  credits_charged: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_usd: number;
-  /** For the admin key only: what the calls cost the operator. */
-  provider_cost_usd?: number;
-}
-
-/** A model group's (or, for the admin key, a serving model's) calls in a period. */
-export interface ModelUsage {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_usd: number;
-  provider_cost_usd?: number;
-}
-
-export interface UsageReport {
-  team_id: string;
-  period: string;
-  summary: UsageTotals;
-  job_types: Record<string, UsageTotals>;
-  /** Per day of the period (UTC, by job creation), oldest first: the days add up to the summary. */
-  days: Record<string, UsageTotals>;
-  model_groups: Record<string, ModelUsage>;
-  /** For the admin key only: per model that served ('(none)' for calls no model answered). */
-  models?: Record<string, ModelUsage>;
 }
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */

@@ -1,11 +1,26 @@
 import { z } from "@hono/zod-openapi";
 
-/** Ids chosen by clients (organization, team, model group). */
+/** What no id may be: a path segment URLs resolve away (`/api/teams/..` is `/api/`), so it could never be read back. */
+const isDotSegment = (segment: string) => segment === "." || segment === "..";
+
+/** Ids chosen by clients (organization, team, model group): 1 to 128 of [A-Za-z0-9._-], and not '.' or '..'. */
 export const ClientId = z
   .string()
   .min(1, { error: "must not be empty" })
   .max(128, { error: "must be at most 128 characters" })
-  .regex(/^[A-Za-z0-9._-]+$/, { error: "may contain only letters, digits, '.', '_' and '-'" });
+  .regex(/^[A-Za-z0-9._-]+$/, { error: "may contain only letters, digits, '.', '_' and '-'" })
+  .refine((id) => !isDotSegment(id), { error: "must not be '.' or '..'" });
+
+/**
+ * A model name as LiteLLM knows it (`gpt-4o-mini`, `openai/gpt-4o`): in a path it is sent
+ * URL-encoded (`openai%2Fgpt-4o`); no part between slashes may be '.' or '..'.
+ */
+export const ModelName = z
+  .string()
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" })
+  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" })
+  .refine((name) => !name.split("/").some(isDotSegment), { error: "must not be '.' or '..', nor have such a part between slashes" });
 
 /** Ids made by the server (job, call, transaction). */
 export const ServerId = z.uuid({ error: "must be a UUID" });
@@ -112,7 +127,7 @@ export const security: Record<"admin" | "team" | "teamOrAdmin", SecurityRequirem
   teamOrAdmin: [{ bearer: [] }, { adminKey: [] }],
 };
 
-/** What every LLM call route says about its hold (README "Hard budgets"; src/ledger/rules/holds.ts). */
+/** What every LLM call route says about its hold (docs/money.md "Hard budgets"; src/ledger/rules/holds.ts). */
 export const HOLD_DESCRIPTION =
   " Hard budget: under the team's `overdraft: none` in a consumption mode, admitting the call holds its worst case before anything goes " +
   "upstream (prompt estimate + `max_tokens` at the group's dearest prices, with the markup); a worst case the free credits cannot hold is " +
@@ -127,3 +142,18 @@ export const BUDGET_HEADERS = {
     schema: { type: "string", pattern: "^[0-9]+$" },
   },
 } as const;
+
+/** `?format=csv` (or `json`) on a route that can answer CSV; without it, `Accept: text/csv` decides. */
+export const CsvFormat = z.object({
+  format: z
+    .enum(["json", "csv"], { error: "must be 'json' or 'csv'" })
+    .optional()
+    .openapi({ description: "`csv` answers `text/csv` (as `Accept: text/csv` does); default JSON" }),
+}).shape;
+
+/** A response's OpenAPI content for CSV (described next to the JSON one). */
+export function csvContent(description: string) {
+  return { "text/csv": { schema: z.string().openapi({ description }) } };
+}
+
+export const Health = z.object({ status: z.literal("healthy"), service: z.string() });

@@ -1,15 +1,40 @@
 import { z } from "@hono/zod-openapi";
-import { ALLOWANCE_PERIODS } from "../ledger/rules/allowance";
-import { GRANT_SOURCES, MAX_EXTERNAL_REF_CHARS, MAX_GRANT_PRIORITY, MIN_GRANT_PRIORITY } from "../ledger/rules/grants";
-import { ServerId, Timestamp } from "./common";
+import { PageInfo, ServerId, Timestamp } from "./common";
 
-// The wire shapes of grants, the plan allowance and the monthly statement (routes/grants.ts).
+// Grants, the plan allowance and the monthly statement: their vocabulary (which the ledger's
+// rules use too), what making and setting them takes, and what the routes answer.
+
+/** Where a grant's credits come from. */
+export const GRANT_SOURCES = ["paid", "promotional", "plan"] as const;
+export type GrantSource = (typeof GRANT_SOURCES)[number];
+
+/** A grant's state: live with credits left, live and used up, or ended. */
+export const GRANT_STATUSES = ["active", "depleted", "expired", "voided"] as const;
+export type GrantStatus = (typeof GRANT_STATUSES)[number];
+
+/** What a move of a grant's credits is: the grant made, a charge, a refund, its expiry or voiding, or an overdraft paid from it. */
+export const GRANT_MOVE_KINDS = ["grant", "charge", "refund", "expiry", "void", "overdraft"] as const;
+export type GrantMoveKind = (typeof GRANT_MOVE_KINDS)[number];
+
+/** Priorities run from 0 (drawn first) to 100; a grant without one gets the middle. */
+export const MIN_GRANT_PRIORITY = 0;
+export const MAX_GRANT_PRIORITY = 100;
+export const DEFAULT_GRANT_PRIORITY = 50;
+
+/** The longest external_ref a grant takes (the team's own payment or invoice id). */
+export const MAX_EXTERNAL_REF_CHARS = 200;
+
+/** How long before its expiry a grant is announced (`grant.expiring`), unless the team sets its own. */
+export const DEFAULT_GRANT_NOTICE_SECONDS = 3 * 24 * 60 * 60;
+
+/** How often a plan allowance renews (UTC periods). */
+export const ALLOWANCE_PERIODS = ["day", "week", "month"] as const;
+export type AllowancePeriod = (typeof ALLOWANCE_PERIODS)[number];
 
 /** The largest number of credits one grant, top-up or allowance carries. */
 export const MAX_GRANT_CREDITS = 1_000_000_000;
 
 const GrantSource = z.enum(GRANT_SOURCES, { error: `must be one of ${GRANT_SOURCES.join(", ")}` });
-const MOVE_KINDS = ["grant", "charge", "refund", "expiry", "void", "overdraft"] as const;
 
 export const PositiveCredits = z
   .number({ error: "must be a positive integer" })
@@ -38,7 +63,7 @@ export const GrantSplit = z
   .object({
     grant_id: z.string().nullable(),
     source: GrantSource.nullable(),
-    kind: z.enum(MOVE_KINDS),
+    kind: z.enum(GRANT_MOVE_KINDS),
     credits: z.number().int().openapi({ description: "Signed change to the grant's remaining credits" }),
   })
   .openapi("GrantSplit");
@@ -74,7 +99,7 @@ export const Grant = z
     remaining: z.number().int(),
     priority: z.number().int(),
     expires_at: Timestamp.nullable(),
-    status: z.enum(["active", "depleted", "expired", "voided"]),
+    status: z.enum(GRANT_STATUSES),
     held_for_jobs: z.number().int().openapi({
       description:
         "For an expired or voided grant: what open jobs held of it when it ended (its remaining), spent by them or gone when they end",
@@ -182,7 +207,7 @@ export const Statement = z
         source: StatementSource,
         reason: z.string().nullable(),
         expires_at: Timestamp.nullable(),
-        status: z.enum(["active", "depleted", "expired", "voided"]).nullable(),
+        status: z.enum(GRANT_STATUSES).nullable(),
       }),
     ),
   })
@@ -194,3 +219,15 @@ export const StatementQuery = z.object({
     .regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "must be a month as YYYY-MM" })
     .openapi({ example: "2026-12", description: "The calendar month (UTC)" }),
 });
+
+export const GrantPage = z.object({ team_id: z.string(), grants: z.array(Grant), ...PageInfo });
+
+export const AllowanceSet = z.object({
+  team_id: z.string(),
+  allowance: Allowance,
+  changed: z.boolean().openapi({ description: "false: the allowance already had these terms, and nothing changed" }),
+});
+
+export const TeamAllowance = z.object({ team_id: z.string(), allowance: Allowance });
+
+export const AllowanceRemoved = z.object({ team_id: z.string(), message: z.string() });

@@ -1,104 +1,17 @@
 import { z } from "@hono/zod-openapi";
-import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../ledger/rules/views";
-import { TERMINAL_JOB_STATUSES } from "../ledger/types";
-import { ClientId, Metadata, Timestamp } from "./common";
+import { ClientId, Metadata, PageInfo, Pagination, Timestamp } from "./common";
 
-const JsonObject = z.record(z.string(), z.unknown());
+/** The statuses a job can be completed with. */
+export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
+/** How a call ended. */
+export const CALL_STATUSES = ["success", "failed", "aborted"] as const;
 
-const Message = z
-  .object({
-    role: z.enum(["system", "user", "assistant", "tool", "function", "developer"], {
-      error: "must be one of system, user, assistant, tool, function, developer",
-    }),
-    content: z
-      .union([z.string().max(1_000_000), z.array(JsonObject).max(100)], { error: "must be a string or a list of content parts" })
-      .nullable()
-      .optional(),
-    name: z.string().max(256).optional(),
-    tool_calls: z.array(JsonObject).max(128).optional(),
-    tool_call_id: z.string().max(256).optional(),
-  })
-  .openapi("ChatMessage");
-
-/** The body of an LLM call: which group to use, and the OpenAI parameters that will be forwarded. */
-export const LlmCallFields = {
-  model_group: ClientId.optional().openapi({ description: "The model group to call (or `model`, its alias)" }),
-  model: ClientId.optional().openapi({ description: "Alias of model_group" }),
-  messages: z
-    .array(Message)
-    .min(1, { error: "must contain at least one message" })
-    .max(1000, { error: "must contain at most 1000 messages" }),
-  temperature: z.number().min(0, { error: "must be between 0 and 2" }).max(2, { error: "must be between 0 and 2" }).default(0.7),
-  max_tokens: z
-    .number()
-    .int({ error: "must be an integer" })
-    .positive({ error: "must be a positive integer" })
-    .max(1_000_000)
-    .nullable()
-    .optional(),
-  max_completion_tokens: z
-    .number()
-    .int({ error: "must be an integer" })
-    .positive({ error: "must be a positive integer" })
-    .max(1_000_000)
-    .nullable()
-    .optional(),
-  n: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(1, { error: "must be between 1 and 128" })
-    .max(128, { error: "must be between 1 and 128" })
-    .nullable()
-    .optional(),
-  top_p: z.number().min(0, { error: "must be between 0 and 1" }).max(1, { error: "must be between 0 and 1" }).nullable().optional(),
-  stop: z
-    .union([z.string().max(1000), z.array(z.string().max(1000)).max(4, { error: "must list at most 4 sequences" })])
-    .nullable()
-    .optional(),
-  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
-  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
-  logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullable().optional(),
-  logprobs: z.boolean().nullable().optional(),
-  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
-  seed: z.number().int({ error: "must be an integer" }).nullable().optional(),
-  response_format: JsonObject.nullable().optional(),
-  tools: z.array(JsonObject).max(128, { error: "must list at most 128 tools" }).nullable().optional(),
-  tool_choice: z
-    .union([z.enum(["none", "auto", "required"]), JsonObject])
-    .nullable()
-    .optional(),
-  parallel_tool_calls: z.boolean().nullable().optional(),
-  purpose: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
-};
-
-/** The refine below, as the OpenAPI document states it (so generated clients and fuzzers send one of the two). */
-const GROUP_REQUIRED = { anyOf: [{ required: ["model_group"] }, { required: ["model"] }] };
-
-export const LlmCallBody = z
-  .object(LlmCallFields)
-  .refine((b) => b.model_group !== undefined || b.model !== undefined, {
-    error: "is required (or its alias 'model')",
-    path: ["model_group"],
-  })
-  .openapi("LlmCallRequest", GROUP_REQUIRED);
-
-export const LlmCallAnswer = z
-  .object({
-    call_id: z.string(),
-    response: z.object({
-      content: z.string(),
-      finish_reason: z.string().nullable(),
-      tool_calls: z.array(z.unknown()).optional(),
-    }),
-    metadata: z.object({
-      tokens_used: z.number().int(),
-      prompt_tokens: z.number().int(),
-      completion_tokens: z.number().int(),
-      latency_ms: z.number().int(),
-      model_group: z.string(),
-    }),
-  })
-  .openapi("LlmCallResponse");
+/** A job's calls are shown a page at a time: this many unless asked (GET /api/jobs/{id}?calls_limit=)... */
+export const CALLS_PAGE_DEFAULT = 100;
+/** ...and at most this many in one page. */
+export const CALLS_PAGE_MAX = 1000;
+/** How many of its calls a completion answer lists (the first ones, as GET /api/jobs/{id} would). */
+export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
 
 export const CreateJobFields = {
   team_id: ClientId,
@@ -106,7 +19,12 @@ export const CreateJobFields = {
   user_id: z.string().max(256, { error: "must be at most 256 characters" }).nullable().optional(),
   metadata: Metadata.nullable().optional(),
 };
-export const CreateJobBody = z.object(CreateJobFields).openapi("CreateJobRequest");
+export const CreateJobBody = z
+  .object({
+    ...CreateJobFields,
+    team_id: ClientId.optional().openapi({ description: "The key's team (the default); another team's id is 403" }),
+  })
+  .openapi("CreateJobRequest");
 
 export const JobCreated = z
   .object({
@@ -139,6 +57,9 @@ export const JobCosts = z.object({
   credits_remaining: z.number().int(),
 });
 
+/** A job's totals as its views show them (a completion adds whether and what it charged). */
+export const JobTotals = JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true });
+
 export const CompletionSummary = z
   .object({
     job_id: z.string(),
@@ -165,6 +86,20 @@ export const JobStatusValue = z.enum(["pending", "in_progress", "completed", "fa
   error: "must be one of pending, in_progress, completed, failed, cancelled, expired (lowercase)",
 });
 
+/** What every view of a call shows: the job view's calls and the cost breakdown's. */
+export const CallFacts = z.object({
+  call_id: z.string(),
+  purpose: z.string().nullable(),
+  model_group: z.string(),
+  status: z.enum(CALL_STATUSES),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+  cost_usd: z.number().openapi({ description: "What the call cost the team (USD, with the markup)" }),
+  usage_estimated: z.boolean(),
+  latency_ms: z.number().int(),
+});
+
 export const JobSummary = z
   .object({
     job_id: z.string(),
@@ -181,23 +116,13 @@ export const JobSummary = z
     credit_applied: z.boolean(),
     credits_charged: z.number().int(),
     model_groups_used: z.array(z.string()),
-    costs: JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true }),
+    costs: JobTotals,
   })
   .openapi("JobSummary");
 
 export const Job = JobSummary.extend({
   calls: z.array(
-    z.object({
-      call_id: z.string(),
-      purpose: z.string().nullable(),
-      model_group: z.string(),
-      status: z.enum(["success", "failed", "aborted"]),
-      prompt_tokens: z.number().int(),
-      completion_tokens: z.number().int(),
-      total_tokens: z.number().int(),
-      cost_usd: z.number(),
-      usage_estimated: z.boolean(),
-      latency_ms: z.number().int(),
+    CallFacts.extend({
       error: z.string().nullable().openapi({ description: "Why the call failed, in the gateway's words" }),
       upstream_error: z
         .string()
@@ -230,6 +155,8 @@ export const Job = JobSummary.extend({
   calls_has_more: z.boolean().openapi({ description: "True when the job has calls after this page" }),
 }).openapi("Job");
 
+export const JobPage = z.object({ team_id: z.string(), jobs: z.array(JobSummary), ...PageInfo });
+
 /** Which of a job's calls GET /api/jobs/{id} shows, in the order they were made. */
 export const CallsPageQuery = {
   calls_limit: z.coerce
@@ -248,47 +175,19 @@ export const CallsPageQuery = {
     .openapi({ description: "How many calls to skip, oldest first" }),
 };
 
-/** One job with one call, completed and charged in one request: the job's fields and the call's. */
-export const CreateAndCallBody = z
-  .object({ ...CreateJobFields, ...LlmCallFields })
-  .refine((b) => b.model_group !== undefined || b.model !== undefined, {
-    error: "is required (or its alias 'model')",
-    path: ["model_group"],
-  })
-  .openapi("CreateAndCallRequest", GROUP_REQUIRED);
-
-/** How a one-request job ended, with what it cost: the end of create-and-call and its stream's `job_summary` event. */
-export const OneRequestJobResult = {
-  job_id: z.string(),
-  status: z.enum(TERMINAL_JOB_STATUSES),
-  costs: JobCosts,
-};
-
-export const CreateAndCallAnswer = LlmCallAnswer.extend(OneRequestJobResult).openapi("CreateAndCallResponse");
-
 export const JobCostBreakdown = z
   .object({
     job_id: z.string(),
     team_id: z.string(),
     status: JobStatusValue,
     credits_charged: z.number().int(),
-    totals: JobCosts.omit({ credit_applied: true, credits_charged: true, credits_remaining: true }).extend({
+    totals: JobTotals.extend({
       prompt_tokens: z.number().int(),
       completion_tokens: z.number().int(),
       provider_cost_usd: z.number().optional().openapi({ description: "Admin keys only" }),
     }),
     calls: z.array(
-      z.object({
-        call_id: z.string(),
-        purpose: z.string().nullable(),
-        model_group: z.string(),
-        status: z.enum(["success", "failed", "aborted"]),
-        prompt_tokens: z.number().int(),
-        completion_tokens: z.number().int(),
-        total_tokens: z.number().int(),
-        cost_usd: z.number().openapi({ description: "What the call cost the team (USD, with the markup)" }),
-        usage_estimated: z.boolean(),
-        latency_ms: z.number().int(),
+      CallFacts.extend({
         created_at: Timestamp,
         model_used: z.string().nullable().optional().openapi({ description: "Admin keys only: the model that served the call" }),
         provider_cost_usd: z
@@ -305,3 +204,12 @@ export const JobCostBreakdown = z
   .openapi("JobCostBreakdown");
 
 export const JobMetadataPatch = z.object({ metadata: Metadata });
+
+/** A job read with the admin key names its team; a page of its calls. */
+export const JobQuery = z.object({
+  team_id: ClientId.optional().openapi({ description: "Required with the admin key" }),
+  ...CallsPageQuery,
+});
+
+/** A page of a team's jobs, of one status or type if asked. */
+export const JobListQuery = Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { LlmCallFields } from "./calls";
 import { ClientId, ServerId } from "./common";
-import { LlmCallFields } from "./jobs";
 
 // The /v1 surface: OpenAI's request and response shapes, validated by the same field rules as
 // the job API's calls.
@@ -101,3 +101,6 @@ export const OpenAIError = z
     error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),
   })
   .openapi("OpenAIError");
+
+/** A streamed chat completion, as OpenAI's SDKs read it. */
+export const OpenAIChatChunks = z.string().openapi({ description: "`data: <chat.completion.chunk>` events, then `data: [DONE]`" });

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ClientId, CsvFormat } from "./common";
 
 // Schemas of the usage reports and the dashboard.
 
@@ -71,7 +72,7 @@ export const TeamUsage = z
   })
   .openapi("TeamUsage");
 
-const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
+export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 
 export const OrganizationUsage = z
   .object({
@@ -97,3 +98,7 @@ export const Dashboard = z
     client_cost_usd_this_month: z.number(),
   })
   .openapi("Dashboard");
+
+export const TeamUsageQuery = z.object({ period: MonthOrDayPeriod, ...CsvFormat });
+export const OrganizationUsageQuery = z.object({ period: MonthPeriod, ...CsvFormat });
+export const DashboardQuery = z.object({ organization_id: ClientId.optional() });

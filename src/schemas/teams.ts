@@ -1,10 +1,38 @@
 import { z } from "@hono/zod-openapi";
-import { DEFAULT_GRANT_NOTICE_SECONDS } from "../ledger/rules/grants";
-import { OVERDRAFT_MODES, type Overdraft, UNPRICED_CALL_POLICIES, type UnpricedCalls } from "../ledger/rules/holds";
-import { BUDGET_MODES, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../ledger/rules/money";
-import { LEDGER_KINDS } from "../ledger/types";
-import { ClientId, Metadata, Timestamp } from "./common";
-import { GrantSplit, GrantTotalsFields } from "./grants";
+import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
+import { DEFAULT_GRANT_NOTICE_SECONDS, ExternalRef, Grant, GrantSplit, GrantTotalsFields } from "./grants";
+
+// A team: its budget's vocabulary (which the ledger's rules use too), what creating and changing
+// one takes, and what the team routes answer.
+
+/** How a completed job is charged: one credit, its client cost in USD, or its tokens. */
+export const BUDGET_MODES = ["job_based", "consumption_usd", "consumption_tokens"] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+
+export const DEFAULT_CREDITS_PER_DOLLAR = 10;
+export const DEFAULT_TOKENS_PER_CREDIT = 10_000;
+
+/** Whether the balance may go below zero: `none` (holds must fit) or `bounded` (calls in flight may overrun). */
+export const OVERDRAFT_MODES = ["none", "bounded"] as const;
+export type Overdraft = (typeof OVERDRAFT_MODES)[number];
+
+/** What a call whose group has an unpriced model does under `overdraft: none`: refused, or admitted unheld. */
+export const UNPRICED_CALL_POLICIES = ["refuse", "allow"] as const;
+export type UnpricedCalls = (typeof UNPRICED_CALL_POLICIES)[number];
+
+/** What a ledger row is: credits allocated (a grant), a job's reservation, release or charge, a refund, a call's hold or its capture, a grant's expiry or voiding. */
+export const LEDGER_KINDS = [
+  "allocation",
+  "reservation",
+  "release",
+  "deduction",
+  "refund",
+  "adjustment",
+  "hold",
+  "capture",
+  "expiry",
+  "void",
+] as const;
 
 export const MAX_CREDITS = 1_000_000_000;
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
@@ -158,6 +186,51 @@ export const Team = z
 
 export const TeamWithBalance = Team.extend(Balance.omit({ team_id: true, organization_id: true, status: true }).shape).openapi("Team");
 
+export const TeamPage = z.object({ teams: z.array(Team), ...PageInfo });
+
+export const CreatedTeam = TeamWithBalance.extend({
+  allowed_models: z.array(z.string()),
+  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
+  message: z.string(),
+}).openapi("CreatedTeam");
+
+export const RotatedKey = z.object({
+  team_id: z.string(),
+  virtual_key: z.string(),
+  key_prefix: z.string(),
+  previous_keys_valid_until: z.string().nullable(),
+  message: z.string(),
+});
+
+export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
+
+export const CreditsAdded = z.object({
+  team_id: z.string(),
+  credits_added: z.number().int(),
+  grant_id: z.string().openapi({ description: "The paid grant the credits are" }),
+  created: z
+    .boolean()
+    .openapi({ description: "false: the external_ref named an addition made before, which this answers (nothing was added)" }),
+  balance: Balance,
+  transaction: LedgerEntry,
+});
+
+export const GrantMade = z
+  .object({
+    team_id: z.string(),
+    grant: Grant,
+    created: z
+      .boolean()
+      .openapi({ description: "false: the external_ref named a grant made before, which this answers (nothing was added)" }),
+    transaction: LedgerEntry.openapi({ description: "The ledger row that made the grant" }),
+    balance: Balance,
+  })
+  .openapi("GrantMade");
+
+export const GrantVoided = z.object({ team_id: z.string(), grant: Grant, transaction: LedgerEntry, balance: Balance });
+
+export const TransactionPage = z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo });
+
 /** The budget fields of a request, in the ledger's words. */
 export function budgetSettingsOf(body: {
   budget_mode?: (typeof BUDGET_MODES)[number];
@@ -200,12 +273,6 @@ export const CreateTeam = z.object({
   ...BudgetFields,
 });
 
-export const CreatedTeam = TeamWithBalance.extend({
-  allowed_models: z.array(z.string()),
-  virtual_key: z.string().openapi({ description: "Shown once, never again" }),
-  message: z.string(),
-}).openapi("CreatedTeam");
-
 export const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
@@ -221,12 +288,32 @@ export const RotateKey = z.object({
     .default(0),
 });
 
-export const RotatedKey = z.object({
-  team_id: z.string(),
-  virtual_key: z.string(),
-  key_prefix: z.string(),
-  previous_keys_valid_until: z.string().nullable(),
-  message: z.string(),
+export const AddCredits = z.object({
+  credits: z
+    .number()
+    .int({ error: "must be a positive integer" })
+    .positive({ error: "must be a positive integer" })
+    .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
+  reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
+  external_ref: ExternalRef.nullable().optional(),
 });
 
-export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
+export const Refund = z.object({
+  job_id: ServerId,
+  reason: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
+});
+
+export const BudgetModeChange = z.object({ ...BudgetFields, budget_mode: BudgetMode });
+
+export const Refunded = z.object({
+  team_id: z.string(),
+  job_id: z.string(),
+  credits_refunded: z.number().int(),
+  balance: Balance,
+  transaction: LedgerEntry,
+});
+
+/** A team's new model groups: the list, or `{ "model_groups": [...] }`. */
+export const TeamGroupsChange = z.union([GroupNames, z.object({ model_groups: GroupNames })]);
+
+export const TeamDeleted = z.object({ team_id: z.string(), message: z.string() });

@@ -1,4 +1,4 @@
-// Virtual keys and the admin key: generation, keyed hashing, constant-time comparison.
+// Virtual keys and the admin key: generation, keyed hashing, constant-time comparison; plain digests.
 
 const KEY_BYTES = 32; // 256 bits of randomness
 /** Characters of a key kept for display (`sk-` plus 8), too few to guess the rest from. */
@@ -9,6 +9,11 @@ const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
 function toHex(bytes: ArrayBuffer | Uint8Array): string {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** SHA-256 of a text, as hex: what a repeated request or operation is recognised by. */
+export async function sha256Hex(text: string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
 /** A new team key: `sk-` followed by 64 hex characters. Shown once, then only its hash is kept. */

@@ -1,4 +1,4 @@
-// What a webhook can be told (README "Webhooks"), and what the team's object keeps per endpoint.
+// What a webhook can be told (docs/webhooks.md), and what the team's object keeps per endpoint.
 
 export const WEBHOOK_EVENTS = [
   "balance.low",

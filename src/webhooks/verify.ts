@@ -1,4 +1,4 @@
-// The receiver's side of a webhook: the verification snippet README "Webhooks" quotes, and the
+// The receiver's side of a webhook: the verification snippet docs/webhooks.md quotes, and the
 // code the tests check deliveries with. Plain WebCrypto: it runs as it is in Node 20+, Deno, Bun
 // and Workers. Copy it into your receiver and keep the raw body (verify before parsing JSON).
 

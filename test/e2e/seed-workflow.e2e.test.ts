@@ -1,104 +1,28 @@
-// End to end: the real `npm start` (scripts/start.mjs → wrangler dev + the mock LiteLLM), driven
-// over HTTP exactly as the seed's clients (../shared/seed/full-chain-example.txt) drive it.
+// End to end: the real `npm start` (test/e2e/npm-start.ts: a free port, fresh state, the mock
+// LiteLLM), driven over HTTP exactly as the product's seed document's clients drive it.
 //
 // Run: npx vitest run -c vitest.e2e.config.ts
-//
-// The server gets a free PORT and a fresh GATEWAY_STATE_DIR (both honoured by scripts/start.mjs),
-// and no LITELLM_BASE_URL / ADMIN_API_KEY / KEY_PEPPER, so it uses its local-development defaults:
-// the seed's admin key and the in-process mock LiteLLM. It runs in its own process group, which
-// is stopped with SIGTERM at the end; the test then checks that nothing is left listening.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { GatewayClient, GatewayError } from "../../client/src/index.js";
-import { freePort, signalGroup } from "../../scripts/lib/processes.mjs";
+import {
+  dumpServerLogOnFailure as dumpLog,
+  inWorkerd,
+  REPO_ROOT,
+  SEED_ADMIN_KEY,
+  type Server,
+  startNpmStart,
+  stopNpmStart,
+} from "./npm-start";
 import { openAIPython, SDK_FLOW } from "./openai-python";
 
-const REPO_ROOT = resolve(import.meta.dirname, "../..");
-const SEED_CURL_SCRIPT = join(import.meta.dirname, "seed-curl.sh");
-const SEED_ADMIN_KEY = "sk-admin-key-change-me";
-const READY_LINE = "Press Ctrl-C to stop.";
-const STARTUP_TIMEOUT_MS = 200_000;
-const STOP_TIMEOUT_MS = 30_000;
-
-// ---------------------------------------------------------------------------
-// The server: `npm start` in its own process group
-// ---------------------------------------------------------------------------
-
-interface Server {
-  proc: ChildProcess;
-  port: number;
-  /** The seed's clients use http://localhost:8003/api; only the port differs here. */
-  apiUrl: string;
-  mockUrl: string;
-  stateDir: string;
-  output: () => string;
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+/** The seed's cURL example, its URL taken from BASE (examples/curl/full-chain.sh). */
+const SEED_CURL_SCRIPT = join(REPO_ROOT, "examples", "curl", "full-chain.sh");
 
 let server: Server;
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolveListening) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolveListening(true);
-    });
-    socket.once("error", () => resolveListening(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startServer(): Promise<Server> {
-  const port = await freePort();
-  const stateDir = mkdtempSync(join(tmpdir(), "gateway-e2e-state-"));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), GATEWAY_STATE_DIR: stateDir };
-  for (const name of ["LITELLM_BASE_URL", "LITELLM_API_KEY", "ADMIN_API_KEY", "KEY_PEPPER", "MOCK_LITELLM_PORT"]) delete env[name];
-
-  const proc = spawn("npm", ["start"], { cwd: REPO_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  proc.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
-  proc.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.once("close", (code, signal) => r({ code, signal })),
-  );
-  let exited = false;
-  void closed.then(() => (exited = true));
-
-  const started = Date.now();
-  while (!output.includes(READY_LINE)) {
-    if (exited) throw new Error(`npm start exited before it was ready. Its output:\n${output}`);
-    if (Date.now() - started > STARTUP_TIMEOUT_MS) {
-      signalGroup(proc.pid, "SIGTERM");
-      throw new Error(`npm start was not ready within ${STARTUP_TIMEOUT_MS} ms. Its output:\n${output}`);
-    }
-    await sleep(200);
-  }
-  const mockUrl = /MOCK LiteLLM at (http:\/\/\S+)/.exec(output)?.[1];
-  if (!mockUrl) throw new Error(`npm start did not say where the mock LiteLLM is. Its output:\n${output}`);
-  return { proc, port, apiUrl: `http://localhost:${port}/api`, mockUrl, stateDir, output: () => output, closed };
-}
-
-/** SIGTERM to npm start's group, wait until every process holding its output has exited. */
-async function stopServer(s: Server): Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }> {
-  signalGroup(s.proc.pid, "SIGTERM");
-  const timedOut = await Promise.race([s.closed.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
-  if (timedOut) signalGroup(s.proc.pid, "SIGKILL");
-  const { code, signal } = await s.closed;
-  return { code, signal, timedOut };
-}
-
-/** On failure, show what the server printed (wrangler's log includes one line per request). */
-function dumpServerLogOnFailure() {
-  onTestFailed(() => {
-    console.error(`---- npm start output ----\n${server?.output() ?? "(not started)"}\n---- end ----`);
-  });
-}
+const dumpServerLogOnFailure = () => dumpLog(server);
 
 // ---------------------------------------------------------------------------
 // The seed's clients, over HTTP
@@ -372,37 +296,13 @@ async function mockRequests(): Promise<any[]> {
 // The tests
 // ---------------------------------------------------------------------------
 
-// test/**/*.test.ts also matches this file, so the workerd config (vitest.config.ts) collects it
-// unless it excludes test/e2e/**: there it cannot spawn processes, so it skips itself.
-const inWorkerd = (globalThis as any).navigator?.userAgent === "Cloudflare-Workers";
-
 describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by the seed's clients", () => {
   beforeAll(async () => {
-    server = await startServer();
+    server = await startNpmStart();
   });
 
   afterAll(async () => {
-    if (!server) return;
-    const stopped = await stopServer(server);
-    try {
-      expect(stopped.timedOut, `npm start did not stop within ${STOP_TIMEOUT_MS} ms of SIGTERM`).toBe(false);
-      expect(server.output()).toContain("SIGTERM received: stopping wrangler dev and the mock LiteLLM");
-      // wrangler's process group and the mock must be gone, not orphaned.
-      const mockPort = Number(new URL(server.mockUrl).port);
-      let leftovers: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        leftovers = [];
-        for (const p of [server.port, mockPort]) if (await isListening(p)) leftovers.push(p);
-        if (leftovers.length === 0) break;
-        await sleep(250);
-      }
-      expect(leftovers, "ports still listening after npm start stopped").toEqual([]);
-    } catch (error) {
-      console.error(`---- npm start output ----\n${server.output()}\n---- end ----`);
-      throw error;
-    } finally {
-      rmSync(server.stateDir, { recursive: true, force: true });
-    }
+    if (server) await stopNpmStart(server);
   });
 
   it("starts through npm start: migrations, the mock LiteLLM, and says where everything is", async () => {
@@ -741,7 +641,7 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
 
   it("the official openai Python package drives /v1 with two settings: chat, stream, models, embeddings, X-Job-Id, its error classes", async (ctx) => {
     dumpServerLogOnFailure();
-    const sdk = openAIPython();
+    const sdk = await openAIPython();
     if ("missing" in sdk) {
       // CI must run it; a developer's machine without python3 is told what to install.
       if (process.env.CI) throw new Error(`the openai Python SDK test needs ${sdk.missing}`);
@@ -757,7 +657,7 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     expect(run.stdout).toContain("python openai sdk flow: all checks passed");
   });
 
-  it("runs the seed's cURL script unmodified (only the port in API_URL differs)", async (ctx) => {
+  it("runs the seed's cURL script (examples/curl/full-chain.sh) with BASE naming the server", async (ctx) => {
     dumpServerLogOnFailure();
     const missingTools = ["curl", "jq"].filter((tool) => spawnSync(tool, ["--version"], { stdio: "ignore" }).error);
     if (missingTools.length > 0 && !process.env.CI) {
@@ -766,14 +666,11 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
       ctx.skip(why);
     }
     expect(missingTools, "the seed's cURL script needs curl and jq; CI must install them").toEqual([]);
-    const seedUrl = 'API_URL="http://localhost:8003/api"';
-    const script = readFileSync(SEED_CURL_SCRIPT, "utf8");
-    expect(script.split(seedUrl).length - 1).toBe(1);
-    const scriptFile = join(server.stateDir, "seed-curl.sh");
-    writeFileSync(scriptFile, script.replace(seedUrl, `API_URL="${server.apiUrl}"`));
-
+    // The reader's shell: BASE names the server, and the script's default admin key applies.
+    const env: NodeJS.ProcessEnv = { ...process.env, BASE: `http://localhost:${server.port}` };
+    Reflect.deleteProperty(env, "ADMIN_API_KEY");
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-      const child = spawn("bash", [scriptFile], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("bash", [SEED_CURL_SCRIPT], { env, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));

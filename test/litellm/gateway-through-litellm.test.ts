@@ -295,7 +295,7 @@ describeLiteLLM(`the gateway through a real LiteLLM proxy`, () => {
         total_tokens: expected.totalTokens,
         error: null,
       });
-      if (res.headers.get("x-call-id")) expect(job.calls[0].call_id).toBe(res.headers.get("x-call-id"));
+      expect(res.headers.get("x-call-id")).toBe(job.calls[0].call_id);
       expect(job.calls[0].cost_usd).toBeGreaterThan(0);
       const done = ok(
         await http("POST", api(`/jobs/${jobId}/complete`), { headers: team(key), body: { status: "completed" } }),

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   balanceOf,
-  COMPLETION_CALLS_SHOWN,
   completionAnswerOf,
   completionSummaryOf,
   jobListingOf,
@@ -9,6 +8,7 @@ import {
   pageOf,
   usageReportOf,
 } from "../../src/ledger/rules/views";
+import { COMPLETION_CALLS_SHOWN } from "../../src/schemas/jobs";
 import { accountRow, callRow, jobRow } from "./ledger-rows";
 
 const usage = (jobType: string, n: number) => ({

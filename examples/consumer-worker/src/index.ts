@@ -7,9 +7,8 @@
 //
 // The team's key comes with each request so one deployment can serve several teams; a Worker
 // serving one team would keep it as a secret (`wrangler secret put GATEWAY_API_KEY`) instead.
-// In your project, import from "@llm-job-gateway/client"; this example uses the repo's copy.
 
-import { type GatewayBinding, GatewayClient, GatewayError } from "../../../client/src/index.js";
+import { type GatewayBinding, GatewayClient, GatewayError } from "@llm-job-gateway/client";
 
 export interface Env {
   GATEWAY: GatewayBinding;

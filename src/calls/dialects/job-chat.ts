@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { LlmCallAnswer, LlmCallBody } from "../../schemas/jobs";
+import type { LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
 import type { StreamingDialect } from "../dialect";
 import { type ChatAnswer, type ChatRequest, chatCompletionsWire, chatParametersOf, chatStreamFormat } from "./chat-completions";
 

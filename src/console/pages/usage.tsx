@@ -1,91 +1,63 @@
-import type { Context } from "hono";
-import { BarChart, type ChartRow } from "../chart";
-import type { ConsoleApp, ConsoleEnv } from "../context";
-import { asStatus, seg } from "../context";
-import { Layout } from "../layout";
-import { TeamNav } from "./team-nav";
+import type { TeamUsageAnswer, UsageTotalsAnswer } from "../api-types";
+import { BarChart, type ChartRow } from "../components/chart";
+import { Facts } from "../components/facts";
+import { Field, FilterForm } from "../components/fields";
+import { renderPage } from "../components/layout";
+import { type ConsoleApp, type ConsoleContext, queryOf, seg } from "../context";
+import { TeamNav, teamPath } from "./team-nav";
 
 // A team's usage for one month: the usage report's totals, and charts of credits and tokens per
 // day and per job type.
 
-type C = Context<ConsoleEnv>;
-const chrome = (c: C) => ({ admin: c.get("admin"), session: c.get("session") });
+type Totals = UsageTotalsAnswer;
 
-interface UsageTotals {
-  jobs: number;
-  calls: number;
-  credits_charged: number;
-  total_tokens: number;
-  client_cost_usd: number;
-}
+/** One chart row per entry, in key order. */
+const rowsOf = (entries: Record<string, Totals>, figure: (t: Totals) => number): ChartRow[] =>
+  Object.entries(entries)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([label, totals]) => ({ label, value: figure(totals) }));
+const credits = (t: Totals) => t.credits_charged;
+const tokens = (t: Totals) => t.total_tokens;
 
-async function usagePage(c: C) {
+async function usagePage(c: ConsoleContext) {
   const teamId = c.req.param("team_id") ?? "";
   const period = c.req.query("period") || new Date().toISOString().slice(0, 7);
-  const api = c.get("api");
-  const usage = await api.get<{
-    period: string;
-    summary: UsageTotals;
-    job_types: Record<string, UsageTotals>;
-    days: Record<string, UsageTotals>;
-  }>(`/api/teams/${seg(teamId)}/usage?period=${seg(period)}`);
-  const days = usage.ok ? Object.entries(usage.data.days).sort(([a], [b]) => a.localeCompare(b)) : [];
-  const types = usage.ok ? Object.entries(usage.data.job_types).sort(([a], [b]) => a.localeCompare(b)) : [];
-  const typeRows = (pick: (t: UsageTotals) => number): ChartRow[] => types.map(([label, totals]) => ({ label, value: pick(totals) }));
-  const dayRows = (pick: (t: UsageTotals) => number): ChartRow[] => days.map(([label, totals]) => ({ label, value: pick(totals) }));
-  return c.html(
-    <Layout title={`Usage of ${teamId}`} chrome={chrome(c)} flash={{ error: usage.ok ? null : usage.detail }}>
+  const usage = await c.get("api").get<TeamUsageAnswer>(`/api/teams/${seg(teamId)}/usage${queryOf({ period })}`);
+  return renderPage(
+    c,
+    { title: `Usage of ${teamId}`, error: usage.ok ? null : usage.detail, status: usage.status },
+    <>
       <TeamNav teamId={teamId} />
-      <form method="get" class="fields">
-        <div class="field">
-          <label for="f-period">Month (YYYY-MM)</label>
-          <input id="f-period" name="period" value={period} pattern="\d{4}-\d{2}" />
-        </div>
-        <button type="submit" class="secondary">
-          Show
-        </button>
-      </form>
+      <FilterForm action={`${teamPath(teamId)}/usage`}>
+        <Field label="Month (YYYY-MM)" name="period" value={period} pattern="\d{4}-\d{2}" />
+      </FilterForm>
       {usage.ok ? (
         <>
           <section aria-labelledby="totals">
             <h2 id="totals">Totals for {usage.data.period}</h2>
-            <dl class="facts">
-              <div>
-                <dt>Jobs</dt>
-                <dd data-usage-jobs>{usage.data.summary.jobs}</dd>
-              </div>
-              <div>
-                <dt>Calls</dt>
-                <dd>{usage.data.summary.calls}</dd>
-              </div>
-              <div>
-                <dt>Credits charged</dt>
-                <dd data-usage-credits>{usage.data.summary.credits_charged}</dd>
-              </div>
-              <div>
-                <dt>Tokens</dt>
-                <dd data-usage-tokens>{usage.data.summary.total_tokens}</dd>
-              </div>
-              <div>
-                <dt>Client cost (USD)</dt>
-                <dd>{usage.data.summary.client_cost_usd.toFixed(6)}</dd>
-              </div>
-            </dl>
+            <Facts
+              facts={[
+                { label: "Jobs", value: usage.data.summary.jobs },
+                { label: "Calls", value: usage.data.summary.calls },
+                { label: "Credits charged", value: usage.data.summary.credits_charged },
+                { label: "Tokens", value: usage.data.summary.total_tokens },
+                { label: "Client cost (USD)", value: usage.data.summary.client_cost_usd.toFixed(6) },
+              ]}
+            />
           </section>
           <section aria-labelledby="per-day">
             <h2 id="per-day">Per day</h2>
-            <BarChart title="Credits per day" kind="credits" rows={dayRows((d) => d.credits_charged)} />
-            <BarChart title="Tokens per day" kind="tokens" rows={dayRows((d) => d.total_tokens)} />
+            <BarChart title="Credits per day" kind="credits" rows={rowsOf(usage.data.days, credits)} />
+            <BarChart title="Tokens per day" kind="tokens" rows={rowsOf(usage.data.days, tokens)} />
           </section>
           <section aria-labelledby="per-type">
             <h2 id="per-type">Per job type</h2>
-            <BarChart title="Credits per job type" kind="credits" rows={typeRows((t) => t.credits_charged)} />
-            <BarChart title="Tokens per job type" kind="tokens" rows={typeRows((t) => t.total_tokens)} />
+            <BarChart title="Credits per job type" kind="credits" rows={rowsOf(usage.data.job_types, credits)} />
+            <BarChart title="Tokens per job type" kind="tokens" rows={rowsOf(usage.data.job_types, tokens)} />
           </section>
         </>
       ) : null}
-    </Layout>,
-    asStatus(usage.status),
+    </>,
   );
 }
 

@@ -6,8 +6,7 @@ import { type CallResult, runCall } from "../../calls/pipeline";
 import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
-import type { Operation } from "../../ledger/store/operation-log";
-import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner } from "../../ledger/types";
+import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner, Operation } from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
@@ -25,12 +24,12 @@ import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 export type JobFields = { team_id: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
 /** What a job is opened with, as its operation is compared on a repeat. */
-function jobRequestOf(job: JobFields, owner: JobOwner) {
+function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
   return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
-export function newJobOf(job: JobFields, operation: string, owner: JobOwner = "team") {
+export function newJobOf(job: Omit<JobFields, "team_id">, operation: string, owner: JobOwner = "team") {
   return { jobId: crypto.randomUUID(), ...jobRequestOf(job, owner), operation: { id: operation } };
 }
 

@@ -1,14 +1,14 @@
 import type { z } from "@hono/zod-openapi";
 import { Conflict, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
-import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_TOKENS_PER_CREDIT } from "../../ledger/rules/money";
 import type { AccountInit, Balance } from "../../ledger/types";
 import { log } from "../../log";
-import { type CreateTeam, DEFAULT_JOB_TTL_SECONDS } from "../../schemas/teams";
+import { type CreateTeam, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_JOB_TTL_SECONDS, DEFAULT_TOKENS_PER_CREDIT } from "../../schemas/teams";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
 import type { AppContext } from "../context";
 import { apiError } from "../errors";
+import { scopedOrganization } from "../middleware/admin-guard";
 import { operationId } from "../middleware/idempotency";
 import { loadTeam, pepper, withBalance } from "./team-views";
 import { organizationWebhookFor } from "./webhook-config";
@@ -96,6 +96,20 @@ async function openLedger(c: AppContext, init: AccountInit, operation: { id: str
   }
 }
 
+/**
+ * The answer to a team id already in use. Team ids are one namespace across organizations: a key
+ * scoped to an organization, whose GET of another organization's team is 404, is told only that
+ * the id is not available (never that a team exists, nor where); a team of its own organization,
+ * which it can see, and any id for an unscoped key, get the SPEC's 400 "already exists".
+ */
+async function duplicateTeam(c: AppContext, teamId: string) {
+  const scope = scopedOrganization(c);
+  if (scope !== null && (await c.get("repo").teams.organizationOf(teamId)) !== scope) {
+    return apiError(400, `Team id '${teamId}' is not available; choose another`);
+  }
+  return apiError(400, `Team '${teamId}' already exists`);
+}
+
 export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const repo = c.get("repo");
   const [organization, missingGroups, webhooks] = await Promise.all([
@@ -123,7 +137,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
     if (!(error instanceof Conflict)) throw error;
     const recovered = await recoverCreatedTeam(c, init, operation);
     if (recovered) return recovered;
-    throw apiError(400, `Team '${body.team_id}' already exists`);
+    throw await duplicateTeam(c, body.team_id);
   }
   const keep = c.get("operationBase") ? await seal(pepper(c), key, keptContext(operation)) : null;
   const balance = await openLedger(c, init, { id: operation, keep });

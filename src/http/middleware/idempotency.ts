@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { log } from "../../log";
+import { sha256Hex } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
 import type { AppContext, AppEnv, Principal } from "../context";
 import { apiError, asHttpError } from "../errors";
@@ -21,11 +22,6 @@ const MOMENT_STATUSES = new Set([402, 403, 409, 429]);
 /** The headers a replay must carry, as the first answer had them. */
 const KEPT_HEADERS = ["content-type", "retry-after", "x-job-id"] as const;
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * The operation id of a ledger change made by this request: derived from the caller's scope and
  * Idempotency-Key (so the team's ledger applies it once however often the request is retried),
@@ -35,6 +31,22 @@ export function operationId(c: AppContext, step?: string): string {
   const base = c.get("operationBase");
   if (!base) return crypto.randomUUID();
   return step ? `${base}:${step}` : base;
+}
+
+/** Request headers that change what a request does (which job a call goes to, or the type of the job it opens). */
+const FINGERPRINT_HEADERS = ["x-job-id", "x-job-type"] as const;
+
+/**
+ * What a repeat with the same key must match: the body, and the headers above when present (a
+ * request without them is fingerprinted by its body alone, as before they counted).
+ */
+function requestFingerprint(c: AppContext, body: string): string {
+  const headers: Record<string, string> = {};
+  for (const name of FINGERPRINT_HEADERS) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return Object.keys(headers).length === 0 ? body : `${JSON.stringify(headers)}\n${body}`;
 }
 
 function keptHeaders(response: Response): string {
@@ -49,11 +61,12 @@ function keptHeaders(response: Response): string {
 /**
  * `Idempotency-Key` on a POST that moves money or creates something: the first answer (status,
  * body byte for byte, and its content type, Retry-After and x-job-id) is kept for 24 h and
- * replayed for the same key; the same key with a different body is 422; a second request while
- * the first still runs is 409, so it runs once. Scoped by caller and path, so two teams can use
- * the same key. Server errors and refusals of the moment (402, 403, 409, 429) are not kept, so a
- * retry runs again; the ledger changes it makes carry operation ids derived from the key, so a
- * retry after a server error never applies a change the first attempt already made.
+ * replayed for the same key; the same key with a different body, or with other headers choosing
+ * the job (X-Job-Id, X-Job-Type), is 422; a second request while the first still runs is 409, so
+ * it runs once. Scoped by caller and path, so two teams can use the same key. Server errors and
+ * refusals of the moment (402, 403, 409, 429) are not kept, so a retry runs again; the ledger
+ * changes it makes carry operation ids derived from the key, so a retry after a server error
+ * never applies a change the first attempt already made.
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
@@ -71,7 +84,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   await assertTeamKeyGood(c);
   const principal = c.get("principal");
   const scope = `${scopeOf(principal)} ${c.req.method} ${c.req.path}`;
-  const requestHash = await sha256Hex(await c.req.text());
+  const requestHash = await sha256Hex(requestFingerprint(c, await c.req.text()));
   const records = c.get("repo").idempotency;
 
   const claim = await records.claim(scope, key, requestHash, IDEMPOTENCY_TTL_MS, ABANDONED_CLAIM_MS);
@@ -80,7 +93,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       throw apiError(422, [
         {
           loc: ["header", "Idempotency-Key"],
-          msg: "this Idempotency-Key was already used with a different request body",
+          msg: "this Idempotency-Key was already used with a different request (its body, X-Job-Id or X-Job-Type)",
           type: "idempotency_mismatch",
         },
       ]);

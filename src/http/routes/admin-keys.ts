@@ -1,7 +1,9 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { AdminKeyRow } from "../../db/admin-records";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
-import { permissionsOf, ROLES } from "../../security/admin-roles";
+import { AdminKeyIdentity, AdminKeyPage, type AdminRole, CreateAdminKey, CreatedAdminKey, KeyRevoked } from "../../schemas/admin";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { AdminKeyParam } from "../../schemas/params";
+import { permissionsOf } from "../../security/admin-roles";
 import { generateAdminKey, hashVirtualKey } from "../../security/keys";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -9,41 +11,17 @@ import { pepper } from "../flows/team-views";
 import { adminIdentity } from "../middleware/admin-guard";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
+import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
 // Named admin keys (owner only, unscoped): created with a role and an optional organization
 // scope, shown once, listed without the key, revoked at once.
 
-const Role = z.enum(ROLES).openapi({
-  description: "owner: everything; admin: all but admin keys; billing: credits, refunds, budget modes, pricing and reads; viewer: reads",
-});
-
-const AdminKey = z
-  .object({
-    key_id: z.string(),
-    name: z.string(),
-    role: Role,
-    organization_id: z.string().nullable().openapi({ description: "The organization the key is confined to; null for every organization" }),
-    key_prefix: z.string(),
-    created_at: Timestamp,
-    last_used_at: Timestamp.nullable().openapi({ description: "Updated at most once a minute" }),
-    revoked_at: Timestamp.nullable(),
-  })
-  .openapi("AdminKey");
-
-const CreateAdminKey = z.object({
-  name: z.string().trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }),
-  role: Role,
-  organization_id: ClientId.nullable().optional(),
-});
-
-const KeyIdParam = z.object({ key_id: z.uuid({ error: "must be a UUID" }).openapi({ param: { name: "key_id", in: "path" } }) });
-
 function present(k: AdminKeyRow) {
   return {
     key_id: k.keyId,
     name: k.name,
-    role: k.role as z.infer<typeof Role>,
+    role: k.role as z.infer<typeof AdminRole>,
     organization_id: k.organizationId,
     key_prefix: k.keyPrefix,
     created_at: k.createdAt,
@@ -61,10 +39,10 @@ adminKeyRoutes.openapi(
     tags: ["Admin keys"],
     summary: "Create a named admin key with a role and an optional organization scope (the key is shown once)",
     security: security.admin,
-    middleware: [adminWrite("admin_key.create")] as const,
+    middleware: [adminWrite("admin_key.create"), idempotent] as const,
     request: { body: jsonBody(CreateAdminKey) },
     responses: {
-      201: jsonResponse(AdminKey.extend({ admin_key: z.string().openapi({ description: "Shown once, never again" }) }), "The new key"),
+      201: jsonResponse(CreatedAdminKey, "The new key"),
       ...errorResponses(401, 403, 404, 413, 422, 503),
     },
   }),
@@ -100,7 +78,7 @@ adminKeyRoutes.openapi(
     middleware: [requireAdmin("admin_keys.manage")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ admin_keys: z.array(AdminKey), ...PageInfo }), "A page of admin keys"),
+      200: jsonResponse(AdminKeyPage, "A page of admin keys"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),
@@ -121,16 +99,7 @@ adminKeyRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin(null)] as const,
     responses: {
-      200: jsonResponse(
-        z.object({
-          key_id: z.string(),
-          name: z.string(),
-          role: Role,
-          organization_id: z.string().nullable(),
-          permissions: z.array(z.string()),
-        }),
-        "The key's identity",
-      ),
+      200: jsonResponse(AdminKeyIdentity, "The key's identity"),
       ...errorResponses(401, 403, 503),
     },
   }),
@@ -158,9 +127,9 @@ adminKeyRoutes.openapi(
     summary: "Revoke an admin key: it is refused from the next request on",
     security: security.admin,
     middleware: [adminWrite("admin_key.revoke")] as const,
-    request: { params: KeyIdParam },
+    request: { params: AdminKeyParam },
     responses: {
-      200: jsonResponse(z.object({ key_id: z.string(), message: z.string() }), "Revoked"),
+      200: jsonResponse(KeyRevoked, "Revoked"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

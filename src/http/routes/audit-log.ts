@@ -1,8 +1,9 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AuditRow } from "../../db/admin-records";
-import { ClientId, errorResponses, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
+import { AuditPage, AuditQuery } from "../../schemas/admin";
+import { csvContent, errorResponses, security } from "../../schemas/common";
 import type { AppEnv } from "../context";
-import { CsvFormat, csvContent, csvResponse, wantsCsv } from "../csv";
+import { csvResponse, wantsCsv } from "../csv";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { AUDIT_RETENTION_DAYS } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
@@ -10,34 +11,6 @@ import { validationHook } from "../validation";
 
 // Reading the audit log. There is no route that edits or deletes a row: the log is append-only,
 // and only the hourly cron purges rows older than the retention.
-
-const AuditEntry = z
-  .object({
-    seq: z.number().int().openapi({ description: "Increasing with time: rows are listed newest (highest) first" }),
-    at: Timestamp,
-    actor_key_id: z
-      .string()
-      .openapi({ description: "The admin key's id, `bootstrap` for ADMIN_API_KEY, `-` when no admin key was recognized" }),
-    actor_name: z.string(),
-    actor_role: z.string().nullable(),
-    action: z.string().openapi({ example: "credits.add" }),
-    resource_type: z.string(),
-    resource_id: z.string().nullable(),
-    organization_id: z.string().nullable(),
-    summary: z.record(z.string(), z.unknown()).openapi({ description: "The whitelisted fields of the request (never a key or a secret)" }),
-    request_id: z.string(),
-    client_ip: z.string().nullable(),
-    status: z
-      .number()
-      .int()
-      .nullable()
-      .openapi({ description: "The answer's HTTP status; null while the write runs, or if its outcome could not be recorded" }),
-  })
-  .openapi("AuditEntry");
-
-const Instant = z.iso
-  .datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z" })
-  .transform((value) => new Date(value).toISOString());
 
 function present(r: AuditRow) {
   return {
@@ -102,20 +75,13 @@ auditLogRoutes.openapi(
     security: security.admin,
     middleware: [requireAdmin("audit.read")] as const,
     request: {
-      query: Pagination.extend(CsvFormat).extend({
-        actor: z.string().min(1).max(200).optional(),
-        action: z.string().min(1).max(100).optional(),
-        resource_id: z.string().min(1).max(200).optional(),
-        organization_id: ClientId.optional(),
-        since: Instant.optional().openapi({ type: "string", format: "date-time" }),
-        until: Instant.optional().openapi({ type: "string", format: "date-time" }),
-      }),
+      query: AuditQuery,
     },
     responses: {
       200: {
         description: "A page of audit rows",
         content: {
-          "application/json": { schema: z.object({ entries: z.array(AuditEntry), ...PageInfo }) },
+          "application/json": { schema: AuditPage },
           ...csvContent("Every matching row, one line each (summary as JSON)"),
         },
       },

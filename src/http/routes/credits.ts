@@ -1,33 +1,24 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, ServerId, security } from "../../schemas/common";
-import { ExternalRef } from "../../schemas/grants";
+import { CsvFormat, csvContent, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
-import { Balance, BudgetFields, BudgetMode, budgetSettingsOf, LedgerEntry, MAX_CREDITS } from "../../schemas/teams";
+import {
+  AddCredits,
+  Balance,
+  BudgetModeChange,
+  budgetSettingsOf,
+  CreditsAdded,
+  Refund,
+  Refunded,
+  TransactionPage,
+} from "../../schemas/teams";
 import type { AppEnv } from "../context";
-import { CsvFormat, csvContent, wantsCsv } from "../csv";
+import { wantsCsv } from "../csv";
 import { transactionsCsv } from "../flows/transactions-csv";
 import { adminWrite } from "../middleware/audit";
 import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-const AddCredits = z.object({
-  credits: z
-    .number()
-    .int({ error: "must be a positive integer" })
-    .positive({ error: "must be a positive integer" })
-    .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
-  reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
-  external_ref: ExternalRef.nullable().optional(),
-});
-
-const Refund = z.object({
-  job_id: ServerId,
-  reason: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
-});
-
-const BudgetModeChange = z.object({ ...BudgetFields, budget_mode: BudgetMode });
 
 export const creditRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -67,18 +58,8 @@ creditRoutes.openapi(
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
-      200: jsonResponse(
-        z.object({
-          team_id: z.string(),
-          credits_added: z.number().int(),
-          grant_id: z.string(),
-          created: z.boolean(),
-          balance: Balance,
-          transaction: LedgerEntry,
-        }),
-        "The allocation",
-      ),
-      ...errorResponses(401, 403, 404, 413, 422, 503),
+      200: jsonResponse(CreditsAdded, "The allocation"),
+      ...errorResponses(400, 401, 403, 404, 413, 422, 503),
     },
   }),
   async (c) => {
@@ -105,7 +86,7 @@ creditRoutes.openapi(
       200: {
         description: "A page of ledger rows",
         content: {
-          "application/json": { schema: z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo }) },
+          "application/json": { schema: TransactionPage },
           ...csvContent("The whole ledger, one row per transaction"),
         },
       },
@@ -153,16 +134,7 @@ creditRoutes.openapi(
     middleware: [adminWrite("job.refund"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(Refund) },
     responses: {
-      200: jsonResponse(
-        z.object({
-          team_id: z.string(),
-          job_id: z.string(),
-          credits_refunded: z.number().int(),
-          balance: Balance,
-          transaction: LedgerEntry,
-        }),
-        "The refund",
-      ),
+      200: jsonResponse(Refunded, "The refund"),
       ...errorResponses(400, 401, 403, 404, 409, 413, 422, 503),
     },
   }),

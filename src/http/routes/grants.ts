@@ -1,23 +1,25 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AllowanceRequest, GrantRequest } from "../../ledger/changes/grants";
 import { onLedger } from "../../ledger/client";
-import type { Statement as StatementValue } from "../../ledger/rules/grant-views";
-import { errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../../schemas/common";
+import type { Statement as StatementValue } from "../../ledger/types";
+import { CsvFormat, csvContent, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import {
-  Allowance,
+  AllowanceRemoved,
+  AllowanceSet,
   CreateGrant,
-  Grant,
   GrantList,
+  GrantPage,
   GrantParam,
   SetAllowance,
   Statement,
   StatementQuery,
+  TeamAllowance,
   VoidGrant,
 } from "../../schemas/grants";
 import { TeamParam } from "../../schemas/params";
-import { Balance, LedgerEntry } from "../../schemas/teams";
+import { GrantMade, GrantVoided } from "../../schemas/teams";
 import type { AppEnv } from "../context";
-import { CsvFormat, csvContent, csvResponse, oneBatch, wantsCsv } from "../csv";
+import { csvResponse, oneBatch, wantsCsv } from "../csv";
 import { adminWrite } from "../middleware/audit";
 import { assertTeamAccess, callerOf, requireTeamOrAdmin } from "../middleware/auth";
 import { idempotent, operationId } from "../middleware/idempotency";
@@ -27,18 +29,6 @@ import { validationHook } from "../validation";
 // void grants and set the allowance; a team key reads its own grants, allowance and statement.
 
 export const grantRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-
-const GrantMade = z
-  .object({
-    team_id: z.string(),
-    grant: Grant,
-    created: z
-      .boolean()
-      .openapi({ description: "false: the external_ref named a grant made before, which this answers (nothing was added)" }),
-    transaction: LedgerEntry.openapi({ description: "The ledger row that made the grant" }),
-    balance: Balance,
-  })
-  .openapi("GrantMade");
 
 grantRoutes.openapi(
   createRoute({
@@ -81,7 +71,7 @@ grantRoutes.openapi(
     middleware: [requireTeamOrAdmin("credits.read")] as const,
     request: { params: TeamParam, query: Pagination.extend(GrantList.shape) },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), grants: z.array(Grant), ...PageInfo }), "A page of grants"),
+      200: jsonResponse(GrantPage, "A page of grants"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
@@ -105,7 +95,7 @@ grantRoutes.openapi(
     middleware: [adminWrite("credits.grant_void")] as const,
     request: { params: TeamParam.extend(GrantParam.shape), query: VoidGrant },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), grant: Grant, transaction: LedgerEntry, balance: Balance }), "The voided grant"),
+      200: jsonResponse(GrantVoided, "The voided grant"),
       ...errorResponses(401, 403, 404, 409, 413, 422, 503),
     },
   }),
@@ -131,7 +121,7 @@ grantRoutes.openapi(
     middleware: [adminWrite("credits.allowance_set")] as const,
     request: { params: TeamParam, body: jsonBody(SetAllowance) },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), allowance: Allowance, changed: z.boolean() }), "The allowance"),
+      200: jsonResponse(AllowanceSet, "The allowance"),
       ...errorResponses(401, 403, 404, 413, 422, 503),
     },
   }),
@@ -160,7 +150,7 @@ grantRoutes.openapi(
     middleware: [requireTeamOrAdmin("credits.read")] as const,
     request: { params: TeamParam },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), allowance: Allowance }), "The allowance"),
+      200: jsonResponse(TeamAllowance, "The allowance"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),
@@ -181,7 +171,7 @@ grantRoutes.openapi(
     middleware: [adminWrite("credits.allowance_delete")] as const,
     request: { params: TeamParam },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), message: z.string() }), "Removed"),
+      200: jsonResponse(AllowanceRemoved, "Removed"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

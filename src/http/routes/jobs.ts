@@ -1,35 +1,25 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
 import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
-import { CALLS_PAGE_DEFAULT, CALLS_PAGE_MAX, COMPLETION_CALLS_SHOWN } from "../../ledger/rules/views";
+import { CreateAndCallAnswer, CreateAndCallBody, LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
+import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
 import {
-  BUDGET_HEADERS,
-  ClientId,
-  errorResponses,
-  HOLD_DESCRIPTION,
-  jsonBody,
-  jsonResponse,
-  PageInfo,
-  Pagination,
-  security,
-} from "../../schemas/common";
-import {
-  CallsPageQuery,
+  CALLS_PAGE_DEFAULT,
+  CALLS_PAGE_MAX,
+  COMPLETION_CALLS_SHOWN,
   CompleteJobBody,
   CompletionSummary,
-  CreateAndCallAnswer,
-  CreateAndCallBody,
   CreateJobBody,
   Job,
   JobCostBreakdown,
   JobCreated,
+  JobListQuery,
   JobMetadataPatch,
-  JobStatusValue,
+  JobPage,
+  JobQuery,
   JobSummary,
-  LlmCallAnswer,
-  LlmCallBody,
 } from "../../schemas/jobs";
 import { JobParam, TeamParam } from "../../schemas/params";
 import type { AppContext, AppEnv } from "../context";
@@ -59,6 +49,7 @@ jobRoutes.openapi(
     tags: ["Jobs"],
     summary: "Open a job (reserves its minimum charge)",
     description:
+      "The job belongs to the key's team; `team_id` may be left out, and another team's id is 403. " +
       "With an `Idempotency-Key`, a retry (also after a 5xx) returns the job the first attempt opened and reserves nothing more. " +
       "402, 403 and 429 answers are not kept: the same key runs again once credits, status or rate allow.",
     security: security.team,
@@ -69,7 +60,7 @@ jobRoutes.openapi(
   async (c) => {
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
-    if (body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
+    if (body.team_id !== undefined && body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
     const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(body, operationId(c)));
     return c.json(job, 200);
   },
@@ -89,7 +80,7 @@ jobRoutes.openapi(
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: JobParam,
-      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with the admin key" }), ...CallsPageQuery }),
+      query: JobQuery,
     },
     responses: { 200: jsonResponse(Job, "The job"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -117,7 +108,7 @@ jobRoutes.openapi(
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: JobParam,
-      query: z.object({ team_id: ClientId.optional().openapi({ description: "Required with an admin key" }), ...CallsPageQuery }),
+      query: JobQuery,
     },
     responses: { 200: jsonResponse(JobCostBreakdown, "The breakdown"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
@@ -248,10 +239,10 @@ teamJobRoutes.openapi(
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: {
       params: TeamParam,
-      query: Pagination.extend({ status: JobStatusValue.optional(), job_type: z.string().min(1).max(100).optional() }),
+      query: JobListQuery,
     },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), jobs: z.array(JobSummary), ...PageInfo }), "A page of jobs"),
+      200: jsonResponse(JobPage, "A page of jobs"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

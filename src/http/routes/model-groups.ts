@@ -1,57 +1,23 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import {
+  CreateModelGroup,
+  GroupDeleted,
+  type GroupModels,
+  GroupModelsChange,
+  ModelGroup,
+  ModelGroupPage,
+} from "../../schemas/model-groups";
+import { GroupParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccessToTeams } from "../flows/access-push";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
+import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-/** A model name as LiteLLM knows it (e.g. `gpt-4o-mini`, `openai/gpt-4o`). */
-const ModelName = z
-  .string()
-  .min(1, { error: "must not be empty" })
-  .max(200, { error: "must be at most 200 characters" })
-  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
-
-const GroupModelInput = z.object({
-  model_name: ModelName,
-  priority: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(0, { error: "must not be negative" })
-    .max(1000, { error: "must be at most 1000" })
-    .default(0),
-});
-
-const GroupModels = z
-  .array(GroupModelInput)
-  .min(1, { error: "must list at least one model" })
-  .max(20, { error: "must list at most 20 models" })
-  .refine((models) => new Set(models.map((m) => m.model_name)).size === models.length, { error: "must not list a model twice" });
-
-const ModelGroup = z
-  .object({
-    group_name: z.string(),
-    display_name: z.string(),
-    description: z.string().nullable(),
-    status: z.string(),
-    models: z.array(z.object({ model_name: z.string(), priority: z.number().int() })),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("ModelGroup");
-
-const CreateModelGroup = z.object({
-  group_name: ClientId,
-  display_name: z.string().max(200, { error: "must be at most 200 characters" }).optional(),
-  description: z.string().max(2000, { error: "must be at most 2000 characters" }).nullable().optional(),
-  models: GroupModels,
-});
-
-const GroupParam = z.object({ group_name: ClientId.openapi({ param: { name: "group_name", in: "path" } }) });
 
 function present(g: ModelGroupWithModels) {
   return {
@@ -78,7 +44,7 @@ modelGroupRoutes.openapi(
     tags: ["Model groups"],
     summary: "Create a model group (a prioritized list of models)",
     security: security.admin,
-    middleware: [adminWrite("model_group.create")] as const,
+    middleware: [adminWrite("model_group.create"), idempotent] as const,
     request: { body: jsonBody(CreateModelGroup) },
     responses: { 200: jsonResponse(ModelGroup, "The new model group"), ...errorResponses(400, 401, 403, 413, 422, 503) },
   }),
@@ -109,7 +75,7 @@ modelGroupRoutes.openapi(
     middleware: [requireAdmin("model_groups.read")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ model_groups: z.array(ModelGroup), ...PageInfo }), "A page of model groups"),
+      200: jsonResponse(ModelGroupPage, "A page of model groups"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),
@@ -153,7 +119,7 @@ modelGroupRoutes.openapi(
       "the group, so their next call uses it; if some cannot be reached, the answer is 503 and sending the same request again finishes it.",
     security: security.admin,
     middleware: [adminWrite("model_group.update_models")] as const,
-    request: { params: GroupParam, body: jsonBody(z.union([GroupModels, z.object({ models: GroupModels })])) },
+    request: { params: GroupParam, body: jsonBody(GroupModelsChange) },
     responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
@@ -183,7 +149,7 @@ modelGroupRoutes.openapi(
     middleware: [adminWrite("model_group.delete")] as const,
     request: { params: GroupParam },
     responses: {
-      200: jsonResponse(z.object({ group_name: z.string(), message: z.string() }), "Deleted"),
+      200: jsonResponse(GroupDeleted, "Deleted"),
       ...errorResponses(400, 401, 403, 404, 422, 503),
     },
   }),

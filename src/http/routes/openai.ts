@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
@@ -6,6 +6,7 @@ import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } fr
 import {
   JobHeaders,
   OpenAIChatBody,
+  OpenAIChatChunks,
   OpenAIChatCompletion,
   OpenAIEmbeddingBody,
   OpenAIEmbeddingList,
@@ -73,9 +74,7 @@ openAIRoutes.openapi(
         headers: BUDGET_HEADERS,
         content: {
           "application/json": { schema: OpenAIChatCompletion },
-          "text/event-stream": {
-            schema: z.string().openapi({ description: "`data: <chat.completion.chunk>` events, then `data: [DONE]`" }),
-          },
+          "text/event-stream": { schema: OpenAIChatChunks },
         },
       },
       ...openAIErrorResponses,

@@ -1,17 +1,9 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { OrganizationRow } from "../../db/repository";
 import { Conflict } from "../../errors";
-import {
-  ClientId,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  Metadata,
-  PageInfo,
-  Pagination,
-  security,
-  Timestamp,
-} from "../../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { CreateOrganization, Organization, OrganizationPage } from "../../schemas/organizations";
+import { OrganizationParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { scopedOrganization } from "../middleware/admin-guard";
@@ -19,23 +11,6 @@ import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
-
-const Organization = z
-  .object({
-    organization_id: z.string(),
-    name: z.string(),
-    status: z.string(),
-    metadata: z.record(z.string(), z.unknown()),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("Organization");
-
-const CreateOrganization = z.object({
-  organization_id: ClientId,
-  name: z.string().min(1, { error: "must not be empty" }).max(500, { error: "must be at most 500 characters" }),
-  metadata: Metadata.default({}),
-});
 
 function present(o: OrganizationRow) {
   return {
@@ -47,8 +22,6 @@ function present(o: OrganizationRow) {
     updated_at: o.updatedAt,
   };
 }
-
-const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
 
 export const organizationRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -89,7 +62,7 @@ organizationRoutes.openapi(
     middleware: [requireAdmin("organizations.read")] as const,
     request: { query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ organizations: z.array(Organization), ...PageInfo }), "A page of organizations"),
+      200: jsonResponse(OrganizationPage, "A page of organizations"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),
@@ -117,7 +90,7 @@ organizationRoutes.openapi(
     summary: "Get an organization",
     security: security.admin,
     middleware: [requireAdmin("organizations.read")] as const,
-    request: { params: OrgIdParam },
+    request: { params: OrganizationParam },
     responses: { 200: jsonResponse(Organization, "The organization"), ...errorResponses(401, 403, 404, 422, 503) },
   }),
   async (c) => {

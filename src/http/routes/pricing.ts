@@ -1,30 +1,14 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { forgetPrices } from "../../db/price-cache";
 import type { PricingRow } from "../../db/repository";
-import { errorResponses, jsonBody, jsonResponse, security, Timestamp } from "../../schemas/common";
+import { errorResponses, jsonBody, jsonResponse, security } from "../../schemas/common";
+import { ModelParam } from "../../schemas/params";
+import { ModelPrice, PriceList, PriceRemoved, SetPrice } from "../../schemas/pricing";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
 import { validationHook } from "../validation";
-
-const Price = z.number().min(0, { error: "must not be negative" }).max(1_000_000, { error: "must be at most 1000000" });
-const ModelName = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:/@+=-]+$/, { error: "may contain only letters, digits and . _ : / @ + = -" });
-
-const ModelPrice = z
-  .object({
-    model_name: z.string(),
-    input_per_million_usd: z.number(),
-    output_per_million_usd: z.number(),
-    updated_at: Timestamp,
-  })
-  .openapi("ModelPrice");
-
-const SetPrice = z.object({ model_name: ModelName, input_per_million_usd: Price, output_per_million_usd: Price });
 
 function present(p: PricingRow) {
   return {
@@ -46,9 +30,28 @@ pricingRoutes.openapi(
     summary: "List model prices (USD per 1M tokens)",
     security: security.admin,
     middleware: [requireAdmin("pricing.read")] as const,
-    responses: { 200: jsonResponse(z.object({ prices: z.array(ModelPrice) }), "All prices"), ...errorResponses(401, 403, 503) },
+    responses: { 200: jsonResponse(PriceList, "All prices"), ...errorResponses(401, 403, 503) },
   }),
   async (c) => c.json({ prices: (await c.get("repo").replica().pricing.list()).map(present) }, 200),
+);
+
+pricingRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{model_name}",
+    tags: ["Pricing"],
+    summary: "One model's price",
+    security: security.admin,
+    middleware: [requireAdmin("pricing.read")] as const,
+    request: { params: ModelParam },
+    responses: { 200: jsonResponse(ModelPrice, "The price"), ...errorResponses(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { model_name } = c.req.valid("param");
+    const price = await c.get("repo").pricing.get(model_name);
+    if (!price) throw apiError(404, `No price for model '${model_name}'`);
+    return c.json(present(price), 200);
+  },
 );
 
 pricingRoutes.openapi(
@@ -82,9 +85,9 @@ pricingRoutes.openapi(
     summary: "Remove a model's price",
     security: security.admin,
     middleware: [adminWrite("pricing.delete")] as const,
-    request: { params: z.object({ model_name: ModelName.openapi({ param: { name: "model_name", in: "path" } }) }) },
+    request: { params: ModelParam },
     responses: {
-      200: jsonResponse(z.object({ model_name: z.string(), message: z.string() }), "Removed"),
+      200: jsonResponse(PriceRemoved, "Removed"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

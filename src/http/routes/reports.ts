@@ -1,13 +1,13 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { ModelUsage, UsageReport, UsageTotals } from "../../ledger/types";
 import { dashboardOf } from "../../reports/dashboard";
 import { type OrgUsageTotals, organizationUsageOf } from "../../reports/organization-usage";
-import { ClientId, errorResponses, security } from "../../schemas/common";
-import { TeamParam } from "../../schemas/params";
-import { Dashboard, MonthOrDayPeriod, MonthPeriod, OrganizationUsage, TeamUsage } from "../../schemas/reports";
+import { csvContent, errorResponses, security } from "../../schemas/common";
+import { OrganizationParam, TeamParam } from "../../schemas/params";
+import { Dashboard, DashboardQuery, OrganizationUsage, OrganizationUsageQuery, TeamUsage, TeamUsageQuery } from "../../schemas/reports";
 import type { AppEnv } from "../context";
-import { CsvFormat, csvContent, csvResponse, oneBatch, wantsCsv } from "../csv";
+import { csvResponse, oneBatch, wantsCsv } from "../csv";
 import { apiError } from "../errors";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { assertTeamAccess, callerOf, requireAdmin, requireTeamOrAdmin } from "../middleware/auth";
@@ -84,7 +84,7 @@ teamUsageRoutes.openapi(
       "jobs and credits are per job type only.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
-    request: { params: TeamParam, query: z.object({ period: MonthOrDayPeriod, ...CsvFormat }) },
+    request: { params: TeamParam, query: TeamUsageQuery },
     responses: {
       200: {
         description: "The team's usage for the period",
@@ -105,8 +105,6 @@ teamUsageRoutes.openapi(
   },
 );
 
-const OrgParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
-
 export const organizationUsageRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 organizationUsageRoutes.openapi(
@@ -121,7 +119,7 @@ organizationUsageRoutes.openapi(
       "`?format=csv` or `Accept: text/csv` answers CSV, one row per team and job type.",
     security: security.admin,
     middleware: [requireAdmin("organizations.read")] as const,
-    request: { params: OrgParam, query: z.object({ period: MonthPeriod, ...CsvFormat }) },
+    request: { params: OrganizationParam, query: OrganizationUsageQuery },
     responses: {
       200: {
         description: "The organization's usage for the month",
@@ -166,7 +164,7 @@ statsRoutes.openapi(
       "in D1 (a few seconds behind the ledgers). `organization_id` limits every count to one organization (404 if it does not exist); a key scoped to an organization always sees only its own.",
     security: security.admin,
     middleware: [requireAdmin("organizations.read")] as const,
-    request: { query: z.object({ organization_id: ClientId.optional() }) },
+    request: { query: DashboardQuery },
     responses: {
       200: { description: "The dashboard", content: { "application/json": { schema: Dashboard } } },
       ...errorResponses(401, 403, 404, 422, 503),

@@ -1,7 +1,7 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
+import { CreateAndCallBody, LlmCallBody, ServerSentEvent } from "../../schemas/calls";
 import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
-import { CreateAndCallBody, LlmCallBody } from "../../schemas/jobs";
 import { JobParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { streamInJob } from "../flows/calls";
@@ -15,10 +15,7 @@ const sseResponse = (description: string) => ({
   headers: BUDGET_HEADERS,
   content: {
     "text/event-stream": {
-      // One server-sent event; the stream ends with `data: [DONE]`.
-      schema: z
-        .object({ data: z.string(), event: z.string().optional(), id: z.string().optional(), retry: z.number().int().optional() })
-        .openapi({ description: "A server-sent event: `data` is a chat.completion.chunk, an error, a job summary or [DONE]" }),
+      schema: ServerSentEvent,
     },
   },
 });

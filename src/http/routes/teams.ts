@@ -1,17 +1,19 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security } from "../../schemas/common";
+import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
 import {
   budgetSettingsOf,
   CreatedTeam,
   CreateTeam,
-  GroupNames,
   RotatedKey,
   RotateKey,
   StatusChange,
   Team,
+  TeamDeleted,
+  TeamGroupsChange,
+  TeamPage,
   TeamWithBalance,
   UpdateTeam,
 } from "../../schemas/teams";
@@ -64,7 +66,7 @@ teamRoutes.openapi(
     middleware: [requireAdmin("teams.read")] as const,
     request: { query: Pagination.extend({ organization_id: ClientId.optional() }) },
     responses: {
-      200: jsonResponse(z.object({ teams: z.array(Team), ...PageInfo }), "A page of teams"),
+      200: jsonResponse(TeamPage, "A page of teams"),
       ...errorResponses(401, 403, 422, 503),
     },
   }),
@@ -111,7 +113,7 @@ teamRoutes.openapi(
       "every call, is told at once; if it cannot be, the answer is 503 and sending the same request again finishes the change.",
     security: security.admin,
     middleware: [adminWrite("team.model_groups")] as const,
-    request: { params: TeamParam, body: jsonBody(z.union([GroupNames, z.object({ model_groups: GroupNames })])) },
+    request: { params: TeamParam, body: jsonBody(TeamGroupsChange) },
     responses: { 200: jsonResponse(Team, "The team with its new groups"), ...errorResponses(401, 403, 404, 413, 422, 503) },
   }),
   async (c) => {
@@ -225,7 +227,7 @@ teamRoutes.openapi(
     middleware: [adminWrite("team.delete")] as const,
     request: { params: TeamParam },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), message: z.string() }), "Deleted"),
+      200: jsonResponse(TeamDeleted, "Deleted"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

@@ -1,86 +1,26 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
-import { ClientId, errorResponses, jsonBody, jsonResponse, PageInfo, Pagination, security, Timestamp } from "../../schemas/common";
-import { TeamParam } from "../../schemas/params";
-import { WEBHOOK_EVENTS, type WebhookScope } from "../../webhooks/events";
+import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
+import { OrganizationParam, TeamParam } from "../../schemas/params";
+import { DeliveryPage, Removed, SavedWebhook, SetWebhook, Webhook } from "../../schemas/webhooks";
+import type { WebhookScope } from "../../webhooks/events";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { loadTeam } from "../flows/team-views";
 import { checkWebhookUrl, presentWebhook, pushWebhook, saveWebhook, type WebhookInput } from "../flows/webhook-config";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
+import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
-// Signed webhooks (README "Webhooks"): a team's own, and an organization's for all its teams.
-
-const OrgIdParam = z.object({ organization_id: ClientId.openapi({ param: { name: "organization_id", in: "path" } }) });
-
-const SetWebhook = z
-  .object({
-    url: z.string().min(1, { error: "must not be empty" }).openapi({ example: "https://example.com/webhooks/gateway" }),
-    events: z
-      .array(z.enum(WEBHOOK_EVENTS, { error: `must be one of ${WEBHOOK_EVENTS.join(", ")}` }))
-      .min(1, { error: "must list at least one event" })
-      .refine((events) => new Set(events).size === events.length, { error: "must not list an event twice" })
-      .default([...WEBHOOK_EVENTS]),
-    low_balance_threshold: z
-      .number({ error: "must be an integer" })
-      .int({ error: "must be an integer" })
-      .min(1, { error: "must be at least 1" })
-      .max(Number.MAX_SAFE_INTEGER, { error: "is too large" })
-      .nullable()
-      .default(null)
-      .openapi({ description: "balance.low fires when available credits go from this or more to below it" }),
-  })
-  .refine((w) => !w.events.includes("balance.low") || w.low_balance_threshold !== null, {
-    error: "is required when events include balance.low (the default)",
-    path: ["low_balance_threshold"],
-  });
-
-const Webhook = z
-  .object({
-    scope: z.enum(["team", "organization"]),
-    owner_id: z.string(),
-    url: z.string(),
-    events: z.array(z.enum(WEBHOOK_EVENTS)),
-    low_balance_threshold: z.number().int().nullable(),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-  })
-  .openapi("Webhook");
-
-const SavedWebhook = Webhook.extend({
-  secret: z.string().openapi({ description: "The signing secret (`whsec_...`): shown here only, never again" }),
-  message: z.string(),
-}).openapi("SavedWebhook");
-
-const Removed = z.object({ message: z.string() });
-
-const Delivery = z
-  .object({
-    event_id: z.string(),
-    type: z.enum(WEBHOOK_EVENTS),
-    scope: z.enum(["team", "organization"]),
-    state: z.enum(["pending", "delivered", "failed", "dropped"]),
-    attempts: z.number().int(),
-    created_at: Timestamp,
-    last_attempt_at: Timestamp.nullable(),
-    last_status_code: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    next_retry_at: Timestamp.nullable(),
-    delivered_at: Timestamp.nullable(),
-    recent_attempts: z.array(
-      z.object({ at: Timestamp, status_code: z.number().int().nullable(), error: z.string().nullable(), duration_ms: z.number().int() }),
-    ),
-  })
-  .openapi("WebhookDelivery");
+// Signed webhooks (docs/webhooks.md): a team's own, and an organization's for all its teams.
 
 export const webhookRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 /** The route set for one scope: PUT, GET and DELETE of `/{id}/webhook`. */
 function webhookRoutesFor(scope: WebhookScope) {
   const isTeam = scope === "team";
-  const params = isTeam ? TeamParam : OrgIdParam;
+  const params = isTeam ? TeamParam : OrganizationParam;
   const base = isTeam ? "/teams/{team_id}/webhook" : "/organizations/{organization_id}/webhook";
   const tags = ["Webhooks"];
   const ownerOf = (c: AppContext) => (isTeam ? c.req.param("team_id") : c.req.param("organization_id")) as string;
@@ -107,7 +47,7 @@ function webhookRoutesFor(scope: WebhookScope) {
         "Sets or replaces the webhook, with a new signing secret shown in this answer only. The URL must be https:// and not a " +
         "private, loopback or link-local address. Events default to all; `low_balance_threshold` is required with `balance.low`.",
       security: security.admin,
-      middleware: [adminWrite(isTeam ? "team.webhook_set" : "organization.webhook_set")] as const,
+      middleware: [adminWrite(isTeam ? "team.webhook_set" : "organization.webhook_set"), idempotent] as const,
       request: { params, body: jsonBody(SetWebhook) },
       responses: { 200: jsonResponse(SavedWebhook, "The webhook and its signing secret"), ...errorResponses(401, 403, 404, 413, 422, 503) },
     }),
@@ -175,7 +115,7 @@ webhookRoutes.openapi(
     middleware: [requireAdmin("teams.read")] as const,
     request: { params: TeamParam, query: Pagination },
     responses: {
-      200: jsonResponse(z.object({ team_id: z.string(), items: z.array(Delivery), ...PageInfo }), "A page of deliveries"),
+      200: jsonResponse(DeliveryPage, "A page of deliveries"),
       ...errorResponses(401, 403, 404, 422, 503),
     },
   }),

@@ -21,6 +21,8 @@ export interface CallHost {
   refuseNewWork(acct: AccountRow): Refusal | null;
   /** After a change of the balance, in its transaction (a webhook threshold may be crossed). */
   balanceChanged(): void;
+  /** After a call is recorded: its usage is sent to D1 by the alarm. */
+  usageChanged(): Promise<void>;
 }
 
 /**
@@ -58,7 +60,13 @@ export class JobCalls {
   }
 
   /** Records the outcome of an admitted call, whatever it was; its call id is its operation id (a repeat changes nothing). */
-  record(jobId: string, call: CallRecord): LedgerResult<{ call_id: string; client_cost_usd: number }> {
+  async record(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
+    const recorded = this.recordNow(jobId, call);
+    await this.host.usageChanged();
+    return recorded;
+  }
+
+  private recordNow(jobId: string, call: CallRecord): LedgerResult<{ call_id: string; client_cost_usd: number }> {
     const { store, holds, tokens } = this.host;
     const acct = store.account();
     if (!acct) return accountNotFound();

@@ -1,4 +1,5 @@
-import { drawDown, type GrantMoveKind, type GrantSource, heldFromEndingGrant } from "../rules/grants";
+import { DEFAULT_GRANT_PRIORITY, type GrantMoveKind, type GrantSource } from "../../schemas/grants";
+import { drawDown, heldFromEndingGrant } from "../rules/grants";
 import { MICRO_PER_CREDIT } from "../rules/money";
 import type { GrantStore } from "../store/grant-store";
 import type { CreditChange, CreditSplitter, LedgerStore } from "../store/ledger-store";
@@ -212,7 +213,7 @@ function creditsWithoutGrant(credits: number, reason: string, atMs: number): New
     grant_id: crypto.randomUUID(),
     source: "paid",
     credits,
-    priority: 50,
+    priority: DEFAULT_GRANT_PRIORITY,
     expires_at_ms: null,
     created_at_ms: atMs,
     reason,

@@ -1,29 +1,32 @@
-import type { WebhookOutbox } from "../background/webhook-outbox";
-import { accountNotFound } from "../rules/admission";
 import {
   type AllowancePeriod,
-  type AllowanceTerms,
-  ANCHOR_RANGE,
-  periodEndAfter,
-  periodStartOn,
-  rolledOver,
-  sameTerms,
-} from "../rules/allowance";
-import { type AllowanceView, allowanceViewOf, type GrantView, grantTotalsOf, grantViewOf } from "../rules/grant-views";
-import {
   DEFAULT_GRANT_PRIORITY,
-  expiringNoticeAtMs,
   GRANT_SOURCES,
   type GrantSource,
   MAX_EXTERNAL_REF_CHARS,
   MAX_GRANT_PRIORITY,
   MIN_GRANT_PRIORITY,
-} from "../rules/grants";
+} from "../../schemas/grants";
+import type { WebhookOutbox } from "../background/webhook-outbox";
+import { accountNotFound } from "../rules/admission";
+import { type AllowanceTerms, ANCHOR_RANGE, periodEndAfter, periodStartOn, rolledOver, sameTerms } from "../rules/allowance";
+import { allowanceViewOf, grantTotalsOf, grantViewOf } from "../rules/grant-views";
+import { expiringNoticeAtMs } from "../rules/grants";
 import { balanceOf } from "../rules/views";
 import type { GrantStore } from "../store/grant-store";
 import type { LedgerStore } from "../store/ledger-store";
 import type { AccountRow, AllowanceRow, GrantRow, NewGrant } from "../store/rows";
-import { type Balance, type CallerKind, type GrantTotals, type LedgerEntry, type LedgerResult, ok, refusal } from "../types";
+import {
+  type AllowanceView,
+  type Balance,
+  type CallerKind,
+  type GrantTotals,
+  type GrantView,
+  type LedgerEntry,
+  type LedgerResult,
+  ok,
+  refusal,
+} from "../types";
 import type { GrantLedger } from "./grant-ledger";
 
 // The team's grants and plan allowance as they change, inside its object: grants made (exactly

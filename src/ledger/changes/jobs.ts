@@ -1,3 +1,5 @@
+import { MAX_METADATA_BYTES } from "../../schemas/common";
+import { COMPLETION_CALLS_SHOWN } from "../../schemas/jobs";
 import type { WebhookOutbox } from "../background/webhook-outbox";
 import {
   accountNotFound,
@@ -8,7 +10,7 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "../rules/admission";
-import { COMPLETION_CALLS_SHOWN, completionAnswerOf, jobListingOf, MAX_JOB_METADATA_BYTES } from "../rules/views";
+import { completionAnswerOf, jobListingOf } from "../rules/views";
 import type { LedgerStore } from "../store/ledger-store";
 import type { LedgerPages } from "../store/pages";
 import type { AccountRow } from "../store/rows";
@@ -89,8 +91,8 @@ export class JobLifecycle {
     const job = this.store.job(jobId);
     if (!job) return jobNotFound(jobId);
     const merged = { ...JSON.parse(job.metadata), ...metadata };
-    if (new TextEncoder().encode(JSON.stringify(merged)).byteLength > MAX_JOB_METADATA_BYTES) {
-      return refusal("INVALID_ARGUMENT", `The merged metadata would be over ${MAX_JOB_METADATA_BYTES} bytes of JSON`);
+    if (new TextEncoder().encode(JSON.stringify(merged)).byteLength > MAX_METADATA_BYTES) {
+      return refusal("INVALID_ARGUMENT", `The merged metadata would be over ${MAX_METADATA_BYTES} bytes of JSON`);
     }
     this.store.setJobMetadata(jobId, merged);
     return ok(jobListingOf(acct.team_id, this.store.job(jobId)!));

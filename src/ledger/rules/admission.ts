@@ -1,3 +1,4 @@
+import { CALLS_PAGE_MAX } from "../../schemas/jobs";
 import type { AccountRow, JobRow } from "../store/rows";
 import {
   type CallerKind,
@@ -10,7 +11,6 @@ import {
   type StoredCompletion,
 } from "../types";
 import { type BudgetSettings, JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
-import { CALLS_PAGE_MAX } from "./views";
 
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.

@@ -1,11 +1,10 @@
+import type { AllowancePeriod } from "../../schemas/grants";
+
 // A plan allowance: `credits` granted each period (a UTC day, week or month), the period's plan
 // grant expiring at its end, where the next one is made. Periods begin at midnight UTC: a
 // month's on its anchor day (1 to 31; a month shorter than the anchor begins on its last day), a
 // week's on its anchor weekday (1 Monday to 7 Sunday). Pure period arithmetic here; the
 // renewals themselves are changes/grants.ts's.
-
-export const ALLOWANCE_PERIODS = ["day", "week", "month"] as const;
-export type AllowancePeriod = (typeof ALLOWANCE_PERIODS)[number];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

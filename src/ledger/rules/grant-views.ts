@@ -1,28 +1,15 @@
+import type { GrantMoveKind } from "../../schemas/grants";
 import type { AllowanceRow, GrantRow } from "../store/rows";
-import type { GrantTotals, Page } from "../types";
-import { type GrantMoveKind, type GrantSource, type GrantStatus, grantStatusOf } from "./grants";
+import type { AllowanceView, GrantTotals, GrantView, Page, Statement } from "../types";
+import { grantStatusOf } from "./grants";
+
+/** One line of a statement: a grant's (or the overdraft's, or a source's) credits through the month. */
+type StatementLine = Statement["by_source"]["paid"];
+type StatementSource = keyof Statement["by_source"];
 
 // What a team's grants, allowance and statement show, as pure functions of their rows.
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-export interface GrantView {
-  grant_id: string;
-  source: GrantSource;
-  credits: number;
-  remaining: number;
-  priority: number;
-  expires_at: string | null;
-  status: GrantStatus;
-  /** For an ended grant: what of it open jobs still hold (its `remaining`), which leaves when they end. */
-  held_for_jobs: number;
-  reason: string;
-  external_ref: string | null;
-  /** A plan grant made by the allowance: the period it is for, and whether it is what the previous period rolled over. */
-  plan: { period_start: string; rollover: boolean } | null;
-  created_at: string;
-  ended_at: string | null;
-}
 
 export function grantViewOf(g: GrantRow): GrantView {
   return {
@@ -62,21 +49,6 @@ export function grantTotalsOf(movable: readonly GrantRow[], allowance: Allowance
   };
 }
 
-export interface AllowanceView {
-  credits: number;
-  period: AllowanceRow["period"];
-  anchor: number;
-  rollover: "none" | { max: number };
-  priority: number;
-  /**
-   * The period under way and its plan credits (the allowance's grant and what rolled into it):
-   * granted, used by charges (net of refunds), and what is left. A threshold on the plan reads these.
-   */
-  current_period: { starts_at: string; ends_at: string; granted: number; used: number; remaining: number };
-  next_renewal_at: string;
-  updated_at: string;
-}
-
 /** The allowance, with its period's plan grants (`periodGrants`) and their moves summed by kind. */
 export function allowanceViewOf(
   row: AllowanceRow,
@@ -103,38 +75,6 @@ export function allowanceViewOf(
 }
 
 // ---------------------------------------------------------------- the statement
-
-/** One line of a statement: a grant's (or the overdraft's) credits through the period. */
-export interface StatementLine {
-  opening: number;
-  granted: number;
-  consumed: number;
-  refunded: number;
-  expired: number;
-  voided: number;
-  closing: number;
-}
-
-export type StatementSource = GrantSource | "overdraft";
-
-export interface Statement extends StatementLine {
-  team_id: string;
-  period: string;
-  starts_at: string;
-  ends_at: string;
-  /** Per source, from the grants' moves; the overdraft is credits spent beyond every grant (negative while owed). */
-  by_source: Record<StatementSource, StatementLine>;
-  /** Every grant with credits at the period's start or a move in it (grant_id null: the overdraft). */
-  grants: Array<
-    StatementLine & {
-      grant_id: string | null;
-      source: StatementSource;
-      reason: string | null;
-      expires_at: string | null;
-      status: GrantStatus | null;
-    }
-  >;
-}
 
 /** The calendar month YYYY-MM as [start, end) in ms, UTC; null when it is not one. */
 export function monthRange(period: string): { fromMs: number; toMs: number } | null {

@@ -1,26 +1,11 @@
+import type { GrantStatus } from "../../schemas/grants";
+
 // Credits as grants, the way billing engines keep them: each grant has a source, a priority and
 // an optional expiry, and every charge draws on the grants in one fixed order (burnOrder). What
 // the team's open jobs hold draws on them in the same order, which matters only when a grant
 // ends while jobs hold: the part of it their holds draw on stays with those jobs until they end
 // (heldFromEndingGrant). Pure rules here; the rows are in store/grant-store.ts, the steps that
 // apply them in changes/grant-ledger.ts and changes/grants.ts.
-
-export const GRANT_SOURCES = ["paid", "promotional", "plan"] as const;
-export type GrantSource = (typeof GRANT_SOURCES)[number];
-
-/** What a move of a grant's credits is: the grant made, a charge, a refund, its expiry or voiding, or an overdraft paid from it. */
-export type GrantMoveKind = "grant" | "charge" | "refund" | "expiry" | "void" | "overdraft";
-
-/** Priorities run from 0 (drawn first) to 100; a grant without one gets the middle. */
-export const MIN_GRANT_PRIORITY = 0;
-export const MAX_GRANT_PRIORITY = 100;
-export const DEFAULT_GRANT_PRIORITY = 50;
-
-/** The longest external_ref a grant takes (the team's own payment or invoice id). */
-export const MAX_EXTERNAL_REF_CHARS = 200;
-
-/** How long before its expiry a grant is announced (`grant.expiring`), unless the team sets its own. */
-export const DEFAULT_GRANT_NOTICE_SECONDS = 3 * 24 * 60 * 60;
 
 /** What the burn-down order reads of a grant. */
 export interface OrderedGrant {
@@ -115,9 +100,6 @@ export function expiringNoticeAtMs(grant: { expires_at_ms: number | null; create
   const at = grant.expires_at_ms - noticeSeconds * 1000;
   return at > grant.created_at_ms ? at : null;
 }
-
-/** A grant's state as shown: live with credits left, live and used up, or ended. */
-export type GrantStatus = "active" | "depleted" | "expired" | "voided";
 
 export function grantStatusOf(grant: { remaining: number; ended: "expired" | "voided" | null }): GrantStatus {
   if (grant.ended) return grant.ended;

@@ -6,14 +6,6 @@ import { type BudgetSettings, clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } f
 // the call is recorded the actual cost is captured into its job and the rest released. Pure
 // rules here; the rows are in hold-store.ts, placing and capturing them in call-holds.ts.
 
-/** Whether the balance may go below zero: `none` (holds must fit) or `bounded` (calls in flight may overrun). */
-export const OVERDRAFT_MODES = ["none", "bounded"] as const;
-export type Overdraft = (typeof OVERDRAFT_MODES)[number];
-
-/** What a call whose group has an unpriced model does under `overdraft: none`: refused, or admitted unheld. */
-export const UNPRICED_CALL_POLICIES = ["refuse", "allow"] as const;
-export type UnpricedCalls = (typeof UNPRICED_CALL_POLICIES)[number];
-
 /** The max_tokens the gateway sets on a call that has none, at most (when the credits allow more). */
 export const DEFAULT_MAX_TOKENS = 4096;
 

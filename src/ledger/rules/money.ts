@@ -1,11 +1,8 @@
+import type { BudgetMode } from "../../schemas/teams";
+
 // The money rules, as pure functions: what a completed job costs in credits, what a call
 // costs the client. Kept free of storage so they can be read (and tested) on their own.
 
-export const BUDGET_MODES = ["job_based", "consumption_usd", "consumption_tokens"] as const;
-export type BudgetMode = (typeof BUDGET_MODES)[number];
-
-export const DEFAULT_CREDITS_PER_DOLLAR = 10;
-export const DEFAULT_TOKENS_PER_CREDIT = 10_000;
 /** Credits held by an open job: the minimum charge of any completed job. */
 export const JOB_RESERVATION_CREDITS = 1;
 

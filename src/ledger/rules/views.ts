@@ -1,18 +1,18 @@
+import { COMPLETION_CALLS_SHOWN } from "../../schemas/jobs";
 import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "../store/rows";
 import type {
   AccountBalance,
   CallerKind,
+  CallFacts,
   CallSummary,
   CallsPage,
   CompletionStatus,
   CompletionSummary,
   JobCostBreakdown,
   JobView,
-  ModelUsage,
   Page,
   StoredCompletion,
   UsageReport,
-  UsageTotals,
 } from "../types";
 import { creditsHeld } from "./holds";
 import { nanoToUsd } from "./money";
@@ -20,15 +20,6 @@ import { nanoToUsd } from "./money";
 // What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
 // What only an admin may see (the markup, LiteLLM's error text) depends on who is asking:
 // a team never learns what its calls cost the operator or which provider served them.
-
-/** A job's calls are shown a page at a time: this many unless asked (GET /api/jobs/{id}?calls_limit=)... */
-export const CALLS_PAGE_DEFAULT = 100;
-/** ...and at most this many in one page. */
-export const CALLS_PAGE_MAX = 1000;
-/** How many of its calls a completion answer lists (the first ones, as GET /api/jobs/{id} would). */
-export const COMPLETION_CALLS_SHOWN = CALLS_PAGE_DEFAULT;
-/** A job's metadata after a merge stays within what one request may send (MAX_METADATA_BYTES in the HTTP schemas). */
-export const MAX_JOB_METADATA_BYTES = 16 * 1024;
 
 /** The account's side of the balance (the grants' side is grant-views.ts grantTotalsOf). */
 export function balanceOf(acct: AccountRow, viewer: CallerKind): AccountBalance {
@@ -79,6 +70,22 @@ export function callSummariesOf(calls: CallRow[]): CallSummary[] {
   }));
 }
 
+/** What every view of a call shows (the job view and the cost breakdown add their own fields). */
+function callFactsOf(c: CallRow): CallFacts {
+  return {
+    call_id: c.call_id,
+    purpose: c.purpose,
+    model_group: c.model_group,
+    status: c.status,
+    prompt_tokens: c.prompt_tokens,
+    completion_tokens: c.completion_tokens,
+    total_tokens: c.total_tokens,
+    cost_usd: nanoToUsd(c.client_cost_nano),
+    usage_estimated: c.usage_estimated === 1,
+    latency_ms: c.latency_ms,
+  };
+}
+
 export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind): JobView {
   return {
     job_id: job.job_id,
@@ -97,16 +104,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
     model_groups_used: JSON.parse(job.model_groups_used),
     costs: costsOf(job),
     calls: calls.map((c) => ({
-      call_id: c.call_id,
-      purpose: c.purpose,
-      model_group: c.model_group,
-      status: c.status,
-      prompt_tokens: c.prompt_tokens,
-      completion_tokens: c.completion_tokens,
-      total_tokens: c.total_tokens,
-      cost_usd: nanoToUsd(c.client_cost_nano),
-      usage_estimated: c.usage_estimated === 1,
-      latency_ms: c.latency_ms,
+      ...callFactsOf(c),
       error: c.error,
       ...(viewer === "admin" ? { upstream_error: c.upstream_error, model_used: c.model_used, attempts: JSON.parse(c.attempts) } : {}),
       stream: c.stream === 1,
@@ -130,16 +128,7 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
       ...(admin ? { provider_cost_usd: nanoToUsd(job.provider_cost_nano) } : {}),
     },
     calls: rows.slice(0, page.limit).map((c) => ({
-      call_id: c.call_id,
-      purpose: c.purpose,
-      model_group: c.model_group,
-      status: c.status,
-      prompt_tokens: c.prompt_tokens,
-      completion_tokens: c.completion_tokens,
-      total_tokens: c.total_tokens,
-      cost_usd: nanoToUsd(c.client_cost_nano),
-      usage_estimated: c.usage_estimated === 1,
-      latency_ms: c.latency_ms,
+      ...callFactsOf(c),
       created_at: c.created_at,
       ...(admin
         ? { model_used: c.model_used, provider_cost_usd: c.provider_cost_nano === null ? null : nanoToUsd(c.provider_cost_nano) }
@@ -162,37 +151,10 @@ export function pageOf<T>(rows: T[], limit: number, offset: number): Page<T> {
   return { items: rows.slice(0, limit), limit, offset, has_more: rows.length > limit };
 }
 
-function sumInto<T extends Record<string, number>>(total: T, row: T): T {
+/** Adds `row` into `total`, key by key. */
+export function sumInto<T extends Record<string, number>>(total: T, row: T): T {
   for (const k of Object.keys(total) as Array<keyof T>) total[k] = (total[k] + row[k]) as T[keyof T];
   return total;
-}
-
-function usageTotalsOf(r: UsageRow, viewer: CallerKind): UsageTotals {
-  return {
-    jobs: r.jobs,
-    completed: r.completed,
-    failed: r.failed,
-    cancelled: r.cancelled,
-    expired: r.expired,
-    calls: r.calls,
-    credits_charged: r.credits_charged,
-    prompt_tokens: r.prompt_tokens,
-    completion_tokens: r.completion_tokens,
-    total_tokens: r.total_tokens,
-    client_cost_usd: nanoToUsd(r.client_cost_nano),
-    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
-  };
-}
-
-function modelUsageOf(r: ModelUsageRow, viewer: CallerKind): ModelUsage {
-  return {
-    calls: r.calls,
-    prompt_tokens: r.prompt_tokens,
-    completion_tokens: r.completion_tokens,
-    total_tokens: r.total_tokens,
-    client_cost_usd: nanoToUsd(r.client_cost_nano),
-    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(r.provider_cost_nano) } : {}),
-  };
 }
 
 const emptyModelUsage = (): ModelUsageRow => ({
@@ -203,6 +165,30 @@ const emptyModelUsage = (): ModelUsageRow => ({
   client_cost_nano: 0,
   provider_cost_nano: 0,
 });
+
+/** Usage sums of nothing yet. */
+export const emptyUsage = (): UsageRow => ({
+  jobs: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+  expired: 0,
+  ...emptyModelUsage(),
+  credits_charged: 0,
+});
+
+/**
+ * Usage sums as shown (a team's, a model's, an organization's): the counts as they are, the costs
+ * in USD, and what the calls cost the operator only to the admin key.
+ */
+export function usageShown<T extends ModelUsageRow>(sums: T, viewer: CallerKind) {
+  const { client_cost_nano, provider_cost_nano, ...counts } = sums;
+  return {
+    ...counts,
+    client_cost_usd: nanoToUsd(client_cost_nano),
+    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(provider_cost_nano) } : {}),
+  };
+}
 
 /** Sums rows by a key (a model group, a model). */
 function totalsBy<R extends ModelUsageRow>(rows: R[], keyOf: (r: R) => string): Map<string, ModelUsageRow> {
@@ -225,15 +211,15 @@ export function usageReportOf(
   },
   viewer: CallerKind,
 ): UsageReport {
-  const total: UsageRow = { jobs: 0, completed: 0, failed: 0, cancelled: 0, expired: 0, credits_charged: 0, ...emptyModelUsage() };
+  const total = emptyUsage();
   for (const { job_type: _type, ...r } of rows.jobTypes) sumInto(total, r);
-  const shown = (totals: Map<string, ModelUsageRow>) => Object.fromEntries([...totals].map(([k, r]) => [k, modelUsageOf(r, viewer)]));
+  const shown = (totals: Map<string, ModelUsageRow>) => Object.fromEntries([...totals].map(([k, r]) => [k, usageShown(r, viewer)]));
   return {
     team_id: teamId,
     period,
-    summary: usageTotalsOf(total, viewer),
-    job_types: Object.fromEntries(rows.jobTypes.map((r) => [r.job_type, usageTotalsOf(r, viewer)])),
-    days: Object.fromEntries(rows.days.map(({ day, ...r }) => [day, usageTotalsOf(r, viewer)])),
+    summary: usageShown(total, viewer),
+    job_types: Object.fromEntries(rows.jobTypes.map(({ job_type, ...r }) => [job_type, usageShown(r, viewer)])),
+    days: Object.fromEntries(rows.days.map(({ day, ...r }) => [day, usageShown(r, viewer)])),
     model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
     ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
   };

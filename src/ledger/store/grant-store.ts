@@ -1,4 +1,5 @@
-import { burnOrder, type GrantMoveKind, type GrantSource } from "../rules/grants";
+import type { GrantMoveKind, GrantSource } from "../../schemas/grants";
+import { burnOrder } from "../rules/grants";
 import type { LedgerEntry } from "../types";
 import { LEDGER_SELECT, withGrantSplits } from "./pages";
 import type { AllowanceRow, GrantEnd, GrantMoveRow, GrantRow, HeldCredits, LedgerRow, NewGrant } from "./rows";

@@ -1,4 +1,4 @@
-import { DEFAULT_GRANT_NOTICE_SECONDS } from "../rules/grants";
+import { DEFAULT_GRANT_NOTICE_SECONDS } from "../../schemas/grants";
 import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { insertCall } from "./calls-table";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";

@@ -1,4 +1,5 @@
-import type { LedgerResult } from "../types";
+import { argumentsDigest } from "../rules/operation-digest";
+import type { LedgerResult, Operation } from "../types";
 import { ok, refusal } from "../types";
 
 // Exactly-once for a team's money changes. Every change carries an operation id (the HTTP layer
@@ -6,12 +7,6 @@ import { ok, refusal } from "../types";
 // once: the first result is written in the same transaction as the change, and a repeat of the
 // id gets that result back and changes nothing. So a retry after an answer lost on the way back
 // (the object committed, the Worker saw an error) never applies the change twice.
-
-/** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
-export interface Operation {
-  id: string;
-  keep?: string | null;
-}
 
 /** The ledger methods that change money or jobs, each applied once per operation id. */
 export type OperationMethod =
@@ -45,19 +40,6 @@ type OperationRow = {
   result: string;
   kept: string | null;
 };
-
-/** JSON with object keys in sorted order, so equal arguments read the same however they were built. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-  );
-}
-
-/** What a repeat is compared by: the method and its arguments (SHA-256 of their canonical JSON). */
-export async function argumentsDigest(method: OperationMethod, args: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${method}\n${canonicalJson(args)}`));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export function operationMismatch(): LedgerResult<never> {
   // Operation ids come from Idempotency-Keys (fresh ones never meet), so the client is told in those words.
@@ -121,6 +103,11 @@ export class OperationLog {
       if (result.ok) this.save(operation, method, digest, result.value);
       return result;
     });
+  }
+
+  /** Forgets operations, so their ids apply afresh (a one-request job refused at admission: its key runs again). */
+  forget(...ids: string[]): void {
+    for (const id of ids) this.sql.exec("DELETE FROM operations WHERE op_id = ?", id);
   }
 
   /** An applied operation, if `args` (when given) are the ones it was applied with. */

@@ -1,6 +1,6 @@
 import type { CallsPage, JobStatus } from "../types";
 import type { CallRow, JobRow, LedgerRow } from "./rows";
-import { dayUsageRows, modelUsageRows, usageRows } from "./usage-store";
+import { modelUsageRows, usageRowsBy } from "./usage-store";
 
 // The paged reads of a team's history that its views show: the ledger, its jobs, a job's calls
 // and its usage. Read-only and synchronous, like every statement of the object (storage.ts
@@ -73,6 +73,10 @@ export class LedgerPages {
 
   /** A period's (YYYY-MM or YYYY-MM-DD) usage per job type, and per model group and model (usage-store.ts). */
   usageRows(period: string) {
-    return { jobTypes: usageRows(this.sql, period), days: dayUsageRows(this.sql, period), models: modelUsageRows(this.sql, period) };
+    return {
+      jobTypes: usageRowsBy(this.sql, period, "job_type"),
+      days: usageRowsBy(this.sql, period, "day"),
+      models: modelUsageRows(this.sql, period),
+    };
   }
 }

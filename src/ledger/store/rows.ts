@@ -1,8 +1,6 @@
 import type { UsageSums } from "../../db/usage-records";
-import type { AllowancePeriod } from "../rules/allowance";
-import type { GrantMoveKind, GrantSource } from "../rules/grants";
-import type { Overdraft, UnpricedCalls } from "../rules/holds";
-import type { BudgetMode } from "../rules/money";
+import type { AllowancePeriod, GrantMoveKind, GrantSource } from "../../schemas/grants";
+import type { BudgetMode, Overdraft, UnpricedCalls } from "../../schemas/teams";
 import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
 
 // The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
@@ -99,14 +97,10 @@ export type CallRow = {
 export type UsageRow = UsageSums;
 
 /** A model group's or a model's calls in a period. */
-export type ModelUsageRow = {
-  calls: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  client_cost_nano: number;
-  provider_cost_nano: number;
-};
+export type ModelUsageRow = Pick<
+  UsageSums,
+  "calls" | "prompt_tokens" | "completion_tokens" | "total_tokens" | "client_cost_nano" | "provider_cost_nano"
+>;
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;
 

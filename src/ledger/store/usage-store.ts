@@ -64,21 +64,11 @@ const USAGE_SUMS = `SUM(jobs) AS jobs, SUM(completed) AS completed, SUM(failed) 
   SUM(completion_tokens) AS completion_tokens, SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano,
   SUM(provider_cost_nano) AS provider_cost_nano`;
 
-/** A period's usage per job type. */
-export function usageRows(sql: SqlStorage, period: string): Array<UsageRow & { job_type: string }> {
+/** A period's usage per job type, or per day (of the jobs' creation, UTC), in that order. */
+export function usageRowsBy<K extends "job_type" | "day">(sql: SqlStorage, period: string, key: K): Array<UsageRow & Record<K, string>> {
   return sql
-    .exec<UsageRow & { job_type: string }>(
-      `SELECT job_type, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY job_type ORDER BY job_type`,
-      daysLike(period),
-    )
-    .toArray();
-}
-
-/** A period's usage per day (of the jobs' creation, UTC), oldest first. */
-export function dayUsageRows(sql: SqlStorage, period: string): Array<UsageRow & { day: string }> {
-  return sql
-    .exec<UsageRow & { day: string }>(
-      `SELECT day, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY day ORDER BY day`,
+    .exec<UsageRow & Record<K, string>>(
+      `SELECT ${key}, ${USAGE_SUMS} FROM usage_daily WHERE day LIKE ? GROUP BY ${key} ORDER BY ${key}`,
       daysLike(period),
     )
     .toArray();

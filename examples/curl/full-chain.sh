@@ -1,7 +1,10 @@
 #!/bin/bash
+# The seed's cURL example: organization, model group, team with 50 credits, job, one call,
+# complete (credits remaining 49). Needs curl and jq.
+#   BASE=http://localhost:8003 bash examples/curl/full-chain.sh    (BASE defaults to localhost:$PORT, PORT to 8003)
 # Configuration
-API_URL="http://localhost:8003/api"
-ADMIN_KEY="sk-admin-key-change-me"
+API_URL="${BASE:-http://localhost:${PORT:-8003}}/api"
+ADMIN_KEY="${ADMIN_API_KEY:-sk-admin-key-change-me}"
 echo "======================================================================"
 echo "SAAS LITELLM - FULL WORKFLOW EXAMPLE (cURL)"
 echo "======================================================================"

@@ -1,0 +1,21 @@
+import type { AdmittedCall } from "../../../src/calls/call-context";
+
+/** An admitted call as the pipeline hands it to a dialect: the team's object admitted it into job-1. */
+export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCall {
+  return {
+    teamId: "team-42",
+    jobId: "job-1",
+    callId: "call-9",
+    modelGroup: "fast",
+    models: ["openai/gpt-4o-mini", "anthropic/claude-3-haiku"],
+    purpose: "summary",
+    admission: { jobType: "triage", userId: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"] },
+  };
+}
+
+export const facts = {
+  callId: "call-9",
+  modelGroup: "fast",
+  usage: { promptTokens: 12, completionTokens: 30, totalTokens: 42 },
+  latencyMs: 123.6,
+};
