@@ -1,11 +1,21 @@
 import type { z } from "@hono/zod-openapi";
 import type { AdminKeyPage, AuditPage, CreatedAdminKey } from "../schemas/admin";
+import type { AllowanceSet, GrantPage, Statement, TeamAllowance } from "../schemas/grants";
 import type { Job, JobPage } from "../schemas/jobs";
 import type { ModelGroup, ModelGroupPage } from "../schemas/model-groups";
 import type { Organization, OrganizationPage } from "../schemas/organizations";
 import type { PriceList } from "../schemas/pricing";
 import type { Dashboard, TeamUsage, UsageTotals } from "../schemas/reports";
-import type { CreatedTeam, CreditsAdded, RotatedKey, StatusChange, TeamPage, TeamWithBalance, TransactionPage } from "../schemas/teams";
+import type {
+  CreatedTeam,
+  CreditsAdded,
+  GrantMade,
+  RotatedKey,
+  StatusChange,
+  TeamPage,
+  TeamWithBalance,
+  TransactionPage,
+} from "../schemas/teams";
 import type { DeliveryPage, SavedWebhook, Webhook } from "../schemas/webhooks";
 
 // What the console reads from /api, as the gateway's own zod schemas declare it (one
@@ -36,3 +46,7 @@ export type AuditList = Answer<typeof AuditPage>;
 export type WebhookAnswer = Answer<typeof Webhook>;
 export type SavedWebhookAnswer = Answer<typeof SavedWebhook>;
 export type DeliveryList = Answer<typeof DeliveryPage>;
+export type GrantList = Answer<typeof GrantPage>;
+export type GrantMadeAnswer = Answer<typeof GrantMade>;
+export type AllowanceAnswer = Answer<typeof TeamAllowance> | Answer<typeof AllowanceSet>;
+export type StatementAnswer = Answer<typeof Statement>;

@@ -6,6 +6,7 @@ import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf } from "../context";
 import { setFlash } from "../flash";
+import { utcDateTime } from "../forms";
 
 // The audit log: every admin write, allowed or refused, newest first, filtered as the API
 // filters it, and the same selection as a CSV download (streamed from the API as it is).
@@ -19,12 +20,8 @@ function filtersOf(c: ConsoleContext): Filters {
   return Object.fromEntries(FILTERS.map((name) => [name, c.req.query(name) ?? ""])) as Filters;
 }
 
-/** A date-time picked in the form ("2026-12-01T09:30", no zone) is UTC; anything else goes to the API as typed. */
-const utc = (value: string) =>
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value;
-
 /** The API's query for these filters. */
-const apiFilters = (f: Filters) => ({ ...f, since: utc(f.since), until: utc(f.until) });
+const apiFilters = (f: Filters) => ({ ...f, since: utcDateTime(f.since), until: utcDateTime(f.until) });
 
 async function auditLogPage(c: ConsoleContext) {
   const filters = filtersOf(c);
