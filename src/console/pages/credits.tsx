@@ -109,7 +109,7 @@ function Allowance({ allowance, base }: { allowance: AllowanceAnswer["allowance"
             { label: "Granted this period", value: period.granted },
             { label: "Used this period", value: period.used },
             { label: "Left this period", value: period.remaining },
-            { label: "Next renewal", value: formatTime(allowance.next_renewal_at) },
+            { label: "Renews at", value: formatTime(allowance.next_renewal_at) },
           ]}
         />
       ) : (
@@ -148,6 +148,7 @@ function Allowance({ allowance, base }: { allowance: AllowanceAnswer["allowance"
 }
 
 function Statement({ statement, base }: { statement: StatementAnswer; base: string }) {
+  const filename = `statement-${statement.team_id}-${statement.period}.csv`;
   return (
     <section aria-labelledby="statement">
       <h2 id="statement">Statement for {statement.period}</h2>
@@ -183,7 +184,7 @@ function Statement({ statement, base }: { statement: StatementAnswer; base: stri
         ]}
       />
       <p>
-        <a href={`${base}/statement.csv${queryOf({ period: statement.period })}`} download={`statement-${statement.period}.csv`}>
+        <a href={`${base}/statement.csv${queryOf({ period: statement.period })}`} download={filename}>
           Download the statement as CSV
         </a>
       </p>

@@ -63,6 +63,8 @@ export type GrantAnswer = { grant: GrantView; transaction: LedgerEntry; created:
 const MAX_PERIODS_PER_RUN = 400;
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
+/** A period's first day (periods begin at midnight UTC), as a plan grant's reason names it. */
+const dayOf = (ms: number) => isoOf(ms).slice(0, 10);
 
 export class GrantChanges {
   /** When something is next due (null: nothing; undefined: to be worked out again). */
@@ -181,11 +183,11 @@ export class GrantChanges {
       plan_kind: kind,
     });
     if (rolled > 0) {
-      const reason = `Plan rollover: ${rolled} of the ${leftover} credit(s) left of the ${allowance.period} from ${isoOf(allowance.period_start_ms)}`;
+      const reason = `Plan rollover: ${rolled} of the ${leftover} credit(s) left of the ${allowance.period} from ${dayOf(allowance.period_start_ms)}`;
       this.ledger.make(planGrant(rolled, "rollover", reason), boundary);
     }
     const made = this.ledger.make(
-      planGrant(allowance.credits, "allowance", `Plan allowance for the ${allowance.period} from ${isoOf(boundary)}`),
+      planGrant(allowance.credits, "allowance", `Plan allowance for the ${allowance.period} from ${dayOf(boundary)}`),
       boundary,
     );
     this.grants.putAllowance({ ...allowance, period_start_ms: boundary, period_end_ms: end });
@@ -303,7 +305,7 @@ export class GrantChanges {
         priority: terms.priority,
         expires_at_ms: row.period_end_ms,
         created_at_ms: nowMs,
-        reason: `Plan allowance for the ${terms.period} from ${isoOf(start)}`,
+        reason: `Plan allowance for the ${terms.period} from ${dayOf(start)}`,
         external_ref: null,
         allowance_id: row.allowance_id,
         plan_period_ms: start,
