@@ -207,7 +207,24 @@ credits_held: number
 overdraft: ("none" | "bounded")
 unpriced_calls: ("refuse" | "allow")
 tpm_limit: (number | null)
+grant_expiring_notice_seconds: number
 status: ("active" | "suspended" | "paused")
+grants: {
+paid: number
+promotional: number
+plan: number
+overdrawn: number
+}
+next_expiry: ({
+grant_id: string
+source: ("paid" | "promotional" | "plan")
+at: string
+credits: number
+} | null)
+next_renewal: ({
+at: string
+credits: number
+} | null)
 }
 
 /**
