@@ -1,6 +1,5 @@
 import { ALLOWANCE_PERIODS, GRANT_SOURCES } from "../../schemas/grants";
 import { formAction } from "../actions";
-import { detailOf } from "../api-client";
 import type { AllowanceAnswer, GrantList, GrantMadeAnswer, StatementAnswer, TeamAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
 import { Facts } from "../components/facts";
@@ -8,7 +7,7 @@ import { Field, FilterForm, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
-import { setFlash } from "../flash";
+import { csvDownload } from "../downloads";
 import { type FormFields, numberOrText, utcDateTime } from "../forms";
 import { TeamNav, teamPath } from "./team-nav";
 
@@ -245,21 +244,10 @@ async function creditsPage(c: ConsoleContext) {
 }
 
 /** The month's statement as CSV: the API's own answer, passed through. */
-async function statementCsv(c: ConsoleContext) {
+function statementCsv(c: ConsoleContext) {
   const period = periodOf(c);
-  const answer = await c.get("api").raw(`${apiOf(c)}/statement${queryOf({ period, format: "csv" })}`);
-  if (!answer.ok) {
-    const to = pageOf(c);
-    await setFlash(c, c.get("session"), { to, error: detailOf(await answer.json().catch(() => null), answer.status) });
-    return c.redirect(to, 303);
-  }
-  return new Response(answer.body, {
-    status: 200,
-    headers: {
-      "content-type": answer.headers.get("content-type") ?? "text/csv; charset=utf-8",
-      "content-disposition": answer.headers.get("content-disposition") ?? `attachment; filename="statement-${period}.csv"`,
-    },
-  });
+  const api = `${apiOf(c)}/statement${queryOf({ period, format: "csv" })}`;
+  return csvDownload(c, api, pageOf(c), `statement-${teamIdOf(c)}-${period}.csv`);
 }
 
 export function registerCreditsPage(app: ConsoleApp): void {

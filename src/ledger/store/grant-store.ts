@@ -158,18 +158,6 @@ export class GrantStore {
       .toArray();
   }
 
-  /** Each ledger row's grant moves, for the rows between two ledger positions. */
-  movesOfLedgerRows(fromSeq: number, toSeq: number): Array<GrantMoveRow & { source: GrantSource | null }> {
-    return this.sql
-      .exec<GrantMoveRow & { source: GrantSource | null }>(
-        `SELECT m.ledger_seq, m.grant_id, m.kind, m.credits, m.job_id, m.at_ms, g.source FROM grant_moves m
-         LEFT JOIN grants g ON g.grant_id = m.grant_id WHERE m.ledger_seq BETWEEN ? AND ? ORDER BY m.seq`,
-        fromSeq,
-        toSeq,
-      )
-      .toArray();
-  }
-
   /** Every move at or after `fromMs` and before `toMs`, oldest first, with its grant's source. */
   movesBetween(fromMs: number, toMs: number): Array<GrantMoveRow & { source: GrantSource | null }> {
     return this.sql
