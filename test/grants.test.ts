@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { alarmAt, chargeRowOf, consumeJob, expectGrantsConsistent, grantsOf, makeGrant, setClock, utc } from "./grants-helpers";
 import { allTransactions, api, createJob, createTeam, json, llmCall } from "./helpers";
@@ -263,5 +263,29 @@ describe("time", () => {
     expect((await allTransactions(team))[0]).toMatchObject({ kind: "expiry", amount: -3, created_at: "2027-07-02T00:00:00.000Z" });
     await runDurableObjectAlarm(env.TEAM_LEDGER.getByName(team.teamId));
     expect((await allTransactions(team)).filter((r) => r.kind === "expiry")).toHaveLength(1);
+  });
+});
+
+describe("a team from before grants", () => {
+  it("gets one paid grant holding what it had left, and its balance is the grants' from then on", async () => {
+    const team = await createTeam({ credits: 9 });
+    const jobId = await createJob(team);
+    await completeJob(team, jobId, "completed");
+    const ledger = env.TEAM_LEDGER.getByName(team.teamId);
+    // The object as it was before grants: no grant tables, migration 260 not applied.
+    await runInDurableObject(ledger, (instance: unknown, state: DurableObjectState) => {
+      state.storage.sql.exec(`DROP TABLE grants; DROP TABLE grant_moves; DROP TABLE grant_holds; DROP TABLE allowance;
+        ALTER TABLE account DROP COLUMN grant_notice_seconds; DELETE FROM _ledger_migrations WHERE id = 260`);
+      const object = instance as { store: { migrate(): void }; grants: { forget(): void } };
+      object.store.migrate();
+      object.grants.forget();
+    });
+    const [grant] = await grantsOf(team);
+    expect(grant).toMatchObject({ source: "paid", credits: 8, remaining: 8, expires_at: null, reason: "Credits held before grants" });
+    expect(grant.grant_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
+    const next = await createJob(team);
+    await completeJob(team, next, "completed");
+    expect((await chargeRowOf(team, next)).grants).toEqual([{ grant_id: grant.grant_id, source: "paid", kind: "charge", credits: -1 }]);
+    expect((await json("GET", `/api/credits/teams/${team.teamId}/balance`, 200)).grants.paid).toBe(7);
   });
 });

@@ -19,8 +19,8 @@ export class GrantReads {
   }
 
   allowance(): LedgerResult<AllowanceView> {
-    const row = this.grants.allowance();
-    return row ? ok(this.changes.allowanceView(row)) : refusal("ALLOWANCE_NOT_FOUND", "The team has no plan allowance");
+    const allowance = this.changes.currentAllowance();
+    return allowance ? ok(allowance) : refusal("ALLOWANCE_NOT_FOUND", "The team has no plan allowance");
   }
 
   /** A calendar month's statement (UTC): the ledger's totals and each grant's part in them. */

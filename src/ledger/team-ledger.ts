@@ -4,11 +4,12 @@ import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
+import { GrantClock } from "./background/grant-clock";
 import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
 import { JobCalls } from "./changes/calls";
 import { GrantLedger } from "./changes/grant-ledger";
-import { type AllowanceRequest, GrantChanges, type GrantRequest } from "./changes/grants";
+import { GrantChanges } from "./changes/grants";
 import { JobLifecycle } from "./changes/jobs";
 import { GrantReads } from "./grant-reads";
 import { LedgerReads } from "./reads";
@@ -25,12 +26,14 @@ import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
+  type AllowanceRequest,
   type Balance,
   type CallAdmission,
   type CallRecord,
   type CallsPage,
   type Completion,
   type CompletionSummary,
+  type GrantRequest,
   type JobCreated,
   type JobFilter,
   type JobOwner,
@@ -70,6 +73,8 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly reads: LedgerReads;
   /** Grants and the plan allowance (changes/grants.ts); every change of credits is split across grants by changes/grant-ledger.ts. */
   private readonly grants: GrantChanges;
+  /** What time brings to the grants (expiries, renewals), settled by the alarm or the next request. */
+  private readonly grantClock: GrantClock;
   private readonly grantReads: GrantReads;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -85,9 +90,9 @@ export class TeamLedger extends DurableObject<Env> {
     const grantStore = new GrantStore(ctx.storage.sql);
     const grantLedger = new GrantLedger(this.store, grantStore);
     this.store.splitCreditsWith(grantLedger);
-    this.grants = new GrantChanges(this.store, grantStore, grantLedger, this.webhooks);
+    this.grantClock = this.background.settleWith((wake) => new GrantClock(this.store, grantStore, grantLedger, this.webhooks, wake));
+    this.grants = new GrantChanges(this.store, grantStore, grantLedger, this.webhooks, this.grantClock);
     this.grantReads = new GrantReads(grantStore, this.grants);
-    this.background.settleWith(this.grants);
     this.account = new AccountChanges(this.store, this.access, this.webhooks, this.grants);
     this.jobs = new JobLifecycle(this.store, pages, this.webhooks, (acct) => this.grants.balance(acct, "admin"));
     this.reads = new LedgerReads(this.store, pages, this.webhooks);
@@ -121,7 +126,7 @@ export class TeamLedger extends DurableObject<Env> {
    * (an in-memory comparison when nothing is due).
    */
   private settleDueGrants(): void {
-    this.grants.settleDue(Date.now());
+    this.grantClock.settleDue(Date.now());
   }
 
   /** What an applied operation answered, and the text kept with it (null if it never ran or was forgotten). */
@@ -143,11 +148,9 @@ export class TeamLedger extends DurableObject<Env> {
     return this.once("addCredits", operation, args, () => this.account.addCredits(credits, reason, externalRef));
   }
 
-  /** Makes a grant (once per operation, and once per external_ref for good); its expiry wakes the alarm. */
-  async makeGrant(request: GrantRequest, operation: Operation) {
-    const made = await this.once("makeGrant", operation, request, () => this.grants.make(request, Date.now()));
-    await this.scheduleGrants();
-    return made;
+  /** Makes a grant (once per operation, and once per external_ref for good). */
+  makeGrant(request: GrantRequest, operation: Operation) {
+    return this.once("makeGrant", operation, request, () => this.grants.make(request, Date.now()));
   }
 
   /** Voids what remains of a grant, with a ledger row. */
@@ -159,11 +162,9 @@ export class TeamLedger extends DurableObject<Env> {
     return this.read(caller, () => this.grantReads.list(live, limit, offset));
   }
 
-  /** Sets the plan allowance (the same terms again change nothing); its renewals wake the alarm. */
-  async setAllowance(request: AllowanceRequest, operation: Operation) {
-    const set = await this.once("setAllowance", operation, request, () => this.grants.setAllowance(request, Date.now()));
-    await this.scheduleGrants();
-    return set;
+  /** Sets the plan allowance (the same terms again change nothing). */
+  setAllowance(request: AllowanceRequest, operation: Operation) {
+    return this.once("setAllowance", operation, request, () => this.grants.setAllowance(request, Date.now()));
   }
 
   removeAllowance(operation: Operation) {
@@ -192,8 +193,8 @@ export class TeamLedger extends DurableObject<Env> {
   async closeAccount(): Promise<LedgerResult<null>> {
     await this.background.clear();
     await this.store.eraseAll();
-    this.grants.forget();
     this.store.migrate();
+    this.grants.forget();
     return ok(null);
   }
 
@@ -340,12 +341,6 @@ export class TeamLedger extends DurableObject<Env> {
   /** Settles grants due (expiries, notices, renewals), expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background/alarm.ts). */
   alarm(): Promise<void> {
     return this.background.runAlarm();
-  }
-
-  /** After a change of grants: the alarm is set for the next expiry, notice or renewal. */
-  private async scheduleGrants(): Promise<void> {
-    const due = this.grants.nextDueMs();
-    if (due !== null) await this.background.scheduleAlarm(due);
   }
 
   /** A read of the account: the caller's key checked, and a suspended team's key refused. */

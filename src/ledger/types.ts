@@ -1,8 +1,10 @@
 import type { z } from "@hono/zod-openapi";
 import type { LedgerErrorCode } from "../errors";
 import type {
+  AllowancePeriod,
   Allowance as AllowanceSchema,
   Grant as GrantSchema,
+  GrantSource,
   GrantSplit as GrantSplitSchema,
   Statement as StatementSchema,
 } from "../schemas/grants";
@@ -100,6 +102,26 @@ export interface AccountInit {
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
+}
+
+/** A grant as asked for (POST /api/credits/teams/{id}/grants, or a top-up). */
+export interface GrantRequest {
+  credits: number;
+  source: GrantSource;
+  expiresAtMs: number | null;
+  priority: number | null;
+  reason: string | null;
+  externalRef: string | null;
+}
+
+/** A plan allowance as asked for (PUT /api/credits/teams/{id}/allowance). */
+export interface AllowanceRequest {
+  credits: number;
+  period: AllowancePeriod;
+  anchor: number | null;
+  /** null: nothing rolls over. */
+  rolloverMax: number | null;
+  priority: number | null;
 }
 
 /** A job a team asks to open. */

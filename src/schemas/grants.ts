@@ -127,7 +127,7 @@ export const CreateGrant = z.object({
   external_ref: ExternalRef.nullable().optional(),
 });
 
-export const VoidGrant = z.object({ reason: Reason.nullable().optional() });
+export const VoidGrant = z.object({ reason: Reason.optional().openapi({ description: "Why, for the void ledger row" }) });
 
 export const GrantParam = z.object({ grant_id: ServerId.openapi({ param: { name: "grant_id", in: "path" } }) });
 

@@ -1,7 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AllowanceRequest, GrantRequest } from "../../ledger/changes/grants";
 import { onLedger } from "../../ledger/client";
-import type { Statement as StatementValue } from "../../ledger/types";
+import type { AllowanceRequest, GrantRequest, Statement as StatementValue } from "../../ledger/types";
 import { CsvFormat, csvContent, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import {
   AllowanceRemoved,

@@ -7,7 +7,7 @@ import { UsageFlush } from "./usage-flush";
 import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
 import { WebhookOutbox } from "./webhook-outbox";
 
-/** Work that falls due at moments of its own (grants expiring, allowances renewing: changes/grants.ts). */
+/** Work that falls due at moments of its own (grants expiring, allowances renewing: grant-clock.ts). */
 export interface DueWork {
   /** Settles what is due by `nowMs`; safe to run again. */
   settleDue(nowMs: number): boolean;
@@ -47,11 +47,20 @@ export class LedgerBackground {
     if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
   }
 
-  /** Work of its own that the alarm settles first, and wakes for. */
-  settleWith(work: DueWork): void {
+  /**
+   * Work of its own that the alarm settles first, and wakes for: `make` is given the `wake` it
+   * calls when its next due time may have changed (the alarm is then moved earlier if need be).
+   */
+  settleWith<W extends DueWork>(make: (wake: () => void) => W): W {
+    const wake = () => {
+      const due = this.dueWork?.nextDueMs() ?? null;
+      if (due !== null)
+        this.ctx.waitUntil(this.scheduleAlarm(due).catch((e) => log("error", "could not schedule the alarm", { error: String(e) })));
+    };
+    const work = make(wake);
     this.dueWork = work;
-    const due = work.nextDueMs();
-    if (due !== null) this.ctx.waitUntil(this.scheduleAlarm(due));
+    wake();
+    return work;
   }
 
   /**

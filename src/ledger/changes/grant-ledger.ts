@@ -84,17 +84,16 @@ export class GrantLedger implements CreditSplitter {
       }
     }
     this.grants.move(moves);
+    // What is owed now (credits leaving an ended grant below change the grants and the balance alike, not this).
+    const owed = this.overdrawn(entry.balance_after);
     // A refund to a grant that has ended since is not the team's to spend: it leaves again.
     for (const { grant, credits } of endedRefunded) this.leave(grant, credits, jobId, "refunded after the grant ended", atMs);
-    const overdraftPaid = this.payOverdraft(seq, atMs, jobId);
+    const overdraftPaid = owed > 0 ? this.payOverdraft(owed, seq, atMs, jobId) : [];
     return splitsOf([...moves, ...overdraftPaid], this.grants);
   }
 
   /** An overdraft is paid by the live grants as soon as they have credits, in burn-down order. */
-  private payOverdraft(seq: number, atMs: number, jobId: string | null): GrantMoveRow[] {
-    const acct = this.store.account()!;
-    const owed = this.overdrawn(acct.credits_allocated - acct.credits_used);
-    if (owed <= 0) return [];
+  private payOverdraft(owed: number, seq: number, atMs: number, jobId: string | null): GrantMoveRow[] {
     const { draws } = drawDown(this.liveGrants(), owed);
     const paid = -draws.reduce((sum, d) => sum + d.credits, 0);
     if (paid === 0) return [];

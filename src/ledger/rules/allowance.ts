@@ -1,4 +1,6 @@
-import type { AllowancePeriod } from "../../schemas/grants";
+import { type AllowancePeriod, DEFAULT_GRANT_PRIORITY } from "../../schemas/grants";
+import { type AllowanceRequest, type Refusal, refusal } from "../types";
+import { validPriority } from "./grants";
 
 // A plan allowance: `credits` granted each period (a UTC day, week or month), the period's plan
 // grant expiring at its end, where the next one is made. Periods begin at midnight UTC: a
@@ -66,4 +68,31 @@ export function sameTerms(a: AllowanceTerms, b: AllowanceTerms): boolean {
     a.rolloverMax === b.rolloverMax &&
     a.priority === b.priority
   );
+}
+
+/** An allowance request's terms, with the defaults filled in (anchor 1, priority 50). */
+export function allowanceTermsOf(r: AllowanceRequest): AllowanceTerms {
+  return {
+    credits: r.credits,
+    period: r.period,
+    anchor: r.anchor ?? ANCHOR_RANGE[r.period]?.default ?? 1,
+    rolloverMax: r.rolloverMax,
+    priority: r.priority ?? DEFAULT_GRANT_PRIORITY,
+  };
+}
+
+/** Why an allowance cannot be set as asked, or null. */
+export function refuseAllowance(r: AllowanceRequest, terms: AllowanceTerms): Refusal | null {
+  if (!Number.isSafeInteger(r.credits) || r.credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
+  const range = ANCHOR_RANGE[r.period];
+  if (!range) return refusal("INVALID_ARGUMENT", "period must be one of day, week, month");
+  if (r.anchor !== null && r.period === "day") return refusal("INVALID_ARGUMENT", "anchor applies to week and month periods only");
+  if (!Number.isInteger(terms.anchor) || terms.anchor < range.min || terms.anchor > range.max) {
+    return refusal("INVALID_ARGUMENT", `anchor must be an integer from ${range.min} to ${range.max} for a ${r.period}`);
+  }
+  if (r.rolloverMax !== null && (!Number.isSafeInteger(r.rolloverMax) || r.rolloverMax < 1)) {
+    return refusal("INVALID_ARGUMENT", "rollover max must be a positive integer");
+  }
+  if (!validPriority(terms.priority)) return refusal("INVALID_ARGUMENT", "priority must be an integer from 0 to 100");
+  return null;
 }

@@ -1,4 +1,12 @@
-import type { GrantStatus } from "../../schemas/grants";
+import {
+  DEFAULT_GRANT_PRIORITY,
+  GRANT_SOURCES,
+  type GrantStatus,
+  MAX_EXTERNAL_REF_CHARS,
+  MAX_GRANT_PRIORITY,
+  MIN_GRANT_PRIORITY,
+} from "../../schemas/grants";
+import { type GrantRequest, type Refusal, refusal } from "../types";
 
 // Credits as grants, the way billing engines keep them: each grant has a source, a priority and
 // an optional expiry, and every charge draws on the grants in one fixed order (burnOrder). What
@@ -104,4 +112,35 @@ export function expiringNoticeAtMs(grant: { expires_at_ms: number | null; create
 export function grantStatusOf(grant: { remaining: number; ended: "expired" | "voided" | null }): GrantStatus {
   if (grant.ended) return grant.ended;
   return grant.remaining > 0 ? "active" : "depleted";
+}
+
+/** Why a grant cannot be made as asked (checked here too: the object is reachable by RPC), or null. */
+export function refuseGrantRequest(r: GrantRequest, nowMs: number): Refusal | null {
+  if (!Number.isSafeInteger(r.credits) || r.credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
+  if (!GRANT_SOURCES.includes(r.source)) return refusal("INVALID_ARGUMENT", `source must be one of ${GRANT_SOURCES.join(", ")}`);
+  if (r.priority !== null && !validPriority(r.priority)) {
+    return refusal("INVALID_ARGUMENT", `priority must be an integer from ${MIN_GRANT_PRIORITY} to ${MAX_GRANT_PRIORITY}`);
+  }
+  if (r.expiresAtMs !== null && !(r.expiresAtMs > nowMs)) return refusal("INVALID_ARGUMENT", "expires_at must be in the future");
+  if (r.externalRef !== null && (r.externalRef.length === 0 || r.externalRef.length > MAX_EXTERNAL_REF_CHARS)) {
+    return refusal("INVALID_ARGUMENT", `external_ref must be 1 to ${MAX_EXTERNAL_REF_CHARS} characters`);
+  }
+  return null;
+}
+
+export function validPriority(priority: number): boolean {
+  return Number.isInteger(priority) && priority >= MIN_GRANT_PRIORITY && priority <= MAX_GRANT_PRIORITY;
+}
+
+/** Whether a request asks for the grant already made under its external_ref (so it answers that grant), by its terms. */
+export function sameGrantTerms(
+  grant: { credits: number; source: string; expires_at_ms: number | null; priority: number },
+  request: GrantRequest,
+): boolean {
+  return (
+    grant.credits === request.credits &&
+    grant.source === request.source &&
+    grant.expires_at_ms === request.expiresAtMs &&
+    grant.priority === (request.priority ?? DEFAULT_GRANT_PRIORITY)
+  );
 }

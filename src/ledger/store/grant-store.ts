@@ -93,7 +93,7 @@ export class GrantStore {
     return row;
   }
 
-  /** Writes moves and applies them to their grants' remaining credits. */
+  /** Writes moves; the database applies each to its grant's remaining credits (trigger grant_moves_apply), and so does memory. */
   move(moves: readonly GrantMoveRow[]): void {
     for (const m of moves) {
       this.sql.exec(
@@ -106,7 +106,6 @@ export class GrantStore {
         m.at_ms,
       );
       if (m.grant_id === null || m.credits === 0) continue;
-      this.sql.exec("UPDATE grants SET remaining = remaining + ? WHERE grant_id = ?", m.credits, m.grant_id);
       const kept = this.movable?.find((g) => g.grant_id === m.grant_id);
       if (kept) kept.remaining += m.credits;
       else this.movable = null;

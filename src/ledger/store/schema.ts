@@ -275,7 +275,8 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     // Grants (rules/grants.ts, changes/grant-ledger.ts): the team's credits as grants with a
     // source, priority and expiry. grant_moves is every signed change to a grant's remaining
     // credits (grant_id NULL: the team's overdraft), each with the ledger row it belongs to, so
-    // Σ moves = Σ ledger amounts and each grant's Σ moves = its remaining. grant_holds is what an
+    // Σ moves = Σ ledger amounts; a trigger applies each move to its grant, so a grant's
+    // remaining is the sum of its moves by construction. grant_holds is what an
     // open job holds of a grant that ended while it held. allowance is the plan that renews a
     // plan grant each period; a plan grant's (allowance_id, plan_period_ms, plan_kind) is unique,
     // so a period is renewed once however often the alarm runs. A team from before grants gets
@@ -299,7 +300,6 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         ended_at_ms INTEGER,
         notice_sent INTEGER NOT NULL DEFAULT 0
       );
-      CREATE INDEX grants_movable ON grants (ended, remaining);
       CREATE UNIQUE INDEX grants_plan_period ON grants (allowance_id, plan_period_ms, plan_kind) WHERE allowance_id IS NOT NULL;
       CREATE TABLE grant_moves (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -311,8 +311,11 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         at_ms INTEGER NOT NULL
       );
       CREATE INDEX grant_moves_ledger ON grant_moves (ledger_seq);
-      CREATE INDEX grant_moves_at ON grant_moves (at_ms);
       CREATE INDEX grant_moves_job ON grant_moves (job_id) WHERE job_id IS NOT NULL;
+      CREATE TRIGGER grant_moves_apply AFTER INSERT ON grant_moves WHEN NEW.grant_id IS NOT NULL AND NEW.credits <> 0
+      BEGIN
+        UPDATE grants SET remaining = remaining + NEW.credits WHERE grant_id = NEW.grant_id;
+      END;
       CREATE TABLE grant_holds (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         job_id TEXT NOT NULL,
@@ -336,11 +339,11 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       ALTER TABLE account ADD COLUMN grant_notice_seconds INTEGER NOT NULL DEFAULT 259200;
       INSERT INTO grants (grant_id, source, credits, remaining, priority, created_at_ms, reason)
         SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-8' || substr(h, 18, 3) || '-' || substr(h, 21, 12)),
-          'paid', MAX(0, credits_allocated - credits_used), MAX(0, credits_allocated - credits_used), 50,
+          'paid', MAX(0, credits_allocated - credits_used), 0, 50,
           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'Credits held before grants'
         FROM account, (SELECT hex(randomblob(16)) AS h) WHERE id = 1;
       INSERT INTO grant_moves (ledger_seq, grant_id, kind, credits, at_ms)
-        SELECT NULL, grant_id, 'grant', remaining, created_at_ms FROM grants;
+        SELECT NULL, grant_id, 'grant', credits, created_at_ms FROM grants;
       INSERT INTO grant_moves (ledger_seq, grant_id, kind, credits, at_ms)
         SELECT NULL, NULL, 'charge', credits_allocated - credits_used, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
         FROM account WHERE id = 1 AND credits_allocated - credits_used < 0;
