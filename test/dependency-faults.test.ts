@@ -123,10 +123,16 @@ describe("fail closed when a dependency is down", () => {
     });
     expect(call.status).toBe(503);
     const body = await call.json<any>();
-    expect(body).toEqual({ detail: "The call could not be recorded; it was not charged, please retry" });
-    // The job is still open and holds only its reservation; completing it charges the usual 1 credit.
+    expect(body).toEqual({
+      detail:
+        "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
+    });
+    // The job is still open with the call in flight; completing it settles the call from its hold
+    // (unrecorded) and charges the usual 1 credit (job_based).
     const done = await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });
-    expect(done.costs.credits_remaining).toBe(2);
+    expect(done.costs).toMatchObject({ credits_remaining: 2, total_calls: 1 });
+    const { calls } = await json("GET", `/api/jobs/${job}`, 200, { key: team.key });
+    expect(calls.map((c: { status: string }) => c.status)).toEqual(["unrecorded"]);
     expect((await balance(team)).credits_reserved).toBe(0);
     await expectLedgerConsistent(team);
   });

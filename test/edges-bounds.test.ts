@@ -4,7 +4,19 @@ import { chatStreamFormat } from "../src/calls/dialects/chat-completions";
 import { MAX_SSE_EVENT_CHARS, meterStream } from "../src/calls/stream/meter-stream";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import type { CallRecord } from "../src/ledger/types";
-import { api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, upstreamRequests, userMessage } from "./helpers";
+
+import {
+  api,
+  balance,
+  callBudget,
+  createJob,
+  createTeam,
+  expectLedgerConsistent,
+  json,
+  type TestTeam,
+  upstreamRequests,
+  userMessage,
+} from "./helpers";
 
 // Memory per request and calls per job are bounded: what a team sees past each bound.
 
@@ -110,10 +122,11 @@ async function recordCalls(team: TestTeam, jobId: string, count: number) {
   const stub = env.TEAM_LEDGER.getByName(team.teamId);
   await runInDurableObject(stub, async (ledger: TeamLedger) => {
     for (let i = 0; i < count; i++) {
-      const admitted = await ledger.beginCall({ kind: "admin" }, jobId, team.groups[0]);
+      const callId = crypto.randomUUID();
+      const admitted = await ledger.beginCall({ kind: "admin" }, jobId, team.groups[0], "team", callBudget(callId));
       if (!admitted.ok) throw new Error(`call ${i} refused: ${admitted.detail}`);
       const call: CallRecord = {
-        callId: crypto.randomUUID(),
+        callId,
         modelGroup: team.groups[0],
         modelUsed: "gpt-4o-mini",
         attempts: [{ model: "gpt-4o-mini", outcome: "ok", status: 200, latency_ms: 10 }],

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Repository } from "../src/db/repository";
 import type { CallRecord, LedgerResult } from "../src/ledger/types";
-import { uid } from "./helpers";
+import { callBudget, uid } from "./helpers";
 
 // Random interleavings of the ledger object's RPC methods (create, call, stream end, abort,
 // complete, top-up, mode change) under overdraft none: after every step the balance is not
@@ -129,7 +129,7 @@ describe("hard budgets, property", () => {
           } else if (a.kind === "call" && jobs.length > 0) {
             const jobId = jobs[a.job % jobs.length];
             const callId = crypto.randomUUID();
-            const admitted = await ledger.beginCall(admin, jobId, "g", "team", { callId, promptTokens: 20, maxTokens: a.maxTokens });
+            const admitted = await ledger.beginCall(admin, jobId, "g", "team", callBudget(callId, { maxTokens: a.maxTokens }));
             if (outcome("call", admitted, ["INSUFFICIENT_CREDITS", "JOB_FINISHED"]))
               calls.push({ jobId, callId, maxTokens: a.maxTokens ?? admitted.value.budgetMaxTokens ?? 4096, done: false });
           } else if (a.kind === "end") {

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { CallBudget } from "../src/ledger/rules/holds";
 
 export const ADMIN_KEY = "sk-admin-test-0f3c9a2b7d4e4c1f9a8b6d5e";
 const BASE = "http://gateway.test";
@@ -9,6 +10,23 @@ let counter = 0;
 export function uid(prefix: string): string {
   counter += 1;
   return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * A call's budget as the Worker hands it to the ledger's beginCall: a plain chat call with a
+ * small prompt, no max_tokens, one choice, the test config's 3 s per attempt. Record the call
+ * under the same `callId`, or its hold is settled as unrecorded when its job ends.
+ */
+export function callBudget(callId: string = crypto.randomUUID(), overrides: Partial<CallBudget> = {}): CallBudget {
+  return {
+    callId,
+    promptTokens: 20,
+    maxTokens: null,
+    choices: 1,
+    limits: { attemptMs: 3_000, answerMs: 0 },
+    stream: false,
+    ...overrides,
+  };
 }
 
 export interface CallOptions {
@@ -117,8 +135,9 @@ async function openJobsReserved(team: TestTeam): Promise<number> {
 
 /**
  * The money invariant: remaining = Σ ledger amounts; reserved = Σ reserved changes = what the
- * open jobs hold; held (calls in flight) = Σ held changes; every row chains to the previous one; no negative balance unless the test
- * is about the documented consumption overrun.
+ * open jobs hold; held (calls in flight) = Σ held changes; available is net of reservations and
+ * holds (exactly remaining − held with no job open); every row chains to the previous one; no
+ * negative balance unless the test is about the documented consumption overrun.
  */
 export async function expectLedgerConsistent(team: TestTeam, options: { allowOverrun?: boolean; callsEnded?: boolean } = {}) {
   const [b, rows, openReserved] = await Promise.all([
@@ -138,7 +157,10 @@ export async function expectLedgerConsistent(team: TestTeam, options: { allowOve
   // Once every call of the team has ended (recorded), nothing is held any more.
   if (options.callsEnded) expect({ credits_held: b.credits_held, held_micro: heldMicro }).toEqual({ credits_held: 0, held_micro: 0 });
   if (!options.allowOverrun) expect(b.credits_remaining).toBeGreaterThanOrEqual(0);
-  expect(b.credits_available).toBe(b.credits_remaining - b.credits_reserved);
+  // What the team can spend is net of everything its open jobs hold: their reservations and what their calls in flight hold.
+  expect(b.credits_available).toBeLessThanOrEqual(b.credits_remaining - b.credits_reserved);
+  expect(b.credits_available).toBeLessThanOrEqual(b.credits_remaining - b.credits_held);
+  if (openReserved === 0) expect(b.credits_available).toBe(b.credits_remaining - b.credits_held);
   const chronological = [...rows].reverse();
   for (let i = 1; i < chronological.length; i++) {
     expect(chronological[i].balance_before).toBe(chronological[i - 1].balance_after);

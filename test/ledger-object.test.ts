@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TeamLedger } from "../src/ledger/team-ledger";
 import type { AccountInit, CallRecord, JobView } from "../src/ledger/types";
-import { uid } from "./helpers";
+import { callBudget, uid } from "./helpers";
 
 // The TeamLedger object through its RPC methods, with no HTTP in front: each test owns a fresh team.
 
@@ -97,14 +97,15 @@ describe("the TeamLedger object", () => {
   it("admits a call in an open job and records it in the job", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    expect(accepted(await ledger.beginCall(team, jobId, "fast"))).toEqual({
+    const record = call("fast");
+    expect(accepted(await ledger.beginCall(team, jobId, "fast", "team", callBudget(record.callId)))).toEqual({
       jobType: "summarize",
       userId: null,
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
     });
-    const recorded = accepted(await ledger.recordCall(jobId, call("fast")));
+    const recorded = accepted(await ledger.recordCall(jobId, record));
     expect(recorded.client_cost_usd).toBe(0.001);
     const job = accepted(await ledger.getJob(team, jobId)) as JobView;
     expect(job).toMatchObject({ status: "in_progress", model_groups_used: ["fast"], costs: { total_calls: 1, total_tokens: 15 } });
@@ -114,8 +115,9 @@ describe("the TeamLedger object", () => {
   it("a second complete returns the same summary and charges nothing", async () => {
     const { ledger } = await openLedger(5);
     const jobId = await newJob(ledger);
-    accepted(await ledger.beginCall(team, jobId, "fast"));
-    accepted(await ledger.recordCall(jobId, call("fast")));
+    const record = call("fast");
+    accepted(await ledger.beginCall(team, jobId, "fast", "team", callBudget(record.callId)));
+    accepted(await ledger.recordCall(jobId, record));
     const complete = { jobId, status: "completed" as const, errorMessage: null, metadata: null };
     const first = accepted(await ledger.completeJob(team, { ...complete, operation: op() }));
     const second = accepted(await ledger.completeJob(team, { ...complete, operation: op() }));
@@ -134,7 +136,7 @@ describe("the TeamLedger object", () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
     accepted(await ledger.completeJob(team, { jobId, status: "completed", errorMessage: null, metadata: null, operation: op() }));
-    expect(await ledger.beginCall(team, jobId, "fast")).toMatchObject({ ok: false, code: "JOB_FINISHED" });
+    expect(await ledger.beginCall(team, jobId, "fast", "team", callBudget())).toMatchObject({ ok: false, code: "JOB_FINISHED" });
   });
 
   it("a refund gives back the charge once", async () => {
@@ -163,9 +165,10 @@ describe("the TeamLedger object", () => {
     accepted(
       await ledger.createJob(team, { jobId, jobType: "one_request", userId: null, metadata: {}, owner: "gateway", operation: op() }),
     );
-    accepted(await ledger.beginCall(team, jobId, "fast", "gateway"));
-    expect(await ledger.beginCall(team, jobId, "fast")).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
-    accepted(await ledger.recordCall(jobId, call("fast")));
+    const record = call("fast");
+    accepted(await ledger.beginCall(team, jobId, "fast", "gateway", callBudget(record.callId)));
+    expect(await ledger.beginCall(team, jobId, "fast", "team", callBudget())).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
+    accepted(await ledger.recordCall(jobId, record));
     const byTeam = { jobId, status: "cancelled" as const, errorMessage: null, metadata: null };
     expect(await ledger.completeJob(team, { ...byTeam, operation: op() })).toMatchObject({ ok: false, code: "JOB_OWNED_BY_GATEWAY" });
     expect(await ledger.completeJob(team, { ...byTeam, closedBy: "team", operation: op() })).toMatchObject({
@@ -231,8 +234,8 @@ describe("the TeamLedger object applies each operation once", () => {
   it("a call recorded twice under its call id is counted once", async () => {
     const { ledger } = await openLedger();
     const jobId = await newJob(ledger);
-    accepted(await ledger.beginCall(team, jobId, "fast"));
     const record = call("fast");
+    accepted(await ledger.beginCall(team, jobId, "fast", "team", callBudget(record.callId)));
     const first = accepted(await ledger.recordCall(jobId, record));
     expect(accepted(await ledger.recordCall(jobId, record))).toEqual(first);
     const job = accepted(await ledger.getJob(team, jobId)) as JobView;

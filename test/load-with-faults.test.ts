@@ -155,7 +155,7 @@ describe("load with upstream faults", () => {
     expect(usage.summary).toMatchObject({ jobs: 4, completed: 2, failed: 1, cancelled: 1, calls: 60, credits_charged: 2 });
   });
 
-  it("calls racing their job's completion: each is recorded or refused before LiteLLM, and usage is charged in full, once", async () => {
+  it("calls racing their job's completion: each is recorded or refused before LiteLLM, and the completion's answer is the final charge", async () => {
     // The groups above, and one whose stream the mock stalls after 2 chunks until the client leaves.
     const team = await createTeam({
       credits: 100_000,
@@ -168,7 +168,8 @@ describe("load with upstream faults", () => {
     const calls = Array.from({ length: 40 }, (_, i) => sleep(i * 4).then(() => callAt(team, jobs[i % 2], i % 5)));
     // And a late call in each job for sure: a stream that has begun (admitted, held, LiteLLM
     // answering) when its job is completed. The mock stalls it, the gateway ends it at its upstream
-    // deadline (LITELLM_TIMEOUT_MS, 3 s here) and records it as failed, with estimated usage.
+    // deadline (LITELLM_TIMEOUT_MS, 3 s here) and records it as failed, with estimated usage; the
+    // completion waits for that record (up to 5 s), or settles the call from its hold.
     const late = jobs.map(async (job) => {
       const res = await api("POST", `/api/jobs/${job}/llm-call-stream`, {
         key: team.key,
@@ -190,7 +191,7 @@ describe("load with upstream faults", () => {
     // Once the job is completed, a call is refused before it reaches LiteLLM.
     const after = await Promise.all(jobs.map((job) => callAt(team, job, 0)));
     for (const s of after) expect(s.status, JSON.stringify(s.body)).toBe(409);
-    // The late streams end at the deadline: each is recorded after its job's completion.
+    // The late streams were settled by their job's completion.
     await untilNothingHeld(team);
     for (const reader of await Promise.all(late)) await reader.cancel();
 
@@ -210,7 +211,9 @@ describe("load with upstream faults", () => {
       const mineOk = mine.filter((s) => s.status === 200);
       const lateCall = view.calls.find((c: any) => c.purpose === "late");
       expect(view.status).toBe("completed");
-      expect(lateCall).toMatchObject({ status: "failed", stream: true, usage_estimated: true });
+      // Recorded when its stream ended at the deadline, or settled from its hold if that took longer than the completion waits.
+      expect(["failed", "unrecorded"]).toContain(lateCall.status);
+      expect(lateCall).toMatchObject({ stream: true, usage_estimated: true });
       expect(lateCall.total_tokens).toBeGreaterThanOrEqual(10);
       expect(view.costs).toMatchObject({
         total_calls: mine.length + 1,
@@ -218,15 +221,15 @@ describe("load with upstream faults", () => {
         failed_calls: mine.length - mineOk.length + 1,
       });
       expect(view.costs.total_tokens).toBe(mineOk.reduce((n, s) => n + s.body.metadata.tokens_used, 0) + lateCall.total_tokens);
-      // Late calls are billed too: the stalled stream (and any call still in flight) was recorded
-      // after the completion's summary, and the charge matches all the job's tokens, not just
-      // those before completion.
-      expect(atCompletion[i].calls.map((c: any) => c.call_id)).not.toContain(lateCall.call_id);
-      expect(atCompletion[i].costs.total_tokens).toBeLessThanOrEqual(view.costs.total_tokens - lateCall.total_tokens);
+      // The race happened: the late call was in flight when the job was completed, and the
+      // completion's answer already counts it. Its charge is the job's final charge: nothing is
+      // deducted after it.
+      expect(atCompletion[i].calls.map((c: any) => c.call_id)).toContain(lateCall.call_id);
+      expect(atCompletion[i].costs.total_tokens).toBe(view.costs.total_tokens);
       expect(view.credits_charged).toBe(Math.max(1, Math.floor(view.costs.total_tokens / 10)));
-      expect(view.credits_charged).toBeGreaterThan(atCompletion[i].costs.credits_charged);
+      expect(atCompletion[i].costs.credits_charged).toBe(view.credits_charged);
       const deductions = rows.filter((r) => r.job_id === job && r.kind === "deduction");
-      expect(deductions.filter((r) => r.reason === `Late call ${lateCall.call_id} after job completion`)).toHaveLength(1);
+      expect(deductions.some((r) => /Late call/.test(r.reason))).toBe(false);
       expect(deductions.reduce((n, r) => n - r.amount, 0)).toBe(view.credits_charged);
       charged += view.credits_charged;
     }

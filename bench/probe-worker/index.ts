@@ -19,6 +19,7 @@ import { AccessRecords } from "../../src/db/access-records";
 import { IdempotencyRecords } from "../../src/db/idempotency-records";
 import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
+import type { CallBudget } from "../../src/ledger/rules/holds";
 
 /** Page size for the list reads compared across history sizes: small enough that a 10-job team fills it too. */
 const LIST_LIMIT = 5;
@@ -48,6 +49,11 @@ const SAMPLE_CALL = {
 /** The bench drives the object as the gateway does for itself: no key to check. */
 const ADMIN = { kind: "admin" } as const;
 
+/** A call's budget as the Worker sends it (every admitted call gets a hold row with its deadline); `maxTokens` null lets the object choose. */
+function benchBudget(callId: string, maxTokens: number | null = 100): CallBudget {
+  return { callId, promptTokens: 20, maxTokens, choices: 1, limits: { attemptMs: 60_000, answerMs: 0 }, stream: false };
+}
+
 /**
  * Counts what the object's SQLite does (statements, rows read and written) while `sqlCount` is
  * set: a wrapper on SqlStorage's exec, installed once on its prototype. Cursors are summed when
@@ -76,8 +82,8 @@ export class TeamLedger extends GatewayLedger {
   /**
    * Bench only: what `jobs` job cycles (create, `callsPerJob` calls, complete) cost this object's
    * SQLite, per job: statements, rows read, rows written, bytes the database grew. Deterministic,
-   * so it compares two commits without the machine's noise. With `budget`, each call carries
-   * one (a prompt of 20 tokens, max_tokens 100), as the Worker sends it since hard budgets.
+   * so it compares two commits without the machine's noise. Each call carries a budget (a prompt
+   * of 20 tokens; with `budget`, max_tokens 100, else none), as the Worker sends it.
    */
   async benchSqlCost(
     jobs: number,
@@ -96,8 +102,7 @@ export class TeamLedger extends GatewayLedger {
       if (!created.ok) return created;
       for (let k = 0; k < callsPerJob; k++) {
         const callId = crypto.randomUUID();
-        const callBudget = budget ? { callId, promptTokens: 20, maxTokens: 100 } : undefined;
-        const admitted = await this.beginCall(ADMIN, jobId, "bench", "team", callBudget);
+        const admitted = await this.beginCall(ADMIN, jobId, "bench", "team", benchBudget(callId, budget ? 100 : null));
         if (!admitted.ok) return admitted;
         const recorded = await this.recordCall(jobId, { ...SAMPLE_CALL, callId });
         if (!recorded.ok) return recorded;
@@ -151,9 +156,10 @@ export class TeamLedger extends GatewayLedger {
       });
       if (!created.ok) return created;
       for (let k = 0; k < callsPerJob; k++) {
-        const admitted = await this.beginCall(ADMIN, jobId, "bench");
+        const callId = crypto.randomUUID();
+        const admitted = await this.beginCall(ADMIN, jobId, "bench", "team", benchBudget(callId));
         if (!admitted.ok) return admitted;
-        const recorded = await this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
+        const recorded = await this.recordCall(jobId, { ...SAMPLE_CALL, callId });
         if (!recorded.ok) return recorded;
       }
       const completed = await this.completeJob(ADMIN, {
@@ -190,7 +196,7 @@ export class TeamLedger extends GatewayLedger {
       job.status !== "in_progress" ||
       !JSON.parse(job.model_groups_used).includes(modelGroup)
     ) {
-      return this.beginCall(ADMIN, jobId, modelGroup);
+      return this.beginCall(ADMIN, jobId, modelGroup, "team", benchBudget(crypto.randomUUID()));
     }
     return { ok: true as const, value: { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage } };
   }
@@ -233,8 +239,9 @@ export class TeamLedger extends GatewayLedger {
     value.create = (performance.now() - t0) / reps;
     t0 = performance.now();
     for (const jobId of ids) {
-      await this.beginCall(ADMIN, jobId, "bench");
-      await this.recordCall(jobId, { ...SAMPLE_CALL, callId: crypto.randomUUID() });
+      const callId = crypto.randomUUID();
+      await this.beginCall(ADMIN, jobId, "bench", "team", benchBudget(callId));
+      await this.recordCall(jobId, { ...SAMPLE_CALL, callId });
     }
     value.call = (performance.now() - t0) / reps;
     t0 = performance.now();
@@ -543,9 +550,9 @@ export default {
       const stub = env.TEAM_LEDGER.getByName(spec.team_id) as unknown as TeamLedger;
       const jobId = crypto.randomUUID();
       await stub.createJob(ADMIN, { jobId, jobType: "bench-admit", userId: null, metadata: {}, operation: { id: crypto.randomUUID() } });
-      await stub.beginCall(ADMIN, jobId, "bench");
+      await stub.beginCall(ADMIN, jobId, "bench", "team", benchBudget(crypto.randomUUID()));
       const variants: Record<string, () => Promise<{ ok: boolean }>> = {
-        begin_call: () => stub.beginCall(ADMIN, jobId, "bench") as Promise<{ ok: boolean }>,
+        begin_call: () => stub.beginCall(ADMIN, jobId, "bench", "team", benchBudget(crypto.randomUUID())) as Promise<{ ok: boolean }>,
         read_only: () => stub.benchAdmitReadOnly(jobId, "bench") as unknown as Promise<{ ok: boolean }>,
       };
       const totals: Record<string, number> = {};

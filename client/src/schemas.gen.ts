@@ -161,7 +161,7 @@ calls: {
 call_id: string
 purpose: (string | null)
 model_group: string
-status: ("success" | "failed" | "aborted")
+status: ("success" | "failed" | "aborted" | "unrecorded")
 prompt_tokens: number
 completion_tokens: number
 total_tokens: number
@@ -207,6 +207,7 @@ credits_held: number
 overdraft: ("none" | "bounded")
 unpriced_calls: ("refuse" | "allow")
 tpm_limit: (number | null)
+unfinished_jobs: ("free" | "charged")
 grant_expiring_notice_seconds: number
 status: ("active" | "suspended" | "paused")
 grants: {

@@ -3,6 +3,8 @@ import type { CallBudget } from "../ledger/rules/holds";
 import type { CallAdmission } from "../ledger/types";
 import type { AdmittedCall, CallContext } from "./call-context";
 import type { CallRequest, Dialect } from "./dialect";
+import { callTimeLimits } from "./upstream/deadline";
+import { upstreamConfig } from "./upstream/litellm-client";
 
 // Admission, the pipeline's first step: the team's object checks the key, the model group (403
 // when not the team's; it answers with the group's models) and the job in one round trip, and
@@ -10,11 +12,13 @@ import type { CallRequest, Dialect } from "./dialect";
 // its call admitted in the same round trip (http/flows/one-request-job.ts).
 
 /**
- * What the team's object needs to hold a call's worst case: its id (made here, before admission)
- * and the dialect's estimate. The object prices it with its group's dearest models.
+ * What the team's object needs to hold a call's worst case: its id (made here, before admission),
+ * the dialect's estimate of it (worst-case.ts), and its time limits (by when its record must
+ * come). The object prices it with its group's dearest models.
  */
-export function callBudgetOf<R extends CallRequest>(dialect: Dialect<never, R>, request: R): CallBudget {
-  return { callId: crypto.randomUUID(), ...dialect.estimate(request) };
+export function callBudgetOf<R extends CallRequest>(ctx: CallContext, dialect: Dialect<never, R>, request: R, stream: boolean): CallBudget {
+  const limits = callTimeLimits(upstreamConfig(ctx.env), stream);
+  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream };
 }
 
 export function admittedCall(teamId: string, jobId: string, request: CallRequest, admission: CallAdmission, callId: string): AdmittedCall {
@@ -27,8 +31,9 @@ export async function admitCall<R extends CallRequest>(
   dialect: Dialect<never, R>,
   request: R,
   jobId: string,
+  stream: boolean,
 ): Promise<AdmittedCall> {
-  const budget = callBudgetOf(dialect, request);
+  const budget = callBudgetOf(ctx, dialect, request, stream);
   const admission = await onLedger(ctx.env, ctx.teamId, "beginCall", ctx.caller, jobId, request.modelGroup, "team", budget);
   return admittedCall(ctx.teamId, jobId, request, admission, budget.callId);
 }

@@ -111,6 +111,9 @@ export async function recordCallOrLog(ctx: CallContext, call: AdmittedCall, reco
 /** Records a call whose answer is not yet given: an answer that cannot be recorded is not served (throws a CallFailure). */
 export async function recordBeforeAnswering(ctx: CallContext, call: AdmittedCall, record: CallRecord): Promise<void> {
   if (!(await recordCallOrLog(ctx, call, record))) {
-    throw new CallFailure("not_recorded", "The call could not be recorded; it was not charged, please retry");
+    throw new CallFailure(
+      "not_recorded",
+      "The call could not be recorded, so its answer is withheld; please retry. The call is settled from its hold: at most its worst case",
+    );
   }
 }

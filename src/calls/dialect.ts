@@ -2,6 +2,7 @@ import type { AdmittedCall } from "./call-context";
 import type { Usage } from "./cost";
 import type { StreamFormat } from "./stream/meter-stream";
 import type { UpstreamPath } from "./upstream/litellm-client";
+import type { WorstCase } from "./worst-case";
 
 // A dialect is how one kind of request speaks: the job API's calls, OpenAI's chat completions,
 // OpenAI's embeddings. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
@@ -14,14 +15,6 @@ import type { UpstreamPath } from "./upstream/litellm-client";
 export interface CallRequest {
   modelGroup: string;
   purpose: string | null;
-}
-
-/** What a call's hold is worked out from. */
-export interface CallEstimate {
-  /** Prompt tokens, estimated from the request; also what a call with no reported usage is billed for its prompt. */
-  promptTokens: number;
-  /** The most the answer may use (the client's max_tokens), or null: the team's object chooses one its credits pay for. */
-  maxTokens: number | null;
 }
 
 /** A 2xx answer as its dialect reads it. */
@@ -47,7 +40,12 @@ export interface Dialect<Body = never, Request extends CallRequest = CallRequest
   readonly upstreamPath: UpstreamPath;
   /** The validated request body as the pipeline's request: the group, the purpose and the parameters forwarded. */
   parse(body: Body): Request;
-  estimate(request: Request): CallEstimate;
+  /**
+   * Its worst case, which the hold is worked out from (worst-case.ts has the rules): the prompt's
+   * tokens (also what a call with no reported usage is billed for its prompt), and its choices of
+   * at most max_tokens each (null: the team's object chooses what its credits pay for).
+   */
+  estimate(request: Request): WorstCase;
   /** What LiteLLM is sent (its `model` is set per attempt): whitelisted parameters and the call's attribution. */
   upstreamBody(request: Request, call: AdmittedCall, stream: boolean): Record<string, unknown>;
   /** A 2xx body read whole; null when it is not an answer of this dialect (the call then fails as an invalid response). */

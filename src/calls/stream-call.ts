@@ -83,7 +83,7 @@ export async function streamCall<R extends CallRequest>(
 ): Promise<Response> {
   const started = performance.now();
   const { promptTokens } = dialect.estimate(request);
-  const { timeoutMs } = upstreamConfig(ctx.env);
+  const { timeoutMs, streamMaxMs } = upstreamConfig(ctx.env);
   const record = callRecorder(call, started, true);
   const format = dialect.streamFormat(request, call);
   const body = dialect.upstreamBody(request, call, true);
@@ -135,7 +135,7 @@ export async function streamCall<R extends CallRequest>(
   ctx.work.waitUntil(settled);
   ctx.signal?.addEventListener("abort", () => meter.clientLeft(), { once: true });
 
-  const relay = relayUpstream(opened.reader, opened.first, meter, timeoutMs, ctx.signal);
+  const relay = relayUpstream(opened.reader, opened.first, meter, { idleMs: timeoutMs, maxMs: streamMaxMs }, ctx.signal);
   return new Response(relay.pipeThrough(meter), {
     status: 200,
     headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...options.headers },

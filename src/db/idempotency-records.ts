@@ -20,7 +20,7 @@ export class IdempotencyRecords {
     requestHash: string,
     maxAgeMs: number,
     abandonedAfterMs: number,
-  ): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null; headers: string | null }> {
+  ): Promise<"claimed" | { requestHash: string; status: number | null; body: string | null; headers: string | null; createdAt: string }> {
     const now = new Date();
     const staleBefore = new Date(now.getTime() - maxAgeMs).toISOString();
     // A claim still without an answer long after any request could have finished was abandoned
@@ -52,7 +52,42 @@ export class IdempotencyRecords {
       ]);
       if (claimed.length > 0) return "claimed";
       const record = existing[0];
-      return { requestHash: record.requestHash, status: record.status, body: record.body, headers: record.headers };
+      return {
+        requestHash: record.requestHash,
+        status: record.status,
+        body: record.body,
+        headers: record.headers,
+        createdAt: record.createdAt,
+      };
+    });
+  }
+
+  /**
+   * Takes over the unanswered claim made at `claimedAt`, which the caller knows abandoned: it is
+   * replaced by this request's (one batch), unless it was answered or taken over meanwhile (then
+   * it is another claim). True when this request now holds the key.
+   */
+  reclaimUnanswered(scope: string, key: string, requestHash: string, claimedAt: string): Promise<boolean> {
+    return runQuery("reclaimIdempotencyKey", async () => {
+      const [, claimed] = await this.db.batch([
+        this.db
+          .delete(idempotencyRecords)
+          .where(
+            and(
+              eq(idempotencyRecords.scope, scope),
+              eq(idempotencyRecords.idempotencyKey, key),
+              eq(idempotencyRecords.requestHash, requestHash),
+              eq(idempotencyRecords.createdAt, claimedAt),
+              isNull(idempotencyRecords.status),
+            ),
+          ),
+        this.db
+          .insert(idempotencyRecords)
+          .values({ scope, idempotencyKey: key, requestHash, createdAt: new Date().toISOString() })
+          .onConflictDoNothing()
+          .returning({ scope: idempotencyRecords.scope }),
+      ]);
+      return claimed.length > 0;
     });
   }
 

@@ -26,9 +26,9 @@ import { LedgerPages } from "./store/pages";
 import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
+  type Admission,
   type AllowanceRequest,
   type Balance,
-  type CallAdmission,
   type CallRecord,
   type CallsPage,
   type Completion,
@@ -40,7 +40,6 @@ import {
   type LedgerEntry,
   type LedgerResult,
   type NewJobRequest,
-  type OneRequestStart,
   type Operation,
   ok,
   type Refusal,
@@ -82,10 +81,11 @@ export class TeamLedger extends DurableObject<Env> {
     this.store = new LedgerStore(ctx.storage);
     this.store.migrate();
     const pages = new LedgerPages(ctx.storage.sql);
+    const holds = new HoldStore(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
     this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, d1);
+    this.background = new LedgerBackground(ctx, env, this.store, holds, d1);
     this.webhooks = this.background.webhooks;
     const grantStore = new GrantStore(ctx.storage.sql);
     const grantLedger = new GrantLedger(this.store, grantStore);
@@ -94,17 +94,20 @@ export class TeamLedger extends DurableObject<Env> {
     this.grants = new GrantChanges(this.store, grantStore, grantLedger, this.webhooks, this.grantClock);
     this.grantReads = new GrantReads(grantStore, this.grants);
     this.account = new AccountChanges(this.store, this.access, this.webhooks, this.grants);
-    this.jobs = new JobLifecycle(this.store, pages, this.webhooks, (acct) => this.grants.balance(acct, "admin"));
+    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, (acct) => this.grants.balance(acct, "admin"));
     this.reads = new LedgerReads(this.store, pages, this.webhooks);
     this.calls = new JobCalls({
       store: this.store,
-      holds: new HoldStore(ctx.storage.sql),
+      holds,
+      webhooks: this.webhooks,
+      groupModels: (group) => this.access.groupModels(group),
       // The team's tokens per minute (in memory, like the rate).
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
+      scheduleAlarm: (atMs) => this.background.scheduleAlarm(atMs),
       usageChanged: () => this.background.scheduleUsageFlush(),
     });
   }
@@ -235,13 +238,7 @@ export class TeamLedger extends DurableObject<Env> {
    * Admits one LLM call in a job: the key, then the group (its models come back), then the job and
    * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
    */
-  async beginCall(
-    caller: Caller,
-    jobId: string,
-    modelGroup: string,
-    by: JobOwner = "team",
-    budget?: CallBudget,
-  ): Promise<LedgerResult<CallAdmission>> {
+  async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     this.settleDueGrants();
@@ -258,13 +255,7 @@ export class TeamLedger extends DurableObject<Env> {
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
    * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
    */
-  async startOneRequestJob(
-    caller: Caller,
-    job: NewJobRequest,
-    modelGroup: string,
-    closing: Operation,
-    budget?: CallBudget,
-  ): Promise<OneRequestStart> {
+  async startOneRequestJob(caller: Caller, job: NewJobRequest, modelGroup: string, closing: Operation, budget: CallBudget) {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
     const created = await this.createJob(caller, { ...job, owner: "gateway" });
@@ -280,14 +271,21 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
-   * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and
-   * `cancelled` release it. Completing again with the same status replays the stored summary.
+   * Ends a job. `completed` turns the reservation into the charge, exactly once; `failed` and `cancelled`
+   * release it (or, under `unfinished_jobs: charged`, charge what it consumed). A repeat replays the summary.
    */
   async completeJob(caller: Caller, input: Completion & { operation: Operation }): Promise<LedgerResult<CompletionSummary>> {
     const denied = await this.refuseCaller(caller);
     if (denied) return denied;
     const { operation, ...request } = input;
-    return this.once("completeJob", operation, request, () => this.jobs.settle(request));
+    // The job's calls in flight are settled first, so the answer is the job's final charge.
+    const prices = await this.calls.waitForRecords(request.jobId, request.closedBy ?? "team");
+    return this.once("completeJob", operation, request, () => this.jobs.settle(request, prices));
+  }
+
+  /** Whether the one-request job opened under `createOperation` is abandoned, so its Idempotency-Key may be taken over at once. */
+  async abandonedOneRequest(createOperation: string): Promise<LedgerResult<boolean>> {
+    return ok(await this.calls.settleAbandoned(this.operations.find(createOperation)));
   }
 
   /** Gives back what a completed job was charged, once. */
@@ -338,9 +336,13 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
-  /** Settles grants due (expiries, notices, renewals), expires jobs past their time-to-live, sends usage to D1, delivers webhook events (background/alarm.ts). */
-  alarm(): Promise<void> {
-    return this.background.runAlarm();
+  /**
+   * Settles grants due (expiries, notices, renewals), expires jobs, settles holds past their deadlines (at the prices read
+   * first), sends usage to D1, delivers webhook events (background/alarm.ts).
+   */
+  async alarm(): Promise<void> {
+    const nowMs = Date.now();
+    await this.background.runAlarm(nowMs, await this.calls.dueAt(nowMs));
   }
 
   /** A read of the account: the caller's key checked, and a suspended team's key refused. */

@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { LedgerErrorCode } from "../errors";
+import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
   AllowancePeriod,
   Allowance as AllowanceSchema,
@@ -18,7 +19,7 @@ import type {
   JobSummary as JobSummarySchema,
 } from "../schemas/jobs";
 import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
-import type { Balance as BalanceSchema, BudgetMode, LedgerEntry as LedgerEntrySchema, Overdraft, UnpricedCalls } from "../schemas/teams";
+import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
 import type { BudgetSettings } from "./rules/money";
 
@@ -56,6 +57,7 @@ export type AccountBalance = Omit<Balance, keyof GrantTotals>;
 export type GrantView = z.infer<typeof GrantSchema>;
 export type AllowanceView = z.infer<typeof AllowanceSchema>;
 export type Statement = z.infer<typeof StatementSchema>;
+export type LedgerKind = LedgerEntry["kind"];
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 export type JobCosts = z.infer<typeof JobCostsSchema>;
 export type CompletionSummary = z.infer<typeof CompletionSummarySchema>;
@@ -97,6 +99,8 @@ export interface AccountInit {
   tpmLimit?: number | null;
   /** How long before a grant expires `grant.expiring` is sent (default DEFAULT_GRANT_NOTICE_SECONDS). */
   grantNoticeSeconds?: number;
+  /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
+  unfinishedJobs?: UnfinishedJobs | null;
   /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
   keyHash: string;
   modelGroups: Array<{ name: string; models: string[] }>;
@@ -143,10 +147,8 @@ export interface Operation {
 /** A job to open, under the operation id that makes a retry open it once. */
 export type NewJobRequest = NewJob & { operation: Operation };
 
-/** A one-request job opened with its call admitted; or refused, with the job's id when the job opened before the call was refused. */
-export type OneRequestStart =
-  | LedgerResult<{ job: JobCreated; admission: CallAdmission }>
-  | { ok: false; code: LedgerErrorCode; detail: string; retryAfterSeconds?: number; jobId: string };
+/** A call admitted (or refused) by the team's object. */
+export type Admission = LedgerResult<CallAdmission>;
 
 export interface CallAdmission {
   jobType: string;
@@ -219,6 +221,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
   grantNoticeSeconds?: number;
+  unfinishedJobs?: UnfinishedJobs | null;
 };
 
 /** `closedBy` (default: the team) is who asks; a job the gateway opened only it can close. */

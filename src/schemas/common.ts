@@ -130,10 +130,12 @@ export const security: Record<"admin" | "team" | "teamOrAdmin", SecurityRequirem
 /** What every LLM call route says about its hold (docs/money.md "Hard budgets"; src/ledger/rules/holds.ts). */
 export const HOLD_DESCRIPTION =
   " Hard budget: under the team's `overdraft: none` in a consumption mode, admitting the call holds its worst case before anything goes " +
-  "upstream (prompt estimate + `max_tokens` at the group's dearest prices, with the markup); a worst case the free credits cannot hold is " +
-  "402 and never reaches the model. A call without `max_tokens` gets the largest the free credits pay for (at most 4096), sent upstream " +
-  "and named in the `X-Budget-Max-Tokens` response header. Recording the call captures its actual cost and releases the rest. " +
-  "A team's `tpm_limit` counts prompt + `max_tokens` at admission (429 beyond it).";
+  "upstream (every prompt-side field: messages, tools, functions, tool_choice, response_format, 4 characters a token, each image 1,600 tokens; " +
+  "plus `n` × `max_tokens`; for embeddings the whole input; at the group's dearest prices, with the markup); a worst case the free credits " +
+  "cannot hold is 402 and never reaches the model. A call without `max_tokens` gets the largest the free credits pay for (at most 4096), " +
+  "sent upstream and named in the `X-Budget-Max-Tokens` response header. Recording the call captures its actual cost and releases the rest; " +
+  "a call not recorded by its deadline (its group's attempts, a stream's longest run, and a margin) is settled from its hold as `unrecorded`, " +
+  "billed its worst case. A team's `tpm_limit` counts prompt + `n` × `max_tokens` at admission (429 beyond it).";
 
 /** The response header of a call whose max_tokens the gateway chose for its hold. */
 export const BUDGET_HEADERS = {

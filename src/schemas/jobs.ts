@@ -3,8 +3,11 @@ import { ClientId, Metadata, PageInfo, Pagination, Timestamp } from "./common";
 
 /** The statuses a job can be completed with. */
 export const TERMINAL_JOB_STATUSES = ["completed", "failed", "cancelled"] as const;
-/** How a call ended. */
-export const CALL_STATUSES = ["success", "failed", "aborted"] as const;
+/** How a call ended; `unrecorded`: its record never came, and it was settled from its hold. */
+export const CALL_STATUSES = ["success", "failed", "aborted", "unrecorded"] as const;
+
+const CALL_STATUS_DESCRIPTION =
+  "`unrecorded`: the call's record never came (by its deadline, or before its job ended) and it was settled from its hold, billed its worst case";
 
 /** A job's calls are shown a page at a time: this many unless asked (GET /api/jobs/{id}?calls_limit=)... */
 export const CALLS_PAGE_DEFAULT = 100;
@@ -91,7 +94,7 @@ export const CallFacts = z.object({
   call_id: z.string(),
   purpose: z.string().nullable(),
   model_group: z.string(),
-  status: z.enum(CALL_STATUSES),
+  status: z.enum(CALL_STATUSES).openapi({ description: CALL_STATUS_DESCRIPTION }),
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),

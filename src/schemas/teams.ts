@@ -1,26 +1,15 @@
 import { z } from "@hono/zod-openapi";
+import { BudgetFields, BudgetMode, OVERDRAFT_MODES, UNFINISHED_JOB_POLICIES, UNPRICED_CALL_POLICIES } from "./budget";
 import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
-import { DEFAULT_GRANT_NOTICE_SECONDS, ExternalRef, Grant, GrantSplit, GrantTotalsFields } from "./grants";
+import { ExternalRef, Grant, GrantSplit, GrantTotalsFields } from "./grants";
 
-// A team: its budget's vocabulary (which the ledger's rules use too), what creating and changing
-// one takes, and what the team routes answer.
+// A team: what creating and changing one takes, and what the team routes answer (its budget's
+// fields are budget.ts).
 
-/** How a completed job is charged: one credit, its client cost in USD, or its tokens. */
-export const BUDGET_MODES = ["job_based", "consumption_usd", "consumption_tokens"] as const;
-export type BudgetMode = (typeof BUDGET_MODES)[number];
-
-export const DEFAULT_CREDITS_PER_DOLLAR = 10;
-export const DEFAULT_TOKENS_PER_CREDIT = 10_000;
-
-/** Whether the balance may go below zero: `none` (holds must fit) or `bounded` (calls in flight may overrun). */
-export const OVERDRAFT_MODES = ["none", "bounded"] as const;
-export type Overdraft = (typeof OVERDRAFT_MODES)[number];
-
-/** What a call whose group has an unpriced model does under `overdraft: none`: refused, or admitted unheld. */
-export const UNPRICED_CALL_POLICIES = ["refuse", "allow"] as const;
-export type UnpricedCalls = (typeof UNPRICED_CALL_POLICIES)[number];
-
-/** What a ledger row is: credits allocated (a grant), a job's reservation, release or charge, a refund, a call's hold or its capture, a grant's expiry or voiding. */
+/**
+ * Every kind of ledger row; `unrecorded` ends the hold of a call whose record never came,
+ * `expiry` and `void` take what a grant had left out of the balance.
+ */
 export const LEDGER_KINDS = [
   "allocation",
   "reservation",
@@ -30,92 +19,18 @@ export const LEDGER_KINDS = [
   "adjustment",
   "hold",
   "capture",
+  "unrecorded",
   "expiry",
   "void",
 ] as const;
 
 export const MAX_CREDITS = 1_000_000_000;
-export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
 
 export const Credits = z
   .number()
   .int({ error: "must be an integer" })
   .min(0, { error: "must not be negative" })
   .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` });
-
-export const BudgetMode = z.enum(BUDGET_MODES, { error: `must be one of ${BUDGET_MODES.join(", ")}` });
-
-export const BudgetFields = {
-  budget_mode: BudgetMode.optional(),
-  credits_per_dollar: z
-    .number()
-    .positive({ error: "must be a positive number" })
-    .max(1_000_000, { error: "must be at most 1000000" })
-    .optional()
-    .openapi({ description: `Credits charged per USD of client cost in consumption_usd mode (default ${DEFAULT_CREDITS_PER_DOLLAR})` }),
-  tokens_per_credit: z
-    .number()
-    .int({ error: "must be an integer" })
-    .positive({ error: "must be a positive integer" })
-    .max(1_000_000_000, { error: "must be at most 1000000000" })
-    .optional()
-    .openapi({ description: `Tokens per credit in consumption_tokens mode (default ${DEFAULT_TOKENS_PER_CREDIT})` }),
-  cost_markup_percentage: z
-    .number()
-    .min(0, { error: "must not be negative" })
-    .max(1000, { error: "must be at most 1000" })
-    .optional()
-    .openapi({ description: "Client cost = provider cost × (1 + markup/100)" }),
-  job_ttl_seconds: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(60, { error: "must be at least 60" })
-    .max(30 * 24 * 60 * 60, { error: "must be at most 2592000 (30 days)" })
-    .optional()
-    .openapi({ description: `Open jobs expire after this long (default ${DEFAULT_JOB_TTL_SECONDS})` }),
-  rate_limit_per_minute: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(1, { error: "must be at least 1" })
-    .max(1_000_000, { error: "must be at most 1000000" })
-    .nullable()
-    .optional()
-    .openapi({ description: "New jobs and calls allowed per minute (429 with Retry-After beyond it); null for no limit (the default)" }),
-  tpm_limit: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(1, { error: "must be at least 1" })
-    .max(1_000_000_000, { error: "must be at most 1000000000" })
-    .nullable()
-    .optional()
-    .openapi({
-      description:
-        "Tokens per minute (429 with Retry-After beyond it): a call counts its prompt plus max_tokens when admitted, its actual tokens when recorded; null for no limit (the default)",
-    }),
-  overdraft: z
-    .enum(OVERDRAFT_MODES, { error: `must be one of ${OVERDRAFT_MODES.join(", ")}` })
-    .optional()
-    .openapi({
-      description:
-        "none (default for new teams): in the consumption modes each call holds its worst-case cost before it goes upstream, so the balance never goes below zero; bounded: calls in flight may overrun the balance by what they consume",
-    }),
-  unpriced_calls: z
-    .enum(UNPRICED_CALL_POLICIES, { error: `must be one of ${UNPRICED_CALL_POLICIES.join(", ")}` })
-    .optional()
-    .openapi({
-      description:
-        "With overdraft none in consumption_usd, a call to a group with a model missing from the pricing table cannot be held: refuse (default, 402) or allow it unheld",
-    }),
-  grant_expiring_notice_seconds: z
-    .number()
-    .int({ error: "must be an integer" })
-    .min(0, { error: "must not be negative" })
-    .max(90 * 24 * 60 * 60, { error: "must be at most 7776000 (90 days)" })
-    .optional()
-    .openapi({
-      description: `How long before a grant expires the grant.expiring webhook is sent (default ${DEFAULT_GRANT_NOTICE_SECONDS}, 3 days; 0: never)`,
-    }),
-};
 
 export const Balance = z
   .object({
@@ -125,7 +40,10 @@ export const Balance = z
     credits_used: z.number().int(),
     credits_remaining: z.number().int(),
     credits_reserved: z.number().int(),
-    credits_available: z.number().int(),
+    credits_available: z.number().int().openapi({
+      description:
+        "What the team can still spend: credits_remaining less everything its open jobs hold (reservations, what consumption jobs consumed, and what their calls in flight hold), rounded down",
+    }),
     budget_mode: BudgetMode,
     credits_per_dollar: z.number(),
     tokens_per_credit: z.number().int(),
@@ -141,6 +59,9 @@ export const Balance = z
     overdraft: z.enum(OVERDRAFT_MODES),
     unpriced_calls: z.enum(UNPRICED_CALL_POLICIES),
     tpm_limit: z.number().int().nullable(),
+    unfinished_jobs: z.enum(UNFINISHED_JOB_POLICIES).openapi({
+      description: "What a failed, cancelled or expired job is charged (the team's rule, or its budget mode's default)",
+    }),
     grant_expiring_notice_seconds: z.number().int(),
     status: z.enum(["active", "suspended", "paused"]),
     ...GrantTotalsFields,
@@ -151,7 +72,11 @@ export const LedgerEntry = z
   .object({
     transaction_id: z.string(),
     team_id: z.string(),
-    kind: z.enum(LEDGER_KINDS),
+    kind: z.enum(LEDGER_KINDS).openapi({
+      description:
+        "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record; " +
+        "`expiry` / `void`: what a grant had left leaves the balance",
+    }),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
     held_change_micro: z
@@ -230,33 +155,6 @@ export const GrantMade = z
 export const GrantVoided = z.object({ team_id: z.string(), grant: Grant, transaction: LedgerEntry, balance: Balance });
 
 export const TransactionPage = z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo });
-
-/** The budget fields of a request, in the ledger's words. */
-export function budgetSettingsOf(body: {
-  budget_mode?: (typeof BUDGET_MODES)[number];
-  credits_per_dollar?: number;
-  tokens_per_credit?: number;
-  cost_markup_percentage?: number;
-  job_ttl_seconds?: number;
-  rate_limit_per_minute?: number | null;
-  tpm_limit?: number | null;
-  overdraft?: Overdraft;
-  unpriced_calls?: UnpricedCalls;
-  grant_expiring_notice_seconds?: number;
-}) {
-  return {
-    budgetMode: body.budget_mode,
-    creditsPerDollar: body.credits_per_dollar,
-    tokensPerCredit: body.tokens_per_credit,
-    costMarkupPercentage: body.cost_markup_percentage,
-    jobTtlSeconds: body.job_ttl_seconds,
-    rateLimitPerMinute: body.rate_limit_per_minute,
-    tpmLimit: body.tpm_limit,
-    overdraft: body.overdraft,
-    unpricedCalls: body.unpriced_calls,
-    grantNoticeSeconds: body.grant_expiring_notice_seconds,
-  };
-}
 
 export const GroupNames = z
   .array(ClientId)

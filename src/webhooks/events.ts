@@ -7,6 +7,7 @@ export const WEBHOOK_EVENTS = [
   "job.failed",
   "job.expired",
   "team.suspended",
+  "call.unrecorded",
   "grant.expiring",
   "grant.expired",
   "allowance.renewed",

@@ -26,12 +26,16 @@ const price = (input: number, output: number) => ({ inputPerMillionUsd: input, o
 describe("a call's worst case", () => {
   it("in consumption_tokens, is its prompt and max_tokens at the team's tokens per credit, with no cost cap", () => {
     // 100 + 400 tokens at 10,000 tokens a credit: 0.05 credits.
-    expect(worstCase(perTokens(10_000), null, 100, 400)).toEqual({ holdMicro: 50_000, capNano: null });
+    expect(worstCase(perTokens(10_000), null, 100, 400)).toEqual({ holdMicro: 50_000, capNano: null, providerNano: null });
   });
 
   it("in consumption_usd, prices the prompt and max_tokens at the group's dearest prices, with the markup", () => {
     // 1,000 prompt tokens at $1/M and 500 at $2/M: $0.002; +50%: $0.003; at 10 credits a dollar: 0.03 credits.
-    expect(worstCase(perDollar(10, 50), price(1, 2), 1_000, 500)).toEqual({ holdMicro: 30_000, capNano: 3_000_000 });
+    expect(worstCase(perDollar(10, 50), price(1, 2), 1_000, 500)).toEqual({
+      holdMicro: 30_000,
+      capNano: 3_000_000,
+      providerNano: 2_000_000,
+    });
   });
 
   it("rounds up, so a hold never falls short of what the call may cost", () => {

@@ -23,6 +23,7 @@ export function accountRow(overrides: Partial<AccountRow> = {}): AccountRow {
     tpm_limit: null,
     call_holds_micro: 0,
     grant_notice_seconds: 259_200,
+    unfinished_jobs: null,
     ...overrides,
   };
 }

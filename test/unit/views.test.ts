@@ -39,9 +39,28 @@ const modelUsage = (modelGroup: string, model: string, n: number) => ({
 });
 
 describe("ledger views", () => {
-  it("a balance: remaining is allocated minus used; available also leaves out what is reserved", () => {
-    const balance = balanceOf(accountRow({ credits_allocated: 10, credits_used: 3, credits_reserved: 2 }), "team");
-    expect(balance).toMatchObject({ credits_remaining: 7, credits_available: 5, credits_reserved: 2, team_id: "team-a" });
+  it("a balance: remaining is allocated minus used; available also leaves out what open jobs hold", () => {
+    // Two open jobs hold their 1-credit reservations.
+    const acct = accountRow({ credits_allocated: 10, credits_used: 3, credits_reserved: 2, open_jobs_hold_micro: 2_000_000 });
+    expect(balanceOf(acct, "team")).toMatchObject({ credits_remaining: 7, credits_available: 5, credits_reserved: 2, team_id: "team-a" });
+  });
+
+  it("credits_available is net of what calls in flight hold beyond their jobs' reservations, rounded down; credits_held beside it", () => {
+    // One open job: its reservation (1) is below what its call in flight holds (2.5), so it holds 2.5.
+    const acct = accountRow({
+      credits_allocated: 10,
+      credits_reserved: 1,
+      open_jobs_hold_micro: 2_500_000,
+      call_holds_micro: 2_500_000,
+    });
+    expect(balanceOf(acct, "team")).toMatchObject({ credits_remaining: 10, credits_reserved: 1, credits_held: 3, credits_available: 7 });
+  });
+
+  it("a team's unfinished_jobs is its own, or its budget mode's default", () => {
+    expect(balanceOf(accountRow({ budget_mode: "job_based" }), "team").unfinished_jobs).toBe("free");
+    expect(balanceOf(accountRow({ budget_mode: "consumption_usd" }), "team").unfinished_jobs).toBe("charged");
+    expect(balanceOf(accountRow({ budget_mode: "consumption_tokens", unfinished_jobs: "free" }), "team").unfinished_jobs).toBe("free");
+    expect(balanceOf(accountRow({ budget_mode: "job_based", unfinished_jobs: "charged" }), "team").unfinished_jobs).toBe("charged");
   });
 
   it("the markup is the admin's to see, never the team's", () => {

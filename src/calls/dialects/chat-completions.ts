@@ -1,10 +1,11 @@
 import type { AdmittedCall } from "../call-context";
-import { estimateTokens, parseUsage } from "../cost";
-import type { AnswerReading, CallEstimate, CallRequest } from "../dialect";
+import { parseUsage } from "../cost";
+import type { AnswerReading, CallRequest } from "../dialect";
 import type { EventReading, StreamFormat } from "../stream/meter-stream";
 import type { SseEvent } from "../stream/sse";
 import { upstreamErrorMessage } from "../upstream/litellm-client";
 import { type Attribution, attributionFields, attributionOf, whitelisted } from "../upstream/upstream-request";
+import { chatWorstCase } from "../worst-case";
 
 // OpenAI's chat completions as LiteLLM speaks them, shared by the two dialects that use them (the
 // job API's calls and /v1/chat/completions): the parameters forwarded, the worst case a request
@@ -47,12 +48,6 @@ export function chatParametersOf(body: object): ChatParameters {
   return whitelisted(body as ChatParameters, FORWARDED_PARAMETERS) as ChatParameters;
 }
 
-/** A prompt's tokens, estimated (4 characters a token of its messages as JSON), and the client's max_tokens if it set one. */
-export function chatEstimate(params: ChatParameters): CallEstimate {
-  const asked = [params.max_tokens, params.max_completion_tokens].filter((n): n is number => typeof n === "number");
-  return { promptTokens: estimateTokens(JSON.stringify(params.messages ?? [])), maxTokens: asked.length === 0 ? null : Math.max(...asked) };
-}
-
 export function buildUpstreamBody(
   params: ChatParameters,
   model: string,
@@ -83,7 +78,7 @@ export function budgetMaxTokensHeader(call: AdmittedCall): Record<string, string
 /** What the two chat dialects do alike: LiteLLM's endpoint, the hold's estimate, the body, the answer as read, the budget header. */
 export const chatCompletionsWire = {
   upstreamPath: "/chat/completions",
-  estimate: (request: ChatRequest) => chatEstimate(request.params),
+  estimate: (request: ChatRequest) => chatWorstCase(request.params),
   upstreamBody: chatUpstreamBody,
   readAnswer: (text: string) => readChatAnswer(text),
   answerHeaders: budgetMaxTokensHeader,

@@ -1,8 +1,9 @@
 import type { z } from "@hono/zod-openapi";
 import type { OpenAIEmbeddingBody, OpenAIEmbeddingList } from "../../schemas/openai";
-import { estimateTokens, parseUsage } from "../cost";
+import { parseUsage } from "../cost";
 import type { CallRequest, Dialect } from "../dialect";
 import { attributionFields, attributionOf, whitelisted } from "../upstream/upstream-request";
+import { embeddingWorstCase } from "../worst-case";
 
 // OpenAI's embeddings (POST /v1/embeddings), forwarded to LiteLLM's /embeddings: `model` names
 // the group; metered by its prompt tokens (an embedding has no completion) and priced like a chat
@@ -32,7 +33,7 @@ export const openAIEmbeddings: Dialect<z.infer<typeof OpenAIEmbeddingBody>, Embe
     purpose: null,
     params: { input, encoding_format: encoding_format ?? undefined, dimensions: dimensions ?? undefined },
   }),
-  estimate: (request) => ({ promptTokens: estimateTokens(JSON.stringify(request.params.input ?? "")), maxTokens: null }),
+  estimate: (request) => embeddingWorstCase(request.params.input),
   upstreamBody: (request, call) => ({
     ...whitelisted(request.params, FORWARDED_EMBEDDING_PARAMETERS),
     ...attributionFields(attributionOf(call)),

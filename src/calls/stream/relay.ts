@@ -33,7 +33,8 @@ export async function firstBytes(response: Response, remainingMs: number, client
 
 /**
  * The upstream body as the meter's source: the peeked first bytes, then the rest as the client
- * pulls (so backpressure reaches LiteLLM). A broken or stalled upstream (no byte for `idleMs`)
+ * pulls (so backpressure reaches LiteLLM). A broken or stalled upstream (no byte for `idleMs`),
+ * or a stream still running `maxMs` after it opened (its call's hold must be recorded by then),
  * ends this stream cleanly and tells the meter, so the client gets an error event and the
  * stream's end rather than a cut connection; the client leaving cancels the upstream.
  */
@@ -41,10 +42,12 @@ export function relayUpstream(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   first: Uint8Array,
   meter: StreamMeter,
-  idleMs: number,
+  limits: { idleMs: number; maxMs: number },
   clientSignal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
   let pending: Uint8Array | null = first;
+  const endsAtMs = Date.now() + limits.maxMs;
+  const tooLong = `The stream ran for its longest allowed time (${Math.round(limits.maxMs / 1000)} s) and was ended`;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -55,13 +58,15 @@ export function relayUpstream(
         }
         let failure: string;
         try {
-          const read = await readWithin(reader, idleMs);
+          const leftMs = endsAtMs - Date.now();
+          const waitMs = Math.min(limits.idleMs, leftMs);
+          const read = waitMs > 0 ? await readWithin(reader, waitMs) : "timeout";
           if (read !== "timeout") {
             if (read.done) controller.close();
             else controller.enqueue(read.value);
             return;
           }
-          failure = `The model sent nothing for ${idleMs} ms`;
+          failure = leftMs <= limits.idleMs ? tooLong : `The model sent nothing for ${limits.idleMs} ms`;
         } catch {
           failure = "The connection to the model broke mid-stream";
         }

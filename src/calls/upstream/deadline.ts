@@ -1,5 +1,14 @@
+import type { CallTimeLimits } from "../../ledger/rules/holds";
+import type { UpstreamConfig } from "./litellm-client";
+
 // Every wait on LiteLLM is bounded. One helper races a promise against a timer and always
-// clears the timer, so an answered wait leaves nothing running.
+// clears the timer, so an answered wait leaves nothing running. And so is a whole call: its
+// time limits tell the team's object by when its record must come (holds.ts holdDeadlineMs).
+
+/** A call's time limits: each model's try, and (streams) the longest it may run once opened. */
+export function callTimeLimits(config: Pick<UpstreamConfig, "timeoutMs" | "streamMaxMs">, stream: boolean): CallTimeLimits {
+  return { attemptMs: config.timeoutMs, answerMs: stream ? config.streamMaxMs : 0 };
+}
 
 /** `promise`'s value, or `onTimeout` if it has not settled within `ms` (the promise is then abandoned). */
 export async function settleWithin<T, F>(promise: Promise<T>, ms: number, onTimeout: F): Promise<T | F> {

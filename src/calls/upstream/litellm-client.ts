@@ -20,7 +20,18 @@ export type UpstreamPath = "/chat/completions" | "/embeddings";
 export interface UpstreamConfig {
   baseUrl: string;
   apiKey: string | undefined;
+  /** Each model's try: the whole answer of a plain call, a stream's headers and first byte (and the most it may go silent). */
   timeoutMs: number;
+  /** The longest a stream may run once opened. */
+  streamMaxMs: number;
+}
+
+/** The longest a stream may run once opened, unless LITELLM_STREAM_MAX_MS says otherwise: 10 minutes. */
+export const DEFAULT_STREAM_MAX_MS = 600_000;
+
+function positiveMs(value: string | undefined, fallback: number): number {
+  const ms = Number.parseInt(value ?? "", 10);
+  return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
 /** A failure the next model in the group may not have: rate limits, outages, timeouts, unknown models. */
@@ -121,11 +132,11 @@ export async function attemptModel(
 }
 
 export function upstreamConfig(env: Env): UpstreamConfig {
-  const timeoutMs = Number.parseInt(env.LITELLM_TIMEOUT_MS ?? "", 10);
   return {
     baseUrl: env.LITELLM_BASE_URL,
     apiKey: env.LITELLM_API_KEY,
-    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 60_000,
+    timeoutMs: positiveMs(env.LITELLM_TIMEOUT_MS, 60_000),
+    streamMaxMs: positiveMs(env.LITELLM_STREAM_MAX_MS, DEFAULT_STREAM_MAX_MS),
   };
 }
 

@@ -1,4 +1,4 @@
-import { BUDGET_MODES } from "../../schemas/teams";
+import { BUDGET_MODES } from "../../schemas/budget";
 import { can, type Permission } from "../../security/admin-roles";
 import { formAction } from "../actions";
 import type { CreditsAddedAnswer, RotatedKeyAnswer, StatusChangeAnswer, TeamAnswer } from "../api-types";

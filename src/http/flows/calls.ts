@@ -44,7 +44,7 @@ export async function callInJob<R extends CallRequest, A>(
   headers: Record<string, string> = {},
 ): Promise<JsonAnswer<A>> {
   const ctx = callContextOf(c);
-  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId);
+  const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId, false);
   const result = await runCall(ctx, dialect, request, call);
   return jsonAnswer(c, result.answer, { ...headers, ...result.headers });
 }
@@ -58,6 +58,6 @@ export async function streamInJob<R extends CallRequest>(
   headers: Record<string, string> = {},
 ): Promise<Response> {
   const ctx = callContextOf(c);
-  const call = await admitCall(ctx, dialect, request, jobId);
+  const call = await admitCall(ctx, dialect, request, jobId, true);
   return streamCall(ctx, dialect, request, call, { headers });
 }

@@ -11,7 +11,7 @@ import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
-import { operationId } from "../middleware/idempotency";
+import { ONE_REQUEST_CREATE, operationId } from "../middleware/idempotency";
 import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 
 // A one-request job (create-and-call and its stream, /v1 without X-Job-Id): the job is opened,
@@ -63,7 +63,8 @@ export interface OneRequestStream<R extends CallRequest, A> extends OneRequestRu
 
 /**
  * Opens a one-request job, makes its call through the pipeline and closes the job: completed (and
- * charged) when the call succeeds, failed (released, never charged) when it does not; a failed
+ * charged) when the call succeeds, failed when it does not (released, or charged what it consumed
+ * under `unfinished_jobs: charged`); a failed
  * call's error answer names the job. A plain request retried with its Idempotency-Key is given
  * the first answer again, or never calls twice (earlierAnswer).
  */
@@ -78,7 +79,7 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
     const earlier = await earlierAnswer(c, run.job, present);
     if (earlier) return earlier;
   }
-  const { ctx, call } = await startJob(c, run);
+  const { ctx, call } = await startJob(c, run, run.stream !== undefined);
   const complete = { id: operationId(c, "complete") };
   if (run.stream) {
     if (!streams(run.dialect)) throw new Error("a one-request job was asked to stream a dialect that does not stream");
@@ -111,12 +112,12 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  * group checked, the job opened, its call's worst case held. A call refused once its job opened
  * (the rate ran out, or its hold does not fit) has closed the job as failed; the answer names it.
  */
-async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>) {
+async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, stream: boolean) {
   const teamId = teamOf(c.get("principal"));
   if (run.job.team_id !== teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
-  const job = newJobOf(run.job, operationId(c, "create"), "gateway");
-  const budget = callBudgetOf(run.dialect, run.request);
+  const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
+  const budget = callBudgetOf(ctx, run.dialect, run.request, stream);
   const closing = { id: operationId(c, "complete") };
   const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
   if (!started.ok) {
@@ -152,8 +153,8 @@ function refusalWithJob(status: 409, detail: string, jobId: string): HTTPExcepti
  * A one-request job retried with its Idempotency-Key, when the first attempt got as far as
  * opening its job (the operation ids make the retry reuse that job, never open a second). The
  * first answer if the job was closed with it (kept by the ledger with the completion). Otherwise
- * the call is never made twice: a job whose call was made but whose answer was lost is closed
- * uncharged, and the retry is refused (409) with the job's id. Null when the first attempt
+ * the call is never made twice: a job whose call was made but whose answer was lost is closed as
+ * failed (charged only under `unfinished_jobs: charged`), and the retry is refused (409) with the job's id. Null when the first attempt
  * opened no job or made no call in it: then this request makes the call, in that same job.
  */
 async function earlierAnswer<A, B>(
@@ -163,7 +164,7 @@ async function earlierAnswer<A, B>(
 ): Promise<JsonAnswer<B> | null> {
   const teamId = teamOf(c.get("principal"));
   if (!c.get("operationBase") || fields.team_id !== teamId) return null;
-  const created = await onLedger(c.env, teamId, "recall", operationId(c, "create"), "createJob", jobRequestOf(fields, "gateway"));
+  const created = await onLedger(c.env, teamId, "recall", operationId(c, ONE_REQUEST_CREATE), "createJob", jobRequestOf(fields, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
   const closed = await onLedger(c.env, teamId, "recall", operationId(c, "complete"), "completeJob");
@@ -174,7 +175,7 @@ async function earlierAnswer<A, B>(
   const open = job.status === "pending" || job.status === "in_progress";
   if (open && job.calls.length === 0) return null;
   if (open) {
-    const lost = "The call's answer was lost before it reached the client; not charged";
+    const lost = "The call's answer was lost before it reached the client";
     await closeJob(c.env, teamId, jobId, "failed", lost, { id: operationId(c, "complete") });
   }
   throw refusalWithJob(
@@ -185,8 +186,8 @@ async function earlierAnswer<A, B>(
 }
 
 /**
- * A one-request job whose call failed is completed as failed (released, never charged); the
- * error goes back to the client with the job's id added, so the job can be looked up. The job
+ * A one-request job whose call failed is completed as failed (released, or under
+ * `unfinished_jobs: charged` charged what it consumed); the error goes back to the client with the job's id added, so the job can be looked up. The job
  * records the gateway's own words (a model's rejection text is only in the immediate answer).
  */
 async function closeAfterError(env: Env, teamId: string, jobId: string, error: unknown, operation: string): Promise<unknown> {

@@ -3,7 +3,8 @@ import { Conflict, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import type { AccountInit, Balance } from "../../ledger/types";
 import { log } from "../../log";
-import { type CreateTeam, DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_JOB_TTL_SECONDS, DEFAULT_TOKENS_PER_CREDIT } from "../../schemas/teams";
+import { DEFAULT_CREDITS_PER_DOLLAR, DEFAULT_JOB_TTL_SECONDS, DEFAULT_TOKENS_PER_CREDIT } from "../../schemas/budget";
+import type { CreateTeam } from "../../schemas/teams";
 import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
 import type { AppContext } from "../context";
@@ -36,6 +37,7 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     unpricedCalls: body.unpriced_calls ?? "refuse",
     tpmLimit: body.tpm_limit ?? null,
     grantNoticeSeconds: body.grant_expiring_notice_seconds,
+    unfinishedJobs: body.unfinished_jobs ?? null,
     keyHash,
     modelGroups,
   };

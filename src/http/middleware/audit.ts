@@ -91,6 +91,7 @@ const SUMMARY_FIELDS = new Set([
   "overdraft",
   "unpriced_calls",
   "tpm_limit",
+  "unfinished_jobs",
   "model_name",
   "input_per_million_usd",
   "url",

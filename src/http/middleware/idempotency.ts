@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
+import { tryLedger } from "../../ledger/client";
 import { log } from "../../log";
 import { sha256Hex } from "../../security/keys";
 import { seal, unseal } from "../../security/sealing";
@@ -16,6 +17,8 @@ function scopeOf(principal: Principal): string {
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longer than any request can run (calls time out per attempt); an older unanswered claim was abandoned. */
 const ABANDONED_CLAIM_MS = 15 * 60 * 1000;
+/** The step of a one-request job's opening (create-and-call, /v1 without X-Job-Id): `operationId(c, ONE_REQUEST_CREATE)`. */
+export const ONE_REQUEST_CREATE = "create";
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** Refusals that hold only for the moment (credits, suspension, a conflict, a rate): a retry runs again. */
 const MOMENT_STATUSES = new Set([402, 403, 409, 429]);
@@ -68,6 +71,25 @@ function keptHeaders(response: Response): string {
  * changes it makes carry operation ids derived from the key, so a retry after a server error
  * never applies a change the first attempt already made.
  */
+/**
+ * An unanswered claim of a team's one-request job, taken over at once when the team's object
+ * knows it abandoned (ledger abandonedOneRequest: the job is closed, or its call was admitted by
+ * the object's run before a restart, and has been settled from its hold): this request then runs
+ * and finds the job's outcome, rather than 409 until ABANDONED_CLAIM_MS have passed. False when
+ * the claim may still be live (or the object cannot tell).
+ */
+async function reclaimAbandoned(c: AppContext, scope: string, key: string, requestHash: string, claimedAt: string): Promise<boolean> {
+  const principal = c.get("principal");
+  if (principal.kind !== "team") return false;
+  try {
+    const base = await sha256Hex(`${scope}\n${key}`);
+    const abandoned = await tryLedger(c.env, principal.teamId, "abandonedOneRequest", `${base}:${ONE_REQUEST_CREATE}`);
+    return abandoned.ok && abandoned.value && (await c.get("repo").idempotency.reclaimUnanswered(scope, key, requestHash, claimedAt));
+  } catch {
+    return false;
+  }
+}
+
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return next();
@@ -99,13 +121,16 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       ]);
     }
     if (claim.status === null || claim.body === null) {
-      throw apiError(409, "A request with this Idempotency-Key is still in progress; retry shortly");
+      if (!(await reclaimAbandoned(c, scope, key, requestHash, claim.createdAt))) {
+        throw apiError(409, "A request with this Idempotency-Key is still in progress; retry shortly");
+      }
+    } else {
+      const body = await unseal(c.env.KEY_PEPPER, claim.body, `${scope}\n${key}`);
+      if (body === null)
+        throw apiError(409, "The answer kept for this Idempotency-Key can no longer be read; send the request with a new key");
+      const headers: Record<string, string> = claim.headers ? JSON.parse(claim.headers) : { "content-type": "application/json" };
+      return c.newResponse(body, claim.status as 200, { ...headers, "idempotent-replayed": "true" });
     }
-    const body = await unseal(c.env.KEY_PEPPER, claim.body, `${scope}\n${key}`);
-    if (body === null)
-      throw apiError(409, "The answer kept for this Idempotency-Key can no longer be read; send the request with a new key");
-    const headers: Record<string, string> = claim.headers ? JSON.parse(claim.headers) : { "content-type": "application/json" };
-    return c.newResponse(body, claim.status as 200, { ...headers, "idempotent-replayed": "true" });
   }
 
   c.set("operationBase", await sha256Hex(`${scope}\n${key}`));

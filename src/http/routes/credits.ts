@@ -1,17 +1,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
+import { budgetSettingsOf } from "../../schemas/budget";
 import { CsvFormat, csvContent, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
-import {
-  AddCredits,
-  Balance,
-  BudgetModeChange,
-  budgetSettingsOf,
-  CreditsAdded,
-  Refund,
-  Refunded,
-  TransactionPage,
-} from "../../schemas/teams";
+import { AddCredits, Balance, BudgetModeChange, CreditsAdded, Refund, Refunded, TransactionPage } from "../../schemas/teams";
 import type { AppEnv } from "../context";
 import { wantsCsv } from "../csv";
 import { transactionsCsv } from "../flows/transactions-csv";
@@ -29,7 +21,8 @@ creditRoutes.openapi(
     tags: ["Credits"],
     summary: "A team's balance",
     description:
-      "credits_remaining = allocated - used; credits_available = remaining - reserved (held by open jobs). " +
+      "credits_remaining = allocated - used; credits_available = remaining less everything open jobs hold (their reservations, what " +
+      "consumption jobs consumed, and what their calls in flight hold; `credits_held` shows the last), rounded down. " +
       "`grants` splits credits_remaining by source; `next_expiry` and `next_renewal` say what changes next. " +
       "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,

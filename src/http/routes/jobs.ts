@@ -173,7 +173,10 @@ jobRoutes.openapi(
     description:
       "Idempotent: completing again with the same status returns the same summary and charges nothing " +
       "(with an `Idempotency-Key`, also after a 5xx). " +
-      "Only `completed` is charged; a job completed as `failed` or `cancelled` is not, whatever calls it made (they still show in its costs and in usage). " +
+      "`completed` is charged by the budget mode; a job completed as `failed` or `cancelled` is charged by the team's `unfinished_jobs`: " +
+      "`free` (default in job_based) releases it, `charged` (default in the consumption modes) charges it as if completed for what it consumed. " +
+      "Calls of the job still in flight are waited for (up to 5 s) and otherwise settled from their holds (`unrecorded`, billed their worst case), " +
+      "so the answer is the job's final charge. " +
       "A job opened by create-and-call (or its stream variant) is completed by the gateway: completing it here is 409. " +
       `\`costs\` covers every call; \`calls\` lists the first ${COMPLETION_CALLS_SHOWN} and \`calls_has_more\` says whether the job made more ` +
       `(GET /api/jobs/{id} pages them). A job holds at most ${MAX_CALLS_PER_JOB} calls.`,
@@ -209,7 +212,7 @@ jobRoutes.openapi(
       "With an `Idempotency-Key`, a retry (also after a 5xx) never opens a second job nor calls the model twice: it answers " +
       "the first answer if the job was completed with it; if the first attempt opened the job but made no call, it makes the call in that job; " +
       "otherwise (the job ended without an answer to give, or its answer was lost after the call) it is 409 with the `job_id`, " +
-      "the job is closed uncharged, and a new key calls again. " +
+      "the job is closed as failed (charged only what it consumed under `unfinished_jobs: charged`), and a new key calls again. " +
       "The job is the gateway's: the team cannot complete it or make another call in it (409)." +
       HOLD_DESCRIPTION,
     security: security.team,

@@ -103,7 +103,8 @@ openAIRoutes.openapi(
     summary: "Embeddings (OpenAI's format), billed as a job",
     description:
       `${JOB_DESCRIPTION} Forwarded to LiteLLM's /embeddings (\`input\`, \`encoding_format\`, \`dimensions\` only) down the group's models; ` +
-      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call.",
+      "recorded in the job as a call, metered by its prompt tokens and priced like a chat call." +
+      HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },

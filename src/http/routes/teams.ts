@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
+import { budgetSettingsOf } from "../../schemas/budget";
 import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
 import {
-  budgetSettingsOf,
   CreatedTeam,
   CreateTeam,
   RotatedKey,

@@ -1,6 +1,8 @@
 import type { Repository } from "../../db/repository";
 import { log } from "../../log";
-import { expireOpenJobs } from "../changes/settlement";
+import { expireJob } from "../changes/settlement";
+import { type HoldPrices, settleHoldsOfJob, settleOverdueHolds } from "../changes/unrecorded";
+import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { AlarmClock } from "./alarm-clock";
 import { UsageFlush } from "./usage-flush";
@@ -17,9 +19,10 @@ export interface DueWork {
 
 /**
  * What a team's object does off the request path, from its one alarm: it expires open jobs past
- * their time-to-live, sends the usage totals to D1 (usage-flush.ts) and delivers webhook events
- * (webhook-delivery.ts). Requests only move the alarm earlier, after their money is written:
- * the alarm never decides a charge, and no request waits for D1 or a receiver.
+ * their time-to-live, settles the holds of calls whose records never came (unrecorded.ts), sends
+ * the usage totals to D1 (usage-flush.ts) and delivers webhook events (webhook-delivery.ts).
+ * Requests only move the alarm earlier, after their money is written; its charges follow the
+ * same rules as a request's (settlement.ts), and no request waits for D1 or a receiver.
  */
 export class LedgerBackground {
   /** Webhook events, born with the changes they tell of (webhook-outbox.ts); a new one wakes the alarm. */
@@ -33,6 +36,7 @@ export class LedgerBackground {
     private readonly ctx: DurableObjectState,
     env: Env,
     private readonly store: LedgerStore,
+    private readonly holds: HoldStore,
     d1: Repository,
   ) {
     // A new event wakes the alarm, which delivers it: the request that made it does not wait.
@@ -42,9 +46,10 @@ export class LedgerBackground {
     this.delivery = new WebhookDelivery(this.webhooks, deliverySettingsOf(env));
     this.usageFlush = new UsageFlush(ctx.storage.sql, d1);
     this.alarmClock = new AlarmClock(ctx.storage);
-    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in) get their alarm.
-    const due = this.usageFlush.nextFlushDueAt();
-    if (due !== null) ctx.waitUntil(this.scheduleAlarm(due));
+    // Totals not yet in D1 (a failed send before a restart, or history the upgrade filled in), and
+    // holds placed before their deadlines were kept, get their alarm.
+    const due = [this.usageFlush.nextFlushDueAt(), this.holds.nextDeadlineMs()].filter((t) => t !== null);
+    if (due.length > 0) ctx.waitUntil(this.scheduleAlarm(Math.min(...due)));
   }
 
   /**
@@ -64,26 +69,43 @@ export class LedgerBackground {
   }
 
   /**
-   * The alarm: settles grants due (expiries and renewals, at the moments they were due), expires
-   * open jobs past their time-to-live (released, never charged), sends the usage totals not yet
-   * in D1, then the webhook events due. Safe to run twice.
+   * The alarm: settles the grants due (expiries and renewals, each at the moment it was due: grant-clock.ts),
+   * then what else is due by `nowMs` (expireAndHeal), sends the usage totals not yet in D1, then the webhook
+   * events due. Safe to run twice.
    */
-  async runAlarm(): Promise<void> {
-    this.dueWork?.settleDue(Date.now());
-    this.store.transaction(() => {
-      const expired = expireOpenJobs(this.store, Date.now());
-      this.webhooks.jobsExpired(this.store.account()!, expired, Date.now());
-      if (expired.length > 0) this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
-    });
+  async runAlarm(nowMs: number, prices: HoldPrices): Promise<void> {
+    this.dueWork?.settleDue(nowMs);
+    this.store.transaction(() => this.expireAndHeal(nowMs, prices));
     await this.usageFlush.flush(this.store.account());
     // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
     if (!(await this.delivery.deliverDue(Date.now()))) return;
     await this.alarmClock.setNext([
       this.store.nextExpiryMs(),
+      this.holds.nextDeadlineMs(),
       this.usageFlush.nextFlushDueAt(),
       this.delivery.nextDeliveryDueAt(),
       this.dueWork?.nextDueMs() ?? null,
     ]);
+  }
+
+  /**
+   * The alarm's money, in one transaction: each open job past its time-to-live ends (its calls in
+   * flight settled from their holds, then released, or charged for what it consumed under
+   * `unfinished_jobs: charged`); then every hold past its deadline is settled (unrecorded.ts).
+   */
+  private expireAndHeal(nowMs: number, prices: HoldPrices): void {
+    const acct = () => this.store.account()!;
+    if (!this.store.account()) return;
+    let changed = false;
+    for (const job of this.store.openJobsExpiredBy(nowMs)) {
+      this.webhooks.callsUnrecorded(acct(), settleHoldsOfJob(this.store, this.holds, job.job_id, prices, nowMs), nowMs);
+      const charge = expireJob(this.store, acct(), this.store.job(job.job_id)!, nowMs);
+      this.webhooks.jobExpired(acct(), job, charge, nowMs);
+      changed = true;
+    }
+    const healed = settleOverdueHolds(this.store, this.holds, prices, nowMs);
+    this.webhooks.callsUnrecorded(acct(), healed, nowMs);
+    if (changed || healed.length > 0) this.webhooks.balanceChanged(acct, nowMs);
   }
 
   /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */

@@ -1,4 +1,6 @@
 import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } from "../../webhooks/events";
+import type { SettledHold } from "../changes/unrecorded";
+import { nanoToUsd } from "../rules/money";
 import { balanceOf } from "../rules/views";
 import type { AccountRow, JobRow } from "../store/rows";
 import type { CompletionStatus } from "../types";
@@ -48,9 +50,19 @@ const KEEP_FINISHED_MS = 7 * 24 * 60 * 60 * 1000;
 /** How many attempts each event's listing remembers (the latest). */
 const ATTEMPTS_KEPT = 10;
 
+/** The balance an event carries. */
 function availableOf(acct: AccountRow) {
-  const { credits_remaining, credits_reserved, credits_available } = balanceOf(acct, "admin");
-  return { credits_remaining, credits_reserved, credits_available };
+  const { credits_remaining, credits_reserved, credits_available, credits_held } = balanceOf(acct, "admin");
+  return { credits_remaining, credits_reserved, credits_available, credits_held };
+}
+
+/**
+ * What balance.low and balance.exhausted compare with their thresholds: the settled credits
+ * (remaining less reserved). Holds of calls in flight come and go with every call, so
+ * `credits_available` (net of them) would fire and re-arm the events call after call.
+ */
+function settledAvailableOf(acct: AccountRow): number {
+  return acct.credits_allocated - acct.credits_used - acct.credits_reserved;
 }
 
 export class WebhookOutbox {
@@ -78,7 +90,7 @@ export class WebhookOutbox {
       return;
     }
     const e: WebhookEndpoint = change.set;
-    const available = acct ? availableOf(acct).credits_available : 0;
+    const available = acct ? settledAvailableOf(acct) : 0;
     this.sql.exec(
       `INSERT OR REPLACE INTO webhook_endpoints (scope, url, events, low_balance_threshold, secret, below_low, exhausted, updated_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -122,10 +134,10 @@ export class WebhookOutbox {
     // A team without webhooks reads nothing more (its account row is read only when it is needed).
     if (endpoints.length === 0) return;
     const acct = accountNow();
-    const balance = availableOf(acct);
+    const available = settledAvailableOf(acct);
     for (const e of endpoints) {
-      const low = e.low_balance_threshold !== null && balance.credits_available < e.low_balance_threshold ? 1 : 0;
-      const exhausted = balance.credits_available <= 0 ? 1 : 0;
+      const low = e.low_balance_threshold !== null && available < e.low_balance_threshold ? 1 : 0;
+      const exhausted = available <= 0 ? 1 : 0;
       if (low === e.below_low && exhausted === e.exhausted) continue;
       this.sql.exec("UPDATE webhook_endpoints SET below_low = ?, exhausted = ? WHERE scope = ?", low, exhausted, e.scope);
       if (low && !e.below_low) this.write(e, "balance.low", acct, nowMs, { low_balance_threshold: e.low_balance_threshold });
@@ -144,9 +156,25 @@ export class WebhookOutbox {
     if (type) this.emit(type, acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: creditsCharged });
   }
 
-  /** Jobs the alarm expired (released, never charged). */
-  jobsExpired(acct: AccountRow, jobs: JobRow[], nowMs: number): void {
-    for (const job of jobs) this.emit("job.expired", acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: 0 });
+  /** A job the alarm expired (released, or charged for what it consumed under `unfinished_jobs: charged`). */
+  jobExpired(acct: AccountRow, job: JobRow, creditsCharged: number, nowMs: number): void {
+    this.emit("job.expired", acct, nowMs, { job_id: job.job_id, job_type: job.job_type, credits_charged: creditsCharged });
+  }
+
+  /** Calls settled from their holds because their records never came (unrecorded.ts). */
+  callsUnrecorded(acct: AccountRow, settled: SettledHold[], nowMs: number): void {
+    for (const s of settled) {
+      this.emit("call.unrecorded", acct, nowMs, {
+        job_id: s.job.job_id,
+        job_type: s.job.job_type,
+        call_id: s.call.callId,
+        model_group: s.call.modelGroup,
+        cause: s.cause,
+        prompt_tokens: s.call.promptTokens,
+        completion_tokens: s.call.completionTokens,
+        cost_usd: nanoToUsd(s.clientNano),
+      });
+    }
   }
 
   private write(e: EndpointRow, type: WebhookEventType, acct: AccountRow, nowMs: number, data: Record<string, unknown>): void {

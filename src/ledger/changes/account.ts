@@ -51,7 +51,7 @@ export class AccountChanges {
     return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
-  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
+  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, `unfinishedJobs: null` follows the mode, undefined keeps either. */
   applySettings(settings: SettingsChange): LedgerResult<Balance> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
@@ -67,6 +67,7 @@ export class AccountChanges {
       unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
       tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
       grant_notice_seconds: settings.grantNoticeSeconds ?? acct.grant_notice_seconds,
+      unfinished_jobs: settings.unfinishedJobs === undefined ? acct.unfinished_jobs : settings.unfinishedJobs,
     });
     // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
     recomputeHolds(this.store, this.store.account()!);

@@ -7,6 +7,8 @@ import {
   creditsHeld,
   DEFAULT_MAX_TOKENS,
   dearestPrice,
+  heldTokens,
+  holdDeadlineMs,
   jobExposureMicro,
   worstCase,
 } from "../rules/holds";
@@ -88,10 +90,21 @@ export function releaseJobHold(store: LedgerStore, job: JobRow): void {
 /** Takes tokens from the team's tokens-per-minute bucket (null when it has no limit). */
 export type TakeTokens = (count: number) => Refusal | null;
 
+/** Where and when a hold is placed: now, by which run of the object, for a group of how many models. */
+export interface HoldPlacement {
+  nowMs: number;
+  incarnation: string;
+  modelGroup: string;
+  models: number;
+}
+
 /**
- * Admits a call's budget: under `overdraft: none` in a consumption mode, holds its worst case
- * (choosing max_tokens when the call has none) or refuses it; then takes its tokens from the
- * tokens-per-minute limit. Returns the max_tokens the gateway chose, or a refusal.
+ * Admits a call's budget: under `overdraft: none`, in a consumption mode, holds its worst case
+ * (prompt + choices × max_tokens, choosing max_tokens when the call has none) or refuses it; then
+ * takes its tokens from the tokens-per-minute limit. Every admitted call gets a hold row (holding
+ * nothing when no money is held) with the deadline by which it must be recorded, so a call whose
+ * record never comes is settled by the alarm (unrecorded.ts). Returns the max_tokens the gateway
+ * chose and the hold's deadline, or a refusal.
  */
 export function placeCallHold(
   store: LedgerStore,
@@ -100,10 +113,12 @@ export function placeCallHold(
   job: JobRow,
   budget: CallBudget & { price: HeldPrice | undefined },
   takeTokens: TakeTokens,
-): Refusal | { budgetMaxTokens: number | null } {
+  placement: HoldPlacement,
+): Refusal | { budgetMaxTokens: number | null; deadlineMs: number } {
   const kept = holds.hold(budget.callId);
-  if (kept) return { budgetMaxTokens: budget.maxTokens === null ? kept.max_tokens : null };
+  if (kept) return { budgetMaxTokens: budget.maxTokens === null ? kept.max_tokens : null, deadlineMs: kept.deadline_ms };
   const settings = settingsOf(acct);
+  const choices = Math.max(1, budget.choices);
   let maxTokens = budget.maxTokens;
   let chosen: number | null = null;
   let held: { holdMicro: number; capNano: number | null } | null = null;
@@ -122,18 +137,14 @@ export function placeCallHold(
       // The room a new hold has: the team's headroom, plus what this job's reservation covers beyond its consumption and holds.
       const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
       if (maxTokens === null) {
-        chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro);
-        if (chosen === 0) return notEnoughFor(budget.promptTokens, null, roomMicro);
+        chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro, choices);
+        if (chosen === 0) return notEnoughFor(budget.promptTokens, null, choices, roomMicro);
         maxTokens = chosen;
       }
-      held = worstCase(settings, price, budget.promptTokens, maxTokens)!;
-      if (held.holdMicro > roomMicro) return notEnoughFor(budget.promptTokens, maxTokens, roomMicro, held.holdMicro);
+      held = worstCase(settings, price, budget.promptTokens, maxTokens * choices)!;
+      if (held.holdMicro > roomMicro) return notEnoughFor(budget.promptTokens, maxTokens, choices, roomMicro, held.holdMicro);
     }
   }
-  const tokens = budget.promptTokens + (maxTokens ?? DEFAULT_MAX_TOKENS);
-  const limited = takeTokens(tokens);
-  if (limited) return limited;
-  if (held === null && acct.tpm_limit === null) return { budgetMaxTokens: chosen };
   const row: CallHoldRow = {
     call_id: budget.callId,
     job_id: job.job_id,
@@ -141,8 +152,15 @@ export function placeCallHold(
     cap_nano: held?.capNano ?? null,
     prompt_tokens: budget.promptTokens,
     max_tokens: maxTokens ?? DEFAULT_MAX_TOKENS,
-    created_at_ms: Date.now(),
+    choices,
+    created_at_ms: placement.nowMs,
+    deadline_ms: holdDeadlineMs(placement.nowMs, placement.models, budget.limits),
+    incarnation: placement.incarnation,
+    model_group: placement.modelGroup,
+    stream: budget.stream ? 1 : 0,
   };
+  const limited = takeTokens(heldTokens(row));
+  if (limited) return limited;
   store.transaction(() => {
     holds.insert(row);
     if (row.hold_micro > 0) {
@@ -155,15 +173,16 @@ export function placeCallHold(
       refreshExposure(store, acct, job.job_id);
     }
   });
-  return { budgetMaxTokens: chosen };
+  return { budgetMaxTokens: chosen, deadlineMs: row.deadline_ms };
 }
 
-function notEnoughFor(promptTokens: number, maxTokens: number | null, roomMicro: number, holdMicro?: number): Refusal {
+function notEnoughFor(promptTokens: number, maxTokens: number | null, choices: number, roomMicro: number, holdMicro?: number): Refusal {
   const available = Math.max(0, Math.floor(roomMicro / MICRO_PER_CREDIT));
+  const perChoice = choices > 1 ? ` for each of its ${choices} choices (n)` : "";
   const what =
     maxTokens === null
-      ? `not even its prompt (about ${promptTokens} tokens) with 1 completion token`
-      : `up to ${creditsHeld(holdMicro ?? 0)} credit(s) (prompt of about ${promptTokens} tokens + max_tokens ${maxTokens})`;
+      ? `not even its prompt (about ${promptTokens} tokens) with 1 completion token${perChoice}`
+      : `up to ${creditsHeld(holdMicro ?? 0)} credit(s) (prompt of about ${promptTokens} tokens + max_tokens ${maxTokens}${perChoice})`;
   return refusal(
     "INSUFFICIENT_CREDITS",
     `Insufficient credits: this call may cost ${what}, and the team has ${available} credit(s) free to hold it`,
@@ -177,7 +196,7 @@ function notEnoughFor(promptTokens: number, maxTokens: number | null, roomMicro:
 export function cappedToHold(call: CallRecord, clientNano: number, hold: CallHoldRow | null): { call: CallRecord; clientNano: number } {
   if (!hold || !call.usageEstimated) return { call, clientNano };
   const promptTokens = Math.min(call.promptTokens, hold.prompt_tokens);
-  const completionTokens = Math.min(call.completionTokens, hold.max_tokens);
+  const completionTokens = Math.min(call.completionTokens, hold.max_tokens * hold.choices);
   const capped = { ...call, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
   return { call: capped, clientNano: hold.cap_nano === null ? clientNano : Math.min(clientNano, hold.cap_nano) };
 }
@@ -187,7 +206,7 @@ export function capturedMicro(settings: BudgetSettings, clientNano: number, bill
   return Math.round(consumedCredits(settings, clientNano, billed.totalTokens) * MICRO_PER_CREDIT);
 }
 
-/** Ends a recorded call's hold: one `capture` ledger row says what was captured into its job and released. */
+/** Ends a recorded call's hold: one `capture` ledger row (when it held money) says what was captured into its job and released. */
 export function captureCallHold(store: LedgerStore, holds: HoldStore, hold: CallHoldRow, capturedMicro: number): void {
   holds.remove(hold);
   if (hold.hold_micro === 0) return;

@@ -1,15 +1,18 @@
 import type { PriceLookup } from "../../db/price-cache";
-import { accountNotFound, jobNotFound, refuseCall, refuseNotOwner } from "../rules/admission";
-import type { CallBudget } from "../rules/holds";
+import type { WebhookOutbox } from "../background/webhook-outbox";
+import { accountNotFound, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner } from "../rules/admission";
+import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
 import type { TeamTokenRate } from "../rules/rate-limit";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { operationMismatch } from "../store/operation-log";
-import type { AccountRow } from "../store/rows";
-import { type CallAdmission, type CallRecord, type JobOwner, type LedgerResult, ok, type Refusal } from "../types";
+import type { AccountRow, CallHoldRow } from "../store/rows";
+import { type CallAdmission, type CallRecord, type JobCreated, type JobOwner, type LedgerResult, ok, type Refusal } from "../types";
 import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
+import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
 import { admissionOf, recordHeldCall } from "./settlement";
+import { type HoldPrices, needsPrices, settleAll } from "./unrecorded";
 
 /** What a job's calls need from their team's object. */
 export interface CallHost {
@@ -17,46 +20,62 @@ export interface CallHost {
   holds: HoldStore;
   tokens: TeamTokenRate;
   prices: PriceLookup;
+  webhooks: WebhookOutbox;
+  /** A group's models as the object holds them (null: not the team's). */
+  groupModels(group: string): string[] | null;
   /** The guard on new jobs and calls: the team active, and within its rate. */
   refuseNewWork(acct: AccountRow): Refusal | null;
   /** After a change of the balance, in its transaction (a webhook threshold may be crossed). */
   balanceChanged(): void;
-  /** After a call is recorded: its usage is sent to D1 by the alarm. */
+  /** Moves the object's alarm earlier (a hold's deadline). */
+  scheduleAlarm(atMs: number): Promise<void>;
+  /** After a call is recorded or settled: its usage is sent to D1 by the alarm. */
   usageChanged(): Promise<void>;
 }
 
 /**
  * A job's calls inside its team's object, once the caller and the group are checked: admitted
- * (the worst case held, the tokens taken) and recorded (the hold captured into the job, the rest
- * released). Synchronous from the read of the account to the write, but for the group's prices.
+ * (the worst case held, the tokens taken, a deadline for the record), recorded (the hold captured
+ * into the job, the rest released), and, when a record does not come, settled from the hold
+ * (unrecorded.ts). Synchronous from the read of the account to the write, but for prices.
  */
 export class JobCalls {
+  /**
+   * This run of the object: a restarted object has a new one, so a hold placed by an earlier run
+   * is known abandoned (its call's Worker went down with it) and need not be waited for.
+   */
+  private readonly incarnation = crypto.randomUUID();
+  /** Completions waiting for the records of their jobs' calls in flight (record-waits.ts). */
+  private readonly recordWaits = new RecordWaits();
+
   constructor(private readonly host: CallHost) {}
 
-  /** Admits one call in a job; `by` says who makes it (a gateway-owned job takes only the gateway's calls). */
-  async admit(
-    jobId: string,
-    modelGroup: string,
-    models: string[],
-    by: JobOwner,
-    budget?: CallBudget,
-  ): Promise<LedgerResult<CallAdmission>> {
+  /**
+   * Admits one call in a job; `by` says who makes it (a gateway-owned job takes only the gateway's
+   * calls). Every admitted call gets a hold row with the deadline by which it must be recorded.
+   */
+  async admit(jobId: string, modelGroup: string, models: string[], by: JobOwner, budget: CallBudget): Promise<LedgerResult<CallAdmission>> {
     const { store, holds, tokens } = this.host;
     let acct = store.account();
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = budget && holdNeedsPrices(acct) ? await priceToHold(this.host.prices, acct, models) : undefined;
+    const price = holdNeedsPrices(acct) ? await priceToHold(this.host.prices, acct, models) : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = store.account();
     if (!acct) return accountNotFound();
     const job = store.job(jobId);
     const refused = this.host.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
     if (refused) return refused;
-    const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, Date.now());
-    const placed = budget ? placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens) : null;
-    if (placed && "ok" in placed) return placed;
-    if (placed) this.host.balanceChanged();
-    return ok(admissionOf(store, acct, job!, modelGroup, models, placed?.budgetMaxTokens ?? null));
+    const nowMs = Date.now();
+    const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);
+    const placement = { nowMs, incarnation: this.incarnation, modelGroup, models: models.length };
+    const placed = placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement);
+    if ("ok" in placed) return placed;
+    this.host.balanceChanged();
+    const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens);
+    // After the hold is written: the alarm settles it if its record has not come by its deadline.
+    await this.host.scheduleAlarm(placed.deadlineMs);
+    return ok(admission);
   }
 
   /** Records the outcome of an admitted call, whatever it was; its call id is its operation id (a repeat changes nothing). */
@@ -79,8 +98,78 @@ export class JobCalls {
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
     const { clientNano, hold, billed } = recordHeldCall(store, holds, acct, job, call);
-    if (hold) tokens.settle(acct.tpm_limit, hold.prompt_tokens + hold.max_tokens, billed.totalTokens, Date.now());
+    if (hold) tokens.settle(acct.tpm_limit, heldTokens(hold), billed.totalTokens, Date.now());
     this.host.balanceChanged();
+    this.recordWaits.recorded(jobId);
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });
+  }
+
+  /**
+   * Before an open job ends: waits, up to COMPLETION_RECORD_WAIT_MS, for the records of its calls
+   * still in flight that this run of the object admitted (a call from before a restart is known
+   * abandoned), then reads the prices the rest are settled at from their holds (unrecorded.ts).
+   */
+  async waitForRecords(jobId: string, closedBy: JobOwner): Promise<HoldPrices> {
+    const { holds, store } = this.host;
+    let inFlight = holds.ofJob(jobId);
+    if (inFlight.length === 0) return new Map();
+    const job = store.job(jobId);
+    // Nothing to wait for when the completion is refused anyway (settle() answers it).
+    if (!job || !OPEN_STATUSES.has(job.status) || refuseNotOwner(job, closedBy)) return new Map();
+    if (this.live(inFlight)) {
+      await this.recordWaits.until(jobId, () => !this.live(holds.ofJob(jobId)), COMPLETION_RECORD_WAIT_MS);
+      inFlight = holds.ofJob(jobId);
+    }
+    return this.holdPrices(inFlight);
+  }
+
+  /**
+   * Whether the one-request job an Idempotency-Key's create step opened (`created`, its operation)
+   * is abandoned, so the key's claim may be taken over at once: the job is closed (only its answer
+   * was not kept), or its call was admitted by an earlier run of this object (the gateway that made
+   * it stopped with the object); that call is then settled from its hold, unrecorded, so a retry
+   * never calls the model again. False while the call may still be running.
+   */
+  async settleAbandoned(created: { method: string; result: string } | null): Promise<boolean> {
+    const { store, holds } = this.host;
+    if (created?.method !== "createJob") return false;
+    const job = store.job((JSON.parse(created.result) as JobCreated).job_id);
+    if (job?.owner !== "gateway") return false;
+    if (!OPEN_STATUSES.has(job.status)) return true;
+    const inFlight = holds.ofJob(job.job_id);
+    if (inFlight.length === 0 || this.live(inFlight)) return false;
+    const prices = await this.holdPrices(inFlight);
+    const nowMs = Date.now();
+    store.transaction(() => {
+      const settled = settleAll(store, holds, holds.ofJob(job.job_id), prices, "abandoned", nowMs);
+      this.host.webhooks.callsUnrecorded(store.account()!, settled, nowMs);
+      this.host.balanceChanged();
+    });
+    await this.host.usageChanged();
+    return true;
+  }
+
+  /** What the alarm settles without records, and the prices it settles them at: holds past their deadlines, and those of expiring jobs. */
+  async dueAt(nowMs: number): Promise<HoldPrices> {
+    const { store, holds } = this.host;
+    return this.holdPrices([...holds.overdue(nowMs), ...store.openJobsExpiredBy(nowMs).flatMap((j) => holds.ofJob(j.job_id))]);
+  }
+
+  /** Whether a hold among these was placed by this run of the object (its call may still be running). */
+  private live(holds: CallHoldRow[]): boolean {
+    return holds.some((h) => h.incarnation === this.incarnation);
+  }
+
+  /** The prices holds are settled at without their records, for their groups (only consumption_usd needs them; unreadable: null). */
+  private async holdPrices(due: CallHoldRow[]): Promise<HoldPrices> {
+    if (due.length === 0 || !needsPrices(this.host.store.account())) return new Map();
+    const groups = [...new Set(due.map((h) => h.model_group))];
+    const read = async (group: string) => {
+      const models = this.host.groupModels(group) ?? [];
+      if (models.length === 0) return null;
+      return dearestPrice(await Promise.all(models.map(this.host.prices)));
+    };
+    const priced = async (group: string) => [group, await read(group).catch(() => null)] as const;
+    return new Map(await Promise.all(groups.map(priced)));
   }
 }

@@ -11,6 +11,7 @@ import {
   refuseSuspended,
 } from "../rules/admission";
 import { completionAnswerOf, jobListingOf } from "../rules/views";
+import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import type { LedgerPages } from "../store/pages";
 import type { AccountRow } from "../store/rows";
@@ -27,6 +28,7 @@ import type {
 } from "../types";
 import { ok, type Refusal, refusal } from "../types";
 import { reserveForJob, settleCompletion } from "./settlement";
+import { type HoldPrices, settleHoldsOfJob } from "./unrecorded";
 
 /**
  * A job's steps inside its team's object, once the caller is checked: admission's refusals, then
@@ -37,6 +39,7 @@ export class JobLifecycle {
   constructor(
     private readonly store: LedgerStore,
     private readonly pages: LedgerPages,
+    private readonly holds: HoldStore,
     private readonly webhooks: WebhookOutbox,
     /** The balance as the answers show it (the grants' totals with the account's). */
     private readonly balanceOf: (acct: AccountRow) => Balance,
@@ -53,8 +56,11 @@ export class JobLifecycle {
     return ok(created);
   }
 
-  /** Ends a job: an open one is settled; a closed one replays its summary for the same status, or is refused. */
-  settle(input: Completion): LedgerResult<CompletionSummary> {
+  /**
+   * Ends a job: an open one is settled, its calls still in flight first (from their holds, priced
+   * with `prices`); a closed one replays its summary for the same status, or is refused.
+   */
+  settle(input: Completion, prices: HoldPrices): LedgerResult<CompletionSummary> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const suspended = refuseSuspended(acct, "team");
@@ -66,8 +72,14 @@ export class JobLifecycle {
     const completion = completionOf(job, input.status);
     if (!completion.open) return "replay" in completion ? ok(this.completionAnswer(job.job_id, completion.replay)) : completion.refusal;
 
-    const summary = settleCompletion(this.store, acct, job, input);
-    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, Date.now());
+    // Every call of the job that began is settled now, so this answer is the job's final charge.
+    const nowMs = Date.now();
+    const settled = settleHoldsOfJob(this.store, this.holds, job.job_id, prices, nowMs);
+    if (settled.length > 0) this.webhooks.callsUnrecorded(this.store.account()!, settled, nowMs);
+    // What the settled calls consumed is now in the account's and the job's rows.
+    const [acctNow, jobNow] = settled.length > 0 ? [this.store.account()!, this.store.job(job.job_id)!] : [acct, job];
+    const summary = settleCompletion(this.store, acctNow, jobNow, input);
+    this.webhooks.jobEnded(this.store.account()!, job, input.status, summary.costs.credits_charged, nowMs);
     this.balanceChanged();
     return ok(this.completionAnswer(job.job_id, summary));
   }

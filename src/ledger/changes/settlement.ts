@@ -1,5 +1,5 @@
-import { OPEN_STATUSES, settingsOf } from "../rules/admission";
-import { clientCostNano, completionCharge, JOB_RESERVATION_CREDITS, MICRO_PER_CREDIT } from "../rules/money";
+import { settingsOf } from "../rules/admission";
+import { clientCostNano, endCharge, JOB_RESERVATION_CREDITS, type JobEnd, MICRO_PER_CREDIT, unfinishedJobsOf } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
@@ -78,12 +78,11 @@ export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: Accou
 /**
  * A recorded call's effect on money (its own hold, if any, already captured: call-holds.ts): an
  * open job's hold becomes its exposure, what it consumed plus what its other calls hold
- * (consumption modes); a closed job keeps holding only what its calls in flight hold; a call
- * that finished after its job was completed and charged is charged what it adds (under
- * `overdraft: none`, never below a zero balance).
+ * (consumption modes). A job's end settles every call in flight first (unrecorded.ts), so its
+ * answer is its final charge: a call recorded on a closed job (one admitted before holds were
+ * kept for every call) is only recorded.
  */
-export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
-  const settings = settingsOf(acct);
+export function applyCallRecord(store: LedgerStore, _acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
   store.insertCall(job.job_id, call, clientNano, isoNow());
   store.bumpUsage(job.created_at, job.job_type, {
     calls: 1,
@@ -100,22 +99,44 @@ export function applyCallRecord(store: LedgerStore, acct: AccountRow, job: JobRo
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
   });
-  const updated = refreshExposure(store, acct, job.job_id);
-  if (!OPEN_STATUSES.has(updated.status) && updated.status === "completed" && updated.credit_applied && !updated.refunded) {
-    // The call finished after its job was completed: charge whatever it adds, so no usage goes unbilled.
-    const owed = completionCharge(settings, updated.client_cost_nano, updated.total_tokens) - updated.credits_charged;
-    const due = chargeWithinBalance(store.account()!, owed);
-    if (due > 0) {
-      store.appendLedger("deduction", { used: due }, job.job_id, `Late call ${call.callId} after job completion`);
-      store.addJobCharge(job.job_id, due);
-      store.bumpUsage(job.created_at, job.job_type, { credits_charged: due });
-    }
+  refreshExposure(store, store.account()!, job.job_id);
+}
+
+/** The charge of a job that ends now, as `end`, by the team's rules (money.ts endCharge), within the balance under `overdraft: none`. */
+function chargeAtEnd(acct: AccountRow, job: JobRow, end: JobEnd): number {
+  const settings = settingsOf(acct);
+  const usage = { clientCostNano: job.client_cost_nano, totalTokens: job.total_tokens, successfulCalls: job.successful_calls };
+  return chargeWithinBalance(acct, endCharge(settings, unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs), end, usage));
+}
+
+/** The ledger row of a job's end: its reservation becomes its charge, or is released. */
+function appendEndRow(store: LedgerStore, acct: AccountRow, job: JobRow, end: JobEnd, charge: number): void {
+  const credits = `${charge} credit${charge === 1 ? "" : "s"}`;
+  const mode = acct.budget_mode;
+  if (charge > 0 && end === "completed") {
+    store.appendLedger(
+      "deduction",
+      { used: charge, reserved: -job.reserved },
+      job.job_id,
+      `Job ${job.job_type} completed (${mode}: ${credits})`,
+    );
+  } else if (charge > 0) {
+    store.appendLedger(
+      "deduction",
+      { used: charge, reserved: -job.reserved },
+      job.job_id,
+      `Job ${job.job_type} ${end}, charged for what it consumed (unfinished_jobs charged, ${mode}: ${credits})`,
+    );
+  } else {
+    store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} ${end}: reservation released`);
   }
 }
 
 /**
- * Ends an open job: `completed` turns its reservation into the charge, anything else releases
- * it. Returns the summary kept for repeated completions (without its call list).
+ * Ends an open job whose calls in flight are settled (unrecorded.ts): `completed` turns its
+ * reservation into the charge; `failed` and `cancelled` release it, or are charged for what they
+ * consumed under `unfinished_jobs: charged`. Returns the summary kept for repeated completions
+ * (without its call list).
  */
 export function settleCompletion(
   store: LedgerStore,
@@ -123,41 +144,31 @@ export function settleCompletion(
   job: JobRow,
   input: { status: CompletionStatus; errorMessage: string | null; metadata: Record<string, unknown> | null },
 ): StoredCompletion {
-  const settings = settingsOf(acct);
-  const charge =
-    input.status === "completed" ? chargeWithinBalance(acct, completionCharge(settings, job.client_cost_nano, job.total_tokens)) : 0;
+  const charge = chargeAtEnd(acct, job, input.status);
   const completedAt = isoNow();
-  if (charge > 0) {
-    const credits = `${charge} credit${charge === 1 ? "" : "s"}`;
-    store.appendLedger(
-      "deduction",
-      { used: charge, reserved: -job.reserved },
-      job.job_id,
-      `Job ${job.job_type} completed (${settings.budgetMode}: ${credits})`,
-    );
-  } else {
-    store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} ${input.status}: reservation released`);
-  }
+  appendEndRow(store, acct, job, input.status, charge);
   const metadata = input.metadata ? { ...JSON.parse(job.metadata), ...input.metadata } : JSON.parse(job.metadata);
   const after = store.account()!;
   const creditsRemaining = after.credits_allocated - after.credits_used;
   const callsThroughSeq = store.lastCallSeq(job.job_id);
   const summary = completionSummaryOf(job, { status: input.status, completedAt, charge, creditsRemaining, callsThroughSeq });
   store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
-  // A closed job still holds what its calls in flight hold, until they are recorded.
+  // The job's calls were settled before it closed, so it now holds nothing (closeJob set its hold_micro to calls_hold_micro).
   releaseJobHold(store, job);
   store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
   return summary;
 }
 
-/** Releases every open job past its time-to-live, never charging it (call inside a transaction); returns them. */
-export function expireOpenJobs(store: LedgerStore, nowMs: number): JobRow[] {
-  const expired = store.openJobsExpiredBy(nowMs);
-  for (const job of expired) {
-    store.appendLedger("release", { reserved: -job.reserved }, job.job_id, `Job ${job.job_type} expired: reservation released`);
-    store.expireJob(job.job_id, isoNow(nowMs));
-    releaseJobHold(store, job);
-    store.bumpUsage(job.created_at, job.job_type, { expired: 1 });
-  }
-  return expired;
+/**
+ * Expires an open job past its time-to-live whose calls in flight are settled: released, or
+ * charged for what it consumed under `unfinished_jobs: charged` (call inside a transaction).
+ * Returns what it was charged.
+ */
+export function expireJob(store: LedgerStore, acct: AccountRow, job: JobRow, nowMs: number): number {
+  const charge = chargeAtEnd(acct, job, "expired");
+  appendEndRow(store, acct, job, "expired", charge);
+  store.expireJob(job.job_id, isoNow(nowMs), charge);
+  releaseJobHold(store, job);
+  store.bumpUsage(job.created_at, job.job_type, { expired: 1, credits_charged: charge });
+  return charge;
 }

@@ -147,10 +147,10 @@ export function refuseCallsPage(page: CallsPage): Refusal | null {
   return refusal("INVALID_ARGUMENT", `calls_limit must be 1 to ${CALLS_PAGE_MAX} and calls_offset 0 or more`);
 }
 
-/** Only a completed, charged job can be refunded, and only once. */
+/** Only a charged job (completed, or unfinished under `unfinished_jobs: charged`) can be refunded, and only once. */
 export function refuseRefund(job: JobRow): Refusal | null {
   if (job.refunded) return refusal("ALREADY_REFUNDED", `Job '${job.job_id}' has already been refunded`);
-  if (job.status !== "completed" || job.credits_charged === 0) {
+  if (OPEN_STATUSES.has(job.status) || job.credits_charged === 0) {
     return refusal("JOB_NOT_CHARGED", `Job '${job.job_id}' was not charged; there is nothing to refund`);
   }
   return null;

@@ -18,33 +18,76 @@ export function dearestPrice(prices: Array<TokenPrice | null>): TokenPrice | nul
   };
 }
 
-/** What the Worker tells the object about a call it wants admitted. */
-export interface CallBudget {
-  callId: string;
-  /** Prompt tokens, estimated from the request (4 characters a token). */
-  promptTokens: number;
-  /** The client's max_tokens (or max_completion_tokens), or null: the object then chooses one. */
-  maxTokens: number | null;
+/** How long a call may take: each model's try, and how long a stream may run once it opened (0 for a plain call). */
+export interface CallTimeLimits {
+  attemptMs: number;
+  answerMs: number;
 }
 
-/** What a call's worst case costs in micro-credits and client nano-dollars (rounded up: a hold never falls short). */
-export function worstCase(settings: BudgetSettings, price: TokenPrice | null, promptTokens: number, maxTokens: number) {
-  if (settings.budgetMode === "consumption_tokens") {
-    return { holdMicro: Math.ceil(((promptTokens + maxTokens) * MICRO_PER_CREDIT) / settings.tokensPerCredit), capNano: null };
-  }
-  if (price === null) return null;
-  // Prices per million tokens are nano-dollars per thousandth of a token: × 1000 gives nano per token.
-  const providerNano = Math.ceil(promptTokens * price.inputPerMillionUsd * 1000 + maxTokens * price.outputPerMillionUsd * 1000);
-  const capNano = clientCostNano(providerNano, settings.costMarkupPercentage);
-  return { holdMicro: Math.ceil((capNano * settings.creditsPerDollar * MICRO_PER_CREDIT) / NANO_PER_USD), capNano };
+/** What the Worker tells the object about a call it wants admitted: its worst case (llm/worst-case.ts) and its time limits. */
+export interface CallBudget {
+  callId: string;
+  /** Prompt tokens, estimated from every prompt-side field of the request. */
+  promptTokens: number;
+  /** The client's max_tokens (or max_completion_tokens) per choice; null: the object then chooses one; 0: nothing is completed (embeddings). */
+  maxTokens: number | null;
+  /** Choices asked for (`n`, 1 unless more): the completion may be `choices × maxTokens`. */
+  choices: number;
+  /** The call's time limits, from which its hold's deadline follows (holdDeadlineMs). */
+  limits: CallTimeLimits;
+  /** Whether it is streamed (kept for the record of a call that never reports). */
+  stream: boolean;
 }
 
 /**
- * The largest max_tokens (up to DEFAULT_MAX_TOKENS) whose worst case fits `roomMicro`, or 0 when
- * not even the prompt fits. Found by bisection on `worstCase`, so it agrees with it exactly.
+ * What a call's record may take beyond its time limits: the record's own retries, the price
+ * lookup and the trip to the object, with room to spare. A hold unrecorded past its deadline
+ * (holdDeadlineMs) is settled by the object's alarm.
  */
-export function affordableMaxTokens(settings: BudgetSettings, price: TokenPrice | null, promptTokens: number, roomMicro: number): number {
-  const fits = (n: number) => (worstCase(settings, price, promptTokens, n)?.holdMicro ?? Number.POSITIVE_INFINITY) <= roomMicro;
+export const HOLD_MARGIN_MS = 60_000;
+
+/**
+ * When a call admitted at `admittedAtMs` must have been recorded: every model of its group tried
+ * to its deadline, a stream run to its longest, and the margin.
+ */
+export function holdDeadlineMs(admittedAtMs: number, models: number, limits: CallTimeLimits): number {
+  return admittedAtMs + Math.max(1, models) * limits.attemptMs + limits.answerMs + HOLD_MARGIN_MS;
+}
+
+/** The tokens a call may use at most: its prompt and every choice's completion. */
+export function heldTokens(hold: { prompt_tokens: number; max_tokens: number; choices: number }): number {
+  return hold.prompt_tokens + hold.max_tokens * hold.choices;
+}
+
+/**
+ * What a call's worst case costs, in micro-credits, client nano-dollars and provider nano-dollars
+ * (rounded up: a hold never falls short). `completionTokens` is every choice's max_tokens together.
+ */
+export function worstCase(settings: BudgetSettings, price: TokenPrice | null, promptTokens: number, completionTokens: number) {
+  if (settings.budgetMode === "consumption_tokens") {
+    const holdMicro = Math.ceil(((promptTokens + completionTokens) * MICRO_PER_CREDIT) / settings.tokensPerCredit);
+    return { holdMicro, capNano: null, providerNano: null };
+  }
+  if (price === null) return null;
+  // Prices per million tokens are nano-dollars per thousandth of a token: × 1000 gives nano per token.
+  const providerNano = Math.ceil(promptTokens * price.inputPerMillionUsd * 1000 + completionTokens * price.outputPerMillionUsd * 1000);
+  const capNano = clientCostNano(providerNano, settings.costMarkupPercentage);
+  return { holdMicro: Math.ceil((capNano * settings.creditsPerDollar * MICRO_PER_CREDIT) / NANO_PER_USD), capNano, providerNano };
+}
+
+/**
+ * The largest max_tokens per choice (up to DEFAULT_MAX_TOKENS) whose worst case, for `choices`
+ * choices, fits `roomMicro`, or 0 when not even the prompt fits. Found by bisection on
+ * `worstCase`, so it agrees with it exactly.
+ */
+export function affordableMaxTokens(
+  settings: BudgetSettings,
+  price: TokenPrice | null,
+  promptTokens: number,
+  roomMicro: number,
+  choices = 1,
+): number {
+  const fits = (n: number) => (worstCase(settings, price, promptTokens, n * choices)?.holdMicro ?? Number.POSITIVE_INFINITY) <= roomMicro;
   if (!fits(1)) return 0;
   let low = 1;
   let high = DEFAULT_MAX_TOKENS;

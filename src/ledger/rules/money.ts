@@ -1,4 +1,4 @@
-import type { BudgetMode } from "../../schemas/teams";
+import type { BudgetMode, UnfinishedJobs } from "../../schemas/budget";
 
 // The money rules, as pure functions: what a completed job costs in credits, what a call
 // costs the client. Kept free of storage so they can be read (and tested) on their own.
@@ -69,6 +69,35 @@ export function completionCharge(settings: BudgetSettings, clientCostNanoTotal: 
       ? floorRatio(clientCostNanoTotal * settings.creditsPerDollar, NANO_PER_USD)
       : floorRatio(totalTokens, settings.tokensPerCredit);
   return Math.max(JOB_RESERVATION_CREDITS, exact);
+}
+
+/** A team's rule for unfinished jobs: its own, or its budget mode's default (job_based: free; consumption modes: charged). */
+export function unfinishedJobsOf(budgetMode: BudgetMode, setting: UnfinishedJobs | null): UnfinishedJobs {
+  return setting ?? (budgetMode === "job_based" ? "free" : "charged");
+}
+
+/** How a job ended: completed by its team (or the gateway), ended otherwise, or expired by the alarm. */
+export type JobEnd = "completed" | "failed" | "cancelled" | "expired";
+
+/** What a job's charge is worked out from. */
+export interface JobUsage {
+  clientCostNano: number;
+  totalTokens: number;
+  successfulCalls: number;
+}
+
+/**
+ * What a job is charged when it ends (before the `overdraft: none` cap): completed, the completion
+ * charge; unfinished and `free`, nothing; unfinished and `charged`, the completion charge for what
+ * it consumed once it consumed something (consumption modes), or its minimum charge once it made
+ * a successful call (job_based). A job that consumed nothing is never charged unless completed.
+ */
+export function endCharge(settings: BudgetSettings, unfinished: UnfinishedJobs, end: JobEnd, usage: JobUsage): number {
+  const charge = completionCharge(settings, usage.clientCostNano, usage.totalTokens);
+  if (end === "completed") return charge;
+  if (unfinished === "free") return 0;
+  if (settings.budgetMode === "job_based") return usage.successfulCalls > 0 ? charge : 0;
+  return consumedCredits(settings, usage.clientCostNano, usage.totalTokens) > 0 ? charge : 0;
 }
 
 function floorRatio(numerator: number, denominator: number): number {

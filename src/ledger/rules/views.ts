@@ -15,13 +15,18 @@ import type {
   UsageReport,
 } from "../types";
 import { creditsHeld } from "./holds";
-import { nanoToUsd } from "./money";
+import { MICRO_PER_CREDIT, nanoToUsd, unfinishedJobsOf } from "./money";
 
 // What a team's ledger shows, as pure functions of its rows: balances, jobs, usage, pages.
 // What only an admin may see (the markup, LiteLLM's error text) depends on who is asking:
 // a team never learns what its calls cost the operator or which provider served them.
 
-/** The account's side of the balance (the grants' side is grant-views.ts grantTotalsOf). */
+/**
+ * A team's balance. `credits_available` is what it can still spend: the remaining credits less
+ * everything its open jobs hold (reservations, what consumption jobs consumed, and what their
+ * calls in flight hold), rounded down, so the number a new job or hold is refused against. The
+ * grants' side of the balance is grant-views.ts grantTotalsOf.
+ */
 export function balanceOf(acct: AccountRow, viewer: CallerKind): AccountBalance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
@@ -31,7 +36,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): AccountBalance 
     credits_used: acct.credits_used,
     credits_remaining: remaining,
     credits_reserved: acct.credits_reserved,
-    credits_available: remaining - acct.credits_reserved,
+    credits_available: Math.floor((remaining * MICRO_PER_CREDIT - acct.open_jobs_hold_micro) / MICRO_PER_CREDIT),
     budget_mode: acct.budget_mode,
     credits_per_dollar: acct.credits_per_dollar,
     tokens_per_credit: acct.tokens_per_credit,
@@ -42,6 +47,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): AccountBalance 
     overdraft: acct.overdraft,
     unpriced_calls: acct.unpriced_calls,
     tpm_limit: acct.tpm_limit,
+    unfinished_jobs: unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs),
     grant_expiring_notice_seconds: acct.grant_notice_seconds,
     status: acct.status,
   };

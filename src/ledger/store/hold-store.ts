@@ -10,17 +10,38 @@ export class HoldStore {
     return this.sql.exec<CallHoldRow>("SELECT * FROM call_holds WHERE call_id = ?", callId).toArray()[0] ?? null;
   }
 
+  /** The holds of a job's calls in flight, oldest first. */
+  ofJob(jobId: string): CallHoldRow[] {
+    return this.sql.exec<CallHoldRow>("SELECT * FROM call_holds WHERE job_id = ? ORDER BY created_at_ms, call_id", jobId).toArray();
+  }
+
+  /** Holds whose call is not recorded by `nowMs`, their deadline, oldest first. */
+  overdue(nowMs: number): CallHoldRow[] {
+    return this.sql.exec<CallHoldRow>("SELECT * FROM call_holds WHERE deadline_ms <= ? ORDER BY deadline_ms, call_id", nowMs).toArray();
+  }
+
+  /** The earliest deadline of a hold (null with none). */
+  nextDeadlineMs(): number | null {
+    return this.sql.exec<{ next: number | null }>("SELECT MIN(deadline_ms) AS next FROM call_holds").one().next;
+  }
+
   insert(row: CallHoldRow): void {
     this.sql.exec(
-      `INSERT INTO call_holds (call_id, job_id, hold_micro, cap_nano, prompt_tokens, max_tokens, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO call_holds (call_id, job_id, hold_micro, cap_nano, prompt_tokens, max_tokens, choices, created_at_ms, deadline_ms,
+         incarnation, model_group, stream)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.call_id,
       row.job_id,
       row.hold_micro,
       row.cap_nano,
       row.prompt_tokens,
       row.max_tokens,
+      row.choices,
       row.created_at_ms,
+      row.deadline_ms,
+      row.incarnation,
+      row.model_group,
+      row.stream,
     );
     this.addToJob(row.job_id, row.hold_micro);
   }

@@ -1,8 +1,8 @@
 import { DEFAULT_GRANT_NOTICE_SECONDS } from "../../schemas/grants";
 import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { insertCall } from "./calls-table";
+import { migrateLedger } from "./migrate";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
-import { migrateLedger } from "./schema";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
@@ -114,8 +114,8 @@ export class LedgerStore {
     this.sql.exec(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
          cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
-         overdraft, unpriced_calls, tpm_limit, grant_notice_seconds)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?)`,
+         overdraft, unpriced_calls, tpm_limit, unfinished_jobs, grant_notice_seconds)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -128,6 +128,7 @@ export class LedgerStore {
       init.overdraft ?? "none",
       init.unpricedCalls ?? "refuse",
       init.tpmLimit ?? null,
+      init.unfinishedJobs ?? null,
       init.grantNoticeSeconds ?? DEFAULT_GRANT_NOTICE_SECONDS,
     );
   }
@@ -139,8 +140,8 @@ export class LedgerStore {
   updateSettings(acct: AccountRow): void {
     this.sql.exec(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
-         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, grant_notice_seconds = ?
-       WHERE id = 1`,
+         job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, unfinished_jobs = ?,
+         grant_notice_seconds = ? WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
@@ -150,6 +151,7 @@ export class LedgerStore {
       acct.overdraft,
       acct.unpriced_calls,
       acct.tpm_limit,
+      acct.unfinished_jobs,
       acct.grant_notice_seconds,
     );
   }
@@ -309,11 +311,13 @@ export class LedgerStore {
     this.splitter?.jobHoldSet(jobId);
   }
 
-  expireJob(jobId: string, completedAt: string): void {
+  expireJob(jobId: string, completedAt: string, charge: number): void {
     this.sql.exec(
-      `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion'
-       WHERE job_id = ?`,
+      `UPDATE jobs SET status = 'expired', completed_at = ?, hold_micro = calls_hold_micro, error_message = 'Job expired before completion',
+         credit_applied = ?, credits_charged = ? WHERE job_id = ?`,
       completedAt,
+      charge > 0 ? 1 : 0,
+      charge,
       jobId,
     );
     this.splitter?.jobHoldSet(jobId);

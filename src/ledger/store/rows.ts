@@ -1,7 +1,7 @@
 import type { UsageSums } from "../../db/usage-records";
+import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../../schemas/budget";
 import type { AllowancePeriod, GrantMoveKind, GrantSource } from "../../schemas/grants";
-import type { BudgetMode, Overdraft, UnpricedCalls } from "../../schemas/teams";
-import type { JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
+import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
 
 // The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
 
@@ -24,6 +24,8 @@ export type AccountRow = {
   unpriced_calls: UnpricedCalls;
   tpm_limit: number | null;
   call_holds_micro: number;
+  /** null: the budget mode's default (unfinishedJobsOf in money.ts). */
+  unfinished_jobs: UnfinishedJobs | null;
   /** How long before a grant's expiry `grant.expiring` is sent (0: never). */
   grant_notice_seconds: number;
 };
@@ -67,15 +69,23 @@ export type CallHoldRow = {
   hold_micro: number;
   cap_nano: number | null;
   prompt_tokens: number;
+  /** Per choice: the call may complete `choices × max_tokens`. */
   max_tokens: number;
+  choices: number;
   created_at_ms: number;
+  /** When the call must have been recorded (holds.ts holdDeadlineMs); past it the alarm settles the hold. */
+  deadline_ms: number;
+  /** Which run of the object placed it (a restarted object has a new one): a hold from an earlier run is known abandoned. */
+  incarnation: string;
+  model_group: string;
+  stream: number;
 };
 
 export type CallRow = {
   call_id: string;
   model_group: string;
   purpose: string | null;
-  status: "success" | "failed" | "aborted";
+  status: CallStatus;
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;

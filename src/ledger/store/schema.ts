@@ -271,6 +271,24 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
   {
+    id: 30,
+    // Holds that heal (holds.ts, unrecorded.ts): every admitted call has a hold row until it is
+    // recorded, with the time by which it must be (past it the alarm settles it from its hold),
+    // the run of the object that placed it, its choices (n), group and whether it streams. Holds
+    // placed before this get 15 minutes from when they were placed. No index: the table holds only
+    // the calls in flight, and every write to it is on a call's path. And per team what a job that
+    // ends unfinished is charged (NULL: the budget mode's default).
+    sql: `
+      ALTER TABLE call_holds ADD COLUMN choices INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE call_holds ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE call_holds ADD COLUMN incarnation TEXT NOT NULL DEFAULT '';
+      ALTER TABLE call_holds ADD COLUMN model_group TEXT NOT NULL DEFAULT '';
+      ALTER TABLE call_holds ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
+      UPDATE call_holds SET deadline_ms = created_at_ms + 900000;
+      ALTER TABLE account ADD COLUMN unfinished_jobs TEXT;
+      `,
+  },
+  {
     id: 260,
     // Grants (rules/grants.ts, changes/grant-ledger.ts): the team's credits as grants with a
     // source, priority and expiry. grant_moves is every signed change to a grant's remaining
@@ -350,21 +368,3 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
     `,
   },
 ];
-
-/** Applies the migrations not yet applied, each in its own transaction. */
-export function migrateLedger(sql: SqlStorage, transaction: (write: () => void) => void): void {
-  sql.exec("CREATE TABLE IF NOT EXISTS _ledger_migrations (id INTEGER PRIMARY KEY)");
-  const applied = new Set(
-    sql
-      .exec<{ id: number }>("SELECT id FROM _ledger_migrations")
-      .toArray()
-      .map((r) => r.id),
-  );
-  for (const migration of LEDGER_MIGRATIONS) {
-    if (applied.has(migration.id)) continue;
-    transaction(() => {
-      sql.exec(migration.sql);
-      sql.exec("INSERT INTO _ledger_migrations (id) VALUES (?)", migration.id);
-    });
-  }
-}

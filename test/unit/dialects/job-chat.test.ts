@@ -12,9 +12,9 @@ describe("the job API's call dialect", () => {
     expect(jobChat.parse({ model: "fast", messages, temperature: 0.7 }).purpose).toBeNull();
   });
 
-  it("holds its prompt (4 characters a token of its messages as JSON) and its max_tokens, the larger of the two names", () => {
-    const request = jobChat.parse({ model: "fast", messages, temperature: 0.7, max_tokens: 50, max_completion_tokens: 80 });
-    expect(jobChat.estimate(request)).toEqual({ promptTokens: Math.ceil(JSON.stringify(messages).length / 4), maxTokens: 80 });
+  it("holds its prompt (4 characters a token of its messages as JSON), its choices and its max_tokens, the larger of the two names", () => {
+    const request = jobChat.parse({ model: "fast", messages, temperature: 0.7, max_tokens: 50, max_completion_tokens: 80, n: 2 });
+    expect(jobChat.estimate(request)).toEqual({ promptTokens: Math.ceil(JSON.stringify(messages).length / 4), maxTokens: 80, choices: 2 });
     expect(jobChat.estimate(jobChat.parse({ model: "fast", messages, temperature: 0.7 })).maxTokens).toBeNull();
   });
 

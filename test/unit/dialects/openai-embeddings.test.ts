@@ -12,8 +12,8 @@ describe("OpenAI's embeddings dialect", () => {
     expect(openAIEmbeddings.upstreamPath).toBe("/embeddings");
   });
 
-  it("holds its input as the prompt, and has no completion of its own", () => {
-    expect(openAIEmbeddings.estimate(request).promptTokens).toBe(Math.ceil(JSON.stringify(["first text", "second"]).length / 4));
+  it("holds its input as the prompt (each string 4 characters a token), and has no completion of its own", () => {
+    expect(openAIEmbeddings.estimate(request)).toEqual({ promptTokens: Math.ceil(10 / 4) + Math.ceil(6 / 4), maxTokens: 0, choices: 1 });
   });
 
   it("is metered by its prompt tokens only, and answers OpenAI's list rebuilt from its items' fields", () => {
