@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WEBHOOK_EVENTS } from "../../src/webhooks/events";
 import {
   api,
   type ConsoleBrowser,
@@ -152,7 +153,8 @@ describe("the operator's pages in Chromium", () => {
     await expect(page.getByText("No webhook is set for this team.").count()).resolves.toBe(1);
     await expect(page.getByRole("button", { name: "Rotate signing secret" }).count()).resolves.toBe(0);
     await page.getByLabel("URL").fill("https://hooks.example.com/gateway");
-    for (const event of ["balance.low", "balance.exhausted", "job.completed", "job.failed", "job.expired"]) {
+    // Every event but one, so the only delivery is the suspension below.
+    for (const event of WEBHOOK_EVENTS.filter((e) => e !== "team.suspended")) {
       await page.getByRole("checkbox", { name: event }).uncheck();
     }
     expect(await submit(page, page.getByRole("button", { name: "Save webhook" }))).toBe(200);
