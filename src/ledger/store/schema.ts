@@ -320,7 +320,7 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       );
       CREATE UNIQUE INDEX grants_plan_period ON grants (allowance_id, plan_period_ms, plan_kind) WHERE allowance_id IS NOT NULL;
       CREATE TABLE grant_moves (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         ledger_seq INTEGER,
         grant_id TEXT,
         kind TEXT NOT NULL,
