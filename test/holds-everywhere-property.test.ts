@@ -1,7 +1,8 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type BudgetSettings, endCharge, usdToNano } from "../src/ledger/rules/money";
+import { endCharge, usdToNano } from "../src/ledger/rules/money";
+import type { BudgetSettings } from "../src/ledger/types";
 import type { BudgetMode, UnfinishedJobs } from "../src/schemas/budget";
 import { api, callBudget, createTeam, expectLedgerConsistent, json, type TestTeam, userMessage } from "./helpers";
 

@@ -2,7 +2,7 @@ import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import { type GroupModel, sortModels } from "./access-records";
-import { runQuery } from "./query";
+import { replaceChildren, runQuery } from "./query";
 import type * as schema from "./schema";
 import { modelGroupModels, modelGroups, teamModelGroups } from "./schema";
 
@@ -67,22 +67,18 @@ export class ModelGroupRecords {
 
   /** Replaces a group's model list atomically. Returns false when the group does not exist. */
   replaceModels(groupName: string, models: GroupModel[]): Promise<boolean> {
-    return runQuery("replaceModelGroupModels", async () => {
-      const [updated] = await this.d1.batch([
+    const insert = this.d1.prepare(
+      `INSERT INTO model_group_models (group_name, model_name, priority)
+       SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM model_groups WHERE group_name = ?1)`,
+    );
+    return runQuery("replaceModelGroupModels", () =>
+      replaceChildren(
+        this.d1,
         this.d1.prepare("UPDATE model_groups SET updated_at = ? WHERE group_name = ?").bind(new Date().toISOString(), groupName),
         this.d1.prepare("DELETE FROM model_group_models WHERE group_name = ?").bind(groupName),
-        // Each insert applies only when the group exists, so a missing group changes nothing.
-        ...models.map((m) =>
-          this.d1
-            .prepare(
-              `INSERT INTO model_group_models (group_name, model_name, priority)
-               SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM model_groups WHERE group_name = ?1)`,
-            )
-            .bind(groupName, m.modelName, m.priority),
-        ),
-      ]);
-      return (updated.meta.changes ?? 0) > 0;
-    });
+        models.map((m) => insert.bind(groupName, m.modelName, m.priority)),
+      ),
+    );
   }
 
   /** Deletes a group unless a team uses it. */

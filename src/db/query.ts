@@ -10,6 +10,21 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
+ * Replaces a row's children in one atomic batch: `touch` updates the row itself (its change
+ * count says whether it exists), `clear` deletes its children, and each insert applies only
+ * where the row exists (so a missing row changes nothing). True when the row exists.
+ */
+export async function replaceChildren(
+  d1: D1Database,
+  touch: D1PreparedStatement,
+  clear: D1PreparedStatement,
+  inserts: D1PreparedStatement[],
+): Promise<boolean> {
+  const [updated] = await d1.batch([touch, clear, ...inserts]);
+  return (updated.meta.changes ?? 0) > 0;
+}
+
+/**
  * Runs one D1 operation. A UNIQUE violation becomes a Conflict (the route says what already
  * exists); any other D1 failure is logged and becomes DependencyDown, so the caller fails closed.
  */

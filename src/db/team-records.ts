@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
-import { runQuery } from "./query";
+import { replaceChildren, runQuery } from "./query";
 import type * as schema from "./schema";
 import { apiKeys, teamModelGroups, teams } from "./schema";
 
@@ -102,21 +102,18 @@ export class TeamRecords {
   /** Replaces a team's groups. Returns false when the team does not exist. */
   replaceGroups(teamId: string, groupNames: string[]): Promise<boolean> {
     const now = new Date().toISOString();
-    return runQuery("replaceTeamModelGroups", async () => {
-      const [updated] = await this.d1.batch([
+    const insert = this.d1.prepare(
+      `INSERT INTO team_model_groups (team_id, group_name, assigned_at)
+       SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?1)`,
+    );
+    return runQuery("replaceTeamModelGroups", () =>
+      replaceChildren(
+        this.d1,
         this.d1.prepare("UPDATE teams SET updated_at = ? WHERE team_id = ?").bind(now, teamId),
         this.d1.prepare("DELETE FROM team_model_groups WHERE team_id = ?").bind(teamId),
-        ...groupNames.map((groupName) =>
-          this.d1
-            .prepare(
-              `INSERT INTO team_model_groups (team_id, group_name, assigned_at)
-               SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?1)`,
-            )
-            .bind(teamId, groupName, now),
-        ),
-      ]);
-      return (updated.meta.changes ?? 0) > 0;
-    });
+        groupNames.map((groupName) => insert.bind(teamId, groupName, now)),
+      ),
+    );
   }
 
   update(teamId: string, changes: { teamAlias?: string | null; metadata?: Record<string, unknown>; status?: string }): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { GrantChanges } from "./changes/grants";
+import type { AccountRow } from "./rows";
 import { grantPageOf, monthRange, statementOf } from "./rules/grant-views";
 import type { GrantStore } from "./store/grant-store";
-import type { AccountRow } from "./store/rows";
 import { type AllowanceView, type GrantView, type LedgerResult, ok, type Page, refusal, type Statement } from "./types";
 
 // What the team object's grant reads answer (its guards let the caller in first): the grants,

@@ -1,10 +1,10 @@
-import type { WebhookOutbox } from "./background/webhook-outbox";
+import type { WebhookOutbox } from "./changes/webhook-outbox";
+import type { AccountRow } from "./rows";
 import { jobNotFound, refuseCallsPage } from "./rules/admission";
 import { costBreakdownOf, jobListingOf, jobViewOf, pageOf, usageReportOf } from "./rules/views";
 import { webhookDeliveriesOf } from "./rules/webhook-views";
 import type { LedgerStore } from "./store/ledger-store";
 import type { LedgerPages } from "./store/pages";
-import type { AccountRow } from "./store/rows";
 import {
   type CallerKind,
   type CallsPage,

@@ -5,14 +5,15 @@ import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import { GrantClock } from "./background/grant-clock";
-import type { WebhookOutbox } from "./background/webhook-outbox";
 import { AccountChanges } from "./changes/account";
 import { JobCalls } from "./changes/calls";
 import { GrantLedger } from "./changes/grant-ledger";
 import { GrantChanges } from "./changes/grants";
 import { JobLifecycle } from "./changes/jobs";
+import type { WebhookOutbox } from "./changes/webhook-outbox";
 import { GrantReads } from "./grant-reads";
 import { LedgerReads } from "./reads";
+import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
@@ -23,7 +24,6 @@ import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
 import { LedgerPages } from "./store/pages";
-import type { AccountRow } from "./store/rows";
 import {
   type AccountInit,
   type Admission,

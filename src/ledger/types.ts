@@ -21,7 +21,6 @@ import type {
 import type { ModelUsage as ModelUsageSchema, TeamUsage as TeamUsageSchema, UsageTotals as UsageTotalsSchema } from "../schemas/reports";
 import type { Balance as BalanceSchema, LedgerEntry as LedgerEntrySchema } from "../schemas/teams";
 import type { WebhookEndpoint } from "../webhooks/events";
-import type { BudgetSettings } from "./rules/money";
 
 // Values that cross the RPC boundary between the Worker and a team's TeamLedger object.
 // Outcomes are values ({ ok: false, code }), never exceptions: see src/http/errors.ts for
@@ -211,6 +210,14 @@ export interface Page<T> {
   limit: number;
   offset: number;
   has_more: boolean;
+}
+
+/** How a team's consumption is priced: the budget settings the money rules read. */
+export interface BudgetSettings {
+  budgetMode: BudgetMode;
+  creditsPerDollar: number;
+  tokensPerCredit: number;
+  costMarkupPercentage: number;
 }
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { GrantRow } from "../../src/ledger/rows";
 import { periodEndAfter, periodStartOn, rolledOver } from "../../src/ledger/rules/allowance";
 import { monthRange, statementOf } from "../../src/ledger/rules/grant-views";
 import { burnOrder, drawDown, expiringNoticeAtMs, grantStatusOf, heldFromEndingGrant } from "../../src/ledger/rules/grants";
-import type { GrantRow } from "../../src/ledger/store/rows";
 
 const utc = (text: string) => Date.parse(text);
 const iso = (ms: number) => new Date(ms).toISOString();

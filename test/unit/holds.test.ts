@@ -7,7 +7,8 @@ import {
   jobExposureMicro,
   worstCase,
 } from "../../src/ledger/rules/holds";
-import { type BudgetSettings, MICRO_PER_CREDIT } from "../../src/ledger/rules/money";
+import { MICRO_PER_CREDIT } from "../../src/ledger/rules/money";
+import type { BudgetSettings } from "../../src/ledger/types";
 
 const perTokens = (tokensPerCredit: number): BudgetSettings => ({
   budgetMode: "consumption_tokens",

@@ -1,4 +1,4 @@
-import type { AccountRow, CallRow, JobRow } from "../../src/ledger/store/rows";
+import type { AccountRow, CallRow, JobRow } from "../../src/ledger/rows";
 
 // Ledger rows as storage.ts reads them, for the pure admission and view tests.
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  type BudgetSettings,
   clientCostNano,
   completionCharge,
   consumedCredits,
@@ -9,6 +8,7 @@ import {
   nanoToUsd,
   usdToNano,
 } from "../../src/ledger/rules/money";
+import type { BudgetSettings } from "../../src/ledger/types";
 
 const jobBased: BudgetSettings = { budgetMode: "job_based", creditsPerDollar: 10, tokensPerCredit: 10_000, costMarkupPercentage: 0 };
 const perDollar = (creditsPerDollar: number): BudgetSettings => ({ ...jobBased, budgetMode: "consumption_usd", creditsPerDollar });

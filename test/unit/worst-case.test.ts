@@ -10,7 +10,8 @@ import {
   promptTokensOfValue,
 } from "../../src/calls/worst-case";
 import { affordableMaxTokens, HOLD_MARGIN_MS, heldTokens, holdDeadlineMs, worstCase } from "../../src/ledger/rules/holds";
-import { type BudgetSettings, endCharge, unfinishedJobsOf } from "../../src/ledger/rules/money";
+import { endCharge, unfinishedJobsOf } from "../../src/ledger/rules/money";
+import type { BudgetSettings } from "../../src/ledger/types";
 
 // The worst case of a call, as the Worker estimates it (src/llm/worst-case.ts), and the hold rules
 // that price it and give it a deadline (src/ledger/holds.ts): pure functions, no runtime.

@@ -30,17 +30,25 @@ export async function pushAccess(env: Env, teamId: string, change: AccessChange)
   }
 }
 
-/** Pushes a change to every team listed, in batches; 503 naming how many could not be updated. */
-export async function pushAccessToTeams(env: Env, teamIds: string[], change: AccessChange): Promise<void> {
+/**
+ * Pushes to every team listed, FAN_OUT_BATCH at a time (`push` says whether the team's object took
+ * it); 503 naming how many could not be updated, after `saved` ("The change is saved").
+ */
+export async function pushToTeams(teamIds: string[], push: (teamId: string) => Promise<boolean>, saved: string, again = ""): Promise<void> {
   let failed = 0;
   for (let i = 0; i < teamIds.length; i += FAN_OUT_BATCH) {
-    const results = await Promise.all(teamIds.slice(i, i + FAN_OUT_BATCH).map((teamId) => pushed(env, teamId, change)));
+    const results = await Promise.all(teamIds.slice(i, i + FAN_OUT_BATCH).map(push));
     failed += results.filter((ok) => !ok).length;
   }
   if (failed > 0) {
     throw apiError(
       503,
-      `The change is saved but ${failed} of ${teamIds.length} teams' ledgers could not be updated; send the same request again to finish it`,
+      `${saved} but ${failed} of ${teamIds.length} teams' ledgers could not be updated; send the same request again${again}`,
     );
   }
+}
+
+/** Pushes a change to every team listed, in batches; 503 naming how many could not be updated. */
+export function pushAccessToTeams(env: Env, teamIds: string[], change: AccessChange): Promise<void> {
+  return pushToTeams(teamIds, (teamId) => pushed(env, teamId, change), "The change is saved", " to finish it");
 }

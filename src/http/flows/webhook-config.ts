@@ -6,15 +6,13 @@ import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } f
 import { newSigningSecret } from "../../webhooks/signing";
 import { webhookUrlProblem } from "../../webhooks/url-rules";
 import type { AppContext } from "../context";
-import { apiError, validationError } from "../errors";
+import { validationError } from "../errors";
+import { pushToTeams } from "./access-push";
 
 // Setting a webhook: D1 keeps it (the secret sealed under KEY_PEPPER, for admin reads and for
 // teams created later in the organization), then it is pushed to each team's object, which
 // signs and delivers. As with access changes, a push that fails answers 503 and sending the same
 // request again finishes it (a PUT then issues another secret: use the one from the answer that succeeded).
-
-/** How many team objects one fan-out talks to at a time. */
-const FAN_OUT_BATCH = 50;
 
 export interface WebhookInput {
   url: string;
@@ -52,18 +50,8 @@ async function pushedTo(c: AppContext, teamId: string, change: WebhookChange): P
 }
 
 /** Pushes a webhook change to each team's object; 503 naming how many could not be updated. */
-export async function pushWebhook(c: AppContext, teamIds: string[], change: WebhookChange): Promise<void> {
-  let failed = 0;
-  for (let i = 0; i < teamIds.length; i += FAN_OUT_BATCH) {
-    const results = await Promise.all(teamIds.slice(i, i + FAN_OUT_BATCH).map((teamId) => pushedTo(c, teamId, change)));
-    failed += results.filter((ok) => !ok).length;
-  }
-  if (failed > 0) {
-    throw apiError(
-      503,
-      `The webhook is saved but ${failed} of ${teamIds.length} teams' ledgers could not be updated; send the same request again`,
-    );
-  }
+export function pushWebhook(c: AppContext, teamIds: string[], change: WebhookChange): Promise<void> {
+  return pushToTeams(teamIds, (teamId) => pushedTo(c, teamId, change), "The webhook is saved");
 }
 
 /** Saves a webhook with a new signing secret, which is returned (to be shown once) with the row. */

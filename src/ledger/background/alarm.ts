@@ -2,12 +2,12 @@ import type { Repository } from "../../db/repository";
 import { log } from "../../log";
 import { expireJob } from "../changes/settlement";
 import { type HoldPrices, settleHoldsOfJob, settleOverdueHolds } from "../changes/unrecorded";
+import { WebhookOutbox } from "../changes/webhook-outbox";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { AlarmClock } from "./alarm-clock";
 import { UsageFlush } from "./usage-flush";
 import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
-import { WebhookOutbox } from "./webhook-outbox";
 
 /** Work that falls due at moments of its own (grants expiring, allowances renewing: grant-clock.ts). */
 export interface DueWork {

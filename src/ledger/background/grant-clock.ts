@@ -1,10 +1,10 @@
 import type { GrantLedger } from "../changes/grant-ledger";
+import type { WebhookOutbox } from "../changes/webhook-outbox";
+import type { AllowanceRow, NewGrant } from "../rows";
 import { type AllowanceTerms, periodEndAfter, rolledOver } from "../rules/allowance";
 import { expiringNoticeAtMs } from "../rules/grants";
 import type { GrantStore } from "../store/grant-store";
 import type { LedgerStore } from "../store/ledger-store";
-import type { AllowanceRow, NewGrant } from "../store/rows";
-import type { WebhookOutbox } from "./webhook-outbox";
 
 // What time brings to a team's grants, settled by the object's alarm (and, should it run late,
 // first thing by the next request that reads or moves money), each at the moment it was due:

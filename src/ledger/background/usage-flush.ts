@@ -1,6 +1,6 @@
 import type { Repository } from "../../db/repository";
 import { log } from "../../log";
-import type { AccountRow } from "../store/rows";
+import type { AccountRow } from "../rows";
 import { clearDirty, dailyRowsOf, dirtyDays, oldestDirtyMs } from "../store/usage-store";
 
 /** How long after a change its day's totals are sent to D1: changes in between go in the same batch. */

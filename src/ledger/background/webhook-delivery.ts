@@ -1,6 +1,7 @@
 import { log } from "../../log";
 import { signedHeaders } from "../../webhooks/signing";
-import type { OutboxRow, WebhookOutbox } from "./webhook-outbox";
+import type { WebhookOutbox } from "../changes/webhook-outbox";
+import type { OutboxRow } from "../rows";
 
 // Delivering a team's webhook events from its object's alarm (never from a request: a call
 // never waits for a receiver). Each endpoint's events go in order: the oldest undelivered one

@@ -1,4 +1,3 @@
-import type { WebhookOutbox } from "../background/webhook-outbox";
 import { accountNotFound } from "../rules/admission";
 import type { AccessStore } from "../store/access-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
@@ -6,6 +5,7 @@ import type { AccountInit, Balance, LedgerEntry, LedgerResult, SettingsChange, T
 import { ok, refusal } from "../types";
 import { recomputeHolds } from "./call-holds";
 import type { GrantChanges } from "./grants";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 /**
  * The changes to a team's account itself, inside its object: opening it, top-ups, its status and

@@ -1,5 +1,6 @@
 import type { PriceLookup, TokenPrice } from "../../db/price-cache";
 import { log } from "../../log";
+import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { consumedMicro, headroomMicro, OPEN_STATUSES, settingsOf } from "../rules/admission";
 import {
   affordableMaxTokens,
@@ -12,12 +13,11 @@ import {
   jobExposureMicro,
   worstCase,
 } from "../rules/holds";
-import { type BudgetSettings, consumedCredits, MICRO_PER_CREDIT } from "../rules/money";
+import { consumedCredits, MICRO_PER_CREDIT } from "../rules/money";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
-import type { AccountRow, CallHoldRow, JobRow } from "../store/rows";
 import type { CallRecord } from "../types";
-import { type Refusal, refusal } from "../types";
+import { type BudgetSettings, type Refusal, refusal } from "../types";
 
 // Placing and capturing per-call holds inside the team's object (rules in holds.ts). Called
 // synchronously from beginCall and recordCall, so a hold is checked and written with no await.

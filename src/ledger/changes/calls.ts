@@ -1,5 +1,5 @@
 import type { PriceLookup } from "../../db/price-cache";
-import type { WebhookOutbox } from "../background/webhook-outbox";
+import type { AccountRow, CallHoldRow } from "../rows";
 import { accountNotFound, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner } from "../rules/admission";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
@@ -7,12 +7,12 @@ import type { TeamTokenRate } from "../rules/rate-limit";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { operationMismatch } from "../store/operation-log";
-import type { AccountRow, CallHoldRow } from "../store/rows";
 import { type CallAdmission, type CallRecord, type JobCreated, type JobOwner, type LedgerResult, ok, type Refusal } from "../types";
 import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
 import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
 import { admissionOf, recordHeldCall } from "./settlement";
 import { type HoldPrices, needsPrices, settleAll } from "./unrecorded";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 /** What a job's calls need from their team's object. */
 export interface CallHost {

@@ -1,9 +1,9 @@
 import { DEFAULT_GRANT_PRIORITY, type GrantMoveKind, type GrantSource } from "../../schemas/grants";
+import type { GrantEnd, GrantMoveRow, GrantRow, NewGrant } from "../rows";
 import { drawDown, heldFromEndingGrant } from "../rules/grants";
 import { MICRO_PER_CREDIT } from "../rules/money";
 import type { GrantStore } from "../store/grant-store";
 import type { CreditChange, CreditSplitter, LedgerStore } from "../store/ledger-store";
-import type { GrantEnd, GrantMoveRow, GrantRow, NewGrant } from "../store/rows";
 import type { GrantSplit, LedgerEntry } from "../types";
 
 // How the team's grants follow its ledger. Every ledger row that changes credits_remaining is

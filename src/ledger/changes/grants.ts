@@ -1,7 +1,7 @@
 import { DEFAULT_GRANT_PRIORITY } from "../../schemas/grants";
 import type { GrantClock } from "../background/grant-clock";
 import { dayOf, termsOf } from "../background/grant-clock";
-import type { WebhookOutbox } from "../background/webhook-outbox";
+import type { AccountRow, AllowanceRow, GrantRow, NewGrant } from "../rows";
 import { accountNotFound } from "../rules/admission";
 import { allowanceTermsOf, periodEndAfter, periodStartOn, refuseAllowance, sameTerms } from "../rules/allowance";
 import { allowanceViewOf, grantTotalsOf, grantViewOf } from "../rules/grant-views";
@@ -9,7 +9,6 @@ import { refuseGrantRequest, sameGrantTerms } from "../rules/grants";
 import { balanceOf } from "../rules/views";
 import type { GrantStore } from "../store/grant-store";
 import type { LedgerStore } from "../store/ledger-store";
-import type { AccountRow, AllowanceRow, GrantRow, NewGrant } from "../store/rows";
 import {
   type AllowanceRequest,
   type AllowanceView,
@@ -24,6 +23,7 @@ import {
   refusal,
 } from "../types";
 import type { GrantLedger } from "./grant-ledger";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 // The team's grants and plan allowance as an admin changes them, inside its object: grants made
 // (exactly once per external_ref) and voided, the allowance set and removed, and the balance as

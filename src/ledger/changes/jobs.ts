@@ -1,6 +1,6 @@
 import { MAX_METADATA_BYTES } from "../../schemas/common";
 import { COMPLETION_CALLS_SHOWN } from "../../schemas/jobs";
-import type { WebhookOutbox } from "../background/webhook-outbox";
+import type { AccountRow } from "../rows";
 import {
   accountNotFound,
   completionOf,
@@ -14,7 +14,6 @@ import { completionAnswerOf, jobListingOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import type { LedgerPages } from "../store/pages";
-import type { AccountRow } from "../store/rows";
 import type {
   Balance,
   Completion,
@@ -29,6 +28,7 @@ import type {
 import { ok, type Refusal, refusal } from "../types";
 import { reserveForJob, settleCompletion } from "./settlement";
 import { type HoldPrices, settleHoldsOfJob } from "./unrecorded";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 /**
  * A job's steps inside its team's object, once the caller is checked: admission's refusals, then

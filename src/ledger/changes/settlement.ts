@@ -1,9 +1,9 @@
+import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { settingsOf } from "../rules/admission";
 import { clientCostNano, endCharge, JOB_RESERVATION_CREDITS, type JobEnd, MICRO_PER_CREDIT, unfinishedJobsOf } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
-import type { AccountRow, CallHoldRow, JobRow } from "../store/rows";
 import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
 import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refreshExposure, releaseJobHold } from "./call-holds";
 

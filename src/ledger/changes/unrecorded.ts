@@ -1,10 +1,10 @@
 import type { TokenPrice } from "../../db/price-cache";
+import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { settingsOf } from "../rules/admission";
 import { heldTokens, worstCase } from "../rules/holds";
 import { MICRO_PER_CREDIT } from "../rules/money";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
-import type { AccountRow, CallHoldRow, JobRow } from "../store/rows";
 import type { CallRecord } from "../types";
 import { applyCallRecord } from "./settlement";
 

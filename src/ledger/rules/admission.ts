@@ -1,6 +1,7 @@
 import { CALLS_PAGE_MAX } from "../../schemas/jobs";
-import type { AccountRow, JobRow } from "../store/rows";
+import type { AccountRow, JobRow } from "../rows";
 import {
+  type BudgetSettings,
   type CallerKind,
   type CallsPage,
   type CompletionStatus,
@@ -10,7 +11,7 @@ import {
   refusal,
   type StoredCompletion,
 } from "../types";
-import { type BudgetSettings, JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
+import { JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
 
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.

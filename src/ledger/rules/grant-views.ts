@@ -1,5 +1,5 @@
 import type { GrantMoveKind } from "../../schemas/grants";
-import type { AllowanceRow, GrantRow } from "../store/rows";
+import type { AllowanceRow, GrantRow } from "../rows";
 import type { AllowanceView, GrantTotals, GrantView, Page, Statement } from "../types";
 import { grantStatusOf } from "./grants";
 

@@ -1,5 +1,6 @@
 import type { TokenPrice } from "../../db/price-cache";
-import { type BudgetSettings, clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } from "./money";
+import type { BudgetSettings } from "../types";
+import { clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } from "./money";
 
 // Per-call holds, the way a card network authorizes: before a call goes upstream the team's
 // object holds its worst-case cost (prompt + max_tokens at the group's dearest prices); when

@@ -1,4 +1,5 @@
 import type { BudgetMode, UnfinishedJobs } from "../../schemas/budget";
+import type { BudgetSettings } from "../types";
 
 // The money rules, as pure functions: what a completed job costs in credits, what a call
 // costs the client. Kept free of storage so they can be read (and tested) on their own.
@@ -15,13 +16,6 @@ export function usdToNano(usd: number): number {
 
 export function nanoToUsd(nano: number): number {
   return nano / NANO_PER_USD;
-}
-
-export interface BudgetSettings {
-  budgetMode: BudgetMode;
-  creditsPerDollar: number;
-  tokensPerCredit: number;
-  costMarkupPercentage: number;
 }
 
 /** Client cost = provider cost × (1 + markup/100), in nano-dollars, rounded to the nearest. */

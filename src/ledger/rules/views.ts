@@ -1,5 +1,5 @@
 import { COMPLETION_CALLS_SHOWN } from "../../schemas/jobs";
-import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "../store/rows";
+import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type {
   AccountBalance,
   CallerKind,

@@ -1,4 +1,4 @@
-import type { OutboxRow } from "../background/webhook-outbox";
+import type { OutboxRow } from "../rows";
 
 // What GET /api/teams/{id}/webhook/deliveries shows of a team's webhook events: each event with
 // its state, its latest attempts (status codes, errors) and when it is retried next.

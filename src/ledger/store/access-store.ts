@@ -1,4 +1,5 @@
 import { log } from "../../log";
+import type { AccountRow } from "../rows";
 import {
   type AccessChange,
   type Caller,
@@ -12,7 +13,6 @@ import {
 import { accountNotFound } from "../rules/admission";
 import type { LedgerResult } from "../types";
 import { ok, type Refusal, refusal } from "../types";
-import type { AccountRow } from "./rows";
 
 // A team's access list (tables of migration 6): its keys and its model groups, with the guards
 // the TeamLedger object puts in front of its methods (the rules are access.ts). SQL runs

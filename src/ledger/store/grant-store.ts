@@ -1,8 +1,8 @@
 import type { GrantMoveKind, GrantSource } from "../../schemas/grants";
+import type { AllowanceRow, GrantEnd, GrantMoveRow, GrantRow, HeldCredits, LedgerRow, NewGrant } from "../rows";
 import { burnOrder } from "../rules/grants";
 import type { LedgerEntry } from "../types";
 import { LEDGER_SELECT, withGrantSplits } from "./pages";
-import type { AllowanceRow, GrantEnd, GrantMoveRow, GrantRow, HeldCredits, LedgerRow, NewGrant } from "./rows";
 
 // The SQL of a team's grants (tables grants, grant_moves, grant_holds and allowance; see
 // schema.ts). The grants that can still move (live ones, and ended ones still held for open

@@ -1,4 +1,4 @@
-import type { CallHoldRow } from "./rows";
+import type { CallHoldRow } from "../rows";
 
 // The SQL of per-call holds (table call_holds, jobs.calls_hold_micro). Nothing here decides
 // anything; the ledger rows that move call_holds_micro go through LedgerStore.appendLedger.

@@ -1,8 +1,8 @@
 import { DEFAULT_GRANT_NOTICE_SECONDS } from "../../schemas/grants";
+import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
-import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "./rows";
 import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its

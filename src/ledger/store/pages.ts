@@ -1,5 +1,5 @@
+import type { CallRow, JobRow, LedgerRow } from "../rows";
 import type { CallsPage, JobStatus } from "../types";
-import type { CallRow, JobRow, LedgerRow } from "./rows";
 import { modelUsageRows, usageRowsBy } from "./usage-store";
 
 // The paged reads of a team's history that its views show: the ledger, its jobs, a job's calls

@@ -1,4 +1,4 @@
-import type { ModelUsageRow, UsageRow } from "./rows";
+import type { ModelUsageRow, UsageRow } from "../rows";
 
 // The SQL of a team's usage aggregates (storage migration 10): per day and job type, per day,
 // model group and model, and which days D1 has not yet been sent. Bumped in the same

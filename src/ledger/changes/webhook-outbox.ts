@@ -1,9 +1,9 @@
 import type { WebhookChange, WebhookEndpoint, WebhookEventType, WebhookScope } from "../../webhooks/events";
-import type { SettledHold } from "../changes/unrecorded";
+import type { AccountRow, JobRow, OutboxRow } from "../rows";
 import { nanoToUsd } from "../rules/money";
 import { balanceOf } from "../rules/views";
-import type { AccountRow, JobRow } from "../store/rows";
 import type { CompletionStatus } from "../types";
+import type { SettledHold } from "./unrecorded";
 
 // A team's webhooks, inside its object: the endpoints, and the outbox their events wait in.
 // Events are born here synchronously, in the transaction of the change they tell of (a charge,
@@ -19,23 +19,6 @@ type EndpointRow = {
   secret: string;
   below_low: number;
   exhausted: number;
-};
-
-export type OutboxRow = {
-  seq: number;
-  event_id: string;
-  scope: WebhookScope;
-  event_type: WebhookEventType;
-  body: string;
-  state: "pending" | "delivered" | "failed" | "dropped";
-  attempts: number;
-  created_at_ms: number;
-  next_attempt_ms: number | null;
-  last_attempt_ms: number | null;
-  last_status: number | null;
-  last_error: string | null;
-  delivered_at_ms: number | null;
-  attempt_log: string;
 };
 
 export interface AttemptOutcome {

@@ -1,7 +1,8 @@
-import type { UsageSums } from "../../db/usage-records";
-import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../../schemas/budget";
-import type { AllowancePeriod, GrantMoveKind, GrantSource } from "../../schemas/grants";
-import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "../types";
+import type { UsageSums } from "../db/usage-records";
+import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
+import type { AllowancePeriod, GrantMoveKind, GrantSource } from "../schemas/grants";
+import type { WebhookEventType, WebhookScope } from "../webhooks/events";
+import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
 
 // The rows of a team ledger's SQLite tables (see storage-schema.ts), as storage.ts reads them.
 
@@ -113,6 +114,23 @@ export type ModelUsageRow = Pick<
 >;
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;
+
+export type OutboxRow = {
+  seq: number;
+  event_id: string;
+  scope: WebhookScope;
+  event_type: WebhookEventType;
+  body: string;
+  state: "pending" | "delivered" | "failed" | "dropped";
+  attempts: number;
+  created_at_ms: number;
+  next_attempt_ms: number | null;
+  last_attempt_ms: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at_ms: number | null;
+  attempt_log: string;
+};
 
 export type GrantEnd = "expired" | "voided";
 /** Which plan grant of a period: the allowance's own, or what the previous period rolled over. */
