@@ -1,7 +1,7 @@
 import type { GrantLedger } from "../changes/grant-ledger";
 import type { WebhookOutbox } from "../changes/webhook-outbox";
 import type { AllowanceRow, NewGrant } from "../rows";
-import { type AllowanceTerms, periodEndAfter, rolledOver } from "../rules/allowance";
+import { dayOf, periodEndAfter, rolledOver, termsOf } from "../rules/allowance";
 import { expiringNoticeAtMs } from "../rules/grants";
 import type { GrantStore } from "../store/grant-store";
 import type { LedgerStore } from "../store/ledger-store";
@@ -16,12 +16,6 @@ import type { LedgerStore } from "../store/ledger-store";
 const MAX_PERIODS_PER_RUN = 400;
 
 const isoOf = (ms: number) => new Date(ms).toISOString();
-/** A period's first day (periods begin at midnight UTC), as a plan grant's reason names it. */
-export const dayOf = (ms: number) => isoOf(ms).slice(0, 10);
-
-export function termsOf(row: AllowanceRow): AllowanceTerms {
-  return { credits: row.credits, period: row.period, anchor: row.anchor, rolloverMax: row.rollover_max, priority: row.priority };
-}
 
 export class GrantClock {
   /** When something is next due (null: nothing; undefined: to be worked out again). */

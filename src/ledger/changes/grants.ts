@@ -1,9 +1,7 @@
 import { DEFAULT_GRANT_PRIORITY } from "../../schemas/grants";
-import type { GrantClock } from "../background/grant-clock";
-import { dayOf, termsOf } from "../background/grant-clock";
 import type { AccountRow, AllowanceRow, GrantRow, NewGrant } from "../rows";
 import { accountNotFound } from "../rules/admission";
-import { allowanceTermsOf, periodEndAfter, periodStartOn, refuseAllowance, sameTerms } from "../rules/allowance";
+import { allowanceTermsOf, dayOf, periodEndAfter, periodStartOn, refuseAllowance, sameTerms, termsOf } from "../rules/allowance";
 import { allowanceViewOf, grantTotalsOf, grantViewOf } from "../rules/grant-views";
 import { refuseGrantRequest, sameGrantTerms } from "../rules/grants";
 import { balanceOf } from "../rules/views";
@@ -39,8 +37,8 @@ export class GrantChanges {
     private readonly grants: GrantStore,
     private readonly ledger: GrantLedger,
     private readonly webhooks: WebhookOutbox,
-    /** Told of every change, so the alarm wakes for the next expiry or renewal. */
-    private readonly clock: GrantClock,
+    /** Told of every change (background/grant-clock.ts), so the alarm wakes for the next expiry or renewal. */
+    private readonly clock: { changed(): void },
   ) {}
 
   /** What is kept in memory is read again (after an erasure, or a change of the notice time). */

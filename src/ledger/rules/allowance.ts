@@ -1,4 +1,5 @@
 import { type AllowancePeriod, DEFAULT_GRANT_PRIORITY } from "../../schemas/grants";
+import type { AllowanceRow } from "../rows";
 import { type AllowanceRequest, type Refusal, refusal } from "../types";
 import { validPriority } from "./grants";
 
@@ -53,6 +54,14 @@ export function periodEndAfter(terms: Pick<AllowanceTerms, "period" | "anchor">,
   const start = new Date(startMs);
   return monthStart(start.getUTCFullYear(), start.getUTCMonth() + 1, terms.anchor);
 }
+
+/** A stored allowance's terms. */
+export function termsOf(row: AllowanceRow): AllowanceTerms {
+  return { credits: row.credits, period: row.period, anchor: row.anchor, rolloverMax: row.rollover_max, priority: row.priority };
+}
+
+/** A period's first day (periods begin at midnight UTC), as a plan grant's reason names it. */
+export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** What a period's leftover plan credits carry into the next one. */
 export function rolledOver(terms: Pick<AllowanceTerms, "rolloverMax">, leftover: number): number {
