@@ -51,6 +51,20 @@ describe("job creation", () => {
     await expectLedgerConsistent(team);
   });
 
+  it("create-and-call without team_id runs in the key's team; another team's id is 403 and calls nothing", async () => {
+    const team = await createTeam({ credits: 5 });
+    const other = await createTeam({ credits: 5 });
+    const body = { job_type: "one_shot", model_group: team.groups[0], messages: userMessage("hello") };
+    const done = await json("POST", "/api/jobs/create-and-call", 200, { key: team.key, body });
+    expect(done).toMatchObject({ status: "completed", costs: { total_calls: 1, credit_applied: true } });
+    expect(await balance(team)).toMatchObject({ credits_used: 1, credits_reserved: 0 });
+    const refused = await api("POST", "/api/jobs/create-and-call", { key: team.key, body: { ...body, team_id: other.teamId } });
+    expect(refused.status).toBe(403);
+    expect(await balance(team)).toMatchObject({ credits_used: 1, credits_reserved: 0 });
+    expect(await balance(other)).toMatchObject({ credits_used: 0, credits_reserved: 0 });
+    await expectLedgerConsistent(team);
+  });
+
   it("is 403 when the body's team_id is not the key's team, and reserves nothing", async () => {
     const team = await createTeam();
     const other = await createTeam();

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ClientId } from "./common";
-import { CreateJobFields, JobCosts, TERMINAL_JOB_STATUSES } from "./jobs";
+import { CreateJobFields, JobCosts, KeysTeamId, TERMINAL_JOB_STATUSES } from "./jobs";
 
 // An LLM call in the job API: its body (the group and the OpenAI parameters forwarded), its
 // answer, create-and-call's, and the events of a stream.
@@ -101,7 +101,7 @@ export const LlmCallAnswer = z
 
 /** One job with one call, completed and charged in one request: the job's fields and the call's. */
 export const CreateAndCallBody = z
-  .object({ ...CreateJobFields, ...LlmCallFields })
+  .object({ ...CreateJobFields, team_id: KeysTeamId, ...LlmCallFields })
   .refine((b) => b.model_group !== undefined || b.model !== undefined, {
     error: "is required (or its alias 'model')",
     path: ["model_group"],

@@ -22,12 +22,9 @@ export const CreateJobFields = {
   user_id: z.string().max(256, { error: "must be at most 256 characters" }).nullable().optional(),
   metadata: Metadata.nullable().optional(),
 };
-export const CreateJobBody = z
-  .object({
-    ...CreateJobFields,
-    team_id: ClientId.optional().openapi({ description: "The key's team (the default); another team's id is 403" }),
-  })
-  .openapi("CreateJobRequest");
+/** A team's own job: `team_id` defaults to the key's team (another team's id is 403). */
+export const KeysTeamId = ClientId.optional().openapi({ description: "The key's team (the default); another team's id is 403" });
+export const CreateJobBody = z.object({ ...CreateJobFields, team_id: KeysTeamId }).openapi("CreateJobRequest");
 
 export const JobCreated = z
   .object({

@@ -21,7 +21,7 @@ import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 // go uncharged. Every route that runs one goes through oneRequestJob.
 
 /** What a job is opened with (create-and-call's job fields; a /v1 request's X-Job-Type). */
-export type JobFields = { team_id: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
+export type JobFields = { team_id?: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
 
 /** What a job is opened with, as its operation is compared on a repeat. */
 function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
@@ -114,7 +114,8 @@ export async function oneRequestJob<R extends CallRequest, A, B>(
  */
 async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequestRun<R, A>, stream: boolean) {
   const teamId = teamOf(c.get("principal"));
-  if (run.job.team_id !== teamId) throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
+  if (run.job.team_id !== undefined && run.job.team_id !== teamId)
+    throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
   const budget = callBudgetOf(ctx, run.dialect, run.request, stream);
@@ -163,7 +164,7 @@ async function earlierAnswer<A, B>(
   present: (answer: A, jobId: string, summary: CompletionSummary) => B,
 ): Promise<JsonAnswer<B> | null> {
   const teamId = teamOf(c.get("principal"));
-  if (!c.get("operationBase") || fields.team_id !== teamId) return null;
+  if (!c.get("operationBase") || (fields.team_id !== undefined && fields.team_id !== teamId)) return null;
   const created = await onLedger(c.env, teamId, "recall", operationId(c, ONE_REQUEST_CREATE), "createJob", jobRequestOf(fields, "gateway"));
   if (!created) return null;
   const jobId = (created.result as JobCreated).job_id;
