@@ -33,7 +33,7 @@ describe("the team's credits page", () => {
     expect(added.next.html).toContain("summer promo");
     // A refused grant shows the API's message with the form as typed.
     const refused = await user.submit(added.next, `${path}/grants`, { credits: "5", source: "paid", expires_at: "2001-01-01T00:00" });
-    expect(errorOf(refused.next.html)).toBe("expires_at must be in the future");
+    expect(errorOf(refused.next.html)).toBe("field &#39;expires_at&#39; must be in the future");
     expect(refused.next.html).toContain('value="2001-01-01T00:00"');
 
     // A job's charge comes from the promotion (priority 10), then the promotion is voided.

@@ -64,14 +64,16 @@ describe("setting an allowance", () => {
     for (const [body, says] of [
       [{ credits: 0, period: "month" }, "must be a positive integer"],
       [{ credits: 5, period: "year" }, "must be one of day, week, month"],
-      [{ credits: 5, period: "day", anchor: 2 }, "anchor applies to week and month periods only"],
-      [{ credits: 5, period: "week", anchor: 8 }, "anchor must be an integer from 1 to 7"],
+      [{ credits: 5, period: "day", anchor: 2 }, "field 'anchor' applies to week and month periods only"],
+      [{ credits: 5, period: "week", anchor: 8 }, "field 'anchor' must be at most 7 for a week (1 Monday to 7 Sunday)"],
       [{ credits: 5, period: "month", rollover: { max: 0 } }, "must be a positive integer"],
       [{ credits: 5, period: "month", rollover: "all" }, "rollover"],
     ] as const) {
       const res = await api("PUT", allowancePath(team), { body });
       expect(res.status, JSON.stringify(body)).toBe(422);
-      expect(JSON.stringify(await res.json())).toContain(says);
+      const { detail } = await res.json<any>();
+      expect(Array.isArray(detail), JSON.stringify(detail)).toBe(true);
+      expect(JSON.stringify(detail)).toContain(says);
     }
     expect((await api("PUT", allowancePath(team), { key: team.key, body: { credits: 5, period: "day" } })).status).toBe(403);
     await json("PUT", allowancePath(team), 200, { body: { credits: 5, period: "day" } });

@@ -76,14 +76,17 @@ describe("making grants", () => {
     const detailOf = async (body: unknown) => {
       const res = await api("POST", path, { body });
       expect(res.status, JSON.stringify(body)).toBe(422);
-      return JSON.stringify((await res.json<any>()).detail);
+      // FastAPI's shape: a list of {loc, msg, type}, naming the field.
+      const { detail } = await res.json<any>();
+      expect(detail).toEqual([expect.objectContaining({ loc: expect.arrayContaining(["body"]), type: expect.any(String) })]);
+      return JSON.stringify(detail);
     };
     expect(await detailOf({ credits: 0, source: "paid" })).toContain("must be a positive integer");
     expect(await detailOf({ credits: 5, source: "gift" })).toContain("must be one of paid, promotional, plan");
     expect(await detailOf({ credits: 5, source: "paid", priority: 101 })).toContain("must be at most 100");
     expect(await detailOf({ credits: 5, source: "paid", expires_at: "next tuesday" })).toContain("ISO 8601");
     expect(await detailOf({ credits: 5, source: "paid", expires_at: "2020-01-01T00:00:00Z" })).toContain(
-      "expires_at must be in the future",
+      "field 'expires_at' must be in the future",
     );
     expect(await detailOf({ credits: 5, source: "paid", external_ref: "" })).toContain("must not be empty");
     expect((await api("POST", path, { key: team.key, body: { credits: 5, source: "paid" } })).status).toBe(403);

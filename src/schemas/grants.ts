@@ -119,9 +119,11 @@ export const CreateGrant = z.object({
   source: GrantSource,
   expires_at: z.iso
     .datetime({ offset: true, error: "must be an ISO 8601 date-time (e.g. 2027-01-31T00:00:00Z)" })
+    // A date-time that did not parse is refused above, once.
+    .refine((at) => Number.isNaN(Date.parse(at)) || Date.parse(at) > Date.now(), { error: "must be in the future" })
     .nullable()
     .optional()
-    .openapi({ description: "When what remains of the grant leaves the balance; none: it never expires" }),
+    .openapi({ description: "When what remains of the grant leaves the balance (in the future); none: it never expires" }),
   priority: Priority.optional().openapi({ description: "Lower numbers are drawn first (0-100, default 50)" }),
   reason: Reason.nullable().optional(),
   external_ref: ExternalRef.nullable().optional(),
@@ -143,24 +145,30 @@ export const Rollover = z.union([
   z.object({ max: PositiveCredits.openapi({ description: "At most this many leftover credits carry into the next period" }) }),
 ]);
 
-export const SetAllowance = z.object({
-  credits: PositiveCredits.openapi({ description: "Credits granted each period" }),
-  period: z.enum(ALLOWANCE_PERIODS, { error: `must be one of ${ALLOWANCE_PERIODS.join(", ")}` }),
-  anchor: z
-    .number({ error: "must be an integer" })
-    .int({ error: "must be an integer" })
-    .min(1, { error: "must be at least 1" })
-    .max(31, { error: "must be at most 31" })
-    .optional()
-    .openapi({
-      description: "month: the day periods begin (1-31, the last day of shorter months); week: the ISO weekday (1 Monday - 7 Sunday)",
+export const SetAllowance = z
+  .object({
+    credits: PositiveCredits.openapi({ description: "Credits granted each period" }),
+    period: z.enum(ALLOWANCE_PERIODS, { error: `must be one of ${ALLOWANCE_PERIODS.join(", ")}` }),
+    anchor: z
+      .number({ error: "must be an integer" })
+      .int({ error: "must be an integer" })
+      .min(1, { error: "must be at least 1" })
+      .max(31, { error: "must be at most 31" })
+      .optional()
+      .openapi({
+        description: "month: the day periods begin (1-31, the last day of shorter months); week: the ISO weekday (1 Monday - 7 Sunday)",
+      }),
+    rollover: Rollover.default("none").openapi({
+      description:
+        '"none", or {"max": N}: what is left of a period\'s plan credits, up to N, becomes a grant expiring at the next period\'s end',
     }),
-  rollover: Rollover.default("none").openapi({
-    description:
-      '"none", or {"max": N}: what is left of a period\'s plan credits, up to N, becomes a grant expiring at the next period\'s end',
-  }),
-  priority: Priority.optional(),
-});
+    priority: Priority.optional(),
+  })
+  .refine((a) => a.anchor === undefined || a.period !== "day", { error: "applies to week and month periods only", path: ["anchor"] })
+  .refine((a) => a.anchor === undefined || a.period !== "week" || a.anchor <= 7, {
+    error: "must be at most 7 for a week (1 Monday to 7 Sunday)",
+    path: ["anchor"],
+  });
 
 export const Allowance = z
   .object({

@@ -95,7 +95,7 @@ describe("a team's credits in Chromium", () => {
     await page.getByLabel("Period", { exact: true }).selectOption("day");
     await page.getByLabel("Anchor", { exact: true }).fill("2");
     expect(await submit(page, page.getByRole("button", { name: "Save allowance" }))).toBe(200);
-    await expect(error(page).textContent()).resolves.toBe("anchor applies to week and month periods only");
+    await expect(error(page).textContent()).resolves.toBe("field 'anchor' applies to week and month periods only");
     await expect(page.getByLabel("Credits per period", { exact: true }).inputValue()).resolves.toBe("50");
     await page.getByLabel("Period", { exact: true }).selectOption("month");
     await page.getByLabel("Anchor", { exact: true }).fill("1");
