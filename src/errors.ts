@@ -20,6 +20,10 @@ export type LedgerErrorCode =
   | "TEAM_PAUSED"
   | "RATE_LIMITED"
   | "INSUFFICIENT_CREDITS"
+  /** A key's or an end user's period budget has no room for what is asked (402, naming the budget and its reset). */
+  | "BUDGET_EXCEEDED"
+  /** A call in a job opened with another key of the team. */
+  | "JOB_OF_ANOTHER_KEY"
   | "JOB_NOT_FOUND"
   | "JOB_EXISTS"
   | "JOB_FINISHED"

@@ -202,3 +202,59 @@ describe("the team page's status buttons", () => {
     expect(statusButtons(resumed.html)).toEqual(["Pause", "Suspend"]);
   });
 });
+
+describe("the team page's keys", () => {
+  it("lists the keys with their budgets and spend bars; creates one (shown once), rotates and revokes it", async () => {
+    const team = await createTeam({ credits: 20, models: [["gpt-4o-mini"], ["gpt-4"]] });
+    const user = await ConsoleUser.signIn();
+    const page = await user.open(`/admin/teams/${team.teamId}`);
+    expect(page.html).toContain("The team&#39;s keys, oldest first");
+    expect(page.html).toContain(`aria-label="Rotate the key default"`);
+
+    const created = await user.submit(page, `/admin/teams/${team.teamId}/keys`, {
+      name: "batch",
+      budget_credits: "3",
+      budget_period: "day",
+      model_groups: team.groups[0],
+      expires_at: "",
+    });
+    expect(noticeOf(created.next.html)).toBe("Key &#39;batch&#39; created");
+    const key = secretOf(created.next.html);
+    expect(key).toMatch(/^sk-[0-9a-f]{64}$/);
+    const [, batch] = (await json("GET", `/api/teams/${team.teamId}/keys`, 200)).keys;
+    expect(batch).toMatchObject({ name: "batch", model_groups: [team.groups[0]], budget: { credits: 3, period: "day" } });
+
+    // The key spends: its bar shows what it spent of its budget.
+    const job = await json("POST", "/api/jobs/create", 200, { key, body: { job_type: "t" } });
+    await json("POST", `/api/jobs/${job.job_id}/complete`, 200, { key, body: { status: "completed" } });
+    const spent = await user.open(`/admin/teams/${team.teamId}`);
+    expect(spent.html).not.toContain(key);
+    expect(spent.html).toMatch(/<meter min="0" max="3" value="1"[^>]*aria-label="Spent by the key batch this day"/);
+    expect(spent.html).toContain("1 of 3");
+
+    const rotated = await user.submit(spent, `/admin/teams/${team.teamId}/keys/${batch.key_id}/rotate`, { grace_seconds: "0" });
+    const newKey = secretOf(rotated.next.html);
+    expect(newKey).toMatch(/^sk-[0-9a-f]{64}$/);
+    expect(
+      (await request("GET", `/api/credits/teams/${team.teamId}/balance`, { headers: { authorization: `Bearer ${key}` } })).status,
+    ).toBe(401);
+    expect(
+      (await request("GET", `/api/credits/teams/${team.teamId}/balance`, { headers: { authorization: `Bearer ${newKey}` } })).status,
+    ).toBe(200);
+
+    const revoked = await user.submit(rotated.next, `/admin/teams/${team.teamId}/keys/${batch.key_id}/revoke`);
+    expect(noticeOf(revoked.next.html)).toBe("Key revoked: it is refused from now on");
+    expect(revoked.next.html).not.toContain(`aria-label="Revoke the key batch"`);
+    expect(
+      (await request("GET", `/api/credits/teams/${team.teamId}/balance`, { headers: { authorization: `Bearer ${newKey}` } })).status,
+    ).toBe(401);
+
+    // The API's refusal comes back with the form as typed.
+    const refused = await user.submit(revoked.next, `/admin/teams/${team.teamId}/keys`, {
+      name: "default",
+      budget_credits: "",
+      budget_period: "day",
+    });
+    expect(errorOf(refused.next.html)).toContain("already exists");
+  });
+});

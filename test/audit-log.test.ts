@@ -153,6 +153,25 @@ describe("every admin write leaves one audit row", () => {
     const [rotateRow] = await rowsOf(rotateRequest);
     expectRow(rotateRow, { action: "key.rotate", ...onTeam, status: 200 });
     expect(JSON.parse(rotateRow.summary)).toEqual({ grace_seconds: 60 });
+    const keyCreateRequest = uid("req");
+    const named = await json("POST", `/api/teams/${team.teamId}/keys`, 200, {
+      ...k,
+      body: { name: "batch", budget: { credits: 5, period: "day" } },
+      headers: { "x-request-id": keyCreateRequest },
+    });
+    secrets.push(named.virtual_key);
+    const [keyCreateRow] = await rowsOf(keyCreateRequest);
+    const onKey = { resource_type: "key", resource_id: named.key_id, organization_id: team.organizationId };
+    expectRow(keyCreateRow, { action: "key.create", ...onKey, status: 200 });
+    expect(JSON.parse(keyCreateRow.summary)).toEqual({ name: "batch" });
+    expectRow(await write("PATCH", `/api/teams/${team.teamId}/keys/${named.key_id}`, { ...k, body: { name: "nightly" }, status: 200 }), {
+      action: "key.update",
+      ...onKey,
+    });
+    expectRow(await write("DELETE", `/api/teams/${team.teamId}/keys/${named.key_id}`, { ...k, status: 200 }), {
+      action: "key.revoke",
+      ...onKey,
+    });
     const hook = { url: `${inject("webhookReceiverUrl")}/audit`, events: ["job.completed"] };
     const teamHookRequest = uid("req");
     const teamHook = await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, {

@@ -108,7 +108,7 @@ describe("hard budgets, property", () => {
             costMarkupPercentage: 20,
             jobTtlSeconds: 3600,
             rateLimitPerMinute: null,
-            keyHash: uid("prop-key"),
+            key: { keyId: crypto.randomUUID(), keyHash: uid("prop-key"), prefix: "sk-test", name: "default" },
             modelGroups: [{ name: "g", models: [MODEL] }],
           },
           op(),

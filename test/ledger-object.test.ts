@@ -17,7 +17,7 @@ function account(teamId: string, creditsAllocated: number): AccountInit {
     costMarkupPercentage: 0,
     jobTtlSeconds: 3600,
     rateLimitPerMinute: null,
-    keyHash: KEY_HASH,
+    key: { keyId: crypto.randomUUID(), keyHash: KEY_HASH, prefix: "sk-test", name: "default" },
     modelGroups: [{ name: "fast", models: ["gpt-4o-mini", "gpt-4"] }],
   };
 }

@@ -281,7 +281,7 @@ describe("an organization's usage", () => {
     const day = `${month}-01`;
     for (let i = 0; i < 297; i++) {
       const teamId = uid("bulk-team");
-      const key = { keyId: crypto.randomUUID(), keyHash: crypto.randomUUID(), keyPrefix: "sk-bulk" };
+      const key = { keyId: crypto.randomUUID(), secretId: crypto.randomUUID(), keyHash: crypto.randomUUID(), keyPrefix: "sk-bulk" };
       await repo.teams.create({ teamId, organizationId: org, teamAlias: null, metadata: {}, modelGroups: [], key });
       await repo.usage.writeDaily({ teamId, organizationId: org }, [
         {

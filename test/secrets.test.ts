@@ -340,6 +340,21 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(200, "GET", `/api/credits/teams/${teamId}/statement?period=${month}`, { key });
     await expectStatus(200, "GET", `/api/credits/teams/${teamId}/statement?period=${month}&format=csv`, admin);
     await expectStatus(422, "GET", `/api/credits/teams/${teamId}/statement?period=last-month`, { key });
+    // Named keys: created (shown once), listed, changed, rotated, used, revoked.
+    const teamKey = await expectStatus(200, "POST", `/api/teams/${teamId}/keys`, {
+      ...admin,
+      body: { name: "batch", budget: { credits: 5, period: "day" } },
+      headers: { "idempotency-key": `key-${teamId}` },
+    });
+    await expectStatus(200, "GET", `/api/teams/${teamId}/keys`, admin);
+    await expectStatus(200, "GET", `/api/teams/${teamId}/keys`, { key });
+    await expectStatus(200, "PATCH", `/api/teams/${teamId}/keys/${teamKey.key_id}`, { ...admin, body: { name: "batch-2" } });
+    const teamKeyRotated = await expectStatus(200, "POST", `/api/teams/${teamId}/keys/${teamKey.key_id}/rotate`, { ...admin, body: {} });
+    await expectStatus(200, "GET", `/api/credits/teams/${teamId}/balance`, { key: teamKeyRotated.virtual_key });
+    await expectStatus(401, "GET", `/api/credits/teams/${teamId}/balance`, { key: teamKey.virtual_key });
+    await expectStatus(200, "DELETE", `/api/teams/${teamId}/keys/${teamKey.key_id}`, admin);
+    await expectStatus(401, "GET", `/api/credits/teams/${teamId}/balance`, { key: teamKeyRotated.virtual_key });
+    await expectStatus(404, "DELETE", `/api/teams/${teamId}/keys/${crypto.randomUUID()}`, admin);
 
     await expectStatus(200, "GET", `/api/teams/${teamId}/webhook/deliveries`, admin);
     await expectStatus(200, "DELETE", `/api/organizations/${org}/webhook`, admin);
@@ -374,7 +389,7 @@ describe("no secret in any response, header or log line", () => {
         ).toBe(true);
       }
     }
-    expect(virtualKeys.size).toBe(3);
+    expect(virtualKeys.size).toBe(5); // the team's, two rotations of it, a named key and its rotation
     expect(logLines.length).toBeGreaterThanOrEqual(seen.length); // one request line each, at least
 
     // --- Nothing leaked.

@@ -137,6 +137,9 @@ job_id: string
 team_id: string
 job_type: string
 user_id: (string | null)
+key_id: (string | null)
+key_name: (string | null)
+end_user: (string | null)
 status: ("pending" | "in_progress" | "completed" | "failed" | "cancelled" | "expired")
 metadata: {
 [k: string]: unknown
@@ -161,6 +164,8 @@ calls: {
 call_id: string
 purpose: (string | null)
 model_group: string
+key_id: (string | null)
+key_name: (string | null)
 status: ("success" | "failed" | "aborted" | "unrecorded")
 prompt_tokens: number
 completion_tokens: number
@@ -298,6 +303,23 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+}
+}
+keys?: {
+[k: string]: {
+jobs: number
+completed: number
+failed: number
+cancelled: number
+expired: number
+calls: number
+credits_charged: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+provider_cost_usd?: number
+name: (string | null)
 }
 }
 }

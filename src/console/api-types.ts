@@ -2,20 +2,12 @@ import type { z } from "@hono/zod-openapi";
 import type { AdminKeyPage, AuditPage, CreatedAdminKey } from "../schemas/admin";
 import type { AllowanceSet, GrantPage, Statement, TeamAllowance } from "../schemas/grants";
 import type { Job, JobPage } from "../schemas/jobs";
+import type { CreatedKey, Key, KeyList, RotatedTeamKey } from "../schemas/keys";
 import type { ModelGroup, ModelGroupPage } from "../schemas/model-groups";
 import type { Organization, OrganizationPage } from "../schemas/organizations";
 import type { PriceList } from "../schemas/pricing";
 import type { Dashboard, TeamUsage, UsageTotals } from "../schemas/reports";
-import type {
-  CreatedTeam,
-  CreditsAdded,
-  GrantMade,
-  RotatedKey,
-  StatusChange,
-  TeamPage,
-  TeamWithBalance,
-  TransactionPage,
-} from "../schemas/teams";
+import type { CreatedTeam, CreditsAdded, GrantMade, StatusChange, TeamPage, TeamWithBalance, TransactionPage } from "../schemas/teams";
 import type { DeliveryPage, SavedWebhook, Webhook } from "../schemas/webhooks";
 
 // What the console reads from /api, as the gateway's own zod schemas declare it (one
@@ -31,7 +23,6 @@ export type PriceListAnswer = Answer<typeof PriceList>;
 export type TeamAnswer = Answer<typeof TeamWithBalance>;
 export type TeamList = Answer<typeof TeamPage>;
 export type CreatedTeamAnswer = Answer<typeof CreatedTeam>;
-export type RotatedKeyAnswer = Answer<typeof RotatedKey>;
 export type StatusChangeAnswer = Answer<typeof StatusChange>;
 export type CreditsAddedAnswer = Answer<typeof CreditsAdded>;
 export type TransactionList = Answer<typeof TransactionPage>;
@@ -50,3 +41,7 @@ export type GrantList = Answer<typeof GrantPage>;
 export type GrantMadeAnswer = Answer<typeof GrantMade>;
 export type AllowanceAnswer = Answer<typeof TeamAllowance> | Answer<typeof AllowanceSet>;
 export type StatementAnswer = Answer<typeof Statement>;
+export type KeyAnswer = Answer<typeof Key>;
+export type KeyListAnswer = Answer<typeof KeyList>;
+export type CreatedKeyAnswer = Answer<typeof CreatedKey>;
+export type RotatedTeamKeyAnswer = Answer<typeof RotatedTeamKey>;

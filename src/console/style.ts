@@ -60,5 +60,7 @@ ol.attempts{margin:0;padding-left:1.2em}
 .chart .bar-credits{fill:#0b57d0}.chart .bar-tokens{fill:#34a853}
 .chart text{font-size:11px;fill:#1c2430}
 .chart .axis{stroke:#9aa4b2}
+.spend{white-space:nowrap}.spend meter{width:6em;height:1em;vertical-align:middle}
+td .field input[type=number]{width:6em}
 @media (max-width:600px){main{padding:8px}.who{margin-left:0}th,td{padding:4px}}
 `;

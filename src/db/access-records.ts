@@ -1,8 +1,9 @@
 import { eq, inArray } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { TeamKeyRow } from "./key-records";
 import { runQuery } from "./query";
 import type * as schema from "./schema";
-import { apiKeys, modelGroupModels, modelGroups, teamModelGroups } from "./schema";
+import { apiKeys, modelGroupModels, modelGroups, teamKeys, teamModelGroups } from "./schema";
 
 // What the team objects decide access from, as D1 keeps it: which team a key hash was issued to,
 // a team's keys and groups (loaded once by an object created before it kept them), the groups'
@@ -34,21 +35,28 @@ export class AccessRecords {
     });
   }
 
-  /** A team's keys (valid until their revocation or grace period ends) and groups, as its object keeps them. */
+  /**
+   * A team's keys, their secrets (valid until their revocation or grace period ends) and its
+   * groups, as its object keeps them. A secret of no named key belongs to none (its object then
+   * knows it without a name, budget or narrowing).
+   */
   teamAccess(teamId: string): Promise<{
-    keys: Array<{ keyHash: string; validUntilMs: number | null }>;
+    keys: TeamKeyRow[];
+    secrets: Array<{ keyHash: string; keyId: string | null; validUntilMs: number | null }>;
     groups: Array<{ name: string; models: string[] }>;
   }> {
     return runQuery("teamAccess", async () => {
-      const [keys, groups] = await this.db.batch([
+      const [keys, secrets, groups] = await this.db.batch([
+        this.db.select().from(teamKeys).where(eq(teamKeys.teamId, teamId)),
         this.db.select().from(apiKeys).where(eq(apiKeys.teamId, teamId)),
         this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
       ]);
       const ends = (iso: string | null) => (iso === null ? null : Date.parse(iso));
       return {
-        keys: keys.map((k) => {
+        keys,
+        secrets: secrets.map((k) => {
           const ended = [ends(k.revokedAt), ends(k.expiresAt)].filter((ms): ms is number => ms !== null);
-          return { keyHash: k.keyHash, validUntilMs: ended.length > 0 ? Math.min(...ended) : null };
+          return { keyHash: k.keyHash, keyId: k.teamKeyId, validUntilMs: ended.length > 0 ? Math.min(...ended) : null };
         }),
         groups: await this.groupsWithModels(groups.map((g) => g.groupName)),
       };

@@ -2,6 +2,7 @@ import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { AccessRecords } from "./access-records";
 import { AdminKeyRecords, AuditRecords } from "./admin-records";
 import { IdempotencyRecords } from "./idempotency-records";
+import { KeyRecords } from "./key-records";
 import { ModelGroupRecords } from "./model-group-records";
 import { OrganizationRecords } from "./organization-records";
 import { PricingRecords } from "./pricing-records";
@@ -24,8 +25,10 @@ export type { TeamRow, TeamWithGroups } from "./team-records";
 export class Repository {
   readonly organizations: OrganizationRecords;
   readonly modelGroups: ModelGroupRecords;
-  /** Teams, their groups and their keys (as keyed hashes). */
+  /** Teams and their groups. */
   readonly teams: TeamRecords;
+  /** Teams' named keys and their secrets (as keyed hashes). */
+  readonly keys: KeyRecords;
   readonly pricing: PricingRecords;
   /** Kept answers for Idempotency-Key. */
   readonly idempotency: IdempotencyRecords;
@@ -51,6 +54,7 @@ export class Repository {
     this.organizations = new OrganizationRecords(db);
     this.modelGroups = new ModelGroupRecords(db, d1);
     this.pricing = new PricingRecords(db);
+    this.keys = new KeyRecords(db, d1);
     // A deleted team's rows in other tables go in the same batch as the team.
     this.teams = new TeamRecords(db, d1, (teamId) => [
       this.idempotency.forTeam(teamId),

@@ -67,8 +67,36 @@ export const teamModelGroups = sqliteTable(
   (t) => [primaryKey({ columns: [t.teamId, t.groupName] }), index("team_model_groups_group_idx").on(t.groupName)],
 );
 
-// Virtual keys are stored only as HMAC-SHA-256(KEY_PEPPER, key). A rotated key keeps working
-// until expires_at (the grace period); a revoked key stops at once.
+// A team's named keys (docs/keys.md): what each may use and spend. The key's secrets are
+// api_keys rows. A name is unique among a team's keys not revoked; a revoked key stays, so its
+// jobs and usage keep its name. The team's object keeps the same keys and decides every request.
+export const teamKeys = sqliteTable(
+  "team_keys",
+  {
+    keyId: text("key_id").primaryKey(),
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.teamId, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    // The display prefix of its current secret.
+    keyPrefix: text("key_prefix").notNull(),
+    // The groups it may use, within the team's; null: all of them.
+    modelGroups: text("model_groups", { mode: "json" }).$type<string[]>(),
+    budgetCredits: integer("budget_credits"),
+    budgetPeriod: text("budget_period"),
+    expiresAt: text("expires_at"),
+    revokedAt: text("revoked_at"),
+    ...timestamps,
+  },
+  (t) => [
+    index("team_keys_team_idx").on(t.teamId),
+    uniqueIndex("team_keys_live_name_uq").on(t.teamId, t.name).where(sql`revoked_at IS NULL`),
+  ],
+);
+
+// Secrets of virtual keys, stored only as HMAC-SHA-256(KEY_PEPPER, key). A rotated secret keeps
+// working until expires_at (the grace period); a revoked one stops at once. team_key_id is the
+// named key (team_keys) the secret belongs to.
 export const apiKeys = sqliteTable(
   "api_keys",
   {
@@ -76,13 +104,18 @@ export const apiKeys = sqliteTable(
     teamId: text("team_id")
       .notNull()
       .references(() => teams.teamId, { onDelete: "cascade" }),
+    teamKeyId: text("team_key_id"),
     keyHash: text("key_hash").notNull(),
     keyPrefix: text("key_prefix").notNull(),
     createdAt: text("created_at").notNull(),
     expiresAt: text("expires_at"),
     revokedAt: text("revoked_at"),
   },
-  (t) => [uniqueIndex("api_keys_hash_uq").on(t.keyHash), index("api_keys_team_idx").on(t.teamId)],
+  (t) => [
+    uniqueIndex("api_keys_hash_uq").on(t.keyHash),
+    index("api_keys_team_idx").on(t.teamId),
+    index("api_keys_team_key_idx").on(t.teamKeyId),
+  ],
 );
 
 // USD per 1M tokens, used when LiteLLM does not report a cost for a call.

@@ -4,14 +4,17 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
 import { replaceChildren, runQuery } from "./query";
 import type * as schema from "./schema";
-import { apiKeys, teamModelGroups, teams } from "./schema";
+import { apiKeys, teamKeys, teamModelGroups, teams } from "./schema";
 
 // Teams and their keys as D1 keeps them: the team row, its model groups, and its keys (only as
 // keyed hashes). Money is not here: it lives in each team's object (src/ledger/).
 
 export type TeamRow = typeof teams.$inferSelect;
+/** The name of a team's first key; the team's `key_prefix` is its prefix. */
+export const DEFAULT_KEY_NAME = "default";
 export type TeamWithGroups = TeamRow & { modelGroups: string[]; keyPrefix: string | null };
-type NewKey = { keyId: string; keyHash: string; keyPrefix: string };
+/** A new team's first key (named `default`, no budget) with its secret. */
+type FirstKey = { keyId: string; secretId: string; keyHash: string; keyPrefix: string };
 
 export class TeamRecords {
   /** `ownedElsewhere`: the statements that delete a team's rows kept by other records (idempotency, webhooks, usage). */
@@ -27,7 +30,7 @@ export class TeamRecords {
     teamAlias: string | null;
     metadata: Record<string, unknown>;
     modelGroups: string[];
-    key: NewKey;
+    key: FirstKey;
   }): Promise<void> {
     const now = new Date().toISOString();
     return runQuery("createTeam", async () => {
@@ -42,7 +45,22 @@ export class TeamRecords {
           updatedAt: now,
         }),
         ...team.modelGroups.map((groupName) => this.db.insert(teamModelGroups).values({ teamId: team.teamId, groupName, assignedAt: now })),
-        this.db.insert(apiKeys).values({ ...team.key, teamId: team.teamId, createdAt: now }),
+        this.db.insert(teamKeys).values({
+          keyId: team.key.keyId,
+          teamId: team.teamId,
+          name: DEFAULT_KEY_NAME,
+          keyPrefix: team.key.keyPrefix,
+          createdAt: now,
+          updatedAt: now,
+        }),
+        this.db.insert(apiKeys).values({
+          keyId: team.key.secretId,
+          teamId: team.teamId,
+          teamKeyId: team.key.keyId,
+          keyHash: team.key.keyHash,
+          keyPrefix: team.key.keyPrefix,
+          createdAt: now,
+        }),
       ]);
     });
   }
@@ -61,9 +79,9 @@ export class TeamRecords {
         this.db.select().from(teams).where(eq(teams.teamId, teamId)),
         this.db.select({ groupName: teamModelGroups.groupName }).from(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
         this.db
-          .select({ keyPrefix: apiKeys.keyPrefix })
-          .from(apiKeys)
-          .where(and(eq(apiKeys.teamId, teamId), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+          .select({ keyPrefix: teamKeys.keyPrefix })
+          .from(teamKeys)
+          .where(and(eq(teamKeys.teamId, teamId), eq(teamKeys.name, DEFAULT_KEY_NAME), isNull(teamKeys.revokedAt))),
       ]);
       if (rows.length === 0) return undefined;
       return { ...rows[0], modelGroups: groups.map((g) => g.groupName).sort(), keyPrefix: keys[0]?.keyPrefix ?? null };
@@ -84,9 +102,9 @@ export class TeamRecords {
         page(this.db.select().from(teams).$dynamic()),
         this.db.select().from(teamModelGroups).where(inArray(teamModelGroups.teamId, ids())),
         this.db
-          .select({ teamId: apiKeys.teamId, keyPrefix: apiKeys.keyPrefix })
-          .from(apiKeys)
-          .where(and(inArray(apiKeys.teamId, ids()), isNull(apiKeys.revokedAt), isNull(apiKeys.expiresAt))),
+          .select({ teamId: teamKeys.teamId, keyPrefix: teamKeys.keyPrefix })
+          .from(teamKeys)
+          .where(and(inArray(teamKeys.teamId, ids()), eq(teamKeys.name, DEFAULT_KEY_NAME), isNull(teamKeys.revokedAt))),
       ]);
       return rows.map((t) => ({
         ...t,
@@ -129,42 +147,14 @@ export class TeamRecords {
 
   delete(teamId: string): Promise<boolean> {
     return runQuery("deleteTeam", async () => {
-      const [, , deleted] = await this.db.batch([
+      const [, , , deleted] = await this.db.batch([
         this.db.delete(apiKeys).where(eq(apiKeys.teamId, teamId)),
+        this.db.delete(teamKeys).where(eq(teamKeys.teamId, teamId)),
         this.db.delete(teamModelGroups).where(eq(teamModelGroups.teamId, teamId)),
         this.db.delete(teams).where(eq(teams.teamId, teamId)).returning({ teamId: teams.teamId }),
         ...this.ownedElsewhere(teamId),
       ]);
       return deleted.length > 0;
-    });
-  }
-
-  /**
-   * Issues a new key for a team. Old keys stop at once, or keep working for `graceSeconds`.
-   * Returns false when the team does not exist (and then nothing is written).
-   */
-  rotateKey(teamId: string, key: NewKey, graceSeconds: number): Promise<boolean> {
-    const now = new Date();
-    const nowIso = now.toISOString();
-    const retireOld: { expiresAt?: string; revokedAt?: string } =
-      graceSeconds > 0 ? { expiresAt: new Date(now.getTime() + graceSeconds * 1000).toISOString() } : { revokedAt: nowIso };
-    return runQuery("rotateTeamKey", async () => {
-      const [, inserted] = await this.d1.batch([
-        this.d1
-          .prepare(
-            `UPDATE api_keys SET revoked_at = COALESCE(?2, revoked_at),
-               expires_at = CASE WHEN ?3 IS NOT NULL AND (expires_at IS NULL OR expires_at > ?3) THEN ?3 ELSE expires_at END
-             WHERE team_id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?4)`,
-          )
-          .bind(teamId, retireOld.revokedAt ?? null, retireOld.expiresAt ?? null, nowIso),
-        this.d1
-          .prepare(
-            `INSERT INTO api_keys (key_id, team_id, key_hash, key_prefix, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM teams WHERE team_id = ?2)`,
-          )
-          .bind(key.keyId, teamId, key.keyHash, key.keyPrefix, nowIso),
-      ]);
-      return (inserted.meta.changes ?? 0) > 0;
     });
   }
 }

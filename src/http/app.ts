@@ -17,6 +17,7 @@ import { creditRoutes } from "./routes/credits";
 import { docsRoutes } from "./routes/docs";
 import { grantRoutes } from "./routes/grants";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
+import { keyRoutes } from "./routes/keys";
 import { modelGroupRoutes } from "./routes/model-groups";
 import { openAIRoutes } from "./routes/openai";
 import { organizationRoutes } from "./routes/organizations";
@@ -96,6 +97,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/organizations", organizationRoutes);
   app.route("/api/model-groups", modelGroupRoutes);
   app.route("/api/teams", teamRoutes);
+  app.route("/api/teams", keyRoutes);
   app.route("/api/teams", teamJobRoutes);
   app.route("/api/teams", teamUsageRoutes);
   app.route("/api/organizations", organizationUsageRoutes);

@@ -62,6 +62,10 @@ export type JobRow = {
   summary: string | null;
   owner: JobOwner;
   calls_hold_micro: number;
+  /** The key that opened the job (null: opened before keys had ids); its calls are made with it. */
+  key_id: string | null;
+  /** The end user the job was opened for, if any. */
+  end_user: string | null;
 };
 
 export type CallHoldRow = {

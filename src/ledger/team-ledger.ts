@@ -2,14 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import { cachedPrices } from "../db/price-cache";
 import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
-import type { WebhookChange } from "../webhooks/events";
+import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
 import { GrantClock } from "./background/grant-clock";
 import { AccountChanges } from "./changes/account";
+import type { BudgetPolicyChange, BudgetPolicyView } from "./changes/budget-policy";
 import { JobCalls } from "./changes/calls";
 import { GrantLedger } from "./changes/grant-ledger";
 import { GrantChanges } from "./changes/grants";
 import { JobLifecycle } from "./changes/jobs";
+import { TeamBudgets } from "./changes/team-budgets";
 import type { WebhookOutbox } from "./changes/webhook-outbox";
 import { GrantReads } from "./grant-reads";
 import { LedgerReads } from "./reads";
@@ -17,8 +19,9 @@ import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
 import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admission";
 import type { CallBudget } from "./rules/holds";
+import type { KeyView } from "./rules/key-views";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { AccessStore } from "./store/access-store";
+import { AccessStore, type AdmittedCaller, accessFromD1 } from "./store/access-store";
 import { GrantStore } from "./store/grant-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
@@ -45,6 +48,7 @@ import {
   type Refusal,
   type SettingsChange,
   type TeamStatus,
+  type UsageGrouping,
 } from "./types";
 
 /**
@@ -75,6 +79,8 @@ export class TeamLedger extends DurableObject<Env> {
   /** What time brings to the grants (expiries, renewals), settled by the alarm or the next request. */
   private readonly grantClock: GrantClock;
   private readonly grantReads: GrantReads;
+  /** Its keys' and end users' period budgets, its budget policy and recharge requests (changes/team-budgets.ts). */
+  private readonly budgets: TeamBudgets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,8 +90,12 @@ export class TeamLedger extends DurableObject<Env> {
     const holds = new HoldStore(ctx.storage.sql);
     const d1 = new Repository(env.DB);
     this.operations = new OperationLog(ctx.storage.sql);
-    this.access = new AccessStore(ctx.storage, (teamId) => d1.access.teamAccess(teamId));
-    this.background = new LedgerBackground(ctx, env, this.store, holds, d1);
+    const keyName = (keyId: string) => this.access.keys.key(keyId)?.name ?? null;
+    const emit = (type: WebhookEventType, data: Record<string, unknown>, nowMs: number) =>
+      this.webhooks.emit(type, this.store.account()!, nowMs, data);
+    this.budgets = new TeamBudgets(ctx.storage.sql, this.store, { emit, keyName });
+    this.access = new AccessStore(ctx.storage, accessFromD1(d1), this.budgets.keyBudgetChanged);
+    this.background = new LedgerBackground(ctx, env, this.store, holds, d1, this.budgets.timedWork);
     this.webhooks = this.background.webhooks;
     const grantStore = new GrantStore(ctx.storage.sql);
     const grantLedger = new GrantLedger(this.store, grantStore);
@@ -93,9 +103,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.grantClock = this.background.settleWith((wake) => new GrantClock(this.store, grantStore, grantLedger, this.webhooks, wake));
     this.grants = new GrantChanges(this.store, grantStore, grantLedger, this.webhooks, this.grantClock);
     this.grantReads = new GrantReads(grantStore, this.grants);
+    this.budgets.watch(this.webhooks, () => this.grants.allowanceUse());
     this.account = new AccountChanges(this.store, this.access, this.webhooks, this.grants);
-    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, (acct) => this.grants.balance(acct, "admin"));
-    this.reads = new LedgerReads(this.store, pages, this.webhooks);
+    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, (acct) => this.grants.balance(acct, "admin"), keyName);
+    this.reads = new LedgerReads(this.store, pages, this.webhooks, () => this.access.keys.names());
     this.calls = new JobCalls({
       store: this.store,
       holds,
@@ -105,6 +116,7 @@ export class TeamLedger extends DurableObject<Env> {
       tokens: new TeamTokenRate(),
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
+      budgets: this.budgets.periods,
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
       scheduleAlarm: (atMs) => this.background.scheduleAlarm(atMs),
@@ -145,15 +157,41 @@ export class TeamLedger extends DurableObject<Env> {
     return this.read(caller, (acct) => ok(this.grants.balance(acct, caller.kind)));
   }
 
-  /** A top-up: a paid grant that never expires; with an external_ref, once for good. */
-  addCredits(credits: number, reason: string, operation: Operation, externalRef: string | null = null) {
+  /**
+   * A top-up: a paid grant that never expires; with an external_ref, once for good. `idempotencyKey`
+   * is the caller's own key: one naming a recharge request this object made is applied once for
+   * good (recharges.ts), here or through makeGrant, beyond the operation log's 24 h.
+   */
+  addCredits(
+    credits: number,
+    reason: string,
+    operation: Operation,
+    externalRef: string | null = null,
+    idempotencyKey: string | null = null,
+  ) {
     const args = externalRef === null ? { credits, reason } : { credits, reason, externalRef };
-    return this.once("addCredits", operation, args, () => this.account.addCredits(credits, reason, externalRef));
+    return this.once("addCredits", operation, args, () =>
+      this.budgets.applyRecharge(
+        idempotencyKey,
+        credits,
+        () => this.account.addCredits(credits, reason, externalRef),
+        (grantId) => this.account.creditsAddedBy(grantId),
+        Date.now(),
+      ),
+    );
   }
 
-  /** Makes a grant (once per operation, and once per external_ref for good). */
-  makeGrant(request: GrantRequest, operation: Operation) {
-    return this.once("makeGrant", operation, request, () => this.grants.make(request, Date.now()));
+  /** Makes a grant (once per operation, once per external_ref for good, and once per recharge request like addCredits). */
+  makeGrant(request: GrantRequest, operation: Operation, idempotencyKey: string | null = null) {
+    return this.once("makeGrant", operation, request, () =>
+      this.budgets.applyRecharge(
+        idempotencyKey,
+        request.credits,
+        () => this.grants.make(request, Date.now()),
+        (grantId) => this.grants.answerFor(grantId),
+        Date.now(),
+      ),
+    );
   }
 
   /** Voids what remains of a grant, with a ledger row. */
@@ -187,9 +225,32 @@ export class TeamLedger extends DurableObject<Env> {
     return this.account.setStatus(status);
   }
 
-  /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, undefined keeps it. */
-  updateSettings(settings: SettingsChange, operation: Operation): Promise<LedgerResult<Balance>> {
-    return this.once("updateSettings", operation, settings, () => this.account.applySettings(settings));
+  /**
+   * Changes budget settings and the budget policy (alerts, recharge rule, end-user budget);
+   * `rateLimitPerMinute: null` removes the limit, undefined keeps it.
+   */
+  async updateSettings(settings: SettingsChange & BudgetPolicyChange, operation: Operation): Promise<LedgerResult<Balance>> {
+    const { alerts, autoRecharge, endUserBudget, ...budgetSettings } = settings;
+    const updated = await this.once("updateSettings", operation, settings, () => {
+      const applied = this.account.applySettings(budgetSettings);
+      if (!applied.ok) return applied;
+      this.budgets.applyPolicy({ alerts, autoRecharge, endUserBudget }, Date.now());
+      // A recharge rule the balance is already below asks at once.
+      this.balanceChanged();
+      return applied;
+    });
+    await this.background.scheduleTimedWork();
+    return updated;
+  }
+
+  /** The team's budget policy: alert thresholds, recharge rule, end-user budget. */
+  async budgetPolicy(caller: Caller): Promise<LedgerResult<BudgetPolicyView>> {
+    return this.read(caller, () => ok(this.budgets.policy()));
+  }
+
+  /** The team's keys (not revoked) with their budgets: spent in the window, held now, when the window resets. */
+  async listKeys(caller: Caller): Promise<LedgerResult<KeyView[]>> {
+    return this.read(caller, () => ok(this.budgets.keyViews(this.access.keys.liveKeys(), Date.now())));
   }
 
   /** Erases the team's ledger (the team is being deleted); its id may later be reused. */
@@ -215,22 +276,29 @@ export class TeamLedger extends DurableObject<Env> {
     return (await this.refuseCaller(caller)) ?? ok(null);
   }
 
-  /** A change the admin pushes: a rotated key, the team's groups, or a group's new models (see AccessChange). */
-  changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
-    return this.access.change(this.store.account(), change, Date.now());
+  /** A change the admin pushes: a key created, changed, rotated or revoked, the team's groups, or a group's new models (see AccessChange). */
+  async changeAccess(change: AccessChange): Promise<LedgerResult<null>> {
+    const changed = await this.access.change(this.store.account(), change, Date.now());
+    await this.background.scheduleTimedWork();
+    return changed;
   }
 
   /** Opens a job and reserves its minimum charge. Refused with nothing available. */
   async createJob(caller: Caller, input: NewJobRequest): Promise<LedgerResult<JobCreated>> {
-    const denied = await this.refuseCaller(caller);
-    if (denied) return denied;
+    const admitted = await this.admitCaller(caller);
+    if ("ok" in admitted) return admitted;
     const { operation, jobId, ...request } = input;
+    const subjects = { key_id: admitted.key?.keyId ?? null, end_user: request.endUser ?? null };
     // The job id is made per request: a repeat is compared by what was asked, and gets the first job.
     const created = await this.once("createJob", operation, request, () =>
-      this.jobs.open({ jobId, ...request }, (acct) => this.refuseNewWork(acct)),
+      this.jobs.open(
+        { jobId, ...request, keyId: subjects.key_id },
+        (acct) => this.refuseNewWork(acct) ?? this.budgets.refuseJob(subjects, Date.now()),
+      ),
     );
     // After the money is written: the alarm expires the job.
     if (created.ok) await this.background.scheduleAlarm(Date.parse(created.value.expires_at));
+    await this.background.scheduleTimedWork();
     return created;
   }
 
@@ -239,10 +307,10 @@ export class TeamLedger extends DurableObject<Env> {
    * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
    */
   async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
-    const denied = await this.refuseCaller(caller, modelGroup);
-    if (denied) return denied;
+    const admitted = await this.admitCaller(caller, modelGroup);
+    if ("ok" in admitted) return admitted;
     this.settleDueGrants();
-    return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget);
+    return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget, admitted.key);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -316,8 +384,8 @@ export class TeamLedger extends DurableObject<Env> {
    * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
    * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
    */
-  usage(caller: Caller, period: string) {
-    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind));
+  usage(caller: Caller, period: string, groupBy: UsageGrouping | null = null) {
+    return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind, groupBy));
   }
 
   /** Sets, replaces or removes one of the team's webhooks (pushed by the admin routes, as access changes are). */
@@ -354,9 +422,14 @@ export class TeamLedger extends DurableObject<Env> {
     return refused ?? answer(acct!);
   }
 
-  /** A team key must be one the team holds and still good; a call's group must be the team's, with models. */
-  private refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
-    return this.access.refuseCaller(this.store.account(), caller, modelGroup);
+  /** A team key must be one the team holds and still good; a call's group must be the team's (and the key's), with models. */
+  private admitCaller(caller: Caller, modelGroup?: string): Promise<Refusal | AdmittedCaller> {
+    return this.access.admit(this.store.account(), caller, modelGroup);
+  }
+
+  private async refuseCaller(caller: Caller, modelGroup?: string): Promise<Refusal | null> {
+    const admitted = await this.admitCaller(caller, modelGroup);
+    return "ok" in admitted ? admitted : null;
   }
 
   /** The guard on new jobs and calls: the team must be active, then within its rate. */

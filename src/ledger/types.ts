@@ -100,8 +100,8 @@ export interface AccountInit {
   grantNoticeSeconds?: number;
   /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
   unfinishedJobs?: UnfinishedJobs | null;
-  /** The team's first key, by its keyed hash, and its model groups: the object decides access from them. */
-  keyHash: string;
+  /** The team's first key (named `default`) with its secret's keyed hash, and its model groups: the object decides access from them. */
+  key: { keyId: string; keyHash: string; prefix: string; name: string };
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
@@ -135,6 +135,8 @@ export interface NewJob {
   metadata: Record<string, unknown>;
   /** Who may use and complete it: the team (default), or the gateway for the jobs it opens itself. */
   owner?: JobOwner;
+  /** The end user it is for (an OpenAI `user`, X-End-User-Id, or the job's user_id): their budget, if the team sets one, counts it. */
+  endUser?: string | null;
 }
 
 /** An operation id, and optionally a text kept with its result (e.g. a sealed answer to give again). */
@@ -219,6 +221,9 @@ export interface BudgetSettings {
   tokensPerCredit: number;
   costMarkupPercentage: number;
 }
+
+/** The dimensions a usage report can also be totalled by. */
+export type UsageGrouping = "key";
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
 export type SettingsChange = Partial<BudgetSettings> & {

@@ -28,6 +28,9 @@ export type UnfinishedJobs = (typeof UNFINISHED_JOB_POLICIES)[number];
 
 export const DEFAULT_JOB_TTL_SECONDS = 24 * 60 * 60;
 
+/** The most credits one request may name (an allocation, a top-up, a budget). */
+export const MAX_CREDITS = 1_000_000_000;
+
 export const BudgetMode = z.enum(BUDGET_MODES, { error: `must be one of ${BUDGET_MODES.join(", ")}` });
 
 export const BudgetFields = {

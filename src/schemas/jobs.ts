@@ -82,6 +82,12 @@ export const CompletionSummary = z
   })
   .openapi("JobCompletion");
 
+/** The key a job was opened with (its calls are made with it), by id and its name now; null for a job of no named key. */
+const CallKey = {
+  key_id: z.string().nullable(),
+  key_name: z.string().nullable(),
+};
+
 export const JobStatusValue = z.enum(["pending", "in_progress", "completed", "failed", "cancelled", "expired"], {
   error: "must be one of pending, in_progress, completed, failed, cancelled, expired (lowercase)",
 });
@@ -91,6 +97,7 @@ export const CallFacts = z.object({
   call_id: z.string(),
   purpose: z.string().nullable(),
   model_group: z.string(),
+  ...CallKey,
   status: z.enum(CALL_STATUSES).openapi({ description: CALL_STATUS_DESCRIPTION }),
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
@@ -106,6 +113,11 @@ export const JobSummary = z
     team_id: z.string(),
     job_type: z.string(),
     user_id: z.string().nullable(),
+    ...CallKey,
+    end_user: z
+      .string()
+      .nullable()
+      .openapi({ description: "The end user the job was opened for (X-End-User-Id, OpenAI `user`, or `user_id`)" }),
     status: JobStatusValue,
     metadata: z.record(z.string(), z.unknown()),
     error_message: z.string().nullable(),
@@ -179,6 +191,7 @@ export const JobCostBreakdown = z
   .object({
     job_id: z.string(),
     team_id: z.string(),
+    ...CallKey,
     status: JobStatusValue,
     credits_charged: z.number().int(),
     totals: JobTotals.extend({

@@ -51,6 +51,14 @@ export const JobHeaders = z.object({
     .max(100, { error: "must be at most 100 characters" })
     .optional()
     .openapi({ description: "The job type of a one-request job (default `api`)" }),
+  "x-end-user-id": z
+    .string()
+    .min(1, { error: "must not be empty" })
+    .max(256, { error: "must be at most 256 characters" })
+    .optional()
+    .openapi({
+      description: "The end user a one-request job is for (before the body's `user`): their budget counts it, when the team sets one",
+    }),
 });
 
 const Usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });

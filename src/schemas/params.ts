@@ -15,3 +15,8 @@ export const ModelParam = z.object({
   }),
 });
 export const AdminKeyParam = z.object({ key_id: ServerId.openapi({ param: { name: "key_id", in: "path" } }) });
+/** One key of a team (`/api/teams/{team_id}/keys/{key_id}`). */
+export const KeyParam = z.object({
+  team_id: ClientId.openapi({ param: { name: "team_id", in: "path" } }),
+  key_id: ServerId.openapi({ param: { name: "key_id", in: "path" } }),
+});

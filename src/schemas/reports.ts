@@ -69,8 +69,17 @@ export const TeamUsage = z
       .record(z.string(), ModelUsage)
       .optional()
       .openapi({ description: "Admin key only: per model that served (`(none)`: calls no model answered)" }),
+    keys: z
+      .record(z.string(), UsageTotals.extend({ name: z.string().nullable() }))
+      .optional()
+      .openapi({ description: "With `group_by=key`: per key id, with the key's name (a job counts for the key that opened it)" }),
   })
   .openapi("TeamUsage");
+
+export const UsageGroupBy = z
+  .enum(["key"], { error: "must be key" })
+  .optional()
+  .openapi({ description: "Also total the usage per key (`keys`); the CSV is then one row per key" });
 
 export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 
@@ -99,6 +108,6 @@ export const Dashboard = z
   })
   .openapi("Dashboard");
 
-export const TeamUsageQuery = z.object({ period: MonthOrDayPeriod, ...CsvFormat });
+export const TeamUsageQuery = z.object({ period: MonthOrDayPeriod, group_by: UsageGroupBy, ...CsvFormat });
 export const OrganizationUsageQuery = z.object({ period: MonthPeriod, ...CsvFormat });
 export const DashboardQuery = z.object({ organization_id: ClientId.optional() });

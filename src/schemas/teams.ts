@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { BudgetFields, BudgetMode, OVERDRAFT_MODES, UNFINISHED_JOB_POLICIES, UNPRICED_CALL_POLICIES } from "./budget";
+import { BudgetFields, BudgetMode, MAX_CREDITS, OVERDRAFT_MODES, UNFINISHED_JOB_POLICIES, UNPRICED_CALL_POLICIES } from "./budget";
 import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
 import { ExternalRef, Grant, GrantSplit, GrantTotalsFields } from "./grants";
+import { BudgetPolicy, BudgetPolicyFields } from "./period-budgets";
 
 // A team: what creating and changing one takes, and what the team routes answer (its budget's
 // fields are budget.ts).
@@ -24,7 +25,7 @@ export const LEDGER_KINDS = [
   "void",
 ] as const;
 
-export const MAX_CREDITS = 1_000_000_000;
+export { MAX_CREDITS };
 
 export const Credits = z
   .number()
@@ -109,7 +110,10 @@ export const Team = z
   })
   .openapi("TeamSummary");
 
-export const TeamWithBalance = Team.extend(Balance.omit({ team_id: true, organization_id: true, status: true }).shape).openapi("Team");
+export const TeamWithBalance = Team.extend({
+  ...Balance.omit({ team_id: true, organization_id: true, status: true }).shape,
+  ...BudgetPolicy.shape,
+}).openapi("Team");
 
 export const TeamPage = z.object({ teams: z.array(Team), ...PageInfo });
 
@@ -175,6 +179,7 @@ export const UpdateTeam = z.object({
   team_alias: z.string().max(200, { error: "must be at most 200 characters" }).nullable().optional(),
   metadata: Metadata.optional(),
   ...BudgetFields,
+  ...BudgetPolicyFields,
 });
 
 export const RotateKey = z.object({

@@ -11,6 +11,9 @@ export const WEBHOOK_EVENTS = [
   "grant.expiring",
   "grant.expired",
   "allowance.renewed",
+  "budget.threshold",
+  "key.budget_exhausted",
+  "credits.recharge_requested",
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];

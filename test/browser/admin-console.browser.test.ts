@@ -264,7 +264,7 @@ describe("the admin console in Chromium", () => {
   it("rotates the key and shows the new one once", async () => {
     dumpOnFailure(b);
     await page.getByRole("link", { name: "Team", exact: true }).click();
-    expect(await submit(page, page.getByRole("button", { name: "Rotate key" }))).toBe(200);
+    expect(await submit(page, page.getByRole("button", { name: "Rotate the key default" }))).toBe(200);
     const newKey = await newSecret(page);
     expect(newKey).toMatch(/^sk-[0-9a-f]{64}$/);
     expect(newKey).not.toBe(state.teamKey);
@@ -274,6 +274,45 @@ describe("the admin console in Chromium", () => {
     await page.reload();
     expect(await page.content()).not.toContain(newKey);
     state.teamKey = newKey;
+  });
+
+  it("creates a key with a budget (shown once), shows its spend as a bar, rotates and revokes it", async () => {
+    dumpOnFailure(b);
+    await page.goto(`${b.gateway.origin}/admin/teams/${state.teamId}`);
+    await page.getByLabel("Key name").fill("nightly-batch");
+    await page.getByLabel("Budget (credits)").fill("4");
+    await page.getByLabel("Budget period").selectOption("day");
+    await page.getByRole("checkbox", { name: state.group }).check();
+    expect(await submit(page, page.getByRole("button", { name: "Create key" }))).toBe(200);
+    await expect(notice(page).textContent()).resolves.toContain("Key 'nightly-batch' created");
+    const batchKey = await newSecret(page);
+    expect(batchKey).toMatch(/^sk-[0-9a-f]{64}$/);
+    const keys = (await call("GET", `/api/teams/${state.teamId}/keys`, LOCAL_ADMIN_KEY)).json.keys;
+    const batch = keys.find((k: any) => k.name === "nightly-batch");
+    expect(batch).toMatchObject({ model_groups: [state.group], budget: { credits: 4, period: "day", spent_credits: 0 } });
+
+    // The key spends one credit; the page's bar and figures show it, as the API does.
+    const job = await call("POST", "/api/jobs/create", batchKey, { job_type: "nightly" });
+    await call("POST", `/api/jobs/${job.json.job_id}/complete`, batchKey, { status: "completed" });
+    await page.reload();
+    expect(await page.content()).not.toContain(batchKey);
+    const bar = page.getByRole("meter", { name: "Spent by the key nightly-batch this day" });
+    await expect(bar.getAttribute("value")).resolves.toBe("1");
+    await expect(bar.getAttribute("max")).resolves.toBe("4");
+    const row = page.getByRole("row", { name: /nightly-batch/ });
+    await expect(row.textContent()).resolves.toContain("1 of 4");
+    await shoot(page, "team-keys");
+
+    expect(await submit(page, page.getByRole("button", { name: "Rotate the key nightly-batch" }))).toBe(200);
+    const rotated = await newSecret(page);
+    expect((await call("GET", `/api/credits/teams/${state.teamId}/balance`, batchKey)).status).toBe(401);
+    expect((await call("GET", `/api/credits/teams/${state.teamId}/balance`, rotated)).status).toBe(200);
+    expect(await submit(page, page.getByRole("button", { name: "Revoke the key nightly-batch" }))).toBe(200);
+    await expect(notice(page).textContent()).resolves.toContain("Key revoked");
+    await expect(page.getByRole("button", { name: "Revoke the key nightly-batch" }).count()).resolves.toBe(0);
+    expect((await call("GET", `/api/credits/teams/${state.teamId}/balance`, rotated)).status).toBe(401);
+    // The team's own key is untouched.
+    expect((await call("GET", `/api/credits/teams/${state.teamId}/balance`, state.teamKey)).status).toBe(200);
   });
 
   it("refuses a form posted without the CSRF token", async () => {

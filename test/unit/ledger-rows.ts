@@ -60,6 +60,8 @@ export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
     summary: null,
     owner: "team",
     calls_hold_micro: 0,
+    key_id: null,
+    end_user: null,
     ...overrides,
   };
 }

@@ -1,18 +1,19 @@
 import { BUDGET_MODES } from "../../schemas/budget";
 import { can, type Permission } from "../../security/admin-roles";
 import { formAction } from "../actions";
-import type { CreditsAddedAnswer, RotatedKeyAnswer, StatusChangeAnswer, TeamAnswer } from "../api-types";
+import type { CreditsAddedAnswer, KeyListAnswer, StatusChangeAnswer, TeamAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
 import { Facts } from "../components/facts";
 import { Field, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { type ConsoleApp, type ConsoleContext, seg } from "../context";
 import { numberOrText } from "../forms";
+import { registerTeamKeyActions, TeamKeys } from "./team-keys";
 import { TeamNav, teamPath } from "./team-nav";
 
-// One team: its balance and settings, and what an admin does to it (add credits, change the
-// budget mode, rotate the key, change its status). A new key is shown once, on the page the
-// rotation redirects to, and never again.
+// One team: its balance and settings, its keys (team-keys.tsx), and what an admin does to it
+// (add credits, change the budget mode, create, rotate and revoke keys, change its status). A new
+// key is shown once, on the page the form redirects to, and never again.
 
 type StatusAction = "suspend" | "pause" | "resume";
 /** The status changes that apply to a team in each status. */
@@ -32,9 +33,13 @@ const thisTeam = (c: ConsoleContext) => teamPath(c.req.param("team_id") ?? "");
 
 async function teamPage(c: ConsoleContext) {
   const teamId = c.req.param("team_id") ?? "";
-  const team = await c.get("api").get<TeamAnswer>(`/api/teams/${seg(teamId)}`);
+  const [team, keys] = await Promise.all([
+    c.get("api").get<TeamAnswer>(`/api/teams/${seg(teamId)}`),
+    c.get("api").get<KeyListAnswer>(`/api/teams/${seg(teamId)}/keys`),
+  ]);
   if (!team.ok) return renderPage(c, { title: `Team ${teamId}`, error: team.detail, status: team.status });
   const t = team.data;
+  const recharge = t.auto_recharge;
   const base = teamPath(t.team_id);
   return renderPage(
     c,
@@ -58,9 +63,25 @@ async function teamPage(c: ConsoleContext) {
             { label: "Model groups", value: t.model_groups.join(", ") || "—" },
             { label: "Key", value: t.key_prefix ? `${t.key_prefix}…` : "—" },
             { label: "Rate limit / min", value: t.rate_limit_per_minute ?? "none" },
+            {
+              label: "Budget alerts at",
+              value: t.alerts.thresholds.length > 0 ? t.alerts.thresholds.map((p) => `${p}%`).join(", ") : "none",
+            },
+            { label: "Auto recharge", value: recharge ? `below ${recharge.below}, up to ${recharge.target}` : "none" },
+            {
+              label: "Recharge requested",
+              value: recharge?.pending_request
+                ? `${recharge.pending_request.amount} credits (${recharge.pending_request.idempotency_key})`
+                : "—",
+            },
+            {
+              label: "End-user budget",
+              value: t.end_user_budget ? `${t.end_user_budget.credits} credits / ${t.end_user_budget.period}` : "none",
+            },
           ]}
         />
       </section>
+      <TeamKeys teamId={t.team_id} keys={keys.ok ? keys.data.keys : null} error={keys.ok ? null : keys.detail} groups={t.model_groups} />
       {TEAM_PERMISSIONS.some((p) => can(c.get("admin"), p)) ? (
         <section aria-labelledby="actions">
           <h2 id="actions">Actions</h2>
@@ -72,9 +93,6 @@ async function teamPage(c: ConsoleContext) {
             <Select label="Budget mode" name="budget_mode" options={BUDGET_MODES} value={t.budget_mode} />
             <Field label="Credits per dollar" name="credits_per_dollar" type="number" step="any" value={t.credits_per_dollar} />
             <Field label="Tokens per credit" name="tokens_per_credit" type="number" value={t.tokens_per_credit} />
-          </ActionForm>
-          <ActionForm action={`${base}/rotate`} label="Rotate key" permission="teams.write">
-            <Field label="Old key valid for (seconds)" name="grace_seconds" type="number" min={0} value={0} />
           </ActionForm>
           <div>
             {(STATUS_ACTIONS[t.status] ?? []).map((action) => (
@@ -119,18 +137,7 @@ export function registerTeamPage(app: ConsoleApp): void {
     done: (_answer, form) => ({ notice: `Budget mode is now ${form.budget_mode}` }),
   });
 
-  formAction<RotatedKeyAnswer>(app, "/teams/:team_id/rotate", {
-    page: thisTeam,
-    request: (form, c) => ({
-      method: "POST",
-      path: `${apiTeam(c)}/keys/rotate`,
-      body: { grace_seconds: numberOrText(form.grace_seconds) ?? 0 },
-    }),
-    done: (rotated) => ({
-      notice: rotated.message,
-      secret: { label: `The new virtual key of team '${rotated.team_id}'`, value: rotated.virtual_key },
-    }),
-  });
+  registerTeamKeyActions(app);
 
   for (const action of ["suspend", "pause", "resume"] as const) {
     formAction<StatusChangeAnswer>(app, `/teams/:team_id/${action}`, {

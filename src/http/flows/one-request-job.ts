@@ -9,6 +9,7 @@ import { onLedger, tryLedger } from "../../ledger/client";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner, Operation } from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
+import { endUserOf } from "../end-user";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
 import { ONE_REQUEST_CREATE, operationId } from "../middleware/idempotency";
@@ -21,11 +22,25 @@ import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 // go uncharged. Every route that runs one goes through oneRequestJob.
 
 /** What a job is opened with (create-and-call's job fields; a /v1 request's X-Job-Type). */
-export type JobFields = { team_id?: string; job_type: string; user_id?: string | null; metadata?: Record<string, unknown> | null };
+export type JobFields = {
+  team_id?: string;
+  job_type: string;
+  user_id?: string | null;
+  metadata?: Record<string, unknown> | null;
+  /** The end user it is for (http/end-user.ts), whose budget counts it. */
+  end_user?: string | null;
+};
 
 /** What a job is opened with, as its operation is compared on a repeat. */
 function jobRequestOf(job: Omit<JobFields, "team_id">, owner: JobOwner) {
-  return { jobType: job.job_type, userId: job.user_id ?? null, metadata: job.metadata ?? {}, owner };
+  // An end user only when there is one, so a job without one is compared as before end users were recorded.
+  return {
+    jobType: job.job_type,
+    userId: job.user_id ?? null,
+    metadata: job.metadata ?? {},
+    owner,
+    ...(job.end_user ? { endUser: job.end_user } : {}),
+  };
 }
 
 /** What the ledger's createJob is given for a job a client asked to open. */
@@ -72,8 +87,10 @@ export function oneRequestJob<R extends CallRequest, A, B = A>(c: AppContext, ru
 export function oneRequestJob<R extends CallRequest, A>(c: AppContext, run: OneRequestStream<R, A>): Promise<Response>;
 export async function oneRequestJob<R extends CallRequest, A, B>(
   c: AppContext,
-  run: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
+  asked: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
 ): Promise<Response> {
+  // The job is for the end user the request names (X-End-User-Id, else the dialect's own field or the job's user_id).
+  const run = { ...asked, job: { ...asked.job, end_user: endUserOf(c, asked.job.end_user ?? asked.job.user_id) } };
   const present = (!run.stream && run.present) || ((answer: A) => answer as unknown as B);
   if (!run.stream) {
     const earlier = await earlierAnswer(c, run.job, present);

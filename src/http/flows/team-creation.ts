@@ -1,4 +1,5 @@
 import type { z } from "@hono/zod-openapi";
+import { DEFAULT_KEY_NAME } from "../../db/team-records";
 import { Conflict, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
 import type { AccountInit, Balance } from "../../ledger/types";
@@ -22,7 +23,7 @@ import { organizationWebhookFor } from "./webhook-config";
 type NewTeam = z.infer<typeof CreateTeam>;
 
 /** What the team's ledger opens with; the object decides access from the first key and the groups' models. */
-function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit["modelGroups"]): AccountInit {
+function accountInitOf(body: NewTeam, key: AccountInit["key"], modelGroups: AccountInit["modelGroups"]): AccountInit {
   return {
     teamId: body.team_id,
     organizationId: body.organization_id,
@@ -38,7 +39,7 @@ function accountInitOf(body: NewTeam, keyHash: string, modelGroups: AccountInit[
     tpmLimit: body.tpm_limit ?? null,
     grantNoticeSeconds: body.grant_expiring_notice_seconds,
     unfinishedJobs: body.unfinished_jobs ?? null,
-    keyHash,
+    key,
     modelGroups,
   };
 }
@@ -125,7 +126,8 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
   const operation = operationId(c);
   const { key, prefix } = generateVirtualKey();
   const keyHash = await hashVirtualKey(pepper(c), key);
-  const init = { ...accountInitOf(body, keyHash, await repo.access.groupsWithModels(body.model_groups)), webhooks };
+  const firstKey = { keyId: crypto.randomUUID(), keyHash, prefix, name: DEFAULT_KEY_NAME };
+  const init = { ...accountInitOf(body, firstKey, await repo.access.groupsWithModels(body.model_groups)), webhooks };
   try {
     await repo.teams.create({
       teamId: body.team_id,
@@ -133,7 +135,7 @@ export async function createTeamWithLedger(c: AppContext, body: NewTeam) {
       teamAlias: body.team_alias ?? null,
       metadata: body.metadata,
       modelGroups: body.model_groups,
-      key: { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
+      key: { keyId: firstKey.keyId, secretId: crypto.randomUUID(), keyHash, keyPrefix: prefix },
     });
   } catch (error) {
     if (!(error instanceof Conflict)) throw error;

@@ -1,4 +1,5 @@
 import type { TeamWithGroups } from "../../db/repository";
+import { type BudgetPolicyView, NO_BUDGET_POLICY } from "../../ledger/changes/budget-policy";
 import type { Balance } from "../../ledger/types";
 import type { AppContext } from "../context";
 import { apiError } from "../errors";
@@ -19,9 +20,10 @@ export function presentTeam(team: TeamWithGroups) {
   };
 }
 
-export function withBalance(team: TeamWithGroups, balance: Balance) {
+/** A team with its ledger's balance and budget policy (a new team's is the empty policy). */
+export function withBalance(team: TeamWithGroups, balance: Balance, policy: BudgetPolicyView = NO_BUDGET_POLICY) {
   const { team_id: _t, organization_id: _o, ...money } = balance;
-  return { ...presentTeam(team), ...money, status: balance.status };
+  return { ...presentTeam(team), ...money, status: balance.status, ...policy };
 }
 
 export async function loadTeam(c: AppContext, teamId: string): Promise<TeamWithGroups> {

@@ -41,6 +41,9 @@ export const AUDITED_ACTIONS = {
   "team.resume": { permission: "teams.write", ...team },
   "team.delete": { permission: "teams.write", ...team },
   "key.rotate": { permission: "teams.write", ...team },
+  "key.create": { permission: "teams.write", resource: "key", id: () => undefined },
+  "key.update": { permission: "teams.write", resource: "key", id: param("key_id") },
+  "key.revoke": { permission: "teams.write", resource: "key", id: param("key_id") },
   "credits.add": { permission: "credits.write", ...team },
   "credits.grant": { permission: "credits.write", ...team },
   "credits.grant_void": { permission: "credits.write", ...team },
@@ -98,6 +101,7 @@ const SUMMARY_FIELDS = new Set([
   "events",
   "low_balance_threshold",
   "output_per_million_usd",
+  "expires_at",
 ]);
 
 function summaryValue(value: unknown): unknown {

@@ -46,7 +46,10 @@ creditRoutes.openapi(
     summary: "Add credits to a team (admin only: a team never funds itself): a paid grant that never expires",
     description:
       "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more; with an " +
-      "`external_ref`, the addition is made once for good (a repeat answers the first with `created: false`).",
+      "`external_ref`, the addition is made once for good (a repeat answers the first with `created: false`). " +
+      "The `idempotency_key` of a `credits.recharge_requested` event, sent as the Idempotency-Key, is applied once for good, " +
+      "here or through `POST …/grants`: however often and however late it is sent (beyond the 24 h other keys are kept), " +
+      "the first application is answered again (`created: false`).",
     security: security.admin,
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
@@ -59,7 +62,17 @@ creditRoutes.openapi(
     const { team_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const reason = body.reason ?? "Manual credit allocation";
-    const added = await onLedger(c.env, team_id, "addCredits", body.credits, reason, { id: operationId(c) }, body.external_ref ?? null);
+    const idempotencyKey = c.req.header("idempotency-key") ?? null;
+    const added = await onLedger(
+      c.env,
+      team_id,
+      "addCredits",
+      body.credits,
+      reason,
+      { id: operationId(c) },
+      body.external_ref ?? null,
+      idempotencyKey,
+    );
     return c.json({ team_id, credits_added: body.credits, ...added }, 200);
   },
 );

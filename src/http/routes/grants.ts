@@ -37,7 +37,9 @@ grantRoutes.openapi(
     summary: "Grant credits to a team (admin): paid, promotional or plan, with a priority and an optional expiry",
     description:
       "Charges draw on grants in burn-down order: lowest priority first, then soonest expiry, then oldest. With an " +
-      "`Idempotency-Key`, a retry answers the first grant; with an `external_ref`, the grant is made once for good.",
+      "`Idempotency-Key`, a retry answers the first grant; with an `external_ref`, the grant is made once for good. " +
+      "The `idempotency_key` of a `credits.recharge_requested` event, sent as the Idempotency-Key, is applied once for good, " +
+      "here or through `POST …/add`: a repeat, however late, answers the grant made first (`created: false`).",
     security: security.admin,
     middleware: [adminWrite("credits.grant"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(CreateGrant) },
@@ -54,7 +56,8 @@ grantRoutes.openapi(
       reason: body.reason ?? null,
       externalRef: body.external_ref ?? null,
     };
-    const made = await onLedger(c.env, team_id, "makeGrant", request, { id: operationId(c) });
+    const idempotencyKey = c.req.header("idempotency-key") ?? null;
+    const made = await onLedger(c.env, team_id, "makeGrant", request, { id: operationId(c) }, idempotencyKey);
     const balance = await onLedger(c.env, team_id, "getBalance", { kind: "admin" });
     return c.json({ team_id, ...made, balance }, 200);
   },

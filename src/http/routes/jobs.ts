@@ -23,6 +23,7 @@ import {
 } from "../../schemas/jobs";
 import { JobParam, TeamParam } from "../../schemas/params";
 import type { AppContext, AppEnv } from "../context";
+import { endUserOf } from "../end-user";
 import { apiError } from "../errors";
 import { callInJob } from "../flows/calls";
 import { newJobOf, oneRequestJob, withJobResult } from "../flows/one-request-job";
@@ -61,7 +62,8 @@ jobRoutes.openapi(
     const body = c.req.valid("json");
     const teamId = teamOf(c.get("principal"));
     if (body.team_id !== undefined && body.team_id !== teamId) throw apiError(403, `API key does not belong to team '${body.team_id}'`);
-    const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(body, operationId(c)));
+    const fields = { ...body, end_user: endUserOf(c, body.user_id) };
+    const job = await onLedger(c.env, teamId, "createJob", callerOf(c), newJobOf(fields, operationId(c)));
     return c.json(job, 200);
   },
 );

@@ -39,9 +39,9 @@ const JOB_DESCRIPTION =
   "With an `Idempotency-Key` a retry never opens a second job nor calls the model twice (as create-and-call). " +
   'Errors are OpenAI\'s `{"error": {"message", "type", "param", "code"}}`; a model group that is not the team\'s is 404 `model_not_found`.';
 
-/** The one-request job a /v1 request without X-Job-Id opens: the key's team's, of type X-Job-Type (default `api`). */
-function oneRequestJobOf(c: AppContext, headers: z.infer<typeof JobHeaders>) {
-  return { team_id: teamOf(c.get("principal")), job_type: headers["x-job-type"] ?? "api" };
+/** The one-request job a /v1 request without X-Job-Id opens: the key's team's, of type X-Job-Type (default `api`), for its `user`. */
+function oneRequestJobOf(c: AppContext, headers: z.infer<typeof JobHeaders>, user?: string | null) {
+  return { team_id: teamOf(c.get("principal")), job_type: headers["x-job-type"] ?? "api", end_user: user ?? null };
 }
 
 /** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request runs as sent. */
@@ -88,10 +88,10 @@ openAIRoutes.openapi(
     if (body.stream === true) {
       if (jobId) return streamInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
       // No summary event on /v1: OpenAI's SDKs would read it as a chunk. The job is closed all the same.
-      return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers), stream: {} });
+      return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers, body.user), stream: {} });
     }
     if (jobId) return callInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
-    return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers) });
+    return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers, body.user) });
   },
 );
 
@@ -112,10 +112,11 @@ openAIRoutes.openapi(
   }),
   async (c) => {
     const headers = c.req.valid("header");
-    const request = openAIEmbeddings.parse(c.req.valid("json"));
+    const body = c.req.valid("json");
+    const request = openAIEmbeddings.parse(body);
     const jobId = headers["x-job-id"];
     if (jobId) return callInJob(c, openAIEmbeddings, request, jobId, { "x-job-id": jobId });
-    return oneRequestJob(c, { dialect: openAIEmbeddings, request, job: oneRequestJobOf(c, headers) });
+    return oneRequestJob(c, { dialect: openAIEmbeddings, request, job: oneRequestJobOf(c, headers, body.user) });
   },
 );
 
@@ -124,15 +125,22 @@ openAIRoutes.openapi(
     method: "get",
     path: "/models",
     tags: ["OpenAI-compatible"],
-    summary: "The team's model groups as OpenAI models",
+    summary: "The model groups the key may use (the team's, or those its key is narrowed to) as OpenAI models",
     security: security.team,
     middleware: [requireTeam] as const,
     responses: { 200: jsonResponse(OpenAIModelList, "The model groups the team may use"), ...openAIErrorResponses },
   }),
   async (c) => {
-    const team = await c.get("repo").teams.get(teamOf(c.get("principal")));
+    const principal = c.get("principal");
+    const repo = c.get("repo");
+    const [team, keyGroups] = await Promise.all([
+      repo.teams.get(teamOf(principal)),
+      principal.kind === "team" ? repo.keys.groupsOfSecret(principal.keyHash) : null,
+    ]);
     const created = team ? Math.floor(Date.parse(team.createdAt) / 1000) : 0;
-    const data = (team?.modelGroups ?? []).map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
+    // A key narrowed to some groups is shown only those.
+    const groups = (team?.modelGroups ?? []).filter((g) => keyGroups === null || keyGroups.includes(g));
+    const data = groups.map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
     return c.json({ object: "list" as const, data }, 200);
   },
 );

@@ -70,6 +70,20 @@ function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; 
   return { header, rows };
 }
 
+/** A team's usage per key as CSV rows: one per key, with its id and name. */
+function keyUsageCsv(report: UsageReport, admin: boolean): { header: string[]; rows: unknown[][] } {
+  const header = ["period", "team_id", "key_id", "key_name", ...COUNT_COLUMNS, ...(admin ? ["provider_cost_usd"] : [])];
+  const rows = Object.entries(report.keys ?? {}).map(([keyId, u]) => [
+    report.period,
+    report.team_id,
+    keyId,
+    u.name,
+    ...COUNT_COLUMNS.map((k) => u[k]),
+    ...(admin ? [u.provider_cost_usd ?? 0] : []),
+  ]);
+  return { header, rows };
+}
+
 export const teamUsageRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 teamUsageRoutes.openapi(
@@ -81,7 +95,8 @@ teamUsageRoutes.openapi(
     description:
       "Counted by the job's creation day (UTC). The admin key also gets `provider_cost_usd` and `models` (per model that served). " +
       "`?format=csv` or `Accept: text/csv` answers CSV: one row per job type, model group and (admin) model, named in `dimension`; " +
-      "jobs and credits are per job type only.",
+      "jobs and credits are per job type only. `?group_by=key` adds `keys`, the totals per key (id and name; jobs count against the " +
+      "key that opened them), and makes the CSV one row per key.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: { params: TeamParam, query: TeamUsageQuery },
@@ -95,12 +110,13 @@ teamUsageRoutes.openapi(
   }),
   async (c) => {
     const { team_id } = c.req.valid("param");
-    const { period = currentMonth(), format } = c.req.valid("query");
+    const { period = currentMonth(), format, group_by } = c.req.valid("query");
     const principal = c.get("principal");
     assertTeamAccess(principal, team_id, "the usage");
-    const report = await onLedger(c.env, team_id, "usage", callerOf(c), period);
+    const report = await onLedger(c.env, team_id, "usage", callerOf(c), period, group_by ?? null);
     if (!wantsCsv(c, format)) return c.json(report, 200);
-    const { header, rows } = teamUsageCsv(report, principal.kind === "admin");
+    const csvOf = group_by === "key" ? keyUsageCsv : teamUsageCsv;
+    const { header, rows } = csvOf(report, principal.kind === "admin");
     return csvResponse(`usage-${team_id}-${period}.csv`, header, oneBatch(rows));
   },
 );

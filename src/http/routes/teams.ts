@@ -1,14 +1,13 @@
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { onLedger } from "../../ledger/client";
 import type { TeamStatus } from "../../ledger/types";
 import { budgetSettingsOf } from "../../schemas/budget";
 import { ClientId, errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import { TeamParam } from "../../schemas/params";
+import { budgetPolicyOf } from "../../schemas/period-budgets";
 import {
   CreatedTeam,
   CreateTeam,
-  RotatedKey,
-  RotateKey,
   StatusChange,
   Team,
   TeamDeleted,
@@ -17,12 +16,11 @@ import {
   TeamWithBalance,
   UpdateTeam,
 } from "../../schemas/teams";
-import { generateVirtualKey, hashVirtualKey } from "../../security/keys";
 import type { AppContext, AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccess } from "../flows/access-push";
 import { createTeamWithLedger } from "../flows/team-creation";
-import { loadTeam, pepper, presentTeam, withBalance } from "../flows/team-views";
+import { loadTeam, presentTeam, withBalance } from "../flows/team-views";
 import { assertOrganizationInScope, scopedOrganization } from "../middleware/admin-guard";
 import { adminWrite } from "../middleware/audit";
 import { requireAdmin } from "../middleware/auth";
@@ -97,8 +95,11 @@ teamRoutes.openapi(
   async (c) => {
     const { team_id } = c.req.valid("param");
     const team = await loadTeam(c, team_id);
-    const balance = await onLedger(c.env, team_id, "getBalance", { kind: "admin" });
-    return c.json(withBalance(team, balance), 200);
+    const [balance, policy] = await Promise.all([
+      onLedger(c.env, team_id, "getBalance", { kind: "admin" }),
+      onLedger(c.env, team_id, "budgetPolicy", { kind: "admin" }),
+    ]);
+    return c.json(withBalance(team, balance, policy), 200);
   },
 );
 
@@ -134,7 +135,7 @@ teamRoutes.openapi(
     method: "patch",
     path: "/{team_id}",
     tags: ["Teams"],
-    summary: "Update a team's alias, metadata, budget settings or job time-to-live",
+    summary: "Update a team's alias, metadata, budget settings, budget policy (alerts, auto_recharge, end_user_budget) or job time-to-live",
     security: security.admin,
     middleware: [adminWrite("team.update")] as const,
     request: { params: TeamParam, body: jsonBody(UpdateTeam) },
@@ -148,8 +149,10 @@ teamRoutes.openapi(
     if (body.team_alias !== undefined || body.metadata !== undefined) {
       await repo.teams.update(team_id, { teamAlias: body.team_alias, metadata: body.metadata });
     }
-    const balance = await onLedger(c.env, team_id, "updateSettings", budgetSettingsOf(body), { id: operationId(c) });
-    return c.json(withBalance(await loadTeam(c, team_id), balance), 200);
+    const settings = { ...budgetSettingsOf(body), ...budgetPolicyOf(body) };
+    const balance = await onLedger(c.env, team_id, "updateSettings", settings, { id: operationId(c) });
+    const policy = await onLedger(c.env, team_id, "budgetPolicy", { kind: "admin" });
+    return c.json(withBalance(await loadTeam(c, team_id), balance, policy), 200);
   },
 );
 
@@ -180,42 +183,6 @@ for (const [path, status, verb, summary] of [
     async (c) => changeStatus(c, c.req.valid("param").team_id, status, verb),
   );
 }
-
-teamRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/{team_id}/keys/rotate",
-    tags: ["Teams"],
-    summary: "Issue a new virtual key; the old one stops at once or after grace_seconds",
-    description:
-      "The team's ledger object, which checks the key on every request, is told at once, so the old key stops on the next request " +
-      "(or when the grace period ends). If the object cannot be told, the answer is 503, no key is issued, and the request can be repeated.",
-    security: security.admin,
-    middleware: [adminWrite("key.rotate"), idempotent] as const,
-    request: { params: TeamParam, body: { content: { "application/json": { schema: RotateKey } }, required: false } },
-    responses: { 200: jsonResponse(RotatedKey, "The new key, shown once"), ...errorResponses(401, 403, 404, 413, 422, 503) },
-  }),
-  async (c) => {
-    const { team_id } = c.req.valid("param");
-    const { grace_seconds } = RotateKey.parse((c.req.valid("json") as z.infer<typeof RotateKey> | undefined) ?? {});
-    const { key, prefix } = generateVirtualKey();
-    const keyHash = await hashVirtualKey(pepper(c), key);
-    const rotated = await c.get("repo").teams.rotateKey(team_id, { keyId: crypto.randomUUID(), keyHash, keyPrefix: prefix }, grace_seconds);
-    if (!rotated) throw apiError(404, `Team '${team_id}' not found`);
-    // The team's object decides: the old keys stop there, at once or after the grace period.
-    await pushAccess(c.env, team_id, { rotate: { keyHash, graceSeconds: grace_seconds } });
-    return c.json(
-      {
-        team_id,
-        virtual_key: key,
-        key_prefix: prefix,
-        previous_keys_valid_until: grace_seconds > 0 ? new Date(Date.now() + grace_seconds * 1000).toISOString() : null,
-        message: "Key rotated. Store the new key now: it is not shown again.",
-      },
-      200,
-    );
-  },
-);
 
 teamRoutes.openapi(
   createRoute({

@@ -17,6 +17,14 @@ export interface DueWork {
   nextDueMs(): number | null;
 }
 
+/** Work that falls due at fixed times (the period budgets' new windows), done by the alarm. */
+export interface TimedWork {
+  /** Does what is due by `nowMs` (inside the alarm's transaction). */
+  run(nowMs: number): void;
+  /** When the next is due (null: nothing is). */
+  nextDueMs(nowMs: number): number | null;
+}
+
 /**
  * What a team's object does off the request path, from its one alarm: it expires open jobs past
  * their time-to-live, settles the holds of calls whose records never came (unrecorded.ts), sends
@@ -38,6 +46,7 @@ export class LedgerBackground {
     private readonly store: LedgerStore,
     private readonly holds: HoldStore,
     d1: Repository,
+    private readonly timed: TimedWork,
   ) {
     // A new event wakes the alarm, which delivers it: the request that made it does not wait.
     const wake = () =>
@@ -70,12 +79,15 @@ export class LedgerBackground {
 
   /**
    * The alarm: settles the grants due (expiries and renewals, each at the moment it was due: grant-clock.ts),
-   * then what else is due by `nowMs` (expireAndHeal), sends the usage totals not yet in D1, then the webhook
-   * events due. Safe to run twice.
+   * then starts the period budgets' new windows and settles what else is due by `nowMs` (expireAndHeal),
+   * sends the usage totals not yet in D1, then the webhook events due. Safe to run twice.
    */
   async runAlarm(nowMs: number, prices: HoldPrices): Promise<void> {
     this.dueWork?.settleDue(nowMs);
-    this.store.transaction(() => this.expireAndHeal(nowMs, prices));
+    this.store.transaction(() => {
+      this.timed.run(nowMs);
+      this.expireAndHeal(nowMs, prices);
+    });
     await this.usageFlush.flush(this.store.account());
     // A delivery run already under way sets the next alarm when it ends (setting it here, to the event it is sending, would spin).
     if (!(await this.delivery.deliverDue(Date.now()))) return;
@@ -84,6 +96,7 @@ export class LedgerBackground {
       this.holds.nextDeadlineMs(),
       this.usageFlush.nextFlushDueAt(),
       this.delivery.nextDeliveryDueAt(),
+      this.timed.nextDueMs(Date.now()),
       this.dueWork?.nextDueMs() ?? null,
     ]);
   }
@@ -111,6 +124,12 @@ export class LedgerBackground {
   /** Sets the alarm to `atMs` unless it is already set earlier: it only ever moves earlier (expiry, usage sends and webhooks share it). */
   scheduleAlarm(atMs: number): Promise<void> {
     return this.alarmClock.moveEarlier(atMs);
+  }
+
+  /** After work at fixed times may have been made (a period budget): the alarm is set for the next. */
+  async scheduleTimedWork(): Promise<void> {
+    const due = this.timed.nextDueMs(Date.now());
+    if (due !== null) await this.scheduleAlarm(due);
   }
 
   /** After a change to usage: its totals go to D1 a few seconds later, with whatever else changed meanwhile. */

@@ -25,7 +25,16 @@ export class AccountChanges {
     if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
     this.store.insertAccount(init, isoNow());
     this.grants.open(init.creditsAllocated, Date.now());
-    this.access.replaceAll({ keys: [{ keyHash: init.keyHash, validUntilMs: null }], groups: init.modelGroups }, isoNow());
+    const { keyId, keyHash, prefix, name } = init.key;
+    const createdAt = isoNow();
+    this.access.replaceAll(
+      {
+        keys: [{ keyId, name, prefix, modelGroups: null, expiresAtMs: null, revokedAtMs: null, createdAt, budget: null }],
+        secrets: [{ keyHash, keyId, validUntilMs: null }],
+        groups: init.modelGroups,
+      },
+      createdAt,
+    );
     for (const set of init.webhooks ?? []) this.webhooks.change(this.store.account(), { set }, Date.now());
     return ok(this.grants.balance(this.store.account()!, "admin"));
   }
@@ -40,6 +49,14 @@ export class AccountChanges {
     if (!made.ok) return made;
     const { grant, transaction, created } = made.value;
     return ok({ balance: this.grants.balance(this.store.account()!, "admin"), transaction, grant_id: grant.grant_id, created });
+  }
+
+  /** A top-up made before, answered again (a recharge request applied before): `created` false, nothing added. */
+  creditsAddedBy(grantId: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry; grant_id: string; created: boolean }> {
+    const made = this.grants.answerFor(grantId);
+    if (!made.ok) return made;
+    const { grant, transaction } = made.value;
+    return ok({ balance: this.grants.balance(this.store.account()!, "admin"), transaction, grant_id: grant.grant_id, created: false });
   }
 
   /** A team newly suspended is an event. */

@@ -18,6 +18,7 @@ import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import type { CallRecord } from "../types";
 import { type BudgetSettings, type Refusal, refusal } from "../types";
+import type { BudgetLimit } from "./period-budgets";
 
 // Placing and capturing per-call holds inside the team's object (rules in holds.ts). Called
 // synchronously from beginCall and recordCall, so a hold is checked and written with no await.
@@ -45,9 +46,9 @@ export type HeldPrice = { price: TokenPrice | null };
 const pricingUnavailable = () =>
   refusal("PRICING_UNAVAILABLE", "Database unavailable: the call's prices could not be read to hold its cost; please retry");
 
-/** Whether a call's hold needs its group's prices: only under `overdraft: none` in consumption_usd. */
-export function holdNeedsPrices(acct: AccountRow | null): acct is AccountRow {
-  return acct?.overdraft === "none" && acct.budget_mode === "consumption_usd";
+/** Whether a call's hold needs its group's prices: in consumption_usd, under `overdraft: none` or with a budget over the call. */
+export function holdNeedsPrices(acct: AccountRow | null, budgeted = false): acct is AccountRow {
+  return (acct?.overdraft === "none" || (acct !== null && budgeted)) && acct?.budget_mode === "consumption_usd";
 }
 
 /**
@@ -99,8 +100,9 @@ export interface HoldPlacement {
 }
 
 /**
- * Admits a call's budget: under `overdraft: none`, in a consumption mode, holds its worst case
- * (prompt + choices × max_tokens, choosing max_tokens when the call has none) or refuses it; then
+ * Admits a call's budget: under `overdraft: none` or with a period budget over it (`limit`: its
+ * key's or end user's, period-budgets.ts), in a consumption mode, holds its worst case (prompt +
+ * choices × max_tokens, choosing max_tokens when the call has none) or refuses it; then
  * takes its tokens from the tokens-per-minute limit. Every admitted call gets a hold row (holding
  * nothing when no money is held) with the deadline by which it must be recorded, so a call whose
  * record never comes is settled by the alarm (unrecorded.ts). Returns the max_tokens the gateway
@@ -114,6 +116,7 @@ export function placeCallHold(
   budget: CallBudget & { price: HeldPrice | undefined },
   takeTokens: TakeTokens,
   placement: HoldPlacement,
+  limit: BudgetLimit | null = null,
 ): Refusal | { budgetMaxTokens: number | null; deadlineMs: number } {
   const kept = holds.hold(budget.callId);
   if (kept) return { budgetMaxTokens: budget.maxTokens === null ? kept.max_tokens : null, deadlineMs: kept.deadline_ms };
@@ -122,27 +125,40 @@ export function placeCallHold(
   let maxTokens = budget.maxTokens;
   let chosen: number | null = null;
   let held: { holdMicro: number; capNano: number | null } | null = null;
-  if (acct.overdraft === "none" && settings.budgetMode !== "job_based") {
+  // A call through a key (or for an end user) with a budget is always held: the budget is exact whatever the team's overdraft.
+  if ((acct.overdraft === "none" || limit !== null) && settings.budgetMode !== "job_based") {
     // The settings changed to need prices while they were being read: the retry reads them.
     if (settings.budgetMode === "consumption_usd" && budget.price === undefined) return pricingUnavailable();
     const price = budget.price?.price ?? null;
     const unpriced = settings.budgetMode === "consumption_usd" && price === null;
-    if (unpriced && acct.unpriced_calls === "refuse") {
+    if (unpriced && (acct.unpriced_calls === "refuse" || limit !== null)) {
+      const against = limit !== null ? "its budget" : "the team's credits";
       return refusal(
         "INSUFFICIENT_CREDITS",
-        "This model group has a model without a price, so its cost cannot be held against the team's credits; ask the operator to price it or to allow unpriced calls",
+        `This model group has a model without a price, so its cost cannot be held against ${against}; ask the operator to price it${limit !== null ? "" : " or to allow unpriced calls"}`,
       );
     }
     if (!unpriced) {
-      // The room a new hold has: the team's headroom, plus what this job's reservation covers beyond its consumption and holds.
-      const roomMicro = headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro;
+      // The room a new hold has: the team's headroom, plus what this job's reservation covers beyond its consumption and holds;
+      // no more than a budget over the job leaves (its limit counts the job's own slack the same way).
+      const teamRoomMicro =
+        acct.overdraft === "none"
+          ? headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro
+          : Number.POSITIVE_INFINITY;
+      const budgetBinds = limit !== null && limit.roomMicro < teamRoomMicro;
+      const roomMicro = budgetBinds ? limit.roomMicro : teamRoomMicro;
+      const perChoice = choices > 1 ? ` × ${choices} choices` : "";
+      const refuse = (maxTokens: number | null, holdMicro: number) =>
+        budgetBinds
+          ? limit.refuse(holdMicro, `this call (prompt of about ${budget.promptTokens} tokens + max_tokens ${maxTokens ?? 1}${perChoice})`)
+          : notEnoughFor(budget.promptTokens, maxTokens, choices, roomMicro, holdMicro);
       if (maxTokens === null) {
         chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro, choices);
-        if (chosen === 0) return notEnoughFor(budget.promptTokens, null, choices, roomMicro);
+        if (chosen === 0) return refuse(null, worstCase(settings, price, budget.promptTokens, choices)!.holdMicro);
         maxTokens = chosen;
       }
       held = worstCase(settings, price, budget.promptTokens, maxTokens * choices)!;
-      if (held.holdMicro > roomMicro) return notEnoughFor(budget.promptTokens, maxTokens, choices, roomMicro, held.holdMicro);
+      if (held.holdMicro > roomMicro) return refuse(maxTokens, held.holdMicro);
     }
   }
   const row: CallHoldRow = {

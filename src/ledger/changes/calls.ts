@@ -1,6 +1,7 @@
 import type { PriceLookup } from "../../db/price-cache";
 import type { AccountRow, CallHoldRow } from "../rows";
-import { accountNotFound, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner } from "../rules/admission";
+import { type CallerKey, refuseOtherKeysJob } from "../rules/access";
+import { accountNotFound, consumedMicro, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner } from "../rules/admission";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
 import type { TeamTokenRate } from "../rules/rate-limit";
@@ -9,6 +10,7 @@ import type { LedgerStore } from "../store/ledger-store";
 import { operationMismatch } from "../store/operation-log";
 import { type CallAdmission, type CallRecord, type JobCreated, type JobOwner, type LedgerResult, ok, type Refusal } from "../types";
 import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
+import type { PeriodBudgets } from "./period-budgets";
 import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
 import { admissionOf, recordHeldCall } from "./settlement";
 import { type HoldPrices, needsPrices, settleAll } from "./unrecorded";
@@ -20,6 +22,8 @@ export interface CallHost {
   holds: HoldStore;
   tokens: TeamTokenRate;
   prices: PriceLookup;
+  /** The period budgets of the job's key and end user, which its calls' holds must fit. */
+  budgets: PeriodBudgets;
   webhooks: WebhookOutbox;
   /** A group's models as the object holds them (null: not the team's). */
   groupModels(group: string): string[] | null;
@@ -52,24 +56,40 @@ export class JobCalls {
 
   /**
    * Admits one call in a job; `by` says who makes it (a gateway-owned job takes only the gateway's
-   * calls). Every admitted call gets a hold row with the deadline by which it must be recorded.
+   * calls), `key` the key it is made with (a job's calls are made with the key that opened it).
+   * Every admitted call gets a hold row with the deadline by which it must be recorded.
    */
-  async admit(jobId: string, modelGroup: string, models: string[], by: JobOwner, budget: CallBudget): Promise<LedgerResult<CallAdmission>> {
-    const { store, holds, tokens } = this.host;
+  async admit(
+    jobId: string,
+    modelGroup: string,
+    models: string[],
+    by: JobOwner,
+    budget: CallBudget,
+    key: CallerKey | null = null,
+  ): Promise<LedgerResult<CallAdmission>> {
+    const { store, holds, tokens, budgets } = this.host;
     let acct = store.account();
+    const opened = store.job(jobId);
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = holdNeedsPrices(acct) ? await priceToHold(this.host.prices, acct, models) : undefined;
+    const price = holdNeedsPrices(acct, opened !== null && budgets.limits(opened))
+      ? await priceToHold(this.host.prices, acct, models)
+      : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = store.account();
     if (!acct) return accountNotFound();
     const job = store.job(jobId);
-    const refused = this.host.refuseNewWork(acct) ?? refuseNotOwner(job, by) ?? refuseCall(acct, job, jobId);
+    const refused =
+      this.host.refuseNewWork(acct) ??
+      refuseNotOwner(job, by) ??
+      refuseCall(acct, job, jobId) ??
+      refuseOtherKeysJob(job!.key_id, jobId, key);
     if (refused) return refused;
     const nowMs = Date.now();
     const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);
     const placement = { nowMs, incarnation: this.incarnation, modelGroup, models: models.length };
-    const placed = placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement);
+    const limit = budgets.limitFor(job!, job!.hold_micro - consumedMicro(acct, job!) - job!.calls_hold_micro, nowMs);
+    const placed = placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement, limit);
     if ("ok" in placed) return placed;
     this.host.balanceChanged();
     const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens);

@@ -20,6 +20,7 @@ import {
   ok,
   refusal,
 } from "../types";
+import type { AllowanceUse } from "./allowance-alerts";
 import type { GrantLedger } from "./grant-ledger";
 import type { WebhookOutbox } from "./webhook-outbox";
 
@@ -84,13 +85,20 @@ export class GrantChanges {
             `A grant with external_ref '${request.externalRef}' already exists (${existing.grant_id}) with other terms`,
           );
         }
-        return ok({ grant: grantViewOf(existing), transaction: this.allocationOf(existing), created: false });
+        return this.answerFor(existing.grant_id);
       }
     }
     const made = this.ledger.make(newGrant(request, nowMs), nowMs);
     this.clock.changed();
     this.balanceChanged(nowMs);
     return ok({ grant: grantViewOf(made.grant), transaction: made.transaction, created: true });
+  }
+
+  /** A grant made before, answered again: `created` false, nothing added (an external_ref or a recharge request seen before). */
+  answerFor(grantId: string): LedgerResult<GrantAnswer> {
+    const grant = this.grants.grant(grantId);
+    if (!grant) return refusal("GRANT_NOT_FOUND", `Grant '${grantId}' not found`);
+    return ok({ grant: grantViewOf(grant), transaction: this.allocationOf(grant), created: false });
   }
 
   /** Voids what remains of a live grant (what open jobs hold of it leaves when they end). */
@@ -175,6 +183,21 @@ export class GrantChanges {
   currentAllowance(): AllowanceView | null {
     const row = this.grants.allowance();
     return row && this.allowanceView(row);
+  }
+
+  /** The allowance's current period as its alert thresholds read it: the plan credits granted and used (null without one). */
+  allowanceUse(): AllowanceUse | null {
+    const row = this.grants.allowance();
+    if (!row) return null;
+    const { granted, used } = this.allowanceView(row).current_period;
+    return {
+      allowanceId: row.allowance_id,
+      period: row.period,
+      periodStartMs: row.period_start_ms,
+      periodEndMs: row.period_end_ms,
+      granted,
+      used,
+    };
   }
 
   private allowanceView(row: AllowanceRow): AllowanceView {

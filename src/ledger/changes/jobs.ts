@@ -43,10 +43,12 @@ export class JobLifecycle {
     private readonly webhooks: WebhookOutbox,
     /** The balance as the answers show it (the grants' totals with the account's). */
     private readonly balanceOf: (acct: AccountRow) => Balance,
+    /** A key's name by id (for the job views that name it). */
+    private readonly keyName: (keyId: string) => string | null,
   ) {}
 
   /** Opens a job and reserves its minimum charge, unless `refuseNewWork` (the object's guard) or admission refuses. */
-  open(input: NewJob, refuseNewWork: (acct: AccountRow) => Refusal | null): LedgerResult<JobCreated> {
+  open(input: NewJob & { keyId: string | null }, refuseNewWork: (acct: AccountRow) => Refusal | null): LedgerResult<JobCreated> {
     const acct = this.store.account();
     if (!acct) return accountNotFound();
     const refused = refuseNewWork(acct) ?? refuseNewJob(acct, this.store.job(input.jobId), input.jobId);
@@ -93,7 +95,7 @@ export class JobLifecycle {
     if (refused) return refused;
     const transaction = this.store.appendLedger("refund", { used: -job.credits_charged }, jobId, reason);
     this.store.markJobRefunded(jobId);
-    this.store.bumpUsage(job.created_at, job.job_type, { credits_charged: -job.credits_charged });
+    this.store.bumpUsage(job, { credits_charged: -job.credits_charged });
     this.balanceChanged();
     return ok({ transaction, balance: this.balanceOf(this.store.account()!) });
   }
@@ -107,7 +109,8 @@ export class JobLifecycle {
       return refusal("INVALID_ARGUMENT", `The merged metadata would be over ${MAX_METADATA_BYTES} bytes of JSON`);
     }
     this.store.setJobMetadata(jobId, merged);
-    return ok(jobListingOf(acct.team_id, this.store.job(jobId)!));
+    const updated = this.store.job(jobId)!;
+    return ok(jobListingOf(acct.team_id, updated, updated.key_id === null ? null : this.keyName(updated.key_id)));
   }
 
   /** A kept completion summary with the job's first calls, as completing answers it. */

@@ -13,7 +13,7 @@ import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refr
 // serializes them.
 
 /** Opens a job: its row, the reservation of its minimum charge in the ledger, and its usage. */
-export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJob, nowMs: number): JobCreated {
+export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJob & { keyId: string | null }, nowMs: number): JobCreated {
   const expiresAtMs = nowMs + acct.job_ttl_seconds * 1000;
   const created: JobCreated = {
     job_id: input.jobId,
@@ -32,10 +32,11 @@ export function reserveForJob(store: LedgerStore, acct: AccountRow, input: NewJo
     reserved: JOB_RESERVATION_CREDITS,
     holdMicro,
     owner: input.owner ?? "team",
+    endUser: input.endUser ?? null,
   });
   store.addToOpenJobsHold(holdMicro);
   store.appendLedger("reservation", { reserved: JOB_RESERVATION_CREDITS }, input.jobId, `Reservation for job ${input.jobType}`);
-  store.bumpUsage(created.created_at, input.jobType, { jobs: 1 });
+  store.bumpUsage({ created_at: created.created_at, job_type: input.jobType, key_id: input.keyId }, { jobs: 1 });
   return created;
 }
 
@@ -84,7 +85,7 @@ export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: Accou
  */
 export function applyCallRecord(store: LedgerStore, _acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
   store.insertCall(job.job_id, call, clientNano, isoNow());
-  store.bumpUsage(job.created_at, job.job_type, {
+  store.bumpUsage(job, {
     calls: 1,
     prompt_tokens: call.promptTokens,
     completion_tokens: call.completionTokens,
@@ -155,7 +156,7 @@ export function settleCompletion(
   store.closeJob(job.job_id, { status: input.status, completedAt, errorMessage: input.errorMessage, metadata, charge, summary });
   // The job's calls were settled before it closed, so it now holds nothing (closeJob set its hold_micro to calls_hold_micro).
   releaseJobHold(store, job);
-  store.bumpUsage(job.created_at, job.job_type, { [input.status]: 1, credits_charged: charge });
+  store.bumpUsage(job, { [input.status]: 1, credits_charged: charge });
   return summary;
 }
 
@@ -169,6 +170,6 @@ export function expireJob(store: LedgerStore, acct: AccountRow, job: JobRow, now
   appendEndRow(store, acct, job, "expired", charge);
   store.expireJob(job.job_id, isoNow(nowMs), charge);
   releaseJobHold(store, job);
-  store.bumpUsage(job.created_at, job.job_type, { expired: 1, credits_charged: charge });
+  store.bumpUsage(job, { expired: 1, credits_charged: charge });
   return charge;
 }

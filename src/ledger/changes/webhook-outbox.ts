@@ -54,6 +54,8 @@ export class WebhookOutbox {
    * webhooks then pays nothing on its money changes; only change() alters the number.
    */
   private endpointCount: number | null = null;
+  /** Told after each change of the balance, in its transaction, whether or not the team has endpoints (recharges.ts). */
+  private readonly balanceWatchers: Array<(accountNow: () => AccountRow, nowMs: number) => void> = [];
 
   /** `born` is told after an event is written (to wake the delivery alarm). */
   constructor(
@@ -108,11 +110,17 @@ export class WebhookOutbox {
     return rows;
   }
 
+  /** Adds a watcher of the available balance (told after each change, in its transaction). */
+  watchBalance(watcher: (accountNow: () => AccountRow, nowMs: number) => void): void {
+    this.balanceWatchers.push(watcher);
+  }
+
   /**
    * After any change of the balance (call inside its transaction): fires balance.low and
    * balance.exhausted on a crossing downwards, and re-arms them when the balance is back above.
    */
   balanceChanged(accountNow: () => AccountRow, nowMs: number): void {
+    for (const watch of this.balanceWatchers) watch(accountNow, nowMs);
     const endpoints = this.endpoints();
     // A team without webhooks reads nothing more (its account row is read only when it is needed).
     if (endpoints.length === 0) return;

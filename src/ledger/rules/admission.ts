@@ -12,6 +12,7 @@ import {
   type StoredCompletion,
 } from "../types";
 import { JOB_RESERVATION_CREDITS, jobHoldMicro, MICRO_PER_CREDIT } from "./money";
+import type { PeriodBudget } from "./period-budget";
 
 // Who may do what with a team's money, as pure functions of its rows: each answers with a
 // refusal (a value, never an exception) or null when the request may go on.
@@ -155,4 +156,24 @@ export function refuseRefund(job: JobRow): Refusal | null {
     return refusal("JOB_NOT_CHARGED", `Job '${job.job_id}' was not charged; there is nothing to refund`);
   }
   return null;
+}
+
+const wholeCredits = (micro: number) => Math.max(0, Math.floor(micro / MICRO_PER_CREDIT));
+
+/** 402 when a subject's budget cannot hold what a job or call needs; names the budget and when it resets. */
+export function budgetExceeded(
+  label: string,
+  budget: PeriodBudget,
+  roomMicro: number,
+  needMicro: number,
+  resetsAtMs: number | null,
+  what: string,
+): Refusal {
+  const resets = resetsAtMs === null ? "it does not reset (period total)" : `it resets at ${new Date(resetsAtMs).toISOString()}`;
+  const need = Math.ceil(needMicro / MICRO_PER_CREDIT);
+  return refusal(
+    "BUDGET_EXCEEDED",
+    `Budget exceeded: ${label} has a budget of ${budget.credits} credit(s) ${budget.period === "total" ? "in total" : `per ${budget.period}`}, ` +
+      `${wholeCredits(roomMicro)} left, and ${what} needs up to ${need}; ${resets}`,
+  );
 }

@@ -76,12 +76,18 @@ export function callSummariesOf(calls: CallRow[]): CallSummary[] {
   }));
 }
 
-/** What every view of a call shows (the job view and the cost breakdown add their own fields). */
-function callFactsOf(c: CallRow): CallFacts {
+/** A job's key as its views name it (`keyName`: the key's name now, null for a job of no named key); its calls were made with it. */
+function keyOfJob(job: JobRow, keyName: string | null) {
+  return { key_id: job.key_id, key_name: keyName };
+}
+
+/** What every view of a call shows (the job view and the cost breakdown add their own fields); `key` is its job's. */
+function callFactsOf(c: CallRow, key: { key_id: string | null; key_name: string | null }): CallFacts {
   return {
     call_id: c.call_id,
     purpose: c.purpose,
     model_group: c.model_group,
+    ...key,
     status: c.status,
     prompt_tokens: c.prompt_tokens,
     completion_tokens: c.completion_tokens,
@@ -92,12 +98,15 @@ function callFactsOf(c: CallRow): CallFacts {
   };
 }
 
-export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind): JobView {
+export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer: CallerKind, keyName: string | null = null): JobView {
+  const key = keyOfJob(job, keyName);
   return {
     job_id: job.job_id,
     team_id: teamId,
     job_type: job.job_type,
     user_id: job.user_id,
+    ...key,
+    end_user: job.end_user,
     status: job.status,
     metadata: JSON.parse(job.metadata),
     error_message: job.error_message,
@@ -110,7 +119,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
     model_groups_used: JSON.parse(job.model_groups_used),
     costs: costsOf(job),
     calls: calls.map((c) => ({
-      ...callFactsOf(c),
+      ...callFactsOf(c, key),
       error: c.error,
       ...(viewer === "admin" ? { upstream_error: c.upstream_error, model_used: c.model_used, attempts: JSON.parse(c.attempts) } : {}),
       stream: c.stream === 1,
@@ -120,11 +129,20 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
 }
 
 /** A page of a job's calls as a cost breakdown (`rows`: up to one more than `page.limit`). */
-export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], page: CallsPage, viewer: CallerKind): JobCostBreakdown {
+export function costBreakdownOf(
+  teamId: string,
+  job: JobRow,
+  rows: CallRow[],
+  page: CallsPage,
+  viewer: CallerKind,
+  keyName: string | null = null,
+): JobCostBreakdown {
   const admin = viewer === "admin";
+  const key = keyOfJob(job, keyName);
   return {
     job_id: job.job_id,
     team_id: teamId,
+    ...key,
     status: job.status,
     credits_charged: job.credits_charged,
     totals: {
@@ -134,7 +152,7 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
       ...(admin ? { provider_cost_usd: nanoToUsd(job.provider_cost_nano) } : {}),
     },
     calls: rows.slice(0, page.limit).map((c) => ({
-      ...callFactsOf(c),
+      ...callFactsOf(c, key),
       created_at: c.created_at,
       ...(admin
         ? { model_used: c.model_used, provider_cost_usd: c.provider_cost_nano === null ? null : nanoToUsd(c.provider_cost_nano) }
@@ -147,8 +165,8 @@ export function costBreakdownOf(teamId: string, job: JobRow, rows: CallRow[], pa
 }
 
 /** A job as listed (its calls are only in the single-job view). */
-export function jobListingOf(teamId: string, job: JobRow): Omit<JobView, "calls"> {
-  const { calls: _calls, ...view } = jobViewOf(teamId, job, [], "team");
+export function jobListingOf(teamId: string, job: JobRow, keyName: string | null = null): Omit<JobView, "calls"> {
+  const { calls: _calls, ...view } = jobViewOf(teamId, job, [], "team", keyName);
   return view;
 }
 
@@ -229,6 +247,15 @@ export function usageReportOf(
     model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
     ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
   };
+}
+
+/** A period's usage per key, each with the key's name now (null: a key no longer known). */
+export function keyUsageOf(
+  rows: Array<UsageRow & { key_id: string }>,
+  names: Map<string, string>,
+  viewer: CallerKind,
+): NonNullable<UsageReport["keys"]> {
+  return Object.fromEntries(rows.map(({ key_id, ...r }) => [key_id, { name: names.get(key_id) ?? null, ...usageShown(r, viewer) }]));
 }
 
 /** What a completed job keeps: its summary without the calls, which stay in the calls table. */

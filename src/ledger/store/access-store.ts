@@ -1,35 +1,65 @@
+import type { Repository } from "../../db/repository";
 import { log } from "../../log";
 import type { AccountRow } from "../rows";
 import {
   type AccessChange,
   type Caller,
+  type CallerKey,
   type GroupAccess,
   invalidKey,
+  type KeyGrant,
+  keyGrantOf,
   refuseGroup,
   refuseKey,
+  refuseKeyGroup,
   retiredAt,
   type TeamAccess,
 } from "../rules/access";
 import { accountNotFound } from "../rules/admission";
+import type { PeriodBudget } from "../rules/period-budget";
 import type { LedgerResult } from "../types";
 import { ok, type Refusal, refusal } from "../types";
+import { KeyStore } from "./key-store";
 
-// A team's access list (tables of migration 6): its keys and its model groups, with the guards
-// the TeamLedger object puts in front of its methods (the rules are access.ts). SQL runs
-// synchronously; `ready` loads the list from D1 once for a team whose object predates it.
+// A team's access list (tables of migrations 6 and 270): its keys with their secrets, and its
+// model groups, with the guards the TeamLedger object puts in front of its methods (the rules
+// are rules/access.ts). SQL runs synchronously; `ready` loads the list from D1 once for a team
+// whose object predates it (or whose keys predate their ids).
 
 const accessUnavailable = (): Refusal => refusal("ACCESS_UNAVAILABLE", "Database unavailable; please retry");
 
+/** How often a key's last use is written, at most: a burst of calls writes it once. */
+const LAST_USED_EVERY_MS = 60_000;
+
+/** A caller the object let in: the key it used (null for the admin, or a secret of no known key). */
+export type AdmittedCaller = { key: CallerKey | null };
+
+/** Told, in the change's transaction, when a key's budget is set, changed or removed (period-budgets.ts keeps it). */
+export type KeyBudgetSink = (keyId: string, budget: PeriodBudget | null, nowMs: number) => void;
+
+/** A team's access list as D1 keeps it, for an object that must load it (its keys made KeyGrants). */
+export function accessFromD1(d1: Repository): (teamId: string) => Promise<TeamAccess> {
+  return async (teamId) => {
+    const { keys, ...access } = await d1.access.teamAccess(teamId);
+    return { ...access, keys: keys.map(keyGrantOf) };
+  };
+}
+
 export class AccessStore {
   private readonly sql: SqlStorage;
+  readonly keys: KeyStore;
   /** The one load from D1 in flight, which every request that needs the list waits for. */
   private loading: Promise<boolean> | null = null;
+  /** When each key's last use was last written (in memory: a restart writes the next use again). */
+  private readonly lastUseWritten = new Map<string, number>();
 
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly loadFromD1: (teamId: string) => Promise<TeamAccess>,
+    private readonly keyBudgetChanged: KeyBudgetSink,
   ) {
     this.sql = storage.sql;
+    this.keys = new KeyStore(storage.sql);
   }
 
   /**
@@ -56,14 +86,24 @@ export class AccessStore {
 
   /**
    * A team key must be one the team holds and still good (the admin is not asked); then a call's
-   * group, when there is one, must be assigned to the team and have models.
+   * group, when there is one, must be assigned to the team, and to the key if it is narrowed.
+   * Answers with the key the caller used.
    */
-  async refuseCaller(acct: AccountRow | null, caller: Caller, groupName?: string): Promise<Refusal | null> {
-    if (caller.kind === "admin" && groupName === undefined) return null;
+  async admit(acct: AccountRow | null, caller: Caller, groupName?: string): Promise<Refusal | AdmittedCaller> {
+    if (caller.kind === "admin" && groupName === undefined) return { key: null };
     if (!acct) return caller.kind === "team" ? invalidKey() : accountNotFound();
     if (!(await this.ready(acct.team_id))) return accessUnavailable();
-    const badKey = caller.kind === "team" ? refuseKey(this.keyValidUntil(caller.keyHash), Date.now()) : null;
-    return badKey ?? (groupName === undefined ? null : refuseGroup(this.groupModels(groupName), groupName));
+    const nowMs = Date.now();
+    const secret = caller.kind === "team" ? this.keys.secret(caller.keyHash) : undefined;
+    const badKey = caller.kind === "team" ? refuseKey(secret?.ends, nowMs) : null;
+    if (badKey) return badKey;
+    const key = secret?.key ?? null;
+    if (groupName !== undefined) {
+      const refused = refuseGroup(this.groupModels(groupName), groupName) ?? refuseKeyGroup(key, groupName);
+      if (refused) return refused;
+    }
+    if (key) this.noteUse(key.keyId, nowMs);
+    return { key };
   }
 
   /** Applies a change the admin pushed, once the list is here (so a load from D1 in flight cannot undo it). */
@@ -71,7 +111,13 @@ export class AccessStore {
     if (!acct) return accountNotFound();
     if (!(await this.ready(acct.team_id))) return accessUnavailable();
     this.storage.transactionSync(() => {
-      if ("rotate" in change) this.rotate(change.rotate.keyHash, retiredAt(nowMs, change.rotate.graceSeconds));
+      if ("key" in change) {
+        this.putKey(change.key, nowMs);
+        if (change.secret) this.keys.addSecret(change.key.keyId, change.secret.keyHash, change.key.prefix, nowMs);
+      } else if ("secret" in change) {
+        const { keyId, keyHash, prefix, graceSeconds } = change.secret;
+        this.keys.addSecret(keyId, keyHash, prefix, retiredAt(nowMs, graceSeconds));
+      } else if ("revokeKey" in change) this.keys.revoke(change.revokeKey.keyId, nowMs);
       else if ("groups" in change) this.replaceGroups(change.groups);
       else this.setGroupModels(change.groupModels);
     });
@@ -83,38 +129,27 @@ export class AccessStore {
     return this.sql.exec("SELECT 1 FROM access_state WHERE id = 1").toArray().length > 0;
   }
 
-  /** A key's validity: undefined for a key the team does not have. */
-  keyValidUntil(keyHash: string): number | null | undefined {
-    const [row] = this.sql
-      .exec<{ valid_until_ms: number | null }>("SELECT valid_until_ms FROM access_keys WHERE key_hash = ?", keyHash)
-      .toArray();
-    return row === undefined ? undefined : row.valid_until_ms;
-  }
-
   /** A group's models, priority first; null when the team is not assigned the group. */
   groupModels(groupName: string): string[] | null {
     const [row] = this.sql.exec<{ models: string }>("SELECT models FROM access_groups WHERE group_name = ?", groupName).toArray();
     return row === undefined ? null : (JSON.parse(row.models) as string[]);
   }
 
-  /** Replaces the whole access list and marks it loaded (call inside a transaction). */
-  replaceAll(access: TeamAccess, loadedAt: string): void {
-    this.sql.exec("DELETE FROM access_keys");
-    for (const key of access.keys) {
-      this.sql.exec("INSERT INTO access_keys (key_hash, valid_until_ms) VALUES (?, ?)", key.keyHash, key.validUntilMs);
-    }
-    this.replaceGroups(access.groups);
-    this.sql.exec("INSERT OR REPLACE INTO access_state (id, loaded_at) VALUES (1, ?)", loadedAt);
+  /** The team's groups, by name. */
+  groupNames(): string[] {
+    return this.sql
+      .exec<{ group_name: string }>("SELECT group_name FROM access_groups ORDER BY group_name")
+      .toArray()
+      .map((r) => r.group_name);
   }
 
-  /** Every key still good after `retireAtMs` stops then; the new key is good until the next rotation. */
-  rotate(newKeyHash: string, retireAtMs: number): void {
-    this.sql.exec(
-      "UPDATE access_keys SET valid_until_ms = ?1 WHERE key_hash != ?2 AND (valid_until_ms IS NULL OR valid_until_ms > ?1)",
-      retireAtMs,
-      newKeyHash,
-    );
-    this.sql.exec("INSERT OR REPLACE INTO access_keys (key_hash, valid_until_ms) VALUES (?, NULL)", newKeyHash);
+  /** Replaces the whole access list and marks it loaded (call inside a transaction). */
+  replaceAll(access: TeamAccess, loadedAt: string): void {
+    const nowMs = Date.parse(loadedAt);
+    this.keys.replaceAll(access.keys, access.secrets);
+    for (const key of access.keys) this.keyBudgetChanged(key.keyId, key.revokedAtMs === null ? key.budget : null, nowMs);
+    this.replaceGroups(access.groups);
+    this.sql.exec("INSERT OR REPLACE INTO access_state (id, loaded_at) VALUES (1, ?)", loadedAt);
   }
 
   replaceGroups(groups: GroupAccess[]): void {
@@ -127,5 +162,17 @@ export class AccessStore {
   /** A group's new model list, if the team is assigned that group (otherwise nothing changes). */
   setGroupModels(group: GroupAccess): void {
     this.sql.exec("UPDATE access_groups SET models = ? WHERE group_name = ?", JSON.stringify(group.models), group.name);
+  }
+
+  private putKey(key: KeyGrant, nowMs: number): void {
+    this.keys.putKey(key);
+    this.keyBudgetChanged(key.keyId, key.budget, nowMs);
+  }
+
+  private noteUse(keyId: string, nowMs: number): void {
+    const written = this.lastUseWritten.get(keyId);
+    if (written !== undefined && nowMs - written < LAST_USED_EVERY_MS) return;
+    this.lastUseWritten.set(keyId, nowMs);
+    this.keys.touch(keyId, nowMs);
   }
 }

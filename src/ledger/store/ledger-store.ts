@@ -37,10 +37,14 @@ export function isoNow(ms = Date.now()): string {
   return new Date(ms).toISOString();
 }
 
+/** Told of a ledger row that changes what a job was charged (`deltaCredits` > 0) or gives it back (< 0), in its transaction. */
+export type JobChargeListener = (jobId: string, deltaCredits: number) => void;
+
 /** A team ledger's SQLite tables, read and written synchronously (no await, so no interleaving). */
 export class LedgerStore {
   private readonly sql: SqlStorage;
   private splitter: CreditSplitter | null = null;
+  private jobCharged: JobChargeListener | null = null;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
@@ -49,6 +53,11 @@ export class LedgerStore {
   /** Who splits changes of credits across the grants (set once by the object). */
   splitCreditsWith(splitter: CreditSplitter): void {
     this.splitter = splitter;
+  }
+
+  /** Who is told of every charge to a job and every refund of one (the period budgets count them). */
+  onJobCharge(listener: JobChargeListener): void {
+    this.jobCharged = listener;
   }
 
   /** Runs `write` as one SQLite transaction: all of it happens, or none (and what memory keeps of it is read again). */
@@ -217,12 +226,14 @@ export class LedgerStore {
       )
       .one();
     if (this.splitter && (entry.amount !== 0 || change.grantId)) entry.grants = this.splitter.split({ seq, kind, change, entry, atMs });
+    // What a job is charged is its `used` (a grant's credits leaving, even while a job held them, are not a charge).
+    if (jobId !== null && (change.used ?? 0) !== 0) this.jobCharged?.(jobId, change.used!);
     return entry;
   }
 
-  /** Adds to the usage aggregates of a job type, on the day the job was created (usage-store.ts). */
-  bumpUsage(createdAt: string, jobType: string, delta: Partial<Record<keyof UsageRow, number>>): void {
-    bumpDailyUsage(this.sql, createdAt, jobType, delta);
+  /** Adds to the usage aggregates of a job's type and key, on the day the job was created (usage-store.ts). */
+  bumpUsage(job: Pick<JobRow, "created_at" | "job_type" | "key_id">, delta: Partial<Record<keyof UsageRow, number>>): void {
+    bumpDailyUsage(this.sql, job, delta);
   }
 
   /** Adds a recorded call to its day's per-group and per-model aggregates. */
@@ -243,10 +254,13 @@ export class LedgerStore {
     reserved: number;
     holdMicro: number;
     owner: JobOwner;
+    keyId: string | null;
+    endUser: string | null;
   }): void {
     this.sql.exec(
-      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (job_id, job_type, user_id, status, metadata, created_at, expires_at, expires_at_ms, reserved, hold_micro, owner,
+         key_id, end_user)
+       VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       job.jobId,
       job.jobType,
       job.userId,
@@ -257,6 +271,8 @@ export class LedgerStore {
       job.reserved,
       job.holdMicro,
       job.owner,
+      job.keyId,
+      job.endUser,
     );
   }
 

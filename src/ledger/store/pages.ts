@@ -1,6 +1,6 @@
 import type { CallRow, JobRow, LedgerRow } from "../rows";
 import type { CallsPage, JobStatus } from "../types";
-import { modelUsageRows, usageRowsBy } from "./usage-store";
+import { keyUsageRows, modelUsageRows, usageRowsBy } from "./usage-store";
 
 // The paged reads of a team's history that its views show: the ledger, its jobs, a job's calls
 // and its usage. Read-only and synchronous, like every statement of the object (storage.ts
@@ -78,5 +78,10 @@ export class LedgerPages {
       days: usageRowsBy(this.sql, period, "day"),
       models: modelUsageRows(this.sql, period),
     };
+  }
+
+  /** A period's usage per key (usage-store.ts). */
+  keyUsageRows(period: string) {
+    return keyUsageRows(this.sql, period);
   }
 }

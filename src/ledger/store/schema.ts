@@ -367,4 +367,93 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
         FROM account WHERE id = 1 AND credits_allocated - credits_used < 0;
     `,
   },
+  {
+    id: 270,
+    // Named keys with budgets (key-store.ts, period-budgets.ts). A key (team_keys) has one or more
+    // secrets (access_keys, by keyed hash: several while a rotation's grace runs). A job belongs
+    // to the key that opened it and to the end user it was opened for, whose period budgets its
+    // hold and its charges count against (period_budgets). budget_policy is the team's alert
+    // thresholds, recharge rule and end-user budget; recharge_requests the requests the object
+    // made, kept so that each is applied once however late it is acted on. usage_keys_daily is
+    // usage per day and key, as usage_daily is per job type. The access list is marked for a
+    // reload from D1, which knows each secret's key.
+    sql: `
+      ALTER TABLE access_keys ADD COLUMN key_id TEXT;
+      CREATE TABLE team_keys (
+        key_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_prefix TEXT NOT NULL,
+        model_groups TEXT,
+        expires_at_ms INTEGER,
+        revoked_at_ms INTEGER,
+        created_at TEXT NOT NULL,
+        last_used_at_ms INTEGER
+      );
+      DELETE FROM access_state;
+      ALTER TABLE jobs ADD COLUMN key_id TEXT;
+      ALTER TABLE jobs ADD COLUMN end_user TEXT;
+      CREATE INDEX jobs_key_holding ON jobs (key_id) WHERE hold_micro <> 0;
+      CREATE INDEX jobs_end_user_holding ON jobs (end_user) WHERE hold_micro <> 0;
+      CREATE TABLE period_budgets (
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        budget_micro INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        spent_micro INTEGER NOT NULL DEFAULT 0,
+        alerted_percent INTEGER NOT NULL DEFAULT 0,
+        exhausted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (subject_kind, subject_id)
+      );
+      CREATE INDEX period_budgets_window ON period_budgets (period, window_start_ms);
+      CREATE TABLE budget_policy (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        alert_thresholds TEXT NOT NULL DEFAULT '[]',
+        recharge_below INTEGER,
+        recharge_target INTEGER,
+        recharge_open TEXT,
+        end_user_credits INTEGER,
+        end_user_period TEXT
+      );
+      CREATE TABLE recharge_requests (
+        idempotency_key TEXT PRIMARY KEY,
+        amount INTEGER NOT NULL,
+        requested_at_ms INTEGER NOT NULL,
+        applied_at_ms INTEGER,
+        applied_credits INTEGER,
+        result TEXT
+      );
+      CREATE TABLE usage_keys_daily (
+        day TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        jobs INTEGER NOT NULL DEFAULT 0,
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        cancelled INTEGER NOT NULL DEFAULT 0,
+        expired INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        credits_charged INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, key_id)
+      );
+    `,
+  },
+  {
+    id: 280,
+    // Alerts on the plan allowance (changes/allowance-alerts.ts): the highest threshold of the
+    // team's alerts that fired for the allowance's current period, so each fires once per
+    // period. Grants (260) and keys (270) are independent: any order they were applied in works.
+    sql: `
+      CREATE TABLE allowance_alert (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        allowance_id TEXT NOT NULL,
+        period_start_ms INTEGER NOT NULL,
+        alerted_percent INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -9,23 +9,28 @@ function daysLike(period: string): string {
   return period.length === 7 ? `${period}-%` : period;
 }
 
-/** Adds to a day's aggregates of a job type (the day the job was created), and marks the day for the flush. */
+/**
+ * Adds to a day's aggregates of a job type and of the job's key (the day the job was created),
+ * and marks the day for the flush (only the job types' totals go to D1).
+ */
 export function bumpDailyUsage(
   sql: SqlStorage,
-  createdAt: string,
-  jobType: string,
+  job: { created_at: string; job_type: string; key_id: string | null },
   delta: Partial<Record<keyof UsageRow, number>>,
   nowMs = Date.now(),
 ): void {
-  const day = createdAt.slice(0, 10);
+  const day = job.created_at.slice(0, 10);
   const columns = Object.keys(delta) as Array<keyof UsageRow>;
-  sql.exec(
-    `INSERT INTO usage_daily (day, job_type, ${columns.join(", ")}) VALUES (?, ?, ${columns.map(() => "?").join(", ")})
-     ON CONFLICT (day, job_type) DO UPDATE SET ${columns.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
-    day,
-    jobType,
-    ...columns.map((c) => delta[c]),
-  );
+  const bump = (table: string, dimension: string, name: string) =>
+    sql.exec(
+      `INSERT INTO ${table} (day, ${dimension}, ${columns.join(", ")}) VALUES (?, ?, ${columns.map(() => "?").join(", ")})
+       ON CONFLICT (day, ${dimension}) DO UPDATE SET ${columns.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`,
+      day,
+      name,
+      ...columns.map((c) => delta[c]),
+    );
+  bump("usage_daily", "job_type", job.job_type);
+  if (job.key_id !== null) bump("usage_keys_daily", "key_id", job.key_id);
   sql.exec(
     `INSERT INTO usage_dirty (day, version, since_ms) VALUES (?, 1, ?)
      ON CONFLICT (day) DO UPDATE SET version = version + 1`,
@@ -81,6 +86,16 @@ export function modelUsageRows(sql: SqlStorage, period: string): Array<ModelUsag
       `SELECT model_group, model, SUM(calls) AS calls, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
          SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano
        FROM usage_models_daily WHERE day LIKE ? GROUP BY model_group, model ORDER BY model_group, model`,
+      daysLike(period),
+    )
+    .toArray();
+}
+
+/** A period's usage per key (jobs opened before keys had ids are in no key's). */
+export function keyUsageRows(sql: SqlStorage, period: string): Array<UsageRow & { key_id: string }> {
+  return sql
+    .exec<UsageRow & { key_id: string }>(
+      `SELECT key_id, ${USAGE_SUMS} FROM usage_keys_daily WHERE day LIKE ? GROUP BY key_id ORDER BY key_id`,
       daysLike(period),
     )
     .toArray();
