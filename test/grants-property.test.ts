@@ -5,10 +5,11 @@ import { expectGrantsConsistent, grantsOf } from "./grants-helpers";
 import { api, createTeam, json, type TestTeam, userMessage } from "./helpers";
 
 // Random mixes of grants (every source, priority and expiry), voids, a plan allowance, jobs with
-// calls held under `overdraft: none`, completions of every kind, refunds, restarts of the
-// team's object, and time passing on a controllable clock, with and without the alarm. After
-// every step: the balance is the grants' remaining credits (no overdraft: never below zero), no
-// grant is below zero; at the end: no grant that ended paid anything after its end but what
+// calls held under `overdraft: none`, opened through the team's key or a named key with a period
+// budget, completions of every kind, refunds, restarts of the team's object, and time passing on
+// a controllable clock, with and without the alarm. After every step: the balance is the grants'
+// remaining credits (no overdraft: never below zero), no grant is below zero, the budgeted key
+// has spent and holds no more than its budget in its window; at the end: no grant that ended paid anything after its end but what
 // open jobs held of it then, and the allowance renewed exactly once per period, without a gap.
 
 const HOUR = 3_600_000;
@@ -23,7 +24,7 @@ const action = fc.oneof(
     priority: fc.option(fc.constantFrom(0, 50, 90)),
   }),
   fc.record({ kind: fc.constant("void" as const), grant: fc.nat(20) }),
-  fc.record({ kind: fc.constant("open" as const) }),
+  fc.record({ kind: fc.constant("open" as const), viaKey: fc.boolean() }),
   fc.record({ kind: fc.constant("call" as const), job: fc.nat(5), maxTokens: fc.constantFrom(5, 20, 60) }),
   fc.record({ kind: fc.constant("end" as const), job: fc.nat(5), status: fc.constantFrom("completed", "failed", "cancelled") }),
   fc.record({ kind: fc.constant("refund" as const), job: fc.nat(5) }),
@@ -38,11 +39,19 @@ const allowanceTerms = fc.record({
   rollover: fc.constantFrom("none" as const, { max: 7 }),
 });
 
+const keyBudget = fc.record({
+  credits: fc.integer({ min: 2, max: 30 }),
+  period: fc.constantFrom("day" as const, "week" as const, "month" as const, "total" as const),
+});
+
 interface Run {
   team: TestTeam;
   clockMs: number;
   jobs: string[];
   completed: string[];
+  /** The named key with a budget, and the key each job was opened with. */
+  budgetedKey: string;
+  keyOf: Map<string, string>;
 }
 
 const seen = new Set<string>();
@@ -67,23 +76,30 @@ async function step(run: Run, a: Action): Promise<void> {
       seen.add("void");
     }
   } else if (a.kind === "open") {
-    const res = await api("POST", "/api/jobs/create", { key: team.key, body: { team_id: team.teamId, job_type: "prop" } });
+    const key = a.viaKey ? run.budgetedKey : team.key;
+    const res = await api("POST", "/api/jobs/create", { key, body: { team_id: team.teamId, job_type: "prop" } });
     expect([200, 402], await res.clone().text()).toContain(res.status);
-    if (res.status === 200) run.jobs.push((await res.json<{ job_id: string }>()).job_id);
+    if (a.viaKey) seen.add(`key open ${res.status}`);
+    if (res.status === 200) {
+      const { job_id } = await res.json<{ job_id: string }>();
+      run.jobs.push(job_id);
+      run.keyOf.set(job_id, key);
+    }
   } else if (a.kind === "call") {
     const jobId = pick(run.jobs, a.job);
     if (!jobId) return;
+    const key = run.keyOf.get(jobId)!;
     const res = await api("POST", `/api/jobs/${jobId}/llm-call`, {
-      key: team.key,
+      key,
       body: { model_group: team.groups[0], messages: userMessage(), max_tokens: a.maxTokens },
     });
     expect([200, 402, 409], await res.clone().text()).toContain(res.status);
-    seen.add(`call ${res.status}`);
+    seen.add(`${key === run.budgetedKey ? "key " : ""}call ${res.status}`);
     await res.text();
   } else if (a.kind === "end") {
     const jobId = pick(run.jobs, a.job);
     if (!jobId) return;
-    const res = await api("POST", `/api/jobs/${jobId}/complete`, { key: team.key, body: { status: a.status } });
+    const res = await api("POST", `/api/jobs/${jobId}/complete`, { key: run.keyOf.get(jobId)!, body: { status: a.status } });
     expect([200, 409], await res.clone().text()).toContain(res.status);
     if (res.status === 200 && a.status === "completed") {
       run.completed.push(jobId);
@@ -116,6 +132,11 @@ async function expectBalanceIsGrants(run: Run, label: string) {
   expect(b.grants.overdrawn, label).toBe(0);
   expect(b.credits_remaining, label).toBeGreaterThanOrEqual(0);
   for (const g of grants) expect(g.remaining, `${label}: ${g.grant_id}`).toBeGreaterThanOrEqual(0);
+  // The budgeted key's jobs draw on the same grants, and never past the key's budget in its window.
+  const { keys } = await json("GET", `/api/teams/${run.team.teamId}/keys`, 200);
+  const { budget } = keys.find((k: any) => k.name === "budgeted");
+  expect(budget.spent_credits + budget.held_credits, `${label}: ${JSON.stringify(budget)}`).toBeLessThanOrEqual(budget.credits);
+  if (budget.spent_credits > 0) seen.add("key spent");
 }
 
 /**
@@ -178,8 +199,9 @@ describe("grants, property", () => {
       fc.asyncProperty(
         fc.constantFrom(0, 10),
         allowanceTerms,
+        keyBudget,
         fc.array(action, { minLength: 8, maxLength: 24 }),
-        async (opening, terms, actions) => {
+        async (opening, terms, budget, actions) => {
           vi.useFakeTimers({ toFake: ["Date"] });
           vi.setSystemTime(START);
           const team = await createTeam({
@@ -187,7 +209,8 @@ describe("grants, property", () => {
             extra: { budget_mode: "consumption_tokens", tokens_per_credit: 4, job_ttl_seconds: 2 * 86_400 },
           });
           await json("PUT", `/api/credits/teams/${team.teamId}/allowance`, 200, { body: terms });
-          const run: Run = { team, clockMs: START, jobs: [], completed: [] };
+          const budgeted = await json("POST", `/api/teams/${team.teamId}/keys`, 200, { body: { name: "budgeted", budget } });
+          const run: Run = { team, clockMs: START, jobs: [], completed: [], budgetedKey: budgeted.virtual_key, keyOf: new Map() };
           for (const a of actions) {
             await step(run, a);
             await expectBalanceIsGrants(run, JSON.stringify(a));
@@ -208,20 +231,26 @@ describe("grants, property", () => {
           [
             0,
             { credits: 5, period: "day", rollover: { max: 7 } },
+            { credits: 12, period: "day" },
             [
               { kind: "grant", credits: 30, source: "promotional", expiresInHours: 5, priority: null },
-              { kind: "open" },
+              { kind: "open", viaKey: false },
               { kind: "call", job: 0, maxTokens: 60 },
-              { kind: "open" },
+              { kind: "open", viaKey: true },
+              { kind: "call", job: 1, maxTokens: 5 },
+              { kind: "call", job: 1, maxTokens: 60 },
+              { kind: "end", job: 1, status: "completed" },
+              { kind: "open", viaKey: true },
               { kind: "time", hours: 6, alarm: true },
               { kind: "end", job: 0, status: "completed" },
               { kind: "refund", job: 0 },
-              { kind: "end", job: 1, status: "cancelled" },
+              { kind: "end", job: 2, status: "cancelled" },
               { kind: "restart" },
               { kind: "grant", credits: 20, source: "paid", expiresInHours: null, priority: 0 },
               { kind: "void", grant: 0 },
               { kind: "time", hours: 24 * 9, alarm: false },
-              { kind: "open" },
+              { kind: "open", viaKey: true },
+              { kind: "open", viaKey: false },
             ],
           ],
         ],
@@ -229,6 +258,9 @@ describe("grants, property", () => {
     );
     for (const path of [
       "call 200",
+      "key call 200",
+      "key spent",
+      "key call 402",
       "held at end",
       "held credits charged after end",
       "refund",
@@ -237,7 +269,7 @@ describe("grants, property", () => {
       "renewed",
       "rolled over",
     ]) {
-      expect([...seen]).toContain(path);
+      expect([...seen], JSON.stringify([...seen])).toContain(path);
     }
   }, 300_000);
 });
