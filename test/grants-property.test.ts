@@ -146,25 +146,31 @@ async function expectBalanceIsGrants(run: Run, label: string) {
  */
 function expectNothingSpentAfterEnd(rows: any[], grants: any[]) {
   const chronological = [...rows].reverse();
-  const created = new Map<string, string>();
-  for (const r of chronological) if (r.kind === "reservation" && r.job_id) created.set(r.job_id, r.created_at);
+  // When each job opened, as the position of its reservation row in the ledger (the frozen test clock can give a job
+  // and a grant's end the same millisecond; the ledger's order is the order they happened in).
+  const opened = new Map<string, number>();
+  chronological.forEach((r, at) => {
+    if (r.kind === "reservation" && r.job_id) opened.set(r.job_id, at);
+  });
   for (const g of grants.filter((g) => g.ended_at !== null)) {
     let remaining = 0;
     let ended = false;
+    let endedAt = -1;
     let heldAtEnd = 0;
     let chargedAfter = 0;
-    for (const r of chronological) {
+    for (const [at, r] of chronological.entries()) {
       for (const s of r.grants.filter((s: any) => s.grant_id === g.grant_id)) {
         remaining += s.credits;
         if (ended && s.kind === "charge") {
           chargedAfter -= s.credits;
-          expect(created.get(r.job_id)! < g.ended_at, `${g.grant_id} paid job ${r.job_id} opened after it ended`).toBe(true);
+          expect(opened.get(r.job_id)! < endedAt, `${g.grant_id} paid job ${r.job_id} opened after it ended`).toBe(true);
           seen.add("held credits charged after end");
         }
         if (ended && s.kind === "refund") seen.add("refund to an ended grant");
       }
       if (!ended && r.grants.some((s: any) => s.grant_id === g.grant_id && (s.kind === "expiry" || s.kind === "void"))) {
         ended = true;
+        endedAt = at;
         heldAtEnd = remaining;
         if (heldAtEnd > 0) seen.add("held at end");
       }
