@@ -110,6 +110,31 @@ export function simulatedError(kind, mode, parsed) {
   }
 }
 
+const EXCEPTION_CLASSES = {
+  503: "ServiceUnavailableError",
+  429: "RateLimitError",
+  408: "Timeout",
+  400: "BadRequestError",
+  401: "AuthenticationError",
+  500: "InternalServerError",
+};
+
+/**
+ * The error for `fail=<status>` on LiteLLM's Responses-based routes (/v1/responses, and
+ * /v1/messages, which LiteLLM 1.106.12 serves through the upstream's /v1/responses): the
+ * provider's JSON body quoted whole after the exception class, then the router's verdict. In
+ * upstream mode, OpenAI's own error. Returns { status, message, type, body } (body: OpenAI's envelope).
+ */
+export function responsesRouteError(kind, mode, parsed) {
+  const status = EXCEPTION_CLASSES[kind] ? Number(kind) : 500;
+  const upstream = simulatedError(String(status), "upstream", parsed);
+  if (mode === "upstream") return upstream;
+  const cls = EXCEPTION_CLASSES[status];
+  const message = `litellm.${cls}: ${cls}: OpenAIException - ${JSON.stringify(upstream.body)}${routerSuffix(parsed.name)}`;
+  const type = simulatedError(String(status), "proxy", parsed).body.error.type;
+  return proxyError(status, message, type, null);
+}
+
 /**
  * The event LiteLLM sends when the upstream breaks after the stream started
  * (then the stream ends, with no [DONE]); serialised with Python's json.dumps.
@@ -125,7 +150,7 @@ export function midstreamErrorEvent() {
   };
 }
 
-export function invalidModelError(mode, model) {
+export function invalidModelError(mode, model, route = "/chat/completions") {
   if (mode === "upstream") {
     return openaiError(
       404,
@@ -139,7 +164,7 @@ export function invalidModelError(mode, model) {
   // dict), type invalid_request_error, param null, and the detail again under
   // provider_specific_fields.
   const shown = model === undefined || model === null ? "None" : model;
-  const message = `/chat/completions: Invalid model name passed in model=${shown}. Call \`/v1/models\` to view available models for your key.`;
+  const message = `${route}: Invalid model name passed in model=${shown}. Call \`/v1/models\` to view available models for your key.`;
   const error = proxyError(400, message, "invalid_request_error", null);
   error.body.error.provider_specific_fields = { error: message };
   return error;

@@ -21,6 +21,8 @@ import { fileURLToPath } from "node:url";
 import { checkAuth, SECRET_HEADERS } from "./auth.mjs";
 import { handleChatCompletion } from "./chat.mjs";
 import { handleEmbeddings } from "./embeddings.mjs";
+import { handleMessages } from "./messages.mjs";
+import { handleResponses } from "./responses.mjs";
 import { CONTEXT_WINDOWS, MODEL_PRICES } from "./steering.mjs";
 import { MOCK_VERSION, parseJson, readBody, requestContext, sendError, sendJson } from "./wire.mjs";
 
@@ -106,6 +108,9 @@ const ROUTES = {
   "POST /v1/chat/completions": handleChatCompletion,
   "POST /embeddings": handleEmbeddings,
   "POST /v1/embeddings": handleEmbeddings,
+  "POST /responses": handleResponses,
+  "POST /v1/responses": handleResponses,
+  "POST /v1/messages": handleMessages,
   "GET /models": handleModels,
   "GET /v1/models": handleModels,
   "GET /model/info": handleModelInfo,

@@ -711,6 +711,202 @@ describe("upstream mode (plain OpenAI-compatible provider)", () => {
   });
 });
 
+// --- Responses and Messages ------------------------------------------------------
+
+function post(mock, path, body, headers = {}) {
+  return fetch(`${mock.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Parsed `data:` JSON of an SSE body's events, with each event's name (null when unnamed). */
+async function namedEvents(res) {
+  const { events } = await readEvents(res);
+  return events
+    .map(({ frame }) => {
+      const name = /^event: (.+)$/m.exec(frame)?.[1] ?? null;
+      const data = /^data: (.+)$/m.exec(frame)?.[1];
+      return { name, data };
+    })
+    .filter((e) => e.data !== undefined);
+}
+
+describe("/v1/responses and /v1/messages", () => {
+  let proxy;
+  let upstream;
+  before(async () => {
+    proxy = await startMockLiteLLM({ port: 0, quiet: true, masterKey: "" });
+    upstream = await startMockLiteLLM({ port: 0, quiet: true, mode: "upstream" });
+  });
+  after(async () => {
+    await proxy.close();
+    await upstream.close();
+  });
+
+  const RESPONSES = { model: "gpt-4o-mini", input: "Tell me something about gateways and billing.", instructions: "You are terse." };
+  // The same conversation as MESSAGES: the same answer, tokens and cost through every API.
+  const expected = buildAnswer({ messages: MESSAGES }, "gpt-4o-mini");
+
+  test("upstream: OpenAI's response object, the same answer and usage as chat", async () => {
+    const res = await post(upstream, "/v1/responses", RESPONSES);
+    assert.equal(res.status, 200);
+    assert.ok(![...res.headers.keys()].some((k) => k.startsWith("x-litellm-")));
+    const body = await res.json();
+    assert.match(body.id, /^resp_[0-9a-f]{32}$/);
+    assert.equal(body.object, "response");
+    assert.equal(body.status, "completed");
+    assert.equal(body.output[0].content[0].text, expected.content);
+    assert.deepEqual(body.usage, {
+      input_tokens: expected.promptTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: expected.completionTokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: expected.totalTokens,
+    });
+  });
+
+  test("upstream stream: named events in order, deltas that join to the text, usage in response.completed, no [DONE]", async () => {
+    const events = await namedEvents(await post(upstream, "/v1/responses", { ...RESPONSES, stream: true }));
+    assert.ok(events.every((e) => e.name === JSON.parse(e.data).type));
+    const types = events.map((e) => e.name);
+    assert.deepEqual(types.slice(0, 4), [
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+    ]);
+    assert.equal(types.at(-1), "response.completed");
+    const parsed = events.map((e) => JSON.parse(e.data));
+    assert.deepEqual(
+      parsed.map((e) => e.sequence_number),
+      parsed.map((_, i) => i),
+    );
+    const text = parsed.filter((e) => e.type === "response.output_text.delta").map((e) => e.delta);
+    assert.equal(text.join(""), expected.content);
+    assert.equal(parsed.at(-1).response.usage.total_tokens, expected.totalTokens);
+  });
+
+  test("upstream: max_output_tokens cuts the answer and the response is incomplete; tools give a function call", async () => {
+    const cut = await (await post(upstream, "/v1/responses", { ...RESPONSES, max_output_tokens: 3 })).json();
+    assert.equal(cut.status, "incomplete");
+    assert.deepEqual(cut.incomplete_details, { reason: "max_output_tokens" });
+    assert.equal(cut.usage.output_tokens, 3);
+    const tools = [{ type: "function", name: "get_weather", parameters: WEATHER_TOOL.function.parameters }];
+    const called = await (await post(upstream, "/v1/responses", { ...RESPONSES, tools })).json();
+    assert.equal(called.output[0].type, "function_call");
+    assert.equal(called.output[0].name, "get_weather");
+    assert.deepEqual(JSON.parse(called.output[0].arguments), { city: "mock value", unit: "c" });
+  });
+
+  test("proxy: LiteLLM's encoded id, the cost header, usage.cost null; max_output_tokens raised to 16", async () => {
+    const res = await post(proxy, "/v1/responses", { ...RESPONSES, max_output_tokens: 5 });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.match(body.id, /^resp_[A-Za-z0-9_-]{300,}$/);
+    assert.equal(body.max_output_tokens, 16);
+    assert.equal(body.usage.output_tokens, 16);
+    assert.equal(body.usage.cost, null);
+    assert.equal(res.headers.get("x-litellm-response-cost"), pythonFloatRepr(body.usage.input_tokens * 0.00000015 + 16 * 0.0000006));
+  });
+
+  test("proxy stream: unnamed events with the alias as model, the cost in response.completed, then [DONE]", async () => {
+    const res = await post(proxy, "/v1/responses", { ...RESPONSES, stream: true });
+    assert.equal(res.headers.get("x-litellm-response-cost"), null);
+    const events = await namedEvents(res);
+    assert.equal(events.at(-1).data, "[DONE]");
+    const parsed = events.slice(0, -1).map((e) => JSON.parse(e.data));
+    assert.ok(events.slice(0, -1).every((e) => e.name === null));
+    assert.ok(parsed.every((e) => e.model === "gpt-4o-mini"));
+    const completed = parsed.at(-1);
+    assert.equal(completed.type, "response.completed");
+    assert.equal(completed.response.usage.cost, expected.cost);
+  });
+
+  test("proxy: fail=midstream ends with response.failed and [DONE]; fail=429 is LiteLLM's envelope", async () => {
+    const events = await namedEvents(
+      await post(proxy, "/v1/responses", { ...RESPONSES, model: "gpt-4o-mini+fail=midstream", stream: true }),
+    );
+    assert.equal(events.at(-2).name, "response.failed");
+    assert.equal(JSON.parse(events.at(-2).data).response.error.message, "Response API in-stream error");
+    assert.equal(events.at(-1).data, "[DONE]");
+    const limited = await post(proxy, "/v1/responses", { ...RESPONSES, model: "gpt-4o-mini+fail=429" });
+    assert.equal(limited.status, 429);
+    const error = (await limited.json()).error;
+    assert.equal(error.code, "429");
+    assert.match(error.message, /^litellm\.RateLimitError: RateLimitError: OpenAIException - \{"error":/);
+  });
+
+  // LiteLLM sends Anthropic's system prompt as a developer message: the same tokens, another seed.
+  const expectedMessages = buildAnswer({ messages: [{ role: "developer", content: MESSAGES[0].content }, MESSAGES[1]] }, "gpt-4o-mini");
+  const ANTHROPIC = {
+    model: "gpt-4o-mini",
+    max_tokens: 200,
+    system: "You are terse.",
+    messages: [{ role: "user", content: "Tell me something about gateways and billing." }],
+  };
+
+  test("proxy /v1/messages: Anthropic's message over the Responses answer, with the cost header", async () => {
+    const res = await post(proxy, "/v1/messages", ANTHROPIC, { "anthropic-version": "2023-06-01" });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.type, "message");
+    assert.match(
+      Buffer.from(body.id.slice(5), "base64").toString(),
+      /^litellm:custom_llm_provider:openai;model_id:mock-gpt-4o-mini;response_id:resp_/,
+    );
+    assert.deepEqual(body.content, [{ type: "text", text: expectedMessages.content }]);
+    assert.equal(body.stop_reason, "end_turn");
+    assert.deepEqual(body.usage, { input_tokens: expectedMessages.promptTokens, output_tokens: expectedMessages.completionTokens });
+    assert.equal(expectedMessages.promptTokens, expected.promptTokens);
+    assert.equal(res.headers.get("x-litellm-response-cost"), pythonFloatRepr(expectedMessages.cost));
+  });
+
+  test("proxy /v1/messages stream: Anthropic's named events, usage only in message_delta, no cost in the stream", async () => {
+    const events = await namedEvents(await post(proxy, "/v1/messages", { ...ANTHROPIC, stream: true }));
+    const types = events.map((e) => e.name);
+    assert.deepEqual(types.slice(0, 2), ["message_start", "content_block_start"]);
+    assert.deepEqual(types.slice(-3), ["content_block_stop", "message_delta", "message_stop"]);
+    const parsed = events.map((e) => JSON.parse(e.data));
+    assert.equal(parsed[0].message.usage.input_tokens, 0);
+    const text = parsed.filter((e) => e.type === "content_block_delta").map((e) => e.delta.text);
+    assert.equal(text.join(""), expectedMessages.content);
+    assert.deepEqual(parsed.at(-2).usage, {
+      input_tokens: expectedMessages.promptTokens,
+      output_tokens: expectedMessages.completionTokens,
+    });
+    assert.match(events[0].data, /^\{"type": "message_start", /); // Python's json.dumps spacing
+  });
+
+  test("proxy /v1/messages: tool use, max_tokens required, Anthropic's error envelope, fail=midstream", async () => {
+    const tools = [{ name: "get_weather", input_schema: WEATHER_TOOL.function.parameters }];
+    const called = await (await post(proxy, "/v1/messages", { ...ANTHROPIC, tools })).json();
+    assert.equal(called.stop_reason, "tool_use");
+    assert.deepEqual(called.content[0].input, { city: "mock value", unit: "c" });
+    const { max_tokens: _omitted, ...withoutMax } = ANTHROPIC;
+    const missing = await post(proxy, "/v1/messages", withoutMax);
+    assert.equal(missing.status, 400);
+    assert.deepEqual(await missing.json(), {
+      type: "error",
+      error: { type: "invalid_request_error", message: "anthropic_messages: Missing required parameter: 'max_tokens'." },
+    });
+    const limited = await post(proxy, "/v1/messages", { ...ANTHROPIC, model: "gpt-4o-mini+fail=429" });
+    assert.equal(limited.status, 429);
+    assert.equal((await limited.json()).error.type, "rate_limit_error");
+    const events = await namedEvents(
+      await post(proxy, "/v1/messages", { ...ANTHROPIC, model: "gpt-4o-mini+fail=midstream", stream: true }),
+    );
+    assert.equal(events.at(-1).name, "error");
+    assert.equal(JSON.parse(events.at(-1).data).error.type, "api_error");
+    assert.ok(!events.some((e) => e.name === "message_stop"));
+  });
+
+  test("/v1/messages is a proxy route: an upstream has none", async () => {
+    assert.equal((await post(upstream, "/v1/messages", ANTHROPIC)).status, 404);
+  });
+});
+
 // --- CLI ---------------------------------------------------------------------
 
 test("CLI prints one ready line and exits cleanly on SIGTERM", async () => {

@@ -1,10 +1,11 @@
 // The admin console's pages, each against what its /api route says: the dashboard's figures,
 // admin keys (shown once, revoked), the audit log (filters, CSV), webhooks (set, rotate, remove,
-// deliveries) and a team's status buttons, shown only where they apply.
+// deliveries), a team's status buttons, shown only where they apply, and a team's usage per tag
+// and per end user.
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { buttonsOf, ConsoleUser, errorOf, factOf, noticeOf, request, secretOf } from "./console-user";
-import { createTeam, json, uid } from "./helpers";
+import { api, createTeam, json, uid, userMessage } from "./helpers";
 
 describe("the dashboard page", () => {
   it("shows the figures GET /api/stats/dashboard gives, for all organizations or one", async () => {
@@ -27,6 +28,42 @@ describe("the dashboard page", () => {
     const unknown = await user.open("/admin/dashboard?organization_id=no-such-org");
     expect(unknown.status).toBe(404);
     expect(errorOf(unknown.html)).toBe("Organization &#39;no-such-org&#39; not found");
+  });
+});
+
+describe("the usage page's tags and end users", () => {
+  it("tabulates the calls per tag and per end user as GET /api/teams/{id}/usage?group_by= gives them", async () => {
+    const team = await createTeam({ credits: 20 });
+    for (const [tags, user] of [
+      ["checkout,beta", "alice"],
+      ["checkout", "bob"],
+      ["", ""],
+    ]) {
+      const headers: Record<string, string> = {};
+      if (tags) headers["X-Gateway-Tags"] = tags;
+      if (user) headers["X-End-User-Id"] = user;
+      const res = await api("POST", "/v1/chat/completions", {
+        key: team.key,
+        headers,
+        body: { model: team.groups[0], messages: userMessage() },
+      });
+      expect(res.status).toBe(200);
+    }
+    const user = await ConsoleUser.signIn();
+    const page = await user.open(`/admin/teams/${team.teamId}/usage`);
+    const byTag = await json("GET", `/api/teams/${team.teamId}/usage?group_by=tag`, 200);
+    const tagTable = page.html.slice(
+      page.html.indexOf("<caption>Calls per tag</caption>"),
+      page.html.indexOf("</table>", page.html.indexOf("Calls per tag")),
+    );
+    for (const [tag, usage] of Object.entries<any>(byTag.tags)) {
+      expect(tagTable).toMatch(new RegExp(`<td>${tag.replace(/[()]/g, "\\$&")}</td><td class="num">${usage.calls}</td>`));
+    }
+    expect(Object.keys(byTag.tags).sort()).toEqual(["(none)", "beta", "checkout"]);
+    const endUsers = page.html.slice(page.html.indexOf("<caption>Calls per end user</caption>"));
+    expect(endUsers).toContain("<td>alice</td>");
+    expect(endUsers).toContain("<td>bob</td>");
+    expect(endUsers).toContain("<td>(none)</td>");
   });
 });
 

@@ -213,3 +213,19 @@ export async function sseEventsOf(res: Response): Promise<Array<{ event: string 
     .filter((block) => block.trim() !== "")
     .map(parseSseBlock);
 }
+
+/** Polls `check` until it gives a value (work that ends in the background, such as a stream's record), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The JSON of an answer without the model's own text (the mock names its model in it), for checks that nothing of the provider leaks. */
+export function withoutText(value: unknown): string {
+  return JSON.stringify(value, (key, v) => (["text", "delta", "output_text", "partial_json", "arguments"].includes(key) ? undefined : v));
+}

@@ -101,6 +101,7 @@ describe("the TeamLedger object", () => {
     expect(accepted(await ledger.beginCall(team, jobId, "fast", "team", callBudget(record.callId)))).toEqual({
       jobType: "summarize",
       userId: null,
+      endUser: null,
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,

@@ -250,6 +250,32 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(401, "POST", "/v1/chat/completions", { ...v1Chat(groups.ok), key: "sk-wrong" });
     await expectStatus(200, "POST", "/v1/embeddings", { ...team, body: { model: groups.embed, input: "hello" } });
     await expectStatus(200, "GET", "/v1/models", team);
+    // OpenAI's Responses and Anthropic's Messages: the same paths in their own dialects, labels included.
+    const responses = (group: string, extra: Record<string, unknown> = {}) => ({
+      ...team,
+      headers: { "x-gateway-tags": "secrets-run", "x-end-user-id": "customer-1" },
+      body: { model: group, input: "Hi", ...extra },
+    });
+    await expectStatus(200, "POST", "/v1/responses", responses(groups.ok));
+    await expectStatus(200, "POST", "/v1/responses", responses(groups.ok, { stream: true }));
+    await expectStatus(502, "POST", "/v1/responses", responses(groups.badKey));
+    await expectStatus(400, "POST", "/v1/responses", responses(groups.ok, { previous_response_id: "resp_1" }));
+    const messages = (group: string, extra: Record<string, unknown> = {}, apiKey = team.key) => ({
+      key: null,
+      headers: { "x-api-key": apiKey, "anthropic-version": "2023-06-01" },
+      body: { model: group, max_tokens: 50, messages: userMessage(), metadata: { user_id: "customer-1" }, ...extra },
+    });
+    await expectStatus(200, "POST", "/v1/messages", messages(groups.ok));
+    await expectStatus(200, "POST", "/v1/messages", messages(groups.ok, { stream: true }));
+    await expectStatus(200, "POST", "/v1/messages", messages(groups.streamCut, { stream: true }));
+    await expectStatus(502, "POST", "/v1/messages", messages(groups.broken));
+    await expectStatus(502, "POST", "/v1/messages", messages(groups.badKey));
+    await expectStatus(400, "POST", "/v1/messages", messages(groups.rejects));
+    await expectStatus(404, "POST", "/v1/messages", messages(uid("unassigned")));
+    await expectStatus(401, "POST", "/v1/messages", messages(groups.ok, {}, "sk-wrong"));
+    await expectStatus(200, "GET", "/v1/models", { key: null, headers: { "x-api-key": team.key, "anthropic-version": "2023-06-01" } });
+    await expectStatus(200, "GET", `/api/teams/${teamId}/usage?group_by=tag`, team);
+    await expectStatus(200, "GET", `/api/teams/${teamId}/usage?group_by=end_user&format=csv`, admin);
     await expectStatus(200, "GET", `/api/teams/${teamId}/jobs?status=completed`, team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/usage`, team);
     await expectStatus(200, "GET", `/api/teams/${teamId}/usage?format=csv`, admin);

@@ -152,6 +152,7 @@ expires_at: string
 credit_applied: boolean
 credits_charged: number
 model_groups_used: string[]
+tags: string[]
 costs: {
 total_calls: number
 successful_calls: number
@@ -173,6 +174,8 @@ total_tokens: number
 cost_usd: number
 usage_estimated: boolean
 latency_ms: number
+tags: string[]
+end_user: (string | null)
 error: (string | null)
 upstream_error?: (string | null)
 model_used?: (string | null)
@@ -296,6 +299,26 @@ provider_cost_usd?: number
 }
 }
 models?: {
+[k: string]: {
+calls: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+provider_cost_usd?: number
+}
+}
+tags?: {
+[k: string]: {
+calls: number
+prompt_tokens: number
+completion_tokens: number
+total_tokens: number
+client_cost_usd: number
+provider_cost_usd?: number
+}
+}
+end_users?: {
 [k: string]: {
 calls: number
 prompt_tokens: number

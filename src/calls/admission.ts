@@ -18,11 +18,13 @@ import { upstreamConfig } from "./upstream/litellm-client";
  */
 export function callBudgetOf<R extends CallRequest>(ctx: CallContext, dialect: Dialect<never, R>, request: R, stream: boolean): CallBudget {
   const limits = callTimeLimits(upstreamConfig(ctx.env), stream);
-  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream };
+  return { callId: crypto.randomUUID(), ...dialect.estimate(request), limits, stream, labels: request.labels };
 }
 
 export function admittedCall(teamId: string, jobId: string, request: CallRequest, admission: CallAdmission, callId: string): AdmittedCall {
-  return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, admission };
+  // The call is for its job's end user (the object refused a call naming another).
+  const labels = { tags: request.labels.tags, endUser: admission.endUser };
+  return { teamId, jobId, callId, modelGroup: request.modelGroup, models: admission.models, purpose: request.purpose, labels, admission };
 }
 
 /** A call in an open job of the team, admitted by its object (which may refuse: thrown as a LedgerRefusal). */

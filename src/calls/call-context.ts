@@ -1,6 +1,7 @@
 import type { PriceLookup } from "../db/price-cache";
 import type { Caller } from "../ledger/rules/access";
 import type { CallAdmission } from "../ledger/types";
+import type { CallLabels } from "./labels";
 
 // What a call needs from the request it serves, in one value instead of positional arguments:
 // the Worker's bindings, its background work, the client's connection, who asks, and how a model
@@ -57,5 +58,7 @@ export interface AdmittedCall {
   /** The group's models, priority first, as the team's object holds them. */
   models: string[];
   purpose: string | null;
+  /** The request's tags, and its job's end user. */
+  labels: CallLabels;
   admission: CallAdmission;
 }

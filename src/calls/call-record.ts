@@ -20,6 +20,8 @@ export function callRecorder(call: AdmittedCall, started: number, stream: boolea
     modelUsed: null,
     attempts,
     purpose: call.purpose,
+    tags: call.labels.tags,
+    endUser: call.labels.endUser,
     promptTokens: 0,
     completionTokens: 0,
     totalTokens: 0,

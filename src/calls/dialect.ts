@@ -1,11 +1,12 @@
 import type { AdmittedCall } from "./call-context";
 import type { Usage } from "./cost";
+import type { CallLabels } from "./labels";
 import type { StreamFormat } from "./stream/meter-stream";
 import type { UpstreamPath } from "./upstream/litellm-client";
 import type { WorstCase } from "./worst-case";
 
 // A dialect is how one kind of request speaks: the job API's calls, OpenAI's chat completions,
-// OpenAI's embeddings. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
+// embeddings and Responses, Anthropic's Messages. The pipeline (pipeline.ts, stream-call.ts) admits, falls back, meters and
 // records every call the same way; at its edges it asks the request's dialect to parse the
 // request, estimate its worst case for the hold, build what LiteLLM is sent, read the answer's
 // usage, and write the answer (or rewrite the stream) for the client. A new dialect is one
@@ -15,6 +16,8 @@ import type { WorstCase } from "./worst-case";
 export interface CallRequest {
   modelGroup: string;
   purpose: string | null;
+  /** Its tags and end user: the body's as the dialect reads them, with the headers' once the route adds them. */
+  labels: CallLabels;
 }
 
 /** A 2xx answer as its dialect reads it. */
@@ -48,10 +51,12 @@ export interface Dialect<Body = never, Request extends CallRequest = CallRequest
   estimate(request: Request): WorstCase;
   /** What LiteLLM is sent (its `model` is set per attempt): whitelisted parameters and the call's attribution. */
   upstreamBody(request: Request, call: AdmittedCall, stream: boolean): Record<string, unknown>;
+  /** Headers of the dialect's own that LiteLLM is sent (e.g. Anthropic's version); never a credential. */
+  upstreamHeaders?(request: Request): Record<string, string>;
   /** A 2xx body read whole; null when it is not an answer of this dialect (the call then fails as an invalid response). */
   readAnswer(text: string): AnswerReading<Parsed> | null;
   /** The answer the client gets, once the call is recorded. */
-  writeAnswer(parsed: Parsed, facts: CallFacts): Answer;
+  writeAnswer(parsed: Parsed, facts: CallFacts, request: Request): Answer;
   /** Response headers of an answer or a stream (e.g. the max_tokens the gateway chose for the hold). */
   answerHeaders(call: AdmittedCall): Record<string, string>;
   /** How a stream of this dialect is read and rewritten for the client; absent when it does not stream. */

@@ -38,7 +38,7 @@ export async function openAnswer<T>(
   ctx: CallContext,
   call: AdmittedCall,
   body: Record<string, unknown>,
-  upstream: { path: UpstreamPath; stream: boolean },
+  upstream: { path: UpstreamPath; stream: boolean; headers?: Record<string, string> },
   whenAnswered: (response: Response, attempt: Attempt) => Promise<ModelTry<T>>,
 ): Promise<FallbackOutcome<T>> {
   const config = upstreamConfig(ctx.env);
@@ -53,7 +53,11 @@ export async function openAnswer<T>(
     if (opened.ok) return { ok: true, model: early.source, attempts: [opened.attempt], opened: opened.opened };
   }
   // A stream's deadline bounds the wait for its headers; its caller paces the body itself.
-  const options = { path: upstream.path, deadline: upstream.stream ? ("headers" as const) : ("answer" as const) };
+  const options = {
+    path: upstream.path,
+    headers: upstream.headers,
+    deadline: upstream.stream ? ("headers" as const) : ("answer" as const),
+  };
   return fallBackInOrder(call.models, async (model) => tried(await attemptModel(config, model, body, call.callId, ctx.signal, options)));
 }
 
@@ -111,7 +115,8 @@ async function plainCall<R extends CallRequest, P, A>(
   const record = callRecorder(call, started, false);
   const body = dialect.upstreamBody(request, call, false);
   // A plain call is open once a model answers 2xx.
-  const outcome = await openAnswer(ctx, call, body, { path: dialect.upstreamPath, stream: false }, async (response, attempt) => ({
+  const upstream = { path: dialect.upstreamPath, stream: false, headers: dialect.upstreamHeaders?.(request) };
+  const outcome = await openAnswer(ctx, call, body, upstream, async (response, attempt) => ({
     ok: true,
     attempt,
     opened: response,
@@ -140,5 +145,5 @@ async function plainCall<R extends CallRequest, P, A>(
   const latencyMs = performance.now() - started;
   await recordBeforeAnswering(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
-  return { answer: dialect.writeAnswer(reading.parsed, facts), headers: dialect.answerHeaders(call) };
+  return { answer: dialect.writeAnswer(reading.parsed, facts, request), headers: dialect.answerHeaders(call) };
 }

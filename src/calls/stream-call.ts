@@ -92,7 +92,8 @@ export async function streamCall<R extends CallRequest>(
   const opened: Opened = await outliving(
     ctx.work,
     (async () => {
-      const outcome = await openAnswer(ctx, call, body, { path: dialect.upstreamPath, stream: true }, async (response, attempt) => {
+      const upstream = { path: dialect.upstreamPath, stream: true, headers: dialect.upstreamHeaders?.(request) };
+      const outcome = await openAnswer(ctx, call, body, upstream, async (response, attempt) => {
         const waited = performance.now();
         const first = await firstBytes(response, timeoutMs - attempt.latency_ms, ctx.signal);
         const latency_ms = attempt.latency_ms + Math.round(performance.now() - waited);

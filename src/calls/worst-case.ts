@@ -1,3 +1,4 @@
+import { MIN_MAX_OUTPUT_TOKENS } from "../schemas/responses";
 import { tokensForChars } from "./cost";
 
 // The worst case of a call, as the Worker estimates it before admission: the tokens its prompt
@@ -13,6 +14,8 @@ export interface WorstCase {
   maxTokens: number | null;
   /** Choices asked for (`n`): the completion may be `choices × maxTokens`. */
   choices: number;
+  /** The least max_tokens the API accepts, when more than 1 (the Responses API's 16): the object refuses a call that cannot pay for it. */
+  minMaxTokens?: number;
 }
 
 /**
@@ -28,8 +31,8 @@ export const PROMPT_FIELDS = ["messages", "tools", "functions", "tool_choice", "
  */
 export const IMAGE_TOKENS = 1_600;
 
-/** Content parts that carry an image: chat's `image_url`, and the Responses API's `input_image`. */
-const IMAGE_PART_TYPES = new Set(["image_url", "input_image"]);
+/** Content parts that carry an image: chat's `image_url`, the Responses API's `input_image`, Anthropic's `image`. */
+const IMAGE_PART_TYPES = new Set(["image_url", "input_image", "image"]);
 
 function isImagePart(value: unknown): boolean {
   return typeof value === "object" && value !== null && IMAGE_PART_TYPES.has((value as { type?: unknown }).type as string);
@@ -94,4 +97,35 @@ export function embeddingInputTokens(input: unknown): number {
 /** An embeddings call's worst case: its whole input, and nothing completed. */
 export function embeddingWorstCase(input: unknown): WorstCase {
   return { promptTokens: embeddingInputTokens(input), maxTokens: 0, choices: 1 };
+}
+
+/** The request fields the Responses API counts as prompt: the input, the instructions, the tools, the tool choice and the output format. */
+export const RESPONSES_PROMPT_FIELDS = ["input", "instructions", "tools", "tool_choice", "text"] as const;
+
+/**
+ * A Responses call's worst case: every prompt-side field (an `input_image` counted as an image),
+ * and max_output_tokens, which bounds the reasoning tokens too. One answer, never `n`; when the
+ * object chooses the bound, at least OpenAI's minimum.
+ */
+export function responsesWorstCase(
+  params: Partial<Record<(typeof RESPONSES_PROMPT_FIELDS)[number] | "max_output_tokens", unknown>>,
+): WorstCase {
+  let promptTokens = 0;
+  for (const field of RESPONSES_PROMPT_FIELDS) promptTokens += promptTokensOfValue(params[field]);
+  const asked = params.max_output_tokens;
+  return { promptTokens, maxTokens: typeof asked === "number" ? asked : null, choices: 1, minMaxTokens: MIN_MAX_OUTPUT_TOKENS };
+}
+
+/** The request fields Anthropic's Messages API counts as prompt. */
+export const MESSAGES_PROMPT_FIELDS = ["messages", "system", "tools", "tool_choice"] as const;
+
+/**
+ * A Messages call's worst case: every prompt-side field (an `image` block counted as an image),
+ * and max_tokens, which bounds extended thinking too (its budget is part of max_tokens). One answer.
+ */
+export function messagesWorstCase(params: Partial<Record<(typeof MESSAGES_PROMPT_FIELDS)[number] | "max_tokens", unknown>>): WorstCase {
+  let promptTokens = 0;
+  for (const field of MESSAGES_PROMPT_FIELDS) promptTokens += promptTokensOfValue(params[field]);
+  const asked = params.max_tokens;
+  return { promptTokens, maxTokens: typeof asked === "number" ? asked : null, choices: 1 };
 }

@@ -10,8 +10,9 @@ import type { AppEnv } from "./context";
 import { apiError, failureToHttp } from "./errors";
 import { actingAdminOf } from "./middleware/acting-admin";
 import { limitJsonDepth } from "./middleware/json-depth";
-import { openAIErrorShape } from "./middleware/openai-errors";
+import { v1ErrorShape } from "./middleware/v1-errors";
 import { adminKeyRoutes } from "./routes/admin-keys";
+import { anthropicRoutes } from "./routes/anthropic";
 import { auditLogRoutes } from "./routes/audit-log";
 import { creditRoutes } from "./routes/credits";
 import { docsRoutes } from "./routes/docs";
@@ -29,6 +30,12 @@ import { webhookRoutes } from "./routes/webhooks";
 import { validationHook } from "./validation";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** On /v1 a team key may come as `x-api-key`, as Anthropic's SDKs send it (auth.ts reads it). */
+const acceptApiKeyHeader = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("acceptsApiKeyHeader", true);
+  await next();
+});
 
 /** Gives every response an x-request-id (the client's, when it sent a sane one) and logs one line per request. */
 function requestContext() {
@@ -75,8 +82,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
   });
   app.use("/api/*", limitBody, limitJsonDepth);
-  // The OpenAI-compatible surface answers its errors in OpenAI's shape (the same failures, re-shaped).
-  app.use("/v1/*", openAIErrorShape, limitBody, limitJsonDepth);
+  // The /v1 surface answers its errors in its dialect's shape, OpenAI's or Anthropic's (the same failures, re-shaped).
+  app.use("/v1/*", v1ErrorShape, limitBody, limitJsonDepth, acceptApiKeyHeader);
 
   app.openapi(
     {
@@ -110,6 +117,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/admin-keys", adminKeyRoutes);
   app.route("/api/audit-log", auditLogRoutes);
   app.route("/v1", openAIRoutes);
+  app.route("/v1", anthropicRoutes);
   app.route("/api", webhookRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
@@ -125,7 +133,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
       version: "0.1.0",
       description:
         'Multi-tenant LLM gateway with job-based billing. Errors are `{"detail": ...}`; validation errors are 422. ' +
-        'The OpenAI-compatible routes under `/v1` answer errors in OpenAI\'s shape, `{"error": {"message", "type", "param", "code"}}`.',
+        'The OpenAI-compatible routes under `/v1` answer errors in OpenAI\'s shape, `{"error": {"message", "type", "param", "code"}}`; ' +
+        '`/v1/messages` (and any `/v1` request with an `anthropic-version` header) in Anthropic\'s, `{"type": "error", "error": {"type", "message"}}`.',
     },
   });
   app.route("/docs", docsRoutes);

@@ -24,6 +24,8 @@ export interface AppEnv {
     auditResourceId?: string;
     /** Set only for the admin console's own in-process requests (see http/acting-admin.ts): the admin they act for. */
     consoleAdmin?: AdminIdentity;
+    /** Set on the /v1 surface: a key may also come as `x-api-key` (how Anthropic's SDKs send it). */
+    acceptsApiKeyHeader?: boolean;
   };
 }
 

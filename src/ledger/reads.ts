@@ -79,7 +79,8 @@ export class LedgerReads {
   }
 
   usage(acct: AccountRow, period: string, viewer: CallerKind, groupBy: UsageGrouping | null): LedgerResult<UsageReport> {
-    const report = usageReportOf(acct.team_id, period, this.pages.usageRows(period), viewer);
+    const labels = groupBy === "tag" || groupBy === "end_user" ? groupBy : undefined;
+    const report = usageReportOf(acct.team_id, period, this.pages.usageRows(period, labels), viewer);
     if (groupBy === "key") report.keys = keyUsageOf(this.pages.keyUsageRows(period), this.keyNames(), viewer);
     return ok(report);
   }

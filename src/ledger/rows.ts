@@ -62,6 +62,8 @@ export type JobRow = {
   summary: string | null;
   owner: JobOwner;
   calls_hold_micro: number;
+  /** JSON: the distinct tags of the job's calls (rules/job-tags.ts). */
+  tags: string;
   /** The key that opened the job (null: opened before keys had ids); its calls are made with it. */
   key_id: string | null;
   /** The end user the job was opened for, if any. */
@@ -84,6 +86,9 @@ export type CallHoldRow = {
   incarnation: string;
   model_group: string;
   stream: number;
+  /** JSON: the call's tags; and its own end user (NULL: none given, its job's user_id applies). */
+  tags: string;
+  end_user: string | null;
 };
 
 export type CallRow = {
@@ -103,6 +108,9 @@ export type CallRow = {
   attempts: string;
   stream: number;
   created_at: string;
+  /** JSON: the call's tags. */
+  tags: string;
+  end_user: string | null;
   /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */
   model_used: string | null;
   provider_cost_nano: number | null;

@@ -382,7 +382,8 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * A month's (YYYY-MM) or a day's (YYYY-MM-DD) usage from the aggregates kept as jobs and calls
-   * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models.
+   * happen: as cheap with a million jobs as with ten. The admin key also sees costs and models;
+   * `groupBy` adds the usage per tag or per end user.
    */
   usage(caller: Caller, period: string, groupBy: UsageGrouping | null = null) {
     return this.read(caller, (acct) => this.reads.usage(acct, period, caller.kind, groupBy));

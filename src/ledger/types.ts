@@ -154,6 +154,8 @@ export type Admission = LedgerResult<CallAdmission>;
 export interface CallAdmission {
   jobType: string;
   userId: string | null;
+  /** The end user the job is for (its calls are theirs), or null. */
+  endUser: string | null;
   markupPercentage: number;
   /** The max_tokens the gateway set because the call had none (null: the client's own, or none). */
   budgetMaxTokens: number | null;
@@ -168,6 +170,9 @@ export interface CallRecord {
   modelUsed: string | null;
   attempts: Array<{ model: string; outcome: string; status?: number; latency_ms: number }>;
   purpose: string | null;
+  /** The team's labels: its tags and the end user it was made for (absent: none). */
+  tags?: string[];
+  endUser?: string | null;
   status: CallStatus;
   promptTokens: number;
   completionTokens: number;
@@ -223,7 +228,7 @@ export interface BudgetSettings {
 }
 
 /** The dimensions a usage report can also be totalled by. */
-export type UsageGrouping = "key";
+export type UsageGrouping = "key" | "tag" | "end_user";
 
 /** A change of budget settings; `rateLimitPerMinute`/`tpmLimit` null removes the limit, undefined keeps it. */
 export type SettingsChange = Partial<BudgetSettings> & {

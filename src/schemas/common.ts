@@ -127,6 +127,14 @@ export const security: Record<"admin" | "team" | "teamOrAdmin", SecurityRequirem
   teamOrAdmin: [{ bearer: [] }, { adminKey: [] }],
 };
 
+/** What every /v1 call route says about its job and its labels. */
+export const V1_JOB_DESCRIPTION =
+  "With `X-Job-Id` the call is made in that open job of the team (as `POST /api/jobs/{id}/llm-call`; the team completes the job). " +
+  "Without it the request is its own job (type `X-Job-Type`, default `api`), opened, called and completed by the gateway " +
+  "(as create-and-call: charged when the call succeeds, released when it fails); the answer's `x-job-id` header names it. " +
+  "With an `Idempotency-Key` a retry never opens a second job nor calls the model twice (as create-and-call). " +
+  "`X-Gateway-Tags` and `X-End-User-Id` label the call (recorded on it, reported by the team's usage), as the body's own fields do.";
+
 /** What every LLM call route says about its hold (docs/money.md "Hard budgets"; src/ledger/rules/holds.ts). */
 export const HOLD_DESCRIPTION =
   " Hard budget: under the team's `overdraft: none` in a consumption mode, admitting the call holds its worst case before anything goes " +

@@ -82,6 +82,15 @@ export const CompletionSummary = z
   })
   .openapi("JobCompletion");
 
+/** A recorded call's labels, as its views show them. */
+const CallLabelFields = {
+  tags: z.array(z.string()).openapi({ description: "The call's tags (X-Gateway-Tags, or the body's metadata.tags)" }),
+  end_user: z.string().nullable().openapi({
+    description:
+      "The end user the call was made for: its job's (X-End-User-Id, OpenAI's `user`, Anthropic's `metadata.user_id`, or `user_id`)",
+  }),
+};
+
 /** The key a job was opened with (its calls are made with it), by id and its name now; null for a job of no named key. */
 const CallKey = {
   key_id: z.string().nullable(),
@@ -105,6 +114,7 @@ export const CallFacts = z.object({
   cost_usd: z.number().openapi({ description: "What the call cost the team (USD, with the markup)" }),
   usage_estimated: z.boolean(),
   latency_ms: z.number().int(),
+  ...CallLabelFields,
 });
 
 export const JobSummary = z
@@ -117,7 +127,11 @@ export const JobSummary = z
     end_user: z
       .string()
       .nullable()
-      .openapi({ description: "The end user the job was opened for (X-End-User-Id, OpenAI `user`, or `user_id`)" }),
+      .openapi({
+        description:
+          "The end user the job is for (X-End-User-Id, else OpenAI's `user` or Anthropic's `metadata.user_id` of a one-request job, else `user_id`): " +
+          "their budget counts it, and its calls are theirs",
+      }),
     status: JobStatusValue,
     metadata: z.record(z.string(), z.unknown()),
     error_message: z.string().nullable(),
@@ -128,6 +142,7 @@ export const JobSummary = z
     credit_applied: z.boolean(),
     credits_charged: z.number().int(),
     model_groups_used: z.array(z.string()),
+    tags: z.array(z.string()).openapi({ description: "The distinct tags of the job's calls (at most 32, the first ones given)" }),
     costs: JobTotals,
   })
   .openapi("JobSummary");

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { LlmCallFields } from "./calls";
 import { ClientId, ServerId } from "./common";
+import { CallLabelHeaderFields, EndUserId, OpenAIMetadata } from "./labels";
 
 // The /v1 surface: OpenAI's request and response shapes, validated by the same field rules as
 // the job API's calls.
@@ -18,7 +19,10 @@ export const OpenAIChatBody = z
       .nullable()
       .optional()
       .openapi({ description: "`include_usage`: send the usage chunk (the call is metered either way)" }),
-    user: z.string().max(256).nullable().optional().openapi({ description: "Accepted and not forwarded: LiteLLM gets the team id" }),
+    user: EndUserId.nullable()
+      .optional()
+      .openapi({ description: "The team's end user the call is made for (recorded on the call; LiteLLM gets the team id as `user`)" }),
+    metadata: OpenAIMetadata.nullable().optional(),
   })
   .openapi("OpenAIChatCompletionRequest");
 
@@ -38,12 +42,13 @@ export const OpenAIEmbeddingBody = z
       .openapi({ description: "Text (or token ids) to embed" }),
     encoding_format: z.enum(["float", "base64"], { error: "must be float or base64" }).nullable().optional(),
     dimensions: z.number().int({ error: "must be an integer" }).min(1).max(8192).nullable().optional(),
-    user: z.string().max(256).nullable().optional(),
+    user: EndUserId.nullable().optional().openapi({ description: "The team's end user the call is made for (recorded on the call)" }),
   })
   .openapi("OpenAIEmbeddingRequest");
 
-/** The job a /v1 call belongs to: an open job of the team, or (without it) a one-request job of this type. */
+/** The job a /v1 call belongs to (an open job of the team, or without it a one-request job of this type), and the call's labels. */
 export const JobHeaders = z.object({
+  ...CallLabelHeaderFields,
   "x-job-id": ServerId.optional().openapi({ description: "An open job of the team (opened with POST /api/jobs/create)" }),
   "x-job-type": z
     .string()
@@ -51,14 +56,6 @@ export const JobHeaders = z.object({
     .max(100, { error: "must be at most 100 characters" })
     .optional()
     .openapi({ description: "The job type of a one-request job (default `api`)" }),
-  "x-end-user-id": z
-    .string()
-    .min(1, { error: "must not be empty" })
-    .max(256, { error: "must be at most 256 characters" })
-    .optional()
-    .openapi({
-      description: "The end user a one-request job is for (before the body's `user`): their budget counts it, when the team sets one",
-    }),
 });
 
 const Usage = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });

@@ -69,6 +69,14 @@ export const TeamUsage = z
       .record(z.string(), ModelUsage)
       .optional()
       .openapi({ description: "Admin key only: per model that served (`(none)`: calls no model answered)" }),
+    tags: z
+      .record(z.string(), ModelUsage)
+      .optional()
+      .openapi({ description: "With `group_by=tag`: per tag (`(none)`: untagged calls); a call with several tags counts under each" }),
+    end_users: z
+      .record(z.string(), ModelUsage)
+      .optional()
+      .openapi({ description: "With `group_by=end_user`: per end user (`(none)`: calls without one); they add up to the calls' totals" }),
     keys: z
       .record(z.string(), UsageTotals.extend({ name: z.string().nullable() }))
       .optional()
@@ -76,10 +84,11 @@ export const TeamUsage = z
   })
   .openapi("TeamUsage");
 
-export const UsageGroupBy = z
-  .enum(["key"], { error: "must be key" })
-  .optional()
-  .openapi({ description: "Also total the usage per key (`keys`); the CSV is then one row per key" });
+/** A team usage report's extra breakdown: per key, per tag or per end user. */
+export const UsageGroupBy = z.enum(["key", "tag", "end_user"], { error: "must be key, tag or end_user" }).optional().openapi({
+  description:
+    "Also total the usage per key (`keys`; the CSV is then one row per key), or break the calls down per tag (`tags`) or per end user (`end_users`)",
+});
 
 export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
 

@@ -261,6 +261,36 @@ describe("the admin console in Chromium", () => {
     await shoot(page, "usage");
   });
 
+  it("shows the calls per tag and per end user, as the usage report gives them", async () => {
+    dumpOnFailure(b);
+    for (const [user_id, tags] of [
+      ["alice", ["checkout", "beta"]],
+      ["bob", ["checkout"]],
+    ] as const) {
+      const answer = await call("POST", "/v1/messages", state.teamKey, {
+        model: state.group,
+        max_tokens: 50,
+        messages: [{ role: "user", content: "Where is my order?" }],
+        metadata: { user_id, tags },
+      });
+      expect(answer.status).toBe(200);
+    }
+    await page.reload();
+    const byTag = (await call("GET", `/api/teams/${state.teamId}/usage?group_by=tag`, LOCAL_ADMIN_KEY)).json.tags;
+    const tagRows = page.getByRole("table", { name: "Calls per tag" }).locator("tbody tr");
+    for (const tag of ["checkout", "beta", "(none)"]) {
+      const cells = await tagRows
+        .filter({ has: page.getByRole("cell", { name: tag, exact: true }) })
+        .locator("td")
+        .allTextContents();
+      expect(cells.slice(0, 3)).toEqual([tag, String(byTag[tag].calls), String(byTag[tag].total_tokens)]);
+    }
+    const userRows = page.getByRole("table", { name: "Calls per end user" }).locator("tbody tr");
+    const users = await userRows.locator("td:first-child").allTextContents();
+    expect(users.sort()).toEqual(["(none)", "alice", "bob"]);
+    await shoot(page, "usage-labels");
+  });
+
   it("rotates the key and shows the new one once", async () => {
     dumpOnFailure(b);
     await page.getByRole("link", { name: "Team", exact: true }).click();

@@ -2,7 +2,7 @@
 // they are run in one bash session per page, and what each `curl` in them must answer.
 //
 // A request block is a fenced `sh`/`bash` block that runs `curl`, a `python` block that builds an
-// `OpenAI(` client, or a `js` block that builds `new OpenAI(`. `<!-- not run: why -->` on the line
+// `OpenAI(` or `Anthropic(` client, or a `js` block that builds `new OpenAI(` or `new Anthropic(`. `<!-- not run: why -->` on the line
 // before the fence exempts one (a deployed URL). After a `curl`, a comment `# → 403 …` says the
 // status it must answer (otherwise any 2xx); when the rest of that comment (with its `#`
 // continuation lines) is a JSON object, the answer must contain it. In that object `…` elides:
@@ -137,8 +137,8 @@ export function docBlocks(markdown: string): PageBlocks {
     const shellCode = code.split("\n").map(withoutComment).join("\n");
     const isRequest =
       (SHELLS.has(lang) && shellCode.match(CURL) !== null) ||
-      (lang === "python" && code.includes("OpenAI(")) ||
-      ((lang === "js" || lang === "javascript") && code.includes("new OpenAI("));
+      (lang === "python" && /\b(OpenAI|Anthropic)\(/.test(code)) ||
+      ((lang === "js" || lang === "javascript") && /\bnew (OpenAI|Anthropic)\(/.test(code));
     if (!isRequest) {
       if (!SHELLS.has(lang) && /^\s*curl\s/m.test(code))
         page.problems.push(`line ${line}: a curl in a \`${lang || "plain"}\` block (use \`sh\`)`);

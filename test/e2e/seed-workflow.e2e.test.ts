@@ -16,7 +16,7 @@ import {
   startNpmStart,
   stopNpmStart,
 } from "./npm-start";
-import { openAIPython, SDK_FLOW } from "./openai-python";
+import { ANTHROPIC_FLOW, openAIPython, SDK_FLOW } from "./openai-python";
 
 /** The seed's cURL example, its URL taken from BASE (examples/curl/full-chain.sh). */
 const SEED_CURL_SCRIPT = join(REPO_ROOT, "examples", "curl", "full-chain.sh");
@@ -639,7 +639,7 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     expect(await badKey.balance("client-team").catch((e: unknown) => e)).toMatchObject({ name: "GatewayError", status: 401 });
   });
 
-  it("the official openai Python package drives /v1 with two settings: chat, stream, models, embeddings, X-Job-Id, its error classes", async (ctx) => {
+  it("the official openai Python package drives /v1 with two settings: chat, stream, responses, models, embeddings, X-Job-Id, its error classes", async (ctx) => {
     dumpServerLogOnFailure();
     const sdk = await openAIPython();
     if ("missing" in sdk) {
@@ -655,6 +655,23 @@ describe.skipIf(inWorkerd)("npm start (wrangler dev + mock LiteLLM) driven by th
     });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain("python openai sdk flow: all checks passed");
+  });
+
+  it("the official anthropic Python package drives /v1/messages with two settings: create, stream, labels, models, its error classes", async (ctx) => {
+    dumpServerLogOnFailure();
+    const sdk = await openAIPython();
+    if ("missing" in sdk) {
+      if (process.env.CI) throw new Error(`the anthropic Python SDK test needs ${sdk.missing}`);
+      console.warn(`skipped: the anthropic Python SDK test needs ${sdk.missing}`);
+      ctx.skip();
+      return;
+    }
+    const run = spawnSync(sdk.python, [ANTHROPIC_FLOW, `http://127.0.0.1:${server.port}`, "sk-admin-key-change-me"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("python anthropic sdk flow: all checks passed");
   });
 
   it("runs the seed's cURL script (examples/curl/full-chain.sh) with BASE naming the server", async (ctx) => {

@@ -405,4 +405,117 @@ describeLiteLLM("contract: the repo's mock LiteLLM behaves like the real one, wh
       agree("missing messages message", r.json.error.message, m.json.error.message);
     });
   });
+  describe("/v1/responses and /v1/messages (served through the upstream's /v1/responses)", () => {
+    const INPUT = { model: "gpt-4o-mini", input: "How do I reset my password?", max_output_tokens: 300 };
+    const ANTHROPIC = { model: "gpt-4o-mini", max_tokens: 300, messages: [{ role: "user", content: "How do I reset my password?" }] };
+    const pair = (body: Record<string, unknown>, path: string) =>
+      Promise.all([send(real, body, { path }), send(mockTarget, body, { path })]);
+    /** The named events of a stream (null for an unnamed `data:` event), and each event's `type`. */
+    const eventsOf = (a: Answer) =>
+      a.sse!.frames.map((frame) => ({
+        name: /^event: (.+)$/m.exec(frame)?.[1] ?? null,
+        type: (() => {
+          const data = /^data: (.+)$/m.exec(frame)?.[1];
+          if (data === "[DONE]") return "[DONE]";
+          try {
+            return JSON.parse(data ?? "").type ?? null;
+          } catch {
+            return null;
+          }
+        })(),
+      }));
+    /** Event types in order, a run of deltas shown once (their number depends on the text). */
+    const sequence = (a: Answer) =>
+      eventsOf(a)
+        .map((e) => e.type)
+        .filter((t, i, all) => !(t?.endsWith("delta") && all[i - 1] === t));
+
+    it("responses, plain: LiteLLM's sealed id, usage with cost null, the cost in the header", async () => {
+      const [r, m] = await pair(INPUT, "/v1/responses");
+      const view = (a: Answer) => ({
+        status: a.status,
+        object: a.json?.object,
+        // LiteLLM's own id (sealed: it encodes the deployment), never the provider's resp_<hex>.
+        idIsLiteLLMs: /^resp_[A-Za-z0-9_-]{100,}={0,2}$/.test(String(a.json?.id)),
+        output: a.json?.output?.map((item: any) => item.type),
+        usage: Object.keys(a.json?.usage ?? {}).sort(),
+        usageCost: typeOf(a.json?.usage?.cost),
+        costHeader: costHeaderView(a),
+      });
+      expect(view(r)).toMatchObject({ status: 200, object: "response", idIsLiteLLMs: true, usageCost: "null" });
+      agree("responses plain", view(r), view(m));
+    });
+
+    it("responses, streamed: unnamed events with the alias as model, usage.cost in response.completed, then [DONE]", async () => {
+      const [r, m] = await pair({ ...INPUT, stream: true }, "/v1/responses");
+      const view = (a: Answer) => ({
+        status: a.status,
+        named: eventsOf(a).filter((e) => e.name !== null).length,
+        sequence: sequence(a),
+        everyEventHasModel: a.sse!.objects.every((o) => typeof o?.model === "string"),
+        completedCost: typeOf(a.sse!.objects.find((o) => o?.type === "response.completed")?.response?.usage?.cost),
+        costHeader: costHeaderView(a),
+      });
+      expect(view(r)).toMatchObject({ status: 200, named: 0, completedCost: "number" });
+      expect(view(r).sequence.at(-1)).toBe("[DONE]");
+      agree("responses stream", view(r), view(m));
+    });
+
+    it("responses, failing mid-stream: a named response.failed, then [DONE]", async () => {
+      const [r, m] = await pair({ ...INPUT, model: "fails-midstream", stream: true }, "/v1/responses");
+      const tail = (a: Answer) => eventsOf(a).slice(-2);
+      expect(tail(r)).toEqual([
+        { name: "response.failed", type: "response.failed" },
+        { name: null, type: "[DONE]" },
+      ]);
+      agree("responses mid-stream failure", tail(r), tail(m));
+    });
+
+    it("messages, plain: Anthropic's message, usage of input and output tokens, the cost in the header", async () => {
+      const [r, m] = await pair(ANTHROPIC, "/v1/messages");
+      const view = (a: Answer) => ({
+        status: a.status,
+        type: a.json?.type,
+        content: a.json?.content?.map((block: any) => block.type),
+        stopReason: a.json?.stop_reason,
+        usage: Object.keys(a.json?.usage ?? {}).sort(),
+        costHeader: costHeaderView(a),
+      });
+      expect(view(r)).toMatchObject({ status: 200, type: "message", stopReason: "end_turn" });
+      agree("messages plain", view(r), view(m));
+    });
+
+    it("messages, streamed: Anthropic's named events, usage in message_delta only, no cost in the stream", async () => {
+      const [r, m] = await pair({ ...ANTHROPIC, stream: true }, "/v1/messages");
+      const view = (a: Answer) => ({
+        status: a.status,
+        allNamed: eventsOf(a).every((e) => e.name === e.type),
+        sequence: sequence(a),
+        startUsage: a.sse!.objects[0]?.message?.usage,
+        deltaUsage: Object.keys(a.sse!.objects.find((o) => o?.type === "message_delta")?.usage ?? {}).sort(),
+        anyCost: a.text.includes('"cost"'),
+      });
+      expect(view(r)).toMatchObject({ status: 200, allNamed: true, anyCost: false });
+      agree("messages stream", view(r), view(m));
+    });
+
+    it("messages errors: Anthropic's envelope for an upstream 429, a missing max_tokens, a failure mid-stream", async () => {
+      const [r429, m429] = await pair({ ...ANTHROPIC, model: "fails-429" }, "/v1/messages");
+      const envelope = (a: Answer) => ({
+        status: a.status,
+        type: a.json?.type,
+        errorType: a.json?.error?.type,
+        keys: Object.keys(a.json ?? {}),
+      });
+      expect(envelope(r429)).toMatchObject({ status: 429, type: "error", errorType: "rate_limit_error" });
+      agree("messages 429", envelope(r429), envelope(m429));
+      const { max_tokens: _omitted, ...noMax } = ANTHROPIC;
+      const [rMax, mMax] = await pair(noMax, "/v1/messages");
+      agree("messages without max_tokens", rMax.json, mMax.json);
+      const [rMid, mMid] = await pair({ ...ANTHROPIC, model: "fails-midstream", stream: true }, "/v1/messages");
+      const last = (a: Answer) => ({ event: eventsOf(a).at(-1), errorType: a.sse!.objects.at(-1)?.error?.type });
+      expect(last(rMid)).toEqual({ event: { name: "error", type: "error" }, errorType: "api_error" });
+      agree("messages mid-stream failure", last(rMid), last(mMid));
+    });
+  });
 });

@@ -7,6 +7,7 @@ import {
   refuseCall,
   refuseInactive,
   refuseNewJob,
+  refuseOtherEndUser,
   refuseRefund,
   refuseSuspended,
 } from "../../src/ledger/rules/admission";
@@ -112,5 +113,20 @@ describe("refunding a job", () => {
     expect(refuseRefund(jobRow({ status: "completed", credits_charged: 2 }))).toBeNull();
     expect(refuseRefund(jobRow({ status: "completed", credits_charged: 2, refunded: 1 }))).toMatchObject({ code: "ALREADY_REFUNDED" });
     expect(refuseRefund(jobRow({ status: "failed" }))).toMatchObject({ code: "JOB_NOT_CHARGED" });
+  });
+});
+
+describe("a job's end user", () => {
+  it("its calls may name it or none; naming another is refused, for a job of no end user too", () => {
+    const job = jobRow({ job_id: "j1", end_user: "ann" });
+    expect(refuseOtherEndUser(job, null)).toBeNull();
+    expect(refuseOtherEndUser(job, undefined)).toBeNull();
+    expect(refuseOtherEndUser(job, "ann")).toBeNull();
+    const other = refuseOtherEndUser(job, "ben");
+    expect(other).toMatchObject({ ok: false, code: "INVALID_ARGUMENT" });
+    expect(other?.detail).toContain("Job 'j1' is for end user 'ann'");
+    expect(other?.detail).toContain("'ben'");
+    expect(refuseOtherEndUser(jobRow({ end_user: null }), "ben")?.detail).toContain("is for no end user");
+    expect(refuseOtherEndUser(jobRow({ end_user: null }), null)).toBeNull();
   });
 });

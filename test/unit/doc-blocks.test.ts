@@ -59,6 +59,18 @@ describe("the docs runner: which blocks are requests, and what each curl must an
     expect(page.problems.join("\n")).toMatch(/port 8003[\s\S]*-o\/-w\/-D[\s\S]*`console` block[\s\S]*not JSON/);
   });
 
+  it("runs the Anthropic SDK snippets as it runs OpenAI's", () => {
+    const page = docBlocks(
+      [
+        fence("python", 'client = Anthropic(base_url=os.environ["BASE"], api_key=os.environ["KEY"])'),
+        fence("js", "const client = new Anthropic({ baseURL: process.env.BASE, apiKey: process.env.KEY });"),
+        fence("python", "print(Anthropic)"),
+      ].join("\n"),
+    );
+    expect(page.runnable.map((b) => b.kind)).toEqual(["python", "js"]);
+    expect(page.problems).toEqual([]);
+  });
+
   it("reads … in a shown answer as elision", () => {
     expect(parseShown('{"id": "chatcmpl-…", "n": …, "list": [1, …], "more": {…}, …}')).toEqual({
       id: "chatcmpl-…",

@@ -9,6 +9,7 @@ const attribution: Attribution = {
   jobType: "resume_analysis",
   purpose: "summary",
   endUser: null,
+  tags: [],
   callId: "call-9",
 };
 const messages = [{ role: "user", content: "Hello" }];

@@ -6,8 +6,10 @@ import {
   embeddingInputTokens,
   embeddingWorstCase,
   IMAGE_TOKENS,
+  messagesWorstCase,
   PROMPT_FIELDS,
   promptTokensOfValue,
+  responsesWorstCase,
 } from "../../src/calls/worst-case";
 import { affordableMaxTokens, HOLD_MARGIN_MS, heldTokens, holdDeadlineMs, worstCase } from "../../src/ledger/rules/holds";
 import { endCharge, unfinishedJobsOf } from "../../src/ledger/rules/money";
@@ -133,5 +135,40 @@ describe("what a job is charged when it ends", () => {
       expect(endCharge(jobBased, "charged", end, usage({ totalTokens: 500 }))).toBe(0);
       expect(endCharge(perTokens(10), "free", end, usage({ totalTokens: 55 }))).toBe(0);
     }
+  });
+});
+
+describe("a Responses call's worst case", () => {
+  it("counts input, instructions, tools, tool choice and the output format; an input_image as an image; at least 16 chosen", () => {
+    const input = [
+      {
+        role: "user",
+        content: [
+          { type: "input_text", text: "What is this?" },
+          { type: "input_image", image_url: "data:image/png;base64,AAAA" },
+        ],
+      },
+    ];
+    const text = { format: { type: "json_schema", name: "a", schema: { type: "object" } } };
+    const worst = responsesWorstCase({ input, instructions: "Be brief", text, max_output_tokens: 64 });
+    expect(worst.maxTokens).toBe(64);
+    expect(worst.choices).toBe(1);
+    expect(worst.minMaxTokens).toBe(16);
+    expect(worst.promptTokens).toBeGreaterThanOrEqual(IMAGE_TOKENS + Math.ceil(charsOf(text) / 4));
+    expect(responsesWorstCase({ input: "Hi" }).maxTokens).toBeNull();
+  });
+});
+
+describe("a Messages call's worst case", () => {
+  it("counts messages, system, tools and tool choice; an image block as an image; max_tokens bounds the answer", () => {
+    const imageMessages = [
+      { role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: "A".repeat(40_000) } }] },
+    ];
+    const worst = messagesWorstCase({ messages: imageMessages, system: "Be brief", max_tokens: 100 });
+    expect(worst).toMatchObject({ maxTokens: 100, choices: 1 });
+    // The image is IMAGE_TOKENS, not its 40,000 characters of data.
+    expect(worst.promptTokens).toBeLessThan(IMAGE_TOKENS + 100);
+    expect(worst.promptTokens).toBeGreaterThanOrEqual(IMAGE_TOKENS);
+    expect(messagesWorstCase({ messages }).maxTokens).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ import type { SseEvent } from "../stream/sse";
 import { upstreamErrorMessage } from "../upstream/litellm-client";
 import { type Attribution, attributionFields, attributionOf, whitelisted } from "../upstream/upstream-request";
 import { chatWorstCase } from "../worst-case";
+import { isObject, type Json, keep } from "./json";
 
 // OpenAI's chat completions as LiteLLM speaks them, shared by the two dialects that use them (the
 // job API's calls and /v1/chat/completions): the parameters forwarded, the worst case a request
@@ -192,17 +193,6 @@ export interface TeamChunkContext {
   modelGroup: string;
   /** The gateway's call id; every chunk of the call has the id `chatcmpl-<callId>`. */
   callId: string;
-}
-
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** Copies the listed keys that are present (null included), and nothing else. */
-function keep(source: Json, keys: readonly string[]): Json {
-  const kept: Json = {};
-  for (const key of keys) if (source[key] !== undefined) kept[key] = source[key];
-  return kept;
 }
 
 function teamToolCall(call: unknown): Json {

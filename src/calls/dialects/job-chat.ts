@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
 import type { StreamingDialect } from "../dialect";
+import { NO_LABELS } from "../labels";
 import { type ChatAnswer, type ChatRequest, chatCompletionsWire, chatParametersOf, chatStreamFormat } from "./chat-completions";
 
 // The job API's calls: POST /api/jobs/{id}/llm-call[-stream] and create-and-call[-stream]. The
@@ -11,7 +12,13 @@ type JobCallBody = z.infer<typeof LlmCallBody>;
 
 export const jobChat: StreamingDialect<JobCallBody, ChatRequest, ChatAnswer, z.infer<typeof LlmCallAnswer>> = {
   ...chatCompletionsWire,
-  parse: (body) => ({ modelGroup: (body.model_group ?? body.model)!, purpose: body.purpose ?? null, params: chatParametersOf(body) }),
+  // Labels come from the X-Gateway-Tags and X-End-User-Id headers only (the body has no metadata).
+  parse: (body) => ({
+    modelGroup: (body.model_group ?? body.model)!,
+    purpose: body.purpose ?? null,
+    labels: NO_LABELS,
+    params: chatParametersOf(body),
+  }),
   writeAnswer: (parsed, { callId, modelGroup, usage, latencyMs }) => ({
     call_id: callId,
     response: {

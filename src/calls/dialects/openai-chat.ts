@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import type { OpenAIChatBody, OpenAIChatCompletion } from "../../schemas/openai";
 import type { StreamingDialect } from "../dialect";
+import { openAILabels } from "../labels";
 import {
   type ChatAnswer,
   type ChatRequest,
@@ -27,10 +28,11 @@ export const openAIChat: StreamingDialect<
   z.infer<typeof OpenAIChatCompletion>
 > = {
   ...chatCompletionsWire,
-  // `user` is accepted and not forwarded: LiteLLM gets the team id.
-  parse: ({ model, stream: _stream, stream_options, user: _user, ...params }) => ({
+  // `user` is the call's end user (LiteLLM gets the team id as `user`); `metadata` is the team's, not forwarded.
+  parse: ({ model, stream: _stream, stream_options, user, metadata, ...params }) => ({
     modelGroup: model,
     purpose: null,
+    labels: openAILabels(user, metadata),
     params: chatParametersOf(params),
     includeUsage: stream_options?.include_usage === true,
   }),

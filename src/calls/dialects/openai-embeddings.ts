@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { OpenAIEmbeddingBody, OpenAIEmbeddingList } from "../../schemas/openai";
 import { parseUsage } from "../cost";
 import type { CallRequest, Dialect } from "../dialect";
+import { openAILabels } from "../labels";
 import { attributionFields, attributionOf, whitelisted } from "../upstream/upstream-request";
 import { embeddingWorstCase } from "../worst-case";
 
@@ -28,9 +29,10 @@ function teamEmbeddings(data: unknown[]): EmbeddingList["data"] {
 
 export const openAIEmbeddings: Dialect<z.infer<typeof OpenAIEmbeddingBody>, EmbeddingRequest, unknown[], EmbeddingList> = {
   upstreamPath: "/embeddings",
-  parse: ({ model, input, encoding_format, dimensions }) => ({
+  parse: ({ model, input, encoding_format, dimensions, user }) => ({
     modelGroup: model,
     purpose: null,
+    labels: openAILabels(user, null),
     params: { input, encoding_format: encoding_format ?? undefined, dimensions: dimensions ?? undefined },
   }),
   estimate: (request) => embeddingWorstCase(request.params.input),

@@ -25,19 +25,23 @@ export interface StreamOutcome {
   endedAt: number;
 }
 
+/** What an event tells the meter: the usage so far, LiteLLM's cost, the text it delivers, the finish. */
+export interface EventMetering {
+  usage?: Usage | null;
+  reportedCostUsd?: number | null;
+  deliveredChars?: number;
+  finishReason?: string | null;
+}
+
 /** What one upstream event is, as its dialect reads it. */
 export type EventReading =
   /** An event to pass on (`send`: its text for the client, null to drop it), with what it tells the meter. */
-  | {
-      kind: "chunk";
-      send: string | null;
-      usage?: Usage | null;
-      reportedCostUsd?: number | null;
-      deliveredChars?: number;
-      finishReason?: string | null;
-    }
-  /** The upstream's own end marker (e.g. `[DONE]`): held, the meter writes the stream's end itself. */
-  | { kind: "end" }
+  | ({ kind: "chunk"; send: string | null } & EventMetering)
+  /**
+   * The upstream's end (`[DONE]`, Anthropic's `message_stop`, a Responses `response.completed`):
+   * held until the call is recorded, then `send` (if any) is written, before the format's closing.
+   */
+  | ({ kind: "end"; send?: string | null } & EventMetering)
   /** An error event: the team gets the gateway's words; `upstreamMessage` is kept for admins. */
   | { kind: "error"; upstreamMessage: string; code?: string }
   /** Nothing for the client (e.g. a data line that is not JSON). */
@@ -49,7 +53,7 @@ export interface StreamFormat {
   read(event: SseEvent): EventReading;
   /** The event that tells the client the stream failed (default status 502, type upstream_error). */
   errorEvent(message: string, code?: string, type?: string): string;
-  /** What always ends the stream for the client. */
+  /** What always ends the stream for the client, after the held end (chat: `[DONE]`; none where the end event is the end). */
   closing: string;
 }
 
@@ -102,6 +106,8 @@ export function meterStream(options: MeterOptions): StreamMeter {
   let deliveredChars = 0;
   let finishReason: string | null = null;
   let sawEnd = false;
+  /** The upstream's end event as the client gets it, held until the end. */
+  let heldEnd: string | null = null;
   let failure: string | null = null;
   let upstreamError: string | null = null;
   let upstreamBroke: string | null = null;
@@ -142,8 +148,16 @@ export function meterStream(options: MeterOptions): StreamMeter {
     }
     if (failure !== null || sawEnd) return; // nothing follows an error or the end
     const reading = format.read(event);
+    const measure = (metering: EventMetering) => {
+      usage = metering.usage ?? usage;
+      reportedCostUsd = metering.reportedCostUsd ?? reportedCostUsd;
+      deliveredChars += metering.deliveredChars ?? 0;
+      finishReason = metering.finishReason ?? finishReason;
+    };
     switch (reading.kind) {
       case "end":
+        measure(reading);
+        heldEnd = reading.send ?? null;
         sawEnd = true;
         return;
       case "error":
@@ -151,10 +165,7 @@ export function meterStream(options: MeterOptions): StreamMeter {
         fail(MIDSTREAM_FAILURE, reading.code);
         return;
       case "chunk":
-        usage = reading.usage ?? usage;
-        reportedCostUsd = reading.reportedCostUsd ?? reportedCostUsd;
-        deliveredChars += reading.deliveredChars ?? 0;
-        finishReason = reading.finishReason ?? finishReason;
+        measure(reading);
         if (reading.send !== null) send(reading.send);
         return;
       case "skip":
@@ -170,7 +181,7 @@ export function meterStream(options: MeterOptions): StreamMeter {
     },
   });
 
-  /** The end the client sees: an error event if the stream broke, `beforeDone`'s text, then the closing. */
+  /** The end the client sees: an error event if the stream broke, `beforeDone`'s text, the held end, then the closing. */
   const finish = async () => {
     if (upstreamBroke !== null) fail(upstreamBroke);
     else if (!sawEnd && finishReason === null) fail("The model's stream ended before it was complete");
@@ -179,7 +190,8 @@ export function meterStream(options: MeterOptions): StreamMeter {
       const extra = await options.beforeDone(ended).catch(() => null);
       if (extra) send(extra);
     }
-    send(format.closing);
+    if (heldEnd !== null) send(heldEnd);
+    if (format.closing !== "") send(format.closing);
   };
 
   const transform = new TransformStream<Uint8Array, Uint8Array>({

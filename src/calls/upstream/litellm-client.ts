@@ -1,4 +1,4 @@
-// Calls to LiteLLM (/chat/completions, /embeddings): one attempt of one model (fallback.ts tries them in order).
+// Calls to LiteLLM (/chat/completions, /embeddings, /responses, /v1/messages): one attempt of one model (fallback.ts tries them in order).
 
 import { sanitizeUpstreamMessage } from "./redact";
 
@@ -15,7 +15,7 @@ export interface Attempt {
 }
 
 /** LiteLLM's endpoints the gateway calls (a dialect names its own). */
-export type UpstreamPath = "/chat/completions" | "/embeddings";
+export type UpstreamPath = "/chat/completions" | "/embeddings" | "/responses" | "/v1/messages";
 
 export interface UpstreamConfig {
   baseUrl: string;
@@ -73,7 +73,7 @@ export async function attemptModel(
   body: Record<string, unknown>,
   callId: string,
   clientSignal?: AbortSignal,
-  options: { deadline?: "answer" | "headers"; path?: UpstreamPath } = {},
+  options: { deadline?: "answer" | "headers"; path?: UpstreamPath; headers?: Record<string, string> } = {},
 ): Promise<AttemptResult> {
   const started = performance.now();
   const deadlineController = new AbortController();
@@ -81,6 +81,7 @@ export async function attemptModel(
   const timer = setTimeout(() => deadlineController.abort(new DOMException("LiteLLM timed out", "TimeoutError")), config.timeoutMs);
   const signal = clientSignal ? AbortSignal.any([deadline, clientSignal]) : deadline;
   const headers: Record<string, string> = {
+    ...options.headers,
     "content-type": "application/json",
     "x-litellm-call-id": callId,
   };

@@ -10,6 +10,7 @@ export interface Attribution {
   jobType: string;
   purpose: string | null;
   endUser: string | null;
+  tags: string[];
   callId: string;
 }
 
@@ -19,25 +20,28 @@ export function attributionOf(call: AdmittedCall): Attribution {
     jobId: call.jobId,
     jobType: call.admission.jobType,
     purpose: call.purpose,
-    endUser: call.admission.userId,
+    endUser: call.labels.endUser,
+    tags: call.labels.tags,
     callId: call.callId,
   };
 }
 
-/** `user` and LiteLLM `metadata`, so LiteLLM's own spend logs attribute a call to its team and job. */
-export function attributionFields(attribution: Attribution): { user: string; metadata: Record<string, unknown> } {
+/** What LiteLLM's spend logs attribute a call by: its team, job, purpose, end user and tags. */
+export function litellmMetadata(attribution: Attribution): Record<string, unknown> {
   return {
-    user: attribution.teamId,
-    metadata: {
-      team_id: attribution.teamId,
-      job_id: attribution.jobId,
-      job_type: attribution.jobType,
-      purpose: attribution.purpose,
-      call_id: attribution.callId,
-      ...(attribution.endUser ? { end_user: attribution.endUser } : {}),
-      tags: [`team:${attribution.teamId}`, `job_type:${attribution.jobType}`],
-    },
+    team_id: attribution.teamId,
+    job_id: attribution.jobId,
+    job_type: attribution.jobType,
+    purpose: attribution.purpose,
+    call_id: attribution.callId,
+    ...(attribution.endUser ? { end_user: attribution.endUser } : {}),
+    tags: [`team:${attribution.teamId}`, `job_type:${attribution.jobType}`, ...attribution.tags],
   };
+}
+
+/** `user` and LiteLLM `metadata` (the OpenAI-shaped routes), so LiteLLM's own spend logs attribute a call to its team and job. */
+export function attributionFields(attribution: Attribution): { user: string; metadata: Record<string, unknown> } {
+  return { user: attribution.teamId, metadata: litellmMetadata(attribution) };
 }
 
 /** The parameters of `params` named in `forwarded` (those present, as they are), and nothing else. */

@@ -8,6 +8,7 @@ import { streamCall } from "../../calls/stream-call";
 import { cachedPrices } from "../../db/price-cache";
 import type { AppContext } from "../context";
 import { callerOf, teamOf } from "../middleware/auth";
+import { withHeaderLabels } from "./call-labels";
 
 // A call in a job the team opened (POST /api/jobs/{id}/llm-call[-stream], /v1 with X-Job-Id): the
 // request's call context, then the one pipeline. One-request jobs are one-request-job.ts.
@@ -43,6 +44,7 @@ export async function callInJob<R extends CallRequest, A>(
   jobId: string,
   headers: Record<string, string> = {},
 ): Promise<JsonAnswer<A>> {
+  request = withHeaderLabels(c, request);
   const ctx = callContextOf(c);
   const call: AdmittedCall = await admitCall(ctx, dialect, request, jobId, false);
   const result = await runCall(ctx, dialect, request, call);
@@ -57,6 +59,7 @@ export async function streamInJob<R extends CallRequest>(
   jobId: string,
   headers: Record<string, string> = {},
 ): Promise<Response> {
+  request = withHeaderLabels(c, request);
   const ctx = callContextOf(c);
   const call = await admitCall(ctx, dialect, request, jobId, true);
   return streamCall(ctx, dialect, request, call, { headers });

@@ -9,10 +9,10 @@ import { onLedger, tryLedger } from "../../ledger/client";
 import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner, Operation } from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
-import { endUserOf } from "../end-user";
 import { apiError, asHttpError, failureToHttp } from "../errors";
 import { callerOf, teamOf } from "../middleware/auth";
 import { ONE_REQUEST_CREATE, operationId } from "../middleware/idempotency";
+import { withHeaderLabels } from "./call-labels";
 import { callContextOf, type JsonAnswer, jsonAnswer } from "./calls";
 
 // A one-request job (create-and-call and its stream, /v1 without X-Job-Id): the job is opened,
@@ -27,7 +27,7 @@ export type JobFields = {
   job_type: string;
   user_id?: string | null;
   metadata?: Record<string, unknown> | null;
-  /** The end user it is for (http/end-user.ts), whose budget counts it. */
+  /** The end user it is for (X-End-User-Id, the call's own field, else user_id): their budget counts it, its calls are theirs. */
   end_user?: string | null;
 };
 
@@ -87,10 +87,13 @@ export function oneRequestJob<R extends CallRequest, A, B = A>(c: AppContext, ru
 export function oneRequestJob<R extends CallRequest, A>(c: AppContext, run: OneRequestStream<R, A>): Promise<Response>;
 export async function oneRequestJob<R extends CallRequest, A, B>(
   c: AppContext,
-  asked: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
+  given: OneRequestCall<R, A, B> | OneRequestStream<R, A>,
 ): Promise<Response> {
-  // The job is for the end user the request names (X-End-User-Id, else the dialect's own field or the job's user_id).
-  const run = { ...asked, job: { ...asked.job, end_user: endUserOf(c, asked.job.end_user ?? asked.job.user_id) } };
+  // The job is for the end user its call names (X-End-User-Id, else the dialect's own field), else its user_id; the call is theirs.
+  const labelled = withHeaderLabels(c, given.request);
+  const endUser = labelled.labels.endUser ?? (given.job.user_id || null);
+  const request = { ...labelled, labels: { ...labelled.labels, endUser } };
+  const run = { ...given, request, job: { ...given.job, end_user: endUser } };
   const present = (!run.stream && run.present) || ((answer: A) => answer as unknown as B);
   if (!run.stream) {
     const earlier = await earlierAnswer(c, run.job, present);

@@ -16,7 +16,10 @@ import { keyOwners, unknownKeys } from "./key-owners";
 // another team's path, a 422, an Idempotency-Key replay) asks the object about the key before
 // it answers, so a dead key is always 401, as if it had been checked first.
 
-/** The credential a request presents: `Authorization: Bearer <key>` or `X-Admin-Key: <key>`. */
+/**
+ * The credential a request presents: `Authorization: Bearer <key>` or `X-Admin-Key: <key>`; on
+ * /v1 also `x-api-key: <key>` (Anthropic's header), read as a bearer key when there is no Authorization.
+ */
 function presentedKeys(c: AppContext): { bearer: string | null; adminHeader: string | null } {
   const authorization = c.req.header("authorization");
   let bearer: string | null = null;
@@ -24,6 +27,8 @@ function presentedKeys(c: AppContext): { bearer: string | null; adminHeader: str
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
     if (!match) throw apiError(401, "Malformed Authorization header: expected 'Bearer <key>'");
     bearer = match[1];
+  } else if (c.get("acceptsApiKeyHeader")) {
+    bearer = c.req.header("x-api-key")?.trim() || null;
   }
   return { bearer, adminHeader: c.req.header("x-admin-key") ?? null };
 }
@@ -63,7 +68,10 @@ export async function authenticate(c: AppContext, accept: { admin: boolean; team
     if (!accept.admin) throw apiError(403, "This route takes a team's virtual key, not the admin key");
     return { kind: "admin", identity };
   }
-  if (bearer === null) throw apiError(401, "Missing credentials: send 'Authorization: Bearer <key>'");
+  if (bearer === null) {
+    const how = c.get("acceptsApiKeyHeader") ? "'Authorization: Bearer <key>' or 'x-api-key: <key>'" : "'Authorization: Bearer <key>'";
+    throw apiError(401, `Missing credentials: send ${how}`);
+  }
   // Admin keys are looked for first only where they are accepted, so team routes do not pay for it.
   if (accept.admin) {
     const identity = await adminOf(c, bearer);

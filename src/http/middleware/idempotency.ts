@@ -36,8 +36,11 @@ export function operationId(c: AppContext, step?: string): string {
   return step ? `${base}:${step}` : base;
 }
 
-/** Request headers that change what a request does (which job a call goes to, or the type of the job it opens). */
-const FINGERPRINT_HEADERS = ["x-job-id", "x-job-type"] as const;
+/**
+ * Request headers that change what a request does: which job a call goes to, the type of the job
+ * it opens, and the labels it is recorded with.
+ */
+const FINGERPRINT_HEADERS = ["x-job-id", "x-job-type", "x-gateway-tags", "x-end-user-id"] as const;
 
 /**
  * What a repeat with the same key must match: the body, and the headers above when present (a
@@ -65,7 +68,7 @@ function keptHeaders(response: Response): string {
  * `Idempotency-Key` on a POST that moves money or creates something: the first answer (status,
  * body byte for byte, and its content type, Retry-After and x-job-id) is kept for 24 h and
  * replayed for the same key; the same key with a different body, or with other headers choosing
- * the job (X-Job-Id, X-Job-Type), is 422; a second request while the first still runs is 409, so
+ * the job or the call's labels (X-Job-Id, X-Job-Type, X-Gateway-Tags, X-End-User-Id), is 422; a second request while the first still runs is 409, so
  * it runs once. Scoped by caller and path, so two teams can use the same key. Server errors and
  * refusals of the moment (402, 403, 409, 429) are not kept, so a retry runs again; the ledger
  * changes it makes carry operation ids derived from the key, so a retry after a server error
@@ -157,4 +160,11 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       log("error", "idempotency record could not be saved", { scope });
     }
   }
+});
+
+/** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request (`"stream": true`) runs as sent. */
+export const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
+  const body = (await c.req.json().catch(() => null)) as { stream?: unknown } | null;
+  if (body?.stream === true) return next();
+  return idempotent(c, next);
 });

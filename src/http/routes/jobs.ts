@@ -21,6 +21,7 @@ import {
   JobQuery,
   JobSummary,
 } from "../../schemas/jobs";
+import { CallLabelHeaders } from "../../schemas/labels";
 import { JobParam, TeamParam } from "../../schemas/params";
 import type { AppContext, AppEnv } from "../context";
 import { endUserOf } from "../end-user";
@@ -157,7 +158,7 @@ jobRoutes.openapi(
       HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall] as const,
-    request: { params: JobParam, body: jsonBody(LlmCallBody) },
+    request: { headers: CallLabelHeaders, params: JobParam, body: jsonBody(LlmCallBody) },
     responses: {
       200: { ...jsonResponse(LlmCallAnswer, "The model's answer"), headers: BUDGET_HEADERS },
       ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
@@ -219,7 +220,7 @@ jobRoutes.openapi(
       HOLD_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
-    request: { body: jsonBody(CreateAndCallBody) },
+    request: { headers: CallLabelHeaders, body: jsonBody(CreateAndCallBody) },
     responses: {
       200: { ...jsonResponse(CreateAndCallAnswer, "The model's answer, and the completed job's costs"), headers: BUDGET_HEADERS },
       ...errorResponses(400, 401, 402, 403, 413, 422, 429, 502, 503, 504),

@@ -1,8 +1,9 @@
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
 import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
-import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
+import { openAIResponses } from "../../calls/dialects/openai-responses";
+import { V1ModelList } from "../../schemas/anthropic";
+import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
 import {
   JobHeaders,
   OpenAIChatBody,
@@ -11,13 +12,14 @@ import {
   OpenAIEmbeddingBody,
   OpenAIEmbeddingList,
   OpenAIError,
-  OpenAIModelList,
 } from "../../schemas/openai";
-import type { AppContext, AppEnv } from "../context";
-import { callInJob, streamInJob } from "../flows/calls";
-import { oneRequestJob } from "../flows/one-request-job";
+import { ResponsesAnswer, ResponsesBody, ResponsesEvents } from "../../schemas/responses";
+import type { AppEnv } from "../context";
+import { apiError } from "../errors";
+import { v1Call } from "../flows/v1-call";
 import { requireTeam, requireTeamCall, teamOf } from "../middleware/auth";
-import { idempotent } from "../middleware/idempotency";
+import { idempotent, idempotentUnlessStreamed } from "../middleware/idempotency";
+import { speaksAnthropic } from "../middleware/v1-errors";
 import { validationHook } from "../validation";
 
 // The OpenAI-compatible surface: an OpenAI SDK pointed at `<gateway>/v1` with a team key gets
@@ -33,23 +35,8 @@ const openAIErrorResponses = Object.fromEntries(
 );
 
 const JOB_DESCRIPTION =
-  "With `X-Job-Id` the call is made in that open job of the team (as `POST /api/jobs/{id}/llm-call`; the team completes the job). " +
-  "Without it the request is its own job (type `X-Job-Type`, default `api`), opened, called and completed by the gateway " +
-  "(as create-and-call: charged when the call succeeds, released when it fails); the answer's `x-job-id` header names it. " +
-  "With an `Idempotency-Key` a retry never opens a second job nor calls the model twice (as create-and-call). " +
+  `${V1_JOB_DESCRIPTION} ` +
   'Errors are OpenAI\'s `{"error": {"message", "type", "param", "code"}}`; a model group that is not the team\'s is 404 `model_not_found`.';
-
-/** The one-request job a /v1 request without X-Job-Id opens: the key's team's, of type X-Job-Type (default `api`), for its `user`. */
-function oneRequestJobOf(c: AppContext, headers: z.infer<typeof JobHeaders>, user?: string | null) {
-  return { team_id: teamOf(c.get("principal")), job_type: headers["x-job-type"] ?? "api", end_user: user ?? null };
-}
-
-/** Idempotency-Key on plain requests; a stream cannot be kept or replayed, so a streamed request runs as sent. */
-const idempotentUnlessStreamed = createMiddleware<AppEnv>(async (c, next) => {
-  const body = (await c.req.json().catch(() => null)) as { stream?: unknown } | null;
-  if (body?.stream === true) return next();
-  return idempotent(c, next);
-});
 
 export const openAIRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -82,16 +69,60 @@ openAIRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const headers = c.req.valid("header");
-    const request = openAIChat.parse(body);
-    const jobId = headers["x-job-id"];
-    if (body.stream === true) {
-      if (jobId) return streamInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
-      // No summary event on /v1: OpenAI's SDKs would read it as a chunk. The job is closed all the same.
-      return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers, body.user), stream: {} });
-    }
-    if (jobId) return callInJob(c, openAIChat, request, jobId, { "x-job-id": jobId });
-    return oneRequestJob(c, { dialect: openAIChat, request, job: oneRequestJobOf(c, headers, body.user) });
+    return v1Call(c, openAIChat, openAIChat.parse(body), c.req.valid("header"), body.stream === true);
+  },
+);
+
+/**
+ * What a stateless Responses API refuses: anything that stores a response or continues a stored
+ * one. Null when the request asks for neither.
+ */
+function statefulResponsesRefusal(body: z.infer<typeof ResponsesBody>): string | null {
+  const stateless = "the gateway's Responses API is stateless and stores nothing";
+  if (body.previous_response_id) {
+    return `'previous_response_id' cannot be used: ${stateless}; send the whole conversation in 'input' (with store: false, as here)`;
+  }
+  if (body.conversation !== undefined && body.conversation !== null) return `'conversation' cannot be used: ${stateless}`;
+  if (body.store === true) return `'store: true' cannot be used: ${stateless} (leave 'store' out, or send false)`;
+  if (body.background === true) return `'background: true' cannot be used: ${stateless}, and a background response must be stored`;
+  return null;
+}
+
+openAIRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/responses",
+    tags: ["OpenAI-compatible"],
+    summary: "A response (OpenAI's Responses API), billed as a job",
+    description:
+      `${JOB_DESCRIPTION} Forwarded to LiteLLM's /responses with a whitelist of parameters and \`store: false\`: stateless, so ` +
+      "`previous_response_id`, `conversation`, `store: true` and `background: true` are refused (400). `model` names the group; " +
+      "OpenAI's `user` (else `safety_identifier`) is the call's end user and `metadata.tags` its tags (neither is sent upstream). " +
+      "Plain: OpenAI's `response` rebuilt by the gateway (`id` is `resp_<call id>`, `model` the group, token-only `usage`). " +
+      "`stream: true`: OpenAI's named events, ending with `response.completed` (sent once the call is recorded); the call is metered from its usage. " +
+      "A stream's `Idempotency-Key` is not honoured." +
+      HOLD_DESCRIPTION +
+      " Without `max_output_tokens` the gateway's choice is at least 16 (OpenAI's minimum); fewer free credits than that is 402.",
+    security: security.team,
+    middleware: [requireTeamCall, idempotentUnlessStreamed] as const,
+    request: { headers: JobHeaders, body: jsonBody(ResponsesBody) },
+    responses: {
+      200: {
+        description: "The response (JSON), or its events as server-sent events when `stream` is true",
+        headers: BUDGET_HEADERS,
+        content: {
+          "application/json": { schema: ResponsesAnswer },
+          "text/event-stream": { schema: ResponsesEvents },
+        },
+      },
+      ...openAIErrorResponses,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const refused = statefulResponsesRefusal(body);
+    if (refused) throw apiError(400, refused);
+    return v1Call(c, openAIResponses, openAIResponses.parse(body), c.req.valid("header"), body.stream === true);
   },
 );
 
@@ -110,14 +141,7 @@ openAIRoutes.openapi(
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },
     responses: { 200: jsonResponse(OpenAIEmbeddingList, "The embeddings"), ...openAIErrorResponses },
   }),
-  async (c) => {
-    const headers = c.req.valid("header");
-    const body = c.req.valid("json");
-    const request = openAIEmbeddings.parse(body);
-    const jobId = headers["x-job-id"];
-    if (jobId) return callInJob(c, openAIEmbeddings, request, jobId, { "x-job-id": jobId });
-    return oneRequestJob(c, { dialect: openAIEmbeddings, request, job: oneRequestJobOf(c, headers, body.user) });
-  },
+  async (c) => v1Call(c, openAIEmbeddings, openAIEmbeddings.parse(c.req.valid("json")), c.req.valid("header"), false),
 );
 
 openAIRoutes.openapi(
@@ -125,10 +149,21 @@ openAIRoutes.openapi(
     method: "get",
     path: "/models",
     tags: ["OpenAI-compatible"],
-    summary: "The model groups the key may use (the team's, or those its key is narrowed to) as OpenAI models",
+    summary: "The model groups the key may use, in OpenAI's list shape or (with `anthropic-version`) Anthropic's",
+    description:
+      "The team's groups, or those its key is narrowed to. " +
+      "OpenAI's `{object: list, data: [{id, object: model, created, owned_by}]}`; a request with an `anthropic-version` header " +
+      "(as Anthropic's SDKs send) gets Anthropic's `{data: [{type: model, id, display_name, created_at}], has_more, first_id, last_id}`, " +
+      "all on one page.",
     security: security.team,
     middleware: [requireTeam] as const,
-    responses: { 200: jsonResponse(OpenAIModelList, "The model groups the team may use"), ...openAIErrorResponses },
+    responses: {
+      200: {
+        description: "The model groups the key may use",
+        content: { "application/json": { schema: V1ModelList } },
+      },
+      ...openAIErrorResponses,
+    },
   }),
   async (c) => {
     const principal = c.get("principal");
@@ -137,9 +172,14 @@ openAIRoutes.openapi(
       repo.teams.get(teamOf(principal)),
       principal.kind === "team" ? repo.keys.groupsOfSecret(principal.keyHash) : null,
     ]);
-    const created = team ? Math.floor(Date.parse(team.createdAt) / 1000) : 0;
+    const createdAt = team?.createdAt ?? new Date(0).toISOString();
     // A key narrowed to some groups is shown only those.
     const groups = (team?.modelGroups ?? []).filter((g) => keyGroups === null || keyGroups.includes(g));
+    if (speaksAnthropic(c)) {
+      const data = groups.map((id) => ({ type: "model" as const, id, display_name: id, created_at: createdAt }));
+      return c.json({ data, has_more: false, first_id: groups[0] ?? null, last_id: groups.at(-1) ?? null }, 200);
+    }
+    const created = Math.floor(Date.parse(createdAt) / 1000);
     const data = groups.map((id) => ({ id, object: "model" as const, created, owned_by: "llm-job-gateway" as const }));
     return c.json({ object: "list" as const, data }, 200);
   },

@@ -34,7 +34,7 @@ const COUNT_COLUMNS = [
 ] as const;
 const MODEL_COLUMNS = ["calls", "prompt_tokens", "completion_tokens", "total_tokens", "client_cost_usd"] as const;
 
-/** A team's report as CSV rows: one per job type, model group and (admin) model, named by `dimension`. */
+/** A team's report as CSV rows: one per job type, model group, (admin) model and (group_by) tag or end user, named by `dimension`. */
 function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; rows: unknown[][] } {
   const header = ["period", "team_id", "dimension", "name", ...COUNT_COLUMNS, ...(admin ? ["provider_cost_usd"] : [])];
   const cost = (u: UsageTotals | ModelUsage) => (admin ? [u.provider_cost_usd ?? 0] : []);
@@ -55,16 +55,20 @@ function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; 
         u,
       ),
     ),
-    ...[["model_group", report.model_groups] as const, ...(admin && report.models ? [["model", report.models] as const] : [])].flatMap(
-      ([dimension, byName]) =>
-        Object.entries(byName).map(([name, u]) =>
-          line(
-            dimension,
-            name,
-            COUNT_COLUMNS.map((k) => ((MODEL_COLUMNS as readonly string[]).includes(k) ? u[k as (typeof MODEL_COLUMNS)[number]] : null)),
-            u,
-          ),
+    ...[
+      ["model_group", report.model_groups] as const,
+      ...(admin && report.models ? [["model", report.models] as const] : []),
+      ...(report.tags ? [["tag", report.tags] as const] : []),
+      ...(report.end_users ? [["end_user", report.end_users] as const] : []),
+    ].flatMap(([dimension, byName]) =>
+      Object.entries(byName).map(([name, u]) =>
+        line(
+          dimension,
+          name,
+          COUNT_COLUMNS.map((k) => ((MODEL_COLUMNS as readonly string[]).includes(k) ? u[k as (typeof MODEL_COLUMNS)[number]] : null)),
+          u,
         ),
+      ),
     ),
   ];
   return { header, rows };
@@ -91,12 +95,14 @@ teamUsageRoutes.openapi(
     method: "get",
     path: "/{team_id}/usage",
     tags: ["Reports"],
-    summary: "A team's usage for a month or a day: totals, per job type and per model group",
+    summary: "A team's usage for a month or a day: totals, per job type and per model group (and per tag or end user)",
     description:
       "Counted by the job's creation day (UTC). The admin key also gets `provider_cost_usd` and `models` (per model that served). " +
-      "`?format=csv` or `Accept: text/csv` answers CSV: one row per job type, model group and (admin) model, named in `dimension`; " +
-      "jobs and credits are per job type only. `?group_by=key` adds `keys`, the totals per key (id and name; jobs count against the " +
-      "key that opened them), and makes the CSV one row per key.",
+      "`group_by=tag` adds `tags` (per tag; a call with several tags counts under each, untagged calls under `(none)`); " +
+      "`group_by=end_user` adds `end_users` (per end user; calls without one under `(none)`). " +
+      "`?format=csv` or `Accept: text/csv` answers CSV: one row per job type, model group, (admin) model and (group_by) tag or end user, " +
+      "named in `dimension`; jobs and credits are per job type only. `?group_by=key` adds `keys`, the totals per key (id and name; " +
+      "jobs count against the key that opened them), and makes the CSV one row per key.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("jobs.read")] as const,
     request: { params: TeamParam, query: TeamUsageQuery },

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
 import { CreateAndCallBody, LlmCallBody, ServerSentEvent } from "../../schemas/calls";
 import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
+import { CallLabelHeaders } from "../../schemas/labels";
 import { JobParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
 import { streamInJob } from "../flows/calls";
@@ -45,7 +46,7 @@ streamingRoutes.openapi(
     description: STREAM_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall] as const,
-    request: { params: JobParam, body: jsonBody(LlmCallBody) },
+    request: { headers: CallLabelHeaders, params: JobParam, body: jsonBody(LlmCallBody) },
     responses: {
       200: sseResponse("The model's answer as server-sent events"),
       ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504),
@@ -69,7 +70,7 @@ streamingRoutes.openapi(
       "making another call in it is 409. Idempotency-Key is not honoured here: a stream cannot be replayed.",
     security: security.team,
     middleware: [requireTeamCall] as const,
-    request: { body: jsonBody(CreateAndCallBody) },
+    request: { headers: CallLabelHeaders, body: jsonBody(CreateAndCallBody) },
     responses: {
       200: sseResponse("The model's answer as server-sent events, then the job summary"),
       ...errorResponses(400, 401, 402, 403, 413, 422, 429, 502, 503, 504),

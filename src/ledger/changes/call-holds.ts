@@ -154,7 +154,15 @@ export function placeCallHold(
           : notEnoughFor(budget.promptTokens, maxTokens, choices, roomMicro, holdMicro);
       if (maxTokens === null) {
         chosen = affordableMaxTokens(settings, price, budget.promptTokens, roomMicro, choices);
-        if (chosen === 0) return refuse(null, worstCase(settings, price, budget.promptTokens, choices)!.holdMicro);
+        const least = Math.max(1, budget.minMaxTokens ?? 1);
+        if (chosen < least) {
+          return budgetBinds
+            ? limit.refuse(
+                worstCase(settings, price, budget.promptTokens, least * choices)!.holdMicro,
+                `this call (prompt of about ${budget.promptTokens} tokens + max_tokens ${least}${perChoice})`,
+              )
+            : notEnoughFor(budget.promptTokens, null, choices, roomMicro, undefined, least);
+        }
         maxTokens = chosen;
       }
       held = worstCase(settings, price, budget.promptTokens, maxTokens * choices)!;
@@ -174,6 +182,8 @@ export function placeCallHold(
     incarnation: placement.incarnation,
     model_group: placement.modelGroup,
     stream: budget.stream ? 1 : 0,
+    tags: JSON.stringify(budget.labels?.tags ?? []),
+    end_user: budget.labels?.endUser ?? null,
   };
   const limited = takeTokens(heldTokens(row));
   if (limited) return limited;
@@ -192,12 +202,19 @@ export function placeCallHold(
   return { budgetMaxTokens: chosen, deadlineMs: row.deadline_ms };
 }
 
-function notEnoughFor(promptTokens: number, maxTokens: number | null, choices: number, roomMicro: number, holdMicro?: number): Refusal {
+function notEnoughFor(
+  promptTokens: number,
+  maxTokens: number | null,
+  choices: number,
+  roomMicro: number,
+  holdMicro?: number,
+  leastTokens = 1,
+): Refusal {
   const available = Math.max(0, Math.floor(roomMicro / MICRO_PER_CREDIT));
   const perChoice = choices > 1 ? ` for each of its ${choices} choices (n)` : "";
   const what =
     maxTokens === null
-      ? `not even its prompt (about ${promptTokens} tokens) with 1 completion token${perChoice}`
+      ? `not even its prompt (about ${promptTokens} tokens) with ${leastTokens} completion token${leastTokens === 1 ? "" : "s"}${perChoice}`
       : `up to ${creditsHeld(holdMicro ?? 0)} credit(s) (prompt of about ${promptTokens} tokens + max_tokens ${maxTokens}${perChoice})`;
   return refusal(
     "INSUFFICIENT_CREDITS",

@@ -1,7 +1,15 @@
 import type { PriceLookup } from "../../db/price-cache";
 import type { AccountRow, CallHoldRow } from "../rows";
 import { type CallerKey, refuseOtherKeysJob } from "../rules/access";
-import { accountNotFound, consumedMicro, jobNotFound, OPEN_STATUSES, refuseCall, refuseNotOwner } from "../rules/admission";
+import {
+  accountNotFound,
+  consumedMicro,
+  jobNotFound,
+  OPEN_STATUSES,
+  refuseCall,
+  refuseNotOwner,
+  refuseOtherEndUser,
+} from "../rules/admission";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
 import type { TeamTokenRate } from "../rules/rate-limit";
@@ -83,7 +91,8 @@ export class JobCalls {
       this.host.refuseNewWork(acct) ??
       refuseNotOwner(job, by) ??
       refuseCall(acct, job, jobId) ??
-      refuseOtherKeysJob(job!.key_id, jobId, key);
+      refuseOtherKeysJob(job!.key_id, jobId, key) ??
+      refuseOtherEndUser(job!, budget.labels?.endUser);
     if (refused) return refused;
     const nowMs = Date.now();
     const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);

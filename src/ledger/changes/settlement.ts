@@ -1,5 +1,6 @@
 import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { settingsOf } from "../rules/admission";
+import { jobTagsWith } from "../rules/job-tags";
 import { clientCostNano, endCharge, JOB_RESERVATION_CREDITS, type JobEnd, MICRO_PER_CREDIT, unfinishedJobsOf } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
@@ -57,7 +58,14 @@ export function admissionOf(
     if (!groups.includes(modelGroup)) groups.push(modelGroup);
     store.markJobStarted(job.job_id, groups);
   }
-  return { jobType: job.job_type, userId: job.user_id, markupPercentage: acct.cost_markup_percentage, models, budgetMaxTokens };
+  return {
+    jobType: job.job_type,
+    userId: job.user_id,
+    endUser: job.end_user,
+    markupPercentage: acct.cost_markup_percentage,
+    models,
+    budgetMaxTokens,
+  };
 }
 
 /**
@@ -93,13 +101,19 @@ export function applyCallRecord(store: LedgerStore, _acct: AccountRow, job: JobR
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
   });
-  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, {
+  const callUsage = {
     prompt_tokens: call.promptTokens,
     completion_tokens: call.completionTokens,
     total_tokens: call.totalTokens,
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
-  });
+  };
+  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, callUsage);
+  const labels = { tags: call.tags ?? [], endUser: call.endUser ?? null };
+  store.bumpLabelUsage(job.created_at, labels, callUsage);
+  const jobTags: string[] = JSON.parse(job.tags ?? "[]");
+  const gathered = jobTagsWith(jobTags, labels.tags);
+  if (gathered.length !== jobTags.length) store.setJobTags(job.job_id, gathered);
   refreshExposure(store, store.account()!, job.job_id);
 }
 

@@ -52,6 +52,7 @@ export function unrecordedCallOf(
   price: TokenPrice | null,
   cause: UnrecordedCause,
   nowMs: number,
+  jobEndUser: string | null = null,
 ): { call: CallRecord; clientNano: number } {
   const completionTokens = heldTokens(hold) - hold.prompt_tokens;
   const priced = needsPrices(acct) && price !== null ? worstCase(settingsOf(acct), price, hold.prompt_tokens, completionTokens) : null;
@@ -73,6 +74,8 @@ export function unrecordedCallOf(
     error: `The call was settled from its hold because ${CAUSE_TEXT[cause]}: billed its worst case`,
     upstreamError: null,
     stream: hold.stream === 1,
+    tags: JSON.parse(hold.tags ?? "[]"),
+    endUser: hold.end_user ?? jobEndUser,
   };
   return { call, clientNano };
 }
@@ -98,7 +101,7 @@ export function settleUnrecordedHold(
       store.appendLedger("capture", { heldMicro: -hold.hold_micro }, hold.job_id, `Call ${hold.call_id} hold ended`);
     return null;
   }
-  const { call, clientNano } = unrecordedCallOf(acct, hold, prices.get(hold.model_group) ?? null, cause, nowMs);
+  const { call, clientNano } = unrecordedCallOf(acct, hold, prices.get(hold.model_group) ?? null, cause, nowMs, job.end_user);
   holds.remove(hold);
   const held = (hold.hold_micro / MICRO_PER_CREDIT).toFixed(6);
   store.appendLedger(

@@ -98,6 +98,21 @@ export function refuseNotOwner(job: JobRow | null, by: JobOwner): Refusal | null
 }
 
 /**
+ * A job is for one end user (or none), named when it opens: its calls are theirs, and their
+ * budget holds them. A call in it that names another end user (X-End-User-Id, OpenAI's `user`,
+ * Anthropic's `metadata.user_id`) is refused, so what the budget counts and what usage reports
+ * per end user are the same calls.
+ */
+export function refuseOtherEndUser(job: JobRow, endUser: string | null | undefined): Refusal | null {
+  if (!endUser || endUser === job.end_user) return null;
+  const jobs = job.end_user === null ? "is for no end user" : `is for end user '${job.end_user}'`;
+  return refusal(
+    "INVALID_ARGUMENT",
+    `Job '${job.job_id}' ${jobs}, and a call in it cannot name another ('${endUser}'); open a job for that end user (X-End-User-Id or user_id)`,
+  );
+}
+
+/**
  * A call may start in an open job; in the consumption modes, a job past its reservation may go
  * on only while the team has headroom left.
  */

@@ -34,10 +34,14 @@ export interface CallBudget {
   maxTokens: number | null;
   /** Choices asked for (`n`, 1 unless more): the completion may be `choices × maxTokens`. */
   choices: number;
+  /** The least max_tokens the call's API accepts (the Responses API: 16); a choice below it refuses the call. Absent: 1. */
+  minMaxTokens?: number;
   /** The call's time limits, from which its hold's deadline follows (holdDeadlineMs). */
   limits: CallTimeLimits;
   /** Whether it is streamed (kept for the record of a call that never reports). */
   stream: boolean;
+  /** Its tags and own end user (kept for the record of a call that never reports). */
+  labels?: { tags: string[]; endUser: string | null };
 }
 
 /**

@@ -95,6 +95,8 @@ function callFactsOf(c: CallRow, key: { key_id: string | null; key_name: string 
     cost_usd: nanoToUsd(c.client_cost_nano),
     usage_estimated: c.usage_estimated === 1,
     latency_ms: c.latency_ms,
+    tags: JSON.parse(c.tags ?? "[]"),
+    end_user: c.end_user ?? null,
   };
 }
 
@@ -117,6 +119,7 @@ export function jobViewOf(teamId: string, job: JobRow, calls: CallRow[], viewer:
     credit_applied: job.credit_applied === 1,
     credits_charged: job.credits_charged,
     model_groups_used: JSON.parse(job.model_groups_used),
+    tags: JSON.parse(job.tags ?? "[]"),
     costs: costsOf(job),
     calls: calls.map((c) => ({
       ...callFactsOf(c, key),
@@ -222,8 +225,9 @@ function totalsBy<R extends ModelUsageRow>(rows: R[], keyOf: (r: R) => string): 
 }
 
 /**
- * A period's usage, in total, per job type and per model group, from its aggregate rows; the
- * admin key also sees the provider cost and the models that served (a team never does).
+ * A period's usage, in total, per job type and per model group (and, when asked, per tag or end
+ * user), from its aggregate rows; the admin key also sees the provider cost and the models that
+ * served (a team never does).
  */
 export function usageReportOf(
   teamId: string,
@@ -232,6 +236,7 @@ export function usageReportOf(
     jobTypes: Array<UsageRow & { job_type: string }>;
     days: Array<UsageRow & { day: string }>;
     models: Array<ModelUsageRow & { model_group: string; model: string }>;
+    labels?: { dimension: "tag" | "end_user"; rows: Array<ModelUsageRow & { label: string }> };
   },
   viewer: CallerKind,
 ): UsageReport {
@@ -246,6 +251,9 @@ export function usageReportOf(
     days: Object.fromEntries(rows.days.map(({ day, ...r }) => [day, usageShown(r, viewer)])),
     model_groups: shown(totalsBy(rows.models, (r) => r.model_group)),
     ...(viewer === "admin" ? { models: shown(totalsBy(rows.models, (r) => r.model || "(none)")) } : {}),
+    ...(rows.labels
+      ? { [rows.labels.dimension === "tag" ? "tags" : "end_users"]: shown(totalsBy(rows.labels.rows, (r) => r.label || "(none)")) }
+      : {}),
   };
 }
 

@@ -8,8 +8,8 @@ export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, cli
   sql.exec(
     `INSERT INTO calls (call_id, job_id, model_group, model_used, attempts, purpose, status, prompt_tokens, completion_tokens,
        total_tokens, provider_cost_nano, client_cost_nano, cost_source, usage_estimated, latency_ms, error, upstream_error, stream,
-       created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       created_at, tags, end_user)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     call.callId,
     jobId,
     call.modelGroup,
@@ -29,6 +29,8 @@ export function insertCall(sql: SqlStorage, jobId: string, call: CallRecord, cli
     call.upstreamError ?? null,
     call.stream ? 1 : 0,
     createdAt,
+    JSON.stringify(call.tags ?? []),
+    call.endUser ?? null,
   );
   sql.exec(
     `UPDATE jobs SET total_calls = total_calls + 1, successful_calls = successful_calls + ?, failed_calls = failed_calls + ?,

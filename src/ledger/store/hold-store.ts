@@ -28,8 +28,8 @@ export class HoldStore {
   insert(row: CallHoldRow): void {
     this.sql.exec(
       `INSERT INTO call_holds (call_id, job_id, hold_micro, cap_nano, prompt_tokens, max_tokens, choices, created_at_ms, deadline_ms,
-         incarnation, model_group, stream)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         incarnation, model_group, stream, tags, end_user)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.call_id,
       row.job_id,
       row.hold_micro,
@@ -42,6 +42,8 @@ export class HoldStore {
       row.incarnation,
       row.model_group,
       row.stream,
+      row.tags,
+      row.end_user,
     );
     this.addToJob(row.job_id, row.hold_micro);
   }

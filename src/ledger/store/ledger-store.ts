@@ -3,7 +3,7 @@ import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
-import { bumpDailyUsage, bumpModelUsage } from "./usage-store";
+import { bumpDailyUsage, bumpLabelUsage, bumpModelUsage } from "./usage-store";
 
 // The SQL statements of a team's ledger: the reads and writes the TeamLedger object makes (its
 // paged history reads are in pages.ts, holds in hold-store.ts, usage in usage-store.ts).
@@ -239,6 +239,16 @@ export class LedgerStore {
   /** Adds a recorded call to its day's per-group and per-model aggregates. */
   bumpModelUsage(createdAt: string, modelGroup: string, model: string | null, delta: Omit<ModelUsageRow, "calls">): void {
     bumpModelUsage(this.sql, createdAt, modelGroup, model, delta);
+  }
+
+  /** Adds a recorded call to its day's aggregates of each of its tags and of its end user ('' when it has none). */
+  bumpLabelUsage(createdAt: string, labels: { tags: string[]; endUser: string | null }, delta: Omit<ModelUsageRow, "calls">): void {
+    for (const tag of labels.tags.length > 0 ? labels.tags : [""]) bumpLabelUsage(this.sql, "tag", createdAt, tag, delta);
+    bumpLabelUsage(this.sql, "end_user", createdAt, labels.endUser ?? "", delta);
+  }
+
+  setJobTags(jobId: string, tags: string[]): void {
+    this.sql.exec("UPDATE jobs SET tags = ? WHERE job_id = ?", JSON.stringify(tags), jobId);
   }
 
   // ---------------------------------------------------------------- job writes

@@ -1,6 +1,6 @@
 import type { CallRow, JobRow, LedgerRow } from "../rows";
 import type { CallsPage, JobStatus } from "../types";
-import { keyUsageRows, modelUsageRows, usageRowsBy } from "./usage-store";
+import { keyUsageRows, type LabelDimension, labelUsageRows, modelUsageRows, usageRowsBy } from "./usage-store";
 
 // The paged reads of a team's history that its views show: the ledger, its jobs, a job's calls
 // and its usage. Read-only and synchronous, like every statement of the object (storage.ts
@@ -61,7 +61,8 @@ export class LedgerPages {
     return this.sql
       .exec<CallRow>(
         `SELECT call_id, model_group, purpose, status, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-           usage_estimated, latency_ms, error, upstream_error, stream, created_at, model_used, attempts, provider_cost_nano FROM calls
+           usage_estimated, latency_ms, error, upstream_error, stream, created_at, tags, end_user, model_used, attempts, provider_cost_nano
+         FROM calls
          WHERE job_id = ?1 AND (?2 IS NULL OR seq <= ?2) ORDER BY seq LIMIT ?3 OFFSET ?4`,
         jobId,
         page.throughSeq ?? null,
@@ -71,12 +72,16 @@ export class LedgerPages {
       .toArray();
   }
 
-  /** A period's (YYYY-MM or YYYY-MM-DD) usage per job type, and per model group and model (usage-store.ts). */
-  usageRows(period: string) {
+  /**
+   * A period's (YYYY-MM or YYYY-MM-DD) usage per job type, per day, and per model group and model,
+   * and with `groupBy` per tag or per end user (usage-store.ts).
+   */
+  usageRows(period: string, groupBy?: LabelDimension) {
     return {
       jobTypes: usageRowsBy(this.sql, period, "job_type"),
       days: usageRowsBy(this.sql, period, "day"),
       models: modelUsageRows(this.sql, period),
+      ...(groupBy ? { labels: { dimension: groupBy, rows: labelUsageRows(this.sql, groupBy, period) } } : {}),
     };
   }
 

@@ -444,9 +444,45 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
   },
   {
     id: 280,
+    // Labels (calls/labels.ts): a call's tags (JSON list) and end user (its job's, migration 270),
+    // also on its hold (so a call settled from its hold keeps them); the tags its job gathered
+    // (rules/job-tags.ts); and usage per day (of the job's creation, UTC) and tag, and per day and
+    // end user ('' for calls without one), bumped with each recorded call like usage_models_daily.
+    sql: `
+      ALTER TABLE calls ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE calls ADD COLUMN end_user TEXT;
+      ALTER TABLE call_holds ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE call_holds ADD COLUMN end_user TEXT;
+      ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE usage_tags_daily (
+        day TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, tag)
+      );
+      CREATE TABLE usage_end_users_daily (
+        day TEXT NOT NULL,
+        end_user TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        total_tokens INTEGER NOT NULL DEFAULT 0,
+        client_cost_nano INTEGER NOT NULL DEFAULT 0,
+        provider_cost_nano INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, end_user)
+      );
+    `,
+  },
+  {
+    id: 290,
     // Alerts on the plan allowance (changes/allowance-alerts.ts): the highest threshold of the
     // team's alerts that fired for the allowance's current period, so each fires once per
-    // period. Grants (260) and keys (270) are independent: any order they were applied in works.
+    // period. Grants (260), keys (270) and labels (280) touch tables of their own: any order they were applied in works.
     sql: `
       CREATE TABLE allowance_alert (
         id INTEGER PRIMARY KEY CHECK (id = 1),

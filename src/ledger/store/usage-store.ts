@@ -64,6 +64,51 @@ export function bumpModelUsage(
   );
 }
 
+/** The usage aggregates by one of a call's labels: per day and tag, per day and end user. */
+export const LABEL_USAGE = {
+  tag: { table: "usage_tags_daily", column: "tag" },
+  end_user: { table: "usage_end_users_daily", column: "end_user" },
+} as const;
+export type LabelDimension = keyof typeof LABEL_USAGE;
+
+/** Adds a call to the day's aggregates of one of its labels ('' for a call without a tag or an end user). */
+export function bumpLabelUsage(
+  sql: SqlStorage,
+  dimension: LabelDimension,
+  createdAt: string,
+  label: string,
+  delta: Omit<ModelUsageRow, "calls">,
+): void {
+  const { table, column } = LABEL_USAGE[dimension];
+  sql.exec(
+    `INSERT INTO ${table} (day, ${column}, calls, prompt_tokens, completion_tokens, total_tokens, client_cost_nano, provider_cost_nano)
+     VALUES (?, ?, 1, ?, ?, ?, ?, ?)
+     ON CONFLICT (day, ${column}) DO UPDATE SET calls = calls + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+       completion_tokens = completion_tokens + excluded.completion_tokens, total_tokens = total_tokens + excluded.total_tokens,
+       client_cost_nano = client_cost_nano + excluded.client_cost_nano, provider_cost_nano = provider_cost_nano + excluded.provider_cost_nano`,
+    createdAt.slice(0, 10),
+    label,
+    delta.prompt_tokens,
+    delta.completion_tokens,
+    delta.total_tokens,
+    delta.client_cost_nano,
+    delta.provider_cost_nano,
+  );
+}
+
+/** A period's usage per tag or per end user ('' for calls without one). */
+export function labelUsageRows(sql: SqlStorage, dimension: LabelDimension, period: string): Array<ModelUsageRow & { label: string }> {
+  const { table, column } = LABEL_USAGE[dimension];
+  return sql
+    .exec<ModelUsageRow & { label: string }>(
+      `SELECT ${column} AS label, SUM(calls) AS calls, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
+         SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano
+       FROM ${table} WHERE day LIKE ? GROUP BY ${column} ORDER BY ${column}`,
+      daysLike(period),
+    )
+    .toArray();
+}
+
 const USAGE_SUMS = `SUM(jobs) AS jobs, SUM(completed) AS completed, SUM(failed) AS failed, SUM(cancelled) AS cancelled,
   SUM(expired) AS expired, SUM(calls) AS calls, SUM(credits_charged) AS credits_charged, SUM(prompt_tokens) AS prompt_tokens,
   SUM(completion_tokens) AS completion_tokens, SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano,

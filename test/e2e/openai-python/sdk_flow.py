@@ -69,6 +69,28 @@ check("stream: usage in the last chunk", chunks[-1].usage is not None and chunks
 
 check("models.list: the team's groups", sorted(m.id for m in client.models.list().data) == sorted([chat_group, embedding_group]))
 
+raw_response = client.responses.with_raw_response.create(model=chat_group, input="How do I reset my password?", max_output_tokens=300)
+response = raw_response.parse()
+check("responses.create: a response with the group as model", response.object == "response" and response.model == chat_group)
+check("responses.create: text and token usage", bool(response.output_text) and response.usage.total_tokens > 0)
+check("responses.create: stateless (store false)", response.store is False)
+job = api("GET", f"/jobs/{raw_response.headers['x-job-id']}", key=key)
+check("responses.create: a one-request job, completed", job["status"] == "completed" and job["calls"][0]["total_tokens"] == response.usage.total_tokens)
+
+events = list(client.responses.create(model=chat_group, input="How do I reset my password?", max_output_tokens=300, stream=True))
+streamed_text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+check("responses stream: the same text as the plain response", streamed_text == response.output_text)
+check("responses stream: response.completed last, with the plain usage", events[-1].type == "response.completed" and events[-1].response.usage.total_tokens == response.usage.total_tokens)
+with client.responses.stream(model=chat_group, input="How do I reset my password?", max_output_tokens=300) as stream:
+    final = stream.get_final_response()
+check("responses.stream helper: the final response", final.output_text == response.output_text)
+
+try:
+    client.responses.create(model=chat_group, input="Hi", previous_response_id=response.id)
+    check("previous_response_id raises BadRequestError", False)
+except openai.BadRequestError as error:
+    check("previous_response_id raises BadRequestError (stateless)", "stateless" in str(error))
+
 embedded = client.embeddings.create(model=embedding_group, input="hello world")
 check("embeddings: one vector of 8 floats", len(embedded.data) == 1 and len(embedded.data[0].embedding) == 8)
 
@@ -78,7 +100,7 @@ for step in ("one", "two"):
 summary = api("POST", f"/jobs/{job_id}/complete", {"status": "completed"}, key=key)
 check("X-Job-Id: two calls in the team's job, charged once", summary["costs"]["total_calls"] == 2 and summary["costs"]["credit_applied"])
 balance = api("GET", f"/credits/teams/{team_id}/balance", key=key)
-check("balance: one credit per job (4 jobs of 10 credits)", balance["credits_remaining"] == 6)
+check("balance: one credit per job (7 jobs of 10 credits)", balance["credits_remaining"] == 3)
 
 try:
     OpenAI(base_url=f"{BASE}/v1", api_key="sk-wrong", max_retries=0).models.list()

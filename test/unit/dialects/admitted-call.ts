@@ -9,7 +9,8 @@ export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCal
     modelGroup: "fast",
     models: ["openai/gpt-4o-mini", "anthropic/claude-3-haiku"],
     purpose: "summary",
-    admission: { jobType: "triage", userId: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"] },
+    labels: { tags: [], endUser: null },
+    admission: { jobType: "triage", userId: null, endUser: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"] },
   };
 }
 

@@ -7,7 +7,12 @@ const messages = [{ role: "user" as const, content: "Summarize this ticket, plea
 describe("the job API's call dialect", () => {
   it("reads the group from `model_group` or its alias `model`, and forwards only OpenAI's parameters", () => {
     const request = jobChat.parse({ model_group: "fast", messages, temperature: 0.2, purpose: "summary", team_id: "t" } as never);
-    expect(request).toEqual({ modelGroup: "fast", purpose: "summary", params: { messages, temperature: 0.2 } });
+    expect(request).toEqual({
+      modelGroup: "fast",
+      purpose: "summary",
+      labels: { tags: [], endUser: null },
+      params: { messages, temperature: 0.2 },
+    });
     expect(jobChat.parse({ model: "fast", messages, temperature: 0.7 }).modelGroup).toBe("fast");
     expect(jobChat.parse({ model: "fast", messages, temperature: 0.7 }).purpose).toBeNull();
   });
@@ -34,7 +39,7 @@ describe("the job API's call dialect", () => {
       }),
     )!;
     expect(reading.usage).toEqual({ promptTokens: 12, completionTokens: 30, totalTokens: 42 });
-    expect(jobChat.writeAnswer(reading.parsed, facts)).toEqual({
+    expect(jobChat.writeAnswer(reading.parsed, facts, jobChat.parse({ model: "fast", messages, temperature: 0.7 }))).toEqual({
       call_id: "call-9",
       response: { content: "Done.", finish_reason: "stop" },
       metadata: { tokens_used: 42, prompt_tokens: 12, completion_tokens: 30, latency_ms: 124, model_group: "fast" },

@@ -5,9 +5,23 @@ import { admittedCall, facts } from "./admitted-call";
 const messages = [{ role: "user" as const, content: "Hi" }];
 
 describe("OpenAI's chat completions dialect", () => {
-  it("names the group with `model`, has no purpose, and keeps `user` and streaming out of what is forwarded", () => {
-    const request = openAIChat.parse({ model: "fast", messages, user: "someone", stream: true, stream_options: { include_usage: true } });
-    expect(request).toEqual({ modelGroup: "fast", purpose: null, params: { messages }, includeUsage: true });
+  it("names the group with `model`, has no purpose, reads `user` and `metadata.tags` as labels, and forwards neither", () => {
+    const request = openAIChat.parse({
+      model: "fast",
+      messages,
+      user: "someone",
+      metadata: { tags: "a, b,a", note: "x" },
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(request).toEqual({
+      modelGroup: "fast",
+      purpose: null,
+      labels: { tags: ["a", "b"], endUser: "someone" },
+      params: { messages },
+      includeUsage: true,
+    });
+    expect(openAIChat.parse({ model: "fast", messages, user: "" }).labels).toEqual({ tags: [], endUser: null });
     expect(openAIChat.parse({ model: "fast", messages }).includeUsage).toBe(false);
   });
 
@@ -24,7 +38,7 @@ describe("OpenAI's chat completions dialect", () => {
       usage: { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42, cost: 0.001 },
     };
     const reading = openAIChat.readAnswer(JSON.stringify(upstream))!;
-    expect(openAIChat.writeAnswer(reading.parsed, facts)).toEqual({
+    expect(openAIChat.writeAnswer(reading.parsed, facts, openAIChat.parse({ model: "fast", messages }))).toEqual({
       id: "chatcmpl-call-9",
       object: "chat.completion",
       created: 1_700_000_000,

@@ -26,7 +26,7 @@ describe("OpenAI's embeddings dialect", () => {
     )!;
     expect(reading.usage).toEqual({ promptTokens: 7, completionTokens: 0, totalTokens: 7 });
     const usage = reading.usage!;
-    expect(openAIEmbeddings.writeAnswer(reading.parsed, { ...facts, modelGroup: "embed", usage })).toEqual({
+    expect(openAIEmbeddings.writeAnswer(reading.parsed, { ...facts, modelGroup: "embed", usage }, request)).toEqual({
       object: "list",
       data: [
         { object: "embedding", index: 0, embedding: [0.1, 0.2] },

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { LedgerRefusal } from "../../src/errors";
 import type { AppEnv } from "../../src/http/context";
 import { apiError, failureToHttp } from "../../src/http/errors";
-import { openAIErrorBody, openAIErrorShape } from "../../src/http/middleware/openai-errors";
+import { anthropicErrorBody, openAIErrorBody, v1ErrorShape } from "../../src/http/middleware/v1-errors";
 
 describe("OpenAI's error body for a status", () => {
   it("names OpenAI's type and code for each status the gateway answers", () => {
@@ -35,11 +35,46 @@ describe("OpenAI's error body for a status", () => {
   });
 });
 
+describe("Anthropic's error body for a status", () => {
+  it("names Anthropic's error type for each status its SDKs map to a class", () => {
+    expect(anthropicErrorBody(401, "Invalid key")).toEqual({
+      type: "error",
+      error: { type: "authentication_error", message: "Invalid key" },
+    });
+    const types = [400, 402, 403, 404, 413, 422, 429, 500, 502, 503, 504].map((status) => anthropicErrorBody(status, "x").error.type);
+    expect(types).toEqual([
+      "invalid_request_error",
+      "billing_error",
+      "permission_error",
+      "not_found_error",
+      "request_too_large",
+      "invalid_request_error",
+      "rate_limit_error",
+      "api_error",
+      "api_error",
+      "api_error",
+      "timeout_error",
+    ]);
+  });
+
+  it("names each invalid field in one message, and carries the request id when it has one", () => {
+    const detail = [{ loc: ["body", "max_tokens"], msg: "field 'max_tokens' must be a positive integer", type: "too_small" }];
+    expect(anthropicErrorBody(422, detail, "req-1")).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: "max_tokens: field 'max_tokens' must be a positive integer" },
+      request_id: "req-1",
+    });
+  });
+});
+
 describe("the /v1 error shape", () => {
   function appThrowing(error: Error) {
     const app = new Hono<AppEnv>();
-    app.use(openAIErrorShape);
+    app.use(v1ErrorShape);
     app.get("/fails", () => {
+      throw error;
+    });
+    app.post("/v1/messages", () => {
       throw error;
     });
     app.get("/works", (c) => c.json({ ok: true }, 200));
@@ -80,5 +115,20 @@ describe("the /v1 error shape", () => {
     const text = await app.request("/text");
     expect(text.status).toBe(500);
     expect(await text.text()).toBe("not json");
+  });
+
+  it("answers in Anthropic's shape on /v1/messages and for any request that names an anthropic-version", async () => {
+    const app = appThrowing(failureToHttp(new LedgerRefusal("GROUP_NOT_ASSIGNED", "Model group 'x' is not assigned")));
+    const onMessages = await app.request("/v1/messages", { method: "POST" });
+    expect(onMessages.status).toBe(404);
+    expect(await onMessages.json()).toEqual({
+      type: "error",
+      error: { type: "not_found_error", message: "Model group 'x' is not assigned" },
+    });
+    const withVersion = await appThrowing(apiError(402, "No credits")).request("/fails", {
+      headers: { "anthropic-version": "2023-06-01" },
+    });
+    expect(withVersion.status).toBe(402);
+    expect(await withVersion.json()).toEqual({ type: "error", error: { type: "billing_error", message: "No credits" } });
   });
 });
