@@ -36,6 +36,8 @@ export const CFG = {
   litellmSeconds: QUICK ? 1.5 : 4, // peers: c=1 and c=10, per target per round
   litellmRounds: QUICK ? 1 : 3, // peers: rounds
   peerStreams: QUICK ? 6 : 20, // peers: streams per target per round
+  cacheSamples: QUICK ? 20 : 100, // response cache: hits and misses each, per upstream, interleaved
+  cacheStoreReads: QUICK ? 50 : 300, // response cache: reads per storage in the probe
   budgetMs: 14 * 60_000, // optional sections are skipped past this
 };
 export const OUT_JSON = option("--out", join(REPO_ROOT, "bench", "results", "latest.json"));

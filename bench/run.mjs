@@ -28,6 +28,7 @@ import { medianTree, roundTree } from "./lib/stats.mjs";
 import { cannon, loadTargets } from "./load.mjs";
 import { bundleSize, loadavg, machine } from "./machine.mjs";
 import { measureBreakdown } from "./scenarios/breakdown.mjs";
+import { measureCache } from "./scenarios/cache.mjs";
 import { measureHistory } from "./scenarios/history.mjs";
 import { measureCompleteGrowth, measureCycles, measureLedgerDirect } from "./scenarios/jobs.mjs";
 import { measureLatency } from "./scenarios/latency.mjs";
@@ -169,7 +170,16 @@ async function main() {
     results.per_run = runs;
     results.median = medianTree(runs);
 
-    // 6. Peers (Portkey, LiteLLM) beside the gateway, the bare Worker and the mock.
+    // 6. The response cache: hits beside misses, with the upstream's request count; its storage against the others.
+    say("response cache: hits beside misses, and the storage options ...");
+    results.cache = await section("cache", () => measureCache(env));
+    for (const [name, u] of Object.entries(results.cache.upstreams)) {
+      say(
+        `  ${name}: hit p50 ${u.hit.p50.toFixed(2)} ms, miss p50 ${u.miss.p50.toFixed(2)} ms (×${u.hit_over_miss_p50.toFixed(2)}); upstream saw ${u.upstream_requests} of ${u.requests} requests`,
+      );
+    }
+
+    // 7. Peers (Portkey, LiteLLM) beside the gateway, the bare Worker and the mock.
     if (overBudget()) {
       const reason = "skipped: the time budget was used up";
       results.peers = { portkey: { available: false, reason }, litellm: { available: false, reason } };

@@ -3,6 +3,8 @@ import { Repository } from "./db/repository";
 import { AUDIT_RETENTION_DAYS } from "./http/middleware/audit";
 import { IDEMPOTENCY_TTL_MS } from "./http/middleware/idempotency";
 
+/** The response cache's storage: one object per scope sharing a group's cached answers. */
+export { AnswerCache } from "./cache/answer-cache";
 export { TeamLedger } from "./ledger/team-ledger";
 /** The service-binding door: typed methods for a team's side of the API (see src/rpc/gateway-rpc.ts). */
 export { GatewayRpc } from "./rpc/gateway-rpc";

@@ -86,6 +86,10 @@ describe("every admin write leaves one audit row", () => {
       action: "model_group.update_models",
       resource_id: group,
     });
+    const cache = { ttl_seconds: 60, scope: "team", hit_price_percent: 10 };
+    const cached = await write("PATCH", `/api/model-groups/${group}`, { ...k, body: { cache }, status: 200 });
+    expectRow(cached, { action: "model_group.update", resource_id: group });
+    expect(JSON.parse(cached.summary)).toEqual({ cache });
     const teamId = uid("team");
     const created = await write("POST", "/api/teams/create", {
       ...k,

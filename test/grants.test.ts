@@ -275,12 +275,12 @@ describe("a team from before grants", () => {
     const jobId = await createJob(team);
     await completeJob(team, jobId, "completed");
     const ledger = env.TEAM_LEDGER.getByName(team.teamId);
-    // The object as it was before grants (with the keys' 270 and the labels' 280 applied): no grant tables, migrations 260 and 290 not applied.
+    // The object as it was before grants (with the keys' 270, the labels' 280 and the caches' 290 applied): no grant tables, migrations 260 and 300 not applied.
     await runInDurableObject(ledger, (instance: unknown, state: DurableObjectState) => {
       state.storage.sql.exec(`DROP TABLE grants; DROP TABLE grant_moves; DROP TABLE grant_holds; DROP TABLE allowance;
         DROP TABLE allowance_alert; ALTER TABLE account DROP COLUMN grant_notice_seconds;
-        DELETE FROM _ledger_migrations WHERE id IN (260, 290)`);
-      expect(state.storage.sql.exec("SELECT id FROM _ledger_migrations WHERE id IN (270, 280)").toArray()).toHaveLength(2);
+        DELETE FROM _ledger_migrations WHERE id IN (260, 300)`);
+      expect(state.storage.sql.exec("SELECT id FROM _ledger_migrations WHERE id IN (270, 280, 290)").toArray()).toHaveLength(3);
       const object = instance as { store: { migrate(): void }; grants: { forget(): void } };
       object.store.migrate();
       object.grants.forget();

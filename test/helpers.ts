@@ -221,7 +221,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -217,7 +217,7 @@ describe("keys: usage, jobs and calls say which key", () => {
     const csv = await api("GET", `/api/teams/${team.teamId}/usage?group_by=key&format=csv`, { key: team.key });
     const lines = (await csv.text()).trim().split("\r\n");
     expect(lines[0]).toBe(
-      "period,team_id,key_id,key_name,jobs,completed,failed,cancelled,expired,calls,credits_charged,prompt_tokens,completion_tokens,total_tokens,client_cost_usd",
+      "period,team_id,key_id,key_name,jobs,completed,failed,cancelled,expired,calls,credits_charged,prompt_tokens,completion_tokens,total_tokens,client_cost_usd,cache_hits,cache_saved_usd",
     );
     expect(lines.slice(1).find((l) => l.includes(batch.key_id))).toContain(`,${batch.key_id},batch,2,2,0,0,0,2,2,`);
     expect((await api("GET", `/api/teams/${team.teamId}/usage?group_by=tagz`)).status).toBe(422);

@@ -105,6 +105,7 @@ describe("the TeamLedger object", () => {
       markupPercentage: 0,
       models: ["gpt-4o-mini", "gpt-4"],
       budgetMaxTokens: null,
+      cache: null,
     });
     const recorded = accepted(await ledger.recordCall(jobId, record));
     expect(recorded.client_cost_usd).toBe(0.001);

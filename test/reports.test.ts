@@ -214,7 +214,7 @@ describe("upgrading a team's object (ledger migration 10)", () => {
         DROP TABLE usage_daily; DROP TABLE usage_models_daily; DROP TABLE usage_dirty;
         CREATE TABLE usage_monthly (period TEXT NOT NULL, job_type TEXT NOT NULL, jobs INTEGER NOT NULL DEFAULT 0,
           PRIMARY KEY (period, job_type));
-        DELETE FROM _ledger_migrations WHERE id = 10;`);
+        DELETE FROM _ledger_migrations WHERE id IN (10, 291);`);
       new LedgerStore(state.storage).migrate();
       const dirty = state.storage.sql.exec<{ day: string }>("SELECT day FROM usage_dirty").toArray();
       expect(dirty.map((d) => d.day)).toEqual([new Date().toISOString().slice(0, 10)]);
@@ -299,6 +299,9 @@ describe("an organization's usage", () => {
           total_tokens: 42,
           client_cost_nano: 1000,
           provider_cost_nano: 800,
+          cache_hits: 0,
+          cache_saved_nano: 0,
+          cache_saved_provider_nano: 0,
         },
       ]);
     }
@@ -523,7 +526,7 @@ describe("CSV", () => {
     const teamCsv = await api("GET", `/api/teams/${team.teamId}/usage?format=csv`, { key: team.key });
     expect(teamCsv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     const teamRows = parseCsv(await teamCsv.text());
-    expect(teamRows[0]).toEqual(["period", "team_id", "dimension", "name", ...COUNTS, "client_cost_usd"]);
+    expect(teamRows[0]).toEqual(["period", "team_id", "dimension", "name", ...COUNTS, "client_cost_usd", "cache_hits", "cache_saved_usd"]);
     const usage = await json("GET", `/api/teams/${team.teamId}/usage`, 200, { key: team.key });
     const jobTypeRows = teamRows.filter((r) => r[2] === "job_type");
     expect(jobTypeRows.map((r) => r[3]).sort()).toEqual(Object.keys(usage.job_types).sort());
@@ -538,7 +541,18 @@ describe("CSV", () => {
     const orgCsv = await api("GET", `/api/organizations/${org}/usage?period=${period}&format=csv`);
     expect(orgCsv.headers.get("content-disposition")).toBe(`attachment; filename="usage-${org}-${period}.csv"`);
     const orgRows = parseCsv(await orgCsv.text());
-    expect(orgRows[0]).toEqual(["period", "organization_id", "team_id", "job_type", ...COUNTS, "client_cost_usd", "provider_cost_usd"]);
+    expect(orgRows[0]).toEqual([
+      "period",
+      "organization_id",
+      "team_id",
+      "job_type",
+      ...COUNTS,
+      "client_cost_usd",
+      "cache_hits",
+      "cache_saved_usd",
+      "cache_saved_provider_usd",
+      "provider_cost_usd",
+    ]);
     expect(orgRows.slice(1).reduce((n, r) => n + Number(r[4]), 0)).toBe(usage.summary.jobs);
     expect(orgRows.slice(1).reduce((n, r) => n + Number(r[10]), 0)).toBe(usage.summary.credits_charged);
   });

@@ -139,6 +139,15 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(200, "GET", "/api/model-groups?limit=3", admin);
     await expectStatus(200, "PUT", `/api/model-groups/${groups.spare}/models`, { ...admin, body: [{ model_name: "gpt-4-turbo" }] });
     await expectStatus(422, "PUT", `/api/model-groups/${groups.spare}/models`, { ...admin, body: [] });
+    await expectStatus(200, "PATCH", `/api/model-groups/${groups.spare}`, {
+      ...admin,
+      body: { cache: { ttl_seconds: 60, hit_price_percent: 0 } },
+    });
+    await expectStatus(422, "PATCH", `/api/model-groups/${groups.spare}`, {
+      ...admin,
+      body: { cache: { ttl_seconds: -1, hit_price_percent: 0 } },
+    });
+    await expectStatus(200, "GET", `/api/model-groups/${groups.ok}/usage`, admin);
 
     // Teams: created with an Idempotency-Key, so its replay is seen too.
     const teamId = uid("team");

@@ -300,6 +300,8 @@ describe("create-and-call: one job, one call, one charge", () => {
       total_tokens: answer.costs.total_tokens,
       total_cost_usd: answer.costs.total_cost_usd,
       avg_latency_ms: answer.costs.avg_latency_ms,
+      cache_hits: answer.costs.cache_hits,
+      cache_saved_usd: answer.costs.cache_saved_usd,
     });
     expect(job.calls[0].call_id).toBe(answer.call_id);
     const b = await expectLedgerConsistent(team);
@@ -367,6 +369,8 @@ describe("create-and-call: one job, one call, one charge", () => {
       total_tokens: summary.costs.total_tokens,
       total_cost_usd: summary.costs.total_cost_usd,
       avg_latency_ms: summary.costs.avg_latency_ms,
+      cache_hits: summary.costs.cache_hits,
+      cache_saved_usd: summary.costs.cache_saved_usd,
     });
     expectClose(job.costs.total_cost_usd, job.calls[0].cost_usd, 0);
     const b = await expectLedgerConsistent(team);

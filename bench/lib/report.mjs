@@ -4,6 +4,7 @@
 // hand-written document such as BENCHMARKS.md); a file without the markers is rewritten whole.
 // bench/run.mjs writes bench/results/latest.md (--md <file> to choose another).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cacheSection } from "./report-cache.mjs";
 import { breakdownSection, latencySection, streamingSection, throughputSection } from "./report-calls.mjs";
 import { context, flat, get, int, num, signed, verdict } from "./report-format.mjs";
 import { bundleSection, growthSection, jobsSection } from "./report-jobs.mjs";
@@ -29,6 +30,7 @@ export function renderReport(res) {
     latencySection,
     throughputSection,
     streamingSection,
+    cacheSection,
     peersSection,
     jobsSection,
     growthSection,

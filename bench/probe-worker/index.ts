@@ -21,6 +21,8 @@ import { Repository } from "../../src/db/repository";
 import gateway, { TeamLedger as GatewayLedger } from "../../src/index";
 import type { CallBudget } from "../../src/ledger/rules/holds";
 
+export { AnswerCache } from "../../src/index";
+
 /** Page size for the list reads compared across history sizes: small enough that a 10-job team fills it too. */
 const LIST_LIMIT = 5;
 
@@ -474,6 +476,62 @@ async function driveLedger(env: Env, spec: LedgerDrive): Promise<Response> {
   });
 }
 
+// ---- Response cache storage: one hit read from each place a Worker could keep answers.
+
+/**
+ * The same stored answer (a typical chat completion, about 1.5 KB) read `n` times, interleaved,
+ * from the gateway's AnswerCache object (what it uses), the Cache API and Workers KV, timed in the
+ * Worker. Local simulations of each: they compare the Worker's own cost of a read, not a read
+ * across Cloudflare's network (BENCHMARKS.md says what each does there).
+ */
+async function timeAnswerStores(env: Env & { BENCH_KV?: KVNamespace }, spec: { n: number }) {
+  const key = crypto.randomUUID();
+  const answer = {
+    form: "json" as const,
+    body: JSON.stringify({ id: "chatcmpl-x", choices: [{ index: 0, message: { role: "assistant", content: "word ".repeat(250) } }] }),
+    promptTokens: 20,
+    completionTokens: 250,
+    totalTokens: 270,
+    usageEstimated: false,
+    providerCostNano: 153_000,
+    modelUsed: "gpt-4o-mini",
+    storedAtMs: Date.now(),
+  };
+  const text = JSON.stringify(answer);
+  const object = env.ANSWER_CACHE.getByName(`bench:${key}`);
+  await object.keep(key, answer, 3600);
+  const cacheUrl = `https://answers.bench.internal/${key}`;
+  await caches.default.put(cacheUrl, new Response(text, { headers: { "cache-control": "max-age=3600" } }));
+  const kv = env.BENCH_KV;
+  if (kv) await kv.put(key, text, { expirationTtl: 3600 });
+  const reads: Record<string, () => Promise<unknown>> = {
+    durable_object: () => object.find(key, "json"),
+    cache_api: async () => (await caches.default.match(cacheUrl))?.text(),
+    ...(kv ? { kv: () => kv.get(key) } : {}),
+  };
+  // The clock here moves in whole milliseconds: each sample is the mean of a batch of reads.
+  const batch = 10;
+  const samples: Record<string, number[]> = {};
+  const misses: Record<string, number> = {};
+  for (let i = 0; i < Math.ceil(spec.n / batch); i++) {
+    for (const [name, read] of Object.entries(reads)) {
+      const t0 = performance.now();
+      for (let j = 0; j < batch; j++) if (!(await read())) misses[name] = (misses[name] ?? 0) + 1;
+      (samples[name] ??= []).push((performance.now() - t0) / batch);
+    }
+  }
+  const quantile = (values: number[], q: number) =>
+    [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];
+  return {
+    bytes: text.length,
+    reads: spec.n,
+    batch,
+    p50_ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, quantile(v, 0.5)])),
+    p95_ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, quantile(v, 0.95)])),
+    misses,
+  };
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
@@ -576,6 +634,9 @@ export default {
         operation: { id: crypto.randomUUID() },
       });
       return Response.json(Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / spec.n])));
+    }
+    if (url.pathname === "/__bench/answer-stores" && request.method === "POST") {
+      return Response.json(await timeAnswerStores(env as Env & { BENCH_KV?: KVNamespace }, (await request.json()) as { n: number }));
     }
     if (url.pathname === "/__bench/clock") {
       // Does performance.now() advance during pure CPU work in this runtime? (It does not in production.)

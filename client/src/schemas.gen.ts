@@ -114,6 +114,8 @@ failed_calls: number
 total_tokens: number
 total_cost_usd: number
 avg_latency_ms: number
+cache_hits: number
+cache_saved_usd: number
 credit_applied: boolean
 credits_charged: number
 credits_remaining: number
@@ -160,6 +162,8 @@ failed_calls: number
 total_tokens: number
 total_cost_usd: number
 avg_latency_ms: number
+cache_hits: number
+cache_saved_usd: number
 }
 calls: {
 call_id: string
@@ -174,6 +178,7 @@ total_tokens: number
 cost_usd: number
 usage_estimated: boolean
 latency_ms: number
+cached: boolean
 tags: string[]
 end_user: (string | null)
 error: (string | null)
@@ -254,7 +259,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 job_types: {
 [k: string]: {
@@ -269,7 +277,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 }
 days: {
@@ -285,7 +296,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 }
 }
 model_groups: {
@@ -296,6 +310,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 models?: {
@@ -306,6 +323,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 tags?: {
@@ -316,6 +336,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 end_users?: {
@@ -326,6 +349,9 @@ completion_tokens: number
 total_tokens: number
 client_cost_usd: number
 provider_cost_usd?: number
+cache_hits: number
+cache_saved_usd: number
+cache_saved_provider_usd?: number
 }
 }
 keys?: {
@@ -341,7 +367,10 @@ prompt_tokens: number
 completion_tokens: number
 total_tokens: number
 client_cost_usd: number
+cache_hits: number
+cache_saved_usd: number
 provider_cost_usd?: number
+cache_saved_provider_usd?: number
 name: (string | null)
 }
 }

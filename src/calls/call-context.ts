@@ -1,5 +1,7 @@
+import type { StoredAnswer } from "../cache/stored-answer";
 import type { PriceLookup } from "../db/price-cache";
 import type { Caller } from "../ledger/rules/access";
+import type { CacheHit } from "../ledger/rules/cache-hits";
 import type { CallAdmission } from "../ledger/types";
 import type { CallLabels } from "./labels";
 
@@ -21,17 +23,8 @@ export function outliving<T>(work: BackgroundWork, promise: Promise<T>): Promise
   return promise;
 }
 
-/**
- * The stage before upstream: given an admitted call and the body LiteLLM would be sent, it may
- * answer from elsewhere (a response cache) with a Response shaped as LiteLLM's would be; null
- * sends the call down its group's models. Its answer is read, metered and recorded like an
- * upstream one, its `source` in the model's place.
- */
-export type AnswerSource = (
-  call: AdmittedCall,
-  body: Record<string, unknown>,
-  stream: boolean,
-) => Promise<{ source: string; response: Response } | null>;
+/** How a request meets its group's response cache (its Cache-Control): look up, refresh (no-cache), or neither (no-store). */
+export type CachePolicy = "use" | "refresh" | "bypass";
 
 export interface CallContext {
   /** The Worker's bindings: LiteLLM's address and key, the team objects, the end-of-stream wait. */
@@ -44,8 +37,27 @@ export interface CallContext {
   caller: Caller;
   /** A model's price, for a call LiteLLM reported no cost for. */
   prices: PriceLookup;
-  /** Tried before LiteLLM when set; nothing sets it yet. */
-  beforeUpstream?: AnswerSource;
+  /** What the request's Cache-Control lets its group's response cache do. */
+  cachePolicy: CachePolicy;
+}
+
+/** How a call met its group's response cache (calls/cache/cached-admission.ts). */
+export interface CallCache {
+  /** The answer's `x-gateway-cache`: answered from the cache, from upstream after a lookup, or without one. */
+  status: "HIT" | "MISS" | "BYPASS";
+  /** The entry that answers the call, and what its hit is priced from (HIT only). */
+  hit: { answer: StoredAnswer; price: CacheHit } | null;
+  /** Where the call's complete answer is kept for later calls; null when it is not (a hit, or no-store). */
+  keepAt: {
+    scopeId: string;
+    key: string;
+    ttlSeconds: number;
+    /**
+     * The max_tokens the gateway chose for this team's credits (null: the client's own, or none):
+     * an answer that used that many may have been cut short for this team, and is not kept.
+     */
+    cappedAt: number | null;
+  } | null;
 }
 
 /** A call the team's object admitted: what the rest of the pipeline runs and records. */
@@ -61,4 +73,6 @@ export interface AdmittedCall {
   /** The request's tags, and its job's end user. */
   labels: CallLabels;
   admission: CallAdmission;
+  /** Null when the call's group has no response cache. */
+  cache: CallCache | null;
 }

@@ -52,7 +52,37 @@ export function usageOrEstimate(
 /** What was metered of a call: its usage (reported or estimated) and what the model that served it cost. */
 export interface Metered {
   usage: Usage;
-  fields: Pick<CallRecord, "promptTokens" | "completionTokens" | "totalTokens" | "providerCostNano" | "costSource" | "usageEstimated">;
+  fields: Pick<
+    CallRecord,
+    "promptTokens" | "completionTokens" | "totalTokens" | "providerCostNano" | "costSource" | "usageEstimated" | "cache"
+  >;
+}
+
+/**
+ * Meters an admitted call's answer (as meter does), except a cache hit: the original's usage at
+ * no provider cost, with what the team's object prices the hit from (ledger/rules/cache-hits.ts).
+ */
+export function meterAnswer(
+  ctx: CallContext,
+  call: AdmittedCall,
+  model: string | null,
+  reading: { usage: Usage | null; deliveredChars: number; reportedUsd: number | null },
+  promptTokens: number,
+): Promise<Metered> {
+  const hit = call.cache?.hit;
+  if (!hit) return meter(ctx, model, reading, promptTokens);
+  const { answer, price } = hit;
+  const usage = { promptTokens: answer.promptTokens, completionTokens: answer.completionTokens, totalTokens: answer.totalTokens };
+  return Promise.resolve({
+    usage,
+    fields: {
+      ...usage,
+      providerCostNano: 0,
+      costSource: "cache",
+      usageEstimated: answer.usageEstimated,
+      cache: { hitPricePercent: price.hitPricePercent, originalProviderCostNano: price.originalProviderCostNano },
+    },
+  });
 }
 
 /** Meters a call: usage as reported or estimated, priced as LiteLLM said (`reportedUsd`) or by the pricing table. Never throws. */

@@ -1,8 +1,10 @@
+import type { StoredAnswer } from "../cache/stored-answer";
 import { CallFailure } from "../errors";
+import { cacheHeaders, keepAnswer } from "./cache/answer-store";
 import type { CallContext } from "./call-context";
 import { type AdmittedCall, outliving } from "./call-context";
 import { callFailureOf, describeFailure } from "./call-failure";
-import { callRecorder, meter, promptOnly, type Recorder, recordBeforeAnswering, recordCallOrLog } from "./call-record";
+import { callRecorder, meterAnswer, promptOnly, type Recorder, recordBeforeAnswering, recordCallOrLog } from "./call-record";
 import { reportedCostHeader } from "./cost";
 import type { CallRequest, Dialect } from "./dialect";
 import { type FallbackOutcome, fallBackInOrder, type ModelTry } from "./upstream/fallback";
@@ -17,10 +19,11 @@ import {
 } from "./upstream/litellm-client";
 
 // The one call pipeline. Every call, in any dialect, plain or streamed, goes: admitted (its worst
-// case held, admission.ts) → answered by the stage before upstream or down its group's models in
-// priority order (fallback) → metered → recorded in the team's ledger → written for the client by
-// its dialect. A call that gets no answer is recorded once, here, whatever its dialect. This file
-// runs plain calls; stream-call.ts streams, sharing the opening and the no-answer record.
+// case held, or a cache hit's price, admission.ts) → answered from its group's response cache or
+// down its group's models in priority order (fallback) → metered → recorded in the team's ledger
+// → written for the client by its dialect (and, complete and successful, kept in the cache). A
+// call that gets no answer is recorded once, here, whatever its dialect. This file runs plain
+// calls; stream-call.ts streams, sharing the opening and the no-answer record.
 
 /** An answer as the dialect wrote it, with its response headers. */
 export interface CallResult<Answer> {
@@ -29,10 +32,11 @@ export interface CallResult<Answer> {
 }
 
 /**
- * Opens an answer for an admitted call: from the stage before upstream if it has one, else down
- * the call's models in priority order until one opens. A model's 2xx answer is opened by
- * `whenAnswered` (a plain call: at once; a stream: once its first byte comes); an error answer
- * or no answer moves on as fallback.ts says.
+ * Opens an answer for an admitted call: its cache entry's when it is a hit (replayed as the
+ * upstream sent it, so the dialect reads it as a fresh answer), else down the call's models in
+ * priority order until one opens. A 2xx answer is opened by `whenAnswered` (a plain call: at
+ * once; a stream: once its first byte comes); an error answer or no answer moves on as
+ * fallback.ts says. A hit never goes upstream: it was admitted at the hit's price.
  */
 export async function openAnswer<T>(
   ctx: CallContext,
@@ -41,17 +45,18 @@ export async function openAnswer<T>(
   upstream: { path: UpstreamPath; stream: boolean; headers?: Record<string, string> },
   whenAnswered: (response: Response, attempt: Attempt) => Promise<ModelTry<T>>,
 ): Promise<FallbackOutcome<T>> {
+  const hit = call.cache?.hit;
+  if (hit) {
+    const attempt: Attempt = { model: hit.answer.modelUsed, outcome: "ok", status: 200, latency_ms: 0 };
+    const opened = await whenAnswered(replayOf(hit.answer), attempt);
+    if (opened.ok) return { ok: true, model: hit.answer.modelUsed, attempts: [opened.attempt], opened: opened.opened };
+    return { ok: false, attempts: [opened.attempt], message: opened.message, retryable: true };
+  }
   const config = upstreamConfig(ctx.env);
   const tried = (result: AttemptResult): Promise<ModelTry<T>> | ModelTry<T> =>
     result.ok
       ? whenAnswered(result.response, result.attempt)
       : { ok: false, attempt: result.attempt, message: result.message, retryable: result.retryable, status: result.attempt.status };
-  const early = ctx.beforeUpstream ? await ctx.beforeUpstream(call, body, upstream.stream) : null;
-  if (early) {
-    const attempt: Attempt = { model: early.source, outcome: "ok", status: early.response.status, latency_ms: 0 };
-    const opened = await tried({ ok: true, response: early.response, attempt });
-    if (opened.ok) return { ok: true, model: early.source, attempts: [opened.attempt], opened: opened.opened };
-  }
   // A stream's deadline bounds the wait for its headers; its caller paces the body itself.
   const options = {
     path: upstream.path,
@@ -59,6 +64,12 @@ export async function openAnswer<T>(
     deadline: upstream.stream ? ("headers" as const) : ("answer" as const),
   };
   return fallBackInOrder(call.models, async (model) => tried(await attemptModel(config, model, body, call.callId, ctx.signal, options)));
+}
+
+/** A stored answer as the upstream gave it. */
+function replayOf(answer: StoredAnswer): Response {
+  const contentType = answer.form === "sse" ? "text/event-stream" : "application/json";
+  return new Response(answer.body, { status: 200, headers: { "content-type": contentType } });
 }
 
 /**
@@ -141,9 +152,19 @@ async function plainCall<R extends CallRequest, P, A>(
     throw new CallFailure("invalid_response", `The model group '${call.modelGroup}' returned an invalid response`);
   }
 
-  const metered = await meter(ctx, modelUsed, { ...reading, reportedUsd: reportedCostHeader(outcome.opened.headers) }, promptTokens);
+  const metered = await meterAnswer(
+    ctx,
+    call,
+    modelUsed,
+    { ...reading, reportedUsd: reportedCostHeader(outcome.opened.headers) },
+    promptTokens,
+  );
   const latencyMs = performance.now() - started;
   await recordBeforeAnswering(ctx, call, record(outcome.attempts, { status: "success", modelUsed, ...metered.fields, latencyMs }));
+  if (read.ok) keepAnswer(ctx, call, { form: "json", body: read.text, modelUsed, metered });
   const facts = { callId: call.callId, modelGroup: call.modelGroup, usage: metered.usage, latencyMs };
-  return { answer: dialect.writeAnswer(reading.parsed, facts, request), headers: dialect.answerHeaders(call) };
+  return {
+    answer: dialect.writeAnswer(reading.parsed, facts, request),
+    headers: { ...dialect.answerHeaders(call), ...cacheHeaders(call.cache) },
+  };
 }

@@ -1,7 +1,8 @@
 import type { CallRecord, CallStatus } from "../ledger/types";
 import { log } from "../log";
+import { cacheHeaders, keepAnswer, streamedAnswerCopy } from "./cache/answer-store";
 import { type AdmittedCall, type CallContext, outliving } from "./call-context";
-import { callRecorder, meter, type Recorder, recordCallOrLog } from "./call-record";
+import { callRecorder, type Metered, meterAnswer, type Recorder, recordCallOrLog } from "./call-record";
 import type { CallRequest, StreamingDialect } from "./dialect";
 import { endedAs, openAnswer, recordNoAnswer } from "./pipeline";
 import { meterStream, type StreamFormat, type StreamMeter, type StreamOutcome } from "./stream/meter-stream";
@@ -113,9 +114,15 @@ export async function streamCall<R extends CallRequest>(
     // already counts the call), or with an error event saying it is not yet.
     beforeDone: async () => (await withinLimit(settled, endOfStreamWaitMs(ctx.env))) ?? recordingEvent(format, call.jobId, "late"),
   });
+  // A stream whose answer is to be kept in the response cache is copied as it passes, up to the size kept.
+  const copy = call.cache?.keepAt ? streamedAnswerCopy() : null;
   const ended: Promise<StreamedCall> = meter.outcome.then(async (outcome) => {
-    const streamed = await streamedCallRecord(ctx, opened, outcome, started, promptTokens, record);
+    const metered = await meterAnswer(ctx, call, opened.model, { ...outcome, reportedUsd: outcome.reportedCostUsd }, promptTokens);
+    const streamed = streamedCallRecord(opened, outcome, started, metered, record);
     const recorded = await recordCallOrLog(ctx, call, streamed, STREAM_RECORD_TRIES);
+    // Only a complete answer is kept: not one the client left, nor one that failed mid-stream.
+    const body = copy?.text();
+    if (recorded && outcome.status === "completed" && body) keepAnswer(ctx, call, { form: "sse", body, modelUsed: opened.model, metered });
     return { outcome, call: streamed, recorded };
   });
   const settled: Promise<string> = ended.then(async (result) => {
@@ -137,22 +144,14 @@ export async function streamCall<R extends CallRequest>(
   ctx.signal?.addEventListener("abort", () => meter.clientLeft(), { once: true });
 
   const relay = relayUpstream(opened.reader, opened.first, meter, { idleMs: timeoutMs, maxMs: streamMaxMs }, ctx.signal);
-  return new Response(relay.pipeThrough(meter), {
+  return new Response((copy ? relay.pipeThrough(copy) : relay).pipeThrough(meter), {
     status: 200,
-    headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...options.headers },
+    headers: { ...SSE_HEADERS, "x-call-id": call.callId, ...dialect.answerHeaders(call), ...cacheHeaders(call.cache), ...options.headers },
   });
 }
 
-/** The ledger's record of a streamed call: usage as reported, or estimated from what was delivered. */
-async function streamedCallRecord(
-  ctx: CallContext,
-  opened: Opened,
-  outcome: StreamOutcome,
-  started: number,
-  promptTokens: number,
-  record: Recorder,
-): Promise<CallRecord> {
-  const metered = await meter(ctx, opened.model, { ...outcome, reportedUsd: outcome.reportedCostUsd }, promptTokens);
+/** The ledger's record of a streamed call: usage as reported, or estimated from what was delivered (metered). */
+function streamedCallRecord(opened: Opened, outcome: StreamOutcome, started: number, metered: Metered, record: Recorder): CallRecord {
   const status: CallStatus = outcome.status === "completed" ? "success" : outcome.status;
   const ended: AttemptOutcome = outcome.status === "aborted" ? "client_closed" : "invalid_response";
   return record(outcome.status === "completed" ? opened.attempts : endedAs(opened.attempts, ended), {

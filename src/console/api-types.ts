@@ -3,7 +3,7 @@ import type { AdminKeyPage, AuditPage, CreatedAdminKey } from "../schemas/admin"
 import type { AllowanceSet, GrantPage, Statement, TeamAllowance } from "../schemas/grants";
 import type { Job, JobPage } from "../schemas/jobs";
 import type { CreatedKey, Key, KeyList, RotatedTeamKey } from "../schemas/keys";
-import type { ModelGroup, ModelGroupPage } from "../schemas/model-groups";
+import type { GroupUsage, ModelGroup, ModelGroupPage } from "../schemas/model-groups";
 import type { Organization, OrganizationPage } from "../schemas/organizations";
 import type { PriceList } from "../schemas/pricing";
 import type { Dashboard, TeamUsage, UsageTotals } from "../schemas/reports";
@@ -19,6 +19,7 @@ export type OrganizationAnswer = Answer<typeof Organization>;
 export type OrganizationList = Answer<typeof OrganizationPage>;
 export type ModelGroupAnswer = Answer<typeof ModelGroup>;
 export type ModelGroupList = Answer<typeof ModelGroupPage>;
+export type ModelGroupUsageAnswer = Answer<typeof GroupUsage>;
 export type PriceListAnswer = Answer<typeof PriceList>;
 export type TeamAnswer = Answer<typeof TeamWithBalance>;
 export type TeamList = Answer<typeof TeamPage>;

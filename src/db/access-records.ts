@@ -14,6 +14,39 @@ export interface GroupModel {
   priority: number;
 }
 
+export const CACHE_SCOPES = ["team", "organization"] as const;
+export type CacheScope = (typeof CACHE_SCOPES)[number];
+
+/** A group's response cache, as set with the group (src/ledger/rules/cache-hits.ts prices its hits). */
+export interface GroupCache {
+  ttlSeconds: number;
+  /** Who shares the group's entries: one team, or every team of an organization. */
+  scope: CacheScope;
+  /** What a hit costs, in percent of what the original answer costs (0: free, 100: full price). */
+  hitPricePercent: number;
+}
+
+/** A group as the team objects get it: its models by priority and its cache (null: none). */
+export interface GroupAccessRow {
+  name: string;
+  models: string[];
+  cache: GroupCache | null;
+}
+
+/** The cache columns of a model_groups row: off while cache_ttl_seconds is NULL. */
+export function groupCacheOf(row: {
+  cacheTtlSeconds: number | null;
+  cacheScope: string | null;
+  cacheHitPricePercent: number | null;
+}): GroupCache | null {
+  if (row.cacheTtlSeconds === null) return null;
+  return {
+    ttlSeconds: row.cacheTtlSeconds,
+    scope: row.cacheScope === "organization" ? "organization" : "team",
+    hitPricePercent: row.cacheHitPricePercent ?? 100,
+  };
+}
+
 /** A group's models by priority (then name), as every reader expects them. */
 export function sortModels(models: GroupModel[]): GroupModel[] {
   return models
@@ -43,7 +76,7 @@ export class AccessRecords {
   teamAccess(teamId: string): Promise<{
     keys: TeamKeyRow[];
     secrets: Array<{ keyHash: string; keyId: string | null; validUntilMs: number | null }>;
-    groups: Array<{ name: string; models: string[] }>;
+    groups: GroupAccessRow[];
   }> {
     return runQuery("teamAccess", async () => {
       const [keys, secrets, groups] = await this.db.batch([
@@ -63,17 +96,18 @@ export class AccessRecords {
     });
   }
 
-  /** Groups with their models in priority order (names that are not groups are left out). */
-  groupsWithModels(names: string[]): Promise<Array<{ name: string; models: string[] }>> {
+  /** Groups with their models in priority order and their cache (names that are not groups are left out). */
+  groupsWithModels(names: string[]): Promise<GroupAccessRow[]> {
     if (names.length === 0) return Promise.resolve([]);
     return runQuery("groupsWithModels", async () => {
       const [found, rows] = await this.db.batch([
-        this.db.select({ name: modelGroups.groupName }).from(modelGroups).where(inArray(modelGroups.groupName, names)),
+        this.db.select().from(modelGroups).where(inArray(modelGroups.groupName, names)),
         this.db.select().from(modelGroupModels).where(inArray(modelGroupModels.groupName, names)),
       ]);
-      return found.map(({ name }) => ({
-        name,
-        models: sortModels(rows.filter((r) => r.groupName === name)).map((m) => m.modelName),
+      return found.map((group) => ({
+        name: group.groupName,
+        models: sortModels(rows.filter((r) => r.groupName === group.groupName)).map((m) => m.modelName),
+        cache: groupCacheOf(group),
       }));
     });
   }

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { SQLiteSelect } from "drizzle-orm/sqlite-core";
-import { type GroupModel, sortModels } from "./access-records";
+import { type GroupCache, type GroupModel, sortModels } from "./access-records";
 import { replaceChildren, runQuery } from "./query";
 import type * as schema from "./schema";
 import { modelGroupModels, modelGroups, teamModelGroups } from "./schema";
@@ -10,6 +10,15 @@ import { modelGroupModels, modelGroups, teamModelGroups } from "./schema";
 // The team objects get a group's models pushed on every change (access-records.ts, http/flows/access-push.ts).
 
 export type ModelGroupRow = typeof modelGroups.$inferSelect;
+
+/** A cache setting as the row's three columns (all NULL: no cache). */
+function cacheColumns(cache: GroupCache | null) {
+  return {
+    cacheTtlSeconds: cache?.ttlSeconds ?? null,
+    cacheScope: cache?.scope ?? null,
+    cacheHitPricePercent: cache?.hitPricePercent ?? null,
+  };
+}
 export type ModelGroupWithModels = ModelGroupRow & { models: GroupModel[] };
 
 export class ModelGroupRecords {
@@ -25,15 +34,31 @@ export class ModelGroupRecords {
     displayName: string;
     description: string | null;
     models: GroupModel[];
+    cache: GroupCache | null;
   }): Promise<ModelGroupWithModels> {
     const now = new Date().toISOString();
     return runQuery("createModelGroup", async () => {
-      const { models, ...row } = group;
+      const { models, cache, ...fields } = group;
+      const row = { ...fields, ...cacheColumns(cache), status: "active", createdAt: now, updatedAt: now };
       await this.db.batch([
-        this.db.insert(modelGroups).values({ ...row, status: "active", createdAt: now, updatedAt: now }),
+        this.db.insert(modelGroups).values(row),
         ...models.map((m) => this.db.insert(modelGroupModels).values({ groupName: group.groupName, ...m })),
       ]);
-      return { ...row, status: "active", createdAt: now, updatedAt: now, models: sortModels(models) };
+      return { ...row, models: sortModels(models) };
+    });
+  }
+
+  /** Changes a group's names or cache (undefined keeps a field). Returns false when the group does not exist. */
+  update(groupName: string, change: { displayName?: string; description?: string | null; cache?: GroupCache | null }): Promise<boolean> {
+    const { cache, ...names } = change;
+    const set = { ...names, ...(cache === undefined ? {} : cacheColumns(cache)), updatedAt: new Date().toISOString() };
+    return runQuery("updateModelGroup", async () => {
+      const updated = await this.db
+        .update(modelGroups)
+        .set(set)
+        .where(eq(modelGroups.groupName, groupName))
+        .returning({ groupName: modelGroups.groupName });
+      return updated.length > 0;
     });
   }
 

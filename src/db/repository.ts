@@ -59,7 +59,7 @@ export class Repository {
     this.teams = new TeamRecords(db, d1, (teamId) => [
       this.idempotency.forTeam(teamId),
       this.webhooks.forTeam(teamId),
-      this.usage.forTeam(teamId),
+      ...this.usage.forTeam(teamId),
     ]);
   }
 

@@ -17,11 +17,16 @@ export const organizations = sqliteTable("organizations", {
   ...timestamps,
 });
 
+// A group's response cache is off while cache_ttl_seconds is NULL; otherwise all three are set
+// (see src/ledger/rules/cache-hits.ts). The team objects get it pushed with the group's models.
 export const modelGroups = sqliteTable("model_groups", {
   groupName: text("group_name").primaryKey(),
   displayName: text("display_name").notNull(),
   description: text("description"),
   status: text("status").notNull().default("active"),
+  cacheTtlSeconds: integer("cache_ttl_seconds"),
+  cacheScope: text("cache_scope"),
+  cacheHitPricePercent: integer("cache_hit_price_percent"),
   ...timestamps,
 });
 
@@ -182,9 +187,28 @@ export const teamUsageDaily = sqliteTable(
     totalTokens: integer("total_tokens").notNull(),
     clientCostNano: integer("client_cost_nano").notNull(),
     providerCostNano: integer("provider_cost_nano").notNull(),
+    cacheHits: integer("cache_hits").notNull().default(0),
+    cacheSavedNano: integer("cache_saved_nano").notNull().default(0),
+    cacheSavedProviderNano: integer("cache_saved_provider_nano").notNull().default(0),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.teamId, t.day, t.jobType] }), index("team_usage_daily_org_day_idx").on(t.organizationId, t.day)],
+);
+
+// Each team's calls per day and model group, with its response cache hits, sent with the rows
+// above: a group's page reads its hit rate across the teams that use it from here.
+export const groupUsageDaily = sqliteTable(
+  "group_usage_daily",
+  {
+    teamId: text("team_id").notNull(),
+    day: text("day").notNull(),
+    modelGroup: text("model_group").notNull(),
+    calls: integer("calls").notNull(),
+    cacheHits: integer("cache_hits").notNull(),
+    cacheSavedNano: integer("cache_saved_nano").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.day, t.modelGroup] }), index("group_usage_daily_group_day_idx").on(t.modelGroup, t.day)],
 );
 
 // Named admin keys (issue 18), stored like team keys: only HMAC-SHA-256(KEY_PEPPER, key). A key

@@ -62,6 +62,10 @@ export type JobRow = {
   summary: string | null;
   owner: JobOwner;
   calls_hold_micro: number;
+  cache_hits: number;
+  cache_saved_nano: number;
+  /** Tokens of its cache hits not billed (hitPricePercent < 100): consumption_tokens charges total_tokens - unbilled_tokens. */
+  unbilled_tokens: number;
   /** JSON: the distinct tags of the job's calls (rules/job-tags.ts). */
   tags: string;
   /** The key that opened the job (null: opened before keys had ids); its calls are made with it. */
@@ -114,6 +118,7 @@ export type CallRow = {
   /** Admins only, with provider_cost_nano (null when unpriced): what served the call and what it cost the operator. */
   model_used: string | null;
   provider_cost_nano: number | null;
+  cached: number;
 };
 
 /** A period's usage totals: the same sums the team's object sends to D1 (db/usage-records.ts). */
@@ -122,7 +127,15 @@ export type UsageRow = UsageSums;
 /** A model group's or a model's calls in a period. */
 export type ModelUsageRow = Pick<
   UsageSums,
-  "calls" | "prompt_tokens" | "completion_tokens" | "total_tokens" | "client_cost_nano" | "provider_cost_nano"
+  | "calls"
+  | "prompt_tokens"
+  | "completion_tokens"
+  | "total_tokens"
+  | "client_cost_nano"
+  | "provider_cost_nano"
+  | "cache_hits"
+  | "cache_saved_nano"
+  | "cache_saved_provider_nano"
 >;
 
 export type LedgerRow = Omit<LedgerEntry, "team_id">;

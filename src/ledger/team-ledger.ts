@@ -303,14 +303,14 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   /**
-   * Admits one LLM call in a job: the key, then the group (its models come back), then the job and
-   * the hold (changes/calls.ts); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
+   * Admits one LLM call in a job: the key, the group, then the job and the hold (changes/calls.ts; a group with a
+   * response cache first answers where to look); `by` says who makes it (a gateway-owned job takes only the gateway's calls).
    */
   async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
     const admitted = await this.admitCaller(caller, modelGroup);
     if ("ok" in admitted) return admitted;
     this.settleDueGrants();
-    return this.calls.admit(jobId, modelGroup, this.access.groupModels(modelGroup)!, by, budget, admitted.key);
+    return this.calls.begin(jobId, modelGroup, this.access.group(modelGroup)!, by, budget, admitted.key);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
@@ -321,15 +321,19 @@ export class TeamLedger extends DurableObject<Env> {
 
   /**
    * Opens a gateway-owned one-request job and admits its call, in one round trip: no job opens for a group the
-   * team cannot use; a job whose call is refused is closed as failed, its operations forgotten (a retry starts afresh).
+   * team cannot use, nor before a group's response cache is looked in; a job whose call is refused is closed as
+   * failed, its operations forgotten (a retry starts afresh).
    */
   async startOneRequestJob(caller: Caller, job: NewJobRequest, modelGroup: string, closing: Operation, budget: CallBudget) {
     const denied = await this.refuseCaller(caller, modelGroup);
     if (denied) return denied;
+    const group = this.access.group(modelGroup)!;
+    const lookUp = this.calls.lookUpFirst(group, budget);
+    if (lookUp) return ok(lookUp);
     const created = await this.createJob(caller, { ...job, owner: "gateway" });
     if (!created.ok) return created;
     const jobId = created.value.job_id;
-    const admitted = await this.beginCall(caller, jobId, modelGroup, "gateway", budget);
+    const admitted = await this.calls.admit(jobId, modelGroup, group, "gateway", budget);
     if (admitted.ok) return ok({ job: created.value, admission: admitted.value });
     const failed = { jobId, status: "failed" as const, errorMessage: admitted.detail, metadata: null, closedBy: "gateway" as const };
     const closed = await this.completeJob({ kind: "admin" }, { ...failed, operation: closing });

@@ -1,4 +1,5 @@
 import type { z } from "@hono/zod-openapi";
+import type { GroupCache } from "../db/access-records";
 import type { LedgerErrorCode } from "../errors";
 import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
@@ -148,8 +149,8 @@ export interface Operation {
 /** A job to open, under the operation id that makes a retry open it once. */
 export type NewJobRequest = NewJob & { operation: Operation };
 
-/** A call admitted (or refused) by the team's object. */
-export type Admission = LedgerResult<CallAdmission>;
+/** A call admitted (or refused) by the team's object; or, for a group with a response cache when the Worker looks first, where to look. */
+export type Admission = LedgerResult<CallAdmission | CacheLookup>;
 
 export interface CallAdmission {
   jobType: string;
@@ -161,6 +162,27 @@ export interface CallAdmission {
   budgetMaxTokens: number | null;
   /** The group's models, priority first, as the team's object holds them. */
   models: string[];
+  /** The group's response cache and the scope whose entries the call shares (null: the group has none). */
+  cache: CallCacheSetting | null;
+}
+
+/** Where a call's answer may be looked up and kept: its group's response cache and the id of the scope that shares it. */
+export interface CallCacheSetting extends GroupCache {
+  /** `team:<id>` or `organization:<id>`: ids are chosen by clients, so a team's and an organization's never meet. */
+  scopeId: string;
+}
+
+/**
+ * The first answer to a call of a group with a response cache, when the Worker asked to look
+ * before being admitted: nothing is held or counted yet; the key and the group checked.
+ */
+export interface CacheLookup {
+  lookUp: CallCacheSetting & { models: string[] };
+}
+
+/** Whether the team's object answered with where to look rather than with an admission. */
+export function isCacheLookup<T extends object>(answer: T | CacheLookup): answer is CacheLookup {
+  return "lookUp" in answer;
 }
 
 /** What the Worker observed about one LLM call, sent to the object to be recorded. */
@@ -179,7 +201,7 @@ export interface CallRecord {
   totalTokens: number;
   /** Provider cost in nano-USD; null when unpriced. */
   providerCostNano: number | null;
-  costSource: "litellm" | "pricing_table" | "unpriced";
+  costSource: "litellm" | "pricing_table" | "unpriced" | "cache";
   usageEstimated: boolean;
   latencyMs: number;
   /** What the team is told, in the gateway's words. */
@@ -187,6 +209,8 @@ export interface CallRecord {
   /** The upstream's own text (secrets removed): admins only. */
   upstreamError?: string | null;
   stream: boolean;
+  /** An answer from the group's response cache: priced from the original (cache-hits.ts), with no provider cost. */
+  cache?: { hitPricePercent: number; originalProviderCostNano: number | null };
 }
 
 /**

@@ -145,10 +145,26 @@ export const HOLD_DESCRIPTION =
   "a call not recorded by its deadline (its group's attempts, a stream's longest run, and a margin) is settled from its hold as `unrecorded`, " +
   "billed its worst case. A team's `tpm_limit` counts prompt + `n` × `max_tokens` at admission (429 beyond it).";
 
-/** The response header of a call whose max_tokens the gateway chose for its hold. */
+/** How a call meets its group's response cache (docs/cache.md). */
+export const CACHE_DESCRIPTION =
+  " Response cache: for a model group with `cache` set, an identical request (same scope, group and models, same parameters) is " +
+  "answered from the cache with `x-gateway-cache: HIT` and `age`, recorded in the job as a call with `cached: true` and billed " +
+  "hit_price_percent of the original (only that price is held). `Cache-Control: no-cache` skips the lookup and stores the fresh answer; " +
+  "`no-store` neither reads nor writes (both answer `BYPASS`). Only complete, successful answers are stored.";
+
+/** The response headers of an LLM call: the max_tokens the gateway chose for its hold, and how it met the response cache. */
 export const BUDGET_HEADERS = {
   "X-Budget-Max-Tokens": {
     description: "The max_tokens the gateway chose and sent upstream, when the request had none and its hold was worked out for it",
+    schema: { type: "string", pattern: "^[0-9]+$" },
+  },
+  "X-Gateway-Cache": {
+    description:
+      "For a model group with a response cache: HIT (answered from it), MISS (from upstream, now stored) or BYPASS (Cache-Control)",
+    schema: { type: "string", enum: ["HIT", "MISS", "BYPASS"] as string[] },
+  },
+  Age: {
+    description: "On a cache hit: seconds since the answer was stored",
     schema: { type: "string", pattern: "^[0-9]+$" },
   },
 } as const;

@@ -52,6 +52,8 @@ export const JobCosts = z.object({
   total_tokens: z.number().int(),
   total_cost_usd: z.number(),
   avg_latency_ms: z.number().int(),
+  cache_hits: z.number().int().openapi({ description: "Calls answered from the group's response cache" }),
+  cache_saved_usd: z.number().openapi({ description: "What the cache hits saved against the cost of their original answers" }),
   credit_applied: z.boolean(),
   credits_charged: z.number().int(),
   credits_remaining: z.number().int(),
@@ -114,6 +116,9 @@ export const CallFacts = z.object({
   cost_usd: z.number().openapi({ description: "What the call cost the team (USD, with the markup)" }),
   usage_estimated: z.boolean(),
   latency_ms: z.number().int(),
+  cached: z.boolean().openapi({
+    description: "Answered from the group's response cache: the original's tokens, hit_price_percent of its cost, nothing upstream",
+  }),
   ...CallLabelFields,
 });
 

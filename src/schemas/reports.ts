@@ -38,10 +38,18 @@ const counts = {
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
   client_cost_usd: z.number(),
+  cache_hits: z.number().int().openapi({ description: "Calls answered from a response cache" }),
+  cache_saved_usd: z.number().openapi({ description: "What the cache hits saved against their originals' cost" }),
 };
 
+const cacheSavedProvider = z.number().openapi({ description: "Admin key only: the provider cost the cache hits saved" });
+
 export const UsageTotals = z
-  .object({ ...counts, provider_cost_usd: z.number().optional().openapi({ description: "Admin key only" }) })
+  .object({
+    ...counts,
+    provider_cost_usd: z.number().optional().openapi({ description: "Admin key only" }),
+    cache_saved_provider_usd: cacheSavedProvider.optional(),
+  })
   .openapi("UsageTotals");
 
 export const ModelUsage = z
@@ -52,6 +60,9 @@ export const ModelUsage = z
     total_tokens: z.number().int(),
     client_cost_usd: z.number(),
     provider_cost_usd: z.number().optional().openapi({ description: "Admin key only" }),
+    cache_hits: counts.cache_hits,
+    cache_saved_usd: counts.cache_saved_usd,
+    cache_saved_provider_usd: cacheSavedProvider.optional(),
   })
   .openapi("ModelUsage");
 
@@ -90,7 +101,9 @@ export const UsageGroupBy = z.enum(["key", "tag", "end_user"], { error: "must be
     "Also total the usage per key (`keys`; the CSV is then one row per key), or break the calls down per tag (`tags`) or per end user (`end_users`)",
 });
 
-export const OrgTotals = z.object({ ...counts, provider_cost_usd: z.number() }).openapi("OrganizationUsageTotals");
+export const OrgTotals = z
+  .object({ ...counts, provider_cost_usd: z.number(), cache_saved_provider_usd: cacheSavedProvider })
+  .openapi("OrganizationUsageTotals");
 
 export const OrganizationUsage = z
   .object({

@@ -291,6 +291,66 @@ describe("the admin console in Chromium", () => {
     await shoot(page, "usage-labels");
   });
 
+  it("sets the group's response cache; the group page shows it and its hit rate, the job page its cached call", async () => {
+    dumpOnFailure(b);
+    await page.goto(`${b.gateway.origin}/admin/model-groups/${state.group}`);
+    await expect(fact(page, "Cache").textContent()).resolves.toBe("Off");
+    await page.getByLabel("Time to live (seconds)").fill("600");
+    await page.getByLabel("Shared by").selectOption("organization");
+    await page.getByLabel("Hit price (% of the original)").fill("25");
+    expect(await submit(page, page.getByRole("button", { name: "Save cache" }))).toBe(200);
+    await expect(notice(page).textContent()).resolves.toContain("Response cache saved");
+    const group = await call("GET", `/api/model-groups/${state.group}`, LOCAL_ADMIN_KEY);
+    expect(group.json.cache).toEqual({ ttl_seconds: 600, scope: "organization", hit_price_percent: 25 });
+    await expect(fact(page, "Cache").textContent()).resolves.toContain("600 s, shared by the organization, hits at 25 %");
+
+    // The same question twice: the second is answered from the cache.
+    const job = await call("POST", "/api/jobs/create", state.teamKey, { team_id: state.teamId, job_type: "faq" });
+    const ask = { model_group: state.group, messages: [{ role: "user", content: "Opening hours?" }] };
+    expect((await call("POST", `/api/jobs/${job.json.job_id}/llm-call`, state.teamKey, ask)).status).toBe(200);
+    let hit = false;
+    for (let i = 0; i < 20 && !hit; i++) {
+      const again = await fetch(`${b.gateway.origin}/api/jobs/${job.json.job_id}/llm-call`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${state.teamKey}`, "content-type": "application/json" },
+        body: JSON.stringify(ask),
+      });
+      hit = again.headers.get("x-gateway-cache") === "HIT";
+      await again.text();
+    }
+    expect(hit).toBe(true);
+    // The teams' usage reaches D1 a few seconds later; the page then shows the API's figures.
+    let usage = await call("GET", `/api/model-groups/${state.group}/usage`, LOCAL_ADMIN_KEY);
+    for (let i = 0; i < 40 && usage.json.cache_hits < 1; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      usage = await call("GET", `/api/model-groups/${state.group}/usage`, LOCAL_ADMIN_KEY);
+    }
+    expect(usage.json.cache_hits).toBe(1);
+    await page.reload();
+    const rate = `${(usage.json.hit_rate * 100).toFixed(1)} % (1 of ${usage.json.calls} calls)`;
+    await expect(
+      page
+        .locator("dl.facts dt", { hasText: /^Hit rate/ })
+        .locator("xpath=..")
+        .locator("dd")
+        .textContent(),
+    ).resolves.toBe(rate);
+    await shoot(page, "model-group-cache");
+
+    await page.goto(`${b.gateway.origin}/admin/teams/${state.teamId}/jobs/${job.json.job_id}`);
+    const rows = page.getByRole("table", { name: "Calls, in the order they were made" }).locator("tbody tr");
+    await expect(rows.count()).resolves.toBeGreaterThanOrEqual(2);
+    await expect(rows.nth(0).textContent()).resolves.not.toContain("from the response cache");
+    await expect(rows.last().textContent()).resolves.toContain("from the response cache");
+
+    await page.goto(`${b.gateway.origin}/admin/model-groups/${state.group}`);
+    expect(await submit(page, page.getByRole("button", { name: "Turn the cache off" }))).toBe(200);
+    await expect(fact(page, "Cache").textContent()).resolves.toBe("Off");
+    expect((await call("GET", `/api/model-groups/${state.group}`, LOCAL_ADMIN_KEY)).json.cache).toBeNull();
+    // Back to the team, where the next steps begin.
+    await page.goto(`${b.gateway.origin}/admin/teams/${state.teamId}`);
+  });
+
   it("rotates the key and shows the new one once", async () => {
     dumpOnFailure(b);
     await page.getByRole("link", { name: "Team", exact: true }).click();

@@ -60,6 +60,9 @@ export function jobRow(overrides: Partial<JobRow> = {}): JobRow {
     summary: null,
     owner: "team",
     calls_hold_micro: 0,
+    cache_hits: 0,
+    cache_saved_nano: 0,
+    unbilled_tokens: 0,
     tags: "[]",
     key_id: null,
     end_user: null,
@@ -88,6 +91,7 @@ export function callRow(overrides: Partial<CallRow> = {}): CallRow {
     created_at: "2026-01-01T00:00:01.000Z",
     model_used: "gpt-4o-mini",
     provider_cost_nano: 1_000_000,
+    cached: 0,
     ...overrides,
   };
 }

@@ -25,6 +25,9 @@ const usage = (jobType: string, n: number) => ({
   total_tokens: 15 * n,
   client_cost_nano: 500_000_000 * n,
   provider_cost_nano: 400_000_000 * n,
+  cache_hits: 0,
+  cache_saved_nano: 0,
+  cache_saved_provider_nano: 0,
 });
 
 const modelUsage = (modelGroup: string, model: string, n: number) => ({
@@ -36,6 +39,9 @@ const modelUsage = (modelGroup: string, model: string, n: number) => ({
   total_tokens: 15 * n,
   client_cost_nano: 500_000_000 * n,
   provider_cost_nano: 400_000_000 * n,
+  cache_hits: 0,
+  cache_saved_nano: 0,
+  cache_saved_provider_nano: 0,
 });
 
 describe("ledger views", () => {
@@ -107,6 +113,8 @@ describe("ledger views", () => {
       total_tokens: 0,
       total_cost_usd: 0.0025,
       avg_latency_ms: 151,
+      cache_hits: 0,
+      cache_saved_usd: 0,
     });
     expect(view).toMatchObject({ credit_applied: true, model_groups_used: ["fast"], team_id: "team-a" });
     expect(view.calls[0]).toMatchObject({ stream: true, usage_estimated: false, cost_usd: 0.0015 });
@@ -181,8 +189,24 @@ describe("ledger views", () => {
     const models = [modelUsage("fast", "gpt-4o-mini", 1), modelUsage("fast", "", 2), modelUsage("smart", "gpt-4o-mini", 3)];
     const asTeam = usageReportOf("team-a", "2026-01-05", { jobTypes: [], days: [], models }, "team");
     expect(asTeam.model_groups).toEqual({
-      fast: { calls: 3, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, client_cost_usd: 1.5 },
-      smart: { calls: 3, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, client_cost_usd: 1.5 },
+      fast: {
+        calls: 3,
+        prompt_tokens: 30,
+        completion_tokens: 15,
+        total_tokens: 45,
+        client_cost_usd: 1.5,
+        cache_hits: 0,
+        cache_saved_usd: 0,
+      },
+      smart: {
+        calls: 3,
+        prompt_tokens: 30,
+        completion_tokens: 15,
+        total_tokens: 45,
+        client_cost_usd: 1.5,
+        cache_hits: 0,
+        cache_saved_usd: 0,
+      },
     });
     expect(asTeam.models).toBeUndefined();
     const asAdmin = usageReportOf("team-a", "2026-01-05", { jobTypes: [], days: [], models }, "admin");

@@ -106,6 +106,7 @@ async function jobPage(c: ConsoleContext) {
                 {call.call_id}
                 {call.purpose ? <div class="hint">{call.purpose}</div> : null}
                 {call.stream ? <div class="hint">streamed</div> : null}
+                {call.cached ? <div class="hint">from the response cache</div> : null}
               </>
             ),
           },

@@ -1,13 +1,14 @@
 import { formAction } from "../actions";
-import type { ModelGroupAnswer, ModelGroupList } from "../api-types";
+import type { ModelGroupAnswer, ModelGroupList, ModelGroupUsageAnswer } from "../api-types";
 import { ActionForm } from "../components/action-form";
-import { Field, TextArea } from "../components/fields";
+import { Facts } from "../components/facts";
+import { Field, Select, TextArea } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf, seg } from "../context";
 import { numberOrText } from "../forms";
 
-// Model groups: list, create, and one group's models and priorities.
+// Model groups: list, create, and one group's models and priorities, its response cache and hit rate.
 
 const PAGE = 50;
 const MODELS_LABEL = "Models, one per line: model name, then its priority (0 is tried first)";
@@ -49,6 +50,10 @@ async function modelGroupsPage(c: ConsoleContext) {
             { label: "Group", cell: (group) => <a href={groupPath(group.group_name)}>{group.group_name}</a> },
             { label: "Display name", cell: (group) => group.display_name },
             { label: "Models (priority)", cell: (group) => group.models.map((m) => `${m.model_name} (${m.priority})`).join(", ") },
+            {
+              label: "Response cache",
+              cell: (group) => (group.cache ? `${group.cache.ttl_seconds} s, hits at ${group.cache.hit_price_percent} %` : "off"),
+            },
             { label: "Status", cell: (group) => group.status },
           ]}
           paging={{ base: "/admin/model-groups", offset, limit: PAGE, hasMore: list.data.has_more }}
@@ -58,9 +63,63 @@ async function modelGroupsPage(c: ConsoleContext) {
   );
 }
 
+/** "3600 s, organization, hits at 50 %", or "Off". */
+function cacheSummary(cache: ModelGroupAnswer["cache"]): string {
+  if (!cache) return "Off";
+  return `${cache.ttl_seconds} s, shared by the ${cache.scope}, hits at ${cache.hit_price_percent} %`;
+}
+
+/** The group's response cache: its setting, this month's hit rate over every team using it, and the form that sets it. */
+function CacheSection({ group, usage }: { group: ModelGroupAnswer; usage: ModelGroupUsageAnswer | null }) {
+  const cache = group.cache;
+  const action = `${groupPath(group.group_name)}/cache`;
+  const rate =
+    usage && usage.calls > 0 ? `${(usage.hit_rate * 100).toFixed(1)} % (${usage.cache_hits} of ${usage.calls} calls)` : "No calls yet";
+  return (
+    <section aria-labelledby="cache">
+      <h2 id="cache">Response cache</h2>
+      <Facts
+        label="Response cache"
+        facts={[
+          { label: "Cache", value: cacheSummary(cache) },
+          { label: `Hit rate (${usage?.period ?? "this month"})`, value: usage ? rate : "Unavailable" },
+          { label: "Saved by hits (USD)", value: usage ? usage.cache_saved_usd.toFixed(6) : "Unavailable" },
+        ]}
+      />
+      <ActionForm action={action} label="Save cache" permission="model_groups.write">
+        <div class="fields">
+          <Field label="Time to live (seconds)" name="ttl_seconds" type="number" min={1} value={cache?.ttl_seconds ?? 3600} required />
+          <Select label="Shared by" name="scope" options={SCOPES} value={cache?.scope ?? "team"} />
+          <Field
+            label="Hit price (% of the original)"
+            name="hit_price_percent"
+            type="number"
+            min={0}
+            value={cache?.hit_price_percent ?? 0}
+            required
+          />
+        </div>
+      </ActionForm>
+      {cache ? (
+        <ActionForm action={`${action}/off`} label="Turn the cache off" permission="model_groups.write" danger>
+          {null}
+        </ActionForm>
+      ) : null}
+    </section>
+  );
+}
+
+const SCOPES = [
+  { value: "team", label: "each team on its own" },
+  { value: "organization", label: "the organization" },
+];
+
 async function modelGroupPage(c: ConsoleContext) {
   const name = c.req.param("group_name") ?? "";
-  const group = await c.get("api").get<ModelGroupAnswer>(`/api/model-groups/${seg(name)}`);
+  const [group, usage] = await Promise.all([
+    c.get("api").get<ModelGroupAnswer>(`/api/model-groups/${seg(name)}`),
+    c.get("api").get<ModelGroupUsageAnswer>(`/api/model-groups/${seg(name)}/usage`),
+  ]);
   if (!group.ok) return renderPage(c, { title: `Model group ${name}`, error: group.detail, status: group.status });
   const g = group.data;
   return renderPage(
@@ -77,6 +136,7 @@ async function modelGroupPage(c: ConsoleContext) {
           <TextArea label={MODELS_LABEL} name="models" required value={g.models.map((m) => `${m.model_name} ${m.priority}`).join("\n")} />
         </ActionForm>
       </section>
+      <CacheSection group={g} usage={usage.ok ? usage.data : null} />
     </>,
   );
 }
@@ -107,5 +167,22 @@ export function registerModelGroupPages(app: ConsoleApp): void {
       body: { models: modelsOf(form.models) },
     }),
     done: () => ({ notice: "Models saved" }),
+  });
+
+  formAction<ModelGroupAnswer>(app, "/model-groups/:group_name/cache", {
+    page: (c) => groupPath(c.req.param("group_name") ?? ""),
+    request: (form, c) => ({
+      method: "PATCH",
+      path: `/api/model-groups/${seg(c.req.param("group_name") ?? "")}`,
+      body: {
+        cache: { ttl_seconds: numberOrText(form.ttl_seconds), scope: form.scope, hit_price_percent: numberOrText(form.hit_price_percent) },
+      },
+    }),
+    done: (group) => ({ notice: `Response cache saved: ${cacheSummary(group.cache)}` }),
+  });
+  formAction<ModelGroupAnswer>(app, "/model-groups/:group_name/cache/off", {
+    page: (c) => groupPath(c.req.param("group_name") ?? ""),
+    request: (_form, c) => ({ method: "PATCH", path: `/api/model-groups/${seg(c.req.param("group_name") ?? "")}`, body: { cache: null } }),
+    done: () => ({ notice: "Response cache turned off" }),
   });
 }

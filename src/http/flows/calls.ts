@@ -1,6 +1,7 @@
 import type { TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import { admitCall } from "../../calls/admission";
+import { cachePolicyOf } from "../../calls/cache/answer-key";
 import type { AdmittedCall, CallContext } from "../../calls/call-context";
 import type { CallRequest, Dialect, StreamingDialect } from "../../calls/dialect";
 import { runCall } from "../../calls/pipeline";
@@ -25,6 +26,7 @@ export function callContextOf(c: AppContext): CallContext {
     teamId: teamOf(c.get("principal")),
     caller: callerOf(c),
     prices: cachedPrices(c.get("repo")),
+    cachePolicy: cachePolicyOf(c.req.header("cache-control")),
   };
 }
 

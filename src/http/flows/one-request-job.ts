@@ -1,12 +1,19 @@
 import { HTTPException } from "hono/http-exception";
-import { admittedCall, callBudgetOf } from "../../calls/admission";
+import { admitThroughCache, admittedCall } from "../../calls/admission";
 import { outliving } from "../../calls/call-context";
 import { type CallRequest, type Dialect, streams } from "../../calls/dialect";
 import { type CallResult, runCall } from "../../calls/pipeline";
 import { type StreamedCall, streamCall } from "../../calls/stream-call";
 import { isGatewayFailure, LedgerRefusal } from "../../errors";
 import { onLedger, tryLedger } from "../../ledger/client";
-import type { CompletionStatus, CompletionSummary, JobCreated, JobOwner, Operation } from "../../ledger/types";
+import {
+  type CompletionStatus,
+  type CompletionSummary,
+  isCacheLookup,
+  type JobCreated,
+  type JobOwner,
+  type Operation,
+} from "../../ledger/types";
 import { log } from "../../log";
 import type { AppContext } from "../context";
 import { apiError, asHttpError, failureToHttp } from "../errors";
@@ -138,14 +145,19 @@ async function startJob<R extends CallRequest, A>(c: AppContext, run: OneRequest
     throw apiError(403, `API key does not belong to team '${run.job.team_id}'`);
   const ctx = callContextOf(c);
   const job = newJobOf(run.job, operationId(c, ONE_REQUEST_CREATE), "gateway");
-  const budget = callBudgetOf(ctx, run.dialect, run.request, stream);
   const closing = { id: operationId(c, "complete") };
-  const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
-  if (!started.ok) {
-    const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
-    throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
-  }
-  return { ctx, call: admittedCall(teamId, started.value.job.job_id, run.request, started.value.admission, budget.callId) };
+  let jobId = "";
+  const admitted = await admitThroughCache(ctx, run.dialect, run.request, stream, async (budget) => {
+    const started = await tryLedger(c.env, teamId, "startOneRequestJob", ctx.caller, job, run.request.modelGroup, closing, budget);
+    if (!started.ok) {
+      const refusal = new LedgerRefusal(started.code, started.detail, started.retryAfterSeconds);
+      throw "jobId" in started ? await withJobId(failureToHttp(refusal), started.jobId) : refusal;
+    }
+    if (isCacheLookup(started.value)) return started.value;
+    jobId = started.value.job.job_id;
+    return started.value.admission;
+  });
+  return { ctx, call: admittedCall(teamId, jobId, run.request, admitted) };
 }
 
 function closeJob(

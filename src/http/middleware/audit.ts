@@ -32,6 +32,7 @@ export const AUDITED_ACTIONS = {
   "organization.create": { permission: "organizations.create", resource: "organization", id: field("organization_id") },
   "model_group.create": { permission: "model_groups.write", resource: "model_group", id: field("group_name") },
   "model_group.update_models": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
+  "model_group.update": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
   "model_group.delete": { permission: "model_groups.write", resource: "model_group", id: param("group_name") },
   "team.create": { permission: "teams.write", resource: "team", id: field("team_id") },
   "team.update": { permission: "teams.write", ...team },
@@ -71,6 +72,7 @@ const SUMMARY_FIELDS = new Set([
   "role",
   "group_name",
   "display_name",
+  "cache",
   "model_groups",
   "models",
   "credits",
@@ -101,6 +103,9 @@ const SUMMARY_FIELDS = new Set([
   "events",
   "low_balance_threshold",
   "output_per_million_usd",
+  "ttl_seconds",
+  "scope",
+  "hit_price_percent",
   "expires_at",
 ]);
 
@@ -110,6 +115,8 @@ function summaryValue(value: unknown): unknown {
   if (Array.isArray(value)) {
     return value.slice(0, 50).map((item) => (typeof item === "object" && item !== null ? summaryOf(item) : summaryValue(item)));
   }
+  // A nested setting (a group's cache) keeps its listed fields too.
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) return summaryOf(value);
   return "[omitted]";
 }
 

@@ -10,7 +10,7 @@ import {
   MessagesBody,
   MessagesEvents,
 } from "../../schemas/anthropic";
-import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
+import { BUDGET_HEADERS, CACHE_DESCRIPTION, HOLD_DESCRIPTION, jsonBody, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
 import { JobHeaders } from "../../schemas/openai";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
@@ -57,7 +57,8 @@ anthropicRoutes.openapi(
       'metered from `message_start` and `message_delta`. Errors are Anthropic\'s `{"type": "error", "error": {"type", "message"}}` ' +
       "(402 is `billing_error`; a model group that is not the team's is 404 `not_found_error`). A stream's `Idempotency-Key` is not honoured." +
       HOLD_DESCRIPTION +
-      " Anthropic requires `max_tokens`: without it LiteLLM is sent the gateway's choice, or 4096 when nothing was held (what the hold counts).",
+      " Anthropic requires `max_tokens`: without it LiteLLM is sent the gateway's choice, or 4096 when nothing was held (what the hold counts)." +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, anthropicVersion, idempotentUnlessStreamed] as const,
     request: { headers: JobHeaders.extend(AnthropicHeaders), body: jsonBody(MessagesBody) },

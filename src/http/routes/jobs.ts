@@ -4,7 +4,15 @@ import { MAX_ANSWER_BYTES } from "../../calls/upstream/litellm-client";
 import { onLedger } from "../../ledger/client";
 import { MAX_CALLS_PER_JOB } from "../../ledger/rules/admission";
 import { CreateAndCallAnswer, CreateAndCallBody, LlmCallAnswer, LlmCallBody } from "../../schemas/calls";
-import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, jsonResponse, security } from "../../schemas/common";
+import {
+  BUDGET_HEADERS,
+  CACHE_DESCRIPTION,
+  errorResponses,
+  HOLD_DESCRIPTION,
+  jsonBody,
+  jsonResponse,
+  security,
+} from "../../schemas/common";
 import {
   CALLS_PAGE_DEFAULT,
   CALLS_PAGE_MAX,
@@ -155,7 +163,8 @@ jobRoutes.openapi(
       "Forwards the whitelisted OpenAI parameters to LiteLLM, trying the group's models in priority order. Unknown fields are ignored and never forwarded. " +
       `The answer is returned only once the call is recorded; a client that leaves mid-call still leaves an \`aborted\` call (its prompt estimated). ` +
       `An answer over ${MAX_ANSWER_BYTES / (1024 * 1024)} MiB is not delivered (502). A job past ${MAX_CALLS_PER_JOB} calls refuses more (409).` +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall] as const,
     request: { headers: CallLabelHeaders, params: JobParam, body: jsonBody(LlmCallBody) },
@@ -217,7 +226,8 @@ jobRoutes.openapi(
       "otherwise (the job ended without an answer to give, or its answer was lost after the call) it is 409 with the `job_id`, " +
       "the job is closed as failed (charged only what it consumed under `unfinished_jobs: charged`), and a new key calls again. " +
       "The job is the gateway's: the team cannot complete it or make another call in it (409)." +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { headers: CallLabelHeaders, body: jsonBody(CreateAndCallBody) },

@@ -1,16 +1,23 @@
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { GroupCache } from "../../db/access-records";
+import { groupCacheOf } from "../../db/access-records";
 import type { ModelGroupWithModels } from "../../db/repository";
 import { Conflict } from "../../errors";
+import { nanoToUsd } from "../../ledger/rules/money";
 import { errorResponses, jsonBody, jsonResponse, Pagination, security } from "../../schemas/common";
 import {
+  type CacheInput,
   CreateModelGroup,
   GroupDeleted,
   type GroupModels,
   GroupModelsChange,
+  GroupUsage,
   ModelGroup,
   ModelGroupPage,
+  UpdateModelGroup,
 } from "../../schemas/model-groups";
 import { GroupParam } from "../../schemas/params";
+import { MonthPeriod } from "../../schemas/reports";
 import type { AppEnv } from "../context";
 import { apiError } from "../errors";
 import { pushAccessToTeams } from "../flows/access-push";
@@ -20,15 +27,27 @@ import { idempotent } from "../middleware/idempotency";
 import { validationHook } from "../validation";
 
 function present(g: ModelGroupWithModels) {
+  const cache = groupCacheOf(g);
   return {
     group_name: g.groupName,
     display_name: g.displayName,
     description: g.description,
     status: g.status,
     models: g.models.map((m) => ({ model_name: m.modelName, priority: m.priority })),
+    cache: cache && { ttl_seconds: cache.ttlSeconds, scope: cache.scope, hit_price_percent: cache.hitPricePercent },
     created_at: g.createdAt,
     updated_at: g.updatedAt,
   };
+}
+
+function toCache(cache: z.infer<typeof CacheInput>): GroupCache | null | undefined {
+  if (cache === undefined || cache === null) return cache;
+  return { ttlSeconds: cache.ttl_seconds, scope: cache.scope, hitPricePercent: cache.hit_price_percent };
+}
+
+/** What every team assigned a group gets pushed when its models or cache change: the group as its object holds it. */
+function groupChange(group: ModelGroupWithModels) {
+  return { groupModels: { name: group.groupName, models: group.models.map((m) => m.modelName), cache: groupCacheOf(group) } };
 }
 
 function toModels(models: z.infer<typeof GroupModels>) {
@@ -56,6 +75,7 @@ modelGroupRoutes.openapi(
         displayName: body.display_name ?? body.group_name,
         description: body.description ?? null,
         models: toModels(body.models),
+        cache: toCache(body.cache) ?? null,
       });
       return c.json(present(group), 200);
     } catch (error) {
@@ -133,9 +153,70 @@ modelGroupRoutes.openapi(
     const group = await repo.modelGroups.get(group_name);
     if (!group) throw apiError(404, `Model group '${group_name}' not found`);
     // Each team's object holds the models of its groups: every team assigned this one gets the new list.
-    const change = { groupModels: { name: group_name, models: group.models.map((m) => m.modelName) } };
-    await pushAccessToTeams(c.env, await repo.access.teamsUsingGroup(group_name), change);
+    await pushAccessToTeams(c.env, await repo.access.teamsUsingGroup(group_name), groupChange(group));
     return c.json(present(group), 200);
+  },
+);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{group_name}",
+    tags: ["Model groups"],
+    summary: "Change a model group's display name, description or response cache",
+    description:
+      "Fields left out keep their value; `cache: null` turns the response cache off. The cache setting is pushed to the ledger object " +
+      "of every team assigned the group, as a change of its models is; if some cannot be reached, the answer is 503 and sending the same " +
+      "request again finishes it. Entries already stored stay until their time-to-live; a change of the group's models makes them unreachable.",
+    security: security.admin,
+    middleware: [adminWrite("model_group.update")] as const,
+    request: { params: GroupParam, body: jsonBody(UpdateModelGroup) },
+    responses: { 200: jsonResponse(ModelGroup, "The updated model group"), ...errorResponses(401, 403, 404, 413, 422, 503) },
+  }),
+  async (c) => {
+    const { group_name } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const repo = c.get("repo");
+    const change = { displayName: body.display_name, description: body.description, cache: toCache(body.cache) };
+    if (!(await repo.modelGroups.update(group_name, change))) throw apiError(404, `Model group '${group_name}' not found`);
+    const group = await repo.modelGroups.get(group_name);
+    if (!group) throw apiError(404, `Model group '${group_name}' not found`);
+    if (body.cache !== undefined) await pushAccessToTeams(c.env, await repo.access.teamsUsingGroup(group_name), groupChange(group));
+    return c.json(present(group), 200);
+  },
+);
+
+modelGroupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{group_name}/usage",
+    tags: ["Model groups"],
+    summary: "A model group's calls and response cache hits for a month",
+    description:
+      "Over every team that uses the group, from the usage totals the teams' objects send to D1 a few seconds after each call " +
+      "(so it may lag by seconds). The hit rate is the share of the group's calls answered from its cache.",
+    security: security.admin,
+    middleware: [requireAdmin("model_groups.read")] as const,
+    request: { params: GroupParam, query: z.object({ period: MonthPeriod }) },
+    responses: { 200: jsonResponse(GroupUsage, "The group's usage"), ...errorResponses(401, 403, 404, 422, 503) },
+  }),
+  async (c) => {
+    const { group_name } = c.req.valid("param");
+    const { period = new Date().toISOString().slice(0, 7) } = c.req.valid("query");
+    const repo = c.get("repo");
+    if (!(await repo.modelGroups.get(group_name))) throw apiError(404, `Model group '${group_name}' not found`);
+    const usage = await repo.usage.groupUsage(group_name, period);
+    return c.json(
+      {
+        group_name,
+        period,
+        calls: usage.calls,
+        cache_hits: usage.cache_hits,
+        hit_rate: usage.calls === 0 ? 0 : usage.cache_hits / usage.calls,
+        cache_saved_usd: nanoToUsd(usage.cache_saved_nano),
+      },
+      200,
+    );
   },
 );
 

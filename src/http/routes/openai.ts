@@ -3,7 +3,15 @@ import { openAIChat } from "../../calls/dialects/openai-chat";
 import { openAIEmbeddings } from "../../calls/dialects/openai-embeddings";
 import { openAIResponses } from "../../calls/dialects/openai-responses";
 import { V1ModelList } from "../../schemas/anthropic";
-import { BUDGET_HEADERS, HOLD_DESCRIPTION, jsonBody, jsonResponse, security, V1_JOB_DESCRIPTION } from "../../schemas/common";
+import {
+  BUDGET_HEADERS,
+  CACHE_DESCRIPTION,
+  HOLD_DESCRIPTION,
+  jsonBody,
+  jsonResponse,
+  security,
+  V1_JOB_DESCRIPTION,
+} from "../../schemas/common";
 import {
   JobHeaders,
   OpenAIChatBody,
@@ -51,7 +59,8 @@ openAIRoutes.openapi(
       "Plain: OpenAI's `chat.completion` rebuilt by the gateway (`id` is `chatcmpl-<call id>`, `model` the group, every choice, token-only `usage`). " +
       "`stream: true`: the chunks of llm-call-stream; the gateway always asks LiteLLM for usage and meters it, and sends the usage chunk only " +
       "when `stream_options.include_usage` is true. A stream's `Idempotency-Key` is not honoured (a stream cannot be replayed)." +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotentUnlessStreamed] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIChatBody) },
@@ -102,7 +111,8 @@ openAIRoutes.openapi(
       "`stream: true`: OpenAI's named events, ending with `response.completed` (sent once the call is recorded); the call is metered from its usage. " +
       "A stream's `Idempotency-Key` is not honoured." +
       HOLD_DESCRIPTION +
-      " Without `max_output_tokens` the gateway's choice is at least 16 (OpenAI's minimum); fewer free credits than that is 402.",
+      " Without `max_output_tokens` the gateway's choice is at least 16 (OpenAI's minimum); fewer free credits than that is 402." +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotentUnlessStreamed] as const,
     request: { headers: JobHeaders, body: jsonBody(ResponsesBody) },
@@ -135,11 +145,18 @@ openAIRoutes.openapi(
     description:
       `${JOB_DESCRIPTION} Forwarded to LiteLLM's /embeddings (\`input\`, \`encoding_format\`, \`dimensions\` only) down the group's models; ` +
       "recorded in the job as a call, metered by its prompt tokens and priced like a chat call." +
-      HOLD_DESCRIPTION,
+      HOLD_DESCRIPTION +
+      CACHE_DESCRIPTION,
     security: security.team,
     middleware: [requireTeamCall, idempotent] as const,
     request: { headers: JobHeaders, body: jsonBody(OpenAIEmbeddingBody) },
-    responses: { 200: jsonResponse(OpenAIEmbeddingList, "The embeddings"), ...openAIErrorResponses },
+    responses: {
+      200: {
+        ...jsonResponse(OpenAIEmbeddingList, "The embeddings"),
+        headers: { "X-Gateway-Cache": BUDGET_HEADERS["X-Gateway-Cache"], Age: BUDGET_HEADERS.Age },
+      },
+      ...openAIErrorResponses,
+    },
   }),
   async (c) => v1Call(c, openAIEmbeddings, openAIEmbeddings.parse(c.req.valid("json")), c.req.valid("header"), false),
 );

@@ -31,13 +31,30 @@ const COUNT_COLUMNS = [
   "completion_tokens",
   "total_tokens",
   "client_cost_usd",
+  "cache_hits",
+  "cache_saved_usd",
 ] as const;
-const MODEL_COLUMNS = ["calls", "prompt_tokens", "completion_tokens", "total_tokens", "client_cost_usd"] as const;
+const MODEL_COLUMNS = [
+  "calls",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "client_cost_usd",
+  "cache_hits",
+  "cache_saved_usd",
+] as const;
 
 /** A team's report as CSV rows: one per job type, model group, (admin) model and (group_by) tag or end user, named by `dimension`. */
 function teamUsageCsv(report: UsageReport, admin: boolean): { header: string[]; rows: unknown[][] } {
-  const header = ["period", "team_id", "dimension", "name", ...COUNT_COLUMNS, ...(admin ? ["provider_cost_usd"] : [])];
-  const cost = (u: UsageTotals | ModelUsage) => (admin ? [u.provider_cost_usd ?? 0] : []);
+  const header = [
+    "period",
+    "team_id",
+    "dimension",
+    "name",
+    ...COUNT_COLUMNS,
+    ...(admin ? ["cache_saved_provider_usd", "provider_cost_usd"] : []),
+  ];
+  const cost = (u: UsageTotals | ModelUsage) => (admin ? [u.cache_saved_provider_usd ?? 0, u.provider_cost_usd ?? 0] : []);
   const line = (dimension: string, name: string, values: unknown[], u: UsageTotals | ModelUsage) => [
     report.period,
     report.team_id,
@@ -158,7 +175,7 @@ organizationUsageRoutes.openapi(
     const rows = await repo.usage.organizationUsage(organization_id, period);
     const report = organizationUsageOf(organization_id, period, rows);
     if (!wantsCsv(c, format)) return c.json(report, 200);
-    const columns = [...COUNT_COLUMNS, "provider_cost_usd"] as const;
+    const columns = [...COUNT_COLUMNS, "cache_saved_provider_usd", "provider_cost_usd"] as const;
     const lines = Object.entries(report.teams).flatMap(([teamId, team]) =>
       Object.entries(team.job_types).map(([jobType, u]) => [
         period,

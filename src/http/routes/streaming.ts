@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { jobChat } from "../../calls/dialects/job-chat";
 import { CreateAndCallBody, LlmCallBody, ServerSentEvent } from "../../schemas/calls";
-import { BUDGET_HEADERS, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
+import { BUDGET_HEADERS, CACHE_DESCRIPTION, errorResponses, HOLD_DESCRIPTION, jsonBody, security } from "../../schemas/common";
 import { CallLabelHeaders } from "../../schemas/labels";
 import { JobParam } from "../../schemas/params";
 import type { AppEnv } from "../context";
@@ -33,7 +33,8 @@ const STREAM_DESCRIPTION =
   "`LEDGER_END_OF_STREAM_WAIT_MS` (10 s by default), `[DONE]` is preceded by " +
   '`data: {"error": {"type": "call_not_yet_recorded", "code": "503", ...}}` naming the job, and the record goes on in the background ' +
   "(an error of type `ledger_unavailable` if the ledger refused or never took it). A client that disconnects still leaves an `aborted` call." +
-  HOLD_DESCRIPTION;
+  HOLD_DESCRIPTION +
+  CACHE_DESCRIPTION;
 
 export const streamingRoutes = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 

@@ -1,7 +1,7 @@
 import type { Repository } from "../../db/repository";
 import { log } from "../../log";
 import type { AccountRow } from "../rows";
-import { clearDirty, dailyRowsOf, dirtyDays, oldestDirtyMs } from "../store/usage-store";
+import { clearDirty, dailyGroupRowsOf, dailyRowsOf, dirtyDays, oldestDirtyMs } from "../store/usage-store";
 
 /** How long after a change its day's totals are sent to D1: changes in between go in the same batch. */
 export const USAGE_FLUSH_DELAY_MS = 2_000;
@@ -51,12 +51,14 @@ export class UsageFlush {
     this.dueAtMs = null;
     const dirty = dirtyDays(this.sql, USAGE_FLUSH_MAX_DAYS);
     if (dirty.length === 0 || !acct) return true;
-    const rows = dailyRowsOf(
-      this.sql,
-      dirty.map((d) => d.day),
-    );
+    const days = dirty.map((d) => d.day);
+    const rows = dailyRowsOf(this.sql, days);
     try {
-      await this.d1.usage.writeDaily({ teamId: acct.team_id, organizationId: acct.organization_id }, rows);
+      await this.d1.usage.writeDaily(
+        { teamId: acct.team_id, organizationId: acct.organization_id },
+        rows,
+        dailyGroupRowsOf(this.sql, days),
+      );
     } catch {
       // The repository has logged the D1 failure; the days stay dirty for the next try.
       this.retryAtMs = Date.now() + USAGE_FLUSH_RETRY_MS;

@@ -2,6 +2,7 @@ import type { PriceLookup, TokenPrice } from "../../db/price-cache";
 import { log } from "../../log";
 import type { AccountRow, CallHoldRow, JobRow } from "../rows";
 import { consumedMicro, headroomMicro, OPEN_STATUSES, settingsOf } from "../rules/admission";
+import { hitPriceOf } from "../rules/cache-hits";
 import {
   affordableMaxTokens,
   type CallBudget,
@@ -187,19 +188,82 @@ export function placeCallHold(
   };
   const limited = takeTokens(heldTokens(row));
   if (limited) return limited;
+  insertHold(store, holds, acct, row, "call");
+  return { budgetMaxTokens: chosen, deadlineMs: row.deadline_ms };
+}
+
+/** Writes an admitted call's hold row and, when it holds money, its `hold` ledger row and its job's exposure. */
+function insertHold(store: LedgerStore, holds: HoldStore, acct: AccountRow, row: CallHoldRow, what: string): void {
   store.transaction(() => {
     holds.insert(row);
     if (row.hold_micro > 0) {
       store.appendLedger(
         "hold",
         { heldMicro: row.hold_micro },
-        job.job_id,
-        `Hold for call ${row.call_id}: ${row.hold_micro} micro-credits`,
+        row.job_id,
+        `Hold for ${what} ${row.call_id}: ${row.hold_micro} micro-credits`,
       );
-      refreshExposure(store, acct, job.job_id);
+      refreshExposure(store, acct, row.job_id);
     }
   });
-  return { budgetMaxTokens: chosen, deadlineMs: row.deadline_ms };
+}
+
+/**
+ * Admits a call answered from the response cache: in a consumption mode, under `overdraft: none`
+ * or with a period budget over it (`limit`: its key's or end user's), it holds exactly the hit's
+ * price (cache-hits.ts), or refuses it when the team or the budget cannot pay that; never a worst
+ * case, and no tokens from the per-minute limit (nothing goes upstream). Its hold row, like every
+ * admitted call's, has a deadline; capped at the hit's price and counting the tokens it is billed
+ * for, so a hit whose record never comes is settled at its own price.
+ */
+export function placeHitHold(
+  store: LedgerStore,
+  holds: HoldStore,
+  acct: AccountRow,
+  job: JobRow,
+  budget: CallBudget & { hit: NonNullable<CallBudget["hit"]> },
+  placement: HoldPlacement,
+  limit: BudgetLimit | null = null,
+): Refusal | { budgetMaxTokens: null; deadlineMs: number } {
+  const kept = holds.hold(budget.callId);
+  if (kept) return { budgetMaxTokens: null, deadlineMs: kept.deadline_ms };
+  const settings = settingsOf(acct);
+  const price = hitPriceOf(settings, budget.hit);
+  const holdsMoney = (acct.overdraft === "none" || limit !== null) && settings.budgetMode !== "job_based";
+  if (holdsMoney && price.consumedMicro > 0) {
+    const teamRoomMicro =
+      acct.overdraft === "none"
+        ? headroomMicro(acct) + job.hold_micro - consumedMicro(acct, job) - job.calls_hold_micro
+        : Number.POSITIVE_INFINITY;
+    if (limit !== null && limit.roomMicro < teamRoomMicro && price.consumedMicro > limit.roomMicro) {
+      return limit.refuse(price.consumedMicro, "this cached answer");
+    }
+    if (price.consumedMicro > teamRoomMicro) {
+      const available = Math.max(0, Math.floor(teamRoomMicro / MICRO_PER_CREDIT));
+      return refusal(
+        "INSUFFICIENT_CREDITS",
+        `Insufficient credits: this cached answer costs up to ${creditsHeld(price.consumedMicro)} credit(s), and the team has ${available} credit(s) free to hold it`,
+      );
+    }
+  }
+  const row: CallHoldRow = {
+    call_id: budget.callId,
+    job_id: job.job_id,
+    hold_micro: holdsMoney ? price.consumedMicro : 0,
+    cap_nano: price.clientNano,
+    prompt_tokens: price.billedTokens,
+    max_tokens: 0,
+    choices: 1,
+    created_at_ms: placement.nowMs,
+    deadline_ms: holdDeadlineMs(placement.nowMs, 1, budget.limits),
+    incarnation: placement.incarnation,
+    model_group: placement.modelGroup,
+    stream: budget.stream ? 1 : 0,
+    tags: JSON.stringify(budget.labels?.tags ?? []),
+    end_user: budget.labels?.endUser ?? null,
+  };
+  insertHold(store, holds, acct, row, "cached call");
+  return { budgetMaxTokens: null, deadlineMs: row.deadline_ms };
 }
 
 function notEnoughFor(

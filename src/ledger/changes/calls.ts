@@ -9,15 +9,27 @@ import {
   refuseCall,
   refuseNotOwner,
   refuseOtherEndUser,
+  settingsOf,
 } from "../rules/admission";
+import { cacheScopeId, type GroupCache, hitPriceOf } from "../rules/cache-hits";
 import { type CallBudget, dearestPrice, heldTokens } from "../rules/holds";
 import { nanoToUsd } from "../rules/money";
 import type { TeamTokenRate } from "../rules/rate-limit";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import { operationMismatch } from "../store/operation-log";
-import { type CallAdmission, type CallRecord, type JobCreated, type JobOwner, type LedgerResult, ok, type Refusal } from "../types";
-import { holdNeedsPrices, placeCallHold, priceToHold } from "./call-holds";
+import {
+  type Admission,
+  type CacheLookup,
+  type CallAdmission,
+  type CallRecord,
+  type JobCreated,
+  type JobOwner,
+  type LedgerResult,
+  ok,
+  type Refusal,
+} from "../types";
+import { holdNeedsPrices, placeCallHold, placeHitHold, priceToHold } from "./call-holds";
 import type { PeriodBudgets } from "./period-budgets";
 import { COMPLETION_RECORD_WAIT_MS, RecordWaits } from "./record-waits";
 import { admissionOf, recordHeldCall } from "./settlement";
@@ -45,11 +57,15 @@ export interface CallHost {
   usageChanged(): Promise<void>;
 }
 
+/** A group as its team's object holds it: its models, priority first, and its response cache. */
+export type HeldGroup = { models: string[]; cache: GroupCache | null };
+
 /**
  * A job's calls inside its team's object, once the caller and the group are checked: admitted
- * (the worst case held, the tokens taken, a deadline for the record), recorded (the hold captured
- * into the job, the rest released), and, when a record does not come, settled from the hold
- * (unrecorded.ts). Synchronous from the read of the account to the write, but for prices.
+ * (the worst case held, the tokens taken, a deadline for the record; a cache hit holds only its
+ * price), recorded (the hold captured into the job, the rest released), and, when a record does
+ * not come, settled from the hold (unrecorded.ts). Synchronous from the read of the account to
+ * the write, but for prices.
  */
 export class JobCalls {
   /**
@@ -70,27 +86,31 @@ export class JobCalls {
   async admit(
     jobId: string,
     modelGroup: string,
-    models: string[],
+    group: HeldGroup,
     by: JobOwner,
     budget: CallBudget,
     key: CallerKey | null = null,
   ): Promise<LedgerResult<CallAdmission>> {
     const { store, holds, tokens, budgets } = this.host;
+    const { models } = group;
+    const hit = budget.hit;
     let acct = store.account();
     const opened = store.job(jobId);
     // The only await before the checks: the group's prices, when a hold needs them (cached per
     // isolate); the account is then read again. Otherwise nothing yields between read and write.
-    const price = holdNeedsPrices(acct, opened !== null && budgets.limits(opened))
-      ? await priceToHold(this.host.prices, acct, models)
-      : undefined;
+    const price =
+      !hit && holdNeedsPrices(acct, opened !== null && budgets.limits(opened))
+        ? await priceToHold(this.host.prices, acct, models)
+        : undefined;
     if (price && "ok" in price) return price;
     if (price) acct = store.account();
     if (!acct) return accountNotFound();
     const job = store.job(jobId);
+    const free = hit !== undefined && hitPriceOf(settingsOf(acct), hit).consumedMicro === 0;
     const refused =
       this.host.refuseNewWork(acct) ??
       refuseNotOwner(job, by) ??
-      refuseCall(acct, job, jobId) ??
+      refuseCall(acct, job, jobId, free) ??
       refuseOtherKeysJob(job!.key_id, jobId, key) ??
       refuseOtherEndUser(job!, budget.labels?.endUser);
     if (refused) return refused;
@@ -98,13 +118,36 @@ export class JobCalls {
     const takeTokens = (count: number) => tokens.refuse(acct.tpm_limit, count, nowMs);
     const placement = { nowMs, incarnation: this.incarnation, modelGroup, models: models.length };
     const limit = budgets.limitFor(job!, job!.hold_micro - consumedMicro(acct, job!) - job!.calls_hold_micro, nowMs);
-    const placed = placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement, limit);
+    const placed = hit
+      ? placeHitHold(store, holds, acct, job!, { ...budget, hit }, placement, limit)
+      : placeCallHold(store, holds, acct, job!, { ...budget, price }, takeTokens, placement, limit);
     if ("ok" in placed) return placed;
     this.host.balanceChanged();
-    const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens);
+    const cache = group.cache && { ...group.cache, scopeId: cacheScopeId(group.cache, acct) };
+    const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens, cache);
     // After the hold is written: the alarm settles it if its record has not come by its deadline.
     await this.host.scheduleAlarm(placed.deadlineMs);
     return ok(admission);
+  }
+
+  /** Admits a call, or answers where to look first for a group with a response cache (lookUpFirst). */
+  begin(
+    jobId: string,
+    modelGroup: string,
+    group: HeldGroup,
+    by: JobOwner,
+    budget: CallBudget,
+    key: CallerKey | null = null,
+  ): Promise<Admission> {
+    const lookUp = this.lookUpFirst(group, budget);
+    return lookUp ? Promise.resolve(ok(lookUp)) : this.admit(jobId, modelGroup, group, by, budget, key);
+  }
+
+  /** Where a call of a group with a response cache is looked up, when its budget asks to look first (null: admit it now). */
+  lookUpFirst(group: HeldGroup, budget: CallBudget | undefined): CacheLookup | null {
+    const acct = this.host.store.account();
+    if (!group.cache || !budget?.lookUpFirst || budget.hit || !acct) return null;
+    return { lookUp: { ...group.cache, scopeId: cacheScopeId(group.cache, acct), models: group.models } };
   }
 
   /** Records the outcome of an admitted call, whatever it was; its call id is its operation id (a repeat changes nothing). */
@@ -127,7 +170,8 @@ export class JobCalls {
       return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(recorded.client_cost_nano) });
     }
     const { clientNano, hold, billed } = recordHeldCall(store, holds, acct, job, call);
-    if (hold) tokens.settle(acct.tpm_limit, heldTokens(hold), billed.totalTokens, Date.now());
+    // A cache hit took no tokens from the per-minute limit.
+    if (hold && !call.cache) tokens.settle(acct.tpm_limit, heldTokens(hold), billed.totalTokens, Date.now());
     this.host.balanceChanged();
     this.recordWaits.recorded(jobId);
     return ok({ call_id: call.callId, client_cost_usd: nanoToUsd(clientNano) });

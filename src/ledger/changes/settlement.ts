@@ -1,11 +1,12 @@
 import type { AccountRow, CallHoldRow, JobRow } from "../rows";
-import { settingsOf } from "../rules/admission";
+import { billedTokensOf, settingsOf } from "../rules/admission";
+import { type HitPrice, hitPriceOf } from "../rules/cache-hits";
 import { jobTagsWith } from "../rules/job-tags";
 import { clientCostNano, endCharge, JOB_RESERVATION_CREDITS, type JobEnd, MICRO_PER_CREDIT, unfinishedJobsOf } from "../rules/money";
 import { completionSummaryOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
-import type { CallAdmission, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
+import type { CallAdmission, CallCacheSetting, CallRecord, CompletionStatus, JobCreated, NewJob, StoredCompletion } from "../types";
 import { cappedToHold, captureCallHold, capturedMicro, chargeWithinBalance, refreshExposure, releaseJobHold } from "./call-holds";
 
 // How a job's money moves once admission has said yes: the reservation when it opens, its hold
@@ -52,6 +53,7 @@ export function admissionOf(
   modelGroup: string,
   models: string[],
   budgetMaxTokens: number | null,
+  cache: CallCacheSetting | null,
 ): CallAdmission {
   const groups: string[] = JSON.parse(job.model_groups_used);
   if (job.status === "pending" || !groups.includes(modelGroup)) {
@@ -65,16 +67,26 @@ export function admissionOf(
     markupPercentage: acct.cost_markup_percentage,
     models,
     budgetMaxTokens,
+    cache,
   };
 }
 
 /**
  * Records a call (in one transaction) with its hold, if it has one (call-holds.ts): estimated
- * usage billed at most what was held, the hold captured, then the call's effect on its job.
+ * usage billed at most what was held, the hold captured, then the call's effect on its job. A
+ * cache hit is priced from its original (cache-hits.ts), exactly: its hold was its price.
  */
 export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: AccountRow, job: JobRow, call: CallRecord) {
   const settings = settingsOf(acct);
   const hold: CallHoldRow | null = holds.hold(call.callId);
+  if (call.cache) {
+    const hit = hitPriceOf(settings, { ...call, ...call.cache });
+    store.transaction(() => {
+      if (hold) captureCallHold(store, holds, hold, hit.consumedMicro);
+      applyCallRecord(store, acct, job, call, hit.clientNano, hit);
+    });
+    return { clientNano: hit.clientNano, hold, billed: call };
+  }
   const priced = call.providerCostNano === null ? 0 : clientCostNano(call.providerCostNano, settings.costMarkupPercentage);
   const { call: billed, clientNano } = cappedToHold(call, priced, hold);
   store.transaction(() => {
@@ -91,26 +103,32 @@ export function recordHeldCall(store: LedgerStore, holds: HoldStore, acct: Accou
  * answer is its final charge: a call recorded on a closed job (one admitted before holds were
  * kept for every call) is only recorded.
  */
-export function applyCallRecord(store: LedgerStore, _acct: AccountRow, job: JobRow, call: CallRecord, clientNano: number): void {
-  store.insertCall(job.job_id, call, clientNano, isoNow());
-  store.bumpUsage(job, {
-    calls: 1,
+export function applyCallRecord(
+  store: LedgerStore,
+  _acct: AccountRow,
+  job: JobRow,
+  call: CallRecord,
+  clientNano: number,
+  hit: HitPrice | null = null,
+): void {
+  const saved = hit
+    ? { savedNano: hit.savedNano, savedProviderNano: hit.savedProviderNano, unbilledTokens: call.totalTokens - hit.billedTokens }
+    : null;
+  store.insertCall(job.job_id, call, clientNano, isoNow(), saved);
+  const sums = {
     prompt_tokens: call.promptTokens,
     completion_tokens: call.completionTokens,
     total_tokens: call.totalTokens,
     client_cost_nano: clientNano,
     provider_cost_nano: call.providerCostNano ?? 0,
-  });
-  const callUsage = {
-    prompt_tokens: call.promptTokens,
-    completion_tokens: call.completionTokens,
-    total_tokens: call.totalTokens,
-    client_cost_nano: clientNano,
-    provider_cost_nano: call.providerCostNano ?? 0,
+    cache_hits: saved ? 1 : 0,
+    cache_saved_nano: saved?.savedNano ?? 0,
+    cache_saved_provider_nano: saved?.savedProviderNano ?? 0,
   };
-  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, callUsage);
+  store.bumpUsage(job, { calls: 1, ...sums });
+  store.bumpModelUsage(job.created_at, call.modelGroup, call.modelUsed, sums);
   const labels = { tags: call.tags ?? [], endUser: call.endUser ?? null };
-  store.bumpLabelUsage(job.created_at, labels, callUsage);
+  store.bumpLabelUsage(job.created_at, labels, sums);
   const jobTags: string[] = JSON.parse(job.tags ?? "[]");
   const gathered = jobTagsWith(jobTags, labels.tags);
   if (gathered.length !== jobTags.length) store.setJobTags(job.job_id, gathered);
@@ -120,7 +138,7 @@ export function applyCallRecord(store: LedgerStore, _acct: AccountRow, job: JobR
 /** The charge of a job that ends now, as `end`, by the team's rules (money.ts endCharge), within the balance under `overdraft: none`. */
 function chargeAtEnd(acct: AccountRow, job: JobRow, end: JobEnd): number {
   const settings = settingsOf(acct);
-  const usage = { clientCostNano: job.client_cost_nano, totalTokens: job.total_tokens, successfulCalls: job.successful_calls };
+  const usage = { clientCostNano: job.client_cost_nano, totalTokens: billedTokensOf(job), successfulCalls: job.successful_calls };
   return chargeWithinBalance(acct, endCharge(settings, unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs), end, usage));
 }
 

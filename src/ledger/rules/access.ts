@@ -1,6 +1,7 @@
 import type { TeamKeyRow } from "../../db/key-records";
 import { BUDGET_PERIODS, type BudgetPeriod } from "../../schemas/period-budgets";
 import { type Refusal, refusal } from "../types";
+import type { GroupCache } from "./cache-hits";
 import type { PeriodBudget } from "./period-budget";
 
 // Who may use a team, decided by the team's object on every request: a team key must be one
@@ -51,10 +52,11 @@ export interface SecretAccess {
   validUntilMs: number | null;
 }
 
-/** An assigned model group and its models, priority first. */
+/** An assigned model group: its models, priority first, and its response cache (absent or null: none). */
 export interface GroupAccess {
   name: string;
   models: string[];
+  cache?: GroupCache | null;
 }
 
 /** Everything the object needs to decide access: pushed at creation and on every admin change, or loaded from D1 once. */
@@ -81,7 +83,7 @@ export type AccessChange =
   | { revokeKey: { keyId: string } }
   /** The team's model groups, replacing the ones it had. */
   | { groups: GroupAccess[] }
-  /** A group's new model list, for a team assigned that group (others ignore it). */
+  /** A group's new model list and cache setting, for a team assigned that group (others ignore it). */
   | { groupModels: GroupAccess };
 
 export const invalidKey = (): Refusal => refusal("INVALID_KEY", "Invalid API key");

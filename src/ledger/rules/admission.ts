@@ -43,9 +43,14 @@ export function headroomMicro(acct: AccountRow): number {
   return (acct.credits_allocated - acct.credits_used) * MICRO_PER_CREDIT - acct.open_jobs_hold_micro;
 }
 
+/** The tokens a job is billed for in consumption_tokens: its calls' tokens, less what its cache hits are not billed for. */
+export function billedTokensOf(job: JobRow): number {
+  return job.total_tokens - job.unbilled_tokens;
+}
+
 /** What a job has consumed so far, in micro-credits (0 in job_based mode). */
 export function consumedMicro(acct: AccountRow, job: JobRow): number {
-  return jobHoldMicro(settingsOf(acct), 0, job.client_cost_nano, job.total_tokens);
+  return jobHoldMicro(settingsOf(acct), 0, job.client_cost_nano, billedTokensOf(job));
 }
 
 export function refuseSuspended(acct: AccountRow, caller: CallerKind): Refusal | null {
@@ -114,9 +119,9 @@ export function refuseOtherEndUser(job: JobRow, endUser: string | null | undefin
 
 /**
  * A call may start in an open job; in the consumption modes, a job past its reservation may go
- * on only while the team has headroom left.
+ * on only while the team has headroom left, unless the call costs nothing (a free cache hit).
  */
-export function refuseCall(acct: AccountRow, job: JobRow | null, jobId: string): Refusal | null {
+export function refuseCall(acct: AccountRow, job: JobRow | null, jobId: string, costsNothing = false): Refusal | null {
   if (!job) return jobNotFound(jobId);
   if (!OPEN_STATUSES.has(job.status)) return refusal("JOB_FINISHED", `Job '${jobId}' is ${job.status}; no more calls can be made in it`);
   if (job.total_calls >= MAX_CALLS_PER_JOB) {
@@ -125,7 +130,7 @@ export function refuseCall(acct: AccountRow, job: JobRow | null, jobId: string):
       `Job '${jobId}' already has ${MAX_CALLS_PER_JOB} calls, the most one job can hold; open a new job for more calls`,
     );
   }
-  if (acct.budget_mode !== "job_based") {
+  if (acct.budget_mode !== "job_based" && !costsNothing) {
     // What this job may still consume: what is left of its own reservation, plus the team's
     // headroom beyond everything the open jobs (this one included) already hold.
     const ownRoomMicro = Math.max(0, job.reserved * MICRO_PER_CREDIT - consumedMicro(acct, job));

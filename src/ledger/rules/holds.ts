@@ -1,5 +1,6 @@
 import type { TokenPrice } from "../../db/price-cache";
 import type { BudgetSettings } from "../types";
+import type { CacheHit } from "./cache-hits";
 import { clientCostNano, MICRO_PER_CREDIT, NANO_PER_USD } from "./money";
 
 // Per-call holds, the way a card network authorizes: before a call goes upstream the team's
@@ -40,6 +41,13 @@ export interface CallBudget {
   limits: CallTimeLimits;
   /** Whether it is streamed (kept for the record of a call that never reports). */
   stream: boolean;
+  /**
+   * The Worker will look in the group's response cache before the call is admitted: for a group
+   * with one, the object then answers where to look (a CacheLookup) and admits nothing yet.
+   */
+  lookUpFirst?: boolean;
+  /** The call is answered from the response cache: it holds the hit's price (cache-hits.ts), not a worst case. */
+  hit?: CacheHit;
   /** Its tags and own end user (kept for the record of a call that never reports). */
   labels?: { tags: string[]; endUser: string | null };
 }

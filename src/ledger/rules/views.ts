@@ -61,6 +61,8 @@ export function costsOf(job: JobRow): JobView["costs"] {
     total_tokens: job.total_tokens,
     total_cost_usd: nanoToUsd(job.client_cost_nano),
     avg_latency_ms: job.latency_count === 0 ? 0 : Math.round(job.latency_sum_ms / job.latency_count),
+    cache_hits: job.cache_hits,
+    cache_saved_usd: nanoToUsd(job.cache_saved_nano),
   };
 }
 
@@ -95,6 +97,7 @@ function callFactsOf(c: CallRow, key: { key_id: string | null; key_name: string 
     cost_usd: nanoToUsd(c.client_cost_nano),
     usage_estimated: c.usage_estimated === 1,
     latency_ms: c.latency_ms,
+    cached: c.cached === 1,
     tags: JSON.parse(c.tags ?? "[]"),
     end_user: c.end_user ?? null,
   };
@@ -191,6 +194,9 @@ const emptyModelUsage = (): ModelUsageRow => ({
   total_tokens: 0,
   client_cost_nano: 0,
   provider_cost_nano: 0,
+  cache_hits: 0,
+  cache_saved_nano: 0,
+  cache_saved_provider_nano: 0,
 });
 
 /** Usage sums of nothing yet. */
@@ -209,11 +215,13 @@ export const emptyUsage = (): UsageRow => ({
  * in USD, and what the calls cost the operator only to the admin key.
  */
 export function usageShown<T extends ModelUsageRow>(sums: T, viewer: CallerKind) {
-  const { client_cost_nano, provider_cost_nano, ...counts } = sums;
+  const { client_cost_nano, provider_cost_nano, cache_saved_nano, cache_saved_provider_nano, ...counts } = sums;
+  const admin = viewer === "admin";
   return {
     ...counts,
     client_cost_usd: nanoToUsd(client_cost_nano),
-    ...(viewer === "admin" ? { provider_cost_usd: nanoToUsd(provider_cost_nano) } : {}),
+    cache_saved_usd: nanoToUsd(cache_saved_nano),
+    ...(admin ? { provider_cost_usd: nanoToUsd(provider_cost_nano), cache_saved_provider_usd: nanoToUsd(cache_saved_provider_nano) } : {}),
   };
 }
 

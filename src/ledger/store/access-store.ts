@@ -16,6 +16,7 @@ import {
   type TeamAccess,
 } from "../rules/access";
 import { accountNotFound } from "../rules/admission";
+import type { GroupCache } from "../rules/cache-hits";
 import type { PeriodBudget } from "../rules/period-budget";
 import type { LedgerResult } from "../types";
 import { ok, type Refusal, refusal } from "../types";
@@ -131,8 +132,16 @@ export class AccessStore {
 
   /** A group's models, priority first; null when the team is not assigned the group. */
   groupModels(groupName: string): string[] | null {
-    const [row] = this.sql.exec<{ models: string }>("SELECT models FROM access_groups WHERE group_name = ?", groupName).toArray();
-    return row === undefined ? null : (JSON.parse(row.models) as string[]);
+    return this.group(groupName)?.models ?? null;
+  }
+
+  /** A group as the team holds it: its models and its response cache; null when the team is not assigned the group. */
+  group(groupName: string): { models: string[]; cache: GroupCache | null } | null {
+    const [row] = this.sql
+      .exec<{ models: string; cache: string | null }>("SELECT models, cache FROM access_groups WHERE group_name = ?", groupName)
+      .toArray();
+    if (row === undefined) return null;
+    return { models: JSON.parse(row.models) as string[], cache: row.cache === null ? null : (JSON.parse(row.cache) as GroupCache) };
   }
 
   /** The team's groups, by name. */
@@ -155,13 +164,23 @@ export class AccessStore {
   replaceGroups(groups: GroupAccess[]): void {
     this.sql.exec("DELETE FROM access_groups");
     for (const group of groups) {
-      this.sql.exec("INSERT INTO access_groups (group_name, models) VALUES (?, ?)", group.name, JSON.stringify(group.models));
+      this.sql.exec(
+        "INSERT INTO access_groups (group_name, models, cache) VALUES (?, ?, ?)",
+        group.name,
+        JSON.stringify(group.models),
+        cacheColumn(group),
+      );
     }
   }
 
-  /** A group's new model list, if the team is assigned that group (otherwise nothing changes). */
+  /** A group's new model list and cache setting, if the team is assigned that group (otherwise nothing changes). */
   setGroupModels(group: GroupAccess): void {
-    this.sql.exec("UPDATE access_groups SET models = ? WHERE group_name = ?", JSON.stringify(group.models), group.name);
+    this.sql.exec(
+      "UPDATE access_groups SET models = ?, cache = ? WHERE group_name = ?",
+      JSON.stringify(group.models),
+      cacheColumn(group),
+      group.name,
+    );
   }
 
   private putKey(key: KeyGrant, nowMs: number): void {
@@ -175,4 +194,8 @@ export class AccessStore {
     this.lastUseWritten.set(keyId, nowMs);
     this.keys.touch(keyId, nowMs);
   }
+}
+
+function cacheColumn(group: GroupAccess): string | null {
+  return group.cache ? JSON.stringify(group.cache) : null;
 }

@@ -1,7 +1,7 @@
 import type { BudgetPeriod } from "../../schemas/period-budgets";
 import type { BudgetSubject } from "../rules/period-budget";
 
-// The SQL of period budgets and the team's budget policy (migration 270; the plan allowance's alerts, 290): a row per subject
+// The SQL of period budgets and the team's budget policy (migration 270; the plan allowance's alerts, 300): a row per subject
 // with a budget (its window and what was spent in it), what a subject's jobs hold now (from the
 // jobs themselves, so it can never drift from the team's own holds), the policy row, and the
 // recharge requests made. Nothing here decides anything: changes/period-budgets.ts and
@@ -191,7 +191,7 @@ export class BudgetStore {
     );
   }
 
-  // ---------------------------------------------------------------- plan allowance alerts (migration 290)
+  // ---------------------------------------------------------------- plan allowance alerts (migration 300)
 
   /** The highest threshold fired for an allowance's period (0: none yet). */
   allowanceAlerted(allowanceId: string, periodStartMs: number): number {

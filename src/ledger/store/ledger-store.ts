@@ -1,7 +1,7 @@
 import { DEFAULT_GRANT_NOTICE_SECONDS } from "../../schemas/grants";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
-import { insertCall } from "./calls-table";
+import { type HitSavings, insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
 import { bumpDailyUsage, bumpLabelUsage, bumpModelUsage } from "./usage-store";
 
@@ -301,9 +301,9 @@ export class LedgerStore {
     this.splitter?.jobHoldSet(jobId);
   }
 
-  /** Stores a call and adds it to its job's totals (calls-table.ts). */
-  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string): void {
-    insertCall(this.sql, jobId, call, clientCostNano, createdAt);
+  /** Stores a call and adds it to its job's totals (calls-table.ts); a cache hit with what it saved. */
+  insertCall(jobId: string, call: CallRecord, clientCostNano: number, createdAt: string, hit: HitSavings | null = null): void {
+    insertCall(this.sql, jobId, call, clientCostNano, createdAt, hit);
   }
 
   addJobCharge(jobId: string, credits: number): void {

@@ -61,7 +61,8 @@ export class LedgerPages {
     return this.sql
       .exec<CallRow>(
         `SELECT call_id, model_group, purpose, status, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-           usage_estimated, latency_ms, error, upstream_error, stream, created_at, tags, end_user, model_used, attempts, provider_cost_nano
+           usage_estimated, latency_ms, error, upstream_error, stream, created_at, tags, end_user, model_used, attempts, provider_cost_nano,
+           cached
          FROM calls
          WHERE job_id = ?1 AND (?2 IS NULL OR seq <= ?2) ORDER BY seq LIMIT ?3 OFFSET ?4`,
         jobId,

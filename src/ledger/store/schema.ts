@@ -480,9 +480,58 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
   },
   {
     id: 290,
+    // Response caches (cache-hits.ts): a group's cache setting as JSON (NULL: none). A call
+    // answered from the cache is `cached`, with the client and provider cost it saved; its job
+    // counts its hits and savings, and the tokens its hits are not billed for (charged in
+    // consumption_tokens on total_tokens - unbilled_tokens).
+    sql: `
+      ALTER TABLE access_groups ADD COLUMN cache TEXT;
+      ALTER TABLE calls ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE calls ADD COLUMN saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE calls ADD COLUMN saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE jobs ADD COLUMN unbilled_tokens INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 291,
+    // The usage aggregates count response cache hits and what they saved (client and provider cost).
+    sql: `
+      ALTER TABLE usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_models_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 292,
+    // The usage per key (migration 270) counts them too: a call's usage is bumped per key as per job type.
+    sql: `
+      ALTER TABLE usage_keys_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_keys_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 293,
+    // And the usage per tag and per end user (migration 280).
+    sql: `
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_tags_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_saved_nano INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_end_users_daily ADD COLUMN cache_saved_provider_nano INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    id: 300,
     // Alerts on the plan allowance (changes/allowance-alerts.ts): the highest threshold of the
     // team's alerts that fired for the allowance's current period, so each fires once per
-    // period. Grants (260), keys (270) and labels (280) touch tables of their own: any order they were applied in works.
+    // period. Grants (260), keys (270), labels (280) and response caches (290-293) touch tables of their own: any order they were applied in works.
     sql: `
       CREATE TABLE allowance_alert (
         id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -1,3 +1,4 @@
+import type { DailyGroupUsage } from "../../db/usage-records";
 import type { ModelUsageRow, UsageRow } from "../rows";
 
 // The SQL of a team's usage aggregates (storage migration 10): per day and job type, per day,
@@ -49,10 +50,12 @@ export function bumpModelUsage(
 ): void {
   sql.exec(
     `INSERT INTO usage_models_daily (day, model_group, model, calls, prompt_tokens, completion_tokens, total_tokens, client_cost_nano,
-       provider_cost_nano) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)
+       provider_cost_nano, cache_hits, cache_saved_nano, cache_saved_provider_nano) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (day, model_group, model) DO UPDATE SET calls = calls + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
        completion_tokens = completion_tokens + excluded.completion_tokens, total_tokens = total_tokens + excluded.total_tokens,
-       client_cost_nano = client_cost_nano + excluded.client_cost_nano, provider_cost_nano = provider_cost_nano + excluded.provider_cost_nano`,
+       client_cost_nano = client_cost_nano + excluded.client_cost_nano, provider_cost_nano = provider_cost_nano + excluded.provider_cost_nano,
+       cache_hits = cache_hits + excluded.cache_hits, cache_saved_nano = cache_saved_nano + excluded.cache_saved_nano,
+       cache_saved_provider_nano = cache_saved_provider_nano + excluded.cache_saved_provider_nano`,
     createdAt.slice(0, 10),
     modelGroup,
     model ?? "",
@@ -61,6 +64,9 @@ export function bumpModelUsage(
     delta.total_tokens,
     delta.client_cost_nano,
     delta.provider_cost_nano,
+    delta.cache_hits,
+    delta.cache_saved_nano,
+    delta.cache_saved_provider_nano,
   );
 }
 
@@ -81,11 +87,14 @@ export function bumpLabelUsage(
 ): void {
   const { table, column } = LABEL_USAGE[dimension];
   sql.exec(
-    `INSERT INTO ${table} (day, ${column}, calls, prompt_tokens, completion_tokens, total_tokens, client_cost_nano, provider_cost_nano)
-     VALUES (?, ?, 1, ?, ?, ?, ?, ?)
+    `INSERT INTO ${table} (day, ${column}, calls, prompt_tokens, completion_tokens, total_tokens, client_cost_nano, provider_cost_nano,
+       cache_hits, cache_saved_nano, cache_saved_provider_nano)
+     VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (day, ${column}) DO UPDATE SET calls = calls + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
        completion_tokens = completion_tokens + excluded.completion_tokens, total_tokens = total_tokens + excluded.total_tokens,
-       client_cost_nano = client_cost_nano + excluded.client_cost_nano, provider_cost_nano = provider_cost_nano + excluded.provider_cost_nano`,
+       client_cost_nano = client_cost_nano + excluded.client_cost_nano, provider_cost_nano = provider_cost_nano + excluded.provider_cost_nano,
+       cache_hits = cache_hits + excluded.cache_hits, cache_saved_nano = cache_saved_nano + excluded.cache_saved_nano,
+       cache_saved_provider_nano = cache_saved_provider_nano + excluded.cache_saved_provider_nano`,
     createdAt.slice(0, 10),
     label,
     delta.prompt_tokens,
@@ -93,6 +102,9 @@ export function bumpLabelUsage(
     delta.total_tokens,
     delta.client_cost_nano,
     delta.provider_cost_nano,
+    delta.cache_hits,
+    delta.cache_saved_nano,
+    delta.cache_saved_provider_nano,
   );
 }
 
@@ -102,7 +114,8 @@ export function labelUsageRows(sql: SqlStorage, dimension: LabelDimension, perio
   return sql
     .exec<ModelUsageRow & { label: string }>(
       `SELECT ${column} AS label, SUM(calls) AS calls, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
-         SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano
+         SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano,
+         SUM(cache_hits) AS cache_hits, SUM(cache_saved_nano) AS cache_saved_nano, SUM(cache_saved_provider_nano) AS cache_saved_provider_nano
        FROM ${table} WHERE day LIKE ? GROUP BY ${column} ORDER BY ${column}`,
       daysLike(period),
     )
@@ -112,7 +125,8 @@ export function labelUsageRows(sql: SqlStorage, dimension: LabelDimension, perio
 const USAGE_SUMS = `SUM(jobs) AS jobs, SUM(completed) AS completed, SUM(failed) AS failed, SUM(cancelled) AS cancelled,
   SUM(expired) AS expired, SUM(calls) AS calls, SUM(credits_charged) AS credits_charged, SUM(prompt_tokens) AS prompt_tokens,
   SUM(completion_tokens) AS completion_tokens, SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano,
-  SUM(provider_cost_nano) AS provider_cost_nano`;
+  SUM(provider_cost_nano) AS provider_cost_nano, SUM(cache_hits) AS cache_hits, SUM(cache_saved_nano) AS cache_saved_nano,
+  SUM(cache_saved_provider_nano) AS cache_saved_provider_nano`;
 
 /** A period's usage per job type, or per day (of the jobs' creation, UTC), in that order. */
 export function usageRowsBy<K extends "job_type" | "day">(sql: SqlStorage, period: string, key: K): Array<UsageRow & Record<K, string>> {
@@ -129,7 +143,8 @@ export function modelUsageRows(sql: SqlStorage, period: string): Array<ModelUsag
   return sql
     .exec<ModelUsageRow & { model_group: string; model: string }>(
       `SELECT model_group, model, SUM(calls) AS calls, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
-         SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano
+         SUM(total_tokens) AS total_tokens, SUM(client_cost_nano) AS client_cost_nano, SUM(provider_cost_nano) AS provider_cost_nano,
+         SUM(cache_hits) AS cache_hits, SUM(cache_saved_nano) AS cache_saved_nano, SUM(cache_saved_provider_nano) AS cache_saved_provider_nano
        FROM usage_models_daily WHERE day LIKE ? GROUP BY model_group, model ORDER BY model_group, model`,
       daysLike(period),
     )
@@ -162,6 +177,18 @@ export function dailyRowsOf(sql: SqlStorage, days: string[]): Array<UsageRow & {
   return sql
     .exec<UsageRow & { day: string; job_type: string }>(
       `SELECT * FROM usage_daily WHERE day IN (${days.map(() => "?").join(", ")}) ORDER BY day, job_type`,
+      ...days,
+    )
+    .toArray();
+}
+
+/** The absolute totals of these days, per model group: the group's calls and cache hits. */
+export function dailyGroupRowsOf(sql: SqlStorage, days: string[]): DailyGroupUsage[] {
+  if (days.length === 0) return [];
+  return sql
+    .exec<DailyGroupUsage>(
+      `SELECT day, model_group, SUM(calls) AS calls, SUM(cache_hits) AS cache_hits, SUM(cache_saved_nano) AS cache_saved_nano
+       FROM usage_models_daily WHERE day IN (${days.map(() => "?").join(", ")}) GROUP BY day, model_group ORDER BY day, model_group`,
       ...days,
     )
     .toArray();

@@ -10,7 +10,16 @@ export function admittedCall(budgetMaxTokens: number | null = null): AdmittedCal
     models: ["openai/gpt-4o-mini", "anthropic/claude-3-haiku"],
     purpose: "summary",
     labels: { tags: [], endUser: null },
-    admission: { jobType: "triage", userId: null, endUser: null, markupPercentage: 0, budgetMaxTokens, models: ["openai/gpt-4o-mini"] },
+    admission: {
+      jobType: "triage",
+      userId: null,
+      endUser: null,
+      markupPercentage: 0,
+      budgetMaxTokens,
+      models: ["openai/gpt-4o-mini"],
+      cache: null,
+    },
+    cache: null,
   };
 }
 
