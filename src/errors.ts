@@ -42,7 +42,13 @@ export type LedgerErrorCode =
   /** The object could not load its team's keys and groups from D1 (a team older than its access list). */
   | "ACCESS_UNAVAILABLE"
   /** The object could not read a call's prices from D1 to hold its worst case (overdraft none, consumption_usd). */
-  | "PRICING_UNAVAILABLE";
+  | "PRICING_UNAVAILABLE"
+  | "GRANT_NOT_FOUND"
+  /** A grant with this external_ref was made before, with other terms. */
+  | "GRANT_EXISTS"
+  /** A grant that has already expired or been voided. */
+  | "GRANT_ENDED"
+  | "ALLOWANCE_NOT_FOUND";
 
 /** The team's ledger refused (no credits, job finished, team paused...): its code says why. */
 export class LedgerRefusal extends Error {

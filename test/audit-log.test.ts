@@ -123,6 +123,23 @@ describe("every admin write leaves one audit row", () => {
       await write("PATCH", `/api/credits/teams/${team.teamId}/budget-mode`, { ...k, body: { budget_mode: "job_based" }, status: 200 }),
       { action: "credits.budget_mode", ...onTeam },
     );
+    const grantBody = { credits: 4, source: "promotional", expires_at: "2099-01-01T00:00:00Z", external_ref: "audit-ref" };
+    const granted = await write("POST", `/api/credits/teams/${team.teamId}/grants`, { ...k, body: grantBody, status: 200 });
+    expectRow(granted, { ...actor, action: "credits.grant", ...onTeam });
+    expect(JSON.parse(granted.summary)).toEqual(grantBody);
+    const [grant] = (await json("GET", `/api/credits/teams/${team.teamId}/grants?status=live`, 200)).grants;
+    expectRow(await write("DELETE", `/api/credits/teams/${team.teamId}/grants/${grant.grant_id}`, { ...k, status: 200 }), {
+      action: "credits.grant_void",
+      ...onTeam,
+    });
+    const allowance = { credits: 20, period: "week", anchor: 1, rollover: "none" };
+    const allowanceSet = await write("PUT", `/api/credits/teams/${team.teamId}/allowance`, { ...k, body: allowance, status: 200 });
+    expectRow(allowanceSet, { action: "credits.allowance_set", ...onTeam });
+    expect(JSON.parse(allowanceSet.summary)).toEqual(allowance);
+    expectRow(await write("DELETE", `/api/credits/teams/${team.teamId}/allowance`, { ...k, status: 200 }), {
+      action: "credits.allowance_delete",
+      ...onTeam,
+    });
     const job = await createJob(team);
     await json("POST", `/api/jobs/${job}/complete`, 200, { key: team.key, body: { status: "completed" } });
     expectRow(

@@ -238,6 +238,18 @@ describe("holds everywhere, property", () => {
               { kind: "end", job: 1, status: "failed" },
             ],
           ],
+          // The plain paths, so the coverage check below never depends on what the random runs drew.
+          [
+            "job_based",
+            [
+              { kind: "create" },
+              { kind: "chat", job: 0, n: 1, tools: false, maxTokens: 16 },
+              { kind: "stream", job: 0, abort: false, maxTokens: 16 },
+              { kind: "embeddings", job: 0, chars: 40 },
+              { kind: "end", job: 0, status: "completed" },
+              { kind: "time", ms: 1_000 },
+            ],
+          ],
         ],
       },
     );

@@ -355,6 +355,27 @@ describe("no secret in any response, header or log line", () => {
     await expectStatus(401, "GET", `/api/credits/teams/${teamId}/balance`, { key: graceful });
     await expectStatus(200, "GET", `/api/credits/teams/${teamId}/balance`, { key });
 
+    // Grants, the allowance and the statement.
+    const grant = await expectStatus(200, "POST", `/api/credits/teams/${teamId}/grants`, {
+      ...admin,
+      body: { credits: 5, source: "promotional", expires_at: "2099-01-01T00:00:00Z", external_ref: `ref-${teamId}` },
+    });
+    await expectStatus(400, "POST", `/api/credits/teams/${teamId}/grants`, {
+      ...admin,
+      body: { credits: 6, source: "promotional", external_ref: `ref-${teamId}` },
+    });
+    await expectStatus(403, "POST", `/api/credits/teams/${teamId}/grants`, { key, body: { credits: 5, source: "paid" } });
+    await expectStatus(200, "GET", `/api/credits/teams/${teamId}/grants`, { key });
+    await expectStatus(200, "DELETE", `/api/credits/teams/${teamId}/grants/${grant.grant.grant_id}?reason=test`, admin);
+    await expectStatus(409, "DELETE", `/api/credits/teams/${teamId}/grants/${grant.grant.grant_id}`, admin);
+    await expectStatus(404, "GET", `/api/credits/teams/${teamId}/allowance`, { key });
+    await expectStatus(200, "PUT", `/api/credits/teams/${teamId}/allowance`, { ...admin, body: { credits: 10, period: "month" } });
+    await expectStatus(200, "GET", `/api/credits/teams/${teamId}/allowance`, { key });
+    await expectStatus(200, "DELETE", `/api/credits/teams/${teamId}/allowance`, admin);
+    const month = new Date().toISOString().slice(0, 7);
+    await expectStatus(200, "GET", `/api/credits/teams/${teamId}/statement?period=${month}`, { key });
+    await expectStatus(200, "GET", `/api/credits/teams/${teamId}/statement?period=${month}&format=csv`, admin);
+    await expectStatus(422, "GET", `/api/credits/teams/${teamId}/statement?period=last-month`, { key });
     // Named keys: created (shown once), listed, changed, rotated, used, revoked.
     const teamKey = await expectStatus(200, "POST", `/api/teams/${teamId}/keys`, {
       ...admin,

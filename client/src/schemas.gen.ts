@@ -221,7 +221,24 @@ overdraft: ("none" | "bounded")
 unpriced_calls: ("refuse" | "allow")
 tpm_limit: (number | null)
 unfinished_jobs: ("free" | "charged")
+grant_expiring_notice_seconds: number
 status: ("active" | "suspended" | "paused")
+grants: {
+paid: number
+promotional: number
+plan: number
+overdrawn: number
+}
+next_expiry: ({
+grant_id: string
+source: ("paid" | "promotional" | "plan")
+at: string
+credits: number
+} | null)
+next_renewal: ({
+at: string
+credits: number
+} | null)
 }
 
 /**

@@ -1,12 +1,13 @@
 import type { z } from "@hono/zod-openapi";
 import type { AdminKeyPage, AuditPage, CreatedAdminKey } from "../schemas/admin";
+import type { AllowanceSet, GrantPage, Statement, TeamAllowance } from "../schemas/grants";
 import type { Job, JobPage } from "../schemas/jobs";
 import type { CreatedKey, Key, KeyList, RotatedTeamKey } from "../schemas/keys";
 import type { GroupUsage, ModelGroup, ModelGroupPage } from "../schemas/model-groups";
 import type { Organization, OrganizationPage } from "../schemas/organizations";
 import type { PriceList } from "../schemas/pricing";
 import type { Dashboard, TeamUsage, UsageTotals } from "../schemas/reports";
-import type { CreatedTeam, CreditsAdded, StatusChange, TeamPage, TeamWithBalance, TransactionPage } from "../schemas/teams";
+import type { CreatedTeam, CreditsAdded, GrantMade, StatusChange, TeamPage, TeamWithBalance, TransactionPage } from "../schemas/teams";
 import type { DeliveryPage, SavedWebhook, Webhook } from "../schemas/webhooks";
 
 // What the console reads from /api, as the gateway's own zod schemas declare it (one
@@ -37,6 +38,10 @@ export type AuditList = Answer<typeof AuditPage>;
 export type WebhookAnswer = Answer<typeof Webhook>;
 export type SavedWebhookAnswer = Answer<typeof SavedWebhook>;
 export type DeliveryList = Answer<typeof DeliveryPage>;
+export type GrantList = Answer<typeof GrantPage>;
+export type GrantMadeAnswer = Answer<typeof GrantMade>;
+export type AllowanceAnswer = Answer<typeof TeamAllowance> | Answer<typeof AllowanceSet>;
+export type StatementAnswer = Answer<typeof Statement>;
 export type KeyAnswer = Answer<typeof Key>;
 export type KeyListAnswer = Answer<typeof KeyList>;
 export type CreatedKeyAnswer = Answer<typeof CreatedKey>;

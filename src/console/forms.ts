@@ -31,6 +31,10 @@ export function numberOrText(value: string | undefined): number | string | undef
   return Number.isFinite(n) ? n : value;
 }
 
+/** A date-time picked in a form ("2026-12-01T09:30", no zone) is UTC; anything else goes to the API as typed. */
+export const utcDateTime = (value: string) =>
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value;
+
 /** "a, b  c" → ["a", "b", "c"]. */
 export function listOf(value: string | undefined): string[] {
   return (value ?? "").split(/[\s,]+/).filter(Boolean);

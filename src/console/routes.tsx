@@ -14,6 +14,7 @@ import { takeFlash } from "./flash";
 import { CSRF_FIELD, formOf } from "./forms";
 import { registerAdminKeyPages } from "./pages/admin-keys";
 import { registerAuditLogPage } from "./pages/audit-log";
+import { registerCreditsPage } from "./pages/credits";
 import { registerDashboardPage } from "./pages/dashboard";
 import { registerJobPages } from "./pages/jobs";
 import { registerLedgerPage } from "./pages/ledger";
@@ -133,6 +134,7 @@ export function consoleRoutes(apiFetch: ApiFetch): Hono<ConsoleEnv> {
   registerTeamsPage(console);
   registerTeamPage(console);
   registerJobPages(console);
+  registerCreditsPage(console);
   registerLedgerPage(console);
   registerUsagePage(console);
   registerWebhookPages(console);

@@ -16,6 +16,7 @@ import { anthropicRoutes } from "./routes/anthropic";
 import { auditLogRoutes } from "./routes/audit-log";
 import { creditRoutes } from "./routes/credits";
 import { docsRoutes } from "./routes/docs";
+import { grantRoutes } from "./routes/grants";
 import { jobRoutes, teamJobRoutes } from "./routes/jobs";
 import { keyRoutes } from "./routes/keys";
 import { modelGroupRoutes } from "./routes/model-groups";
@@ -126,6 +127,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/api/organizations", organizationUsageRoutes);
   app.route("/api/stats", statsRoutes);
   app.route("/api/credits", creditRoutes);
+  app.route("/api/credits", grantRoutes);
   app.route("/api/jobs", jobRoutes);
   app.route("/api/jobs", streamingRoutes);
   app.route("/api/pricing", pricingRoutes);

@@ -58,6 +58,10 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   GROUP_HAS_NO_MODELS: 502,
   ACCESS_UNAVAILABLE: 503,
   PRICING_UNAVAILABLE: 503,
+  GRANT_NOT_FOUND: 404,
+  GRANT_EXISTS: 400,
+  GRANT_ENDED: 409,
+  ALLOWANCE_NOT_FOUND: 404,
 };
 
 /** Seconds a paused team is told to wait before trying again. */

@@ -1,5 +1,6 @@
 import type { UsageSums } from "../db/usage-records";
 import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
+import type { AllowancePeriod, GrantMoveKind, GrantSource } from "../schemas/grants";
 import type { BudgetPeriod } from "../schemas/period-budgets";
 import type { WebhookEventType, WebhookScope } from "../webhooks/events";
 import type { CallStatus, JobOwner, JobStatus, LedgerEntry, TeamStatus } from "./types";
@@ -31,6 +32,8 @@ export type AccountRow = {
   speculative_admission: number;
   /** Calls sent upstream early and aborted: the admission refused them, or admitted them otherwise. */
   speculative_aborts: number;
+  /** How long before a grant's expiry `grant.expiring` is sent (0: never). */
+  grant_notice_seconds: number;
 };
 
 export type JobRow = {
@@ -189,3 +192,55 @@ export type RechargeRow = {
   applied_credits: number | null;
   result: string | null;
 };
+
+export type GrantEnd = "expired" | "voided";
+/** Which plan grant of a period: the allowance's own, or what the previous period rolled over. */
+export type PlanGrantKind = "allowance" | "rollover";
+
+export type GrantRow = {
+  seq: number;
+  grant_id: string;
+  source: GrantSource;
+  credits: number;
+  remaining: number;
+  priority: number;
+  expires_at_ms: number | null;
+  created_at_ms: number;
+  reason: string;
+  external_ref: string | null;
+  allowance_id: string | null;
+  plan_period_ms: number | null;
+  plan_kind: PlanGrantKind | null;
+  ended: GrantEnd | null;
+  ended_at_ms: number | null;
+  notice_sent: number;
+};
+
+export type NewGrant = Omit<GrantRow, "seq" | "remaining" | "ended" | "ended_at_ms" | "notice_sent">;
+
+/** One signed change to a grant's remaining credits (grant_id null: the team's overdraft), with the ledger row it belongs to. */
+export type GrantMoveRow = {
+  ledger_seq: number | null;
+  grant_id: string | null;
+  kind: GrantMoveKind;
+  credits: number;
+  job_id: string | null;
+  at_ms: number;
+};
+
+export type AllowanceRow = {
+  allowance_id: string;
+  credits: number;
+  period: AllowancePeriod;
+  anchor: number;
+  rollover_max: number | null;
+  priority: number;
+  /** The current period: begun at period_start_ms, renewed at period_end_ms. */
+  period_start_ms: number;
+  period_end_ms: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+};
+
+/** A job's credits held from an ended grant. */
+export type HeldCredits = { grant_id: string; credits: number };

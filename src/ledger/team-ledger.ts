@@ -4,12 +4,16 @@ import { Repository } from "../db/repository";
 import { CALLS_PAGE_DEFAULT } from "../schemas/jobs";
 import type { WebhookChange, WebhookEventType } from "../webhooks/events";
 import { LedgerBackground } from "./background/alarm";
+import { GrantClock } from "./background/grant-clock";
 import { AccountChanges } from "./changes/account";
 import type { BudgetPolicyChange, BudgetPolicyView } from "./changes/budget-policy";
 import { JobCalls } from "./changes/calls";
+import { GrantLedger } from "./changes/grant-ledger";
+import { GrantChanges } from "./changes/grants";
 import { JobLifecycle } from "./changes/jobs";
 import { TeamBudgets } from "./changes/team-budgets";
 import type { WebhookOutbox } from "./changes/webhook-outbox";
+import { GrantReads } from "./grant-reads";
 import { LedgerReads } from "./reads";
 import type { AccountRow } from "./rows";
 import type { AccessChange, Caller } from "./rules/access";
@@ -17,8 +21,8 @@ import { accountNotFound, refuseInactive, refuseSuspended } from "./rules/admiss
 import type { CallBudget } from "./rules/holds";
 import type { KeyView } from "./rules/key-views";
 import { TeamRate, TeamTokenRate } from "./rules/rate-limit";
-import { balanceOf } from "./rules/views";
 import { AccessStore, type AdmittedCaller, accessFromD1 } from "./store/access-store";
+import { GrantStore } from "./store/grant-store";
 import { HoldStore } from "./store/hold-store";
 import { LedgerStore } from "./store/ledger-store";
 import { OperationLog, type OperationMethod, type Recalled } from "./store/operation-log";
@@ -26,11 +30,13 @@ import { LedgerPages } from "./store/pages";
 import {
   type AccountInit,
   type Admission,
+  type AllowanceRequest,
   type Balance,
   type CallRecord,
   type CallsPage,
   type Completion,
   type CompletionSummary,
+  type GrantRequest,
   type JobCreated,
   type JobFilter,
   type JobOwner,
@@ -68,6 +74,11 @@ export class TeamLedger extends DurableObject<Env> {
   private readonly jobs: JobLifecycle;
   private readonly calls: JobCalls;
   private readonly reads: LedgerReads;
+  /** Grants and the plan allowance (changes/grants.ts); every change of credits is split across grants by changes/grant-ledger.ts. */
+  private readonly grants: GrantChanges;
+  /** What time brings to the grants (expiries, renewals), settled by the alarm or the next request. */
+  private readonly grantClock: GrantClock;
+  private readonly grantReads: GrantReads;
   /** Its keys' and end users' period budgets, its budget policy and recharge requests (changes/team-budgets.ts). */
   private readonly budgets: TeamBudgets;
 
@@ -88,9 +99,15 @@ export class TeamLedger extends DurableObject<Env> {
     this.access = new AccessStore(storage, this.store.rows, accessFromD1(d1), this.budgets.keyBudgetChanged);
     this.background = new LedgerBackground(ctx, env, this.store, holds, d1, this.budgets.timedWork);
     this.webhooks = this.background.webhooks;
-    this.budgets.watch(this.webhooks);
-    this.account = new AccountChanges(this.store, this.access, this.webhooks);
-    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, keyName);
+    const grantStore = new GrantStore(storage.sql);
+    const grantLedger = new GrantLedger(this.store, grantStore);
+    this.store.splitCreditsWith(grantLedger);
+    this.grantClock = this.background.settleWith((wake) => new GrantClock(this.store, grantStore, grantLedger, this.webhooks, wake));
+    this.grants = new GrantChanges(this.store, grantStore, grantLedger, this.webhooks, this.grantClock);
+    this.grantReads = new GrantReads(grantStore, this.grants);
+    this.budgets.watch(this.webhooks, () => this.grants.allowanceUse());
+    this.account = new AccountChanges(this.store, this.access, this.webhooks, this.grants);
+    this.jobs = new JobLifecycle(this.store, pages, holds, this.webhooks, (acct) => this.grants.balance(acct, "admin"), keyName);
     this.reads = new LedgerReads(this.store, pages, this.webhooks, () => this.access.keys.names());
     this.calls = new JobCalls({
       store: this.store,
@@ -114,9 +131,19 @@ export class TeamLedger extends DurableObject<Env> {
    * After it, the alarm is due to send the usage it changed to D1 (the alarm never decides a charge).
    */
   private async once<T>(method: OperationMethod, operation: Operation, args: unknown, change: () => LedgerResult<T>) {
+    this.settleDueGrants();
     const result = await this.operations.applyOnce((write) => this.store.transaction(write), method, operation, args, change);
     await this.background.scheduleUsageFlush();
     return result;
+  }
+
+  /**
+   * Grants due to expire and allowance renewals due by now are settled before anything reads or
+   * moves money, at the moment each was due: the alarm does it on time, this covers a late alarm
+   * (an in-memory comparison when nothing is due).
+   */
+  private settleDueGrants(): void {
+    this.grantClock.settleDue(Date.now());
   }
 
   /** What an applied operation answered, and the text kept with it (null if it never ran or was forgotten). */
@@ -129,22 +156,71 @@ export class TeamLedger extends DurableObject<Env> {
   }
 
   getBalance(caller: Caller) {
-    return this.read(caller, (acct) => ok(balanceOf(acct, caller.kind)));
+    return this.read(caller, (acct) => ok(this.grants.balance(acct, caller.kind)));
   }
 
   /**
-   * Adds credits. `idempotencyKey` is the caller's own key: one naming a recharge request this
-   * object made is applied once for good (recharges.ts), beyond the operation log's 24 h.
+   * A top-up: a paid grant that never expires; with an external_ref, once for good. `idempotencyKey`
+   * is the caller's own key: one naming a recharge request this object made is applied once for
+   * good (recharges.ts), here or through makeGrant, beyond the operation log's 24 h.
    */
   addCredits(
     credits: number,
     reason: string,
     operation: Operation,
+    externalRef: string | null = null,
     idempotencyKey: string | null = null,
-  ): Promise<LedgerResult<{ balance: Balance; transaction: LedgerEntry }>> {
-    return this.once("addCredits", operation, { credits, reason }, () =>
-      this.budgets.addCredits(idempotencyKey, credits, () => this.account.addCredits(credits, reason), Date.now()),
+  ) {
+    const args = externalRef === null ? { credits, reason } : { credits, reason, externalRef };
+    return this.once("addCredits", operation, args, () =>
+      this.budgets.applyRecharge(
+        idempotencyKey,
+        credits,
+        () => this.account.addCredits(credits, reason, externalRef),
+        (grantId) => this.account.creditsAddedBy(grantId),
+        Date.now(),
+      ),
     );
+  }
+
+  /** Makes a grant (once per operation, once per external_ref for good, and once per recharge request like addCredits). */
+  makeGrant(request: GrantRequest, operation: Operation, idempotencyKey: string | null = null) {
+    return this.once("makeGrant", operation, request, () =>
+      this.budgets.applyRecharge(
+        idempotencyKey,
+        request.credits,
+        () => this.grants.make(request, Date.now()),
+        (grantId) => this.grants.answerFor(grantId),
+        Date.now(),
+      ),
+    );
+  }
+
+  /** Voids what remains of a grant, with a ledger row. */
+  voidGrant(grantId: string, reason: string | null, operation: Operation) {
+    return this.once("voidGrant", operation, { grantId, reason }, () => this.grants.void(grantId, reason, Date.now()));
+  }
+
+  listGrants(caller: Caller, live: boolean, limit: number, offset: number) {
+    return this.read(caller, () => this.grantReads.list(live, limit, offset));
+  }
+
+  /** Sets the plan allowance (the same terms again change nothing). */
+  setAllowance(request: AllowanceRequest, operation: Operation) {
+    return this.once("setAllowance", operation, request, () => this.grants.setAllowance(request, Date.now()));
+  }
+
+  removeAllowance(operation: Operation) {
+    return this.once("removeAllowance", operation, {}, () => this.grants.removeAllowance());
+  }
+
+  getAllowance(caller: Caller) {
+    return this.read(caller, () => this.grantReads.allowance());
+  }
+
+  /** A month's (YYYY-MM) statement: opening and closing balance, and what each grant got and gave. */
+  statement(caller: Caller, period: string) {
+    return this.read(caller, (acct) => this.grantReads.statement(acct, period));
   }
 
   setStatus(status: TeamStatus): LedgerResult<Balance> {
@@ -191,6 +267,7 @@ export class TeamLedger extends DurableObject<Env> {
     await this.background.clear();
     await this.store.eraseAll();
     this.store.migrate();
+    this.grants.forget();
     return ok(null);
   }
 
@@ -241,11 +318,13 @@ export class TeamLedger extends DurableObject<Env> {
   async beginCall(caller: Caller, jobId: string, modelGroup: string, by: JobOwner, budget: CallBudget): Promise<Admission> {
     const admitted = await this.admitCaller(caller, modelGroup);
     if ("ok" in admitted) return admitted;
+    this.settleDueGrants();
     return this.calls.begin(jobId, modelGroup, this.access.group(modelGroup)!, by, budget, admitted.key);
   }
 
   /** Records the outcome of a call admitted by beginCall, whatever it was; its call id is its operation id. */
   recordCall(jobId: string, call: CallRecord): Promise<LedgerResult<{ call_id: string; client_cost_usd: number }>> {
+    this.settleDueGrants();
     return this.calls.record(jobId, call);
   }
 
@@ -339,7 +418,10 @@ export class TeamLedger extends DurableObject<Env> {
     this.webhooks.balanceChanged(() => this.store.account()!, Date.now());
   }
 
-  /** Expires jobs, settles holds past their deadlines (at the prices read first), sends usage to D1, delivers webhook events. */
+  /**
+   * Settles grants due (expiries, notices, renewals), expires jobs, settles holds past their deadlines (at the prices read
+   * first), sends usage to D1, delivers webhook events (background/alarm.ts).
+   */
   async alarm(): Promise<void> {
     const nowMs = Date.now();
     await this.background.runAlarm(nowMs, await this.calls.dueAt(nowMs));
@@ -347,6 +429,7 @@ export class TeamLedger extends DurableObject<Env> {
 
   /** A read of the account: the caller's key checked, and a suspended team's key refused. */
   private async read<T>(caller: Caller, answer: (acct: AccountRow) => LedgerResult<T>): Promise<LedgerResult<T>> {
+    this.settleDueGrants();
     const denied = await this.refuseCaller(caller);
     const acct = this.store.account();
     const refused = denied ?? (acct ? refuseSuspended(acct, caller.kind) : accountNotFound());

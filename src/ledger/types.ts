@@ -4,6 +4,14 @@ import type { TokenPrice } from "../db/price-cache";
 import type { LedgerErrorCode } from "../errors";
 import type { BudgetMode, Overdraft, UnfinishedJobs, UnpricedCalls } from "../schemas/budget";
 import type {
+  AllowancePeriod,
+  Allowance as AllowanceSchema,
+  Grant as GrantSchema,
+  GrantSource,
+  GrantSplit as GrantSplitSchema,
+  Statement as StatementSchema,
+} from "../schemas/grants";
+import type {
   CallFacts as CallFactsSchema,
   CompletionSummary as CompletionSummarySchema,
   JobCostBreakdown as JobCostBreakdownSchema,
@@ -41,6 +49,15 @@ export type CallerKind = "team" | "admin";
 // What the ledger answers is the API's wire shape, declared once by its zod schema (src/schemas/).
 export type Balance = z.infer<typeof BalanceSchema>;
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+/** How one ledger row moved one grant (grant_id null: the team's overdraft, beyond every grant). */
+export type GrantSplit = z.infer<typeof GrantSplitSchema>;
+/** What the balance adds about grants: remaining credits by source (and the overdraft), the next expiry and renewal. */
+export type GrantTotals = Pick<Balance, "grants" | "next_expiry" | "next_renewal">;
+/** The account's side of the balance: its counters and settings. */
+export type AccountBalance = Omit<Balance, keyof GrantTotals>;
+export type GrantView = z.infer<typeof GrantSchema>;
+export type AllowanceView = z.infer<typeof AllowanceSchema>;
+export type Statement = z.infer<typeof StatementSchema>;
 export type LedgerKind = LedgerEntry["kind"];
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 export type JobCosts = z.infer<typeof JobCostsSchema>;
@@ -81,6 +98,8 @@ export interface AccountInit {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  /** How long before a grant expires `grant.expiring` is sent (default DEFAULT_GRANT_NOTICE_SECONDS). */
+  grantNoticeSeconds?: number;
   /** null or absent: the budget mode's default (money.ts unfinishedJobsOf). */
   unfinishedJobs?: UnfinishedJobs | null;
   /** Whether its calls may go upstream while their admission is on its way (default: yes). */
@@ -90,6 +109,26 @@ export interface AccountInit {
   modelGroups: Array<{ name: string; models: string[] }>;
   /** Its organization's webhook, if it has one: a new team is told its events from the start. */
   webhooks?: WebhookEndpoint[];
+}
+
+/** A grant as asked for (POST /api/credits/teams/{id}/grants, or a top-up). */
+export interface GrantRequest {
+  credits: number;
+  source: GrantSource;
+  expiresAtMs: number | null;
+  priority: number | null;
+  reason: string | null;
+  externalRef: string | null;
+}
+
+/** A plan allowance as asked for (PUT /api/credits/teams/{id}/allowance). */
+export interface AllowanceRequest {
+  credits: number;
+  period: AllowancePeriod;
+  anchor: number | null;
+  /** null: nothing rolls over. */
+  rolloverMax: number | null;
+  priority: number | null;
 }
 
 /** A job a team asks to open. */
@@ -252,6 +291,7 @@ export type SettingsChange = Partial<BudgetSettings> & {
   overdraft?: Overdraft;
   unpricedCalls?: UnpricedCalls;
   tpmLimit?: number | null;
+  grantNoticeSeconds?: number;
   unfinishedJobs?: UnfinishedJobs | null;
   speculativeAdmission?: boolean;
 };

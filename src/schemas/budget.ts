@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_GRANT_NOTICE_SECONDS } from "./grants";
 
 // A team's budget: its vocabulary (the ledger's rules use it too), the fields a request sets it
 // with, and those fields in the ledger's words.
@@ -103,6 +104,15 @@ export const BudgetFields = {
         "its consumption in the consumption modes, its minimum charge once it made a successful call in job_based). " +
         "Default (and null): charged in the consumption modes, free in job_based",
     }),
+  grant_expiring_notice_seconds: z
+    .number()
+    .int({ error: "must be an integer" })
+    .min(0, { error: "must not be negative" })
+    .max(90 * 24 * 60 * 60, { error: "must be at most 7776000 (90 days)" })
+    .optional()
+    .openapi({
+      description: `How long before a grant expires the grant.expiring webhook is sent (default ${DEFAULT_GRANT_NOTICE_SECONDS}, 3 days; 0: never)`,
+    }),
 };
 
 /** The budget fields of a request, in the ledger's words. */
@@ -118,6 +128,7 @@ export function budgetSettingsOf(body: {
   unpriced_calls?: UnpricedCalls;
   unfinished_jobs?: UnfinishedJobs | null;
   speculative_admission?: boolean;
+  grant_expiring_notice_seconds?: number;
 }) {
   return {
     budgetMode: body.budget_mode,
@@ -131,5 +142,6 @@ export function budgetSettingsOf(body: {
     unpricedCalls: body.unpriced_calls,
     unfinishedJobs: body.unfinished_jobs,
     speculativeAdmission: body.speculative_admission,
+    grantNoticeSeconds: body.grant_expiring_notice_seconds,
   };
 }

@@ -1,13 +1,17 @@
 import { z } from "@hono/zod-openapi";
 import { BudgetFields, BudgetMode, MAX_CREDITS, OVERDRAFT_MODES, UNFINISHED_JOB_POLICIES, UNPRICED_CALL_POLICIES } from "./budget";
 import { ClientId, Metadata, PageInfo, ServerId, Timestamp } from "./common";
+import { ExternalRef, Grant, GrantSplit, GrantTotalsFields } from "./grants";
 import { Placement } from "./organizations";
 import { BudgetPolicy, BudgetPolicyFields } from "./period-budgets";
 
 // A team: what creating and changing one takes, and what the team routes answer (its budget's
 // fields are budget.ts).
 
-/** Every kind of ledger row; `unrecorded` ends the hold of a call whose record never came. */
+/**
+ * Every kind of ledger row; `unrecorded` ends the hold of a call whose record never came,
+ * `expiry` and `void` take what a grant had left out of the balance.
+ */
 export const LEDGER_KINDS = [
   "allocation",
   "reservation",
@@ -18,6 +22,8 @@ export const LEDGER_KINDS = [
   "hold",
   "capture",
   "unrecorded",
+  "expiry",
+  "void",
 ] as const;
 
 export { MAX_CREDITS };
@@ -71,7 +77,9 @@ export const Balance = z
       })
       .optional()
       .openapi({ description: "Admin key only: speculative admission (docs/calls.md)" }),
+    grant_expiring_notice_seconds: z.number().int(),
     status: z.enum(["active", "suspended", "paused"]),
+    ...GrantTotalsFields,
   })
   .openapi("Balance");
 
@@ -81,7 +89,8 @@ export const LedgerEntry = z
     team_id: z.string(),
     kind: z.enum(LEDGER_KINDS).openapi({
       description:
-        "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record",
+        "`hold` / `capture`: a call's hold placed and settled by its record; `unrecorded`: settled from its hold without its record; " +
+        "`expiry` / `void`: what a grant had left leaves the balance",
     }),
     amount: z.number().int().openapi({ description: "Signed change to credits_remaining" }),
     reserved_change: z.number().int().openapi({ description: "Signed change to credits_reserved" }),
@@ -94,6 +103,10 @@ export const LedgerEntry = z
     job_id: z.string().nullable(),
     reason: z.string(),
     created_at: Timestamp,
+    grants: z.array(GrantSplit).openapi({
+      description:
+        "Which grants the amount came from or went to, and how much each (grant_id null: the overdraft); the credits add up to the amount",
+    }),
   })
   .openapi("Transaction");
 
@@ -137,7 +150,30 @@ export const RotatedKey = z.object({
 
 export const StatusChange = z.object({ team_id: z.string(), status: z.string(), message: z.string() });
 
-export const CreditsAdded = z.object({ team_id: z.string(), credits_added: z.number().int(), balance: Balance, transaction: LedgerEntry });
+export const CreditsAdded = z.object({
+  team_id: z.string(),
+  credits_added: z.number().int(),
+  grant_id: z.string().openapi({ description: "The paid grant the credits are" }),
+  created: z
+    .boolean()
+    .openapi({ description: "false: the external_ref named an addition made before, which this answers (nothing was added)" }),
+  balance: Balance,
+  transaction: LedgerEntry,
+});
+
+export const GrantMade = z
+  .object({
+    team_id: z.string(),
+    grant: Grant,
+    created: z
+      .boolean()
+      .openapi({ description: "false: the external_ref named a grant made before, which this answers (nothing was added)" }),
+    transaction: LedgerEntry.openapi({ description: "The ledger row that made the grant" }),
+    balance: Balance,
+  })
+  .openapi("GrantMade");
+
+export const GrantVoided = z.object({ team_id: z.string(), grant: Grant, transaction: LedgerEntry, balance: Balance });
 
 export const TransactionPage = z.object({ team_id: z.string(), transactions: z.array(LedgerEntry), ...PageInfo });
 
@@ -186,6 +222,7 @@ export const AddCredits = z.object({
     .positive({ error: "must be a positive integer" })
     .max(MAX_CREDITS, { error: `must be at most ${MAX_CREDITS}` }),
   reason: z.string().max(500, { error: "must be at most 500 characters" }).nullable().optional(),
+  external_ref: ExternalRef.nullable().optional(),
 });
 
 export const Refund = z.object({

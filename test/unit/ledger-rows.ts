@@ -22,6 +22,7 @@ export function accountRow(overrides: Partial<AccountRow> = {}): AccountRow {
     unpriced_calls: "refuse",
     tpm_limit: null,
     call_holds_micro: 0,
+    grant_notice_seconds: 259_200,
     unfinished_jobs: null,
     speculative_admission: 1,
     speculative_aborts: 0,

@@ -1,11 +1,11 @@
 import { AUDITED_ACTIONS } from "../../http/middleware/audit";
-import { detailOf } from "../api-client";
 import type { AuditList, OrganizationList } from "../api-types";
 import { Field, FilterForm, formatTime, Select } from "../components/fields";
 import { renderPage } from "../components/layout";
 import { Table } from "../components/table";
 import { type ConsoleApp, type ConsoleContext, offsetOf, queryOf } from "../context";
-import { setFlash } from "../flash";
+import { csvDownload } from "../downloads";
+import { utcDateTime } from "../forms";
 
 // The audit log: every admin write, allowed or refused, newest first, filtered as the API
 // filters it, and the same selection as a CSV download (streamed from the API as it is).
@@ -19,12 +19,8 @@ function filtersOf(c: ConsoleContext): Filters {
   return Object.fromEntries(FILTERS.map((name) => [name, c.req.query(name) ?? ""])) as Filters;
 }
 
-/** A date-time picked in the form ("2026-12-01T09:30", no zone) is UTC; anything else goes to the API as typed. */
-const utc = (value: string) =>
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) ? `${value}${value.length === 16 ? ":00" : ""}Z` : value;
-
 /** The API's query for these filters. */
-const apiFilters = (f: Filters) => ({ ...f, since: utc(f.since), until: utc(f.until) });
+const apiFilters = (f: Filters) => ({ ...f, since: utcDateTime(f.since), until: utcDateTime(f.until) });
 
 async function auditLogPage(c: ConsoleContext) {
   const filters = filtersOf(c);
@@ -79,21 +75,10 @@ async function auditLogPage(c: ConsoleContext) {
 }
 
 /** The CSV of the selection: the API's own answer, streamed through. */
-async function auditLogCsv(c: ConsoleContext) {
+function auditLogCsv(c: ConsoleContext) {
   const filters = filtersOf(c);
-  const answer = await c.get("api").raw(`/api/audit-log${queryOf({ format: "csv", ...apiFilters(filters) })}`);
-  if (!answer.ok) {
-    const to = `/admin/audit-log${queryOf(filters)}`;
-    await setFlash(c, c.get("session"), { to, error: detailOf(await answer.json().catch(() => null), answer.status) });
-    return c.redirect(to, 303);
-  }
-  return new Response(answer.body, {
-    status: 200,
-    headers: {
-      "content-type": answer.headers.get("content-type") ?? "text/csv; charset=utf-8",
-      "content-disposition": answer.headers.get("content-disposition") ?? 'attachment; filename="audit-log.csv"',
-    },
-  });
+  const api = `/api/audit-log${queryOf({ format: "csv", ...apiFilters(filters) })}`;
+  return csvDownload(c, api, `/admin/audit-log${queryOf(filters)}`, "audit-log.csv");
 }
 
 export function registerAuditLogPage(app: ConsoleApp): void {

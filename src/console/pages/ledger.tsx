@@ -30,6 +30,10 @@ async function ledgerPage(c: ConsoleContext) {
             { label: "Reserved change", numeric: true, cell: (row) => row.reserved_change },
             { label: "Balance after", numeric: true, cell: (row) => row.balance_after },
             {
+              label: "Grants",
+              cell: (row) => row.grants.map((g) => `${g.source ?? "overdraft"} ${g.credits > 0 ? "+" : ""}${g.credits}`).join(", ") || "—",
+            },
+            {
               label: "Job",
               cell: (row) => (row.job_id ? <a href={`${teamPath(teamId)}/jobs/${seg(row.job_id)}`}>{row.job_id.slice(0, 8)}…</a> : "—"),
             },

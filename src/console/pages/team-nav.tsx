@@ -9,6 +9,7 @@ export function TeamNav({ teamId }: { teamId: string }) {
     <nav aria-label="Team" class="pager">
       <a href={base}>Team</a>
       <a href={`${base}/jobs`}>Jobs</a>
+      <a href={`${base}/credits`}>Credits</a>
       <a href={`${base}/ledger`}>Ledger</a>
       <a href={`${base}/usage`}>Usage</a>
       <a href={`${base}/webhook`}>Webhook</a>

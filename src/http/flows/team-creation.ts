@@ -41,6 +41,7 @@ function accountInitOf(body: NewTeam, key: AccountInit["key"], modelGroups: Acco
     overdraft: body.overdraft ?? "none",
     unpricedCalls: body.unpriced_calls ?? "refuse",
     tpmLimit: body.tpm_limit ?? null,
+    grantNoticeSeconds: body.grant_expiring_notice_seconds,
     unfinishedJobs: body.unfinished_jobs ?? null,
     speculativeAdmission: body.speculative_admission ?? true,
     key,

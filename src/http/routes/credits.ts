@@ -24,6 +24,7 @@ creditRoutes.openapi(
     description:
       "credits_remaining = allocated - used; credits_available = remaining less everything open jobs hold (their reservations, what " +
       "consumption jobs consumed, and what their calls in flight hold; `credits_held` shows the last), rounded down. " +
+      "`grants` splits credits_remaining by source; `next_expiry` and `next_renewal` say what changes next. " +
       "`cost_markup_percentage` is shown to the admin key only.",
     security: security.teamOrAdmin,
     middleware: [requireTeamOrAdmin("credits.read")] as const,
@@ -43,17 +44,19 @@ creditRoutes.openapi(
     method: "post",
     path: "/teams/{team_id}/add",
     tags: ["Credits"],
-    summary: "Add credits to a team (admin only: a team never funds itself)",
+    summary: "Add credits to a team (admin only: a team never funds itself): a paid grant that never expires",
     description:
-      "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more. " +
-      "The `idempotency_key` of a `credits.recharge_requested` event, sent as the Idempotency-Key, is applied once for good: " +
-      "however often and however late it is sent (beyond the 24 h other keys are kept), the first addition is answered again.",
+      "With an `Idempotency-Key`, a retry (also after a 5xx) answers the first addition and adds nothing more; with an " +
+      "`external_ref`, the addition is made once for good (a repeat answers the first with `created: false`). " +
+      "The `idempotency_key` of a `credits.recharge_requested` event, sent as the Idempotency-Key, is applied once for good, " +
+      "here or through `POST …/grants`: however often and however late it is sent (beyond the 24 h other keys are kept), " +
+      "the first application is answered again (`created: false`).",
     security: security.admin,
     middleware: [adminWrite("credits.add"), idempotent] as const,
     request: { params: TeamParam, body: jsonBody(AddCredits) },
     responses: {
       200: jsonResponse(CreditsAdded, "The allocation"),
-      ...errorResponses(401, 403, 404, 413, 422, 503),
+      ...errorResponses(400, 401, 403, 404, 413, 422, 503),
     },
   }),
   async (c) => {
@@ -62,8 +65,17 @@ creditRoutes.openapi(
     const reason = body.reason ?? "Manual credit allocation";
     const idempotencyKey = c.req.header("idempotency-key") ?? null;
     const team = await teamAt(c, team_id);
-    const added = await onLedger(c.env, team, "addCredits", body.credits, reason, { id: operationId(c) }, idempotencyKey);
-    return c.json({ team_id, credits_added: body.credits, balance: added.balance, transaction: added.transaction }, 200);
+    const added = await onLedger(
+      c.env,
+      team,
+      "addCredits",
+      body.credits,
+      reason,
+      { id: operationId(c) },
+      body.external_ref ?? null,
+      idempotencyKey,
+    );
+    return c.json({ team_id, credits_added: body.credits, ...added }, 200);
   },
 );
 

@@ -9,6 +9,14 @@ import { AlarmClock } from "./alarm-clock";
 import { UsageFlush } from "./usage-flush";
 import { deliverySettingsOf, WebhookDelivery } from "./webhook-delivery";
 
+/** Work that falls due at moments of its own (grants expiring, allowances renewing: grant-clock.ts). */
+export interface DueWork {
+  /** Settles what is due by `nowMs`; safe to run again. */
+  settleDue(nowMs: number): boolean;
+  /** When something is next due (null: nothing). */
+  nextDueMs(): number | null;
+}
+
 /** Work that falls due at fixed times (the period budgets' new windows), done by the alarm. */
 export interface TimedWork {
   /** Does what is due by `nowMs` (inside the alarm's transaction). */
@@ -30,9 +38,10 @@ export class LedgerBackground {
   private readonly delivery: WebhookDelivery;
   private readonly usageFlush: UsageFlush;
   private readonly alarmClock: AlarmClock;
+  private dueWork: DueWork | null = null;
 
   constructor(
-    ctx: DurableObjectState,
+    private readonly ctx: DurableObjectState,
     env: Env,
     private readonly store: LedgerStore,
     private readonly holds: HoldStore,
@@ -53,11 +62,28 @@ export class LedgerBackground {
   }
 
   /**
-   * The alarm: starts the period budgets' new windows, settles what is due by `nowMs`
-   * (expireAndHeal), sends the usage totals not yet in D1, then the webhook events due. Safe to
-   * run twice.
+   * Work of its own that the alarm settles first, and wakes for: `make` is given the `wake` it
+   * calls when its next due time may have changed (the alarm is then moved earlier if need be).
+   */
+  settleWith<W extends DueWork>(make: (wake: () => void) => W): W {
+    const wake = () => {
+      const due = this.dueWork?.nextDueMs() ?? null;
+      if (due !== null)
+        this.ctx.waitUntil(this.scheduleAlarm(due).catch((e) => log("error", "could not schedule the alarm", { error: String(e) })));
+    };
+    const work = make(wake);
+    this.dueWork = work;
+    wake();
+    return work;
+  }
+
+  /**
+   * The alarm: settles the grants due (expiries and renewals, each at the moment it was due: grant-clock.ts),
+   * then starts the period budgets' new windows and settles what else is due by `nowMs` (expireAndHeal),
+   * sends the usage totals not yet in D1, then the webhook events due. Safe to run twice.
    */
   async runAlarm(nowMs: number, prices: HoldPrices): Promise<void> {
+    this.dueWork?.settleDue(nowMs);
     this.store.transaction(() => {
       this.timed.run(nowMs);
       this.expireAndHeal(nowMs, prices);
@@ -71,6 +97,7 @@ export class LedgerBackground {
       this.usageFlush.nextFlushDueAt(),
       this.delivery.nextDeliveryDueAt(),
       this.timed.nextDueMs(Date.now()),
+      this.dueWork?.nextDueMs() ?? null,
     ]);
   }
 

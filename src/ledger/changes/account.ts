@@ -1,10 +1,10 @@
 import { accountNotFound } from "../rules/admission";
-import { balanceOf } from "../rules/views";
 import type { AccessStore } from "../store/access-store";
 import { isoNow, type LedgerStore } from "../store/ledger-store";
 import type { AccountInit, Balance, LedgerEntry, LedgerResult, SettingsChange, TeamStatus } from "../types";
 import { ok, refusal } from "../types";
 import { recomputeHolds } from "./call-holds";
+import type { GrantChanges } from "./grants";
 import type { WebhookOutbox } from "./webhook-outbox";
 
 /**
@@ -17,13 +17,14 @@ export class AccountChanges {
     private readonly store: LedgerStore,
     private readonly access: AccessStore,
     private readonly webhooks: WebhookOutbox,
+    private readonly grants: GrantChanges,
   ) {}
 
-  /** The account with its opening allocation, first key, groups and webhooks. */
+  /** The account with its opening allocation (a paid grant), first key, groups and webhooks. */
   open(init: AccountInit): LedgerResult<Balance> {
     if (this.store.account()) return refusal("ACCOUNT_EXISTS", `Team '${init.teamId}' already has a ledger`);
     this.store.insertAccount(init, isoNow());
-    this.store.appendLedger("allocation", { allocated: init.creditsAllocated }, null, "Opening allocation");
+    this.grants.open(init.creditsAllocated, Date.now());
     const { keyId, keyHash, prefix, name } = init.key;
     const createdAt = isoNow();
     this.access.replaceAll(
@@ -35,15 +36,27 @@ export class AccountChanges {
       createdAt,
     );
     for (const set of init.webhooks ?? []) this.webhooks.change(this.store.account(), { set }, Date.now());
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
-  addCredits(credits: number, reason: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry }> {
-    if (!this.store.account()) return accountNotFound();
-    if (!Number.isSafeInteger(credits) || credits <= 0) return refusal("INVALID_ARGUMENT", "credits must be a positive integer");
-    const transaction = this.store.appendLedger("allocation", { allocated: credits }, null, reason);
-    this.balanceChanged();
-    return ok({ balance: balanceOf(this.store.account()!, "admin"), transaction });
+  /** A top-up: a paid grant that never expires (once per external_ref, like any grant). */
+  addCredits(
+    credits: number,
+    reason: string,
+    externalRef: string | null = null,
+  ): LedgerResult<{ balance: Balance; transaction: LedgerEntry; grant_id: string; created: boolean }> {
+    const made = this.grants.make({ credits, source: "paid", expiresAtMs: null, priority: null, reason, externalRef }, Date.now());
+    if (!made.ok) return made;
+    const { grant, transaction, created } = made.value;
+    return ok({ balance: this.grants.balance(this.store.account()!, "admin"), transaction, grant_id: grant.grant_id, created });
+  }
+
+  /** A top-up made before, answered again (a recharge request applied before): `created` false, nothing added. */
+  creditsAddedBy(grantId: string): LedgerResult<{ balance: Balance; transaction: LedgerEntry; grant_id: string; created: boolean }> {
+    const made = this.grants.answerFor(grantId);
+    if (!made.ok) return made;
+    const { grant, transaction } = made.value;
+    return ok({ balance: this.grants.balance(this.store.account()!, "admin"), transaction, grant_id: grant.grant_id, created: false });
   }
 
   /** A team newly suspended is an event. */
@@ -52,7 +65,7 @@ export class AccountChanges {
     if (!before) return accountNotFound();
     this.store.setStatus(status);
     if (status === "suspended" && before.status !== "suspended") this.webhooks.emit("team.suspended", this.store.account()!, Date.now());
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
   /** Changes budget settings; `rateLimitPerMinute: null` removes the limit, `unfinishedJobs: null` follows the mode, undefined keeps either. */
@@ -70,14 +83,17 @@ export class AccountChanges {
       overdraft: settings.overdraft ?? acct.overdraft,
       unpriced_calls: settings.unpricedCalls ?? acct.unpriced_calls,
       tpm_limit: settings.tpmLimit === undefined ? acct.tpm_limit : settings.tpmLimit,
+      grant_notice_seconds: settings.grantNoticeSeconds ?? acct.grant_notice_seconds,
       unfinished_jobs: settings.unfinishedJobs === undefined ? acct.unfinished_jobs : settings.unfinishedJobs,
       speculative_admission:
         settings.speculativeAdmission === undefined ? acct.speculative_admission : Number(settings.speculativeAdmission),
     });
     // What each job holds is worked out again under the new settings (a call's own hold keeps its amount).
     recomputeHolds(this.store, this.store.account()!);
+    // A new notice time may make an expiry notice due sooner or later.
+    if (settings.grantNoticeSeconds !== undefined) this.grants.forget();
     this.balanceChanged();
-    return ok(balanceOf(this.store.account()!, "admin"));
+    return ok(this.grants.balance(this.store.account()!, "admin"));
   }
 
   /** After a change of the balance, in its transaction: a crossing below a threshold is an event. */

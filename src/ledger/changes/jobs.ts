@@ -10,7 +10,7 @@ import {
   refuseRefund,
   refuseSuspended,
 } from "../rules/admission";
-import { balanceOf, completionAnswerOf, jobListingOf } from "../rules/views";
+import { completionAnswerOf, jobListingOf } from "../rules/views";
 import type { HoldStore } from "../store/hold-store";
 import type { LedgerStore } from "../store/ledger-store";
 import type { LedgerPages } from "../store/pages";
@@ -41,6 +41,8 @@ export class JobLifecycle {
     private readonly pages: LedgerPages,
     private readonly holds: HoldStore,
     private readonly webhooks: WebhookOutbox,
+    /** The balance as the answers show it (the grants' totals with the account's). */
+    private readonly balanceOf: (acct: AccountRow) => Balance,
     /** A key's name by id (for the job views that name it). */
     private readonly keyName: (keyId: string) => string | null,
   ) {}
@@ -95,7 +97,7 @@ export class JobLifecycle {
     this.store.markJobRefunded(jobId);
     this.store.bumpUsage(job, { credits_charged: -job.credits_charged });
     this.balanceChanged();
-    return ok({ transaction, balance: balanceOf(this.store.account()!, "admin") });
+    return ok({ transaction, balance: this.balanceOf(this.store.account()!) });
   }
 
   /** Merges metadata into a job, at any status: the team's own notes, bounded like the metadata it was opened with. */

@@ -8,7 +8,8 @@ import { type LedgerResult, ok, refusal } from "../types";
 // idempotency_key), made in the transaction of the change that crossed; the builder charges its
 // customer and adds the credits with that key as its Idempotency-Key. The object remembers each
 // request and whether it was applied, for good, so a request is applied once however often and
-// however late the webhook is retried (beyond the 24 h an Idempotency-Key's answer is kept).
+// however late the webhook is retried (beyond the 24 h an Idempotency-Key's answer is kept), and
+// whether it is applied as a top-up (`…/add`) or as a grant (`…/grants`).
 
 /** The prefix of a recharge request's idempotency key. */
 export const RECHARGE_KEY_PREFIX = "recharge_";
@@ -57,10 +58,17 @@ export class RechargeRequests {
 
   /**
    * Adds credits under an Idempotency-Key: a key naming one of this team's recharge requests is
-   * applied once (a repeat answers the first addition; other credits than the first are refused),
-   * any other key changes nothing here. In the addition's transaction.
+   * applied once, through `POST …/add` or `POST …/grants` alike (a repeat, through either, answers
+   * with the grant the first made, `again`, adding nothing; other credits than the first are
+   * refused), any other key changes nothing here. In the addition's transaction.
    */
-  applyOnce<T>(idempotencyKey: string | null, credits: number, add: () => LedgerResult<T>, nowMs: number): LedgerResult<T> {
+  applyOnce<T>(
+    idempotencyKey: string | null,
+    credits: number,
+    add: () => LedgerResult<T>,
+    again: (grantId: string) => LedgerResult<T>,
+    nowMs: number,
+  ): LedgerResult<T> {
     const request = idempotencyKey?.startsWith(RECHARGE_KEY_PREFIX) ? this.store.recharge(idempotencyKey) : null;
     if (!request) return add();
     if (request.applied_at_ms !== null) {
@@ -70,10 +78,17 @@ export class RechargeRequests {
           `Recharge request '${idempotencyKey}' was already applied with ${request.applied_credits} credits; it is applied once`,
         );
       }
-      return ok(JSON.parse(request.result!) as T);
+      const first = JSON.parse(request.result!) as AppliedAnswer;
+      const grantId = first.grant_id ?? first.grant?.grant_id;
+      if (grantId) return again(grantId);
+      // Applied before credits were grants (an answer of …/add without a grant): that answer again.
+      return ok(first as T);
     }
     const added = add();
     if (added.ok) this.store.markRechargeApplied(request.idempotency_key, credits, added.value, nowMs);
     return added;
   }
 }
+
+/** What the first application answered: a top-up names its grant by `grant_id`, a grant is `grant`. */
+type AppliedAnswer = { grant_id?: string; grant?: { grant_id?: string } };

@@ -8,6 +8,7 @@ import type { KeyBudgetSink } from "../store/access-store";
 import type { KeyRow } from "../store/key-store";
 import type { LedgerStore } from "../store/ledger-store";
 import type { LedgerResult, Refusal } from "../types";
+import { AllowanceAlerts, type AllowanceUse } from "./allowance-alerts";
 import { applyBudgetPolicy, type BudgetPolicyChange, type BudgetPolicyView, budgetPolicyView } from "./budget-policy";
 import { PeriodBudgets } from "./period-budgets";
 import { RechargeRequests } from "./recharges";
@@ -27,6 +28,7 @@ export class TeamBudgets {
   /** The mechanism, which a job's calls hold against (changes/calls.ts). */
   readonly periods: PeriodBudgets;
   private readonly recharges: RechargeRequests;
+  private readonly allowanceAlerts: AllowanceAlerts;
   /** Where a key's budget goes when the key is created, changed or loaded (store/access-store.ts). */
   readonly keyBudgetChanged: KeyBudgetSink;
   /** The alarm's share: new windows at their UTC boundaries. */
@@ -35,17 +37,22 @@ export class TeamBudgets {
   constructor(sql: SqlStorage, store: LedgerStore, host: TeamBudgetsHost) {
     this.periods = new PeriodBudgets(sql, store.rows, host);
     this.recharges = new RechargeRequests(this.periods.store, host);
+    this.allowanceAlerts = new AllowanceAlerts(this.periods.store, host);
     this.keyBudgetChanged = (keyId, budget, nowMs) => this.periods.setKeyBudget(keyId, budget, nowMs);
     this.timedWork = { run: (nowMs) => this.periods.rollOver(nowMs), nextDueMs: (nowMs) => this.periods.nextResetMs(nowMs) };
     // Every charge to a job, and every refund of one, counts against its key's and end user's budgets.
     store.onJobCharge((jobId, deltaCredits) => this.periods.chargedToJob(store.job(jobId)!, deltaCredits, Date.now()));
   }
 
-  /** Watches the balance for recharge requests (after each change, in its transaction). */
-  watch(webhooks: WebhookOutbox): void {
-    webhooks.watchBalance((accountNow, nowMs) =>
-      this.recharges.balanceChanged(() => balanceOf(accountNow(), "admin").credits_available, nowMs),
-    );
+  /**
+   * Watches the balance (after each change, in its transaction) for recharge requests, and the
+   * plan allowance's use (`allowanceUse`: its current period, or null) for its alert thresholds.
+   */
+  watch(webhooks: WebhookOutbox, allowanceUse: () => AllowanceUse | null): void {
+    webhooks.watchBalance((accountNow, nowMs) => {
+      this.recharges.balanceChanged(() => balanceOf(accountNow(), "admin").credits_available, nowMs);
+      this.allowanceAlerts.balanceChanged(allowanceUse, nowMs);
+    });
   }
 
   /** A new job must fit the budgets of its key and end user (its reservation held against each). */
@@ -53,9 +60,18 @@ export class TeamBudgets {
     return this.periods.refuseJob(job, JOB_RESERVATION_CREDITS * MICRO_PER_CREDIT, nowMs);
   }
 
-  /** Adds credits, once for good when the Idempotency-Key names a recharge request (recharges.ts). */
-  addCredits<T>(idempotencyKey: string | null, credits: number, add: () => LedgerResult<T>, nowMs: number): LedgerResult<T> {
-    return this.recharges.applyOnce(idempotencyKey, credits, add, nowMs);
+  /**
+   * Adds credits (`add`: a top-up or a grant), once for good when the Idempotency-Key names a
+   * recharge request (recharges.ts); a repeat, through either, is `again` for the grant the first made.
+   */
+  applyRecharge<T>(
+    idempotencyKey: string | null,
+    credits: number,
+    add: () => LedgerResult<T>,
+    again: (grantId: string) => LedgerResult<T>,
+    nowMs: number,
+  ): LedgerResult<T> {
+    return this.recharges.applyOnce(idempotencyKey, credits, add, again, nowMs);
   }
 
   /** Changes the team's budget policy (inside the settings' transaction). */

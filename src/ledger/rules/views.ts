@@ -1,7 +1,7 @@
 import { COMPLETION_CALLS_SHOWN } from "../../schemas/jobs";
 import type { AccountRow, CallRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
 import type {
-  Balance,
+  AccountBalance,
   CallerKind,
   CallFacts,
   CallSummary,
@@ -24,9 +24,10 @@ import { MICRO_PER_CREDIT, nanoToUsd, unfinishedJobsOf } from "./money";
 /**
  * A team's balance. `credits_available` is what it can still spend: the remaining credits less
  * everything its open jobs hold (reservations, what consumption jobs consumed, and what their
- * calls in flight hold), rounded down, so the number a new job or hold is refused against.
+ * calls in flight hold), rounded down, so the number a new job or hold is refused against. The
+ * grants' side of the balance is grant-views.ts grantTotalsOf.
  */
-export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
+export function balanceOf(acct: AccountRow, viewer: CallerKind): AccountBalance {
   const remaining = acct.credits_allocated - acct.credits_used;
   return {
     team_id: acct.team_id,
@@ -47,6 +48,7 @@ export function balanceOf(acct: AccountRow, viewer: CallerKind): Balance {
     unpriced_calls: acct.unpriced_calls,
     tpm_limit: acct.tpm_limit,
     unfinished_jobs: unfinishedJobsOf(acct.budget_mode, acct.unfinished_jobs),
+    grant_expiring_notice_seconds: acct.grant_notice_seconds,
     ...(viewer === "admin" ? { speculation: { enabled: acct.speculative_admission === 1, aborted_calls: acct.speculative_aborts } } : {}),
     status: acct.status,
   };

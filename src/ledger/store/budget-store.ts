@@ -3,7 +3,7 @@ import type { BudgetRow, PolicyRow, RechargeRow } from "../rows";
 import type { BudgetSubject } from "../rules/period-budget";
 import type { RowCache } from "./row-cache";
 
-// The SQL of period budgets and the team's budget policy (migration 270): a row per subject
+// The SQL of period budgets and the team's budget policy (migration 270; the plan allowance's alerts, 300): a row per subject
 // with a budget (its window and what was spent in it), what a subject's jobs hold now (from the
 // jobs themselves, so it can never drift from the team's own holds), the policy row, and the
 // recharge requests made. Nothing here decides anything: changes/period-budgets.ts and
@@ -199,6 +199,29 @@ export class BudgetStore {
       credits,
       JSON.stringify(result),
       idempotencyKey,
+    );
+  }
+
+  // ---------------------------------------------------------------- plan allowance alerts (migration 300)
+
+  /** The highest threshold fired for an allowance's period (0: none yet). */
+  allowanceAlerted(allowanceId: string, periodStartMs: number): number {
+    const row = this.sql
+      .exec<{ alerted_percent: number }>(
+        "SELECT alerted_percent FROM allowance_alert WHERE id = 1 AND allowance_id = ? AND period_start_ms = ?",
+        allowanceId,
+        periodStartMs,
+      )
+      .toArray()[0];
+    return row?.alerted_percent ?? 0;
+  }
+
+  setAllowanceAlerted(allowanceId: string, periodStartMs: number, percent: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO allowance_alert (id, allowance_id, period_start_ms, alerted_percent) VALUES (1, ?, ?, ?)",
+      allowanceId,
+      periodStartMs,
+      percent,
     );
   }
 }

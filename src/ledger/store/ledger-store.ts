@@ -1,5 +1,6 @@
+import { DEFAULT_GRANT_NOTICE_SECONDS } from "../../schemas/grants";
 import type { AccountRow, JobRow, ModelUsageRow, UsageRow } from "../rows";
-import type { AccountInit, CallRecord, CompletionStatus, JobOwner, LedgerEntry, TeamStatus } from "../types";
+import type { AccountInit, CallRecord, CompletionStatus, GrantSplit, JobOwner, LedgerEntry, TeamStatus } from "../types";
 import { addCallToTotals, type HitSavings, insertCall } from "./calls-table";
 import { migrateLedger } from "./migrate";
 import { guardedStorage, RowCache } from "./row-cache";
@@ -19,6 +20,21 @@ export interface CreditChange {
   heldMicro?: number;
   /** Signed change to open_jobs_hold_micro, made in the same statement (no ledger column: a job's hold is not a ledger amount). */
   openJobsHeldMicro?: number;
+  /** The grant an allocation makes, or an expiry or voiding ends (otherwise the change is split across the grants). */
+  grantId?: string;
+}
+
+/**
+ * Who splits every change of credits_remaining across the team's grants (changes/grant-ledger.ts),
+ * so the grants always explain the balance as the ledger does.
+ */
+export interface CreditSplitter {
+  /** After a ledger row is written, in its transaction: how its amount moved the grants. */
+  split(row: { seq: number; kind: LedgerEntry["kind"]; change: CreditChange; entry: LedgerEntry; atMs: number }): GrantSplit[];
+  /** After a job's hold is written: what it holds of ended grants never exceeds it. */
+  jobHoldSet(jobId: string): void;
+  /** A transaction was rolled back: what is kept in memory is read again. */
+  forget(): void;
 }
 
 export function isoNow(ms = Date.now()): string {
@@ -35,6 +51,7 @@ export class LedgerStore {
   readonly sql: SqlStorage;
   /** The rows kept in memory (row-cache.ts); the hold store keeps its own there too. */
   readonly rows = new RowCache();
+  private splitter: CreditSplitter | null = null;
   private jobCharged: JobChargeListener | null = null;
 
   constructor(storage: DurableObjectStorage) {
@@ -52,14 +69,24 @@ export class LedgerStore {
     if (this.rows.account) change(this.rows.account);
   }
 
+  /** Who splits changes of credits across the grants (set once by the object). */
+  splitCreditsWith(splitter: CreditSplitter): void {
+    this.splitter = splitter;
+  }
+
   /** Who is told of every charge to a job and every refund of one (the period budgets count them). */
   onJobCharge(listener: JobChargeListener): void {
     this.jobCharged = listener;
   }
 
-  /** Runs `write` as one SQLite transaction: all of it happens, or none. */
+  /** Runs `write` as one SQLite transaction: all of it happens, or none (and what memory keeps of it is read again). */
   transaction<T>(write: () => T): T {
-    return this.storage.transactionSync(write);
+    try {
+      return this.storage.transactionSync(write);
+    } catch (error) {
+      this.splitter?.forget();
+      throw error;
+    }
   }
 
   /** Applies the migrations not yet applied, each in its own transaction. */
@@ -127,8 +154,8 @@ export class LedgerStore {
     this.write(
       `INSERT INTO account (id, team_id, organization_id, status, budget_mode, credits_per_dollar, tokens_per_credit,
          cost_markup_percentage, job_ttl_seconds, rate_limit_per_minute, credits_allocated, credits_used, credits_reserved, created_at,
-         overdraft, unpriced_calls, tpm_limit, unfinished_jobs, speculative_admission)
-       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)`,
+         overdraft, unpriced_calls, tpm_limit, unfinished_jobs, speculative_admission, grant_notice_seconds)
+       VALUES (1, ?, ?, 'active', ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?)`,
       init.teamId,
       init.organizationId,
       init.budgetMode,
@@ -143,6 +170,7 @@ export class LedgerStore {
       init.tpmLimit ?? null,
       init.unfinishedJobs ?? null,
       init.speculativeAdmission === false ? 0 : 1,
+      init.grantNoticeSeconds ?? DEFAULT_GRANT_NOTICE_SECONDS,
     );
   }
 
@@ -159,7 +187,7 @@ export class LedgerStore {
     this.write(
       `UPDATE account SET budget_mode = ?, credits_per_dollar = ?, tokens_per_credit = ?, cost_markup_percentage = ?,
          job_ttl_seconds = ?, rate_limit_per_minute = ?, overdraft = ?, unpriced_calls = ?, tpm_limit = ?, unfinished_jobs = ?,
-         speculative_admission = ? WHERE id = 1`,
+         speculative_admission = ?, grant_notice_seconds = ? WHERE id = 1`,
       acct.budget_mode,
       acct.credits_per_dollar,
       acct.tokens_per_credit,
@@ -171,6 +199,7 @@ export class LedgerStore {
       acct.tpm_limit,
       acct.unfinished_jobs,
       acct.speculative_admission,
+      acct.grant_notice_seconds,
     );
   }
 
@@ -205,7 +234,7 @@ export class LedgerStore {
    * Writes one ledger row and applies it to the account, in the caller's transaction.
    * Every change of credits goes through here, so the ledger always explains the balance.
    */
-  appendLedger(kind: LedgerEntry["kind"], change: CreditChange, jobId: string | null, reason: string): LedgerEntry {
+  appendLedger(kind: LedgerEntry["kind"], change: CreditChange, jobId: string | null, reason: string, atMs = Date.now()): LedgerEntry {
     const acct = this.account()!;
     const before = acct.credits_allocated - acct.credits_used;
     const amount = (change.allocated ?? 0) - (change.used ?? 0);
@@ -220,7 +249,8 @@ export class LedgerStore {
       balance_after: before + amount,
       job_id: jobId,
       reason,
-      created_at: isoNow(),
+      created_at: isoNow(atMs),
+      grants: [],
     };
     this.write(
       `UPDATE account SET credits_allocated = credits_allocated + ?, credits_used = credits_used + ?,
@@ -239,22 +269,26 @@ export class LedgerStore {
       row.call_holds_micro += change.heldMicro ?? 0;
       row.open_jobs_hold_micro += change.openJobsHeldMicro ?? 0;
     });
-    this.sql.exec(
-      `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO ledger (transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after, job_id,
          reason, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      entry.transaction_id,
-      kind,
-      entry.amount,
-      entry.reserved_change,
-      entry.held_change_micro,
-      entry.balance_before,
-      entry.balance_after,
-      jobId,
-      reason,
-      entry.created_at,
-    );
-    if (jobId !== null && amount !== 0) this.jobCharged?.(jobId, -amount);
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        entry.transaction_id,
+        kind,
+        entry.amount,
+        entry.reserved_change,
+        entry.held_change_micro,
+        entry.balance_before,
+        entry.balance_after,
+        jobId,
+        reason,
+        entry.created_at,
+      )
+      .one();
+    if (this.splitter && (entry.amount !== 0 || change.grantId)) entry.grants = this.splitter.split({ seq, kind, change, entry, atMs });
+    // What a job is charged is its `used` (a grant's credits leaving, even while a job held them, are not a charge).
+    if (jobId !== null && (change.used ?? 0) !== 0) this.jobCharged?.(jobId, change.used!);
     return entry;
   }
 
@@ -339,6 +373,7 @@ export class LedgerStore {
       job.hold_micro = holdMicro;
     });
     if (before) this.rows.jobHoldMoved(before, holdMicro - before.hold_micro);
+    this.splitter?.jobHoldSet(jobId);
   }
 
   /** A job's hold_micro becomes what its calls in flight hold (it closed): its key's and end user's held totals follow. */
@@ -394,6 +429,7 @@ export class LedgerStore {
       JSON.stringify(closed.summary),
       jobId,
     );
+    this.splitter?.jobHoldSet(jobId);
   }
 
   expireJob(jobId: string, completedAt: string, charge: number): void {
@@ -407,6 +443,7 @@ export class LedgerStore {
       charge,
       jobId,
     );
+    this.splitter?.jobHoldSet(jobId);
   }
 
   setJobMetadata(jobId: string, metadata: Record<string, unknown>): void {

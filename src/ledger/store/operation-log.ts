@@ -9,7 +9,17 @@ import { ok, refusal } from "../types";
 // (the object committed, the Worker saw an error) never applies the change twice.
 
 /** The ledger methods that change money or jobs, each applied once per operation id. */
-export type OperationMethod = "openAccount" | "addCredits" | "updateSettings" | "createJob" | "completeJob" | "refundJob";
+export type OperationMethod =
+  | "openAccount"
+  | "addCredits"
+  | "updateSettings"
+  | "createJob"
+  | "completeJob"
+  | "refundJob"
+  | "makeGrant"
+  | "voidGrant"
+  | "setAllowance"
+  | "removeAllowance";
 
 /** An operation is remembered this long (as long as the Idempotency-Key answers kept in D1). */
 export const OPERATION_TTL_MS = 24 * 60 * 60 * 1000;

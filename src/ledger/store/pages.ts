@@ -6,22 +6,40 @@ import { keyUsageRows, type LabelDimension, labelUsageRows, modelUsageRows, usag
 // and its usage. Read-only and synchronous, like every statement of the object (storage.ts
 // has the rest); each list reads one more row than asked, so a view can tell there is more.
 
-const LEDGER_SELECT = `SELECT seq, transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after,
-  job_id, reason, created_at FROM ledger`;
+/** The ledger's columns, and each row's grant moves as JSON (see withGrantSplits). */
+export const LEDGER_SELECT = `SELECT seq, transaction_id, kind, amount, reserved_change, held_change_micro, balance_before, balance_after,
+  job_id, reason, created_at,
+  (SELECT json_group_array(json(split)) FROM (
+     SELECT json_object('grant_id', m.grant_id, 'source', g.source, 'kind', m.kind, 'credits', m.credits) AS split
+     FROM grant_moves m LEFT JOIN grants g ON g.grant_id = m.grant_id WHERE m.ledger_seq = ledger.seq ORDER BY m.seq)) AS grants
+  FROM ledger`;
+
+/** A ledger row as read with LEDGER_SELECT, its grant moves parsed. */
+export function withGrantSplits<R extends { grants: string }>(row: R): Omit<R, "grants"> & { grants: LedgerRow["grants"] } {
+  return { ...row, grants: JSON.parse(row.grants) };
+}
 
 export class LedgerPages {
   constructor(private readonly sql: SqlStorage) {}
 
   /** One more row than `limit`, newest first. */
   ledgerRows(limit: number, offset: number): Array<LedgerRow & { seq: number }> {
-    return this.sql.exec<LedgerRow & { seq: number }>(`${LEDGER_SELECT} ORDER BY seq DESC LIMIT ? OFFSET ?`, limit + 1, offset).toArray();
+    return this.sql
+      .exec<LedgerRow & { seq: number; grants: string }>(`${LEDGER_SELECT} ORDER BY seq DESC LIMIT ? OFFSET ?`, limit + 1, offset)
+      .toArray()
+      .map(withGrantSplits);
   }
 
   /** Like ledgerRows, the rows written before position `beforeSeq` (all with null). */
   ledgerRowsBefore(beforeSeq: number | null, limit: number): Array<LedgerRow & { seq: number }> {
     return this.sql
-      .exec<LedgerRow & { seq: number }>(`${LEDGER_SELECT} WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2`, beforeSeq, limit + 1)
-      .toArray();
+      .exec<LedgerRow & { seq: number; grants: string }>(
+        `${LEDGER_SELECT} WHERE ?1 IS NULL OR seq < ?1 ORDER BY seq DESC LIMIT ?2`,
+        beforeSeq,
+        limit + 1,
+      )
+      .toArray()
+      .map(withGrantSplits);
   }
 
   /** One more row than `limit`, newest first. */

@@ -286,6 +286,85 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
       ALTER TABLE call_holds ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
       UPDATE call_holds SET deadline_ms = created_at_ms + 900000;
       ALTER TABLE account ADD COLUMN unfinished_jobs TEXT;
+      `,
+  },
+  {
+    id: 260,
+    // Grants (rules/grants.ts, changes/grant-ledger.ts): the team's credits as grants with a
+    // source, priority and expiry. grant_moves is every signed change to a grant's remaining
+    // credits (grant_id NULL: the team's overdraft), each with the ledger row it belongs to, so
+    // Σ moves = Σ ledger amounts; a trigger applies each move to its grant, so a grant's
+    // remaining is the sum of its moves by construction. grant_holds is what an
+    // open job holds of a grant that ended while it held. allowance is the plan that renews a
+    // plan grant each period; a plan grant's (allowance_id, plan_period_ms, plan_kind) is unique,
+    // so a period is renewed once however often the alarm runs. A team from before grants gets
+    // one paid grant holding what it had left (and its overdraft, if it was over).
+    sql: `
+      CREATE TABLE grants (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        grant_id TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        credits INTEGER NOT NULL,
+        remaining INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        expires_at_ms INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        external_ref TEXT UNIQUE,
+        allowance_id TEXT,
+        plan_period_ms INTEGER,
+        plan_kind TEXT,
+        ended TEXT,
+        ended_at_ms INTEGER,
+        notice_sent INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE UNIQUE INDEX grants_plan_period ON grants (allowance_id, plan_period_ms, plan_kind) WHERE allowance_id IS NOT NULL;
+      CREATE TABLE grant_moves (
+        seq INTEGER PRIMARY KEY,
+        ledger_seq INTEGER,
+        grant_id TEXT,
+        kind TEXT NOT NULL,
+        credits INTEGER NOT NULL,
+        job_id TEXT,
+        at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX grant_moves_ledger ON grant_moves (ledger_seq);
+      CREATE INDEX grant_moves_job ON grant_moves (job_id) WHERE job_id IS NOT NULL;
+      CREATE TRIGGER grant_moves_apply AFTER INSERT ON grant_moves WHEN NEW.grant_id IS NOT NULL AND NEW.credits <> 0
+      BEGIN
+        UPDATE grants SET remaining = remaining + NEW.credits WHERE grant_id = NEW.grant_id;
+      END;
+      CREATE TABLE grant_holds (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        grant_id TEXT NOT NULL,
+        credits INTEGER NOT NULL,
+        UNIQUE (job_id, grant_id)
+      );
+      CREATE TABLE allowance (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        allowance_id TEXT NOT NULL,
+        credits INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        anchor INTEGER NOT NULL,
+        rollover_max INTEGER,
+        priority INTEGER NOT NULL,
+        period_start_ms INTEGER NOT NULL,
+        period_end_ms INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      ALTER TABLE account ADD COLUMN grant_notice_seconds INTEGER NOT NULL DEFAULT 259200;
+      INSERT INTO grants (grant_id, source, credits, remaining, priority, created_at_ms, reason)
+        SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-8' || substr(h, 18, 3) || '-' || substr(h, 21, 12)),
+          'paid', MAX(0, credits_allocated - credits_used), 0, 50,
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'Credits held before grants'
+        FROM account, (SELECT hex(randomblob(16)) AS h) WHERE id = 1;
+      INSERT INTO grant_moves (ledger_seq, grant_id, kind, credits, at_ms)
+        SELECT NULL, grant_id, 'grant', credits, created_at_ms FROM grants;
+      INSERT INTO grant_moves (ledger_seq, grant_id, kind, credits, at_ms)
+        SELECT NULL, NULL, 'charge', credits_allocated - credits_used, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+        FROM account WHERE id = 1 AND credits_allocated - credits_used < 0;
     `,
   },
   {
@@ -450,6 +529,20 @@ export const LEDGER_MIGRATIONS: ReadonlyArray<{ id: number; sql: string }> = [
   },
   {
     id: 300,
+    // Alerts on the plan allowance (changes/allowance-alerts.ts): the highest threshold of the
+    // team's alerts that fired for the allowance's current period, so each fires once per
+    // period. Grants (260), keys (270), labels (280) and response caches (290-293) touch tables of their own: any order they were applied in works.
+    sql: `
+      CREATE TABLE allowance_alert (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        allowance_id TEXT NOT NULL,
+        period_start_ms INTEGER NOT NULL,
+        alerted_percent INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    id: 310,
     // Speculative admission (calls/speculation.ts): whether the team's calls may go upstream while
     // their admission is on its way (1, the default), and how many such calls were aborted because
     // the admission refused them or admitted them otherwise.
