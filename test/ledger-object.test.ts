@@ -111,6 +111,8 @@ describe("the TeamLedger object", () => {
       outlook: {
         speculative: true,
         freeMicro: 4_000_000,
+        // No grant of the team expires or renews.
+        freeUntilMs: null,
         holds: null,
         budgets: { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgeted: false },
       },

@@ -1,5 +1,5 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { createTeam, expectLedgerConsistent, json, type TestTeam, uid, upstreamRequests, userMessage } from "./helpers";
 import { gatewayWith, type Sent } from "./worker-harness";
 
@@ -185,6 +185,31 @@ describe("the guard counts the key's and the end user's budgets", () => {
     expect((await v1(team, team.key, "bob")).status).toBe(200);
     await expectRefusedBeforeUpstream(team, () => v1(team, team.key, "bob"), /end user 'bob'/);
     await expectLedgerConsistent(team, { callsEnded: true });
+  });
+});
+
+describe("the guard counts the team's grants", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("once a grant expires, the credit seen before is not counted on: the next call is refused without reaching the model", async () => {
+    const team = await createTeam({ credits: 0 });
+    const expiresAt = new Date(Date.now() + 10_000).toISOString();
+    await json("POST", `/api/credits/teams/${team.teamId}/grants`, 200, {
+      body: { credits: 3, source: "promotional", expires_at: expiresAt },
+    });
+    const oneRequest = { team_id: team.teamId, job_type: "grant", ...chat(team) };
+    // Admitted here with 3 credits of the grant: 2 were free after it, and its key is known here.
+    expect((await gw.send("POST", "/api/jobs/create-and-call", team.key, oneRequest)).status).toBe(200);
+    // 11 s later (the key's admission is still recent), the grant has expired: nothing is left.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.parse(expiresAt) + 1_000);
+    const [upstreamBefore, abortsBefore] = [(await upstreamRequests(mockUrl, team.teamId)).length, await speculation(team)];
+    const refused = await gw.send("POST", "/api/jobs/create-and-call", team.key, oneRequest);
+    expect(refused.status, refused.text).toBe(402);
+    expect((await upstreamRequests(mockUrl, team.teamId)).length).toBe(upstreamBefore);
+    expect((await speculation(team)).aborted_calls).toBe(abortsBefore.aborted_calls);
   });
 });
 

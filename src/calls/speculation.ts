@@ -7,7 +7,8 @@ import type { AdmissionOutlook, CallAdmission } from "../ledger/types";
 // admission is still on its way to the team's object (pipeline.ts: admitAndOpen). Nothing reaches
 // the client before the object says yes; what this decides is only whether the upstream request
 // may start early. It may for a key whose last admission here succeeded recently, in a team that
-// has not refused since, whose credit then left room for this call's hold, and whose budgets over
+// has not refused since, whose credit then left room for this call's hold (and no grant of the
+// team has expired or renewed since: the object says when its grants next change its credit), and whose budgets over
 // the call (its key's, its end user's) did too: a team, key or end user that is being refused
 // cannot turn speculation into upstream load. The object decides every call as before.
 
@@ -110,7 +111,7 @@ export class AdmissionSight {
   private readonly jobs = new Recent<string, JobFacts>(CAPACITY);
 
   constructor(
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
     private readonly windowMs = SPECULATION_WINDOW_MS,
   ) {}
 
@@ -121,6 +122,9 @@ export class AdmissionSight {
   expect(call: Admitting, opensJob = false): Speculation | null {
     const team = this.teams.get(call.teamId);
     if (!team?.outlook.speculative) return null;
+    // Past the moment the team's grants change its credit (an expiry, a renewal), the credit seen is not known.
+    const { freeUntilMs } = team.outlook;
+    if (freeUntilMs !== null && this.now() >= freeUntilMs) return null;
     const key = team.keys.get(call.keyHash);
     if (key === undefined || this.now() - key.admittedAt > this.windowMs) return null;
     const models = team.groups.get(call.modelGroup);

@@ -119,6 +119,7 @@ export class TeamLedger extends DurableObject<Env> {
       // The pricing table through this isolate's cache, for holds.
       prices: cachedPrices(d1),
       budgets: this.budgets.periods,
+      creditsChangeAtMs: () => this.grantClock.nextDueMs(),
       refuseNewWork: (acct) => this.refuseNewWork(acct),
       balanceChanged: () => this.balanceChanged(),
       scheduleAlarm: (atMs) => this.background.scheduleAlarm(atMs),

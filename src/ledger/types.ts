@@ -178,6 +178,11 @@ export interface AdmissionOutlook {
   /** What the team has free after this admission (credits remaining less what open jobs hold), in micro-credits. */
   freeMicro: number;
   /**
+   * Until when that stands unless a call or an admin changes it: the next moment the team's
+   * grants change it by themselves (a grant's expiry, the allowance's renewal; null: none).
+   */
+  freeUntilMs: number | null;
+  /**
    * How a call's hold is priced (null under job_based, where calls hold nothing): the team's
    * settings, this call's group's price (null: not read, or unpriced), and whether holds count
    * against the team's credits (`overdraft: none`; a budget over a call holds it either way).

@@ -11,7 +11,7 @@ const NO_BUDGETS = { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgete
 const tokens = { budgetMode: "consumption_tokens" as const, creditsPerDollar: 10, tokensPerCredit: 1_000, costMarkupPercentage: 0 };
 
 function outlook(overrides: Partial<AdmissionOutlook> = {}): AdmissionOutlook {
-  return { speculative: true, freeMicro: 10_000_000, holds: null, budgets: NO_BUDGETS, ...overrides };
+  return { speculative: true, freeMicro: 10_000_000, freeUntilMs: null, holds: null, budgets: NO_BUDGETS, ...overrides };
 }
 
 function admission(overrides: Partial<CallAdmission> = {}): CallAdmission {
@@ -128,6 +128,15 @@ describe("a call goes upstream before its admission only when this isolate expec
     expect(sight.expect(call())).not.toBeNull();
     // n choices hold n completions; a job opened by the call holds its credit too.
     expect(sight.expect(call({ estimate: { promptTokens: 100, maxTokens: 200, choices: 3 } }))).toBeNull();
+  });
+
+  it("only until the team's grants change its credit by themselves (a grant's expiry, the allowance's renewal)", () => {
+    const { sight, clock } = sightAt();
+    sight.admitted(call(), admission({ outlook: outlook({ freeUntilMs: clock.now + 10_000 }) }));
+    clock.now += 9_999;
+    expect(sight.expect(call())).not.toBeNull();
+    clock.now += 1;
+    expect(sight.expect(call())).toBeNull();
   });
 
   it("a call that opens its job needs the job's credit free as well", () => {

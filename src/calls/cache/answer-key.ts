@@ -40,6 +40,7 @@ const UNADMITTED: AdmittedCall = {
     outlook: {
       speculative: false,
       freeMicro: 0,
+      freeUntilMs: null,
       holds: null,
       budgets: { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgeted: false },
     },

@@ -45,6 +45,8 @@ export interface CallHost {
   prices: PriceLookup;
   /** The period budgets of the job's key and end user, which its calls' holds must fit. */
   budgets: PeriodBudgets;
+  /** When the team's grants next change its credit by themselves (an expiry, a renewal; null: never), for the Worker's outlook. */
+  creditsChangeAtMs(): number | null;
   webhooks: WebhookOutbox;
   /** A group's models as the object holds them (null: not the team's). */
   groupModels(group: string): string[] | null;
@@ -126,7 +128,7 @@ export class JobCalls {
     this.host.balanceChanged();
     const cache = group.cache && { ...group.cache, scopeId: cacheScopeId(group.cache, acct) };
     // What the Worker may count on for the team's next calls: the credit and the budgets' room as they now stand.
-    const outlook = outlookOf(store.account()!, price?.price ?? null, budgets.rooms(job!, nowMs));
+    const outlook = outlookOf(store.account()!, price?.price ?? null, budgets.rooms(job!, nowMs), this.host.creditsChangeAtMs());
     const admission = admissionOf(store, acct, job!, modelGroup, models, placed.budgetMaxTokens, cache, outlook);
     // After the hold is written: the alarm settles it if its record has not come by its deadline.
     await this.host.scheduleAlarm(placed.deadlineMs);

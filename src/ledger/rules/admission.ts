@@ -184,13 +184,20 @@ export function refuseRefund(job: JobRow): Refusal | null {
 /**
  * What an admission tells the Worker about the team's next (calls/speculation.ts): whether its
  * calls may start upstream before their admission, the credit free after this one (`acct` as it
- * now stands), how a hold is priced (`price`: this call's group's, when it was read), and the
- * room the budgets over the call's job leave.
+ * now stands) and until when (`freeUntilMs`: the grants' next change of it), how a hold is
+ * priced (`price`: this call's group's, when it was read), and the room the budgets over the
+ * call's job leave.
  */
-export function outlookOf(acct: AccountRow, price: TokenPrice | null, budgets: AdmissionBudgets): AdmissionOutlook {
+export function outlookOf(
+  acct: AccountRow,
+  price: TokenPrice | null,
+  budgets: AdmissionBudgets,
+  freeUntilMs: number | null,
+): AdmissionOutlook {
   return {
     speculative: acct.speculative_admission === 1,
     freeMicro: headroomMicro(acct),
+    freeUntilMs,
     holds: acct.budget_mode === "job_based" ? null : { settings: settingsOf(acct), price, team: acct.overdraft === "none" },
     budgets,
   };

@@ -3,6 +3,7 @@ import type { AdmittedCall } from "../../../src/calls/call-context";
 const outlook = {
   speculative: true,
   freeMicro: 10_000_000,
+  freeUntilMs: null,
   holds: null,
   budgets: { keyRoomMicro: null, endUserRoomMicro: null, endUsersBudgeted: false },
 };
