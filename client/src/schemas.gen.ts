@@ -221,6 +221,10 @@ overdraft: ("none" | "bounded")
 unpriced_calls: ("refuse" | "allow")
 tpm_limit: (number | null)
 unfinished_jobs: ("free" | "charged")
+speculation?: {
+enabled: boolean
+aborted_calls: number
+}
 grant_expiring_notice_seconds: number
 status: ("active" | "suspended" | "paused")
 grants: {
