@@ -33,6 +33,8 @@ export type LedgerErrorCode =
   | "JOB_NOT_CHARGED"
   | "ALREADY_REFUNDED"
   | "INVALID_ARGUMENT"
+  /** A call in a job names an end user other than the job's. */
+  | "END_USER_MISMATCH"
   /** An operation id (an Idempotency-Key) already used for another request. */
   | "OPERATION_MISMATCH"
   /** A team key the team's object does not hold, or holds as revoked or past its grace period. */

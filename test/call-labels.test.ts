@@ -63,11 +63,15 @@ describe("labels on every dialect", () => {
       key: team.key,
       body: { model_group: team.groups[0], messages: userMessage() },
     });
-    await json("POST", `/api/jobs/${job.job_id}/llm-call`, 422, {
+    const other = await json("POST", `/api/jobs/${job.job_id}/llm-call`, 422, {
       key: team.key,
       headers: { "X-End-User-Id": "someone-else", "X-Gateway-Tags": "step-2" },
       body: { model_group: team.groups[0], messages: userMessage() },
     });
+    // FastAPI's 422 list, as every 422 is, naming the end user.
+    expect(other.detail).toEqual([
+      { loc: ["request", "end_user"], msg: expect.stringContaining("is for end user 'owner-3'"), type: "value_error" },
+    ]);
     await json("POST", `/api/jobs/${job.job_id}/llm-call`, 200, {
       key: team.key,
       headers: { "X-End-User-Id": "owner-3", "X-Gateway-Tags": "step-2" },

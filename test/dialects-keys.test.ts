@@ -185,7 +185,9 @@ describe("one end user: what the end-user budget holds is what usage reports", (
       body: { model_group: team.groups[0], messages: userMessage() },
     });
     expect(named.status).toBe(422);
-    expect((await named.json<any>()).detail).toContain("is for no end user");
+    expect((await named.json<any>()).detail).toEqual([
+      expect.objectContaining({ loc: ["request", "end_user"], msg: expect.stringContaining("is for no end user") }),
+    ]);
 
     const view = await json("GET", `/api/jobs/${job.job_id}`, 200, { key: team.key });
     expect(view.calls.map((c: any) => c.end_user)).toEqual(["owner-3", "owner-3"]);

@@ -52,6 +52,7 @@ const LEDGER_STATUS: Record<LedgerErrorCode, ContentfulStatusCode> = {
   JOB_NOT_CHARGED: 400,
   ALREADY_REFUNDED: 409,
   INVALID_ARGUMENT: 422,
+  END_USER_MISMATCH: 422,
   OPERATION_MISMATCH: 422,
   INVALID_KEY: 401,
   GROUP_NOT_ASSIGNED: 403,
@@ -72,7 +73,10 @@ function ledgerError(refusal: LedgerRefusal): HTTPException {
   const retryAfter =
     retryAfterSeconds !== undefined ? String(retryAfterSeconds) : code === "TEAM_PAUSED" ? PAUSED_RETRY_AFTER_SECONDS : undefined;
   const cause = code === "GROUP_NOT_ASSIGNED" ? "model_group_not_assigned" : undefined;
-  return apiError(LEDGER_STATUS[code], detail, retryAfter ? { "Retry-After": retryAfter } : {}, cause);
+  // A 422 is FastAPI's list naming what is wrong, as every 422 is; the end user may come from
+  // X-End-User-Id or the body (OpenAI's `user`, Anthropic's `metadata.user_id`).
+  const answer = code === "END_USER_MISMATCH" ? [{ loc: ["request", "end_user"], msg: detail, type: "value_error" }] : detail;
+  return apiError(LEDGER_STATUS[code], answer, retryAfter ? { "Retry-After": retryAfter } : {}, cause);
 }
 
 const CALL_FAILURE_STATUS: Record<CallFailureKind, ContentfulStatusCode> = {

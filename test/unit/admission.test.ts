@@ -123,7 +123,7 @@ describe("a job's end user", () => {
     expect(refuseOtherEndUser(job, undefined)).toBeNull();
     expect(refuseOtherEndUser(job, "ann")).toBeNull();
     const other = refuseOtherEndUser(job, "ben");
-    expect(other).toMatchObject({ ok: false, code: "INVALID_ARGUMENT" });
+    expect(other).toMatchObject({ ok: false, code: "END_USER_MISMATCH" });
     expect(other?.detail).toContain("Job 'j1' is for end user 'ann'");
     expect(other?.detail).toContain("'ben'");
     expect(refuseOtherEndUser(jobRow({ end_user: null }), "ben")?.detail).toContain("is for no end user");

@@ -115,7 +115,7 @@ export function refuseOtherEndUser(job: JobRow, endUser: string | null | undefin
   if (!endUser || endUser === job.end_user) return null;
   const jobs = job.end_user === null ? "is for no end user" : `is for end user '${job.end_user}'`;
   return refusal(
-    "INVALID_ARGUMENT",
+    "END_USER_MISMATCH",
     `Job '${job.job_id}' ${jobs}, and a call in it cannot name another ('${endUser}'); open a job for that end user (X-End-User-Id or user_id)`,
   );
 }
