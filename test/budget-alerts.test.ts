@@ -1,49 +1,16 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
-import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../src/webhooks/verify";
-import { allTransactions, api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam, uid } from "./helpers";
+import { allTransactions, api, balance, createJob, createTeam, expectLedgerConsistent, json, type TestTeam } from "./helpers";
+import { eventsAt, headersOf, hookUrl, received } from "./webhook-inbox";
 
 // Alerts before money runs out, as signed webhooks from the team's object: budget.threshold when
 // a key's period budget crosses a percentage (once per crossing per window, in order),
 // key.budget_exhausted, and credits.recharge_requested when the balance falls below the team's
 // recharge threshold, applied once however often it is acted on.
 
-const receiver = inject("webhookReceiverUrl");
-
 afterEach(() => {
   vi.useRealTimers();
-});
-
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
-function hookUrl() {
-  const path = `/hook/${uid("alerts")}`;
-  return { path, url: `${receiver}${path}` };
-}
-
-async function received(path: string): Promise<Received[]> {
-  return (await (await fetch(`${receiver}/_received?path=${encodeURIComponent(path)}`)).json()) as Received[];
-}
-
-/** Runs the team's alarm (which delivers webhooks) until `count` events arrived; at most ~10 s. */
-async function eventsAt(team: TestTeam, path: string, count: number): Promise<Array<{ event: any; delivery: Received }>> {
-  const stub = env.TEAM_LEDGER.getByName(team.teamId);
-  for (let i = 0; i < 200; i++) {
-    const got = await received(path);
-    if (got.length >= count) return got.map((delivery) => ({ event: JSON.parse(delivery.body), delivery }));
-    await runDurableObjectAlarm(stub);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${count} webhook deliveries`);
-}
-
-const headersOf = (r: Received) => ({
-  "webhook-id": r.headers["webhook-id"],
-  "webhook-timestamp": r.headers["webhook-timestamp"],
-  "webhook-signature": r.headers["webhook-signature"],
 });
 
 async function completedJob(team: TestTeam) {
@@ -54,7 +21,7 @@ async function completedJob(team: TestTeam) {
 describe("budget alerts", () => {
   it("budget.threshold fires once per crossing per window, in order, signed; key.budget_exhausted at the cap; again in the next window", async () => {
     const team = await createTeam({ credits: 100 });
-    const hook = hookUrl();
+    const hook = hookUrl("alerts");
     const saved = await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, {
       body: { url: hook.url, events: ["budget.threshold", "key.budget_exhausted"] },
     });
@@ -107,7 +74,7 @@ describe("budget alerts", () => {
 
   it("an end user's budget crossing fires budget.threshold naming the end user", async () => {
     const team = await createTeam({ credits: 100 });
-    const hook = hookUrl();
+    const hook = hookUrl("alerts");
     await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, { body: { url: hook.url, events: ["budget.threshold"] } });
     await json("PATCH", `/api/teams/${team.teamId}`, 200, {
       body: { alerts: { thresholds: [50] }, end_user_budget: { credits: 2, period: "month" } },
@@ -128,7 +95,7 @@ describe("budget alerts", () => {
 describe("recharge requests", () => {
   it("falling below `below` requests target − available once per crossing; the request, retried five times (past 24 h too), is applied once", async () => {
     const team = await createTeam({ credits: 7 });
-    const hook = hookUrl();
+    const hook = hookUrl("alerts");
     await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, { body: { url: hook.url, events: ["credits.recharge_requested"] } });
     const patched = await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { auto_recharge: { below: 5, target: 20 } } });
     expect(patched.auto_recharge).toEqual({ below: 5, target: 20, pending_request: null });

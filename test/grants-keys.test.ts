@@ -1,50 +1,17 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
-import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyWebhook } from "../src/webhooks/verify";
 import { alarmAt, expectGrantsConsistent, grantsOf, setClock, utc } from "./grants-helpers";
-import { allTransactions, api, createJob, createTeam, json, type TestTeam, uid } from "./helpers";
+import { allTransactions, api, createJob, createTeam, json, type TestTeam } from "./helpers";
+import { eventsAt, headersOf, hookUrl, received } from "./webhook-inbox";
 
 // Where grants meet the team's budgets and alerts: a recharge request's idempotency key applied
 // once through `POST …/grants` as through `…/add` (and across the two), and `budget.threshold`
 // for the plan allowance's use, once per threshold and period, in order, signed, again after the
 // renewal (a controllable clock and the object's alarm, never sleeping for time to pass).
 
-const receiver = inject("webhookReceiverUrl");
-
 afterEach(() => {
   vi.useRealTimers();
-});
-
-interface Received {
-  headers: Record<string, string>;
-  body: string;
-}
-
-function hookUrl() {
-  const path = `/hook/${uid("grants-keys")}`;
-  return { path, url: `${receiver}${path}` };
-}
-
-async function received(path: string): Promise<Received[]> {
-  return (await (await fetch(`${receiver}/_received?path=${encodeURIComponent(path)}`)).json()) as Received[];
-}
-
-/** Runs the team's alarm (which delivers webhooks) until `count` events arrived; at most ~10 s. */
-async function eventsAt(team: TestTeam, path: string, count: number): Promise<Array<{ event: any; delivery: Received }>> {
-  const stub = env.TEAM_LEDGER.getByName(team.teamId);
-  for (let i = 0; i < 200; i++) {
-    const got = await received(path);
-    if (got.length >= count) return got.map((delivery) => ({ event: JSON.parse(delivery.body), delivery }));
-    await runDurableObjectAlarm(stub);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${count} webhook deliveries`);
-}
-
-const headersOf = (r: Received) => ({
-  "webhook-id": r.headers["webhook-id"],
-  "webhook-timestamp": r.headers["webhook-timestamp"],
-  "webhook-signature": r.headers["webhook-signature"],
 });
 
 /** A job opened and completed without calls: charged its 1-credit minimum. */
@@ -64,7 +31,7 @@ async function rechargeRequested(team: TestTeam, below: number, target: number) 
 describe("recharge requests applied as grants", () => {
   it("the request's key, retried five times through /grants (past 24 h too), makes one grant; other credits under it are refused", async () => {
     const team = await createTeam({ credits: 3 });
-    const hook = hookUrl();
+    const hook = hookUrl("grants-keys");
     await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, { body: { url: hook.url, events: ["credits.recharge_requested"] } });
     const pending = await rechargeRequested(team, 5, 20);
     const [{ event }] = await eventsAt(team, hook.path, 1);
@@ -154,7 +121,7 @@ describe("alerts on the plan allowance", () => {
     setClock(utc("2027-06-01T08:00:00Z"));
     const team = await createTeam({ credits: 0 });
     const base = `/api/credits/teams/${team.teamId}`;
-    const hook = hookUrl();
+    const hook = hookUrl("grants-keys");
     const saved = await json("PUT", `/api/teams/${team.teamId}/webhook`, 200, { body: { url: hook.url, events: ["budget.threshold"] } });
     await json("PATCH", `/api/teams/${team.teamId}`, 200, { body: { alerts: { thresholds: [100, 50, 80] } } });
     const set = await json("PUT", `${base}/allowance`, 200, { body: { credits: 10, period: "month", rollover: "none" } });
